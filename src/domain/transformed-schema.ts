@@ -1,0 +1,102 @@
+/**
+ * Columns of the transformed zone (ARCHITECTURE §4), the contract between every transform engine
+ * (DuckDB, Spark) and every warehouse (DuckDB, PostgreSQL, Redshift). Types are given in a
+ * neutral vocabulary; each engine maps them.
+ *
+ * Times: `*_ms` are epoch milliseconds (UTC). `local_date` / `local_hour` are in the property's
+ * time zone; the partition `dt=` is the event's (or the session start's) local date.
+ * Placeholders follow GA4: '(not set)' for unknown strings in reported dimensions.
+ */
+export type ColumnType = 'string' | 'int' | 'bigint' | 'double' | 'boolean' | 'date';
+
+export interface Column {
+  name: string;
+  type: ColumnType;
+}
+
+export const EVENT_COLUMNS: readonly Column[] = [
+  { name: 'event_id', type: 'string' },
+  { name: 'tenant_id', type: 'string' },
+  { name: 'property_id', type: 'string' },
+  { name: 'protocol', type: 'string' },
+  { name: 'event_name', type: 'string' },
+  { name: 'event_ms', type: 'bigint' }, // client time (clamped) else receipt time
+  { name: 'received_at', type: 'bigint' },
+  { name: 'local_date', type: 'date' },
+  { name: 'local_hour', type: 'int' },
+  { name: 'client_id', type: 'string' },
+  { name: 'user_id', type: 'string' },
+  { name: 'session_key', type: 'string' }, // unique within the property
+  { name: 'session_start_ms', type: 'bigint' },
+  { name: 'seq_in_session', type: 'int' }, // 1-based, by event time then event_id
+  { name: 'is_entrance', type: 'boolean' }, // first page view of the session
+  { name: 'is_exit', type: 'boolean' }, // last page view of the session
+  { name: 'page_location', type: 'string' },
+  { name: 'host_name', type: 'string' },
+  { name: 'page_path', type: 'string' },
+  { name: 'page_query', type: 'string' },
+  { name: 'page_title', type: 'string' },
+  { name: 'page_referrer', type: 'string' },
+  { name: 'utm_source', type: 'string' },
+  { name: 'utm_medium', type: 'string' },
+  { name: 'utm_campaign', type: 'string' },
+  { name: 'utm_term', type: 'string' },
+  { name: 'utm_content', type: 'string' },
+  { name: 'session_source', type: 'string' },
+  { name: 'session_medium', type: 'string' },
+  { name: 'session_campaign', type: 'string' },
+  { name: 'session_channel_group', type: 'string' },
+  { name: 'country', type: 'string' }, // ISO 3166-1 alpha-2, or null
+  { name: 'region', type: 'string' },
+  { name: 'city', type: 'string' },
+  { name: 'language', type: 'string' },
+  { name: 'screen', type: 'string' },
+  { name: 'browser', type: 'string' },
+  { name: 'browser_version', type: 'string' },
+  { name: 'os', type: 'string' },
+  { name: 'os_version', type: 'string' },
+  { name: 'device_category', type: 'string' }, // desktop | mobile | tablet | smart tv
+  { name: 'is_bot', type: 'boolean' },
+  { name: 'bot_reason', type: 'string' },
+  { name: 'engagement_time_ms', type: 'bigint' },
+  { name: 'is_page_view', type: 'boolean' }, // page_view or screen_view
+  { name: 'is_key_event', type: 'boolean' },
+  { name: 'params', type: 'string' }, // JSON
+  { name: 'user_props', type: 'string' }, // JSON
+];
+
+export const SESSION_COLUMNS: readonly Column[] = [
+  { name: 'tenant_id', type: 'string' },
+  { name: 'property_id', type: 'string' },
+  { name: 'session_key', type: 'string' },
+  { name: 'client_id', type: 'string' },
+  { name: 'user_id', type: 'string' },
+  { name: 'session_start_ms', type: 'bigint' },
+  { name: 'session_end_ms', type: 'bigint' },
+  { name: 'local_date', type: 'date' }, // of the session start
+  { name: 'local_hour', type: 'int' },
+  { name: 'landing_page', type: 'string' }, // path of the first page view, '(not set)' if none
+  { name: 'landing_page_query', type: 'string' },
+  { name: 'exit_page', type: 'string' },
+  { name: 'source', type: 'string' },
+  { name: 'medium', type: 'string' },
+  { name: 'campaign', type: 'string' },
+  { name: 'term', type: 'string' },
+  { name: 'content', type: 'string' },
+  { name: 'channel_group', type: 'string' },
+  { name: 'referrer', type: 'string' },
+  { name: 'country', type: 'string' },
+  { name: 'region', type: 'string' },
+  { name: 'city', type: 'string' },
+  { name: 'language', type: 'string' },
+  { name: 'device_category', type: 'string' },
+  { name: 'browser', type: 'string' },
+  { name: 'os', type: 'string' },
+  { name: 'duration_s', type: 'double' }, // last event time - first event time
+  { name: 'page_views', type: 'int' },
+  { name: 'events', type: 'int' },
+  { name: 'key_events', type: 'int' },
+  { name: 'engagement_time_ms', type: 'bigint' },
+  { name: 'engaged', type: 'boolean' },
+  { name: 'is_bot', type: 'boolean' },
+];

@@ -1,0 +1,27 @@
+/**
+ * The warehouse port: where reports are answered. Embedded: DuckDB. At scale: Redshift or
+ * PostgreSQL. The query module compiles to `dialect` and reads only through this port.
+ */
+export type WarehouseTable = 'events' | 'sessions';
+export type Dialect = 'duckdb' | 'postgres' | 'redshift';
+
+export interface PartitionRef {
+  tenantId: string;
+  propertyId: string;
+  /** Local date YYYY-MM-DD */
+  date: string;
+}
+
+export interface Warehouse {
+  readonly dialect: Dialect;
+  /** Creates the tables when missing. */
+  init(): Promise<void>;
+  /**
+   * Replaces one (tenant, property, date) partition of `table` with the rows of the Parquet
+   * objects at `objectKeys`, atomically: queries see the old rows or the new, never a mix.
+   */
+  loadPartition(table: WarehouseTable, partition: PartitionRef, objectKeys: string[]): Promise<{ rows: number }>;
+  /** Runs a compiled, parameterised query ($1, $2, … placeholders). */
+  query<T = Record<string, unknown>>(sql: string, params: readonly unknown[]): Promise<T[]>;
+  close(): Promise<void>;
+}

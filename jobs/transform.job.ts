@@ -1,0 +1,65 @@
+import type { TransformEngine } from '../src/infra/transform/transform-engine.port.js';
+import type { JobContext } from '../src/infra/jobs/job-queue.port.js';
+import type { PropertySettings } from '../src/domain/property-settings.js';
+import { addDays, datesBetween, localDate } from '../src/domain/time-zone.js';
+import type { PipelineStateRepository } from './pipeline-state.repository.js';
+
+export interface TransformJobDeps {
+  engine: TransformEngine;
+  state: PipelineStateRepository;
+  settings: (propertyId: string) => Promise<PropertySettings | null>;
+}
+
+export interface TransformJobData {
+  /** Only this property; all with new raw objects when absent. */
+  propertyId?: string;
+  /** Re-transform every date this property has raw data for, not only the changed ones. */
+  full?: boolean;
+}
+
+/**
+ * Finds properties with raw objects archived since their last transform, works out which local
+ * dates those objects' events touch, and re-transforms those dates (and the day after each, which
+ * a session crossing midnight may reach into). Idempotent: each partition is replaced whole.
+ */
+export function transformJob(deps: TransformJobDeps) {
+  return async (ctx: JobContext<TransformJobData>) => {
+    let pending = await deps.state.pendingTransforms();
+    if (ctx.data.propertyId) pending = pending.filter((p) => p.propertyId === ctx.data.propertyId);
+    if (ctx.data.full && ctx.data.propertyId && !pending.length) {
+      const s = await deps.settings(ctx.data.propertyId);
+      if (s) pending = [{ tenantId: s.tenantId, propertyId: s.propertyId, uptoSeq: 0, minEventMs: 0, maxEventMs: 0, spans: [] }];
+    }
+    const results: { propertyId: string; dates: string[]; eventsWritten: number }[] = [];
+    let done = 0;
+    for (const p of pending) {
+      if (ctx.signal.aborted) break;
+      const settings = await deps.settings(p.propertyId);
+      if (!settings) continue;
+      const spans = ctx.data.full ? await deps.state.allRawSpans(p.propertyId) : p.spans;
+      const dates = touchedDates(spans, settings.timeZone);
+      if (!dates.length) continue;
+      const r = await deps.engine.transform({ settings, dates }, (d, t) => ctx.progress(done + d / Math.max(t, 1), pending.length));
+      await deps.state.markTransformed(
+        p.tenantId,
+        p.propertyId,
+        p.uptoSeq,
+        r.partitions.map((w) => ({ tenantId: p.tenantId, propertyId: p.propertyId, table: w.table, date: w.date, keys: w.keys, rows: w.rows })),
+      );
+      results.push({ propertyId: p.propertyId, dates, eventsWritten: r.eventsWritten });
+      ctx.progress(++done, pending.length);
+    }
+    return { properties: results };
+  };
+}
+
+/** Local dates covered by the event-time spans, each extended by the following day. */
+export function touchedDates(spans: [number, number][], timeZone: string): string[] {
+  const set = new Set<string>();
+  for (const [min, max] of spans) {
+    const from = localDate(min, timeZone);
+    const to = addDays(localDate(max, timeZone), 1);
+    for (const d of datesBetween(from, to)) set.add(d);
+  }
+  return [...set].sort();
+}

@@ -1,0 +1,16 @@
+import type { Knex } from 'knex';
+import * as m001 from './20261126000000_initial.js';
+
+/**
+ * Migrations are listed here rather than discovered from the folder so they load the same way
+ * under tsx, vitest and a compiled build. Append new ones; never edit one that has shipped.
+ */
+const migrations: Record<string, Knex.Migration> = {
+  '20261126000000_initial': m001,
+};
+
+export const migrationSource: Knex.MigrationSource<string> = {
+  getMigrations: async () => Object.keys(migrations).sort(),
+  getMigrationName: (name) => name,
+  getMigration: async (name) => migrations[name]!,
+};

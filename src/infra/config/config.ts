@@ -1,0 +1,154 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Configuration is parsed and validated once, at start-up, from environment variables; each
+ * module gets only its slice. A bad value stops start-up with a message naming the variable.
+ */
+export class ConfigError extends Error {
+  constructor(readonly issues: string[]) {
+    super(`Invalid configuration:\n${issues.map((i) => `  - ${i}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
+  .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
+const url = z.string().url();
+
+/** Each slice: its variables, their schema, and how they become the module's config object. */
+const schema = {
+  core: z.object({
+    TALLY_DATA_DIR: z.string().min(1).default('./.tally'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  }),
+  http: z.object({
+    PORT: port.default(8080),
+    HOST: z.string().default('0.0.0.0'),
+    TALLY_TRUST_PROXY: bool.default(false),
+  }),
+  db: z.object({
+    DATABASE_URL: url.optional(),
+  }),
+  eventLog: z.object({
+    TALLY_EVENT_LOG: z.enum(['local', 'kafka']).optional(),
+    TALLY_LOG_PARTITIONS: positiveInt.max(1024).default(4),
+    TALLY_LOG_SEGMENT_BYTES: positiveInt.default(64 * 1024 * 1024),
+    TALLY_LOG_RETENTION_HOURS: positiveInt.default(168),
+    KAFKA_BROKERS: z.string().min(1).optional(),
+    KAFKA_CLIENT_ID: z.string().default('tally'),
+    KAFKA_TOPIC_RAW: z.string().default('tally.raw-events'),
+    KAFKA_TOPIC_DEAD_LETTER: z.string().default('tally.dead-letter'),
+  }),
+  objectStore: z.object({
+    S3_BUCKET: z.string().min(1).optional(),
+    S3_PREFIX: z.string().default(''),
+    S3_REGION: z.string().default('us-east-1'),
+    S3_ENDPOINT: url.optional(),
+    S3_FORCE_PATH_STYLE: bool.default(false),
+  }),
+  counters: z.object({
+    REDIS_URL: url.optional(),
+  }),
+  archiver: z.object({
+    TALLY_ARCHIVE_BATCH_RECORDS: positiveInt.default(20_000),
+    TALLY_ARCHIVE_MAX_WAIT_MS: positiveInt.default(1_000),
+  }),
+  jobs: z.object({
+    TALLY_TRANSFORM_INTERVAL_MS: positiveInt.default(30_000),
+    TALLY_TRANSFORM_ENGINE: z.enum(['duckdb', 'spark']).default('duckdb'),
+  }),
+  demo: z.object({
+    TALLY_DEMO: z.enum(['on', 'off']).default('on'),
+  }),
+};
+
+export interface Config {
+  core: { dataDir: string; logLevel: string; env: 'development' | 'production' | 'test' };
+  http: { port: number; host: string; trustProxy: boolean };
+  db: { url: string | undefined };
+  eventLog: {
+    kind: 'local' | 'kafka';
+    partitions: number;
+    segmentBytes: number;
+    retentionMs: number;
+    kafka: { brokers: string[]; clientId: string; topics: { 'raw-events': string; 'dead-letter': string } } | null;
+  };
+  objectStore:
+    | { kind: 'folder'; dir: string }
+    | { kind: 's3'; bucket: string; prefix: string; region: string; endpoint: string | undefined; forcePathStyle: boolean };
+  counters: { redisUrl: string | undefined };
+  archiver: { batchRecords: number; maxWaitMs: number };
+  jobs: { transformIntervalMs: number; transformEngine: 'duckdb' | 'spark' };
+  demo: { enabled: boolean };
+}
+
+function parseSlice<S extends z.ZodObject>(s: S, env: Env, issues: string[]): z.infer<S> {
+  const picked: Env = {};
+  for (const k of Object.keys(s.shape)) if (env[k] !== undefined && env[k] !== '') picked[k] = env[k];
+  const r = s.safeParse(picked);
+  if (r.success) return r.data;
+  for (const i of r.error.issues) {
+    const name = String(i.path[0]);
+    issues.push(`${name}=${JSON.stringify(env[name])}: ${i.message}`);
+  }
+  return {} as z.infer<S>;
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const issues: string[] = [];
+  const core = parseSlice(schema.core, env, issues);
+  const http = parseSlice(schema.http, env, issues);
+  const db = parseSlice(schema.db, env, issues);
+  const log = parseSlice(schema.eventLog, env, issues);
+  const os = parseSlice(schema.objectStore, env, issues);
+  const counters = parseSlice(schema.counters, env, issues);
+  const archiver = parseSlice(schema.archiver, env, issues);
+  const jobs = parseSlice(schema.jobs, env, issues);
+  const demo = parseSlice(schema.demo, env, issues);
+
+  const logKind = log.TALLY_EVENT_LOG ?? (log.KAFKA_BROKERS ? 'kafka' : 'local');
+  if (logKind === 'kafka' && !log.KAFKA_BROKERS) issues.push('KAFKA_BROKERS: required when TALLY_EVENT_LOG=kafka');
+  if (issues.length) throw new ConfigError(issues);
+
+  const dataDir = path.resolve(core.TALLY_DATA_DIR);
+  return {
+    core: { dataDir, logLevel: core.LOG_LEVEL, env: core.NODE_ENV },
+    http: { port: http.PORT, host: http.HOST, trustProxy: http.TALLY_TRUST_PROXY },
+    db: { url: db.DATABASE_URL },
+    eventLog: {
+      kind: logKind,
+      partitions: log.TALLY_LOG_PARTITIONS,
+      segmentBytes: log.TALLY_LOG_SEGMENT_BYTES,
+      retentionMs: log.TALLY_LOG_RETENTION_HOURS * 3_600_000,
+      kafka:
+        logKind === 'kafka'
+          ? {
+              brokers: log.KAFKA_BROKERS!.split(',').map((b) => b.trim()),
+              clientId: log.KAFKA_CLIENT_ID,
+              topics: { 'raw-events': log.KAFKA_TOPIC_RAW, 'dead-letter': log.KAFKA_TOPIC_DEAD_LETTER },
+            }
+          : null,
+    },
+    objectStore: os.S3_BUCKET
+      ? {
+          kind: 's3',
+          bucket: os.S3_BUCKET,
+          prefix: os.S3_PREFIX,
+          region: os.S3_REGION,
+          endpoint: os.S3_ENDPOINT,
+          forcePathStyle: os.S3_FORCE_PATH_STYLE,
+        }
+      : { kind: 'folder', dir: path.join(dataDir, 'objects') },
+    counters: { redisUrl: counters.REDIS_URL },
+    archiver: { batchRecords: archiver.TALLY_ARCHIVE_BATCH_RECORDS, maxWaitMs: archiver.TALLY_ARCHIVE_MAX_WAIT_MS },
+    jobs: { transformIntervalMs: jobs.TALLY_TRANSFORM_INTERVAL_MS, transformEngine: jobs.TALLY_TRANSFORM_ENGINE },
+    demo: { enabled: demo.TALLY_DEMO === 'on' },
+  };
+}

@@ -1,0 +1,77 @@
+import { v7 as uuidv7 } from 'uuid';
+import type { RawEvent } from '../domain/raw-event.js';
+import type { ParsedEvent } from './parsed-event.js';
+import type { GeoLookup } from './geo.js';
+import { normalizeIp, truncateIp } from './ip.js';
+import { isServerSender } from './server-senders.js';
+
+export interface RequestContext {
+  receivedAt: number;
+  /** The request's own User-Agent header and client IP. */
+  userAgent: string | null;
+  ip: string | null;
+}
+
+export interface TenantContext {
+  tenantId: string;
+  propertyId: string;
+}
+
+const MAX_EVENT_ID = 128;
+
+/**
+ * The only enrichment done at the edge: tenant, event id, the visitor's UA and IP (payload first,
+ * else the request's unless a server-side sender sent it), geo from the full IP, then the IP
+ * truncated. Everything else (user agent parsing, referrers, sessions) belongs to the transform.
+ */
+export function toRawEvent(p: ParsedEvent, tenant: TenantContext, req: RequestContext, geo: GeoLookup): RawEvent {
+  const requestIsVisitor = !isServerSender(req.userAgent);
+
+  let ua: string | null = p.ua;
+  let uaSource: RawEvent['ua_source'] = ua ? 'payload' : 'none';
+  if (!ua && requestIsVisitor && req.userAgent) {
+    ua = req.userAgent;
+    uaSource = 'request';
+  }
+
+  let ip = normalizeIp(p.ip);
+  let ipSource: RawEvent['ip_source'] = ip ? 'payload' : 'none';
+  if (!ip && requestIsVisitor) {
+    ip = normalizeIp(req.ip);
+    if (ip) ipSource = 'request';
+  }
+
+  let country = p.geo?.country ?? null;
+  let region = p.geo?.region ?? null;
+  let city = p.geo?.city ?? null;
+  if (!p.geo && ip) ({ country, region, city } = geo.lookup(ip));
+
+  const eventId = p.event_id && p.event_id.length <= MAX_EVENT_ID ? p.event_id : uuidv7();
+  return {
+    event_id: eventId,
+    tenant_id: tenant.tenantId,
+    property_id: tenant.propertyId,
+    protocol: p.protocol,
+    received_at: req.receivedAt,
+    client_ts: p.client_ts,
+    name: p.name,
+    client_id: p.client_id,
+    user_id: p.user_id,
+    session_id: p.session_id,
+    url: p.url,
+    referrer: p.referrer,
+    title: p.title,
+    ua,
+    ua_source: uaSource,
+    ip_trunc: ip ? truncateIp(ip) : null,
+    ip_source: ipSource,
+    country,
+    region,
+    city,
+    language: p.language,
+    screen: p.screen,
+    consent: p.consent,
+    params: p.params,
+    user_props: p.user_props,
+  };
+}

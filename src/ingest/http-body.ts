@@ -1,0 +1,53 @@
+import type { IncomingMessage } from 'node:http';
+import zlib from 'node:zlib';
+import { TallyError } from '../infra/errors.js';
+
+/**
+ * Reads a request body up to `limit` bytes (after decompression too), inflating gzip when the
+ * header says so or the bytes start with gzip's magic number (some SDKs gzip without saying).
+ */
+export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) {
+    req.resume();
+    throw new TallyError('payload_too_large', `body larger than ${limit} bytes`, { reason: 'body_too_large', limit });
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) {
+      req.resume();
+      throw new TallyError('payload_too_large', `body larger than ${limit} bytes`, { reason: 'body_too_large', limit });
+    }
+    chunks.push(chunk);
+  }
+  const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+  const encoding = String(req.headers['content-encoding'] ?? '').toLowerCase();
+  const looksGzip = body.length >= 3 && body[0] === 0x1f && body[1] === 0x8b && body[2] === 0x08;
+  if (encoding === 'gzip' || looksGzip) return gunzip(body, limit);
+  if (encoding && encoding !== 'identity') {
+    throw new TallyError('unsupported_media_type', `content-encoding ${encoding} is not supported`, { reason: 'unsupported_encoding' });
+  }
+  return body;
+}
+
+function gunzip(body: Buffer, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    zlib.gunzip(body, { maxOutputLength: limit }, (err, out) => {
+      if (!err) return resolve(out);
+      if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError) {
+        reject(new TallyError('payload_too_large', `inflated body larger than ${limit} bytes`, { reason: 'body_too_large', limit }));
+      } else reject(new TallyError('malformed_body', 'body is not valid gzip', { reason: 'invalid_gzip' }));
+    });
+  });
+}
+
+/** JSON whatever the Content-Type says: trackers post JSON as text/plain to avoid preflight. */
+export function parseJson(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new TallyError('malformed_body', 'body is not valid JSON', { reason: 'invalid_json' });
+  }
+}

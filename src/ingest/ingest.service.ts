@@ -1,0 +1,79 @@
+import type { DeadLetter, Protocol, RawEvent } from '../domain/raw-event.js';
+import type { EventLog, LogRecordIn } from '../infra/event-log/event-log.port.js';
+import type { Counters } from '../infra/counters/counters.port.js';
+import { TallyError } from '../infra/errors.js';
+import type { PropertyRow } from '../tenancy/tenant.repository.js';
+import type { UsageMeter } from '../billing/usage-meter.js';
+import type { ParsedEvent, RefusedEvent } from './parsed-event.js';
+import type { GeoLookup } from './geo.js';
+import { toRawEvent, type RequestContext } from './edge.js';
+
+const MONTH_MS = 31 * 86_400_000;
+
+/**
+ * The ingest pipeline's one use case: admit (quota, rate), enrich at the edge, append to the
+ * event log, and only then let the caller answer 2xx. Refused events go to the dead-letter output
+ * in the same durable append, so they are countable and replayable.
+ */
+export class IngestService {
+  constructor(
+    private readonly deps: { log: EventLog; counters: Counters; geo: GeoLookup; usage?: UsageMeter },
+  ) {}
+
+  /** Quota per organisation and month, rate per property and second; throws 429-mapped errors. */
+  async admit(property: PropertyRow, n: number, now: number): Promise<void> {
+    const rate = await this.deps.counters.take(`rate:${property.propertyId}`, n, property.rateLimitPerSecond, 1_000);
+    if (!rate.allowed) {
+      throw new TallyError('rate_limited', `more than ${property.rateLimitPerSecond} events per second`, { retryAfterMs: rate.retryAfterMs, reason: 'rate_limited' });
+    }
+    const month = new Date(now).toISOString().slice(0, 7);
+    const quota = await this.deps.counters.take(`quota:${property.tenantId}:${month}`, n, property.monthlyEventQuota, MONTH_MS);
+    if (!quota.allowed) {
+      const d = new Date(now);
+      const nextMonth = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+      throw new TallyError('quota_exceeded', `the plan's ${property.monthlyEventQuota} events this month are used up`, {
+        retryAfterMs: nextMonth - now,
+        reason: 'quota_exceeded',
+      });
+    }
+  }
+
+  async accept(
+    protocol: Protocol,
+    parsed: ParsedEvent[],
+    refused: RefusedEvent[],
+    property: PropertyRow,
+    req: RequestContext,
+  ): Promise<RawEvent[]> {
+    const tenant = { tenantId: property.tenantId, propertyId: property.propertyId };
+    const events = parsed.map((p) => toRawEvent(p, tenant, req, this.deps.geo));
+    const appends: Promise<void>[] = [];
+    if (events.length) {
+      const records: LogRecordIn[] = events.map((e) => ({
+        key: `${e.property_id}:${e.client_id ?? e.user_id ?? e.event_id}`,
+        value: Buffer.from(JSON.stringify(e)),
+      }));
+      appends.push(this.deps.log.append('raw-events', records));
+    }
+    if (refused.length) appends.push(this.deadLetter(protocol, refused, property, req.receivedAt));
+    await Promise.all(appends);
+    this.deps.usage?.record(property.tenantId, property.propertyId, req.receivedAt, events.length, refused.length);
+    return events;
+  }
+
+  deadLetter(protocol: Protocol, refused: RefusedEvent[], property: PropertyRow | null, receivedAt: number): Promise<void> {
+    const records = refused.map((r) => {
+      const dl: DeadLetter = {
+        tenant_id: property?.tenantId ?? null,
+        property_id: property?.propertyId ?? null,
+        protocol,
+        received_at: receivedAt,
+        reason: r.reason,
+        detail: r.detail,
+        payload: r.payload,
+      };
+      return { key: property?.propertyId ?? 'unknown', value: Buffer.from(JSON.stringify(dl)) };
+    });
+    return this.deps.log.append('dead-letter', records);
+  }
+}

@@ -1,0 +1,176 @@
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import type { Config } from '../infra/config/config.js';
+import { createLogger, type Logger } from '../infra/logger.js';
+import { openDb, type Db } from '../infra/metadata/db.js';
+import { TallyError } from '../infra/errors.js';
+import type { EventLog } from '../infra/event-log/event-log.port.js';
+import type { ObjectStore } from '../infra/object-store/object-store.port.js';
+import type { Warehouse } from '../infra/warehouse/warehouse.port.js';
+import type { TransformEngine } from '../infra/transform/transform-engine.port.js';
+import { InProcessJobQueue } from '../infra/jobs/in-process.job-queue.js';
+import { CredentialCache } from '../tenancy/credential-cache.js';
+import { loadCredentials } from '../tenancy/tenant.repository.js';
+import { ensureAdminToken, removeServerInfo, writeServerInfo } from '../tenancy/admin-token.js';
+import { createManagementRouter, type JobRunner } from '../tenancy/management.router.js';
+import type { JobHandler } from '../infra/jobs/job-queue.port.js';
+import { UsageMeter } from '../billing/usage-meter.js';
+import { IngestService } from '../ingest/ingest.service.js';
+import { createCollector } from '../ingest/collector.http.js';
+import { geoipLite } from '../ingest/geo.js';
+import { createReportRouter } from '../query/report.router.js';
+import { Archiver } from '../../jobs/archiver.js';
+import { PipelineStateRepository } from '../../jobs/pipeline-state.repository.js';
+import { transformJob } from '../../jobs/transform.job.js';
+import { loadJob } from '../../jobs/load.job.js';
+import { openCounters, openEventLog, openObjectStore, openTransformEngine, openWarehouse } from './infra.factory.js';
+
+export type Role = 'collector' | 'api' | 'worker' | 'scheduler';
+
+/** What each role starts; `serve` is all of them in one process. */
+export const ROLES: Record<Role, string> = {
+  collector: 'ingest endpoints (HTTP), edge enrichment, appends to the event log',
+  api: 'management API and the GA4-compatible report API (HTTP)',
+  worker: 'archiver (event log -> raw zone) and job handlers (transform, load)',
+  scheduler: 'repeating schedules for transform + load',
+};
+
+export interface TallyHandle {
+  port: number;
+  db: Db;
+  log: EventLog;
+  store: ObjectStore;
+  warehouse: Warehouse | null;
+  jobs: InProcessJobQueue;
+  archiver: Archiver | null;
+  credentials: CredentialCache;
+  logger: Logger;
+  /** Runs transform then load now for every changed partition (what the schedule does). */
+  runPipeline(propertyId?: string): Promise<void>;
+  runJob: JobRunner;
+  stop(): Promise<void>;
+}
+
+export async function startTally(config: Config, roles: Role[], opts: { logger?: Logger } = {}): Promise<TallyHandle> {
+  const logger = opts.logger ?? createLogger(config.core.logLevel);
+  const has = (r: Role) => roles.includes(r);
+  fs.mkdirSync(config.core.dataDir, { recursive: true });
+  const adminToken = ensureAdminToken(config.core.dataDir);
+  const holdsDataDir = !config.db.url || config.eventLog.kind === 'local';
+  // claims the data dir before opening it: the CLI goes through this process from now on
+  if (holdsDataDir) writeServerInfo(config.core.dataDir, { pid: process.pid, port: 0, host: config.http.host });
+
+  const log = await openEventLog(config);
+  const db = await openDb({ url: config.db.url, dataDir: config.core.dataDir });
+  const store = await openObjectStore(config);
+  const state = new PipelineStateRepository(db);
+  const credentials = new CredentialCache(() => loadCredentials(db), { refreshMs: 10_000, log: logger });
+  await credentials.start();
+  const usage = new UsageMeter(db, logger);
+  usage.start();
+
+  let warehouse: Warehouse | null = null;
+  let engine: TransformEngine | null = null;
+  if (has('api') || has('worker')) warehouse = await openWarehouse(config, store);
+  if (has('worker')) engine = openTransformEngine(config, store);
+
+  const jobs = new InProcessJobQueue(logger);
+  const settings = async (propertyId: string) => credentials.property(propertyId) ?? (await credentials.refresh(), credentials.property(propertyId));
+  const handlers: Record<string, JobHandler<any, unknown>> = {};
+  if (engine && warehouse) {
+    const transform = transformJob({ engine, state, settings });
+    const load = loadJob({ warehouse, state });
+    handlers.transform = transform;
+    handlers.load = load;
+    handlers.pipeline = async (ctx) => ({ transform: await transform(ctx), load: await load(ctx) });
+    for (const [name, h] of Object.entries(handlers)) jobs.register(name, h);
+  }
+  const runJob: JobRunner = async (name, data, progress) => {
+    const h = handlers[name];
+    if (!h) throw new TallyError('not_found', `no job ${name} here (jobs: ${Object.keys(handlers).join(', ') || 'none'})`);
+    return h({ name, data, progress, signal: new AbortController().signal });
+  };
+  const runPipeline = async (propertyId?: string) => {
+    await runJob('pipeline', propertyId ? { propertyId } : {}, () => undefined);
+  };
+
+  let archiver: Archiver | null = null;
+  if (has('worker')) {
+    archiver = new Archiver({ log, store, state, logger }, { batchRecords: config.archiver.batchRecords, maxWaitMs: config.archiver.maxWaitMs });
+    await archiver.start();
+    await jobs.start();
+  }
+  if (has('scheduler')) await jobs.schedule('pipeline', config.jobs.transformIntervalMs);
+
+  let collector: ReturnType<typeof createCollector> | null = null;
+  if (has('collector')) {
+    const ingest = new IngestService({ log, counters: openCounters(config), geo: geoipLite(), usage });
+    collector = createCollector({ ingest, credentials, log: logger, trustProxy: config.http.trustProxy });
+  }
+
+  let app: express.Express | null = null;
+  if (has('api')) {
+    app = express();
+    app.disable('x-powered-by');
+    app.use(createManagementRouter({ db, adminToken, log: logger, onTenantCreated: () => credentials.refresh(), runJob: has('worker') ? runJob : undefined }));
+    app.use(
+      createReportRouter({
+        warehouse: warehouse!,
+        authorize: async (token, propertyId) => {
+          if (!token) throw new TallyError('unauthenticated', 'a read key is required as "Authorization: Bearer <key>"');
+          const p = credentials.resolveKey(token, 'read');
+          if (!p) throw new TallyError('unauthenticated', 'unknown or revoked read key');
+          if (p.propertyId !== propertyId) throw new TallyError('permission_denied', `the key may not read property ${propertyId}`);
+          return p;
+        },
+      }),
+    );
+  }
+
+  const server = http.createServer((req, res) => {
+    if (collector?.handler(req, res)) return;
+    if (app) return void app(req, res);
+    res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'not_found', reason: 'not_found', message: 'no such endpoint' } }));
+  });
+  server.keepAliveTimeout = 65_000;
+  const listening = has('collector') || has('api');
+  let port = 0;
+  if (listening) {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.http.port, config.http.host, () => resolve());
+    });
+    port = (server.address() as AddressInfo).port;
+    if (holdsDataDir) writeServerInfo(config.core.dataDir, { pid: process.pid, port, host: config.http.host });
+    logger.info({ port, roles }, 'tally listening');
+  }
+
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    collector?.drain();
+    if (listening) {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), 5_000).unref();
+      });
+    }
+    await archiver?.stop();
+    await jobs.stop();
+    await usage.stop();
+    credentials.stop();
+    await log.close();
+    await warehouse?.close();
+    await engine?.close();
+    await store.close();
+    await db.destroy();
+    if (holdsDataDir) removeServerInfo(config.core.dataDir);
+    logger.info('tally stopped');
+  };
+
+  return { port, db, log, store, warehouse, jobs, archiver, credentials, logger, runPipeline, runJob, stop };
+}

@@ -1,0 +1,105 @@
+import { hashSecret, type KeyScope } from './secrets.js';
+import type { KeyRow, PropertyRow } from './tenant.repository.js';
+import type { Logger } from '../infra/logger.js';
+
+export type CredentialSnapshot = { keys: KeyRow[]; properties: PropertyRow[] };
+
+/**
+ * Keys and properties held in memory so the collector never reads the metadata DB per
+ * request. Refreshed periodically, and soon after a miss (throttled), so a key created by another
+ * process works within about a second and a revoked key stops within `refreshMs`. While the DB is
+ * down the last snapshot keeps serving.
+ */
+export class CredentialCache {
+  private byHash = new Map<string, KeyRow>();
+  private byProperty = new Map<string, PropertyRow>();
+  private byMeasurementId = new Map<string, PropertyRow>();
+  private timer: NodeJS.Timeout | null = null;
+  private lastRefresh = 0;
+  private refreshing: Promise<void> | null = null;
+
+  constructor(
+    private readonly load: () => Promise<CredentialSnapshot>,
+    private readonly opts: { refreshMs: number; missRefreshMs?: number; log?: Logger },
+  ) {}
+
+  async start(): Promise<void> {
+    await this.refresh();
+    this.timer = setInterval(() => void this.refresh().catch(() => undefined), this.opts.refreshMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  refresh(): Promise<void> {
+    if (this.refreshing) return this.refreshing;
+    this.refreshing = (async () => {
+      try {
+        const snap = await this.load();
+        this.apply(snap);
+        this.lastRefresh = Date.now();
+      } catch (err) {
+        this.opts.log?.warn({ err }, 'credential refresh failed; serving the last snapshot');
+        throw err;
+      } finally {
+        this.refreshing = null;
+      }
+    })();
+    return this.refreshing;
+  }
+
+  apply(snap: CredentialSnapshot): void {
+    const byHash = new Map<string, KeyRow>();
+    for (const k of snap.keys) byHash.set(k.hash, k);
+    const byProperty = new Map<string, PropertyRow>();
+    const byMeasurementId = new Map<string, PropertyRow>();
+    for (const p of snap.properties) {
+      byProperty.set(p.propertyId, p);
+      byMeasurementId.set(p.measurementId, p);
+    }
+    this.byHash = byHash;
+    this.byProperty = byProperty;
+    this.byMeasurementId = byMeasurementId;
+  }
+
+  private onMiss(): void {
+    const wait = this.opts.missRefreshMs ?? 1000;
+    if (Date.now() - this.lastRefresh >= wait) void this.refresh().catch(() => undefined);
+  }
+
+  /** The property a key of `scope` belongs to, or null (unknown, revoked, or another scope). */
+  resolveKey(secret: string, scope: KeyScope): PropertyRow | null {
+    const k = this.byHash.get(hashSecret(secret));
+    if (!k || k.scope !== scope) {
+      this.onMiss();
+      return null;
+    }
+    return this.byProperty.get(k.property_id) ?? null;
+  }
+
+  /** GA4 MP: the property of a measurement id, when `apiSecret` is one of its secrets. */
+  resolveMeasurement(measurementId: string, apiSecret: string): { property: PropertyRow } | { error: 'unknown_measurement_id' | 'bad_api_secret' } {
+    const p = this.byMeasurementId.get(measurementId);
+    if (!p) {
+      this.onMiss();
+      return { error: 'unknown_measurement_id' };
+    }
+    const k = this.byHash.get(hashSecret(apiSecret));
+    if (!k || k.scope !== 'mp_secret' || k.property_id !== p.propertyId) {
+      this.onMiss();
+      return { error: 'bad_api_secret' };
+    }
+    return { property: p };
+  }
+
+  property(propertyId: string): PropertyRow | null {
+    return this.byProperty.get(propertyId) ?? null;
+  }
+
+  properties(): PropertyRow[] {
+    return [...this.byProperty.values()];
+  }
+}

@@ -1,0 +1,43 @@
+import { createHash, randomBytes } from 'node:crypto';
+
+const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+function base62(bytes: number): string {
+  const buf = randomBytes(bytes);
+  let out = '';
+  for (const b of buf) out += ALPHABET[b % 62];
+  return out;
+}
+
+export type KeyScope = 'ingest' | 'read' | 'mp_secret';
+
+const PREFIX: Record<KeyScope, string> = { ingest: 'tk_ing_', read: 'tk_read_', mp_secret: '' };
+
+/** A new secret for `scope`: shown once to its owner, only its hash is stored. */
+export function newSecret(scope: KeyScope): string {
+  // GA4 API secrets are 22 URL-safe characters; ours look the same so existing tooling accepts them.
+  if (scope === 'mp_secret') return randomBytes(16).toString('base64url').slice(0, 22);
+  return PREFIX[scope] + base62(32);
+}
+
+export function hashSecret(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex');
+}
+
+/** What is shown in lists so an owner can tell keys apart without the key. */
+export function displayPrefix(secret: string): string {
+  return secret.slice(0, Math.min(12, secret.length - 4));
+}
+
+/** GA4-style measurement id: "G-" and ten upper-case alphanumerics. */
+export function newMeasurementId(): string {
+  const chars = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ';
+  const buf = randomBytes(10);
+  let id = 'G-';
+  for (const b of buf) id += chars[b % 36];
+  return id;
+}
+
+export function newId(): string {
+  return randomBytes(12).toString('hex');
+}

@@ -1,0 +1,137 @@
+import type { Db } from '../infra/metadata/db.js';
+import { DEFAULT_PROPERTY_SETTINGS, type PropertySettings } from '../domain/property-settings.js';
+import { TallyError } from '../infra/errors.js';
+import { displayPrefix, hashSecret, newId, newMeasurementId, newSecret, type KeyScope } from './secrets.js';
+
+export interface CreatedTenant {
+  organizationId: string;
+  propertyId: string;
+  measurementId: string;
+  apiSecret: string;
+  ingestKey: string;
+  readKey: string;
+}
+
+export interface CreateTenantInput {
+  name: string;
+  email: string;
+  domain: string;
+  timeZone?: string;
+  planId?: string;
+}
+
+/** Creates an organisation, its owner, a first property and its keys in one transaction. */
+export async function createTenant(db: Db, input: CreateTenantInput): Promise<CreatedTenant> {
+  const timeZone = input.timeZone ?? DEFAULT_PROPERTY_SETTINGS.timeZone;
+  assertTimeZone(timeZone);
+  return db.transaction(async (tx) => {
+    const organizationId = newId();
+    await tx('organizations').insert({ id: organizationId, name: input.name, plan_id: input.planId ?? 'free' });
+    let user = await tx('users').where({ email: input.email.toLowerCase() }).first();
+    if (!user) {
+      user = { id: newId(), email: input.email.toLowerCase() };
+      await tx('users').insert(user);
+    }
+    await tx('memberships').insert({ organization_id: organizationId, user_id: user.id, role: 'owner' });
+    const measurementId = newMeasurementId();
+    const [prop] = await tx('properties')
+      .insert({ organization_id: organizationId, name: input.domain, domain: input.domain, measurement_id: measurementId, time_zone: timeZone })
+      .returning('id');
+    const propertyId = String(prop.id);
+    const apiSecret = await insertKey(tx, organizationId, propertyId, 'mp_secret', 'Measurement Protocol API secret');
+    const ingestKey = await insertKey(tx, organizationId, propertyId, 'ingest', 'Default ingest key');
+    const readKey = await insertKey(tx, organizationId, propertyId, 'read', 'Default read key');
+    return { organizationId, propertyId, measurementId, apiSecret, ingestKey, readKey };
+  });
+}
+
+export async function insertKey(db: Db, organizationId: string, propertyId: string, scope: KeyScope, name: string): Promise<string> {
+  const secret = newSecret(scope);
+  await db('api_keys').insert({
+    id: newId(),
+    organization_id: organizationId,
+    property_id: propertyId,
+    scope,
+    name,
+    prefix: displayPrefix(secret),
+    hash: hashSecret(secret),
+  });
+  return secret;
+}
+
+export async function revokeKey(db: Db, organizationId: string, keyId: string): Promise<void> {
+  const n = await db('api_keys').where({ id: keyId, organization_id: organizationId }).whereNull('revoked_at').update({ revoked_at: db.fn.now() });
+  if (!n) throw new TallyError('not_found', `no active key ${keyId} in this organisation`);
+}
+
+export interface KeyRow {
+  hash: string;
+  scope: KeyScope;
+  organization_id: string;
+  property_id: string;
+}
+
+export interface PropertyRow extends PropertySettings {
+  measurementId: string;
+  domain: string;
+  planId: string;
+  monthlyEventQuota: number;
+  rateLimitPerSecond: number;
+}
+
+/** Every active credential and property: what the edge caches so it never reads the DB per request. */
+export async function loadCredentials(db: Db): Promise<{ keys: KeyRow[]; properties: PropertyRow[] }> {
+  const keys = await db('api_keys').whereNull('revoked_at').select('hash', 'scope', 'organization_id', 'property_id');
+  const props = await db('properties as p')
+    .join('organizations as o', 'o.id', 'p.organization_id')
+    .join('plans as pl', 'pl.id', 'o.plan_id')
+    .select(
+      'p.id',
+      'p.organization_id',
+      'p.measurement_id',
+      'p.domain',
+      'p.time_zone',
+      'p.currency_code',
+      'p.session_timeout_minutes',
+      'p.engaged_session_seconds',
+      'p.key_events',
+      'o.plan_id',
+      'pl.monthly_event_quota',
+      'pl.rate_limit_per_second',
+    );
+  return {
+    keys: keys.map((k) => ({ ...k, property_id: String(k.property_id) })),
+    properties: props.map(toPropertyRow),
+  };
+}
+
+export async function getProperty(db: Db, propertyId: string): Promise<PropertyRow | null> {
+  if (!/^\d{1,18}$/.test(propertyId)) return null;
+  const rows = (await loadCredentials(db)).properties; // small tables; fine for an admin path
+  return rows.find((p) => p.propertyId === propertyId) ?? null;
+}
+
+function toPropertyRow(r: Record<string, any>): PropertyRow {
+  return {
+    tenantId: r.organization_id,
+    propertyId: String(r.id),
+    measurementId: r.measurement_id,
+    domain: r.domain,
+    timeZone: r.time_zone,
+    currencyCode: r.currency_code,
+    sessionTimeoutMinutes: Number(r.session_timeout_minutes),
+    engagedSessionSeconds: Number(r.engaged_session_seconds),
+    keyEvents: typeof r.key_events === 'string' ? JSON.parse(r.key_events) : r.key_events,
+    planId: r.plan_id,
+    monthlyEventQuota: Number(r.monthly_event_quota),
+    rateLimitPerSecond: Number(r.rate_limit_per_second),
+  };
+}
+
+export function assertTimeZone(tz: string): void {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+  } catch {
+    throw new TallyError('invalid_argument', `unknown time zone ${JSON.stringify(tz)}`, { field: 'timeZone' });
+  }
+}

@@ -1,0 +1,329 @@
+import { DEFAULT_PROPERTY_SETTINGS } from '../domain/property-settings.js';
+import { TallyError } from '../infra/errors.js';
+import { parseDate } from './local-time.js';
+import type { DeviceCategory } from './traffic-catalog.js';
+import type { TrafficOptions } from './traffic-generator.js';
+import { createContext, expandSession, planDay, type ResolvedTrafficOptions } from './traffic-model.js';
+
+/**
+ * The known answers for a generated dataset, taken from the sessions the model decided to
+ * create (never by re-sessionizing the events), and the report metrics they imply under the
+ * reference definitions of README.md.
+ */
+
+/** A session's events aggregated by (local date, page path). */
+export interface TruthPart {
+  date: string;
+  pagePath: string;
+  pageViews: number;
+  eventCount: number;
+  keyEvents: number;
+  engagementMsec: number;
+  /** Events carrying engagement_time_msec > 0. */
+  engagementEvents: number;
+  firstVisits: number;
+}
+
+/** One human session; bots are counted in `stats` only. */
+export interface TruthSession {
+  clientId: string;
+  userId: string | null;
+  /** The session_id the client sent, if it sends one. */
+  clientSessionId: string | null;
+  startMs: number;
+  endMs: number;
+  durationSeconds: number;
+  /** Local date of the first event. */
+  date: string;
+  /** The visitor's first session ever (it starts with first_visit). */
+  firstSession: boolean;
+  engaged: boolean;
+  source: string;
+  medium: string;
+  campaign: string;
+  channelGroup: string;
+  landingPage: string;
+  country: string;
+  deviceCategory: DeviceCategory;
+  browser: string;
+  language: string;
+  pageViews: number;
+  eventCount: number;
+  keyEvents: number;
+  engagementMsec: number;
+  /** Sent 1–60 h after it happened. */
+  late: boolean;
+  parts: TruthPart[];
+}
+
+export interface DatasetStats {
+  /** Every event the generator yields: humans, bots, and resends. */
+  sentEvents: number;
+  /** Distinct event_ids. */
+  uniqueEvents: number;
+  humanEvents: number;
+  botEvents: number;
+  humanSessions: number;
+  botSessions: number;
+  /** Second sends of an event (same event_id). */
+  duplicateEvents: number;
+  lateSessions: number;
+  /** Distinct events of late sessions. */
+  lateEvents: number;
+  /** Human sessions whose client sent a session_id. */
+  clientSessionIdSessions: number;
+  humanVisitors: number;
+  /** Human visitors with sessions on two or more local dates. */
+  returningVisitors: number;
+  /** Human sessions whose last event falls on the local date after their first. */
+  midnightSessions: number;
+}
+
+export interface GroundTruth {
+  options: ResolvedTrafficOptions;
+  sessions: TruthSession[];
+  stats: DatasetStats;
+}
+
+export interface ExpectedMetrics {
+  activeUsers: number;
+  totalUsers: number;
+  newUsers: number;
+  sessions: number;
+  engagedSessions: number;
+  engagementRate: number;
+  bounceRate: number;
+  averageSessionDuration: number;
+  screenPageViews: number;
+  screenPageViewsPerSession: number;
+  eventCount: number;
+  eventsPerSession: number;
+  userEngagementDuration: number;
+  keyEvents: number;
+}
+
+export type ReportDimension =
+  | 'date'
+  | 'pagePath'
+  | 'sessionSource'
+  | 'country'
+  | 'deviceCategory'
+  | 'sessionDefaultChannelGroup';
+
+export interface ReportQuery {
+  /** YYYY-MM-DD, inclusive, property-local. */
+  startDate: string;
+  endDate: string;
+  dimension?: ReportDimension;
+}
+
+const KEY_EVENTS: ReadonlySet<string> = new Set(DEFAULT_PROPERTY_SETTINGS.keyEvents);
+const ENGAGED_SECONDS = DEFAULT_PROPERTY_SETTINGS.engagedSessionSeconds;
+
+export function groundTruth(opts: TrafficOptions): GroundTruth {
+  const ctx = createContext(opts);
+  const stats: DatasetStats = {
+    sentEvents: 0, uniqueEvents: 0, humanEvents: 0, botEvents: 0, humanSessions: 0, botSessions: 0,
+    duplicateEvents: 0, lateSessions: 0, lateEvents: 0, clientSessionIdSessions: 0, humanVisitors: 0,
+    returningVisitors: 0, midnightSessions: 0,
+  };
+  const sessions: TruthSession[] = [];
+  const firstDay = new Map<number, number>();
+  const returning = new Set<number>();
+
+  for (let d = 0; d < ctx.opts.days; d++) {
+    const nextMidnight = ctx.midnights[d + 1];
+    for (const plan of planDay(ctx, d)) {
+      const s = expandSession(ctx, plan);
+      const n = s.events.length;
+      const resends = s.events.filter((e) => e.resendDelayMs > 0).length;
+      stats.sentEvents += n + resends;
+      stats.uniqueEvents += n;
+      stats.duplicateEvents += resends;
+      if (s.late) {
+        stats.lateSessions++;
+        stats.lateEvents += n;
+      }
+      if (plan.bot || !s.source) {
+        stats.botSessions++;
+        stats.botEvents += n;
+        continue;
+      }
+      stats.humanSessions++;
+      stats.humanEvents += n;
+      if (s.clientSessionId) stats.clientSessionIdSessions++;
+      const seenOn = firstDay.get(plan.actor);
+      if (seenOn === undefined) firstDay.set(plan.actor, d);
+      else if (seenOn !== d) returning.add(plan.actor);
+
+      const parts = new Map<string, TruthPart>();
+      let startMs = Infinity;
+      let endMs = -Infinity;
+      let pageViews = 0;
+      let keyEvents = 0;
+      let engagementMsec = 0;
+      for (const e of s.events) {
+        startMs = Math.min(startMs, e.ts);
+        endMs = Math.max(endMs, e.ts);
+        const date = e.ts < nextMidnight ? ctx.dates[d] : ctx.dates[d + 1];
+        const k = `${date}\u0000${e.path}`;
+        let part = parts.get(k);
+        if (!part) {
+          part = { date, pagePath: e.path, pageViews: 0, eventCount: 0, keyEvents: 0, engagementMsec: 0, engagementEvents: 0, firstVisits: 0 };
+          parts.set(k, part);
+        }
+        part.eventCount++;
+        if (e.name === 'page_view') {
+          part.pageViews++;
+          pageViews++;
+        }
+        if (KEY_EVENTS.has(e.name)) {
+          part.keyEvents++;
+          keyEvents++;
+        }
+        if (e.engagementMsec > 0) {
+          part.engagementMsec += e.engagementMsec;
+          part.engagementEvents++;
+          engagementMsec += e.engagementMsec;
+        }
+        if (e.name === 'first_visit') part.firstVisits++;
+      }
+      const durationSeconds = (endMs - startMs) / 1000;
+      if (endMs >= nextMidnight) stats.midnightSessions++;
+      const landing = s.events.find((e) => e.name === 'page_view');
+      sessions.push({
+        clientId: s.visitor.clientId,
+        userId: s.visitor.userId,
+        clientSessionId: s.clientSessionId,
+        startMs,
+        endMs,
+        durationSeconds,
+        date: ctx.dates[d],
+        firstSession: plan.firstEver,
+        engaged: durationSeconds > ENGAGED_SECONDS || pageViews >= 2 || keyEvents >= 1,
+        source: s.source.source,
+        medium: s.source.medium,
+        campaign: s.source.campaign,
+        channelGroup: s.source.channelGroup,
+        landingPage: landing ? landing.path : '(not set)',
+        country: s.visitor.country,
+        deviceCategory: s.visitor.deviceCategory,
+        browser: s.visitor.browser,
+        language: s.visitor.language,
+        pageViews,
+        eventCount: s.events.length,
+        keyEvents,
+        engagementMsec,
+        late: s.late,
+        parts: [...parts.values()],
+      });
+    }
+  }
+  stats.humanVisitors = firstDay.size;
+  stats.returningVisitors = returning.size;
+  return { options: ctx.opts, sessions, stats };
+}
+
+interface Acc {
+  sessions: number;
+  engaged: number;
+  durationSeconds: number;
+  pageViews: number;
+  events: number;
+  keyEvents: number;
+  engagementMsec: number;
+  total: Set<string>;
+  active: Set<string>;
+  newUsers: Set<string>;
+}
+
+function sessionValue(s: TruthSession, dimension: ReportDimension | undefined): string {
+  switch (dimension) {
+    case 'sessionSource':
+      return s.source;
+    case 'sessionDefaultChannelGroup':
+      return s.channelGroup;
+    case 'country':
+      return s.country;
+    case 'deviceCategory':
+      return s.deviceCategory;
+    default:
+      return '';
+  }
+}
+
+/**
+ * The report the query API must return for this dataset: one row per dimension value that has
+ * any session, event or user in the range (the key is '' without a dimension).
+ */
+export function expectedReport(gt: GroundTruth, q: ReportQuery): Map<string, ExpectedMetrics> {
+  parseDate(q.startDate);
+  parseDate(q.endDate);
+  if (q.startDate > q.endDate) {
+    throw new TallyError('invalid_argument', 'startDate is after endDate', { startDate: q.startDate, endDate: q.endDate });
+  }
+  const dim = q.dimension;
+  const inRange = (date: string): boolean => date >= q.startDate && date <= q.endDate;
+  const accs = new Map<string, Acc>();
+  const acc = (key: string): Acc => {
+    let a = accs.get(key);
+    if (!a) {
+      a = {
+        sessions: 0, engaged: 0, durationSeconds: 0, pageViews: 0, events: 0, keyEvents: 0, engagementMsec: 0,
+        total: new Set(), active: new Set(), newUsers: new Set(),
+      };
+      accs.set(key, a);
+    }
+    return a;
+  };
+  const countSession = (a: Acc, s: TruthSession): void => {
+    a.sessions++;
+    if (s.engaged) a.engaged++;
+    a.durationSeconds += s.durationSeconds;
+  };
+
+  for (const s of gt.sessions) {
+    const parts = s.parts.filter((p) => inRange(p.date));
+    if (dim === 'pagePath') {
+      for (const path of new Set(parts.map((p) => p.pagePath))) countSession(acc(path), s);
+    } else if (inRange(s.date)) {
+      const a = acc(dim === 'date' ? s.date : sessionValue(s, dim));
+      countSession(a, s);
+      if (s.firstSession) a.newUsers.add(s.clientId);
+    }
+    for (const p of parts) {
+      const a = acc(dim === 'date' ? p.date : dim === 'pagePath' ? p.pagePath : sessionValue(s, dim));
+      a.pageViews += p.pageViews;
+      a.events += p.eventCount;
+      a.keyEvents += p.keyEvents;
+      a.engagementMsec += p.engagementMsec;
+      a.total.add(s.clientId);
+      if (s.engaged || p.engagementEvents > 0 || p.firstVisits > 0) a.active.add(s.clientId);
+      if (dim === 'pagePath' && p.firstVisits > 0) a.newUsers.add(s.clientId);
+    }
+  }
+
+  const out = new Map<string, ExpectedMetrics>();
+  for (const key of [...accs.keys()].sort()) {
+    const a = accs.get(key) as Acc;
+    const per = (x: number): number => (a.sessions > 0 ? x / a.sessions : 0);
+    const engagementRate = per(a.engaged);
+    out.set(key, {
+      activeUsers: a.active.size,
+      totalUsers: a.total.size,
+      newUsers: a.newUsers.size,
+      sessions: a.sessions,
+      engagedSessions: a.engaged,
+      engagementRate,
+      bounceRate: a.sessions > 0 ? 1 - engagementRate : 0,
+      averageSessionDuration: per(a.durationSeconds),
+      screenPageViews: a.pageViews,
+      screenPageViewsPerSession: per(a.pageViews),
+      eventCount: a.events,
+      eventsPerSession: per(a.events),
+      userEngagementDuration: a.engagementMsec / 1000,
+      keyEvents: a.keyEvents,
+    });
+  }
+  return out;
+}

@@ -1,0 +1,119 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import zlib from 'node:zlib';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const BIN = path.join(ROOT, 'bin/tally.mjs');
+
+export interface TallyProcess {
+  dataDir: string;
+  port: number;
+  baseUrl: string;
+  child: ChildProcess;
+  output: () => string;
+  /** SIGTERM and wait for exit; resolves with the exit code. */
+  stop(): Promise<number | null>;
+  kill9(): Promise<void>;
+}
+
+export function tempDataDir(prefix = 'tally-e2e-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** Starts `tally <role>` as a child process on a random port and waits until it listens. */
+export async function startTally(opts: { dataDir?: string; role?: string; env?: Record<string, string> } = {}): Promise<TallyProcess> {
+  const dataDir = opts.dataDir ?? tempDataDir();
+  const info = path.join(dataDir, 'server.json');
+  fs.rmSync(info, { force: true });
+  let out = '';
+  const child = spawn(process.execPath, [BIN, opts.role ?? 'serve'], {
+    cwd: ROOT,
+    env: { ...process.env, TALLY_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', TALLY_DEMO: 'off', LOG_LEVEL: 'warn', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const deadline = Date.now() + 120_000;
+  let port = 0;
+  while (!port) {
+    if (child.exitCode !== null) throw new Error(`tally exited with ${child.exitCode}:\n${out}`);
+    if (Date.now() > deadline) throw new Error(`tally did not listen within 120 s:\n${out}`);
+    try {
+      port = JSON.parse(fs.readFileSync(info, 'utf8')).port;
+    } catch {
+      /* not yet */
+    }
+    if (!port) await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    dataDir,
+    port,
+    baseUrl: `http://127.0.0.1:${port}`,
+    child,
+    output: () => out,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+    async kill9() {
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+export interface TenantKeys {
+  organizationId: string;
+  propertyId: string;
+  measurementId: string;
+  apiSecret: string;
+  ingestKey: string;
+  readKey: string;
+}
+
+/** `tally tenant create --json` against the data dir, as an operator would run it. */
+export function createTenantCli(dataDir: string, name: string, extra: string[] = []): Promise<TenantKeys> {
+  return new Promise((resolve, reject) => {
+    const args = [BIN, 'tenant', 'create', '--name', name, '--email', `${name.toLowerCase()}@example.com`, '--domain', `${name.toLowerCase()}.example.com`, '--json', ...extra];
+    const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, TALLY_DATA_DIR: dataDir, LOG_LEVEL: 'warn' } });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`tenant create failed (${code}): ${err}`))));
+  });
+}
+
+/** Every record in one zone of the folder object store ('raw' or 'deadletter'), with the key it is under. */
+export function readZone(dataDir: string, zone: 'raw' | 'deadletter'): { key: string; record: any }[] {
+  const root = path.join(dataDir, 'objects');
+  const out: { key: string; record: any }[] = [];
+  const base = path.join(root, zone);
+  if (!fs.existsSync(base)) return out;
+  for (const f of fs.readdirSync(base, { recursive: true }) as string[]) {
+    const full = path.join(base, f);
+    if (!f.endsWith('.ndjson.gz') || !fs.statSync(full).isFile()) continue;
+    const text = zlib.gunzipSync(fs.readFileSync(full)).toString('utf8');
+    for (const line of text.split('\n')) if (line) out.push({ key: `${zone}/${f}`, record: JSON.parse(line) });
+  }
+  return out;
+}
+
+/** Polls until `check` returns a value (not undefined), or fails after `timeoutMs`. */
+export async function eventually<T>(check: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastErr: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined) return v;
+    } catch (e) {
+      lastErr = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastErr ? `: ${lastErr}` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

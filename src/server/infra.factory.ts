@@ -12,18 +12,20 @@ import { MemoryCounters } from '../infra/counters/memory.counters.js';
 import { DuckDbWarehouse } from '../infra/warehouse/duckdb.warehouse.js';
 import { DuckDbTransformEngine } from '../infra/transform/duckdb.transform-engine.js';
 import { TallyError } from '../infra/errors.js';
+import type { Logger } from '../infra/logger.js';
 
 /**
  * The one place that picks an implementation per port from configuration. Business code only
  * ever sees the port.
  */
-export async function openEventLog(config: Config): Promise<EventLog> {
+export async function openEventLog(config: Config, logger?: Logger): Promise<EventLog> {
   if (config.eventLog.kind === 'local') {
     return LocalEventLog.open({
       dir: path.join(config.core.dataDir, 'log'),
       partitions: config.eventLog.partitions,
       segmentBytes: config.eventLog.segmentBytes,
       retentionMs: config.eventLog.retentionMs,
+      logger,
     });
   }
   throw new TallyError('unavailable', 'the Kafka event log is not part of this build yet (TALLY_EVENT_LOG=kafka)');

@@ -62,7 +62,7 @@ export async function startTally(config: Config, roles: Role[], opts: { logger?:
   // claims the data dir before opening it: the CLI goes through this process from now on
   if (holdsDataDir) writeServerInfo(config.core.dataDir, { pid: process.pid, port: 0, host: config.http.host });
 
-  const log = await openEventLog(config);
+  const log = await openEventLog(config, logger);
   const db = await openDb({ url: config.db.url, dataDir: config.core.dataDir });
   const store = await openObjectStore(config);
   const state = new PipelineStateRepository(db);

@@ -1,0 +1,1037 @@
+import { mkdir, open, readFile, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { crc32 } from 'node:zlib';
+import { TallyError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import {
+  partitionForKey,
+  type ConsumeOptions,
+  type EventLog,
+  type LogBatch,
+  type LogConsumer,
+  type LogOutput,
+  type LogRecord,
+  type LogRecordIn,
+} from './event-log.port.js';
+
+/*
+ * On disk (see README.md):
+ *   <dir>/LOCK                                  pid of the owning process
+ *   <dir>/<output>/<partition>/<base:20>.seg    frames: [u32 len][u32 crc32(payload)][payload]
+ *                                               payload: [u64 ts][u16 keyLen][key utf8][value]
+ *   <dir>/<output>/offsets/<group>.json         {"offsets":[...]} one committed offset per partition
+ * All integers big-endian. A record's offset is its segment's base offset + its index in the segment.
+ */
+
+const OUTPUTS: readonly LogOutput[] = ['raw-events', 'dead-letter'];
+const HEADER_BYTES = 8;
+const PAYLOAD_FIXED_BYTES = 10;
+const MAX_PAYLOAD_BYTES = 1 << 30;
+const INDEX_EVERY = 4096;
+const READ_CHUNK_BYTES = 1 << 20;
+const SEGMENT_FILE = /^(\d{20})\.seg$/;
+const GROUP_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
+const STALE_EMPTY_LOCK_MS = 10_000;
+const BACKOFF_MIN_MS = 100;
+const BACKOFF_MAX_MS = 5_000;
+const RETENTION_CHECK_MS = 60_000;
+
+export interface LocalEventLogOptions {
+  dir: string;
+  partitions: number;
+  /** Roll to a new segment once the current one would exceed this. Default 64 MiB. */
+  segmentBytes?: number;
+  /**
+   * Extra time an append on an idle log waits for others to share its write and fsync. Default 0:
+   * flush on the next event-loop turn (measured faster than a 2 ms window at every load tried).
+   */
+  groupCommitMs?: number;
+  /** Consumed segments are deleted once their newest record is older than this. Default 7 days. */
+  retentionMs?: number;
+  logger?: Pick<Logger, 'warn' | 'error'>;
+  /** Fault injection for tests: runs after a partition's bytes are written, before its fsync. */
+  hooks?: { beforeSync?: (at: { output: LogOutput; partition: number; path: string }) => void | Promise<void> };
+}
+
+interface SparseIndex {
+  offsets: number[];
+  positions: number[];
+}
+
+interface Segment {
+  baseOffset: number;
+  path: string;
+  /** Durable bytes: readers never look past this. */
+  size: number;
+  /** Null until first needed for a segment sealed before this process opened the log. */
+  index: SparseIndex | null;
+  maxTimestamp: number;
+}
+
+interface Partition {
+  output: LogOutput;
+  partition: number;
+  dir: string;
+  segments: Segment[];
+  /** Write handle on the last segment; null after a failed rollback (re-opened and truncated on next write). */
+  fh: FileHandle | null;
+  nextOffset: number;
+  waiters: Set<() => void>;
+}
+
+interface PendingWrite {
+  frames: Buffer[];
+  maxTimestamp: number;
+}
+
+interface AppendWaiter {
+  partitions: Partition[];
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+interface GroupState {
+  output: LogOutput;
+  file: string;
+  offsets: number[];
+  chain: Promise<void>;
+  consuming: boolean;
+}
+
+interface Cursor {
+  seg: Segment | null;
+  fh: FileHandle | null;
+  pos: number;
+  offset: number;
+}
+
+type ScanStatus = 'end' | 'stopped' | 'torn' | 'invalid';
+type FrameVisitor = (buf: Buffer, off: number, payloadLen: number, pos: number) => boolean;
+
+const noop = (): void => {};
+
+export class LocalEventLog implements EventLog {
+  readonly partitionCount: number;
+  private readonly segmentBytes: number;
+  private readonly groupCommitMs: number;
+  private readonly retentionMs: number;
+  private readonly logger: Pick<Logger, 'warn' | 'error'>;
+  private readonly hooks: LocalEventLogOptions['hooks'];
+
+  private pending = new Map<Partition, PendingWrite>();
+  private appendWaiters: AppendWaiter[] = [];
+  private cancelScheduledFlush: (() => void) | null = null;
+  private flushing: Promise<void> | null = null;
+  private closing = false;
+  private closed: Promise<void> | null = null;
+  private retentionRun: Promise<number> | null = null;
+  private readonly retentionTimer: NodeJS.Timeout;
+  private readonly consumers = new Set<LogConsumer>();
+
+  private constructor(
+    private readonly dir: string,
+    private readonly lockFile: string,
+    private readonly parts: Map<LogOutput, Partition[]>,
+    private readonly groups: Map<string, GroupState>,
+    opts: LocalEventLogOptions,
+  ) {
+    this.partitionCount = opts.partitions;
+    this.segmentBytes = opts.segmentBytes ?? 64 * 1024 * 1024;
+    this.groupCommitMs = opts.groupCommitMs ?? 0;
+    this.retentionMs = opts.retentionMs ?? 7 * 24 * 3_600_000;
+    this.logger = opts.logger ?? { warn: noop, error: noop };
+    this.hooks = opts.hooks;
+    this.retentionTimer = setInterval(() => this.retentionInBackground(), RETENTION_CHECK_MS).unref();
+  }
+
+  static async open(opts: LocalEventLogOptions): Promise<LocalEventLog> {
+    if (!Number.isInteger(opts.partitions) || opts.partitions < 1 || opts.partitions > 1024) {
+      throw new TallyError('invalid_argument', 'partitions must be an integer from 1 to 1024');
+    }
+    if (opts.segmentBytes !== undefined && !(Number.isInteger(opts.segmentBytes) && opts.segmentBytes > 0)) {
+      throw new TallyError('invalid_argument', 'segmentBytes must be a positive integer');
+    }
+    if (opts.groupCommitMs !== undefined && !(opts.groupCommitMs >= 0)) {
+      throw new TallyError('invalid_argument', 'groupCommitMs must be >= 0');
+    }
+    if (opts.retentionMs !== undefined && !(opts.retentionMs >= 0)) {
+      throw new TallyError('invalid_argument', 'retentionMs must be >= 0');
+    }
+    await mkdir(opts.dir, { recursive: true });
+    const lockFile = await acquireLock(opts.dir);
+    const opened: Partition[] = [];
+    try {
+      const parts = new Map<LogOutput, Partition[]>();
+      const groups = new Map<string, GroupState>();
+      for (const output of OUTPUTS) {
+        const outDir = join(opts.dir, output);
+        await mkdir(join(outDir, 'offsets'), { recursive: true });
+        await refuseFewerPartitions(outDir, opts.partitions);
+        const list: Partition[] = [];
+        for (let i = 0; i < opts.partitions; i++) {
+          const p = await openPartition(output, i, join(outDir, String(i)), opts.logger);
+          opened.push(p);
+          list.push(p);
+        }
+        parts.set(output, list);
+        for (const [name, offsets] of await loadGroups(join(outDir, 'offsets'), opts.partitions)) {
+          groups.set(groupKey(output, name), {
+            output,
+            file: join(outDir, 'offsets', `${name}.json`),
+            offsets,
+            chain: Promise.resolve(),
+            consuming: false,
+          });
+        }
+      }
+      await fsyncDir(opts.dir);
+      return new LocalEventLog(opts.dir, lockFile, parts, groups, opts);
+    } catch (err) {
+      await Promise.all(opened.map((p) => p.fh?.close().catch(noop)));
+      await unlink(lockFile).catch(noop);
+      throw err;
+    }
+  }
+
+  async append(output: LogOutput, records: LogRecordIn[]): Promise<void> {
+    if (this.closing) throw new TallyError('unavailable', 'event log is closed');
+    const list = this.partitionsOf(output);
+    if (records.length === 0) return;
+    const timestamp = Date.now();
+    const encoded: [Partition, Buffer][] = [];
+    for (const r of records) {
+      encoded.push([list[partitionForKey(r.key, this.partitionCount)], encodeFrame(r.key, r.value, timestamp)]);
+    }
+    const touched = new Set<Partition>();
+    for (const [p, frame] of encoded) {
+      let w = this.pending.get(p);
+      if (!w) this.pending.set(p, (w = { frames: [], maxTimestamp: timestamp }));
+      w.frames.push(frame);
+      w.maxTimestamp = Math.max(w.maxTimestamp, timestamp);
+      touched.add(p);
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.appendWaiters.push({ partitions: [...touched], resolve, reject });
+      this.scheduleFlush();
+    });
+  }
+
+  async consume(
+    output: LogOutput,
+    group: string,
+    handler: (batch: LogBatch) => Promise<void>,
+    options: ConsumeOptions = {},
+  ): Promise<LogConsumer> {
+    if (this.closing) throw new TallyError('unavailable', 'event log is closed');
+    const list = this.partitionsOf(output);
+    const g = this.groupState(output, group);
+    if (g.consuming) {
+      throw new TallyError('conflict', `group ${group} already has a consumer on ${output} in this process`);
+    }
+    const maxBatchRecords = options.maxBatchRecords ?? 5000;
+    const maxWaitMs = options.maxWaitMs ?? 50;
+    if (!Number.isInteger(maxBatchRecords) || maxBatchRecords < 1) {
+      throw new TallyError('invalid_argument', 'maxBatchRecords must be a positive integer');
+    }
+    g.consuming = true;
+    const ctl = new ConsumerControl();
+    const loops = list.map((p) => this.consumePartition(ctl, p, g, handler, maxBatchRecords, Math.max(0, maxWaitMs)));
+    const done = Promise.all(loops).then(() => {
+      g.consuming = false;
+    });
+    const consumer: LogConsumer = {
+      stop: async () => {
+        ctl.stop();
+        await done;
+        this.consumers.delete(consumer);
+      },
+    };
+    this.consumers.add(consumer);
+    return consumer;
+  }
+
+  async endOffsets(output: LogOutput): Promise<number[]> {
+    return this.partitionsOf(output).map((p) => p.nextOffset);
+  }
+
+  async committedOffsets(output: LogOutput, group: string): Promise<number[]> {
+    this.partitionsOf(output);
+    assertGroupName(group);
+    const g = this.groups.get(groupKey(output, group));
+    return g ? g.offsets.slice() : new Array<number>(this.partitionCount).fill(0);
+  }
+
+  /** Deletes whole segments consumed by every known group and older than retentionMs; returns how many. */
+  async enforceRetention(now = Date.now()): Promise<number> {
+    while (this.retentionRun) await this.retentionRun.catch(noop);
+    const run = this.deleteExpiredSegments(now);
+    this.retentionRun = run;
+    try {
+      return await run;
+    } finally {
+      if (this.retentionRun === run) this.retentionRun = null;
+    }
+  }
+
+  close(): Promise<void> {
+    this.closed ??= this.shutdown();
+    return this.closed;
+  }
+
+  private async shutdown(): Promise<void> {
+    clearInterval(this.retentionTimer);
+    await Promise.all([...this.consumers].map((c) => c.stop()));
+    this.closing = true;
+    await this.drain();
+    while (this.retentionRun) await this.retentionRun.catch(noop);
+    for (const list of this.parts.values()) {
+      for (const p of list) {
+        await p.fh?.close().catch(noop);
+        p.fh = null;
+      }
+    }
+    for (const g of this.groups.values()) await g.chain;
+    await unlink(this.lockFile).catch(noop);
+  }
+
+  private partitionsOf(output: LogOutput): Partition[] {
+    const list = this.parts.get(output);
+    if (!list) throw new TallyError('invalid_argument', `unknown log output ${String(output)}`);
+    return list;
+  }
+
+  private groupState(output: LogOutput, group: string): GroupState {
+    assertGroupName(group);
+    const key = groupKey(output, group);
+    let g = this.groups.get(key);
+    if (!g) {
+      g = {
+        output,
+        file: join(this.dir, output, 'offsets', `${group}.json`),
+        offsets: new Array<number>(this.partitionCount).fill(0),
+        chain: Promise.resolve(),
+        consuming: false,
+      };
+      this.groups.set(key, g);
+    }
+    return g;
+  }
+
+  // ---- group commit ----------------------------------------------------------------------------
+
+  private scheduleFlush(): void {
+    if (this.flushing || this.cancelScheduledFlush) return;
+    const run = (): void => {
+      this.cancelScheduledFlush = null;
+      this.startFlush();
+    };
+    // Under load, appends gather while the previous flush's fsync runs; an idle log flushes on
+    // the next turn of the event loop, which batches every append made in the current one.
+    if (this.groupCommitMs > 0) {
+      const t = setTimeout(run, this.groupCommitMs);
+      this.cancelScheduledFlush = () => clearTimeout(t);
+    } else {
+      const t = setImmediate(run);
+      this.cancelScheduledFlush = () => clearImmediate(t);
+    }
+  }
+
+  private startFlush(): void {
+    const run: Promise<void> = this.flushLoop().finally(() => {
+      if (this.flushing === run) this.flushing = null;
+      if (this.pending.size > 0) this.scheduleFlush();
+    });
+    this.flushing = run;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.flushing || this.pending.size > 0) {
+      this.cancelScheduledFlush?.();
+      this.cancelScheduledFlush = null;
+      if (!this.flushing) this.startFlush();
+      await this.flushing;
+    }
+  }
+
+  private async flushLoop(): Promise<void> {
+    while (this.pending.size > 0) {
+      const pending = this.pending;
+      const waiters = this.appendWaiters;
+      this.pending = new Map();
+      this.appendWaiters = [];
+      const failed = new Map<Partition, unknown>();
+      await Promise.all(
+        [...pending].map(async ([p, w]) => {
+          try {
+            await this.writePartition(p, w);
+          } catch (err) {
+            failed.set(p, err);
+            this.logger.error({ err, output: p.output, partition: p.partition }, 'event log write failed');
+          }
+        }),
+      );
+      for (const w of waiters) {
+        const bad = w.partitions.find((p) => failed.has(p));
+        if (!bad) {
+          w.resolve();
+          continue;
+        }
+        const cause = failed.get(bad);
+        w.reject(
+          new TallyError(
+            'unavailable',
+            `event log write failed on ${bad.output}/${bad.partition}`,
+            { output: bad.output, partition: bad.partition },
+            { cause },
+          ),
+        );
+      }
+    }
+  }
+
+  /** Writes one partition's share of a flush: one write and one fdatasync per segment file touched. */
+  private async writePartition(p: Partition, w: PendingWrite): Promise<void> {
+    const fh = await this.writeHandle(p);
+    const active = p.segments[p.segments.length - 1];
+    type Chunk = { base: number; start: number; frames: Buffer[]; bytes: number; fresh: boolean };
+    const chunks: Chunk[] = [];
+    let cur: Chunk = { base: active.baseOffset, start: active.size, frames: [], bytes: 0, fresh: false };
+    let offset = p.nextOffset;
+    for (const frame of w.frames) {
+      const size = cur.start + cur.bytes;
+      if (size > 0 && size + frame.length > this.segmentBytes) {
+        if (cur.frames.length > 0) chunks.push(cur);
+        cur = { base: offset, start: 0, frames: [], bytes: 0, fresh: true };
+      }
+      cur.frames.push(frame);
+      cur.bytes += frame.length;
+      offset++;
+    }
+    chunks.push(cur);
+
+    const created: { path: string; fh: FileHandle }[] = [];
+    try {
+      for (const c of chunks) {
+        let handle = fh;
+        let path = active.path;
+        if (c.fresh) {
+          path = segmentPath(p.dir, c.base);
+          handle = await open(path, 'w+');
+          created.push({ path, fh: handle });
+        }
+        await writeAll(handle, Buffer.concat(c.frames, c.bytes), c.start);
+        await this.hooks?.beforeSync?.({ output: p.output, partition: p.partition, path });
+        await handle.datasync();
+      }
+      if (created.length > 0) await fsyncDir(p.dir);
+    } catch (err) {
+      await this.rollback(p, created);
+      throw err;
+    }
+
+    let next = p.nextOffset;
+    for (const c of chunks) {
+      const seg: Segment = c.fresh
+        ? { baseOffset: c.base, path: segmentPath(p.dir, c.base), size: 0, index: { offsets: [], positions: [] }, maxTimestamp: 0 }
+        : active;
+      const index = seg.index!;
+      let pos = c.start;
+      for (const frame of c.frames) {
+        if ((next - seg.baseOffset) % INDEX_EVERY === 0) {
+          index.offsets.push(next);
+          index.positions.push(pos);
+        }
+        pos += frame.length;
+        next++;
+      }
+      seg.size = pos;
+      seg.maxTimestamp = Math.max(seg.maxTimestamp, w.maxTimestamp);
+      if (c.fresh) p.segments.push(seg);
+    }
+    p.nextOffset = next;
+    if (created.length > 0) {
+      await fh.close().catch(noop);
+      for (const c of created.slice(0, -1)) await c.fh.close().catch(noop);
+      p.fh = created[created.length - 1].fh;
+      this.retentionInBackground();
+    }
+    for (const wake of [...p.waiters]) wake();
+  }
+
+  private async writeHandle(p: Partition): Promise<FileHandle> {
+    if (p.fh) return p.fh;
+    const active = p.segments[p.segments.length - 1];
+    const fh = await open(active.path, 'r+');
+    try {
+      await fh.truncate(active.size);
+      await fh.datasync();
+    } catch (err) {
+      await fh.close().catch(noop);
+      throw err;
+    }
+    p.fh = fh;
+    return fh;
+  }
+
+  /** Puts the partition back to its last fsync'd state so a failed batch never becomes visible. */
+  private async rollback(p: Partition, created: { path: string; fh: FileHandle }[]): Promise<void> {
+    for (const c of created) {
+      await c.fh.close().catch(noop);
+      await unlink(c.path).catch(noop);
+    }
+    const active = p.segments[p.segments.length - 1];
+    try {
+      if (!p.fh) return;
+      await p.fh.truncate(active.size);
+      await p.fh.datasync();
+    } catch (err) {
+      this.logger.error({ err, path: active.path }, 'event log rollback failed; retrying on the next write');
+      await p.fh?.close().catch(noop);
+      p.fh = null;
+    }
+  }
+
+  // ---- consuming -------------------------------------------------------------------------------
+
+  private async consumePartition(
+    ctl: ConsumerControl,
+    p: Partition,
+    g: GroupState,
+    handler: (batch: LogBatch) => Promise<void>,
+    maxBatchRecords: number,
+    maxWaitMs: number,
+  ): Promise<void> {
+    const cursor: Cursor = { seg: null, fh: null, pos: 0, offset: -1 };
+    let offset = g.offsets[p.partition] ?? 0;
+    let readBackoff = BACKOFF_MIN_MS;
+    try {
+      while (!ctl.stopped) {
+        offset = Math.max(offset, p.segments[0].baseOffset);
+        if (offset >= p.nextOffset) {
+          await ctl.waitFor(p);
+          continue;
+        }
+        if (maxWaitMs > 0 && p.nextOffset - offset < maxBatchRecords) {
+          const deadline = Date.now() + maxWaitMs;
+          while (!ctl.stopped && p.nextOffset - offset < maxBatchRecords && Date.now() < deadline) {
+            await ctl.waitFor(p, deadline - Date.now());
+          }
+          if (ctl.stopped) break;
+        }
+        let records: LogRecord[];
+        try {
+          records = await this.readRecords(p, cursor, offset, maxBatchRecords);
+          readBackoff = BACKOFF_MIN_MS;
+        } catch (err) {
+          this.logger.error({ err, output: p.output, partition: p.partition, offset }, 'event log read failed');
+          await resetCursor(cursor);
+          if (!(await ctl.sleep(readBackoff))) break;
+          readBackoff = Math.min(readBackoff * 2, BACKOFF_MAX_MS);
+          continue;
+        }
+        if (records.length === 0) continue;
+        const batch: LogBatch = {
+          output: p.output,
+          partition: p.partition,
+          records,
+          nextOffset: records[records.length - 1].offset + 1,
+        };
+        if (!(await this.deliver(ctl, g, handler, batch))) break;
+        offset = batch.nextOffset;
+      }
+    } finally {
+      await resetCursor(cursor);
+    }
+  }
+
+  /** Hands a batch to the handler until it succeeds, then commits it. False when stopped first. */
+  private async deliver(
+    ctl: ConsumerControl,
+    g: GroupState,
+    handler: (batch: LogBatch) => Promise<void>,
+    batch: LogBatch,
+  ): Promise<boolean> {
+    let delay = BACKOFF_MIN_MS;
+    for (;;) {
+      try {
+        await handler(batch);
+        break;
+      } catch (err) {
+        this.logger.warn(
+          { err, output: batch.output, partition: batch.partition, offset: batch.records[0].offset, retryInMs: delay },
+          'event log handler failed; the batch will be offered again',
+        );
+      }
+      if (!(await ctl.sleep(delay))) return false;
+      delay = Math.min(delay * 2, BACKOFF_MAX_MS);
+    }
+    delay = BACKOFF_MIN_MS;
+    for (;;) {
+      try {
+        await this.commit(g, batch.partition, batch.nextOffset);
+        return true;
+      } catch (err) {
+        this.logger.error({ err, file: g.file }, 'event log offset commit failed');
+      }
+      if (!(await ctl.sleep(delay))) return false;
+      delay = Math.min(delay * 2, BACKOFF_MAX_MS);
+    }
+  }
+
+  private commit(g: GroupState, partition: number, offset: number): Promise<void> {
+    const run = g.chain.then(async () => {
+      const next = g.offsets.slice();
+      next[partition] = offset;
+      await writeJsonAtomic(g.file, { offsets: next });
+      g.offsets = next;
+    });
+    g.chain = run.catch(noop);
+    return run;
+  }
+
+  private async readRecords(p: Partition, cursor: Cursor, from: number, max: number): Promise<LogRecord[]> {
+    if (cursor.seg === null || cursor.offset !== from || !p.segments.includes(cursor.seg)) {
+      await this.seek(p, cursor, from);
+    }
+    const out: LogRecord[] = [];
+    while (out.length < max) {
+      const seg = cursor.seg!;
+      if (cursor.pos >= seg.size) {
+        const i = p.segments.indexOf(seg);
+        if (i === -1) {
+          await this.seek(p, cursor, cursor.offset);
+          continue;
+        }
+        if (i === p.segments.length - 1) break;
+        await resetCursor(cursor);
+        cursor.seg = p.segments[i + 1];
+        cursor.pos = 0;
+        cursor.offset = cursor.seg.baseOffset;
+        continue;
+      }
+      cursor.fh ??= await open(seg.path, 'r');
+      const { pos, status } = await scanFrames(cursor.fh, cursor.pos, seg.size, true, (buf, off, len) => {
+        out.push(decodeFrame(buf, off, len, p.partition, cursor.offset));
+        cursor.offset++;
+        return out.length < max;
+      });
+      if (status === 'torn' || status === 'invalid') {
+        throw new TallyError('internal', `corrupt record in ${seg.path} at byte ${pos}`, { path: seg.path, pos });
+      }
+      cursor.pos = pos;
+    }
+    return out;
+  }
+
+  /** Positions the cursor at `offset` (or the earliest retained offset) via the sparse index. */
+  private async seek(p: Partition, cursor: Cursor, offset: number): Promise<void> {
+    const segs = p.segments;
+    offset = Math.max(offset, segs[0].baseOffset);
+    const seg = segs[lastAtOrBelow(segs.map((s) => s.baseOffset), offset)];
+    if (cursor.seg !== seg) await resetCursor(cursor);
+    const fh = (cursor.fh ??= await open(seg.path, 'r'));
+    const index = seg.index ?? (seg.index = await buildIndex(fh, seg));
+    let pos = 0;
+    let at = seg.baseOffset;
+    const j = lastAtOrBelow(index.offsets, offset);
+    if (j >= 0) {
+      pos = index.positions[j];
+      at = index.offsets[j];
+    }
+    if (at < offset) {
+      const res = await scanFrames(fh, pos, seg.size, false, () => ++at < offset);
+      pos = res.pos;
+    }
+    cursor.seg = seg;
+    cursor.pos = pos;
+    cursor.offset = at;
+  }
+
+  // ---- retention -------------------------------------------------------------------------------
+
+  private retentionInBackground(): void {
+    if (this.retentionRun || this.closing) return;
+    this.enforceRetention().catch((err: unknown) => this.logger.error({ err }, 'event log retention failed'));
+  }
+
+  private async deleteExpiredSegments(now: number): Promise<number> {
+    let deleted = 0;
+    for (const [output, list] of this.parts) {
+      const groups = [...this.groups.values()].filter((g) => g.output === output);
+      if (groups.length === 0) continue;
+      for (const p of list) {
+        const committed = Math.min(...groups.map((g) => g.offsets[p.partition] ?? 0));
+        while (p.segments.length > 1) {
+          const [oldest, next] = p.segments;
+          if (next.baseOffset > committed || now - oldest.maxTimestamp < this.retentionMs) break;
+          p.segments.shift();
+          try {
+            await unlink(oldest.path);
+            deleted++;
+          } catch (err) {
+            this.logger.warn({ err, path: oldest.path }, 'event log could not delete an expired segment');
+          }
+        }
+      }
+    }
+    return deleted;
+  }
+}
+
+class ConsumerControl {
+  stopped = false;
+  private readonly wakers = new Set<() => void>();
+
+  stop(): void {
+    this.stopped = true;
+    for (const wake of [...this.wakers]) wake();
+  }
+
+  /** Resolves on the partition's next append, on stop, or after `ms`. */
+  waitFor(p: Partition, ms?: number): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.stopped) return resolve();
+      let timer: NodeJS.Timeout | undefined;
+      const done = (): void => {
+        clearTimeout(timer);
+        p.waiters.delete(done);
+        this.wakers.delete(done);
+        resolve();
+      };
+      p.waiters.add(done);
+      this.wakers.add(done);
+      if (ms !== undefined) timer = setTimeout(done, Math.max(0, ms));
+    });
+  }
+
+  /** Sleeps `ms` unless stopped first; true when it is fine to carry on. */
+  sleep(ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      if (this.stopped) return resolve(false);
+      const done = (): void => {
+        clearTimeout(timer);
+        this.wakers.delete(done);
+        resolve(!this.stopped);
+      };
+      const timer = setTimeout(done, ms);
+      this.wakers.add(done);
+    });
+  }
+}
+
+// ---- framing -----------------------------------------------------------------------------------
+
+function encodeFrame(key: string, value: Buffer, timestamp: number): Buffer {
+  const keyBytes = Buffer.byteLength(key, 'utf8');
+  if (keyBytes > 0xffff) throw new TallyError('invalid_argument', 'log record key longer than 65535 bytes');
+  if (!Buffer.isBuffer(value)) throw new TallyError('invalid_argument', 'log record value must be a Buffer');
+  const payload = PAYLOAD_FIXED_BYTES + keyBytes + value.length;
+  if (payload > MAX_PAYLOAD_BYTES) throw new TallyError('payload_too_large', 'log record larger than 1 GiB');
+  const frame = Buffer.allocUnsafe(HEADER_BYTES + payload);
+  frame.writeUInt32BE(payload, 0);
+  frame.writeUInt32BE(Math.floor(timestamp / 0x1_0000_0000), 8);
+  frame.writeUInt32BE(timestamp >>> 0, 12);
+  frame.writeUInt16BE(keyBytes, 16);
+  frame.write(key, 18, keyBytes, 'utf8');
+  value.copy(frame, 18 + keyBytes);
+  frame.writeUInt32BE(crc32(frame.subarray(HEADER_BYTES)), 4);
+  return frame;
+}
+
+function frameTimestamp(buf: Buffer, off: number): number {
+  return buf.readUInt32BE(off + 8) * 0x1_0000_0000 + buf.readUInt32BE(off + 12);
+}
+
+function decodeFrame(buf: Buffer, off: number, len: number, partition: number, offset: number): LogRecord {
+  const keyBytes = buf.readUInt16BE(off + 16);
+  const keyStart = off + 18;
+  return {
+    partition,
+    offset,
+    key: buf.toString('utf8', keyStart, keyStart + keyBytes),
+    // a copy, so a handler that keeps a record does not pin the whole read chunk
+    value: Buffer.from(buf.subarray(keyStart + keyBytes, off + HEADER_BYTES + len)),
+    timestamp: frameTimestamp(buf, off),
+  };
+}
+
+function frameIsValid(buf: Buffer, off: number, len: number): boolean {
+  if (buf.readUInt16BE(off + 16) > len - PAYLOAD_FIXED_BYTES) return false;
+  return crc32(buf.subarray(off + HEADER_BYTES, off + HEADER_BYTES + len)) === buf.readUInt32BE(off + 4);
+}
+
+/**
+ * Walks the frames in [start, end) of a segment file, reading in large chunks. Stops at the
+ * first frame that does not fit before `end` (torn) or fails validation (invalid), or when the
+ * visitor returns false (stopped; `pos` is then just past the visited frame).
+ */
+async function scanFrames(
+  fh: FileHandle,
+  start: number,
+  end: number,
+  verify: boolean,
+  visit: FrameVisitor,
+): Promise<{ pos: number; status: ScanStatus }> {
+  let pos = start;
+  let need = 0;
+  while (pos < end) {
+    const size = Math.min(Math.max(READ_CHUNK_BYTES, need), end - pos);
+    const buf = Buffer.allocUnsafe(size);
+    const n = await readAt(fh, buf, pos);
+    if (n < size) end = pos + n;
+    let off = 0;
+    need = 0;
+    while (off + HEADER_BYTES <= n) {
+      const len = buf.readUInt32BE(off);
+      if (len < PAYLOAD_FIXED_BYTES || len > MAX_PAYLOAD_BYTES) return { pos: pos + off, status: 'invalid' };
+      const frameLen = HEADER_BYTES + len;
+      if (pos + off + frameLen > end) return { pos: pos + off, status: 'torn' };
+      if (off + frameLen > n) {
+        if (off === 0) need = frameLen;
+        break;
+      }
+      if (verify && !frameIsValid(buf, off, len)) return { pos: pos + off, status: 'invalid' };
+      if (!visit(buf, off, len, pos + off)) return { pos: pos + off + frameLen, status: 'stopped' };
+      off += frameLen;
+    }
+    if (off === 0 && need === 0) return { pos, status: 'torn' };
+    pos += off;
+  }
+  return { pos, status: 'end' };
+}
+
+async function readAt(fh: FileHandle, buf: Buffer, position: number): Promise<number> {
+  let done = 0;
+  while (done < buf.length) {
+    const { bytesRead } = await fh.read(buf, done, buf.length - done, position + done);
+    if (bytesRead === 0) break;
+    done += bytesRead;
+  }
+  return done;
+}
+
+async function writeAll(fh: FileHandle, buf: Buffer, position: number): Promise<void> {
+  let done = 0;
+  while (done < buf.length) {
+    const { bytesWritten } = await fh.write(buf, done, buf.length - done, position + done);
+    if (bytesWritten === 0) throw new Error('short write to event log segment');
+    done += bytesWritten;
+  }
+}
+
+async function buildIndex(fh: FileHandle, seg: Segment): Promise<SparseIndex> {
+  const index: SparseIndex = { offsets: [], positions: [] };
+  let n = 0;
+  let maxTimestamp = 0;
+  await scanFrames(fh, 0, seg.size, false, (buf, off, _len, pos) => {
+    if (n % INDEX_EVERY === 0) {
+      index.offsets.push(seg.baseOffset + n);
+      index.positions.push(pos);
+    }
+    maxTimestamp = Math.max(maxTimestamp, frameTimestamp(buf, off));
+    n++;
+    return true;
+  });
+  if (n > 0) seg.maxTimestamp = maxTimestamp;
+  return index;
+}
+
+// ---- files -------------------------------------------------------------------------------------
+
+function segmentPath(dir: string, baseOffset: number): string {
+  return join(dir, `${String(baseOffset).padStart(20, '0')}.seg`);
+}
+
+/** Opens a partition: earlier segments are trusted, the last one is validated and cut at the first bad frame. */
+async function openPartition(
+  output: LogOutput,
+  partition: number,
+  dir: string,
+  logger: LocalEventLogOptions['logger'],
+): Promise<Partition> {
+  await mkdir(dir, { recursive: true });
+  const bases = (await readdir(dir))
+    .map((name) => SEGMENT_FILE.exec(name))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => Number(m[1]))
+    .sort((a, b) => a - b);
+  if (bases.length === 0) {
+    await (await open(segmentPath(dir, 0), 'w')).close();
+    await fsyncDir(dir);
+    bases.push(0);
+  }
+  const segments: Segment[] = [];
+  for (const base of bases.slice(0, -1)) {
+    const path = segmentPath(dir, base);
+    const st = await stat(path);
+    segments.push({ baseOffset: base, path, size: st.size, index: null, maxTimestamp: st.mtimeMs });
+  }
+  const base = bases[bases.length - 1];
+  const path = segmentPath(dir, base);
+  const fh = await open(path, 'r+');
+  try {
+    const { size } = await fh.stat();
+    const index: SparseIndex = { offsets: [], positions: [] };
+    let count = 0;
+    let maxTimestamp = 0;
+    const res = await scanFrames(fh, 0, size, true, (buf, off, _len, pos) => {
+      if (count % INDEX_EVERY === 0) {
+        index.offsets.push(base + count);
+        index.positions.push(pos);
+      }
+      maxTimestamp = Math.max(maxTimestamp, frameTimestamp(buf, off));
+      count++;
+      return true;
+    });
+    if (res.pos < size) {
+      logger?.warn({ path, validBytes: res.pos, fileBytes: size, reason: res.status }, 'event log cut a damaged segment tail');
+      await fh.truncate(res.pos);
+      await fh.datasync();
+    }
+    segments.push({ baseOffset: base, path, size: res.pos, index, maxTimestamp });
+    return { output, partition, dir, segments, fh, nextOffset: base + count, waiters: new Set() };
+  } catch (err) {
+    await fh.close().catch(noop);
+    throw err;
+  }
+}
+
+async function refuseFewerPartitions(outDir: string, partitions: number): Promise<void> {
+  for (const name of await readdir(outDir)) {
+    if (/^\d+$/.test(name) && Number(name) >= partitions) {
+      throw new TallyError(
+        'invalid_argument',
+        `${outDir} has partition ${name} but the log was opened with ${partitions} partitions; the count may only grow`,
+      );
+    }
+  }
+}
+
+async function loadGroups(offsetsDir: string, partitions: number): Promise<Map<string, number[]>> {
+  const groups = new Map<string, number[]>();
+  for (const name of await readdir(offsetsDir)) {
+    if (!name.endsWith('.json')) continue;
+    const group = name.slice(0, -'.json'.length);
+    if (!GROUP_NAME.test(group)) continue;
+    const file = join(offsetsDir, name);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(await readFile(file, 'utf8'));
+    } catch (err) {
+      throw new TallyError('internal', `unreadable consumer offsets file ${file}`, { file }, { cause: err });
+    }
+    const offsets = (parsed as { offsets?: unknown }).offsets;
+    if (!Array.isArray(offsets) || !offsets.every((o) => Number.isInteger(o) && o >= 0)) {
+      throw new TallyError('internal', `malformed consumer offsets file ${file}`, { file });
+    }
+    groups.set(group, Array.from({ length: partitions }, (_, i) => (offsets[i] as number | undefined) ?? 0));
+  }
+  return groups;
+}
+
+async function writeJsonAtomic(file: string, data: unknown): Promise<void> {
+  const tmp = `${file}.tmp`;
+  const fh = await open(tmp, 'w');
+  try {
+    await fh.writeFile(JSON.stringify(data));
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, file);
+  await fsyncDir(dirname(file));
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+async function acquireLock(dir: string): Promise<string> {
+  const file = join(dir, 'LOCK');
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const fh = await open(file, 'wx');
+      try {
+        await fh.writeFile(String(process.pid));
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      return file;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw new TallyError('unavailable', `cannot lock event log dir ${dir}`, { dir }, { cause: err });
+      }
+    }
+    const holder = await lockHolder(file);
+    if (holder.live) {
+      throw new TallyError('conflict', `event log dir ${dir} is in use by process ${holder.pid ?? '(starting)'}`, {
+        dir,
+        pid: holder.pid,
+      });
+    }
+    await unlink(file).catch(noop);
+  }
+  throw new TallyError('conflict', `event log dir ${dir} is locked`, { dir });
+}
+
+async function lockHolder(file: string): Promise<{ pid: number | null; live: boolean }> {
+  let text: string;
+  let mtimeMs: number;
+  try {
+    text = await readFile(file, 'utf8');
+    mtimeMs = (await stat(file)).mtimeMs;
+  } catch {
+    return { pid: null, live: false };
+  }
+  const pid = Number(text.trim());
+  // An empty file is a lock being taken right now, unless it has been empty for a while.
+  if (!Number.isInteger(pid) || pid <= 0) return { pid: null, live: Date.now() - mtimeMs < STALE_EMPTY_LOCK_MS };
+  try {
+    process.kill(pid, 0);
+    return { pid, live: true };
+  } catch (err) {
+    return { pid, live: (err as NodeJS.ErrnoException).code === 'EPERM' };
+  }
+}
+
+// ---- small helpers -----------------------------------------------------------------------------
+
+function assertGroupName(group: string): void {
+  if (!GROUP_NAME.test(group)) {
+    throw new TallyError('invalid_argument', `invalid consumer group name ${JSON.stringify(group)}`);
+  }
+}
+
+function groupKey(output: LogOutput, group: string): string {
+  return `${output}/${group}`;
+}
+
+/** Index of the last element <= target in an ascending array, or -1. */
+function lastAtOrBelow(sorted: number[], target: number): number {
+  let lo = 0;
+  let hi = sorted.length - 1;
+  let found = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid] <= target) {
+      found = mid;
+      lo = mid + 1;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  return found;
+}
+
+async function resetCursor(cursor: Cursor): Promise<void> {
+  const fh = cursor.fh;
+  cursor.fh = null;
+  cursor.seg = null;
+  await fh?.close().catch(noop);
+}

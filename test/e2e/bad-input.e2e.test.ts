@@ -31,7 +31,7 @@ describe('bad input never gets a 5xx', () => {
     ];
     for (const [what, res, status, reason] of cases) {
       expect(res.status, what).toBe(status);
-      const body = await res.json();
+      const body = ((await res.json()) as any);
       expect(body.error.reason, what).toBe(reason);
       expect(typeof body.error.message, what).toBe('string');
     }
@@ -42,7 +42,7 @@ describe('bad input never gets a 5xx', () => {
     expect(mp.status).toBe(204);
     const nat = await post(`${tally.baseUrl}/v1/collect`, JSON.stringify({ events: [{ name: ['x'], client_id: 1 }, { name: 'ok', client_id: {} }, 7, null] }), { authorization: `Bearer ${t.ingestKey}` });
     expect(nat.status).toBe(200);
-    const j = await nat.json();
+    const j = ((await nat.json()) as any);
     expect(j.accepted).toBe(0);
     expect(j.rejected).toBe(4);
   });

@@ -24,7 +24,7 @@ describe('crash: kill -9 under load', () => {
             body: JSON.stringify({ events: ids.map((id) => ({ event_id: id, name: 'page_view', client_id: `c${w}` })) }),
           });
           if (r.status === 200) {
-            const body = await r.json();
+            const body = ((await r.json()) as any);
             expect(body.accepted).toBe(10);
             for (const id of ids) acked.add(id);
           }

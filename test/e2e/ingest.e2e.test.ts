@@ -37,7 +37,7 @@ describe('tally serve: two tenants, both endpoints, the raw zone', () => {
         const id = `${tag}-native-${i}`;
         const r = await native(t.ingestKey, { events: [{ event_id: id, name: 'page_view', client_id: `${tag}.1`, url: `https://${tag}.example.com/p/${i}`, ip: '81.2.69.160' }] }, { 'user-agent': CHROME });
         expect(r.status).toBe(200);
-        expect((await r.json()).accepted).toBe(1);
+        expect((((await r.json()) as any)).accepted).toBe(1);
         sent.push({ id, tenant: t, name: 'page_view' });
       }
       const r = await mp(t, {
@@ -87,10 +87,10 @@ describe('tally serve: two tenants, both endpoints, the raw zone', () => {
     const before = readZone(tally.dataDir, 'raw').length;
     const wrongSecret = await mp(b, { client_id: 'x.1', events: [{ name: 'page_view' }] }, a.apiSecret);
     expect(wrongSecret.status).toBe(403);
-    expect((await wrongSecret.json()).error.reason).toBe('bad_api_secret');
+    expect((((await wrongSecret.json()) as any)).error.reason).toBe('bad_api_secret');
     const unknown = await mp(a, { client_id: 'x.1', events: [{ name: 'page_view' }] }, a.apiSecret, 'G-NOPE000000');
     expect(unknown.status).toBe(404);
-    expect((await unknown.json()).error.reason).toBe('unknown_measurement_id');
+    expect((((await unknown.json()) as any)).error.reason).toBe('unknown_measurement_id');
     // a read key is not an ingest key, and a made-up key is nothing
     expect((await native(a.readKey, { events: [{ name: 'x', client_id: '1' }] })).status).toBe(401);
     expect((await native('tk_ing_forged', { events: [{ name: 'x', client_id: '1' }] })).status).toBe(401);
@@ -123,7 +123,7 @@ describe('tally serve: two tenants, both endpoints, the raw zone', () => {
     expect(pre.headers.get('access-control-allow-origin')).toBe('https://shop.example');
     expect(pre.headers.get('access-control-allow-headers')).toContain('authorization');
     const dbg = await fetch(`${tally.baseUrl}/debug/mp/collect`, { method: 'POST', body: JSON.stringify({ client_id: 'dbg.1', events: [{ name: 'bad-name' }] }) });
-    const body = await dbg.json();
+    const body = ((await dbg.json()) as any);
     expect(body.validationMessages[0]).toMatchObject({ fieldPath: 'events[0].name', validationCode: 'NAME_INVALID' });
     await new Promise((r) => setTimeout(r, 1500));
     expect(readZone(tally.dataDir, 'raw').some((x) => x.record.client_id === 'dbg.1')).toBe(false);
@@ -134,7 +134,7 @@ describe('tally serve: two tenants, both endpoints, the raw zone', () => {
     const body = gzipSync(JSON.stringify({ events: [{ name: 'a', client_id: 'gz.1' }, { name: 'b' }, { name: 'c', client_id: 'gz.1', timestamp: 'not a date' }] }));
     const r = await fetch(`${tally.baseUrl}/v1/collect`, { method: 'POST', body, headers: { authorization: `Bearer ${b.ingestKey}`, 'content-encoding': 'gzip' } });
     expect(r.status).toBe(200);
-    const j = await r.json();
+    const j = ((await r.json()) as any);
     expect(j.accepted).toBe(1);
     expect(j.results.map((x: any) => x.status)).toEqual(['accepted', 'rejected', 'rejected']);
     expect(j.results[1].detail).toMatch(/client_id/);

@@ -1,0 +1,391 @@
+import { atom, findDimension, findMetric, type AtomGroup, type DimensionDef, type MetricType } from './catalog.js';
+import type { FilterExpr, Filter, MetricExpression, ReportRequest, RequestedDimension } from './report-request.js';
+import type { ParamType, SqlDialect } from './sql-dialect.js';
+
+/**
+ * Compiles a validated report request into parameterised SQL over `events` / `sessions`.
+ *
+ * Strategy (one per metric group, merged on the dimension values):
+ * - event atoms (eventCount, views, key events, engagement time) aggregate event rows;
+ * - user atoms count DISTINCT client_id over event rows (a user counts in every dimension
+ *   value they had an event with);
+ * - session atoms: when every dimension in use (requested or filtered) is answerable from the
+ *   sessions table, sessions are counted there, on their start date; as soon as an
+ *   event-scoped dimension is in use (pagePath × sessions), a session counts under each value
+ *   it had an event with: DISTINCT (dimensions, session_key) over event rows — GA4's meaning.
+ * Groups are computed separately, UNION ALL'ed and summed per dimension tuple, then metrics are
+ * expressions over those sums. Every table reference is pinned to tenant_id = $1 and
+ * property_id = $2 and excludes bots; every user value is a bound parameter; field names come
+ * only from the catalog.
+ */
+export interface CompiledQuery {
+  sql: string;
+  params: unknown[];
+}
+
+export interface CompiledReport {
+  /** Rows with d0.., dr_idx, dr_name, m0.. (visible metrics first), row_count. */
+  rows: CompiledQuery;
+  /** The full row count (for an offset past the last row). */
+  count: CompiledQuery;
+  /** One row per date range: dr_idx, dr_name, m0.. over everything the filters keep. */
+  totals?: CompiledQuery;
+  /** One row per date range: dr_idx, dr_name, max_m0.., min_m0.. over the report rows. */
+  extremes?: CompiledQuery;
+  dimensionColumns: string[];
+  metricColumns: { column: string; name: string; type: MetricType }[];
+}
+
+export interface TenantScope {
+  tenantId: string;
+  propertyId: string;
+}
+
+interface ResolvedDim {
+  /** Row-level SQL over the event alias (grouped form). */
+  event: string;
+  session?: string;
+  needsSession: boolean;
+  needsFirstSession: boolean;
+  present?: (grouped: string) => string;
+}
+
+interface MetricColumn {
+  column: string;
+  name: string;
+  type: MetricType;
+  sql: string;
+  visible: boolean;
+  requested: boolean;
+}
+
+class Params {
+  readonly values: unknown[] = [];
+  constructor(private readonly d: SqlDialect) {}
+  add(value: unknown, type: ParamType): string {
+    this.values.push(value);
+    return this.d.param(this.values.length, type);
+  }
+}
+
+interface Chain {
+  /** `WITH ... f AS (...)`: the filtered report rows. */
+  sql: string;
+  params: Params;
+  metrics: MetricColumn[];
+  eventPath: boolean;
+}
+
+interface ChainOptions {
+  dimensions: RequestedDimension[];
+  withMetricFilter: boolean;
+  keepEmptyRows: boolean;
+  /** Forces the session-counting strategy (totals follow their report's). */
+  eventPath?: boolean;
+}
+
+export function compileReport(req: ReportRequest, scope: TenantScope, d: SqlDialect): CompiledReport {
+  const main = () => buildChain(req, scope, d, { dimensions: req.dimensions, withMetricFilter: true, keepEmptyRows: req.keepEmptyRows });
+  const c = main();
+  const dcols = req.dimensions.map((_, i) => `d${i}`);
+
+  const order: string[] = [];
+  for (const o of req.orderBys) {
+    const dir = o.desc ? 'DESC' : 'ASC';
+    if (o.kind === 'metric') {
+      order.push(`${metricColumnFor(c.metrics, o.metricName)} ${dir}`);
+      continue;
+    }
+    const i = req.dimensions.findIndex((x) => x.name === o.dimensionName);
+    const col = i < 0 ? 'dr_name' : `d${i}`;
+    if (o.orderType === 'NUMERIC') order.push(`${d.toNumber(col)} ${dir} NULLS ${o.desc ? 'LAST' : 'FIRST'}`);
+    else if (o.orderType === 'CASE_INSENSITIVE_ALPHANUMERIC') order.push(`LOWER(${col}) ${dir}`);
+    else order.push(`${d.codePointOrder(col)} ${dir}`);
+  }
+  const firstMetric = c.metrics.find((m) => m.requested);
+  if (req.orderBys.length === 0 && firstMetric) order.push(`${firstMetric.column} DESC`);
+  order.push(...dcols.map((col) => `${d.codePointOrder(col)} ASC`), 'dr_idx ASC');
+  const limit = c.params.add(req.limit, 'bigint');
+  const offset = c.params.add(req.offset, 'bigint');
+  const rows: CompiledQuery = {
+    sql: `${c.sql}SELECT f.*, COUNT(*) OVER () AS row_count FROM f ORDER BY ${order.join(', ')} LIMIT ${limit} OFFSET ${offset}`,
+    params: c.params.values,
+  };
+
+  const cc = main();
+  const count: CompiledQuery = { sql: `${cc.sql}SELECT COUNT(*) AS row_count FROM f`, params: cc.params.values };
+
+  let extremes: CompiledQuery | undefined;
+  if (req.metricAggregations.some((a) => a !== 'TOTAL')) {
+    const ce = main();
+    const cols = ce.metrics.flatMap((m) => [`MAX(${m.column}) AS max_${m.column}`, `MIN(${m.column}) AS min_${m.column}`]);
+    extremes = {
+      sql: `${ce.sql}SELECT ${['dr_idx', 'dr_name', ...cols].join(', ')} FROM f GROUP BY dr_idx, dr_name ORDER BY dr_idx`,
+      params: ce.params.values,
+    };
+  }
+
+  let totals: CompiledQuery | undefined;
+  if (req.metricAggregations.includes('TOTAL')) {
+    const ct = buildChain(req, scope, d, { dimensions: [], withMetricFilter: false, keepEmptyRows: true, eventPath: c.eventPath });
+    totals = { sql: `${ct.sql}SELECT * FROM f ORDER BY dr_idx`, params: ct.params.values };
+  }
+
+  return {
+    rows,
+    count,
+    totals,
+    extremes,
+    dimensionColumns: dcols,
+    metricColumns: c.metrics.filter((m) => m.visible).map((m) => ({ column: m.column, name: m.name, type: m.type })),
+  };
+}
+
+function buildChain(req: ReportRequest, scope: TenantScope, d: SqlDialect, opts: ChainOptions): Chain {
+  const p = new Params(d);
+  const tenant = p.add(scope.tenantId, 'text');
+  const property = p.add(scope.propertyId, 'text');
+  const pin = (alias: string) =>
+    `${alias}.tenant_id = ${tenant} AND ${alias}.property_id = ${property} AND ${alias}.is_bot IS NOT TRUE`;
+
+  const dr = req.dateRanges
+    .map(
+      (r, i) =>
+        `SELECT ${i} AS idx, ${p.add(r.name, 'text')} AS name, ${p.add(r.startDate, 'date')} AS start_date, ${p.add(r.endDate, 'date')} AS end_date`,
+    )
+    .join(' UNION ALL ');
+
+  const groupDims = opts.dimensions.map((rd) => resolveRequested(rd, p, d));
+  const filterDim = (name: string): ResolvedDim => {
+    const requested = req.dimensions.find((x) => x.name === name);
+    return requested ? resolveRequested(requested, p, d) : fromDef(findDimension(name)!, d);
+  };
+  const filterDims = req.dimensionFilter ? filterFields(req.dimensionFilter).map(filterDim) : [];
+  const allDimsInUse = [...groupDims, ...filterDims];
+  const eventPath = opts.eventPath ?? allDimsInUse.some((x) => x.session === undefined);
+
+  const metrics = resolveMetrics(req, p, d);
+  const atoms = new Set(metrics.flatMap((m) => atomsOf(m.sql)));
+  if (atoms.size === 0) atoms.add('ev_count');
+  const groups = (['event', 'session', 'user'] as AtomGroup[])
+    .map((g) => ({ group: g, atoms: [...atoms].filter((a) => atom(a).group === g) }))
+    .filter((g) => g.atoms.length > 0);
+  const allAtoms = groups.flatMap((g) => g.atoms);
+  const keyCols = [...groupDims.map((_, i) => `d${i}`), 'dr_idx', 'dr_name'];
+  const dimsNeedSession = allDimsInUse.some((x) => x.needsSession);
+  const dimsNeedFs = allDimsInUse.some((x) => x.needsFirstSession);
+
+  const ctes: string[] = [`dr AS (${dr})`];
+  if (dimsNeedFs || allAtoms.some((a) => atom(a).needsFirstSession)) {
+    // Each user's first session over everything loaded for the property, not only the range.
+    ctes.push(
+      `fs AS (SELECT session_key FROM (SELECT session_key, ROW_NUMBER() OVER (PARTITION BY client_id ORDER BY session_start_ms, session_key) AS rn ` +
+        `FROM sessions WHERE tenant_id = ${tenant} AND property_id = ${property} AND is_bot IS NOT TRUE AND client_id IS NOT NULL) first_sessions WHERE rn = 1)`,
+    );
+  }
+
+  const dimensionWhere = (form: 'event' | 'session') =>
+    req.dimensionFilter ? [compileFilter(req.dimensionFilter, (n) => rowLevel(filterDim(n), form), false, p, d)] : [];
+  const eventSource = (joinSession: boolean, joinFs: boolean) =>
+    `FROM events e JOIN dr ON e.local_date BETWEEN dr.start_date AND dr.end_date` +
+    (joinSession
+      ? ` LEFT JOIN sessions s ON s.tenant_id = ${tenant} AND s.property_id = ${property} AND s.session_key = e.session_key`
+      : '') +
+    (joinFs ? ' LEFT JOIN fs ON fs.session_key = e.session_key' : '') +
+    ` WHERE ${[pin('e'), ...dimensionWhere('event')].join(' AND ')}`;
+  const dimSelect = (form: 'event' | 'session') =>
+    groupDims
+      .map((x, i) => `${form === 'event' ? x.event : x.session} AS d${i}`)
+      .concat('dr.idx AS dr_idx', 'dr.name AS dr_name');
+  const groupBy = ` GROUP BY ${keyCols.join(', ')}`;
+
+  for (const g of groups) {
+    const atomSelect = g.atoms.map((a) => `${atom(a).sql(d)} AS ${a}`);
+    if (g.group === 'session' && !eventPath) {
+      ctes.push(
+        `g_session AS (SELECT ${[...dimSelect('session'), ...atomSelect].join(', ')} FROM sessions s ` +
+          `JOIN dr ON s.local_date BETWEEN dr.start_date AND dr.end_date` +
+          (dimsNeedFs ? ' LEFT JOIN fs ON fs.session_key = s.session_key' : '') +
+          ` WHERE ${[pin('s'), ...dimensionWhere('session')].join(' AND ')}${groupBy})`,
+      );
+    } else if (g.group === 'session') {
+      const inner =
+        `SELECT DISTINCT ${[...dimSelect('event'), 'e.session_key', 's.engaged', 's.duration_s', 's.key_events'].join(', ')} ` +
+        eventSource(true, dimsNeedFs);
+      ctes.push(`g_session AS (SELECT ${[...keyCols, ...atomSelect].join(', ')} FROM (${inner}) s${groupBy})`);
+    } else {
+      const joinSession = dimsNeedSession || g.atoms.some((a) => atom(a).needsSession);
+      const joinFs = dimsNeedFs || g.atoms.some((a) => atom(a).needsFirstSession);
+      ctes.push(`g_${g.group} AS (SELECT ${[...dimSelect('event'), ...atomSelect].join(', ')} ${eventSource(joinSession, joinFs)}${groupBy})`);
+    }
+  }
+
+  const nullAtom = (a: string) => `${d.nullOf(atom(a).type)} AS ${a}`;
+  ctes.push(
+    `u AS (${groups
+      .map((g) => `SELECT ${[...keyCols, ...allAtoms.map((a) => (g.atoms.includes(a) ? a : nullAtom(a)))].join(', ')} FROM g_${g.group}`)
+      .join(' UNION ALL ')})`,
+  );
+  ctes.push(`agg AS (SELECT ${[...keyCols, ...allAtoms.map((a) => `SUM(${a}) AS ${a}`)].join(', ')} FROM u${groupBy})`);
+  const presented = groupDims.map((x, i) => `${x.present ? x.present(`d${i}`) : `d${i}`} AS d${i}`);
+  const metricSelect = metrics.map((m) => `${m.sql.replace(ATOM_REF, (_, a: string) => `COALESCE(${a}, 0)`)} AS ${m.column}`);
+  ctes.push(`m AS (SELECT ${[...presented, 'dr_idx', 'dr_name', ...metricSelect].join(', ')} FROM agg)`);
+
+  const keep: string[] = [];
+  if (opts.withMetricFilter && req.metricFilter) {
+    keep.push(compileFilter(req.metricFilter, (n) => metricColumnFor(metrics, n), true, p, d));
+  }
+  const requested = metrics.filter((m) => m.requested);
+  if (!opts.keepEmptyRows && requested.length > 0) keep.push(`NOT (${requested.map((m) => `${m.column} = 0`).join(' AND ')})`);
+  ctes.push(`f AS (SELECT * FROM m${keep.length ? ` WHERE ${keep.join(' AND ')}` : ''})`);
+  return { sql: `WITH ${ctes.join(',\n')}\n`, params: p, metrics, eventPath };
+}
+
+// Metric SQL refers to atoms as {{atom}} until the merge stage decides how to read them.
+const ATOM_REF = /\{\{([a-z_]+)\}\}/g;
+
+function atomsOf(sql: string): string[] {
+  return [...sql.matchAll(ATOM_REF)].map((m) => m[1]);
+}
+
+function resolveMetrics(req: ReportRequest, p: Params, d: SqlDialect): MetricColumn[] {
+  const ref = (a: string) => `{{${a}}}`;
+  const out: MetricColumn[] = [];
+  const add = (name: string, type: MetricType, sql: string, visible: boolean, requested: boolean) =>
+    out.push({ column: `m${out.length}`, name, type, sql, visible, requested });
+
+  const requested = req.metrics;
+  for (const m of requested.filter((x) => !x.invisible).concat(requested.filter((x) => x.invisible))) {
+    if (m.expression) add(m.name, 'TYPE_FLOAT', compileExpression(m.expression, p, d), !m.invisible, true);
+    else add(m.name, m.def!.type, m.def!.sql(ref, d), !m.invisible, true);
+  }
+  const extra = [
+    ...(req.metricFilter ? filterFields(req.metricFilter) : []),
+    ...req.orderBys.flatMap((o) => (o.kind === 'metric' ? [o.metricName] : [])),
+  ];
+  for (const name of extra) {
+    if (out.some((m) => m.name === name)) continue;
+    const def = findMetric(name)!;
+    add(name, def.type, def.sql(ref, d), false, false);
+  }
+  return out;
+}
+
+function compileExpression(e: MetricExpression, p: Params, d: SqlDialect): string {
+  const ref = (a: string) => `{{${a}}}`;
+  switch (e.kind) {
+    case 'metric':
+      return `(${e.def.sql(ref, d)})`;
+    case 'number':
+      return p.add(e.value, 'double');
+    case 'neg':
+      return `(-${compileExpression(e.of, p, d)})`;
+    default: {
+      const l = compileExpression(e.left, p, d);
+      const r = compileExpression(e.right, p, d);
+      return e.op === '/'
+        ? `(CASE WHEN ${r} = 0 THEN 0 ELSE ${d.toDouble(l)} / ${r} END)`
+        : `(${d.toDouble(l)} ${e.op} ${r})`;
+    }
+  }
+}
+
+function metricColumnFor(metrics: MetricColumn[], name: string): string {
+  const m = metrics.find((x) => x.name === name);
+  if (!m) throw new Error(`compiler: metric ${name} was not resolved`);
+  return m.column;
+}
+
+function fromDef(def: DimensionDef, d: SqlDialect): ResolvedDim {
+  return {
+    event: def.onEvent(d),
+    session: def.onSession?.(d),
+    needsSession: def.eventNeedsSession ?? false,
+    needsFirstSession: def.needsFirstSession ?? false,
+    present: def.present ? (g) => def.present!(g, d) : undefined,
+  };
+}
+
+function rowLevel(x: ResolvedDim, form: 'event' | 'session'): string {
+  const sql = form === 'event' ? x.event : x.session!;
+  return x.present ? x.present(sql) : sql;
+}
+
+function resolveRequested(rd: RequestedDimension, p: Params, d: SqlDialect): ResolvedDim {
+  if (!rd.expression) return fromDef(rd.def!, d);
+  const e = rd.expression;
+  const names = e.kind === 'concatenate' ? e.dimensionNames : [e.dimensionName];
+  const bases = names.map((n) => fromDef(findDimension(n)!, d));
+  const delimiter = e.kind === 'concatenate' ? p.add(e.delimiter, 'text') : '';
+  const combine = (form: 'event' | 'session'): string | undefined => {
+    if (form === 'session' && bases.some((b) => b.session === undefined)) return undefined;
+    const parts = bases.map((b) => rowLevel(b, form));
+    if (e.kind === 'lowerCase') return `LOWER(${parts[0]})`;
+    if (e.kind === 'upperCase') return `UPPER(${parts[0]})`;
+    return parts.join(` || ${delimiter} || `);
+  };
+  return {
+    event: combine('event')!,
+    session: combine('session'),
+    needsSession: bases.some((b) => b.needsSession),
+    needsFirstSession: bases.some((b) => b.needsFirstSession),
+  };
+}
+
+function filterFields(e: FilterExpr): string[] {
+  if (e.kind === 'and' || e.kind === 'or') return e.expressions.flatMap(filterFields);
+  if (e.kind === 'not') return filterFields(e.expression);
+  return [e.filter.fieldName];
+}
+
+function compileFilter(e: FilterExpr, field: (name: string) => string, onMetrics: boolean, p: Params, d: SqlDialect): string {
+  if (e.kind === 'and' || e.kind === 'or') {
+    return `(${e.expressions.map((x) => compileFilter(x, field, onMetrics, p, d)).join(e.kind === 'and' ? ' AND ' : ' OR ')})`;
+  }
+  if (e.kind === 'not') return `(NOT ${compileFilter(e.expression, field, onMetrics, p, d)})`;
+  // COALESCE: a comparison with NULL is "no match", and NOT (no match) must then match.
+  return `COALESCE(${compileLeaf(e.filter, field(e.filter.fieldName), onMetrics, p, d)}, FALSE)`;
+}
+
+const OPS = { EQUAL: '=', LESS_THAN: '<', LESS_THAN_OR_EQUAL: '<=', GREATER_THAN: '>', GREATER_THAN_OR_EQUAL: '>=' } as const;
+
+function compileLeaf(f: Filter, x: string, isMetric: boolean, p: Params, d: SqlDialect): string {
+  switch (f.kind) {
+    case 'string': {
+      const cs = f.caseSensitive;
+      const v = p.add(f.value, 'text');
+      const lx = cs ? x : `LOWER(${x})`;
+      const lv = cs ? v : `LOWER(${v})`;
+      switch (f.matchType) {
+        case 'EXACT':
+          return `(${lx} = ${lv})`;
+        case 'BEGINS_WITH':
+          return `(left(${lx}, length(${lv})) = ${lv})`;
+        case 'ENDS_WITH':
+          return `(right(${lx}, length(${lv})) = ${lv})`;
+        case 'CONTAINS':
+          return `(strpos(${lx}, ${lv}) > 0)`;
+        case 'FULL_REGEXP':
+          return d.regexMatch(x, v, true, cs);
+        default:
+          return d.regexMatch(x, v, false, cs);
+      }
+    }
+    case 'inList': {
+      const values = f.values.map((v) => p.add(v, 'text'));
+      return f.caseSensitive
+        ? `(${x} IN (${values.join(', ')}))`
+        : `(LOWER(${x}) IN (${values.map((v) => `LOWER(${v})`).join(', ')}))`;
+    }
+    case 'numeric': {
+      const n = isMetric ? x : d.toNumber(x);
+      return `(${n} ${OPS[f.operation]} ${p.add(f.value, 'double')})`;
+    }
+    case 'between': {
+      const n = isMetric ? x : d.toNumber(x);
+      return `(${n} BETWEEN ${p.add(f.from, 'double')} AND ${p.add(f.to, 'double')})`;
+    }
+    default:
+      return `(${x} = '' OR ${x} = '(not set)')`;
+  }
+}

@@ -1,0 +1,173 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { PropertySettings } from '../domain/property-settings.js';
+import { TallyError } from '../infra/errors.js';
+import type { Warehouse } from '../infra/warehouse/warehouse.port.js';
+import { DIMENSIONS, findDimension, findMetric, METRICS } from './catalog.js';
+import { COMPATIBILITY, encodeEnum, enumName } from './ga4-enums.js';
+import { sendGoogleError } from './google-error.js';
+import { buildMetadata, dimensionMetadata, metricMetadata } from './metadata.js';
+import { PropertyQuotaMeter } from './property-quota.js';
+import { invalid, parseRunReportRequest, unknownDimensionError, unknownMetricError } from './report-request.js';
+import type { RunReportResponse } from './report-response.js';
+import { runReport } from './report.service.js';
+
+export interface ReportRouterDeps {
+  warehouse: Warehouse;
+  /** Throws TallyError('unauthenticated' | 'permission_denied' | 'not_found'). */
+  authorize: (bearerToken: string | null, propertyId: string) => Promise<PropertySettings>;
+  /** Where 5xx errors are reported before being masked. */
+  logError?: (err: unknown) => void;
+  now?: () => Date;
+}
+
+const MAX_BATCH = 5;
+
+/**
+ * The GA4 Data API v1beta surface: `POST /v1beta/properties/{id}:runReport | :batchRunReports |
+ * :checkCompatibility` and `GET /v1beta/properties/{id}/metadata`. Mounted at '/'.
+ */
+export function createReportRouter(deps: ReportRouterDeps): express.Router {
+  const router = express.Router();
+  const quota = new PropertyQuotaMeter();
+  const now = deps.now ?? (() => new Date());
+  // Google's clients do not always send application/json; read any body as JSON.
+  const body = express.raw({ type: () => true, limit: '1mb' });
+
+  const handle =
+    (fn: (req: Request, res: Response) => Promise<unknown>) =>
+    async (req: Request, res: Response): Promise<void> => {
+      try {
+        res.json(await fn(req, res));
+      } catch (err) {
+        sendGoogleError(res, err, deps.logError);
+      }
+    };
+
+  const run = async (settings: PropertySettings, raw: unknown, enumAsInt: boolean): Promise<RunReportResponse> => {
+    const request = parseRunReportRequest(raw, { timeZone: settings.timeZone, now: now() });
+    const response = await runReport(deps.warehouse, settings, request, { enumAsInt });
+    if (request.returnPropertyQuota) {
+      const charged = quota.charge(settings.propertyId, PropertyQuotaMeter.tokensFor(response.rowCount ?? 0), now().getTime());
+      // propertyQuota sits before kind in GA4's field order
+      const { kind, ...rest } = response;
+      return { ...rest, propertyQuota: charged, kind };
+    }
+    return response;
+  };
+
+  const METHODS = ['runReport', 'batchRunReports', 'checkCompatibility'];
+  // Express path params stop at '/', so ':rest' is "123:runReport"; the method follows the last ':'.
+  const split = (req: Request) => {
+    const rest = String(req.params.rest);
+    const colon = rest.lastIndexOf(':');
+    return colon > 0 ? { propertyId: rest.slice(0, colon), method: rest.slice(colon + 1) } : { propertyId: rest, method: '' };
+  };
+  router.post(
+    '/v1beta/properties/:rest',
+    // other methods (runRealtimeReport, pivots) belong to other routers: leave their body unread
+    (req: Request, _res: Response, next: NextFunction) => next(METHODS.includes(split(req).method) ? undefined : 'route'),
+    body,
+    handle(async (req) => {
+      const { propertyId, method } = split(req);
+      const settings = await deps.authorize(bearerToken(req), propertyId);
+      const json = readJson(req);
+      const asInt = enumAsInt(req);
+      checkPropertyField(json, propertyId);
+      if (method === 'runReport') return run(settings, json, asInt);
+      if (method === 'batchRunReports') return batch(json, propertyId, (r) => run(settings, r, asInt));
+      return checkCompatibility(json, asInt);
+    }),
+  );
+
+  router.get(
+    '/v1beta/properties/:propertyId/metadata',
+    handle(async (req) => {
+      await deps.authorize(bearerToken(req), String(req.params.propertyId));
+      return buildMetadata(String(req.params.propertyId), enumAsInt(req));
+    }),
+  );
+
+  router.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) return next(err);
+    sendGoogleError(res, err, deps.logError);
+  });
+  return router;
+}
+
+function bearerToken(req: Request): string | null {
+  const header = req.get('authorization');
+  const m = header ? /^Bearer\s+(.+)$/i.exec(header.trim()) : null;
+  if (m) return m[1];
+  const q = req.query.access_token;
+  return typeof q === 'string' && q !== '' ? q : null;
+}
+
+/** `$alt=json;enum-encoding=int`, as Google's REST clients send it. */
+function enumAsInt(req: Request): boolean {
+  const alt = req.query.$alt ?? req.query.alt;
+  return typeof alt === 'string' && /(^|;)\s*enum-encoding=int\s*(;|$)/.test(alt);
+}
+
+function readJson(req: Request): unknown {
+  const b: unknown = req.body;
+  if (Buffer.isBuffer(b)) {
+    const text = b.toString('utf8').trim();
+    if (text === '') return {};
+    try {
+      return JSON.parse(text);
+    } catch (e) {
+      throw new TallyError('invalid_argument', `Invalid JSON payload received. ${(e as Error).message}`);
+    }
+  }
+  // an app-level JSON parser already ran
+  return b && typeof b === 'object' ? b : {};
+}
+
+function checkPropertyField(json: unknown, propertyId: string): void {
+  if (!json || typeof json !== 'object' || Array.isArray(json)) return;
+  const p = (json as Record<string, unknown>).property;
+  if (p !== undefined && p !== '' && p !== `properties/${propertyId}`) {
+    throw invalid(`property "${String(p)}" does not match the request path properties/${propertyId}.`, 'property');
+  }
+}
+
+async function batch(
+  json: unknown,
+  propertyId: string,
+  runOne: (request: unknown) => Promise<RunReportResponse>,
+): Promise<unknown> {
+  const o = (json ?? {}) as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    if (k !== 'property' && k !== 'requests') throw invalid(`Invalid JSON payload received. Unknown name "${k}": Cannot find field.`, k);
+  }
+  const requests = o.requests ?? [];
+  if (!Array.isArray(requests)) throw invalid("Invalid JSON payload received. Expected a list at 'requests'.", 'requests');
+  if (requests.length > MAX_BATCH) throw invalid(`Requests are limited to ${MAX_BATCH} reports per batch.`, 'requests');
+  requests.forEach((r) => checkPropertyField(r, propertyId));
+  const reports: RunReportResponse[] = [];
+  for (const r of requests) reports.push(await runOne(r));
+  return { reports, kind: 'analyticsData#batchRunReports' };
+}
+
+/** Every catalog field is compatible with every other (the compiler answers all combinations). */
+function checkCompatibility(json: unknown, asInt: boolean): unknown {
+  const o = (json ?? {}) as Record<string, unknown>;
+  const allowed = ['property', 'dimensions', 'metrics', 'dimensionFilter', 'metricFilter', 'compatibilityFilter'];
+  for (const k of Object.keys(o)) {
+    if (!allowed.includes(k)) throw invalid(`Invalid JSON payload received. Unknown name "${k}": Cannot find field.`, k);
+  }
+  for (const d of (o.dimensions as { name?: string }[] | undefined) ?? []) {
+    if (!d?.name || !findDimension(d.name)) throw unknownDimensionError(String(d?.name));
+  }
+  for (const m of (o.metrics as { name?: string }[] | undefined) ?? []) {
+    if (!m?.name || !findMetric(m.name)) throw unknownMetricError(String(m?.name));
+  }
+  const filter = o.compatibilityFilter === undefined ? 'COMPATIBILITY_UNSPECIFIED' : enumName(COMPATIBILITY, o.compatibilityFilter);
+  if (!filter) throw invalid(`Invalid value at 'compatibility_filter', ${JSON.stringify(o.compatibilityFilter)}`, 'compatibilityFilter');
+  if (filter === 'INCOMPATIBLE') return {};
+  const compatible = encodeEnum(COMPATIBILITY, 'COMPATIBLE', asInt);
+  return {
+    dimensionCompatibilities: DIMENSIONS.map((d) => ({ dimensionMetadata: dimensionMetadata(d), compatibility: compatible })),
+    metricCompatibilities: METRICS.map((m) => ({ metricMetadata: metricMetadata(m, asInt), compatibility: compatible })),
+  };
+}

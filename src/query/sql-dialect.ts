@@ -1,0 +1,73 @@
+import { TallyError } from '../infra/errors.js';
+import type { Dialect } from '../infra/warehouse/warehouse.port.js';
+
+export type ParamType = 'text' | 'double' | 'bigint' | 'date';
+export type DateFormat = 'YYYYMMDD' | 'YYYY' | 'MM' | 'DD' | 'YYYYMM';
+
+/**
+ * The few SQL spellings that differ between warehouses. Everything else the catalog and the
+ * compiler write (CASE, COALESCE, ||, LOWER, left/right/strpos, COUNT(DISTINCT)) is common SQL.
+ */
+export interface SqlDialect {
+  readonly name: Dialect;
+  /** A typed placeholder for bound parameter `index` (1-based). */
+  param(index: number, type: ParamType): string;
+  formatDate(dateExpr: string, format: DateFormat): string;
+  /** Integer 0–6, Sunday = 0. */
+  dayOfWeek(dateExpr: string): string;
+  /** An integer as two-digit text ('07'). */
+  pad2(intExpr: string): string;
+  toText(expr: string): string;
+  /** Text -> double, or NULL when the text is not a number. */
+  toNumber(textExpr: string): string;
+  regexMatch(textExpr: string, pattern: string, full: boolean, caseSensitive: boolean): string;
+  toDouble(expr: string): string;
+  nullOf(type: 'bigint' | 'double'): string;
+  /** Sort key in Unicode code point order. */
+  codePointOrder(textExpr: string): string;
+}
+
+const DUCK_PARAM: Record<ParamType, string> = { text: 'VARCHAR', double: 'DOUBLE', bigint: 'BIGINT', date: 'DATE' };
+const DUCK_DATE: Record<DateFormat, string> = { YYYYMMDD: '%Y%m%d', YYYY: '%Y', MM: '%m', DD: '%d', YYYYMM: '%Y%m' };
+
+export const duckdbDialect: SqlDialect = {
+  name: 'duckdb',
+  param: (i, t) => `CAST($${i} AS ${DUCK_PARAM[t]})`,
+  formatDate: (d, f) => `strftime(${d}, '${DUCK_DATE[f]}')`,
+  dayOfWeek: (d) => `CAST(dayofweek(${d}) AS INTEGER)`,
+  pad2: (x) => `lpad(CAST(${x} AS VARCHAR), 2, '0')`,
+  toText: (x) => `CAST(${x} AS VARCHAR)`,
+  toNumber: (x) => `TRY_CAST(${x} AS DOUBLE)`,
+  regexMatch: (x, p, full, cs) => `${full ? 'regexp_full_match' : 'regexp_matches'}(${x}, ${p}${cs ? '' : ", 'i'"})`,
+  toDouble: (x) => `CAST(${x} AS DOUBLE)`,
+  nullOf: (t) => `CAST(NULL AS ${t === 'bigint' ? 'BIGINT' : 'DOUBLE'})`,
+  codePointOrder: (x) => x,
+};
+
+const PG_PARAM: Record<ParamType, string> = { text: 'text', double: 'double precision', bigint: 'bigint', date: 'date' };
+
+export const postgresDialect: SqlDialect = {
+  name: 'postgres',
+  param: (i, t) => `CAST($${i} AS ${PG_PARAM[t]})`,
+  formatDate: (d, f) => `to_char(${d}, '${f}')`,
+  dayOfWeek: (d) => `CAST(EXTRACT(DOW FROM ${d}) AS integer)`,
+  pad2: (x) => `lpad(CAST(${x} AS text), 2, '0')`,
+  toText: (x) => `CAST(${x} AS text)`,
+  toNumber: (x) =>
+    `(CASE WHEN ${x} ~ '^\\s*[-+]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][-+]?[0-9]+)?\\s*$' THEN CAST(${x} AS double precision) END)`,
+  regexMatch: (x, p, full, cs) => `(${x} ${cs ? '~' : '~*'} ${full ? `('^(?:' || ${p} || ')$')` : p})`,
+  toDouble: (x) => `CAST(${x} AS double precision)`,
+  nullOf: (t) => `CAST(NULL AS ${t === 'bigint' ? 'bigint' : 'double precision'})`,
+  codePointOrder: (x) => `(${x} COLLATE "C")`,
+};
+
+export function dialectFor(name: Dialect): SqlDialect {
+  if (name === 'duckdb') return duckdbDialect;
+  if (name === 'postgres') return postgresDialect;
+  throw new TallyError('unavailable', `no query dialect for warehouse ${name} yet`);
+}
+
+/** A constant from the catalog as a SQL literal. Never used for user input (that is bound). */
+export function sqlLiteral(s: string): string {
+  return `'${s.replace(/'/g, "''")}'`;
+}

@@ -109,9 +109,10 @@ tenant
   .requiredOption('--email <owner>', "owner's e-mail")
   .requiredOption('--domain <site>', "the property's site domain")
   .option('--time-zone <tz>', 'IANA time zone of the property', 'UTC')
+  .option('--plan <id>', 'plan: free | growth | scale', 'free')
   .option('--json', 'print one JSON object: organizationId, propertyId, measurementId, apiSecret, ingestKey, readKey')
   .action(async (o) => {
-    const input = { name: o.name, email: o.email, domain: o.domain, timeZone: o.timeZone };
+    const input = { name: o.name, email: o.email, domain: o.domain, timeZone: o.timeZone, planId: o.plan };
     let created: CreatedTenant | undefined = await viaServer('/internal/v1/tenants', input);
     if (!created) {
       const cfg = config();

@@ -373,7 +373,7 @@ describe('expectedReport', () => {
     const channels = expectedReport(gt, { ...r, dimension: 'sessionDefaultChannelGroup' });
     expect(new Set(channels.keys())).toEqual(new Set(['Direct', 'Organic Search', 'Organic Social', 'Email', 'Paid Search', 'Referral']));
     const sources = expectedReport(gt, { ...r, dimension: 'sessionSource' });
-    expect(new Set(sources.keys())).toEqual(new Set(['(direct)', 'google', 'bing', 'facebook.com', 'newsletter', 'news.ycombinator.com']));
+    expect(new Set(sources.keys())).toEqual(new Set(['(direct)', 'google', 'bing', 'facebook.com', 'newsletter', 'theverge.com']));
     const devices = expectedReport(gt, { ...r, dimension: 'deviceCategory' });
     expect(new Set(devices.keys())).toEqual(new Set(['desktop', 'mobile', 'tablet']));
     const countries = expectedReport(gt, { ...r, dimension: 'country' });

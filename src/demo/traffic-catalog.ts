@@ -186,9 +186,9 @@ export const TRAFFIC_SOURCES: readonly TrafficSource[] = [
     source: 'google', medium: 'cpc', campaign: 'brand', channelGroup: 'Paid Search',
   },
   {
-    id: 'hacker-news', weight: 6, referrer: 'https://news.ycombinator.com/', campaignQuery: '', gclid: false,
+    id: 'the-verge', weight: 6, referrer: 'https://www.theverge.com/', campaignQuery: '', gclid: false,
     landing: [{ weight: 100, kind: 'blog' }],
-    source: 'news.ycombinator.com', medium: 'referral', campaign: '(referral)', channelGroup: 'Referral',
+    source: 'theverge.com', medium: 'referral', campaign: '(referral)', channelGroup: 'Referral',
   },
   {
     // auto-tagged ad click: the gclid wins over the google.com referrer

@@ -233,7 +233,8 @@ export const ATOMS: readonly AtomDef[] = [
   { name: 'ev_engagement_ms', group: 'event', type: 'bigint', sql: () => 'COALESCE(SUM(e.engagement_time_ms), 0)' },
   { name: 'se_sessions', group: 'session', type: 'bigint', sql: () => 'COUNT(*)' },
   { name: 'se_engaged', group: 'session', type: 'bigint', sql: () => count('s.engaged') },
-  { name: 'se_duration_s', group: 'session', type: 'double', sql: (d) => d.toDouble('COALESCE(SUM(s.duration_s), 0)') },
+  // whole milliseconds summed as integers: a double sum depends on the engine's summation order
+  { name: 'se_duration_ms', group: 'session', type: 'bigint', sql: () => 'COALESCE(SUM(CAST(ROUND(s.duration_s * 1000) AS BIGINT)), 0)' },
   { name: 'se_key_sessions', group: 'session', type: 'bigint', sql: () => count('s.key_events > 0') },
   { name: 'us_total', group: 'user', type: 'bigint', sql: () => 'COUNT(DISTINCT e.client_id)' },
   {
@@ -289,8 +290,8 @@ export const METRICS: readonly MetricDef[] = [
     (a, d) => safeDiv(d, `(${a('se_sessions')} - ${a('se_engaged')})`, a('se_sessions')),
     'The percentage of sessions that were not engaged, as a fraction.',
     { expression: '(sessions - engagedSessions)/sessions' }),
-  metric('averageSessionDuration', 'Average session duration', 'Session', 'TYPE_SECONDS', 'session', ['se_duration_s', 'se_sessions'],
-    (a, d) => safeDiv(d, a('se_duration_s'), a('se_sessions')),
+  metric('averageSessionDuration', 'Average session duration', 'Session', 'TYPE_SECONDS', 'session', ['se_duration_ms', 'se_sessions'],
+    (a, d) => safeDiv(d, `(${a('se_duration_ms')} / 1000.0)`, a('se_sessions')),
     "The average duration (in seconds) of users' sessions."),
   metric('screenPageViews', 'Views', 'Page / screen', 'TYPE_INTEGER', 'event', ['ev_page_views'], (a) => a('ev_page_views'),
     'The number of app screens or web pages your users viewed. Repeated views of a single page or screen are counted.'),

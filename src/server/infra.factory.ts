@@ -52,5 +52,7 @@ export async function openWarehouse(config: Config, store: ObjectStore): Promise
 }
 
 export function openTransformEngine(config: Config, store: ObjectStore): TransformEngine {
-  return new DuckDbTransformEngine(store, { tempDir: path.join(config.core.dataDir, 'tmp') });
+  const tempDir = path.join(config.core.dataDir, 'tmp');
+  fs.mkdirSync(tempDir, { recursive: true });
+  return new DuckDbTransformEngine(store, { tempDir });
 }

@@ -77,6 +77,7 @@ export async function startTally(config: Config, roles: Role[], opts: { logger?:
   if (has('worker')) engine = openTransformEngine(config, store);
 
   const jobs = new InProcessJobQueue(logger);
+  let archiver: Archiver | null = null;
   const settings = async (propertyId: string) => credentials.property(propertyId) ?? (await credentials.refresh(), credentials.property(propertyId));
   const handlers: Record<string, JobHandler<any, unknown>> = {};
   if (engine && warehouse) {
@@ -90,13 +91,14 @@ export async function startTally(config: Config, roles: Role[], opts: { logger?:
   const runJob: JobRunner = async (name, data, progress) => {
     const h = handlers[name];
     if (!h) throw new TallyError('not_found', `no job ${name} here (jobs: ${Object.keys(handlers).join(', ') || 'none'})`);
+    // "run now" covers everything acknowledged so far: let the archiver reach the log's end first
+    if (name !== 'load') await archiver?.caughtUp(120_000);
     return h({ name, data, progress, signal: new AbortController().signal });
   };
   const runPipeline = async (propertyId?: string) => {
     await runJob('pipeline', propertyId ? { propertyId } : {}, () => undefined);
   };
 
-  let archiver: Archiver | null = null;
   if (has('worker')) {
     archiver = new Archiver({ log, store, state, logger }, { batchRecords: config.archiver.batchRecords, maxWaitMs: config.archiver.maxWaitMs });
     await archiver.start();

@@ -11,6 +11,7 @@ const CreateTenant = z.strictObject({
   email: z.string().email(),
   domain: z.string().min(1).max(253),
   timeZone: z.string().optional(),
+  planId: z.enum(['free', 'growth', 'scale']).optional(),
 });
 
 /**

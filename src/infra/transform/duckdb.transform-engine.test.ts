@@ -1,0 +1,552 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { botVerdict } from '../../domain/enrichment/bot.js';
+import type { PropertySettings } from '../../domain/property-settings.js';
+import type { RawEvent } from '../../domain/raw-event.js';
+import { EVENT_COLUMNS, SESSION_COLUMNS } from '../../domain/transformed-schema.js';
+import { TallyError } from '../errors.js';
+import { FolderObjectStore } from '../object-store/folder.object-store.js';
+import type { ObjectStore } from '../object-store/object-store.port.js';
+import { DuckDbTransformEngine, offsetSegments } from './duckdb.transform-engine.js';
+import type { TransformResult } from './transform-engine.port.js';
+
+const MIN = 60_000;
+const CHROME =
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36';
+const GOOGLEBOT = 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)';
+const SITE = 'https://shop.example';
+
+let dir: string;
+let store: FolderObjectStore;
+let engine: DuckDbTransformEngine;
+let reader: DuckDBInstance;
+let conn: DuckDBConnection;
+
+const at = (iso: string): number => Date.parse(iso);
+
+function settingsFor(propertyId: string, over: Partial<PropertySettings> = {}): PropertySettings {
+  return {
+    tenantId: 't1',
+    propertyId,
+    timeZone: 'UTC',
+    currencyCode: 'USD',
+    sessionTimeoutMinutes: 30,
+    engagedSessionSeconds: 10,
+    keyEvents: ['purchase'],
+    ...over,
+  };
+}
+
+let seq = 0;
+function ev(propertyId: string, e: Partial<RawEvent> & { t: number }): RawEvent {
+  const { t, ...rest } = e;
+  return {
+    event_id: `e${++seq}`,
+    tenant_id: 't1',
+    property_id: propertyId,
+    protocol: 'gtag',
+    received_at: t,
+    client_ts: null,
+    name: 'page_view',
+    client_id: 'c1',
+    user_id: null,
+    session_id: null,
+    url: `${SITE}/`,
+    referrer: null,
+    title: null,
+    ua: CHROME,
+    ua_source: 'request',
+    ip_trunc: '203.0.113.0',
+    ip_source: 'request',
+    country: 'DE',
+    region: 'BE',
+    city: 'Berlin',
+    language: 'de-de',
+    screen: '1920x1080',
+    consent: null,
+    params: {},
+    user_props: {},
+    ...rest,
+  };
+}
+
+/** Writes events as raw-zone objects, one per (receipt hour, `partition`), as the archiver would. */
+async function archive(events: RawEvent[], partition = 0): Promise<void> {
+  const byObject = new Map<string, RawEvent[]>();
+  for (const e of events) {
+    const iso = new Date(e.received_at).toISOString();
+    const prefix = `raw/tenant=${e.tenant_id}/property=${e.property_id}/dt=${iso.slice(0, 10)}/hr=${iso.slice(11, 13)}/`;
+    byObject.set(prefix, [...(byObject.get(prefix) ?? []), e]);
+  }
+  let offset = 0;
+  for (const [prefix, list] of byObject) {
+    const first = offset;
+    offset += list.length;
+    const body = gzipSync(list.map((e) => JSON.stringify(e)).join('\n') + '\n');
+    await store.put(`${prefix}${partition}-${first}-${offset - 1}.ndjson.gz`, body);
+  }
+}
+
+type Row = Record<string, unknown>;
+
+async function query(sql: string): Promise<Row[]> {
+  return (await conn.runAndReadAll(sql)).getRowObjectsJson() as Row[];
+}
+
+function partPath(table: 'events' | 'sessions', propertyId: string, date: string): string {
+  return store.locate(`transformed/${table}/tenant=t1/property=${propertyId}/dt=${date}/part-0.parquet`);
+}
+
+async function read(table: 'events' | 'sessions', propertyId: string, date: string, where = 'true'): Promise<Row[]> {
+  return query(`SELECT * FROM read_parquet('${partPath(table, propertyId, date)}', hive_partitioning = false) WHERE ${where}`);
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'tally-transform-test-'));
+  store = new FolderObjectStore(join(dir, 'store'));
+  engine = new DuckDbTransformEngine(store, { tempDir: dir, threads: 2 });
+  reader = await DuckDBInstance.create(':memory:');
+  conn = await reader.connect();
+});
+
+afterAll(async () => {
+  conn?.closeSync();
+  reader?.closeSync();
+  await engine?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('offsetSegments', () => {
+  it('lists the offset changes of a DST zone at the exact instant', () => {
+    const segs = offsetSegments('America/New_York', at('2024-03-09T05:00:00Z'), at('2024-03-12T04:00:00Z'));
+    expect(segs.slice(1)).toEqual([[at('2024-03-10T07:00:00Z'), -4 * 60 * MIN]]);
+    expect(segs[0][1]).toBe(-5 * 60 * MIN);
+    expect(offsetSegments('Asia/Kolkata', at('2024-06-01T00:00:00Z'), at('2024-06-05T00:00:00Z'))).toEqual([
+      [Number.MIN_SAFE_INTEGER, 330 * MIN],
+    ]);
+  });
+});
+
+describe('DuckDbTransformEngine', () => {
+  // Property "main", UTC: most scenarios, transformed once for 2024-03-10 .. 2024-03-12.
+  const P = 'main';
+  const DATES = ['2024-03-10', '2024-03-11', '2024-03-12'];
+  let result: TransformResult;
+  const progress: [number, number][] = [];
+  const counts = { raw: 0, events: 0 };
+
+  beforeAll(async () => {
+    const base = at('2024-03-10T10:00:00Z');
+    const events: RawEvent[] = [
+      // dedup: same event in two objects; the earliest receipt wins
+      ev(P, { t: base, event_id: 'dup-1', client_id: 'c-dup', title: 'first copy' }),
+      // dedup tie on receipt time: the smallest record wins
+      ev(P, { t: base, event_id: 'tie-1', client_id: 'c-tie', title: 'b-title' }),
+      // bot: flagged and kept
+      ev(P, { t: base + 5 * MIN, client_id: 'c-bot', ua: GOOGLEBOT, url: `${SITE}/bot-page` }),
+      // midnight crossing: one session from 23:50 on the 10th
+      ev(P, { t: at('2024-03-10T23:50:00Z'), client_id: 'c-mid', event_id: 'mid-1', url: `${SITE}/late` }),
+      ev(P, { t: at('2024-03-10T23:58:00Z'), client_id: 'c-mid', event_id: 'mid-2', name: 'scroll' }),
+      ev(P, { t: at('2024-03-11T00:10:00Z'), client_id: 'c-mid', event_id: 'mid-3', url: `${SITE}/after-midnight` }),
+      // client session ids: kept across a 2 h gap, split when the id changes
+      ev(P, { t: base, client_id: 'c-sid', session_id: '111' }),
+      ev(P, { t: base + 120 * MIN, client_id: 'c-sid', session_id: '111' }),
+      ev(P, { t: base + 121 * MIN, client_id: 'c-sid', session_id: '222' }),
+      // timeout: a gap of exactly 30 min continues, 30 min + 1 ms splits
+      ev(P, { t: base, client_id: 'c-gap', event_id: 'gap-1' }),
+      ev(P, { t: base + 30 * MIN, client_id: 'c-gap', event_id: 'gap-2' }),
+      ev(P, { t: base + 60 * MIN + 1, client_id: 'c-gap', event_id: 'gap-3' }),
+      // late: happened on the 11th, received 50 h later (stored under the receipt hour)
+      ev(P, {
+        t: at('2024-03-13T02:00:00Z'),
+        client_ts: at('2024-03-11T00:00:00Z'),
+        client_id: 'c-late',
+        event_id: 'late-1',
+      }),
+      // engaged rules
+      ev(P, { t: base, client_id: 'eng-none' }),
+      ev(P, { t: base, client_id: 'eng-10s' }),
+      ev(P, { t: base + 10_000, client_id: 'eng-10s', name: 'scroll' }),
+      ev(P, { t: base, client_id: 'eng-11s' }),
+      ev(P, { t: base + 11_000, client_id: 'eng-11s', name: 'scroll' }),
+      ev(P, { t: base, client_id: 'eng-2pv', url: `${SITE}/a` }),
+      ev(P, { t: base + 1000, client_id: 'eng-2pv', url: `${SITE}/b` }),
+      ev(P, { t: base, client_id: 'eng-key' }),
+      ev(P, { t: base, client_id: 'eng-key', name: 'purchase', url: null }),
+      ev(P, { t: base, client_id: 'eng-flag-s', name: 'user_engagement', params: { session_engaged: '1' } }),
+      ev(P, { t: base, client_id: 'eng-flag-n', name: 'user_engagement', params: { session_engaged: 1 } }),
+      // landing / exit pages and entrance / exit flags
+      ev(P, { t: base, client_id: 'c-path', name: 'user_engagement', url: null, event_id: 'path-1' }),
+      ev(P, { t: base + 1000, client_id: 'c-path', url: `${SITE}/a`, event_id: 'path-2' }),
+      ev(P, { t: base + 2000, client_id: 'c-path', url: `${SITE}/b?x=1`, event_id: 'path-3' }),
+      ev(P, { t: base + 3000, client_id: 'c-path', name: 'click', event_id: 'path-4' }),
+      ev(P, {
+        t: base + 4000,
+        client_id: 'c-path',
+        url: `${SITE}/c`,
+        event_id: 'path-5',
+        params: { engagement_time_msec: 1500 },
+      }),
+      ev(P, {
+        t: base + 5000,
+        client_id: 'c-path',
+        name: 'scroll',
+        event_id: 'path-6',
+        params: { engagement_time_msec: '250' },
+      }),
+      ev(P, { t: base, client_id: 'c-nopv', name: 'user_engagement', url: null }),
+      // attribution from the first event
+      ev(P, { t: base, client_id: 'c-google', referrer: 'https://www.google.com/', event_id: 'g-1' }),
+      ev(P, {
+        t: base + MIN,
+        client_id: 'c-google',
+        referrer: 'https://www.bing.com/',
+        url: `${SITE}/p2`,
+        event_id: 'g-2',
+      }),
+      ev(P, {
+        t: base,
+        client_id: 'c-utm',
+        url: `${SITE}/landing?utm_source=newsletter&utm_medium=email&utm_campaign=spring`,
+        event_id: 'u-1',
+      }),
+      ev(P, { t: base + MIN, client_id: 'c-utm', url: `${SITE}/next`, event_id: 'u-2' }),
+      ev(P, { t: base, client_id: 'c-direct', event_id: 'd-1' }),
+      ev(P, { t: base, client_id: 'c-self', referrer: `${SITE}/elsewhere`, url: `${SITE}/x`, event_id: 's-1' }),
+      ev(P, {
+        t: base,
+        client_id: 'c-param',
+        name: 'session_start',
+        url: null,
+        params: { campaign_source: 'partner', campaign_medium: 'affiliate', campaign_name: 'p1', engagement_time_msec: 7 },
+      }),
+      ev(P, { t: base, client_id: 'c-gclid', url: `${SITE}/?gclid=abc`, referrer: 'https://www.google.com/' }),
+    ];
+    await archive(events, 0);
+    // the retried copy of dup-1, received later, in another object
+    const retry = ev(P, { t: base + 3 * MIN, event_id: 'dup-1', client_id: 'c-dup', title: 'second copy' });
+    const tie = ev(P, { t: base, event_id: 'tie-1', client_id: 'c-tie', title: 'a-title' });
+    await archive([retry, events[0], tie], 1);
+    counts.raw = events.length + 3;
+    counts.events = events.length;
+    result = await engine.transform({ settings: settingsFor(P), dates: DATES }, (d, t) => progress.push([d, t]));
+  });
+
+  it('reads every raw line and writes one events and one sessions partition per date', async () => {
+    expect(result.rawRead).toBe(counts.raw);
+    expect(result.partitions.map((p) => `${p.table}:${p.date}`).sort()).toEqual(
+      DATES.flatMap((d) => [`events:${d}`, `sessions:${d}`]).sort(),
+    );
+    for (const p of result.partitions) {
+      const rows = await read(p.table, P, p.date);
+      expect(rows.length).toBe(p.rows);
+      expect(p.keys).toEqual([`transformed/${p.table}/tenant=t1/property=${P}/dt=${p.date}/part-0.parquet`]);
+    }
+    expect(result.eventsWritten).toBe(counts.events);
+    const last = progress.at(-1)!;
+    expect(last[0]).toBe(last[1]);
+    expect(progress.map(([d]) => d)).toEqual(progress.map((_, i) => i + 1));
+  });
+
+  it('writes exactly the contract columns, in order, with their types', async () => {
+    const types: Record<string, string> = {
+      string: 'VARCHAR',
+      int: 'INTEGER',
+      bigint: 'BIGINT',
+      double: 'DOUBLE',
+      boolean: 'BOOLEAN',
+      date: 'DATE',
+    };
+    for (const [table, columns] of [
+      ['events', EVENT_COLUMNS],
+      ['sessions', SESSION_COLUMNS],
+    ] as const) {
+      const described = await query(`DESCRIBE SELECT * FROM read_parquet('${partPath(table, P, '2024-03-10')}', hive_partitioning = false)`);
+      expect(described.map((c) => c.column_name)).toEqual(columns.map((c) => c.name));
+      expect(described.map((c) => c.column_type)).toEqual(columns.map((c) => types[c.type]));
+    }
+  });
+
+  it('keeps one copy of a duplicated event: the earliest received', async () => {
+    const rows = await read('events', P, '2024-03-10', `event_id = 'dup-1'`);
+    expect(rows).toHaveLength(1);
+    expect(rows[0].page_title).toBe('first copy');
+    expect(Number(rows[0].received_at)).toBe(at('2024-03-10T10:00:00Z'));
+    const tie = await read('events', P, '2024-03-10', `event_id = 'tie-1'`);
+    expect(tie.map((r) => r.page_title)).toEqual(['a-title']);
+  });
+
+  it('flags bot events and keeps them', async () => {
+    const [row] = await read('events', P, '2024-03-10', `client_id = 'c-bot'`);
+    expect(row.is_bot).toBe(true);
+    expect(row.bot_reason).toBe(botVerdict(GOOGLEBOT, 'request').reason);
+    const [session] = await read('sessions', P, '2024-03-10', `client_id = 'c-bot'`);
+    expect(session.is_bot).toBe(true);
+    const humans = await read('events', P, '2024-03-10', `client_id = 'c-direct'`);
+    expect(humans[0].is_bot).toBe(false);
+    expect(humans[0].browser).toBe('Chrome');
+  });
+
+  it('keeps a session that crosses midnight whole, on its start date', async () => {
+    const start = at('2024-03-10T23:50:00Z');
+    const sessions10 = await read('sessions', P, '2024-03-10', `client_id = 'c-mid'`);
+    expect(sessions10).toHaveLength(1);
+    expect(sessions10[0].session_key).toBe(`c-mid:${start}`);
+    expect(sessions10[0].events).toBe(3);
+    expect(sessions10[0].duration_s).toBe(20 * 60);
+    expect(sessions10[0].exit_page).toBe('/after-midnight');
+    expect(await read('sessions', P, '2024-03-11', `client_id = 'c-mid'`)).toHaveLength(0);
+
+    const next = await read('events', P, '2024-03-11', `client_id = 'c-mid'`);
+    expect(next.map((r) => [r.event_id, r.session_key, r.seq_in_session, Number(r.session_start_ms)])).toEqual([
+      ['mid-3', `c-mid:${start}`, 3, start],
+    ]);
+    expect(next[0].local_date).toBe('2024-03-11');
+    expect(next[0].local_hour).toBe(0);
+  });
+
+  it('uses the day before as context when only the later day is transformed', async () => {
+    const other = new FolderObjectStore(join(dir, 'store'));
+    const single = new DuckDbTransformEngine(other, { tempDir: dir });
+    try {
+      const res = await single.transform({ settings: settingsFor(P), dates: ['2024-03-11'] });
+      expect(res.partitions.map((p) => p.date)).toEqual(['2024-03-11', '2024-03-11']);
+      const rows = await read('events', P, '2024-03-11', `event_id = 'mid-3'`);
+      expect(rows[0].session_key).toBe(`c-mid:${at('2024-03-10T23:50:00Z')}`);
+      expect(rows[0].is_entrance).toBe(false);
+    } finally {
+      await single.close();
+    }
+  });
+
+  it("respects the client's session id", async () => {
+    const sessions = await read('sessions', P, '2024-03-10', `client_id = 'c-sid'`);
+    expect(sessions.map((s) => [s.session_key, s.events]).sort()).toEqual([
+      ['c-sid:111', 2],
+      ['c-sid:222', 1],
+    ]);
+  });
+
+  it('splits a session only when the gap exceeds the timeout', async () => {
+    const base = at('2024-03-10T10:00:00Z');
+    const rows = await read('events', P, '2024-03-10', `client_id = 'c-gap'`);
+    const byId = Object.fromEntries(rows.map((r) => [r.event_id, r]));
+    expect(byId['gap-1'].session_key).toBe(`c-gap:${base}`);
+    expect(byId['gap-2'].session_key).toBe(`c-gap:${base}`);
+    expect(byId['gap-2'].seq_in_session).toBe(2);
+    expect(byId['gap-3'].session_key).toBe(`c-gap:${base + 60 * MIN + 1}`);
+    expect(byId['gap-3'].seq_in_session).toBe(1);
+  });
+
+  it('places a late event on its event-time day', async () => {
+    const rows = await read('events', P, '2024-03-11', `event_id = 'late-1'`);
+    expect(rows).toHaveLength(1);
+    expect(Number(rows[0].event_ms)).toBe(at('2024-03-11T00:00:00Z'));
+    expect(Number(rows[0].received_at)).toBe(at('2024-03-13T02:00:00Z'));
+    expect(await read('events', P, '2024-03-12', `event_id = 'late-1'`)).toHaveLength(0);
+  });
+
+  it('applies each engaged-session rule', async () => {
+    const sessions = await read('sessions', P, '2024-03-10', `client_id LIKE 'eng-%'`);
+    const engaged = Object.fromEntries(sessions.map((s) => [s.client_id, s.engaged]));
+    expect(engaged).toEqual({
+      'eng-none': false,
+      'eng-10s': false,
+      'eng-11s': true,
+      'eng-2pv': true,
+      'eng-key': true,
+      'eng-flag-s': true,
+      'eng-flag-n': true,
+    });
+    const key = sessions.find((s) => s.client_id === 'eng-key')!;
+    expect([key.key_events, key.page_views, key.events]).toEqual([1, 1, 2]);
+  });
+
+  it('derives landing and exit pages, entrance and exit flags, sequence and engagement time', async () => {
+    const rows = await read('events', P, '2024-03-10', `client_id = 'c-path'`);
+    rows.sort((a, b) => Number(a.seq_in_session) - Number(b.seq_in_session));
+    expect(rows.map((r) => [r.event_id, r.seq_in_session, r.is_entrance, r.is_exit, r.is_page_view])).toEqual([
+      ['path-1', 1, false, false, false],
+      ['path-2', 2, true, false, true],
+      ['path-3', 3, false, false, true],
+      ['path-4', 4, false, false, false],
+      ['path-5', 5, false, true, true],
+      ['path-6', 6, false, false, false],
+    ]);
+    expect(rows.map((r) => Number(r.engagement_time_ms))).toEqual([0, 0, 0, 0, 1500, 250]);
+    expect(rows[2].page_path).toBe('/b');
+    const [s] = await read('sessions', P, '2024-03-10', `client_id = 'c-path'`);
+    expect([s.landing_page, s.exit_page, s.page_views, s.events, Number(s.engagement_time_ms)]).toEqual([
+      '/a',
+      '/c',
+      3,
+      6,
+      1750,
+    ]);
+    const [none] = await read('sessions', P, '2024-03-10', `client_id = 'c-nopv'`);
+    expect([none.landing_page, none.exit_page, none.page_views]).toEqual(['(not set)', '(not set)', 0]);
+  });
+
+  it('attributes each session from its first event', async () => {
+    const sessions = await read(
+      'sessions',
+      P,
+      '2024-03-10',
+      `client_id IN ('c-google', 'c-utm', 'c-direct', 'c-self', 'c-param', 'c-gclid')`,
+    );
+    const by = Object.fromEntries(sessions.map((s) => [s.client_id, s]));
+    expect([by['c-google'].source, by['c-google'].medium, by['c-google'].channel_group]).toEqual([
+      'google',
+      'organic',
+      'Organic Search',
+    ]);
+    expect([by['c-utm'].source, by['c-utm'].medium, by['c-utm'].campaign, by['c-utm'].channel_group]).toEqual([
+      'newsletter',
+      'email',
+      'spring',
+      'Email',
+    ]);
+    expect(by['c-utm'].landing_page_query).toContain('utm_source=newsletter');
+    expect([by['c-param'].source, by['c-param'].medium, by['c-param'].campaign, by['c-param'].channel_group]).toEqual([
+      'partner',
+      'affiliate',
+      'p1',
+      'Affiliates',
+    ]);
+    expect([by['c-gclid'].source, by['c-gclid'].medium, by['c-gclid'].channel_group]).toEqual([
+      'google',
+      'cpc',
+      'Paid Search',
+    ]);
+    for (const c of ['c-direct', 'c-self']) {
+      expect([by[c].source, by[c].medium, by[c].channel_group]).toEqual(['(direct)', '(none)', 'Direct']);
+    }
+
+    const events = await read('events', P, '2024-03-10', `client_id IN ('c-google', 'c-utm')`);
+    const e = Object.fromEntries(events.map((r) => [r.event_id, r]));
+    expect([e['g-2'].session_source, e['g-2'].session_medium, e['g-2'].page_referrer]).toEqual([
+      'google',
+      'organic',
+      'https://www.bing.com/',
+    ]);
+    expect([e['u-1'].utm_source, e['u-1'].utm_medium, e['u-1'].utm_campaign]).toEqual(['newsletter', 'email', 'spring']);
+    expect([e['u-2'].utm_source, e['u-2'].session_source, e['u-2'].session_campaign]).toEqual([
+      null,
+      'newsletter',
+      'spring',
+    ]);
+  });
+
+  it('gives byte-identical files when run again, also from a fresh engine', async () => {
+    const before = await Promise.all(result.partitions.map((p) => store.get(p.keys[0])));
+    const again = await engine.transform({ settings: settingsFor(P), dates: DATES });
+    const fresh = new DuckDbTransformEngine(store, { tempDir: dir, threads: 1 });
+    try {
+      await fresh.transform({ settings: settingsFor(P), dates: DATES });
+    } finally {
+      await fresh.close();
+    }
+    expect(again.partitions).toEqual(result.partitions);
+    const after = await Promise.all(result.partitions.map((p) => store.get(p.keys[0])));
+    after.forEach((buf, i) => expect(buf!.equals(before[i]!), result.partitions[i].keys[0]).toBe(true));
+  });
+});
+
+describe('DuckDbTransformEngine, edge partitions', () => {
+  it('refuses a malformed date or an unknown time zone', async () => {
+    const refused = (e: unknown) => e instanceof TallyError && e.code === 'invalid_argument';
+    await expect(engine.transform({ settings: settingsFor('x'), dates: ['2024-02-30'] })).rejects.toSatisfy(refused);
+    await expect(engine.transform({ settings: settingsFor('x'), dates: ['24-1-1'] })).rejects.toSatisfy(refused);
+    await expect(
+      engine.transform({ settings: settingsFor('x', { timeZone: 'Mars/Olympus' }), dates: ['2024-01-01'] }),
+    ).rejects.toSatisfy(refused);
+    expect(await engine.transform({ settings: settingsFor('x'), dates: [] })).toEqual({
+      partitions: [],
+      rawRead: 0,
+      eventsWritten: 0,
+    });
+  });
+
+  it('replaces a stale partition with an empty one when the date has no events', async () => {
+    const P = 'empty';
+    const key = `transformed/events/tenant=t1/property=${P}/dt=2024-05-01/part-0.parquet`;
+    await store.put(key, Buffer.from('stale'));
+    await archive([ev(P, { t: at('2024-05-02T12:00:00Z') })]);
+    const res = await engine.transform({ settings: settingsFor(P), dates: ['2024-05-01'] });
+    expect(res.partitions.map((p) => [p.table, p.date, p.rows])).toEqual([
+      ['events', '2024-05-01', 0],
+      ['sessions', '2024-05-01', 0],
+    ]);
+    expect(res.rawRead).toBe(1);
+    expect(res.eventsWritten).toBe(0);
+    expect(await read('events', P, '2024-05-01')).toEqual([]);
+    expect(await read('sessions', P, '2024-05-01')).toEqual([]);
+    expect(await store.get(`transformed/events/tenant=t1/property=${P}/dt=2024-05-02/part-0.parquet`)).toBeNull();
+  });
+
+  it('downloads raw objects when the store has no local paths (as with S3)', async () => {
+    const P = 'remote';
+    await archive([ev(P, { t: at('2024-05-01T12:00:00Z'), event_id: 'r-1' })]);
+    // the folder store seen through a port whose locations are not local paths
+    const remote: ObjectStore = {
+      put: (k, b) => store.put(k, b),
+      get: (k) => store.get(k),
+      list: (p) => store.list(p),
+      delete: (k) => store.delete(k),
+      locate: (k) => `s3://bucket/${k}`,
+      close: async () => {},
+    };
+    const remoteEngine = new DuckDbTransformEngine(remote, { tempDir: dir });
+    try {
+      const res = await remoteEngine.transform({ settings: settingsFor(P), dates: ['2024-05-01'] });
+      expect([res.rawRead, res.eventsWritten]).toEqual([1, 1]);
+      expect((await read('events', P, '2024-05-01')).map((r) => r.event_id)).toEqual(['r-1']);
+    } finally {
+      await remoteEngine.close();
+    }
+  });
+
+  it('writes empty partitions when the property has no raw data at all', async () => {
+    const res = await engine.transform({ settings: settingsFor('nothing'), dates: ['2024-05-01'] });
+    expect(res.rawRead).toBe(0);
+    expect(await read('sessions', 'nothing', '2024-05-01')).toEqual([]);
+  });
+
+  it('puts events on local dates and hours across both DST switches (America/New_York)', async () => {
+    const P = 'dst';
+    const cases: [string, string, number][] = [
+      // [UTC instant, expected local date, expected local hour]
+      ['2024-03-10T04:59:59Z', '2024-03-09', 23],
+      ['2024-03-10T05:00:00Z', '2024-03-10', 0],
+      ['2024-03-10T06:30:00Z', '2024-03-10', 1],
+      ['2024-03-10T07:00:00Z', '2024-03-10', 3],
+      ['2024-03-11T03:59:59Z', '2024-03-10', 23],
+      ['2024-03-11T04:00:00Z', '2024-03-11', 0],
+      ['2024-11-03T05:30:00Z', '2024-11-03', 1],
+      ['2024-11-03T06:30:00Z', '2024-11-03', 1],
+      ['2024-11-04T04:59:59Z', '2024-11-03', 23],
+      ['2024-11-04T05:00:00Z', '2024-11-04', 0],
+    ];
+    await archive(cases.map(([iso], i) => ev(P, { t: at(iso), client_id: `dst-${i}`, event_id: `dst-${i}` })));
+    const settings = settingsFor(P, { timeZone: 'America/New_York' });
+    const res = await engine.transform({ settings, dates: ['2024-03-10', '2024-11-03'] });
+    expect(res.partitions.filter((p) => p.table === 'events').map((p) => [p.date, p.rows])).toEqual([
+      ['2024-03-10', 4],
+      ['2024-11-03', 3],
+    ]);
+    for (const date of ['2024-03-10', '2024-11-03']) {
+      const rows = await read('events', P, date);
+      const expected = cases.map(([, d, h], i) => [`dst-${i}`, d, h]).filter(([, d]) => d === date);
+      expect(rows.map((r) => [r.event_id, r.local_date, r.local_hour])).toEqual(expected);
+      const sessions = await read('sessions', P, date);
+      expect(sessions.map((s) => [s.client_id, s.local_date, s.local_hour])).toEqual(
+        expected.map(([id, d, h]) => [id, d, h]),
+      );
+    }
+    expect(await store.get(`transformed/events/tenant=t1/property=${P}/dt=2024-03-09/part-0.parquet`)).toBeNull();
+  });
+});

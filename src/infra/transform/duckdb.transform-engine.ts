@@ -1,0 +1,312 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import campaignParams from '../../domain/enrichment/data/campaign-params.json' with { type: 'json' };
+import { botVerdict } from '../../domain/enrichment/bot.js';
+import { attributeTraffic } from '../../domain/enrichment/traffic-source.js';
+import { parsePageUrl } from '../../domain/enrichment/url.js';
+import { parseUserAgent } from '../../domain/enrichment/user-agent.js';
+import { addDays, startOfLocalDate, tzOffsetMs } from '../../domain/time-zone.js';
+import type { PropertySettings } from '../../domain/property-settings.js';
+import { EVENT_COLUMNS, SESSION_COLUMNS } from '../../domain/transformed-schema.js';
+import { TallyError } from '../errors.js';
+import type { ObjectStore } from '../object-store/object-store.port.js';
+import type {
+  TransformEngine,
+  TransformRequest,
+  TransformResult,
+  WrittenPartition,
+} from './transform-engine.port.js';
+import * as sql from './transform.sql.js';
+
+const HOUR_MS = 3_600_000;
+/** Event time is at most this long before receipt (the collector clamps client_ts). */
+const MAX_LATENESS_MS = 72 * HOUR_MS;
+/** Every event param attributeTraffic reads, from its own data file. */
+const ATTRIBUTION_PARAMS = [
+  ...new Set([...Object.values(campaignParams.eventParams).flat(), ...campaignParams.googleAdsClickIds]),
+].sort();
+const RAW_OBJECT = /\/dt=(\d{4}-\d{2}-\d{2})\/hr=(\d{2})\/[^/]+\.ndjson(\.gz|\.zst)?$/;
+
+export interface DuckDbTransformEngineOptions {
+  /** Where partitions are staged before upload and DuckDB spills; default the OS temp dir. */
+  tempDir?: string;
+  threads?: number;
+  /** DuckDB memory limit, e.g. '2GB'. */
+  memoryLimit?: string;
+}
+
+type Cell = string | boolean | bigint | null;
+
+/** Raw zone -> transformed zone on embedded DuckDB (the SQL is in transform.sql.ts). */
+export class DuckDbTransformEngine implements TransformEngine {
+  private instance: Promise<DuckDBInstance> | null = null;
+  private spillDir: string | null = null;
+
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly opts: DuckDbTransformEngineOptions = {},
+  ) {}
+
+  async transform(request: TransformRequest, onProgress?: (done: number, total: number) => void): Promise<TransformResult> {
+    const { settings } = request;
+    const dates = [...new Set(request.dates)].sort();
+    if (dates.length === 0) return { partitions: [], rawRead: 0, eventsWritten: 0 };
+    for (const d of dates) checkDate(d);
+    checkTimeZone(settings.timeZone);
+
+    const total = 8 + 2 * dates.length;
+    let done = 0;
+    const step = () => onProgress?.(++done, total);
+
+    const startMs = startOfLocalDate(addDays(dates[0], -1), settings.timeZone);
+    const endMs = startOfLocalDate(addDays(dates[dates.length - 1], 2), settings.timeZone);
+    const keys = await this.rawKeys(settings, startMs, endMs);
+    step();
+
+    const conn = await (await this.db()).connect();
+    const stage = await mkdtemp(join(this.opts.tempDir ?? tmpdir(), 'tally-transform-'));
+    try {
+      await conn.run(sql.createRaw(await this.readablePaths(keys, stage)));
+      const rawRead = await count(conn, 'SELECT count(*) FROM raw');
+      step();
+
+      await conn.run(
+        sql.createKept({ tenantId: settings.tenantId, propertyId: settings.propertyId, startMs, endMs }),
+      );
+      step();
+
+      await this.enrichUserAgents(conn);
+      step();
+      await this.enrichUrls(conn);
+      await conn.run(sql.createTzDim);
+      const offsets = offsetSegments(settings.timeZone, startMs, endMs);
+      await append(conn, 'tz_dim', offsets.map(([from, offset]) => [BigInt(from), BigInt(offset)]));
+      step();
+
+      await conn.run(sql.createSessions({ timeoutMs: settings.sessionTimeoutMinutes * 60_000 }));
+      await conn.run(sql.createSessionFirst(ATTRIBUTION_PARAMS));
+      step();
+      await this.attributeSessions(conn);
+      step();
+
+      await conn.run(sql.createSessionAttribution);
+      await conn.run(sql.createFacts({ keyEvents: settings.keyEvents }));
+      await conn.run(sql.createEventsOut);
+      await conn.run(sql.createSessionsOut({ engagedSessionSeconds: settings.engagedSessionSeconds }));
+      step();
+
+      const partitions: WrittenPartition[] = [];
+      const eventRows = await partitionCounts(conn, 'facts');
+      const sessionRows = await partitionCounts(conn, 'sessions_out');
+      for (const date of dates) {
+        for (const table of ['events', 'sessions'] as const) {
+          const key = `transformed/${table}/tenant=${settings.tenantId}/property=${settings.propertyId}/dt=${date}/part-0.parquet`;
+          const path = join(stage, `${table}-${date}.parquet`);
+          await conn.run(
+            sql.copyPartition(
+              table === 'events'
+                ? { table: 'events_out', columns: EVENT_COLUMNS, date, orderBy: 'event_ms, event_id', path }
+                : { table: 'sessions_out', columns: SESSION_COLUMNS, date, orderBy: 'session_start_ms, session_key', path },
+            ),
+          );
+          await this.store.put(key, await readFile(path));
+          await rm(path);
+          const rows = (table === 'events' ? eventRows : sessionRows).get(date) ?? 0;
+          partitions.push({ table, date, keys: [key], rows });
+          step();
+        }
+      }
+      const eventsWritten = partitions.filter((p) => p.table === 'events').reduce((n, p) => n + p.rows, 0);
+      return { partitions, rawRead, eventsWritten };
+    } finally {
+      conn.closeSync();
+      await rm(stage, { recursive: true, force: true });
+    }
+  }
+
+  async close(): Promise<void> {
+    const instance = this.instance;
+    this.instance = null;
+    if (instance) (await instance).closeSync();
+    if (this.spillDir) await rm(this.spillDir, { recursive: true, force: true });
+    this.spillDir = null;
+  }
+
+  private db(): Promise<DuckDBInstance> {
+    this.instance ??= (async () => {
+      this.spillDir = await mkdtemp(join(this.opts.tempDir ?? tmpdir(), 'tally-duckdb-'));
+      const options: Record<string, string> = {
+        temp_directory: this.spillDir,
+        autoinstall_known_extensions: 'false',
+      };
+      if (this.opts.threads) options.threads = String(this.opts.threads);
+      if (this.opts.memoryLimit) options.memory_limit = this.opts.memoryLimit;
+      return DuckDBInstance.create(':memory:', options);
+    })();
+    return this.instance;
+  }
+
+  /** Raw objects received from the window start up to 72 h after its end, listed one UTC day at a time. */
+  private async rawKeys(settings: PropertySettings, startMs: number, endMs: number): Promise<string[]> {
+    const lastMs = endMs + MAX_LATENESS_MS;
+    const base = `raw/tenant=${settings.tenantId}/property=${settings.propertyId}/dt=`;
+    const keys: string[] = [];
+    for (let day = utcDate(startMs); day <= utcDate(lastMs); day = addDays(day, 1)) {
+      for (const obj of await this.store.list(`${base}${day}/`)) {
+        const m = RAW_OBJECT.exec(obj.key);
+        if (!m) continue;
+        const hourStart = Date.parse(`${m[1]}T${m[2]}:00:00Z`);
+        if (hourStart + HOUR_MS > startMs && hourStart < lastMs) keys.push(obj.key);
+      }
+    }
+    return keys;
+  }
+
+  private async enrichUserAgents(conn: DuckDBConnection): Promise<void> {
+    const rows: Cell[][] = [];
+    for (const [ua, source] of await strings(conn, sql.distinctUserAgents)) {
+      const parsed = parseUserAgent(ua);
+      const bot = botVerdict(ua, (source ?? 'none') as 'payload' | 'request' | 'none');
+      rows.push([
+        ua, source, parsed.browser, parsed.browserVersion, parsed.os, parsed.osVersion,
+        parsed.deviceCategory, bot.isBot, bot.reason,
+      ]);
+    }
+    await conn.run(sql.createUaDim);
+    await append(conn, 'ua_dim', rows);
+  }
+
+  private async enrichUrls(conn: DuckDBConnection): Promise<void> {
+    const rows: Cell[][] = [];
+    for (const [url] of await strings(conn, sql.distinctUrls)) {
+      const parts = parsePageUrl(url);
+      const q = queryParams(parts.query);
+      rows.push([
+        url, parts.host, parts.path, parts.query,
+        q.get('utm_source') ?? null, q.get('utm_medium') ?? null, q.get('utm_campaign') ?? null,
+        q.get('utm_term') ?? null, q.get('utm_content') ?? null,
+      ]);
+    }
+    await conn.run(sql.createUrlDim);
+    await append(conn, 'url_dim', rows);
+  }
+
+  /** Local paths DuckDB can scan: the store's own when it is a folder, else downloaded copies. */
+  private async readablePaths(keys: string[], stage: string): Promise<string[]> {
+    const paths: string[] = [];
+    for (const [i, key] of keys.entries()) {
+      const location = this.store.locate(key);
+      if (isAbsolute(location)) {
+        paths.push(location);
+        continue;
+      }
+      const body = await this.store.get(key);
+      if (body === null) continue; // deleted since it was listed
+      // keep the extension: DuckDB picks the decompression by it
+      const copy = join(stage, `raw-${i}${key.slice(key.lastIndexOf('.ndjson'))}`);
+      paths.push(copy);
+      await writeFile(copy, body);
+    }
+    return paths;
+  }
+
+  /** Once per distinct (url, referrer, campaign params) of the sessions' first events. */
+  private async attributeSessions(conn: DuckDBConnection): Promise<void> {
+    const rows: Cell[][] = [];
+    for (const [url, referrer, attrParams] of await strings(conn, sql.distinctAttributionKeys)) {
+      const values = (attrParams === null ? [] : JSON.parse(attrParams)) as unknown[];
+      const params: Record<string, unknown> = {};
+      ATTRIBUTION_PARAMS.forEach((k, i) => {
+        if (values[i] !== null && values[i] !== undefined) params[k] = values[i];
+      });
+      // No ownHosts: the only self-referral rule is a referrer on the page's own host, built in.
+      const t = attributeTraffic({ pageUrl: url, referrer, params });
+      rows.push([url, referrer, attrParams, t.source, t.medium, t.campaign, t.term, t.content, t.channelGroup]);
+    }
+    await conn.run(sql.createAttrDim);
+    await append(conn, 'attr_dim', rows);
+  }
+}
+
+/** First value per lowercased key, as attributeTraffic reads a page URL's query. */
+function queryParams(query: string | null): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [k, v] of new URLSearchParams(query ?? '')) {
+    const key = k.toLowerCase();
+    if (!out.has(key)) out.set(key, v);
+  }
+  return out;
+}
+
+async function strings(conn: DuckDBConnection, query: string): Promise<(string | null)[][]> {
+  const reader = await conn.runAndReadAll(query);
+  return reader.getRows().map((row) => row.map((v) => (v === null ? null : String(v))));
+}
+
+async function count(conn: DuckDBConnection, query: string): Promise<number> {
+  const reader = await conn.runAndReadAll(query);
+  return Number(reader.getRows()[0][0]);
+}
+
+async function partitionCounts(conn: DuckDBConnection, table: 'facts' | 'sessions_out'): Promise<Map<string, number>> {
+  const reader = await conn.runAndReadAll(sql.partitionCounts(table));
+  return new Map(reader.getRows().map(([d, n]) => [String(d), Number(n)]));
+}
+
+async function append(conn: DuckDBConnection, table: string, rows: Cell[][]): Promise<void> {
+  const appender = await conn.createAppender(table, 'main', 'temp');
+  try {
+    for (const row of rows) {
+      for (const v of row) {
+        if (v === null) appender.appendNull();
+        else if (typeof v === 'boolean') appender.appendBoolean(v);
+        else if (typeof v === 'bigint') appender.appendBigInt(v);
+        else appender.appendVarchar(v);
+      }
+      appender.endRow();
+    }
+    appender.flushSync();
+  } finally {
+    appender.closeSync();
+  }
+}
+
+/** The zone's offsets over [fromMs, toMs) as (from_ms, offset_ms) rows, for an ASOF join. */
+export function offsetSegments(timeZone: string, fromMs: number, toMs: number): [number, number][] {
+  let current = tzOffsetMs(fromMs, timeZone);
+  const out: [number, number][] = [[Number.MIN_SAFE_INTEGER, current]];
+  for (let t = fromMs + HOUR_MS; t < toMs + HOUR_MS; t += HOUR_MS) {
+    const next = tzOffsetMs(t, timeZone);
+    if (next === current) continue;
+    let lo = t - HOUR_MS; // old offset
+    let hi = t; // new offset
+    while (hi - lo > 1) {
+      const mid = Math.floor((lo + hi) / 2);
+      if (tzOffsetMs(mid, timeZone) === current) lo = mid;
+      else hi = mid;
+    }
+    out.push([hi, next]);
+    current = next;
+  }
+  return out;
+}
+
+function utcDate(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+function checkDate(date: string): void {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(date) || Number.isNaN(Date.parse(`${date}T00:00:00Z`)) || addDays(date, 0) !== date) {
+    throw new TallyError('invalid_argument', `invalid date ${JSON.stringify(date)}, expected YYYY-MM-DD`, { date });
+  }
+}
+
+function checkTimeZone(timeZone: string): void {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone });
+  } catch (e) {
+    throw new TallyError('invalid_argument', `unknown time zone ${JSON.stringify(timeZone)}`, { timeZone }, { cause: e });
+  }
+}

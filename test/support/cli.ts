@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { embeddedEnv } from './tally-process.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -8,7 +9,7 @@ export function tallyCli(dataDir: string, args: string[], env: Record<string, st
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(ROOT, 'bin/tally.mjs'), ...args], {
       cwd: ROOT,
-      env: { ...process.env, TALLY_DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...env },
+      env: { ...embeddedEnv(), TALLY_DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...env },
     });
     let out = '';
     let err = '';

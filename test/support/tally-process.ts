@@ -23,6 +23,15 @@ export function tempDataDir(prefix = 'tally-e2e-'): string {
 }
 
 /** Starts `tally <role>` as a child process on a random port and waits until it listens. */
+/** Variables that point Tally at external services; the embedded profile runs without them. */
+const SERVICE_VARS = ['DATABASE_URL', 'REDIS_URL', 'KAFKA_BROKERS', 'TALLY_EVENT_LOG', 'S3_BUCKET', 'S3_ENDPOINT', 'S3_PREFIX', 'S3_FORCE_PATH_STYLE'];
+
+export function embeddedEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const v of SERVICE_VARS) delete env[v];
+  return env;
+}
+
 export async function startTally(opts: { dataDir?: string; role?: string; env?: Record<string, string> } = {}): Promise<TallyProcess> {
   const dataDir = opts.dataDir ?? tempDataDir();
   const info = path.join(dataDir, 'server.json');
@@ -30,7 +39,7 @@ export async function startTally(opts: { dataDir?: string; role?: string; env?: 
   let out = '';
   const child = spawn(process.execPath, [BIN, opts.role ?? 'serve'], {
     cwd: ROOT,
-    env: { ...process.env, TALLY_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', TALLY_DEMO: 'off', LOG_LEVEL: 'warn', ...opts.env },
+    env: { ...embeddedEnv(), TALLY_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', TALLY_DEMO: 'off', LOG_LEVEL: 'warn', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout!.on('data', (d) => (out += d));
@@ -78,7 +87,7 @@ export interface TenantKeys {
 export function createTenantCli(dataDir: string, name: string, extra: string[] = []): Promise<TenantKeys> {
   return new Promise((resolve, reject) => {
     const args = [BIN, 'tenant', 'create', '--name', name, '--email', `${name.toLowerCase()}@example.com`, '--domain', `${name.toLowerCase()}.example.com`, '--json', ...extra];
-    const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, TALLY_DATA_DIR: dataDir, LOG_LEVEL: 'warn' } });
+    const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...embeddedEnv(), TALLY_DATA_DIR: dataDir, LOG_LEVEL: 'warn' } });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));

@@ -1,4 +1,4 @@
-import { v7 as uuidv7 } from 'uuid';
+import { uuidv7 } from './uuid7.js';
 import type { RawEvent } from '../domain/raw-event.js';
 import type { ParsedEvent } from './parsed-event.js';
 import type { GeoLookup } from './geo.js';

@@ -17,11 +17,19 @@ export interface GeoLookup {
 export function geoipLite(): GeoLookup {
   const require = createRequire(import.meta.url);
   const geoip = require('geoip-lite') as typeof import('geoip-lite');
+  // a request's events share one IP and visitors come back: a bounded cache saves most lookups
+  const cache = new Map<string, GeoResult>();
   return {
     lookup(ip: string): GeoResult {
+      let g = cache.get(ip);
+      if (g) return g;
       const r = geoip.lookup(ip);
-      if (!r || !r.country) return { country: null, region: null, city: null };
-      return { country: r.country, region: r.region ? `${r.country}-${r.region}` : null, city: r.city || null };
+      g = !r || !r.country
+        ? { country: null, region: null, city: null }
+        : { country: r.country, region: r.region ? `${r.country}-${r.region}` : null, city: r.city || null };
+      if (cache.size >= 50_000) cache.delete(cache.keys().next().value!);
+      cache.set(ip, g);
+      return g;
     },
   };
 }

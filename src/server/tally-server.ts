@@ -19,6 +19,8 @@ import type { JobHandler } from '../infra/jobs/job-queue.port.js';
 import { UsageMeter } from '../billing/usage-meter.js';
 import { IngestService } from '../ingest/ingest.service.js';
 import { createCollector } from '../ingest/collector.http.js';
+import { PROTOCOL_ROUTES } from '../ingest/protocol-routes.js';
+import { openApiDocument } from './openapi.js';
 import { geoipLite } from '../ingest/geo.js';
 import { createReportRouter } from '../query/report.router.js';
 import { Archiver } from '../../jobs/archiver.js';
@@ -116,6 +118,7 @@ export async function startTally(config: Config, roles: Role[], opts: { logger?:
   if (has('api')) {
     app = express();
     app.disable('x-powered-by');
+    app.get('/openapi.json', (_req, res) => void res.json(openApiDocument(PROTOCOL_ROUTES)));
     app.use(createManagementRouter({ db, adminToken, log: logger, onTenantCreated: () => credentials.refresh(), runJob: has('worker') ? runJob : undefined }));
     app.use(
       createReportRouter({

@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest';
+import { INGEST_DOCS, openApiDocument } from './openapi.js';
+import { PROTOCOL_ROUTES } from '../ingest/protocol-routes.js';
+
+describe('OpenAPI document', () => {
+  it('documents every ingest route with its methods', () => {
+    const doc = openApiDocument(PROTOCOL_ROUTES) as { paths: Record<string, Record<string, unknown>> };
+    for (const r of PROTOCOL_ROUTES) {
+      expect(INGEST_DOCS[r.path], `no OpenAPI entry for ${r.path}`).toBeDefined();
+      for (const m of r.methods) expect(doc.paths[r.path][m.toLowerCase()], `${m} ${r.path}`).toBeDefined();
+    }
+  });
+
+  it('documents the report and operator APIs', () => {
+    const doc = openApiDocument(PROTOCOL_ROUTES) as { openapi: string; paths: Record<string, unknown> };
+    expect(doc.openapi).toBe('3.1.0');
+    for (const p of ['/v1beta/properties/{propertyId}:runReport', '/v1beta/properties/{propertyId}/metadata', '/internal/v1/tenants', '/internal/v1/jobs/run']) {
+      expect(doc.paths[p], p).toBeDefined();
+    }
+  });
+});

@@ -3,6 +3,8 @@ import path from 'node:path';
 
 const BENCHES: Record<string, string> = {
   collector: './collector.bench.ts',
+  report: './report.bench.ts',
+  freshness: './freshness.bench.ts',
 };
 
 export async function main(args: string[]): Promise<void> {

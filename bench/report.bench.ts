@@ -1,0 +1,125 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { FolderObjectStore } from '../src/infra/object-store/folder.object-store.js';
+import { DuckDbTransformEngine } from '../src/infra/transform/duckdb.transform-engine.js';
+import { DuckDbWarehouse } from '../src/infra/warehouse/duckdb.warehouse.js';
+import { createReportRouter } from '../src/query/report.router.js';
+import { parseRunReportRequest } from '../src/query/report-request.js';
+import { compileReport } from '../src/query/report-compiler.js';
+import { duckdbDialect } from '../src/query/sql-dialect.js';
+import { generateTraffic } from '../src/demo/traffic-generator.js';
+import { writeRawZone } from '../src/demo/raw-zone-writer.js';
+import { addDays, datesBetween } from '../src/domain/time-zone.js';
+import { DEFAULT_PROPERTY_SETTINGS, type PropertySettings } from '../src/domain/property-settings.js';
+
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000_000);
+const DAYS = 30;
+const RUNS = 5;
+const settings: PropertySettings = { ...DEFAULT_PROPERTY_SETTINGS, keyEvents: ['purchase'], tenantId: 'bench', propertyId: '400000999' };
+const START = '2026-01-01';
+const END = addDays(START, DAYS - 1);
+
+/** The overview a dashboard opens with: trend, top pages, top sources, countries, devices. */
+const OVERVIEW = [
+  { name: 'trend', body: { dimensions: [{ name: 'date' }], metrics: [{ name: 'activeUsers' }, { name: 'sessions' }, { name: 'screenPageViews' }], orderBys: [{ dimension: { dimensionName: 'date' } }] } },
+  { name: 'top pages', body: { dimensions: [{ name: 'pagePath' }], metrics: [{ name: 'screenPageViews' }, { name: 'activeUsers' }], limit: 10 } },
+  { name: 'top sources', body: { dimensions: [{ name: 'sessionSource' }, { name: 'sessionMedium' }], metrics: [{ name: 'sessions' }, { name: 'engagementRate' }], limit: 10 } },
+  { name: 'countries', body: { dimensions: [{ name: 'country' }], metrics: [{ name: 'activeUsers' }, { name: 'sessions' }], limit: 25 } },
+  { name: 'devices', body: { dimensions: [{ name: 'deviceCategory' }], metrics: [{ name: 'activeUsers' }, { name: 'bounceRate' }] } },
+].map((q) => ({ ...q, body: { ...q.body, dateRanges: [{ startDate: START, endDate: END }] } }));
+
+async function dataset(dir: string): Promise<{ transformSeconds: number; rawEvents: number; transformedBytes: number; eventsWritten: number }> {
+  const marker = path.join(dir, 'dataset.json');
+  if (fs.existsSync(marker)) return JSON.parse(fs.readFileSync(marker, 'utf8'));
+  fs.rmSync(dir, { recursive: true, force: true });
+  const store = new FolderObjectStore(path.join(dir, 'objects'));
+  const visitorsPerDay = Math.max(1, Math.round(EVENTS / DAYS / 7.7));
+  process.stdout.write(`generating ~${EVENTS} events (${visitorsPerDay} visitors/day over ${DAYS} days)…\n`);
+  const raw = await writeRawZone(store, generateTraffic({ seed: 1, startDate: START, days: DAYS, timeZone: 'UTC', visitorsPerDay }), settings, {
+    onProgress: (n) => process.stdout.write(`\r  ${n} raw events`),
+  });
+  process.stdout.write(`\n  ${raw.events} raw events in ${raw.objects} objects; transforming…\n`);
+  const engine = new DuckDbTransformEngine(store, { tempDir: fs.mkdtempSync(path.join(os.tmpdir(), 'tally-bench-tmp-')) });
+  const t0 = performance.now();
+  const r = await engine.transform({ settings, dates: datesBetween(START, END) });
+  const transformSeconds = (performance.now() - t0) / 1000;
+  await engine.close();
+  const transformedBytes = (await store.list('transformed/')).reduce((n, o) => n + o.size, 0);
+  const out = { transformSeconds, rawEvents: r.rawRead, transformedBytes, eventsWritten: r.eventsWritten };
+  fs.writeFileSync(marker, JSON.stringify(out));
+  return out;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+export async function run() {
+  const dir = path.join(os.tmpdir(), `tally-bench-report-${EVENTS}`);
+  const ds = await dataset(dir);
+  const store = new FolderObjectStore(path.join(dir, 'objects'));
+  const warehouse = await DuckDbWarehouse.open({ path: ':memory:', resolve: (k) => store.locate(k) });
+  await warehouse.init();
+  const tLoad = performance.now();
+  for (const table of ['events', 'sessions'] as const) {
+    for (const date of datesBetween(START, END)) {
+      await warehouse.loadPartition(table, { tenantId: settings.tenantId, propertyId: settings.propertyId, date }, [`transformed/${table}/tenant=${settings.tenantId}/property=${settings.propertyId}/dt=${date}/part-0.parquet`]);
+    }
+  }
+  const loadSeconds = (performance.now() - tLoad) / 1000;
+
+  const app = express();
+  app.use(createReportRouter({ warehouse, authorize: async () => settings }));
+  const server = http.createServer(app);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1beta/properties/${settings.propertyId}:runReport`;
+
+  // the raw baseline: the same compiled SQL, straight in DuckDB over the same Parquet files
+  const raw = await (await DuckDBInstance.create(':memory:')).connect();
+  for (const table of ['events', 'sessions']) {
+    await raw.run(`CREATE VIEW ${table} AS SELECT * FROM read_parquet('${path.join(dir, 'objects', 'transformed', table)}/**/*.parquet', hive_partitioning = false)`);
+  }
+
+  const rows: Record<string, unknown>[] = [];
+  let apiTotal = 0;
+  let rawTotal = 0;
+  for (const q of OVERVIEW) {
+    const compiled = compileReport(parseRunReportRequest(q.body, { timeZone: settings.timeZone }), settings, duckdbDialect);
+    const api: number[] = [];
+    const direct: number[] = [];
+    for (let i = 0; i <= RUNS; i++) {
+      let t = performance.now();
+      const res = await fetch(url, { method: 'POST', body: JSON.stringify(q.body) });
+      if (res.status !== 200) throw new Error(`${q.name}: ${res.status} ${await res.text()}`);
+      await res.json();
+      if (i > 0) api.push(performance.now() - t);
+      t = performance.now();
+      await raw.runAndReadAll(compiled.rows.sql, compiled.rows.params as never);
+      if (i > 0) direct.push(performance.now() - t);
+    }
+    const a = median(api);
+    const d = median(direct);
+    apiTotal += a;
+    rawTotal += d;
+    rows.push({ report: q.name, api_ms: Number(a.toFixed(1)), raw_duckdb_ms: Number(d.toFixed(1)), ratio: Number((a / d).toFixed(2)) });
+  }
+  rows.push({ report: 'overview (sum)', api_ms: Number(apiTotal.toFixed(1)), raw_duckdb_ms: Number(rawTotal.toFixed(1)), ratio: Number((apiTotal / rawTotal).toFixed(2)) });
+  server.close();
+  await warehouse.close();
+  console.table(rows);
+  const transform = {
+    events: ds.rawEvents,
+    seconds: Number(ds.transformSeconds.toFixed(1)),
+    events_per_s: Math.round(ds.rawEvents / ds.transformSeconds),
+    bytes_per_event: Number((ds.transformedBytes / ds.eventsWritten).toFixed(1)),
+    load_seconds: Number(loadSeconds.toFixed(1)),
+  };
+  console.table([transform]);
+  return { events: ds.rawEvents, days: DAYS, runs: RUNS, overview: rows, transform };
+}

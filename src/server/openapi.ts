@@ -50,6 +50,35 @@ export const INGEST_DOCS: Record<string, { summary: string; security?: string; s
   },
 };
 
+const ok = (description: string) => ({ '200': { description } });
+const segment = (call: string) => ({
+  summary: `Segment HTTP Tracking API ${call}: write key = a Tally ingest key, by Basic auth (key as user) or "writeKey" in the body; messageId dedups; 32 KB per message.`,
+  success: ok('{"success":true}'),
+});
+const posthog = {
+  summary: 'PostHog capture: api_key/token = a Tally ingest key; JSON, gzip (header, ?compression=gzip-js or magic bytes), base64 and form-encoded bodies; uuid dedups.',
+  success: ok('{"status":1}'),
+};
+Object.assign(INGEST_DOCS, {
+  '/g/collect': { summary: 'gtag.js GA4 hits (v=2): shared parameters in the query string, one event per body line; tid selects the property.', success: { '204': { description: 'Accepted' } } },
+  ...Object.fromEntries(
+    Object.entries({ track: 't', page: 'p', screen: 's', identify: 'i', group: 'g', alias: 'a', batch: 'b' }).flatMap(([long, short]) => [
+      [`/v1/${long}`, segment(long)],
+      [`/v1/${short}`, segment(`${long} (short browser path)`)],
+    ]),
+  ),
+  '/com.snowplowanalytics.snowplow/tp2': { summary: 'Snowplow tracker protocol POST (payload_data); aid = measurement id or property id, or a Bearer ingest key. Always 200, invalid payloads dead-lettered.', success: ok('ok') },
+  '/i': { summary: 'Snowplow tracker protocol GET (query string).', success: ok('1x1 GIF') },
+  '/ice.png': { summary: 'Snowplow tracker protocol GET, legacy path.', success: ok('1x1 GIF') },
+  '/i.gif': { summary: 'Pixel for e-mail opens and pages without JavaScript: tid/mid, en, cid, dl, dr, dt, ep.*.', success: ok('1x1 transparent GIF, no-store') },
+  '/api/event': { summary: 'Plausible Events API: the domain selects the property; cookieless visitor id.', success: { '202': { description: 'ok' } } },
+  '/api/send': { summary: 'Umami send: payload.website = measurement id or property id.', success: ok('Umami cache token') },
+  '/api/batch': { summary: 'Umami batch.', success: ok('Umami batch answer') },
+  ...Object.fromEntries(['/e', '/e/', '/i/v0/e', '/i/v0/e/', '/capture', '/capture/', '/track', '/track/', '/engage', '/engage/', '/batch', '/batch/'].map((p) => [p, posthog])),
+  '/tally.js': { summary: 'The tally.js tracker script (under 2 KB gzipped).', success: ok('application/javascript') },
+  '/t/collect': { summary: "tally.js events: ?mid=<measurement id>, text/plain JSON batches (sendBeacon); cookieless visitor id unless the site opts into its first-party cookie.", success: { '204': { description: 'Accepted' } } },
+});
+
 export function registerIngestDocs(docs: typeof INGEST_DOCS): void {
   Object.assign(INGEST_DOCS, docs);
 }

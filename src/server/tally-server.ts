@@ -10,12 +10,12 @@ import type { EventLog } from '../infra/event-log/event-log.port.js';
 import type { ObjectStore } from '../infra/object-store/object-store.port.js';
 import type { Warehouse } from '../infra/warehouse/warehouse.port.js';
 import type { TransformEngine } from '../infra/transform/transform-engine.port.js';
-import { InProcessJobQueue } from '../infra/jobs/in-process.job-queue.js';
+import type { Counters } from '../infra/counters/counters.port.js';
 import { CredentialCache } from '../tenancy/credential-cache.js';
-import { loadCredentials } from '../tenancy/tenant.repository.js';
+import { loadCredentials, touchKeys } from '../tenancy/tenant.repository.js';
 import { ensureAdminToken, removeServerInfo, writeServerInfo } from '../tenancy/admin-token.js';
 import { createManagementRouter, type JobRunner } from '../tenancy/management.router.js';
-import type { JobHandler } from '../infra/jobs/job-queue.port.js';
+import type { JobHandler, JobQueue } from '../infra/jobs/job-queue.port.js';
 import { UsageMeter } from '../billing/usage-meter.js';
 import { IngestService } from '../ingest/ingest.service.js';
 import { createCollector } from '../ingest/collector.http.js';
@@ -27,7 +27,7 @@ import { Archiver } from '../../jobs/archiver.js';
 import { PipelineStateRepository } from '../../jobs/pipeline-state.repository.js';
 import { transformJob } from '../../jobs/transform.job.js';
 import { loadJob } from '../../jobs/load.job.js';
-import { openCounters, openEventLog, openObjectStore, openTransformEngine, openWarehouse } from './infra.factory.js';
+import { openCounters, openEventLog, openJobQueue, openObjectStore, openTransformEngine, openWarehouse } from './infra.factory.js';
 
 export type Role = 'collector' | 'api' | 'worker' | 'scheduler';
 
@@ -45,7 +45,7 @@ export interface TallyHandle {
   log: EventLog;
   store: ObjectStore;
   warehouse: Warehouse | null;
-  jobs: InProcessJobQueue;
+  jobs: JobQueue;
   archiver: Archiver | null;
   credentials: CredentialCache;
   logger: Logger;
@@ -72,13 +72,16 @@ export async function startTally(config: Config, roles: Role[], opts: { logger?:
   await credentials.start();
   const usage = new UsageMeter(db, logger);
   usage.start();
+  const flushKeyUse = () => touchKeys(db, credentials.takeUsed()).catch((err) => logger.warn({ err }, 'could not record key use'));
+  const keyUseTimer = setInterval(() => void flushKeyUse(), 30_000);
+  keyUseTimer.unref();
 
   let warehouse: Warehouse | null = null;
   let engine: TransformEngine | null = null;
   if (has('api') || has('worker')) warehouse = await openWarehouse(config, store);
   if (has('worker')) engine = openTransformEngine(config, store);
 
-  const jobs = new InProcessJobQueue(logger);
+  const jobs = await openJobQueue(config, logger);
   let archiver: Archiver | null = null;
   const settings = async (propertyId: string) => credentials.property(propertyId) ?? (await credentials.refresh(), credentials.property(propertyId));
   const handlers: Record<string, JobHandler<any, unknown>> = {};
@@ -87,7 +90,16 @@ export async function startTally(config: Config, roles: Role[], opts: { logger?:
     const load = loadJob({ warehouse, state });
     handlers.transform = transform;
     handlers.load = load;
-    handlers.pipeline = async (ctx) => ({ transform: await transform(ctx), load: await load(ctx) });
+    handlers.pipeline = async (ctx) => {
+      // completeness: whatever was acknowledged before `mark` is archived once the archiver reaches
+      // the end it sees now, so it is in raw objects up to `upto`
+      const mark = new Date();
+      const caughtUp = archiver ? await archiver.caughtUp(120_000).then(() => true, () => false) : false;
+      const upto = await state.maxRawSeq();
+      const result = { transform: await transform(ctx), load: await load(ctx) };
+      if (caughtUp && !ctx.signal.aborted) await state.markComplete(mark, upto, ctx.data.propertyId);
+      return result;
+    };
     for (const [name, h] of Object.entries(handlers)) jobs.register(name, h);
   }
   const runJob: JobRunner = async (name, data, progress) => {
@@ -106,11 +118,16 @@ export async function startTally(config: Config, roles: Role[], opts: { logger?:
     await archiver.start();
     await jobs.start();
   }
-  if (has('scheduler')) await jobs.schedule('pipeline', config.jobs.transformIntervalMs);
+  if (has('scheduler')) {
+    if (!has('worker') && !config.jobs.redisUrl) logger.warn('scheduler without REDIS_URL: its in-process schedule reaches no worker');
+    await jobs.schedule('pipeline', config.jobs.transformIntervalMs);
+  }
 
   let collector: ReturnType<typeof createCollector> | null = null;
+  let counters: Counters | null = null;
   if (has('collector')) {
-    const ingest = new IngestService({ log, counters: openCounters(config), geo: geoipLite(), usage });
+    counters = openCounters(config, logger);
+    const ingest = new IngestService({ log, counters, geo: geoipLite(), usage });
     collector = createCollector({ ingest, credentials, log: logger, trustProxy: config.http.trustProxy });
   }
 
@@ -123,6 +140,7 @@ export async function startTally(config: Config, roles: Role[], opts: { logger?:
     app.use(
       createReportRouter({
         warehouse: warehouse!,
+        completeUpTo: (propertyId) => state.completeUpTo(propertyId),
         authorize: async (token, propertyId) => {
           if (!token) throw new TallyError('unauthenticated', 'a read key is required as "Authorization: Bearer <key>"');
           const p = credentials.resolveKey(token, 'read');
@@ -151,6 +169,8 @@ export async function startTally(config: Config, roles: Role[], opts: { logger?:
     if (holdsDataDir) writeServerInfo(config.core.dataDir, { pid: process.pid, port, host: config.http.host });
     logger.info({ port, roles }, 'tally listening');
   }
+  // what a supervisor (or a test) waits for, also from roles that do not listen
+  logger.info({ roles, pid: process.pid }, 'tally started');
 
   let stopped = false;
   const stop = async () => {
@@ -164,9 +184,13 @@ export async function startTally(config: Config, roles: Role[], opts: { logger?:
         setTimeout(() => server.closeAllConnections(), 5_000).unref();
       });
     }
-    await archiver?.stop();
+    // running jobs may wait on the archiver (caughtUp), so they finish first
     await jobs.stop();
+    await archiver?.stop();
+    await counters?.close();
     await usage.stop();
+    clearInterval(keyUseTimer);
+    await flushKeyUse();
     credentials.stop();
     await log.close();
     await warehouse?.close();

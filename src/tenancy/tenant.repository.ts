@@ -59,6 +59,11 @@ export async function insertKey(db: Db, organizationId: string, propertyId: stri
   return secret;
 }
 
+/** Stamps the keys' last-used time (called in batches by the edge, never per request). */
+export async function touchKeys(db: Db, hashes: string[], at: Date = new Date()): Promise<void> {
+  if (hashes.length) await db('api_keys').whereIn('hash', hashes).update({ last_used_at: at });
+}
+
 export async function revokeKey(db: Db, organizationId: string, keyId: string): Promise<void> {
   const n = await db('api_keys').where({ id: keyId, organization_id: organizationId }).whereNull('revoked_at').update({ revoked_at: db.fn.now() });
   if (!n) throw new TallyError('not_found', `no active key ${keyId} in this organisation`);

@@ -15,7 +15,7 @@ describe('tally serve: two tenants, both endpoints, the raw zone', () => {
   });
 
   afterAll(async () => {
-    expect(await tally?.stop()).toBe(0);
+    if (tally?.child.exitCode === null) await tally.stop();
   });
 
   const mp = (t: TenantKeys, body: unknown, secret = t.apiSecret, mid = t.measurementId) =>
@@ -139,5 +139,21 @@ describe('tally serve: two tenants, both endpoints, the raw zone', () => {
     expect(j.results.map((x: any) => x.status)).toEqual(['accepted', 'rejected', 'rejected']);
     expect(j.results[1].detail).toMatch(/client_id/);
     expect(j.results[2].detail).toMatch(/timestamp/);
+  });
+
+  it('drains on SIGTERM and records when each key was last used', async () => {
+    expect(await tally.stop()).toBe(0);
+    const { openDb } = await import('../../src/infra/metadata/db.js');
+    const { hashSecret } = await import('../../src/tenancy/secrets.js');
+    const db = await openDb({ dataDir: tally.dataDir });
+    try {
+      const rows = await db('api_keys').select('hash', 'scope', 'last_used_at');
+      const used = (secret: string) => rows.find((r) => r.hash === hashSecret(secret))?.last_used_at;
+      expect(used(a.ingestKey)).toBeTruthy();
+      expect(used(a.apiSecret)).toBeTruthy();
+      expect(used(b.readKey)).toBeFalsy();
+    } finally {
+      await db.destroy();
+    }
   });
 });

@@ -1,0 +1,154 @@
+import { randomUUID } from 'node:crypto';
+import { Kafka, logLevel } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeWithService } from '../../../test/support/services.js';
+import { isTallyError } from '../errors.js';
+import { eventLogContract } from './event-log.contract.js';
+import type { EventLog, LogOutput } from './event-log.port.js';
+import { KafkaEventLog, kafkaGroupId, type KafkaEventLogOptions } from './kafka.event-log.js';
+
+describeWithService('KafkaEventLog', 'kafka', 'KAFKA_BROKERS', (brokersVar) => {
+  const brokers = brokersVar.split(',');
+  const admin = new Kafka({ clientId: 'tally-test-admin', brokers, logLevel: logLevel.NOTHING }).admin();
+  beforeAll(() => admin.connect());
+  afterAll(() => admin.disconnect());
+
+  function uniqueTopics(): Record<LogOutput, string> {
+    const id = randomUUID().slice(0, 8);
+    return { 'raw-events': `test.${id}.raw-events`, 'dead-letter': `test.${id}.dead-letter` };
+  }
+
+  /** Deletes the topics and every group made for them (group ids end with the topic name). */
+  async function dropTopics(topics: Record<LogOutput, string>): Promise<void> {
+    const names = Object.values(topics);
+    const { groups } = await admin.listGroups();
+    const mine = groups.map((g) => g.groupId).filter((g) => names.some((t) => g.endsWith(`.${t}`)));
+    if (mine.length) await admin.deleteGroups(mine).catch(() => undefined);
+    // a retried delete whose first attempt went through finds the topics gone
+    await admin.deleteTopics({ topics: names }).catch((err: { type?: string; cause?: { type?: string } }) => {
+      if ((err.type ?? err.cause?.type) !== 'UNKNOWN_TOPIC_OR_PARTITION') throw err;
+    });
+  }
+
+  function options(topics: Record<LogOutput, string>, extra: Partial<KafkaEventLogOptions> = {}): KafkaEventLogOptions {
+    return { brokers, clientId: 'tally-test', topics, partitions: 4, ...extra };
+  }
+
+  eventLogContract('KafkaEventLog', async () => {
+    const topics = uniqueTopics();
+    const logs: EventLog[] = [await KafkaEventLog.open(options(topics))];
+    return {
+      log: logs[0],
+      reopen: async () => {
+        const again = await KafkaEventLog.open(options(topics));
+        logs.push(again);
+        return again;
+      },
+      cleanup: async () => {
+        for (const l of logs) await l.close();
+        await dropTopics(topics);
+      },
+    };
+  });
+
+  describe('specific to Kafka', () => {
+    it('creates missing topics with the configured partitions and refuses missing topics when told not to create them', async () => {
+      const topics = uniqueTopics();
+      const err = await KafkaEventLog.open(options(topics, { createTopics: false })).catch((e: unknown) => e);
+      expect(isTallyError(err) && err.code).toBe('unavailable');
+      expect(String((err as Error).message)).toMatch(/do(es)? not (all )?exist/);
+
+      const log = await KafkaEventLog.open(options(topics, { partitions: 3 }));
+      try {
+        expect(log.partitionCount).toBe(3);
+        const meta = await admin.fetchTopicMetadata({ topics: Object.values(topics) });
+        expect(meta.topics.map((t) => t.partitions.length)).toEqual([3, 3]);
+        // an existing topic keeps its partitions whatever the configuration says
+        const other = await KafkaEventLog.open(options(topics, { partitions: 6, createTopics: false }));
+        expect(other.partitionCount).toBe(3);
+        await other.close();
+      } finally {
+        await log.close();
+        await dropTopics(topics);
+      }
+    });
+
+    it('coalesces concurrent appends into few produce requests', async () => {
+      const topics = uniqueTopics();
+      const log = await KafkaEventLog.open(options(topics));
+      try {
+        const n = 3000;
+        const before = { ...log.stats };
+        await Promise.all(
+          Array.from({ length: n }, (_, i) => log.append('raw-events', [{ key: `c${i % 50}`, value: Buffer.from(`v${i}`) }])),
+        );
+        const requests = log.stats.produceRequests - before.produceRequests;
+        expect(log.stats.appends - before.appends).toBe(n);
+        expect(requests).toBeGreaterThanOrEqual(1);
+        // all of them are made in one event-loop turn: the first request carries them all
+        expect(requests).toBeLessThanOrEqual(2);
+        expect((await log.endOffsets('raw-events')).reduce((a, b) => a + b, 0)).toBe(n);
+      } finally {
+        await log.close();
+        await dropTopics(topics);
+      }
+    });
+
+    it('splits an append larger than one produce request and keeps its order', async () => {
+      const topics = uniqueTopics();
+      const log = await KafkaEventLog.open(options(topics, { maxRequestBytes: 4096 }));
+      try {
+        const records = Array.from({ length: 200 }, (_, i) => ({ key: 'same-visitor', value: Buffer.from(`r${i}`.padEnd(100, '.')) }));
+        const before = log.stats.produceRequests;
+        await log.append('raw-events', records);
+        expect(log.stats.produceRequests - before).toBeGreaterThan(5);
+        const seen: string[] = [];
+        let done!: () => void;
+        const all = new Promise<void>((r) => (done = r));
+        const c = await log.consume('raw-events', 'split', async (b) => {
+          seen.push(...b.records.map((r) => r.value.toString()));
+          if (seen.length === records.length) done();
+        });
+        await all;
+        await c.stop();
+        expect(seen).toEqual(records.map((r) => r.value.toString()));
+      } finally {
+        await log.close();
+        await dropTopics(topics);
+      }
+    });
+
+    it('names the Kafka consumer group after the group and the topic', async () => {
+      const topics = uniqueTopics();
+      const log = await KafkaEventLog.open(options(topics));
+      try {
+        await log.append('dead-letter', [{ key: 'k', value: Buffer.from('x') }]);
+        let done!: () => void;
+        const handled = new Promise<void>((r) => (done = r));
+        const c = await log.consume('dead-letter', 'archiver', async () => done());
+        await handled;
+        await c.stop();
+        const res = await admin.fetchOffsets({ groupId: kafkaGroupId('archiver', topics['dead-letter']), topics: [topics['dead-letter']] });
+        expect(res[0].partitions.map((p) => Number(p.offset)).filter((o) => o > 0)).toEqual([1]);
+        expect(await log.committedOffsets('raw-events', 'archiver')).toEqual([0, 0, 0, 0]);
+      } finally {
+        await log.close();
+        await dropTopics(topics);
+      }
+    });
+  });
+});
+
+describe('KafkaEventLog without a broker', () => {
+  it('fails to open within a few seconds as unavailable', async () => {
+    const started = Date.now();
+    const err = await KafkaEventLog.open({
+      brokers: ['127.0.0.1:1'],
+      clientId: 'tally-test',
+      topics: { 'raw-events': 'nowhere.raw', 'dead-letter': 'nowhere.dl' },
+      partitions: 2,
+    }).catch((e: unknown) => e);
+    expect(isTallyError(err) && err.code).toBe('unavailable');
+    expect(Date.now() - started).toBeLessThan(15_000);
+  });
+});

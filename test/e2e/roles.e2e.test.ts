@@ -1,0 +1,241 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { Kafka, logLevel } from 'kafkajs';
+import pg from 'pg';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeWithService } from '../support/services.js';
+import { embeddedEnv, eventually, tempDataDir } from '../support/tally-process.js';
+import { tallyCli } from '../support/cli.js';
+import { expectSame, GOLDEN_CASES, metricsBy, runReport, zoneAtMidday, type ReportTarget } from '../support/golden.js';
+import { generateTraffic, type TrafficOptions } from '../../src/demo/traffic-generator.js';
+import { expectedReport, groundTruth } from '../../src/demo/ground-truth.js';
+import { sendTraffic } from '../../src/demo/traffic-sender.js';
+import { addDays, localDate } from '../../src/domain/time-zone.js';
+import { S3ObjectStore } from '../../src/infra/object-store/s3.object-store.js';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const BIN = path.join(ROOT, 'bin/tally.mjs');
+
+interface RoleProcess {
+  role: string;
+  child: ChildProcess;
+  /** HTTP port for collector and api; 0 for the others. */
+  port: number;
+  output: () => string;
+  stop(): Promise<number | null>;
+}
+
+/** Starts `tally <role>` and waits for its "tally started" log line (every role logs it, listening or not). */
+async function startRole(role: string, env: Record<string, string>): Promise<RoleProcess> {
+  let out = '';
+  let port = 0;
+  let started = false;
+  const child = spawn(process.execPath, [BIN, role], {
+    cwd: ROOT,
+    env: { ...embeddedEnv(), TALLY_DATA_DIR: tempDataDir(`tally-${role}-`), PORT: '0', HOST: '127.0.0.1', TALLY_DEMO: 'off', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let partial = '';
+  child.stdout!.on('data', (d) => {
+    out += d;
+    partial += d;
+    let i;
+    while ((i = partial.indexOf('\n')) >= 0) {
+      const line = partial.slice(0, i);
+      partial = partial.slice(i + 1);
+      try {
+        const j = JSON.parse(line);
+        if (j.msg === 'tally listening') port = j.port;
+        if (j.msg === 'tally started') started = true;
+      } catch {
+        /* not a log line */
+      }
+    }
+  });
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const deadline = Date.now() + 120_000;
+  while (!started) {
+    if (child.exitCode !== null) throw new Error(`tally ${role} exited with ${child.exitCode}:\n${out}`);
+    if (Date.now() > deadline) throw new Error(`tally ${role} did not start within 120 s:\n${out}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    role,
+    child,
+    port,
+    output: () => out,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+function withDatabase(url: string, db: string): string {
+  const u = new URL(url);
+  u.pathname = `/${db}`;
+  return u.toString();
+}
+
+describeWithService('separate roles', 'redis', 'REDIS_URL', (redisUrl) => {
+  describeWithService('on PostgreSQL', 'postgres', 'DATABASE_URL', (databaseUrl) => {
+    describeWithService('on Kafka', 'kafka', 'KAFKA_BROKERS', (brokers) => {
+      describeWithService('two collectors, a worker, a scheduler and an api on Kafka, S3, PostgreSQL and Redis', 's3', 'S3_ENDPOINT', (s3Endpoint) => {
+        const id = randomBytes(6).toString('hex');
+        const metaDb = `tally_test_${id}`;
+        const warehouseDb = `tally_test_${id}_wh`;
+        const topics = { raw: `tally-test-${id}.raw-events`, dead: `tally-test-${id}.dead-letter` };
+        const queuePrefix = `tally-test-${id}`;
+        const s3Prefix = `test/roles/${id}`;
+        const s3 = {
+          bucket: process.env.S3_BUCKET ?? 'tally',
+          region: process.env.S3_REGION ?? 'us-east-1',
+          endpoint: s3Endpoint,
+          forcePathStyle: process.env.S3_FORCE_PATH_STYLE !== 'false',
+        };
+        const kafka = new Kafka({ clientId: `tally-test-${id}`, brokers: brokers.split(','), logLevel: logLevel.NOTHING });
+
+        let env: Record<string, string>;
+        const procs: RoleProcess[] = [];
+        let collectors: RoleProcess[];
+        let api: RoleProcess;
+        let target: ReportTarget;
+        let opts: TrafficOptions;
+        let sentEvents = 0;
+
+        async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+          const c = new pg.Client({ connectionString: databaseUrl });
+          await c.connect();
+          try {
+            return await fn(c);
+          } finally {
+            await c.end();
+          }
+        }
+
+        beforeAll(async () => {
+          await admin(async (c) => {
+            await c.query(`CREATE DATABASE ${metaDb}`);
+            await c.query(`CREATE DATABASE ${warehouseDb}`);
+          });
+          const ka = kafka.admin();
+          await ka.connect();
+          await ka.createTopics({ waitForLeaders: true, topics: [{ topic: topics.raw, numPartitions: 4 }, { topic: topics.dead, numPartitions: 4 }] });
+          await ka.disconnect();
+          env = {
+            DATABASE_URL: withDatabase(databaseUrl, metaDb),
+            TALLY_WAREHOUSE: 'postgres',
+            WAREHOUSE_URL: withDatabase(databaseUrl, warehouseDb),
+            TALLY_EVENT_LOG: 'kafka',
+            KAFKA_BROKERS: brokers,
+            KAFKA_TOPIC_RAW: topics.raw,
+            KAFKA_TOPIC_DEAD_LETTER: topics.dead,
+            TALLY_LOG_PARTITIONS: '4',
+            S3_BUCKET: s3.bucket,
+            S3_ENDPOINT: s3.endpoint,
+            S3_REGION: s3.region,
+            S3_PREFIX: s3Prefix,
+            S3_FORCE_PATH_STYLE: String(s3.forcePathStyle),
+            AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'test',
+            AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'test',
+            REDIS_URL: redisUrl,
+            TALLY_QUEUE_PREFIX: queuePrefix,
+            TALLY_COUNTERS_PREFIX: `${queuePrefix}:counters`,
+            TALLY_TRANSFORM_INTERVAL_MS: '2000',
+            TALLY_ARCHIVE_MAX_WAIT_MS: '250',
+          };
+
+          const now = Date.now();
+          const timeZone = zoneAtMidday(now);
+          const startDate = addDays(localDate(now, timeZone), -2);
+          const endDate = addDays(startDate, 1);
+          opts = { seed: 20261127, startDate, days: 2, timeZone, visitorsPerDay: 120 };
+          // the tenant exists before the collectors start, so their key caches hold it from the first load
+          const created = JSON.parse(
+            await tallyCli(tempDataDir('tally-cli-'), ['tenant', 'create', '--name', 'Roles', '--email', 'owner@roles.example.com', '--domain', 'roles.example.com', '--time-zone', timeZone, '--plan', 'scale', '--json'], env),
+          );
+
+          procs.push(await startRole('scheduler', env));
+          procs.push(await startRole('worker', env));
+          api = await startRole('api', env);
+          collectors = [await startRole('collector', env), await startRole('collector', env)];
+          procs.push(api, ...collectors);
+          target = { baseUrl: `http://127.0.0.1:${api.port}`, readKey: created.readKey, propertyId: created.propertyId, startDate, endDate };
+
+          // one generated dataset, its events dealt alternately to the two collectors
+          const halves = await Promise.all(
+            collectors.map((c, half) => {
+              let n = 0;
+              return sendTraffic(generateTraffic(opts), { baseUrl: `http://127.0.0.1:${c.port}`, ingestKey: created.ingestKey, filter: () => n++ % 2 === half });
+            }),
+          );
+          for (const h of halves) expect(h.rejected).toBe(0);
+          expect(halves[0].sent).toBeGreaterThan(0);
+          expect(halves[1].sent).toBeGreaterThan(0);
+          sentEvents = halves[0].sent + halves[1].sent;
+        }, 300_000);
+
+        afterAll(async () => {
+          const codes = await Promise.all(procs.map((p) => p.stop()));
+          const redis = new Redis(redisUrl);
+          let cursor = '0';
+          do {
+            const [next, keys] = await redis.scan(cursor, 'MATCH', `${queuePrefix}:*`, 'COUNT', 1000);
+            cursor = next;
+            if (keys.length) await redis.del(...keys);
+          } while (cursor !== '0');
+          await redis.quit();
+          const ka = kafka.admin();
+          await ka.connect();
+          await ka.deleteTopics({ topics: [topics.raw, topics.dead] }).catch(() => undefined);
+          await ka.disconnect();
+          const store = new S3ObjectStore({ ...s3, prefix: s3Prefix });
+          await store.delete((await store.list('')).map((o) => o.key));
+          await store.close();
+          await admin(async (c) => {
+            await c.query(`DROP DATABASE IF EXISTS ${metaDb} WITH (FORCE)`);
+            await c.query(`DROP DATABASE IF EXISTS ${warehouseDb} WITH (FORCE)`);
+          });
+          procs.forEach((p, i) => expect(codes[i], `${p.role}:\n${p.output()}`).toBe(0));
+        }, 120_000);
+
+        it('has exactly one process running job handlers: the worker', async () => {
+          const q = new Queue('pipeline', { connection: { url: redisUrl }, prefix: queuePrefix });
+          try {
+            expect(await q.getWorkersCount()).toBe(1);
+            const schedulers = await q.getJobSchedulers();
+            expect(schedulers.map((s) => [s.key, s.every])).toEqual([['pipeline', 2000]]);
+          } finally {
+            await q.close();
+          }
+        });
+
+        it('answers with the golden-dataset numbers, every metric, overall and by every dimension', async () => {
+          const gt = groundTruth(opts);
+          const overall = expectedReport(gt, { startDate: target.startDate, endDate: target.endDate });
+          // the scheduler's next runs on the worker load the data: wait until the totals arrive
+          await eventually(
+            async () => {
+              const got = (await metricsBy(target)).get('');
+              return got && got.eventCount === overall.get('')!.eventCount && got.sessions === overall.get('')!.sessions ? got : undefined;
+            },
+            180_000,
+            'the pipeline to load every event',
+          );
+          for (const [dim, api] of GOLDEN_CASES) expectSame(await metricsBy(target, api), expectedReport(gt, { startDate: target.startDate, endDate: target.endDate, dimension: dim }), dim ?? 'overall');
+          expect(sentEvents).toBe(gt.stats.sentEvents);
+        });
+
+        it('serves reports only from the api: a collector answers 404 on the report API', async () => {
+          const r = await runReport({ ...target, baseUrl: `http://127.0.0.1:${collectors[0].port}` }, { dateRanges: [{ startDate: target.startDate, endDate: target.endDate }], metrics: [{ name: 'sessions' }] });
+          expect(r.status).toBe(404);
+        });
+      });
+    });
+  });
+});

@@ -25,6 +25,10 @@ export class PipelineStateRepository {
   async recordRawObjects(entries: RawObjectEntry[]): Promise<void> {
     if (!entries.length) return;
     await this.db.transaction(async (tx) => {
+      // Writers one at a time, so seq order is commit order: a reader that sees seq N has seen every
+      // seq below it. Otherwise a transform could take a later batch's seq as its watermark while
+      // an earlier one is uncommitted, and skip it for good (and "complete up to" would be wrong).
+      await tx.raw('LOCK TABLE raw_objects IN EXCLUSIVE MODE');
       for (const e of entries) {
         await tx.raw(
           `INSERT INTO raw_objects (key, tenant_id, property_id, records, min_event_ms, max_event_ms, seq)
@@ -106,21 +110,52 @@ export class PipelineStateRepository {
   async markLoaded(p: PartitionEntry, transformedAt: Date, loadedRows: number): Promise<void> {
     await this.db('partitions')
       .where({ property_id: p.propertyId, table_name: p.table, dt: p.date })
-      .andWhere('transformed_at', '=', transformedAt)
+      // PostgreSQL keeps microseconds; the Date read back by pendingLoads has milliseconds
+      .andWhereRaw("date_trunc('milliseconds', transformed_at) = ?", [transformedAt])
       .update({ loaded_at: this.db.fn.now(), loaded_rows: loadedRows });
   }
 
-  /** Latest time up to which a property's events are loaded: the "complete up to" of reports. */
+  /** The highest raw object sequence number recorded so far (0 when none). */
+  async maxRawSeq(): Promise<number> {
+    const r = await this.db('raw_objects').max({ s: 'seq' }).first();
+    return Number(r?.s ?? 0);
+  }
+
+  /**
+   * Records that every event acknowledged before `mark` is loaded, for each property (or only
+   * `propertyId`) with nothing pending: no raw object up to `uptoSeq` left untransformed and no
+   * partition transformed but not loaded. The caller samples `mark`, then waits for the archiver
+   * to reach the log's end, then reads `uptoSeq = maxRawSeq()`, then runs transform and load.
+   * Never moves a property's timestamp back.
+   */
+  async markComplete(mark: Date, uptoSeq: number, propertyId?: string): Promise<void> {
+    await this.db.raw(
+      `INSERT INTO pipeline_state (property_id, tenant_id, complete_up_to, updated_at)
+       SELECT p.id, p.organization_id, ?, now() FROM properties p
+        WHERE (CAST(? AS bigint) IS NULL OR p.id = CAST(? AS bigint))
+          AND NOT EXISTS (SELECT 1 FROM raw_objects r WHERE r.property_id = p.id AND r.seq <= ?
+                AND r.seq > coalesce((SELECT s.transformed_seq FROM pipeline_state s WHERE s.property_id = p.id), 0))
+          AND NOT EXISTS (SELECT 1 FROM partitions x WHERE x.property_id = p.id AND (x.loaded_at IS NULL OR x.loaded_at < x.transformed_at))
+       ON CONFLICT (property_id) DO UPDATE SET complete_up_to = GREATEST(pipeline_state.complete_up_to, EXCLUDED.complete_up_to)`,
+      [mark.toISOString(), propertyId ?? null, propertyId ?? null, uptoSeq],
+    );
+  }
+
+  /**
+   * The "complete up to" of reports: every event of the property acknowledged before this instant
+   * is in the warehouse: the later of its last `markComplete` and its creation (nothing can have
+   * been acknowledged before that); null for an unknown property.
+   */
   async completeUpTo(propertyId: string): Promise<Date | null> {
-    const pending = await this.db('raw_objects as r')
-      .leftJoin('pipeline_state as s', 's.property_id', 'r.property_id')
-      .where('r.property_id', propertyId)
-      .whereRaw('r.seq > coalesce(s.transformed_seq, 0)')
-      .min({ t: 'r.archived_at' })
+    if (!/^\d{1,18}$/.test(propertyId)) return null;
+    const r = await this.db('properties as p')
+      .leftJoin('pipeline_state as s', 's.property_id', 'p.id')
+      .where('p.id', propertyId)
+      .select('s.complete_up_to', 'p.created_at')
       .first();
-    const loaded = await this.db('partitions').where({ property_id: propertyId }).whereNotNull('loaded_at').max({ t: 'loaded_at' }).first();
-    if (pending?.t) return new Date(pending.t);
-    return loaded?.t ? new Date(loaded.t) : null;
+    if (!r) return null;
+    const created = new Date(r.created_at).getTime();
+    return new Date(r.complete_up_to ? Math.max(new Date(r.complete_up_to).getTime(), created) : created);
   }
 }
 

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import * as m001 from './20261126000000_initial.js';
+import * as m002 from './20261126070000_complete_up_to.js';
 
 /**
  * Migrations are listed here rather than discovered from the folder so they load the same way
@@ -7,6 +8,7 @@ import * as m001 from './20261126000000_initial.js';
  */
 const migrations: Record<string, Knex.Migration> = {
   '20261126000000_initial': m001,
+  '20261126070000_complete_up_to': m002,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

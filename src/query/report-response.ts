@@ -32,7 +32,11 @@ export interface RunReportResponse {
   maximums?: ReportRow[];
   minimums?: ReportRow[];
   rowCount?: number;
-  metadata: { currencyCode: string; timeZone: string };
+  /**
+   * `tallyCompleteUpTo` is Tally's own field (GA4 has none): an RFC 3339 instant such that every
+   * event acknowledged to a client before it is in the numbers. Absent when not known.
+   */
+  metadata: { currencyCode: string; timeZone: string; tallyCompleteUpTo?: string };
   propertyQuota?: PropertyQuota;
   kind: 'analyticsData#runReport';
 }

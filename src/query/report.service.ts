@@ -12,7 +12,7 @@ export async function runReport(
   warehouse: Warehouse,
   settings: PropertySettings,
   req: ReportRequest,
-  opts: { enumAsInt?: boolean } = {},
+  opts: { enumAsInt?: boolean; completeUpTo?: Date | null } = {},
 ): Promise<RunReportResponse> {
   const compiled = compileReport(req, settings, dialectFor(warehouse.dialect));
   const multiRange = req.dateRanges.length > 1;
@@ -40,7 +40,11 @@ export async function runReport(
     metricHeaders: mcols.map((m) => ({ name: m.name, type: metricTypeOut(m.type, opts.enumAsInt ?? false) })),
     rows: rows.map((r) => shape(r)),
     rowCount,
-    metadata: { currencyCode: req.currencyCode ?? settings.currencyCode, timeZone: settings.timeZone },
+    metadata: {
+      currencyCode: req.currencyCode ?? settings.currencyCode,
+      timeZone: settings.timeZone,
+      ...(opts.completeUpTo ? { tallyCompleteUpTo: opts.completeUpTo.toISOString() } : {}),
+    },
     kind: 'analyticsData#runReport',
   };
 

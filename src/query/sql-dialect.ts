@@ -61,9 +61,30 @@ export const postgresDialect: SqlDialect = {
   codePointOrder: (x) => `(${x} COLLATE "C")`,
 };
 
+const RS_TEXT = 'varchar(65535)';
+const RS_PARAM: Record<ParamType, string> = { ...PG_PARAM, text: RS_TEXT };
+
+/**
+ * Redshift speaks PostgreSQL 8.0 with its own differences: `text` is VARCHAR(256) (values would
+ * be truncated), there is no COLLATE "C" (VARCHAR compares bytewise, which for UTF-8 is code point
+ * order already), and the POSIX `~` operators lack Perl's (?:…), so regexes go through
+ * REGEXP_INSTR with the 'p' (PCRE) flag. PostgreSQL also accepts every spelling here (its 'p' flag
+ * only makes `.` stop at newlines), which is how the tests run this dialect.
+ */
+export const redshiftDialect: SqlDialect = {
+  ...postgresDialect,
+  name: 'redshift',
+  param: (i, t) => `CAST($${i} AS ${RS_PARAM[t]})`,
+  pad2: (x) => `lpad(CAST(${x} AS ${RS_TEXT}), 2, '0')`,
+  toText: (x) => `CAST(${x} AS ${RS_TEXT})`,
+  regexMatch: (x, p, full, cs) => `(regexp_instr(${x}, ${full ? `'^(?:' || ${p} || ')$'` : p}, 1, 1, 0, '${cs ? 'c' : 'i'}p') > 0)`,
+  codePointOrder: (x) => x,
+};
+
 export function dialectFor(name: Dialect): SqlDialect {
   if (name === 'duckdb') return duckdbDialect;
   if (name === 'postgres') return postgresDialect;
+  if (name === 'redshift') return redshiftDialect;
   throw new TallyError('unavailable', `no query dialect for warehouse ${name} yet`);
 }
 

@@ -1,0 +1,136 @@
+-- migrations: 20261126000000_initial, 20261126070000_complete_up_to
+column api_keys.id character varying(255) NOT NULL
+column api_keys.organization_id character varying(255) NOT NULL
+column api_keys.property_id bigint
+column api_keys.scope text NOT NULL
+column api_keys.name character varying(255) NOT NULL
+column api_keys.prefix character varying(255) NOT NULL
+column api_keys.hash character varying(255) NOT NULL
+column api_keys.created_at timestamp with time zone NOT NULL DEFAULT CURRENT_TIMESTAMP
+column api_keys.revoked_at timestamp with time zone
+column api_keys.last_used_at timestamp with time zone
+column job_runs.id character varying(255) NOT NULL
+column job_runs.name character varying(255) NOT NULL
+column job_runs.tenant_id character varying(255)
+column job_runs.property_id bigint
+column job_runs.data jsonb NOT NULL
+column job_runs.status text NOT NULL
+column job_runs.result jsonb
+column job_runs.error text
+column job_runs.started_at timestamp with time zone NOT NULL
+column job_runs.finished_at timestamp with time zone
+column knex_migrations.id integer NOT NULL DEFAULT nextval('knex_migrations_id_seq'::regclass)
+column knex_migrations.name character varying(255)
+column knex_migrations.batch integer
+column knex_migrations.migration_time timestamp with time zone
+column knex_migrations_lock.index integer NOT NULL DEFAULT nextval('knex_migrations_lock_index_seq'::regclass)
+column knex_migrations_lock.is_locked integer
+column memberships.organization_id character varying(255) NOT NULL
+column memberships.user_id character varying(255) NOT NULL
+column memberships.role text NOT NULL
+column memberships.created_at timestamp with time zone NOT NULL DEFAULT CURRENT_TIMESTAMP
+column organizations.id character varying(255) NOT NULL
+column organizations.name character varying(255) NOT NULL
+column organizations.plan_id character varying(255) NOT NULL DEFAULT 'free'::character varying
+column organizations.created_at timestamp with time zone NOT NULL DEFAULT CURRENT_TIMESTAMP
+column partitions.tenant_id character varying(255) NOT NULL
+column partitions.property_id bigint NOT NULL
+column partitions.table_name character varying(255) NOT NULL
+column partitions.dt date NOT NULL
+column partitions.object_keys jsonb NOT NULL
+column partitions.rows bigint NOT NULL
+column partitions.transformed_at timestamp with time zone NOT NULL
+column partitions.loaded_at timestamp with time zone
+column partitions.loaded_rows bigint
+column pipeline_state.property_id bigint NOT NULL
+column pipeline_state.tenant_id character varying(255) NOT NULL
+column pipeline_state.transformed_seq bigint NOT NULL DEFAULT '0'::bigint
+column pipeline_state.updated_at timestamp with time zone NOT NULL DEFAULT CURRENT_TIMESTAMP
+column pipeline_state.complete_up_to timestamp with time zone
+column plans.id character varying(255) NOT NULL
+column plans.name character varying(255) NOT NULL
+column plans.monthly_event_quota bigint NOT NULL
+column plans.rate_limit_per_second integer NOT NULL
+column plans.max_properties integer NOT NULL
+column plans.price_cents integer NOT NULL DEFAULT 0
+column plans.stripe_price_id character varying(255)
+column properties.id bigint NOT NULL DEFAULT nextval('property_id_seq'::regclass)
+column properties.organization_id character varying(255) NOT NULL
+column properties.name character varying(255) NOT NULL
+column properties.domain character varying(255) NOT NULL
+column properties.measurement_id character varying(255) NOT NULL
+column properties.time_zone character varying(255) NOT NULL DEFAULT 'UTC'::character varying
+column properties.currency_code character varying(3) NOT NULL DEFAULT 'USD'::character varying
+column properties.session_timeout_minutes integer NOT NULL DEFAULT 30
+column properties.engaged_session_seconds integer NOT NULL DEFAULT 10
+column properties.key_events jsonb NOT NULL DEFAULT '["purchase"]'::jsonb
+column properties.created_at timestamp with time zone NOT NULL DEFAULT CURRENT_TIMESTAMP
+column raw_objects.key character varying(255) NOT NULL
+column raw_objects.tenant_id character varying(255) NOT NULL
+column raw_objects.property_id bigint NOT NULL
+column raw_objects.records integer NOT NULL
+column raw_objects.min_event_ms bigint NOT NULL
+column raw_objects.max_event_ms bigint NOT NULL
+column raw_objects.seq bigint NOT NULL
+column raw_objects.archived_at timestamp with time zone NOT NULL DEFAULT CURRENT_TIMESTAMP
+column usage_hourly.tenant_id character varying(255) NOT NULL
+column usage_hourly.property_id bigint NOT NULL
+column usage_hourly.hour timestamp with time zone NOT NULL
+column usage_hourly.events bigint NOT NULL DEFAULT '0'::bigint
+column usage_hourly.dead_letters bigint NOT NULL DEFAULT '0'::bigint
+column users.id character varying(255) NOT NULL
+column users.email character varying(255) NOT NULL
+column users.name character varying(255)
+column users.password_hash character varying(255)
+column users.is_staff boolean NOT NULL DEFAULT false
+column users.created_at timestamp with time zone NOT NULL DEFAULT CURRENT_TIMESTAMP
+constraint api_keys.api_keys_hash_unique UNIQUE (hash)
+constraint api_keys.api_keys_organization_id_foreign FOREIGN KEY (organization_id) REFERENCES organizations(id) ON DELETE CASCADE
+constraint api_keys.api_keys_pkey PRIMARY KEY (id)
+constraint api_keys.api_keys_property_id_foreign FOREIGN KEY (property_id) REFERENCES properties(id) ON DELETE CASCADE
+constraint api_keys.api_keys_scope_check CHECK ((scope = ANY (ARRAY['ingest'::text, 'read'::text, 'mp_secret'::text])))
+constraint job_runs.job_runs_pkey PRIMARY KEY (id)
+constraint job_runs.job_runs_status_check CHECK ((status = ANY (ARRAY['running'::text, 'succeeded'::text, 'failed'::text])))
+constraint knex_migrations.knex_migrations_pkey PRIMARY KEY (id)
+constraint knex_migrations_lock.knex_migrations_lock_pkey PRIMARY KEY (index)
+constraint memberships.memberships_organization_id_foreign FOREIGN KEY (organization_id) REFERENCES organizations(id) ON DELETE CASCADE
+constraint memberships.memberships_pkey PRIMARY KEY (organization_id, user_id)
+constraint memberships.memberships_role_check CHECK ((role = ANY (ARRAY['owner'::text, 'admin'::text, 'editor'::text, 'viewer'::text])))
+constraint memberships.memberships_user_id_foreign FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE CASCADE
+constraint organizations.organizations_pkey PRIMARY KEY (id)
+constraint organizations.organizations_plan_id_foreign FOREIGN KEY (plan_id) REFERENCES plans(id)
+constraint partitions.partitions_pkey PRIMARY KEY (property_id, table_name, dt)
+constraint pipeline_state.pipeline_state_pkey PRIMARY KEY (property_id)
+constraint plans.plans_pkey PRIMARY KEY (id)
+constraint properties.properties_measurement_id_unique UNIQUE (measurement_id)
+constraint properties.properties_organization_id_foreign FOREIGN KEY (organization_id) REFERENCES organizations(id) ON DELETE CASCADE
+constraint properties.properties_pkey PRIMARY KEY (id)
+constraint raw_objects.raw_objects_pkey PRIMARY KEY (key)
+constraint usage_hourly.usage_hourly_pkey PRIMARY KEY (property_id, hour)
+constraint users.users_email_unique UNIQUE (email)
+constraint users.users_pkey PRIMARY KEY (id)
+index api_keys_hash_unique: CREATE UNIQUE INDEX api_keys_hash_unique ON public.api_keys USING btree (hash)
+index api_keys_organization_id_index: CREATE INDEX api_keys_organization_id_index ON public.api_keys USING btree (organization_id)
+index api_keys_pkey: CREATE UNIQUE INDEX api_keys_pkey ON public.api_keys USING btree (id)
+index job_runs_name_started_at_index: CREATE INDEX job_runs_name_started_at_index ON public.job_runs USING btree (name, started_at)
+index job_runs_pkey: CREATE UNIQUE INDEX job_runs_pkey ON public.job_runs USING btree (id)
+index knex_migrations_lock_pkey: CREATE UNIQUE INDEX knex_migrations_lock_pkey ON public.knex_migrations_lock USING btree (index)
+index knex_migrations_pkey: CREATE UNIQUE INDEX knex_migrations_pkey ON public.knex_migrations USING btree (id)
+index memberships_pkey: CREATE UNIQUE INDEX memberships_pkey ON public.memberships USING btree (organization_id, user_id)
+index organizations_pkey: CREATE UNIQUE INDEX organizations_pkey ON public.organizations USING btree (id)
+index partitions_pkey: CREATE UNIQUE INDEX partitions_pkey ON public.partitions USING btree (property_id, table_name, dt)
+index pipeline_state_pkey: CREATE UNIQUE INDEX pipeline_state_pkey ON public.pipeline_state USING btree (property_id)
+index plans_pkey: CREATE UNIQUE INDEX plans_pkey ON public.plans USING btree (id)
+index properties_measurement_id_unique: CREATE UNIQUE INDEX properties_measurement_id_unique ON public.properties USING btree (measurement_id)
+index properties_organization_id_index: CREATE INDEX properties_organization_id_index ON public.properties USING btree (organization_id)
+index properties_pkey: CREATE UNIQUE INDEX properties_pkey ON public.properties USING btree (id)
+index raw_objects_pkey: CREATE UNIQUE INDEX raw_objects_pkey ON public.raw_objects USING btree (key)
+index raw_objects_property_id_seq_index: CREATE INDEX raw_objects_property_id_seq_index ON public.raw_objects USING btree (property_id, seq)
+index usage_hourly_pkey: CREATE UNIQUE INDEX usage_hourly_pkey ON public.usage_hourly USING btree (property_id, hour)
+index usage_hourly_tenant_id_hour_index: CREATE INDEX usage_hourly_tenant_id_hour_index ON public.usage_hourly USING btree (tenant_id, hour)
+index users_email_unique: CREATE UNIQUE INDEX users_email_unique ON public.users USING btree (email)
+index users_pkey: CREATE UNIQUE INDEX users_pkey ON public.users USING btree (id)
+sequence knex_migrations_id_seq integer start 1 increment 1
+sequence knex_migrations_lock_index_seq integer start 1 increment 1
+sequence property_id_seq bigint start 400000001 increment 1
+sequence raw_object_seq bigint start 1 increment 1

@@ -1,0 +1,230 @@
+import { createReadStream, existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { DuckDBInstance } from '@duckdb/node-api';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { EVENT_COLUMNS, SESSION_COLUMNS, type Column, type ColumnType } from '../../domain/transformed-schema.js';
+import { TallyError } from '../errors.js';
+import type { ObjectStore } from '../object-store/object-store.port.js';
+import type { PartitionRef, Warehouse, WarehouseTable } from './warehouse.port.js';
+
+export const WAREHOUSE_TABLES: Record<WarehouseTable, readonly Column[]> = { events: EVENT_COLUMNS, sessions: SESSION_COLUMNS };
+
+const PG_TYPES: Record<ColumnType, string> = {
+  string: 'text',
+  int: 'integer',
+  bigint: 'bigint',
+  double: 'double precision',
+  boolean: 'boolean',
+  date: 'date',
+};
+
+const DUCK_TYPES: Record<ColumnType, string> = {
+  string: 'VARCHAR',
+  int: 'INTEGER',
+  bigint: 'BIGINT',
+  double: 'DOUBLE',
+  boolean: 'BOOLEAN',
+  date: 'DATE',
+};
+
+export function tableColumns(table: WarehouseTable): readonly Column[] {
+  const columns = WAREHOUSE_TABLES[table];
+  if (!columns) throw new TallyError('invalid_argument', `unknown warehouse table ${String(table)}`);
+  return columns;
+}
+
+export function assertPartition(p: PartitionRef): void {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(p.date)) throw new TallyError('invalid_argument', `partition date must be YYYY-MM-DD, got ${p.date}`);
+}
+
+const INT8_OID = 20;
+const NUMERIC_OID = 1700;
+const DATE_OID = 1082;
+
+/**
+ * Result values as plain JS, for this pool only (the metadata DB's `pg` keeps the defaults):
+ * BIGINT as a number when safe (else its decimal string), NUMERIC as a number, DATE as its text.
+ */
+export const plainTypes: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: string) => {
+    if (oid === INT8_OID) {
+      return (v: string) => {
+        const n = Number(v);
+        return Number.isSafeInteger(n) ? n : v;
+      };
+    }
+    if (oid === NUMERIC_OID) return (v: string) => Number(v);
+    if (oid === DATE_OID) return (v: string) => v;
+    return pg.types.getTypeParser(oid, format as 'text');
+  }) as pg.CustomTypesConfig['getTypeParser'],
+};
+
+export function toPgParam(v: unknown): unknown {
+  if (v === undefined || v === null) return null;
+  if (v instanceof Date) return v.toISOString();
+  if (typeof v === 'bigint') return v.toString();
+  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v;
+  throw new TallyError('invalid_argument', `unsupported query parameter type ${typeof v}`);
+}
+
+export interface PostgresWarehouseOptions {
+  url: string;
+  /** Where the transformed Parquet objects are read from. */
+  store: ObjectStore;
+  /** Scratch space for CSV (and objects downloaded from S3) during a load. */
+  tempDir?: string;
+  poolMax?: number;
+}
+
+/**
+ * The PostgreSQL warehouse: tables `events` and `sessions` with the transformed-zone columns,
+ * indexed on (tenant_id, property_id, local_date). A load reads the partition's Parquet with an
+ * in-memory DuckDB, writes it as CSV, COPYs it into a temporary staging table and, in the same
+ * transaction, deletes the partition's rows and inserts the staged ones: MVCC readers see the old
+ * rows or the new, and are never blocked (README: why not table partitions).
+ */
+export class PostgresWarehouse implements Warehouse {
+  readonly dialect = 'postgres' as const;
+  private readonly pool: pg.Pool;
+  private duck: Promise<DuckDBInstance> | null = null;
+  private closed = false;
+
+  constructor(private readonly opts: PostgresWarehouseOptions) {
+    this.pool = new pg.Pool({ connectionString: opts.url, max: opts.poolMax ?? 10, types: plainTypes });
+    // an idle client losing its server must not crash the process; the next checkout reconnects
+    this.pool.on('error', () => undefined);
+  }
+
+  async init(): Promise<void> {
+    const client = await this.connect();
+    try {
+      await client.query('BEGIN');
+      // two processes starting at once would race on CREATE TABLE IF NOT EXISTS
+      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', ['tally.warehouse.init']);
+      for (const table of Object.keys(WAREHOUSE_TABLES) as WarehouseTable[]) {
+        const cols = tableColumns(table).map((c) => `${c.name} ${PG_TYPES[c.type]}`).join(', ');
+        await client.query(`CREATE TABLE IF NOT EXISTS ${table} (${cols})`);
+        await client.query(`CREATE INDEX IF NOT EXISTS ${table}_partition_idx ON ${table} (tenant_id, property_id, local_date)`);
+      }
+      await client.query('CREATE INDEX IF NOT EXISTS sessions_session_key_idx ON sessions (tenant_id, property_id, session_key)');
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async loadPartition(table: WarehouseTable, partition: PartitionRef, objectKeys: string[]): Promise<{ rows: number }> {
+    const columns = tableColumns(table);
+    assertPartition(partition);
+    const scratch = await mkdtemp(join(this.opts.tempDir ?? tmpdir(), 'tally-pg-load-'));
+    try {
+      const csv = objectKeys.length ? await this.parquetToCsv(table, columns, partition, objectKeys, scratch) : null;
+      const client = await this.connect();
+      try {
+        await client.query('BEGIN');
+        try {
+          // one load per partition at a time: two loads of an empty partition would both insert
+          await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
+            `${table}/${partition.tenantId}/${partition.propertyId}/${partition.date}`,
+          ]);
+          const names = columns.map((c) => c.name).join(', ');
+          let rows = 0;
+          if (csv) {
+            await client.query(`CREATE TEMP TABLE tally_stage (LIKE ${table}) ON COMMIT DROP`);
+            await pipeline(createReadStream(csv), client.query(copyFrom(`COPY tally_stage (${names}) FROM STDIN WITH (FORMAT csv)`)));
+          }
+          await client.query(`DELETE FROM ${table} WHERE tenant_id = $1 AND property_id = $2 AND local_date = CAST($3 AS date)`, [
+            partition.tenantId,
+            partition.propertyId,
+            partition.date,
+          ]);
+          if (csv) rows = (await client.query(`INSERT INTO ${table} (${names}) SELECT ${names} FROM tally_stage`)).rowCount ?? 0;
+          await client.query('COMMIT');
+          return { rows };
+        } catch (err) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          throw err;
+        }
+      } finally {
+        client.release();
+      }
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  }
+
+  async query<T = Record<string, unknown>>(sql: string, params: readonly unknown[]): Promise<T[]> {
+    if (this.closed) throw new TallyError('unavailable', 'warehouse is closed');
+    const res = await this.pool.query({ text: sql, values: params.map(toPgParam) });
+    return res.rows as T[];
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end();
+    if (this.duck) (await this.duck).closeSync();
+  }
+
+  private async connect(): Promise<pg.PoolClient> {
+    if (this.closed) throw new TallyError('unavailable', 'warehouse is closed');
+    return this.pool.connect();
+  }
+
+  /**
+   * The partition's rows as one CSV file (every value quoted, NULL unquoted-empty), read by DuckDB
+   * from local Parquet. Objects not on local disk (S3) are downloaded first: DuckDB's httpfs
+   * extension is not available offline. Rows outside the partition are refused.
+   */
+  private async parquetToCsv(table: WarehouseTable, columns: readonly Column[], p: PartitionRef, keys: string[], scratch: string): Promise<string> {
+    const paths: string[] = [];
+    for (const [i, key] of keys.entries()) {
+      const located = this.opts.store.locate(key);
+      if (isAbsolute(located)) {
+        if (!existsSync(located)) throw new TallyError('not_found', `warehouse load: no object ${key}`, { key });
+        paths.push(located);
+        continue;
+      }
+      const body = await this.opts.store.get(key);
+      if (!body) throw new TallyError('not_found', `warehouse load: no object ${key}`, { key });
+      const local = join(scratch, `${i}.parquet`);
+      await writeFile(local, body);
+      paths.push(local);
+    }
+    this.duck ??= DuckDBInstance.create(':memory:');
+    const conn = await (await this.duck).connect();
+    try {
+      const source = `read_parquet([${paths.map(sqlString).join(', ')}], union_by_name = true)`;
+      const stray = await conn.runAndReadAll(
+        `SELECT count(*) FROM ${source} WHERE tenant_id IS DISTINCT FROM $1 OR property_id IS DISTINCT FROM $2
+           OR CAST(local_date AS DATE) IS DISTINCT FROM CAST($3 AS DATE)`,
+        [p.tenantId, p.propertyId, p.date],
+      );
+      const strayRows = Number(stray.getRows()[0][0]);
+      if (strayRows > 0) {
+        throw new TallyError('invalid_argument', `${strayRows} rows of ${table} files are outside partition ${p.tenantId}/${p.propertyId}/${p.date}`);
+      }
+      const csv = join(scratch, 'rows.csv');
+      const select = columns.map((c) => `CAST(${quoteIdent(c.name)} AS ${DUCK_TYPES[c.type]}) AS ${quoteIdent(c.name)}`).join(', ');
+      await conn.run(`COPY (SELECT ${select} FROM ${source}) TO ${sqlString(csv)} (FORMAT CSV, HEADER false, FORCE_QUOTE *)`);
+      return csv;
+    } finally {
+      conn.closeSync();
+    }
+  }
+}
+
+function sqlString(s: string): string {
+  return `'${s.replace(/'/g, "''")}'`;
+}
+
+function quoteIdent(s: string): string {
+  return `"${s.replace(/"/g, '""')}"`;
+}

@@ -1,0 +1,131 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import campaignParams from '../../domain/enrichment/data/campaign-params.json' with { type: 'json' };
+import { botVerdict } from '../../domain/enrichment/bot.js';
+import { attributeTraffic } from '../../domain/enrichment/traffic-source.js';
+import { parsePageUrl } from '../../domain/enrichment/url.js';
+import { parseUserAgent } from '../../domain/enrichment/user-agent.js';
+import { sqlString } from './transform.sql.js';
+
+/**
+ * Enrichment shared as data: an engine that cannot run the JS enrichment (Spark) writes the
+ * distinct keys it needs as Parquet; these functions turn them into lookup tables with the same
+ * functions the DuckDB engine calls, written as Parquet for the engine to join.
+ */
+
+/** Every event param attributeTraffic reads, in the order of the engines' `attr_params` JSON array. */
+export const ATTRIBUTION_PARAMS: readonly string[] = [
+  ...new Set([...Object.values(campaignParams.eventParams).flat(), ...campaignParams.googleAdsClickIds]),
+].sort();
+
+type Cell = string | boolean | null;
+
+interface Dim {
+  name: 'ua' | 'url' | 'attr';
+  columns: readonly (readonly [string, 'VARCHAR' | 'BOOLEAN'])[];
+  rows: (key: (string | null)[]) => Cell[];
+}
+
+const DIMS: readonly Dim[] = [
+  {
+    name: 'ua',
+    columns: [
+      ['ua', 'VARCHAR'], ['ua_source', 'VARCHAR'], ['browser', 'VARCHAR'], ['browser_version', 'VARCHAR'],
+      ['os', 'VARCHAR'], ['os_version', 'VARCHAR'], ['device_category', 'VARCHAR'], ['is_bot', 'BOOLEAN'],
+      ['bot_reason', 'VARCHAR'],
+    ],
+    rows: ([ua, source]) => {
+      const p = parseUserAgent(ua);
+      const bot = botVerdict(ua, (source ?? 'none') as 'payload' | 'request' | 'none');
+      return [ua, source, p.browser, p.browserVersion, p.os, p.osVersion, p.deviceCategory, bot.isBot, bot.reason];
+    },
+  },
+  {
+    name: 'url',
+    columns: [
+      ['url', 'VARCHAR'], ['host_name', 'VARCHAR'], ['page_path', 'VARCHAR'], ['page_query', 'VARCHAR'],
+      ['utm_source', 'VARCHAR'], ['utm_medium', 'VARCHAR'], ['utm_campaign', 'VARCHAR'], ['utm_term', 'VARCHAR'],
+      ['utm_content', 'VARCHAR'],
+    ],
+    rows: ([url]) => {
+      const parts = parsePageUrl(url);
+      const q = queryParams(parts.query);
+      return [
+        url, parts.host, parts.path, parts.query, q.get('utm_source') ?? null, q.get('utm_medium') ?? null,
+        q.get('utm_campaign') ?? null, q.get('utm_term') ?? null, q.get('utm_content') ?? null,
+      ];
+    },
+  },
+  {
+    name: 'attr',
+    columns: [
+      ['url', 'VARCHAR'], ['referrer', 'VARCHAR'], ['attr_params', 'VARCHAR'], ['source', 'VARCHAR'],
+      ['medium', 'VARCHAR'], ['campaign', 'VARCHAR'], ['term', 'VARCHAR'], ['content', 'VARCHAR'],
+      ['channel_group', 'VARCHAR'],
+    ],
+    rows: ([url, referrer, attrParams]) => {
+      const values = (attrParams === null ? [] : JSON.parse(attrParams)) as unknown[];
+      const params: Record<string, unknown> = {};
+      ATTRIBUTION_PARAMS.forEach((k, i) => {
+        if (values[i] !== null && values[i] !== undefined) params[k] = values[i];
+      });
+      const t = attributeTraffic({ pageUrl: url, referrer, params });
+      return [url, referrer, attrParams, t.source, t.medium, t.campaign, t.term, t.content, t.channelGroup];
+    },
+  },
+];
+
+/**
+ * Reads `keysDir/{ua,url,attr}/*.parquet` (ua, ua_source | url | url, referrer, attr_params) and
+ * writes `dimsDir/{ua,url,attr}.parquet`. Returns the number of distinct keys per dim.
+ */
+export async function writeEnrichmentDims(
+  conn: DuckDBConnection,
+  keysDir: string,
+  dimsDir: string,
+): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  for (const dim of DIMS) {
+    const table = `dim_${dim.name}`;
+    await conn.run(`CREATE OR REPLACE TEMP TABLE ${table} (${dim.columns.map(([n, t]) => `${n} ${t}`).join(', ')})`);
+    const dir = join(keysDir, dim.name);
+    const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.parquet')) : [];
+    let n = 0;
+    if (files.length > 0) {
+      const keyColumns = dim.name === 'ua' ? 'ua, ua_source' : dim.name === 'url' ? 'url' : 'url, referrer, attr_params';
+      const reader = await conn.runAndReadAll(
+        `SELECT ${keyColumns} FROM read_parquet(${sqlString(join(dir, '*.parquet'))})`,
+      );
+      const appender = await conn.createAppender(table, 'main', 'temp');
+      try {
+        for (const key of reader.getRows()) {
+          for (const v of dim.rows(key.map((k) => (k === null ? null : String(k))))) {
+            if (v === null) appender.appendNull();
+            else if (typeof v === 'boolean') appender.appendBoolean(v);
+            else appender.appendVarchar(v);
+          }
+          appender.endRow();
+          n++;
+        }
+        appender.flushSync();
+      } finally {
+        appender.closeSync();
+      }
+    }
+    await conn.run(`COPY ${table} TO ${sqlString(join(dimsDir, `${dim.name}.parquet`))} (FORMAT parquet)`);
+    await conn.run(`DROP TABLE ${table}`);
+    counts[dim.name] = n;
+  }
+  return counts;
+}
+
+/** First value per lowercased key, as attributeTraffic reads a page URL's query. */
+function queryParams(query: string | null): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [k, v] of new URLSearchParams(query ?? '')) {
+    const key = k.toLowerCase();
+    if (!out.has(key)) out.set(key, v);
+  }
+  return out;
+}

@@ -4,6 +4,10 @@ import { parseNative } from '../src/ingest/protocols/native.parser.js';
 import { parsePixel } from '../src/ingest/protocols/pixel.parser.js';
 import { parseSegment } from '../src/ingest/protocols/segment.parser.js';
 import { parseSnowplowGet, parseSnowplowPost } from '../src/ingest/protocols/snowplow.parser.js';
+import { parsePlausible } from '../src/ingest/protocols/plausible.parser.js';
+import { parseUmami } from '../src/ingest/protocols/umami.parser.js';
+import { decodePostHogBody, parsePostHog } from '../src/ingest/protocols/posthog.parser.js';
+import { parseTallyJs } from '../src/ingest/tracker/tally-js.parser.js';
 
 /**
  * Events per second per protocol for parse + validate + map onto ParsedEvent, in process (no
@@ -104,6 +108,40 @@ export const PROTOCOL_CASES: ProtocolCase[] = [
     events: 1,
     prepare: () => new URLSearchParams({ e: 'pv', eid: 'g-1', tv: 'js-3.5.0', p: 'web', aid: 'G-BENCH', url: pageUrl(2), duid: 'd-1', dtm: String(Date.now()) }).toString(),
     parse: (req, receivedAt) => parseSnowplowGet(new URLSearchParams(req as string), { receivedAt }).events.length,
+  },
+  {
+    protocol: 'plausible',
+    events: 1,
+    prepare: () => Buffer.from(JSON.stringify({ n: 'pageview', u: pageUrl(1), d: 'shop.example.com', r: 'https://www.google.com/', w: 1280, p: { plan: 'pro' } })),
+    parse: (req) => (parsePlausible(JSON.parse((req as Buffer).toString('utf8'))).ok ? 1 : 0),
+  },
+  {
+    protocol: 'umami',
+    events: 1,
+    prepare: () => Buffer.from(JSON.stringify({ type: 'event', payload: { website: 'G-BENCH', hostname: 'shop.example.com', url: '/products/1?utm_source=news', title: 'P', language: 'en-US', screen: '1920x1080', referrer: 'https://www.google.com/' } })),
+    parse: (req, receivedAt) => (parseUmami(JSON.parse((req as Buffer).toString('utf8')), { receivedAt }).ok ? 1 : 0),
+  },
+  {
+    protocol: 'posthog (base64 form)',
+    events: 25,
+    prepare: () => {
+      const batch = Array.from({ length: 25 }, (_, i) => ({
+        uuid: `0194c3f4-6f2a-7b7e-9a1b-${String(i).padStart(12, '0')}`,
+        event: i % 5 ? 'clicked' : '$pageview',
+        distinct_id: 'd-1',
+        timestamp: new Date().toISOString(),
+        properties: { $device_id: 'd-1', $current_url: pageUrl(i), $session_id: 's-1', $raw_user_agent: UA, $screen_width: 1920, $screen_height: 1080 },
+      }));
+      const json = JSON.stringify({ api_key: 'tk_ing_bench', sent_at: new Date().toISOString(), batch });
+      return Buffer.from(`data=${encodeURIComponent(Buffer.from(json).toString('base64'))}&compression=base64`);
+    },
+    parse: (req, receivedAt) => parsePostHog(decodePostHogBody(req as Buffer, new URLSearchParams(), 20 * 1024 * 1024), { receivedAt }).events.length,
+  },
+  {
+    protocol: 'tallyjs',
+    events: 5,
+    prepare: () => Buffer.from(JSON.stringify({ l: 'en-US', s: '1920x1080', st: Date.now(), e: Array.from({ length: 5 }, (_, i) => ({ n: i ? 'scroll' : 'page_view', u: pageUrl(i), r: 'https://www.google.com/', t: 'P', ts: Date.now(), p: { percent_scrolled: 90 } })) })),
+    parse: (req, receivedAt) => parseTallyJs(JSON.parse((req as Buffer).toString('utf8')), { receivedAt }).events.length,
   },
 ];
 

@@ -3,6 +3,8 @@ import path from 'node:path';
 
 const BENCHES: Record<string, string> = {
   collector: './collector.bench.ts',
+  kafka: './kafka.bench.ts',
+  protocols: './protocols.bench.ts',
   report: './report.bench.ts',
   freshness: './freshness.bench.ts',
 };

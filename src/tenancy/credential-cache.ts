@@ -14,6 +14,9 @@ export class CredentialCache {
   private byHash = new Map<string, KeyRow>();
   private byProperty = new Map<string, PropertyRow>();
   private byMeasurementId = new Map<string, PropertyRow>();
+  private byDomain = new Map<string, PropertyRow>();
+  /** Hashes of keys used since the last `takeUsed()`: their last-used time is written in batches. */
+  private used = new Set<string>();
   private timer: NodeJS.Timeout | null = null;
   private lastRefresh = 0;
   private refreshing: Promise<void> | null = null;
@@ -60,6 +63,14 @@ export class CredentialCache {
       byProperty.set(p.propertyId, p);
       byMeasurementId.set(p.measurementId, p);
     }
+    const byDomain = new Map<string, PropertyRow>();
+    for (const p of snap.properties) {
+      for (const d of domainsOf(p.domain)) {
+        const owner = byDomain.get(d);
+        if (!owner || Number(p.propertyId) < Number(owner.propertyId)) byDomain.set(d, p);
+      }
+    }
+    this.byDomain = byDomain;
     this.byHash = byHash;
     this.byProperty = byProperty;
     this.byMeasurementId = byMeasurementId;
@@ -77,6 +88,7 @@ export class CredentialCache {
       this.onMiss();
       return null;
     }
+    this.used.add(k.hash);
     return this.byProperty.get(k.property_id) ?? null;
   }
 
@@ -92,7 +104,35 @@ export class CredentialCache {
       this.onMiss();
       return { error: 'bad_api_secret' };
     }
+    this.used.add(k.hash);
     return { property: p };
+  }
+
+  /**
+   * A property by a public identifier (its measurement id `G-…` or its numeric property id), for
+   * protocols that carry no secret: gtag `tid`, the pixel, Snowplow `aid`.
+   */
+  resolvePublicId(id: string): PropertyRow | null {
+    const p = this.byMeasurementId.get(id) ?? this.byProperty.get(id) ?? null;
+    if (!p) this.onMiss();
+    return p;
+  }
+
+  /**
+   * Plausible: the property whose `domain` (a comma-separated list; `www.` and case ignored) names
+   * this domain. When two properties claim one domain the older one keeps it, so a newer tenant
+   * cannot divert another's traffic by claiming its domain.
+   */
+  resolveDomain(domain: string): PropertyRow | null {
+    const p = this.byDomain.get(domainsOf(domain)[0] ?? '') ?? null;
+    if (!p) this.onMiss();
+    return p;
+  }
+
+  takeUsed(): string[] {
+    const out = [...this.used];
+    this.used.clear();
+    return out;
   }
 
   property(propertyId: string): PropertyRow | null {
@@ -102,4 +142,8 @@ export class CredentialCache {
   properties(): PropertyRow[] {
     return [...this.byProperty.values()];
   }
+}
+
+function domainsOf(list: string | null | undefined): string[] {
+  return (list ?? '').split(',').map((d) => d.trim().toLowerCase().replace(/^www\./, '')).filter(Boolean);
 }

@@ -1,0 +1,186 @@
+import type { ParamValue } from '../../domain/raw-event.js';
+import type { ParsedEvent } from '../parsed-event.js';
+
+/**
+ * Plausible Events API (`POST /api/event`, PROTOCOLS.md §5): one event per request, short or long
+ * keys, validated the way Plausible's `Ingestion.Request` does. The visitor id is not in the
+ * payload: the route fills `client_id` with the cookieless hash.
+ */
+export const PLAUSIBLE_LIMITS = {
+  maxBodyBytes: 1_000_000,
+  maxNameLength: 120,
+  maxUrlBytes: 2000,
+  maxReferrerLength: 2000,
+  maxProps: 30,
+  maxPropKeyBytes: 300,
+  maxPropValueBytes: 2000,
+  maxDomains: 10,
+} as const;
+
+/** Plausible's error body: `{ "errors": { field: [message] } }`. */
+export type PlausibleErrors = Record<string, string[]>;
+
+export type PlausibleParseResult =
+  | { ok: true; domains: string[]; event: ParsedEvent }
+  | { ok: false; errors: PlausibleErrors };
+
+const LONG: Record<string, string> = {
+  n: 'name', u: 'url', d: 'domain', r: 'referrer', p: 'props', m: 'meta', $: 'revenue', h: 'hashMode', i: 'interactive',
+  w: 'screen_width',
+};
+const HANDLED = new Set(['name', 'url', 'domain', 'referrer', 'props', 'meta', 'revenue', 'hashMode', 'interactive', 'sd', 'e', 'v']);
+
+export function parsePlausible(body: unknown): PlausibleParseResult {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return fail('request', 'must be a JSON object');
+  const raw = body as Record<string, unknown>;
+  const b: Record<string, unknown> = {};
+  // the short key wins when both are sent, as Plausible reads `body["n"] || body["name"]`
+  for (const [k, v] of Object.entries(raw)) if (k in LONG && v !== undefined && v !== null) b[LONG[k]] = v;
+  for (const [k, v] of Object.entries(raw)) if (!(k in LONG) && b[k] === undefined) b[k] = v;
+
+  const errors: PlausibleErrors = {};
+  const err = (f: string, m: string) => (errors[f] ??= []).push(m);
+
+  let name: string | null = null;
+  if (typeof b.name === 'string' && b.name.trim()) name = b.name;
+  else if (typeof b.name === 'number' && Number.isInteger(b.name)) name = String(b.name);
+  else err('name', "can't be blank");
+  if (name && name.length > PLAUSIBLE_LIMITS.maxNameLength) err('name', `should be at most ${PLAUSIBLE_LIMITS.maxNameLength} character(s)`);
+
+  let url: URL | null = null;
+  if (typeof b.url !== 'string' || !b.url) err('url', 'is required');
+  else if (Buffer.byteLength(b.url) > PLAUSIBLE_LIMITS.maxUrlBytes) err('url', `must be a string, at most ${PLAUSIBLE_LIMITS.maxUrlBytes} bytes`);
+  else {
+    url = URL.canParse(b.url) ? new URL(b.url) : null;
+    if (!url || url.protocol === 'data:') err('url', 'is invalid');
+  }
+
+  let domains: string[] = [];
+  if (b.domain !== undefined && b.domain !== null && typeof b.domain !== 'string') err('domain', 'is invalid');
+  else {
+    const listed = typeof b.domain === 'string' ? b.domain.split(',') : url ? [url.hostname] : [];
+    domains = [...new Set(listed.map(normalizeDomain).filter((d) => d))].slice(0, PLAUSIBLE_LIMITS.maxDomains);
+    if (!domains.length && url) err('domain', "can't be blank");
+  }
+
+  let referrer: string | null = null;
+  if (typeof b.referrer === 'string') referrer = b.referrer.slice(0, PLAUSIBLE_LIMITS.maxReferrerLength) || null;
+  else if (b.referrer !== undefined && b.referrer !== null) err('referrer', 'is invalid');
+
+  const props: Record<string, ParamValue> = {};
+  for (const field of ['meta', 'props'] as const) {
+    const r = parseProps(b[field]);
+    if (typeof r === 'string') err('props', r);
+    else Object.assign(props, r);
+  }
+
+  let revenue: { amount: number; currency: string } | null = null;
+  if (b.revenue !== undefined && b.revenue !== null) {
+    const r = b.revenue as Record<string, unknown>;
+    const amount = typeof r?.amount === 'number' ? r.amount : typeof r?.amount === 'string' ? Number(r.amount) : NaN;
+    if (typeof r !== 'object' || !Number.isFinite(amount) || typeof r.currency !== 'string' || !/^[A-Za-z]{3}$/.test(r.currency)) {
+      err('revenue', 'must be {"amount": number, "currency": ISO 4217 code}');
+    } else revenue = { amount, currency: r.currency.toUpperCase() };
+  }
+
+  let scrollDepth: number | null = null;
+  let engagementMs: number | null = null;
+  if (b.sd !== undefined && b.sd !== null) {
+    if (typeof b.sd !== 'number' || !Number.isFinite(b.sd)) err('sd', 'is invalid');
+    else scrollDepth = Math.max(0, Math.min(100, Math.round(b.sd)));
+  }
+  if (b.e !== undefined && b.e !== null) {
+    if (typeof b.e !== 'number' || !Number.isFinite(b.e) || b.e < 0) err('e', 'is invalid');
+    else engagementMs = Math.round(b.e);
+  }
+  if (name === 'engagement' && scrollDepth === null && engagementMs === null) err('event', 'engagement requires sd or e');
+  if (Object.keys(errors).length || !name || !url) return { ok: false, errors };
+
+  const hashMode = b.hashMode === 1 || b.hashMode === true || b.hashMode === '1';
+  if (!hashMode) url.hash = '';
+
+  const params: Record<string, ParamValue> = {};
+  const put = (k: string, v: ParamValue) => {
+    if (!(k in params)) params[k] = v;
+  };
+  put('_tally_source_name', name);
+  if (revenue) {
+    put('value', revenue.amount);
+    put('currency', revenue.currency);
+  }
+  if (b.interactive === false) put('non_interaction', true);
+  if (engagementMs !== null) put('engagement_time_msec', engagementMs);
+  if (scrollDepth !== null) put('percent_scrolled', scrollDepth);
+  if (typeof b.v === 'number' || typeof b.v === 'string') put('tracker_version', b.v);
+  if (hashMode) put('hash_mode', true);
+  if (b.screen_width !== undefined) put('screen_width', b.screen_width as ParamValue);
+  for (const [k, v] of Object.entries(b)) {
+    if (!HANDLED.has(k) && k !== 'screen_width' && v !== undefined) put(k, v as ParamValue);
+  }
+  const dropped: Record<string, ParamValue> = {};
+  for (const [k, v] of Object.entries(props)) {
+    if (k in params) dropped[`props.${k}`] = v;
+    else params[k] = v;
+  }
+  if (Object.keys(dropped).length) params._tally_dropped = dropped;
+
+  return {
+    ok: true,
+    domains,
+    event: {
+      event_id: null,
+      protocol: 'plausible',
+      client_ts: null,
+      name: name === 'pageview' ? 'page_view' : name === 'engagement' ? 'user_engagement' : name,
+      client_id: null,
+      user_id: null,
+      session_id: null,
+      url: url.href,
+      referrer,
+      title: null,
+      ua: null,
+      ip: null,
+      geo: null,
+      language: null,
+      screen: null,
+      consent: null,
+      params,
+      user_props: {},
+    },
+  };
+}
+
+/** `www.` stripped and lowercased, as Plausible stores site domains. */
+export function normalizeDomain(d: string): string {
+  return d.trim().toLowerCase().replace(/^www\./, '');
+}
+
+/** Flat props: nested values and blanks dropped, at most 30, key ≤ 300 bytes, value ≤ 2000 bytes. */
+function parseProps(v: unknown): Record<string, ParamValue> | string {
+  if (v === undefined || v === null) return {};
+  let obj = v;
+  if (typeof v === 'string') {
+    try {
+      obj = JSON.parse(v);
+    } catch {
+      return 'must be a JSON object';
+    }
+  }
+  if (!obj || typeof obj !== 'object' || Array.isArray(obj)) return 'must be a JSON object';
+  const out: Record<string, ParamValue> = {};
+  let n = 0;
+  for (const [k, raw] of Object.entries(obj)) {
+    if (raw === null || raw === '' || typeof raw === 'object') continue;
+    if (n >= PLAUSIBLE_LIMITS.maxProps) break;
+    const value = typeof raw === 'string' ? raw : String(raw);
+    if (Buffer.byteLength(k) > PLAUSIBLE_LIMITS.maxPropKeyBytes) return `keys should have at most ${PLAUSIBLE_LIMITS.maxPropKeyBytes} bytes`;
+    if (Buffer.byteLength(value) > PLAUSIBLE_LIMITS.maxPropValueBytes) return `values should have at most ${PLAUSIBLE_LIMITS.maxPropValueBytes} bytes`;
+    out[k] = value;
+    n++;
+  }
+  return out;
+}
+
+function fail(field: string, message: string): PlausibleParseResult {
+  return { ok: false, errors: { [field]: [message] } };
+}

@@ -9,8 +9,12 @@ import type { TransformEngine } from '../infra/transform/transform-engine.port.j
 import { LocalEventLog } from '../infra/event-log/local.event-log.js';
 import { FolderObjectStore } from '../infra/object-store/folder.object-store.js';
 import { MemoryCounters } from '../infra/counters/memory.counters.js';
+import { RedisCounters } from '../infra/counters/redis.counters.js';
+import type { JobQueue } from '../infra/jobs/job-queue.port.js';
+import { InProcessJobQueue } from '../infra/jobs/in-process.job-queue.js';
 import { DuckDbWarehouse } from '../infra/warehouse/duckdb.warehouse.js';
 import { DuckDbTransformEngine } from '../infra/transform/duckdb.transform-engine.js';
+import { SparkTransformEngine } from '../infra/transform/spark.transform-engine.js';
 import { TallyError } from '../infra/errors.js';
 import type { Logger } from '../infra/logger.js';
 
@@ -28,7 +32,10 @@ export async function openEventLog(config: Config, logger?: Logger): Promise<Eve
       logger,
     });
   }
-  throw new TallyError('unavailable', 'the Kafka event log is not part of this build yet (TALLY_EVENT_LOG=kafka)');
+  const kafka = config.eventLog.kafka;
+  if (!kafka) throw new TallyError('invalid_argument', 'KAFKA_BROKERS is required for the Kafka event log');
+  const { KafkaEventLog } = await import('../infra/event-log/kafka.event-log.js');
+  return KafkaEventLog.open({ ...kafka, partitions: config.eventLog.partitions, logger });
 }
 
 export async function openObjectStore(config: Config): Promise<ObjectStore> {
@@ -41,12 +48,32 @@ export async function openObjectStore(config: Config): Promise<ObjectStore> {
   return new S3ObjectStore({ bucket: c.bucket, prefix: c.prefix, region: c.region, endpoint: c.endpoint, forcePathStyle: c.forcePathStyle });
 }
 
-export function openCounters(_config: Config): Counters {
+export function openCounters(config: Config, logger?: Logger): Counters {
+  if (config.counters.redisUrl) return new RedisCounters({ url: config.counters.redisUrl, prefix: config.counters.prefix, logger });
   return new MemoryCounters();
 }
 
+/** BullMQ when REDIS_URL is set (every process with the same prefix shares the jobs), else in this process. */
+export async function openJobQueue(config: Config, logger?: Logger): Promise<JobQueue> {
+  if (!config.jobs.redisUrl) return new InProcessJobQueue(logger);
+  const { BullMqJobQueue } = await import('../infra/jobs/bullmq.job-queue.js');
+  return new BullMqJobQueue({ url: config.jobs.redisUrl, prefix: config.jobs.queuePrefix, logger });
+}
+
 export async function openWarehouse(config: Config, store: ObjectStore): Promise<Warehouse> {
-  const w = await DuckDbWarehouse.open({ path: path.join(config.core.dataDir, 'warehouse.duckdb'), resolve: (k) => store.locate(k) });
+  const c = config.warehouse;
+  let w: Warehouse;
+  if (c.kind === 'postgres') {
+    const { PostgresWarehouse } = await import('../infra/warehouse/postgres.warehouse.js');
+    const tempDir = path.join(config.core.dataDir, 'tmp');
+    fs.mkdirSync(tempDir, { recursive: true });
+    w = new PostgresWarehouse({ url: c.url, store, tempDir });
+  } else if (c.kind === 'redshift') {
+    const { RedshiftWarehouse } = await import('../infra/warehouse/redshift.warehouse.js');
+    w = new RedshiftWarehouse({ url: c.url, store, iamRole: c.iamRole });
+  } else {
+    w = await DuckDbWarehouse.open({ path: c.path, resolve: (k) => store.locate(k) });
+  }
   await w.init();
   return w;
 }
@@ -54,5 +81,17 @@ export async function openWarehouse(config: Config, store: ObjectStore): Promise
 export function openTransformEngine(config: Config, store: ObjectStore): TransformEngine {
   const tempDir = path.join(config.core.dataDir, 'tmp');
   fs.mkdirSync(tempDir, { recursive: true });
+  const spark = config.jobs.spark;
+  if (spark) {
+    const os = config.objectStore;
+    return new SparkTransformEngine(store, {
+      sparkSubmit: spark.submit,
+      master: spark.master,
+      jars: spark.jars,
+      driverMemory: spark.driverMemory,
+      s3: os.kind === 's3' ? { endpoint: os.endpoint, region: os.region, forcePathStyle: os.forcePathStyle } : undefined,
+      tempDir,
+    });
+  }
   return new DuckDbTransformEngine(store, { tempDir });
 }

@@ -22,6 +22,8 @@ import { createCollector } from '../ingest/collector.http.js';
 import { PROTOCOL_ROUTES } from '../ingest/protocol-routes.js';
 import { openApiDocument } from './openapi.js';
 import { geoipLite } from '../ingest/geo.js';
+import { SharedSaltStore, visitorIds } from '../ingest/visitor-id.js';
+import { Redis } from 'ioredis';
 import { createReportRouter } from '../query/report.router.js';
 import { Archiver } from '../../jobs/archiver.js';
 import { PipelineStateRepository } from '../../jobs/pipeline-state.repository.js';
@@ -125,10 +127,16 @@ export async function startTally(config: Config, roles: Role[], opts: { logger?:
 
   let collector: ReturnType<typeof createCollector> | null = null;
   let counters: Counters | null = null;
+  let saltRedis: Redis | null = null;
   if (has('collector')) {
     counters = openCounters(config, logger);
     const ingest = new IngestService({ log, counters, geo: geoipLite(), usage });
     collector = createCollector({ ingest, credentials, log: logger, trustProxy: config.http.trustProxy });
+    if (config.counters.redisUrl) {
+      // every collector must hash cookieless visitors with the same day's salt
+      saltRedis = new Redis(config.counters.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 2 });
+      visitorIds.useStore(new SharedSaltStore(saltRedis));
+    }
   }
 
   let app: express.Express | null = null;
@@ -192,6 +200,7 @@ export async function startTally(config: Config, roles: Role[], opts: { logger?:
     clearInterval(keyUseTimer);
     await flushKeyUse();
     credentials.stop();
+    saltRedis?.disconnect();
     await log.close();
     await warehouse?.close();
     await engine?.close();

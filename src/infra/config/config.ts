@@ -55,6 +55,7 @@ const schema = {
   }),
   counters: z.object({
     REDIS_URL: url.optional(),
+    TALLY_COUNTERS_PREFIX: z.string().min(1).default('tally:counters'),
   }),
   archiver: z.object({
     TALLY_ARCHIVE_BATCH_RECORDS: positiveInt.default(20_000),
@@ -63,6 +64,17 @@ const schema = {
   jobs: z.object({
     TALLY_TRANSFORM_INTERVAL_MS: positiveInt.default(30_000),
     TALLY_TRANSFORM_ENGINE: z.enum(['duckdb', 'spark']).default('duckdb'),
+    SPARK_SUBMIT: z.string().min(1).optional(),
+    SPARK_MASTER: z.string().min(1).default('local[*]'),
+    SPARK_JARS: z.string().min(1).optional(),
+    SPARK_DRIVER_MEMORY: z.string().min(1).optional(),
+    REDIS_URL: url.optional(),
+    TALLY_QUEUE_PREFIX: z.string().min(1).regex(/^[^:]+$/, 'no colon').default('tally'),
+  }),
+  warehouse: z.object({
+    TALLY_WAREHOUSE: z.enum(['duckdb', 'postgres', 'redshift']).default('duckdb'),
+    WAREHOUSE_URL: url.optional(),
+    REDSHIFT_IAM_ROLE: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'an IAM role ARN').optional(),
   }),
   demo: z.object({
     TALLY_DEMO: z.enum(['on', 'off']).default('on'),
@@ -83,9 +95,22 @@ export interface Config {
   objectStore:
     | { kind: 'folder'; dir: string }
     | { kind: 's3'; bucket: string; prefix: string; region: string; endpoint: string | undefined; forcePathStyle: boolean };
-  counters: { redisUrl: string | undefined };
+  counters: { redisUrl: string | undefined; prefix: string };
   archiver: { batchRecords: number; maxWaitMs: number };
-  jobs: { transformIntervalMs: number; transformEngine: 'duckdb' | 'spark' };
+  jobs: {
+    transformIntervalMs: number;
+    transformEngine: 'duckdb' | 'spark';
+    /** spark-submit settings when transformEngine is 'spark'. */
+    spark: { submit: string; master: string; jars: string | undefined; driverMemory: string | undefined } | null;
+    /** BullMQ on this Redis when set; in-process otherwise. */
+    redisUrl: string | undefined;
+    /** BullMQ key prefix: processes sharing it share their jobs. */
+    queuePrefix: string;
+  };
+  warehouse:
+    | { kind: 'duckdb'; path: string }
+    | { kind: 'postgres'; url: string }
+    | { kind: 'redshift'; url: string; iamRole: string };
   demo: { enabled: boolean };
 }
 
@@ -111,10 +136,17 @@ export function loadConfig(env: Env = process.env): Config {
   const counters = parseSlice(schema.counters, env, issues);
   const archiver = parseSlice(schema.archiver, env, issues);
   const jobs = parseSlice(schema.jobs, env, issues);
+  const wh = parseSlice(schema.warehouse, env, issues);
   const demo = parseSlice(schema.demo, env, issues);
 
   const logKind = log.TALLY_EVENT_LOG ?? (log.KAFKA_BROKERS ? 'kafka' : 'local');
   if (logKind === 'kafka' && !log.KAFKA_BROKERS) issues.push('KAFKA_BROKERS: required when TALLY_EVENT_LOG=kafka');
+  if (wh.TALLY_WAREHOUSE && wh.TALLY_WAREHOUSE !== 'duckdb' && !wh.WAREHOUSE_URL) {
+    issues.push(`WAREHOUSE_URL: required when TALLY_WAREHOUSE=${wh.TALLY_WAREHOUSE}`);
+  }
+  if (wh.TALLY_WAREHOUSE === 'redshift' && !wh.REDSHIFT_IAM_ROLE) issues.push('REDSHIFT_IAM_ROLE: required when TALLY_WAREHOUSE=redshift');
+  if (wh.TALLY_WAREHOUSE === 'redshift' && !os.S3_BUCKET) issues.push('S3_BUCKET: required when TALLY_WAREHOUSE=redshift (COPY reads from S3)');
+  if (jobs.TALLY_TRANSFORM_ENGINE === 'spark' && !jobs.SPARK_SUBMIT) issues.push('SPARK_SUBMIT: required when TALLY_TRANSFORM_ENGINE=spark');
   if (issues.length) throw new ConfigError(issues);
 
   const dataDir = path.resolve(core.TALLY_DATA_DIR);
@@ -146,9 +178,24 @@ export function loadConfig(env: Env = process.env): Config {
           forcePathStyle: os.S3_FORCE_PATH_STYLE,
         }
       : { kind: 'folder', dir: path.join(dataDir, 'objects') },
-    counters: { redisUrl: counters.REDIS_URL },
+    counters: { redisUrl: counters.REDIS_URL, prefix: counters.TALLY_COUNTERS_PREFIX },
     archiver: { batchRecords: archiver.TALLY_ARCHIVE_BATCH_RECORDS, maxWaitMs: archiver.TALLY_ARCHIVE_MAX_WAIT_MS },
-    jobs: { transformIntervalMs: jobs.TALLY_TRANSFORM_INTERVAL_MS, transformEngine: jobs.TALLY_TRANSFORM_ENGINE },
+    jobs: {
+      transformIntervalMs: jobs.TALLY_TRANSFORM_INTERVAL_MS,
+      transformEngine: jobs.TALLY_TRANSFORM_ENGINE,
+      spark:
+        jobs.TALLY_TRANSFORM_ENGINE === 'spark'
+          ? { submit: jobs.SPARK_SUBMIT!, master: jobs.SPARK_MASTER, jars: jobs.SPARK_JARS, driverMemory: jobs.SPARK_DRIVER_MEMORY }
+          : null,
+      redisUrl: jobs.REDIS_URL,
+      queuePrefix: jobs.TALLY_QUEUE_PREFIX,
+    },
+    warehouse:
+      wh.TALLY_WAREHOUSE === 'postgres'
+        ? { kind: 'postgres', url: wh.WAREHOUSE_URL! }
+        : wh.TALLY_WAREHOUSE === 'redshift'
+          ? { kind: 'redshift', url: wh.WAREHOUSE_URL!, iamRole: wh.REDSHIFT_IAM_ROLE! }
+          : { kind: 'duckdb', path: path.join(dataDir, 'warehouse.duckdb') },
     demo: { enabled: demo.TALLY_DEMO === 'on' },
   };
 }

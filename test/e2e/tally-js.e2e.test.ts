@@ -1,8 +1,10 @@
+import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import zlib from 'node:zlib';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeWithService } from '../support/services.js';
 import { createTenantCli, eventually, readZone, startTally, type TallyProcess, type TenantKeys } from '../support/tally-process.js';
 
 /**
@@ -13,7 +15,10 @@ import { createTenantCli, eventually, readZone, startTally, type TallyProcess, t
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 
-describe('tally.js in headless Chromium', () => {
+// Debian's chromium (`apt-get install chromium`; .ci/run installs it): never a downloaded browser.
+if (!process.env.CHROMIUM_PATH && fs.existsSync('/usr/bin/chromium')) process.env.CHROMIUM_PATH = '/usr/bin/chromium';
+
+describeWithService('tally.js in headless Chromium', 'chromium', 'CHROMIUM_PATH', (executablePath) => {
   let tally: TallyProcess;
   let t: TenantKeys;
   let site: http.Server;
@@ -47,7 +52,7 @@ describe('tally.js in headless Chromium', () => {
     await new Promise<void>((r) => site.listen(0, '127.0.0.1', r));
     origin = `http://127.0.0.1:${(site.address() as AddressInfo).port}`;
     // the UA as a launch flag: a context override is lost in the unload of a cross-site navigation
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: [...CHROMIUM_ARGS, `--user-agent=${UA}`] });
+    browser = await chromium.launch({ executablePath, args: [...CHROMIUM_ARGS, `--user-agent=${UA}`] });
   }, 180_000);
 
   afterAll(async () => {

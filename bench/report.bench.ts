@@ -12,8 +12,7 @@ import { createReportRouter } from '../src/query/report.router.js';
 import { parseRunReportRequest } from '../src/query/report-request.js';
 import { compileReport } from '../src/query/report-compiler.js';
 import { duckdbDialect } from '../src/query/sql-dialect.js';
-import { generateTraffic } from '../src/demo/traffic-generator.js';
-import { writeRawZone } from '../src/demo/raw-zone-writer.js';
+import { writeGeneratedTraffic } from '../src/infra/transform/raw-zone.fixture.js';
 import { addDays, datesBetween } from '../src/domain/time-zone.js';
 import { DEFAULT_PROPERTY_SETTINGS, type PropertySettings } from '../src/domain/property-settings.js';
 
@@ -40,10 +39,8 @@ async function dataset(dir: string): Promise<{ transformSeconds: number; rawEven
   const store = new FolderObjectStore(path.join(dir, 'objects'));
   const visitorsPerDay = Math.max(1, Math.round(EVENTS / DAYS / 7.7));
   process.stdout.write(`generating ~${EVENTS} events (${visitorsPerDay} visitors/day over ${DAYS} days)…\n`);
-  const raw = await writeRawZone(store, generateTraffic({ seed: 1, startDate: START, days: DAYS, timeZone: 'UTC', visitorsPerDay }), settings, {
-    onProgress: (n) => process.stdout.write(`\r  ${n} raw events`),
-  });
-  process.stdout.write(`\n  ${raw.events} raw events in ${raw.objects} objects; transforming…\n`);
+  const written = await writeGeneratedTraffic(store, settings, { seed: 1, startDate: START, days: DAYS, timeZone: 'UTC', visitorsPerDay });
+  process.stdout.write(`  ${written} raw events; transforming…\n`);
   const engine = new DuckDbTransformEngine(store, { tempDir: fs.mkdtempSync(path.join(os.tmpdir(), 'tally-bench-tmp-')) });
   const t0 = performance.now();
   const r = await engine.transform({ settings, dates: datesBetween(START, END) });

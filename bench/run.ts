@@ -7,6 +7,7 @@ const BENCHES: Record<string, string> = {
   protocols: './protocols.bench.ts',
   report: './report.bench.ts',
   freshness: './freshness.bench.ts',
+  transform: './transform.bench.ts',
 };
 
 export async function main(args: string[]): Promise<void> {

@@ -8,6 +8,9 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { FolderObjectStore } from '../src/infra/object-store/folder.object-store.js';
 import { DuckDbTransformEngine } from '../src/infra/transform/duckdb.transform-engine.js';
 import { DuckDbWarehouse } from '../src/infra/warehouse/duckdb.warehouse.js';
+import { PostgresWarehouse } from '../src/infra/warehouse/postgres.warehouse.js';
+import type { Warehouse } from '../src/infra/warehouse/warehouse.port.js';
+import { Client as PgClient } from 'pg';
 import { createReportRouter } from '../src/query/report.router.js';
 import { parseRunReportRequest } from '../src/query/report-request.js';
 import { compileReport } from '../src/query/report-compiler.js';
@@ -57,65 +60,104 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-export async function run() {
-  const dir = path.join(os.tmpdir(), `tally-bench-report-${EVENTS}`);
-  const ds = await dataset(dir);
-  const store = new FolderObjectStore(path.join(dir, 'objects'));
-  const warehouse = await DuckDbWarehouse.open({ path: ':memory:', resolve: (k) => store.locate(k) });
+async function loadAll(warehouse: Warehouse): Promise<number> {
   await warehouse.init();
-  const tLoad = performance.now();
+  const t = performance.now();
   for (const table of ['events', 'sessions'] as const) {
     for (const date of datesBetween(START, END)) {
       await warehouse.loadPartition(table, { tenantId: settings.tenantId, propertyId: settings.propertyId, date }, [`transformed/${table}/tenant=${settings.tenantId}/property=${settings.propertyId}/dt=${date}/part-0.parquet`]);
     }
   }
-  const loadSeconds = (performance.now() - tLoad) / 1000;
+  return (performance.now() - t) / 1000;
+}
 
+/** Median latency of each overview report through the HTTP API on `warehouse`. */
+async function apiLatencies(warehouse: Warehouse): Promise<number[]> {
   const app = express();
   app.use(createReportRouter({ warehouse, authorize: async () => settings }));
   const server = http.createServer(app);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1beta/properties/${settings.propertyId}:runReport`;
+  const out: number[] = [];
+  for (const q of OVERVIEW) {
+    const times: number[] = [];
+    for (let i = 0; i <= RUNS; i++) {
+      const t = performance.now();
+      const res = await fetch(url, { method: 'POST', body: JSON.stringify(q.body) });
+      if (res.status !== 200) throw new Error(`${q.name}: ${res.status} ${await res.text()}`);
+      await res.json();
+      if (i > 0) times.push(performance.now() - t);
+    }
+    out.push(median(times));
+  }
+  server.close();
+  return out;
+}
+
+export async function run() {
+  const dir = path.join(os.tmpdir(), `tally-bench-report-${EVENTS}`);
+  const ds = await dataset(dir);
+  const store = new FolderObjectStore(path.join(dir, 'objects'));
+  const duck = await DuckDbWarehouse.open({ path: ':memory:', resolve: (k) => store.locate(k) });
+  const loadSeconds = await loadAll(duck);
+  const api = await apiLatencies(duck);
+  await duck.close();
 
   // the raw baseline: the same compiled SQL, straight in DuckDB over the same Parquet files
   const raw = await (await DuckDBInstance.create(':memory:')).connect();
   for (const table of ['events', 'sessions']) {
     await raw.run(`CREATE VIEW ${table} AS SELECT * FROM read_parquet('${path.join(dir, 'objects', 'transformed', table)}/**/*.parquet', hive_partitioning = false)`);
   }
-
-  const rows: Record<string, unknown>[] = [];
-  let apiTotal = 0;
-  let rawTotal = 0;
+  const direct: number[] = [];
   for (const q of OVERVIEW) {
     const compiled = compileReport(parseRunReportRequest(q.body, { timeZone: settings.timeZone }), settings, duckdbDialect);
-    const api: number[] = [];
-    const direct: number[] = [];
+    const times: number[] = [];
     for (let i = 0; i <= RUNS; i++) {
-      let t = performance.now();
-      const res = await fetch(url, { method: 'POST', body: JSON.stringify(q.body) });
-      if (res.status !== 200) throw new Error(`${q.name}: ${res.status} ${await res.text()}`);
-      await res.json();
-      if (i > 0) api.push(performance.now() - t);
-      t = performance.now();
+      const t = performance.now();
       await raw.runAndReadAll(compiled.rows.sql, compiled.rows.params as never);
-      if (i > 0) direct.push(performance.now() - t);
+      if (i > 0) times.push(performance.now() - t);
     }
-    const a = median(api);
-    const d = median(direct);
-    apiTotal += a;
-    rawTotal += d;
-    rows.push({ report: q.name, api_ms: Number(a.toFixed(1)), raw_duckdb_ms: Number(d.toFixed(1)), ratio: Number((a / d).toFixed(2)) });
+    direct.push(median(times));
   }
-  rows.push({ report: 'overview (sum)', api_ms: Number(apiTotal.toFixed(1)), raw_duckdb_ms: Number(rawTotal.toFixed(1)), ratio: Number((apiTotal / rawTotal).toFixed(2)) });
-  server.close();
-  await warehouse.close();
+
+  // the same overview on the PostgreSQL warehouse, when the services profile is up
+  let pg: { load_seconds: number; api: number[] } | null = null;
+  if (process.env.DATABASE_URL) {
+    const name = `bench_wh_${process.pid}`;
+    const admin = new PgClient({ connectionString: process.env.DATABASE_URL });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+    const url = new URL(process.env.DATABASE_URL);
+    url.pathname = `/${name}`;
+    const db = { drop: async () => void (await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`), await admin.end()) };
+    const w = new PostgresWarehouse({ url: url.toString(), store });
+    try {
+      const load = await loadAll(w);
+      pg = { load_seconds: Number(load.toFixed(1)), api: await apiLatencies(w) };
+    } finally {
+      await w.close();
+      await db.drop();
+    }
+  } else process.stdout.write('DATABASE_URL not set (eval "$(scripts/services env)"): PostgreSQL warehouse skipped\n');
+
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  const rows = [...OVERVIEW.map((q, i) => [q.name, api[i], direct[i], pg?.api[i]] as const), ['overview (sum)', sum(api), sum(direct), pg ? sum(pg.api) : undefined] as const].map(
+    ([report, a, d, p]) => ({
+      report,
+      api_ms: Number(a.toFixed(1)),
+      raw_duckdb_ms: Number(d.toFixed(1)),
+      ratio: Number((a / d).toFixed(2)),
+      ...(p !== undefined ? { postgres_api_ms: Number(p.toFixed(1)), postgres_vs_duckdb: Number((p / a).toFixed(2)) } : {}),
+    }),
+  );
   console.table(rows);
   const transform = {
     events: ds.rawEvents,
     seconds: Number(ds.transformSeconds.toFixed(1)),
     events_per_s: Math.round(ds.rawEvents / ds.transformSeconds),
     bytes_per_event: Number((ds.transformedBytes / ds.eventsWritten).toFixed(1)),
-    load_seconds: Number(loadSeconds.toFixed(1)),
+    duckdb_load_seconds: Number(loadSeconds.toFixed(1)),
+    postgres_load_seconds: pg?.load_seconds,
   };
   console.table([transform]);
   return { events: ds.rawEvents, days: DAYS, runs: RUNS, overview: rows, transform };

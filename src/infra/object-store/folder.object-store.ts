@@ -3,9 +3,9 @@ import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/pr
 import { dirname, join, resolve } from 'node:path';
 import { TallyError } from '../errors.js';
 import type { ObjectInfo, ObjectStore } from './object-store.port.js';
+import { checkObjectKey, TEMP_PREFIX } from './object-key.js';
 
 /** Temp files live beside their target (same filesystem, so rename is atomic); list skips them. */
-const TEMP_PREFIX = '.~put-';
 
 /**
  * The embedded object store: one file per key under a root folder, same key layout as S3.
@@ -50,7 +50,7 @@ export class FolderObjectStore implements ObjectStore {
   }
 
   async list(prefix: string): Promise<ObjectInfo[]> {
-    if (prefix !== '') checkKey(prefix, true);
+    if (prefix !== '') checkObjectKey(prefix, true);
     // Start at the deepest folder the prefix names whole; the rest of the prefix filters names.
     const slash = prefix.lastIndexOf('/');
     const startKey = slash < 0 ? '' : prefix.slice(0, slash);
@@ -81,7 +81,7 @@ export class FolderObjectStore implements ObjectStore {
   async close(): Promise<void> {}
 
   private pathOf(key: string): string {
-    checkKey(key, false);
+    checkObjectKey(key, false);
     return join(this.root, key);
   }
 
@@ -109,25 +109,6 @@ export class FolderObjectStore implements ObjectStore {
       }
     }
   }
-}
-
-/** Keys are relative, '/'-separated, with no empty, '.', '..' or temp-looking segment. */
-function checkKey(key: string, isPrefix: boolean): void {
-  const bad = (why: string): never => {
-    throw new TallyError('invalid_argument', `invalid object key ${JSON.stringify(key)}: ${why}`, { key });
-  };
-  if (typeof key !== 'string' || key.length === 0) bad('empty');
-  if (key.includes('\\')) bad('backslash');
-  if (key.includes('\0')) bad('NUL byte');
-  if (key.startsWith('/') || /^[A-Za-z]:/.test(key)) bad('absolute path');
-  const segments = key.split('/');
-  segments.forEach((seg, i) => {
-    const last = i === segments.length - 1;
-    // A prefix may end with '/' or mid-segment.
-    if (seg === '' && !(isPrefix && last)) bad('empty segment');
-    if (seg === '.' || seg === '..') bad('relative segment');
-    if (seg.startsWith(TEMP_PREFIX)) bad('reserved segment');
-  });
 }
 
 async function fsyncDir(dir: string): Promise<void> {

@@ -9,6 +9,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { TallyError } from '../errors.js';
 import type { ObjectInfo, ObjectStore } from './object-store.port.js';
+import { checkObjectKey } from './object-key.js';
 
 export interface S3ObjectStoreOptions {
   bucket: string;
@@ -96,7 +97,7 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async list(prefix: string): Promise<ObjectInfo[]> {
-    if (prefix !== '') checkKey(prefix, true);
+    if (prefix !== '') checkObjectKey(prefix, true);
     const out: ObjectInfo[] = [];
     let token: string | undefined;
     try {
@@ -156,7 +157,7 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   private fullKey(key: string): string {
-    checkKey(key, false);
+    checkObjectKey(key, false);
     return this.prefix + key;
   }
 
@@ -182,29 +183,7 @@ function isNoSuchKey(e: unknown): boolean {
 function normalizePrefix(prefix: string): string {
   if (prefix === '') return '';
   const p = prefix.endsWith('/') ? prefix : `${prefix}/`;
-  checkKey(p, true);
+  checkObjectKey(p, true);
   return p;
 }
 
-/**
- * The folder store's key rules, so a key valid on one store is valid on the other: relative,
- * '/'-separated, no empty, '.' or '..' segment, no backslash or NUL, no segment the folder store
- * reserves for its temp files.
- */
-function checkKey(key: string, isPrefix: boolean): void {
-  const bad = (why: string): never => {
-    throw new TallyError('invalid_argument', `invalid object key ${JSON.stringify(key)}: ${why}`, { key });
-  };
-  if (typeof key !== 'string' || key.length === 0) bad('empty');
-  if (key.includes('\\')) bad('backslash');
-  if (key.includes('\0')) bad('NUL byte');
-  if (key.startsWith('/') || /^[A-Za-z]:/.test(key)) bad('absolute path');
-  if (Buffer.byteLength(key) > 1024) bad('longer than 1024 bytes');
-  const segments = key.split('/');
-  segments.forEach((seg, i) => {
-    const last = i === segments.length - 1;
-    if (seg === '' && !(isPrefix && last)) bad('empty segment');
-    if (seg === '.' || seg === '..') bad('relative segment');
-    if (seg.startsWith('.~put-')) bad('reserved segment');
-  });
-}

@@ -7,10 +7,9 @@ import { botVerdict } from '../../domain/enrichment/bot.js';
 import { attributeTraffic } from '../../domain/enrichment/traffic-source.js';
 import { parsePageUrl } from '../../domain/enrichment/url.js';
 import { parseUserAgent } from '../../domain/enrichment/user-agent.js';
-import { addDays, startOfLocalDate, tzOffsetMs } from '../../domain/time-zone.js';
-import type { PropertySettings } from '../../domain/property-settings.js';
+import { tzOffsetMs } from '../../domain/time-zone.js';
+import { listRawKeys, transformWindow } from './raw-window.js';
 import { EVENT_COLUMNS, SESSION_COLUMNS } from '../../domain/transformed-schema.js';
-import { TallyError } from '../errors.js';
 import type { ObjectStore } from '../object-store/object-store.port.js';
 import type {
   TransformEngine,
@@ -22,12 +21,10 @@ import * as sql from './transform.sql.js';
 
 const HOUR_MS = 3_600_000;
 /** Event time is at most this long before receipt (the collector clamps client_ts). */
-const MAX_LATENESS_MS = 72 * HOUR_MS;
 /** Every event param attributeTraffic reads, from its own data file. */
 const ATTRIBUTION_PARAMS = [
   ...new Set([...Object.values(campaignParams.eventParams).flat(), ...campaignParams.googleAdsClickIds]),
 ].sort();
-const RAW_OBJECT = /\/dt=(\d{4}-\d{2}-\d{2})\/hr=(\d{2})\/[^/]+\.ndjson(\.gz|\.zst)?$/;
 
 export interface DuckDbTransformEngineOptions {
   /** Where partitions are staged before upload and DuckDB spills; default the OS temp dir. */
@@ -51,18 +48,15 @@ export class DuckDbTransformEngine implements TransformEngine {
 
   async transform(request: TransformRequest, onProgress?: (done: number, total: number) => void): Promise<TransformResult> {
     const { settings } = request;
-    const dates = [...new Set(request.dates)].sort();
-    if (dates.length === 0) return { partitions: [], rawRead: 0, eventsWritten: 0 };
-    for (const d of dates) checkDate(d);
-    checkTimeZone(settings.timeZone);
+    const window = transformWindow(settings, request.dates);
+    if (!window) return { partitions: [], rawRead: 0, eventsWritten: 0 };
+    const { dates, startMs, endMs } = window;
 
     const total = 8 + 2 * dates.length;
     let done = 0;
     const step = () => onProgress?.(++done, total);
 
-    const startMs = startOfLocalDate(addDays(dates[0], -1), settings.timeZone);
-    const endMs = startOfLocalDate(addDays(dates[dates.length - 1], 2), settings.timeZone);
-    const keys = await this.rawKeys(settings, startMs, endMs);
+    const keys = await listRawKeys(this.store, settings, window);
     step();
 
     const conn = await (await this.db()).connect();
@@ -146,22 +140,6 @@ export class DuckDbTransformEngine implements TransformEngine {
       return DuckDBInstance.create(':memory:', options);
     })();
     return this.instance;
-  }
-
-  /** Raw objects received from the window start up to 72 h after its end, listed one UTC day at a time. */
-  private async rawKeys(settings: PropertySettings, startMs: number, endMs: number): Promise<string[]> {
-    const lastMs = endMs + MAX_LATENESS_MS;
-    const base = `raw/tenant=${settings.tenantId}/property=${settings.propertyId}/dt=`;
-    const keys: string[] = [];
-    for (let day = utcDate(startMs); day <= utcDate(lastMs); day = addDays(day, 1)) {
-      for (const obj of await this.store.list(`${base}${day}/`)) {
-        const m = RAW_OBJECT.exec(obj.key);
-        if (!m) continue;
-        const hourStart = Date.parse(`${m[1]}T${m[2]}:00:00Z`);
-        if (hourStart + HOUR_MS > startMs && hourStart < lastMs) keys.push(obj.key);
-      }
-    }
-    return keys;
   }
 
   private async enrichUserAgents(conn: DuckDBConnection): Promise<void> {
@@ -291,22 +269,4 @@ export function offsetSegments(timeZone: string, fromMs: number, toMs: number): 
     current = next;
   }
   return out;
-}
-
-function utcDate(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10);
-}
-
-function checkDate(date: string): void {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(date) || Number.isNaN(Date.parse(`${date}T00:00:00Z`)) || addDays(date, 0) !== date) {
-    throw new TallyError('invalid_argument', `invalid date ${JSON.stringify(date)}, expected YYYY-MM-DD`, { date });
-  }
-}
-
-function checkTimeZone(timeZone: string): void {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone });
-  } catch (e) {
-    throw new TallyError('invalid_argument', `unknown time zone ${JSON.stringify(timeZone)}`, { timeZone }, { cause: e });
-  }
 }

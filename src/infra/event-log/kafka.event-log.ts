@@ -127,10 +127,22 @@ export class KafkaEventLog implements EventLog {
           })),
         });
       }
-      const meta = await admin.fetchTopicMetadata({ topics: topicNames }).catch((err: unknown) => {
-        if ((err as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw err;
-        throw new TallyError('unavailable', `Kafka topics ${topicNames.join(', ')} do not all exist`, { topics: topicNames }, { cause: err });
-      });
+      // right after createTopics, a broker may not know the topics yet (KRaft propagates metadata
+      // asynchronously): wait a bounded time for them; a topic we did not create must exist now
+      const deadline = Date.now() + (opts.createTopics !== false ? 15_000 : 0);
+      let meta: Awaited<ReturnType<Admin['fetchTopicMetadata']>>;
+      for (;;) {
+        try {
+          meta = await admin.fetchTopicMetadata({ topics: topicNames });
+          break;
+        } catch (err) {
+          if ((err as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw err;
+          if (Date.now() >= deadline) {
+            throw new TallyError('unavailable', `Kafka topics ${topicNames.join(', ')} do not all exist`, { topics: topicNames }, { cause: err });
+          }
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
       const counts = new Map(meta.topics.map((t) => [t.name, t.partitions.length]));
       const rawCount = counts.get(opts.topics['raw-events']) ?? 0;
       for (const t of topicNames) {

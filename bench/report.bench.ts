@@ -11,6 +11,7 @@ import { DuckDbWarehouse } from '../src/infra/warehouse/duckdb.warehouse.js';
 import { PostgresWarehouse } from '../src/infra/warehouse/postgres.warehouse.js';
 import type { Warehouse } from '../src/infra/warehouse/warehouse.port.js';
 import { Client as PgClient } from 'pg';
+import { dropDatabase } from '../src/infra/metadata/test-database.js';
 import { createReportRouter } from '../src/query/report.router.js';
 import { parseRunReportRequest } from '../src/query/report-request.js';
 import { compileReport } from '../src/query/report-compiler.js';
@@ -129,7 +130,7 @@ export async function run() {
     await admin.query(`CREATE DATABASE ${name}`);
     const url = new URL(process.env.DATABASE_URL);
     url.pathname = `/${name}`;
-    const db = { drop: async () => void (await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`), await admin.end()) };
+    const db = { drop: async () => void (await admin.end(), await dropDatabase(process.env.DATABASE_URL!, name)) };
     const w = new PostgresWarehouse({ url: url.toString(), store });
     try {
       const load = await loadAll(w);

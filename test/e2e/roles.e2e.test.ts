@@ -16,6 +16,7 @@ import { expectedReport, groundTruth } from '../../src/demo/ground-truth.js';
 import { sendTraffic } from '../../src/demo/traffic-sender.js';
 import { addDays, localDate } from '../../src/domain/time-zone.js';
 import { S3ObjectStore } from '../../src/infra/object-store/s3.object-store.js';
+import { dropDatabase } from '../../src/infra/metadata/test-database.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const BIN = path.join(ROOT, 'bin/tally.mjs');
@@ -197,10 +198,8 @@ describeWithService('separate roles', 'redis', 'REDIS_URL', (redisUrl) => {
           const store = new S3ObjectStore({ ...s3, prefix: s3Prefix });
           await store.delete((await store.list('')).map((o) => o.key));
           await store.close();
-          await admin(async (c) => {
-            await c.query(`DROP DATABASE IF EXISTS ${metaDb} WITH (FORCE)`);
-            await c.query(`DROP DATABASE IF EXISTS ${warehouseDb} WITH (FORCE)`);
-          });
+          await dropDatabase(databaseUrl, metaDb);
+          await dropDatabase(databaseUrl, warehouseDb);
           procs.forEach((p, i) => expect(codes[i], `${p.role}:\n${p.output()}`).toBe(0));
         }, 120_000);
 

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
 import { afterAll, expect, it } from 'vitest';
+import { dropDatabase } from '../../src/infra/metadata/test-database.js';
 import { describeWithService } from '../support/services.js';
 import { createTenantCli, eventually, readZone, startTally, type TallyProcess } from '../support/tally-process.js';
 
@@ -49,10 +50,7 @@ describeWithService('fault: PostgreSQL restarted under traffic', 'postgres', 'DA
   afterAll(async () => {
     if (stopped) await startPostgres();
     await tally?.stop();
-    const admin = new Client({ connectionString: baseUrl });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
+    await dropDatabase(baseUrl, name);
   });
 
   it('keeps accepting with cached keys while the metadata DB is down, and archives everything once it is back', async () => {

@@ -118,8 +118,10 @@ export class KafkaEventLog implements EventLog {
     try {
       await admin.connect();
       if (opts.createTopics !== false) {
+        // kafkajs' waitForLeaders gives up on the first UNKNOWN_TOPIC_OR_PARTITION, which a KRaft
+        // broker answers until the new topic's metadata reaches it: we wait below instead
         await admin.createTopics({
-          waitForLeaders: true,
+          waitForLeaders: false,
           topics: topicNames.map((topic) => ({
             topic,
             numPartitions: opts.partitions,
@@ -129,16 +131,21 @@ export class KafkaEventLog implements EventLog {
       }
       // right after createTopics, a broker may not know the topics yet (KRaft propagates metadata
       // asynchronously): wait a bounded time for them; a topic we did not create must exist now
-      const deadline = Date.now() + (opts.createTopics !== false ? 15_000 : 0);
+      const deadline = Date.now() + 15_000;
       let meta: Awaited<ReturnType<Admin['fetchTopicMetadata']>>;
       for (;;) {
         try {
           meta = await admin.fetchTopicMetadata({ topics: topicNames });
-          break;
+          if (meta.topics.every((t) => t.partitions.every((p) => p.leader >= 0))) break;
+          throw Object.assign(new Error('a partition has no leader yet'), { type: 'LEADER_NOT_AVAILABLE' });
         } catch (err) {
-          if ((err as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw err;
-          if (Date.now() >= deadline) {
+          const type = (err as { type?: string }).type;
+          if (type === 'UNKNOWN_TOPIC_OR_PARTITION' && opts.createTopics === false) {
             throw new TallyError('unavailable', `Kafka topics ${topicNames.join(', ')} do not all exist`, { topics: topicNames }, { cause: err });
+          }
+          if (type !== 'UNKNOWN_TOPIC_OR_PARTITION' && type !== 'LEADER_NOT_AVAILABLE') throw err;
+          if (Date.now() >= deadline) {
+            throw new TallyError('unavailable', `Kafka topics ${topicNames.join(', ')} are not all ready (created, with a leader for every partition)`, { topics: topicNames }, { cause: err });
           }
           await new Promise((r) => setTimeout(r, 200));
         }

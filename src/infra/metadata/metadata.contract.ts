@@ -1,5 +1,3 @@
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { PipelineStateRepository } from '../../../jobs/pipeline-state.repository.js';
 import { UsageMeter } from '../../billing/usage-meter.js';
@@ -10,41 +8,7 @@ import { TallyError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import type { Db } from './db.js';
 
-/**
- * A fresh database on the PostgreSQL server of `baseUrl`, named `tally_test_<prefix>_<random>`,
- * for one test run; `drop()` removes it, and refuses any database not named like that.
- * `byteOrderCollation` sorts text by bytes, as Redshift does, whatever the server's default.
- */
-export async function createTestDatabase(
-  baseUrl: string,
-  prefix: string,
-  opts: { byteOrderCollation?: boolean } = {},
-): Promise<{ url: string; name: string; drop(): Promise<void> }> {
-  const name = `tally_test_${prefix}_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: baseUrl });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${name}${opts.byteOrderCollation ? " TEMPLATE template0 LC_COLLATE 'C'" : ''}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(baseUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    name,
-    async drop() {
-      if (!/^tally_test_[a-z0-9_]+$/.test(name)) throw new Error(`refusing to drop ${name}: not a test database`);
-      const c = new pg.Client({ connectionString: baseUrl });
-      await c.connect();
-      try {
-        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      } finally {
-        await c.end();
-      }
-    },
-  };
-}
+export { createTestDatabase } from './test-database.js';
 
 /**
  * The metadata contract: tenancy, credentials, usage metering and pipeline bookkeeping behave the

@@ -1,4 +1,5 @@
 import type { Db } from '../src/infra/metadata/db.js';
+import type { TransformedTable } from '../src/domain/transformed-schema.js';
 
 /** The pipeline's bookkeeping in the metadata DB: what was archived, transformed and loaded. */
 export interface RawObjectEntry {
@@ -13,7 +14,7 @@ export interface RawObjectEntry {
 export interface PartitionEntry {
   tenantId: string;
   propertyId: string;
-  table: 'events' | 'sessions';
+  table: TransformedTable;
   date: string;
   keys: string[];
   rows: number;

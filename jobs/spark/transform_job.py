@@ -9,7 +9,7 @@ driver) holds request.json; the job talks to the engine through it:
   2. wait for dims/_READY: the engine computes dims/{ua,url,attr}.parquet with the shared JS
      enrichment (user agents, URLs, attribution cannot be parsed identically in Python, so they
      are shared as data);
-  3. join, aggregate, write out/{events,sessions}/_dt=D/ (one file per date) and result.json,
+  3. join, aggregate, write out/{events,sessions,identities}/_dt=D/ (one file per date) and result.json,
      print `TALLY_RESULT`.
 """
 
@@ -37,6 +37,7 @@ RAW_FIELDS = [
 JSON_TEXT_FIELDS = ("consent", "params", "user_props")
 SPARK_TYPES = {"string": "string", "int": "int", "bigint": "bigint", "double": "double", "boolean": "boolean", "date": "date"}
 # JSON.stringify text that DuckDB re-serializes differently: lowercase \u00XX escapes, "e+" exponents.
+IDENTITY_LINK_EVENT = "tally_identity_link"  # src/domain/identity-link.ts
 NEEDS_NORMALIZING = r"\\u00[01][0-9a-f]|[0-9]e\+"
 
 
@@ -98,7 +99,8 @@ def main():
       )
       SELECT *, coalesce(client_ts, received_at) AS event_ms,
         coalesce(client_id, user_id, event_id) AS client_key,
-        name IN ('page_view', 'screen_view') AS is_page_view
+        name IN ('page_view', 'screen_view') AS is_page_view,
+        name = '{IDENTITY_LINK_EVENT}' AS is_link
       FROM kept
       WHERE coalesce(client_ts, received_at) >= {int(req['startMs'])}
         AND coalesce(client_ts, received_at) < {int(req['endMs'])}""")
@@ -113,6 +115,7 @@ def main():
                 AND (lag(event_ms) OVER w IS NULL OR event_ms - lag(event_ms) OVER w > {timeout})
                THEN event_ms END AS new_session_ms
         FROM ev
+        WHERE NOT is_link
         WINDOW w AS (PARTITION BY client_key, session_id IS NULL ORDER BY event_ms, event_id)
       ),
       keyed AS (
@@ -174,6 +177,7 @@ def main():
     for from_ms, off in segments[1:]:
         offset = F.when(F.col("event_ms") >= F.lit(int(from_ms)), F.lit(int(off))).otherwise(offset)
     spark.table("sess").withColumn("local_ms", F.col("event_ms") + offset).createOrReplaceTempView("timed")
+    spark.table("ev").withColumn("local_ms", F.col("event_ms") + offset).createOrReplaceTempView("ev_timed")
 
     key_events = req["keyEvents"]
     is_key = "false" if not key_events else "name IN ({})".format(", ".join(sql_string(k) for k in key_events))
@@ -246,13 +250,33 @@ def main():
       LEFT JOIN facts ex ON ex.event_id = t.exit_id
       LEFT JOIN url_dim px ON px.url = ex.url""")
 
+    # Identity links are not events (excluded from sessions above) but pairs of ids, as are the
+    # ids of any event carrying both.
+    identities_out = spark.sql("""
+      WITH links AS (
+        SELECT tenant_id, property_id, event_id, event_ms,
+          CASE WHEN is_link THEN coalesce(get_json_object(params, '$.client_id'), client_id) ELSE client_id END AS client_id,
+          CASE WHEN is_link THEN coalesce(get_json_object(params, '$.user_id'), user_id) ELSE user_id END AS user_id,
+          CASE WHEN is_link THEN coalesce(get_json_object(params, '$.link_kind'), 'identify') ELSE 'event' END AS link_kind,
+          CASE WHEN is_link THEN coalesce(get_json_object(params, '$.source_protocol'), protocol) ELSE protocol END
+            AS source_protocol,
+          date_from_unix_date(CAST(floor(local_ms / 86400000) AS INT)) AS local_date
+        FROM ev_timed
+        WHERE is_link OR (client_id IS NOT NULL AND user_id IS NOT NULL)
+      ),
+      ranked AS (
+        SELECT *, row_number() OVER (PARTITION BY client_id, user_id, local_date ORDER BY event_ms, event_id) AS _rank
+        FROM links WHERE client_id <> '' AND user_id <> ''
+      )
+      SELECT tenant_id, property_id, client_id, user_id, event_ms AS linked_ms, local_date, link_kind, source_protocol, event_id
+      FROM ranked WHERE _rank = 1""")
+
     dates = sorted(set(req["dates"]))
     out = os.path.join(work, "out")
     counts = {}
-    for table, df, columns, order in (
-        ("events", events_out, req["eventColumns"], ["event_ms", "event_id"]),
-        ("sessions", sessions_out, req["sessionColumns"], ["session_start_ms", "session_key"]),
-    ):
+    frames = {"events": events_out, "sessions": sessions_out, "identities": identities_out}
+    for spec in req["tables"]:
+        table, df, columns, order = spec["name"], frames[spec["name"]], spec["columns"], spec["orderBy"]
         typed = df.where(F.col("local_date").isin([F.lit(d).cast("date") for d in dates])).select(
             *[F.col(c["name"]).cast(SPARK_TYPES[c["type"]]).alias(c["name"]) for c in columns],
             F.date_format("local_date", "yyyy-MM-dd").alias("_dt"),

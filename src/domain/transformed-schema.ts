@@ -100,3 +100,32 @@ export const SESSION_COLUMNS: readonly Column[] = [
   { name: 'engaged', type: 'boolean' },
   { name: 'is_bot', type: 'boolean' },
 ];
+
+/**
+ * One row per (client id, user id) pair first seen on a local date: explicit links (identity-link
+ * events: PostHog `$identify`/`$create_alias`, Segment identify/alias, Umami identify, tally.js
+ * user) and implicit ones (any event carrying both ids). Reports join a client's events to its
+ * first linked user, so anonymous history counts as that user's, across transform windows.
+ */
+export const IDENTITY_COLUMNS: readonly Column[] = [
+  { name: 'tenant_id', type: 'string' },
+  { name: 'property_id', type: 'string' },
+  { name: 'client_id', type: 'string' },
+  { name: 'user_id', type: 'string' },
+  { name: 'linked_ms', type: 'bigint' }, // the earliest linking event of the pair on that date
+  { name: 'local_date', type: 'date' },
+  { name: 'link_kind', type: 'string' }, // identify | alias | user_id | event (both ids on an event)
+  { name: 'source_protocol', type: 'string' },
+  { name: 'event_id', type: 'string' }, // of that earliest linking event
+];
+
+export type TransformedTable = 'events' | 'sessions' | 'identities';
+
+/** Every table of the transformed zone with its columns and write order, in load order. */
+export const TRANSFORMED_TABLES: Readonly<Record<TransformedTable, { columns: readonly Column[]; orderBy: readonly string[] }>> = {
+  events: { columns: EVENT_COLUMNS, orderBy: ['event_ms', 'event_id'] },
+  sessions: { columns: SESSION_COLUMNS, orderBy: ['session_start_ms', 'session_key'] },
+  identities: { columns: IDENTITY_COLUMNS, orderBy: ['client_id', 'user_id'] },
+};
+
+export const TRANSFORMED_TABLE_NAMES = Object.keys(TRANSFORMED_TABLES) as TransformedTable[];

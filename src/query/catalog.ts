@@ -13,7 +13,7 @@ import { sqlLiteral, type SqlDialect } from './sql-dialect.js';
  * report-compiler.ts).
  *
  * Metrics are expressions over "atoms": additive aggregates, each computed in one of three
- * groups (event rows, session rows, user = distinct client_id over event rows).
+ * groups (event rows, session rows, user = distinct USER_KEY over event rows).
  */
 export type Scope = 'event' | 'session' | 'user';
 
@@ -226,6 +226,15 @@ export const DIMENSIONS: readonly DimensionDef[] = [
   },
 ];
 
+/**
+ * Who an event's user is (GA4's reporting identity): the user id it carries, else the user its
+ * client was first linked to (`idm`, from the identities table, so anonymous history counts as
+ * the user's once they identify, whenever that was), else its client id. User ids and client ids
+ * share one namespace, as in PostHog and Segment, whose identified events carry the user id as
+ * their distinct or anonymous id.
+ */
+export const USER_KEY = 'COALESCE(e.user_id, idm.user_id, e.client_id)';
+
 export const ATOMS: readonly AtomDef[] = [
   { name: 'ev_count', group: 'event', type: 'bigint', sql: () => 'COUNT(*)' },
   { name: 'ev_page_views', group: 'event', type: 'bigint', sql: () => count('e.is_page_view') },
@@ -236,14 +245,14 @@ export const ATOMS: readonly AtomDef[] = [
   // whole milliseconds summed as integers: a double sum depends on the engine's summation order
   { name: 'se_duration_ms', group: 'session', type: 'bigint', sql: () => 'COALESCE(SUM(CAST(ROUND(s.duration_s * 1000) AS BIGINT)), 0)' },
   { name: 'se_key_sessions', group: 'session', type: 'bigint', sql: () => count('s.key_events > 0') },
-  { name: 'us_total', group: 'user', type: 'bigint', sql: () => 'COUNT(DISTINCT e.client_id)' },
+  { name: 'us_total', group: 'user', type: 'bigint', sql: () => `COUNT(DISTINCT ${USER_KEY})` },
   {
     name: 'us_active',
     group: 'user',
     type: 'bigint',
     // GA4 web: an engaged session, a first_visit, or engagement time.
     sql: () =>
-      "COUNT(DISTINCT CASE WHEN s.engaged OR e.event_name = 'first_visit' OR e.engagement_time_ms > 0 THEN e.client_id END)",
+      `COUNT(DISTINCT CASE WHEN s.engaged OR e.event_name = 'first_visit' OR e.engagement_time_ms > 0 THEN ${USER_KEY} END)`,
     needsSession: true,
   },
   {
@@ -251,10 +260,10 @@ export const ATOMS: readonly AtomDef[] = [
     group: 'user',
     type: 'bigint',
     // The first event of the user's first session ever: where GA4 logs first_visit.
-    sql: () => 'COUNT(DISTINCT CASE WHEN fs.session_key IS NOT NULL AND e.seq_in_session = 1 THEN e.client_id END)',
+    sql: () => `COUNT(DISTINCT CASE WHEN fs.session_key IS NOT NULL AND e.seq_in_session = 1 THEN ${USER_KEY} END)`,
     needsFirstSession: true,
   },
-  { name: 'us_key', group: 'user', type: 'bigint', sql: () => 'COUNT(DISTINCT CASE WHEN e.is_key_event THEN e.client_id END)' },
+  { name: 'us_key', group: 'user', type: 'bigint', sql: () => `COUNT(DISTINCT CASE WHEN e.is_key_event THEN ${USER_KEY} END)` },
 ];
 
 function metric(

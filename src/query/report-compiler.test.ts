@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PropertySettings } from '../domain/property-settings.js';
-import { EVENT_COLUMNS, SESSION_COLUMNS, type Column } from '../domain/transformed-schema.js';
+import { EVENT_COLUMNS, IDENTITY_COLUMNS, SESSION_COLUMNS, type Column } from '../domain/transformed-schema.js';
 import { DuckDbWarehouse } from '../infra/warehouse/duckdb.warehouse.js';
 import type { Warehouse } from '../infra/warehouse/warehouse.port.js';
 import { compileReport, type CompiledQuery } from './report-compiler.js';
-import { generateProperty, loadPartitions, writeParquetPartitions, type Fixture } from './report-fixture.testkit.js';
+import { generateProperty, loadPartitions, mergeFixtures, writeParquetPartitions, type Fixture } from './report-fixture.testkit.js';
 import { parseRunReportRequest } from './report-request.js';
 import { runReport } from './report.service.js';
 import { duckdbDialect, postgresDialect, type SqlDialect } from './sql-dialect.js';
@@ -67,7 +67,7 @@ function pgliteWarehouse(db: PGlite): Warehouse {
   return {
     dialect: 'postgres',
     async init() {
-      for (const [t, cols] of [['events', EVENT_COLUMNS], ['sessions', SESSION_COLUMNS]] as const) {
+      for (const [t, cols] of [['events', EVENT_COLUMNS], ['sessions', SESSION_COLUMNS], ['identities', IDENTITY_COLUMNS]] as const) {
         await db.exec(`CREATE TABLE IF NOT EXISTS ${t} (${cols.map((c) => `${c.name} ${pgType[c.type]}`).join(', ')})`);
       }
     },
@@ -92,7 +92,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'tally-compiler-'));
   const a = generateProperty('t1', 'p1', 21, 30);
   const b = generateProperty('t2', 'p1', 22, 10);
-  fx = { events: [...a.events, ...b.events], sessions: [...a.sessions, ...b.sessions] };
+  fx = mergeFixtures(a, b);
   duck = await DuckDbWarehouse.open({ path: ':memory:', resolve: (k) => join(dir, k) });
   await duck.init();
   await loadPartitions(duck, await writeParquetPartitions(fx, dir));
@@ -101,6 +101,7 @@ beforeAll(async () => {
   await pg.init();
   await db.query('INSERT INTO events SELECT * FROM json_populate_recordset(NULL::events, $1)', [JSON.stringify(fx.events)]);
   await db.query('INSERT INTO sessions SELECT * FROM json_populate_recordset(NULL::sessions, $1)', [JSON.stringify(fx.sessions)]);
+  await db.query('INSERT INTO identities SELECT * FROM json_populate_recordset(NULL::identities, $1)', [JSON.stringify(fx.identities)]);
 }, 120_000);
 
 afterAll(async () => {
@@ -121,7 +122,7 @@ describe('compiled SQL', () => {
         expect(q.params.slice(0, 2)).toEqual(['t1', 'p1']);
         const tenant = d.param(1, 'text');
         const property = d.param(2, 'text');
-        const reads = [...q.sql.matchAll(/(FROM|JOIN) (events|sessions)\b( [a-z]+)?( ON| WHERE)?/g)];
+        const reads = [...q.sql.matchAll(/(FROM|JOIN) (events|sessions|identities)\b( [a-z]+)?( ON| WHERE)?/g)];
         expect(reads.length).toBeGreaterThan(0);
         for (const r of reads) {
           const after = q.sql.slice(r.index! + r[0].length, r.index! + r[0].length + 400);

@@ -184,14 +184,23 @@ function buildChain(req: ReportRequest, scope: TenantScope, d: SqlDialect, opts:
     );
   }
 
+  if (groups.some((g) => g.group === 'user')) {
+    // Each client's first linked user over everything loaded for the property (catalog USER_KEY).
+    ctes.push(
+      `idm AS (SELECT client_id, user_id FROM (SELECT client_id, user_id, ROW_NUMBER() OVER (PARTITION BY client_id ORDER BY linked_ms, user_id) AS rn ` +
+        `FROM identities WHERE tenant_id = ${tenant} AND property_id = ${property}) first_links WHERE rn = 1)`,
+    );
+  }
+
   const dimensionWhere = (form: 'event' | 'session') =>
     req.dimensionFilter ? [compileFilter(req.dimensionFilter, (n) => rowLevel(filterDim(n), form), false, p, d)] : [];
-  const eventSource = (joinSession: boolean, joinFs: boolean) =>
+  const eventSource = (joinSession: boolean, joinFs: boolean, joinIdm = false) =>
     `FROM events e JOIN dr ON e.local_date BETWEEN dr.start_date AND dr.end_date` +
     (joinSession
       ? ` LEFT JOIN sessions s ON s.tenant_id = ${tenant} AND s.property_id = ${property} AND s.session_key = e.session_key`
       : '') +
     (joinFs ? ' LEFT JOIN fs ON fs.session_key = e.session_key' : '') +
+    (joinIdm ? ' LEFT JOIN idm ON idm.client_id = e.client_id' : '') +
     ` WHERE ${[pin('e'), ...dimensionWhere('event')].join(' AND ')}`;
   const dimSelect = (form: 'event' | 'session') =>
     groupDims
@@ -216,7 +225,8 @@ function buildChain(req: ReportRequest, scope: TenantScope, d: SqlDialect, opts:
     } else {
       const joinSession = dimsNeedSession || g.atoms.some((a) => atom(a).needsSession);
       const joinFs = dimsNeedFs || g.atoms.some((a) => atom(a).needsFirstSession);
-      ctes.push(`g_${g.group} AS (SELECT ${[...dimSelect('event'), ...atomSelect].join(', ')} ${eventSource(joinSession, joinFs)}${groupBy})`);
+      const source = eventSource(joinSession, joinFs, g.group === 'user');
+      ctes.push(`g_${g.group} AS (SELECT ${[...dimSelect('event'), ...atomSelect].join(', ')} ${source}${groupBy})`);
     }
   }
 

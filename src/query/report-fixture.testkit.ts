@@ -1,12 +1,12 @@
 /**
- * Test kit: a generated transformed-zone dataset (events + sessions consistent with each other),
+ * Test kit: a generated transformed-zone dataset (events, sessions and identities consistent with each other),
  * written to Parquet with DuckDB COPY, and a plain-JS reference implementation of the report
  * definitions used as ground truth. Only tests import this file.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { EVENT_COLUMNS, SESSION_COLUMNS, type Column } from '../domain/transformed-schema.js';
+import { EVENT_COLUMNS, IDENTITY_COLUMNS, SESSION_COLUMNS, type Column } from '../domain/transformed-schema.js';
 import type { Warehouse, WarehouseTable } from '../infra/warehouse/warehouse.port.js';
 
 export interface EventRow {
@@ -96,9 +96,30 @@ export interface SessionRow {
   is_bot: boolean;
 }
 
+export interface IdentityRow {
+  tenant_id: string;
+  property_id: string;
+  client_id: string;
+  user_id: string;
+  linked_ms: number;
+  local_date: string;
+  link_kind: string;
+  source_protocol: string;
+  event_id: string;
+}
+
 export interface Fixture {
   events: EventRow[];
   sessions: SessionRow[];
+  identities: IdentityRow[];
+}
+
+export function mergeFixtures(...fixtures: Fixture[]): Fixture {
+  return {
+    events: fixtures.flatMap((f) => f.events),
+    sessions: fixtures.flatMap((f) => f.sessions),
+    identities: fixtures.flatMap((f) => f.identities),
+  };
 }
 
 /** Page paths include SQL metacharacters: they must be matched literally. */
@@ -131,14 +152,25 @@ function rng(seed: number): () => number {
 
 const isoDate = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
-/** A property's visitors over DAYS days from DAY0 (time zone UTC). */
+/**
+ * A property's visitors over DAYS days from DAY0 (time zone UTC). Some sign in from their second
+ * session on, two clients to a user (one user on two devices); some are linked to a user only by
+ * an identity link after their last event, and to a second user later still (the first wins).
+ */
 export function generateProperty(tenantId: string, propertyId: string, seed: number, users = 40): Fixture {
   const r = rng(seed);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(r() * xs.length)];
   const events: EventRow[] = [];
   const sessions: SessionRow[] = [];
+  const identities: IdentityRow[] = [];
+  const link = (clientId: string, userId: string, ms: number, kind: string, eventId: string) =>
+    identities.push({
+      tenant_id: tenantId, property_id: propertyId, client_id: clientId, user_id: userId, linked_ms: ms,
+      local_date: isoDate(ms), link_kind: kind, source_protocol: kind === 'event' ? 'gtag' : 'segment', event_id: eventId,
+    });
   for (let u = 0; u < users; u++) {
     const clientId = `${propertyId}.c${u}`;
+    const signedInAs = u % 5 === 1 ? `${propertyId}.u${Math.floor(u / 10)}` : null;
     const bot = u % 13 === 12;
     const nSessions = 1 + Math.floor(r() * 3);
     let t = DAY0 + Math.floor(r() * 5 * 86_400_000);
@@ -173,7 +205,7 @@ export function generateProperty(tenantId: string, propertyId: string, seed: num
           local_date: isoDate(et),
           local_hour: new Date(et).getUTCHours(),
           client_id: clientId,
-          user_id: null,
+          user_id: signedInAs && sIdx >= 1 ? signedInAs : null,
           session_key: key,
           session_start_ms: start,
           seq_in_session: k + 1,
@@ -226,7 +258,7 @@ export function generateProperty(tenantId: string, propertyId: string, seed: num
         property_id: propertyId,
         session_key: key,
         client_id: clientId,
-        user_id: null,
+        user_id: signedInAs && sIdx >= 1 ? signedInAs : null,
         session_start_ms: start,
         session_end_ms: rows[rows.length - 1].event_ms,
         local_date: isoDate(start),
@@ -258,8 +290,22 @@ export function generateProperty(tenantId: string, propertyId: string, seed: num
       });
       t = et + 31 * 60_000 + Math.floor(r() * 2 * 86_400_000);
     }
+    if (u % 7 === 3) {
+      const after = events[events.length - 1].event_ms + 3_600_000;
+      link(clientId, `${propertyId}.late${u}`, after, 'identify', `${clientId}.link1`);
+      link(clientId, `${propertyId}.other${u}`, after + 3_600_000, 'alias', `${clientId}.link2`);
+    }
   }
-  return { events, sessions };
+  // the implicit links: the first event of each day that carries both ids
+  const seen = new Set<string>();
+  for (const e of [...events].sort((a, b) => a.event_ms - b.event_ms || (a.event_id < b.event_id ? -1 : 1))) {
+    const k = `${e.client_id}|${e.user_id}|${e.local_date}`;
+    if (e.client_id && e.user_id && !seen.has(k)) {
+      seen.add(k);
+      link(e.client_id, e.user_id, e.event_ms, 'event', e.event_id);
+    }
+  }
+  return { events, sessions, identities };
 }
 
 const DUCK: Record<Column['type'], string> = {
@@ -288,6 +334,7 @@ export async function writeParquetPartitions(fixture: Fixture, dir: string): Pro
     for (const [table, rows, columns] of [
       ['events', fixture.events, EVENT_COLUMNS],
       ['sessions', fixture.sessions, SESSION_COLUMNS],
+      ['identities', fixture.identities, IDENTITY_COLUMNS],
     ] as const) {
       const ndjson = join(dir, `${table}.ndjson`);
       await mkdir(dir, { recursive: true });
@@ -380,6 +427,14 @@ export function groundTruth(fx: Fixture, q: TruthQuery): Map<string, Truth> {
     }
   }
   const inRange = (date: string) => date >= q.start && date <= q.end;
+  // catalog USER_KEY: the event's user id, else its client's first linked user, else the client
+  const firstLink = new Map<string, IdentityRow>();
+  for (const l of fx.identities) {
+    if (l.tenant_id !== q.tenantId || l.property_id !== q.propertyId) continue;
+    const cur = firstLink.get(l.client_id);
+    if (!cur || l.linked_ms < cur.linked_ms || (l.linked_ms === cur.linked_ms && l.user_id < cur.user_id)) firstLink.set(l.client_id, l);
+  }
+  const userOf = (e: EventRow): string | null => e.user_id ?? (e.client_id ? (firstLink.get(e.client_id)?.user_id ?? e.client_id) : null);
 
   interface Acc {
     events: number;
@@ -411,11 +466,12 @@ export function groundTruth(fx: Fixture, q: TruthQuery): Map<string, Truth> {
     if (e.is_page_view) a.views++;
     if (e.is_key_event) a.keyEvents++;
     a.engagementMs += e.engagement_time_ms;
-    if (e.client_id) {
-      a.users.add(e.client_id);
-      if (s.engaged || e.event_name === 'first_visit' || e.engagement_time_ms > 0) a.active.add(e.client_id);
-      if (firstSession.get(e.client_id)?.session_key === e.session_key && e.seq_in_session === 1) a.newUsers.add(e.client_id);
-      if (e.is_key_event) a.keyUsers.add(e.client_id);
+    const user = userOf(e);
+    if (user !== null) {
+      a.users.add(user);
+      if (s.engaged || e.event_name === 'first_visit' || e.engagement_time_ms > 0) a.active.add(user);
+      if (e.client_id && firstSession.get(e.client_id)?.session_key === e.session_key && e.seq_in_session === 1) a.newUsers.add(user);
+      if (e.is_key_event) a.keyUsers.add(user);
     }
     if (!q.sessionKey) a.sessions.set(e.session_key, s);
   }

@@ -24,6 +24,7 @@ import {
   type Truth,
   type TruthQuery,
   type WrittenPartition,
+  mergeFixtures,
 } from './report-fixture.testkit.js';
 import { parseRunReportRequest } from './report-request.js';
 import type { RunReportResponse } from './report-response.js';
@@ -52,10 +53,7 @@ beforeAll(async () => {
   // Same property id under another tenant, and another property of the same tenant: never visible.
   const other = generateProperty('t2', 'p1', 2, 30);
   const sibling = generateProperty('t1', 'p2', 3, 30);
-  fx = {
-    events: [...own.events, ...other.events, ...sibling.events],
-    sessions: [...own.sessions, ...other.sessions, ...sibling.sessions],
-  };
+  fx = mergeFixtures(own, other, sibling);
   parts = await writeParquetPartitions(fx, dir);
 });
 

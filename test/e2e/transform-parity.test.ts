@@ -5,6 +5,7 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { PropertySettings } from '../../src/domain/property-settings.js';
 import type { RawEvent } from '../../src/domain/raw-event.js';
+import { TRANSFORMED_TABLE_NAMES, type TransformedTable } from '../../src/domain/transformed-schema.js';
 import { addDays, startOfLocalDate } from '../../src/domain/time-zone.js';
 import { FolderObjectStore } from '../../src/infra/object-store/folder.object-store.js';
 import { DuckDbTransformEngine } from '../../src/infra/transform/duckdb.transform-engine.js';
@@ -119,6 +120,15 @@ function edgeCases(propertyId: string): RawEvent[][] {
   }));
   first.push(e(day(d1, '17:01'), { client_id: 'json', params: { engagement_time_msec: 'NaN', session_engaged: true } }));
   first.push(e(day(d1, '17:02'), { client_id: 'json', params: { engagement_time_msec: -40 } }));
+  // identity: an explicit link (not an event), an event carrying both ids, a link without a client
+  first.push(e(day(d1, '18:00'), { client_id: 'anon', event_id: 'id-a' }));
+  first.push(e(day(d1, '18:01'), {
+    client_id: 'anon', user_id: 'u-7', name: 'tally_identity_link', event_id: 'id-link', protocol: 'segment',
+    params: { user_id: 'u-7', client_id: 'anon', link_kind: 'identify', source_protocol: 'segment' },
+  }));
+  first.push(e(day(d1, '18:02'), { client_id: 'anon', user_id: 'u-7', event_id: 'id-b' }));
+  first.push(e(day(d1, '18:03'), { client_id: 'anon', user_id: 'u-7', event_id: 'id-c' }));
+  first.push(e(day(d1, '18:04'), { client_id: null, name: 'tally_identity_link', params: { user_id: 'u-7' } }));
   // outside the window (ignored) and right at its edges
   first.push(e(startOfLocalDate(addDays(START, -1), ZONE) - 1, { client_id: 'edge' }));
   first.push(e(startOfLocalDate(addDays(START, -1), ZONE), { client_id: 'edge' }));
@@ -127,7 +137,7 @@ function edgeCases(propertyId: string): RawEvent[][] {
 
 interface Output {
   result: TransformResult;
-  tables: Record<'events' | 'sessions', string>;
+  tables: Record<TransformedTable, string>;
 }
 
 describeWithService('transform parity: DuckDB and Spark give identical rows', 'spark', 'SPARK_SUBMIT', (sparkSubmit) => {
@@ -163,11 +173,11 @@ describeWithService('transform parity: DuckDB and Spark give identical rows', 's
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  /** Runs one engine and copies its partitions into tables `<name>_events` / `<name>_sessions`. */
+  /** Runs one engine and copies its partitions into tables `<name>_<table>`. */
   async function run(engine: TransformEngine, settings: PropertySettings, name: string): Promise<Output> {
     const result = await engine.transform({ settings, dates });
-    const tables = { events: `${name}_events`, sessions: `${name}_sessions` };
-    for (const table of ['events', 'sessions'] as const) {
+    const tables = { events: `${name}_events`, sessions: `${name}_sessions`, identities: `${name}_identities` };
+    for (const table of TRANSFORMED_TABLE_NAMES) {
       const files = result.partitions.filter((p) => p.table === table).flatMap((p) => p.keys.map((k) => store.locate(k)));
       expect(files).toHaveLength(dates.length);
       await conn.run(
@@ -183,7 +193,7 @@ describeWithService('transform parity: DuckDB and Spark give identical rows', 's
 
   async function expectIdentical(a: Output, b: Output): Promise<void> {
     expect(b.result).toEqual(a.result);
-    for (const table of ['events', 'sessions'] as const) {
+    for (const table of TRANSFORMED_TABLE_NAMES) {
       const [x, y] = [a.tables[table], b.tables[table]];
       const types = async (t: string) => (await rows(`DESCRIBE ${t}`)).map((r) => `${r.column_name} ${r.column_type}`);
       expect(await types(y)).toEqual(await types(x));
@@ -224,6 +234,10 @@ describeWithService('transform parity: DuckDB and Spark give identical rows', 's
     expect(night).toEqual([{ n: '2' }]);
     const bots = await rows(`SELECT client_id, is_bot FROM ${b.tables.sessions} WHERE client_id IN ('bot', 'bot2', 'dst', 'server') ORDER BY 1`);
     expect(bots.map((r) => r.is_bot)).toEqual([true, true, false, false]);
+    const anon = await rows(`SELECT event_id FROM ${b.tables.events} WHERE client_id = 'anon' OR event_name = 'tally_identity_link' ORDER BY 1`);
+    expect(anon).toEqual([{ event_id: 'id-a' }, { event_id: 'id-b' }, { event_id: 'id-c' }]);
+    const links = await rows(`SELECT client_id, user_id, link_kind, event_id FROM ${b.tables.identities} WHERE client_id = 'anon'`);
+    expect(links).toEqual([{ client_id: 'anon', user_id: 'u-7', link_kind: 'identify', event_id: 'id-link' }]);
     expect(a.result.rawRead).toBeGreaterThan(a.result.eventsWritten);
   }, 600_000);
 

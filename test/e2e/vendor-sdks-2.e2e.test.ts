@@ -40,10 +40,13 @@ describe('vendor SDKs against tally serve: PostHog, Umami, Plausible', () => {
       phTruth.pageViews += 2;
       phTruth.users.add(distinctId);
     }
-    // identify and alias link known anonymous ids to users: one event each, no new user
+    // identify and alias link known anonymous ids to users: links, not events; the user's later
+    // events and the anonymous history are one user
     client.identify({ distinctId: 'ph-user-0', properties: { $anon_distinct_id: 'ph-anon-0', $set: { plan: 'pro' } } });
     client.alias({ distinctId: 'ph-user-1', alias: 'ph-anon-1' });
-    phTruth.events += 2;
+    client.capture({ distinctId: 'ph-user-0', event: '$pageview', properties: { $current_url: 'https://ph.example/account', title: 'Account' } });
+    phTruth.events += 1;
+    phTruth.pageViews += 1;
     await client.shutdown(20_000);
     expect(errors).toEqual([]);
 
@@ -98,8 +101,11 @@ describe('vendor SDKs against tally serve: PostHog, Umami, Plausible', () => {
     expect((await known.track({ website: um.measurementId, hostname, url: '/c', id: 'um-user-1' } as never)).status).toBe(200);
     expect((await known.send({ website: um.measurementId, id: 'um-user-1', data: { plan: 'pro' } } as never, 'identify')).status).toBe(200);
     expect((await known.identify({ company: 'Acme' })).status).toBe(200);
-    umTruth.events += 3;
+    // the identify with an id is a link (not an event) from browser ua(0)'s cookieless id to
+    // um-user-1: that browser's history and um-user-1's events are one user
+    umTruth.events += 2;
     umTruth.pageViews += 1;
+    umTruth.users.delete('ua:0');
     umTruth.users.add('id:um-user-1');
 
     // the tracker's /api/batch with the cache token sent back

@@ -42,7 +42,9 @@ describe('vendor SDKs against tally serve: Segment, Snowplow, gtag, pixel', () =
       segTruth.pageViews += 2;
       segTruth.users.add(anonymousId);
     }
+    // identify is a link, not an event: seg-anon-0's history is seg-user-0's, one user
     analytics.identify({ anonymousId: 'seg-anon-0', userId: 'seg-user-0', traits: { plan: 'pro' } });
+    analytics.track({ userId: 'seg-user-0', event: 'Order Completed', properties: { total: 30 } });
     analytics.track({ userId: 'seg-server-only', event: 'Invoice Paid', properties: { amount: 99 } });
     analytics.group({ userId: 'seg-server-only', groupId: 'org-1', traits: { name: 'Acme' } });
     segTruth.events += 3;

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { botVerdict } from '../../domain/enrichment/bot.js';
 import type { PropertySettings } from '../../domain/property-settings.js';
 import type { RawEvent } from '../../domain/raw-event.js';
-import { EVENT_COLUMNS, SESSION_COLUMNS } from '../../domain/transformed-schema.js';
+import { TRANSFORMED_TABLE_NAMES, TRANSFORMED_TABLES, type TransformedTable } from '../../domain/transformed-schema.js';
 import { TallyError } from '../errors.js';
 import { FolderObjectStore } from '../object-store/folder.object-store.js';
 import type { ObjectStore } from '../object-store/object-store.port.js';
@@ -97,11 +97,11 @@ async function query(sql: string): Promise<Row[]> {
   return (await conn.runAndReadAll(sql)).getRowObjectsJson() as Row[];
 }
 
-function partPath(table: 'events' | 'sessions', propertyId: string, date: string): string {
+function partPath(table: TransformedTable, propertyId: string, date: string): string {
   return store.locate(`transformed/${table}/tenant=t1/property=${propertyId}/dt=${date}/part-0.parquet`);
 }
 
-async function read(table: 'events' | 'sessions', propertyId: string, date: string, where = 'true'): Promise<Row[]> {
+async function read(table: TransformedTable, propertyId: string, date: string, where = 'true'): Promise<Row[]> {
   return query(`SELECT * FROM read_parquet('${partPath(table, propertyId, date)}', hive_partitioning = false) WHERE ${where}`);
 }
 
@@ -225,6 +225,36 @@ describe('DuckDbTransformEngine', () => {
         params: { campaign_source: 'partner', campaign_medium: 'affiliate', campaign_name: 'p1', engagement_time_msec: 7 },
       }),
       ev(P, { t: base, client_id: 'c-gclid', url: `${SITE}/?gclid=abc`, referrer: 'https://www.google.com/' }),
+      // identity: anonymous, then an explicit link (not an event), then signed in on two days
+      ev(P, { t: base, client_id: 'c-anon', event_id: 'id-1' }),
+      ev(P, {
+        t: base + MIN,
+        client_id: 'c-anon',
+        user_id: 'user-9',
+        name: 'tally_identity_link',
+        event_id: 'id-link',
+        protocol: 'segment',
+        params: { user_id: 'user-9', client_id: 'c-anon', link_kind: 'identify', source_protocol: 'segment' },
+      }),
+      ev(P, { t: base + 2 * MIN, client_id: 'c-anon', user_id: 'user-9', event_id: 'id-2' }),
+      ev(P, { t: base + 3 * MIN, client_id: 'c-anon', user_id: 'user-9', event_id: 'id-3', name: 'scroll' }),
+      ev(P, { t: at('2024-03-11T09:00:00Z'), client_id: 'c-anon', user_id: 'user-9', event_id: 'id-4' }),
+      // a link to a client that sent nothing in the window, and one without a client id (dropped)
+      ev(P, {
+        t: base,
+        client_id: 'c-elsewhere',
+        name: 'tally_identity_link',
+        event_id: 'id-alias',
+        protocol: 'posthog',
+        params: { user_id: 'user-9', client_id: 'c-old-device', link_kind: 'alias', source_protocol: 'posthog' },
+      }),
+      ev(P, {
+        t: base,
+        client_id: null,
+        name: 'tally_identity_link',
+        event_id: 'id-broken',
+        params: { user_id: 'user-9', link_kind: 'identify' },
+      }),
     ];
     await archive(events, 0);
     // the retried copy of dup-1, received later, in another object
@@ -232,14 +262,14 @@ describe('DuckDbTransformEngine', () => {
     const tie = ev(P, { t: base, event_id: 'tie-1', client_id: 'c-tie', title: 'a-title' });
     await archive([retry, events[0], tie], 1);
     counts.raw = events.length + 3;
-    counts.events = events.length;
+    counts.events = events.filter((e) => e.name !== 'tally_identity_link').length;
     result = await engine.transform({ settings: settingsFor(P), dates: DATES }, (d, t) => progress.push([d, t]));
   });
 
-  it('reads every raw line and writes one events and one sessions partition per date', async () => {
+  it('reads every raw line and writes one partition of each table per date', async () => {
     expect(result.rawRead).toBe(counts.raw);
     expect(result.partitions.map((p) => `${p.table}:${p.date}`).sort()).toEqual(
-      DATES.flatMap((d) => [`events:${d}`, `sessions:${d}`]).sort(),
+      DATES.flatMap((d) => TRANSFORMED_TABLE_NAMES.map((t) => `${t}:${d}`)).sort(),
     );
     for (const p of result.partitions) {
       const rows = await read(p.table, P, p.date);
@@ -261,14 +291,32 @@ describe('DuckDbTransformEngine', () => {
       boolean: 'BOOLEAN',
       date: 'DATE',
     };
-    for (const [table, columns] of [
-      ['events', EVENT_COLUMNS],
-      ['sessions', SESSION_COLUMNS],
-    ] as const) {
+    for (const [table, { columns }] of Object.entries(TRANSFORMED_TABLES) as [TransformedTable, (typeof TRANSFORMED_TABLES)[TransformedTable]][]) {
       const described = await query(`DESCRIBE SELECT * FROM read_parquet('${partPath(table, P, '2024-03-10')}', hive_partitioning = false)`);
       expect(described.map((c) => c.column_name)).toEqual(columns.map((c) => c.name));
       expect(described.map((c) => c.column_type)).toEqual(columns.map((c) => types[c.type]));
     }
+  });
+
+  it('keeps identity links out of events and sessions, and writes each linked pair once a day', async () => {
+    const linkEvents = await read('events', P, '2024-03-10', `event_name = 'tally_identity_link'`);
+    expect(linkEvents).toEqual([]);
+    const anon = await read('events', P, '2024-03-10', `client_id = 'c-anon'`);
+    expect(anon.map((e) => [e.event_id, e.seq_in_session])).toEqual([['id-1', 1], ['id-2', 2], ['id-3', 3]]);
+    const sessions = await read('sessions', P, '2024-03-10', `client_id = 'c-anon'`);
+    expect(sessions.map((x) => [x.events, x.user_id])).toEqual([[3, 'user-9']]);
+
+    const links = (d: string) => read('identities', P, d, 'true ORDER BY client_id, user_id');
+    const strip = (rows: Row[]) => rows.map(({ client_id, user_id, linked_ms, link_kind, source_protocol, event_id }) => ({ client_id, user_id, linked_ms: Number(linked_ms), link_kind, source_protocol, event_id }));
+    const base = at('2024-03-10T10:00:00Z');
+    expect(strip(await links('2024-03-10'))).toEqual([
+      { client_id: 'c-anon', user_id: 'user-9', linked_ms: base + MIN, link_kind: 'identify', source_protocol: 'segment', event_id: 'id-link' },
+      { client_id: 'c-old-device', user_id: 'user-9', linked_ms: base, link_kind: 'alias', source_protocol: 'posthog', event_id: 'id-alias' },
+    ]);
+    expect(strip(await links('2024-03-11'))).toEqual([
+      { client_id: 'c-anon', user_id: 'user-9', linked_ms: at('2024-03-11T09:00:00Z'), link_kind: 'event', source_protocol: 'gtag', event_id: 'id-4' },
+    ]);
+    expect(result.partitions.find((p) => p.table === 'identities' && p.date === '2024-03-10')?.rows).toBe(2);
   });
 
   it('keeps one copy of a duplicated event: the earliest received', async () => {
@@ -314,7 +362,7 @@ describe('DuckDbTransformEngine', () => {
     const single = new DuckDbTransformEngine(other, { tempDir: dir });
     try {
       const res = await single.transform({ settings: settingsFor(P), dates: ['2024-03-11'] });
-      expect(res.partitions.map((p) => p.date)).toEqual(['2024-03-11', '2024-03-11']);
+      expect(res.partitions.map((p) => p.date)).toEqual(['2024-03-11', '2024-03-11', '2024-03-11']);
       const rows = await read('events', P, '2024-03-11', `event_id = 'mid-3'`);
       expect(rows[0].session_key).toBe(`c-mid:${at('2024-03-10T23:50:00Z')}`);
       expect(rows[0].is_entrance).toBe(false);
@@ -480,6 +528,7 @@ describe('DuckDbTransformEngine, edge partitions', () => {
     expect(res.partitions.map((p) => [p.table, p.date, p.rows])).toEqual([
       ['events', '2024-05-01', 0],
       ['sessions', '2024-05-01', 0],
+      ['identities', '2024-05-01', 0],
     ]);
     expect(res.rawRead).toBe(1);
     expect(res.eventsWritten).toBe(0);

@@ -9,7 +9,7 @@ import { parsePageUrl } from '../../domain/enrichment/url.js';
 import { parseUserAgent } from '../../domain/enrichment/user-agent.js';
 import { tzOffsetMs } from '../../domain/time-zone.js';
 import { listRawKeys, transformWindow } from './raw-window.js';
-import { EVENT_COLUMNS, SESSION_COLUMNS } from '../../domain/transformed-schema.js';
+import { TRANSFORMED_TABLE_NAMES, TRANSFORMED_TABLES, type TransformedTable } from '../../domain/transformed-schema.js';
 import type { ObjectStore } from '../object-store/object-store.port.js';
 import type {
   TransformEngine,
@@ -20,7 +20,7 @@ import type {
 import * as sql from './transform.sql.js';
 
 const HOUR_MS = 3_600_000;
-/** Event time is at most this long before receipt (the collector clamps client_ts). */
+const OUT_VIEWS = { events: 'events_out', sessions: 'sessions_out', identities: 'identities_out' } as const satisfies Record<TransformedTable, string>;
 /** Every event param attributeTraffic reads, from its own data file. */
 const ATTRIBUTION_PARAMS = [
   ...new Set([...Object.values(campaignParams.eventParams).flat(), ...campaignParams.googleAdsClickIds]),
@@ -52,7 +52,7 @@ export class DuckDbTransformEngine implements TransformEngine {
     if (!window) return { partitions: [], rawRead: 0, eventsWritten: 0 };
     const { dates, startMs, endMs } = window;
 
-    const total = 8 + 2 * dates.length;
+    const total = 8 + TRANSFORMED_TABLE_NAMES.length * dates.length;
     let done = 0;
     const step = () => onProgress?.(++done, total);
 
@@ -89,25 +89,24 @@ export class DuckDbTransformEngine implements TransformEngine {
       await conn.run(sql.createFacts({ keyEvents: settings.keyEvents }));
       await conn.run(sql.createEventsOut);
       await conn.run(sql.createSessionsOut({ engagedSessionSeconds: settings.engagedSessionSeconds }));
+      await conn.run(sql.createIdentitiesOut);
       step();
 
       const partitions: WrittenPartition[] = [];
-      const eventRows = await partitionCounts(conn, 'facts');
-      const sessionRows = await partitionCounts(conn, 'sessions_out');
+      const rowCounts = {
+        events: await partitionCounts(conn, 'facts'),
+        sessions: await partitionCounts(conn, 'sessions_out'),
+        identities: await partitionCounts(conn, 'identities_out'),
+      };
       for (const date of dates) {
-        for (const table of ['events', 'sessions'] as const) {
+        for (const table of TRANSFORMED_TABLE_NAMES) {
           const key = `transformed/${table}/tenant=${settings.tenantId}/property=${settings.propertyId}/dt=${date}/part-0.parquet`;
           const path = join(stage, `${table}-${date}.parquet`);
-          await conn.run(
-            sql.copyPartition(
-              table === 'events'
-                ? { table: 'events_out', columns: EVENT_COLUMNS, date, orderBy: 'event_ms, event_id', path }
-                : { table: 'sessions_out', columns: SESSION_COLUMNS, date, orderBy: 'session_start_ms, session_key', path },
-            ),
-          );
+          const { columns, orderBy } = TRANSFORMED_TABLES[table];
+          await conn.run(sql.copyPartition({ table: OUT_VIEWS[table], columns, date, orderBy: orderBy.join(', '), path }));
           await this.store.put(key, await readFile(path));
           await rm(path);
-          const rows = (table === 'events' ? eventRows : sessionRows).get(date) ?? 0;
+          const rows = rowCounts[table].get(date) ?? 0;
           partitions.push({ table, date, keys: [key], rows });
           step();
         }
@@ -228,7 +227,7 @@ async function count(conn: DuckDBConnection, query: string): Promise<number> {
   return Number(reader.getRows()[0][0]);
 }
 
-async function partitionCounts(conn: DuckDBConnection, table: 'facts' | 'sessions_out'): Promise<Map<string, number>> {
+async function partitionCounts(conn: DuckDBConnection, table: 'facts' | 'sessions_out' | 'identities_out'): Promise<Map<string, number>> {
   const reader = await conn.runAndReadAll(sql.partitionCounts(table));
   return new Map(reader.getRows().map(([d, n]) => [String(d), Number(n)]));
 }

@@ -6,7 +6,7 @@ import { isAbsolute, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { EVENT_COLUMNS, SESSION_COLUMNS, type Column, type ColumnType } from '../../domain/transformed-schema.js';
+import { TRANSFORMED_TABLE_NAMES, TRANSFORMED_TABLES, type Column, type ColumnType, type TransformedTable } from '../../domain/transformed-schema.js';
 import { TallyError } from '../errors.js';
 import type { ObjectStore } from '../object-store/object-store.port.js';
 import { offsetSegments } from './duckdb.transform-engine.js';
@@ -38,7 +38,7 @@ export interface SparkTransformEngineOptions {
 
 interface JobResult {
   rawRead: number;
-  rows: Record<'events' | 'sessions', Record<string, number>>;
+  rows: Record<TransformedTable, Record<string, number>>;
 }
 
 /**
@@ -59,7 +59,7 @@ export class SparkTransformEngine implements TransformEngine {
     if (window === null) return { partitions: [], rawRead: 0, eventsWritten: 0 };
     const { dates, startMs, endMs } = window;
 
-    const total = 6 + 2 * dates.length;
+    const total = 6 + TRANSFORMED_TABLE_NAMES.length * dates.length;
     let done = 0;
     const step = () => onProgress?.(++done, total);
 
@@ -84,8 +84,7 @@ export class SparkTransformEngine implements TransformEngine {
           attributionParams: ATTRIBUTION_PARAMS,
           offsetSegments: offsetSegments(settings.timeZone, startMs, endMs),
           rawLocations: rawKeys.map((k) => this.sparkLocation(k)),
-          eventColumns: EVENT_COLUMNS,
-          sessionColumns: SESSION_COLUMNS,
+          tables: TRANSFORMED_TABLE_NAMES.map((name) => ({ name, ...TRANSFORMED_TABLES[name] })),
         }),
       );
       const result = await this.runJob(work, async (kind) => {
@@ -99,7 +98,7 @@ export class SparkTransformEngine implements TransformEngine {
 
       const partitions: WrittenPartition[] = [];
       for (const date of dates) {
-        for (const table of ['events', 'sessions'] as const) {
+        for (const table of TRANSFORMED_TABLE_NAMES) {
           const key = `transformed/${table}/tenant=${settings.tenantId}/property=${settings.propertyId}/dt=${date}/part-0.parquet`;
           const rows = result.rows[table][date] ?? 0;
           const file = await this.partitionFile(conn, work, table, date, rows);
@@ -206,7 +205,7 @@ export class SparkTransformEngine implements TransformEngine {
   private async partitionFile(
     conn: DuckDBConnection,
     work: string,
-    table: 'events' | 'sessions',
+    table: TransformedTable,
     date: string,
     rows: number,
   ): Promise<string> {
@@ -218,7 +217,7 @@ export class SparkTransformEngine implements TransformEngine {
     if (files.length === 1) return join(dir, files[0]);
     if (rows !== 0) throw new TallyError('internal', `Spark wrote no file for ${table} ${date}`, { table, date, rows });
     const path = join(work, `empty-${table}-${date}.parquet`);
-    const columns = table === 'events' ? EVENT_COLUMNS : SESSION_COLUMNS;
+    const { columns } = TRANSFORMED_TABLES[table];
     await conn.run(
       `COPY (SELECT ${emptyColumns(columns)} WHERE false) TO ${sqlString(path)} (FORMAT parquet, COMPRESSION zstd)`,
     );

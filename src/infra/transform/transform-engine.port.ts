@@ -1,4 +1,5 @@
 import type { PropertySettings } from '../../domain/property-settings.js';
+import type { TransformedTable } from '../../domain/transformed-schema.js';
 
 /**
  * The transform port: raw zone -> transformed zone (ARCHITECTURE §4).
@@ -11,7 +12,7 @@ export interface TransformRequest {
 }
 
 export interface WrittenPartition {
-  table: 'events' | 'sessions';
+  table: TransformedTable;
   date: string;
   /** Object keys of the partition's files, e.g. transformed/events/tenant=T/property=P/dt=D/part-0.parquet */
   keys: string[];

@@ -1,3 +1,4 @@
+import { IDENTITY_LINK_EVENT } from '../../domain/identity-link.js';
 import type { Column, ColumnType } from '../../domain/transformed-schema.js';
 
 /**
@@ -38,7 +39,8 @@ export const createRaw = (paths: readonly string[]): string =>
 /**
  * The events kept, as narrow rows pointing at `raw` by rowid: dedup by event_id (the earliest
  * receipt, ties broken by the smallest record text, computed only for ids seen more than once),
- * then the event-time window.
+ * then the event-time window. Identity links are kept for `identities_out` but are not events:
+ * they join no session and count in no metric.
  */
 export const createKept = (p: { tenantId: string; propertyId: string; startMs: number; endMs: number }): string => `
 CREATE OR REPLACE TEMP TABLE ev AS
@@ -56,7 +58,8 @@ losers AS (
 )
 SELECT r.rowid AS rid, r.event_id, coalesce(r.client_ts, r.received_at) AS event_ms, r.session_id,
   coalesce(r.client_id, r.user_id, r.event_id) AS client_key,
-  r.name IN ('page_view', 'screen_view') AS is_page_view
+  r.name IN ('page_view', 'screen_view') AS is_page_view,
+  r.name = ${sqlString(IDENTITY_LINK_EVENT)} AS is_link
 FROM raw r
 WHERE r.rowid IN (SELECT rid FROM own ANTI JOIN losers USING (rid))
   AND coalesce(r.client_ts, r.received_at) >= ${p.startMs} AND coalesce(r.client_ts, r.received_at) < ${p.endMs}`;
@@ -92,6 +95,7 @@ WITH starts AS (
           AND (lag(event_ms) OVER w IS NULL OR event_ms - lag(event_ms) OVER w > ${p.timeoutMs})
          THEN event_ms END AS new_session_ms
   FROM ev
+  WHERE NOT is_link
   WINDOW w AS (PARTITION BY client_key, session_id IS NULL ORDER BY event_ms, event_id)
 ),
 keyed AS (
@@ -231,7 +235,32 @@ LEFT JOIN url_dim pe ON pe.url = en.url
 LEFT JOIN raw ex ON ex.rowid = t.exit_rid
 LEFT JOIN url_dim px ON px.url = ex.url`;
 
-export const partitionCounts = (table: 'facts' | 'sessions_out'): string =>
+/**
+ * The (client id, user id) pairs linked in the window, one row per pair and local date, from
+ * identity-link events (ids in their params) and from events carrying both ids.
+ */
+export const createIdentitiesOut = `
+CREATE OR REPLACE TEMP TABLE identities_out AS
+WITH links AS (
+  SELECT r.tenant_id, r.property_id, ev.event_id, ev.event_ms,
+    CASE WHEN ev.is_link THEN coalesce(json_extract_string(r.params, '$.client_id'), r.client_id) ELSE r.client_id END AS client_id,
+    CASE WHEN ev.is_link THEN coalesce(json_extract_string(r.params, '$.user_id'), r.user_id) ELSE r.user_id END AS user_id,
+    CASE WHEN ev.is_link THEN coalesce(json_extract_string(r.params, '$.link_kind'), 'identify') ELSE 'event' END AS link_kind,
+    CASE WHEN ev.is_link THEN coalesce(json_extract_string(r.params, '$.source_protocol'), r.protocol) ELSE r.protocol END
+      AS source_protocol
+  FROM ev JOIN raw r ON r.rowid = ev.rid
+  WHERE ev.is_link OR (r.client_id IS NOT NULL AND r.user_id IS NOT NULL)
+),
+dated AS (
+  SELECT links.*, CAST(epoch_ms(links.event_ms + z.offset_ms) AS DATE) AS local_date
+  FROM links ASOF JOIN tz_dim z ON links.event_ms >= z.from_ms
+  WHERE client_id <> '' AND user_id <> ''
+)
+SELECT tenant_id, property_id, client_id, user_id, event_ms AS linked_ms, local_date, link_kind, source_protocol, event_id
+FROM dated
+QUALIFY row_number() OVER (PARTITION BY client_id, user_id, local_date ORDER BY event_ms, event_id) = 1`;
+
+export const partitionCounts = (table: 'facts' | 'sessions_out' | 'identities_out'): string =>
   `SELECT CAST(local_date AS VARCHAR) AS d, count(*) AS n FROM ${table} GROUP BY ALL`;
 
 const DUCK_TYPES: Record<ColumnType, string> = {
@@ -245,7 +274,7 @@ const DUCK_TYPES: Record<ColumnType, string> = {
 
 /** Writes one local date of a table with exactly the contract's columns, in order and typed. */
 export const copyPartition = (p: {
-  table: 'events_out' | 'sessions_out';
+  table: 'events_out' | 'sessions_out' | 'identities_out';
   columns: readonly Column[];
   date: string;
   orderBy: string;

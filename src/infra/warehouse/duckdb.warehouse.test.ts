@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EVENT_COLUMNS, SESSION_COLUMNS } from '../../domain/transformed-schema.js';
+import { TRANSFORMED_TABLES } from '../../domain/transformed-schema.js';
 import {
   generateProperty,
   writeParquetPartitions,
@@ -38,10 +38,10 @@ const countOn = async (wh: DuckDbWarehouse, table: string, date: string) =>
   (await wh.query<{ n: number }>(`SELECT count(*) AS n FROM ${table} WHERE local_date = CAST($1 AS DATE)`, [date]))[0].n;
 
 describe('DuckDbWarehouse', () => {
-  it('creates events and sessions with exactly the transformed-zone columns', async () => {
+  it('creates events, sessions and identities with exactly the transformed-zone columns', async () => {
     const wh = await open();
     await wh.init(); // idempotent
-    for (const [table, cols] of [['events', EVENT_COLUMNS], ['sessions', SESSION_COLUMNS]] as const) {
+    for (const [table, { columns: cols }] of Object.entries(TRANSFORMED_TABLES)) {
       const got = await wh.query<{ column_name: string; data_type: string }>(
         `SELECT column_name, data_type FROM information_schema.columns WHERE table_name = $1 ORDER BY ordinal_position`,
         [table],
@@ -65,7 +65,7 @@ describe('DuckDbWarehouse', () => {
 
     for (const p of parts) {
       const { rows } = await wh.loadPartition(p.table, ref(p), [p.key]);
-      const expected = (p.table === 'events' ? fx.events : fx.sessions).filter((r) => r.local_date === p.date).length;
+      const expected = fx[p.table].filter((r) => r.local_date === p.date).length;
       expect(rows).toBe(expected);
     }
     expect(await snapshot()).toEqual(first);

@@ -8,7 +8,7 @@ import {
   DuckDBTimestampValue,
   type DuckDBValue,
 } from '@duckdb/node-api';
-import { EVENT_COLUMNS, SESSION_COLUMNS, type Column, type ColumnType } from '../../domain/transformed-schema.js';
+import { EVENT_COLUMNS, IDENTITY_COLUMNS, SESSION_COLUMNS, type Column, type ColumnType } from '../../domain/transformed-schema.js';
 import { TallyError } from '../errors.js';
 import type { PartitionRef, Warehouse, WarehouseTable } from './warehouse.port.js';
 
@@ -21,7 +21,7 @@ const DUCK_TYPES: Record<ColumnType, string> = {
   date: 'DATE',
 };
 
-const TABLES: Record<WarehouseTable, readonly Column[]> = { events: EVENT_COLUMNS, sessions: SESSION_COLUMNS };
+const TABLES: Record<WarehouseTable, readonly Column[]> = { events: EVENT_COLUMNS, sessions: SESSION_COLUMNS, identities: IDENTITY_COLUMNS };
 
 export interface DuckDbWarehouseOptions {
   /** A database file, or ':memory:'. */
@@ -31,7 +31,7 @@ export interface DuckDbWarehouseOptions {
 }
 
 /**
- * The embedded warehouse: DuckDB tables `events` and `sessions` with exactly the transformed-zone
+ * The embedded warehouse: DuckDB tables `events`, `sessions` and `identities` with exactly the transformed-zone
  * columns. One connection; every statement goes through one promise queue, so a query never
  * interleaves with a partition load (and the load itself is one transaction).
  */

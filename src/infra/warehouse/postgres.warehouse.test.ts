@@ -25,7 +25,7 @@ describeWithService('PostgresWarehouse', 'postgres', 'DATABASE_URL', (baseUrl) =
     warehouseContract(async (root) => new PostgresWarehouse({ url: await fresh(), store: new FolderObjectStore(root) }));
   });
 
-  it('indexes both tables on (tenant_id, property_id, local_date) and maps the column types', async () => {
+  it('indexes every table on (tenant_id, property_id, local_date) and maps the column types', async () => {
     const wh = new PostgresWarehouse({ url: await fresh(), store: new FolderObjectStore('/nonexistent') });
     await Promise.all([wh.init(), wh.init()]);
     const idx = await wh.query<{ tablename: string; indexdef: string }>(
@@ -34,6 +34,7 @@ describeWithService('PostgresWarehouse', 'postgres', 'DATABASE_URL', (baseUrl) =
     );
     expect(idx.map((i) => [i.tablename, /\(tenant_id, property_id, local_date\)/.test(i.indexdef)])).toEqual([
       ['events', true],
+      ['identities', true],
       ['sessions', true],
     ]);
     const types = await wh.query<{ column_name: string; data_type: string }>(
@@ -89,7 +90,7 @@ describeWithService('PostgresWarehouse', 'postgres', 'DATABASE_URL', (baseUrl) =
       await wh.init();
       let rows = 0;
       for (const p of parts) rows += (await wh.loadPartition(p.table, { tenantId: p.tenantId, propertyId: p.propertyId, date: p.date }, [p.key])).rows;
-      expect(rows).toBe(fx.events.length + fx.sessions.length);
+      expect(rows).toBe(fx.events.length + fx.sessions.length + fx.identities.length);
       const e = fx.events[3];
       expect((await wh.query('SELECT * FROM events WHERE event_id = $1', [e.event_id]))[0]).toEqual({ ...e });
       const missing = parts[0];

@@ -6,12 +6,16 @@ import { pipeline } from 'node:stream/promises';
 import { DuckDBInstance } from '@duckdb/node-api';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { EVENT_COLUMNS, SESSION_COLUMNS, type Column, type ColumnType } from '../../domain/transformed-schema.js';
+import { EVENT_COLUMNS, IDENTITY_COLUMNS, SESSION_COLUMNS, type Column, type ColumnType } from '../../domain/transformed-schema.js';
 import { TallyError } from '../errors.js';
 import type { ObjectStore } from '../object-store/object-store.port.js';
 import type { PartitionRef, Warehouse, WarehouseTable } from './warehouse.port.js';
 
-export const WAREHOUSE_TABLES: Record<WarehouseTable, readonly Column[]> = { events: EVENT_COLUMNS, sessions: SESSION_COLUMNS };
+export const WAREHOUSE_TABLES: Record<WarehouseTable, readonly Column[]> = {
+  events: EVENT_COLUMNS,
+  sessions: SESSION_COLUMNS,
+  identities: IDENTITY_COLUMNS,
+};
 
 const PG_TYPES: Record<ColumnType, string> = {
   string: 'text',
@@ -111,6 +115,7 @@ export class PostgresWarehouse implements Warehouse {
         await client.query(`CREATE INDEX IF NOT EXISTS ${table}_partition_idx ON ${table} (tenant_id, property_id, local_date)`);
       }
       await client.query('CREATE INDEX IF NOT EXISTS sessions_session_key_idx ON sessions (tenant_id, property_id, session_key)');
+      await client.query('CREATE INDEX IF NOT EXISTS identities_client_idx ON identities (tenant_id, property_id, client_id)');
       await client.query('COMMIT');
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);

@@ -37,12 +37,13 @@ const sql = (text: string, values: unknown[] = []): Statement => ({ text, values
 
 /**
  * DDL: events and sessions distributed on session_key (the join between them is then local to a
- * slice) and sorted on (tenant_id, property_id, local_date), the prefix of every report's filter
- * and of every partition replacement, in place of PostgreSQL's index.
+ * slice), identities on client_id (what reports join it on), all sorted on (tenant_id,
+ * property_id, local_date), the prefix of every report's filter and of every partition
+ * replacement, in place of PostgreSQL's index.
  */
 export function redshiftCreateTable(table: WarehouseTable): string {
   const cols = tableColumns(table).map((c) => `${c.name} ${REDSHIFT_TYPES[c.type]}`).join(', ');
-  return `CREATE TABLE IF NOT EXISTS ${table} (${cols}) DISTSTYLE KEY DISTKEY (session_key) COMPOUND SORTKEY (tenant_id, property_id, local_date)`;
+  return `CREATE TABLE IF NOT EXISTS ${table} (${cols}) DISTSTYLE KEY DISTKEY (${table === 'identities' ? 'client_id' : 'session_key'}) COMPOUND SORTKEY (tenant_id, property_id, local_date)`;
 }
 
 /** COPY takes no bind parameters: its S3 location and role are literals, so they are checked first. */

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { EVENT_COLUMNS, SESSION_COLUMNS } from '../../domain/transformed-schema.js';
+import { TRANSFORMED_TABLES } from '../../domain/transformed-schema.js';
 import { generateProperty, writeParquetPartitions, type Fixture, type WrittenPartition } from '../../query/report-fixture.testkit.js';
 import { TallyError } from '../errors.js';
 import type { Warehouse } from './warehouse.port.js';
@@ -34,15 +34,15 @@ export function warehouseContract(open: (objectRoot: string) => Promise<Warehous
   const ref = (p: WrittenPartition) => ({ tenantId: p.tenantId, propertyId: p.propertyId, date: p.date });
   const countOn = async (wh: Warehouse, date: string) =>
     (await wh.query<{ n: number }>('SELECT count(*) AS n FROM events WHERE local_date = CAST($1 AS DATE)', [date]))[0].n;
-  const rowsOf = (f: Fixture, p: WrittenPartition) => (p.table === 'events' ? f.events : f.sessions).filter((r) => r.local_date === p.date).length;
+  const rowsOf = (f: Fixture, p: WrittenPartition) => f[p.table].filter((r) => r.local_date === p.date).length;
   const loadAll = async (wh: Warehouse, parts: WrittenPartition[]) => {
     for (const p of parts) await wh.loadPartition(p.table, ref(p), [p.key]);
   };
 
-  it('init creates events and sessions with exactly the transformed-zone columns, and is idempotent', async () => {
+  it('init creates events, sessions and identities with exactly the transformed-zone columns, and is idempotent', async () => {
     const wh = await ready();
     await wh.init();
-    for (const [table, cols] of [['events', EVENT_COLUMNS], ['sessions', SESSION_COLUMNS]] as const) {
+    for (const [table, { columns: cols }] of Object.entries(TRANSFORMED_TABLES)) {
       const got = await wh.query<{ column_name: string }>(
         `SELECT column_name FROM information_schema.columns WHERE table_name = $1 ORDER BY ordinal_position`,
         [table],

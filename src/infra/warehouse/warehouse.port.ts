@@ -1,8 +1,10 @@
+import type { TransformedTable } from '../../domain/transformed-schema.js';
+
 /**
  * The warehouse port: where reports are answered. Embedded: DuckDB. At scale: Redshift or
  * PostgreSQL. The query module compiles to `dialect` and reads only through this port.
  */
-export type WarehouseTable = 'events' | 'sessions';
+export type WarehouseTable = TransformedTable;
 export type Dialect = 'duckdb' | 'postgres' | 'redshift';
 
 export interface PartitionRef {

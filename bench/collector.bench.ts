@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import autocannon from 'autocannon';
+import { Kafka, logLevel } from 'kafkajs';
 import { createTenantCli, startTally } from '../test/support/tally-process.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -21,6 +23,60 @@ function mpBody(events: number, salt: string): string {
 async function load(url: string, body: string): Promise<{ rps: number; p50: number; p99: number; non2xx: number; errors: number }> {
   const r = await autocannon({ url, method: 'POST', body, connections: CONNECTIONS, duration: SECONDS, headers: { 'content-type': 'application/json' } });
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors };
+}
+
+interface ProduceLatency {
+  count: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+/** The produce latency KafkaEventLog logs when it closes (pino JSON at info). */
+function produceLatencyOf(output: string): ProduceLatency | null {
+  for (const line of output.split('\n')) {
+    if (!line.includes('"Kafka event log closed"')) continue;
+    return (JSON.parse(line) as { produceMs: ProduceLatency }).produceMs;
+  }
+  return null;
+}
+
+/**
+ * The same load against `tally serve` with its event log on Kafka (fresh topics), one process per
+ * case so the produce latency it logs at shutdown covers that case only (warm-up and measured run).
+ */
+async function kafkaCase(brokers: string, events: number, body: string): Promise<Record<string, unknown>> {
+  const id = `${Date.now().toString(36)}-${events}`;
+  const topics = [`bench.collector.${id}.raw-events`, `bench.collector.${id}.dead-letter`];
+  const tally = await startTally({
+    env: { LOG_LEVEL: 'info', TALLY_EVENT_LOG: 'kafka', KAFKA_BROKERS: brokers, KAFKA_TOPIC_RAW: topics[0], KAFKA_TOPIC_DEAD_LETTER: topics[1] },
+  });
+  let row: Record<string, unknown>;
+  try {
+    const tenant = await createTenantCli(tally.dataDir, 'Bench', ['--plan', 'scale']);
+    const mp = `${tally.baseUrl}/mp/collect?measurement_id=${tenant.measurementId}&api_secret=${tenant.apiSecret}`;
+    await load(mp, body);
+    const col = await load(mp, body);
+    row = {
+      case: `GA4 MP, ${events} event${events > 1 ? 's' : ''}/request, Kafka log`,
+      tally_rps: Math.round(col.rps),
+      tally_events_per_s: Math.round(col.rps * events),
+      tally_p50_ms: col.p50,
+      tally_p99_ms: col.p99,
+      tally_non2xx: col.non2xx,
+    };
+  } finally {
+    await tally.stop();
+    fs.rmSync(tally.dataDir, { recursive: true, force: true });
+    const admin = new Kafka({ clientId: 'tally-bench', brokers: brokers.split(','), logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics }).catch(() => undefined);
+    await admin.deleteGroups(topics.map((t) => `archiver.${t}`)).catch(() => undefined);
+    await admin.disconnect();
+  }
+  const produce = produceLatencyOf(tally.output());
+  if (!produce) throw new Error(`tally did not log its Kafka produce latency at shutdown:\n${tally.output().slice(-2000)}`);
+  return { ...row, produce_requests: produce.count, produce_p50_ms: produce.p50, produce_p99_ms: produce.p99 };
 }
 
 async function bareServer(): Promise<{ port: number; stop: () => void }> {
@@ -60,6 +116,27 @@ export async function run() {
     bare.stop();
     await tally.stop();
   }
+  const brokers = process.env.KAFKA_BROKERS;
+  const kafkaRows: Record<string, unknown>[] = [];
+  if (brokers) {
+    for (const events of [1, 25]) kafkaRows.push(await kafkaCase(brokers, events, mpBody(events, String(events))));
+    // the same case on the embedded log, for the ratio
+    for (const r of kafkaRows) {
+      const local = rows.find((l) => r.case === `${l.case}, Kafka log`)!;
+      r.ratio_to_local_log = Number(((r.tally_rps as number) / (local.tally_rps as number)).toFixed(3));
+    }
+  } else {
+    process.stdout.write('KAFKA_BROKERS not set: the Kafka-log rows are skipped (scripts/services up kafka && eval "$(scripts/services env)")\n');
+  }
   console.table(rows);
-  return { seconds: SECONDS, connections: CONNECTIONS, durability: 'fsync per group commit', rows };
+  if (kafkaRows.length) console.table(kafkaRows);
+  return {
+    seconds: SECONDS,
+    connections: CONNECTIONS,
+    durability: 'local log: fsync per group commit; Kafka log: acks=all, idempotent producer, one request in flight, single local broker',
+    produce_latency: 'KafkaEventLog sendBatch until acks=all, over the warm-up and the measured run of that case (logged at shutdown)',
+    rows,
+    kafka_rows: kafkaRows,
+    ...(brokers ? {} : { kafka_skipped: 'KAFKA_BROKERS not set' }),
+  };
 }

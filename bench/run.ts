@@ -4,10 +4,12 @@ import path from 'node:path';
 const BENCHES: Record<string, string> = {
   collector: './collector.bench.ts',
   kafka: './kafka.bench.ts',
+  'kafka-clients': './kafka-clients.bench.ts',
   protocols: './protocols.bench.ts',
   report: './report.bench.ts',
   freshness: './freshness.bench.ts',
   transform: './transform.bench.ts',
+  archiver: './archiver.bench.ts',
 };
 
 export async function main(args: string[]): Promise<void> {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeWithService } from '../../../test/support/services.js';
 import { isTallyError } from '../errors.js';
@@ -92,6 +93,26 @@ describeWithService('KafkaEventLog', 'kafka', 'KAFKA_BROKERS', (brokersVar) => {
         await log.close();
         await dropTopics(topics);
       }
+    });
+
+    it('records the latency of every acknowledged produce request and logs it on close', async () => {
+      const topics = uniqueTopics();
+      const lines: string[] = [];
+      const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+      const log = await KafkaEventLog.open(options(topics, { logger }));
+      try {
+        for (let i = 0; i < 5; i++) await log.append('raw-events', [{ key: `c${i}`, value: Buffer.from(`v${i}`) }]);
+        const latency = log.produceLatency.summary();
+        expect(latency.count).toBe(log.stats.produceRequests);
+        expect(latency.count).toBeGreaterThanOrEqual(5);
+        expect(latency.p50).toBeGreaterThan(0);
+        expect(latency.max).toBeGreaterThanOrEqual(latency.p99);
+      } finally {
+        await log.close();
+        await dropTopics(topics);
+      }
+      const closed = lines.map((l) => JSON.parse(l)).find((l) => l.msg === 'Kafka event log closed');
+      expect(closed).toMatchObject({ produceRequests: log.stats.produceRequests, produceMs: log.produceLatency.summary() });
     });
 
     it('splits an append larger than one produce request and keeps its order', async () => {

@@ -13,6 +13,7 @@ import {
 import { TallyError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { ConsumeOptions, EventLog, LogBatch, LogConsumer, LogOutput, LogRecord, LogRecordIn } from './event-log.port.js';
+import { LatencySample } from './latency-sample.js';
 
 const OUTPUTS: readonly LogOutput[] = ['raw-events', 'dead-letter'];
 const BACKOFF_MIN_MS = 100;
@@ -74,6 +75,8 @@ export function kafkaGroupId(group: string, topic: string): string {
 export class KafkaEventLog implements EventLog {
   readonly partitionCount: number;
   readonly stats: KafkaEventLogStats = { appends: 0, records: 0, produceRequests: 0, failedProduceRequests: 0, producersCreated: 0 };
+  /** Durations of acknowledged produce requests (sendBatch until acks=all), since open. */
+  readonly produceLatency = new LatencySample();
 
   private readonly appendTimeoutMs: number;
   private readonly maxRequestBytes: number;
@@ -290,6 +293,7 @@ export class KafkaEventLog implements EventLog {
     this.producer = null;
     await producer?.then((p) => p.disconnect()).catch(() => undefined);
     await this.admin.disconnect().catch(() => undefined);
+    this.logger?.info({ ...this.stats, produceMs: this.produceLatency.summary() }, 'Kafka event log closed');
   }
 
   private topicOf(output: LogOutput): string {
@@ -368,7 +372,12 @@ export class KafkaEventLog implements EventLog {
     const producer = this.currentProducer();
     this.stats.produceRequests++;
     try {
-      await Promise.race([producer.then((p) => p.sendBatch({ topicMessages, acks: -1 })), deadline]);
+      const sent = producer.then(async (p) => {
+        const t0 = performance.now();
+        await p.sendBatch({ topicMessages, acks: -1 });
+        this.produceLatency.record(performance.now() - t0);
+      });
+      await Promise.race([sent, deadline]);
     } catch (err) {
       this.stats.failedProduceRequests++;
       this.discardProducer(producer);

@@ -48,6 +48,15 @@ export class RawZoneWriter {
  * The demo generator's traffic (bots, duplicates, late sessions, client session ids) as the
  * native endpoint would have turned it into raw events, each received at its send time.
  */
+export function* generatedRawEvents(tenant: TenantContext, traffic: TrafficOptions, geo: GeoLookup = geoipLite()): Generator<RawEvent> {
+  for (const item of generateTraffic(traffic)) {
+    const { user_agent: ua, ip, ...rest } = item.event;
+    const parsed = parseNative({ events: [{ ...rest, user_agent: ua, ip }] }, { receivedAt: item.sendAt });
+    for (const p of parsed.events) yield toRawEvent(p, tenant, { receivedAt: item.sendAt, userAgent: ua ?? null, ip: ip ?? null }, geo);
+  }
+}
+
+/** `generatedRawEvents` written to the raw zone as the archiver would have written them. */
 export async function writeGeneratedTraffic(
   store: ObjectStore,
   tenant: TenantContext,
@@ -56,13 +65,7 @@ export async function writeGeneratedTraffic(
   geo: GeoLookup = geoipLite(),
 ): Promise<number> {
   const writer = new RawZoneWriter(store, partition);
-  for (const item of generateTraffic(traffic)) {
-    const { user_agent: ua, ip, ...rest } = item.event;
-    const parsed = parseNative({ events: [{ ...rest, user_agent: ua, ip }] }, { receivedAt: item.sendAt });
-    for (const p of parsed.events) {
-      await writer.add(toRawEvent(p, tenant, { receivedAt: item.sendAt, userAgent: ua ?? null, ip: ip ?? null }, geo));
-    }
-  }
+  for (const e of generatedRawEvents(tenant, traffic, geo)) await writer.add(e);
   await writer.flush();
   return writer.written;
 }

@@ -1,0 +1,138 @@
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { Archiver } from '../jobs/archiver.js';
+import { PipelineStateRepository } from '../jobs/pipeline-state.repository.js';
+import { loadConfig } from '../src/infra/config/config.js';
+import type { EventLog, LogRecordIn } from '../src/infra/event-log/event-log.port.js';
+import { KafkaEventLog, kafkaGroupId } from '../src/infra/event-log/kafka.event-log.js';
+import { LocalEventLog } from '../src/infra/event-log/local.event-log.js';
+import { createLogger } from '../src/infra/logger.js';
+import { openDb } from '../src/infra/metadata/db.js';
+import { FolderObjectStore } from '../src/infra/object-store/folder.object-store.js';
+import type { ObjectStore } from '../src/infra/object-store/object-store.port.js';
+import { S3ObjectStore } from '../src/infra/object-store/s3.object-store.js';
+import { generatedRawEvents } from '../src/infra/transform/raw-zone.fixture.js';
+
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 200_000);
+const DAYS = 1;
+const tenant = { tenantId: 'bench', propertyId: '400000996' };
+/** The archiver's defaults (TALLY_ARCHIVE_BATCH_RECORDS, TALLY_ARCHIVE_MAX_WAIT_MS). */
+const ARCHIVER = loadConfig({}).archiver;
+
+/** The demo generator's traffic as raw-events records, keyed as IngestService keys them. */
+function records(): LogRecordIn[] {
+  const visitorsPerDay = Math.max(1, Math.round(EVENTS / DAYS / 7.7));
+  const out: LogRecordIn[] = [];
+  for (const e of generatedRawEvents(tenant, { seed: 3, startDate: '2026-03-02', days: DAYS, timeZone: 'UTC', visitorsPerDay })) {
+    out.push({ key: `${e.property_id}:${e.client_id ?? e.user_id ?? e.event_id}`, value: Buffer.from(JSON.stringify(e)) });
+  }
+  return out;
+}
+
+/** Appends in requests of 500 records, 16 in flight, as a few busy collectors would. */
+async function fill(log: EventLog, recs: LogRecordIn[]): Promise<number> {
+  const t0 = performance.now();
+  const chunks: LogRecordIn[][] = [];
+  for (let i = 0; i < recs.length; i += 500) chunks.push(recs.slice(i, i + 500));
+  let next = 0;
+  await Promise.all(Array.from({ length: 16 }, async () => {
+    while (next < chunks.length) await log.append('raw-events', chunks[next++]);
+  }));
+  return (performance.now() - t0) / 1000;
+}
+
+/** Starts the archiver on a filled log and times it until it has committed the log's end. */
+async function drain(name: string, log: EventLog, store: ObjectStore, recs: LogRecordIn[]): Promise<Record<string, unknown>> {
+  const fillSeconds = await fill(log, recs);
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tally-bench-archiver-db-'));
+  const db = await openDb({ dataDir });
+  const archiver = new Archiver({ log, store, state: new PipelineStateRepository(db), logger: createLogger('silent') }, ARCHIVER);
+  try {
+    const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
+    await archiver.start();
+    await archiver.caughtUp(600_000);
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    await archiver.stop();
+    const objects = await store.list('raw/');
+    const bytes = objects.reduce((n, o) => n + o.size, 0);
+    return {
+      case: name,
+      events: recs.length,
+      seconds: Number(seconds.toFixed(2)),
+      events_per_s: Math.round(recs.length / seconds),
+      // this process's CPU over the drain (PGlite runs in it too): well under `seconds` means waiting
+      cpu_seconds: Number(((cpu.user + cpu.system) / 1e6).toFixed(2)),
+      objects: objects.length,
+      events_per_object: Math.round(recs.length / objects.length),
+      bytes_per_event: Number((bytes / recs.length).toFixed(1)),
+      fill_seconds: Number(fillSeconds.toFixed(2)),
+    };
+  } finally {
+    await archiver.stop();
+    await db.destroy();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Archiver events/s into S3 from the Kafka log, against the folder store from the local log. */
+export async function run() {
+  process.stdout.write(`generating ~${EVENTS} raw events…\n`);
+  const recs = records();
+  const logBytes = recs.reduce((n, r) => n + r.value.length, 0);
+  const rows: Record<string, unknown>[] = [];
+
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tally-bench-archiver-'));
+  const local = await LocalEventLog.open({ dir: path.join(dir, 'log'), partitions: 4 });
+  try {
+    rows.push(await drain('local log -> folder store (embedded)', local, new FolderObjectStore(path.join(dir, 'objects')), recs));
+  } finally {
+    await local.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+
+  const brokers = process.env.KAFKA_BROKERS?.split(',');
+  const bucket = process.env.S3_BUCKET;
+  let skipped: string | undefined;
+  if (brokers && bucket) {
+    const id = randomUUID().slice(0, 8);
+    const topics = { 'raw-events': `bench.archiver.${id}.raw-events`, 'dead-letter': `bench.archiver.${id}.dead-letter` } as const;
+    const kafka = await KafkaEventLog.open({ brokers, clientId: 'tally-bench', topics, partitions: 4 });
+    const s3 = new S3ObjectStore({
+      bucket,
+      prefix: `bench/archiver-${id}`,
+      region: process.env.S3_REGION ?? 'us-east-1',
+      endpoint: process.env.S3_ENDPOINT,
+      forcePathStyle: process.env.S3_FORCE_PATH_STYLE === 'true',
+    });
+    try {
+      rows.push(await drain('Kafka log -> S3 (moto)', kafka, s3, recs));
+    } finally {
+      await kafka.close();
+      await s3.delete((await s3.list('')).map((o) => o.key));
+      await s3.close();
+      const admin = new Kafka({ clientId: 'tally-bench', brokers, logLevel: logLevel.NOTHING }).admin();
+      await admin.connect();
+      await admin.deleteGroups(Object.values(topics).map((t) => kafkaGroupId('archiver', t))).catch(() => undefined);
+      await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
+      await admin.disconnect();
+    }
+    rows[1].ratio_to_embedded = Number(((rows[1].events_per_s as number) / (rows[0].events_per_s as number)).toFixed(3));
+  } else {
+    skipped = `${brokers ? '' : 'KAFKA_BROKERS '}${bucket ? '' : 'S3_BUCKET '}not set`;
+    process.stdout.write(`${skipped}: the Kafka -> S3 row is skipped (scripts/services up && eval "$(scripts/services env)")\n`);
+  }
+  console.table(rows);
+  return {
+    events: recs.length,
+    raw_bytes_per_event: Number((logBytes / recs.length).toFixed(1)),
+    archiver: ARCHIVER,
+    timing: 'from archiver.start() until its committed offsets reach the log end (includes the Kafka group join); metadata on PGlite in both',
+    rows,
+    ...(skipped ? { skipped } : {}),
+  };
+}

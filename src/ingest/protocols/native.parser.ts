@@ -1,6 +1,7 @@
 import type { ParamValue } from '../../domain/raw-event.js';
 import type { ParsedEvent, RefusedEvent } from '../parsed-event.js';
 import { TallyError } from '../../infra/errors.js';
+import { shallowCopy } from './shallow-copy.js';
 
 /**
  * Tally's own batch format, `POST /v1/collect` with an ingest key:
@@ -126,5 +127,5 @@ function parseOne(raw: unknown, receivedAt: number): ParsedEvent | string {
 function objectField(v: unknown, field: string): Record<string, ParamValue> | string {
   if (v === undefined || v === null) return {};
   if (typeof v !== 'object' || Array.isArray(v)) return `${field}: must be an object`;
-  return { ...(v as Record<string, ParamValue>) };
+  return shallowCopy(v as Record<string, ParamValue>);
 }

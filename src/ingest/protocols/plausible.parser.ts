@@ -35,42 +35,42 @@ export function parsePlausible(body: unknown): PlausibleParseResult {
   const raw = body as Record<string, unknown>;
   const b: Record<string, unknown> = {};
   // the short key wins when both are sent, as Plausible reads `body["n"] || body["name"]`
-  for (const [k, v] of Object.entries(raw)) if (k in LONG && v !== undefined && v !== null) b[LONG[k]] = v;
-  for (const [k, v] of Object.entries(raw)) if (!(k in LONG) && b[k] === undefined) b[k] = v;
+  const keys = Object.keys(raw);
+  for (const k of keys) if (k in LONG && raw[k] !== undefined && raw[k] !== null) b[LONG[k]] = raw[k];
+  for (const k of keys) if (!(k in LONG) && b[k] === undefined) b[k] = raw[k];
 
   const errors: PlausibleErrors = {};
-  const err = (f: string, m: string) => (errors[f] ??= []).push(m);
 
   let name: string | null = null;
   if (typeof b.name === 'string' && b.name.trim()) name = b.name;
   else if (typeof b.name === 'number' && Number.isInteger(b.name)) name = String(b.name);
-  else err('name', "can't be blank");
-  if (name && name.length > PLAUSIBLE_LIMITS.maxNameLength) err('name', `should be at most ${PLAUSIBLE_LIMITS.maxNameLength} character(s)`);
+  else addError(errors, 'name', "can't be blank");
+  if (name && name.length > PLAUSIBLE_LIMITS.maxNameLength) addError(errors, 'name', `should be at most ${PLAUSIBLE_LIMITS.maxNameLength} character(s)`);
 
   let url: URL | null = null;
-  if (typeof b.url !== 'string' || !b.url) err('url', 'is required');
-  else if (Buffer.byteLength(b.url) > PLAUSIBLE_LIMITS.maxUrlBytes) err('url', `must be a string, at most ${PLAUSIBLE_LIMITS.maxUrlBytes} bytes`);
+  if (typeof b.url !== 'string' || !b.url) addError(errors, 'url', 'is required');
+  else if (Buffer.byteLength(b.url) > PLAUSIBLE_LIMITS.maxUrlBytes) addError(errors, 'url', `must be a string, at most ${PLAUSIBLE_LIMITS.maxUrlBytes} bytes`);
   else {
-    url = URL.canParse(b.url) ? new URL(b.url) : null;
-    if (!url || url.protocol === 'data:') err('url', 'is invalid');
+    url = parseUrl(b.url);
+    if (!url || url.protocol === 'data:') addError(errors, 'url', 'is invalid');
   }
 
   let domains: string[] = [];
-  if (b.domain !== undefined && b.domain !== null && typeof b.domain !== 'string') err('domain', 'is invalid');
+  if (b.domain !== undefined && b.domain !== null && typeof b.domain !== 'string') addError(errors, 'domain', 'is invalid');
   else {
     const listed = typeof b.domain === 'string' ? b.domain.split(',') : url ? [url.hostname] : [];
-    domains = [...new Set(listed.map(normalizeDomain).filter((d) => d))].slice(0, PLAUSIBLE_LIMITS.maxDomains);
-    if (!domains.length && url) err('domain', "can't be blank");
+    domains = uniqueDomains(listed);
+    if (!domains.length && url) addError(errors, 'domain', "can't be blank");
   }
 
   let referrer: string | null = null;
   if (typeof b.referrer === 'string') referrer = b.referrer.slice(0, PLAUSIBLE_LIMITS.maxReferrerLength) || null;
-  else if (b.referrer !== undefined && b.referrer !== null) err('referrer', 'is invalid');
+  else if (b.referrer !== undefined && b.referrer !== null) addError(errors, 'referrer', 'is invalid');
 
   const props: Record<string, ParamValue> = {};
   for (const field of ['meta', 'props'] as const) {
     const r = parseProps(b[field]);
-    if (typeof r === 'string') err('props', r);
+    if (typeof r === 'string') addError(errors, 'props', r);
     else Object.assign(props, r);
   }
 
@@ -79,48 +79,45 @@ export function parsePlausible(body: unknown): PlausibleParseResult {
     const r = b.revenue as Record<string, unknown>;
     const amount = typeof r?.amount === 'number' ? r.amount : typeof r?.amount === 'string' ? Number(r.amount) : NaN;
     if (typeof r !== 'object' || !Number.isFinite(amount) || typeof r.currency !== 'string' || !/^[A-Za-z]{3}$/.test(r.currency)) {
-      err('revenue', 'must be {"amount": number, "currency": ISO 4217 code}');
+      addError(errors, 'revenue', 'must be {"amount": number, "currency": ISO 4217 code}');
     } else revenue = { amount, currency: r.currency.toUpperCase() };
   }
 
   let scrollDepth: number | null = null;
   let engagementMs: number | null = null;
   if (b.sd !== undefined && b.sd !== null) {
-    if (typeof b.sd !== 'number' || !Number.isFinite(b.sd)) err('sd', 'is invalid');
+    if (typeof b.sd !== 'number' || !Number.isFinite(b.sd)) addError(errors, 'sd', 'is invalid');
     else scrollDepth = Math.max(0, Math.min(100, Math.round(b.sd)));
   }
   if (b.e !== undefined && b.e !== null) {
-    if (typeof b.e !== 'number' || !Number.isFinite(b.e) || b.e < 0) err('e', 'is invalid');
+    if (typeof b.e !== 'number' || !Number.isFinite(b.e) || b.e < 0) addError(errors, 'e', 'is invalid');
     else engagementMs = Math.round(b.e);
   }
-  if (name === 'engagement' && scrollDepth === null && engagementMs === null) err('event', 'engagement requires sd or e');
+  if (name === 'engagement' && scrollDepth === null && engagementMs === null) addError(errors, 'event', 'engagement requires sd or e');
   if (Object.keys(errors).length || !name || !url) return { ok: false, errors };
 
   const hashMode = b.hashMode === 1 || b.hashMode === true || b.hashMode === '1';
   if (!hashMode) url.hash = '';
 
   const params: Record<string, ParamValue> = {};
-  const put = (k: string, v: ParamValue) => {
-    if (!(k in params)) params[k] = v;
-  };
-  put('_tally_source_name', name);
+  putIfAbsent(params, '_tally_source_name', name);
   if (revenue) {
-    put('value', revenue.amount);
-    put('currency', revenue.currency);
+    putIfAbsent(params, 'value', revenue.amount);
+    putIfAbsent(params, 'currency', revenue.currency);
   }
-  if (b.interactive === false) put('non_interaction', true);
-  if (engagementMs !== null) put('engagement_time_msec', engagementMs);
-  if (scrollDepth !== null) put('percent_scrolled', scrollDepth);
-  if (typeof b.v === 'number' || typeof b.v === 'string') put('tracker_version', b.v);
-  if (hashMode) put('hash_mode', true);
-  if (b.screen_width !== undefined) put('screen_width', b.screen_width as ParamValue);
-  for (const [k, v] of Object.entries(b)) {
-    if (!HANDLED.has(k) && k !== 'screen_width' && v !== undefined) put(k, v as ParamValue);
+  if (b.interactive === false) putIfAbsent(params, 'non_interaction', true);
+  if (engagementMs !== null) putIfAbsent(params, 'engagement_time_msec', engagementMs);
+  if (scrollDepth !== null) putIfAbsent(params, 'percent_scrolled', scrollDepth);
+  if (typeof b.v === 'number' || typeof b.v === 'string') putIfAbsent(params, 'tracker_version', b.v);
+  if (hashMode) putIfAbsent(params, 'hash_mode', true);
+  if (b.screen_width !== undefined) putIfAbsent(params, 'screen_width', b.screen_width as ParamValue);
+  for (const k of Object.keys(b)) {
+    if (!HANDLED.has(k) && k !== 'screen_width' && b[k] !== undefined) putIfAbsent(params, k, b[k] as ParamValue);
   }
   const dropped: Record<string, ParamValue> = {};
-  for (const [k, v] of Object.entries(props)) {
-    if (k in params) dropped[`props.${k}`] = v;
-    else params[k] = v;
+  for (const k of Object.keys(props)) {
+    if (k in params) dropped[`props.${k}`] = props[k];
+    else params[k] = props[k];
   }
   if (Object.keys(dropped).length) params._tally_dropped = dropped;
 
@@ -148,6 +145,33 @@ export function parsePlausible(body: unknown): PlausibleParseResult {
       user_props: {},
     },
   };
+}
+
+function addError(errors: PlausibleErrors, field: string, message: string): void {
+  (errors[field] ??= []).push(message);
+}
+
+function putIfAbsent(params: Record<string, ParamValue>, k: string, v: ParamValue): void {
+  if (!(k in params)) params[k] = v;
+}
+
+/** The URL, or null when it does not parse (one parse, where URL.canParse + new URL made two). */
+function parseUrl(text: string): URL | null {
+  try {
+    return new URL(text);
+  } catch {
+    return null;
+  }
+}
+
+/** Normalized, without blanks or repeats, at most maxDomains. */
+function uniqueDomains(listed: string[]): string[] {
+  const seen = new Set<string>();
+  for (const d of listed) {
+    const n = normalizeDomain(d);
+    if (n) seen.add(n);
+  }
+  return [...seen].slice(0, PLAUSIBLE_LIMITS.maxDomains);
 }
 
 /** `www.` stripped and lowercased, as Plausible stores site domains. */

@@ -3,6 +3,7 @@ import { IDENTITY_LINK_EVENT, identityLinkParams } from '../../domain/identity-l
 import type { ParamValue } from '../../domain/raw-event.js';
 import { TallyError } from '../../infra/errors.js';
 import type { ParsedEvent, RefusedEvent } from '../parsed-event.js';
+import { formEntries } from './urlencoded.js';
 
 /**
  * PostHog capture (`/e`, `/i/v0/e`, `/capture`, `/track`, `/engage`, `/batch`; PROTOCOLS.md §7).
@@ -27,6 +28,8 @@ export interface PostHogParseResult {
 }
 
 type Json = Record<string, unknown>;
+/** Either base64 alphabet, spaces for unescaped '+'; `\w` is [A-Za-z0-9_] and runs faster than the spelled-out class. */
+const BASE64_TEXT = /^[\w+/ -]+={0,2}$/;
 const GZIP = (b: Buffer) => b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b;
 
 /**
@@ -38,10 +41,10 @@ export function decodePostHogBody(body: Buffer, query: URLSearchParams, maxBytes
   let bytes = body;
   const head = body.subarray(0, 5).toString('latin1');
   if (head === 'data=' || (!body.length && query.has('data')) || (/^[a-z_]+=/.test(head) && body.includes('data='))) {
-    const form = new URLSearchParams(body.length ? body.toString('utf8') : query.toString());
-    const data = form.get('data');
+    const form = body.length ? formFields(body.toString('utf8')) : formFields(query.toString());
+    const data = form.data;
     if (data === null) throw invalid('form body without a data field');
-    compression = (form.get('compression') ?? compression).toLowerCase();
+    compression = (form.compression ?? compression).toLowerCase();
     bytes = Buffer.from(data, 'utf8');
   }
   if (compression === 'lz64' || compression === 'lz-string') throw invalid('lz64 compression is not supported; use gzip-js or base64');
@@ -50,8 +53,9 @@ export function decodePostHogBody(body: Buffer, query: URLSearchParams, maxBytes
   if (!text.startsWith('{') && !text.startsWith('[')) {
     if (GZIP(bytes)) bytes = gunzip(bytes, maxBytes);
     // URLSearchParams turns an unescaped '+' of base64 into a space
-    else if (/^[A-Za-z0-9+/_ -]+={0,2}$/.test(text)) {
-      bytes = Buffer.from(text.replaceAll(' ', '+').replaceAll('-', '+').replaceAll('_', '/'), 'base64');
+    else if (BASE64_TEXT.test(text)) {
+      // Buffer reads both base64 alphabets ('-' '_' of base64url) itself
+      bytes = Buffer.from(text.includes(' ') ? text.replaceAll(' ', '+') : text, 'base64');
       if (GZIP(bytes)) bytes = gunzip(bytes, maxBytes);
     } else if (compression === 'gzip' || compression === 'gzip-js') throw invalid('compression=gzip-js but the body is not gzip');
     text = bytes.toString('utf8').trim();
@@ -61,6 +65,17 @@ export function decodePostHogBody(body: Buffer, query: URLSearchParams, maxBytes
   } catch {
     throw invalid('body is not valid JSON (plain, gzip, base64 or data= form)');
   }
+}
+
+/** The first `data` and `compression` of a form body, as URLSearchParams.get reads them. */
+function formFields(text: string): { data: string | null; compression: string | null } {
+  let data: string | null = null;
+  let compression: string | null = null;
+  for (const [k, v] of formEntries(text)) {
+    if (k === 'data') data ??= v;
+    else if (k === 'compression') compression ??= v;
+  }
+  return { data, compression };
 }
 
 export function parsePostHog(decoded: unknown, ctx: { receivedAt: number; sentAtMs?: number | null; engage?: boolean }): PostHogParseResult {
@@ -87,7 +102,8 @@ export function parsePostHog(decoded: unknown, ctx: { receivedAt: number; sentAt
     tokens.add(batchToken);
   }
   const out: PostHogParseResult = { token: '', events: [], refused: [] };
-  list.forEach((raw, index) => {
+  for (let index = 0; index < list.length; index++) {
+    const raw = list[index];
     if (raw && typeof raw === 'object' && !Array.isArray(raw)) {
       const e = raw as Json;
       const props = e.properties && typeof e.properties === 'object' ? (e.properties as Json) : {};
@@ -97,7 +113,7 @@ export function parsePostHog(decoded: unknown, ctx: { receivedAt: number; sentAt
     const r = parseOne(raw, ctx.receivedAt, sentAt);
     if (typeof r === 'string') out.refused.push({ index, reason: 'invalid', detail: r, payload: raw });
     else out.events.push(r);
-  });
+  }
   if (tokens.size === 0) throw unauthenticated('API key is missing: send api_key or token');
   if (tokens.size > 1) throw unauthenticated('a batch must carry one API key');
   out.token = [...tokens][0];
@@ -161,16 +177,11 @@ function parseOne(raw: unknown, receivedAt: number, sentAt: number | null): Pars
   } else if (e.event === '$pageview') name = 'page_view';
   else if (e.event === '$screen') name = 'screen_view';
 
-  const params: Record<string, ParamValue> = { ...link };
-  const put = (k: string, v: unknown) => {
-    if (v === undefined) return;
-    if (k in params) dropped[k] = v as ParamValue;
-    else params[k] = v as ParamValue;
-  };
-  put('_tally_source_name', e.event);
-  for (const [k, v] of Object.entries(props)) if (!SECRET_PROPS.has(k) && k !== '$set' && k !== '$set_once') put(k, v);
-  if (Object.keys(setOnce).length) put('$set_once', setOnce);
-  for (const [k, v] of Object.entries(e)) if (!TOP.has(k)) put(k, v);
+  const params: Record<string, ParamValue> = Object.assign({}, link);
+  put(params, dropped, '_tally_source_name', e.event);
+  for (const k of Object.keys(props)) if (!SECRET_PROPS.has(k) && k !== '$set' && k !== '$set_once') put(params, dropped, k, props[k]);
+  if (Object.keys(setOnce).length) put(params, dropped, '$set_once', setOnce);
+  for (const k of Object.keys(e)) if (!TOP.has(k)) put(params, dropped, k, e[k]);
   if (Object.keys(dropped).length) params._tally_dropped = dropped as Record<string, ParamValue>;
 
   const w = props.$screen_width;
@@ -196,6 +207,13 @@ function parseOne(raw: unknown, receivedAt: number, sentAt: number | null): Pars
     params,
     user_props: userProps,
   };
+}
+
+/** A value under its own name, or under `_tally_dropped` when params already has that name. */
+function put(params: Record<string, ParamValue>, dropped: Json, k: string, v: unknown): void {
+  if (v === undefined) return;
+  if (k in params) dropped[k] = v as ParamValue;
+  else params[k] = v as ParamValue;
 }
 
 /** ISO 8601 (or anything Date parses) or epoch ms; null when absent or unparseable. */

@@ -1,6 +1,8 @@
 import { IDENTITY_LINK_EVENT, identityLinkParams, type IdentityLink } from '../../domain/identity-link.js';
 import type { ParamValue } from '../../domain/raw-event.js';
 import { TallyError } from '../../infra/errors.js';
+import { jsonBytesOver } from './json-size.js';
+import { shallowCopy } from './shallow-copy.js';
 import type { ParsedEvent, RefusedEvent } from '../parsed-event.js';
 
 /**
@@ -87,15 +89,16 @@ export function parseSegment(body: unknown, call: SegmentCall, ctx: { receivedAt
   }
   const batch = body.batch;
   if (!Array.isArray(batch)) throw new TallyError('malformed_body', '"batch" must be an array of messages', { reason: 'batch_missing', field: 'batch' });
-  const envelope = { context: isObject(body.context) ? body.context : null, integrations: body.integrations, sentAt: body.sentAt };
-  batch.forEach((raw, index) => {
+  const envelope: Envelope = { context: isObject(body.context) ? body.context : null, integrations: body.integrations, sentAt: body.sentAt, sentAtMs: time(body.sentAt) };
+  for (let index = 0; index < batch.length; index++) {
+    const raw: unknown = batch[index];
     if (!out.writeKey && isObject(raw)) out.writeKey = stringOrNull(raw.writeKey);
     if (index >= SEGMENT_LIMITS.maxBatchMessages) {
       out.refused.push({ index, reason: 'over_limit', detail: `at most ${SEGMENT_LIMITS.maxBatchMessages} messages per batch`, payload: withoutKey(raw) });
-      return;
+      continue;
     }
     push(out, parseMessage(raw, null, envelope, index, ctx.receivedAt));
-  });
+  }
   return out;
 }
 
@@ -108,55 +111,60 @@ interface Envelope {
   context: Json | null;
   integrations: unknown;
   sentAt: unknown;
+  /** `time(sentAt)`, parsed once for the batch. */
+  sentAtMs: number | null;
+}
+
+const ID_FIELDS = ['anonymousId', 'userId'] as const;
+const OBJECT_FIELDS = ['properties', 'traits', 'context'] as const;
+
+function refusal(index: number, raw: unknown, reason: RefusedEvent['reason'], detail: string): RefusedEvent {
+  return { index, reason, detail, payload: withoutKey(raw) };
 }
 
 function parseMessage(raw: unknown, pathType: SegmentType | null, envelope: Envelope | null, index: number, receivedAt: number): ParsedEvent | RefusedEvent {
-  const refuse = (reason: RefusedEvent['reason'], detail: string): RefusedEvent => ({ index, reason, detail, payload: withoutKey(raw) });
-  if (!isObject(raw)) return refuse('invalid', 'message must be an object');
-  const msg: Json = { ...raw };
+  if (!isObject(raw)) return refusal(index, raw, 'invalid', 'message must be an object');
+  const msg = shallowCopy(raw);
   if (envelope) {
     if (envelope.context) msg.context = { ...envelope.context, ...(isObject(raw.context) ? raw.context : {}) };
     if (msg.integrations === undefined && envelope.integrations !== undefined) msg.integrations = envelope.integrations;
     if (msg.sentAt === undefined && envelope.sentAt !== undefined) msg.sentAt = envelope.sentAt;
   }
-  let size: number;
-  try {
-    size = Buffer.byteLength(JSON.stringify(raw));
-  } catch {
-    return refuse('invalid', 'message is not serialisable JSON');
-  }
-  if (size > SEGMENT_LIMITS.maxMessageBytes) return refuse('over_limit', `message larger than ${SEGMENT_LIMITS.maxMessageBytes} bytes`);
+  const over = jsonBytesOver(raw, SEGMENT_LIMITS.maxMessageBytes);
+  if (over === null) return refusal(index, raw, 'invalid', 'message is not serialisable JSON');
+  if (over) return refusal(index, raw, 'over_limit', `message larger than ${SEGMENT_LIMITS.maxMessageBytes} bytes`);
 
   const rawType = pathType ?? msg.type;
-  if (typeof rawType !== 'string' || !TYPES.has(rawType)) return refuse('invalid', 'type: one of track, page, screen, identify, group, alias');
+  if (typeof rawType !== 'string' || !TYPES.has(rawType)) return refusal(index, raw, 'invalid', 'type: one of track, page, screen, identify, group, alias');
   const type = rawType as SegmentType;
 
   const ids: Record<'anonymousId' | 'userId', string | null> = { anonymousId: null, userId: null };
-  for (const f of ['anonymousId', 'userId'] as const) {
+  for (const f of ID_FIELDS) {
     const v = msg[f];
     if (v === undefined || v === null || v === '') continue;
-    if (typeof v !== 'string' && !(typeof v === 'number' && Number.isFinite(v))) return refuse('invalid', `${f}: must be a string`);
+    if (typeof v !== 'string' && !(typeof v === 'number' && Number.isFinite(v))) return refusal(index, raw, 'invalid', `${f}: must be a string`);
     const s = String(v);
-    if (s.length > SEGMENT_LIMITS.maxIdLength) return refuse('invalid', `${f}: longer than ${SEGMENT_LIMITS.maxIdLength}`);
+    if (s.length > SEGMENT_LIMITS.maxIdLength) return refusal(index, raw, 'invalid', `${f}: longer than ${SEGMENT_LIMITS.maxIdLength}`);
     ids[f] = s;
   }
-  if (!ids.anonymousId && !ids.userId) return refuse('invalid', 'no_user_anon_id: anonymousId or userId is required');
+  if (!ids.anonymousId && !ids.userId) return refusal(index, raw, 'invalid', 'no_user_anon_id: anonymousId or userId is required');
 
   let name: string;
   if (type === 'track') {
-    if (typeof msg.event !== 'string' || msg.event.trim() === '') return refuse('invalid', 'event: required for track');
-    if (msg.event.length > SEGMENT_LIMITS.maxNameLength) return refuse('invalid', `event: longer than ${SEGMENT_LIMITS.maxNameLength}`);
+    if (typeof msg.event !== 'string' || msg.event.trim() === '') return refusal(index, raw, 'invalid', 'event: required for track');
+    if (msg.event.length > SEGMENT_LIMITS.maxNameLength) return refusal(index, raw, 'invalid', `event: longer than ${SEGMENT_LIMITS.maxNameLength}`);
     name = msg.event;
   } else name = NAMES[type as Exclude<SegmentType, 'track'>];
   const link = identityLink(type, ids.userId, ids.anonymousId, msg.previousId);
   if (link) name = IDENTITY_LINK_EVENT;
 
-  for (const f of ['properties', 'traits', 'context'] as const) {
-    if (msg[f] !== undefined && msg[f] !== null && !isObject(msg[f])) return refuse('invalid', `${f}: must be an object`);
+  for (const f of OBJECT_FIELDS) {
+    if (msg[f] !== undefined && msg[f] !== null && !isObject(msg[f])) return refusal(index, raw, 'invalid', `${f}: must be an object`);
   }
-  const converted = toParams(msg);
-  if (converted === undefined) return refuse('invalid', `message nested deeper than ${SEGMENT_LIMITS.maxNestingDepth} levels`);
-  const m = converted;
+  // JSON.parse output is already made of params; only other values (undefined, NaN, class instances) need converting
+  const shape = scan(msg, 0);
+  const m = shape === CLEAN ? (msg as Record<string, ParamValue>) : shape === CONVERT ? toParams(msg) : undefined;
+  if (m === undefined) return refusal(index, raw, 'invalid', `message nested deeper than ${SEGMENT_LIMITS.maxNestingDepth} levels`);
   const context = (m.context ?? {}) as Record<string, ParamValue>;
   const properties = (m.properties ?? {}) as Record<string, ParamValue>;
   const traits = (m.traits ?? {}) as Record<string, ParamValue>;
@@ -183,14 +191,13 @@ function parseMessage(raw: unknown, pathType: SegmentType | null, envelope: Enve
   };
   const params = event.params;
   const dropped: Record<string, ParamValue> = {};
-  const extra = (key: string, value: ParamValue) => {
-    if (Object.prototype.hasOwnProperty.call(params, key)) setOwn(dropped, key, value);
-    else setOwn(params, key, value);
-  };
-  if (link) for (const [k, v] of Object.entries(identityLinkParams(link))) setOwn(params, k, v);
-  for (const [k, v] of Object.entries(properties)) extra(k, v);
+  if (link) {
+    const linkParams = identityLinkParams(link);
+    for (const k of Object.keys(linkParams)) setOwn(params, k, linkParams[k]);
+  }
+  for (const k of Object.keys(properties)) extra(params, dropped, k, properties[k]);
 
-  const page = isObject(context.page) ? (context.page as Record<string, ParamValue>) : {};
+  const page = isObject(context.page) ? (context.page as Record<string, ParamValue>) : EMPTY;
   const fromProps = type === 'page' || type === 'screen';
   event.url = (fromProps ? str(properties.url) : null) ?? str(page.url);
   event.referrer = (fromProps ? str(properties.referrer) : null) ?? str(page.referrer);
@@ -198,42 +205,65 @@ function parseMessage(raw: unknown, pathType: SegmentType | null, envelope: Enve
   const screen = isObject(context.screen) ? (context.screen as Record<string, ParamValue>) : null;
   if (screen && typeof screen.width === 'number' && typeof screen.height === 'number') event.screen = `${screen.width}x${screen.height}`;
   if (isObject(context.campaign)) {
-    for (const [k, v] of Object.entries(context.campaign as Record<string, ParamValue>)) extra(CAMPAIGN[k] ?? `campaign_${k}`, v);
+    const campaign = context.campaign as Record<string, ParamValue>;
+    for (const k of Object.keys(campaign)) extra(params, dropped, CAMPAIGN[k] ?? `campaign_${k}`, campaign[k]);
   }
 
   const messageId = msg.messageId;
   if (typeof messageId === 'string' && messageId && messageId.length <= SEGMENT_LIMITS.maxMessageIdLength) event.event_id = messageId;
-  else if (messageId !== undefined && messageId !== null) extra('message_id', m.messageId ?? null);
+  else if (messageId !== undefined && messageId !== null) extra(params, dropped, 'message_id', m.messageId ?? null);
 
-  event.client_ts = clientTs(msg, receivedAt, extra);
+  event.client_ts = clientTs(msg, envelope, receivedAt, params, dropped);
 
-  extra('segment_type', type);
-  if (fromProps && typeof msg.name === 'string') extra(`${type}_name`, msg.name);
-  if (fromProps && typeof msg.category === 'string') extra(`${type}_category`, msg.category);
-  const userTraits = isObject(context.traits) ? (context.traits as Record<string, ParamValue>) : {};
-  for (const [k, v] of Object.entries(userTraits)) setOwn(event.user_props, k, v);
-  if (type === 'identify') for (const [k, v] of Object.entries(traits)) setOwn(event.user_props, k, v);
-  if (type === 'group') {
-    extra('group_id', m.groupId === undefined ? null : m.groupId);
-    if (Object.keys(traits).length) extra('group_traits', traits);
+  extra(params, dropped, 'segment_type', type);
+  if (fromProps && typeof msg.name === 'string') extra(params, dropped, `${type}_name`, msg.name);
+  if (fromProps && typeof msg.category === 'string') extra(params, dropped, `${type}_category`, msg.category);
+  if (isObject(context.traits)) {
+    const userTraits = context.traits as Record<string, ParamValue>;
+    for (const k of Object.keys(userTraits)) setOwn(event.user_props, k, userTraits[k]);
   }
-  if (type === 'alias') extra('previous_id', m.previousId === undefined ? null : m.previousId);
+  if (type === 'identify') for (const k of Object.keys(traits)) setOwn(event.user_props, k, traits[k]);
+  const hasTraits = Object.keys(traits).length > 0;
+  if (type === 'group') {
+    extra(params, dropped, 'group_id', m.groupId === undefined ? null : m.groupId);
+    if (hasTraits) extra(params, dropped, 'group_traits', traits);
+  }
+  if (type === 'alias') extra(params, dropped, 'previous_id', m.previousId === undefined ? null : m.previousId);
 
   // The full IP and the user agent have columns (the IP is truncated at the edge); the rest of the context is kept.
-  const { ip: _ip, userAgent: _ua, ...restContext } = context;
-  if (Object.keys(restContext).length) extra('context', restContext);
-  for (const [k, v] of Object.entries(m)) {
-    if (!KNOWN.has(k)) extra(k, v);
+  const restContext = withoutColumns(context);
+  if (restContext) extra(params, dropped, 'context', restContext);
+  for (const k of Object.keys(m)) {
+    if (!KNOWN.has(k)) extra(params, dropped, k, m[k]);
   }
-  if (type !== 'identify' && type !== 'group' && Object.keys(traits).length) extra('traits', traits);
+  if (type !== 'identify' && type !== 'group' && hasTraits) extra(params, dropped, 'traits', traits);
   if (!fromProps) {
-    if (m.name !== undefined) extra('name', m.name);
-    if (m.category !== undefined) extra('category', m.category);
+    if (m.name !== undefined) extra(params, dropped, 'name', m.name);
+    if (m.category !== undefined) extra(params, dropped, 'category', m.category);
   }
-  if (type !== 'group' && m.groupId !== undefined) extra('group_id', m.groupId);
-  if (type !== 'alias' && m.previousId !== undefined) extra('previous_id', m.previousId);
+  if (type !== 'group' && m.groupId !== undefined) extra(params, dropped, 'group_id', m.groupId);
+  if (type !== 'alias' && m.previousId !== undefined) extra(params, dropped, 'previous_id', m.previousId);
   if (Object.keys(dropped).length) setOwn(params, DROPPED_PARAM, dropped);
   return event;
+}
+
+const EMPTY: Record<string, ParamValue> = Object.freeze({});
+
+/** A field the message carries beside its properties: under its own name, or under `_tally_dropped` on a clash. */
+function extra(params: Record<string, ParamValue>, dropped: Record<string, ParamValue>, key: string, value: ParamValue): void {
+  if (Object.prototype.hasOwnProperty.call(params, key)) setOwn(dropped, key, value);
+  else setOwn(params, key, value);
+}
+
+/** The context without `ip` and `userAgent`, or null when nothing else is left. */
+function withoutColumns(context: Record<string, ParamValue>): Record<string, ParamValue> | null {
+  let rest: Record<string, ParamValue> | null = null;
+  for (const k of Object.keys(context)) {
+    if (k === 'ip' || k === 'userAgent') continue;
+    rest ??= {};
+    setOwn(rest, k, context[k]);
+  }
+  return rest;
 }
 
 /**
@@ -253,14 +283,14 @@ function identityLink(type: SegmentType, userId: string | null, anonymousId: str
  * Segment's skew correction: timestamp + (receivedAt − sentAt) when the client says when it sent;
  * then clamped to [receipt − 72 h, receipt]. The client's own values stay in params.
  */
-function clientTs(msg: Json, receivedAt: number, keep: (k: string, v: ParamValue) => void): number | null {
+function clientTs(msg: Json, envelope: Envelope | null, receivedAt: number, params: Record<string, ParamValue>, dropped: Record<string, ParamValue>): number | null {
   const rawTs = msg.timestamp ?? msg.originalTimestamp;
   const rawSent = msg.sentAt;
-  if (rawTs !== undefined && rawTs !== null) keep('original_timestamp', typeof rawTs === 'string' || typeof rawTs === 'number' ? rawTs : String(rawTs));
-  if (rawSent !== undefined && rawSent !== null) keep('sent_at', typeof rawSent === 'string' || typeof rawSent === 'number' ? rawSent : String(rawSent));
+  if (rawTs !== undefined && rawTs !== null) extra(params, dropped, 'original_timestamp', typeof rawTs === 'string' || typeof rawTs === 'number' ? rawTs : String(rawTs));
+  if (rawSent !== undefined && rawSent !== null) extra(params, dropped, 'sent_at', typeof rawSent === 'string' || typeof rawSent === 'number' ? rawSent : String(rawSent));
   const ts = time(rawTs);
   if (ts === null) return null;
-  const sent = time(rawSent);
+  const sent = envelope && rawSent === envelope.sentAt ? envelope.sentAtMs : time(rawSent);
   const corrected = sent === null ? ts : ts + (receivedAt - sent);
   return Math.max(receivedAt - SEGMENT_LIMITS.maxLateMs, Math.min(Math.round(corrected), receivedAt));
 }
@@ -272,6 +302,39 @@ function time(v: unknown): number | null {
   }
   if (typeof v === 'number' && Number.isFinite(v)) return v;
   return null;
+}
+
+const CLEAN = 0;
+const CONVERT = 1;
+const TOO_DEEP = 2;
+
+/**
+ * Whether the message can serve as params as it is (CLEAN), needs `toParams` (CONVERT: undefined,
+ * non-finite numbers, non-plain objects) or is refused (TOO_DEEP), by the rules of `toParamValue`.
+ */
+function scan(v: unknown, depth: number): number {
+  if (v === null || typeof v === 'string' || typeof v === 'boolean') return CLEAN;
+  if (typeof v === 'number') return Number.isFinite(v) ? CLEAN : CONVERT;
+  if (typeof v !== 'object') return CONVERT;
+  if (depth > SEGMENT_LIMITS.maxNestingDepth) return TOO_DEEP;
+  let shape = CLEAN;
+  if (Array.isArray(v)) {
+    if (Object.getPrototypeOf(v) !== Array.prototype) shape = CONVERT;
+    for (let i = 0; i < v.length; i++) {
+      const s = scan(v[i], depth + 1);
+      if (s === TOO_DEEP) return TOO_DEEP;
+      if (s > shape) shape = s;
+    }
+    return shape;
+  }
+  if (Object.getPrototypeOf(v) !== Object.prototype) shape = CONVERT;
+  const obj = v as Json;
+  for (const k of Object.keys(obj)) {
+    const s = scan(obj[k], depth + 1);
+    if (s === TOO_DEEP) return TOO_DEEP;
+    if (s > shape) shape = s;
+  }
+  return shape;
 }
 
 /** The message as JSON-safe params (own properties only, depth-bounded), without the write key; undefined when too deep. */

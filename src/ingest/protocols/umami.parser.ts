@@ -31,6 +31,7 @@ const STRINGS: Record<string, number> = {
   referrer: UMAMI_LIMITS.maxString, title: UMAMI_LIMITS.maxString, ip: 64, userAgent: UMAMI_LIMITS.maxString,
   browser: 100, os: 100, device: 100,
 };
+const STRING_FIELDS = Object.entries(STRINGS);
 const VITALS = ['lcp', 'inp', 'cls', 'fcp', 'ttfb'];
 const MAPPED = new Set(['website', 'hostname', 'language', 'screen', 'name', 'id', 'url', 'referrer', 'title', 'ip', 'userAgent', 'data', 'timestamp']);
 
@@ -42,7 +43,7 @@ export function parseUmami(body: unknown, ctx: { receivedAt: number }): UmamiPar
   const p = payload as Record<string, unknown>;
 
   const s: Record<string, string | null> = {};
-  for (const [f, max] of Object.entries(STRINGS)) {
+  for (const [f, max] of STRING_FIELDS) {
     const v = p[f];
     if (v === undefined || v === null || v === '') s[f] = null;
     else if (typeof v !== 'string') return { ok: false, error: `payload.${f}: expected a string` };
@@ -90,13 +91,9 @@ export function parseUmami(body: unknown, ctx: { receivedAt: number }): UmamiPar
     name = s.name ?? 'page_view';
     Object.assign(params, data);
   }
-  const put = (k: string, v: ParamValue) => {
-    if (k in params) dropped[`payload.${k}`] = v;
-    else params[k] = v;
-  };
-  put('_tally_source_name', type === 'event' ? (s.name ?? '(pageview)') : type);
-  if (s.hostname) put('hostname', s.hostname);
-  for (const [k, v] of Object.entries(p)) if (!MAPPED.has(k) && v !== undefined && v !== null) put(k, v as ParamValue);
+  put(params, dropped, '_tally_source_name', type === 'event' ? (s.name ?? '(pageview)') : type);
+  if (s.hostname) put(params, dropped, 'hostname', s.hostname);
+  for (const k of Object.keys(p)) if (!MAPPED.has(k) && p[k] !== undefined && p[k] !== null) put(params, dropped, k, p[k] as ParamValue);
   if (Object.keys(dropped).length) params._tally_dropped = dropped;
 
   return {
@@ -126,10 +123,25 @@ export function parseUmami(body: unknown, ctx: { receivedAt: number }): UmamiPar
   };
 }
 
+/** A payload value under its own name, or under `_tally_dropped` when params already has that name. */
+function put(params: Record<string, ParamValue>, dropped: Record<string, ParamValue>, k: string, v: ParamValue): void {
+  if (k in params) dropped[`payload.${k}`] = v;
+  else params[k] = v;
+}
+
+const SCHEME = /^[a-z][a-z0-9+.-]*:/i;
+
 /** Umami sends paths relative to the page's hostname; other values are kept as sent. */
 function absolute(v: string | null, base: string | null): string | null {
   if (!v) return null;
-  if (/^[a-z][a-z0-9+.-]*:/i.test(v)) return v;
-  if (base && v.startsWith('/') && URL.canParse(v, base)) return new URL(v, base).href;
+  if (SCHEME.test(v)) return v;
+  if (base && v.startsWith('/')) {
+    // one parse, where URL.canParse + new URL made two
+    try {
+      return new URL(v, base).href;
+    } catch {
+      return v;
+    }
+  }
   return v;
 }

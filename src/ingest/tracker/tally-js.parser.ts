@@ -2,6 +2,7 @@ import { IDENTITY_LINK_EVENT, identityLinkParams } from '../../domain/identity-l
 import type { ParamValue } from '../../domain/raw-event.js';
 import { TallyError } from '../../infra/errors.js';
 import type { ParsedEvent, RefusedEvent } from '../parsed-event.js';
+import { shallowCopy } from '../protocols/shallow-copy.js';
 
 /**
  * What tally.js sends to `POST /t/collect?mid=<measurement id>` (text/plain, by sendBeacon):
@@ -28,6 +29,7 @@ export interface TallyJsParseResult {
 
 const NAME = /^[A-Za-z0-9_$][A-Za-z0-9_.:$ -]{0,99}$/;
 const CLIENT_ID = /^[A-Za-z0-9._-]{1,128}$/;
+const EVENT_FIELDS: ReadonlySet<string> = new Set(['n', 'u', 'r', 't', 'ts', 'p']);
 
 export function parseTallyJs(body: unknown, ctx: { receivedAt: number }): TallyJsParseResult {
   if (!body || typeof body !== 'object' || Array.isArray(body)) throw bad('the body must be a JSON object');
@@ -94,7 +96,6 @@ function parseOne(raw: unknown): { name: string; url: string | null; referrer: s
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return 'event must be an object';
   const e = raw as Record<string, unknown>;
   if (typeof e.n !== 'string' || !NAME.test(e.n)) return 'n: event name (letters, digits, _ . : $ - and spaces, at most 100)';
-  const str = (v: unknown, max: number): string | null | false => (v === undefined || v === null || v === '' ? null : typeof v === 'string' && v.length <= max ? v : false);
   const url = str(e.u, TALLY_JS_LIMITS.maxUrl);
   const referrer = str(e.r, TALLY_JS_LIMITS.maxUrl);
   const title = str(e.t, TALLY_JS_LIMITS.maxTitle);
@@ -104,10 +105,15 @@ function parseOne(raw: unknown): { name: string; url: string | null; referrer: s
   if (e.p !== undefined && e.p !== null) {
     if (typeof e.p !== 'object' || Array.isArray(e.p)) return 'p: must be an object';
     if (JSON.stringify(e.p).length > TALLY_JS_LIMITS.maxParamsBytes) return `p: larger than ${TALLY_JS_LIMITS.maxParamsBytes} bytes`;
-    params = { ...(e.p as Record<string, ParamValue>) };
+    params = shallowCopy(e.p as Record<string, ParamValue>);
   }
-  for (const [k, v] of Object.entries(e)) if (!['n', 'u', 'r', 't', 'ts', 'p'].includes(k) && !(k in params)) params[k] = v as ParamValue;
+  for (const k of Object.keys(e)) if (!EVENT_FIELDS.has(k) && !(k in params)) params[k] = e[k] as ParamValue;
   return { name: e.n, url, referrer, title, ts: typeof e.ts === 'number' ? e.ts : null, params };
+}
+
+/** null when absent or empty, false when not a string of at most `max` characters. */
+function str(v: unknown, max: number): string | null | false {
+  return v === undefined || v === null || v === '' ? null : typeof v === 'string' && v.length <= max ? v : false;
 }
 
 function optString(v: unknown, max: number, field: string): string | null {

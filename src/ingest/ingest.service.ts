@@ -16,9 +16,24 @@ const MONTH_MS = 31 * 86_400_000;
  * in the same durable append, so they are countable and replayable.
  */
 export class IngestService {
+  private month = { from: 0, to: 0, key: '' };
+
   constructor(
     private readonly deps: { log: EventLog; counters: Counters; geo: GeoLookup; usage?: UsageMeter },
   ) {}
+
+  /** "YYYY-MM" (UTC) of `now`, formatted once per month rather than once per request. */
+  private monthOf(now: number): string {
+    if (now < this.month.from || now >= this.month.to) {
+      const d = new Date(now);
+      this.month = {
+        from: Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1),
+        to: Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1),
+        key: d.toISOString().slice(0, 7),
+      };
+    }
+    return this.month.key;
+  }
 
   /** Quota per organisation and month, rate per property and second; throws 429-mapped errors. */
   async admit(property: PropertyRow, n: number, now: number): Promise<void> {
@@ -26,8 +41,7 @@ export class IngestService {
     if (!rate.allowed) {
       throw new TallyError('rate_limited', `more than ${property.rateLimitPerSecond} events per second`, { retryAfterMs: rate.retryAfterMs, reason: 'rate_limited' });
     }
-    const month = new Date(now).toISOString().slice(0, 7);
-    const quota = await this.deps.counters.take(`quota:${property.tenantId}:${month}`, n, property.monthlyEventQuota, MONTH_MS);
+    const quota = await this.deps.counters.take(`quota:${property.tenantId}:${this.monthOf(now)}`, n, property.monthlyEventQuota, MONTH_MS);
     if (!quota.allowed) {
       const d = new Date(now);
       const nextMonth = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
@@ -46,17 +60,18 @@ export class IngestService {
     req: RequestContext,
   ): Promise<RawEvent[]> {
     const tenant = { tenantId: property.tenantId, propertyId: property.propertyId };
-    const events = parsed.map((p) => toRawEvent(p, tenant, req, this.deps.geo));
-    const appends: Promise<void>[] = [];
-    if (events.length) {
-      const records: LogRecordIn[] = events.map((e) => ({
-        key: `${e.property_id}:${e.client_id ?? e.user_id ?? e.event_id}`,
-        value: Buffer.from(JSON.stringify(e)),
-      }));
-      appends.push(this.deps.log.append('raw-events', records));
+    const events: RawEvent[] = [];
+    const records: LogRecordIn[] = [];
+    for (const p of parsed) {
+      const e = toRawEvent(p, tenant, req, this.deps.geo);
+      events.push(e);
+      records.push({ key: `${e.property_id}:${e.client_id ?? e.user_id ?? e.event_id}`, value: Buffer.from(JSON.stringify(e)) });
     }
-    if (refused.length) appends.push(this.deadLetter(protocol, refused, property, req.receivedAt));
-    await Promise.all(appends);
+    const raw = records.length ? this.deps.log.append('raw-events', records) : null;
+    const dead = refused.length ? this.deadLetter(protocol, refused, property, req.receivedAt) : null;
+    // both appends share one group commit; a lone one is awaited without Promise.all's extra promise
+    if (raw && dead) await Promise.all([raw, dead]);
+    else await (raw ?? dead);
     this.deps.usage?.record(property.tenantId, property.propertyId, req.receivedAt, events.length, refused.length);
     return events;
   }

@@ -534,6 +534,23 @@ describe('mapping to ParsedEvent', () => {
     expect(e.params[DROPPED_PARAM]).toEqual({ 'events[0].device': 'evt', device: { category: 'desktop' } });
   });
 
+  it('keeps params and fields named like Object.prototype members, under the same length limit as any other', () => {
+    const body = JSON.parse(
+      '{"client_id":"1.2","toString":"top","events":[{"name":"sign_up","__proto__":"e","hasOwnProperty":"h",' +
+        `"params":{"constructor":"c","toString":"t","valueOf":"${repeat(101)}"}}]}`,
+    );
+    const e = one(body);
+    expect(Object.getOwnPropertyDescriptor(e.params, '__proto__')?.value).toBe('e');
+    expect(e.params).toMatchObject({ constructor: 'c', toString: 't', hasOwnProperty: 'h' });
+    expect(e.params[DROPPED_PARAM]).toEqual({ 'events[0].params.valueOf': repeat(101), toString: 'top' });
+    expect(JSON.stringify(e.params)).toContain('"__proto__":"e"');
+    refusedOnly(
+      req(ENFORCE, JSON.parse(`{"constructor":"${repeat(101)}"}`)),
+      'events[0].params.constructor',
+      'VALUE_OUT_OF_BOUNDS',
+    );
+  });
+
   it('keeps a __proto__ key as data', () => {
     const body = JSON.parse('{"client_id":"1.2","__proto__":{"polluted":1},"events":[{"name":"x","__proto__":"e"}]}');
     const e = one(body);

@@ -15,6 +15,7 @@ import {
   RESERVED_USER_PROPERTY_PREFIXES,
   STANDARD_ITEM_PARAMS,
 } from './ga4-mp.limits.js';
+import { setOwn } from './own-property.js';
 
 /**
  * GA4 Measurement Protocol (`/mp/collect`, `/debug/mp/collect`): request body -> ParsedEvents,
@@ -628,7 +629,7 @@ function parseItems(raw: unknown, path: string, f: Findings): ParamValue | undef
 /** False when the string is over its limit (then dropped in RELAXED, refused in ENFORCE). */
 function withinLength(name: string, value: string | number | boolean, path: string, f: Findings): boolean {
   if (typeof value !== 'string' || PARAM_VALUE_LENGTH_EXEMPT.has(name)) return true;
-  const max = PARAM_VALUE_LENGTH_OVERRIDES[name] ?? LIMITS.maxParamValueLength;
+  const max = Object.hasOwn(PARAM_VALUE_LENGTH_OVERRIDES, name) ? PARAM_VALUE_LENGTH_OVERRIDES[name] : LIMITS.maxParamValueLength;
   if (codePointLength(value, max) <= max) return true;
   f.overLimit(path, `Value of [${name}] must be at most ${max} characters.`, 'VALUE_OUT_OF_BOUNDS', value);
   return false;
@@ -735,11 +736,6 @@ function fromEntries(entries: Array<[string, ParamValue]>): Record<string, Param
   const out: Record<string, ParamValue> = {};
   for (const [k, v] of entries) setOwn(out, k, v);
   return out;
-}
-
-/** Defines an own property, so a key such as `__proto__` stays data and never a prototype. */
-function setOwn<T>(obj: Record<string, T>, key: string, value: T): void {
-  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 function isObject(v: unknown): v is Json {

@@ -102,6 +102,26 @@ describe('gtag /g/collect parser', () => {
     expect(e.params.items).toEqual([{ zz: '' }]);
   });
 
+  it('keeps parameters named like Object.prototype members under their own name', () => {
+    const own = (o: object, k: string) => Object.getOwnPropertyDescriptor(o, k)?.value;
+    const { events, refused } = parse(
+      QUERY,
+      [
+        'en=sign_up&ep.__proto__=p&ep.constructor=c&ep.toString=t&up.hasOwnProperty=h&upn.__proto__=7',
+        'en=sign_up&constructor=c2&toString=t2&__proto__=p2&valueOf=v2&pr1=idSKU1~toString~k0constructor~v0red',
+      ].join('\n'),
+    );
+    expect(refused).toEqual([]);
+    const [typed, bare] = events;
+    expect(own(typed.params, '__proto__')).toBe('p');
+    expect(typed.params).toMatchObject({ constructor: 'c', toString: 't' });
+    expect(Object.entries(typed.user_props)).toEqual([['hasOwnProperty', 'h'], ['__proto__', 7]]);
+    expect(own(bare.params, '__proto__')).toBe('p2');
+    expect(bare.params).toMatchObject({ constructor: 'c2', toString: 't2', valueOf: 'v2', items: [{ item_id: 'SKU1', to: 'String', constructor: 'red' }] });
+    expect(JSON.stringify(bare.params)).toContain('"__proto__":"p2"');
+    expect(bare.client_id).toBe('1234567890.1700000000');
+  });
+
   it('caps events per request', () => {
     const body = Array.from({ length: 501 }, (_, i) => `en=e${i}`).join('\n');
     const { events, refused } = parse('v=2&tid=G-ABC123&cid=1.2', body);

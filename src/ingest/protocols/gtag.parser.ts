@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ParamValue, Protocol } from '../../domain/raw-event.js';
 import type { ParsedEvent, RefusedEvent } from '../parsed-event.js';
+import { setOwn, setOwnIfAbsent } from './own-property.js';
 import { formEntries } from './urlencoded.js';
 
 /**
@@ -26,16 +27,17 @@ export interface GtagParseResult {
 /** One hit: the query's parameters overridden by one body line's, in order. */
 export type HitParams = Map<string, string>;
 
-const COLUMNS: Record<string, 'client_id' | 'user_id' | 'session_id' | 'url' | 'referrer' | 'title' | 'language' | 'screen'> = {
-  cid: 'client_id',
-  uid: 'user_id',
-  sid: 'session_id',
-  dl: 'url',
-  dr: 'referrer',
-  dt: 'title',
-  ul: 'language',
-  sr: 'screen',
-};
+// Maps, not object literals: a lookup by parameter name must not find `constructor` or `toString`.
+const COLUMNS: ReadonlyMap<string, 'client_id' | 'user_id' | 'session_id' | 'url' | 'referrer' | 'title' | 'language' | 'screen'> = new Map([
+  ['cid', 'client_id'],
+  ['uid', 'user_id'],
+  ['sid', 'session_id'],
+  ['dl', 'url'],
+  ['dr', 'referrer'],
+  ['dt', 'title'],
+  ['ul', 'language'],
+  ['sr', 'screen'],
+] as const);
 /** Shared parameters with a GA4 event-parameter name of their own (engagement, session, campaign). */
 const RENAMED: ReadonlyMap<string, [string, 'string' | 'number']> = new Map([
   ['_et', ['engagement_time_msec', 'number']],
@@ -49,7 +51,7 @@ const RENAMED: ReadonlyMap<string, [string, 'string' | 'number']> = new Map([
 ]);
 const PROMOTION_EVENTS: ReadonlySet<string> = new Set(['view_promotion', 'select_promotion']);
 const CONSENT_KEYS: ReadonlySet<string> = new Set(['gcs', 'gcd', 'gcu', 'gcut']);
-const ITEM_FIELDS: Record<string, [string, 'string' | 'number']> = {
+const ITEM_FIELDS: ReadonlyMap<string, readonly [string, 'string' | 'number']> = new Map(Object.entries({
   id: ['item_id', 'string'],
   nm: ['item_name', 'string'],
   br: ['item_brand', 'string'],
@@ -72,7 +74,7 @@ const ITEM_FIELDS: Record<string, [string, 'string' | 'number']> = {
   cs: ['creative_slot', 'string'],
   pi: ['promotion_id', 'string'],
   pn: ['promotion_name', 'string'],
-};
+} as const));
 const ITEM_KEY = /^pr([1-9]\d{0,2})$/;
 const CUSTOM_ITEM_FIELD = /^([kv])(\d{1,3})(.*)$/s;
 const NAME = /^[^\u0000-\u001f]+$/;
@@ -176,7 +178,7 @@ export function parseGtagHit(hit: HitParams, opts: HitOptions): ParsedEvent | Re
   let item: RegExpExecArray | null;
   let renamed: [string, 'string' | 'number'] | undefined;
   for (const [key, value] of hit) {
-    const column = COLUMNS[key];
+    const column = COLUMNS.get(key);
     if (column) {
       event[column] = value || null;
       continue;
@@ -193,11 +195,11 @@ export function parseGtagHit(hit: HitParams, opts: HitOptions): ParsedEvent | Re
     } else if (key === 'cs' || key === 'cn') {
       const promo = PROMOTION_EVENTS.has(name);
       const target = key === 'cs' ? (promo ? 'creative_slot' : 'campaign_source') : promo ? 'creative_name' : 'campaign_name';
-      setIfAbsent(event.params, target, value);
+      setOwnIfAbsent(event.params, target, value);
     } else if ((renamed = RENAMED.get(key))) {
       const [target, type] = renamed;
-      setIfAbsent(event.params, target, type === 'number' ? numeric(value) : value);
-    } else setIfAbsent(event.params, key, value);
+      setOwnIfAbsent(event.params, target, type === 'number' ? numeric(value) : value);
+    } else setOwnIfAbsent(event.params, key, value);
   }
   if (items.length) setOwn(event.params, 'items', items.sort((a, b) => a[0] - b[0]).map(([, item]) => item));
   if (Object.keys(consent).length) event.consent = { ...consent, ...consentStates(consent.gcs) };
@@ -248,12 +250,12 @@ function parseItem(value: string): ParamValue {
     }
     const prefix = field.slice(0, 2);
     const rest = field.slice(2);
-    const known = ITEM_FIELDS[prefix];
+    const known = ITEM_FIELDS.get(prefix);
     if (known) setOwn(item, known[0], known[1] === 'number' ? numeric(rest) : rest);
-    else setIfAbsent(item, prefix, rest);
+    else setOwnIfAbsent(item, prefix, rest);
   }
-  for (const [i, k] of customKeys) if (k) setIfAbsent(item, k, customValues.get(i) ?? null);
-  for (const [i, v] of customValues) if (!customKeys.has(i)) setIfAbsent(item, `v${i}`, v);
+  for (const [i, k] of customKeys) if (k) setOwnIfAbsent(item, k, customValues.get(i) ?? null);
+  for (const [i, v] of customValues) if (!customKeys.has(i)) setOwnIfAbsent(item, `v${i}`, v);
   return item;
 }
 
@@ -268,14 +270,4 @@ function toPayload(hit: HitParams): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of hit) setOwn(out, k, v);
   return out;
-}
-
-function setIfAbsent<T>(obj: Record<string, T>, key: string, value: T): void {
-  if (!Object.prototype.hasOwnProperty.call(obj, key)) setOwn(obj, key, value);
-}
-
-/** Defines an own property, so a key such as `__proto__` stays data and never a prototype. */
-function setOwn<T>(obj: Record<string, T>, key: string, value: T): void {
-  if (key === '__proto__') Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
-  else obj[key] = value;
 }

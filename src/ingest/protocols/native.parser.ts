@@ -1,6 +1,7 @@
 import type { ParamValue } from '../../domain/raw-event.js';
 import type { ParsedEvent, RefusedEvent } from '../parsed-event.js';
 import { TallyError } from '../../infra/errors.js';
+import { setOwn, setOwnIfAbsent } from './own-property.js';
 import { shallowCopy } from './shallow-copy.js';
 
 /**
@@ -98,9 +99,9 @@ function parseOne(raw: unknown, receivedAt: number): ParsedEvent | string {
   let consent: Record<string, string> | null = null;
   if (e.consent !== undefined && e.consent !== null) {
     consent = {};
-    for (const [k, v] of Object.entries(consentRaw)) consent[k] = String(v);
+    for (const [k, v] of Object.entries(consentRaw)) setOwn(consent, k, String(v));
   }
-  for (const [k, v] of Object.entries(e)) if (!KNOWN.has(k) && !(k in params)) params[k] = v as ParamValue;
+  for (const [k, v] of Object.entries(e)) if (!KNOWN.has(k)) setOwnIfAbsent(params, k, v as ParamValue);
 
   return {
     event_id: ids.event_id,

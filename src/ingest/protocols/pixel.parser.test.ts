@@ -25,4 +25,11 @@ describe('pixel /i.gif parser', () => {
     expect(parsePixel(new URLSearchParams('tid=G-1&en=%00bad'))).toMatchObject({ reason: 'invalid' });
     expect(parsePixel(new URLSearchParams(`tid=G-1&eid=${'e'.repeat(200)}`))).toMatchObject({ event_id: null });
   });
+
+  it('keeps parameters named like Object.prototype members under their own name', () => {
+    const e = parsePixel(new URLSearchParams('tid=G-1&cid=c&constructor=c&toString=t&ep.__proto__=p'));
+    expect(e).toMatchObject({ name: 'page_view', client_id: 'c', params: { constructor: 'c', toString: 't' } });
+    if ('reason' in e) throw new Error(e.detail);
+    expect(Object.getOwnPropertyDescriptor(e.params, '__proto__')?.value).toBe('p');
+  });
 });

@@ -96,4 +96,29 @@ describe('Plausible parser', () => {
     const r = ok({ n: 'x', u: 'https://a.example/', d: 'a.example', p });
     expect(Object.keys(r.event.params).filter((k) => k.startsWith('k'))).toHaveLength(30);
   });
+
+  it('keeps props and fields named like Object.prototype members under their own name', () => {
+    // JSON.parse, as the route reads the body: "__proto__" is an own key there
+    const r = ok(
+      JSON.parse(`{
+        "n": "Signup", "u": "https://shop.example/", "d": "shop.example",
+        "p": { "__proto__": "p", "constructor": "c", "toString": "t" },
+        "hasOwnProperty": "h", "valueOf": "v"
+      }`),
+    );
+    const params = r.event.params;
+    expect(Object.getOwnPropertyDescriptor(params, '__proto__')?.value).toBe('p');
+    expect(params).toMatchObject({ constructor: 'c', toString: 't', hasOwnProperty: 'h', valueOf: 'v' });
+    expect(params._tally_dropped).toBeUndefined();
+    expect(JSON.stringify(params)).toContain('"__proto__":"p"');
+  });
+
+  it('reads a top-level "toString" or "__proto__" as an unknown field, never as the prototype', () => {
+    const r = ok(JSON.parse('{"n":"pageview","u":"https://shop.example/","toString":"t","__proto__":{"domain":"other.example","props":{"a":"b"}}}'));
+    expect(r.domains).toEqual(['shop.example']);
+    expect(r.event.params.toString).toBe('t');
+    expect(Object.getOwnPropertyDescriptor(r.event.params, '__proto__')?.value).toEqual({ domain: 'other.example', props: { a: 'b' } });
+    expect(r.event.params.a).toBeUndefined();
+    expect(Object.keys(r.event.params)).not.toContain('function toString() { [native code] }');
+  });
 });

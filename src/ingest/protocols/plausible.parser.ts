@@ -1,5 +1,6 @@
 import type { ParamValue } from '../../domain/raw-event.js';
 import type { ParsedEvent } from '../parsed-event.js';
+import { assignOwn, setOwn } from './own-property.js';
 
 /**
  * Plausible Events API (`POST /api/event`, PROTOCOLS.md §5): one event per request, short or long
@@ -36,8 +37,8 @@ export function parsePlausible(body: unknown): PlausibleParseResult {
   const b: Record<string, unknown> = {};
   // the short key wins when both are sent, as Plausible reads `body["n"] || body["name"]`
   const keys = Object.keys(raw);
-  for (const k of keys) if (k in LONG && raw[k] !== undefined && raw[k] !== null) b[LONG[k]] = raw[k];
-  for (const k of keys) if (!(k in LONG) && b[k] === undefined) b[k] = raw[k];
+  for (const k of keys) if (Object.hasOwn(LONG, k) && raw[k] !== undefined && raw[k] !== null) b[LONG[k]] = raw[k];
+  for (const k of keys) if (!Object.hasOwn(LONG, k)) putIfAbsent(b, k, raw[k]);
 
   const errors: PlausibleErrors = {};
 
@@ -71,7 +72,7 @@ export function parsePlausible(body: unknown): PlausibleParseResult {
   for (const field of ['meta', 'props'] as const) {
     const r = parseProps(b[field]);
     if (typeof r === 'string') addError(errors, 'props', r);
-    else Object.assign(props, r);
+    else assignOwn(props, r);
   }
 
   let revenue: { amount: number; currency: string } | null = null;
@@ -116,8 +117,8 @@ export function parsePlausible(body: unknown): PlausibleParseResult {
   }
   const dropped: Record<string, ParamValue> = {};
   for (const k of Object.keys(props)) {
-    if (k in params) dropped[`props.${k}`] = props[k];
-    else params[k] = props[k];
+    if (Object.hasOwn(params, k)) dropped[`props.${k}`] = props[k];
+    else setOwn(params, k, props[k]);
   }
   if (Object.keys(dropped).length) params._tally_dropped = dropped;
 
@@ -147,12 +148,15 @@ export function parsePlausible(body: unknown): PlausibleParseResult {
   };
 }
 
-function addError(errors: PlausibleErrors, field: string, message: string): void {
-  (errors[field] ??= []).push(message);
+/** setOwnIfAbsent with the store in this module: the shared store site goes megamorphic (~10 % slower here). */
+function putIfAbsent<T>(obj: Record<string, T>, k: string, v: T): void {
+  if (Object.hasOwn(obj, k)) return;
+  if (k === '__proto__') setOwn(obj, k, v);
+  else obj[k] = v;
 }
 
-function putIfAbsent(params: Record<string, ParamValue>, k: string, v: ParamValue): void {
-  if (!(k in params)) params[k] = v;
+function addError(errors: PlausibleErrors, field: string, message: string): void {
+  (errors[field] ??= []).push(message);
 }
 
 /** The URL, or null when it does not parse (one parse, where URL.canParse + new URL made two). */
@@ -199,7 +203,7 @@ function parseProps(v: unknown): Record<string, ParamValue> | string {
     const value = typeof raw === 'string' ? raw : String(raw);
     if (Buffer.byteLength(k) > PLAUSIBLE_LIMITS.maxPropKeyBytes) return `keys should have at most ${PLAUSIBLE_LIMITS.maxPropKeyBytes} bytes`;
     if (Buffer.byteLength(value) > PLAUSIBLE_LIMITS.maxPropValueBytes) return `values should have at most ${PLAUSIBLE_LIMITS.maxPropValueBytes} bytes`;
-    out[k] = value;
+    setOwn(out, k, value);
     n++;
   }
   return out;

@@ -138,4 +138,21 @@ describe('PostHog event mapping', () => {
     expect(r.events[0].client_id).toHaveLength(POSTHOG_LIMITS.maxDistinctId);
     expect(r.refused).toHaveLength(1);
   });
+
+  it('keeps properties and event fields named like Object.prototype members under their own name', () => {
+    const body = decodePostHogBody(
+      Buffer.from(`{"api_key":"${KEY}","batch":[{
+        "event": "signed_up", "distinct_id": "d-1", "hasOwnProperty": "h",
+        "properties": { "__proto__": "p", "constructor": "c", "toString": "t", "$set": { "__proto__": "u" } }
+      }]}`),
+      q(),
+      1e6,
+    );
+    const [e] = parsePostHog(body, { receivedAt: NOW }).events;
+    expect(Object.getOwnPropertyDescriptor(e.params, '__proto__')?.value).toBe('p');
+    expect(e.params).toMatchObject({ constructor: 'c', toString: 't', hasOwnProperty: 'h' });
+    expect(e.params._tally_dropped).toBeUndefined();
+    expect(JSON.stringify(e.params)).toContain('"__proto__":"p"');
+    expect(Object.getOwnPropertyDescriptor(e.user_props, '__proto__')?.value).toBe('u');
+  });
 });

@@ -3,6 +3,7 @@ import { IDENTITY_LINK_EVENT, identityLinkParams } from '../../domain/identity-l
 import type { ParamValue } from '../../domain/raw-event.js';
 import { TallyError } from '../../infra/errors.js';
 import type { ParsedEvent, RefusedEvent } from '../parsed-event.js';
+import { setOwn } from './own-property.js';
 import { formEntries } from './urlencoded.js';
 
 /**
@@ -212,8 +213,10 @@ function parseOne(raw: unknown, receivedAt: number, sentAt: number | null): Pars
 /** A value under its own name, or under `_tally_dropped` when params already has that name. */
 function put(params: Record<string, ParamValue>, dropped: Json, k: string, v: unknown): void {
   if (v === undefined) return;
-  if (k in params) dropped[k] = v as ParamValue;
-  else params[k] = v as ParamValue;
+  const target: Json = Object.hasOwn(params, k) ? dropped : params;
+  // stored here, not by setOwn, on the hot path: a store site shared by every parser goes megamorphic
+  if (k === '__proto__') setOwn<unknown>(target, k, v);
+  else target[k] = v;
 }
 
 /** ISO 8601 (or anything Date parses) or epoch ms; null when absent or unparseable. */

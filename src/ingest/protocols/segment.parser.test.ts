@@ -142,4 +142,23 @@ describe('Segment parser', () => {
     expect(segmentBasicKey(null)).toBeNull();
     expect(Object.keys(SEGMENT_PATHS).sort()).toEqual(['a', 'alias', 'b', 'batch', 'g', 'group', 'i', 'identify', 'p', 'page', 's', 'screen', 't', 'track']);
   });
+
+  it('keeps properties, traits and campaign fields named like Object.prototype members under their own name', () => {
+    const r = parseSegment(
+      JSON.parse(`{
+        "type": "track", "event": "Signed Up", "anonymousId": "a-1", "messageId": "m-proto", "hasOwnProperty": "h",
+        "properties": { "__proto__": "p", "constructor": "c", "toString": "t" },
+        "context": { "campaign": { "constructor": "cc", "name": "summer" }, "traits": { "__proto__": "gold" } }
+      }`),
+      'track',
+      ctx,
+    );
+    expect(r.refused).toEqual([]);
+    const [e] = r.events;
+    expect(Object.getOwnPropertyDescriptor(e.params, '__proto__')?.value).toBe('p');
+    expect(e.params).toMatchObject({ constructor: 'c', toString: 't', hasOwnProperty: 'h', campaign_constructor: 'cc', utm_campaign: 'summer' });
+    expect(e.params._tally_dropped).toBeUndefined();
+    expect(JSON.stringify(e.params)).toContain('"__proto__":"p"');
+    expect(Object.getOwnPropertyDescriptor(e.user_props, '__proto__')?.value).toBe('gold');
+  });
 });

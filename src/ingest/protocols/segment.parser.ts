@@ -52,7 +52,7 @@ const KNOWN: ReadonlySet<string> = new Set([
   'type', 'messageId', 'anonymousId', 'userId', 'timestamp', 'originalTimestamp', 'sentAt', 'context', 'properties',
   'event', 'name', 'category', 'traits', 'groupId', 'previousId', 'writeKey',
 ]);
-const CAMPAIGN: Record<string, string> = { name: 'utm_campaign', source: 'utm_source', medium: 'utm_medium', term: 'utm_term', content: 'utm_content' };
+const CAMPAIGN: ReadonlyMap<string, string> = new Map([['name', 'utm_campaign'], ['source', 'utm_source'], ['medium', 'utm_medium'], ['term', 'utm_term'], ['content', 'utm_content']]);
 /** Params key holding values that clashed with a property of the same name, keyed by field. */
 export const DROPPED_PARAM = '_tally_dropped';
 
@@ -206,7 +206,7 @@ function parseMessage(raw: unknown, pathType: SegmentType | null, envelope: Enve
   if (screen && typeof screen.width === 'number' && typeof screen.height === 'number') event.screen = `${screen.width}x${screen.height}`;
   if (isObject(context.campaign)) {
     const campaign = context.campaign as Record<string, ParamValue>;
-    for (const k of Object.keys(campaign)) extra(params, dropped, CAMPAIGN[k] ?? `campaign_${k}`, campaign[k]);
+    for (const k of Object.keys(campaign)) extra(params, dropped, CAMPAIGN.get(k) ?? `campaign_${k}`, campaign[k]);
   }
 
   const messageId = msg.messageId;
@@ -393,6 +393,10 @@ function isObject(v: unknown): v is Json {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/**
+ * own-property.ts's setOwn with a store site of this module's own: the shared one sees every
+ * parser's objects and goes megamorphic, which measured 5-10 % slower on this parser's bench.
+ */
 function setOwn<T>(obj: Record<string, T>, key: string, value: T): void {
   if (key === '__proto__') Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
   else obj[key] = value;

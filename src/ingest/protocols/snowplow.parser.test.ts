@@ -99,4 +99,25 @@ describe('Snowplow parser', () => {
     }
     expect(parseSnowplowPost({ data: Array.from({ length: 1001 }, () => ({ e: 'pv' })) }, ctx).refused).toMatchObject([{ index: 1000, reason: 'over_limit' }]);
   });
+
+  it('keeps fields named like Object.prototype members, and an event type such as "constructor" as its name', () => {
+    const r = parseSnowplowPost(
+      JSON.parse(`{"schema":"iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4","data":[
+        { "e": "pv", "aid": "G-ABC123", "duid": "d-1", "__proto__": "p", "constructor": "c", "toString": "t" },
+        { "e": "constructor", "aid": "G-ABC123", "duid": "d-1" },
+        { "e": "toString", "aid": "G-ABC123", "duid": "d-1" }
+      ]}`),
+      ctx,
+    );
+    expect(r.refused).toEqual([]);
+    const [pv, ctor, toString] = r.events.map((x) => x.event);
+    expect(Object.getOwnPropertyDescriptor(pv.params, '__proto__')?.value).toBe('p');
+    expect(pv.params).toMatchObject({ constructor: 'c', toString: 't' });
+    expect(JSON.stringify(pv.params)).toContain('"__proto__":"p"');
+    expect([ctor.name, toString.name]).toEqual(['constructor', 'toString']);
+
+    const [get] = parseSnowplowGet(new URLSearchParams('e=pv&aid=G-ABC123&duid=d-1&__proto__=q&valueOf=v'), ctx).events;
+    expect(Object.getOwnPropertyDescriptor(get.event.params, '__proto__')?.value).toBe('q');
+    expect(get.event.params.valueOf).toBe('v');
+  });
 });

@@ -32,7 +32,7 @@ export interface SnowplowParseResult {
   refused: RefusedEvent[];
 }
 
-const EVENT_NAMES: Record<string, string> = {
+const EVENT_NAMES: Readonly<Record<string, string>> = {
   pv: 'page_view',
   pp: 'page_ping',
   tr: 'transaction',
@@ -111,7 +111,7 @@ function parsePayload(raw: unknown, index: number, receivedAt: number): Snowplow
     if (!f.se_ac) return refusal(index, raw, 'invalid', 'se_ac: the action of a structured event is required');
     if (f.se_ac.length > SNOWPLOW_LIMITS.maxNameLength) return refusal(index, raw, 'invalid', `se_ac: longer than ${SNOWPLOW_LIMITS.maxNameLength}`);
     name = f.se_ac;
-  } else if (EVENT_NAMES[e]) name = EVENT_NAMES[e];
+  } else if (Object.hasOwn(EVENT_NAMES, e)) name = EVENT_NAMES[e];
   else if (PLAIN_NAME.test(e)) name = e;
   else return refusal(index, raw, 'invalid', `e: unknown event type ${e.slice(0, 40)}`);
 
@@ -257,6 +257,10 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/**
+ * own-property.ts's setOwn with a store site of this module's own: the shared one sees every
+ * parser's objects and goes megamorphic, which measured 5-10 % slower on this parser's bench.
+ */
 function setOwn<T>(obj: Record<string, T>, key: string, value: T): void {
   if (key === '__proto__') Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
   else obj[key] = value;

@@ -71,4 +71,26 @@ describe('Umami parser', () => {
       if (!r.ok) expect(r.error).toMatch(/\w/);
     }
   });
+
+  it('keeps data and payload fields named like Object.prototype members under their own name', () => {
+    const r = ok(JSON.parse(`{"type":"event","payload":{
+      "website": "G-ABC123", "hostname": "shop.example", "url": "/", "name": "signup", "toString": "t",
+      "data": { "__proto__": "p", "constructor": "c", "hasOwnProperty": "h" }
+    }}`));
+    const params = r.event.params;
+    expect(Object.getOwnPropertyDescriptor(params, '__proto__')?.value).toBe('p');
+    expect(params).toMatchObject({ constructor: 'c', hasOwnProperty: 'h', toString: 't' });
+    expect(params._tally_dropped).toBeUndefined();
+    expect(JSON.stringify(params)).toContain('"__proto__":"p"');
+
+    const identify = ok(JSON.parse('{"type":"identify","payload":{"website":"G-ABC123","data":{"__proto__":"gold","toString":"t"}}}'));
+    expect(Object.entries(identify.event.user_props)).toEqual([['__proto__', 'gold'], ['toString', 't']]);
+  });
+
+  it('refuses data nested too deeply to serialise instead of throwing', () => {
+    // JSON.parse accepts nesting that overflows JSON.stringify's stack, well within the 1 MB body limit
+    const depth = 200_000;
+    const body = JSON.parse(`{"type":"event","payload":{"website":"G-ABC123","data":{"a":${'['.repeat(depth)}${']'.repeat(depth)}}}}`);
+    expect(parseUmami(body, ctx)).toEqual({ ok: false, error: 'payload.data: nested too deeply' });
+  });
 });

@@ -1,6 +1,8 @@
 import { IDENTITY_LINK_EVENT } from '../../domain/identity-link.js';
 import type { ParamValue } from '../../domain/raw-event.js';
 import type { ParsedEvent } from '../parsed-event.js';
+import { jsonBytesOver } from './json-size.js';
+import { assignOwn, setOwn } from './own-property.js';
 
 /**
  * Umami (`POST /api/send`, `POST /api/batch`; PROTOCOLS.md §6): `{ type, payload }`, checked
@@ -56,7 +58,10 @@ export function parseUmami(body: unknown, ctx: { receivedAt: number }): UmamiPar
   let data: Record<string, ParamValue> = {};
   if (p.data !== undefined && p.data !== null) {
     if (typeof p.data !== 'object' || Array.isArray(p.data)) return { ok: false, error: 'payload.data: expected an object' };
-    if (Buffer.byteLength(JSON.stringify(p.data)) > UMAMI_LIMITS.maxDataBytes) return { ok: false, error: `payload.data: larger than ${UMAMI_LIMITS.maxDataBytes} bytes` };
+    // JSON.stringify throws on nesting deep enough to overflow the stack, which JSON.parse accepts
+    const over = jsonBytesOver(p.data, UMAMI_LIMITS.maxDataBytes);
+    if (over === null) return { ok: false, error: 'payload.data: nested too deeply' };
+    if (over) return { ok: false, error: `payload.data: larger than ${UMAMI_LIMITS.maxDataBytes} bytes` };
     data = { ...(p.data as Record<string, ParamValue>) };
   }
 
@@ -79,17 +84,17 @@ export function parseUmami(body: unknown, ctx: { receivedAt: number }): UmamiPar
   let name: string;
   const userId: string | null = s.id;
   if (type === 'identify') {
-    Object.assign(userProps, data);
+    assignOwn(userProps, data);
     if (s.id) {
       name = IDENTITY_LINK_EVENT;
       Object.assign(params, { user_id: s.id, client_id: null, link_kind: 'identify', source_protocol: 'umami' });
     } else name = 'umami_identify';
   } else if (type === 'performance') {
     name = 'web_vitals';
-    Object.assign(params, data);
+    assignOwn(params, data);
   } else {
     name = s.name ?? 'page_view';
-    Object.assign(params, data);
+    assignOwn(params, data);
   }
   put(params, dropped, '_tally_source_name', type === 'event' ? (s.name ?? '(pageview)') : type);
   if (s.hostname) put(params, dropped, 'hostname', s.hostname);
@@ -125,8 +130,8 @@ export function parseUmami(body: unknown, ctx: { receivedAt: number }): UmamiPar
 
 /** A payload value under its own name, or under `_tally_dropped` when params already has that name. */
 function put(params: Record<string, ParamValue>, dropped: Record<string, ParamValue>, k: string, v: ParamValue): void {
-  if (k in params) dropped[`payload.${k}`] = v;
-  else params[k] = v;
+  if (Object.hasOwn(params, k)) dropped[`payload.${k}`] = v;
+  else setOwn(params, k, v);
 }
 
 const SCHEME = /^[a-z][a-z0-9+.-]*:/i;

@@ -45,4 +45,29 @@ describe('tally.js payload parser', () => {
       expect(code, JSON.stringify(bad).slice(0, 60)).toBe('malformed_body');
     }
   });
+
+  it('keeps params, event fields and consent named like Object.prototype members under their own name', () => {
+    const r = parseTallyJs(
+      JSON.parse(`{"st": ${NOW}, "cs": { "__proto__": "granted" }, "e": [
+        { "n": "sign_up", "u": "https://a.example/", "ts": ${NOW}, "hasOwnProperty": "h",
+          "p": { "__proto__": "p", "constructor": "c", "toString": "t" } }
+      ]}`),
+      { receivedAt: NOW },
+    );
+    const [e] = r.events;
+    expect(Object.getOwnPropertyDescriptor(e.params, '__proto__')?.value).toBe('p');
+    expect(e.params).toMatchObject({ constructor: 'c', toString: 't', hasOwnProperty: 'h' });
+    expect(JSON.stringify(e.params)).toContain('"__proto__":"p"');
+    expect(Object.getOwnPropertyDescriptor(e.consent, '__proto__')?.value).toBe('granted');
+  });
+
+  it('limits params by their UTF-8 bytes, not UTF-16 units', () => {
+    const max = TALLY_JS_LIMITS.maxParamsBytes;
+    // {"k":"…"} is 8 bytes around the value; "é" is 1 UTF-16 unit and 2 bytes
+    const fits = 'é'.repeat((max - 8) / 2);
+    const over = 'é'.repeat((max - 8) / 2 + 1);
+    const r = parseTallyJs({ e: [{ n: 'x', p: { k: fits } }, { n: 'x', p: { k: over } }] }, { receivedAt: NOW });
+    expect(r.events.map((e) => e.params.k)).toEqual([fits]);
+    expect(r.refused).toMatchObject([{ index: 1, reason: 'invalid', detail: `p: larger than ${max} bytes` }]);
+  });
 });

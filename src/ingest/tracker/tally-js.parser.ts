@@ -2,6 +2,8 @@ import { IDENTITY_LINK_EVENT, identityLinkParams } from '../../domain/identity-l
 import type { ParamValue } from '../../domain/raw-event.js';
 import { TallyError } from '../../infra/errors.js';
 import type { ParsedEvent, RefusedEvent } from '../parsed-event.js';
+import { jsonBytesOver } from '../protocols/json-size.js';
+import { setOwn, setOwnIfAbsent } from '../protocols/own-property.js';
 import { shallowCopy } from '../protocols/shallow-copy.js';
 
 /**
@@ -45,7 +47,7 @@ export function parseTallyJs(body: unknown, ctx: { receivedAt: number }): TallyJ
   if (b.cs !== undefined && b.cs !== null) {
     if (typeof b.cs !== 'object' || Array.isArray(b.cs)) throw bad('cs: must be an object');
     consent = {};
-    for (const [k, v] of Object.entries(b.cs as Record<string, unknown>).slice(0, 20)) consent[k.slice(0, 64)] = String(v).slice(0, 64);
+    for (const [k, v] of Object.entries(b.cs as Record<string, unknown>).slice(0, 20)) setOwn(consent, k.slice(0, 64), String(v).slice(0, 64));
   }
   const sentAt = typeof b.st === 'number' && Number.isFinite(b.st) ? b.st : null;
 
@@ -104,10 +106,10 @@ function parseOne(raw: unknown): { name: string; url: string | null; referrer: s
   let params: Record<string, ParamValue> = {};
   if (e.p !== undefined && e.p !== null) {
     if (typeof e.p !== 'object' || Array.isArray(e.p)) return 'p: must be an object';
-    if (JSON.stringify(e.p).length > TALLY_JS_LIMITS.maxParamsBytes) return `p: larger than ${TALLY_JS_LIMITS.maxParamsBytes} bytes`;
+    if (jsonBytesOver(e.p, TALLY_JS_LIMITS.maxParamsBytes) !== false) return `p: larger than ${TALLY_JS_LIMITS.maxParamsBytes} bytes`;
     params = shallowCopy(e.p as Record<string, ParamValue>);
   }
-  for (const k of Object.keys(e)) if (!EVENT_FIELDS.has(k) && !(k in params)) params[k] = e[k] as ParamValue;
+  for (const k of Object.keys(e)) if (!EVENT_FIELDS.has(k)) setOwnIfAbsent(params, k, e[k] as ParamValue);
   return { name: e.n, url, referrer, title, ts: typeof e.ts === 'number' ? e.ts : null, params };
 }
 

@@ -65,7 +65,7 @@ export class IngestService {
     for (const p of parsed) {
       const e = toRawEvent(p, tenant, req, this.deps.geo);
       events.push(e);
-      records.push({ key: `${e.property_id}:${e.client_id ?? e.user_id ?? e.event_id}`, value: Buffer.from(JSON.stringify(e)) });
+      records.push({ key: `${e.property_id}:${e.client_id ?? e.user_id ?? e.event_id}`, value: Buffer.from(stringifyOrRefuse(e)) });
     }
     const raw = records.length ? this.deps.log.append('raw-events', records) : null;
     const dead = refused.length ? this.deadLetter(protocol, refused, property, req.receivedAt) : null;
@@ -87,8 +87,28 @@ export class IngestService {
         detail: r.detail,
         payload: r.payload,
       };
-      return { key: property?.propertyId ?? 'unknown', value: Buffer.from(JSON.stringify(dl)) };
+      let value: string;
+      try {
+        value = JSON.stringify(dl);
+      } catch {
+        // kept with its reason; a payload too deep to serialise cannot be kept itself
+        value = JSON.stringify({ ...dl, payload: { _tally_unserialisable: 'nested too deeply' } });
+      }
+      return { key: property?.propertyId ?? 'unknown', value: Buffer.from(value) };
     });
     return this.deps.log.append('dead-letter', records);
+  }
+}
+
+/**
+ * JSON.parse accepts nesting that JSON.stringify overflows the stack on (a few hundred kB of
+ * `[[[…]]]` inside a param): such a request is refused whole, before anything is appended.
+ */
+function stringifyOrRefuse(e: RawEvent): string {
+  try {
+    return JSON.stringify(e);
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    throw new TallyError('malformed_body', 'a value is nested too deeply to store', { reason: 'too_deeply_nested' });
   }
 }

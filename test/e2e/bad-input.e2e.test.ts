@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTenantCli, startTally, type TallyProcess, type TenantKeys } from '../support/tally-process.js';
 
+const DEEP = '['.repeat(300_000) + ']'.repeat(300_000);
+
 describe('bad input never gets a 5xx', () => {
   let tally: TallyProcess;
   let t: TenantKeys;
@@ -28,6 +30,8 @@ describe('bad input never gets a 5xx', () => {
       ['no api secret', await post(`${tally.baseUrl}/mp/collect?measurement_id=${t.measurementId}`, '{}'), 401, 'api_secret_missing'],
       ['broken gzip', await post(`${tally.baseUrl}/v1/collect`, Buffer.from([0x1f, 0x8b, 0x08, 1, 2, 3]), { authorization: `Bearer ${t.ingestKey}` }), 400, 'invalid_gzip'],
       ['GET on an ingest path', await fetch(`${tally.baseUrl}/v1/collect`), 405, 'method_not_allowed'],
+      // JSON.parse takes nesting JSON.stringify overflows on: refused whole, nothing stored
+      ['a param nested 300 000 deep (native)', await post(`${tally.baseUrl}/v1/collect`, `{"events":[{"name":"x","client_id":"c1","params":{"d":${DEEP}}}]}`, { authorization: `Bearer ${t.ingestKey}` }), 400, 'too_deeply_nested'],
     ];
     for (const [what, res, status, reason] of cases) {
       expect(res.status, what).toBe(status);
@@ -35,6 +39,9 @@ describe('bad input never gets a 5xx', () => {
       expect(body.error.reason, what).toBe(reason);
       expect(typeof body.error.message, what).toBe('string');
     }
+    // PostHog's own error shape
+    const ph = await post(`${tally.baseUrl}/capture`, `{"api_key":"${t.ingestKey}","event":"x","distinct_id":"d","properties":{"a":${DEEP}}}`);
+    expect([ph.status, ((await ph.json()) as any).code]).toEqual([400, 'invalid_payload']);
   });
 
   it('accepts wrong types as dead letters with a 2xx, per event', async () => {

@@ -231,7 +231,12 @@ export function parseTime(v: unknown): number | null {
 /** PostHog stringifies any JSON distinct id and cuts it at 200 characters. */
 function idString(v: unknown): string | null {
   if (v === undefined || v === null || v === '') return null;
-  const s = typeof v === 'string' ? v : JSON.stringify(v);
+  let s: string | undefined;
+  try {
+    s = typeof v === 'string' ? v : JSON.stringify(v);
+  } catch {
+    return null; // nested too deeply to serialise: not an id
+  }
   return s ? s.slice(0, POSTHOG_LIMITS.maxDistinctId) : null;
 }
 

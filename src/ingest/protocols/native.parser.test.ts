@@ -25,6 +25,14 @@ describe('native /v1/collect parser', () => {
     expect(Object.entries(e.consent!)).toEqual([['valueOf', 'granted'], ['__proto__', 'denied']]);
   });
 
+  it('keeps an extra field whose name a param already has in params._tally_dropped', () => {
+    const body = JSON.parse('{"events":[{"name":"x","client_id":"c1","params":{"plan":"pro","_tally_dropped":{"a":1}},"plan":"team","__proto__":"p"}]}');
+    const [e] = parseNative(body, { receivedAt: NOW }).events;
+    expect(e.params.plan).toBe('pro');
+    expect(e.params._tally_dropped).toEqual({ plan: 'team', _tally_dropped: { a: 1 } });
+    expect(own(e.params, '__proto__')).toBe('p');
+  });
+
   it('keeps an event field named "__proto__" in params', () => {
     const body = JSON.parse('{"events":[{"name":"page_view","client_id":"c1","__proto__":{"url":"https://evil.test/"},"toString":"t"}]}');
     const [e] = parseNative(body, { receivedAt: NOW }).events;

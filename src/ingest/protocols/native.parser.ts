@@ -1,7 +1,7 @@
 import type { ParamValue } from '../../domain/raw-event.js';
 import type { ParsedEvent, RefusedEvent } from '../parsed-event.js';
 import { TallyError } from '../../infra/errors.js';
-import { setOwn, setOwnIfAbsent } from './own-property.js';
+import { keepExtraFields, setOwn } from './own-property.js';
 import { shallowCopy } from './shallow-copy.js';
 
 /**
@@ -101,7 +101,7 @@ function parseOne(raw: unknown, receivedAt: number): ParsedEvent | string {
     consent = {};
     for (const [k, v] of Object.entries(consentRaw)) setOwn(consent, k, String(v));
   }
-  for (const [k, v] of Object.entries(e)) if (!KNOWN.has(k)) setOwnIfAbsent(params, k, v as ParamValue);
+  keepExtraFields(params, e as Record<string, ParamValue>, KNOWN);
 
   return {
     event_id: ids.event_id,

@@ -23,3 +23,20 @@ export function assignOwn<T>(target: Record<string, T>, source: Record<string, T
   for (const k of Object.keys(source)) setOwn(target, k, source[k]);
   return target;
 }
+
+/**
+ * Copies the fields of `source` not in `known` into `params`. A field whose name a param already
+ * has goes to `params._tally_dropped` instead, as every parser keeps what it cannot place.
+ */
+export function keepExtraFields<T>(params: Record<string, T | Record<string, T>>, source: Record<string, T>, known: ReadonlySet<string>): void {
+  let dropped: Record<string, T> | null = null;
+  for (const k of Object.keys(source)) {
+    if (known.has(k)) continue;
+    if (Object.hasOwn(params, k)) setOwn((dropped ??= {}), k, source[k]);
+    else setOwn(params, k, source[k]);
+  }
+  if (!dropped) return;
+  const earlier = params._tally_dropped;
+  if (earlier !== undefined) setOwn(dropped, '_tally_dropped', earlier as T);
+  params._tally_dropped = dropped;
+}

@@ -25,6 +25,11 @@ describe('tally.js payload parser', () => {
     expect(r.events[0]).toMatchObject({ protocol: 'tallyjs', url: 'https://a.example/x', referrer: 'https://g.example/', title: 'X', language: 'de-DE', screen: '1280x720', consent: { analytics_storage: 'granted' } });
   });
 
+  it('keeps an extra event field whose name a param already has in params._tally_dropped', () => {
+    const r = parseTallyJs({ st: NOW, e: [{ n: 'signup', ts: NOW, p: { plan: 'pro' }, plan: 'team', seats: 3 }] }, { receivedAt: NOW });
+    expect(r.events[0].params).toEqual({ plan: 'pro', seats: 3, _tally_dropped: { plan: 'team' } });
+  });
+
   it('makes tally("user", id) an identity link', () => {
     const r = parseTallyJs({ st: NOW, e: [{ n: 'tally_identity_link', u: 'https://a.example/', ts: NOW, p: { user_id: 'u-1' } }] }, { receivedAt: NOW });
     expect(r.cookieless).toBe(true);

@@ -3,7 +3,7 @@ import type { ParamValue } from '../../domain/raw-event.js';
 import { TallyError } from '../../infra/errors.js';
 import type { ParsedEvent, RefusedEvent } from '../parsed-event.js';
 import { jsonBytesOver } from '../protocols/json-size.js';
-import { setOwn, setOwnIfAbsent } from '../protocols/own-property.js';
+import { keepExtraFields, setOwn } from '../protocols/own-property.js';
 import { shallowCopy } from '../protocols/shallow-copy.js';
 
 /**
@@ -109,7 +109,7 @@ function parseOne(raw: unknown): { name: string; url: string | null; referrer: s
     if (jsonBytesOver(e.p, TALLY_JS_LIMITS.maxParamsBytes) !== false) return `p: larger than ${TALLY_JS_LIMITS.maxParamsBytes} bytes`;
     params = shallowCopy(e.p as Record<string, ParamValue>);
   }
-  for (const k of Object.keys(e)) if (!EVENT_FIELDS.has(k)) setOwnIfAbsent(params, k, e[k] as ParamValue);
+  keepExtraFields(params, e as Record<string, ParamValue>, EVENT_FIELDS);
   return { name: e.n, url, referrer, title, ts: typeof e.ts === 'number' ? e.ts : null, params };
 }
 

@@ -8,8 +8,6 @@ import { TallyError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import type { Db } from './db.js';
 
-export { createTestDatabase } from './test-database.js';
-
 /**
  * The metadata contract: tenancy, credentials, usage metering and pipeline bookkeeping behave the
  * same on every metadata DB (PGlite, PostgreSQL). `open()` returns a migrated, empty DB. Runs in

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryCounters } from '../infra/counters/memory.counters.js';
-import type { EventLog } from '../infra/event-log/event-log.port.js';
+import type { EventLog, LogOutput, LogRecordIn } from '../infra/event-log/event-log.port.js';
+import { isTallyError } from '../infra/errors.js';
+import { parseNative } from './protocols/native.parser.js';
 import type { PropertyRow } from '../tenancy/tenant.repository.js';
 import { DEFAULT_PROPERTY_SETTINGS } from '../domain/property-settings.js';
 import { IngestService } from './ingest.service.js';
@@ -28,6 +30,38 @@ describe('IngestService.admit', () => {
     const month = 31 * 86_400_000;
     expect(await counters.peek('quota:org-1:2026-01', month)).toBe(6);
     expect(await counters.peek('quota:org-1:2026-02', month)).toBe(3);
-    await expect(ingest.admit(property, 5, lastMsOfJanuary)).rejects.toMatchObject({ code: 'quota_exceeded' });
+    await expect(ingest.admit(property, 5, lastMsOfJanuary)).rejects.toMatchObject({ code: 'quota_exceeded', details: { retryAfterMs: 1 } });
+  });
+});
+
+describe('IngestService.accept', () => {
+  const NOW = Date.UTC(2026, 0, 15, 12);
+  const deep = '['.repeat(300_000) + ']'.repeat(300_000); // JSON.parse takes it, JSON.stringify overflows
+  const req = { receivedAt: NOW, userAgent: 'test', ip: '203.0.113.9' };
+  function capturingLog() {
+    const appended: { output: LogOutput; records: LogRecordIn[] }[] = [];
+    const log = { append: async (output: LogOutput, records: LogRecordIn[]) => void appended.push({ output, records }) } as unknown as EventLog;
+    return { log, appended };
+  }
+  const ingestWith = (log: EventLog) =>
+    new IngestService({ log, counters: new MemoryCounters(), geo: { lookup: () => ({ country: null, region: null, city: null }) } });
+
+  it('refuses a request whose event is nested too deeply to serialise, appending nothing', async () => {
+    const { log, appended } = capturingLog();
+    const ok = parseNative(JSON.parse('{"events":[{"name":"a","client_id":"c1"}]}'), { receivedAt: NOW });
+    const bad = parseNative(JSON.parse(`{"events":[{"name":"b","client_id":"c1","params":{"d":${deep}}}]}`), { receivedAt: NOW });
+    const err = await ingestWith(log).accept('native', [...ok.events, ...bad.events], [], property, req).catch((e) => e);
+    expect(isTallyError(err) && [err.code, err.details.reason]).toEqual(['malformed_body', 'too_deeply_nested']);
+    expect(appended).toEqual([]);
+  });
+
+  it('dead-letters a refused event whose payload cannot be serialised, with its reason', async () => {
+    const { log, appended } = capturingLog();
+    const refused = [{ index: 0, reason: 'invalid' as const, detail: 'name: required', payload: JSON.parse(`{"params":${deep}}`) }];
+    await ingestWith(log).accept('native', [], refused, property, req);
+    expect(appended.map((a) => a.output)).toEqual(['dead-letter']);
+    expect(JSON.parse(appended[0].records[0].value.toString())).toMatchObject({
+      reason: 'invalid', detail: 'name: required', payload: { _tally_unserialisable: 'nested too deeply' },
+    });
   });
 });

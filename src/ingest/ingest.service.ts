@@ -43,10 +43,8 @@ export class IngestService {
     }
     const quota = await this.deps.counters.take(`quota:${property.tenantId}:${this.monthOf(now)}`, n, property.monthlyEventQuota, MONTH_MS);
     if (!quota.allowed) {
-      const d = new Date(now);
-      const nextMonth = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
       throw new TallyError('quota_exceeded', `the plan's ${property.monthlyEventQuota} events this month are used up`, {
-        retryAfterMs: nextMonth - now,
+        retryAfterMs: this.month.to - now,
         reason: 'quota_exceeded',
       });
     }

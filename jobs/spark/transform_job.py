@@ -37,7 +37,6 @@ RAW_FIELDS = [
 JSON_TEXT_FIELDS = ("consent", "params", "user_props")
 SPARK_TYPES = {"string": "string", "int": "int", "bigint": "bigint", "double": "double", "boolean": "boolean", "date": "date"}
 # JSON.stringify text that DuckDB re-serializes differently: lowercase \u00XX escapes, "e+" exponents.
-IDENTITY_LINK_EVENT = "tally_identity_link"  # src/domain/identity-link.ts
 NEEDS_NORMALIZING = r"\\u00[01][0-9a-f]|[0-9]e\+"
 
 
@@ -100,7 +99,7 @@ def main():
       SELECT *, coalesce(client_ts, received_at) AS event_ms,
         coalesce(client_id, user_id, event_id) AS client_key,
         name IN ('page_view', 'screen_view') AS is_page_view,
-        name = '{IDENTITY_LINK_EVENT}' AS is_link
+        name = {sql_string(req['identityLinkEvent'])} AS is_link
       FROM kept
       WHERE coalesce(client_ts, received_at) >= {int(req['startMs'])}
         AND coalesce(client_ts, received_at) < {int(req['endMs'])}""")

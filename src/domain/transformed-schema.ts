@@ -129,3 +129,8 @@ export const TRANSFORMED_TABLES: Readonly<Record<TransformedTable, { columns: re
 };
 
 export const TRANSFORMED_TABLE_NAMES = Object.keys(TRANSFORMED_TABLES) as TransformedTable[];
+
+/** The object key of one transformed partition (one file per table, tenant, property and local date). */
+export function transformedKey(table: TransformedTable, p: { tenantId: string; propertyId: string; date: string }): string {
+  return `transformed/${table}/tenant=${p.tenantId}/property=${p.propertyId}/dt=${p.date}/part-0.parquet`;
+}

@@ -9,7 +9,7 @@ import { parsePageUrl } from '../../domain/enrichment/url.js';
 import { parseUserAgent } from '../../domain/enrichment/user-agent.js';
 import { tzOffsetMs } from '../../domain/time-zone.js';
 import { listRawKeys, transformWindow } from './raw-window.js';
-import { TRANSFORMED_TABLE_NAMES, TRANSFORMED_TABLES, type TransformedTable } from '../../domain/transformed-schema.js';
+import { transformedKey, TRANSFORMED_TABLE_NAMES, TRANSFORMED_TABLES, type TransformedTable } from '../../domain/transformed-schema.js';
 import type { ObjectStore } from '../object-store/object-store.port.js';
 import type {
   TransformEngine,
@@ -100,7 +100,7 @@ export class DuckDbTransformEngine implements TransformEngine {
       };
       for (const date of dates) {
         for (const table of TRANSFORMED_TABLE_NAMES) {
-          const key = `transformed/${table}/tenant=${settings.tenantId}/property=${settings.propertyId}/dt=${date}/part-0.parquet`;
+          const key = transformedKey(table, { ...settings, date });
           const path = join(stage, `${table}-${date}.parquet`);
           const { columns, orderBy } = TRANSFORMED_TABLES[table];
           await conn.run(sql.copyPartition({ table: OUT_VIEWS[table], columns, date, orderBy: orderBy.join(', '), path }));

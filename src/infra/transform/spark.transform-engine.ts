@@ -6,7 +6,8 @@ import { isAbsolute, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { TRANSFORMED_TABLE_NAMES, TRANSFORMED_TABLES, type Column, type ColumnType, type TransformedTable } from '../../domain/transformed-schema.js';
+import { transformedKey, TRANSFORMED_TABLE_NAMES, TRANSFORMED_TABLES, type Column, type ColumnType, type TransformedTable } from '../../domain/transformed-schema.js';
+import { IDENTITY_LINK_EVENT } from '../../domain/identity-link.js';
 import { TallyError } from '../errors.js';
 import type { ObjectStore } from '../object-store/object-store.port.js';
 import { offsetSegments } from './duckdb.transform-engine.js';
@@ -85,6 +86,7 @@ export class SparkTransformEngine implements TransformEngine {
           offsetSegments: offsetSegments(settings.timeZone, startMs, endMs),
           rawLocations: rawKeys.map((k) => this.sparkLocation(k)),
           tables: TRANSFORMED_TABLE_NAMES.map((name) => ({ name, ...TRANSFORMED_TABLES[name] })),
+          identityLinkEvent: IDENTITY_LINK_EVENT,
         }),
       );
       const result = await this.runJob(work, async (kind) => {
@@ -99,7 +101,7 @@ export class SparkTransformEngine implements TransformEngine {
       const partitions: WrittenPartition[] = [];
       for (const date of dates) {
         for (const table of TRANSFORMED_TABLE_NAMES) {
-          const key = `transformed/${table}/tenant=${settings.tenantId}/property=${settings.propertyId}/dt=${date}/part-0.parquet`;
+          const key = transformedKey(table, { ...settings, date });
           const rows = result.rows[table][date] ?? 0;
           const file = await this.partitionFile(conn, work, table, date, rows);
           await this.store.put(key, await readFile(file));

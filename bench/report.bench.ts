@@ -10,8 +10,7 @@ import { DuckDbTransformEngine } from '../src/infra/transform/duckdb.transform-e
 import { DuckDbWarehouse } from '../src/infra/warehouse/duckdb.warehouse.js';
 import { PostgresWarehouse } from '../src/infra/warehouse/postgres.warehouse.js';
 import type { Warehouse } from '../src/infra/warehouse/warehouse.port.js';
-import { Client as PgClient } from 'pg';
-import { dropDatabase } from '../src/infra/metadata/test-database.js';
+import { createTestDatabase } from '../src/infra/metadata/test-database.js';
 import { createReportRouter } from '../src/query/report.router.js';
 import { parseRunReportRequest } from '../src/query/report-request.js';
 import { compileReport } from '../src/query/report-compiler.js';
@@ -19,6 +18,7 @@ import { duckdbDialect } from '../src/query/sql-dialect.js';
 import { writeGeneratedTraffic } from '../src/infra/transform/raw-zone.fixture.js';
 import { addDays, datesBetween } from '../src/domain/time-zone.js';
 import { DEFAULT_PROPERTY_SETTINGS, type PropertySettings } from '../src/domain/property-settings.js';
+import { TRANSFORMED_TABLE_NAMES, transformedKey } from '../src/domain/transformed-schema.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000_000);
 const DAYS = 30;
@@ -64,9 +64,9 @@ function median(xs: number[]): number {
 async function loadAll(warehouse: Warehouse): Promise<number> {
   await warehouse.init();
   const t = performance.now();
-  for (const table of ['events', 'sessions'] as const) {
+  for (const table of TRANSFORMED_TABLE_NAMES) {
     for (const date of datesBetween(START, END)) {
-      await warehouse.loadPartition(table, { tenantId: settings.tenantId, propertyId: settings.propertyId, date }, [`transformed/${table}/tenant=${settings.tenantId}/property=${settings.propertyId}/dt=${date}/part-0.parquet`]);
+      await warehouse.loadPartition(table, { tenantId: settings.tenantId, propertyId: settings.propertyId, date }, [transformedKey(table, { ...settings, date })]);
     }
   }
   return (performance.now() - t) / 1000;
@@ -106,7 +106,7 @@ export async function run() {
 
   // the raw baseline: the same compiled SQL, straight in DuckDB over the same Parquet files
   const raw = await (await DuckDBInstance.create(':memory:')).connect();
-  for (const table of ['events', 'sessions']) {
+  for (const table of TRANSFORMED_TABLE_NAMES) {
     await raw.run(`CREATE VIEW ${table} AS SELECT * FROM read_parquet('${path.join(dir, 'objects', 'transformed', table)}/**/*.parquet', hive_partitioning = false)`);
   }
   const direct: number[] = [];
@@ -124,14 +124,8 @@ export async function run() {
   // the same overview on the PostgreSQL warehouse, when the services profile is up
   let pg: { load_seconds: number; api: number[] } | null = null;
   if (process.env.DATABASE_URL) {
-    const name = `bench_wh_${process.pid}`;
-    const admin = new PgClient({ connectionString: process.env.DATABASE_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    const url = new URL(process.env.DATABASE_URL);
-    url.pathname = `/${name}`;
-    const db = { drop: async () => void (await admin.end(), await dropDatabase(process.env.DATABASE_URL!, name)) };
-    const w = new PostgresWarehouse({ url: url.toString(), store });
+    const db = await createTestDatabase(process.env.DATABASE_URL, 'bench_wh');
+    const w = new PostgresWarehouse({ url: db.url, store });
     try {
       const load = await loadAll(w);
       pg = { load_seconds: Number(load.toFixed(1)), api: await apiLatencies(w) };

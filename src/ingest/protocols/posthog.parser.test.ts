@@ -111,6 +111,13 @@ describe('PostHog event mapping', () => {
     expect(r.events[0].user_props).toEqual({ email: 'u@x.test' });
   });
 
+  it('refuses (never throws on) a distinct id nested too deeply to serialise', () => {
+    const deep = JSON.parse('['.repeat(300_000) + ']'.repeat(300_000));
+    const r = parsePostHog({ event: 'x', distinct_id: deep, properties: { token: KEY } }, { receivedAt: NOW });
+    expect(r.events).toEqual([]);
+    expect(r.refused).toHaveLength(1);
+  });
+
   it('accepts a single event with a per-event token, the old array form, /engage objects and offset', () => {
     expect(parsePostHog({ event: 'x', distinct_id: 1234, properties: { token: KEY } }, { receivedAt: NOW }).events[0].client_id).toBe('1234');
     expect(parsePostHog([{ event: 'x', distinct_id: 'd', $token: KEY, offset: 2_000 }], { receivedAt: NOW }).events[0].client_ts).toBe(NOW - 2_000);

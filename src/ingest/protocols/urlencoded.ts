@@ -7,6 +7,7 @@
 
 /** The name/value pairs of `text`, in order, as `[...new URLSearchParams(text)]`. */
 export function formEntries(text: string): [string, string][] {
+  if (text.charCodeAt(0) === 0x3f) text = text.slice(1); // URLSearchParams drops a leading '?'
   // URLSearchParams reads a lone surrogate as U+FFFD; text decoded from bytes never has one
   if (!isWellFormed(text)) return [...new URLSearchParams(text)];
   const out: [string, string][] = [];

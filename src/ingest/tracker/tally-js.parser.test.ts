@@ -30,6 +30,12 @@ describe('tally.js payload parser', () => {
     expect(r.events[0].params).toEqual({ plan: 'pro', seats: 3, _tally_dropped: { plan: 'team' } });
   });
 
+  it('refuses params nested too deeply to serialise as such, not as too large', () => {
+    const p = { d: JSON.parse('['.repeat(300_000) + ']'.repeat(300_000)) };
+    const r = parseTallyJs({ st: NOW, e: [{ n: 'x', ts: NOW, p }] }, { receivedAt: NOW });
+    expect(r.refused.map((x) => x.detail)).toEqual(['p: nested too deeply']);
+  });
+
   it('makes tally("user", id) an identity link', () => {
     const r = parseTallyJs({ st: NOW, e: [{ n: 'tally_identity_link', u: 'https://a.example/', ts: NOW, p: { user_id: 'u-1' } }] }, { receivedAt: NOW });
     expect(r.cookieless).toBe(true);

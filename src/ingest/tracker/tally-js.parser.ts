@@ -106,7 +106,9 @@ function parseOne(raw: unknown): { name: string; url: string | null; referrer: s
   let params: Record<string, ParamValue> = {};
   if (e.p !== undefined && e.p !== null) {
     if (typeof e.p !== 'object' || Array.isArray(e.p)) return 'p: must be an object';
-    if (jsonBytesOver(e.p, TALLY_JS_LIMITS.maxParamsBytes) !== false) return `p: larger than ${TALLY_JS_LIMITS.maxParamsBytes} bytes`;
+    const over = jsonBytesOver(e.p, TALLY_JS_LIMITS.maxParamsBytes);
+    if (over === null) return 'p: nested too deeply';
+    if (over) return `p: larger than ${TALLY_JS_LIMITS.maxParamsBytes} bytes`;
     params = shallowCopy(e.p as Record<string, ParamValue>);
   }
   keepExtraFields(params, e as Record<string, ParamValue>, EVENT_FIELDS);

@@ -1,10 +1,9 @@
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
 import { afterAll, expect, it } from 'vitest';
-import { dropDatabase } from '../../src/infra/metadata/test-database.js';
+import { createTestDatabase } from '../../src/infra/metadata/test-database.js';
 import { describeWithService } from '../support/services.js';
 import { createTenantCli, eventually, readZone, startTally, type TallyProcess } from '../support/tally-process.js';
 
@@ -41,24 +40,19 @@ function startPostgres(): Promise<void> {
 }
 
 describeWithService('fault: PostgreSQL restarted under traffic', 'postgres', 'DATABASE_URL', (baseUrl) => {
-  const name = `fault_pg_${randomUUID().slice(0, 8)}`;
-  const url = new URL(baseUrl);
-  url.pathname = `/${name}`;
+  let db: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
   let tally: TallyProcess | undefined;
   let stopped = false;
 
   afterAll(async () => {
     if (stopped) await startPostgres();
     await tally?.stop();
-    await dropDatabase(baseUrl, name);
+    await db?.drop();
   });
 
   it('keeps accepting with cached keys while the metadata DB is down, and archives everything once it is back', async () => {
-    const admin = new Client({ connectionString: baseUrl });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    tally = await startTally({ env: { DATABASE_URL: url.toString() } });
+    db = await createTestDatabase(baseUrl, 'fault_pg');
+    tally = await startTally({ env: { DATABASE_URL: db.url } });
     const t = await createTenantCli(tally.dataDir, 'Resilient');
     let n = 0;
     const send = async () => {
@@ -73,7 +67,7 @@ describeWithService('fault: PostgreSQL restarted under traffic', 'postgres', 'DA
     const before = await Promise.all(Array.from({ length: 10 }, send));
     expect(before.map((r) => r.status)).toEqual(Array(10).fill(200));
 
-    await stopPostgres(url.toString());
+    await stopPostgres(db.url);
     stopped = true;
     const during: { id: string; status: number }[] = [];
     for (let i = 0; i < 30; i++) {

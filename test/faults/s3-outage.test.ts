@@ -91,6 +91,9 @@ describeWithService('fault: S3 unreachable for a while', 's3', 'S3_ENDPOINT', (e
     await new Promise((r) => setTimeout(r, 3000)); // the archiver fails and backs off meanwhile
     const duringOutage = await archived();
     expect(acked.filter((id) => !duringOutage.includes(id)).length).toBeGreaterThan(0);
+    acked.push(...(await send()));
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await archived(), 'nothing new reaches S3 while it is away').toEqual(duringOutage);
     await outage.up();
     acked.push(...(await send()));
 

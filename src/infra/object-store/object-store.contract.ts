@@ -15,7 +15,7 @@ const LARGE = 20 * 1024 * 1024;
 /** More than one page of an S3 listing and more than one DeleteObjects batch. */
 const MANY = 1005;
 
-const INVALID_KEYS = ['', '/abs', '../up', 'a/../b', 'a/./b', '..', 'a//b', 'a\\b', 'a\0b', 'ends/with/', 'C:/x'];
+const INVALID_KEYS = ['', '/abs', '../up', 'a/../b', 'a/./b', '..', 'a//b', 'a\\b', 'a\0b', 'ends/with/', 'C:/x', 'k'.repeat(1025), 'a/.~put-x'];
 
 /**
  * The behaviour every ObjectStore implementation must have (the folder store, S3).

@@ -100,4 +100,21 @@ describe('Archiver: killed between writing objects and committing the offset', (
     expect(second).toEqual(first);
     expect(first.length).toBe(2); // 50 records 30 s apart cross 09:00 -> 10:00 UTC
   });
+
+  it('lets other work run while it parses a large batch (it shares the collector\'s thread in tally serve)', async () => {
+    const store = new FolderObjectStore(path.join(dir, 'objects-yield'));
+    const archiver = new Archiver({ log: null as never, store, state: new PipelineStateRepository(db), logger: createLogger('silent') }, { batchRecords: 5000, maxWaitMs: 10 });
+    const b = batch(2000);
+    let otherWorkRan = false;
+    let ranBeforeRecord1500: boolean | null = null;
+    const records = new Proxy(b.records, {
+      get(target, prop, receiver) {
+        if (prop === '1500') ranBeforeRecord1500 = otherWorkRan;
+        return Reflect.get(target, prop, receiver);
+      },
+    });
+    setImmediate(() => (otherWorkRan = true)); // a request that arrived as the batch started
+    await archiver.archive({ ...b, records });
+    expect(ranBeforeRecord1500).toBe(true);
+  });
 });

@@ -2,11 +2,6 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import campaignParams from '../../domain/enrichment/data/campaign-params.json' with { type: 'json' };
-import { botVerdict } from '../../domain/enrichment/bot.js';
-import { attributeTraffic } from '../../domain/enrichment/traffic-source.js';
-import { parsePageUrl } from '../../domain/enrichment/url.js';
-import { parseUserAgent } from '../../domain/enrichment/user-agent.js';
 import { tzOffsetMs } from '../../domain/time-zone.js';
 import { listRawKeys, transformWindow } from './raw-window.js';
 import { transformedKey, TRANSFORMED_TABLE_NAMES, TRANSFORMED_TABLES, type TransformedTable } from '../../domain/transformed-schema.js';
@@ -17,14 +12,11 @@ import type {
   TransformResult,
   WrittenPartition,
 } from './transform-engine.port.js';
+import { ATTRIBUTION_PARAMS, enrichmentRows } from './enrichment-dims.js';
 import * as sql from './transform.sql.js';
 
 const HOUR_MS = 3_600_000;
 const OUT_VIEWS = { events: 'events_out', sessions: 'sessions_out', identities: 'identities_out' } as const satisfies Record<TransformedTable, string>;
-/** Every event param attributeTraffic reads, from its own data file. */
-const ATTRIBUTION_PARAMS = [
-  ...new Set([...Object.values(campaignParams.eventParams).flat(), ...campaignParams.googleAdsClickIds]),
-].sort();
 
 export interface DuckDbTransformEngineOptions {
   /** Where partitions are staged before upload and DuckDB spills; default the OS temp dir. */
@@ -71,9 +63,9 @@ export class DuckDbTransformEngine implements TransformEngine {
       );
       step();
 
-      await this.enrichUserAgents(conn);
+      await this.enrich(conn, 'ua', sql.createUaDim, sql.distinctUserAgents);
       step();
-      await this.enrichUrls(conn);
+      await this.enrich(conn, 'url', sql.createUrlDim, sql.distinctUrls);
       await conn.run(sql.createTzDim);
       const offsets = offsetSegments(settings.timeZone, startMs, endMs);
       await append(conn, 'tz_dim', offsets.map(([from, offset]) => [BigInt(from), BigInt(offset)]));
@@ -82,7 +74,8 @@ export class DuckDbTransformEngine implements TransformEngine {
       await conn.run(sql.createSessions({ timeoutMs: settings.sessionTimeoutMinutes * 60_000 }));
       await conn.run(sql.createSessionFirst(ATTRIBUTION_PARAMS));
       step();
-      await this.attributeSessions(conn);
+      // once per distinct (url, referrer, campaign params) of the sessions' first events
+      await this.enrich(conn, 'attr', sql.createAttrDim, sql.distinctAttributionKeys);
       step();
 
       await conn.run(sql.createSessionAttribution);
@@ -141,33 +134,10 @@ export class DuckDbTransformEngine implements TransformEngine {
     return this.instance;
   }
 
-  private async enrichUserAgents(conn: DuckDBConnection): Promise<void> {
-    const rows: Cell[][] = [];
-    for (const [ua, source] of await strings(conn, sql.distinctUserAgents)) {
-      const parsed = parseUserAgent(ua);
-      const bot = botVerdict(ua, (source ?? 'none') as 'payload' | 'request' | 'none');
-      rows.push([
-        ua, source, parsed.browser, parsed.browserVersion, parsed.os, parsed.osVersion,
-        parsed.deviceCategory, bot.isBot, bot.reason,
-      ]);
-    }
-    await conn.run(sql.createUaDim);
-    await append(conn, 'ua_dim', rows);
-  }
-
-  private async enrichUrls(conn: DuckDBConnection): Promise<void> {
-    const rows: Cell[][] = [];
-    for (const [url] of await strings(conn, sql.distinctUrls)) {
-      const parts = parsePageUrl(url);
-      const q = queryParams(parts.query);
-      rows.push([
-        url, parts.host, parts.path, parts.query,
-        q.get('utm_source') ?? null, q.get('utm_medium') ?? null, q.get('utm_campaign') ?? null,
-        q.get('utm_term') ?? null, q.get('utm_content') ?? null,
-      ]);
-    }
-    await conn.run(sql.createUrlDim);
-    await append(conn, 'url_dim', rows);
+  /** One lookup row per distinct key of `distinct`, computed by the shared enrichment (enrichment-dims.ts). */
+  private async enrich(conn: DuckDBConnection, name: 'ua' | 'url' | 'attr', create: string, distinct: string): Promise<void> {
+    await conn.run(create);
+    await append(conn, `${name}_dim`, enrichmentRows(name, await strings(conn, distinct)));
   }
 
   /** Local paths DuckDB can scan: the store's own when it is a folder, else downloaded copies. */
@@ -188,33 +158,6 @@ export class DuckDbTransformEngine implements TransformEngine {
     }
     return paths;
   }
-
-  /** Once per distinct (url, referrer, campaign params) of the sessions' first events. */
-  private async attributeSessions(conn: DuckDBConnection): Promise<void> {
-    const rows: Cell[][] = [];
-    for (const [url, referrer, attrParams] of await strings(conn, sql.distinctAttributionKeys)) {
-      const values = (attrParams === null ? [] : JSON.parse(attrParams)) as unknown[];
-      const params: Record<string, unknown> = {};
-      ATTRIBUTION_PARAMS.forEach((k, i) => {
-        if (values[i] !== null && values[i] !== undefined) params[k] = values[i];
-      });
-      // No ownHosts: the only self-referral rule is a referrer on the page's own host, built in.
-      const t = attributeTraffic({ pageUrl: url, referrer, params });
-      rows.push([url, referrer, attrParams, t.source, t.medium, t.campaign, t.term, t.content, t.channelGroup]);
-    }
-    await conn.run(sql.createAttrDim);
-    await append(conn, 'attr_dim', rows);
-  }
-}
-
-/** First value per lowercased key, as attributeTraffic reads a page URL's query. */
-function queryParams(query: string | null): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const [k, v] of new URLSearchParams(query ?? '')) {
-    const key = k.toLowerCase();
-    if (!out.has(key)) out.set(key, v);
-  }
-  return out;
 }
 
 async function strings(conn: DuckDBConnection, query: string): Promise<(string | null)[][]> {

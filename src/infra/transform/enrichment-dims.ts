@@ -77,6 +77,15 @@ const DIMS: readonly Dim[] = [
 ];
 
 /**
+ * The lookup rows of one dim for its distinct keys: the DuckDB engine appends them to its
+ * `<name>_dim` tables; writeEnrichmentDims writes them as Parquet for Spark.
+ */
+export function enrichmentRows(name: Dim['name'], keys: readonly (string | null)[][]): Cell[][] {
+  const dim = DIMS.find((d) => d.name === name)!;
+  return keys.map((k) => dim.rows(k));
+}
+
+/**
  * Reads `keysDir/{ua,url,attr}/*.parquet` (ua, ua_source | url | url, referrer, attr_params) and
  * writes `dimsDir/{ua,url,attr}.parquet`. Returns the number of distinct keys per dim.
  */

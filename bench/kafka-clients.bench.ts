@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { Kafka, Partitioners, logLevel, type Admin } from 'kafkajs';
 import { compatibilityPartitioner, Consumer, MessagesStreamModes, ProduceAcks, Producer } from '@platformatic/kafka';
+import { waitForTopics } from '../src/infra/event-log/kafka.event-log.js';
 
 /**
  * kafkajs against @platformatic/kafka in one harness: the same broker, fresh 4-partition topics per
@@ -196,14 +197,7 @@ function describeError(err: unknown): string {
 
 async function createTopic(admin: Admin, topic: string): Promise<void> {
   await admin.createTopics({ waitForLeaders: false, topics: [{ topic, numPartitions: PARTITIONS }] });
-  // a KRaft broker answers UNKNOWN_TOPIC_OR_PARTITION until the new topic's metadata reaches it
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const meta = await admin.fetchTopicMetadata({ topics: [topic] }).catch(() => null);
-    if (meta?.topics[0]?.partitions.length === PARTITIONS && meta.topics[0].partitions.every((p) => p.leader >= 0)) return;
-    if (Date.now() > deadline) throw new Error(`topic ${topic} has no leader for every partition after 15 s`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitForTopics(admin, [topic], { created: true });
 }
 
 async function recordsIn(admin: Admin, topic: string): Promise<number> {

@@ -6,7 +6,44 @@ import { describeWithService } from '../../../test/support/services.js';
 import { isTallyError } from '../errors.js';
 import { eventLogContract } from './event-log.contract.js';
 import type { EventLog, LogOutput } from './event-log.port.js';
-import { KafkaEventLog, kafkaGroupId, type KafkaEventLogOptions } from './kafka.event-log.js';
+import { KafkaEventLog, kafkaGroupId, waitForTopics, type KafkaEventLogOptions } from './kafka.event-log.js';
+import type { Admin } from 'kafkajs';
+
+/** An admin whose metadata answers are scripted: what a KRaft broker says right after createTopics. */
+function scriptedAdmin(answers: (() => unknown)[]): Admin & { calls: number } {
+  const admin = {
+    calls: 0,
+    async fetchTopicMetadata() {
+      const answer = answers[Math.min(admin.calls++, answers.length - 1)];
+      return answer();
+    },
+  };
+  return admin as unknown as Admin & { calls: number };
+}
+const unknownTopic = () => {
+  throw Object.assign(new Error('This server does not host this topic-partition'), { type: 'UNKNOWN_TOPIC_OR_PARTITION' });
+};
+const meta = (leader: number) => () => ({ topics: [{ name: 't', partitions: [{ partitionId: 0, leader, replicas: [], isr: [], offlineReplicas: [] }] }] });
+
+describe('waitForTopics', () => {
+  it('waits while topics it created are unknown or leaderless, then returns their metadata', async () => {
+    const admin = scriptedAdmin([unknownTopic, meta(-1), meta(1)]);
+    const got = await waitForTopics(admin, ['t'], { created: true, timeoutMs: 5_000 });
+    expect([admin.calls, got.topics[0].partitions[0].leader]).toEqual([3, 1]);
+  });
+
+  it('refuses at once a topic it did not create, and gives up after its timeout otherwise', async () => {
+    const missing = await waitForTopics(scriptedAdmin([unknownTopic]), ['t'], { created: false }).catch((e) => e);
+    expect(isTallyError(missing) && missing.message).toMatch(/do not all exist/);
+    const leaderless = await waitForTopics(scriptedAdmin([meta(-1)]), ['t'], { created: true, timeoutMs: 300 }).catch((e) => e);
+    expect(isTallyError(leaderless) && leaderless.message).toMatch(/not all ready/);
+  });
+
+  it('passes any other error through', async () => {
+    const boom = scriptedAdmin([() => { throw new Error('connection refused'); }]);
+    await expect(waitForTopics(boom, ['t'], { created: true })).rejects.toThrow('connection refused');
+  });
+});
 
 describeWithService('KafkaEventLog', 'kafka', 'KAFKA_BROKERS', (brokersVar) => {
   const brokers = brokersVar.split(',');

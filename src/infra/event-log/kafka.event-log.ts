@@ -132,32 +132,9 @@ export class KafkaEventLog implements EventLog {
           })),
         });
       }
-      // right after createTopics, a broker may not know the topics yet (KRaft propagates metadata
-      // asynchronously): wait a bounded time for them; a topic we did not create must exist now
-      const deadline = Date.now() + 15_000;
-      let meta: Awaited<ReturnType<Admin['fetchTopicMetadata']>>;
-      for (;;) {
-        try {
-          meta = await admin.fetchTopicMetadata({ topics: topicNames });
-          if (meta.topics.every((t) => t.partitions.every((p) => p.leader >= 0))) break;
-          throw Object.assign(new Error('a partition has no leader yet'), { type: 'LEADER_NOT_AVAILABLE' });
-        } catch (err) {
-          const type = (err as { type?: string }).type;
-          if (type === 'UNKNOWN_TOPIC_OR_PARTITION' && opts.createTopics === false) {
-            throw new TallyError('unavailable', `Kafka topics ${topicNames.join(', ')} do not all exist`, { topics: topicNames }, { cause: err });
-          }
-          if (type !== 'UNKNOWN_TOPIC_OR_PARTITION' && type !== 'LEADER_NOT_AVAILABLE') throw err;
-          if (Date.now() >= deadline) {
-            throw new TallyError('unavailable', `Kafka topics ${topicNames.join(', ')} are not all ready (created, with a leader for every partition)`, { topics: topicNames }, { cause: err });
-          }
-          await new Promise((r) => setTimeout(r, 200));
-        }
-      }
+      const meta = await waitForTopics(admin, topicNames, { created: opts.createTopics !== false });
       const counts = new Map(meta.topics.map((t) => [t.name, t.partitions.length]));
       const rawCount = counts.get(opts.topics['raw-events']) ?? 0;
-      for (const t of topicNames) {
-        if (!counts.get(t)) throw new TallyError('unavailable', `Kafka topic ${t} does not exist`, { topic: t });
-      }
       if (rawCount !== opts.partitions) {
         logger?.warn({ topic: opts.topics['raw-events'], partitions: rawCount, configured: opts.partitions }, 'Kafka topic has a different partition count than configured; using the topic\'s');
       }
@@ -498,6 +475,35 @@ async function retryRetriable<T>(fn: () => Promise<T>, attempts = 8): Promise<T>
       if (i >= attempts || (err as { retriable?: boolean }).retriable !== true) throw err;
       await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** i, 1_000)));
     }
+  }
+}
+
+/**
+ * The topics' metadata once every partition has a leader. Right after createTopics a KRaft broker
+ * answers UNKNOWN_TOPIC_OR_PARTITION until the new topics' metadata reaches it, so topics we
+ * `created` get a bounded wait; topics we did not create must exist now.
+ */
+export async function waitForTopics(
+  admin: Admin,
+  topics: string[],
+  opts: { created: boolean; timeoutMs?: number },
+): Promise<Awaited<ReturnType<Admin['fetchTopicMetadata']>>> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 15_000);
+  for (;;) {
+    let why: unknown;
+    try {
+      const meta = await admin.fetchTopicMetadata({ topics });
+      if (meta.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return meta;
+      why = new Error('a partition has no leader yet');
+    } catch (err) {
+      if ((err as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw err;
+      if (!opts.created) throw new TallyError('unavailable', `Kafka topics ${topics.join(', ')} do not all exist`, { topics }, { cause: err });
+      why = err;
+    }
+    if (Date.now() >= deadline) {
+      throw new TallyError('unavailable', `Kafka topics ${topics.join(', ')} are not all ready (created, with a leader for every partition)`, { topics }, { cause: why });
+    }
+    await new Promise((r) => setTimeout(r, 200));
   }
 }
 

@@ -1,6 +1,12 @@
 import type { RawEvent } from '../domain/raw-event.js';
 
 /**
+ * Params key under which every parser keeps what it could not place under its own name (a value
+ * over a limit, a field clashing with a param of the same name), keyed by where it came from.
+ */
+export const DROPPED_PARAM = '_tally_dropped';
+
+/**
  * What a protocol parser produces: a raw event before the edge has resolved the tenant,
  * assigned an id, and turned the IP into geo + a truncated IP.
  */

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { TallyError } from '../../infra/errors.js';
 import type { ParamValue } from '../../domain/raw-event.js';
+import { DROPPED_PARAM } from '../parsed-event.js';
 import {
-  DROPPED_PARAM,
   USER_PROPERTY_TIMESTAMPS_PARAM,
   parseGa4Mp,
   parseGa4MpBody,

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import type { DeadLetterReason, ParamValue } from '../../domain/raw-event.js';
 import { TallyError } from '../../infra/errors.js';
-import type { ParsedEvent, RefusedEvent } from '../parsed-event.js';
+import { DROPPED_PARAM, type ParsedEvent, type RefusedEvent } from '../parsed-event.js';
 import {
   GA4_MP_LIMITS as LIMITS,
   NAME_PATTERN,
@@ -50,7 +50,6 @@ export type Ga4MpValidationBehavior = 'RELAXED' | 'ENFORCE_RECOMMENDATIONS';
  * (`events[0].params.long_text`, `user_id`, `timestamp_micros` before clamping, ...).
  * GA reserves the `_` prefix, so no valid client param can collide with it.
  */
-export const DROPPED_PARAM = '_tally_dropped';
 /** Params key holding user properties' own `timestamp_micros`, by user property name. */
 export const USER_PROPERTY_TIMESTAMPS_PARAM = '_tally_user_property_timestamps';
 

@@ -1,3 +1,5 @@
+import { DROPPED_PARAM } from '../parsed-event.js';
+
 /**
  * Writing untrusted keys (parameter names from a request) onto plain objects. `obj[k] = v` with
  * k === '__proto__' replaces the prototype instead of adding a property, and Object.assign does
@@ -36,7 +38,7 @@ export function keepExtraFields<T>(params: Record<string, T | Record<string, T>>
     else setOwn(params, k, source[k]);
   }
   if (!dropped) return;
-  const earlier = params._tally_dropped;
-  if (earlier !== undefined) setOwn(dropped, '_tally_dropped', earlier as T);
-  params._tally_dropped = dropped;
+  const earlier = params[DROPPED_PARAM];
+  if (earlier !== undefined) setOwn(dropped, DROPPED_PARAM, earlier as T);
+  params[DROPPED_PARAM] = dropped;
 }

@@ -1,5 +1,5 @@
 import type { ParamValue } from '../../domain/raw-event.js';
-import type { ParsedEvent } from '../parsed-event.js';
+import { DROPPED_PARAM, type ParsedEvent } from '../parsed-event.js';
 import { assignOwn, setOwn } from './own-property.js';
 
 /**
@@ -120,7 +120,7 @@ export function parsePlausible(body: unknown): PlausibleParseResult {
     if (Object.hasOwn(params, k)) dropped[`props.${k}`] = props[k];
     else setOwn(params, k, props[k]);
   }
-  if (Object.keys(dropped).length) params._tally_dropped = dropped;
+  if (Object.keys(dropped).length) params[DROPPED_PARAM] = dropped;
 
   return {
     ok: true,

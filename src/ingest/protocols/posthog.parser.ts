@@ -2,7 +2,7 @@ import zlib from 'node:zlib';
 import { IDENTITY_LINK_EVENT, identityLinkParams } from '../../domain/identity-link.js';
 import type { ParamValue } from '../../domain/raw-event.js';
 import { TallyError } from '../../infra/errors.js';
-import type { ParsedEvent, RefusedEvent } from '../parsed-event.js';
+import { DROPPED_PARAM, type ParsedEvent, type RefusedEvent } from '../parsed-event.js';
 import { setOwn } from './own-property.js';
 import { formEntries } from './urlencoded.js';
 
@@ -183,7 +183,7 @@ function parseOne(raw: unknown, receivedAt: number, sentAt: number | null): Pars
   for (const k of Object.keys(props)) if (!SECRET_PROPS.has(k) && k !== '$set' && k !== '$set_once') put(params, dropped, k, props[k]);
   if (Object.keys(setOnce).length) put(params, dropped, '$set_once', setOnce);
   for (const k of Object.keys(e)) if (!TOP.has(k)) put(params, dropped, k, e[k]);
-  if (Object.keys(dropped).length) params._tally_dropped = dropped as Record<string, ParamValue>;
+  if (Object.keys(dropped).length) params[DROPPED_PARAM] = dropped as Record<string, ParamValue>;
 
   const w = props.$screen_width;
   const h = props.$screen_height;

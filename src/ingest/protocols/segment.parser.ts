@@ -3,7 +3,7 @@ import type { ParamValue } from '../../domain/raw-event.js';
 import { TallyError } from '../../infra/errors.js';
 import { jsonBytesOver } from './json-size.js';
 import { shallowCopy } from './shallow-copy.js';
-import type { ParsedEvent, RefusedEvent } from '../parsed-event.js';
+import { DROPPED_PARAM, type ParsedEvent, type RefusedEvent } from '../parsed-event.js';
 
 /**
  * Segment HTTP Tracking API (`/v1/track|page|screen|identify|group|alias|batch` and analytics.js's
@@ -53,8 +53,6 @@ const KNOWN: ReadonlySet<string> = new Set([
   'event', 'name', 'category', 'traits', 'groupId', 'previousId', 'writeKey',
 ]);
 const CAMPAIGN: ReadonlyMap<string, string> = new Map([['name', 'utm_campaign'], ['source', 'utm_source'], ['medium', 'utm_medium'], ['term', 'utm_term'], ['content', 'utm_content']]);
-/** Params key holding values that clashed with a property of the same name, keyed by field. */
-export const DROPPED_PARAM = '_tally_dropped';
 
 type Json = Record<string, unknown>;
 

@@ -1,6 +1,6 @@
 import { IDENTITY_LINK_EVENT } from '../../domain/identity-link.js';
 import type { ParamValue } from '../../domain/raw-event.js';
-import type { ParsedEvent } from '../parsed-event.js';
+import { DROPPED_PARAM, type ParsedEvent } from '../parsed-event.js';
 import { jsonBytesOver } from './json-size.js';
 import { assignOwn, setOwn } from './own-property.js';
 
@@ -99,7 +99,7 @@ export function parseUmami(body: unknown, ctx: { receivedAt: number }): UmamiPar
   put(params, dropped, '_tally_source_name', type === 'event' ? (s.name ?? '(pageview)') : type);
   if (s.hostname) put(params, dropped, 'hostname', s.hostname);
   for (const k of Object.keys(p)) if (!MAPPED.has(k) && p[k] !== undefined && p[k] !== null) put(params, dropped, k, p[k] as ParamValue);
-  if (Object.keys(dropped).length) params._tally_dropped = dropped;
+  if (Object.keys(dropped).length) params[DROPPED_PARAM] = dropped;
 
   return {
     ok: true,

@@ -15,6 +15,7 @@ import { FolderObjectStore } from '../src/infra/object-store/folder.object-store
 import type { ObjectStore } from '../src/infra/object-store/object-store.port.js';
 import { S3ObjectStore } from '../src/infra/object-store/s3.object-store.js';
 import { generatedRawEvents } from '../src/infra/transform/raw-zone.fixture.js';
+import { logKeyOf } from '../src/ingest/ingest.service.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 200_000);
 const DAYS = 1;
@@ -27,7 +28,7 @@ function records(): LogRecordIn[] {
   const visitorsPerDay = Math.max(1, Math.round(EVENTS / DAYS / 7.7));
   const out: LogRecordIn[] = [];
   for (const e of generatedRawEvents(tenant, { seed: 3, startDate: '2026-03-02', days: DAYS, timeZone: 'UTC', visitorsPerDay })) {
-    out.push({ key: `${e.property_id}:${e.client_id ?? e.user_id ?? e.event_id}`, value: Buffer.from(JSON.stringify(e)) });
+    out.push({ key: logKeyOf(e), value: Buffer.from(JSON.stringify(e)) });
   }
   return out;
 }

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { Kafka, logLevel } from 'kafkajs';
+import { kafkaGroupId } from '../src/infra/event-log/kafka.event-log.js';
 import { createTenantCli, startTally } from '../test/support/tally-process.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -71,7 +72,7 @@ async function kafkaCase(brokers: string, events: number, body: string): Promise
     const admin = new Kafka({ clientId: 'tally-bench', brokers: brokers.split(','), logLevel: logLevel.NOTHING }).admin();
     await admin.connect();
     await admin.deleteTopics({ topics }).catch(() => undefined);
-    await admin.deleteGroups(topics.map((t) => `archiver.${t}`)).catch(() => undefined);
+    await admin.deleteGroups(topics.map((t) => kafkaGroupId('archiver', t))).catch(() => undefined);
     await admin.disconnect();
   }
   const produce = produceLatencyOf(tally.output());

@@ -63,7 +63,7 @@ export class IngestService {
     for (const p of parsed) {
       const e = toRawEvent(p, tenant, req, this.deps.geo);
       events.push(e);
-      records.push({ key: `${e.property_id}:${e.client_id ?? e.user_id ?? e.event_id}`, value: Buffer.from(stringifyOrRefuse(e)) });
+      records.push({ key: logKeyOf(e), value: Buffer.from(stringifyOrRefuse(e)) });
     }
     const raw = records.length ? this.deps.log.append('raw-events', records) : null;
     const dead = refused.length ? this.deadLetter(protocol, refused, property, req.receivedAt) : null;
@@ -96,6 +96,11 @@ export class IngestService {
     });
     return this.deps.log.append('dead-letter', records);
   }
+}
+
+/** The log key of a raw event: its property and visitor, so one visitor's events stay in order on one partition. */
+export function logKeyOf(e: RawEvent): string {
+  return `${e.property_id}:${e.client_id ?? e.user_id ?? e.event_id}`;
 }
 
 /**

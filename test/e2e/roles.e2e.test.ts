@@ -5,7 +5,6 @@ import path from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
-import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWithService } from '../support/services.js';
 import { embeddedEnv, eventually, tempDataDir } from '../support/tally-process.js';
@@ -16,7 +15,8 @@ import { expectedReport, groundTruth } from '../../src/demo/ground-truth.js';
 import { sendTraffic } from '../../src/demo/traffic-sender.js';
 import { addDays, localDate } from '../../src/domain/time-zone.js';
 import { S3ObjectStore } from '../../src/infra/object-store/s3.object-store.js';
-import { dropDatabase } from '../../src/infra/metadata/test-database.js';
+import { createTestDatabase } from '../../src/infra/metadata/test-database.js';
+import { waitForTopics } from '../../src/infra/event-log/kafka.event-log.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const BIN = path.join(ROOT, 'bin/tally.mjs');
@@ -77,19 +77,12 @@ async function startRole(role: string, env: Record<string, string>): Promise<Rol
   };
 }
 
-function withDatabase(url: string, db: string): string {
-  const u = new URL(url);
-  u.pathname = `/${db}`;
-  return u.toString();
-}
 
 describeWithService('separate roles', 'redis', 'REDIS_URL', (redisUrl) => {
   describeWithService('on PostgreSQL', 'postgres', 'DATABASE_URL', (databaseUrl) => {
     describeWithService('on Kafka', 'kafka', 'KAFKA_BROKERS', (brokers) => {
       describeWithService('two collectors, a worker, a scheduler and an api on Kafka, S3, PostgreSQL and Redis', 's3', 'S3_ENDPOINT', (s3Endpoint) => {
         const id = randomBytes(6).toString('hex');
-        const metaDb = `tally_test_${id}`;
-        const warehouseDb = `tally_test_${id}_wh`;
         const topics = { raw: `tally-test-${id}.raw-events`, dead: `tally-test-${id}.dead-letter` };
         const queuePrefix = `tally-test-${id}`;
         const s3Prefix = `test/roles/${id}`;
@@ -108,30 +101,22 @@ describeWithService('separate roles', 'redis', 'REDIS_URL', (redisUrl) => {
         let target: ReportTarget;
         let opts: TrafficOptions;
         let sentEvents = 0;
-
-        async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
-          const c = new pg.Client({ connectionString: databaseUrl });
-          await c.connect();
-          try {
-            return await fn(c);
-          } finally {
-            await c.end();
-          }
-        }
+        let metaDb: Awaited<ReturnType<typeof createTestDatabase>>;
+        let warehouseDb: Awaited<ReturnType<typeof createTestDatabase>>;
 
         beforeAll(async () => {
-          await admin(async (c) => {
-            await c.query(`CREATE DATABASE ${metaDb}`);
-            await c.query(`CREATE DATABASE ${warehouseDb}`);
-          });
+          metaDb = await createTestDatabase(databaseUrl, 'roles');
+          warehouseDb = await createTestDatabase(databaseUrl, 'roles_wh');
           const ka = kafka.admin();
           await ka.connect();
-          await ka.createTopics({ waitForLeaders: true, topics: [{ topic: topics.raw, numPartitions: 4 }, { topic: topics.dead, numPartitions: 4 }] });
+          // kafkajs' waitForLeaders gives up on a fresh KRaft broker: wait as the event log does
+          await ka.createTopics({ waitForLeaders: false, topics: [{ topic: topics.raw, numPartitions: 4 }, { topic: topics.dead, numPartitions: 4 }] });
+          await waitForTopics(ka, [topics.raw, topics.dead], { created: true });
           await ka.disconnect();
           env = {
-            DATABASE_URL: withDatabase(databaseUrl, metaDb),
+            DATABASE_URL: metaDb.url,
             TALLY_WAREHOUSE: 'postgres',
-            WAREHOUSE_URL: withDatabase(databaseUrl, warehouseDb),
+            WAREHOUSE_URL: warehouseDb.url,
             TALLY_EVENT_LOG: 'kafka',
             KAFKA_BROKERS: brokers,
             KAFKA_TOPIC_RAW: topics.raw,
@@ -198,8 +183,8 @@ describeWithService('separate roles', 'redis', 'REDIS_URL', (redisUrl) => {
           const store = new S3ObjectStore({ ...s3, prefix: s3Prefix });
           await store.delete((await store.list('')).map((o) => o.key));
           await store.close();
-          await dropDatabase(databaseUrl, metaDb);
-          await dropDatabase(databaseUrl, warehouseDb);
+          await metaDb?.drop();
+          await warehouseDb?.drop();
           procs.forEach((p, i) => expect(codes[i], `${p.role}:\n${p.output()}`).toBe(0));
         }, 120_000);
 

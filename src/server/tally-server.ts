@@ -25,6 +25,8 @@ import { geoipLite } from '../ingest/geo.js';
 import { SharedSaltStore, visitorIds } from '../ingest/visitor-id.js';
 import { Redis } from 'ioredis';
 import { createReportRouter } from '../query/report.router.js';
+import { createApiFallbackRouter } from '../query/api-fallback.router.js';
+import { DuckDbRe2Syntax } from '../infra/regex/re2-syntax.js';
 import { Archiver } from '../../jobs/archiver.js';
 import { PipelineStateRepository } from '../../jobs/pipeline-state.repository.js';
 import { transformJob } from '../../jobs/transform.job.js';
@@ -140,6 +142,9 @@ export async function startTally(config: Config, roles: Role[], opts: { logger?:
   }
 
   let app: express.Express | null = null;
+  const regexSyntax = has('api') ? new DuckDbRe2Syntax() : null;
+  const reportCounters = has('api') ? (counters ?? openCounters(config, logger)) : null;
+  const logError = (err: unknown) => logger.error({ err }, 'request failed');
   if (has('api')) {
     app = express();
     app.disable('x-powered-by');
@@ -149,6 +154,10 @@ export async function startTally(config: Config, roles: Role[], opts: { logger?:
       createReportRouter({
         warehouse: warehouse!,
         completeUpTo: (propertyId) => state.completeUpTo(propertyId),
+        logError,
+        regexSyntax: regexSyntax!,
+        counters: reportCounters!,
+        limits: config.reports,
         authorize: async (token, propertyId) => {
           if (!token) throw new TallyError('unauthenticated', 'a read key is required as "Authorization: Bearer <key>"');
           const p = credentials.resolveKey(token, 'read');
@@ -158,6 +167,7 @@ export async function startTally(config: Config, roles: Role[], opts: { logger?:
         },
       }),
     );
+    app.use(createApiFallbackRouter({ logError }));
   }
 
   const server = http.createServer((req, res) => {
@@ -196,6 +206,8 @@ export async function startTally(config: Config, roles: Role[], opts: { logger?:
     await jobs.stop();
     await archiver?.stop();
     await counters?.close();
+    if (reportCounters !== counters) await reportCounters?.close();
+    await regexSyntax?.close();
     await usage.stop();
     clearInterval(keyUseTimer);
     await flushKeyUse();

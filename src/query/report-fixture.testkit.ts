@@ -6,9 +6,10 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { EVENT_COLUMNS, IDENTITY_COLUMNS, SESSION_COLUMNS, type Column } from '../domain/transformed-schema.js';
+import { EVENT_COLUMNS, IDENTITY_COLUMNS, SESSION_COLUMNS } from '../domain/transformed-schema.js';
 import type { Warehouse, WarehouseTable } from '../infra/warehouse/warehouse.port.js';
 import { emptyCounts, referenceMetrics, type ReferenceCounts, type ReferenceMetrics } from '../demo/reference-metrics.js';
+import { DUCKDB_TYPES } from '../infra/column-types.js';
 
 export interface EventRow {
   event_id: string;
@@ -309,15 +310,6 @@ export function generateProperty(tenantId: string, propertyId: string, seed: num
   return { events, sessions, identities };
 }
 
-const DUCK: Record<Column['type'], string> = {
-  string: 'VARCHAR',
-  int: 'INTEGER',
-  bigint: 'BIGINT',
-  double: 'DOUBLE',
-  boolean: 'BOOLEAN',
-  date: 'DATE',
-};
-
 export interface WrittenPartition {
   table: WarehouseTable;
   tenantId: string;
@@ -340,7 +332,7 @@ export async function writeParquetPartitions(fixture: Fixture, dir: string): Pro
       const ndjson = join(dir, `${table}.ndjson`);
       await mkdir(dir, { recursive: true });
       await writeFile(ndjson, rows.map((x) => JSON.stringify(x)).join('\n') + '\n');
-      const spec = columns.map((c) => `${c.name}: '${DUCK[c.type]}'`).join(', ');
+      const spec = columns.map((c) => `${c.name}: '${DUCKDB_TYPES[c.type]}'`).join(', ');
       await conn.run(
         `CREATE TABLE src_${table} AS SELECT * FROM read_json('${ndjson}', format = 'newline_delimited', columns = {${spec}})`,
       );

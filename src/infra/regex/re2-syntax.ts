@@ -1,4 +1,5 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { RegexSyntax } from './regex-syntax.port.js';
 
 /**
  * Checks regular expressions with RE2's syntax, which is what GA4 documents for FULL_REGEXP /
@@ -7,11 +8,7 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
  * The `re2` npm package needs Node ≥ 22, so the pattern is compiled by a small in-memory DuckDB
  * (RE2 inside), once per distinct pattern.
  */
-export interface RegexSyntax {
-  /** null when RE2 compiles `pattern`, else RE2's complaint. */
-  check(pattern: string): Promise<string | null>;
-  close(): Promise<void>;
-}
+export type { RegexSyntax };
 
 const CACHE_SIZE = 1_000;
 

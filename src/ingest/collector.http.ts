@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isTallyError, TallyError } from '../infra/errors.js';
 import type { RequestContext } from './edge.js';
-import { clientIp, cors, header, send, sendError, type CollectorDeps, type IngestRoute } from './ingest-http.js';
+import { cors, header, send, sendError, type CollectorDeps, type IngestRoute } from './ingest-http.js';
 import { PROTOCOL_ROUTES } from './protocol-routes.js';
 
 export type { CollectorDeps } from './ingest-http.js';
@@ -43,7 +43,7 @@ export function createCollector(deps: CollectorDeps, routes: IngestRoute[] = PRO
       return true;
     }
     const url = new URL(req.url ?? '/', 'http://collector');
-    const ctx: RequestContext = { receivedAt: Date.now(), userAgent: header(req, 'user-agent'), ip: clientIp(req, deps.trustProxy) };
+    const ctx: RequestContext = { receivedAt: Date.now(), userAgent: header(req, 'user-agent'), ip: deps.proxy.clientIp(req) };
     route.handle(deps, req, res, url, ctx).catch((err) => {
       if (!isTallyError(err)) deps.log.error({ err, path }, 'ingest request failed');
       sendError(res, isTallyError(err) ? err : new TallyError('internal', 'internal error'));

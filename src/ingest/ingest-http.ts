@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Protocol } from '../domain/raw-event.js';
 import { httpStatusFor, TallyError } from '../infra/errors.js';
 import type { Logger } from '../infra/logger.js';
+import type { ProxyTrust } from '../infra/http/proxy-trust.js';
 import type { CredentialCache } from '../tenancy/credential-cache.js';
 import type { PropertyRow } from '../tenancy/tenant.repository.js';
 import type { IngestService } from './ingest.service.js';
@@ -13,7 +14,8 @@ export interface CollectorDeps {
   ingest: IngestService;
   credentials: CredentialCache;
   log: Logger;
-  trustProxy: boolean;
+  /** Which forwarding headers to believe (TALLY_TRUST_PROXY). */
+  proxy: ProxyTrust;
 }
 
 /** One ingest endpoint; protocol modules contribute these (see protocol-routes.ts). */
@@ -45,14 +47,6 @@ export function bearer(req: IncomingMessage): string | null {
   const h = header(req, 'authorization');
   const m = h ? /^Bearer\s+(\S+)$/i.exec(h) : null;
   return m ? m[1] : null;
-}
-
-export function clientIp(req: IncomingMessage, trustProxy: boolean): string | null {
-  if (trustProxy) {
-    const xff = header(req, 'x-forwarded-for');
-    if (xff) return xff.split(',')[0].trim();
-  }
-  return req.socket.remoteAddress ?? null;
 }
 
 export function cors(req: IncomingMessage, res: ServerResponse): void {

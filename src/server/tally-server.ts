@@ -29,6 +29,7 @@ import { Archiver } from '../../jobs/archiver.js';
 import { PipelineStateRepository } from '../../jobs/pipeline-state.repository.js';
 import { transformJob } from '../../jobs/transform.job.js';
 import { loadJob } from '../../jobs/load.job.js';
+import { proxyTrust } from '../infra/http/proxy-trust.js';
 import { openCounters, openEventLog, openJobQueue, openObjectStore, openTransformEngine, openWarehouse } from './infra.factory.js';
 
 export type Role = 'collector' | 'api' | 'worker' | 'scheduler';
@@ -131,7 +132,7 @@ export async function startTally(config: Config, roles: Role[], opts: { logger?:
   if (has('collector')) {
     counters = openCounters(config, logger);
     const ingest = new IngestService({ log, counters, geo: geoipLite(), usage });
-    collector = createCollector({ ingest, credentials, log: logger, trustProxy: config.http.trustProxy });
+    collector = createCollector({ ingest, credentials, log: logger, proxy: proxyTrust(config.http.trustProxy) });
     if (config.counters.redisUrl) {
       // every collector must hash cookieless visitors with the same day's salt
       saltRedis = new Redis(config.counters.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 2 });

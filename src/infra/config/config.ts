@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { parseProxyTrust, type ProxyTrustSetting } from '../http/proxy-trust.js';
 
 /**
  * Configuration is parsed and validated once, at start-up, from environment variables; each
@@ -31,7 +32,17 @@ const schema = {
   http: z.object({
     PORT: port.default(8080),
     HOST: z.string().default('0.0.0.0'),
-    TALLY_TRUST_PROXY: bool.default(false),
+    TALLY_TRUST_PROXY: z
+      .string()
+      .default('false')
+      .transform((v, ctx) => {
+        try {
+          return parseProxyTrust(v);
+        } catch (e) {
+          ctx.addIssue({ code: 'custom', message: `false, true, a hop count or a list of proxy CIDRs: ${(e as Error).message}` });
+          return z.NEVER;
+        }
+      }),
   }),
   db: z.object({
     DATABASE_URL: url.optional(),
@@ -83,7 +94,7 @@ const schema = {
 
 export interface Config {
   core: { dataDir: string; logLevel: string; env: 'development' | 'production' | 'test' };
-  http: { port: number; host: string; trustProxy: boolean };
+  http: { port: number; host: string; trustProxy: ProxyTrustSetting };
   db: { url: string | undefined };
   eventLog: {
     kind: 'local' | 'kafka';

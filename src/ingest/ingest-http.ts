@@ -21,6 +21,8 @@ export interface CollectorDeps {
 /** One ingest endpoint; protocol modules contribute these (see protocol-routes.ts). */
 export interface IngestRoute {
   path: string;
+  /** The metrics label of its requests; protocol-routes.ts sets it from the list the route is in. */
+  protocol?: string;
   methods: ('GET' | 'POST')[];
   handle: (deps: CollectorDeps, req: IncomingMessage, res: ServerResponse, url: URL, ctx: RequestContext) => Promise<void>;
 }

@@ -30,6 +30,11 @@ import { PipelineStateRepository } from '../../jobs/pipeline-state.repository.js
 import { transformJob } from '../../jobs/transform.job.js';
 import { loadJob } from '../../jobs/load.job.js';
 import { proxyTrust } from '../infra/http/proxy-trust.js';
+import { createOpsEndpoints, readinessChecks, startHealthListener } from './health.js';
+import { observeApiRequests } from './api-observe.js';
+import { describeEngines } from './startup-summary.js';
+import { observedJob } from '../infra/jobs/observed-job.js';
+import { metrics } from '../infra/metrics/metrics.js';
 import { openCounters, openEventLog, openJobQueue, openObjectStore, openTransformEngine, openWarehouse } from './infra.factory.js';
 
 export type Role = 'collector' | 'api' | 'worker' | 'scheduler';
@@ -61,6 +66,7 @@ export interface TallyHandle {
 export async function startTally(config: Config, roles: Role[], opts: { logger?: Logger } = {}): Promise<TallyHandle> {
   const logger = opts.logger ?? createLogger(config.core.logLevel);
   const has = (r: Role) => roles.includes(r);
+  logger.info(describeEngines(config, roles), 'tally starting');
   fs.mkdirSync(config.core.dataDir, { recursive: true });
   const adminToken = ensureAdminToken(config.core.dataDir);
   const holdsDataDir = !config.db.url || config.eventLog.kind === 'local';
@@ -89,11 +95,11 @@ export async function startTally(config: Config, roles: Role[], opts: { logger?:
   const settings = async (propertyId: string) => credentials.property(propertyId) ?? (await credentials.refresh(), credentials.property(propertyId));
   const handlers: Record<string, JobHandler<any, unknown>> = {};
   if (engine && warehouse) {
-    const transform = transformJob({ engine, state, settings });
-    const load = loadJob({ warehouse, state });
+    const transform = observedJob('transform', transformJob({ engine, state, settings }), logger);
+    const load = observedJob('load', loadJob({ warehouse, state }), logger);
     handlers.transform = transform;
     handlers.load = load;
-    handlers.pipeline = async (ctx) => {
+    handlers.pipeline = observedJob('pipeline', async (ctx) => {
       // completeness: whatever was acknowledged before `mark` is archived once the archiver reaches
       // the end it sees now, so it is in raw objects up to `upto`
       const mark = new Date();
@@ -102,7 +108,7 @@ export async function startTally(config: Config, roles: Role[], opts: { logger?:
       const result = { transform: await transform(ctx), load: await load(ctx) };
       if (caughtUp && !ctx.signal.aborted) await state.markComplete(mark, upto, ctx.data.propertyId);
       return result;
-    };
+    }, logger);
     for (const [name, h] of Object.entries(handlers)) jobs.register(name, h);
   }
   const runJob: JobRunner = async (name, data, progress) => {
@@ -144,6 +150,7 @@ export async function startTally(config: Config, roles: Role[], opts: { logger?:
   if (has('api')) {
     app = express();
     app.disable('x-powered-by');
+    app.use(observeApiRequests(logger));
     app.get('/openapi.json', (_req, res) => void res.json(openApiDocument(PROTOCOL_ROUTES)));
     app.use(createManagementRouter({ db, adminToken, log: logger, onTenantCreated: () => credentials.refresh(), runJob: has('worker') ? runJob : undefined }));
     app.use(
@@ -161,7 +168,12 @@ export async function startTally(config: Config, roles: Role[], opts: { logger?:
     );
   }
 
+  const ops = createOpsEndpoints({ roles, log: logger, checks: readinessChecks(roles, { db, log, warehouse, store, jobs }) });
+  const unsetSources = metrics.readFrom({ archiverLag: archiver && (() => archiver!.lag()), completeUpTo: warehouse && (() => state.oldestCompleteUpTo()) });
+  const health = config.http.healthPort === undefined ? null : await startHealthListener(config.http.healthPort, config.http.host, ops);
+  if (health) logger.info({ port: health.port }, 'health listening');
   const server = http.createServer((req, res) => {
+    if (ops.handle(req, res)) return;
     if (collector?.handler(req, res)) return;
     if (app) return void app(req, res);
     res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'not_found', reason: 'not_found', message: 'no such endpoint' } }));
@@ -185,6 +197,7 @@ export async function startTally(config: Config, roles: Role[], opts: { logger?:
   const stop = async () => {
     if (stopped) return;
     stopped = true;
+    ops.drain();
     collector?.drain();
     if (listening) {
       await new Promise<void>((resolve) => {
@@ -193,6 +206,8 @@ export async function startTally(config: Config, roles: Role[], opts: { logger?:
         setTimeout(() => server.closeAllConnections(), 5_000).unref();
       });
     }
+    await health?.close();
+    unsetSources();
     // running jobs may wait on the archiver (caughtUp), so they finish first
     await jobs.stop();
     await archiver?.stop();

@@ -31,6 +31,7 @@ const schema = {
   }),
   http: z.object({
     PORT: port.default(8080),
+    TALLY_HEALTH_PORT: port.optional(),
     HOST: z.string().default('0.0.0.0'),
     TALLY_TRUST_PROXY: z
       .string()
@@ -94,7 +95,13 @@ const schema = {
 
 export interface Config {
   core: { dataDir: string; logLevel: string; env: 'development' | 'production' | 'test' };
-  http: { port: number; host: string; trustProxy: ProxyTrustSetting };
+  http: {
+    port: number;
+    host: string;
+    trustProxy: ProxyTrustSetting;
+    /** A listener with only /healthz, /readyz and /metrics (for roles without an HTTP listener). */
+    healthPort: number | undefined;
+  };
   db: { url: string | undefined };
   eventLog: {
     kind: 'local' | 'kafka';
@@ -163,7 +170,7 @@ export function loadConfig(env: Env = process.env): Config {
   const dataDir = path.resolve(core.TALLY_DATA_DIR);
   return {
     core: { dataDir, logLevel: core.LOG_LEVEL, env: core.NODE_ENV },
-    http: { port: http.PORT, host: http.HOST, trustProxy: http.TALLY_TRUST_PROXY },
+    http: { port: http.PORT, host: http.HOST, trustProxy: http.TALLY_TRUST_PROXY, healthPort: http.TALLY_HEALTH_PORT },
     db: { url: db.DATABASE_URL },
     eventLog: {
       kind: logKind,

@@ -25,7 +25,7 @@ describe('client address behind proxies', () => {
     // the old behaviour answered 6.6.6.6: the client's own X-Forwarded-For value
     const config = loadConfig({ TALLY_TRUST_PROXY: 'true' });
     trust = proxyTrust(config.http.trustProxy);
-    const r = await (await fetch(base, { headers: { 'x-forwarded-for': '6.6.6.6, 203.0.113.9' } })).json();
+    const r = (await (await fetch(base, { headers: { 'x-forwarded-for': '6.6.6.6, 203.0.113.9' } })).json()) as { ip: string };
     expect(r.ip).toBe('203.0.113.9');
   });
 

@@ -1,26 +1,16 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { z } from 'zod';
 import type { Db } from '../infra/metadata/db.js';
 import { httpStatusFor, isTallyError, TallyError } from '../infra/errors.js';
 import type { Logger } from '../infra/logger.js';
 import { createTenant } from './tenant.repository.js';
 import { tokensEqual } from './admin-token.js';
-
-const CreateTenant = z.strictObject({
-  name: z.string().min(1).max(200),
-  email: z.string().email(),
-  domain: z.string().min(1).max(253),
-  timeZone: z.string().optional(),
-  planId: z.enum(['free', 'growth', 'scale']).optional(),
-});
+import { CreateTenantSchema as CreateTenant, RunJobSchema as RunJob } from './management.api.js';
 
 /**
  * Operator routes (local admin token). The sign-up console and member-facing management API
  * come on top of the same repositories.
  */
 export type JobRunner = (name: string, data: Record<string, unknown>, progress: (done: number, total: number) => void) => Promise<unknown>;
-
-const RunJob = z.strictObject({ name: z.string().min(1), propertyId: z.string().regex(/^\d+$/).optional(), full: z.boolean().optional() });
 
 export function createManagementRouter(deps: { db: Db; adminToken: string; log: Logger; onTenantCreated?: () => Promise<void>; runJob?: JobRunner }) {
   const r = express.Router();

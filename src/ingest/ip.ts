@@ -1,6 +1,6 @@
 import net from 'node:net';
 
-export { normalizeIp } from '../infra/http/proxy-trust.js';
+export { normalizeIp } from '../domain/ip-address.js';
 
 /** IPv4 to its /24, IPv6 to its /48: enough for coarse geo and abuse, not a person. */
 export function truncateIp(ip: string): string | null {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ResponseConfig, RouteConfig } from '@asteasolutions/zod-to-openapi';
-import { ErrorBodySchema } from '../infra/http/error-body.schema.js';
+import { ErrorBodySchema } from '../infra/errors.js';
 import type { CreatedTenant } from './tenant.repository.js';
 
 /** The operator routes' bodies: management.router.ts validates with these, /openapi.json shows them. */

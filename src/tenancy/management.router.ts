@@ -2,16 +2,17 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Db } from '../infra/metadata/db.js';
 import { httpStatusFor, isTallyError, TallyError } from '../infra/errors.js';
 import type { Logger } from '../infra/logger.js';
+import type { JobRunner } from '../infra/jobs/job-queue.port.js';
 import { createTenant } from './tenant.repository.js';
 import { tokensEqual } from './admin-token.js';
 import { CreateTenantSchema as CreateTenant, RunJobSchema as RunJob } from './management.api.js';
+
+export type { JobRunner };
 
 /**
  * Operator routes (local admin token). The sign-up console and member-facing management API
  * come on top of the same repositories.
  */
-export type JobRunner = (name: string, data: Record<string, unknown>, progress: (done: number, total: number) => void) => Promise<unknown>;
-
 export function createManagementRouter(deps: { db: Db; adminToken: string; log: Logger; onTenantCreated?: () => Promise<void>; runJob?: JobRunner }) {
   const r = express.Router();
   r.use('/internal', express.json({ limit: '64kb', type: () => true }), (req: Request, _res: Response, next: NextFunction) => {

@@ -1,23 +1,11 @@
 import type { IncomingMessage } from 'node:http';
 import net from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import { normalizeIp } from '../../domain/ip-address.js';
+import type { ProxyTrust, ProxyTrustSetting } from './proxy-trust.port.js';
 
-/**
- * Which peers may tell us the client's address (`TALLY_TRUST_PROXY`), as parsed by the config:
- * no one; the nearest N hops; or the proxies whose addresses are in these CIDRs.
- */
-export type ProxyTrustSetting = { kind: 'none' } | { kind: 'hops'; hops: number } | { kind: 'cidrs'; cidrs: string[] };
-
-/** What the edge asks, answered from the same trust setting everywhere (IP for geo and limits, scheme for cookies). */
-export interface ProxyTrust {
-  readonly setting: ProxyTrustSetting;
-  /** True when some proxy is trusted (forwarding headers are then read at all). */
-  readonly enabled: boolean;
-  /** The address the nearest trusted proxy saw the request come from; the socket's peer without one. */
-  clientIp(req: IncomingMessage): string | null;
-  /** Whether the client's request was HTTPS: TLS on this socket, or the scheme a trusted proxy received. */
-  isHttps(req: IncomingMessage): boolean;
-}
+export type { ProxyTrust, ProxyTrustSetting } from './proxy-trust.port.js';
+export { normalizeIp };
 
 const ALIASES: Record<string, string[]> = {
   loopback: ['127.0.0.0/8', '::1/128'],
@@ -56,22 +44,6 @@ export function parseProxyTrust(value: string | undefined): ProxyTrustSetting {
   }
   if (!cidrs.length) return { kind: 'none' };
   return { kind: 'cidrs', cidrs };
-}
-
-/** Strips the IPv4-mapped IPv6 prefix, brackets and an RFC 7239 port; null for anything that is not an address. */
-export function normalizeIp(ip: string | null | undefined): string | null {
-  if (!ip) return null;
-  let s = ip.trim();
-  if (s.startsWith('"') && s.endsWith('"') && s.length > 1) s = s.slice(1, -1);
-  if (s.startsWith('[')) {
-    const end = s.indexOf(']');
-    if (end < 0) return null;
-    s = s.slice(1, end);
-  } else if (s.indexOf(':') > 0 && s.indexOf(':') === s.lastIndexOf(':')) {
-    s = s.slice(0, s.indexOf(':')); // "1.2.3.4:8080"
-  }
-  if (s.length > 7 && s.slice(0, 7).toLowerCase() === '::ffff:' && net.isIPv4(s.slice(7))) s = s.slice(7);
-  return net.isIP(s) ? s : null;
 }
 
 /** One hop as a proxy reported it: who it received the request from, and over which scheme. */

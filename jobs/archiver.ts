@@ -56,6 +56,16 @@ export class Archiver {
     }
   }
 
+  /** Per output: records appended but not yet archived and committed (the metrics' archiver lag). */
+  async lag(): Promise<Record<LogOutput, number>> {
+    const lag = { 'raw-events': 0, 'dead-letter': 0 };
+    for (const output of Object.keys(lag) as LogOutput[]) {
+      const [end, committed] = await Promise.all([this.deps.log.endOffsets(output), this.deps.log.committedOffsets(output, 'archiver')]);
+      lag[output] = end.reduce((n, e, p) => n + Math.max(0, e - (committed[p] ?? 0)), 0);
+    }
+    return lag;
+  }
+
   async archive(batch: LogBatch): Promise<void> {
     const groups = new Map<string, { zone: RawZone; at: number; prefix: string; tenantId: string; propertyId: string; lines: Buffer[]; first: number; last: number; min: number; max: number }>();
     for (let i = 0; i < batch.records.length; i++) {

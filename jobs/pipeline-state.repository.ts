@@ -158,6 +158,15 @@ export class PipelineStateRepository {
     const created = new Date(r.created_at).getTime();
     return new Date(r.complete_up_to ? Math.max(new Date(r.complete_up_to).getTime(), created) : created);
   }
+
+  /** The oldest "complete up to" over every property (how stale the stalest reports can be); null without properties. */
+  async oldestCompleteUpTo(): Promise<Date | null> {
+    const r = await this.db('properties as p')
+      .leftJoin('pipeline_state as s', 's.property_id', 'p.id')
+      .min({ at: this.db.raw('greatest(s.complete_up_to, p.created_at)') })
+      .first();
+    return r?.at ? new Date(r.at) : null;
+  }
 }
 
 function toIsoDate(v: unknown): string {

@@ -10,7 +10,7 @@
  * - `src/infra` imports only `src/domain` (and `migrations/`, the schema it runs).
  * - a feature (`src/ingest`, `src/query`, `src/tenancy`, `src/billing`, `src/support`,
  *   `src/lifecycle`, `src/accounts`, `src/demo`, `jobs`) imports the domain and, of infra, only
- *   ports (`*.port.ts`) and the shared kernel (errors, logger, config, the metadata `Db`); never
+ *   ports (`*.port.ts`) and the shared kernel (errors, logger, metrics, config, the metadata `Db`); never
  *   another feature: what it needs of one is a port it declares, wired by `src/server`.
  * - `src/server` and `src/cli` (composition roots) import anything.
  * - production code never imports test code (`*.test.ts`, `*.contract.ts`, `*.testkit.ts`,
@@ -19,7 +19,9 @@
 import path from 'node:path';
 
 export const FEATURES = ['src/ingest', 'src/query', 'src/tenancy', 'src/billing', 'src/support', 'src/lifecycle', 'src/accounts', 'src/demo', 'jobs'];
-const INFRA_KERNEL = ['src/infra/errors.ts', 'src/infra/logger.ts', 'src/infra/config/config.ts', 'src/infra/metadata/db.ts'];
+// the metrics registry is kernel like the logger: one process-wide set of named instruments that
+// every module records to (src/infra/metrics/README.md), with no second implementation to port
+const INFRA_KERNEL = ['src/infra/errors.ts', 'src/infra/logger.ts', 'src/infra/config/config.ts', 'src/infra/metadata/db.ts', 'src/infra/metrics/metrics.ts'];
 const TEST_FILE = /\.(test|contract|testkit|fixture)\.ts$|^(test|bench)\/|^bin\/bench\.mjs$/;
 
 const under = (file, dir) => file === dir || file.startsWith(dir + '/');
@@ -37,7 +39,7 @@ export function laneViolation(from, to) {
   if (a === 'migrations') return b === null ? null : 'migrations import nothing of ours';
   // a feature
   if (b === 'src/domain') return null;
-  if (b === 'src/infra') return to.endsWith('.port.ts') || INFRA_KERNEL.includes(to) ? null : `${a} imports infra ports and the kernel (errors, logger, config, db), not an implementation`;
+  if (b === 'src/infra') return to.endsWith('.port.ts') || INFRA_KERNEL.includes(to) ? null : `${a} imports infra ports and the kernel (errors, logger, metrics, config, db), not an implementation`;
   return `${a} may not import ${b ?? to}: declare a port in ${a} and let src/server wire it`;
 }
 

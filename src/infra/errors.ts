@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /**
  * One error type with a code taxonomy; mapped to HTTP in one place (`httpStatusFor`).
  * Unknown errors are logged and masked by the HTTP edges.
@@ -54,3 +56,14 @@ export function httpStatusFor(code: ErrorCode): number {
 export function isTallyError(e: unknown): e is TallyError {
   return e instanceof TallyError;
 }
+
+/** Tally's own error body (ingest, operator and health endpoints): `{ error: { code, reason, message } }`. */
+export const ErrorBodySchema = z
+  .strictObject({
+    error: z.strictObject({
+      code: z.string().meta({ description: 'The TallyError code (invalid_argument, unauthenticated, rate_limited, …)' }),
+      reason: z.string().meta({ description: 'Machine-readable reason, more specific than the code (key_missing, bad_key, too_many_events, …)' }),
+      message: z.string(),
+    }),
+  })
+  .meta({ id: 'Error' });

@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isTallyError, TallyError } from '../infra/errors.js';
+import { metrics } from '../infra/metrics/metrics.js';
 import type { RequestContext } from './edge.js';
-import { clientIp, cors, header, send, sendError, type CollectorDeps, type IngestRoute } from './ingest-http.js';
+import { cors, header, sendError, type CollectorDeps, type IngestRoute } from './ingest-http.js';
 import { PROTOCOL_ROUTES } from './protocol-routes.js';
 import { VisitorIds } from './visitor-id.js';
 
@@ -17,17 +18,17 @@ export function createCollector(input: Omit<CollectorDeps, 'visitorIds'> & { vis
   let draining = false;
   const byPath = new Map(routes.map((r) => [r.path, r]));
 
+  // the level is read once: a per-request check would cost more than the line it skips
+  const debug = deps.log.isLevelEnabled('debug');
+  const done = (protocol: string, req: IncomingMessage, res: ServerResponse, path: string, receivedAt: number) => {
+    metrics.ingestRequest(protocol, res.statusCode);
+    // the path only: query strings carry secrets (MP's api_secret)
+    if (debug) deps.log.debug({ method: req.method, path, status: res.statusCode, ms: Date.now() - receivedAt }, 'ingest request');
+  };
+
   const handler = (req: IncomingMessage, res: ServerResponse): boolean => {
     const q = req.url?.indexOf('?') ?? -1;
     const path = q >= 0 ? req.url!.slice(0, q) : (req.url ?? '/');
-    if (path === '/healthz') {
-      send(res, 200, { status: 'ok' });
-      return true;
-    }
-    if (path === '/readyz') {
-      send(res, draining ? 503 : 200, { status: draining ? 'draining' : 'ready' });
-      return true;
-    }
     const route = byPath.get(path);
     if (!route) return false;
     cors(req, res);
@@ -46,12 +47,17 @@ export function createCollector(input: Omit<CollectorDeps, 'visitorIds'> & { vis
       return true;
     }
     const url = new URL(req.url ?? '/', 'http://collector');
-    const ctx: RequestContext = { receivedAt: Date.now(), userAgent: header(req, 'user-agent'), ip: clientIp(req, deps.trustProxy) };
-    route.handle(deps, req, res, url, ctx).catch((err) => {
-      if (!isTallyError(err)) deps.log.error({ err, path }, 'ingest request failed');
-      else if (err.details.reason === 'request_aborted') deps.log.debug({ path }, 'request ended mid-body');
-      sendError(res, isTallyError(err) ? err : new TallyError('internal', 'internal error'));
-    });
+    const ctx: RequestContext = { receivedAt: Date.now(), userAgent: header(req, 'user-agent'), ip: deps.proxy.clientIp(req) };
+    const protocol = route.protocol ?? path;
+    route.handle(deps, req, res, url, ctx).then(
+      () => done(protocol, req, res, path, ctx.receivedAt),
+      (err) => {
+        if (!isTallyError(err)) deps.log.error({ err, path }, 'ingest request failed');
+        else if (err.details.reason === 'request_aborted') deps.log.debug({ path }, 'request ended mid-body');
+        sendError(res, isTallyError(err) ? err : new TallyError('internal', 'internal error'));
+        done(protocol, req, res, path, ctx.receivedAt);
+      },
+    );
     return true;
   };
 

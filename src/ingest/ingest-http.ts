@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Protocol } from '../domain/raw-event.js';
 import { httpStatusFor, TallyError } from '../infra/errors.js';
 import type { Logger } from '../infra/logger.js';
+import type { ProxyTrust } from '../infra/http/proxy-trust.port.js';
 import type { TenantProperty } from '../domain/tenant-property.js';
 import type { PropertyResolver } from './ingest.ports.js';
 import type { VisitorIds } from './visitor-id.js';
@@ -15,12 +16,15 @@ export interface CollectorDeps {
   credentials: PropertyResolver;
   visitorIds: VisitorIds;
   log: Logger;
-  trustProxy: boolean;
+  /** Which forwarding headers to believe (TALLY_TRUST_PROXY). */
+  proxy: ProxyTrust;
 }
 
 /** One ingest endpoint; protocol modules contribute these (see protocol-routes.ts). */
 export interface IngestRoute {
   path: string;
+  /** The metrics label of its requests; protocol-routes.ts sets it from the list the route is in. */
+  protocol?: string;
   methods: ('GET' | 'POST')[];
   handle: (deps: CollectorDeps, req: IncomingMessage, res: ServerResponse, url: URL, ctx: RequestContext) => Promise<void>;
 }
@@ -47,14 +51,6 @@ export function bearer(req: IncomingMessage): string | null {
   const h = header(req, 'authorization');
   const m = h ? /^Bearer\s+(\S+)$/i.exec(h) : null;
   return m ? m[1] : null;
-}
-
-export function clientIp(req: IncomingMessage, trustProxy: boolean): string | null {
-  if (trustProxy) {
-    const xff = header(req, 'x-forwarded-for');
-    if (xff) return xff.split(',')[0].trim();
-  }
-  return req.socket.remoteAddress ?? null;
 }
 
 export function cors(req: IncomingMessage, res: ServerResponse): void {

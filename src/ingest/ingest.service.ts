@@ -2,6 +2,7 @@ import type { DeadLetter, Protocol, RawEvent } from '../domain/raw-event.js';
 import type { EventLog, LogRecordIn } from '../infra/event-log/event-log.port.js';
 import type { Counters } from '../infra/counters/counters.port.js';
 import { TallyError } from '../infra/errors.js';
+import { metrics } from '../infra/metrics/metrics.js';
 import type { TenantProperty } from '../domain/tenant-property.js';
 import type { UsageRecorder } from './ingest.ports.js';
 import type { ParsedEvent, RefusedEvent } from './parsed-event.js';
@@ -65,11 +66,16 @@ export class IngestService {
       events.push(e);
       records.push({ key: logKeyOf(e), value: Buffer.from(stringifyOrRefuse(e)) });
     }
+    const started = performance.now();
     const raw = records.length ? this.deps.log.append('raw-events', records) : null;
     const dead = refused.length ? this.deadLetter(protocol, refused, property, req.receivedAt) : null;
     // both appends share one group commit; a lone one is awaited without Promise.all's extra promise
     if (raw && dead) await Promise.all([raw, dead]);
     else await (raw ?? dead);
+    if (raw) {
+      metrics.appendDone('raw-events', (performance.now() - started) / 1000);
+      metrics.ingestEvents(protocol, 'accepted', events.length);
+    }
     this.deps.usage?.record(property.tenantId, property.propertyId, req.receivedAt, events.length, refused.length);
     return events;
   }
@@ -94,7 +100,12 @@ export class IngestService {
       }
       return { key: property?.propertyId ?? 'unknown', value: Buffer.from(value) };
     });
-    return this.deps.log.append('dead-letter', records);
+    const started = performance.now();
+    return this.deps.log.append('dead-letter', records).then(() => {
+      metrics.appendDone('dead-letter', (performance.now() - started) / 1000);
+      metrics.ingestEvents(protocol, 'dead_lettered', refused.length);
+      for (const r of refused) metrics.deadLetter(protocol, r.reason);
+    });
   }
 }
 

@@ -1,13 +1,6 @@
 import net from 'node:net';
 
-/** Strips the IPv4-mapped IPv6 prefix so "::ffff:1.2.3.4" is treated as IPv4. */
-export function normalizeIp(ip: string | null | undefined): string | null {
-  if (!ip) return null;
-  let s = ip.trim();
-  if (s.startsWith('[') && s.includes(']')) s = s.slice(1, s.indexOf(']'));
-  if (s.toLowerCase().startsWith('::ffff:') && net.isIPv4(s.slice(7))) s = s.slice(7);
-  return net.isIP(s) ? s : null;
-}
+export { normalizeIp } from '../domain/ip-address.js';
 
 /** IPv4 to its /24, IPv6 to its /48: enough for coarse geo and abuse, not a person. */
 export function truncateIp(ip: string): string | null {

@@ -11,4 +11,16 @@ import { posthogRoutes } from './protocols/posthog.routes.js';
 import { trackerRoutes } from './tracker/tally-js.routes.js';
 
 /** Every ingest endpoint, by protocol. A protocol adds its routes here and nowhere else. */
-export const PROTOCOL_ROUTES: IngestRoute[] = [...ga4Routes, ...nativeRoutes, ...gtagRoutes, ...segmentRoutes, ...snowplowRoutes, ...pixelRoutes, ...plausibleRoutes, ...umamiRoutes, ...posthogRoutes, ...trackerRoutes];
+const BY_PROTOCOL: Record<string, IngestRoute[]> = {
+  ga4mp: ga4Routes,
+  native: nativeRoutes,
+  gtag: gtagRoutes,
+  segment: segmentRoutes,
+  snowplow: snowplowRoutes,
+  pixel: pixelRoutes,
+  plausible: plausibleRoutes,
+  umami: umamiRoutes,
+  posthog: posthogRoutes,
+  tallyjs: trackerRoutes,
+};
+export const PROTOCOL_ROUTES: IngestRoute[] = Object.entries(BY_PROTOCOL).flatMap(([protocol, routes]) => routes.map((r) => ({ ...r, protocol })));

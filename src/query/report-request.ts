@@ -117,7 +117,8 @@ export function unknownMetricError(name: string): TallyError {
   return invalid(`Field ${name} is not a valid metric. For a list of valid dimensions and metrics, see ${SCHEMA_URL} `, name);
 }
 
-const REQUEST_KEYS = [
+/** Every field of a RunReportRequest the parser reads (report.api.ts's schema has the same). */
+export const REQUEST_KEYS = [
   'property',
   'dimensions',
   'metrics',

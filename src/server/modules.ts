@@ -32,7 +32,12 @@ import { PipelineStateRepository } from '../../jobs/pipeline-state.repository.js
 import { transformJob } from '../../jobs/transform.job.js';
 import { loadJob } from '../../jobs/load.job.js';
 import { jobRunner, pipelineJob } from '../../jobs/pipeline.job.js';
+import { proxyTrust } from '../infra/http/proxy-trust.js';
+import { observedJob } from '../infra/jobs/observed-job.js';
+import { metrics } from '../infra/metrics/metrics.js';
 import { openApiDocument } from './openapi.js';
+import { createOpsEndpoints, readinessChecks, startHealthListener } from './health.js';
+import { observeApiRequests } from './api-observe.js';
 import { openCounters, openEventLog, openJobQueue, openObjectStore, openTransformEngine, openWarehouse } from './infra.factory.js';
 
 /**
@@ -108,9 +113,12 @@ export interface Parts {
   pipeline: { handlers: Record<string, JobHandler<any, unknown>>; runJob: JobRunner };
   schedule: true;
   collector: { drain(): void; counters: Counters; saltRedis: Redis | null };
+  apiObserve: true;
   openapi: true;
   management: true;
   reports: { regexSyntax: RegexSyntax; counters: Counters };
+  metrics: { unsetSources(): void };
+  health: { ops: ReturnType<typeof createOpsEndpoints>; listener: { port: number; close(): Promise<void> } | null };
   http: { server: http.Server; port: number; listening: boolean };
 }
 
@@ -223,14 +231,15 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
   },
   pipeline: {
     needs: ['jobs', 'engine', 'warehouse', 'state', 'credentials', 'archiver'],
-    async start({ get }) {
+    async start({ get, logger }) {
       const state = get('state');
       const credentials = get('credentials');
       const archiver = get('archiver');
       const settings = async (propertyId: string) => credentials.property(propertyId) ?? (await credentials.refresh(), credentials.property(propertyId));
-      const transform = transformJob({ engine: get('engine'), state, settings });
-      const load = loadJob({ warehouse: get('warehouse'), state });
-      const handlers: Record<string, JobHandler<any, unknown>> = { transform, load, pipeline: pipelineJob({ transform, load, state, archiver }) };
+      // observed: each run logged and timed, whoever runs it (queue, "run now", the pipeline job)
+      const transform = observedJob('transform', transformJob({ engine: get('engine'), state, settings }), logger);
+      const load = observedJob('load', loadJob({ warehouse: get('warehouse'), state }), logger);
+      const handlers: Record<string, JobHandler<any, unknown>> = { transform, load, pipeline: observedJob('pipeline', pipelineJob({ transform, load, state, archiver }), logger) };
       const jobs = get('jobs');
       for (const [name, h] of Object.entries(handlers)) jobs.register(name, h);
       await jobs.start();
@@ -253,13 +262,20 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
       const saltRedis = config.counters.redisUrl ? new Redis(config.counters.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 2 }) : null;
       const visitorIds = new VisitorIds(saltRedis ? new SharedSaltStore(saltRedis) : undefined);
       const ingest = new IngestService({ log: get('eventLog'), counters, geo: geoipLite(), usage: get('usage') });
-      const collector = createCollector({ ingest, credentials: get('credentials'), visitorIds, log: logger, trustProxy: config.http.trustProxy });
+      const collector = createCollector({ ingest, credentials: get('credentials'), visitorIds, log: logger, proxy: proxyTrust(config.http.trustProxy) });
       http.handle(collector.handler, collector.drain);
       return { drain: collector.drain, counters, saltRedis };
     },
     async stop(p) {
       await p.counters.close();
       p.saltRedis?.disconnect();
+    },
+  },
+  // before the API routers: the first middleware on the app, so it sees every API request
+  apiObserve: {
+    start({ http, logger }) {
+      http.app().use(observeApiRequests(logger));
+      return true as const;
     },
   },
   openapi: {
@@ -291,6 +307,34 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
     async stop(p) {
       await p.counters.close();
       await p.regexSyntax.close();
+    },
+  },
+  // the gauges read at scrape from what this process runs (archiver lag, reports' completeness)
+  metrics: {
+    needs: ['state'],
+    start({ get, maybe }) {
+      const archiver = maybe('archiver');
+      const state = get('state');
+      const unsetSources = metrics.readFrom({ archiverLag: archiver && (() => archiver.lag()), completeUpTo: maybe('warehouse') && (() => state.oldestCompleteUpTo()) });
+      return { unsetSources };
+    },
+    stop: (m) => m.unsetSources(),
+  },
+  // /healthz, /readyz, /metrics: on the http module's port when this process has one, and on
+  // TALLY_HEALTH_PORT when set (worker and scheduler have no other listener)
+  health: {
+    needs: ['db', 'eventLog', 'store', 'jobs', 'metrics'],
+    async start({ config, get, maybe, logger, roles, http }) {
+      const ops = createOpsEndpoints({ roles: [...roles], log: logger, checks: readinessChecks([...roles], { db: get('db'), log: get('eventLog'), warehouse: maybe('warehouse'), store: get('store'), jobs: get('jobs') }) });
+      http.handle(ops.handle, ops.drain);
+      const listener = config.http.healthPort === undefined ? null : await startHealthListener(config.http.healthPort, config.http.host, ops);
+      if (listener) logger.info({ port: listener.port }, 'health listening');
+      return { ops, listener };
+    },
+    // after the http module has drained and closed: /readyz answered 503 ("draining") meanwhile
+    async stop({ ops, listener }) {
+      ops.drain();
+      await listener?.close();
     },
   },
   // last: it serves what the modules above mounted, and stops (drains) first
@@ -325,13 +369,13 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
 
 export type Role = 'collector' | 'api' | 'worker' | 'scheduler';
 
-/** Started by every role: what `TallyHandle` exposes. */
-export const BASE_MODULES: ModuleName[] = ['dataDir', 'eventLog', 'db', 'store', 'state', 'credentials', 'keyUse', 'jobs'];
+/** Started by every role: what `TallyHandle` exposes, and the health endpoints and metrics every process answers. */
+export const BASE_MODULES: ModuleName[] = ['dataDir', 'eventLog', 'db', 'store', 'state', 'credentials', 'keyUse', 'jobs', 'metrics', 'health'];
 
 /** The role table; `serve` is all of them in one process. */
 export const ROLES: Record<Role, { description: string; modules: ModuleName[] }> = {
   collector: { description: 'ingest endpoints (HTTP), edge enrichment, appends to the event log', modules: ['collector', 'http'] },
-  api: { description: 'management API and the GA4-compatible report API (HTTP)', modules: ['openapi', 'management', 'reports', 'http'] },
+  api: { description: 'management API and the GA4-compatible report API (HTTP)', modules: ['apiObserve', 'openapi', 'management', 'reports', 'http'] },
   worker: { description: 'archiver (event log -> raw zone) and job handlers (transform, load)', modules: ['archiver', 'pipeline'] },
   scheduler: { description: 'repeating schedules for transform + load', modules: ['schedule'] },
 };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { INGEST_DOCS, openApiDocument } from './openapi.js';
+import { openApiDocument } from './openapi.js';
+import { INGEST_DOCS } from '../ingest/ingest.api.js';
 import { PROTOCOL_ROUTES } from '../ingest/protocol-routes.js';
 
 describe('OpenAPI document', () => {
@@ -17,5 +18,17 @@ describe('OpenAPI document', () => {
     for (const p of ['/v1beta/properties/{propertyId}:runReport', '/v1beta/properties/{propertyId}/metadata', '/internal/v1/tenants', '/internal/v1/jobs/run']) {
       expect(doc.paths[p], p).toBeDefined();
     }
+  });
+
+  it('generates request and response schemas from the zod schemas, shared as components', () => {
+    const doc = openApiDocument(PROTOCOL_ROUTES) as any;
+    const runReport = doc.paths['/v1beta/properties/{propertyId}:runReport'].post;
+    expect(runReport.requestBody.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/RunReportRequest' });
+    expect(runReport.responses['200'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/RunReportResponse' });
+    expect(doc.paths['/internal/v1/tenants'].post.requestBody.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/CreateTenantRequest' });
+    // the operator body is the very schema the router validates with: its limits show
+    expect(doc.components.schemas.CreateTenantRequest.properties.name).toMatchObject({ type: 'string', minLength: 1, maxLength: 200 });
+    expect(doc.components.schemas.CreateTenantRequest.additionalProperties).toBe(false);
+    expect(doc.components.securitySchemes.readKey).toMatchObject({ type: 'http', scheme: 'bearer' });
   });
 });

@@ -8,6 +8,7 @@ import type { JobQueue, JobRunner } from '../infra/jobs/job-queue.port.js';
 import type { CredentialCache } from '../tenancy/credential-cache.js';
 import type { Archiver } from '../../jobs/archiver.js';
 import { jobRunner } from '../../jobs/pipeline.job.js';
+import { describeEngines } from './startup-summary.js';
 import { BASE_MODULES, HttpMounts, MODULES, ROLES, type Module, type ModuleContext, type ModuleName, type Parts, type Role } from './modules.js';
 
 export { ROLES, type Role } from './modules.js';
@@ -50,6 +51,7 @@ export function modulesFor(roles: readonly Role[]): ModuleName[] {
 /** Starts the modules of `roles` (see modules.ts) in one process; `stop` stops them in reverse. */
 export async function startTally(config: Config, roles: Role[], opts: { logger?: Logger } = {}): Promise<TallyHandle> {
   const logger = opts.logger ?? createLogger(config.core.logLevel);
+  logger.info(describeEngines(config, roles), 'tally starting');
   const parts: Partial<Parts> = {};
   const started: ModuleName[] = [];
   const ctx: ModuleContext = {

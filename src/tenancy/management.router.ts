@@ -1,23 +1,13 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { z } from 'zod';
 import type { Db } from '../infra/metadata/db.js';
 import { httpStatusFor, isTallyError, TallyError } from '../infra/errors.js';
 import type { Logger } from '../infra/logger.js';
 import type { JobRunner } from '../infra/jobs/job-queue.port.js';
 import { createTenant } from './tenant.repository.js';
 import { tokensEqual } from './admin-token.js';
-
-const CreateTenant = z.strictObject({
-  name: z.string().min(1).max(200),
-  email: z.string().email(),
-  domain: z.string().min(1).max(253),
-  timeZone: z.string().optional(),
-  planId: z.enum(['free', 'growth', 'scale']).optional(),
-});
+import { CreateTenantSchema as CreateTenant, RunJobSchema as RunJob } from './management.api.js';
 
 export type { JobRunner };
-
-const RunJob = z.strictObject({ name: z.string().min(1), propertyId: z.string().regex(/^\d+$/).optional(), full: z.boolean().optional() });
 
 /**
  * Operator routes (local admin token). The sign-up console and member-facing management API

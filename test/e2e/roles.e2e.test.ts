@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWithService } from '../support/services.js';
+import { parsePrometheus, sampleSum } from '../support/prometheus.js';
 import { embeddedEnv, eventually, tempDataDir } from '../support/tally-process.js';
 import { tallyCli } from '../support/cli.js';
 import { expectSame, GOLDEN_CASES, metricsBy, runReport, zoneAtMidday, type ReportTarget } from '../support/golden.js';
@@ -25,6 +26,8 @@ interface RoleProcess {
   child: ChildProcess;
   /** HTTP port for collector and api; 0 for the others. */
   port: number;
+  /** The TALLY_HEALTH_PORT listener's port, when the role was given one. */
+  healthPort: number;
   output: () => string;
   stop(): Promise<number | null>;
 }
@@ -33,6 +36,7 @@ interface RoleProcess {
 async function startRole(role: string, env: Record<string, string>): Promise<RoleProcess> {
   let out = '';
   let port = 0;
+  let healthPort = 0;
   let started = false;
   const child = spawn(process.execPath, [BIN, role], {
     cwd: ROOT,
@@ -50,6 +54,7 @@ async function startRole(role: string, env: Record<string, string>): Promise<Rol
       try {
         const j = JSON.parse(line);
         if (j.msg === 'tally listening') port = j.port;
+        if (j.msg === 'health listening') healthPort = j.port;
         if (j.msg === 'tally started') started = true;
       } catch {
         /* not a log line */
@@ -68,6 +73,7 @@ async function startRole(role: string, env: Record<string, string>): Promise<Rol
     role,
     child,
     port,
+    healthPort,
     output: () => out,
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
@@ -145,8 +151,9 @@ describeWithService('separate roles', 'redis', 'REDIS_URL', (redisUrl) => {
             await tallyCli(tempDataDir('tally-cli-'), ['tenant', 'create', '--name', 'Roles', '--email', 'owner@roles.example.com', '--domain', 'roles.example.com', '--time-zone', timeZone, '--plan', 'scale', '--json'], env),
           );
 
-          procs.push(await startRole('scheduler', env));
-          procs.push(await startRole('worker', env));
+          // roles without an HTTP listener are probed on their own health port
+          procs.push(await startRole('scheduler', { ...env, TALLY_HEALTH_PORT: '0' }));
+          procs.push(await startRole('worker', { ...env, TALLY_HEALTH_PORT: '0' }));
           api = await startRole('api', env);
           collectors = [await startRole('collector', env), await startRole('collector', env)];
           procs.push(api, ...collectors);
@@ -212,6 +219,53 @@ describeWithService('separate roles', 'redis', 'REDIS_URL', (redisUrl) => {
           );
           for (const [dim, api] of GOLDEN_CASES) expectSame(await metricsBy(target, api), expectedReport(gt, { startDate: target.startDate, endDate: target.endDate, dimension: dim }), dim ?? 'overall');
           expect(sentEvents).toBe(gt.stats.sentEvents);
+        });
+
+        it('answers /healthz, /readyz with its own checks, and /metrics on every role', async () => {
+          const expected: Record<string, string[]> = {
+            scheduler: ['jobQueue', 'metadata'],
+            worker: ['eventLog', 'jobQueue', 'metadata', 'objectStore', 'warehouse'],
+            api: ['metadata', 'warehouse'],
+            collector: ['eventLog', 'metadata'],
+          };
+          for (const p of procs) {
+            const base = `http://127.0.0.1:${p.port || p.healthPort}`;
+            expect(p.port || p.healthPort, p.role).toBeGreaterThan(0);
+            const live = await fetch(`${base}/healthz`);
+            expect(live.status, p.role).toBe(200);
+            expect(((await live.json()) as { roles: string[] }).roles).toEqual([p.role]);
+            const ready = await fetch(`${base}/readyz`);
+            const body = (await ready.json()) as { status: string; checks: Record<string, { ok: boolean }> };
+            expect(ready.status, `${p.role}: ${JSON.stringify(body)}`).toBe(200);
+            expect(Object.keys(body.checks).sort(), p.role).toEqual(expected[p.role]);
+            const samples = parsePrometheus(await (await fetch(`${base}/metrics`)).text());
+            expect(sampleSum(samples, 'process_cpu_seconds_total'), p.role).toBeGreaterThan(0);
+            if (p.role === 'worker') expect(sampleSum(samples, 'tally_archiver_lag_records', { output: 'raw-events' })).toBeGreaterThanOrEqual(0);
+            if (p.role === 'worker') expect(sampleSum(samples, 'tally_job_duration_seconds_count', { job: 'pipeline', outcome: 'ok' })).toBeGreaterThanOrEqual(1);
+            if (p.role === 'api') expect(sampleSum(samples, 'tally_complete_up_to_age_seconds')).toBeGreaterThanOrEqual(0);
+          }
+          // every event the two collectors acknowledged is counted by the collector that took it
+          const accepted = await Promise.all(collectors.map(async (c) => sampleSum(parsePrometheus(await (await fetch(`http://127.0.0.1:${c.port}/metrics`)).text()), 'tally_ingest_events_total', { outcome: 'accepted' }) ?? 0));
+          expect(accepted[0] + accepted[1]).toBe(sentEvents);
+        });
+
+        it('logs at start the role and each engine with where it points, without secrets', () => {
+          expect(new URL(metaDb.url).password).not.toBe('');
+          for (const p of procs) {
+            const start = p
+              .output()
+              .split('\n')
+              .map((l) => {
+                try {
+                  return JSON.parse(l);
+                } catch {
+                  return null;
+                }
+              })
+              .find((l) => l?.msg === 'tally starting');
+            expect(start, p.role).toMatchObject({ level: 30, roles: [p.role], eventLog: { engine: 'kafka' }, metadata: { engine: 'postgres' }, objectStore: { engine: 's3' }, warehouse: { engine: 'postgres' }, jobs: { engine: 'bullmq' } });
+            expect(p.output(), p.role).not.toContain(`:${new URL(metaDb.url).password}@`);
+          }
         });
 
         it('serves reports only from the api: a collector answers 404 on the report API', async () => {

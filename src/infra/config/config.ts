@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { parseProxyTrust, type ProxyTrustSetting } from '../http/proxy-trust.js';
 
 /**
  * Configuration is parsed and validated once, at start-up, from environment variables; each
@@ -30,8 +31,19 @@ const schema = {
   }),
   http: z.object({
     PORT: port.default(8080),
+    TALLY_HEALTH_PORT: port.optional(),
     HOST: z.string().default('0.0.0.0'),
-    TALLY_TRUST_PROXY: bool.default(false),
+    TALLY_TRUST_PROXY: z
+      .string()
+      .default('false')
+      .transform((v, ctx) => {
+        try {
+          return parseProxyTrust(v);
+        } catch (e) {
+          ctx.addIssue({ code: 'custom', message: `false, true, a hop count or a list of proxy CIDRs: ${(e as Error).message}` });
+          return z.NEVER;
+        }
+      }),
   }),
   db: z.object({
     DATABASE_URL: url.optional(),
@@ -90,7 +102,13 @@ const schema = {
 
 export interface Config {
   core: { dataDir: string; logLevel: string; env: 'development' | 'production' | 'test' };
-  http: { port: number; host: string; trustProxy: boolean };
+  http: {
+    port: number;
+    host: string;
+    trustProxy: ProxyTrustSetting;
+    /** A listener with only /healthz, /readyz and /metrics (for roles without an HTTP listener). */
+    healthPort: number | undefined;
+  };
   db: { url: string | undefined };
   eventLog: {
     kind: 'local' | 'kafka';
@@ -178,7 +196,7 @@ export function loadConfig(env: Env = process.env): Config {
   const dataDir = path.resolve(core.TALLY_DATA_DIR);
   return {
     core: { dataDir, logLevel: core.LOG_LEVEL, env: core.NODE_ENV },
-    http: { port: http.PORT, host: http.HOST, trustProxy: http.TALLY_TRUST_PROXY },
+    http: { port: http.PORT, host: http.HOST, trustProxy: http.TALLY_TRUST_PROXY, healthPort: http.TALLY_HEALTH_PORT },
     db: { url: db.DATABASE_URL },
     eventLog: {
       kind: logKind,

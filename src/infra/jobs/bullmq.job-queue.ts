@@ -77,6 +77,10 @@ export class BullMqJobQueue implements JobQueue {
     await Promise.all([...this.handlers.keys()].map((name) => this.startWorker(name)));
   }
 
+  async ping(): Promise<void> {
+    await this.redis.ping();
+  }
+
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;

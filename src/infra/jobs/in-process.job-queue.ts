@@ -52,6 +52,9 @@ export class InProcessJobQueue implements JobQueue {
     this.timers.push(t);
   }
 
+  /** Nothing outside this process to reach. */
+  async ping(): Promise<void> {}
+
   async start(): Promise<void> {
     this.started = true;
     this.pump();

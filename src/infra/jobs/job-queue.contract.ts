@@ -66,6 +66,10 @@ export function jobQueueContract(name: string, factory: () => Promise<JobQueueBa
       await backend.cleanup();
     });
 
+    it('answers a ping while its store is reachable', async () => {
+      await expect(open().ping()).resolves.toBeUndefined();
+    });
+
     it('delivers each job with its data to the handler of its name', async () => {
       const q = open();
       const seen: { name: string; data: unknown }[] = [];

@@ -31,4 +31,6 @@ export interface JobQueue {
   start(): Promise<void>;
   /** Stops taking jobs; resolves once running jobs have finished. */
   stop(): Promise<void>;
+  /** Resolves once the queue's backing store answers (readiness); rejects when it cannot be reached. */
+  ping(): Promise<void>;
 }

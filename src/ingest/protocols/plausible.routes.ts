@@ -35,7 +35,7 @@ export const plausibleRoutes: IngestRoute[] = [
       }
       const event = parsed.event;
       // server-side senders forward the visitor's IP in X-Forwarded-For (Plausible's docs)
-      event.ip = forwardedVisitorIp(req, deps.trustProxy);
+      event.ip = forwardedVisitorIp(req, deps.proxy.enabled);
       event.client_id = await deps.visitorIds.visitorId({ propertyId: property.propertyId, ip: event.ip ?? ctx.ip, userAgent: header(req, 'user-agent') }, ctx.receivedAt);
       await admitAndAccept(deps, 'plausible', [event], [], property, ctx);
       res.writeHead(202, { 'content-type': 'text/plain' }).end('ok');

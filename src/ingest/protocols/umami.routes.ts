@@ -70,7 +70,7 @@ async function processItems(deps: CollectorDeps, req: IncomingMessage, items: un
   const results: ItemResult[] = [];
   const byProperty = new Map<string, { property: TenantProperty; events: ParsedEvent[] }>();
   const unknown: { index: number; website: string; item: unknown }[] = [];
-  const headerIp = forwardedVisitorIp(req, deps.trustProxy);
+  const headerIp = forwardedVisitorIp(req, deps.proxy.enabled);
   for (const [index, item] of items.entries()) {
     const parsed = parseUmami(item, ctx);
     if (!parsed.ok) {

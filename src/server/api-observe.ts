@@ -1,0 +1,20 @@
+import type { NextFunction, Request, Response } from 'express';
+import type { Logger } from '../infra/logger.js';
+import { metrics } from '../infra/metrics/metrics.js';
+
+const REPORT = /^\/v1beta\/properties\/[^/:]+(?::(runReport|batchRunReports|checkCompatibility)|\/(metadata))$/;
+
+/** API requests: each logged at debug (path only: no query, no body), report latency by method. */
+export function observeApiRequests(log: Logger) {
+  const debug = log.isLevelEnabled('debug');
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const started = performance.now();
+    res.once('finish', () => {
+      const seconds = (performance.now() - started) / 1000;
+      const m = REPORT.exec(req.path);
+      if (m) metrics.report(m[1] ?? m[2], res.statusCode, seconds);
+      if (debug) log.debug({ method: req.method, path: req.path, status: res.statusCode, ms: Math.round(seconds * 1000) }, 'api request');
+    });
+    next();
+  };
+}

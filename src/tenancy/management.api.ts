@@ -1,0 +1,73 @@
+import { z } from 'zod';
+import type { ResponseConfig, RouteConfig } from '@asteasolutions/zod-to-openapi';
+import { ErrorBodySchema } from '../infra/errors.js';
+import type { CreatedTenant } from './tenant.repository.js';
+
+/** The operator routes' bodies: management.router.ts validates with these, /openapi.json shows them. */
+export const CreateTenantSchema = z
+  .strictObject({
+    name: z.string().min(1).max(200),
+    email: z.string().email(),
+    domain: z.string().min(1).max(253),
+    timeZone: z.string().optional().meta({ description: 'IANA time zone of the property (default UTC)' }),
+    planId: z.enum(['free', 'growth', 'scale']).optional(),
+  })
+  .meta({ id: 'CreateTenantRequest' });
+
+export const CreatedTenantSchema = z
+  .strictObject({
+    organizationId: z.string(),
+    propertyId: z.string(),
+    measurementId: z.string(),
+    apiSecret: z.string(),
+    ingestKey: z.string(),
+    readKey: z.string(),
+  })
+  .meta({ id: 'CreatedTenant', description: 'Keys and secrets are shown once; only their hashes are stored' });
+
+export const RunJobSchema = z
+  .strictObject({ name: z.string().min(1), propertyId: z.string().regex(/^\d+$/).optional(), full: z.boolean().optional() })
+  .meta({ id: 'RunJobRequest' });
+
+/** One line of the job run's NDJSON stream. */
+export const JobRunLineSchema = z
+  .union([
+    z.strictObject({ progress: z.tuple([z.number(), z.number()]).meta({ description: '[done, total]' }) }),
+    z.strictObject({ result: z.unknown() }),
+    z.strictObject({ error: z.string() }),
+  ])
+  .meta({ id: 'JobRunLine' });
+
+const CREATED_MATCHES_REPOSITORY: z.infer<typeof CreatedTenantSchema> extends CreatedTenant ? (CreatedTenant extends z.infer<typeof CreatedTenantSchema> ? true : false) : false = true;
+void CREATED_MATCHES_REPOSITORY;
+
+const error = (description: string): ResponseConfig => ({ description, content: { 'application/json': { schema: ErrorBodySchema } } });
+const common = { tags: ['operator'], security: [{ adminToken: [] }] };
+
+export const MANAGEMENT_API: RouteConfig[] = [
+  {
+    ...common,
+    method: 'post',
+    path: '/internal/v1/tenants',
+    summary: 'Create an organisation, owner, property and keys',
+    request: { body: { required: true, content: { 'application/json': { schema: CreateTenantSchema } } } },
+    responses: {
+      201: { description: 'Created', content: { 'application/json': { schema: CreatedTenantSchema } } },
+      400: error('Invalid body (reason invalid_body)'),
+      401: error('No or wrong admin token'),
+    },
+  },
+  {
+    ...common,
+    method: 'post',
+    path: '/internal/v1/jobs/run',
+    summary: 'Run a job now (transform | load | pipeline): NDJSON progress lines, then the result or the error',
+    request: { body: { required: true, content: { 'application/json': { schema: RunJobSchema } } } },
+    responses: {
+      200: { description: 'One JSON object per line', content: { 'application/x-ndjson': { schema: JobRunLineSchema } } },
+      400: error('Invalid body'),
+      401: error('No or wrong admin token'),
+      503: error('This process runs no worker role'),
+    },
+  },
+];

@@ -10,7 +10,8 @@
  * - `src/infra` imports only `src/domain` (and `migrations/`, the schema it runs).
  * - a feature (`src/ingest`, `src/query`, `src/tenancy`, `src/billing`, `src/support`,
  *   `src/lifecycle`, `src/accounts`, `src/demo`, `jobs`) imports the domain and, of infra, only
- *   ports (`*.port.ts`) and the shared kernel (errors, logger, config, the metadata `Db`); never
+ *   ports (`*.port.ts`) and the shared kernel (errors and their one HTTP body, logger, config,
+ *   the metadata `Db`); never
  *   another feature: what it needs of one is a port it declares, wired by `src/server`.
  * - `src/server` and `src/cli` (composition roots) import anything.
  * - production code never imports test code (`*.test.ts`, `*.contract.ts`, `*.testkit.ts`,
@@ -19,7 +20,7 @@
 import path from 'node:path';
 
 export const FEATURES = ['src/ingest', 'src/query', 'src/tenancy', 'src/billing', 'src/support', 'src/lifecycle', 'src/accounts', 'src/demo', 'jobs'];
-const INFRA_KERNEL = ['src/infra/errors.ts', 'src/infra/logger.ts', 'src/infra/config/config.ts', 'src/infra/metadata/db.ts'];
+const INFRA_KERNEL = ['src/infra/errors.ts', 'src/infra/error-body.ts', 'src/infra/logger.ts', 'src/infra/config/config.ts', 'src/infra/metadata/db.ts'];
 const TEST_FILE = /\.(test|contract|testkit|fixture)\.ts$|^(test|bench)\/|^bin\/bench\.mjs$/;
 
 const under = (file, dir) => file === dir || file.startsWith(dir + '/');

@@ -14,6 +14,8 @@ export type ErrorCode =
   | 'rate_limited'
   | 'quota_exceeded'
   | 'unavailable'
+  | 'deadline_exceeded'
+  | 'unimplemented'
   | 'internal';
 
 /** What an error carries besides its message; `reason` is the machine-readable why of error bodies. */
@@ -49,6 +51,8 @@ const STATUS: Record<ErrorCode, number> = {
   rate_limited: 429,
   quota_exceeded: 429,
   unavailable: 503,
+  deadline_exceeded: 504,
+  unimplemented: 501,
   internal: 500,
 };
 

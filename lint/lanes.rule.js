@@ -10,7 +10,8 @@
  * - `src/infra` imports only `src/domain` (and `migrations/`, the schema it runs).
  * - a feature (`src/ingest`, `src/query`, `src/tenancy`, `src/billing`, `src/support`,
  *   `src/lifecycle`, `src/accounts`, `src/demo`, `jobs`) imports the domain and, of infra, only
- *   ports (`*.port.ts`) and the shared kernel (errors, logger, metrics, config, the metadata `Db`); never
+ *   ports (`*.port.ts`) and the shared kernel (errors and their one HTTP body, logger, metrics,
+ *   config, the metadata `Db`); never
  *   another feature: what it needs of one is a port it declares, wired by `src/server`.
  * - `src/server` and `src/cli` (composition roots) import anything.
  * - production code never imports test code (`*.test.ts`, `*.contract.ts`, `*.testkit.ts`,
@@ -21,7 +22,7 @@ import path from 'node:path';
 export const FEATURES = ['src/ingest', 'src/query', 'src/tenancy', 'src/billing', 'src/support', 'src/lifecycle', 'src/accounts', 'src/demo', 'jobs'];
 // the metrics registry is kernel like the logger: one process-wide set of named instruments that
 // every module records to (src/infra/metrics/README.md), with no second implementation to port
-const INFRA_KERNEL = ['src/infra/errors.ts', 'src/infra/logger.ts', 'src/infra/config/config.ts', 'src/infra/metadata/db.ts', 'src/infra/metrics/metrics.ts'];
+const INFRA_KERNEL = ['src/infra/errors.ts', 'src/infra/error-body.ts', 'src/infra/logger.ts', 'src/infra/config/config.ts', 'src/infra/metadata/db.ts', 'src/infra/metrics/metrics.ts'];
 const TEST_FILE = /\.(test|contract|testkit|fixture)\.ts$|^(test|bench)\/|^bin\/bench\.mjs$/;
 
 const under = (file, dir) => file === dir || file.startsWith(dir + '/');

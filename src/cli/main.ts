@@ -166,7 +166,7 @@ jobsCmd
       const last = await viaServer('/internal/v1/jobs/run', { name, ...data }, (l) => l.progress && bar.update(l.progress[0], l.progress[1]));
       let result: unknown;
       if (last !== undefined) {
-        if (last.error) throw new Error(last.error);
+        if (last.error) throw new Error(last.error.message ?? String(last.error));
         result = last.result;
       } else {
         const cfg = config();

@@ -20,11 +20,20 @@ export type ErrorCode =
   | 'unimplemented'
   | 'internal';
 
+/** What an error carries besides its message; `reason` is the machine-readable why of error bodies. */
+export interface ErrorDetails {
+  /** snake_case, stable: clients branch on it (`rate_limited`, `bad_api_secret`, ...); the code when absent. */
+  reason?: string;
+  /** Sets Retry-After on 429 and 503 answers. */
+  retryAfterMs?: number;
+  [key: string]: unknown;
+}
+
 export class TallyError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
-    readonly details: Record<string, unknown> = {},
+    readonly details: ErrorDetails = {},
     options?: { cause?: unknown },
   ) {
     super(message, options);

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Protocol } from '../domain/raw-event.js';
-import { httpStatusFor, TallyError } from '../infra/errors.js';
 import type { Logger } from '../infra/logger.js';
 import type { ProxyTrust } from '../infra/http/proxy-trust.port.js';
+import { sendErrorBody } from '../infra/error-body.js';
 import type { TenantProperty } from '../domain/tenant-property.js';
 import type { PropertyResolver } from './ingest.ports.js';
 import type { VisitorIds } from './visitor-id.js';
@@ -69,16 +69,7 @@ export function send(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) }).end(data);
 }
 
-/** Ingest errors: `{ error: { code, reason, message } }`, with Retry-After on 429 and 503. */
-export function sendError(res: ServerResponse, err: TallyError, status = httpStatusFor(err.code)): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  const retryAfterMs = Number(err.details.retryAfterMs);
-  if ((status === 429 || status === 503) && Number.isFinite(retryAfterMs)) {
-    res.setHeader('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
-  }
-  const message = err.code === 'internal' ? 'internal error' : err.message;
-  send(res, status, { error: { code: err.code, reason: err.details.reason ?? err.code, message } });
+/** Ingest errors: the one error body (`{ error: { code, reason, message } }`, Retry-After on 429 and 503). */
+export function sendError(res: ServerResponse, err: unknown, status?: number): void {
+  sendErrorBody(res, err, status);
 }

@@ -5,6 +5,8 @@ import express from 'express';
 import { Redis } from 'ioredis';
 import type { Config } from '../infra/config/config.js';
 import type { Logger } from '../infra/logger.js';
+import { TallyError } from '../infra/errors.js';
+import { sendErrorBody } from '../infra/error-body.js';
 import { openDb, type Db } from '../infra/metadata/db.js';
 import type { EventLog } from '../infra/event-log/event-log.port.js';
 import type { ObjectStore } from '../infra/object-store/object-store.port.js';
@@ -77,7 +79,7 @@ export class HttpMounts {
   serve(req: http.IncomingMessage, res: http.ServerResponse): void {
     for (const h of this.handlers) if (h(req, res)) return;
     if (this.express) return void this.express(req, res);
-    res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'not_found', reason: 'not_found', message: 'no such endpoint' } }));
+    sendErrorBody(res, new TallyError('not_found', 'no such endpoint'));
   }
 
   drain(): void {

@@ -1,6 +1,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Db } from '../infra/metadata/db.js';
-import { httpStatusFor, isTallyError, TallyError } from '../infra/errors.js';
+import { TallyError } from '../infra/errors.js';
+import { errorBody, publicError, sendErrorBody } from '../infra/error-body.js';
 import type { Logger } from '../infra/logger.js';
 import type { JobRunner } from '../infra/jobs/job-queue.port.js';
 import { createTenant } from './tenant.repository.js';
@@ -54,16 +55,16 @@ export function createManagementRouter(deps: { db: Db; adminToken: string; log: 
       });
       res.end(JSON.stringify({ result }) + '\n');
     } catch (err) {
-      deps.log.error({ err }, 'job run failed');
-      res.end(JSON.stringify({ error: isTallyError(err) ? err.message : String(err) }) + '\n');
+      // the 200 is sent: the error is the stream's last line, in the one error body (masked)
+      const { error, unexpected } = publicError(err);
+      if (unexpected) deps.log.error({ err }, 'job run failed');
+      else deps.log.warn({ err: error.message, reason: error.details.reason ?? error.code }, 'job run refused');
+      res.end(JSON.stringify(errorBody(error)) + '\n');
     }
   });
 
   r.use('/internal', (err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    if (!isTallyError(err)) deps.log.error({ err }, 'management request failed');
-    const e = isTallyError(err) ? err : new TallyError('internal', 'internal error');
-    const status = (err as { status?: number }).status === 400 ? 400 : httpStatusFor(e.code);
-    res.status(status).json({ error: { code: e.code, reason: e.details.reason ?? e.code, message: e.code === 'internal' ? 'internal error' : e.message } });
+    if (sendErrorBody(res, err).unexpected) deps.log.error({ err }, 'management request failed');
   });
   return r;
 }

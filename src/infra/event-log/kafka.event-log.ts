@@ -13,10 +13,9 @@ import { TallyError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { ConsumeOptions, EventLog, LogBatch, LogConsumer, LogOutput, LogRecord, LogRecordIn } from './event-log.port.js';
 import { LatencySample } from './latency-sample.js';
+import { batchOptions, handleUntilDone, StopSignal } from './consume-loop.js';
 
 const OUTPUTS: readonly LogOutput[] = ['raw-events', 'dead-letter'];
-const BACKOFF_MIN_MS = 100;
-const BACKOFF_MAX_MS = 5_000;
 /** Under the broker's default message.max.bytes (1 MiB), which bounds one partition's record batch. */
 const DEFAULT_MAX_REQUEST_BYTES = 512 * 1024;
 /** Per-record framing overhead in a Kafka record batch, roughly; only used to size requests. */
@@ -175,11 +174,7 @@ export class KafkaEventLog implements EventLog {
     if (this.closing) throw new TallyError('unavailable', 'event log is closed');
     const topic = this.topicOf(output);
     if (!group) throw new TallyError('invalid_argument', 'a consumer group name is required');
-    const maxBatchRecords = options.maxBatchRecords ?? 5000;
-    if (!Number.isInteger(maxBatchRecords) || maxBatchRecords < 1) {
-      throw new TallyError('invalid_argument', 'maxBatchRecords must be a positive integer');
-    }
-    const maxWaitMs = Math.max(0, options.maxWaitMs ?? 50);
+    const { maxBatchRecords, maxWaitMs } = batchOptions(options);
     const key = `${output}\u0000${group}`;
     if (this.consumers.has(key)) {
       throw new TallyError('conflict', `group ${group} already has a consumer on ${output} in this process`);
@@ -414,51 +409,14 @@ export class KafkaEventLog implements EventLog {
       }));
       const last = records[records.length - 1];
       const logBatch: LogBatch = { output, partition, records, nextOffset: last.offset + 1 };
-      let delay = BACKOFF_MIN_MS;
-      for (;;) {
-        try {
-          await handler(logBatch);
-          break;
-        } catch (err) {
-          this.logger?.warn(
-            { err, output, partition, offset: records[0].offset, retryInMs: delay },
-            'event log handler failed; the batch will be offered again',
-          );
-        }
-        if (!(await ctl.sleep(delay)) || !isRunning() || isStale()) return;
-        await heartbeat();
-        delay = Math.min(delay * 2, BACKOFF_MAX_MS);
-      }
+      const handled = await handleUntilDone(handler, logBatch, ctl, this.logger, { stillOurs: () => isRunning() && !isStale(), beforeRetry: heartbeat });
+      if (!handled) return;
       // Not consumer.commitOffsets(): kafkajs skips that once stop() has begun, and stop() must
       // still commit the batch in flight.
       await commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: String(logBatch.nextOffset) }] }] });
       resolveOffset(String(last.offset));
       if (isRunning()) await heartbeat();
     }
-  }
-}
-
-class StopSignal {
-  stopped = false;
-  private readonly wakers = new Set<() => void>();
-
-  stop(): void {
-    this.stopped = true;
-    for (const wake of [...this.wakers]) wake();
-  }
-
-  /** Resolves true after `ms`, or false as soon as stopped. */
-  sleep(ms: number): Promise<boolean> {
-    return new Promise((resolve) => {
-      if (this.stopped) return resolve(false);
-      const done = (): void => {
-        clearTimeout(timer);
-        this.wakers.delete(done);
-        resolve(!this.stopped);
-      };
-      const timer = setTimeout(done, ms);
-      this.wakers.add(done);
-    });
   }
 }
 

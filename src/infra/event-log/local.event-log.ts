@@ -1,7 +1,5 @@
-import { writeSync } from 'node:fs';
-import { mkdir, open, readFile, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { crc32 } from 'node:zlib';
+import { mkdir, open, readFile, readdir, unlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
 import { TallyError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import {
@@ -14,6 +12,11 @@ import {
   type LogRecord,
   type LogRecordIn,
 } from './event-log.port.js';
+import { BACKOFF_MIN_MS, batchOptions, handleUntilDone, nextBackoff, StopSignal } from './consume-loop.js';
+import { fsyncDir, writeAllSync, writeJsonAtomic } from '../durable-fs.js';
+import { acquireLock } from './directory-lock.js';
+import { decodeFrame, encodeFrame, scanFrames } from './local-log-frame.js';
+import { buildIndex, INDEX_EVERY, lastAtOrBelow, openPartition, refuseFewerPartitions, segmentPath, type Partition, type Segment } from './local-log-segment.js';
 
 /*
  * On disk (see README.md):
@@ -25,16 +28,7 @@ import {
  */
 
 const OUTPUTS: readonly LogOutput[] = ['raw-events', 'dead-letter'];
-const HEADER_BYTES = 8;
-const PAYLOAD_FIXED_BYTES = 10;
-const MAX_PAYLOAD_BYTES = 1 << 30;
-const INDEX_EVERY = 4096;
-const READ_CHUNK_BYTES = 1 << 20;
-const SEGMENT_FILE = /^(\d{20})\.seg$/;
 const GROUP_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
-const STALE_EMPTY_LOCK_MS = 10_000;
-const BACKOFF_MIN_MS = 100;
-const BACKOFF_MAX_MS = 5_000;
 const RETENTION_CHECK_MS = 60_000;
 
 export interface LocalEventLogOptions {
@@ -52,32 +46,6 @@ export interface LocalEventLogOptions {
   logger?: Pick<Logger, 'warn' | 'error'>;
   /** Fault injection for tests: runs after a partition's bytes are written, before its fsync. */
   hooks?: { beforeSync?: (at: { output: LogOutput; partition: number; path: string }) => void | Promise<void> };
-}
-
-interface SparseIndex {
-  offsets: number[];
-  positions: number[];
-}
-
-interface Segment {
-  baseOffset: number;
-  path: string;
-  /** Durable bytes: readers never look past this. */
-  size: number;
-  /** Null until first needed for a segment sealed before this process opened the log. */
-  index: SparseIndex | null;
-  maxTimestamp: number;
-}
-
-interface Partition {
-  output: LogOutput;
-  partition: number;
-  dir: string;
-  segments: Segment[];
-  /** Write handle on the last segment; null after a failed rollback (re-opened and truncated on next write). */
-  fh: FileHandle | null;
-  nextOffset: number;
-  waiters: Set<() => void>;
 }
 
 interface PendingWrite {
@@ -105,9 +73,6 @@ interface Cursor {
   pos: number;
   offset: number;
 }
-
-type ScanStatus = 'end' | 'stopped' | 'torn' | 'invalid';
-type FrameVisitor = (buf: Buffer, off: number, payloadLen: number, pos: number) => boolean;
 
 const noop = (): void => {};
 
@@ -237,14 +202,10 @@ export class LocalEventLog implements EventLog {
     if (g.consuming) {
       throw new TallyError('conflict', `group ${group} already has a consumer on ${output} in this process`);
     }
-    const maxBatchRecords = options.maxBatchRecords ?? 5000;
-    const maxWaitMs = options.maxWaitMs ?? 50;
-    if (!Number.isInteger(maxBatchRecords) || maxBatchRecords < 1) {
-      throw new TallyError('invalid_argument', 'maxBatchRecords must be a positive integer');
-    }
+    const { maxBatchRecords, maxWaitMs } = batchOptions(options);
     g.consuming = true;
     const ctl = new ConsumerControl();
-    const loops = list.map((p) => this.consumePartition(ctl, p, g, handler, maxBatchRecords, Math.max(0, maxWaitMs)));
+    const loops = list.map((p) => this.consumePartition(ctl, p, g, handler, maxBatchRecords, maxWaitMs));
     const done = Promise.all(loops).then(() => {
       g.consuming = false;
     });
@@ -537,7 +498,7 @@ export class LocalEventLog implements EventLog {
           this.logger.error({ err, output: p.output, partition: p.partition, offset }, 'event log read failed');
           await resetCursor(cursor);
           if (!(await ctl.sleep(readBackoff))) break;
-          readBackoff = Math.min(readBackoff * 2, BACKOFF_MAX_MS);
+          readBackoff = nextBackoff(readBackoff);
           continue;
         }
         if (records.length === 0) continue;
@@ -562,21 +523,8 @@ export class LocalEventLog implements EventLog {
     handler: (batch: LogBatch) => Promise<void>,
     batch: LogBatch,
   ): Promise<boolean> {
+    if (!(await handleUntilDone(handler, batch, ctl, this.logger))) return false;
     let delay = BACKOFF_MIN_MS;
-    for (;;) {
-      try {
-        await handler(batch);
-        break;
-      } catch (err) {
-        this.logger.warn(
-          { err, output: batch.output, partition: batch.partition, offset: batch.records[0].offset, retryInMs: delay },
-          'event log handler failed; the batch will be offered again',
-        );
-      }
-      if (!(await ctl.sleep(delay))) return false;
-      delay = Math.min(delay * 2, BACKOFF_MAX_MS);
-    }
-    delay = BACKOFF_MIN_MS;
     for (;;) {
       try {
         await this.commit(g, batch.partition, batch.nextOffset);
@@ -585,7 +533,7 @@ export class LocalEventLog implements EventLog {
         this.logger.error({ err, file: g.file }, 'event log offset commit failed');
       }
       if (!(await ctl.sleep(delay))) return false;
-      delay = Math.min(delay * 2, BACKOFF_MAX_MS);
+      delay = nextBackoff(delay);
     }
   }
 
@@ -689,15 +637,7 @@ export class LocalEventLog implements EventLog {
   }
 }
 
-class ConsumerControl {
-  stopped = false;
-  private readonly wakers = new Set<() => void>();
-
-  stop(): void {
-    this.stopped = true;
-    for (const wake of [...this.wakers]) wake();
-  }
-
+class ConsumerControl extends StopSignal {
   /** Resolves on the partition's next append, on stop, or after `ms`. */
   waitFor(p: Partition, ms?: number): Promise<void> {
     return new Promise((resolve) => {
@@ -706,215 +646,13 @@ class ConsumerControl {
       const done = (): void => {
         clearTimeout(timer);
         p.waiters.delete(done);
-        this.wakers.delete(done);
+        sub.forget();
         resolve();
       };
       p.waiters.add(done);
-      this.wakers.add(done);
+      const sub = this.onStop(done);
       if (ms !== undefined) timer = setTimeout(done, Math.max(0, ms));
     });
-  }
-
-  /** Sleeps `ms` unless stopped first; true when it is fine to carry on. */
-  sleep(ms: number): Promise<boolean> {
-    return new Promise((resolve) => {
-      if (this.stopped) return resolve(false);
-      const done = (): void => {
-        clearTimeout(timer);
-        this.wakers.delete(done);
-        resolve(!this.stopped);
-      };
-      const timer = setTimeout(done, ms);
-      this.wakers.add(done);
-    });
-  }
-}
-
-// ---- framing -----------------------------------------------------------------------------------
-
-function encodeFrame(key: string, value: Buffer, timestamp: number): Buffer {
-  const keyBytes = Buffer.byteLength(key, 'utf8');
-  if (keyBytes > 0xffff) throw new TallyError('invalid_argument', 'log record key longer than 65535 bytes');
-  if (!Buffer.isBuffer(value)) throw new TallyError('invalid_argument', 'log record value must be a Buffer');
-  const payload = PAYLOAD_FIXED_BYTES + keyBytes + value.length;
-  if (payload > MAX_PAYLOAD_BYTES) throw new TallyError('payload_too_large', 'log record larger than 1 GiB');
-  const frame = Buffer.allocUnsafe(HEADER_BYTES + payload);
-  frame.writeUInt32BE(payload, 0);
-  frame.writeUInt32BE(Math.floor(timestamp / 0x1_0000_0000), 8);
-  frame.writeUInt32BE(timestamp >>> 0, 12);
-  frame.writeUInt16BE(keyBytes, 16);
-  frame.write(key, 18, keyBytes, 'utf8');
-  value.copy(frame, 18 + keyBytes);
-  frame.writeUInt32BE(crc32(frame.subarray(HEADER_BYTES)), 4);
-  return frame;
-}
-
-function frameTimestamp(buf: Buffer, off: number): number {
-  return buf.readUInt32BE(off + 8) * 0x1_0000_0000 + buf.readUInt32BE(off + 12);
-}
-
-function decodeFrame(buf: Buffer, off: number, len: number, partition: number, offset: number): LogRecord {
-  const keyBytes = buf.readUInt16BE(off + 16);
-  const keyStart = off + 18;
-  return {
-    partition,
-    offset,
-    key: buf.toString('utf8', keyStart, keyStart + keyBytes),
-    // a copy, so a handler that keeps a record does not pin the whole read chunk
-    value: Buffer.from(buf.subarray(keyStart + keyBytes, off + HEADER_BYTES + len)),
-    timestamp: frameTimestamp(buf, off),
-  };
-}
-
-function frameIsValid(buf: Buffer, off: number, len: number): boolean {
-  if (buf.readUInt16BE(off + 16) > len - PAYLOAD_FIXED_BYTES) return false;
-  return crc32(buf.subarray(off + HEADER_BYTES, off + HEADER_BYTES + len)) === buf.readUInt32BE(off + 4);
-}
-
-/**
- * Walks the frames in [start, end) of a segment file, reading in large chunks. Stops at the
- * first frame that does not fit before `end` (torn) or fails validation (invalid), or when the
- * visitor returns false (stopped; `pos` is then just past the visited frame).
- */
-async function scanFrames(
-  fh: FileHandle,
-  start: number,
-  end: number,
-  verify: boolean,
-  visit: FrameVisitor,
-): Promise<{ pos: number; status: ScanStatus }> {
-  let pos = start;
-  let need = 0;
-  while (pos < end) {
-    const size = Math.min(Math.max(READ_CHUNK_BYTES, need), end - pos);
-    const buf = Buffer.allocUnsafe(size);
-    const n = await readAt(fh, buf, pos);
-    if (n < size) end = pos + n;
-    let off = 0;
-    need = 0;
-    while (off + HEADER_BYTES <= n) {
-      const len = buf.readUInt32BE(off);
-      if (len < PAYLOAD_FIXED_BYTES || len > MAX_PAYLOAD_BYTES) return { pos: pos + off, status: 'invalid' };
-      const frameLen = HEADER_BYTES + len;
-      if (pos + off + frameLen > end) return { pos: pos + off, status: 'torn' };
-      if (off + frameLen > n) {
-        if (off === 0) need = frameLen;
-        break;
-      }
-      if (verify && !frameIsValid(buf, off, len)) return { pos: pos + off, status: 'invalid' };
-      if (!visit(buf, off, len, pos + off)) return { pos: pos + off + frameLen, status: 'stopped' };
-      off += frameLen;
-    }
-    if (off === 0 && need === 0) return { pos, status: 'torn' };
-    pos += off;
-  }
-  return { pos, status: 'end' };
-}
-
-async function readAt(fh: FileHandle, buf: Buffer, position: number): Promise<number> {
-  let done = 0;
-  while (done < buf.length) {
-    const { bytesRead } = await fh.read(buf, done, buf.length - done, position + done);
-    if (bytesRead === 0) break;
-    done += bytesRead;
-  }
-  return done;
-}
-
-function writeAllSync(fh: FileHandle, buf: Buffer, position: number): void {
-  let done = 0;
-  while (done < buf.length) {
-    const bytesWritten = writeSync(fh.fd, buf, done, buf.length - done, position + done);
-    if (bytesWritten === 0) throw new Error('short write to event log segment');
-    done += bytesWritten;
-  }
-}
-
-async function buildIndex(fh: FileHandle, seg: Segment): Promise<SparseIndex> {
-  const index: SparseIndex = { offsets: [], positions: [] };
-  let n = 0;
-  let maxTimestamp = 0;
-  await scanFrames(fh, 0, seg.size, false, (buf, off, _len, pos) => {
-    if (n % INDEX_EVERY === 0) {
-      index.offsets.push(seg.baseOffset + n);
-      index.positions.push(pos);
-    }
-    maxTimestamp = Math.max(maxTimestamp, frameTimestamp(buf, off));
-    n++;
-    return true;
-  });
-  if (n > 0) seg.maxTimestamp = maxTimestamp;
-  return index;
-}
-
-// ---- files -------------------------------------------------------------------------------------
-
-function segmentPath(dir: string, baseOffset: number): string {
-  return join(dir, `${String(baseOffset).padStart(20, '0')}.seg`);
-}
-
-/** Opens a partition: earlier segments are trusted, the last one is validated and cut at the first bad frame. */
-async function openPartition(
-  output: LogOutput,
-  partition: number,
-  dir: string,
-  logger: LocalEventLogOptions['logger'],
-): Promise<Partition> {
-  await mkdir(dir, { recursive: true });
-  const bases = (await readdir(dir))
-    .map((name) => SEGMENT_FILE.exec(name))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => Number(m[1]))
-    .sort((a, b) => a - b);
-  if (bases.length === 0) {
-    await (await open(segmentPath(dir, 0), 'w')).close();
-    await fsyncDir(dir);
-    bases.push(0);
-  }
-  const segments: Segment[] = [];
-  for (const base of bases.slice(0, -1)) {
-    const path = segmentPath(dir, base);
-    const st = await stat(path);
-    segments.push({ baseOffset: base, path, size: st.size, index: null, maxTimestamp: st.mtimeMs });
-  }
-  const base = bases[bases.length - 1];
-  const path = segmentPath(dir, base);
-  const fh = await open(path, 'r+');
-  try {
-    const { size } = await fh.stat();
-    const index: SparseIndex = { offsets: [], positions: [] };
-    let count = 0;
-    let maxTimestamp = 0;
-    const res = await scanFrames(fh, 0, size, true, (buf, off, _len, pos) => {
-      if (count % INDEX_EVERY === 0) {
-        index.offsets.push(base + count);
-        index.positions.push(pos);
-      }
-      maxTimestamp = Math.max(maxTimestamp, frameTimestamp(buf, off));
-      count++;
-      return true;
-    });
-    if (res.pos < size) {
-      logger?.warn({ path, validBytes: res.pos, fileBytes: size, reason: res.status }, 'event log cut a damaged segment tail');
-      await fh.truncate(res.pos);
-      await fh.datasync();
-    }
-    segments.push({ baseOffset: base, path, size: res.pos, index, maxTimestamp });
-    return { output, partition, dir, segments, fh, nextOffset: base + count, waiters: new Set() };
-  } catch (err) {
-    await fh.close().catch(noop);
-    throw err;
-  }
-}
-
-async function refuseFewerPartitions(outDir: string, partitions: number): Promise<void> {
-  for (const name of await readdir(outDir)) {
-    if (/^\d+$/.test(name) && Number(name) >= partitions) {
-      throw new TallyError(
-        'invalid_argument',
-        `${outDir} has partition ${name} but the log was opened with ${partitions} partitions; the count may only grow`,
-      );
-    }
   }
 }
 
@@ -940,77 +678,6 @@ async function loadGroups(offsetsDir: string, partitions: number): Promise<Map<s
   return groups;
 }
 
-async function writeJsonAtomic(file: string, data: unknown): Promise<void> {
-  const tmp = `${file}.tmp`;
-  const fh = await open(tmp, 'w');
-  try {
-    await fh.writeFile(JSON.stringify(data));
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, file);
-  await fsyncDir(dirname(file));
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-async function acquireLock(dir: string): Promise<string> {
-  const file = join(dir, 'LOCK');
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const fh = await open(file, 'wx');
-      try {
-        await fh.writeFile(String(process.pid));
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      return file;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
-        throw new TallyError('unavailable', `cannot lock event log dir ${dir}`, { dir }, { cause: err });
-      }
-    }
-    const holder = await lockHolder(file);
-    if (holder.live) {
-      throw new TallyError('conflict', `event log dir ${dir} is in use by process ${holder.pid ?? '(starting)'}`, {
-        dir,
-        pid: holder.pid,
-      });
-    }
-    await unlink(file).catch(noop);
-  }
-  throw new TallyError('conflict', `event log dir ${dir} is locked`, { dir });
-}
-
-async function lockHolder(file: string): Promise<{ pid: number | null; live: boolean }> {
-  let text: string;
-  let mtimeMs: number;
-  try {
-    text = await readFile(file, 'utf8');
-    mtimeMs = (await stat(file)).mtimeMs;
-  } catch {
-    return { pid: null, live: false };
-  }
-  const pid = Number(text.trim());
-  // An empty file is a lock being taken right now, unless it has been empty for a while.
-  if (!Number.isInteger(pid) || pid <= 0) return { pid: null, live: Date.now() - mtimeMs < STALE_EMPTY_LOCK_MS };
-  try {
-    process.kill(pid, 0);
-    return { pid, live: true };
-  } catch (err) {
-    return { pid, live: (err as NodeJS.ErrnoException).code === 'EPERM' };
-  }
-}
-
 // ---- small helpers -----------------------------------------------------------------------------
 
 function assertGroupName(group: string): void {
@@ -1021,23 +688,6 @@ function assertGroupName(group: string): void {
 
 function groupKey(output: LogOutput, group: string): string {
   return `${output}/${group}`;
-}
-
-/** Index of the last element <= target in an ascending array, or -1. */
-function lastAtOrBelow(sorted: number[], target: number): number {
-  let lo = 0;
-  let hi = sorted.length - 1;
-  let found = -1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid] <= target) {
-      found = mid;
-      lo = mid + 1;
-    } else {
-      hi = mid - 1;
-    }
-  }
-  return found;
 }
 
 async function resetCursor(cursor: Cursor): Promise<void> {

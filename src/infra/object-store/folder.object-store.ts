@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { TallyError } from '../errors.js';
 import type { ObjectInfo, ObjectStore } from './object-store.port.js';
 import { checkObjectKey, TEMP_PREFIX } from './object-key.js';
+import { fsyncDir } from '../durable-fs.js';
 
 /** Temp files live beside their target (same filesystem, so rename is atomic); list skips them. */
 
@@ -108,15 +109,6 @@ export class FolderObjectStore implements ObjectStore {
         }
       }
     }
-  }
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
   }
 }
 

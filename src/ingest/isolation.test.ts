@@ -1,4 +1,8 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeWithService } from '../../test/support/services.js';
+import { RedisCounters } from '../infra/counters/redis.counters.js';
 import type { CreatedTenant } from '../tenancy/tenant.repository.js';
 import { startTestCollector } from './collector.testkit.js';
 
@@ -248,5 +252,32 @@ describe('GA4 MP credentials and time in /debug/mp/collect (issue 18), int64 str
     const rows = (await c.records('raw-events')).filter((r) => r.property_id === t.propertyId);
     expect(rows.map((r) => [r.name, r.client_ts]).sort()).toEqual([['a', at], ['b', at - 60_000]]);
     expect((await c.records('dead-letter')).filter((d) => d.property_id === t.propertyId)).toEqual([]);
+  });
+});
+
+describeWithService('rate limits on Redis counters (issue 9 §2)', 'redis', 'REDIS_URL', (url) => {
+  let c: Collector;
+  const prefix = `tally:test:${randomUUID()}`;
+  beforeAll(async () => {
+    c = await startTestCollector({ counters: new RedisCounters({ url, prefix }), trustProxy: true });
+  }, 60_000);
+  afterAll(async () => {
+    await c?.close();
+    // the month's quota counters would otherwise stay for a month
+    const admin = new Redis(url);
+    const keys = await admin.keys(`${prefix}:*`);
+    if (keys.length) await admin.del(...keys);
+    await admin.quit();
+  });
+
+  it('an anonymous flood on the public id leaves the keyed /v1/collect requests at 2xx', async () => {
+    await c.db('plans').insert({ id: 'redis-flooded', name: 'r', monthly_event_quota: 1_000_000, rate_limit_per_second: 10, rate_burst: 100, max_properties: 1 });
+    const t = await c.tenant({ name: 'RedisFlood', planId: 'redis-flooded' });
+    const flood = Array.from({ length: 300 }, (_, i) =>
+      c.fetch(gtag(t.measurementId, `https://redisflood.test/${i}`), { headers: { 'x-forwarded-for': `198.51.${i % 250}.9` } }).then((r) => r.status),
+    );
+    const keyed = Array.from({ length: 10 }, () => c.fetch('/v1/collect', native(t.ingestKey, 5)).then((r) => r.status));
+    expect((await Promise.all(flood)).filter((s) => s === 429).length).toBeGreaterThan(100);
+    expect(await Promise.all(keyed)).toEqual(Array(10).fill(200));
   });
 });

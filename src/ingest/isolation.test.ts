@@ -169,14 +169,14 @@ describe('rate limits that refuse abuse, not customers (issue 9 §2)', () => {
   });
 
   it('an anonymous flood on the public id leaves the keyed /v1/collect requests at 2xx', async () => {
-    const t = await tenantOnPlan('flooded', 10, 100);
+    const t = await tenantOnPlan('flooded', 2, 20);
     const flood = Array.from({ length: 400 }, (_, i) =>
       c.fetch(gtag(t.measurementId, `https://flooded.test/${i}`), { headers: { 'x-forwarded-for': `198.51.${i % 250}.7` } }).then((r) => r.status),
     );
     const keyed: Promise<number>[] = [];
-    for (let i = 0; i < 10; i++) keyed.push(c.fetch('/v1/collect', native(t.ingestKey, 5)).then((r) => r.status));
+    for (let i = 0; i < 10; i++) keyed.push(c.fetch('/v1/collect', native(t.ingestKey, 2)).then((r) => r.status));
     const floodStatuses = await Promise.all(flood);
-    // the anonymous bucket held (100 at once, then 10/s while the flood lasts)
+    // the anonymous bucket held (20 at once, then 2/s while the flood lasts, however slow the machine)
     expect(floodStatuses.filter((s) => s === 429).length).toBeGreaterThan(100);
     expect(await Promise.all(keyed)).toEqual(Array(10).fill(200));
   });
@@ -184,10 +184,10 @@ describe('rate limits that refuse abuse, not customers (issue 9 §2)', () => {
   it('limits anonymous traffic per truncated client IP: one network cannot use up the property', async () => {
     const t = await c.tenant({ name: 'PerIp' });
     const from = (ip: string, i: number) => c.fetch(gtag(t.measurementId, `https://perip.test/${i}`), { headers: { 'x-forwarded-for': ip } }).then((r) => r.status);
-    const one = await Promise.all(Array.from({ length: 30 }, (_, i) => from(`203.0.113.${i}`, i)));
+    const one = await Promise.all(Array.from({ length: 60 }, (_, i) => from(`203.0.113.${i}`, i)));
     // a burst of 20 for the network 203.0.113.0/24 (and 2/s more while the requests run)
     expect(one.filter((s) => s === 204).length).toBeGreaterThanOrEqual(20);
-    expect(one.filter((s) => s === 429).length).toBeGreaterThanOrEqual(6);
+    expect(one.filter((s) => s === 429).length).toBeGreaterThanOrEqual(10);
     expect(await from('192.0.2.1', 99)).toBe(204);
   });
 
@@ -271,12 +271,12 @@ describeWithService('rate limits on Redis counters (issue 9 §2)', 'redis', 'RED
   });
 
   it('an anonymous flood on the public id leaves the keyed /v1/collect requests at 2xx', async () => {
-    await c.db('plans').insert({ id: 'redis-flooded', name: 'r', monthly_event_quota: 1_000_000, rate_limit_per_second: 10, rate_burst: 100, max_properties: 1 });
+    await c.db('plans').insert({ id: 'redis-flooded', name: 'r', monthly_event_quota: 1_000_000, rate_limit_per_second: 2, rate_burst: 20, max_properties: 1 });
     const t = await c.tenant({ name: 'RedisFlood', planId: 'redis-flooded' });
     const flood = Array.from({ length: 300 }, (_, i) =>
       c.fetch(gtag(t.measurementId, `https://redisflood.test/${i}`), { headers: { 'x-forwarded-for': `198.51.${i % 250}.9` } }).then((r) => r.status),
     );
-    const keyed = Array.from({ length: 10 }, () => c.fetch('/v1/collect', native(t.ingestKey, 5)).then((r) => r.status));
+    const keyed = Array.from({ length: 10 }, () => c.fetch('/v1/collect', native(t.ingestKey, 2)).then((r) => r.status));
     expect((await Promise.all(flood)).filter((s) => s === 429).length).toBeGreaterThan(100);
     expect(await Promise.all(keyed)).toEqual(Array(10).fill(200));
   });

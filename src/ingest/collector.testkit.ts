@@ -13,6 +13,7 @@ import { CredentialCache } from '../tenancy/credential-cache.js';
 import { createTenant, loadCredentials, type CreateTenantInput, type CreatedTenant } from '../tenancy/tenant.repository.js';
 import { createCollector } from './collector.http.js';
 import { IngestService } from './ingest.service.js';
+import { VisitorIds } from './visitor-id.js';
 
 /**
  * An in-process collector on the real parts (PGlite metadata, the local event log, the credential
@@ -29,7 +30,7 @@ export async function startTestCollector(
   const credentials = new CredentialCache(() => loadCredentials(db), { refreshMs: 3_600_000 });
   await credentials.start();
   const ingest = new IngestService({ log, counters, geo: { lookup: () => ({ country: null, region: null, city: null }) }, anonymousPerIp: opts.anonymousPerIp });
-  const collector = createCollector({ ingest, credentials, log: createLogger('silent'), trustProxy: opts.trustProxy ?? false });
+  const collector = createCollector({ ingest, credentials, visitorIds: new VisitorIds(), log: createLogger('silent'), trustProxy: opts.trustProxy ?? false });
   const server = http.createServer((req, res) => {
     if (!collector.handler(req, res)) res.writeHead(404).end();
   });

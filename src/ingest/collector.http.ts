@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isTallyError, TallyError } from '../infra/errors.js';
 import { metrics } from '../infra/metrics/metrics.js';
 import type { RequestContext } from './edge.js';
-import { cors, header, sendError, type CollectorDeps, type IngestRoute } from './ingest-http.js';
+import { cors, header, preflightAllows, sendError, type CollectorDeps, type IngestRoute } from './ingest-http.js';
 import { PROTOCOL_ROUTES } from './protocol-routes.js';
 import { VisitorIds } from './visitor-id.js';
 
@@ -33,6 +33,8 @@ export function createCollector(input: Omit<CollectorDeps, 'visitorIds'> & { vis
     if (!route) return false;
     cors(req, res);
     if (req.method === 'OPTIONS') {
+      const origin = preflightAllows(deps.credentials, req, new URL(req.url ?? '/', 'http://collector'));
+      if (origin) res.setHeader('access-control-allow-origin', origin).setHeader('access-control-allow-credentials', 'true');
       res.writeHead(204, { 'access-control-max-age': '86400' }).end();
       return true;
     }

@@ -9,6 +9,15 @@ export interface PropertyResolver {
   resolveMeasurement(measurementId: string, apiSecret: string): { property: TenantProperty } | { error: 'unknown_measurement_id' | 'bad_api_secret' };
   resolvePublicId(id: string): TenantProperty | null;
   resolveDomain(domain: string): TenantProperty | null;
+  /**
+   * After a miss: waits for one refresh of what the resolver knows (shared by concurrent misses,
+   * bounded, at most one per second); true when it completed, so the caller looks again.
+   */
+  awaitRefresh(): Promise<boolean>;
+  /** Whether a browser hit from `host` (lower case, no port) may be counted for `property`. */
+  hostAllowed(property: TenantProperty, host: string): boolean;
+  /** Whether any property allows `host` (a CORS preflight names no property yet). */
+  anyAllows(host: string): boolean;
 }
 
 export interface UsageRecorder {

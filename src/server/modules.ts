@@ -263,7 +263,9 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
       // every collector must hash cookieless visitors with the same day's salt
       const saltRedis = config.counters.redisUrl ? new Redis(config.counters.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 2 }) : null;
       const visitorIds = new VisitorIds(saltRedis ? new SharedSaltStore(saltRedis) : undefined);
-      const ingest = new IngestService({ log: get('eventLog'), counters, geo: geoipLite(), usage: get('usage') });
+      const perIp = config.counters.anonymousIpRate;
+      const anonymousPerIp = { ratePerSecond: perIp, burst: perIp * 10 };
+      const ingest = new IngestService({ log: get('eventLog'), counters, geo: geoipLite(), usage: get('usage'), anonymousPerIp });
       const collector = createCollector({ ingest, credentials: get('credentials'), visitorIds, log: logger, proxy: proxyTrust(config.http.trustProxy) });
       http.handle(collector.handler, collector.drain);
       return { drain: collector.drain, counters, saltRedis };

@@ -1,3 +1,4 @@
+import { isAllowedHostnamePattern } from '../domain/allowed-hostnames.js';
 import { z } from 'zod';
 import type { ResponseConfig, RouteConfig } from '@asteasolutions/zod-to-openapi';
 import { ErrorBodySchema } from '../infra/errors.js';
@@ -11,6 +12,11 @@ export const CreateTenantSchema = z
     domain: z.string().min(1).max(253),
     timeZone: z.string().optional().meta({ description: 'IANA time zone of the property (default UTC)' }),
     planId: z.enum(['free', 'growth', 'scale']).optional(),
+    allowedHostnames: z
+      .array(z.string().min(1).max(253).refine(isAllowedHostnamePattern, 'a host name, or *. and a domain'))
+      .max(100)
+      .optional()
+      .meta({ description: 'Hosts whose browser hits count (default: the domain and its subdomains); `*.example.com` for subdomains' }),
   })
   .meta({ id: 'CreateTenantRequest' });
 
@@ -19,6 +25,7 @@ export const CreatedTenantSchema = z
     organizationId: z.string(),
     propertyId: z.string(),
     measurementId: z.string(),
+    siteId: z.string().meta({ description: 'Random public id for Snowplow `aid` / Umami `website` (never the numeric property id)' }),
     apiSecret: z.string(),
     ingestKey: z.string(),
     readKey: z.string(),

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Db } from '../infra/metadata/db.js';
 import { DEFAULT_PROPERTY_SETTINGS } from '../domain/property-settings.js';
 import type { TenantProperty } from '../domain/tenant-property.js';
@@ -8,6 +9,8 @@ export interface CreatedTenant {
   organizationId: string;
   propertyId: string;
   measurementId: string;
+  /** Random public id for Snowplow `aid` / Umami `website`; never the numeric property id. */
+  siteId: string;
   apiSecret: string;
   ingestKey: string;
   readKey: string;
@@ -19,6 +22,8 @@ export interface CreateTenantInput {
   domain: string;
   timeZone?: string;
   planId?: string;
+  /** Hosts browser hits may come from; empty or absent: the domain and its subdomains. */
+  allowedHostnames?: string[];
 }
 
 /** Creates an organisation, its owner, a first property and its keys in one transaction. */
@@ -35,14 +40,23 @@ export async function createTenant(db: Db, input: CreateTenantInput): Promise<Cr
     }
     await tx('memberships').insert({ organization_id: organizationId, user_id: user.id, role: 'owner' });
     const measurementId = newMeasurementId();
+    const siteId = randomUUID();
     const [prop] = await tx('properties')
-      .insert({ organization_id: organizationId, name: input.domain, domain: input.domain, measurement_id: measurementId, time_zone: timeZone })
+      .insert({
+        organization_id: organizationId,
+        name: input.domain,
+        domain: input.domain,
+        measurement_id: measurementId,
+        site_id: siteId,
+        allowed_hostnames: JSON.stringify(input.allowedHostnames ?? []),
+        time_zone: timeZone,
+      })
       .returning('id');
     const propertyId = String(prop.id);
     const apiSecret = await insertKey(tx, organizationId, propertyId, 'mp_secret', 'Measurement Protocol API secret');
     const ingestKey = await insertKey(tx, organizationId, propertyId, 'ingest', 'Default ingest key');
     const readKey = await insertKey(tx, organizationId, propertyId, 'read', 'Default read key');
-    return { organizationId, propertyId, measurementId, apiSecret, ingestKey, readKey };
+    return { organizationId, propertyId, measurementId, siteId, apiSecret, ingestKey, readKey };
   });
 }
 
@@ -90,7 +104,9 @@ export async function loadCredentials(db: Db): Promise<{ keys: KeyRow[]; propert
       'p.id',
       'p.organization_id',
       'p.measurement_id',
+      'p.site_id',
       'p.domain',
+      'p.allowed_hostnames',
       'p.time_zone',
       'p.currency_code',
       'p.session_timeout_minutes',
@@ -99,6 +115,7 @@ export async function loadCredentials(db: Db): Promise<{ keys: KeyRow[]; propert
       'o.plan_id',
       'pl.monthly_event_quota',
       'pl.rate_limit_per_second',
+      'pl.rate_burst',
     );
   return {
     keys: keys.map((k) => ({ ...k, property_id: String(k.property_id) })),
@@ -117,7 +134,9 @@ function toPropertyRow(r: Record<string, any>): PropertyRow {
     tenantId: r.organization_id,
     propertyId: String(r.id),
     measurementId: r.measurement_id,
+    siteId: r.site_id,
     domain: r.domain,
+    allowedHostnames: typeof r.allowed_hostnames === 'string' ? JSON.parse(r.allowed_hostnames) : (r.allowed_hostnames ?? []),
     timeZone: r.time_zone,
     currencyCode: r.currency_code,
     sessionTimeoutMinutes: Number(r.session_timeout_minutes),
@@ -126,6 +145,7 @@ function toPropertyRow(r: Record<string, any>): PropertyRow {
     planId: r.plan_id,
     monthlyEventQuota: Number(r.monthly_event_quota),
     rateLimitPerSecond: Number(r.rate_limit_per_second),
+    rateBurst: Number(r.rate_burst),
   };
 }
 

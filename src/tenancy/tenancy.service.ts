@@ -38,6 +38,8 @@ export interface PropertyInput {
   sessionTimeoutMinutes?: number;
   engagedSessionSeconds?: number;
   keyEvents?: string[];
+  /** Hosts browser hits may come from (`*.acme.test` for subdomains); empty: the domain and its subdomains. */
+  allowedHostnames?: string[];
 }
 
 export interface KeyView {
@@ -382,6 +384,7 @@ export class TenancyService {
           ...(input.sessionTimeoutMinutes ? { session_timeout_minutes: input.sessionTimeoutMinutes } : {}),
           ...(input.engagedSessionSeconds ? { engaged_session_seconds: input.engagedSessionSeconds } : {}),
           ...(input.keyEvents ? { key_events: JSON.stringify(input.keyEvents) } : {}),
+          ...(input.allowedHostnames ? { allowed_hostnames: JSON.stringify(input.allowedHostnames.map((h) => h.toLowerCase())) } : {}),
         })
         .returning('*');
       await appendAudit(tx, actor, { organizationId, action: 'property.create', targetType: 'property', targetId: String(row.id), after: settingsOf(row) });
@@ -400,6 +403,7 @@ export class TenancyService {
     if (patch.sessionTimeoutMinutes !== undefined) cols.session_timeout_minutes = patch.sessionTimeoutMinutes;
     if (patch.engagedSessionSeconds !== undefined) cols.engaged_session_seconds = patch.engagedSessionSeconds;
     if (patch.keyEvents !== undefined) cols.key_events = JSON.stringify(patch.keyEvents);
+    if (patch.allowedHostnames !== undefined) cols.allowed_hostnames = JSON.stringify(patch.allowedHostnames.map((h) => h.toLowerCase()));
     await this.db.transaction(async (tx) => {
       const before = await tx('properties').where({ id: propertyId }).forUpdate().first();
       if (!before) throw notFound('property');
@@ -496,6 +500,7 @@ function settingsOf(p: Record<string, any>) {
     sessionTimeoutMinutes: Number(p.session_timeout_minutes),
     engagedSessionSeconds: Number(p.engaged_session_seconds),
     keyEvents: typeof p.key_events === 'string' ? JSON.parse(p.key_events) : p.key_events,
+    allowedHostnames: typeof p.allowed_hostnames === 'string' ? JSON.parse(p.allowed_hostnames) : p.allowed_hostnames,
   };
 }
 

@@ -123,7 +123,11 @@ export const API_ROUTES: ApiRoute[] = [
     access: 'public',
     body: z.strictObject({ token: z.string().min(1).max(200) }),
     summary: 'Verify the e-mail address with the token from the e-mailed link.',
-    handler: async ({ body, deps }) => ({ user: userView(await deps.service.verifyEmail(body.token)) }),
+    handler: async ({ body, deps }) => {
+      const user = await deps.service.verifyEmail(body.token);
+      deps.layer.forgetUser(user.id);
+      return { user: userView(user) };
+    },
   },
   {
     method: 'post',
@@ -144,7 +148,10 @@ export const API_ROUTES: ApiRoute[] = [
     body: z.strictObject({ token: z.string().min(1).max(200), password }),
     summary: 'Set a new password with the e-mailed token; ends every session of the user.',
     handler: async ({ body, deps }) => {
-      await deps.service.confirmPasswordReset(body.token, body.password, (id) => deps.layer.store.destroyUser(id));
+      await deps.service.confirmPasswordReset(body.token, body.password, (id) => {
+        deps.layer.forgetUser(id);
+        return deps.layer.store.destroyUser(id);
+      });
       return { ok: true };
     },
   },

@@ -90,6 +90,6 @@ describeWithService('a tenant created by another process, on PostgreSQL (issue 9
     const started = Date.now();
     const bad = await c.fetch('/v1/collect', { method: 'POST', body: '{"events":[]}', headers: { authorization: 'Bearer tk_ing_nope' } });
     expect(bad.status).toBe(401);
-    expect(Date.now() - started).toBeLessThan(2_500);
+    expect(Date.now() - started).toBeLessThan(4_000); // bounded at 1.5 s, with room for a loaded machine
   });
 });

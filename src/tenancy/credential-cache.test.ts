@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeWithService } from '../../test/support/services.js';
 import { openDb, type Db } from '../infra/metadata/db.js';
-import { createTestDatabase } from '../infra/metadata/test-database.js';
+import { createTestDatabase } from '../infra/metadata/test-database.testkit.js';
 import { startTestCollector } from '../ingest/collector.testkit.js';
 import { CredentialCache, type CredentialSnapshot } from './credential-cache.js';
-import { createTenant, loadCredentials } from './tenant.repository.js';
+import { createTenant } from './tenant.repository.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

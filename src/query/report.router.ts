@@ -19,7 +19,7 @@ import { runReport } from './report.service.js';
 export interface ReportRouterDeps {
   warehouse: Warehouse;
   /** Throws TallyError('unauthenticated' | 'permission_denied' | 'not_found'). */
-  authorize: (bearerToken: string | null, propertyId: string) => Promise<PropertySettings>;
+  authorize: (bearerToken: string | null, propertyId: string, req?: Request) => Promise<PropertySettings>;
   /** Where 5xx errors are reported before being masked. */
   logError?: (err: unknown) => void;
   now?: () => Date;
@@ -123,7 +123,7 @@ export function createReportRouter(deps: ReportRouterDeps): express.Router {
     handle(async (req) => {
       const { propertyId, method } = split(req);
       const token = bearerToken(req);
-      const settings = await deps.authorize(token, propertyId);
+      const settings = await deps.authorize(token, propertyId, req);
       const json = readJsonBody(req.body);
       const reports = method === 'batchRunReports' ? Math.max(1, batchSize(json)) : 1;
       await admit(token, reports);
@@ -139,7 +139,7 @@ export function createReportRouter(deps: ReportRouterDeps): express.Router {
     '/v1beta/properties/:propertyId/metadata',
     handle(async (req) => {
       const token = bearerToken(req);
-      await deps.authorize(token, String(req.params.propertyId));
+      await deps.authorize(token, String(req.params.propertyId), req);
       await admit(token);
       return buildMetadata(String(req.params.propertyId), enumAsInt(req));
     }),

@@ -18,7 +18,8 @@ import { CredentialCache } from '../tenancy/credential-cache.js';
 import { loadCredentials, touchKeys } from '../tenancy/tenant.repository.js';
 import { ensureAdminToken, removeServerInfo, writeServerInfo } from '../tenancy/admin-token.js';
 import { createManagementRouter } from '../tenancy/management.router.js';
-import { readAccess } from '../tenancy/read-access.js';
+import { mountAccounts } from '../tenancy/accounts.module.js';
+import { CredentialVersionWatcher } from '../tenancy/credential-version.js';
 import { UsageMeter } from '../billing/usage-meter.js';
 import { IngestService } from '../ingest/ingest.service.js';
 import { createCollector } from '../ingest/collector.http.js';
@@ -40,7 +41,7 @@ import { metrics } from '../infra/metrics/metrics.js';
 import { openApiDocument } from './openapi.js';
 import { createOpsEndpoints, readinessChecks, startHealthListener } from './health.js';
 import { observeApiRequests } from './api-observe.js';
-import { openCounters, openEventLog, openJobQueue, openObjectStore, openTransformEngine, openWarehouse } from './infra.factory.js';
+import { openCounters, openEventLog, openJobQueue, openMailer, openObjectStore, openTransformEngine, openWarehouse } from './infra.factory.js';
 
 /**
  * Where modules put their HTTP endpoints; the `http` module serves them all on one port: bare
@@ -106,6 +107,7 @@ export interface Parts {
   store: ObjectStore;
   state: PipelineStateRepository;
   credentials: CredentialCache;
+  credentialVersion: CredentialVersionWatcher;
   keyUse: { timer: NodeJS.Timeout; flush(): Promise<void> };
   usage: UsageMeter;
   warehouse: Warehouse;
@@ -118,6 +120,7 @@ export interface Parts {
   apiObserve: true;
   openapi: true;
   management: true;
+  accounts: Awaited<ReturnType<typeof mountAccounts>> & { counters: Counters };
   reports: { regexSyntax: RegexSyntax; counters: Counters };
   metrics: { unsetSources(): void };
   health: { ops: ReturnType<typeof createOpsEndpoints>; listener: { port: number; close(): Promise<void> } | null };
@@ -181,6 +184,16 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
       return credentials;
     },
     stop: (credentials) => credentials.stop(),
+  },
+  // a revoked or rotated key counts in every process within about a second (issue 9 §3)
+  credentialVersion: {
+    needs: ['db', 'credentials'],
+    start({ get, logger }) {
+      const w = new CredentialVersionWatcher(get('db'), () => get('credentials').refresh(), { log: logger });
+      w.start();
+      return w;
+    },
+    stop: (w) => w.stop(),
   },
   keyUse: {
     needs: ['db', 'credentials'],
@@ -297,15 +310,28 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
       return true as const;
     },
   },
+  // accounts, organisations, keys and audit under /api; sessions also open the report routes
+  accounts: {
+    needs: ['db', 'credentials'],
+    async start({ config, get, logger, http }) {
+      const counters = openCounters(config, logger);
+      const a = await mountAccounts(http.app(), { db: get('db'), counters, mailer: await openMailer(config, logger), credentials: get('credentials'), publicUrl: config.accounts.publicUrl, proxy: proxyTrust(config.http.trustProxy), log: logger });
+      return { ...a, counters };
+    },
+    stop: async (a) => {
+      await a.close();
+      await a.counters.close();
+    },
+  },
   reports: {
-    needs: ['warehouse', 'state', 'credentials'],
+    needs: ['warehouse', 'state', 'credentials', 'accounts'],
     start({ config, get, logger, http }) {
       const state = get('state');
       // RE2 syntax for regex filters; report requests per key per minute counted like ingest's (Redis when set)
       const regexSyntax = new DuckDbRe2Syntax();
       const counters = openCounters(config, logger);
       const logError = (err: unknown) => logger.error({ err }, 'report request failed');
-      http.app().use(createReportRouter({ warehouse: get('warehouse'), completeUpTo: (propertyId) => state.completeUpTo(propertyId), authorize: readAccess(get('credentials')), logError, regexSyntax, counters, limits: config.reports }));
+      http.app().use(createReportRouter({ warehouse: get('warehouse'), completeUpTo: (propertyId) => state.completeUpTo(propertyId), authorize: get('accounts').authorizeReport, logError, regexSyntax, counters, limits: config.reports }));
       return { regexSyntax, counters };
     },
     async stop(p) {
@@ -374,12 +400,12 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
 export type Role = 'collector' | 'api' | 'worker' | 'scheduler';
 
 /** Started by every role: what `TallyHandle` exposes, and the health endpoints and metrics every process answers. */
-export const BASE_MODULES: ModuleName[] = ['dataDir', 'eventLog', 'db', 'store', 'state', 'credentials', 'keyUse', 'jobs', 'metrics', 'health'];
+export const BASE_MODULES: ModuleName[] = ['dataDir', 'eventLog', 'db', 'store', 'state', 'credentials', 'credentialVersion', 'keyUse', 'jobs', 'metrics', 'health'];
 
 /** The role table; `serve` is all of them in one process. */
 export const ROLES: Record<Role, { description: string; modules: ModuleName[] }> = {
   collector: { description: 'ingest endpoints (HTTP), edge enrichment, appends to the event log', modules: ['collector', 'http'] },
-  api: { description: 'management API and the GA4-compatible report API (HTTP)', modules: ['apiObserve', 'openapi', 'management', 'reports', 'http'] },
+  api: { description: 'management API and the GA4-compatible report API (HTTP)', modules: ['apiObserve', 'openapi', 'management', 'accounts', 'reports', 'http'] },
   worker: { description: 'archiver (event log -> raw zone) and job handlers (transform, load)', modules: ['archiver', 'pipeline'] },
   scheduler: { description: 'repeating schedules for transform + load', modules: ['schedule'] },
 };

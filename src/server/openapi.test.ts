@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { openApiDocument } from './openapi.js';
 import { INGEST_DOCS } from '../ingest/ingest.api.js';
 import { PROTOCOL_ROUTES } from '../ingest/protocol-routes.js';
+import { API_ROUTES } from '../tenancy/accounts.routes.js';
 
 describe('OpenAPI document', () => {
   it('documents every ingest route with its methods', () => {
@@ -30,5 +31,16 @@ describe('OpenAPI document', () => {
     expect(doc.components.schemas.CreateTenantRequest.properties.name).toMatchObject({ type: 'string', minLength: 1, maxLength: 200 });
     expect(doc.components.schemas.CreateTenantRequest.additionalProperties).toBe(false);
     expect(doc.components.securitySchemes.readKey).toMatchObject({ type: 'http', scheme: 'bearer' });
+  });
+
+  it('documents every management API route with its method, body schema and the session scheme', () => {
+    const doc = openApiDocument(PROTOCOL_ROUTES) as { paths: Record<string, Record<string, any>>; components: { securitySchemes: Record<string, unknown> } };
+    expect(doc.components.securitySchemes.session).toBeDefined();
+    for (const r of API_ROUTES) {
+      const op = doc.paths[r.path.replace(/:(\w+)/g, '{$1}')]?.[r.method];
+      expect(op, `${r.method} ${r.path}`).toBeDefined();
+      if (r.body) expect(op.requestBody.content['application/json'].schema.type, r.path).toBe('object');
+    }
+    expect(doc.paths['/v1beta/properties/{propertyId}:runReport'].post.security).toEqual([{ readKey: [] }, { session: [] }]);
   });
 });

@@ -4,6 +4,7 @@ import { ingestApi } from '../ingest/ingest.api.js';
 import { REPORT_API } from '../query/report.api.js';
 import { MANAGEMENT_API } from '../tenancy/management.api.js';
 import { OPERATIONS_API } from './health.api.js';
+import { accountsOpenApiPaths, SESSION_SECURITY_SCHEME } from '../tenancy/accounts.openapi.js';
 
 /**
  * The OpenAPI 3.1 document of every HTTP route Tally serves, generated from the zod schemas the
@@ -29,7 +30,12 @@ export function openApiDocument(ingestRoutes: IngestRoute[]): Record<string, unk
   const doc = new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',
     info: { title: 'Tally', version: '0.1.0', description: 'Multi-tenant, GA4-compatible analytics: ingest, reports, operations.' },
-  }) as unknown as Record<string, unknown>;
-  cached = { routes: ingestRoutes, doc };
-  return doc;
+  }) as unknown as { paths: Record<string, Record<string, { security?: unknown[] }>>; components: { securitySchemes: Record<string, unknown> } };
+  // the accounts API documents its route table itself (its body schemas are zod too)
+  Object.assign(doc.paths, accountsOpenApiPaths());
+  doc.components.securitySchemes.session = SESSION_SECURITY_SCHEME;
+  // the report routes also take a member's session (plus X-CSRF-Token on POST)
+  for (const [p, item] of Object.entries(doc.paths)) if (p.startsWith('/v1beta/')) for (const op of Object.values(item)) op.security = [{ readKey: [] }, { session: [] }];
+  cached = { routes: ingestRoutes, doc: doc as unknown as Record<string, unknown> };
+  return cached.doc;
 }

@@ -7,6 +7,8 @@ import type { JobRunner } from '../infra/jobs/job-queue.port.js';
 import { createTenant } from './tenant.repository.js';
 import { tokensEqual } from './admin-token.js';
 import { CreateTenantSchema as CreateTenant, RunJobSchema as RunJob } from './management.api.js';
+import { runOperatorCommand } from './operator.commands.js';
+import { TenancyService } from './tenancy.service.js';
 
 export type { JobRunner };
 
@@ -32,6 +34,17 @@ export function createManagementRouter(deps: { db: Db; adminToken: string; log: 
       const created = await createTenant(deps.db, parsed.data);
       await deps.onTenantCreated?.();
       res.status(201).json(created);
+    } catch (e) {
+      next(e);
+    }
+  });
+
+  // user, org and key commands of the CLI (operator.commands.ts), run here when this process holds the DB
+  r.post('/internal/v1/ops/:command', async (req, res, next) => {
+    try {
+      const out = await runOperatorCommand(new TenancyService(deps.db), String(req.params.command), req.body);
+      await deps.onTenantCreated?.();
+      res.status(200).json(out);
     } catch (e) {
       next(e);
     }

@@ -97,6 +97,12 @@ const schema = {
     TALLY_REPORT_TENANT_QUEUE: z.coerce.number().int().min(0).default(10),
     TALLY_REPORT_RATE_PER_MINUTE: positiveInt.default(600),
   }),
+  accounts: z.object({
+    SMTP_URL: url.optional(),
+    TALLY_MAIL_FROM: z.string().min(3).default('Tally <no-reply@tally.localhost>'),
+    /** Where links in e-mails point (the console's origin); default http://localhost:PORT. */
+    TALLY_PUBLIC_URL: url.optional(),
+  }),
   demo: z.object({
     TALLY_DEMO: z.enum(['on', 'off']).default('on'),
   }),
@@ -146,6 +152,8 @@ export interface Config {
     queuePerTenant: number;
     requestsPerKeyPerMinute: number;
   };
+  /** E-mail (SMTP when set, else .eml files in <dataDir>/outbox) and the origin of e-mailed links. */
+  accounts: { smtpUrl: string | undefined; mailFrom: string; publicUrl: string };
   demo: { enabled: boolean };
 }
 
@@ -172,6 +180,7 @@ export function loadConfig(env: Env = process.env): Config {
   const archiver = parseSlice(schema.archiver, env, issues);
   const jobs = parseSlice(schema.jobs, env, issues);
   const wh = parseSlice(schema.warehouse, env, issues);
+  const accounts = parseSlice(schema.accounts, env, issues);
   const demo = parseSlice(schema.demo, env, issues);
   const reports = parseSlice(schema.reports, env, issues);
 
@@ -242,6 +251,11 @@ export function loadConfig(env: Env = process.env): Config {
         : wh.TALLY_WAREHOUSE === 'redshift'
           ? { kind: 'redshift', url: wh.WAREHOUSE_URL!, iamRole: wh.REDSHIFT_IAM_ROLE! }
           : { kind: 'duckdb', path: path.join(dataDir, 'warehouse.duckdb') },
+    accounts: {
+      smtpUrl: accounts.SMTP_URL,
+      mailFrom: accounts.TALLY_MAIL_FROM,
+      publicUrl: (accounts.TALLY_PUBLIC_URL ?? `http://localhost:${http.PORT}`).replace(/\/+$/, ''),
+    },
     demo: { enabled: demo.TALLY_DEMO === 'on' },
     reports: {
       timeoutMs: reports.TALLY_REPORT_TIMEOUT_MS,

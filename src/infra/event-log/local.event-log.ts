@@ -3,6 +3,7 @@ import { mkdir, open, readFile, readdir, rename, stat, unlink, type FileHandle }
 import { dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { TallyError } from '../errors.js';
+import { acquireDirLock, type DirLock } from '../dir-lock.js';
 import type { Logger } from '../logger.js';
 import {
   partitionForKey,
@@ -32,7 +33,6 @@ const INDEX_EVERY = 4096;
 const READ_CHUNK_BYTES = 1 << 20;
 const SEGMENT_FILE = /^(\d{20})\.seg$/;
 const GROUP_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
-const STALE_EMPTY_LOCK_MS = 10_000;
 const BACKOFF_MIN_MS = 100;
 const BACKOFF_MAX_MS = 5_000;
 const RETENTION_CHECK_MS = 60_000;
@@ -131,7 +131,7 @@ export class LocalEventLog implements EventLog {
 
   private constructor(
     private readonly dir: string,
-    private readonly lockFile: string,
+    private readonly lock: DirLock,
     private readonly parts: Map<LogOutput, Partition[]>,
     private readonly groups: Map<string, GroupState>,
     opts: LocalEventLogOptions,
@@ -159,7 +159,7 @@ export class LocalEventLog implements EventLog {
       throw new TallyError('invalid_argument', 'retentionMs must be >= 0');
     }
     await mkdir(opts.dir, { recursive: true });
-    const lockFile = await acquireLock(opts.dir);
+    const lock = await acquireDirLock(opts.dir, 'event log dir');
     const opened: Partition[] = [];
     try {
       const parts = new Map<LogOutput, Partition[]>();
@@ -186,10 +186,10 @@ export class LocalEventLog implements EventLog {
         }
       }
       await fsyncDir(opts.dir);
-      return new LocalEventLog(opts.dir, lockFile, parts, groups, opts);
+      return new LocalEventLog(opts.dir, lock, parts, groups, opts);
     } catch (err) {
       await Promise.all(opened.map((p) => p.fh?.close().catch(noop)));
-      await unlink(lockFile).catch(noop);
+      await lock.release();
       throw err;
     }
   }
@@ -300,7 +300,7 @@ export class LocalEventLog implements EventLog {
       }
     }
     for (const g of this.groups.values()) await g.chain;
-    await unlink(this.lockFile).catch(noop);
+    await this.lock.release();
   }
 
   private partitionsOf(output: LogOutput): Partition[] {
@@ -959,55 +959,6 @@ async function fsyncDir(dir: string): Promise<void> {
     await fh.sync();
   } finally {
     await fh.close();
-  }
-}
-
-async function acquireLock(dir: string): Promise<string> {
-  const file = join(dir, 'LOCK');
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const fh = await open(file, 'wx');
-      try {
-        await fh.writeFile(String(process.pid));
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      return file;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
-        throw new TallyError('unavailable', `cannot lock event log dir ${dir}`, { dir }, { cause: err });
-      }
-    }
-    const holder = await lockHolder(file);
-    if (holder.live) {
-      throw new TallyError('conflict', `event log dir ${dir} is in use by process ${holder.pid ?? '(starting)'}`, {
-        dir,
-        pid: holder.pid,
-      });
-    }
-    await unlink(file).catch(noop);
-  }
-  throw new TallyError('conflict', `event log dir ${dir} is locked`, { dir });
-}
-
-async function lockHolder(file: string): Promise<{ pid: number | null; live: boolean }> {
-  let text: string;
-  let mtimeMs: number;
-  try {
-    text = await readFile(file, 'utf8');
-    mtimeMs = (await stat(file)).mtimeMs;
-  } catch {
-    return { pid: null, live: false };
-  }
-  const pid = Number(text.trim());
-  // An empty file is a lock being taken right now, unless it has been empty for a while.
-  if (!Number.isInteger(pid) || pid <= 0) return { pid: null, live: Date.now() - mtimeMs < STALE_EMPTY_LOCK_MS };
-  try {
-    process.kill(pid, 0);
-    return { pid, live: true };
-  } catch (err) {
-    return { pid, live: (err as NodeJS.ErrnoException).code === 'EPERM' };
   }
 }
 

@@ -1,12 +1,11 @@
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { loadConfig, ConfigError, type Config } from '../infra/config/config.js';
 import { createLogger } from '../infra/logger.js';
 import { startTally, type Role } from '../server/tally-server.js';
-import { waitForServer, readAdminToken } from '../tenancy/admin-token.js';
-import { createTenant, type CreatedTenant } from '../tenancy/tenant.repository.js';
-import { openDb } from '../infra/metadata/db.js';
-import { progressBar } from './progress.js';
-import { seedDemo, runDemo } from './demo.command.js';
+import { seedDemo } from './demo.command.js';
+import { registerOperatorCommands, failed } from './operator.commands.js';
 
 function config(): Config {
   try {
@@ -46,42 +45,14 @@ async function runRoles(roles: Role[], opts: { port?: string }) {
   process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
-async function viaServer(path: string, body: unknown, onLine?: (line: any) => void): Promise<any> {
-  const cfg = config();
-  const info = await waitForServer(cfg.core.dataDir);
-  const token = readAdminToken(cfg.core.dataDir);
-  if (!info || !token) return undefined;
-  const host = info.host === '0.0.0.0' || info.host === '::' ? '127.0.0.1' : info.host;
-  const res = await fetch(`http://${host}:${info.port}${path}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  if (!onLine) {
-    const json = (await res.json()) as any;
-    if (!res.ok) throw new Error(json?.error?.message ?? `server answered ${res.status}`);
-    return json;
-  }
-  let last: any;
-  let buf = '';
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-    buf += Buffer.from(chunk).toString('utf8');
-    let i;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      const line = JSON.parse(buf.slice(0, i));
-      buf = buf.slice(i + 1);
-      onLine(line);
-      last = line;
-    }
-  }
-  if (!res.ok) throw new Error(last?.error?.message ?? `server answered ${res.status}`);
-  return last;
-}
-
 const program = new Command();
 program
   .name('tally')
-  .description('Tally: multi-tenant, GA4-compatible analytics backend.\nConfiguration comes from environment variables (see README).')
+  .description(
+    'Tally: multi-tenant, GA4-compatible analytics backend.\nConfiguration comes from environment variables (see README).\n' +
+      'Commands other than the server roles print text for people, or one JSON document with --json.',
+  )
+  .version(packageVersion(), '-V, --version', 'print the version')
   .showHelpAfterError();
 
 program
@@ -101,104 +72,12 @@ for (const [role, text] of [
   c.action((o) => runRoles([role], o));
 }
 
-const tenant = program.command('tenant').description('manage tenants');
-tenant
-  .command('create')
-  .description('create an organisation, its owner, a property and its keys (keys are shown once)')
-  .requiredOption('--name <org>', 'organisation name')
-  .requiredOption('--email <owner>', "owner's e-mail")
-  .requiredOption('--domain <site>', "the property's site domain")
-  .option('--time-zone <tz>', 'IANA time zone of the property', 'UTC')
-  .option('--plan <id>', 'plan: free | growth | scale', 'free')
-  .option('--json', 'print one JSON object: organizationId, propertyId, measurementId, apiSecret, ingestKey, readKey')
-  .action(async (o) => {
-    const input = { name: o.name, email: o.email, domain: o.domain, timeZone: o.timeZone, planId: o.plan };
-    let created: CreatedTenant | undefined = await viaServer('/internal/v1/tenants', input);
-    if (!created) {
-      const cfg = config();
-      const db = await openDb({ url: cfg.db.url, dataDir: cfg.core.dataDir });
-      try {
-        created = await createTenant(db, input);
-      } finally {
-        await db.destroy();
-      }
-    }
-    const out = {
-      organizationId: created.organizationId,
-      propertyId: created.propertyId,
-      measurementId: created.measurementId,
-      apiSecret: created.apiSecret,
-      ingestKey: created.ingestKey,
-      readKey: created.readKey,
-    };
-    if (o.json) process.stdout.write(JSON.stringify(out) + '\n');
-    else {
-      process.stdout.write(
-        [
-          `Organisation  ${out.organizationId}`,
-          `Property      ${out.propertyId}`,
-          `Measurement   ${out.measurementId}`,
-          `API secret    ${out.apiSecret}`,
-          `Ingest key    ${out.ingestKey}`,
-          `Read key      ${out.readKey}`,
-          '',
-          'Keep the secret and keys now: only their hashes are stored.',
-        ].join('\n') + '\n',
-      );
-    }
-  });
-
-const jobsCmd = program.command('jobs').description('run pipeline jobs by hand');
-jobsCmd
-  .command('run')
-  .description('run one job now, with a progress bar')
-  .argument('<name>', 'transform | load | pipeline (transform then load)')
-  .option('--property <id>', 'only this property')
-  .option('--full', 'transform: every date with raw data, not only changed ones')
-  .action(async (name: string, o) => {
-    const data: Record<string, unknown> = {};
-    if (o.property) data.propertyId = String(o.property);
-    if (o.full) data.full = true;
-    const bar = progressBar(name);
-    try {
-      const last = await viaServer('/internal/v1/jobs/run', { name, ...data }, (l) => l.progress && bar.update(l.progress[0], l.progress[1]));
-      let result: unknown;
-      if (last !== undefined) {
-        if (last.error) throw new Error(last.error);
-        result = last.result;
-      } else {
-        const cfg = config();
-        const tally = await startTally(cfg, ['worker'], { logger: createLogger('warn') });
-        try {
-          await tally.archiver?.caughtUp(120_000);
-          result = await tally.runJob(name, data, (d, t) => bar.update(d, t));
-        } finally {
-          await tally.stop();
-        }
-      }
-      bar.stop();
-      process.stdout.write(JSON.stringify(result, null, 2) + '\n');
-    } catch (e) {
-      bar.stop();
-      process.stderr.write(`tally jobs run ${name}: ${(e as Error).message}\n`);
-      process.exitCode = 1;
-    }
-  });
-
-program
-  .command('demo')
-  .description('send realistic demo traffic with a known ground truth to a running Tally, and write the ground truth beside it')
-  .option('--url <url>', 'collector base URL', 'http://127.0.0.1:8080')
-  .option('--ingest-key <key>', 'ingest key of the target property (default: create a demo tenant through the running server)')
-  .option('--days <n>', 'days of traffic ending today', '3')
-  .option('--visitors <n>', 'visitors per day', '300')
-  .option('--seed <n>', 'random seed', '42')
-  .option('--time-zone <tz>', 'property time zone', 'UTC')
-  .option('--out <file>', 'where to write the ground truth (JSON)', 'demo-ground-truth.json')
-  .action((o) => runDemo(o, viaServer));
+registerOperatorCommands(program, config);
 
 program.addOption(new Option('--no-color').hideHelp());
-program.parseAsync(process.argv).catch((e) => {
-  process.stderr.write(`${(e as Error).message}\n`);
-  process.exit(1);
-});
+program.parseAsync(process.argv).catch(failed);
+
+function packageVersion(): string {
+  const file = fileURLToPath(new URL('../../package.json', import.meta.url));
+  return (JSON.parse(fs.readFileSync(file, 'utf8')) as { version: string }).version;
+}

@@ -21,6 +21,8 @@ import { IngestService } from '../ingest/ingest.service.js';
 import { createCollector } from '../ingest/collector.http.js';
 import { PROTOCOL_ROUTES } from '../ingest/protocol-routes.js';
 import { openApiDocument } from './openapi.js';
+import { startAdminListener } from './admin-listener.js';
+import { acquireDirLock, type DirLock } from '../infra/dir-lock.js';
 import { geoipLite } from '../ingest/geo.js';
 import { SharedSaltStore, visitorIds } from '../ingest/visitor-id.js';
 import { Redis } from 'ioredis';
@@ -30,6 +32,11 @@ import { PipelineStateRepository } from '../../jobs/pipeline-state.repository.js
 import { transformJob } from '../../jobs/transform.job.js';
 import { loadJob } from '../../jobs/load.job.js';
 import { openCounters, openEventLog, openJobQueue, openObjectStore, openTransformEngine, openWarehouse } from './infra.factory.js';
+
+/** Whether this configuration keeps single-process state (PGlite, the local event log) in the data dir. */
+export function holdsDataDir(config: Config): boolean {
+  return !config.db.url || config.eventLog.kind === 'local';
+}
 
 export type Role = 'collector' | 'api' | 'worker' | 'scheduler';
 
@@ -58,16 +65,24 @@ export interface TallyHandle {
 }
 
 export async function startTally(config: Config, roles: Role[], opts: { logger?: Logger } = {}): Promise<TallyHandle> {
+  fs.mkdirSync(config.core.dataDir, { recursive: true });
+  // the data-dir lock before anything is written: a refused second start changes nothing
+  const dirLock = holdsDataDir(config) ? await acquireDirLock(config.core.dataDir, 'data dir') : null;
+  try {
+    return await startLocked(config, roles, opts, dirLock);
+  } catch (err) {
+    await dirLock?.release();
+    throw err;
+  }
+}
+
+async function startLocked(config: Config, roles: Role[], opts: { logger?: Logger }, dirLock: DirLock | null): Promise<TallyHandle> {
   const logger = opts.logger ?? createLogger(config.core.logLevel);
   const has = (r: Role) => roles.includes(r);
-  fs.mkdirSync(config.core.dataDir, { recursive: true });
   const adminToken = ensureAdminToken(config.core.dataDir);
-  const holdsDataDir = !config.db.url || config.eventLog.kind === 'local';
-  // claims the data dir before opening it: the CLI goes through this process from now on
-  if (holdsDataDir) writeServerInfo(config.core.dataDir, { pid: process.pid, port: 0, host: config.http.host });
 
   const log = await openEventLog(config, logger);
-  const db = await openDb({ url: config.db.url, dataDir: config.core.dataDir });
+  const db = await openDb({ url: config.db.url, dataDir: config.core.dataDir, logger });
   const store = await openObjectStore(config);
   const state = new PipelineStateRepository(db);
   const credentials = new CredentialCache(() => loadCredentials(db), { refreshMs: 10_000, log: logger });
@@ -144,7 +159,6 @@ export async function startTally(config: Config, roles: Role[], opts: { logger?:
     app = express();
     app.disable('x-powered-by');
     app.get('/openapi.json', (_req, res) => void res.json(openApiDocument(PROTOCOL_ROUTES)));
-    app.use(createManagementRouter({ db, adminToken, log: logger, onTenantCreated: () => credentials.refresh(), runJob: has('worker') ? runJob : undefined }));
     app.use(
       createReportRouter({
         warehouse: warehouse!,
@@ -174,9 +188,12 @@ export async function startTally(config: Config, roles: Role[], opts: { logger?:
       server.listen(config.http.port, config.http.host, () => resolve());
     });
     port = (server.address() as AddressInfo).port;
-    if (holdsDataDir) writeServerInfo(config.core.dataDir, { pid: process.pid, port, host: config.http.host });
     logger.info({ port, roles }, 'tally listening');
   }
+  // the CLI reaches the process holding the data dir (and its embedded database) through this
+  const management = createManagementRouter({ db, adminToken, log: logger, onTenantsChanged: () => credentials.refresh(), runJob: has('worker') ? runJob : undefined });
+  const admin = dirLock ? await startAdminListener(management) : null;
+  if (admin) writeServerInfo(config.core.dataDir, { pid: process.pid, port, host: config.http.host, adminPort: admin.port });
   // what a supervisor (or a test) waits for, also from roles that do not listen
   logger.info({ roles, pid: process.pid }, 'tally started');
 
@@ -192,6 +209,7 @@ export async function startTally(config: Config, roles: Role[], opts: { logger?:
         setTimeout(() => server.closeAllConnections(), 5_000).unref();
       });
     }
+    await admin?.close();
     // running jobs may wait on the archiver (caughtUp), so they finish first
     await jobs.stop();
     await archiver?.stop();
@@ -206,7 +224,10 @@ export async function startTally(config: Config, roles: Role[], opts: { logger?:
     await engine?.close();
     await store.close();
     await db.destroy();
-    if (holdsDataDir) removeServerInfo(config.core.dataDir);
+    if (dirLock) {
+      removeServerInfo(config.core.dataDir);
+      await dirLock.release();
+    }
     logger.info('tally stopped');
   };
 

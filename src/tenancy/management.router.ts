@@ -5,6 +5,7 @@ import { httpStatusFor, isTallyError, TallyError } from '../infra/errors.js';
 import type { Logger } from '../infra/logger.js';
 import { createTenant } from './tenant.repository.js';
 import { tokensEqual } from './admin-token.js';
+import { deleteTenant, getTenant, listTenants, setTenantPlan } from './tenant-admin.js';
 
 const CreateTenant = z.strictObject({
   name: z.string().min(1).max(200),
@@ -18,18 +19,21 @@ const CreateTenant = z.strictObject({
  * Operator routes (local admin token). The sign-up console and member-facing management API
  * come on top of the same repositories.
  */
-export type JobRunner = (name: string, data: Record<string, unknown>, progress: (done: number, total: number) => void) => Promise<unknown>;
+export type JobRunner = (name: string, data: Record<string, unknown>, progress: (done: number, total: number, unit?: string) => void) => Promise<unknown>;
+
+const SetPlan = z.strictObject({ planId: z.string().min(1) });
 
 const RunJob = z.strictObject({ name: z.string().min(1), propertyId: z.string().regex(/^\d+$/).optional(), full: z.boolean().optional() });
 
-export function createManagementRouter(deps: { db: Db; adminToken: string; log: Logger; onTenantCreated?: () => Promise<void>; runJob?: JobRunner }) {
+export function createManagementRouter(deps: { db: Db; adminToken: string; log: Logger; onTenantsChanged?: () => Promise<void>; runJob?: JobRunner }) {
   const r = express.Router();
-  r.use('/internal', express.json({ limit: '64kb', type: () => true }), (req: Request, _res: Response, next: NextFunction) => {
+  // the token is checked before a byte of the body is read: no unauthenticated parsing at all
+  r.use('/internal', (req: Request, _res: Response, next: NextFunction) => {
     const h = req.headers.authorization ?? '';
     const token = /^Bearer\s+(\S+)$/i.exec(h)?.[1];
     if (!token || !tokensEqual(token, deps.adminToken)) return next(new TallyError('unauthenticated', 'admin token required', { reason: 'admin_token' }));
     next();
-  });
+  }, express.json({ limit: '64kb', type: () => true }));
 
   r.post('/internal/v1/tenants', async (req, res, next) => {
     try {
@@ -38,12 +42,35 @@ export function createManagementRouter(deps: { db: Db; adminToken: string; log: 
         throw new TallyError('invalid_argument', parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '), { reason: 'invalid_body' });
       }
       const created = await createTenant(deps.db, parsed.data);
-      await deps.onTenantCreated?.();
+      await deps.onTenantsChanged?.();
       res.status(201).json(created);
     } catch (e) {
       next(e);
     }
   });
+
+  const route = (fn: (req: Request) => Promise<unknown>) => (req: Request, res: Response, next: NextFunction) =>
+    void fn(req).then((body) => void res.json(body), next);
+  r.get('/internal/v1/tenants', route(() => listTenants(deps.db)));
+  r.get('/internal/v1/tenants/:id', route((req) => getTenant(deps.db, String(req.params.id))));
+  r.put(
+    '/internal/v1/tenants/:id/plan',
+    route(async (req) => {
+      const parsed = SetPlan.safeParse(req.body);
+      if (!parsed.success) throw new TallyError('invalid_argument', 'body: {"planId": "<plan>"} expected', { reason: 'invalid_body' });
+      const t = await setTenantPlan(deps.db, String(req.params.id), parsed.data.planId);
+      await deps.onTenantsChanged?.();
+      return t;
+    }),
+  );
+  r.delete(
+    '/internal/v1/tenants/:id',
+    route(async (req) => {
+      const t = await deleteTenant(deps.db, String(req.params.id));
+      await deps.onTenantsChanged?.();
+      return t;
+    }),
+  );
 
   // Streams NDJSON: {"progress":[done,total]} lines, then {"result":…} or {"error":…}.
   r.post('/internal/v1/jobs/run', async (req, res, next) => {
@@ -54,11 +81,11 @@ export function createManagementRouter(deps: { db: Db; adminToken: string; log: 
     let last = 0;
     try {
       const { name, ...data } = parsed.data;
-      const result = await deps.runJob(name, data, (done, total) => {
+      const result = await deps.runJob(name, data, (done, total, unit) => {
         const now = Date.now();
         if (now - last > 100 || done === total) {
           last = now;
-          res.write(JSON.stringify({ progress: [done, total] }) + '\n');
+          res.write(JSON.stringify({ progress: [done, total, unit] }) + '\n');
         }
       });
       res.end(JSON.stringify({ result }) + '\n');

@@ -5,8 +5,11 @@
 export interface JobContext<D = Record<string, unknown>> {
   name: string;
   data: D;
-  /** Reports progress (done of total) to whoever watches: the CLI's progress bar, BullMQ. */
-  progress(done: number, total: number): void;
+  /**
+   * Reports progress to whoever watches (the CLI's progress bar, BullMQ): `done` of `total`
+   * whole units, named by `unit` ('dates', 'partitions', 'events').
+   */
+  progress(done: number, total: number, unit?: string): void;
   signal: AbortSignal;
 }
 

@@ -72,12 +72,12 @@ function jobText(name: string, result: unknown): string {
 
 /** `tally migrate`, `tally tenant …`, `tally jobs run`, `tally demo`: everything that works on a data dir or a database. */
 export function registerOperatorCommands(program: Command, config: () => Config): void {
-  const withOp = (fn: (op: Operator, o: any, ...args: string[]) => Promise<void>) =>
+  const withOp = (fn: (op: Operator, o: any, ...args: string[]) => Promise<void>, scope: 'metadata' | 'worker' = 'metadata') =>
     async (...args: unknown[]) => {
       // commander passes the positional arguments, then the options, then the command
       const o = args[args.length - 2] as Common;
       try {
-        const op = await openOperator(config(), { init: o.init });
+        const op = await openOperator(config(), { init: o.init, scope });
         await fn(op, o, ...(args.slice(0, -2) as string[]));
       } catch (e) {
         failed(e);
@@ -186,7 +186,7 @@ export function registerOperatorCommands(program: Command, config: () => Config)
         bar.stop();
         throw new CliError(`tally jobs run ${name}: ${(e as Error).message}`);
       }
-    }),
+    }, 'worker'),
   );
 
   program

@@ -43,9 +43,11 @@ export interface Operator {
  * the data-dir lock decides (a pid file such as server.json can be stale), and a live holder
  * that offers no admin endpoint is reported, not bypassed.
  */
-export async function openOperator(cfg: Config, opts: { init?: boolean; waitMs?: number } = {}): Promise<Operator> {
+export async function openOperator(cfg: Config, opts: { init?: boolean; waitMs?: number; scope?: 'metadata' | 'worker' } = {}): Promise<Operator> {
   const dir = cfg.core.dataDir;
-  const embedded = holdsDataDir(cfg);
+  // metadata on PostgreSQL is shared safely by any number of processes; PGlite, a local event
+  // log or a worker's DuckDB files belong to the one process holding the data dir
+  const embedded = opts.scope === 'worker' ? holdsDataDir(cfg) : !cfg.db.url;
   if (embedded && !fs.existsSync(dir)) {
     if (!opts.init) {
       throw new CliError(
@@ -129,7 +131,7 @@ function serverOperator(info: ServerInfo, token: string): Operator {
 }
 
 function localOperator(cfg: Config): Operator {
-  const embedded = holdsDataDir(cfg);
+  const embedded = !cfg.db.url;
   // stdout carries the command's output: only warnings are logged here
   const logger = createLogger('warn');
   const withDb = async <T>(fn: (db: Db) => Promise<T>, migrate = true): Promise<T> => {

@@ -35,8 +35,8 @@ export async function openDb(opts: { url?: string; dataDir: string; logger?: Log
   return db;
 }
 
-/** Any 64-bit constant works; this one reads "tally mig". */
-const MIGRATION_LOCK_KEY = '0x74616c6c796d6967';
+/** Any 64-bit constant works; this one is "tallymig" in ASCII. */
+const MIGRATION_LOCK_KEY = '8386103194290055527';
 
 /**
  * Runs pending migrations and says which. On PostgreSQL, processes starting together (several

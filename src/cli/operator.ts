@@ -43,7 +43,10 @@ export interface Operator {
  * the data-dir lock decides (a pid file such as server.json can be stale), and a live holder
  * that offers no admin endpoint is reported, not bypassed.
  */
-export async function openOperator(cfg: Config, opts: { init?: boolean; waitMs?: number; scope?: 'metadata' | 'worker' } = {}): Promise<Operator> {
+/** How long a process holding the data dir may take to start serving its admin endpoint. */
+const STARTING_MS = 120_000;
+
+export async function openOperator(cfg: Config, opts: { init?: boolean; scope?: 'metadata' | 'worker' } = {}): Promise<Operator> {
   const dir = cfg.core.dataDir;
   // metadata on PostgreSQL is shared safely by any number of processes; PGlite, a local event
   // log or a worker's DuckDB files belong to the one process holding the data dir
@@ -61,7 +64,6 @@ export async function openOperator(cfg: Config, opts: { init?: boolean; waitMs?:
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
   if (!embedded) return localOperator(cfg);
-  const deadline = Date.now() + (opts.waitMs ?? 120_000);
   let told = false;
   for (;;) {
     const holder = await dirLockHolder(dir);
@@ -69,15 +71,16 @@ export async function openOperator(cfg: Config, opts: { init?: boolean; waitMs?:
     const info = readServerInfo(dir);
     const token = readAdminToken(dir);
     if (info && info.pid === holder.pid && info.adminPort && token) return serverOperator(info, token);
-    if (Date.now() > deadline) {
+    // a holder that has not offered its endpoint by now never will (another tally command, a stuck start)
+    if (Date.now() - holder.sinceMs > STARTING_MS) {
       throw new CliError(
         `data dir ${path.resolve(dir)} is in use by process ${holder.pid ?? '(unknown)'}, which offers no admin endpoint for it ` +
           '(it is still starting, or it is another tally command): its embedded database is not opened behind its back. Try again when it is up, or stop it.',
         3,
       );
     }
-    if (!told && Date.now() > deadline - (opts.waitMs ?? 120_000) + 2_000) {
-      process.stderr.write(`waiting for process ${holder.pid} that holds ${path.resolve(dir)} ...\n`);
+    if (!told) {
+      process.stderr.write(`waiting for process ${holder.pid}, which holds ${path.resolve(dir)} and is starting ...\n`);
       told = true;
     }
     await new Promise((r) => setTimeout(r, 200));

@@ -13,6 +13,8 @@ export interface DirLock {
 export interface LockHolder {
   pid: number | null;
   live: boolean;
+  /** Epoch ms the lock was taken. */
+  sinceMs: number;
 }
 
 /**
@@ -66,12 +68,12 @@ export async function dirLockHolder(dir: string): Promise<LockHolder | null> {
     return null;
   }
   const pid = Number(text.trim());
-  if (!Number.isInteger(pid) || pid <= 0) return { pid: null, live: Date.now() - mtimeMs < STALE_EMPTY_LOCK_MS };
+  if (!Number.isInteger(pid) || pid <= 0) return { pid: null, live: Date.now() - mtimeMs < STALE_EMPTY_LOCK_MS, sinceMs: mtimeMs };
   try {
     process.kill(pid, 0);
-    return { pid, live: true };
+    return { pid, live: true, sinceMs: mtimeMs };
   } catch (err) {
     // EPERM: alive, owned by another user
-    return { pid, live: (err as NodeJS.ErrnoException).code === 'EPERM' };
+    return { pid, live: (err as NodeJS.ErrnoException).code === 'EPERM', sinceMs: mtimeMs };
   }
 }

@@ -122,7 +122,25 @@ export function openApiDocument(routes: IngestRoute[]): Record<string, unknown> 
   paths['/v1beta/properties/{propertyId}/metadata'] = {
     get: { tags: ['reports'], summary: "Dimensions and metrics in GA4's metadata shape", security: [{ readKey: [] }], parameters: [property], responses: { '200': { description: 'Metadata' }, ...reportErrors } },
   };
+  // operator routes: served only on the loopback admin listener (its port is in the data dir's server.json)
+  const operatorErrors = { '401': { description: 'No or wrong admin token (checked before the body is read)' }, '404': { description: 'No such tenant' } };
+  const tenantId = { name: 'organizationId', in: 'path', required: true, schema: { type: 'string' } };
+  paths['/internal/v1/tenants/{organizationId}'] = {
+    get: { tags: ['operator'], summary: 'One tenant: plan, owners, properties, key prefixes', security: [{ adminToken: [] }], parameters: [tenantId], responses: { '200': { description: 'The tenant' }, ...operatorErrors } },
+    delete: { tags: ['operator'], summary: 'Delete a tenant with its properties, keys and pipeline bookkeeping', security: [{ adminToken: [] }], parameters: [tenantId], responses: { '200': { description: 'organizationId, properties' }, ...operatorErrors } },
+  };
+  paths['/internal/v1/tenants/{organizationId}/plan'] = {
+    put: {
+      tags: ['operator'],
+      summary: "Change a tenant's plan",
+      security: [{ adminToken: [] }],
+      parameters: [tenantId],
+      requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['planId'], properties: { planId: { type: 'string' } } } } } },
+      responses: { '200': { description: 'The tenant summary' }, '400': { description: 'Unknown plan' }, ...operatorErrors },
+    },
+  };
   paths['/internal/v1/tenants'] = {
+    get: { tags: ['operator'], summary: 'Every tenant with its plan and number of properties', security: [{ adminToken: [] }], responses: { '200': { description: 'Tenant summaries' }, ...operatorErrors } },
     post: {
       tags: ['operator'],
       summary: 'Create an organisation, owner, property and keys (shown once)',
@@ -147,7 +165,7 @@ export function openApiDocument(routes: IngestRoute[]): Record<string, unknown> 
       securitySchemes: {
         ingestKey: { type: 'http', scheme: 'bearer', description: 'An ingest key (tk_ing_…)' },
         readKey: { type: 'http', scheme: 'bearer', description: 'A read key (tk_read_…)' },
-        adminToken: { type: 'http', scheme: 'bearer', description: 'The local operator token in $TALLY_DATA_DIR/admin-token' },
+        adminToken: { type: 'http', scheme: 'bearer', description: 'The local operator token in $TALLY_DATA_DIR/admin-token; /internal routes are served on the loopback admin listener only' },
       },
     },
     paths,

@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -7,9 +7,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { embeddedEnv, startTally, tempDataDir, type TallyProcess } from '../support/tally-process.js';
 
 const BIN = path.resolve(import.meta.dirname, '../../bin/tally.mjs');
-const tally = (args: string[], env: Record<string, string> = {}, cwd?: string) =>
-  spawnSync(process.execPath, [BIN, ...args], { cwd, env: { ...embeddedEnv(), LOG_LEVEL: 'warn', TALLY_DEMO: 'off', ...env }, encoding: 'utf8', timeout: 180_000 });
-const json = (r: ReturnType<typeof tally>) => {
+interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+/** `tally …` as a child process, without blocking the test worker (vitest's RPC times out behind long spawnSync chains). */
+const tally = (args: string[], env: Record<string, string> = {}) =>
+  new Promise<Run>((resolve) => {
+    const opts = { env: { ...embeddedEnv(), LOG_LEVEL: 'warn', TALLY_DEMO: 'off', ...env }, encoding: 'utf8' as const, timeout: 180_000 };
+    execFile(process.execPath, [BIN, ...args], opts, (err, stdout, stderr) => resolve({ status: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+  });
+const json = (r: Run) => {
   expect(r.status, r.stderr).toBe(0);
   return JSON.parse(r.stdout);
 };
@@ -26,14 +35,14 @@ describe('the data dir is never corrupted by a second process', () => {
 
   it('a refused second `tally serve` leaves server.json alone, and the CLI keeps using the running server', async () => {
     const before = fs.readFileSync(path.join(a.dataDir, 'server.json'), 'utf8');
-    const second = tally(['serve'], { TALLY_DATA_DIR: a.dataDir, PORT: '0', HOST: '127.0.0.1' });
+    const second = await tally(['serve'], { TALLY_DATA_DIR: a.dataDir, PORT: '0', HOST: '127.0.0.1' });
     expect(second.status).not.toBe(0);
     expect(second.stderr).toContain(`data dir ${a.dataDir} is in use by process ${a.child.pid}`);
     expect(fs.readFileSync(path.join(a.dataDir, 'server.json'), 'utf8')).toBe(before);
 
-    const t = json(tally(['tenant', 'create', '--name', 'Kept', '--email', 'kept@example.com', '--domain', 'kept.example', '--json'], { TALLY_DATA_DIR: a.dataDir }));
+    const t = json(await tally(['tenant', 'create', '--name', 'Kept', '--email', 'kept@example.com', '--domain', 'kept.example', '--json'], { TALLY_DATA_DIR: a.dataDir }));
     // created in the running server's database: listed by it, and still there after it stops
-    expect(json(tally(['tenant', 'list', '--json'], { TALLY_DATA_DIR: a.dataDir })).map((x: { organizationId: string }) => x.organizationId)).toContain(t.organizationId);
+    expect(json(await tally(['tenant', 'list', '--json'], { TALLY_DATA_DIR: a.dataDir })).map((x: { organizationId: string }) => x.organizationId)).toContain(t.organizationId);
     const ingest = await fetch(`${a.baseUrl}/v1/collect`, {
       method: 'POST',
       headers: { authorization: `Bearer ${t.ingestKey}`, 'content-type': 'application/json' },
@@ -60,21 +69,21 @@ describe('the data dir is never corrupted by a second process', () => {
     expect(status).toBe(401);
   });
 
-  it('manages tenants through the running server: list, show, set-plan, delete, as text or JSON', () => {
+  it('manages tenants through the running server: list, show, set-plan, delete, as text or JSON', async () => {
     const env = { TALLY_DATA_DIR: a.dataDir };
-    const t = json(tally(['tenant', 'create', '--name', 'Acme', '--email', 'owner@acme.example', '--domain', 'acme.example', '--json'], env));
-    const list = tally(['tenant', 'list'], env);
+    const t = json(await tally(['tenant', 'create', '--name', 'Acme', '--email', 'owner@acme.example', '--domain', 'acme.example', '--json'], env));
+    const list = await tally(['tenant', 'list'], env);
     expect(list.stdout).toMatch(new RegExp(`${t.organizationId}\\s+free\\s+1\\s`));
-    const shown = json(tally(['tenant', 'show', t.organizationId, '--json'], env));
+    const shown = json(await tally(['tenant', 'show', t.organizationId, '--json'], env));
     expect(shown).toMatchObject({ organizationId: t.organizationId, name: 'Acme', planId: 'free', owners: ['owner@acme.example'] });
     expect(shown.keys.map((k: { scope: string }) => k.scope).sort()).toEqual(['ingest', 'mp_secret', 'read']);
     expect(JSON.stringify(shown)).not.toContain(t.readKey);
-    expect(tally(['tenant', 'set-plan', t.organizationId, 'growth'], env).stdout).toContain('is now on plan growth');
-    const bad = tally(['tenant', 'set-plan', t.organizationId, 'platinum'], env);
+    expect((await tally(['tenant', 'set-plan', t.organizationId, 'growth'], env)).stdout).toContain('is now on plan growth');
+    const bad = await tally(['tenant', 'set-plan', t.organizationId, 'platinum'], env);
     expect([bad.status, bad.stderr]).toEqual([1, expect.stringContaining('unknown plan "platinum"')]);
-    expect(tally(['tenant', 'delete', t.organizationId], env).status).toBe(2);
-    expect(json(tally(['tenant', 'delete', t.organizationId, '--yes', '--json'], env))).toEqual({ organizationId: t.organizationId, properties: 1 });
-    const gone = tally(['tenant', 'show', t.organizationId], env);
+    expect((await tally(['tenant', 'delete', t.organizationId], env)).status).toBe(2);
+    expect(json(await tally(['tenant', 'delete', t.organizationId, '--yes', '--json'], env))).toEqual({ organizationId: t.organizationId, properties: 1 });
+    const gone = await tally(['tenant', 'show', t.organizationId], env);
     expect([gone.status, gone.stderr]).toEqual([1, expect.stringContaining(`no tenant ${t.organizationId}`)]);
   }, 180_000);
 
@@ -82,18 +91,18 @@ describe('the data dir is never corrupted by a second process', () => {
     const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tally-demo-out-')), 'truth.json');
     fs.writeFileSync(out, 'old', { mode: 0o644 });
     const env = { TALLY_DATA_DIR: a.dataDir };
-    const demo = json(tally(['demo', '--url', a.baseUrl, '--days', '1', '--visitors', '60', '--out', out, '--json'], env));
+    const demo = json(await tally(['demo', '--url', a.baseUrl, '--days', '1', '--visitors', '60', '--out', out, '--json'], env));
     expect(fs.statSync(out).mode & 0o777).toBe(0o600);
     const file = JSON.parse(fs.readFileSync(out, 'utf8'));
     expect(demo.accepted).toBe(file.sent.accepted);
     expect(file.tenant.readKey).toMatch(/^tk_read_/);
 
-    const first = json(tally(['jobs', 'run', 'pipeline', '--json'], env));
+    const first = json(await tally(['jobs', 'run', 'pipeline', '--json'], env));
     expect(first.transform.properties.map((p: { propertyId: string }) => p.propertyId)).toContain(file.tenant.propertyId);
     // nothing new since: --full without --property re-transforms every property with raw data
-    const full = json(tally(['jobs', 'run', 'pipeline', '--full', '--json'], env));
+    const full = json(await tally(['jobs', 'run', 'pipeline', '--full', '--json'], env));
     expect(full.transform.properties.map((p: { propertyId: string }) => p.propertyId)).toContain(file.tenant.propertyId);
-    expect(tally(['jobs', 'run', 'pipeline'], env).stdout).toMatch(/load: \d+ partition\(s\)/);
+    expect((await tally(['jobs', 'run', 'pipeline'], env)).stdout).toMatch(/load: \d+ partition\(s\)/);
 
     const today = file.groundTruth.options.startDate as string;
     const res = await fetch(`${a.baseUrl}/v1beta/properties/${file.tenant.propertyId}:runReport`, {
@@ -109,7 +118,7 @@ describe('the data dir is never corrupted by a second process', () => {
 });
 
 describe('the CLI and the data dir', () => {
-  it('never opens an embedded database that a live process holds, whatever server.json says', () => {
+  it('never opens an embedded database that a live process holds, whatever server.json says', async () => {
     const dir = tempDataDir();
     const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 120000)'], { stdio: 'ignore' });
     try {
@@ -117,7 +126,7 @@ describe('the CLI and the data dir', () => {
       const old = new Date(Date.now() - 10 * 60_000);
       fs.utimesSync(path.join(dir, 'LOCK'), old, old); // held for ten minutes: not a server starting
       fs.writeFileSync(path.join(dir, 'server.json'), JSON.stringify({ pid: 999_999, port: 1, host: '127.0.0.1', adminPort: 1 })); // stale
-      const r = tally(['tenant', 'create', '--name', 'X', '--email', 'x@example.com', '--domain', 'x.example'], { TALLY_DATA_DIR: dir });
+      const r = await tally(['tenant', 'create', '--name', 'X', '--email', 'x@example.com', '--domain', 'x.example'], { TALLY_DATA_DIR: dir });
       expect(r.status).toBe(3);
       expect(r.stderr).toContain(`data dir ${dir} is in use by process ${holder.pid}`);
       expect(fs.existsSync(path.join(dir, 'pgdata'))).toBe(false);

@@ -7,10 +7,13 @@ import { CliError, openOperator, type Operator } from './operator.js';
 import { progressBar } from './progress.js';
 import { runDemo } from './demo.command.js';
 
-/** Prints a failed command's reason on stderr and sets its exit code (2 set-up, 3 data dir in use, 1 otherwise). */
-export function failed(e: unknown): void {
+/**
+ * Prints a failed command's reason on stderr and exits (2 set-up, 3 data dir in use, 1 otherwise),
+ * whatever a half-done start may have left open.
+ */
+export function failed(e: unknown): never {
   process.stderr.write(`${(e as Error).message}\n`);
-  process.exitCode = e instanceof CliError ? e.exitCode : isTallyError(e) && e.code === 'conflict' ? 3 : 1;
+  process.exit(e instanceof CliError ? e.exitCode : isTallyError(e) && e.code === 'conflict' ? 3 : 1);
 }
 
 interface Common {

@@ -65,7 +65,7 @@ export interface TallyHandle {
 }
 
 export async function startTally(config: Config, roles: Role[], opts: { logger?: Logger } = {}): Promise<TallyHandle> {
-  fs.mkdirSync(config.core.dataDir, { recursive: true });
+  fs.mkdirSync(config.core.dataDir, { recursive: true, mode: 0o700 });
   // the data-dir lock before anything is written: a refused second start changes nothing
   const dirLock = holdsDataDir(config) ? await acquireDirLock(config.core.dataDir, 'data dir') : null;
   try {

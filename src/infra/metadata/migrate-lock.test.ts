@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { pino } from 'pino';
 import { afterAll, expect, it } from 'vitest';
 import { describeWithService } from '../../../test/support/services.js';
 import { embeddedEnv, tempDataDir } from '../../../test/support/tally-process.js';
@@ -37,12 +38,16 @@ describeWithService('migrations on PostgreSQL', 'postgres', 'DATABASE_URL', (bas
     expect(applied.filter((a) => a.length > 0)).toHaveLength(1);
   }, 120_000);
 
-  it('in one process too: two pools opening a fresh database together', async () => {
+  it('in one process too: two pools opening a fresh database together; what was applied is logged at info', async () => {
     const t = await createTestDatabase(baseUrl, 'migrate');
     drops.push(t.drop);
-    const dbs = await Promise.all([openDb({ url: t.url, dataDir: '/nonexistent' }), openDb({ url: t.url, dataDir: '/nonexistent' })]);
+    const lines: { level: number; msg: string; migrations?: string[] }[] = [];
+    const logger = pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l)) });
+    const dbs = await Promise.all([openDb({ url: t.url, dataDir: '/nonexistent', logger }), openDb({ url: t.url, dataDir: '/nonexistent', logger })]);
     const names = await dbs[0]!('knex_migrations').orderBy('id').pluck('name');
     expect(names).toEqual(await migrationSource.getMigrations([]));
+    expect(lines.filter((l) => l.level === 30 && l.migrations).map((l) => l.migrations)).toEqual([names]);
+    expect(lines.find((l) => l.migrations)?.msg).toContain(`applied ${names.length} migration(s): ${names.join(', ')}`);
     for (const db of dbs) await db.destroy();
   }, 60_000);
 });

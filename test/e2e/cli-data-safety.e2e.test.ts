@@ -103,6 +103,16 @@ describe('the data dir is never corrupted by a second process', () => {
     const full = json(await tally(['jobs', 'run', 'pipeline', '--full', '--json'], env));
     expect(full.transform.properties.map((p: { propertyId: string }) => p.propertyId)).toContain(file.tenant.propertyId);
     expect((await tally(['jobs', 'run', 'pipeline'], env)).stdout).toMatch(/load: \d+ partition\(s\)/);
+    // progress counts whole units, each named: dates transformed, then partitions loaded
+    const token = fs.readFileSync(path.join(a.dataDir, 'admin-token'), 'utf8').trim();
+    const run = await fetch(`http://127.0.0.1:${serverJson(a.dataDir).adminPort}/internal/v1/jobs/run`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'pipeline', full: true }),
+    });
+    const progress = (await run.text()).trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.progress).map((l) => l.progress as [number, number, string]);
+    expect(new Set(progress.map((p) => p[2]))).toEqual(new Set(['dates', 'partitions']));
+    for (const [done, total] of progress) expect(Number.isInteger(done) && Number.isInteger(total) && done <= total && total > 1).toBe(true);
 
     const today = file.groundTruth.options.startDate as string;
     const res = await fetch(`${a.baseUrl}/v1beta/properties/${file.tenant.propertyId}:runReport`, {

@@ -27,7 +27,8 @@ const serverJson = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, 's
 describe('the data dir is never corrupted by a second process', () => {
   let a: TallyProcess;
   beforeAll(async () => {
-    a = await startTally();
+    // no scheduled pipeline: the jobs the test runs by hand are the only ones
+    a = await startTally({ env: { TALLY_TRANSFORM_INTERVAL_MS: '86400000' } });
   }, 180_000);
   afterAll(async () => {
     await a?.stop();

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Db } from '../infra/metadata/db.js';
 import { httpStatusFor, isTallyError, TallyError } from '../infra/errors.js';
 import type { Logger } from '../infra/logger.js';
+import type { JobRunner } from '../infra/jobs/job-queue.port.js';
 import { createTenant } from './tenant.repository.js';
 import { tokensEqual } from './admin-token.js';
 import { deleteTenant, getTenant, listTenants, setTenantPlan } from './tenant-admin.js';
@@ -15,15 +16,15 @@ const CreateTenant = z.strictObject({
   planId: z.enum(['free', 'growth', 'scale']).optional(),
 });
 
+export type { JobRunner };
+
+const RunJob = z.strictObject({ name: z.string().min(1), propertyId: z.string().regex(/^\d+$/).optional(), full: z.boolean().optional() });
+
 /**
  * Operator routes (local admin token). The sign-up console and member-facing management API
  * come on top of the same repositories.
  */
-export type JobRunner = (name: string, data: Record<string, unknown>, progress: (done: number, total: number, unit?: string) => void) => Promise<unknown>;
-
 const SetPlan = z.strictObject({ planId: z.string().min(1) });
-
-const RunJob = z.strictObject({ name: z.string().min(1), propertyId: z.string().regex(/^\d+$/).optional(), full: z.boolean().optional() });
 
 export function createManagementRouter(deps: { db: Db; adminToken: string; log: Logger; onTenantsChanged?: () => Promise<void>; runJob?: JobRunner }) {
   const r = express.Router();

@@ -6,7 +6,7 @@ import { describeWithService } from '../../../test/support/services.js';
 import { embeddedEnv, tempDataDir } from '../../../test/support/tally-process.js';
 import { migrationSource } from '../../../migrations/index.js';
 import { openDb } from './db.js';
-import { createTestDatabase } from './test-database.js';
+import { createTestDatabase } from './test-database.testkit.js';
 
 const BIN = path.resolve(import.meta.dirname, '../../../bin/tally.mjs');
 

@@ -24,13 +24,8 @@ describe('tally CLI', () => {
     for (const cmd of ['serve', 'collector', 'api', 'worker', 'scheduler', 'migrate', 'tenant', 'jobs', 'demo']) expect(top.stdout).toContain(cmd);
     const version = await tally(['--version']);
     expect([version.status, version.stdout.trim()]).toEqual([0, JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, '../../package.json'), 'utf8')).version]);
-    // every command that is not a server role prints JSON on request
-    for (const cmd of [['migrate'], ['tenant', 'create'], ['tenant', 'list'], ['tenant', 'show'], ['tenant', 'set-plan'], ['tenant', 'delete'], ['jobs', 'run'], ['demo']]) {
-      const help = await tally([...cmd, '--help']);
-      expect([cmd, help.status]).toEqual([cmd, 0]);
-      expect(help.stdout, cmd.join(' ')).toContain('--json');
-    }
-    for (const cmd of [['serve'], ['collector'], ['api'], ['worker'], ['scheduler'], ['tenant'], ['jobs']]) expect((await tally([...cmd, '--help'])).stdout).toMatch(/Usage: tally/);
+    // (each operator command's --help and --json: src/cli/operator.commands.test.ts, in-process)
+    expect((await tally(['serve', '--help'])).stdout).toMatch(/Usage: tally serve/);
     expect((await tally(['tenant', 'create', '--help'])).stdout).toContain('--domain');
     expect((await tally(['jobs', 'run', '--help'])).stdout).toContain('transform | load | pipeline');
   }, 300_000);
@@ -49,5 +44,5 @@ describe('tally CLI', () => {
     const bad = tally(['tenant', 'create', '--name', 'X', '--email', 'x@example.com', '--domain', 'x.example', '--time-zone', 'Mars/Olympus'], { TALLY_DATA_DIR: dir });
     expect(bad.status).toBe(1);
     expect(bad.stderr).toContain('unknown time zone');
-  });
+  }, 180_000); // two tsx processes and a PGlite start: slow on a loaded machine
 });

@@ -1,15 +1,17 @@
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
-import { loadConfig, ConfigError, type Config } from '../infra/config/config.js';
+import { checkRoles, loadConfig, ConfigError, type Config } from '../infra/config/config.js';
 import { createLogger } from '../infra/logger.js';
 import { startTally, type Role } from '../server/tally-server.js';
 import { seedDemo } from './demo.command.js';
 import { registerOperatorCommands, failed } from './operator.commands.js';
 
-function config(): Config {
+function config(roles?: Role[]): Config {
   try {
-    return loadConfig();
+    const cfg = loadConfig();
+    if (roles) checkRoles(cfg, roles);
+    return cfg;
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(e.message + '\n');
@@ -21,7 +23,7 @@ function config(): Config {
 
 async function runRoles(roles: Role[], opts: { port?: string }) {
   if (opts.port) process.env.PORT = opts.port;
-  const cfg = config();
+  const cfg = config(roles);
   const logger = createLogger(cfg.core.logLevel);
   const tally = await startTally(cfg, roles, { logger });
   if (roles.includes('collector') && roles.includes('worker') && cfg.demo.enabled) {

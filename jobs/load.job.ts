@@ -19,7 +19,7 @@ export function loadJob(deps: { warehouse: Warehouse; state: PipelineStateReposi
       const r = await deps.warehouse.loadPartition(p.table, { tenantId: p.tenantId, propertyId: p.propertyId, date: p.date }, p.keys);
       await deps.state.markLoaded(p, p.transformedAt, r.rows);
       rows += r.rows;
-      ctx.progress(i + 1, pending.length);
+      ctx.progress(i + 1, pending.length, 'partitions');
     }
     return { partitions: pending.length, rows };
   };

@@ -68,6 +68,12 @@ export class PipelineStateRepository {
     return [...byProperty.values()];
   }
 
+  /** Every property that has raw objects. */
+  async propertiesWithRawData(): Promise<string[]> {
+    const rows = await this.db('raw_objects').distinct('property_id').orderBy('property_id');
+    return rows.map((r) => String(r.property_id));
+  }
+
   async allRawSpans(propertyId: string): Promise<[number, number][]> {
     const rows = await this.db('raw_objects').where({ property_id: propertyId }).select('min_event_ms', 'max_event_ms');
     return rows.map((r) => [Number(r.min_event_ms), Number(r.max_event_ms)]);

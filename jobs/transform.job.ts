@@ -13,7 +13,7 @@ export interface TransformJobDeps {
 export interface TransformJobData {
   /** Only this property; all with new raw objects when absent. */
   propertyId?: string;
-  /** Re-transform every date this property has raw data for, not only the changed ones. */
+  /** Re-transform every date with raw data (of this property, or of every property), not only the changed ones. */
   full?: boolean;
 }
 
@@ -26,20 +26,31 @@ export function transformJob(deps: TransformJobDeps) {
   return async (ctx: JobContext<TransformJobData>) => {
     let pending = await deps.state.pendingTransforms();
     if (ctx.data.propertyId) pending = pending.filter((p) => p.propertyId === ctx.data.propertyId);
-    if (ctx.data.full && ctx.data.propertyId && !pending.length) {
-      const s = await deps.settings(ctx.data.propertyId);
-      if (s) pending = [{ tenantId: s.tenantId, propertyId: s.propertyId, uptoSeq: 0, minEventMs: 0, maxEventMs: 0, spans: [] }];
+    if (ctx.data.full) {
+      // every property with raw data, also those with nothing new since their last transform
+      const ids = ctx.data.propertyId ? [ctx.data.propertyId] : await deps.state.propertiesWithRawData();
+      for (const id of ids) {
+        if (pending.some((p) => p.propertyId === id)) continue;
+        const s = await deps.settings(id);
+        if (s) pending.push({ tenantId: s.tenantId, propertyId: s.propertyId, uptoSeq: 0, minEventMs: 0, maxEventMs: 0, spans: [] });
+      }
     }
-    const results: { propertyId: string; dates: string[]; eventsWritten: number }[] = [];
-    let done = 0;
+    // the dates first, so progress counts them (a real unit) from the start
+    const work: { p: (typeof pending)[number]; settings: PropertySettings; dates: string[] }[] = [];
     for (const p of pending) {
-      if (ctx.signal.aborted) break;
       const settings = await deps.settings(p.propertyId);
       if (!settings) continue;
       const spans = ctx.data.full ? await deps.state.allRawSpans(p.propertyId) : p.spans;
       const dates = touchedDates(spans, settings.timeZone);
-      if (!dates.length) continue;
-      const r = await deps.engine.transform({ settings, dates }, (d, t) => ctx.progress(done + d / Math.max(t, 1), pending.length));
+      if (dates.length) work.push({ p, settings, dates });
+    }
+    const total = work.reduce((n, w) => n + w.dates.length, 0);
+    const results: { propertyId: string; dates: string[]; eventsWritten: number }[] = [];
+    let done = 0;
+    if (total) ctx.progress(0, total, 'dates');
+    for (const { p, settings, dates } of work) {
+      if (ctx.signal.aborted) break;
+      const r = await deps.engine.transform({ settings, dates });
       await deps.state.markTransformed(
         p.tenantId,
         p.propertyId,
@@ -47,7 +58,8 @@ export function transformJob(deps: TransformJobDeps) {
         r.partitions.map((w) => ({ tenantId: p.tenantId, propertyId: p.propertyId, table: w.table, date: w.date, keys: w.keys, rows: w.rows })),
       );
       results.push({ propertyId: p.propertyId, dates, eventsWritten: r.eventsWritten });
-      ctx.progress(++done, pending.length);
+      done += dates.length;
+      ctx.progress(done, total, 'dates');
     }
     return { properties: results };
   };

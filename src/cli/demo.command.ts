@@ -1,22 +1,35 @@
 import fs from 'node:fs';
 import type { Config } from '../infra/config/config.js';
 import type { TallyHandle } from '../server/tally-server.js';
-import { createTenant } from '../tenancy/tenant.repository.js';
+import { createTenant, type CreatedTenant } from '../tenancy/tenant.repository.js';
+import { CliError, type Operator } from './operator.js';
 import { generateTraffic, type TrafficOptions } from '../demo/traffic-generator.js';
 import { expectedReport, groundTruth } from '../demo/ground-truth.js';
 import { sendTraffic } from '../demo/traffic-sender.js';
 import { addDays, localDate } from '../domain/time-zone.js';
 import { progressBar } from './progress.js';
 
-type ViaServer = (path: string, body: unknown) => Promise<any>;
 
-/** Traffic ending now: the last `days` local days, only what has already "happened". */
+/** The collector refuses events older than 72 h; an hour of margin for the time the sending takes. */
+const ACCEPTED_AGE_MS = 71 * 3_600_000;
+
+/**
+ * Traffic ending now: the last `days` local days, only the sessions that have already happened
+ * whole and that the collector still accepts. The ground truth is computed over the same
+ * sessions, so today's figures match what was sent (a session later today is in neither).
+ */
 export function demoTrafficOptions(days: number, visitorsPerDay: number, seed: number, timeZone: string, now = Date.now()): TrafficOptions {
-  return { seed, startDate: addDays(localDate(now, timeZone), -(days - 1)), days, timeZone, visitorsPerDay };
+  return {
+    seed,
+    startDate: addDays(localDate(now, timeZone), -(days - 1)),
+    days,
+    timeZone,
+    visitorsPerDay,
+    window: { fromMs: now - ACCEPTED_AGE_MS, toMs: now },
+  };
 }
 
-function summary(opts: TrafficOptions) {
-  const gt = groundTruth(opts);
+function summary(opts: TrafficOptions, gt = groundTruth(opts)) {
   const endDate = addDays(opts.startDate, opts.days - 1);
   const toObj = (m: Map<string, unknown>) => Object.fromEntries(m);
   return {
@@ -28,33 +41,55 @@ function summary(opts: TrafficOptions) {
   };
 }
 
-/** `tally demo`: send demo traffic to a running collector and write its ground truth. */
+/**
+ * `tally demo`: send demo traffic to a running collector and write its ground truth. The file
+ * holds the new tenant's ingest and read keys: it is written 0600, like the admin token.
+ */
 export async function runDemo(
-  o: { url: string; ingestKey?: string; days: string; visitors: string; seed: string; timeZone: string; out: string },
-  viaServer: ViaServer,
+  o: { url: string; ingestKey?: string; days: string; visitors: string; seed: string; timeZone: string; out: string; json?: boolean },
+  operator: () => Promise<Operator>,
 ): Promise<void> {
   let ingestKey = o.ingestKey;
-  let created: Record<string, string> | undefined;
+  let created: CreatedTenant | undefined;
   if (!ingestKey) {
-    created = await viaServer('/internal/v1/tenants', { name: 'Demo', email: 'demo@example.com', domain: 'shop.example.com', timeZone: o.timeZone });
-    if (!created) throw new Error('no running server on this data dir: start `tally serve` or pass --url and --ingest-key');
+    const op = await operator();
+    // a tenant made in a data dir no server uses would never receive this traffic
+    if (op.via.kind !== 'server') throw new CliError('no running server on this data dir: start `tally serve` or pass --url and --ingest-key');
+    created = await op.createTenant({ name: 'Demo', email: 'demo@example.com', domain: 'shop.example.com', timeZone: o.timeZone });
     ingestKey = created.ingestKey;
   }
   const now = Date.now();
-  // The latest days are always partly in the future; and nothing older than 72 h is accepted.
+  // nothing older than 72 h is accepted
   const days = Math.min(Math.max(1, Number(o.days)), 3);
   const opts = demoTrafficOptions(days, Number(o.visitors), Number(o.seed), o.timeZone, now);
+  const gt = groundTruth(opts);
+  const truth = summary(opts, gt);
+  const total = gt.stats.sentEvents;
   const bar = progressBar('demo');
   const r = await sendTraffic(generateTraffic(opts), {
     baseUrl: o.url.replace(/\/$/, ''),
     ingestKey,
-    filter: (i) => i.event.timestamp <= now && i.event.timestamp > now - 71 * 3_600_000,
-    onProgress: (n) => bar.update(n, n + 1),
+    onProgress: (n) => bar.update(n, total, 'events'),
   });
   bar.stop();
-  fs.writeFileSync(o.out, JSON.stringify({ tenant: created ? { ...created, apiSecret: undefined } : undefined, sent: r, groundTruth: summary(opts) }, null, 2));
-  process.stdout.write(`sent ${r.sent} events (${r.accepted} accepted, ${r.rejected} rejected); ground truth in ${o.out}\n`);
-  if (days !== Number(o.days)) process.stdout.write('note: at most 3 days are sent (events older than 72 h are refused)\n');
+  writePrivateFile(o.out, JSON.stringify({ tenant: created ? { ...created, apiSecret: undefined } : undefined, sent: r, groundTruth: truth }, null, 2));
+  const note = days !== Number(o.days) ? 'at most 3 days are sent (events older than 72 h are refused)' : undefined;
+  if (o.json) process.stdout.write(JSON.stringify({ ...r, propertyId: created?.propertyId, out: o.out, note }) + '\n');
+  else {
+    process.stdout.write(`sent ${r.sent} events (${r.accepted} accepted, ${r.rejected} rejected); ground truth in ${o.out} (mode 0600: it holds the keys)\n`);
+    if (note) process.stdout.write(`note: ${note}\n`);
+  }
+}
+
+/** Writes `file` readable by its owner only, also when it already exists with wider modes. */
+export function writePrivateFile(file: string, text: string): void {
+  const fd = fs.openSync(file, 'w', 0o600);
+  try {
+    fs.fchmodSync(fd, 0o600);
+    fs.writeFileSync(fd, text);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /**
@@ -72,11 +107,10 @@ export async function seedDemo(tally: TallyHandle, cfg: Config): Promise<void> {
   const r = await sendTraffic(generateTraffic(opts), {
     baseUrl: `http://127.0.0.1:${tally.port}`,
     ingestKey: t.ingestKey,
-    filter: (i) => i.event.timestamp <= now && i.event.timestamp > now - 71 * 3_600_000,
   });
   await tally.archiver?.caughtUp(120_000);
   await tally.runPipeline(t.propertyId);
-  fs.writeFileSync(`${cfg.core.dataDir}/demo-ground-truth.json`, JSON.stringify(summary(opts), null, 2));
+  writePrivateFile(`${cfg.core.dataDir}/demo-ground-truth.json`, JSON.stringify(summary(opts), null, 2));
   const base = `http://localhost:${tally.port}`;
   const body = JSON.stringify({
     dateRanges: [{ startDate: '7daysAgo', endDate: 'today' }],

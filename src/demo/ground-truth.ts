@@ -4,7 +4,7 @@ import { parseDate } from './local-time.js';
 import { emptyCounts, referenceMetrics, type ReferenceCounts, type ReferenceMetrics } from './reference-metrics.js';
 import type { DeviceCategory } from './traffic-catalog.js';
 import type { TrafficOptions } from './traffic-generator.js';
-import { createContext, expandSession, planDay, type ResolvedTrafficOptions } from './traffic-model.js';
+import { createContext, expandSession, planDay, withinWindow, type ResolvedTrafficOptions } from './traffic-model.js';
 
 /**
  * The known answers for a generated dataset, taken from the sessions the model decided to
@@ -138,6 +138,7 @@ export function groundTruth(opts: TrafficOptions): GroundTruth {
     const nextMidnight = ctx.midnights[d + 1];
     for (const plan of planDay(ctx, d)) {
       const s = expandSession(ctx, plan);
+      if (!withinWindow(ctx, s)) continue;
       const n = s.events.length;
       const resends = s.events.filter((e) => e.resendDelayMs > 0).length;
       stats.sentEvents += n + resends;

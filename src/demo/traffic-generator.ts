@@ -1,4 +1,4 @@
-import { createContext, expandSession, planDay, sessionEventIds, type ModelEvent, type SessionModel } from './traffic-model.js';
+import { createContext, expandSession, planDay, sessionEventIds, withinWindow, type ModelEvent, type SessionModel } from './traffic-model.js';
 
 /** One event in Tally's native batch format (the body items of `POST /v1/collect`). */
 export interface NativeEvent {
@@ -39,6 +39,11 @@ export interface TrafficOptions {
   lateShare?: number;
   /** Share of visitors whose client sends a session_id. Default 0.5. */
   sessionIdShare?: number;
+  /**
+   * Only sessions whose every event happens in [fromMs, toMs] (epoch ms): a demo "until now"
+   * leaves out the sessions still to come today, from the traffic and its ground truth alike.
+   */
+  window?: { fromMs: number; toMs: number };
 }
 
 export interface TrafficItem {
@@ -167,7 +172,7 @@ export function* generateTraffic(opts: TrafficOptions): Generator<TrafficItem> {
       // every event of this and later sessions happens (and is sent) no earlier than plan.startMs
       while (queue.peekSendAt() < plan.startMs) yield release(queue, queue.pop());
       const s = expandSession(ctx, plan);
-      if (s.events.length === 0) continue;
+      if (s.events.length === 0 || !withinWindow(ctx, s)) continue;
       const ids = sessionEventIds(ctx, d, plan.index, s.events.length);
       queue.push({ sendAt: s.events[0].ts + s.sendDelayMs, session: s, ids, next: 0, resend: null });
     }

@@ -38,6 +38,7 @@ export interface ResolvedTrafficOptions {
   duplicateShare: number;
   lateShare: number;
   sessionIdShare: number;
+  window: { fromMs: number; toMs: number } | null;
 }
 
 /** Share of a day's visitors (after the first day) who were first seen on an earlier day. */
@@ -80,6 +81,7 @@ export function resolveTrafficOptions(o: TrafficOptions): ResolvedTrafficOptions
     duplicateShare: share('duplicateShare', o.duplicateShare, 0.02, 1),
     lateShare: share('lateShare', o.lateShare, 0.03, 1),
     sessionIdShare: share('sessionIdShare', o.sessionIdShare, 0.5, 1),
+    window: o.window ? { fromMs: o.window.fromMs, toMs: o.window.toMs } : null,
   };
 }
 
@@ -364,6 +366,12 @@ function sessionRng(ctx: TrafficContext, plan: SessionPlan): Rng {
 }
 
 /** All events of one planned session, in time order. */
+/** Whether every event of the session happens inside the options' window (always, without one). */
+export function withinWindow(ctx: TrafficContext, s: SessionModel): boolean {
+  const w = ctx.opts.window;
+  return !w || s.events.every((e) => e.ts >= w.fromMs && e.ts <= w.toMs);
+}
+
 export function expandSession(ctx: TrafficContext, plan: SessionPlan): SessionModel {
   return plan.bot ? expandBot(ctx, plan) : expandHuman(ctx, plan);
 }

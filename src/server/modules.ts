@@ -20,6 +20,8 @@ import { ensureAdminToken, removeServerInfo, writeServerInfo } from '../tenancy/
 import { createManagementRouter } from '../tenancy/management.router.js';
 import { mountAccounts } from '../tenancy/accounts.module.js';
 import { CredentialVersionWatcher } from '../tenancy/credential-version.js';
+import { acquireDirLock, type DirLock } from '../infra/dir-lock.js';
+import { startAdminListener } from './admin-listener.js';
 import { UsageMeter } from '../billing/usage-meter.js';
 import { IngestService } from '../ingest/ingest.service.js';
 import { createCollector } from '../ingest/collector.http.js';
@@ -101,7 +103,8 @@ export interface ModuleContext {
 
 /** What each module hands to the ones after it (and to `TallyHandle`). */
 export interface Parts {
-  dataDir: { adminToken: string; holdsDataDir: boolean };
+  /** `lock` is held (and the data dir ours alone) when the configuration keeps single-process state there. */
+  dataDir: { adminToken: string; lock: DirLock | null };
   eventLog: EventLog;
   db: Db;
   store: ObjectStore;
@@ -119,7 +122,8 @@ export interface Parts {
   collector: { drain(): void; counters: Counters; saltRedis: Redis | null };
   apiObserve: true;
   openapi: true;
-  management: true;
+  /** The loopback admin listener, in a process holding the data dir. */
+  management: { port: number; close(): Promise<void> } | null;
   accounts: Awaited<ReturnType<typeof mountAccounts>> & { counters: Counters };
   reports: { regexSyntax: RegexSyntax; counters: Counters };
   metrics: { unsetSources(): void };
@@ -145,16 +149,16 @@ export interface Module<K extends ModuleName> {
  */
 export const MODULES: { [K in ModuleName]: Module<K> } = {
   dataDir: {
-    start({ config }) {
-      fs.mkdirSync(config.core.dataDir, { recursive: true });
-      const adminToken = ensureAdminToken(config.core.dataDir);
-      const holdsDataDir = !config.db.url || config.eventLog.kind === 'local';
-      // claims the data dir before opening it: the CLI goes through this process from now on
-      if (holdsDataDir) writeServerInfo(config.core.dataDir, { pid: process.pid, port: 0, host: config.http.host });
-      return { adminToken, holdsDataDir };
+    async start({ config }) {
+      fs.mkdirSync(config.core.dataDir, { recursive: true, mode: 0o700 });
+      // the data-dir lock before anything is written: a refused second start changes nothing
+      const lock = holdsDataDir(config) ? await acquireDirLock(config.core.dataDir, 'data dir') : null;
+      return { adminToken: ensureAdminToken(config.core.dataDir), lock };
     },
-    stop(p, { config }) {
-      if (p.holdsDataDir) removeServerInfo(config.core.dataDir);
+    async stop(p, { config }) {
+      if (!p.lock) return;
+      removeServerInfo(config.core.dataDir);
+      await p.lock.release();
     },
   },
   eventLog: {
@@ -164,7 +168,7 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
   },
   db: {
     needs: ['dataDir'],
-    start: ({ config }) => openDb({ url: config.db.url, dataDir: config.core.dataDir }),
+    start: ({ config, logger }) => openDb({ url: config.db.url, dataDir: config.core.dataDir, logger }),
     stop: (db) => db.destroy(),
   },
   store: {
@@ -301,14 +305,17 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
       return true as const;
     },
   },
+  // the CLI reaches the process holding the data dir (and its embedded database) on loopback only,
+  // never on the public listener; a process on shared services needs no such door
   management: {
     needs: ['db', 'dataDir', 'credentials'],
-    start({ get, maybe, logger, http }) {
+    async start({ get, maybe, logger }) {
+      if (!get('dataDir').lock) return null;
       const credentials = get('credentials');
       const runJob = maybe('pipeline')?.runJob;
-      http.app().use(createManagementRouter({ db: get('db'), adminToken: get('dataDir').adminToken, log: logger, onTenantCreated: () => credentials.refresh(), runJob }));
-      return true as const;
+      return startAdminListener(createManagementRouter({ db: get('db'), adminToken: get('dataDir').adminToken, log: logger, onTenantsChanged: () => credentials.refresh(), runJob }));
     },
+    stop: (admin) => admin?.close(),
   },
   // accounts, organisations, keys and audit under /api; sessions also open the report routes
   accounts: {
@@ -370,7 +377,7 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
   // last: it serves what the modules above mounted, and stops (drains) first
   http: {
     needs: ['dataDir'],
-    async start({ config, get, logger, roles, http: mounts }) {
+    async start({ config, get, maybe, logger, roles, http: mounts }) {
       // after every API router: Google-shaped JSON 404 / 501 instead of Express's HTML page
       mounts.appIfAny()?.use(createApiFallbackRouter({ logError: (err) => logger.error({ err }, 'request failed') }));
       const server = http.createServer((req, res) => mounts.serve(req, res));
@@ -381,7 +388,8 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
         server.listen(config.http.port, config.http.host, () => resolve());
       });
       const port = (server.address() as AddressInfo).port;
-      if (get('dataDir').holdsDataDir) writeServerInfo(config.core.dataDir, { pid: process.pid, port, host: config.http.host });
+      const admin = maybe('management');
+      if (get('dataDir').lock && admin) writeServerInfo(config.core.dataDir, { pid: process.pid, port, host: config.http.host, adminPort: admin.port });
       logger.info({ port, roles }, 'tally listening');
       return { server, port, listening: true };
     },
@@ -396,6 +404,11 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
     },
   },
 };
+
+/** Whether this configuration keeps single-process state (PGlite, the local event log) in the data dir. */
+export function holdsDataDir(config: Config): boolean {
+  return !config.db.url || config.eventLog.kind === 'local';
+}
 
 export type Role = 'collector' | 'api' | 'worker' | 'scheduler';
 

@@ -11,7 +11,7 @@ import { jobRunner } from '../../jobs/pipeline.job.js';
 import { describeEngines } from './startup-summary.js';
 import { BASE_MODULES, HttpMounts, MODULES, ROLES, type Module, type ModuleContext, type ModuleName, type Parts, type Role } from './modules.js';
 
-export { ROLES, type Role } from './modules.js';
+export { ROLES, holdsDataDir, type Role } from './modules.js';
 
 export interface TallyHandle {
   port: number;
@@ -66,10 +66,22 @@ export async function startTally(config: Config, roles: Role[], opts: { logger?:
     },
     maybe: (name) => parts[name] ?? null,
   };
-  for (const name of modulesFor(roles)) {
-    const m = MODULES[name] as Module<typeof name>;
-    (parts as Record<ModuleName, unknown>)[name] = await m.start(ctx);
-    started.push(name);
+  try {
+    for (const name of modulesFor(roles)) {
+      const m = MODULES[name] as Module<typeof name>;
+      (parts as Record<ModuleName, unknown>)[name] = await m.start(ctx);
+      started.push(name);
+    }
+  } catch (err) {
+    // a failed start leaves nothing held (the data-dir lock above all) for a later one in this process
+    for (const name of [...started].reverse()) {
+      try {
+        await (MODULES[name] as Module<typeof name>).stop?.(ctx.get(name), ctx);
+      } catch {
+        // the start error is the one to report
+      }
+    }
+    throw err;
   }
   // what a supervisor (or a test) waits for, also from roles that do not listen
   logger.info({ roles, pid: process.pid }, 'tally started');

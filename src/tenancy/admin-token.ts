@@ -34,38 +34,32 @@ export function tokensEqual(a: string, b: string): boolean {
 
 export interface ServerInfo {
   pid: number;
+  /** The public listener (0 for a role that does not listen). */
   port: number;
   host: string;
+  /** The operator endpoint the CLI uses: on 127.0.0.1 only. */
+  adminPort: number;
 }
 
+/**
+ * Written by the process holding the data dir (after it took the data-dir lock) once its admin
+ * listener is up; the CLI trusts it only while that process still holds the lock.
+ */
 export function writeServerInfo(dataDir: string, info: ServerInfo): void {
   const file = path.join(dataDir, 'server.json');
-  fs.writeFileSync(file + '.tmp', JSON.stringify(info));
+  fs.writeFileSync(file + '.tmp', JSON.stringify(info), { mode: 0o600 });
   fs.renameSync(file + '.tmp', file);
 }
 
-export function removeServerInfo(dataDir: string): void {
-  fs.rmSync(path.join(dataDir, 'server.json'), { force: true });
+export function removeServerInfo(dataDir: string, pid = process.pid): void {
+  // never remove another process's file
+  if (readServerInfo(dataDir)?.pid === pid) fs.rmSync(path.join(dataDir, 'server.json'), { force: true });
 }
 
-/** The server holding `dataDir`, when one is running (port 0 while it is still starting). */
-export function runningServer(dataDir: string): ServerInfo | null {
+export function readServerInfo(dataDir: string): ServerInfo | null {
   try {
-    const info = JSON.parse(fs.readFileSync(path.join(dataDir, 'server.json'), 'utf8')) as ServerInfo;
-    process.kill(info.pid, 0);
-    return info;
+    return JSON.parse(fs.readFileSync(path.join(dataDir, 'server.json'), 'utf8')) as ServerInfo;
   } catch {
     return null;
-  }
-}
-
-/** Waits for a starting server to listen; null when none holds the data dir. */
-export async function waitForServer(dataDir: string, timeoutMs = 120_000): Promise<ServerInfo | null> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const info = runningServer(dataDir);
-    if (!info || info.port) return info;
-    if (Date.now() > deadline) throw new Error(`the server (pid ${info.pid}) holding ${dataDir} did not start listening`);
-    await new Promise((r) => setTimeout(r, 200));
   }
 }

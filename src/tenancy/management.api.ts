@@ -39,7 +39,7 @@ export const RunJobSchema = z
 /** One line of the job run's NDJSON stream. */
 export const JobRunLineSchema = z
   .union([
-    z.strictObject({ progress: z.tuple([z.number(), z.number()]).meta({ description: '[done, total]' }) }),
+    z.strictObject({ progress: z.tuple([z.number(), z.number()]).rest(z.string().nullable()).meta({ description: '[done, total, unit?]' }) }),
     z.strictObject({ result: z.unknown() }),
     z.strictObject({ error: z.string() }),
   ])

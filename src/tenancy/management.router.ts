@@ -6,9 +6,11 @@ import type { Logger } from '../infra/logger.js';
 import type { JobRunner } from '../infra/jobs/job-queue.port.js';
 import { createTenant } from './tenant.repository.js';
 import { tokensEqual } from './admin-token.js';
+import { z } from 'zod';
 import { CreateTenantSchema as CreateTenant, RunJobSchema as RunJob } from './management.api.js';
 import { runOperatorCommand } from './operator.commands.js';
 import { TenancyService } from './tenancy.service.js';
+import { deleteTenant, getTenant, listTenants, setTenantPlan } from './tenant-admin.js';
 
 export type { JobRunner };
 
@@ -16,14 +18,17 @@ export type { JobRunner };
  * Operator routes (local admin token). The sign-up console and member-facing management API
  * come on top of the same repositories.
  */
-export function createManagementRouter(deps: { db: Db; adminToken: string; log: Logger; onTenantCreated?: () => Promise<void>; runJob?: JobRunner }) {
+const SetPlan = z.strictObject({ planId: z.string().min(1) });
+
+export function createManagementRouter(deps: { db: Db; adminToken: string; log: Logger; onTenantsChanged?: () => Promise<void>; runJob?: JobRunner }) {
   const r = express.Router();
-  r.use('/internal', express.json({ limit: '64kb', type: () => true }), (req: Request, _res: Response, next: NextFunction) => {
+  // the token is checked before a byte of the body is read: no unauthenticated parsing at all
+  r.use('/internal', (req: Request, _res: Response, next: NextFunction) => {
     const h = req.headers.authorization ?? '';
     const token = /^Bearer\s+(\S+)$/i.exec(h)?.[1];
     if (!token || !tokensEqual(token, deps.adminToken)) return next(new TallyError('unauthenticated', 'admin token required', { reason: 'admin_token' }));
     next();
-  });
+  }, express.json({ limit: '64kb', type: () => true }));
 
   r.post('/internal/v1/tenants', async (req, res, next) => {
     try {
@@ -32,7 +37,7 @@ export function createManagementRouter(deps: { db: Db; adminToken: string; log: 
         throw new TallyError('invalid_argument', parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '), { reason: 'invalid_body' });
       }
       const created = await createTenant(deps.db, parsed.data);
-      await deps.onTenantCreated?.();
+      await deps.onTenantsChanged?.();
       res.status(201).json(created);
     } catch (e) {
       next(e);
@@ -43,12 +48,35 @@ export function createManagementRouter(deps: { db: Db; adminToken: string; log: 
   r.post('/internal/v1/ops/:command', async (req, res, next) => {
     try {
       const out = await runOperatorCommand(new TenancyService(deps.db), String(req.params.command), req.body);
-      await deps.onTenantCreated?.();
+      await deps.onTenantsChanged?.();
       res.status(200).json(out);
     } catch (e) {
       next(e);
     }
   });
+
+  const route = (fn: (req: Request) => Promise<unknown>) => (req: Request, res: Response, next: NextFunction) =>
+    void fn(req).then((body) => void res.json(body), next);
+  r.get('/internal/v1/tenants', route(() => listTenants(deps.db)));
+  r.get('/internal/v1/tenants/:id', route((req) => getTenant(deps.db, String(req.params.id))));
+  r.put(
+    '/internal/v1/tenants/:id/plan',
+    route(async (req) => {
+      const parsed = SetPlan.safeParse(req.body);
+      if (!parsed.success) throw new TallyError('invalid_argument', 'body: {"planId": "<plan>"} expected', { reason: 'invalid_body' });
+      const t = await setTenantPlan(deps.db, String(req.params.id), parsed.data.planId);
+      await deps.onTenantsChanged?.();
+      return t;
+    }),
+  );
+  r.delete(
+    '/internal/v1/tenants/:id',
+    route(async (req) => {
+      const t = await deleteTenant(deps.db, String(req.params.id));
+      await deps.onTenantsChanged?.();
+      return t;
+    }),
+  );
 
   // Streams NDJSON: {"progress":[done,total]} lines, then {"result":…} or {"error":…}.
   r.post('/internal/v1/jobs/run', async (req, res, next) => {
@@ -59,11 +87,11 @@ export function createManagementRouter(deps: { db: Db; adminToken: string; log: 
     let last = 0;
     try {
       const { name, ...data } = parsed.data;
-      const result = await deps.runJob(name, data, (done, total) => {
+      const result = await deps.runJob(name, data, (done, total, unit) => {
         const now = Date.now();
         if (now - last > 100 || done === total) {
           last = now;
-          res.write(JSON.stringify({ progress: [done, total] }) + '\n');
+          res.write(JSON.stringify({ progress: [done, total, unit] }) + '\n');
         }
       });
       res.end(JSON.stringify({ result }) + '\n');

@@ -111,6 +111,23 @@ describeWithService('KafkaEventLog', 'kafka', 'KAFKA_BROKERS', (brokersVar) => {
       }
     });
 
+    it('opens existing topics without an error or warning in the log (kafkajs logs "already exists" as an error)', async () => {
+      const topics = uniqueTopics();
+      const lines: string[] = [];
+      const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) });
+      const first = await KafkaEventLog.open(options(topics));
+      try {
+        const again = await KafkaEventLog.open({ ...options(topics), logger });
+        await again.close();
+        const said = lines.map((l) => JSON.parse(l) as { level: number; msg: string });
+        expect(said.length).toBeGreaterThan(0); // debug is on: kafkajs did talk
+        expect(said.filter((l) => l.level >= 40)).toEqual([]);
+      } finally {
+        await first.close();
+        await dropTopics(topics);
+      }
+    });
+
     it('coalesces concurrent appends into few produce requests', async () => {
       const topics = uniqueTopics();
       const log = await KafkaEventLog.open(options(topics));

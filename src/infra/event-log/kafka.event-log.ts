@@ -118,12 +118,15 @@ export class KafkaEventLog implements EventLog {
     const topicNames = OUTPUTS.map((o) => opts.topics[o]);
     try {
       await admin.connect();
-      if (opts.createTopics !== false) {
+      // only the missing ones: asking for existing topics is an error answer on every restart
+      const existing = opts.createTopics === false ? null : new Set(await admin.listTopics());
+      const missing = existing ? topicNames.filter((t) => !existing.has(t)) : [];
+      if (missing.length) {
         // kafkajs' waitForLeaders gives up on the first UNKNOWN_TOPIC_OR_PARTITION, which a KRaft
         // broker answers until the new topic's metadata reaches it: we wait below instead
         await admin.createTopics({
           waitForLeaders: false,
-          topics: topicNames.map((topic) => ({
+          topics: missing.map((topic) => ({
             topic,
             numPartitions: opts.partitions,
             ...(opts.replicationFactor ? { replicationFactor: opts.replicationFactor } : {}),
@@ -485,6 +488,10 @@ function logEntry(logger: Logger | undefined, { namespace, level, log }: LogEntr
   const fields = { namespace, ...extra };
   // Bounded retries are deliberate here: a failed request replaces the producer (see the class comment).
   if (message.startsWith('Limiting retries for the idempotent producer')) return logger.debug(fields, message);
+  // kafkajs logs any per-topic answer to CreateTopics as an error ("Topic creation errors"), also
+  // "already exists" when two processes start together; a real failure is thrown by createTopics
+  // and reported by open() with its cause
+  if (message.startsWith('Response CreateTopics')) return logger.debug(fields, message);
   switch (level) {
     case KafkaLogLevel.ERROR:
       return logger.error(fields, message);

@@ -1,6 +1,7 @@
 import { mkdir, open, readFile, readdir, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TallyError } from '../errors.js';
+import { acquireDirLock, type DirLock } from '../dir-lock.js';
 import type { Logger } from '../logger.js';
 import {
   partitionForKey,
@@ -14,7 +15,6 @@ import {
 } from './event-log.port.js';
 import { BACKOFF_MIN_MS, batchOptions, handleUntilDone, nextBackoff, StopSignal } from './consume-loop.js';
 import { fsyncDir, writeAllSync, writeJsonAtomic } from '../durable-fs.js';
-import { acquireLock } from './directory-lock.js';
 import { decodeFrame, encodeFrame, scanFrames } from './local-log-frame.js';
 import { buildIndex, INDEX_EVERY, lastAtOrBelow, openPartition, refuseFewerPartitions, segmentPath, type Partition, type Segment } from './local-log-segment.js';
 
@@ -96,7 +96,7 @@ export class LocalEventLog implements EventLog {
 
   private constructor(
     private readonly dir: string,
-    private readonly lockFile: string,
+    private readonly lock: DirLock,
     private readonly parts: Map<LogOutput, Partition[]>,
     private readonly groups: Map<string, GroupState>,
     opts: LocalEventLogOptions,
@@ -124,7 +124,7 @@ export class LocalEventLog implements EventLog {
       throw new TallyError('invalid_argument', 'retentionMs must be >= 0');
     }
     await mkdir(opts.dir, { recursive: true });
-    const lockFile = await acquireLock(opts.dir);
+    const lock = await acquireDirLock(opts.dir, 'event log dir');
     const opened: Partition[] = [];
     try {
       const parts = new Map<LogOutput, Partition[]>();
@@ -151,10 +151,10 @@ export class LocalEventLog implements EventLog {
         }
       }
       await fsyncDir(opts.dir);
-      return new LocalEventLog(opts.dir, lockFile, parts, groups, opts);
+      return new LocalEventLog(opts.dir, lock, parts, groups, opts);
     } catch (err) {
       await Promise.all(opened.map((p) => p.fh?.close().catch(noop)));
-      await unlink(lockFile).catch(noop);
+      await lock.release();
       throw err;
     }
   }
@@ -261,7 +261,7 @@ export class LocalEventLog implements EventLog {
       }
     }
     for (const g of this.groups.values()) await g.chain;
-    await unlink(this.lockFile).catch(noop);
+    await this.lock.release();
   }
 
   private partitionsOf(output: LogOutput): Partition[] {

@@ -140,11 +140,11 @@ export class BullMqJobQueue implements JobQueue {
     const ctx: JobContext = {
       name: job.name,
       data: job.data,
-      progress: (done, total) => {
+      progress: (done, total, unit) => {
         const now = Date.now();
         if (done < total && now - last < PROGRESS_EVERY_MS) return;
         last = now;
-        job.updateProgress({ done, total }).catch((err) => this.log?.debug({ err, job: job.name }, 'job progress not recorded'));
+        job.updateProgress({ done, total, unit }).catch((err) => this.log?.debug({ err, job: job.name }, 'job progress not recorded'));
       },
       signal: signal ? AbortSignal.any([signal, this.abort.signal]) : this.abort.signal,
     };

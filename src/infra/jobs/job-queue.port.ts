@@ -5,15 +5,18 @@
 export interface JobContext<D = Record<string, unknown>> {
   name: string;
   data: D;
-  /** Reports progress (done of total) to whoever watches: the CLI's progress bar, BullMQ. */
-  progress(done: number, total: number): void;
+  /**
+   * Reports progress to whoever watches (the CLI's progress bar, BullMQ): `done` of `total`
+   * whole units, named by `unit` ('dates', 'partitions', 'events').
+   */
+  progress(done: number, total: number, unit?: string): void;
   signal: AbortSignal;
 }
 
 export type JobHandler<D = Record<string, unknown>, R = unknown> = (ctx: JobContext<D>) => Promise<R>;
 
 /** Runs a registered job now, in this process (the management API's "run now", the CLI, tests). */
-export type JobRunner = (name: string, data: Record<string, unknown>, progress: (done: number, total: number) => void) => Promise<unknown>;
+export type JobRunner = (name: string, data: Record<string, unknown>, progress: (done: number, total: number, unit?: string) => void) => Promise<unknown>;
 
 export interface EnqueueOptions {
   /** Jobs with the same id never run at the same time (one partition, one transform). */

@@ -30,3 +30,4 @@ export interface TransformEngine {
   transform(request: TransformRequest, onProgress?: (done: number, total: number) => void): Promise<TransformResult>;
   close(): Promise<void>;
 }
+

@@ -2,12 +2,15 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { listRawKeys, offsetSegments, transformParams, transformWindow } from './raw-window.js';
+import { checkTimeZone, listRawKeys, offsetSegments, transformParams, transformWindow } from './raw-window.js';
 import { duckdbTransformDialect } from './transform-dialect.js';
 import { transformedKey, TRANSFORMED_TABLE_NAMES, TRANSFORMED_TABLES } from '../../domain/transformed-schema.js';
 import type { ObjectStore } from '../object-store/object-store.port.js';
+import { runCycle } from './duckdb.transform-cycle.js';
 import type {
-  TransformEngine,
+  CycleRequest,
+  CycleResult,
+  IncrementalTransformEngine,
   TransformRequest,
   TransformResult,
   WrittenPartition,
@@ -24,12 +27,16 @@ export interface DuckDbTransformEngineOptions {
   threads?: number;
   /** DuckDB memory limit, e.g. '2GB'; beyond it DuckDB spills to its temp dir under `tempDir`. */
   memoryLimit?: string;
+  /** How far before its receipt an event may lie without being late for a cycle; default 10 min. */
+  lateAllowanceMs?: number;
 }
+
+export const DEFAULT_LATE_ALLOWANCE_MS = 10 * 60_000;
 
 type Cell = string | boolean | bigint | null;
 
 /** Raw zone -> transformed zone on embedded DuckDB (the statements are in transform.sql.ts, shared with Spark). */
-export class DuckDbTransformEngine implements TransformEngine {
+export class DuckDbTransformEngine implements IncrementalTransformEngine {
   private instance: Promise<DuckDBInstance> | null = null;
   private spillDir: string | null = null;
 
@@ -74,6 +81,9 @@ export class DuckDbTransformEngine implements TransformEngine {
           await conn.run(sql.copyPartition({ table: sql.OUT_VIEWS[table], columns, date, orderBy: orderBy.join(', '), path }));
           await this.store.put(key, await readFile(path));
           await rm(path);
+          // replaced whole: no file of an incremental cycle stays beside it
+          const others = (await this.store.list(key.slice(0, key.lastIndexOf('/') + 1))).map((o) => o.key).filter((k) => k !== key);
+          await this.store.delete(others);
           const rows = rowCounts[table].get(date) ?? 0;
           partitions.push({ table, date, keys: [key], rows });
           step();
@@ -81,6 +91,30 @@ export class DuckDbTransformEngine implements TransformEngine {
       }
       const eventsWritten = partitions.filter((p) => p.table === 'events').reduce((n, p) => n + p.rows, 0);
       return { partitions, rawRead, eventsWritten };
+    } finally {
+      conn.closeSync();
+      await rm(stage, { recursive: true, force: true });
+    }
+  }
+
+  /** One incremental cycle: what arrived since the last one, plus the open sessions' state. */
+  async cycle(request: CycleRequest): Promise<CycleResult> {
+    checkTimeZone(request.settings.timeZone);
+    const conn = await (await this.db()).connect();
+    const stage = await mkdtemp(join(this.opts.tempDir ?? tmpdir(), 'tally-cycle-'));
+    try {
+      return await runCycle(
+        {
+          store: this.store,
+          conn,
+          stage,
+          lateAllowanceMs: this.opts.lateAllowanceMs ?? DEFAULT_LATE_ALLOWANCE_MS,
+          readablePaths: (keys) => this.readablePaths(keys, stage),
+          runStatements: (settings, startMs, endMs, [minMs, maxMs]) =>
+            runStatements(conn, transformParams(settings, { startMs, endMs }, ATTRIBUTION_PARAMS, [minMs, maxMs + 1])),
+        },
+        request,
+      );
     } finally {
       conn.closeSync();
       await rm(stage, { recursive: true, force: true });

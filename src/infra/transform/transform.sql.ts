@@ -281,10 +281,17 @@ export function sqlStringList(values: readonly string[]): string {
 export const createRaw = (paths: readonly string[]): string =>
   paths.length === 0
     ? `CREATE OR REPLACE TEMP TABLE raw (${RAW_FIELDS.map(([n, t]) => `${n} ${t}`).join(', ')})`
-    : `CREATE OR REPLACE TEMP TABLE raw AS
-       SELECT * FROM read_json(${sqlStringList(paths)},
-         format = 'newline_delimited', compression = 'auto_detect',
-         columns = {${RAW_FIELDS.map(([n, t]) => `${n}: '${t === 'STRING' ? 'VARCHAR' : t}'`).join(', ')}})`;
+    : `CREATE OR REPLACE TEMP TABLE raw AS ${readRawJson(paths)}`;
+
+/**
+ * The records of newline-delimited JSON objects (compression by extension) with exactly the
+ * RAW_FIELDS columns; no columns from the key's `name=value` segments.
+ */
+export const readRawJson = (paths: readonly string[], where = 'true'): string => `
+  SELECT ${RAW_FIELDS.map(([n]) => n).join(', ')} FROM read_json(${sqlStringList(paths)},
+    format = 'newline_delimited', compression = 'auto_detect', hive_partitioning = false,
+    columns = {${RAW_FIELDS.map(([n, t]) => `${n}: '${t === 'STRING' ? 'VARCHAR' : t}'`).join(', ')}})
+  WHERE ${where}`;
 
 export const partitionCounts = (table: 'facts' | 'sessions_out' | 'identities_out'): string =>
   `SELECT CAST(local_date AS VARCHAR) AS d, count(*) AS n FROM ${table} GROUP BY ALL`;

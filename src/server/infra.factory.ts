@@ -93,5 +93,9 @@ export function openTransformEngine(config: Config, store: ObjectStore): Transfo
       tempDir,
     });
   }
-  return new DuckDbTransformEngine(store, { tempDir });
+  return new DuckDbTransformEngine(store, {
+    tempDir,
+    memoryLimit: config.jobs.transformMemory,
+    lateAllowanceMs: config.jobs.transformLateAllowanceMs,
+  });
 }

@@ -35,4 +35,11 @@ describe('loadConfig', () => {
   it('refuses kafka without brokers', () => {
     expect(() => loadConfig({ TALLY_EVENT_LOG: 'kafka' })).toThrow(/KAFKA_BROKERS/);
   });
+
+  it('gives the transform an explicit DuckDB memory limit: TALLY_TRANSFORM_MEMORY, else a quarter of the machine', () => {
+    expect(loadConfig({ TALLY_TRANSFORM_MEMORY: '2GB' }).jobs.transformMemory).toBe('2GB');
+    expect(loadConfig({}).jobs.transformMemory).toMatch(/^\d+MB$/);
+    expect(() => loadConfig({ TALLY_TRANSFORM_MEMORY: 'lots' })).toThrow(/TALLY_TRANSFORM_MEMORY/);
+    expect(loadConfig({}).jobs.transformLateAllowanceMs).toBe(600_000);
+  });
 });

@@ -122,6 +122,21 @@ export class PipelineStateRepository {
     });
   }
 
+  /** Partitions before `beforeDate` made of more than one file (compaction candidates). */
+  async partitionsWithSeveralFiles(beforeDate: string, propertyId?: string): Promise<PartitionEntry[]> {
+    const q = this.db('partitions').where('dt', '<', beforeDate).andWhereRaw('jsonb_array_length(object_keys) > 1');
+    if (propertyId) q.andWhere({ property_id: propertyId });
+    const rows = await q.orderBy(['property_id', 'dt', 'table_name']).select();
+    return rows.map((r) => ({
+      tenantId: r.tenant_id,
+      propertyId: String(r.property_id),
+      table: r.table_name,
+      date: toIsoDate(r.dt),
+      keys: typeof r.object_keys === 'string' ? JSON.parse(r.object_keys) : r.object_keys,
+      rows: Number(r.rows),
+    }));
+  }
+
   /** Partitions transformed since they were last loaded (or never loaded). */
   async pendingLoads(propertyId?: string): Promise<(PartitionEntry & { transformedAt: Date })[]> {
     const q = this.db('partitions').where((w) => w.whereNull('loaded_at').orWhereRaw('loaded_at < transformed_at'));

@@ -152,7 +152,7 @@ const jobsCmd = program.command('jobs').description('run pipeline jobs by hand')
 jobsCmd
   .command('run')
   .description('run one job now, with a progress bar')
-  .argument('<name>', 'transform | load | pipeline (transform then load)')
+  .argument('<name>', 'transform | load | pipeline (transform then load) | compact (merge closed days\' files)')
   .option('--property <id>', 'only this property')
   .option('--full', 'transform: every date with raw data, not only changed ones')
   .action(async (name: string, o) => {

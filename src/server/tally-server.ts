@@ -28,6 +28,7 @@ import { createReportRouter } from '../query/report.router.js';
 import { Archiver } from '../../jobs/archiver.js';
 import { PipelineStateRepository } from '../../jobs/pipeline-state.repository.js';
 import { transformJob } from '../../jobs/transform.job.js';
+import { compactJob } from '../../jobs/compact.job.js';
 import { loadJob } from '../../jobs/load.job.js';
 import { openCounters, openEventLog, openJobQueue, openObjectStore, openTransformEngine, openWarehouse } from './infra.factory.js';
 
@@ -92,6 +93,7 @@ export async function startTally(config: Config, roles: Role[], opts: { logger?:
     const load = loadJob({ warehouse, state });
     handlers.transform = transform;
     handlers.load = load;
+    handlers.compact = compactJob({ engine, state, store, settings });
     handlers.pipeline = async (ctx) => {
       // completeness: whatever was acknowledged before `mark` is archived once the archiver reaches
       // the end it sees now, so it is in raw objects up to `upto`
@@ -123,6 +125,7 @@ export async function startTally(config: Config, roles: Role[], opts: { logger?:
   if (has('scheduler')) {
     if (!has('worker') && !config.jobs.redisUrl) logger.warn('scheduler without REDIS_URL: its in-process schedule reaches no worker');
     await jobs.schedule('pipeline', config.jobs.transformIntervalMs);
+    await jobs.schedule('compact', 3_600_000);
   }
 
   let collector: ReturnType<typeof createCollector> | null = null;

@@ -136,6 +136,14 @@ export function metadataContract(open: () => Promise<Db>): void {
     ];
     await state.markTransformed('T', '900', pending[0].uptoSeq, parts);
     expect(await state.transformedSeq('900')).toBe(pending[0].uptoSeq);
+    // compaction candidates: partitions of more than one file before a date
+    const twoFiles = { ...parts[0], date: '2025-12-30', keys: ['transformed/events/tenant=T/property=900/dt=2025-12-30/c-1.parquet', 'transformed/events/tenant=T/property=900/dt=2025-12-30/c-2.parquet'] };
+    await state.markTransformed('T', '900', pending[0].uptoSeq, [twoFiles]);
+    expect(await state.partitionsWithSeveralFiles('2025-12-31', '900')).toEqual([twoFiles]);
+    expect(await state.partitionsWithSeveralFiles('2025-12-30', '900')).toEqual([]);
+    await state.markTransformed('T', '900', pending[0].uptoSeq, [{ ...twoFiles, keys: [twoFiles.keys[0]] }]);
+    expect(await state.partitionsWithSeveralFiles('2025-12-31', '900')).toEqual([]);
+    await state.markLoaded({ ...twoFiles }, (await state.pendingLoads('900')).find((l) => l.date === '2025-12-30')!.transformedAt, 20);
     expect((await state.pendingTransforms()).map((p) => p.propertyId)).not.toContain('900');
     const loads = await state.pendingLoads('900');
     expect(loads.map(({ transformedAt: _, ...p }) => p)).toEqual([parts[0], parts[1]]);

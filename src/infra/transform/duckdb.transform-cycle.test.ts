@@ -6,11 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PropertySettings } from '../../domain/property-settings.js';
 import type { RawEvent } from '../../domain/raw-event.js';
 import { addDays, datesBetween, localDate, startOfLocalDate } from '../../domain/time-zone.js';
-import { TRANSFORMED_TABLE_NAMES, type TransformedTable } from '../../domain/transformed-schema.js';
+import { TRANSFORMED_TABLE_NAMES, TRANSFORMED_TABLES, type TransformedTable } from '../../domain/transformed-schema.js';
 import { FolderObjectStore } from '../object-store/folder.object-store.js';
 import { DuckDbTransformEngine } from './duckdb.transform-engine.js';
 import { generatedRawEvents, RawZoneWriter } from './raw-zone.fixture.js';
 import type { CycleResult, WrittenPartition } from './transform-engine.port.js';
+import { DUCK_TYPES } from './transform.sql.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -80,7 +81,11 @@ async function loadTables(store: FolderObjectStore, name: string, partitions: Ma
   for (const table of TRANSFORMED_TABLE_NAMES) {
     const files = [...partitions.values()].filter((p) => p.table === table).flatMap((p) => p.keys.map((k) => store.locate(k)));
     out[table] = `${name}_${table}`;
-    await conn.run(`CREATE OR REPLACE TABLE ${out[table]} AS SELECT * FROM read_parquet([${files.map((f) => `'${f}'`).join(', ')}], hive_partitioning = false)`);
+    await conn.run(
+      files.length
+        ? `CREATE OR REPLACE TABLE ${out[table]} AS SELECT * FROM read_parquet([${files.map((f) => `'${f}'`).join(', ')}], hive_partitioning = false)`
+        : `CREATE OR REPLACE TABLE ${out[table]} (${TRANSFORMED_TABLES[table].columns.map((c) => `${c.name} ${DUCK_TYPES[c.type]}`).join(', ')})`,
+    );
   }
   return out;
 }
@@ -114,7 +119,6 @@ describe('incremental cycles', () => {
       for (const p of r.partitions) current.set(`${p.table}/${p.date}`, p);
       results.push(r);
     }
-    await engine.close();
     const incTables = await loadTables(store, 'inc', current);
 
     // the cases were really exercised: late events rebuilt, later copies were dropped, sessions spanned cycles
@@ -133,5 +137,84 @@ describe('incremental cycles', () => {
     expect(night).toEqual([{ n: '4', d: '2' }]);
     const copies = await rows(`SELECT count(*) AS n FROM ${incTables.events} WHERE page_title = 'a later copy'`);
     expect(copies).toEqual([{ n: '0' }]);
+
+    await engine.close();
   }, 300_000);
+
+  it('append a file per cycle to a day partition without touching earlier ones; compaction merges them, idempotently', async () => {
+    const store = new FolderObjectStore(join(dir, 'compact'));
+    const engine = new DuckDbTransformEngine(store, { tempDir: dir, threads: 2, lateAllowanceMs: 0 });
+    const t0 = startOfLocalDate('2024-05-02', ZONE) + 9 * HOUR;
+    const base = [...generatedRawEvents({ tenantId: 't1', propertyId: 'p1' }, { seed: 1, startDate: '2024-05-02', days: 1, timeZone: ZONE, visitorsPerDay: 5 })][0];
+    const mk = (i: number, client: string, t: number): RawEvent => ({ ...base, event_id: `x-${i}`, client_id: client, session_id: null, client_ts: null, received_at: t, params: {} }) as RawEvent;
+    // hour by hour, one visitor per hour: each cycle closes the previous hour's session
+    const current = new Map<string, WrittenPartition>();
+    const earlier: string[] = [];
+    const all: RawEvent[] = [];
+    for (let c = 0; c < 4; c++) {
+      const events = [mk(2 * c, `v${c}`, t0 + c * HOUR), mk(2 * c + 1, `v${c}`, t0 + c * HOUR + 5 * MIN)];
+      all.push(...events);
+      const newKeys = await writeSlice(store, events, c + 1);
+      const before = new Map((await store.list('transformed/')).map((o) => [o.key, o.lastModified]));
+      const r = await engine.cycle({ settings, newKeys, earlierKeys: async () => [...earlier], cycleId: `000${c}` });
+      earlier.push(...newKeys);
+      expect(r.rebuiltFrom).toBeNull();
+      for (const p of r.partitions) current.set(`${p.table}/${p.date}`, p);
+      // closed files of earlier cycles are never rewritten
+      for (const o of await store.list('transformed/')) if (before.has(o.key) && !o.key.endsWith('/open.parquet')) expect(o.lastModified).toBe(before.get(o.key));
+    }
+    const events = current.get('events/2024-05-02')!;
+    expect(events.keys.map((k) => k.slice(k.lastIndexOf('/') + 1))).toEqual(['c-0001.parquet', 'c-0002.parquet', 'c-0003.parquet', 'open.parquet']);
+    expect(await engine.compact(settings, 'events', '2024-05-02')).toBeNull(); // still open: not closed
+
+    // the last visitor's session closes once later traffic moves the cut past it
+    const later = mk(99, 'late-visitor', t0 + 6 * HOUR);
+    all.push(later);
+    const r = await engine.cycle({ settings, newKeys: await writeSlice(store, [later], 9), earlierKeys: async () => [...earlier], cycleId: '0009' });
+    for (const p of r.partitions) current.set(`${p.table}/${p.date}`, p);
+    const p = current.get('events/2024-05-02')!;
+    expect(p.keys.some((k) => k.endsWith('/open.parquet'))).toBe(true); // the later visitor's
+    const bigStore = new FolderObjectStore(join(dir, 'compact-big'));
+    await writeSlice(bigStore, all, 0);
+    const big = new DuckDbTransformEngine(bigStore, { tempDir: dir, threads: 2 });
+    const whole = await big.transform({ settings, dates: ['2024-05-02'] });
+    await big.close();
+    const bigTables = await loadTables(bigStore, 'cbig', new Map(whole.partitions.map((w) => [`${w.table}/${w.date}`, w])));
+
+    // make the day closed: its last session moves into the closed files, then compaction merges them
+    const close = mk(100, 'next-day', t0 + 30 * HOUR);
+    all.push(close);
+    const r2 = await engine.cycle({ settings, newKeys: await writeSlice(store, [close], 10), earlierKeys: async () => [...earlier], cycleId: '0010' });
+    for (const w of r2.partitions) current.set(`${w.table}/${w.date}`, w);
+    const day = current.get('events/2024-05-02')!;
+    expect(day.keys.length).toBeGreaterThan(1);
+    expect(day.keys.some((k) => k.endsWith('/open.parquet'))).toBe(false);
+    const compacted = new Map(current);
+    for (const table of TRANSFORMED_TABLE_NAMES) {
+      const w = current.get(`${table}/2024-05-02`);
+      if (!w) continue;
+      const c = await engine.compact(settings, table, '2024-05-02');
+      if (w.keys.length <= 1) {
+        expect(c).toBeNull();
+        continue;
+      }
+      expect(c!.rows).toBe(w.rows);
+      expect(c!.keys).toEqual([`transformed/${table}/tenant=t1/property=p1/dt=2024-05-02/compacted.parquet`]);
+      await store.delete(c!.obsolete);
+      compacted.set(`${table}/2024-05-02`, { ...w, keys: c!.keys });
+      expect(await engine.compact(settings, table, '2024-05-02')).toBeNull();
+    }
+    // a run stopped before deleting the old files is finished by the next, without a second copy of the rows
+    await store.put(day.keys[0], (await bigStore.get(whole.partitions.find((w) => w.table === 'events')!.keys[0]))!);
+    const again = await engine.compact(settings, 'events', '2024-05-02');
+    expect(again).toEqual({ keys: compacted.get('events/2024-05-02')!.keys, obsolete: [day.keys[0]], rows: day.rows });
+    await store.delete(again!.obsolete);
+    await engine.close();
+
+    const t = await loadTables(store, 'compacted', new Map([...compacted].filter(([k]) => k.endsWith('/2024-05-02'))));
+    for (const table of TRANSFORMED_TABLE_NAMES) {
+      const [a, b] = [bigTables[table], t[table]];
+      expect(await rows(`SELECT * FROM (FROM ${a} EXCEPT ALL FROM ${b}) UNION ALL SELECT * FROM (FROM ${b} EXCEPT ALL FROM ${a}) LIMIT 3`), table).toEqual([]);
+    }
+  }, 120_000);
 });

@@ -218,7 +218,8 @@ async function writeOutputs(
       if (open) openDates[table].push(date);
       changed.set(`${table}/${date}`, { table, date });
     }
-    const keep = (date: string, key: string) => key.endsWith(`/${cycleFile}`) || (key.endsWith('/open.parquet') && openDates[table].includes(date));
+    const keep = (date: string, key: string) =>
+      key.endsWith(`/${cycleFile}`) || (key.endsWith('/open.parquet') && openDates[table].includes(date));
     // open files no longer open
     for (const date of state.openDates[table] ?? []) {
       if (openDates[table].includes(date)) continue;
@@ -245,6 +246,41 @@ async function writeOutputs(
     partitions.push({ table, date, keys, rows });
   }
   return { partitions, openDates };
+}
+
+/** The file a closed day's partition is compacted into. */
+export const COMPACTED_FILE = 'compacted.parquet';
+
+/**
+ * Merges the files of one closed day partition (no `open.parquet`; no cycle writes into it any
+ * more) into `compacted.parquet`, sorted as the table's files are. Idempotent and crash-safe: the
+ * merged file is put whole first; if it is already there beside other files (a run that stopped
+ * before removing them), it already holds their rows and only the list changes. The caller
+ * records `keys`, then deletes `obsolete`. Null when there is nothing to do.
+ */
+export async function compactPartition(
+  ctx: Pick<CycleContext, 'conn' | 'store' | 'stage' | 'readablePaths'>,
+  s: PropertySettings,
+  table: TransformedTable,
+  date: string,
+): Promise<{ keys: string[]; obsolete: string[]; rows: number } | null> {
+  const prefix = partitionPrefix(table, s, date);
+  const files = (await ctx.store.list(prefix)).map((o) => o.key).filter((k) => k.endsWith('.parquet'));
+  const target = prefix + COMPACTED_FILE;
+  if (files.some((k) => k.endsWith('/open.parquet'))) return null;
+  if (files.length === 0 || (files.length === 1 && files[0] === target)) return null;
+  const obsolete = files.filter((k) => k !== target);
+  if (!files.includes(target)) {
+    const { columns, orderBy } = TRANSFORMED_TABLES[table];
+    const path = join(ctx.stage, `compact-${table}-${date}.parquet`);
+    const source = `read_parquet([${(await ctx.readablePaths(obsolete)).map(sqlString).join(', ')}], hive_partitioning = false)`;
+    await ctx.conn.run(copyRows({ table: source, columns, where: 'true', orderBy: orderBy.join(', '), path }));
+    await ctx.store.put(target, await readFile(path));
+    await rm(path);
+  }
+  const [merged] = await ctx.readablePaths([target]);
+  const rows = await scalar(ctx.conn, `SELECT count(*) FROM read_parquet(${sqlString(merged)})`);
+  return { keys: [target], obsolete, rows };
 }
 
 async function loadState(store: ObjectStore, s: PropertySettings): Promise<CycleState> {

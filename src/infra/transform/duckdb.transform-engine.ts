@@ -4,9 +4,10 @@ import { isAbsolute, join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { checkTimeZone, listRawKeys, offsetSegments, transformParams, transformWindow } from './raw-window.js';
 import { duckdbTransformDialect } from './transform-dialect.js';
-import { transformedKey, TRANSFORMED_TABLE_NAMES, TRANSFORMED_TABLES } from '../../domain/transformed-schema.js';
+import { transformedKey, TRANSFORMED_TABLE_NAMES, TRANSFORMED_TABLES, type TransformedTable } from '../../domain/transformed-schema.js';
 import type { ObjectStore } from '../object-store/object-store.port.js';
-import { runCycle } from './duckdb.transform-cycle.js';
+import { compactPartition, runCycle } from './duckdb.transform-cycle.js';
+import type { PropertySettings } from '../../domain/property-settings.js';
 import type {
   CycleRequest,
   CycleResult,
@@ -115,6 +116,17 @@ export class DuckDbTransformEngine implements IncrementalTransformEngine {
         },
         request,
       );
+    } finally {
+      conn.closeSync();
+      await rm(stage, { recursive: true, force: true });
+    }
+  }
+
+  async compact(settings: PropertySettings, table: TransformedTable, date: string): Promise<{ keys: string[]; obsolete: string[]; rows: number } | null> {
+    const conn = await (await this.db()).connect();
+    const stage = await mkdtemp(join(this.opts.tempDir ?? tmpdir(), 'tally-compact-'));
+    try {
+      return await compactPartition({ conn, store: this.store, stage, readablePaths: (keys) => this.readablePaths(keys, stage) }, settings, table, date);
     } finally {
       conn.closeSync();
       await rm(stage, { recursive: true, force: true });

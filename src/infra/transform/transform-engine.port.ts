@@ -56,6 +56,11 @@ export interface CycleResult extends TransformResult {
 /** An engine that can transform what arrived since the last cycle, keeping open sessions between cycles. */
 export interface IncrementalTransformEngine extends TransformEngine {
   cycle(request: CycleRequest): Promise<CycleResult>;
+  /**
+   * Merges a closed day's files of one table into one sorted file (null: nothing to do). The
+   * caller records `keys` as the partition's files, then deletes `obsolete`.
+   */
+  compact(settings: PropertySettings, table: TransformedTable, date: string): Promise<{ keys: string[]; obsolete: string[]; rows: number } | null>;
 }
 
 export function isIncremental(engine: TransformEngine): engine is IncrementalTransformEngine {

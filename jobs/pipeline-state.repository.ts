@@ -126,15 +126,7 @@ export class PipelineStateRepository {
   async partitionsWithSeveralFiles(beforeDate: string, propertyId?: string): Promise<PartitionEntry[]> {
     const q = this.db('partitions').where('dt', '<', beforeDate).andWhereRaw('jsonb_array_length(object_keys) > 1');
     if (propertyId) q.andWhere({ property_id: propertyId });
-    const rows = await q.orderBy(['property_id', 'dt', 'table_name']).select();
-    return rows.map((r) => ({
-      tenantId: r.tenant_id,
-      propertyId: String(r.property_id),
-      table: r.table_name,
-      date: toIsoDate(r.dt),
-      keys: typeof r.object_keys === 'string' ? JSON.parse(r.object_keys) : r.object_keys,
-      rows: Number(r.rows),
-    }));
+    return (await q.orderBy(['property_id', 'dt', 'table_name']).select()).map(toPartitionEntry);
   }
 
   /** Partitions transformed since they were last loaded (or never loaded). */
@@ -142,15 +134,7 @@ export class PipelineStateRepository {
     const q = this.db('partitions').where((w) => w.whereNull('loaded_at').orWhereRaw('loaded_at < transformed_at'));
     if (propertyId) q.andWhere({ property_id: propertyId });
     const rows = await q.orderBy(['property_id', 'dt', 'table_name']).select();
-    return rows.map((r) => ({
-      tenantId: r.tenant_id,
-      propertyId: String(r.property_id),
-      table: r.table_name,
-      date: toIsoDate(r.dt),
-      keys: typeof r.object_keys === 'string' ? JSON.parse(r.object_keys) : r.object_keys,
-      rows: Number(r.rows),
-      transformedAt: new Date(r.transformed_at),
-    }));
+    return rows.map((r) => ({ ...toPartitionEntry(r), transformedAt: new Date(r.transformed_at) }));
   }
 
   async markLoaded(p: PartitionEntry, transformedAt: Date, loadedRows: number): Promise<void> {
@@ -203,6 +187,17 @@ export class PipelineStateRepository {
     const created = new Date(r.created_at).getTime();
     return new Date(r.complete_up_to ? Math.max(new Date(r.complete_up_to).getTime(), created) : created);
   }
+}
+
+function toPartitionEntry(r: Record<string, any>): PartitionEntry {
+  return {
+    tenantId: r.tenant_id,
+    propertyId: String(r.property_id),
+    table: r.table_name,
+    date: toIsoDate(r.dt),
+    keys: typeof r.object_keys === 'string' ? JSON.parse(r.object_keys) : r.object_keys,
+    rows: Number(r.rows),
+  };
 }
 
 function toIsoDate(v: unknown): string {

@@ -40,6 +40,7 @@ type Cell = string | boolean | bigint | null;
 export class DuckDbTransformEngine implements IncrementalTransformEngine {
   private instance: Promise<DuckDBInstance> | null = null;
   private spillDir: string | null = null;
+  private running = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly store: ObjectStore,
@@ -99,7 +100,11 @@ export class DuckDbTransformEngine implements IncrementalTransformEngine {
   }
 
   /** One incremental cycle: what arrived since the last one, plus the open sessions' state. */
-  async cycle(request: CycleRequest): Promise<CycleResult> {
+  cycle(request: CycleRequest): Promise<CycleResult> {
+    return this.serially(request.settings.propertyId, () => this.runCycle(request));
+  }
+
+  private async runCycle(request: CycleRequest): Promise<CycleResult> {
     checkTimeZone(request.settings.timeZone);
     const conn = await (await this.db()).connect();
     const stage = await mkdtemp(join(this.opts.tempDir ?? tmpdir(), 'tally-cycle-'));
@@ -122,7 +127,25 @@ export class DuckDbTransformEngine implements IncrementalTransformEngine {
     }
   }
 
-  async compact(settings: PropertySettings, table: TransformedTable, date: string): Promise<{ keys: string[]; obsolete: string[]; rows: number } | null> {
+  compact(settings: PropertySettings, table: TransformedTable, date: string): Promise<{ keys: string[]; obsolete: string[]; rows: number } | null> {
+    return this.serially(settings.propertyId, () => this.runCompact(settings, table, date));
+  }
+
+  /**
+   * One cycle or compaction of a property at a time in this process: a scheduled pipeline and a
+   * `jobs run` (or the transform and pipeline jobs) must not both read the same state.
+   */
+  private serially<T>(propertyId: string, fn: () => Promise<T>): Promise<T> {
+    const run = (this.running.get(propertyId) ?? Promise.resolve()).then(fn, fn);
+    const tail = run.catch(() => undefined);
+    this.running.set(propertyId, tail);
+    void tail.then(() => {
+      if (this.running.get(propertyId) === tail) this.running.delete(propertyId);
+    });
+    return run;
+  }
+
+  private async runCompact(settings: PropertySettings, table: TransformedTable, date: string): Promise<{ keys: string[]; obsolete: string[]; rows: number } | null> {
     const conn = await (await this.db()).connect();
     const stage = await mkdtemp(join(this.opts.tempDir ?? tmpdir(), 'tally-compact-'));
     try {

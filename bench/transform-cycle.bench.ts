@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { FolderObjectStore } from '../src/infra/object-store/folder.object-store.js';
 import { DuckDbTransformEngine } from '../src/infra/transform/duckdb.transform-engine.js';
-import { generatedRawEvents, RawZoneWriter } from '../src/infra/transform/raw-zone.fixture.js';
+import { generatedRawEvents, RawZoneWriter } from '../src/infra/transform/raw-zone.testkit.js';
 import type { RawEvent } from '../src/domain/raw-event.js';
 import { DEFAULT_PROPERTY_SETTINGS, type PropertySettings } from '../src/domain/property-settings.js';
 

@@ -1,7 +1,6 @@
 import type { JobContext } from '../src/infra/jobs/job-queue.port.js';
 import type { ObjectStore } from '../src/infra/object-store/object-store.port.js';
-import { MAX_LATENESS_MS } from '../src/infra/transform/raw-window.js';
-import { isIncremental, type TransformEngine } from '../src/infra/transform/transform-engine.port.js';
+import { isIncremental, MAX_LATENESS_MS, type TransformEngine } from '../src/infra/transform/transform-engine.port.js';
 import type { PropertySettings } from '../src/domain/property-settings.js';
 import { addDays, localDate } from '../src/domain/time-zone.js';
 import type { PipelineStateRepository } from './pipeline-state.repository.js';

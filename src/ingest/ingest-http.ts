@@ -2,16 +2,18 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Protocol } from '../domain/raw-event.js';
 import { httpStatusFor, TallyError } from '../infra/errors.js';
 import type { Logger } from '../infra/logger.js';
-import type { CredentialCache } from '../tenancy/credential-cache.js';
-import type { PropertyRow } from '../tenancy/tenant.repository.js';
+import type { TenantProperty } from '../domain/tenant-property.js';
+import type { PropertyResolver } from './ingest.ports.js';
+import type { VisitorIds } from './visitor-id.js';
 import type { IngestService } from './ingest.service.js';
 import type { ParsedEvent, RefusedEvent } from './parsed-event.js';
 import type { RequestContext } from './edge.js';
 
-/** What every ingest route gets: the pipeline, the key cache, a logger. */
+/** What every ingest route gets: the pipeline, the key cache, the cookieless visitor ids, a logger. */
 export interface CollectorDeps {
   ingest: IngestService;
-  credentials: CredentialCache;
+  credentials: PropertyResolver;
+  visitorIds: VisitorIds;
   log: Logger;
   trustProxy: boolean;
 }
@@ -29,7 +31,7 @@ export async function admitAndAccept(
   protocol: Protocol,
   events: ParsedEvent[],
   refused: RefusedEvent[],
-  property: PropertyRow,
+  property: TenantProperty,
   ctx: RequestContext,
 ) {
   if (events.length) await deps.ingest.admit(property, events.length, ctx.receivedAt);

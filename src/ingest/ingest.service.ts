@@ -2,8 +2,8 @@ import type { DeadLetter, Protocol, RawEvent } from '../domain/raw-event.js';
 import type { EventLog, LogRecordIn } from '../infra/event-log/event-log.port.js';
 import type { Counters } from '../infra/counters/counters.port.js';
 import { TallyError } from '../infra/errors.js';
-import type { PropertyRow } from '../tenancy/tenant.repository.js';
-import type { UsageMeter } from '../billing/usage-meter.js';
+import type { TenantProperty } from '../domain/tenant-property.js';
+import type { UsageRecorder } from './ingest.ports.js';
 import type { ParsedEvent, RefusedEvent } from './parsed-event.js';
 import type { GeoLookup } from './geo.js';
 import { toRawEvent, type RequestContext } from './edge.js';
@@ -19,7 +19,7 @@ export class IngestService {
   private month = { from: 0, to: 0, key: '' };
 
   constructor(
-    private readonly deps: { log: EventLog; counters: Counters; geo: GeoLookup; usage?: UsageMeter },
+    private readonly deps: { log: EventLog; counters: Counters; geo: GeoLookup; usage?: UsageRecorder },
   ) {}
 
   /** "YYYY-MM" (UTC) of `now`, formatted once per month rather than once per request. */
@@ -36,7 +36,7 @@ export class IngestService {
   }
 
   /** Quota per organisation and month, rate per property and second; throws 429-mapped errors. */
-  async admit(property: PropertyRow, n: number, now: number): Promise<void> {
+  async admit(property: TenantProperty, n: number, now: number): Promise<void> {
     const rate = await this.deps.counters.take(`rate:${property.propertyId}`, n, property.rateLimitPerSecond, 1_000);
     if (!rate.allowed) {
       throw new TallyError('rate_limited', `more than ${property.rateLimitPerSecond} events per second`, { retryAfterMs: rate.retryAfterMs, reason: 'rate_limited' });
@@ -54,7 +54,7 @@ export class IngestService {
     protocol: Protocol,
     parsed: ParsedEvent[],
     refused: RefusedEvent[],
-    property: PropertyRow,
+    property: TenantProperty,
     req: RequestContext,
   ): Promise<RawEvent[]> {
     const tenant = { tenantId: property.tenantId, propertyId: property.propertyId };
@@ -74,7 +74,7 @@ export class IngestService {
     return events;
   }
 
-  deadLetter(protocol: Protocol, refused: RefusedEvent[], property: PropertyRow | null, receivedAt: number): Promise<void> {
+  deadLetter(protocol: Protocol, refused: RefusedEvent[], property: TenantProperty | null, receivedAt: number): Promise<void> {
     const records = refused.map((r) => {
       const dl: DeadLetter = {
         tenant_id: property?.tenantId ?? null,

@@ -1,5 +1,6 @@
 import type { Db } from '../infra/metadata/db.js';
-import { DEFAULT_PROPERTY_SETTINGS, type PropertySettings } from '../domain/property-settings.js';
+import { DEFAULT_PROPERTY_SETTINGS } from '../domain/property-settings.js';
+import type { TenantProperty } from '../domain/tenant-property.js';
 import { TallyError } from '../infra/errors.js';
 import { displayPrefix, hashSecret, newId, newMeasurementId, newSecret, type KeyScope } from './secrets.js';
 
@@ -76,13 +77,8 @@ export interface KeyRow {
   property_id: string;
 }
 
-export interface PropertyRow extends PropertySettings {
-  measurementId: string;
-  domain: string;
-  planId: string;
-  monthlyEventQuota: number;
-  rateLimitPerSecond: number;
-}
+/** Tenancy's name for the domain's `TenantProperty` (the row it loads). */
+export type PropertyRow = TenantProperty;
 
 /** Every active credential and property: what the edge caches so it never reads the DB per request. */
 export async function loadCredentials(db: Db): Promise<{ keys: KeyRow[]; properties: PropertyRow[] }> {

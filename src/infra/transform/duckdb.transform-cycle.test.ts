@@ -9,9 +9,9 @@ import { addDays, datesBetween, localDate, startOfLocalDate } from '../../domain
 import { TRANSFORMED_TABLE_NAMES, TRANSFORMED_TABLES, type TransformedTable } from '../../domain/transformed-schema.js';
 import { FolderObjectStore } from '../object-store/folder.object-store.js';
 import { DuckDbTransformEngine } from './duckdb.transform-engine.js';
-import { generatedRawEvents, RawZoneWriter } from './raw-zone.fixture.js';
+import { generatedRawEvents, RawZoneWriter } from './raw-zone.testkit.js';
 import type { CycleResult, WrittenPartition } from './transform-engine.port.js';
-import { DUCK_TYPES } from './transform.sql.js';
+import { DUCKDB_TYPES } from '../column-types.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -84,7 +84,7 @@ async function loadTables(store: FolderObjectStore, name: string, partitions: Ma
     await conn.run(
       files.length
         ? `CREATE OR REPLACE TABLE ${out[table]} AS SELECT * FROM read_parquet([${files.map((f) => `'${f}'`).join(', ')}], hive_partitioning = false)`
-        : `CREATE OR REPLACE TABLE ${out[table]} (${TRANSFORMED_TABLES[table].columns.map((c) => `${c.name} ${DUCK_TYPES[c.type]}`).join(', ')})`,
+        : `CREATE OR REPLACE TABLE ${out[table]} (${TRANSFORMED_TABLES[table].columns.map((c) => `${c.name} ${DUCKDB_TYPES[c.type]}`).join(', ')})`,
     );
   }
   return out;

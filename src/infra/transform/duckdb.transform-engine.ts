@@ -51,7 +51,7 @@ export class DuckDbTransformEngine implements IncrementalTransformEngine {
     const { settings } = request;
     const window = transformWindow(settings, request.dates);
     if (!window) return { partitions: [], rawRead: 0, eventsWritten: 0 };
-    const { dates, startMs, endMs } = window;
+    const { dates } = window;
 
     const total = 13 + TRANSFORMED_TABLE_NAMES.length * dates.length;
     let done = 0;

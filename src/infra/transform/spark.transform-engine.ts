@@ -13,7 +13,8 @@ import { ATTRIBUTION_PARAMS, writeEnrichmentDim, type DimName } from './enrichme
 import { listRawKeys, transformParams, transformWindow } from './raw-window.js';
 import { sparkTransformDialect } from './transform-dialect.js';
 import type { TransformEngine, TransformRequest, TransformResult, WrittenPartition } from './transform-engine.port.js';
-import { DUCK_TYPES, OUT_VIEWS, RAW_FIELDS, sqlString, transformSteps } from './transform.sql.js';
+import { OUT_VIEWS, RAW_FIELDS, sqlString, transformSteps } from './transform.sql.js';
+import { DUCKDB_TYPES } from '../column-types.js';
 
 const JOB_DIR = fileURLToPath(new URL('../../../jobs/spark/', import.meta.url));
 
@@ -57,7 +58,7 @@ export class SparkTransformEngine implements TransformEngine {
     const { settings } = request;
     const window = transformWindow(settings, request.dates);
     if (window === null) return { partitions: [], rawRead: 0, eventsWritten: 0 };
-    const { dates, startMs, endMs } = window;
+    const { dates } = window;
 
     const total = 13 + TRANSFORMED_TABLE_NAMES.length * dates.length;
     let done = 0;
@@ -222,5 +223,5 @@ export class SparkTransformEngine implements TransformEngine {
 }
 
 function emptyColumns(columns: readonly Column[]): string {
-  return columns.map((c) => `CAST(NULL AS ${DUCK_TYPES[c.type]}) AS "${c.name}"`).join(', ');
+  return columns.map((c) => `CAST(NULL AS ${DUCKDB_TYPES[c.type]}) AS "${c.name}"`).join(', ');
 }

@@ -31,6 +31,9 @@ export interface TransformEngine {
   close(): Promise<void>;
 }
 
+/** Event time is at most this long before receipt (the collector clamps client_ts). */
+export const MAX_LATENESS_MS = 72 * 3_600_000;
+
 /** One incremental cycle of a property (README: "Incremental cycles"). */
 export interface CycleRequest {
   settings: PropertySettings;

@@ -1,5 +1,6 @@
 import { IDENTITY_LINK_EVENT } from '../../domain/identity-link.js';
-import type { Column, ColumnType, TransformedTable } from '../../domain/transformed-schema.js';
+import type { Column, TransformedTable } from '../../domain/transformed-schema.js';
+import { DUCKDB_TYPES } from '../column-types.js';
 import { sqlString, type TransformDialect } from './transform-dialect.js';
 
 /**
@@ -296,19 +297,10 @@ export const readRawJson = (paths: readonly string[], where = 'true'): string =>
 export const partitionCounts = (table: 'facts' | 'sessions_out' | 'identities_out'): string =>
   `SELECT CAST(local_date AS VARCHAR) AS d, count(*) AS n FROM ${table} GROUP BY ALL`;
 
-export const DUCK_TYPES: Record<ColumnType, string> = {
-  string: 'VARCHAR',
-  int: 'INTEGER',
-  bigint: 'BIGINT',
-  double: 'DOUBLE',
-  boolean: 'BOOLEAN',
-  date: 'DATE',
-};
-
 /** Writes the rows of `table` matching `where` with exactly the contract's columns, in order and typed. */
 export const copyRows = (p: { table: string; columns: readonly Column[]; where: string; orderBy: string; path: string }): string => `
 COPY (
-  SELECT ${p.columns.map((c) => `CAST("${c.name}" AS ${DUCK_TYPES[c.type]}) AS "${c.name}"`).join(', ')}
+  SELECT ${p.columns.map((c) => `CAST("${c.name}" AS ${DUCKDB_TYPES[c.type]}) AS "${c.name}"`).join(', ')}
   FROM ${p.table}
   WHERE ${p.where}
   ORDER BY ${p.orderBy}

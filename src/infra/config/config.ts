@@ -81,6 +81,13 @@ const schema = {
     WAREHOUSE_URL: url.optional(),
     REDSHIFT_IAM_ROLE: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'an IAM role ARN').optional(),
   }),
+  reports: z.object({
+    TALLY_REPORT_TIMEOUT_MS: positiveInt.default(10_000),
+    TALLY_REPORT_CONCURRENCY: positiveInt.default(3),
+    TALLY_REPORT_TENANT_CONCURRENCY: positiveInt.default(1),
+    TALLY_REPORT_TENANT_QUEUE: z.coerce.number().int().min(0).default(10),
+    TALLY_REPORT_RATE_PER_MINUTE: positiveInt.default(600),
+  }),
   demo: z.object({
     TALLY_DEMO: z.enum(['on', 'off']).default('on'),
   }),
@@ -119,6 +126,14 @@ export interface Config {
     | { kind: 'duckdb'; path: string }
     | { kind: 'postgres'; url: string }
     | { kind: 'redshift'; url: string; iamRole: string };
+  /** The report API's isolation limits (src/query: fair queue, deadline, rate per key). */
+  reports: {
+    timeoutMs: number;
+    concurrency: number;
+    perTenant: number;
+    queuePerTenant: number;
+    requestsPerKeyPerMinute: number;
+  };
   demo: { enabled: boolean };
 }
 
@@ -146,6 +161,7 @@ export function loadConfig(env: Env = process.env): Config {
   const jobs = parseSlice(schema.jobs, env, issues);
   const wh = parseSlice(schema.warehouse, env, issues);
   const demo = parseSlice(schema.demo, env, issues);
+  const reports = parseSlice(schema.reports, env, issues);
 
   const logKind = log.TALLY_EVENT_LOG ?? (log.KAFKA_BROKERS ? 'kafka' : 'local');
   if (logKind === 'kafka' && !log.KAFKA_BROKERS) issues.push('KAFKA_BROKERS: required when TALLY_EVENT_LOG=kafka');
@@ -155,6 +171,16 @@ export function loadConfig(env: Env = process.env): Config {
   if (wh.TALLY_WAREHOUSE === 'redshift' && !wh.REDSHIFT_IAM_ROLE) issues.push('REDSHIFT_IAM_ROLE: required when TALLY_WAREHOUSE=redshift');
   if (wh.TALLY_WAREHOUSE === 'redshift' && !os.S3_BUCKET) issues.push('S3_BUCKET: required when TALLY_WAREHOUSE=redshift (COPY reads from S3)');
   if (jobs.TALLY_TRANSFORM_ENGINE === 'spark' && !jobs.SPARK_SUBMIT) issues.push('SPARK_SUBMIT: required when TALLY_TRANSFORM_ENGINE=spark');
+  // combinations that start but can never work: refuse them here rather than fail later, quietly
+  if (jobs.TALLY_TRANSFORM_ENGINE === 'spark' && os.S3_BUCKET && !jobs.SPARK_JARS) {
+    issues.push('SPARK_JARS: required when TALLY_TRANSFORM_ENGINE=spark and S3_BUCKET is set (Spark reads S3 through s3a: hadoop-aws and the AWS SDK jars)');
+  }
+  for (const v of ['S3_ENDPOINT', 'S3_PREFIX'] as const) {
+    if (env[v] && !os.S3_BUCKET) issues.push(`${v}: set without S3_BUCKET, so it would be ignored and the raw zone stay on local disk; set S3_BUCKET too, or unset ${v}`);
+  }
+  if (wh.REDSHIFT_IAM_ROLE && wh.TALLY_WAREHOUSE !== 'redshift') {
+    issues.push(`REDSHIFT_IAM_ROLE: set but TALLY_WAREHOUSE=${wh.TALLY_WAREHOUSE ?? 'duckdb'}, so it would be ignored; set TALLY_WAREHOUSE=redshift, or unset REDSHIFT_IAM_ROLE`);
+  }
   if (issues.length) throw new ConfigError(issues);
 
   const dataDir = path.resolve(core.TALLY_DATA_DIR);
@@ -207,5 +233,27 @@ export function loadConfig(env: Env = process.env): Config {
           ? { kind: 'redshift', url: wh.WAREHOUSE_URL!, iamRole: wh.REDSHIFT_IAM_ROLE! }
           : { kind: 'duckdb', path: path.join(dataDir, 'warehouse.duckdb') },
     demo: { enabled: demo.TALLY_DEMO === 'on' },
+    reports: {
+      timeoutMs: reports.TALLY_REPORT_TIMEOUT_MS,
+      concurrency: reports.TALLY_REPORT_CONCURRENCY,
+      perTenant: reports.TALLY_REPORT_TENANT_CONCURRENCY,
+      queuePerTenant: reports.TALLY_REPORT_TENANT_QUEUE,
+      requestsPerKeyPerMinute: reports.TALLY_REPORT_RATE_PER_MINUTE,
+    },
   };
+}
+
+/**
+ * Refuses a role split the configuration cannot serve. The embedded DuckDB warehouse is a file
+ * one process opens: an `api` process without the `worker` (or the reverse) would read a
+ * warehouse nothing loads, or fail on the file's lock.
+ */
+export function checkRoles(config: Config, roles: readonly string[]): void {
+  const api = roles.includes('api');
+  const worker = roles.includes('worker');
+  if (config.warehouse.kind === 'duckdb' && api !== worker) {
+    throw new ConfigError([
+      `TALLY_WAREHOUSE=duckdb (the default) is a file owned by one process: roles api and worker must run together (got ${roles.join(', ')}); set TALLY_WAREHOUSE=postgres and WAREHOUSE_URL to run them apart`,
+    ]);
+  }
 }

@@ -9,6 +9,7 @@ const BENCHES: Record<string, string> = {
   report: './report.bench.ts',
   freshness: './freshness.bench.ts',
   transform: './transform.bench.ts',
+  'transform-cycle': './transform-cycle.bench.ts',
   archiver: './archiver.bench.ts',
   accounts: './accounts.bench.ts',
 };

@@ -20,6 +20,17 @@ export interface PartitionEntry {
   rows: number;
 }
 
+export interface PendingTransform {
+  tenantId: string;
+  propertyId: string;
+  /** The watermark: objects up to this seq were transformed by earlier cycles. */
+  afterSeq: number;
+  uptoSeq: number;
+  minEventMs: number;
+  maxEventMs: number;
+  spans: [number, number][];
+}
+
 export class PipelineStateRepository {
   constructor(private readonly db: Db) {}
 
@@ -46,18 +57,21 @@ export class PipelineStateRepository {
     if (keys.length) await this.db('raw_objects').whereIn('key', keys).delete();
   }
 
-  /** Properties with raw objects archived after their last transform, with the event-time span of those objects. */
-  async pendingTransforms(): Promise<{ tenantId: string; propertyId: string; uptoSeq: number; minEventMs: number; maxEventMs: number; spans: [number, number][] }[]> {
+  /**
+   * Properties with raw objects archived after their last transform (`afterSeq`, the watermark),
+   * with the event-time span of those objects.
+   */
+  async pendingTransforms(): Promise<PendingTransform[]> {
     const rows = await this.db('raw_objects as r')
       .leftJoin('pipeline_state as s', 's.property_id', 'r.property_id')
       .whereRaw('r.seq > coalesce(s.transformed_seq, 0)')
-      .select('r.tenant_id', 'r.property_id', 'r.seq', 'r.min_event_ms', 'r.max_event_ms');
-    const byProperty = new Map<string, { tenantId: string; propertyId: string; uptoSeq: number; minEventMs: number; maxEventMs: number; spans: [number, number][] }>();
+      .select('r.tenant_id', 'r.property_id', 'r.seq', 'r.min_event_ms', 'r.max_event_ms', this.db.raw('coalesce(s.transformed_seq, 0) AS after_seq'));
+    const byProperty = new Map<string, PendingTransform>();
     for (const r of rows) {
       const pid = String(r.property_id);
       let p = byProperty.get(pid);
       if (!p) {
-        p = { tenantId: r.tenant_id, propertyId: pid, uptoSeq: 0, minEventMs: Infinity, maxEventMs: -Infinity, spans: [] };
+        p = { tenantId: r.tenant_id, propertyId: pid, afterSeq: Number(r.after_seq), uptoSeq: 0, minEventMs: Infinity, maxEventMs: -Infinity, spans: [] };
         byProperty.set(pid, p);
       }
       p.uptoSeq = Math.max(p.uptoSeq, Number(r.seq));
@@ -72,6 +86,22 @@ export class PipelineStateRepository {
   async propertiesWithRawData(): Promise<string[]> {
     const rows = await this.db('raw_objects').distinct('property_id').orderBy('property_id');
     return rows.map((r) => String(r.property_id));
+  }
+
+  /**
+   * Keys of a property's raw objects with afterSeq < seq <= uptoSeq (in seq order), only those
+   * whose events reach `fromEventMs` or later when given.
+   */
+  async rawObjectKeys(propertyId: string, p: { afterSeq: number; uptoSeq: number; fromEventMs?: number }): Promise<string[]> {
+    const q = this.db('raw_objects').where({ property_id: propertyId }).andWhere('seq', '>', p.afterSeq).andWhere('seq', '<=', p.uptoSeq);
+    if (p.fromEventMs !== undefined) q.andWhere('max_event_ms', '>=', p.fromEventMs);
+    return (await q.orderBy('seq').select('key')).map((r) => String(r.key));
+  }
+
+  /** The property's watermark: raw objects up to this sequence number are transformed. */
+  async transformedSeq(propertyId: string): Promise<number> {
+    const r = await this.db('pipeline_state').where({ property_id: propertyId }).select('transformed_seq').first();
+    return Number(r?.transformed_seq ?? 0);
   }
 
   async allRawSpans(propertyId: string): Promise<[number, number][]> {
@@ -98,20 +128,19 @@ export class PipelineStateRepository {
     });
   }
 
+  /** Partitions before `beforeDate` made of more than one file (compaction candidates). */
+  async partitionsWithSeveralFiles(beforeDate: string, propertyId?: string): Promise<PartitionEntry[]> {
+    const q = this.db('partitions').where('dt', '<', beforeDate).andWhereRaw('jsonb_array_length(object_keys) > 1');
+    if (propertyId) q.andWhere({ property_id: propertyId });
+    return (await q.orderBy(['property_id', 'dt', 'table_name']).select()).map(toPartitionEntry);
+  }
+
   /** Partitions transformed since they were last loaded (or never loaded). */
   async pendingLoads(propertyId?: string): Promise<(PartitionEntry & { transformedAt: Date })[]> {
     const q = this.db('partitions').where((w) => w.whereNull('loaded_at').orWhereRaw('loaded_at < transformed_at'));
     if (propertyId) q.andWhere({ property_id: propertyId });
     const rows = await q.orderBy(['property_id', 'dt', 'table_name']).select();
-    return rows.map((r) => ({
-      tenantId: r.tenant_id,
-      propertyId: String(r.property_id),
-      table: r.table_name,
-      date: toIsoDate(r.dt),
-      keys: typeof r.object_keys === 'string' ? JSON.parse(r.object_keys) : r.object_keys,
-      rows: Number(r.rows),
-      transformedAt: new Date(r.transformed_at),
-    }));
+    return rows.map((r) => ({ ...toPartitionEntry(r), transformedAt: new Date(r.transformed_at) }));
   }
 
   async markLoaded(p: PartitionEntry, transformedAt: Date, loadedRows: number): Promise<void> {
@@ -173,6 +202,17 @@ export class PipelineStateRepository {
       .first();
     return r?.at ? new Date(r.at) : null;
   }
+}
+
+function toPartitionEntry(r: Record<string, any>): PartitionEntry {
+  return {
+    tenantId: r.tenant_id,
+    propertyId: String(r.property_id),
+    table: r.table_name,
+    date: toIsoDate(r.dt),
+    keys: typeof r.object_keys === 'string' ? JSON.parse(r.object_keys) : r.object_keys,
+    rows: Number(r.rows),
+  };
 }
 
 function toIsoDate(v: unknown): string {

@@ -1,4 +1,4 @@
-import type { TransformEngine } from '../src/infra/transform/transform-engine.port.js';
+import { isIncremental, type TransformEngine } from '../src/infra/transform/transform-engine.port.js';
 import type { JobContext } from '../src/infra/jobs/job-queue.port.js';
 import type { PropertySettings } from '../src/domain/property-settings.js';
 import { addDays, datesBetween, localDate } from '../src/domain/time-zone.js';
@@ -18,9 +18,11 @@ export interface TransformJobData {
 }
 
 /**
- * Finds properties with raw objects archived since their last transform, works out which local
- * dates those objects' events touch, and re-transforms those dates (and the day after each, which
- * a session crossing midnight may reach into). Idempotent: each partition is replaced whole.
+ * Finds properties with raw objects archived since their last transform (the per-property
+ * watermark `transformed_seq`). An incremental engine (DuckDB) runs one cycle over just those
+ * objects plus its carried open-session state; `full` rebuilds every date the property has raw
+ * data for. Another engine (Spark) re-transforms the local dates those objects' events touch (and
+ * the day after each, which a session crossing midnight may reach into), each partition whole.
  */
 export function transformJob(deps: TransformJobDeps) {
   return async (ctx: JobContext<TransformJobData>) => {
@@ -32,7 +34,10 @@ export function transformJob(deps: TransformJobDeps) {
       for (const id of ids) {
         if (pending.some((p) => p.propertyId === id)) continue;
         const s = await deps.settings(id);
-        if (s) pending.push({ tenantId: s.tenantId, propertyId: s.propertyId, uptoSeq: 0, minEventMs: 0, maxEventMs: 0, spans: [] });
+        if (!s) continue;
+        // nothing new: the watermark stays where it is
+        const seq = await deps.state.transformedSeq(s.propertyId);
+        pending.push({ tenantId: s.tenantId, propertyId: s.propertyId, afterSeq: seq, uptoSeq: seq, minEventMs: 0, maxEventMs: 0, spans: [] });
       }
     }
     // the dates first, so progress counts them (a real unit) from the start
@@ -50,7 +55,17 @@ export function transformJob(deps: TransformJobDeps) {
     if (total) ctx.progress(0, total, 'dates');
     for (const { p, settings, dates } of work) {
       if (ctx.signal.aborted) break;
-      const r = await deps.engine.transform({ settings, dates });
+      const engine = deps.engine;
+      const r = isIncremental(engine)
+        ? await engine.cycle({
+            settings,
+            newKeys: await deps.state.rawObjectKeys(p.propertyId, { afterSeq: p.afterSeq, uptoSeq: p.uptoSeq }),
+            earlierKeys: (fromEventMs) => deps.state.rawObjectKeys(p.propertyId, { afterSeq: 0, uptoSeq: p.afterSeq, fromEventMs }),
+            // unique per cycle, ordered by the watermark
+            cycleId: `${String(p.uptoSeq).padStart(12, '0')}-${Date.now().toString(36)}`,
+            rebuildFrom: ctx.data.full ? dates[0] : undefined,
+          })
+        : await engine.transform({ settings, dates });
       await deps.state.markTransformed(
         p.tenantId,
         p.propertyId,

@@ -246,7 +246,7 @@ export function registerOperatorCommands(program: Command, config: () => Config)
     jobs
       .command('run')
       .description('run one job now, with a progress bar on a terminal (through the running server when one holds the data dir)')
-      .argument('<name>', 'transform | load | pipeline (transform then load)')
+      .argument('<name>', "transform | load | pipeline (transform then load) | compact (merge closed days' files)")
       .option('--property <id>', 'only this property')
       .option('--full', 'transform: every date with raw data, not only changed ones (every property without --property)'),
   ).action(

@@ -98,7 +98,11 @@ export function openTransformEngine(config: Config, store: ObjectStore): Transfo
       tempDir,
     });
   }
-  return new DuckDbTransformEngine(store, { tempDir });
+  return new DuckDbTransformEngine(store, {
+    tempDir,
+    memoryLimit: config.jobs.transformMemory,
+    lateAllowanceMs: config.jobs.transformLateAllowanceMs,
+  });
 }
 
 /** SMTP when SMTP_URL is set, else .eml files in <dataDir>/outbox. */

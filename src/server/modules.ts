@@ -36,6 +36,7 @@ import { Archiver } from '../../jobs/archiver.js';
 import { PipelineStateRepository } from '../../jobs/pipeline-state.repository.js';
 import { transformJob } from '../../jobs/transform.job.js';
 import { loadJob } from '../../jobs/load.job.js';
+import { compactJob } from '../../jobs/compact.job.js';
 import { jobRunner, pipelineJob } from '../../jobs/pipeline.job.js';
 import { proxyTrust } from '../infra/http/proxy-trust.js';
 import { observedJob } from '../infra/jobs/observed-job.js';
@@ -249,7 +250,7 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
     stop: (jobs) => jobs.stop(),
   },
   pipeline: {
-    needs: ['jobs', 'engine', 'warehouse', 'state', 'credentials', 'archiver'],
+    needs: ['jobs', 'engine', 'warehouse', 'state', 'credentials', 'archiver', 'store'],
     async start({ get, logger }) {
       const state = get('state');
       const credentials = get('credentials');
@@ -258,7 +259,8 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
       // observed: each run logged and timed, whoever runs it (queue, "run now", the pipeline job)
       const transform = observedJob('transform', transformJob({ engine: get('engine'), state, settings }), logger);
       const load = observedJob('load', loadJob({ warehouse: get('warehouse'), state }), logger);
-      const handlers: Record<string, JobHandler<any, unknown>> = { transform, load, pipeline: observedJob('pipeline', pipelineJob({ transform, load, state, archiver }), logger) };
+      const compact = observedJob('compact', compactJob({ engine: get('engine'), state, store: get('store'), settings }), logger);
+      const handlers: Record<string, JobHandler<any, unknown>> = { transform, load, compact, pipeline: observedJob('pipeline', pipelineJob({ transform, load, state, archiver }), logger) };
       const jobs = get('jobs');
       for (const [name, h] of Object.entries(handlers)) jobs.register(name, h);
       await jobs.start();
@@ -270,6 +272,7 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
     async start({ config, get, maybe, logger }) {
       if (!maybe('pipeline') && !config.jobs.redisUrl) logger.warn('scheduler without REDIS_URL: its in-process schedule reaches no worker');
       await get('jobs').schedule('pipeline', config.jobs.transformIntervalMs);
+      await get('jobs').schedule('compact', 3_600_000);
       return true as const;
     },
   },
@@ -419,6 +422,6 @@ export const BASE_MODULES: ModuleName[] = ['dataDir', 'eventLog', 'db', 'store',
 export const ROLES: Record<Role, { description: string; modules: ModuleName[] }> = {
   collector: { description: 'ingest endpoints (HTTP), edge enrichment, appends to the event log', modules: ['collector', 'http'] },
   api: { description: 'management API and the GA4-compatible report API (HTTP)', modules: ['apiObserve', 'openapi', 'management', 'accounts', 'reports', 'http'] },
-  worker: { description: 'archiver (event log -> raw zone) and job handlers (transform, load)', modules: ['archiver', 'pipeline'] },
+  worker: { description: 'archiver (event log -> raw zone) and job handlers (transform, load, compact)', modules: ['archiver', 'pipeline'] },
   scheduler: { description: 'repeating schedules for transform + load', modules: ['schedule'] },
 };

@@ -36,6 +36,13 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ TALLY_EVENT_LOG: 'kafka' })).toThrow(/KAFKA_BROKERS/);
   });
 
+  it('gives the transform an explicit DuckDB memory limit: TALLY_TRANSFORM_MEMORY, else a quarter of the machine', () => {
+    expect(loadConfig({ TALLY_TRANSFORM_MEMORY: '2GB' }).jobs.transformMemory).toBe('2GB');
+    expect(loadConfig({}).jobs.transformMemory).toMatch(/^\d+MB$/);
+    expect(() => loadConfig({ TALLY_TRANSFORM_MEMORY: 'lots' })).toThrow(/TALLY_TRANSFORM_MEMORY/);
+    expect(loadConfig({}).jobs.transformLateAllowanceMs).toBe(600_000);
+  });
+
   it('takes S3_BUCKET with the default DuckDB warehouse (objects are fetched through the store)', () => {
     const c = loadConfig({ S3_BUCKET: 'b' });
     expect(c.warehouse.kind).toBe('duckdb');

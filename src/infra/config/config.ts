@@ -1,3 +1,4 @@
+import { totalmem } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { parseProxyTrust, type ProxyTrustSetting } from '../http/proxy-trust.js';
@@ -78,6 +79,10 @@ const schema = {
   jobs: z.object({
     TALLY_TRANSFORM_INTERVAL_MS: positiveInt.default(30_000),
     TALLY_TRANSFORM_ENGINE: z.enum(['duckdb', 'spark']).default('duckdb'),
+    // DuckDB's memory_limit for the transform, e.g. 4GB or 512MB; default a quarter of the machine's memory
+    TALLY_TRANSFORM_MEMORY: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'a size such as 4GB or 512MB').optional(),
+    // how far before its receipt an event may lie and still join an open session without a rebuild
+    TALLY_TRANSFORM_LATE_ALLOWANCE_MS: z.coerce.number().int().nonnegative().default(600_000),
     SPARK_SUBMIT: z.string().min(1).optional(),
     SPARK_MASTER: z.string().min(1).default('local[*]'),
     SPARK_JARS: z.string().min(1).optional(),
@@ -133,6 +138,9 @@ export interface Config {
   jobs: {
     transformIntervalMs: number;
     transformEngine: 'duckdb' | 'spark';
+    /** DuckDB memory_limit of the transform (it spills to its temp dir beyond it). */
+    transformMemory: string;
+    transformLateAllowanceMs: number;
     /** spark-submit settings when transformEngine is 'spark'. */
     spark: { submit: string; master: string; jars: string | undefined; driverMemory: string | undefined } | null;
     /** BullMQ on this Redis when set; in-process otherwise. */
@@ -238,6 +246,8 @@ export function loadConfig(env: Env = process.env): Config {
     jobs: {
       transformIntervalMs: jobs.TALLY_TRANSFORM_INTERVAL_MS,
       transformEngine: jobs.TALLY_TRANSFORM_ENGINE,
+      transformMemory: jobs.TALLY_TRANSFORM_MEMORY ?? `${Math.max(256, Math.floor(totalmem() / 4 / 2 ** 20))}MB`,
+      transformLateAllowanceMs: jobs.TALLY_TRANSFORM_LATE_ALLOWANCE_MS,
       spark:
         jobs.TALLY_TRANSFORM_ENGINE === 'spark'
           ? { submit: jobs.SPARK_SUBMIT!, master: jobs.SPARK_MASTER, jars: jobs.SPARK_JARS, driverMemory: jobs.SPARK_DRIVER_MEMORY }

@@ -119,18 +119,36 @@ export function metadataContract(open: () => Promise<Db>): void {
       { key: 'raw/tenant=U/property=901/dt=2026-01-01/hr=00/1-0-0.ndjson.gz', tenantId: 'U', propertyId: '901', records: 1, minEventMs: big, maxEventMs: big },
     ]);
     const pending = (await state.pendingTransforms()).filter((p) => ['900', '901'].includes(p.propertyId)).sort((a, b) => a.propertyId.localeCompare(b.propertyId));
-    expect(pending.map(({ uptoSeq: _, ...p }) => p)).toEqual([
+    expect(pending.map(({ uptoSeq: _, afterSeq: __, ...p }) => p)).toEqual([
       { tenantId: 'T', propertyId: '900', minEventMs: big, maxEventMs: big + 3_700_000, spans: expect.arrayContaining([[big, big + 5_000], [big + 3_600_000, big + 3_700_000]]) },
       { tenantId: 'U', propertyId: '901', minEventMs: big, maxEventMs: big, spans: [[big, big]] },
     ]);
     expect(typeof pending[0].uptoSeq).toBe('number');
     expect((await state.allRawSpans('900')).length).toBe(2);
+    // the objects of a cycle: after the watermark, up to the cycle's seq, in seq order; a rebuild's context by event time
+    expect(pending[0].afterSeq).toBe(await state.transformedSeq('900'));
+    const keys900 = await state.rawObjectKeys('900', { afterSeq: pending[0].afterSeq, uptoSeq: pending[0].uptoSeq });
+    expect(keys900).toEqual([
+      'raw/tenant=T/property=900/dt=2026-01-01/hr=00/0-0-9.ndjson.gz',
+      'raw/tenant=T/property=900/dt=2026-01-01/hr=01/0-10-19.ndjson.gz',
+    ]);
+    expect(await state.rawObjectKeys('900', { afterSeq: pending[0].afterSeq, uptoSeq: pending[0].uptoSeq, fromEventMs: big + 3_650_000 })).toEqual([keys900[1]]);
+    expect(await state.rawObjectKeys('900', { afterSeq: pending[0].uptoSeq, uptoSeq: pending[0].uptoSeq })).toEqual([]);
 
     const parts = [
       { tenantId: 'T', propertyId: '900', table: 'events' as const, date: '2026-01-01', keys: ['transformed/events/tenant=T/property=900/dt=2026-01-01/part-0.parquet'], rows: 20 },
       { tenantId: 'T', propertyId: '900', table: 'sessions' as const, date: '2026-01-01', keys: ['transformed/sessions/tenant=T/property=900/dt=2026-01-01/part-0.parquet'], rows: 4 },
     ];
     await state.markTransformed('T', '900', pending[0].uptoSeq, parts);
+    expect(await state.transformedSeq('900')).toBe(pending[0].uptoSeq);
+    // compaction candidates: partitions of more than one file before a date
+    const twoFiles = { ...parts[0], date: '2025-12-30', keys: ['transformed/events/tenant=T/property=900/dt=2025-12-30/c-1.parquet', 'transformed/events/tenant=T/property=900/dt=2025-12-30/c-2.parquet'] };
+    await state.markTransformed('T', '900', pending[0].uptoSeq, [twoFiles]);
+    expect(await state.partitionsWithSeveralFiles('2025-12-31', '900')).toEqual([twoFiles]);
+    expect(await state.partitionsWithSeveralFiles('2025-12-30', '900')).toEqual([]);
+    await state.markTransformed('T', '900', pending[0].uptoSeq, [{ ...twoFiles, keys: [twoFiles.keys[0]] }]);
+    expect(await state.partitionsWithSeveralFiles('2025-12-31', '900')).toEqual([]);
+    await state.markLoaded({ ...twoFiles }, (await state.pendingLoads('900')).find((l) => l.date === '2025-12-30')!.transformedAt, 20);
     expect((await state.pendingTransforms()).map((p) => p.propertyId)).not.toContain('900');
     const loads = await state.pendingLoads('900');
     expect(loads.map(({ transformedAt: _, ...p }) => p)).toEqual([parts[0], parts[1]]);

@@ -2,36 +2,45 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { tzOffsetMs } from '../../domain/time-zone.js';
-import { listRawKeys, transformWindow } from './raw-window.js';
+import { checkTimeZone, listRawKeys, offsetSegments, transformParams, transformWindow } from './raw-window.js';
+import { duckdbTransformDialect } from './transform-dialect.js';
 import { transformedKey, TRANSFORMED_TABLE_NAMES, TRANSFORMED_TABLES, type TransformedTable } from '../../domain/transformed-schema.js';
 import type { ObjectStore } from '../object-store/object-store.port.js';
+import { compactPartition, runCycle } from './duckdb.transform-cycle.js';
+import type { PropertySettings } from '../../domain/property-settings.js';
 import type {
-  TransformEngine,
+  CycleRequest,
+  CycleResult,
+  IncrementalTransformEngine,
   TransformRequest,
   TransformResult,
   WrittenPartition,
 } from './transform-engine.port.js';
-import { ATTRIBUTION_PARAMS, enrichmentRows } from './enrichment-dims.js';
+import { ATTRIBUTION_PARAMS, createDimTable, enrichmentRows } from './enrichment-dims.js';
+
+export { offsetSegments };
 import * as sql from './transform.sql.js';
 
-const HOUR_MS = 3_600_000;
-const OUT_VIEWS = { events: 'events_out', sessions: 'sessions_out', identities: 'identities_out' } as const satisfies Record<TransformedTable, string>;
 
 export interface DuckDbTransformEngineOptions {
   /** Where partitions are staged before upload and DuckDB spills; default the OS temp dir. */
   tempDir?: string;
   threads?: number;
-  /** DuckDB memory limit, e.g. '2GB'. */
+  /** DuckDB memory limit, e.g. '2GB'; beyond it DuckDB spills to its temp dir under `tempDir`. */
   memoryLimit?: string;
+  /** How far before its receipt an event may lie without being late for a cycle; default 10 min. */
+  lateAllowanceMs?: number;
 }
+
+export const DEFAULT_LATE_ALLOWANCE_MS = 10 * 60_000;
 
 type Cell = string | boolean | bigint | null;
 
-/** Raw zone -> transformed zone on embedded DuckDB (the SQL is in transform.sql.ts). */
-export class DuckDbTransformEngine implements TransformEngine {
+/** Raw zone -> transformed zone on embedded DuckDB (the statements are in transform.sql.ts, shared with Spark). */
+export class DuckDbTransformEngine implements IncrementalTransformEngine {
   private instance: Promise<DuckDBInstance> | null = null;
   private spillDir: string | null = null;
+  private running = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly store: ObjectStore,
@@ -42,9 +51,9 @@ export class DuckDbTransformEngine implements TransformEngine {
     const { settings } = request;
     const window = transformWindow(settings, request.dates);
     if (!window) return { partitions: [], rawRead: 0, eventsWritten: 0 };
-    const { dates, startMs, endMs } = window;
+    const { dates } = window;
 
-    const total = 8 + TRANSFORMED_TABLE_NAMES.length * dates.length;
+    const total = 13 + TRANSFORMED_TABLE_NAMES.length * dates.length;
     let done = 0;
     const step = () => onProgress?.(++done, total);
 
@@ -58,32 +67,7 @@ export class DuckDbTransformEngine implements TransformEngine {
       const rawRead = await count(conn, 'SELECT count(*) FROM raw');
       step();
 
-      await conn.run(
-        sql.createKept({ tenantId: settings.tenantId, propertyId: settings.propertyId, startMs, endMs }),
-      );
-      step();
-
-      await this.enrich(conn, 'ua', sql.createUaDim, sql.distinctUserAgents);
-      step();
-      await this.enrich(conn, 'url', sql.createUrlDim, sql.distinctUrls);
-      await conn.run(sql.createTzDim);
-      const offsets = offsetSegments(settings.timeZone, startMs, endMs);
-      await append(conn, 'tz_dim', offsets.map(([from, offset]) => [BigInt(from), BigInt(offset)]));
-      step();
-
-      await conn.run(sql.createSessions({ timeoutMs: settings.sessionTimeoutMinutes * 60_000 }));
-      await conn.run(sql.createSessionFirst(ATTRIBUTION_PARAMS));
-      step();
-      // once per distinct (url, referrer, campaign params) of the sessions' first events
-      await this.enrich(conn, 'attr', sql.createAttrDim, sql.distinctAttributionKeys);
-      step();
-
-      await conn.run(sql.createSessionAttribution);
-      await conn.run(sql.createFacts({ keyEvents: settings.keyEvents }));
-      await conn.run(sql.createEventsOut);
-      await conn.run(sql.createSessionsOut({ engagedSessionSeconds: settings.engagedSessionSeconds }));
-      await conn.run(sql.createIdentitiesOut);
-      step();
+      await runStatements(conn, transformParams(settings, window, ATTRIBUTION_PARAMS), step);
 
       const partitions: WrittenPartition[] = [];
       const rowCounts = {
@@ -96,9 +80,12 @@ export class DuckDbTransformEngine implements TransformEngine {
           const key = transformedKey(table, { ...settings, date });
           const path = join(stage, `${table}-${date}.parquet`);
           const { columns, orderBy } = TRANSFORMED_TABLES[table];
-          await conn.run(sql.copyPartition({ table: OUT_VIEWS[table], columns, date, orderBy: orderBy.join(', '), path }));
+          await conn.run(sql.copyPartition({ table: sql.OUT_VIEWS[table], columns, date, orderBy: orderBy.join(', '), path }));
           await this.store.put(key, await readFile(path));
           await rm(path);
+          // replaced whole: no file of an incremental cycle stays beside it
+          const others = (await this.store.list(key.slice(0, key.lastIndexOf('/') + 1))).map((o) => o.key).filter((k) => k !== key);
+          await this.store.delete(others);
           const rows = rowCounts[table].get(date) ?? 0;
           partitions.push({ table, date, keys: [key], rows });
           step();
@@ -106,6 +93,63 @@ export class DuckDbTransformEngine implements TransformEngine {
       }
       const eventsWritten = partitions.filter((p) => p.table === 'events').reduce((n, p) => n + p.rows, 0);
       return { partitions, rawRead, eventsWritten };
+    } finally {
+      conn.closeSync();
+      await rm(stage, { recursive: true, force: true });
+    }
+  }
+
+  /** One incremental cycle: what arrived since the last one, plus the open sessions' state. */
+  cycle(request: CycleRequest): Promise<CycleResult> {
+    return this.serially(request.settings.propertyId, () => this.runCycle(request));
+  }
+
+  private async runCycle(request: CycleRequest): Promise<CycleResult> {
+    checkTimeZone(request.settings.timeZone);
+    const conn = await (await this.db()).connect();
+    const stage = await mkdtemp(join(this.opts.tempDir ?? tmpdir(), 'tally-cycle-'));
+    try {
+      return await runCycle(
+        {
+          store: this.store,
+          conn,
+          stage,
+          lateAllowanceMs: this.opts.lateAllowanceMs ?? DEFAULT_LATE_ALLOWANCE_MS,
+          readablePaths: (keys) => this.readablePaths(keys, stage),
+          runStatements: (settings, startMs, endMs, [minMs, maxMs]) =>
+            runStatements(conn, transformParams(settings, { startMs, endMs }, ATTRIBUTION_PARAMS, [minMs, maxMs + 1])),
+        },
+        request,
+      );
+    } finally {
+      conn.closeSync();
+      await rm(stage, { recursive: true, force: true });
+    }
+  }
+
+  compact(settings: PropertySettings, table: TransformedTable, date: string): Promise<{ keys: string[]; obsolete: string[]; rows: number } | null> {
+    return this.serially(settings.propertyId, () => this.runCompact(settings, table, date));
+  }
+
+  /**
+   * One cycle or compaction of a property at a time in this process: a scheduled pipeline and a
+   * `jobs run` (or the transform and pipeline jobs) must not both read the same state.
+   */
+  private serially<T>(propertyId: string, fn: () => Promise<T>): Promise<T> {
+    const run = (this.running.get(propertyId) ?? Promise.resolve()).then(fn, fn);
+    const tail = run.catch(() => undefined);
+    this.running.set(propertyId, tail);
+    void tail.then(() => {
+      if (this.running.get(propertyId) === tail) this.running.delete(propertyId);
+    });
+    return run;
+  }
+
+  private async runCompact(settings: PropertySettings, table: TransformedTable, date: string): Promise<{ keys: string[]; obsolete: string[]; rows: number } | null> {
+    const conn = await (await this.db()).connect();
+    const stage = await mkdtemp(join(this.opts.tempDir ?? tmpdir(), 'tally-compact-'));
+    try {
+      return await compactPartition({ conn, store: this.store, stage, readablePaths: (keys) => this.readablePaths(keys, stage) }, settings, table, date);
     } finally {
       conn.closeSync();
       await rm(stage, { recursive: true, force: true });
@@ -134,12 +178,6 @@ export class DuckDbTransformEngine implements TransformEngine {
     return this.instance;
   }
 
-  /** One lookup row per distinct key of `distinct`, computed by the shared enrichment (enrichment-dims.ts). */
-  private async enrich(conn: DuckDBConnection, name: 'ua' | 'url' | 'attr', create: string, distinct: string): Promise<void> {
-    await conn.run(create);
-    await append(conn, `${name}_dim`, enrichmentRows(name, await strings(conn, distinct)));
-  }
-
   /** Local paths DuckDB can scan: the store's own when it is a folder, else downloaded copies. */
   private async readablePaths(keys: string[], stage: string): Promise<string[]> {
     const paths: string[] = [];
@@ -157,6 +195,19 @@ export class DuckDbTransformEngine implements TransformEngine {
       await writeFile(copy, body);
     }
     return paths;
+  }
+}
+
+/** Runs the shared transform statements (transform.sql.ts) over the table `raw`. */
+async function runStatements(conn: DuckDBConnection, params: sql.TransformParams, step?: () => void): Promise<void> {
+  for (const s of sql.transformSteps(duckdbTransformDialect, params)) {
+    if (s.kind === 'enrich') {
+      await conn.run(createDimTable(s.dim));
+      await append(conn, `${s.dim}_dim`, enrichmentRows(s.dim, await strings(conn, s.keys)));
+    } else {
+      await conn.run(`CREATE OR REPLACE TEMP ${s.materialize ? 'TABLE' : 'VIEW'} ${s.name} AS ${s.sql}`);
+    }
+    step?.();
   }
 }
 
@@ -191,24 +242,4 @@ async function append(conn: DuckDBConnection, table: string, rows: Cell[][]): Pr
   } finally {
     appender.closeSync();
   }
-}
-
-/** The zone's offsets over [fromMs, toMs) as (from_ms, offset_ms) rows, for an ASOF join. */
-export function offsetSegments(timeZone: string, fromMs: number, toMs: number): [number, number][] {
-  let current = tzOffsetMs(fromMs, timeZone);
-  const out: [number, number][] = [[Number.MIN_SAFE_INTEGER, current]];
-  for (let t = fromMs + HOUR_MS; t < toMs + HOUR_MS; t += HOUR_MS) {
-    const next = tzOffsetMs(t, timeZone);
-    if (next === current) continue;
-    let lo = t - HOUR_MS; // old offset
-    let hi = t; // new offset
-    while (hi - lo > 1) {
-      const mid = Math.floor((lo + hi) / 2);
-      if (tzOffsetMs(mid, timeZone) === current) lo = mid;
-      else hi = mid;
-    }
-    out.push([hi, next]);
-    current = next;
-  }
-  return out;
 }

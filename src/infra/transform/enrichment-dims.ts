@@ -85,48 +85,52 @@ export function enrichmentRows(name: Dim['name'], keys: readonly (string | null)
   return keys.map((k) => dim.rows(k));
 }
 
+export type DimName = Dim['name'];
+
+/** `CREATE` of the `<name>_dim` lookup table an engine joins. */
+export function createDimTable(name: DimName, tableName = `${name}_dim`): string {
+  const dim = DIMS.find((d) => d.name === name)!;
+  return `CREATE OR REPLACE TEMP TABLE ${tableName} (${dim.columns.map(([n, t]) => `${n} ${t}`).join(', ')})`;
+}
+
 /**
- * Reads `keysDir/{ua,url,attr}/*.parquet` (ua, ua_source | url | url, referrer, attr_params) and
- * writes `dimsDir/{ua,url,attr}.parquet`. Returns the number of distinct keys per dim.
+ * Reads `keysDir/<name>/*.parquet` (ua, ua_source | url | url, referrer, attr_params) and writes
+ * `dimsDir/<name>.parquet`. Returns the number of distinct keys.
  */
-export async function writeEnrichmentDims(
+export async function writeEnrichmentDim(
   conn: DuckDBConnection,
+  name: DimName,
   keysDir: string,
   dimsDir: string,
-): Promise<Record<string, number>> {
-  const counts: Record<string, number> = {};
-  for (const dim of DIMS) {
-    const table = `dim_${dim.name}`;
-    await conn.run(`CREATE OR REPLACE TEMP TABLE ${table} (${dim.columns.map(([n, t]) => `${n} ${t}`).join(', ')})`);
-    const dir = join(keysDir, dim.name);
-    const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.parquet')) : [];
-    let n = 0;
-    if (files.length > 0) {
-      const keyColumns = dim.name === 'ua' ? 'ua, ua_source' : dim.name === 'url' ? 'url' : 'url, referrer, attr_params';
-      const reader = await conn.runAndReadAll(
-        `SELECT ${keyColumns} FROM read_parquet(${sqlString(join(dir, '*.parquet'))})`,
-      );
-      const appender = await conn.createAppender(table, 'main', 'temp');
-      try {
-        for (const key of reader.getRows()) {
-          for (const v of dim.rows(key.map((k) => (k === null ? null : String(k))))) {
-            if (v === null) appender.appendNull();
-            else if (typeof v === 'boolean') appender.appendBoolean(v);
-            else appender.appendVarchar(v);
-          }
-          appender.endRow();
-          n++;
+): Promise<number> {
+  const dim = DIMS.find((d) => d.name === name)!;
+  const table = `dim_${dim.name}`;
+  await conn.run(createDimTable(name, table));
+  const dir = join(keysDir, dim.name);
+  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.parquet')) : [];
+  let n = 0;
+  if (files.length > 0) {
+    const keyColumns = dim.name === 'ua' ? 'ua, ua_source' : dim.name === 'url' ? 'url' : 'url, referrer, attr_params';
+    const reader = await conn.runAndReadAll(`SELECT ${keyColumns} FROM read_parquet(${sqlString(join(dir, '*.parquet'))})`);
+    const appender = await conn.createAppender(table, 'main', 'temp');
+    try {
+      for (const key of reader.getRows()) {
+        for (const v of dim.rows(key.map((k) => (k === null ? null : String(k))))) {
+          if (v === null) appender.appendNull();
+          else if (typeof v === 'boolean') appender.appendBoolean(v);
+          else appender.appendVarchar(v);
         }
-        appender.flushSync();
-      } finally {
-        appender.closeSync();
+        appender.endRow();
+        n++;
       }
+      appender.flushSync();
+    } finally {
+      appender.closeSync();
     }
-    await conn.run(`COPY ${table} TO ${sqlString(join(dimsDir, `${dim.name}.parquet`))} (FORMAT parquet)`);
-    await conn.run(`DROP TABLE ${table}`);
-    counts[dim.name] = n;
   }
-  return counts;
+  await conn.run(`COPY ${table} TO ${sqlString(join(dimsDir, `${dim.name}.parquet`))} (FORMAT parquet)`);
+  await conn.run(`DROP TABLE ${table}`);
+  return n;
 }
 
 /** First value per lowercased key, as attributeTraffic reads a page URL's query. */

@@ -1,12 +1,13 @@
-import { addDays, startOfLocalDate } from '../../domain/time-zone.js';
+import { addDays, startOfLocalDate, tzOffsetMs } from '../../domain/time-zone.js';
 import type { PropertySettings } from '../../domain/property-settings.js';
 import { parseRawKey, rawDayPrefix } from '../../domain/transformed-schema.js';
 import { TallyError } from '../errors.js';
 import type { ObjectStore } from '../object-store/object-store.port.js';
+import type { TransformParams } from './transform.sql.js';
+import { MAX_LATENESS_MS } from './transform-engine.port.js';
 
 const HOUR_MS = 3_600_000;
-/** Event time is at most this long before receipt (the collector clamps client_ts). */
-export const MAX_LATENESS_MS = 72 * HOUR_MS;
+export { MAX_LATENESS_MS };
 
 export interface TransformWindow {
   /** Requested local dates, distinct and sorted. */
@@ -52,10 +53,51 @@ function checkDate(date: string): void {
   }
 }
 
-function checkTimeZone(timeZone: string): void {
+export function checkTimeZone(timeZone: string): void {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone });
   } catch (e) {
     throw new TallyError('invalid_argument', `unknown time zone ${JSON.stringify(timeZone)}`, { timeZone }, { cause: e });
   }
+}
+
+/** The parameters of the shared transform statements for one property and window. */
+export function transformParams(
+  settings: PropertySettings,
+  w: Pick<TransformWindow, 'startMs' | 'endMs'>,
+  attributionParams: readonly string[],
+  /** The event times the zone's offsets are needed for; default the window. */
+  span: readonly [number, number] = [w.startMs, w.endMs],
+): TransformParams {
+  return {
+    tenantId: settings.tenantId,
+    propertyId: settings.propertyId,
+    startMs: w.startMs,
+    endMs: w.endMs,
+    timeoutMs: settings.sessionTimeoutMinutes * 60_000,
+    engagedSessionSeconds: settings.engagedSessionSeconds,
+    keyEvents: settings.keyEvents,
+    attributionParams,
+    offsetSegments: offsetSegments(settings.timeZone, span[0], span[1]),
+  };
+}
+
+/** The zone's offsets over [fromMs, toMs) as (from_ms, offset_ms) rows; the first from -inf. */
+export function offsetSegments(timeZone: string, fromMs: number, toMs: number): [number, number][] {
+  let current = tzOffsetMs(fromMs, timeZone);
+  const out: [number, number][] = [[Number.MIN_SAFE_INTEGER, current]];
+  for (let t = fromMs + HOUR_MS; t < toMs + HOUR_MS; t += HOUR_MS) {
+    const next = tzOffsetMs(t, timeZone);
+    if (next === current) continue;
+    let lo = t - HOUR_MS; // old offset
+    let hi = t; // new offset
+    while (hi - lo > 1) {
+      const mid = Math.floor((lo + hi) / 2);
+      if (tzOffsetMs(mid, timeZone) === current) lo = mid;
+      else hi = mid;
+    }
+    out.push([hi, next]);
+    current = next;
+  }
+  return out;
 }

@@ -7,14 +7,13 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { transformedKey, TRANSFORMED_TABLE_NAMES, TRANSFORMED_TABLES, type Column, type TransformedTable } from '../../domain/transformed-schema.js';
-import { IDENTITY_LINK_EVENT } from '../../domain/identity-link.js';
 import { TallyError } from '../errors.js';
 import type { ObjectStore } from '../object-store/object-store.port.js';
-import { offsetSegments } from './duckdb.transform-engine.js';
-import { ATTRIBUTION_PARAMS, writeEnrichmentDims } from './enrichment-dims.js';
-import { listRawKeys, transformWindow } from './raw-window.js';
+import { ATTRIBUTION_PARAMS, writeEnrichmentDim, type DimName } from './enrichment-dims.js';
+import { listRawKeys, transformParams, transformWindow } from './raw-window.js';
+import { sparkTransformDialect } from './transform-dialect.js';
 import type { TransformEngine, TransformRequest, TransformResult, WrittenPartition } from './transform-engine.port.js';
-import { sqlString } from './transform.sql.js';
+import { OUT_VIEWS, RAW_FIELDS, sqlString, transformSteps } from './transform.sql.js';
 import { DUCKDB_TYPES } from '../column-types.js';
 
 const JOB_DIR = fileURLToPath(new URL('../../../jobs/spark/', import.meta.url));
@@ -45,9 +44,9 @@ interface JobResult {
 
 /**
  * Raw zone -> transformed zone on Spark (`jobs/spark/transform_job.py`), giving the rows the DuckDB
- * engine gives. The job runs the relational steps; user agents, URLs and attribution are computed
- * here, once per distinct key the job reports, with the same JS as DuckDB, and handed back as
- * Parquet. Partitions are written by the job to the work dir and published through the store.
+ * engine gives: the job runs the statements of `transform.sql.ts` it is sent, spelled for Spark.
+ * User agents, URLs and attribution are computed here, once per distinct key the job reports,
+ * with the same JS as DuckDB, and handed back as Parquet. Partitions are written by the job to the work dir and published through the store.
  */
 export class SparkTransformEngine implements TransformEngine {
   constructor(
@@ -59,9 +58,9 @@ export class SparkTransformEngine implements TransformEngine {
     const { settings } = request;
     const window = transformWindow(settings, request.dates);
     if (window === null) return { partitions: [], rawRead: 0, eventsWritten: 0 };
-    const { dates, startMs, endMs } = window;
+    const { dates } = window;
 
-    const total = 6 + TRANSFORMED_TABLE_NAMES.length * dates.length;
+    const total = 13 + TRANSFORMED_TABLE_NAMES.length * dates.length;
     let done = 0;
     const step = () => onProgress?.(++done, total);
 
@@ -78,25 +77,20 @@ export class SparkTransformEngine implements TransformEngine {
           tenantId: settings.tenantId,
           propertyId: settings.propertyId,
           dates,
-          startMs,
-          endMs,
-          timeoutMs: settings.sessionTimeoutMinutes * 60_000,
-          engagedSessionSeconds: settings.engagedSessionSeconds,
-          keyEvents: settings.keyEvents,
-          attributionParams: ATTRIBUTION_PARAMS,
-          offsetSegments: offsetSegments(settings.timeZone, startMs, endMs),
           rawLocations: rawKeys.map((k) => this.sparkLocation(k)),
-          tables: TRANSFORMED_TABLE_NAMES.map((name) => ({ name, ...TRANSFORMED_TABLES[name] })),
-          identityLinkEvent: IDENTITY_LINK_EVENT,
+          rawFields: RAW_FIELDS.map(([name, type]) => [name, type.toLowerCase()]),
+          // the transform itself: the statements DuckDB runs, spelled for Spark
+          steps: transformSteps(sparkTransformDialect, transformParams(settings, window, ATTRIBUTION_PARAMS)),
+          tables: TRANSFORMED_TABLE_NAMES.map((name) => ({ name, view: OUT_VIEWS[name], ...TRANSFORMED_TABLES[name] })),
         }),
       );
-      const result = await this.runJob(work, async (kind) => {
+      const result = await this.runJob(work, async (kind, payload) => {
         if (kind === 'KEYS') {
-          step();
-          await writeEnrichmentDims(conn, join(work, 'keys'), join(work, 'dims'));
-          await writeFile(join(work, 'dims', '_READY'), '');
-          step();
-        } else step();
+          const dim = (payload as { dim: DimName }).dim;
+          await writeEnrichmentDim(conn, dim, join(work, 'keys'), join(work, 'dims'));
+          await writeFile(join(work, 'dims', `${dim}.ready`), '');
+        }
+        step();
       });
 
       const partitions: WrittenPartition[] = [];
@@ -164,7 +158,7 @@ export class SparkTransformEngine implements TransformEngine {
   }
 
   /** Runs spark-submit, answering its TALLY_KEYS line; resolves with its result.json. */
-  private runJob(work: string, onPhase: (kind: string) => Promise<void>): Promise<JobResult> {
+  private runJob(work: string, onPhase: (kind: string, payload: unknown) => Promise<void>): Promise<JobResult> {
     return new Promise((resolve, reject) => {
       const child = spawn(this.opts.sparkSubmit, this.submitArgs(work), { stdio: ['ignore', 'pipe', 'pipe'] });
       const tail: string[] = [];
@@ -174,9 +168,9 @@ export class SparkTransformEngine implements TransformEngine {
         this.opts.onLog?.(line);
         tail.push(line);
         if (tail.length > 40) tail.shift();
-        const m = /^TALLY_(KEYS|PROGRESS)\b/.exec(line);
+        const m = /^TALLY_(KEYS|PROGRESS)(?: (.*))?$/.exec(line);
         if (!m) return;
-        phases = phases.then(() => onPhase(m[1])).catch((e: unknown) => {
+        phases = phases.then(() => onPhase(m[1], m[2] ? JSON.parse(m[2]) : null)).catch((e: unknown) => {
           failure ??= e;
           child.kill('SIGTERM');
         });

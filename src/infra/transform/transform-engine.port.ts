@@ -30,3 +30,42 @@ export interface TransformEngine {
   transform(request: TransformRequest, onProgress?: (done: number, total: number) => void): Promise<TransformResult>;
   close(): Promise<void>;
 }
+
+/** Event time is at most this long before receipt (the collector clamps client_ts). */
+export const MAX_LATENESS_MS = 72 * 3_600_000;
+
+/** One incremental cycle of a property (README: "Incremental cycles"). */
+export interface CycleRequest {
+  settings: PropertySettings;
+  /** Raw objects archived since the property's last cycle. */
+  newKeys: string[];
+  /** Raw objects of earlier cycles that may hold events from `startMs` to `endMs`: a rebuild's context. */
+  earlierKeys(startMs: number, endMs: number): Promise<string[]>;
+  /** Names this cycle's files; increasing from cycle to cycle (e.g. the raw watermark). */
+  cycleId: string;
+  /** Re-transform every date from this local date on, whole (a `--full` run). */
+  rebuildFrom?: string;
+}
+
+export interface CycleResult extends TransformResult {
+  /** The first date re-transformed whole, when late or duplicate events (or rebuildFrom) asked for it. */
+  rebuiltFrom: string | null;
+  /** New records before the last cut (or otherwise touching closed sessions). */
+  late: number;
+  /** New records dropped as later copies of events already written. */
+  duplicates: number;
+}
+
+/** An engine that can transform what arrived since the last cycle, keeping open sessions between cycles. */
+export interface IncrementalTransformEngine extends TransformEngine {
+  cycle(request: CycleRequest): Promise<CycleResult>;
+  /**
+   * Merges a closed day's files of one table into one sorted file (null: nothing to do). The
+   * caller records `keys` as the partition's files, then deletes `obsolete`.
+   */
+  compact(settings: PropertySettings, table: TransformedTable, date: string): Promise<{ keys: string[]; obsolete: string[]; rows: number } | null>;
+}
+
+export function isIncremental(engine: TransformEngine): engine is IncrementalTransformEngine {
+  return typeof (engine as Partial<IncrementalTransformEngine>).cycle === 'function';
+}

@@ -97,6 +97,18 @@ export function warehouseContract(open: (objectRoot: string) => Promise<Warehous
     await wh.close();
   });
 
+  it('loads a partition of several files (an incremental transform writes one per cycle) as their union', async () => {
+    const wh = await ready();
+    const a = v1.find((p) => p.table === 'events')!;
+    const b = v2.find((p) => p.table === 'events' && p.date === a.date)!;
+    const { rows } = await wh.loadPartition('events', ref(a), [a.key, b.key]);
+    expect(rows).toBe(rowsOf(fx, a) + rowsOf(generateProperty('t1', 'p1', 8, 10), b));
+    expect(await countOn(wh, a.date)).toBe(rows);
+    // the next cycle's file list replaces the partition whole
+    expect((await wh.loadPartition('events', ref(a), [b.key])).rows).toBe(rowsOf(generateProperty('t1', 'p1', 8, 10), b));
+    await wh.close();
+  });
+
   it('readers querying in a loop during reloads see the old partition or the new, never a mix', async () => {
     const wh = await ready();
     await loadAll(wh, v1);

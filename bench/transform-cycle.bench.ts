@@ -1,0 +1,61 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { FolderObjectStore } from '../src/infra/object-store/folder.object-store.js';
+import { DuckDbTransformEngine } from '../src/infra/transform/duckdb.transform-engine.js';
+import { generatedRawEvents, RawZoneWriter } from '../src/infra/transform/raw-zone.testkit.js';
+import type { RawEvent } from '../src/domain/raw-event.js';
+import { DEFAULT_PROPERTY_SETTINGS, type PropertySettings } from '../src/domain/property-settings.js';
+
+const DAY_EVENTS = Number(process.env.BENCH_EVENTS ?? 300_000);
+const CYCLE_SECONDS = Number(process.env.BENCH_CYCLE_SECONDS ?? 30);
+const CYCLES = Number(process.env.BENCH_CYCLES ?? 5);
+const START = '2026-02-01';
+const settings: PropertySettings = { ...DEFAULT_PROPERTY_SETTINGS, keyEvents: ['purchase'], tenantId: 'bench', propertyId: '400000997' };
+
+/**
+ * Incremental cycles: the time of a cycle over `CYCLE_SECONDS` of traffic on an empty day and
+ * after a day partition already holds ~`BENCH_EVENTS` events (issue 20: it should not grow with
+ * the day). One day of generated traffic; the first cycles cover the day up to late afternoon in
+ * one go, then cycles of `CYCLE_SECONDS` of receipt time each.
+ */
+export async function run() {
+  const visitorsPerDay = Math.max(1, Math.round(DAY_EVENTS / 7.7));
+  const all: RawEvent[] = [...generatedRawEvents(settings, { seed: 4, startDate: START, days: 1, timeZone: 'UTC', visitorsPerDay })];
+  all.sort((a, b) => a.received_at - b.received_at);
+  const rows: Record<string, unknown>[] = [];
+  for (const mode of ['empty day', 'full day']) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tally-bench-cycle-'));
+    const store = new FolderObjectStore(dir);
+    const engine = new DuckDbTransformEngine(store, { tempDir: dir });
+    const earlier: string[] = [];
+    let partition = 0;
+    const cycle = async (events: RawEvent[]) => {
+      const before = new Set((await store.list('raw/')).map((o) => o.key));
+      const w = new RawZoneWriter(store, ++partition);
+      for (const e of events) await w.add(e);
+      await w.flush();
+      const newKeys = (await store.list('raw/')).map((o) => o.key).filter((k) => !before.has(k));
+      const t0 = performance.now();
+      const r = await engine.cycle({ settings, newKeys, earlierKeys: async () => [...earlier], cycleId: String(partition).padStart(6, '0') });
+      earlier.push(...newKeys);
+      return { r, seconds: (performance.now() - t0) / 1000 };
+    };
+    // the slices: [from, from + CYCLE_SECONDS) of receipt time, from 17:00 on
+    const from = Date.parse(`${START}T17:00:00Z`);
+    if (mode === 'full day') {
+      const { r, seconds } = await cycle(all.filter((e) => e.received_at < from));
+      rows.push({ mode, cycle: 'fill', new_events: r.rawRead, seconds: Number(seconds.toFixed(2)), rebuilt: r.rebuiltFrom ?? '' });
+    }
+    for (let i = 0; i < CYCLES; i++) {
+      const lo = from + i * CYCLE_SECONDS * 1000;
+      const slice = all.filter((e) => e.received_at >= lo && e.received_at < lo + CYCLE_SECONDS * 1000);
+      const { r, seconds } = await cycle(slice);
+      rows.push({ mode, cycle: i + 1, new_events: r.rawRead, seconds: Number(seconds.toFixed(2)), rebuilt: r.rebuiltFrom ?? '', files: r.partitions.reduce((n, p) => n + p.keys.length, 0) });
+    }
+    await engine.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  console.table(rows);
+  return { dayEvents: all.length, cycleSeconds: CYCLE_SECONDS, rows };
+}

@@ -1,0 +1,235 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PropertySettings } from '../../domain/property-settings.js';
+import type { RawEvent } from '../../domain/raw-event.js';
+import { addDays, datesBetween, localDate, startOfLocalDate } from '../../domain/time-zone.js';
+import { TRANSFORMED_TABLE_NAMES, TRANSFORMED_TABLES, type TransformedTable } from '../../domain/transformed-schema.js';
+import { FolderObjectStore } from '../object-store/folder.object-store.js';
+import { DuckDbTransformEngine } from './duckdb.transform-engine.js';
+import { generatedRawEvents, RawZoneWriter } from './raw-zone.testkit.js';
+import type { CycleResult, WrittenPartition } from './transform-engine.port.js';
+import { DUCKDB_TYPES } from '../column-types.js';
+
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+const ZONE = 'Europe/Berlin';
+const START = '2024-03-29'; // the DST switch (03-31) is inside
+const DAYS = 3;
+const SLICES = 10;
+
+const settings: PropertySettings = {
+  tenantId: 't1',
+  propertyId: 'p1',
+  timeZone: ZONE,
+  currencyCode: 'EUR',
+  sessionTimeoutMinutes: 30,
+  engagedSessionSeconds: 10,
+  keyEvents: ['purchase', 'sign_up'],
+};
+
+let dir: string;
+let reader: DuckDBInstance;
+let conn: DuckDBConnection;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'tally-cycle-test-'));
+  reader = await DuckDBInstance.create(':memory:');
+  conn = await reader.connect();
+});
+
+afterAll(async () => {
+  conn?.closeSync();
+  reader?.closeSync();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** The golden traffic in receipt order, plus late events and copies that arrive in later slices. */
+function dataset(): RawEvent[] {
+  const events = [...generatedRawEvents({ tenantId: 't1', propertyId: 'p1' }, { seed: 5, startDate: START, days: DAYS, timeZone: ZONE, visitorsPerDay: 120 })];
+  const base = events[0];
+  const day = (d: string, h: number) => startOfLocalDate(d, ZONE) + h * HOUR;
+  const extra: RawEvent[] = [];
+  const mk = (over: Partial<RawEvent>): RawEvent => ({ ...base, session_id: null, user_id: null, params: {}, ...over }) as RawEvent;
+  const d1 = addDays(START, 1);
+  // a late event (client time 30 h before receipt) that joins a session written cycles ago
+  const first = events.find((e) => localDate(e.received_at, ZONE) === d1 && e.client_id !== null)!;
+  extra.push(mk({ event_id: 'late-1', client_id: first.client_id, client_ts: (first.client_ts ?? first.received_at) + 5 * MIN, received_at: (first.client_ts ?? first.received_at) + 30 * HOUR, name: 'scroll' }));
+  // copies of written events, received later: one with its client time, one without (event time = its own receipt)
+  const copied = events.filter((e) => localDate(e.received_at, ZONE) === START).slice(10, 12);
+  extra.push({ ...copied[0], received_at: copied[0].received_at + 20 * HOUR, title: 'a later copy' });
+  extra.push({ ...copied[1], client_ts: null, received_at: copied[1].received_at + 26 * HOUR, title: 'a later copy' });
+  // a session across midnight whose events arrive in different cycles, and a link between ids
+  const night = day(d1, 23) + 50 * MIN;
+  for (let i = 0; i < 4; i++) extra.push(mk({ event_id: `night-${i}`, client_id: 'night', client_ts: null, received_at: night + i * 7 * MIN }));
+  extra.push(mk({ event_id: 'link-1', client_id: 'night', user_id: 'u-1', name: 'tally_identity_link', client_ts: null, received_at: night + 30 * MIN, params: { user_id: 'u-1', client_id: 'night' } }));
+  return [...events, ...extra].sort((a, b) => a.received_at - b.received_at);
+}
+
+async function writeSlice(store: FolderObjectStore, events: RawEvent[], partition: number): Promise<string[]> {
+  const before = new Set((await store.list('raw/')).map((o) => o.key));
+  const w = new RawZoneWriter(store, partition);
+  for (const e of events) await w.add(e);
+  await w.flush();
+  return (await store.list('raw/')).map((o) => o.key).filter((k) => !before.has(k));
+}
+
+async function loadTables(store: FolderObjectStore, name: string, partitions: Map<string, WrittenPartition>): Promise<Record<TransformedTable, string>> {
+  const out = {} as Record<TransformedTable, string>;
+  for (const table of TRANSFORMED_TABLE_NAMES) {
+    const files = [...partitions.values()].filter((p) => p.table === table).flatMap((p) => p.keys.map((k) => store.locate(k)));
+    out[table] = `${name}_${table}`;
+    await conn.run(
+      files.length
+        ? `CREATE OR REPLACE TABLE ${out[table]} AS SELECT * FROM read_parquet([${files.map((f) => `'${f}'`).join(', ')}], hive_partitioning = false)`
+        : `CREATE OR REPLACE TABLE ${out[table]} (${TRANSFORMED_TABLES[table].columns.map((c) => `${c.name} ${DUCKDB_TYPES[c.type]}`).join(', ')})`,
+    );
+  }
+  return out;
+}
+
+async function rows(sql: string): Promise<Record<string, unknown>[]> {
+  return (await conn.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[];
+}
+
+describe('incremental cycles', () => {
+  it('give exactly the rows of one big cycle when the golden dataset arrives in 10 slices', async () => {
+    const all = dataset();
+    const dates = datesBetween(localDate(all[0].received_at - 3 * HOUR, ZONE), localDate(all[all.length - 1].received_at, ZONE));
+
+    const bigStore = new FolderObjectStore(join(dir, 'big'));
+    await writeSlice(bigStore, all, 0);
+    const big = new DuckDbTransformEngine(bigStore, { tempDir: dir, threads: 2 });
+    const whole = await big.transform({ settings, dates });
+    await big.close();
+    const bigTables = await loadTables(bigStore, 'big', new Map(whole.partitions.map((p) => [`${p.table}/${p.date}`, p])));
+
+    const store = new FolderObjectStore(join(dir, 'inc'));
+    const engine = new DuckDbTransformEngine(store, { tempDir: dir, threads: 2 });
+    const current = new Map<string, WrittenPartition>();
+    const earlier: string[] = [];
+    const results: CycleResult[] = [];
+    const size = Math.ceil(all.length / SLICES);
+    for (let i = 0; i < SLICES; i++) {
+      const newKeys = await writeSlice(store, all.slice(i * size, (i + 1) * size), i + 1);
+      const r = await engine.cycle({ settings, newKeys, earlierKeys: async () => [...earlier], cycleId: String(i + 1).padStart(4, '0') });
+      earlier.push(...newKeys);
+      for (const p of r.partitions) current.set(`${p.table}/${p.date}`, p);
+      results.push(r);
+    }
+    const incTables = await loadTables(store, 'inc', current);
+
+    // the cases were really exercised: late events rebuilt, later copies were dropped, sessions spanned cycles
+    expect(results.some((r) => r.rebuiltFrom !== null)).toBe(true);
+    expect(results.filter((r) => r.rebuiltFrom === null).length).toBeGreaterThanOrEqual(3);
+    // a later copy of a written event is dropped without a rebuild
+    expect(results.some((r) => r.duplicates > 0 && r.rebuiltFrom === null)).toBe(true);
+    expect(results.reduce((n, r) => n + r.rawRead, 0)).toBe(all.length);
+    for (const table of TRANSFORMED_TABLE_NAMES) {
+      const [a, b] = [bigTables[table], incTables[table]];
+      expect(await rows(`SELECT * FROM (FROM ${a} EXCEPT ALL FROM ${b}) LIMIT 3`), `${table} only in the big cycle`).toEqual([]);
+      expect(await rows(`SELECT * FROM (FROM ${b} EXCEPT ALL FROM ${a}) LIMIT 3`), `${table} only in the cycles`).toEqual([]);
+      expect(await rows(`SELECT count(*) AS n FROM ${b}`)).toEqual(await rows(`SELECT count(*) AS n FROM ${a}`));
+    }
+    const night = await rows(`SELECT count(*) AS n, count(DISTINCT local_date) AS d FROM ${incTables.events} WHERE client_id = 'night'`);
+    expect(night).toEqual([{ n: '4', d: '2' }]);
+    const copies = await rows(`SELECT count(*) AS n FROM ${incTables.events} WHERE page_title = 'a later copy'`);
+    expect(copies).toEqual([{ n: '0' }]);
+
+    await engine.close();
+  }, 300_000);
+
+  it('append a file per cycle to a day partition without touching earlier ones; compaction merges them, idempotently', async () => {
+    const store = new FolderObjectStore(join(dir, 'compact'));
+    const engine = new DuckDbTransformEngine(store, { tempDir: dir, threads: 2, lateAllowanceMs: 0 });
+    const t0 = startOfLocalDate('2024-05-02', ZONE) + 9 * HOUR;
+    const base = [...generatedRawEvents({ tenantId: 't1', propertyId: 'p1' }, { seed: 1, startDate: '2024-05-02', days: 1, timeZone: ZONE, visitorsPerDay: 5 })][0];
+    const mk = (i: number, client: string, t: number): RawEvent => ({ ...base, event_id: `x-${i}`, client_id: client, session_id: null, client_ts: null, received_at: t, params: {} }) as RawEvent;
+    // hour by hour, one visitor per hour: each cycle closes the previous hour's session
+    const current = new Map<string, WrittenPartition>();
+    const earlier: string[] = [];
+    const all: RawEvent[] = [];
+    for (let c = 0; c < 4; c++) {
+      const events = [mk(2 * c, `v${c}`, t0 + c * HOUR), mk(2 * c + 1, `v${c}`, t0 + c * HOUR + 5 * MIN)];
+      all.push(...events);
+      const newKeys = await writeSlice(store, events, c + 1);
+      const before = new Map((await store.list('transformed/')).map((o) => [o.key, o.lastModified]));
+      const r = await engine.cycle({ settings, newKeys, earlierKeys: async () => [...earlier], cycleId: `000${c}` });
+      earlier.push(...newKeys);
+      expect(r.rebuiltFrom).toBeNull();
+      for (const p of r.partitions) current.set(`${p.table}/${p.date}`, p);
+      // closed files of earlier cycles are never rewritten
+      for (const o of await store.list('transformed/')) if (before.has(o.key) && !o.key.endsWith('/open.parquet')) expect(o.lastModified).toBe(before.get(o.key));
+    }
+    const events = current.get('events/2024-05-02')!;
+    expect(events.keys.map((k) => k.slice(k.lastIndexOf('/') + 1))).toEqual(['c-0001.parquet', 'c-0002.parquet', 'c-0003.parquet', 'open.parquet']);
+    expect(await engine.compact(settings, 'events', '2024-05-02')).toBeNull(); // still open: not closed
+
+    // the last visitor's session closes once later traffic moves the cut past it
+    const later = mk(99, 'late-visitor', t0 + 6 * HOUR);
+    all.push(later);
+    const r = await engine.cycle({ settings, newKeys: await writeSlice(store, [later], 9), earlierKeys: async () => [...earlier], cycleId: '0009' });
+    for (const p of r.partitions) current.set(`${p.table}/${p.date}`, p);
+    const p = current.get('events/2024-05-02')!;
+    expect(p.keys.some((k) => k.endsWith('/open.parquet'))).toBe(true); // the later visitor's
+    const bigStore = new FolderObjectStore(join(dir, 'compact-big'));
+    await writeSlice(bigStore, all, 0);
+    const big = new DuckDbTransformEngine(bigStore, { tempDir: dir, threads: 2 });
+    const whole = await big.transform({ settings, dates: ['2024-05-02'] });
+    await big.close();
+    const bigTables = await loadTables(bigStore, 'cbig', new Map(whole.partitions.map((w) => [`${w.table}/${w.date}`, w])));
+
+    // make the day closed: its last session moves into the closed files, then compaction merges them
+    const close = mk(100, 'next-day', t0 + 30 * HOUR);
+    all.push(close);
+    const r2 = await engine.cycle({ settings, newKeys: await writeSlice(store, [close], 10), earlierKeys: async () => [...earlier], cycleId: '0010' });
+    for (const w of r2.partitions) current.set(`${w.table}/${w.date}`, w);
+    const day = current.get('events/2024-05-02')!;
+    expect(day.keys.length).toBeGreaterThan(1);
+    expect(day.keys.some((k) => k.endsWith('/open.parquet'))).toBe(false);
+    const compacted = new Map(current);
+    for (const table of TRANSFORMED_TABLE_NAMES) {
+      const w = current.get(`${table}/2024-05-02`);
+      if (!w) continue;
+      const c = await engine.compact(settings, table, '2024-05-02');
+      if (w.keys.length <= 1) {
+        expect(c).toBeNull();
+        continue;
+      }
+      expect(c!.rows).toBe(w.rows);
+      expect(c!.keys).toEqual([`transformed/${table}/tenant=t1/property=p1/dt=2024-05-02/compacted.parquet`]);
+      await store.delete(c!.obsolete);
+      compacted.set(`${table}/2024-05-02`, { ...w, keys: c!.keys });
+      expect(await engine.compact(settings, table, '2024-05-02')).toBeNull();
+    }
+    // a run stopped before deleting the old files is finished by the next, without a second copy of the rows
+    await store.put(day.keys[0], (await bigStore.get(whole.partitions.find((w) => w.table === 'events')!.keys[0]))!);
+    const again = await engine.compact(settings, 'events', '2024-05-02');
+    expect(again).toEqual({ keys: compacted.get('events/2024-05-02')!.keys, obsolete: [day.keys[0]], rows: day.rows });
+    await store.delete(again!.obsolete);
+    await engine.close();
+
+    const t = await loadTables(store, 'compacted', new Map([...compacted].filter(([k]) => k.endsWith('/2024-05-02'))));
+    for (const table of TRANSFORMED_TABLE_NAMES) {
+      const [a, b] = [bigTables[table], t[table]];
+      expect(await rows(`SELECT * FROM (FROM ${a} EXCEPT ALL FROM ${b}) UNION ALL SELECT * FROM (FROM ${b} EXCEPT ALL FROM ${a}) LIMIT 3`), table).toEqual([]);
+    }
+  }, 120_000);
+
+  it('runs one cycle of a property at a time: two runs over the same objects leave every event once', async () => {
+    const store = new FolderObjectStore(join(dir, 'twice'));
+    const engine = new DuckDbTransformEngine(store, { tempDir: dir, threads: 2 });
+    const events = [...generatedRawEvents({ tenantId: 't1', propertyId: 'p1' }, { seed: 9, startDate: '2024-06-03', days: 1, timeZone: ZONE, visitorsPerDay: 30 })];
+    const newKeys = await writeSlice(store, events, 1);
+    const request = { settings, newKeys, earlierKeys: async () => [] as string[] };
+    const [a, b] = await Promise.all([engine.cycle({ ...request, cycleId: '0001' }), engine.cycle({ ...request, cycleId: '0002' })]);
+    await engine.close();
+    const current = new Map<string, WrittenPartition>();
+    for (const p of [...a.partitions, ...b.partitions]) current.set(`${p.table}/${p.date}`, p);
+    const t = await loadTables(store, 'twice', current);
+    expect(await rows(`SELECT count(*) - count(DISTINCT event_id) AS extra FROM ${t.events}`)).toEqual([{ extra: '0' }]);
+    expect(await rows(`SELECT count(*) - count(DISTINCT session_key) AS extra FROM ${t.sessions}`)).toEqual([{ extra: '0' }]);
+  }, 60_000);
+});

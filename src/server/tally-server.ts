@@ -21,6 +21,7 @@ import { IngestService } from '../ingest/ingest.service.js';
 import { createCollector } from '../ingest/collector.http.js';
 import { PROTOCOL_ROUTES } from '../ingest/protocol-routes.js';
 import { openApiDocument } from './openapi.js';
+import { createConsoleRouter } from './console.static.js';
 import { geoipLite } from '../ingest/geo.js';
 import { SharedSaltStore, visitorIds } from '../ingest/visitor-id.js';
 import { Redis } from 'ioredis';
@@ -158,6 +159,8 @@ export async function startTally(config: Config, roles: Role[], opts: { logger?:
         },
       }),
     );
+    // the web console at '/', after every API router so API paths never reach it
+    app.use(createConsoleRouter());
   }
 
   const server = http.createServer((req, res) => {

@@ -127,6 +127,8 @@ export interface Property {
   organizationId: string;
   name: string;
   measurementId?: string;
+  /** the site's host name (events from other hosts are refused when set) */
+  domain: string;
   timeZone: string;
   currency: string;
   sessionTimeoutMinutes?: number;
@@ -206,13 +208,14 @@ export const toProperty = (o: Obj): Property => {
     organizationId: str(o, 'organizationId', 'orgId'),
     name: str(o, 'name', 'displayName'),
     measurementId: optStr(o, 'measurementId', 'measurement_id') ?? undefined,
+    domain: str(o, 'domain'),
     timeZone: str(o, 'timeZone', 'time_zone') || 'UTC',
-    currency: str(o, 'currency', 'currencyCode') || 'USD',
+    currency: str(o, 'currencyCode', 'currency') || 'USD',
     sessionTimeoutMinutes: num('sessionTimeoutMinutes', 'session_timeout_minutes') ?? (num('sessionTimeoutSeconds') !== undefined ? num('sessionTimeoutSeconds')! / 60 : undefined),
     engagedSessionSeconds: num('engagedSessionSeconds', 'engaged_session_seconds'),
     keyEvents: arr('keyEvents', 'key_events'),
     allowedHostnames: arr('allowedHostnames', 'allowed_hostnames'),
-    snippets: ((o.snippets ?? o.install ?? {}) as Obj) ?? {},
+    snippets: ((o.installSnippets ?? o.snippets ?? {}) as Obj) ?? {},
     raw: o,
   };
 };
@@ -244,12 +247,13 @@ export const toInvitation = (o: Obj): Invitation => ({
 });
 export const toAudit = (o: Obj): AuditEntry => {
   const actor = o.actor && typeof o.actor === 'object' ? (o.actor as Obj) : null;
+  const target = o.target && typeof o.target === 'object' ? (o.target as Obj) : null;
   return {
     id: str(o, 'id'),
-    at: str(o, 'at', 'createdAt', 'created_at', 'time'),
-    actor: actor ? str(actor, 'email', 'name', 'id') : str(o, 'actorEmail', 'actor', 'actorId', 'actor_id'),
-    action: str(o, 'action', 'event', 'kind'),
-    target: str(o, 'target', 'targetType', 'objectType', 'subject'),
+    at: str(o, 'time', 'at', 'createdAt'),
+    actor: actor ? str(actor, 'email', 'userId', 'kind') : str(o, 'actor'),
+    action: str(o, 'action'),
+    target: target ? [str(target, 'type'), str(target, 'id')].filter(Boolean).join(' ') : str(o, 'target'),
     ip: str(o, 'ip', 'ipAddress'),
     before: o.before ?? null,
     after: o.after ?? null,
@@ -303,7 +307,7 @@ export const accounts = {
   keys: async (propertyId: string) => list(await api.get(`/api/properties/${propertyId}/keys`), 'keys', toKey),
   createKey: async (propertyId: string, b: { kind: string; name: string }) => secretOf(await api.post<Obj>(`/api/properties/${propertyId}/keys`, b)),
   revokeKey: (keyId: string) => api.del(`/api/keys/${keyId}`),
-  rotateKey: async (keyId: string, graceSeconds: number) => secretOf(await api.post<Obj>(`/api/keys/${keyId}/rotate`, { graceSeconds })),
+  rotateKey: async (keyId: string, graceSeconds: number) => secretOf(await api.post<Obj>(`/api/keys/${keyId}/rotate`, { gracePeriodSeconds: graceSeconds })),
 
   members: async (orgId: string) => {
     const b = await api.get<Obj>(`/api/orgs/${orgId}/members`);

@@ -16,6 +16,7 @@ const PUBLIC: [string, () => preact.JSX.Element][] = [
   ['/forgot', () => <Forgot />],
   ['/reset', () => <Reset />],
   ['/reset-password', () => <Reset />],
+  ['/password-reset', () => <Reset />],
   ['/reset-password/:token', () => <Reset />],
   ['/verify', () => <Verify />],
   ['/verify-email', () => <Verify />],

@@ -33,7 +33,7 @@ function Steps({ at }: { at: number }) {
   );
 }
 
-const hostOf = (v: string) => v.trim().replace(/^https?:\/\//i, '').replace(/[/?#].*$/, '').toLowerCase();
+const hostOf = (v: string): string => v.trim().replace(/^https?:\/\//i, '').replace(/[/?#].*$/, '').toLowerCase();
 
 /** First run: an organisation (when the user has none) and the first property. */
 export function Welcome() {
@@ -68,7 +68,7 @@ export function Welcome() {
     setError(null);
     try {
       const host = hostOf(domain);
-      const p = await accounts.createProperty(org.id, { name: name || host || 'My website', timeZone, currency, allowedHostnames: host ? [host] : [] });
+      const p = await accounts.createProperty(org.id, { name: name || host || 'My website', timeZone, currencyCode: currency, ...(host ? { domain: host } : {}) });
       await refresh();
       navigate(`/p/${p.id}/install?first=1`);
     } catch (err) {
@@ -101,7 +101,7 @@ export function Welcome() {
             </p>
             <ErrorBox error={error instanceof ApiError && Object.keys(error.fields).length ? null : error} />
             <Field label="Website name" name="name" value={name} onInput={setName} placeholder="My shop" required autoFocus error={fe('name')} />
-            <Field label="Domain" name="domain" value={domain} onInput={setDomain} placeholder="shop.example.com" hint="Only pages on this host are counted. Add more later." error={fe('allowedHostnames')} />
+            <Field label="Domain" name="domain" value={domain} onInput={setDomain} placeholder="shop.example.com" hint="Where the snippet goes. You can change it later." error={fe('domain')} />
             <div class="grid-2">
               <Select label="Time zone" value={timeZone} onChange={setTimeZone} options={zoneOptions(timeZone)} />
               <Select label="Currency" value={currency} onChange={setCurrency} options={currencyOptions(currency)} />

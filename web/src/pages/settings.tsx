@@ -56,7 +56,7 @@ function PropertySettings({ property, onSaved, canEdit }: { property: Property; 
   const [timeZone, setTimeZone] = useState(property.timeZone);
   const [currency, setCurrency] = useState(property.currency);
   const [timeout, setTimeoutMin] = useState(String(property.sessionTimeoutMinutes ?? 30));
-  const [hosts, setHosts] = useState(property.allowedHostnames.join(', '));
+  const [domain, setDomain] = useState(property.domain);
   const [keyEvents, setKeyEvents] = useState(property.keyEvents.join(', '));
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -70,10 +70,10 @@ function PropertySettings({ property, onSaved, canEdit }: { property: Property; 
     try {
       const p = await accounts.updateProperty(property.id, {
         name,
+        ...(domain.trim() ? { domain: domain.trim() } : {}),
         timeZone,
-        currency,
+        currencyCode: currency,
         sessionTimeoutMinutes: Number(timeout),
-        allowedHostnames: split(hosts),
         keyEvents: split(keyEvents),
       });
       onSaved({ ...property, ...p, snippets: Object.keys(p.snippets).length ? p.snippets : property.snippets });
@@ -97,7 +97,12 @@ function PropertySettings({ property, onSaved, canEdit }: { property: Property; 
           <Select label="Currency" value={currency} onChange={setCurrency} options={currencyOptions(currency)} />
         </div>
         <Field label="Session timeout (minutes)" name="sessionTimeout" type="number" value={timeout} onInput={setTimeoutMin} error={fe('sessionTimeoutMinutes')} hint="A session ends after this long without events (GA4: 30)." />
-        <Field label="Allowed hostnames" name="allowedHostnames" value={hosts} onInput={setHosts} error={fe('allowedHostnames')} hint="Comma-separated. Events from other hosts are refused; empty allows all." />
+        <Field label="Domain" name="domain" value={domain} onInput={setDomain} error={fe('domain')} hint="The site's host name, e.g. shop.example.com." />
+        {property.allowedHostnames.length > 0 && (
+          <p class="hint">
+            Allowed hostnames: <code>{property.allowedHostnames.join(', ')}</code>
+          </p>
+        )}
         <Field label="Key events" name="keyEvents" value={keyEvents} onInput={setKeyEvents} error={fe('keyEvents')} hint="Comma-separated event names counted as key events, e.g. purchase, sign_up." />
         <Button type="submit" variant="primary" busy={busy} disabled={!canEdit}>
           Save changes

@@ -1,4 +1,4 @@
--- migrations: 20261126000000_initial, 20261126070000_complete_up_to
+-- migrations: 20261126000000_initial, 20261126070000_complete_up_to, 20261205130000_accounts
 column api_keys.id character varying(255) NOT NULL
 column api_keys.organization_id character varying(255) NOT NULL
 column api_keys.property_id bigint
@@ -9,6 +9,34 @@ column api_keys.hash character varying(255) NOT NULL
 column api_keys.created_at timestamp with time zone NOT NULL DEFAULT CURRENT_TIMESTAMP
 column api_keys.revoked_at timestamp with time zone
 column api_keys.last_used_at timestamp with time zone
+column api_keys.expires_at timestamp with time zone
+column api_keys.created_by character varying(255)
+column app_secrets.name character varying(255) NOT NULL
+column app_secrets.value text NOT NULL
+column audit_log.id bigint NOT NULL DEFAULT nextval('audit_log_id_seq'::regclass)
+column audit_log.organization_id character varying(255) NOT NULL
+column audit_log.actor_user_id character varying(255)
+column audit_log.actor_kind text NOT NULL
+column audit_log.action character varying(255) NOT NULL
+column audit_log.target_type character varying(255) NOT NULL
+column audit_log.target_id character varying(255)
+column audit_log.ip character varying(255)
+column audit_log.before jsonb
+column audit_log.after jsonb
+column audit_log.reason text
+column audit_log.created_at timestamp with time zone NOT NULL DEFAULT CURRENT_TIMESTAMP
+column auth_tokens.token_hash character varying(255) NOT NULL
+column auth_tokens.kind text NOT NULL
+column auth_tokens.user_id character varying(255)
+column auth_tokens.organization_id character varying(255)
+column auth_tokens.email character varying(255) NOT NULL
+column auth_tokens.role text
+column auth_tokens.created_by character varying(255)
+column auth_tokens.expires_at timestamp with time zone NOT NULL
+column auth_tokens.used_at timestamp with time zone
+column auth_tokens.created_at timestamp with time zone NOT NULL DEFAULT CURRENT_TIMESTAMP
+column credential_version.id integer NOT NULL
+column credential_version.version bigint NOT NULL
 column job_runs.id character varying(255) NOT NULL
 column job_runs.name character varying(255) NOT NULL
 column job_runs.tenant_id character varying(255)
@@ -73,6 +101,10 @@ column raw_objects.min_event_ms bigint NOT NULL
 column raw_objects.max_event_ms bigint NOT NULL
 column raw_objects.seq bigint NOT NULL
 column raw_objects.archived_at timestamp with time zone NOT NULL DEFAULT CURRENT_TIMESTAMP
+column sessions.sid character varying(255) NOT NULL
+column sessions.user_id character varying(255)
+column sessions.sess jsonb NOT NULL
+column sessions.expires_at timestamp with time zone NOT NULL
 column usage_hourly.tenant_id character varying(255) NOT NULL
 column usage_hourly.property_id bigint NOT NULL
 column usage_hourly.hour timestamp with time zone NOT NULL
@@ -84,11 +116,22 @@ column users.name character varying(255)
 column users.password_hash character varying(255)
 column users.is_staff boolean NOT NULL DEFAULT false
 column users.created_at timestamp with time zone NOT NULL DEFAULT CURRENT_TIMESTAMP
+column users.email_verified_at timestamp with time zone
+column users.password_changed_at timestamp with time zone
 constraint api_keys.api_keys_hash_unique UNIQUE (hash)
 constraint api_keys.api_keys_organization_id_foreign FOREIGN KEY (organization_id) REFERENCES organizations(id) ON DELETE CASCADE
 constraint api_keys.api_keys_pkey PRIMARY KEY (id)
 constraint api_keys.api_keys_property_id_foreign FOREIGN KEY (property_id) REFERENCES properties(id) ON DELETE CASCADE
 constraint api_keys.api_keys_scope_check CHECK ((scope = ANY (ARRAY['ingest'::text, 'read'::text, 'mp_secret'::text])))
+constraint app_secrets.app_secrets_pkey PRIMARY KEY (name)
+constraint audit_log.audit_log_actor_kind_check CHECK ((actor_kind = ANY (ARRAY['user'::text, 'staff'::text, 'operator'::text])))
+constraint audit_log.audit_log_pkey PRIMARY KEY (id)
+constraint auth_tokens.auth_tokens_kind_check CHECK ((kind = ANY (ARRAY['verify_email'::text, 'password_reset'::text, 'invitation'::text])))
+constraint auth_tokens.auth_tokens_organization_id_foreign FOREIGN KEY (organization_id) REFERENCES organizations(id) ON DELETE CASCADE
+constraint auth_tokens.auth_tokens_pkey PRIMARY KEY (token_hash)
+constraint auth_tokens.auth_tokens_role_check CHECK ((role = ANY (ARRAY['owner'::text, 'admin'::text, 'editor'::text, 'viewer'::text])))
+constraint auth_tokens.auth_tokens_user_id_foreign FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE CASCADE
+constraint credential_version.credential_version_pkey PRIMARY KEY (id)
 constraint job_runs.job_runs_pkey PRIMARY KEY (id)
 constraint job_runs.job_runs_status_check CHECK ((status = ANY (ARRAY['running'::text, 'succeeded'::text, 'failed'::text])))
 constraint knex_migrations.knex_migrations_pkey PRIMARY KEY (id)
@@ -106,12 +149,20 @@ constraint properties.properties_measurement_id_unique UNIQUE (measurement_id)
 constraint properties.properties_organization_id_foreign FOREIGN KEY (organization_id) REFERENCES organizations(id) ON DELETE CASCADE
 constraint properties.properties_pkey PRIMARY KEY (id)
 constraint raw_objects.raw_objects_pkey PRIMARY KEY (key)
+constraint sessions.sessions_pkey PRIMARY KEY (sid)
+constraint sessions.sessions_user_id_foreign FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE CASCADE
 constraint usage_hourly.usage_hourly_pkey PRIMARY KEY (property_id, hour)
 constraint users.users_email_unique UNIQUE (email)
 constraint users.users_pkey PRIMARY KEY (id)
 index api_keys_hash_unique: CREATE UNIQUE INDEX api_keys_hash_unique ON public.api_keys USING btree (hash)
 index api_keys_organization_id_index: CREATE INDEX api_keys_organization_id_index ON public.api_keys USING btree (organization_id)
 index api_keys_pkey: CREATE UNIQUE INDEX api_keys_pkey ON public.api_keys USING btree (id)
+index app_secrets_pkey: CREATE UNIQUE INDEX app_secrets_pkey ON public.app_secrets USING btree (name)
+index audit_log_organization_id_id_index: CREATE INDEX audit_log_organization_id_id_index ON public.audit_log USING btree (organization_id, id)
+index audit_log_pkey: CREATE UNIQUE INDEX audit_log_pkey ON public.audit_log USING btree (id)
+index auth_tokens_organization_id_kind_index: CREATE INDEX auth_tokens_organization_id_kind_index ON public.auth_tokens USING btree (organization_id, kind)
+index auth_tokens_pkey: CREATE UNIQUE INDEX auth_tokens_pkey ON public.auth_tokens USING btree (token_hash)
+index credential_version_pkey: CREATE UNIQUE INDEX credential_version_pkey ON public.credential_version USING btree (id)
 index job_runs_name_started_at_index: CREATE INDEX job_runs_name_started_at_index ON public.job_runs USING btree (name, started_at)
 index job_runs_pkey: CREATE UNIQUE INDEX job_runs_pkey ON public.job_runs USING btree (id)
 index knex_migrations_lock_pkey: CREATE UNIQUE INDEX knex_migrations_lock_pkey ON public.knex_migrations_lock USING btree (index)
@@ -126,10 +177,14 @@ index properties_organization_id_index: CREATE INDEX properties_organization_id_
 index properties_pkey: CREATE UNIQUE INDEX properties_pkey ON public.properties USING btree (id)
 index raw_objects_pkey: CREATE UNIQUE INDEX raw_objects_pkey ON public.raw_objects USING btree (key)
 index raw_objects_property_id_seq_index: CREATE INDEX raw_objects_property_id_seq_index ON public.raw_objects USING btree (property_id, seq)
+index sessions_expires_at_index: CREATE INDEX sessions_expires_at_index ON public.sessions USING btree (expires_at)
+index sessions_pkey: CREATE UNIQUE INDEX sessions_pkey ON public.sessions USING btree (sid)
+index sessions_user_id_index: CREATE INDEX sessions_user_id_index ON public.sessions USING btree (user_id)
 index usage_hourly_pkey: CREATE UNIQUE INDEX usage_hourly_pkey ON public.usage_hourly USING btree (property_id, hour)
 index usage_hourly_tenant_id_hour_index: CREATE INDEX usage_hourly_tenant_id_hour_index ON public.usage_hourly USING btree (tenant_id, hour)
 index users_email_unique: CREATE UNIQUE INDEX users_email_unique ON public.users USING btree (email)
 index users_pkey: CREATE UNIQUE INDEX users_pkey ON public.users USING btree (id)
+sequence audit_log_id_seq bigint start 1 increment 1
 sequence knex_migrations_id_seq integer start 1 increment 1
 sequence knex_migrations_lock_index_seq integer start 1 increment 1
 sequence property_id_seq bigint start 400000001 increment 1

@@ -11,6 +11,8 @@ export type ErrorCode =
   | 'permission_denied'
   | 'not_found'
   | 'conflict'
+  /** Well-formed but invalid fields (the management API's 422 with per-field messages). */
+  | 'unprocessable'
   | 'rate_limited'
   | 'quota_exceeded'
   | 'unavailable'
@@ -37,6 +39,7 @@ const STATUS: Record<ErrorCode, number> = {
   permission_denied: 403,
   not_found: 404,
   conflict: 409,
+  unprocessable: 422,
   rate_limited: 429,
   quota_exceeded: 429,
   unavailable: 503,

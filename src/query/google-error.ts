@@ -11,6 +11,7 @@ const STATUS: Record<ErrorCode, string> = {
   permission_denied: 'PERMISSION_DENIED',
   not_found: 'NOT_FOUND',
   conflict: 'ALREADY_EXISTS',
+  unprocessable: 'INVALID_ARGUMENT',
   rate_limited: 'RESOURCE_EXHAUSTED',
   quota_exceeded: 'RESOURCE_EXHAUSTED',
   unavailable: 'UNAVAILABLE',

@@ -14,7 +14,7 @@ import { runReport } from './report.service.js';
 export interface ReportRouterDeps {
   warehouse: Warehouse;
   /** Throws TallyError('unauthenticated' | 'permission_denied' | 'not_found'). */
-  authorize: (bearerToken: string | null, propertyId: string) => Promise<PropertySettings>;
+  authorize: (bearerToken: string | null, propertyId: string, req?: Request) => Promise<PropertySettings>;
   /** Where 5xx errors are reported before being masked. */
   logError?: (err: unknown) => void;
   now?: () => Date;
@@ -73,7 +73,7 @@ export function createReportRouter(deps: ReportRouterDeps): express.Router {
     body,
     handle(async (req) => {
       const { propertyId, method } = split(req);
-      const settings = await deps.authorize(bearerToken(req), propertyId);
+      const settings = await deps.authorize(bearerToken(req), propertyId, req);
       const json = readJson(req);
       const asInt = enumAsInt(req);
       checkPropertyField(json, propertyId);
@@ -86,7 +86,7 @@ export function createReportRouter(deps: ReportRouterDeps): express.Router {
   router.get(
     '/v1beta/properties/:propertyId/metadata',
     handle(async (req) => {
-      await deps.authorize(bearerToken(req), String(req.params.propertyId));
+      await deps.authorize(bearerToken(req), String(req.params.propertyId), req);
       return buildMetadata(String(req.params.propertyId), enumAsInt(req));
     }),
   );

@@ -17,6 +17,8 @@ import { DuckDbTransformEngine } from '../infra/transform/duckdb.transform-engin
 import { SparkTransformEngine } from '../infra/transform/spark.transform-engine.js';
 import { TallyError } from '../infra/errors.js';
 import type { Logger } from '../infra/logger.js';
+import type { Mailer } from '../infra/mailer/mailer.port.js';
+import { OutboxMailer } from '../infra/mailer/outbox.mailer.js';
 
 /**
  * The one place that picks an implementation per port from configuration. Business code only
@@ -94,4 +96,11 @@ export function openTransformEngine(config: Config, store: ObjectStore): Transfo
     });
   }
   return new DuckDbTransformEngine(store, { tempDir });
+}
+
+/** SMTP when SMTP_URL is set, else .eml files in <dataDir>/outbox. */
+export async function openMailer(config: Config, logger?: Logger): Promise<Mailer> {
+  if (!config.accounts.smtpUrl) return new OutboxMailer(path.join(config.core.dataDir, 'outbox'), config.accounts.mailFrom, logger);
+  const { SmtpMailer } = await import('../infra/mailer/smtp.mailer.js');
+  return new SmtpMailer(config.accounts.smtpUrl, config.accounts.mailFrom);
 }

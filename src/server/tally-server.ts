@@ -30,7 +30,9 @@ import { Archiver } from '../../jobs/archiver.js';
 import { PipelineStateRepository } from '../../jobs/pipeline-state.repository.js';
 import { transformJob } from '../../jobs/transform.job.js';
 import { loadJob } from '../../jobs/load.job.js';
-import { openCounters, openEventLog, openJobQueue, openObjectStore, openTransformEngine, openWarehouse } from './infra.factory.js';
+import { openCounters, openEventLog, openJobQueue, openMailer, openObjectStore, openTransformEngine, openWarehouse } from './infra.factory.js';
+import { mountAccounts } from '../tenancy/accounts.module.js';
+import { CredentialVersionWatcher } from '../tenancy/credential-version.js';
 
 export type Role = 'collector' | 'api' | 'worker' | 'scheduler';
 
@@ -73,6 +75,8 @@ export async function startTally(config: Config, roles: Role[], opts: { logger?:
   const state = new PipelineStateRepository(db);
   const credentials = new CredentialCache(() => loadCredentials(db), { refreshMs: 10_000, log: logger });
   await credentials.start();
+  const credentialVersion = new CredentialVersionWatcher(db, () => credentials.refresh(), { log: logger });
+  credentialVersion.start();
   const usage = new UsageMeter(db, logger);
   usage.start();
   const flushKeyUse = () => touchKeys(db, credentials.takeUsed()).catch((err) => logger.warn({ err }, 'could not record key use'));
@@ -141,22 +145,20 @@ export async function startTally(config: Config, roles: Role[], opts: { logger?:
   }
 
   let app: express.Express | null = null;
+  let accounts: Awaited<ReturnType<typeof mountAccounts>> | null = null;
   if (has('api')) {
     app = express();
     app.disable('x-powered-by');
     app.get('/openapi.json', (_req, res) => void res.json(openApiDocument(PROTOCOL_ROUTES)));
     app.use(createManagementRouter({ db, adminToken, log: logger, onTenantCreated: () => credentials.refresh(), runJob: has('worker') ? runJob : undefined }));
+    const accountCounters = counters ?? openCounters(config, logger);
+    accounts = await mountAccounts(app, { db, counters: accountCounters, mailer: await openMailer(config, logger), credentials, publicUrl: config.accounts.publicUrl, trustProxy: config.http.trustProxy, log: logger });
+    if (!counters) counters = accountCounters;
     app.use(
       createReportRouter({
         warehouse: warehouse!,
         completeUpTo: (propertyId) => state.completeUpTo(propertyId),
-        authorize: async (token, propertyId) => {
-          if (!token) throw new TallyError('unauthenticated', 'a read key is required as "Authorization: Bearer <key>"');
-          const p = credentials.resolveKey(token, 'read');
-          if (!p) throw new TallyError('unauthenticated', 'unknown or revoked read key');
-          if (p.propertyId !== propertyId) throw new TallyError('permission_denied', `the key may not read property ${propertyId}`);
-          return p;
-        },
+        authorize: accounts.authorizeReport,
       }),
     );
     // the web console at '/', after every API router so API paths never reach it
@@ -199,6 +201,8 @@ export async function startTally(config: Config, roles: Role[], opts: { logger?:
     await jobs.stop();
     await archiver?.stop();
     await counters?.close();
+    await accounts?.close();
+    credentialVersion.stop();
     await usage.stop();
     clearInterval(keyUseTimer);
     await flushKeyUse();

@@ -1,7 +1,10 @@
 import type { Db } from '../infra/metadata/db.js';
 import { DEFAULT_PROPERTY_SETTINGS, type PropertySettings } from '../domain/property-settings.js';
 import { TallyError } from '../infra/errors.js';
-import { displayPrefix, hashSecret, newId, newMeasurementId, newSecret, type KeyScope } from './secrets.js';
+import { displayPrefix, hashSecret, newId, newSecret, type KeyScope } from './secrets.js';
+import { assertTimeZone, TenancyService } from './tenancy.service.js';
+
+export { assertTimeZone };
 
 export interface CreatedTenant {
   organizationId: string;
@@ -20,28 +23,29 @@ export interface CreateTenantInput {
   planId?: string;
 }
 
-/** Creates an organisation, its owner, a first property and its keys in one transaction. */
+/**
+ * Creates an organisation, its owner (without a password: signing up with the e-mail claims the
+ * account), a first property and its three keys, in one transaction and audited as the local
+ * operator: the same TenancyService code the management API uses.
+ */
 export async function createTenant(db: Db, input: CreateTenantInput): Promise<CreatedTenant> {
   const timeZone = input.timeZone ?? DEFAULT_PROPERTY_SETTINGS.timeZone;
   assertTimeZone(timeZone);
+  const actor = { kind: 'operator' as const };
   return db.transaction(async (tx) => {
-    const organizationId = newId();
-    await tx('organizations').insert({ id: organizationId, name: input.name, plan_id: input.planId ?? 'free' });
+    const service = new TenancyService(tx);
     let user = await tx('users').where({ email: input.email.toLowerCase() }).first();
     if (!user) {
       user = { id: newId(), email: input.email.toLowerCase() };
       await tx('users').insert(user);
     }
-    await tx('memberships').insert({ organization_id: organizationId, user_id: user.id, role: 'owner' });
-    const measurementId = newMeasurementId();
-    const [prop] = await tx('properties')
-      .insert({ organization_id: organizationId, name: input.domain, domain: input.domain, measurement_id: measurementId, time_zone: timeZone })
-      .returning('id');
-    const propertyId = String(prop.id);
-    const apiSecret = await insertKey(tx, organizationId, propertyId, 'mp_secret', 'Measurement Protocol API secret');
-    const ingestKey = await insertKey(tx, organizationId, propertyId, 'ingest', 'Default ingest key');
-    const readKey = await insertKey(tx, organizationId, propertyId, 'read', 'Default read key');
-    return { organizationId, propertyId, measurementId, apiSecret, ingestKey, readKey };
+    const org = await service.createOrg(actor, { name: input.name, ownerId: user.id, planId: input.planId }, tx);
+    const property = await service.createProperty(actor, org.id, { name: input.domain, domain: input.domain, timeZone }, { db: tx });
+    const key = (kind: KeyScope, name: string) => service.createKey(actor, property.id, { kind, name }, tx).then((k) => k.secret);
+    const apiSecret = await key('mp_secret', 'Measurement Protocol API secret');
+    const ingestKey = await key('ingest', 'Default ingest key');
+    const readKey = await key('read', 'Default read key');
+    return { organizationId: org.id, propertyId: property.id, measurementId: property.measurementId, apiSecret, ingestKey, readKey };
   });
 }
 
@@ -86,7 +90,10 @@ export interface PropertyRow extends PropertySettings {
 
 /** Every active credential and property: what the edge caches so it never reads the DB per request. */
 export async function loadCredentials(db: Db): Promise<{ keys: KeyRow[]; properties: PropertyRow[] }> {
-  const keys = await db('api_keys').whereNull('revoked_at').select('hash', 'scope', 'organization_id', 'property_id');
+  const keys = await db('api_keys')
+    .whereNull('revoked_at')
+    .andWhere((q) => q.whereNull('expires_at').orWhere('expires_at', '>', new Date()))
+    .select('hash', 'scope', 'organization_id', 'property_id');
   const props = await db('properties as p')
     .join('organizations as o', 'o.id', 'p.organization_id')
     .join('plans as pl', 'pl.id', 'o.plan_id')
@@ -131,12 +138,4 @@ function toPropertyRow(r: Record<string, any>): PropertyRow {
     monthlyEventQuota: Number(r.monthly_event_quota),
     rateLimitPerSecond: Number(r.rate_limit_per_second),
   };
-}
-
-export function assertTimeZone(tz: string): void {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-  } catch {
-    throw new TallyError('invalid_argument', `unknown time zone ${JSON.stringify(tz)}`, { field: 'timeZone' });
-  }
 }

@@ -76,6 +76,12 @@ const schema = {
     WAREHOUSE_URL: url.optional(),
     REDSHIFT_IAM_ROLE: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'an IAM role ARN').optional(),
   }),
+  accounts: z.object({
+    SMTP_URL: url.optional(),
+    TALLY_MAIL_FROM: z.string().min(3).default('Tally <no-reply@tally.localhost>'),
+    /** Where links in e-mails point (the console's origin); default http://localhost:PORT. */
+    TALLY_PUBLIC_URL: url.optional(),
+  }),
   demo: z.object({
     TALLY_DEMO: z.enum(['on', 'off']).default('on'),
   }),
@@ -111,6 +117,8 @@ export interface Config {
     | { kind: 'duckdb'; path: string }
     | { kind: 'postgres'; url: string }
     | { kind: 'redshift'; url: string; iamRole: string };
+  /** E-mail (SMTP when set, else .eml files in <dataDir>/outbox) and the origin of e-mailed links. */
+  accounts: { smtpUrl: string | undefined; mailFrom: string; publicUrl: string };
   demo: { enabled: boolean };
 }
 
@@ -137,6 +145,7 @@ export function loadConfig(env: Env = process.env): Config {
   const archiver = parseSlice(schema.archiver, env, issues);
   const jobs = parseSlice(schema.jobs, env, issues);
   const wh = parseSlice(schema.warehouse, env, issues);
+  const accounts = parseSlice(schema.accounts, env, issues);
   const demo = parseSlice(schema.demo, env, issues);
 
   const logKind = log.TALLY_EVENT_LOG ?? (log.KAFKA_BROKERS ? 'kafka' : 'local');
@@ -196,6 +205,11 @@ export function loadConfig(env: Env = process.env): Config {
         : wh.TALLY_WAREHOUSE === 'redshift'
           ? { kind: 'redshift', url: wh.WAREHOUSE_URL!, iamRole: wh.REDSHIFT_IAM_ROLE! }
           : { kind: 'duckdb', path: path.join(dataDir, 'warehouse.duckdb') },
+    accounts: {
+      smtpUrl: accounts.SMTP_URL,
+      mailFrom: accounts.TALLY_MAIL_FROM,
+      publicUrl: (accounts.TALLY_PUBLIC_URL ?? `http://localhost:${http.PORT}`).replace(/\/+$/, ''),
+    },
     demo: { enabled: demo.TALLY_DEMO === 'on' },
   };
 }

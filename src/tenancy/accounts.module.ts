@@ -1,0 +1,37 @@
+import type express from 'express';
+import type { Counters } from '../infra/counters/counters.port.js';
+import type { Db } from '../infra/metadata/db.js';
+import type { Logger } from '../infra/logger.js';
+import type { Mailer } from '../infra/mailer/mailer.port.js';
+import type { CredentialCache } from './credential-cache.js';
+import { createAccountsRouter } from './accounts.router.js';
+import { createReportAccess } from './report-access.js';
+import { createSessionLayer, sessionSecret } from './session-auth.js';
+import { TenancyService } from './tenancy.service.js';
+
+/**
+ * Accounts, organisations and the management API on an api process's express app: sessions in
+ * the metadata DB, /api/* routes, and session access to the report routes. Returns the report
+ * authoriser (read keys and sessions) and what to close on stop.
+ */
+export async function mountAccounts(
+  app: express.Express,
+  deps: { db: Db; counters: Counters; mailer: Mailer; credentials: CredentialCache; publicUrl: string; trustProxy: boolean; log: Logger },
+) {
+  if (deps.trustProxy) app.set('trust proxy', true);
+  const service = new TenancyService(deps.db, { mailer: deps.mailer, publicUrl: deps.publicUrl });
+  // Secure cookies over TLS or behind a trusted proxy that says the client used https
+  const layer = createSessionLayer({ db: deps.db, service, secret: await sessionSecret(deps.db), counters: deps.counters, secureCookies: 'auto' });
+  const api = { service, layer, onCredentialsChanged: () => void deps.credentials.refresh().catch(() => undefined) };
+  app.use(createAccountsRouter({ ...api, log: deps.log }));
+  const reports = createReportAccess({ credentials: deps.credentials, api });
+  app.use('/v1beta', reports.session);
+  return {
+    service,
+    authorizeReport: reports.authorize,
+    close: async () => {
+      layer.store.close();
+      await deps.mailer.close();
+    },
+  };
+}

@@ -1,0 +1,43 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { PropertySettings } from '../domain/property-settings.js';
+import { TallyError } from '../infra/errors.js';
+import type { CredentialCache } from './credential-cache.js';
+import type { ApiDeps } from './accounts.routes.js';
+import { authorizeMember } from './accounts.router.js';
+import { assertCsrf, type SessionUser } from './session-auth.js';
+
+/**
+ * Who may read a property's reports through the GA4 Data API routes: a read key of that property
+ * (Authorization: Bearer), or a signed-in member of its organisation whose role grants
+ * reports.read (session cookie, plus X-CSRF-Token on POST), or support staff with a reason.
+ */
+export function createReportAccess(deps: { credentials: CredentialCache; api: ApiDeps }) {
+  const chain = deps.api.layer.middleware;
+  /** Reads the session only for cookie requests: read-key requests pay nothing for it. */
+  const session: RequestHandler = (req: Request, res: Response, next: NextFunction) => {
+    if (req.headers.authorization || !req.headers.cookie) return next();
+    let i = 0;
+    const step = (err?: unknown): void => {
+      if (err || i === chain.length) return next(err as Error | undefined);
+      chain[i++](req, res, step);
+    };
+    step();
+  };
+
+  const authorize = async (token: string | null, propertyId: string, req?: Request): Promise<PropertySettings> => {
+    if (token) {
+      const p = deps.credentials.resolveKey(token, 'read');
+      if (!p) throw new TallyError('unauthenticated', 'unknown or revoked read key');
+      if (p.propertyId !== propertyId) throw new TallyError('permission_denied', `the key may not read property ${propertyId}`);
+      return p;
+    }
+    const user = (req?.user as SessionUser | undefined) ?? null;
+    if (!req || !user) throw new TallyError('unauthenticated', 'a read key is required as "Authorization: Bearer <key>", or a session cookie');
+    assertCsrf(req);
+    // a new property reaches every process's cache within the version poll (about 0.5 s)
+    const p = deps.credentials.property(propertyId);
+    await authorizeMember(deps.api, req, user, p?.tenantId ?? null, 'reports.read');
+    return p!;
+  };
+  return { session, authorize };
+}

@@ -19,6 +19,8 @@ const MUTED = '#9aa1ad';
 
 function fill(u: uPlot): CanvasGradient | string {
   const ctx = u.ctx;
+  // uPlot asks once before its first layout, when there is no plot box yet
+  if (!u.bbox || !Number.isFinite(u.bbox.top) || !Number.isFinite(u.bbox.height)) return 'rgba(79, 70, 229, 0.12)';
   const g = ctx.createLinearGradient(0, u.bbox.top, 0, u.bbox.top + u.bbox.height);
   g.addColorStop(0, 'rgba(79, 70, 229, 0.22)');
   g.addColorStop(1, 'rgba(79, 70, 229, 0.01)');
@@ -38,7 +40,7 @@ export function Chart(props: ChartProps) {
     const dateFmt = (ts: number) =>
       new Date(ts * 1000).toLocaleString('en-US', props.hourly ? { hour: 'numeric', timeZone: 'UTC' } : { month: 'short', day: 'numeric', timeZone: 'UTC' });
     const series: uPlot.Series[] = [
-      { value: (_u, v) => (v == null ? '' : new Date(v * 1000).toLocaleString('en-US', props.hourly ? { month: 'short', day: 'numeric', hour: 'numeric', timeZone: 'UTC' } : { weekday: 'short', month: 'short', day: 'numeric', timeZone: 'UTC' })) },
+      { label: '', value: (_u, v) => (v == null ? '' : new Date(v * 1000).toLocaleString('en-US', props.hourly ? { month: 'short', day: 'numeric', hour: 'numeric', timeZone: 'UTC' } : { weekday: 'short', month: 'short', day: 'numeric', timeZone: 'UTC' })) },
       {
         label: props.label,
         stroke: ACCENT,

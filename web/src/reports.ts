@@ -78,13 +78,15 @@ export interface Breakdown {
   filterDimension?: string;
   metric: string;
   metricLabel: string;
+  /** the table's first column header, when not the label */
+  column?: string;
   /** only rows with a positive metric (key events) */
   positiveOnly?: boolean;
 }
 
 export const BREAKDOWNS: Breakdown[] = [
-  { id: 'pages', label: 'Pages', dimension: 'pagePath', metric: 'screenPageViews', metricLabel: 'Views' },
-  { id: 'landing', label: 'Landing pages', dimension: 'landingPage', metric: 'sessions', metricLabel: 'Sessions' },
+  { id: 'pages', label: 'Pages', column: 'Page', dimension: 'pagePath', metric: 'screenPageViews', metricLabel: 'Views' },
+  { id: 'landing', label: 'Landing pages', column: 'Landing page', dimension: 'landingPage', metric: 'sessions', metricLabel: 'Sessions' },
   { id: 'channels', label: 'Channels', dimension: 'sessionDefaultChannelGroup', metric: 'sessions', metricLabel: 'Sessions' },
   { id: 'sources', label: 'Sources / mediums', dimension: 'sessionSourceMedium', metric: 'sessions', metricLabel: 'Sessions' },
   { id: 'campaigns', label: 'Campaigns', dimension: 'sessionCampaignName', metric: 'sessions', metricLabel: 'Sessions' },
@@ -93,7 +95,7 @@ export const BREAKDOWNS: Breakdown[] = [
   { id: 'devices', label: 'Devices', dimension: 'deviceCategory', metric: 'activeUsers', metricLabel: 'Users' },
   { id: 'browsers', label: 'Browsers', dimension: 'browser', metric: 'activeUsers', metricLabel: 'Users' },
   { id: 'os', label: 'Operating systems', dimension: 'operatingSystem', metric: 'activeUsers', metricLabel: 'Users' },
-  { id: 'keyEvents', label: 'Key events', dimension: 'eventName', metric: 'keyEvents', metricLabel: 'Key events', positiveOnly: true },
+  { id: 'keyEvents', label: 'Key events', column: 'Event', dimension: 'eventName', metric: 'keyEvents', metricLabel: 'Count', positiveOnly: true },
 ];
 
 /** The cards of tables, each with its tabs. */
@@ -135,13 +137,13 @@ export function dimensionFilter(filters: Filter[]): unknown {
   return exprs.length === 1 ? exprs[0] : { andGroup: { expressions: exprs } };
 }
 
-export const KPIS: { metric: string; label: string; format: 'int' | 'percent' | 'duration'; lowerIsBetter?: boolean; derived?: boolean }[] = [
-  { metric: 'activeUsers', label: 'Users', format: 'int' },
+export const KPIS: { metric: string; label: string; title?: string; format: 'int' | 'percent' | 'duration'; lowerIsBetter?: boolean; derived?: boolean }[] = [
+  { metric: 'activeUsers', label: 'Users', title: 'Active users', format: 'int' },
   { metric: 'newUsers', label: 'New users', format: 'int' },
   { metric: 'sessions', label: 'Sessions', format: 'int' },
   { metric: 'screenPageViews', label: 'Views', format: 'int' },
   { metric: 'bounceRate', label: 'Bounce rate', format: 'percent', lowerIsBetter: true },
-  { metric: 'averageEngagementTime', label: 'Avg. engagement time', format: 'duration', derived: true },
+  { metric: 'averageEngagementTime', label: 'Engagement', title: 'Average engagement time per user', format: 'duration', derived: true },
   { metric: 'keyEvents', label: 'Key events', format: 'int' },
 ];
 

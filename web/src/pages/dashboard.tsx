@@ -263,7 +263,9 @@ function Kpis(props: {
         const selected = selectable && props.state.metric === def.metric;
         const body = (
           <>
-            <span class="kpi-label">{def.label}</span>
+            <span class="kpi-label" title={def.title}>
+              {def.label}
+            </span>
             <span class="kpi-value" data-testid={`kpi-${def.metric}`} data-value={String(v)}>
               {formatValue(v, def.format)}
             </span>
@@ -357,7 +359,7 @@ function TableCard(props: {
     >
       <div role={props.card.tabs.length > 1 ? 'tabpanel' : undefined} aria-label={b.label} data-widget={`table:${props.card.id}`} data-state={table ? 'ready' : 'loading'} class={loading && table ? 'is-reloading' : ''}>
         <div class="bars-head" aria-hidden="true">
-          <span>{b.label}</span>
+          <span>{b.column ?? b.label}</span>
           <span>{b.metricLabel}</span>
         </div>
         {error ? (
@@ -392,6 +394,16 @@ function TableCard(props: {
   );
 }
 
+let realtimeApi: Promise<boolean> | null = null;
+/** Whether this server documents `:runRealtimeReport` in its OpenAPI document (asked once). */
+function hasRealtimeApi(): Promise<boolean> {
+  realtimeApi ??= fetch('/openapi.json')
+    .then((r) => (r.ok ? r.json() : {}))
+    .then((doc: { paths?: Record<string, unknown> }) => Object.keys(doc.paths ?? {}).some((p) => p.includes('runRealtimeReport')))
+    .catch(() => false);
+  return realtimeApi;
+}
+
 /** Users in the last 30 minutes, when the server has the realtime API; hidden otherwise. */
 function Realtime({ propertyId }: { propertyId: string }) {
   const [users, setUsers] = useState<number | null>(null);
@@ -399,6 +411,7 @@ function Realtime({ propertyId }: { propertyId: string }) {
     let live = true;
     let timer = 0;
     const poll = async () => {
+      if (!(await hasRealtimeApi())) return;
       try {
         const r = await request<ReportResponse>('POST', `/v1beta/properties/${propertyId}:runRealtimeReport`, { metrics: [{ name: 'activeUsers' }] });
         if (!live) return;

@@ -67,6 +67,8 @@ describeWithService('web console in headless Chromium', 'chromium', 'CHROMIUM_PA
   /** Axe in the page (evaluated through the devtools protocol, so the CSP is not loosened), then screenshots at both widths. */
   async function visit(name: string, ready?: () => Promise<unknown>): Promise<void> {
     await ready?.();
+    // widgets still reloading after a change are not what the page looks like
+    await page.waitForFunction(`!document.querySelector('.is-reloading')`);
     await page.evaluate(axe.source);
     const result = (await page.evaluate(`axe.run(document, { resultTypes: ['violations'] })`)) as axe.AxeResults;
     for (const v of result.violations) {

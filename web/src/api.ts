@@ -16,13 +16,18 @@ export class ApiError extends Error {
   }
 }
 
-let csrf: string | null = null;
+/** The session's CSRF token, fetched once for everyone who needs it at the same time. */
+let csrf: Promise<string> | null = null;
 
-async function csrfToken(fresh = false): Promise<string> {
+function csrfToken(fresh = false): Promise<string> {
   if (csrf && !fresh) return csrf;
-  const r = await fetch('/api/auth/csrf', { credentials: 'same-origin', headers: { accept: 'application/json' } });
-  const body = (await r.json().catch(() => ({}))) as { token?: string; csrfToken?: string };
-  csrf = body.token ?? body.csrfToken ?? '';
+  csrf = fetch('/api/auth/csrf', { credentials: 'same-origin', headers: { accept: 'application/json' } })
+    .then((r) => r.json())
+    .then((body: { token?: string }) => body.token ?? '')
+    .catch(() => {
+      csrf = null;
+      return '';
+    });
   return csrf;
 }
 

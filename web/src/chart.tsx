@@ -56,12 +56,16 @@ export function Chart(props: ChartProps) {
       data.push(props.previous);
     }
     const max = Math.max(1, ...props.current, ...(props.previous ?? []));
+    const tip = tooltip(props, (ts) =>
+      new Date(ts * 1000).toLocaleString('en-US', props.hourly ? { weekday: 'short', month: 'short', day: 'numeric', hour: 'numeric', timeZone: 'UTC' } : { weekday: 'short', month: 'short', day: 'numeric', timeZone: 'UTC' }),
+    );
     const opts: uPlot.Options = {
       width,
       height: small ? 200 : 260,
       series,
-      cursor: { points: { size: 8 }, drag: { x: false, y: false } },
-      legend: { show: true, live: true },
+      cursor: { y: false, points: { size: 8 }, drag: { x: false, y: false } },
+      legend: { show: false },
+      plugins: [tip],
       scales: { x: { time: true }, y: { range: [0, max * 1.15] } },
       axes: [
         {
@@ -96,5 +100,51 @@ export function Chart(props: ChartProps) {
   }, [props.xs, props.current, props.previous, props.label, props.hourly]);
 
   const peak = Math.max(0, ...props.current);
-  return <div class="chart" ref={host} role="img" aria-label={`${props.label} per ${props.hourly ? 'hour' : 'day'} over ${props.xs.length} ${props.hourly ? 'hours' : 'days'}, highest ${props.format(peak)}`} />;
+  return (
+    <>
+      <div class="chart-legend" aria-hidden="true">
+        <span class="key key-current">{props.label}</span>
+        {props.previous && <span class="key key-previous">{props.previousLabel ?? 'Previous period'}</span>}
+      </div>
+      <div class="chart" ref={host} role="img" aria-label={`${props.label} per ${props.hourly ? 'hour' : 'day'} over ${props.xs.length} ${props.hourly ? 'hours' : 'days'}, highest ${props.format(peak)}`} />
+    </>
+  );
+}
+
+/** A tooltip that follows the cursor: the bucket, its value and the previous period's (DOM text only). */
+function tooltip(props: ChartProps, when: (ts: number) => string): uPlot.Plugin {
+  const tip = document.createElement('div');
+  tip.className = 'chart-tip';
+  tip.hidden = true;
+  const line = (cls: string) => {
+    const el = document.createElement('div');
+    el.className = cls;
+    tip.appendChild(el);
+    return el;
+  };
+  const head = line('chart-tip-head');
+  const cur = line('chart-tip-row chart-tip-current');
+  const prev = line('chart-tip-row chart-tip-previous');
+  return {
+    hooks: {
+      init: (u) => void u.over.appendChild(tip),
+      setCursor: (u) => {
+        const i = u.cursor.idx;
+        const left = u.cursor.left ?? -1;
+        if (i == null || left < 0) {
+          tip.hidden = true;
+          return;
+        }
+        tip.hidden = false;
+        head.textContent = when(props.xs[i]);
+        cur.textContent = `${props.label}: ${props.format(props.current[i] ?? 0)}`;
+        prev.hidden = !props.previous;
+        if (props.previous) prev.textContent = `${props.previousLabel ?? 'Previous period'}: ${props.format(props.previous[i] ?? 0)}`;
+        const w = u.over.clientWidth;
+        // keep it inside the plot: flip to the cursor's left past the middle
+        tip.style.left = left > w / 2 ? `${left - tip.offsetWidth - 12}px` : `${left + 12}px`;
+        tip.style.top = '8px';
+      },
+    },
+  };
 }

@@ -10,9 +10,10 @@ export interface Session {
 }
 
 export async function loadSession(): Promise<Session | null> {
-  const me = await accounts.me();
-  if (!me) return null;
-  const orgs = await accounts.orgs();
+  // both at once: a signed-out visitor's orgs answer 401 and is ignored
+  // the CSRF token too, so that the first report does not wait for it
+  const [me, orgs] = await Promise.all([accounts.me(), accounts.orgs().catch(() => null), accounts.csrf()]);
+  if (!me || !orgs) return null;
   const properties = (await Promise.all(orgs.map((o) => accounts.properties(o.id).then((ps) => ps.map((p) => ({ ...p, organizationId: p.organizationId || o.id })))))).flat();
   return { me, orgs, properties };
 }

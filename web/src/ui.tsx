@@ -233,3 +233,12 @@ export function useTitle(title: string): void {
     document.title = title ? `${title} · Tally` : 'Tally';
   }, [title]);
 }
+
+/** A table that may scroll sideways on a narrow screen: a named, keyboard-focusable region. */
+export function TableWrap({ label, children }: { label: string; children: ComponentChildren }) {
+  return (
+    <div class="table-wrap" role="region" aria-label={label} tabIndex={0}>
+      {children}
+    </div>
+  );
+}

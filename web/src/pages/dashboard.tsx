@@ -2,6 +2,7 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { accounts, request, type Property } from '../api';
 import { Chart } from '../chart';
 import { navigate } from '../router';
+import { useSession } from '../session';
 import {
   breakdown,
   bucketTime,
@@ -89,13 +90,16 @@ function useReadiness(ids: string[]) {
 }
 
 export function Dashboard({ propertyId, search }: { propertyId: string; search: string }) {
-  const [property, setProperty] = useState<Property | null>(null);
+  // the session already lists the user's properties: no round trip before the reports start
+  const { session } = useSession();
+  const known = session?.properties.find((p) => p.id === propertyId) ?? null;
+  const [fetched, setFetched] = useState<Property | null>(null);
   const [loadError, setLoadError] = useState<unknown>(null);
+  const property = known ?? fetched;
   useTitle(property ? `${property.name} dashboard` : 'Dashboard');
   useEffect(() => {
-    setProperty(null);
-    accounts.property(propertyId).then(setProperty, setLoadError);
-  }, [propertyId]);
+    if (!known) accounts.property(propertyId).then(setFetched, setLoadError);
+  }, [propertyId, Boolean(known)]);
   useEffect(() => {
     performance.mark('tally:dashboard-shell');
   }, []);
@@ -378,7 +382,8 @@ function TableCard(props: {
                   type="button"
                   class={`bar-row${active?.value === r.value ? ' active' : ''}`}
                   onClick={() => props.onFilter({ dimension: filterDim, value: r.value, label: r.label })}
-                  aria-label={`${r.label}: ${formatValue(r.metric, 'int')} ${b.metricLabel.toLowerCase()}. Filter the dashboard by this ${b.label.toLowerCase().replace(/s$/, '')}`}
+                  title={`Filter the dashboard by ${r.label}`}
+                  aria-pressed={active?.value === r.value}
                   data-value={r.value}
                 >
                   <span class="bar-fill" style={{ width: `${(r.metric / max) * 100}%` }} aria-hidden="true" />

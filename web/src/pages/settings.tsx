@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { accounts, ApiError, type ApiKey, type AuditEntry, type Invitation, type Member, type Property, type Role } from '../api';
 import { navigate } from '../router';
 import { atLeast, roleIn, useSession } from '../session';
-import { Button, Card, Code, Dialog, Empty, ErrorBox, Field, Notice, Select, Skeleton, relativeTime, useTitle } from '../ui';
+import { Button, Card, Code, Dialog, Empty, ErrorBox, Field, Notice, Select, Skeleton, TableWrap, relativeTime, useTitle } from '../ui';
 import { currencyOptions, zoneOptions } from './onboarding';
 
 const TABS = [
@@ -190,7 +190,7 @@ function Keys({ property, canManage }: { property: Property; canManage: boolean 
             <p>Create a read key to fetch reports from scripts, or an ingest key for server-side tracking.</p>
           </Empty>
         ) : (
-          <div class="table-wrap">
+          <TableWrap label="Keys">
             <table class="table" data-testid="keys-table">
               <thead>
                 <tr>
@@ -233,7 +233,7 @@ function Keys({ property, canManage }: { property: Property; canManage: boolean 
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableWrap>
         )}
         {revoked.length > 0 && (
           <details class="revoked">
@@ -366,7 +366,7 @@ function Members({ orgId, role }: { orgId: string; role: Role | null }) {
         {!data ? (
           <Skeleton lines={3} />
         ) : (
-          <div class="table-wrap">
+          <TableWrap label="Members">
             <table class="table">
               <thead>
                 <tr>
@@ -424,7 +424,7 @@ function Members({ orgId, role }: { orgId: string; role: Role | null }) {
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableWrap>
         )}
       </Card>
       {canManage && (
@@ -473,7 +473,7 @@ function Audit({ orgId }: { orgId: string }) {
         <Empty title="Nothing has changed yet" />
       ) : (
         entries && (
-          <div class="table-wrap">
+          <TableWrap label="Audit log">
             <table class="table audit">
               <thead>
                 <tr>
@@ -501,7 +501,7 @@ function Audit({ orgId }: { orgId: string }) {
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableWrap>
         )
       )}
       {next && (

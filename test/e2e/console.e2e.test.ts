@@ -68,7 +68,7 @@ describeWithService('web console in headless Chromium', 'chromium', 'CHROMIUM_PA
   async function visit(name: string, ready?: () => Promise<unknown>): Promise<void> {
     await ready?.();
     // widgets still reloading after a change are not what the page looks like
-    await page.waitForFunction(`!document.querySelector('.is-reloading')`);
+    await expect.poll(() => page.locator('.is-reloading').count(), { timeout: 15_000 }).toBe(0);
     await page.evaluate(axe.source);
     const result = (await page.evaluate(`axe.run(document, { resultTypes: ['violations'] })`)) as axe.AxeResults;
     for (const v of result.violations) {
@@ -194,7 +194,7 @@ describeWithService('web console in headless Chromium', 'chromium', 'CHROMIUM_PA
     expect(snippet).toMatch(/<script[^>]+src="[^"]+\/tally\.js"[^>]+data-mid="G-[A-Z0-9]+"/);
     const mid = await page.getByTestId('measurement-id').innerText();
     expect(snippet).toContain(mid);
-    await expect.poll(() => page.getByTestId('first-event').getAttribute('data-state')).toBe('waiting');
+    await expect.poll(() => page.getByTestId('first-event').getAttribute('data-state'), { timeout: 15_000 }).toBe('waiting');
     await visit('install-waiting');
 
     // ---- a local page with that snippet, clicked around: 4 page views (/, /pricing, /about, /) ----
@@ -230,21 +230,21 @@ describeWithService('web console in headless Chromium', 'chromium', 'CHROMIUM_PA
     expect(await kpi('activeUsers')).toBe(1);
     expect(await kpi('sessions')).toBe(1);
     const pages = page.getByTestId('table-pages');
-    await expect.poll(() => pages.locator('button[data-value]').evaluateAll((bs) => bs.map((b) => `${b.getAttribute('data-value')}=${b.querySelector('.bar-value')?.textContent}`))).toEqual(['/=2', '/about=1', '/pricing=1']);
+    await expect.poll(() => pages.locator('button[data-value]').evaluateAll((bs) => bs.map((b) => `${b.getAttribute('data-value')}=${b.querySelector('.bar-value')?.textContent}`)), { timeout: 15_000 }).toEqual(['/=2', '/about=1', '/pricing=1']);
     await visit('dashboard');
 
     // ---- a click on a page row filters the whole dashboard, kept in the URL ----
     await pages.locator('button[data-value="/pricing"]').click();
     await page.waitForURL(/f\.pagePath=%2Fpricing/);
-    await expect.poll(() => kpi('screenPageViews')).toBe(1);
+    await expect.poll(() => kpi('screenPageViews'), { timeout: 15_000 }).toBe(1);
     expect(await page.getByTestId('filter-chip').count()).toBe(1);
     await visit('dashboard-filtered');
     // the shared URL opens filtered
     await page.reload();
     await page.waitForSelector('html[data-widgets-filled="1"]');
-    await expect.poll(() => kpi('screenPageViews')).toBe(1);
+    await expect.poll(() => kpi('screenPageViews'), { timeout: 15_000 }).toBe(1);
     await page.getByRole('button', { name: /Remove filter Page is \/pricing/ }).click();
-    await expect.poll(() => kpi('screenPageViews')).toBe(4);
+    await expect.poll(() => kpi('screenPageViews'), { timeout: 15_000 }).toBe(4);
 
     // ---- the dashboard's speed, fresh load (printed, not asserted) ----
     await page.goto(`${tally.baseUrl}/p/${propertyId}?range=7d`);

@@ -258,7 +258,8 @@ export const toAudit = (o: Obj): AuditEntry => {
     at: str(o, 'time', 'at', 'createdAt'),
     actor: actor ? str(actor, 'email', 'userId', 'kind') : str(o, 'actor'),
     action: str(o, 'action'),
-    target: target ? [str(target, 'type'), str(target, 'id')].filter(Boolean).join(' ') : str(o, 'target'),
+    // long random ids are noise in a list: the type, and a short id for numeric or short ones
+    target: target ? [str(target, 'type'), str(target, 'id').length <= 12 ? str(target, 'id') : ''].filter(Boolean).join(' ') : str(o, 'target'),
     ip: str(o, 'ip', 'ipAddress'),
     before: o.before ?? null,
     after: o.after ?? null,

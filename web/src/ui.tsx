@@ -242,3 +242,26 @@ export function TableWrap({ label, children }: { label: string; children: Compon
     </div>
   );
 }
+
+/**
+ * A form's submit: busy while it runs, its error kept for the form to show. `run` resolves to
+ * whether it succeeded.
+ */
+export function useAction() {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const run = async (fn: () => Promise<unknown>, mapError: (e: unknown) => unknown = (e) => e): Promise<boolean> => {
+    setBusy(true);
+    setError(null);
+    try {
+      await fn();
+      return true;
+    } catch (e) {
+      setError(mapError(e));
+      return false;
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { busy, error, setError, run };
+}

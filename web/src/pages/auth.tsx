@@ -3,7 +3,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { accounts, ApiError } from '../api';
 import { navigate } from '../router';
 import { useSession } from '../session';
-import { Button, ErrorBox, Field, Logo, Notice, useTitle } from '../ui';
+import { Button, ErrorBox, Field, Logo, Notice, useAction, useTitle } from '../ui';
 
 function AuthLayout({ title, subtitle, children, footer }: { title: string; subtitle?: ComponentChildren; children: ComponentChildren; footer?: ComponentChildren }) {
   useTitle(title);
@@ -37,21 +37,17 @@ export function Login() {
   const { refresh } = useSession();
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const submit = async (e: Event) => {
+  const { busy, error, run } = useAction();
+  const submit = (e: Event) => {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await accounts.login({ email, password });
-      await refresh();
-      navigate(nextPath(), { replace: true });
-    } catch (err) {
-      setError(err instanceof ApiError && err.status === 401 ? new Error('That e-mail and password do not match an account.') : err);
-    } finally {
-      setBusy(false);
-    }
+    void run(
+      async () => {
+        await accounts.login({ email, password });
+        await refresh();
+        navigate(nextPath(), { replace: true });
+      },
+      (err) => (err instanceof ApiError && err.status === 401 ? new Error('That e-mail and password do not match an account.') : err),
+    );
   };
   return (
     <AuthLayout
@@ -83,21 +79,18 @@ export function Signup() {
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
   const [organizationName, setOrg] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const submit = async (e: Event) => {
+  const { busy, error, run } = useAction();
+  const submit = (e: Event) => {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await accounts.signup({ email, password, name, organizationName: organizationName || `${name || email.split('@')[0]}'s team` });
-      await refresh();
-      navigate('/welcome', { replace: true });
-    } catch (err) {
-      setError(err instanceof ApiError && err.status === 409 ? new ApiError(409, 'conflict', 'conflict', 'An account with this e-mail already exists.', { email: 'An account with this e-mail already exists. Log in instead?' }) : err);
-    } finally {
-      setBusy(false);
-    }
+    void run(
+      async () => {
+        await accounts.signup({ email, password, name, organizationName: organizationName || `${name || email.split('@')[0]}'s team` });
+        await refresh();
+        // an invitation link sent them here: back to it
+        navigate(new URLSearchParams(location.search).has('next') ? nextPath() : '/welcome', { replace: true });
+      },
+      (err) => (err instanceof ApiError && err.status === 409 ? new ApiError(409, 'conflict', 'conflict', 'An account with this e-mail already exists.', { email: 'An account with this e-mail already exists. Log in instead?' }) : err),
+    );
   };
   return (
     <AuthLayout
@@ -188,21 +181,14 @@ export function Verify() {
 
 export function Forgot() {
   const [email, setEmail] = useState('');
-  const [busy, setBusy] = useState(false);
   const [sent, setSent] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const submit = async (e: Event) => {
+  const { busy, error, run } = useAction();
+  const submit = (e: Event) => {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    void run(async () => {
       await accounts.resetRequest(email);
       setSent(true);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <AuthLayout
@@ -231,21 +217,14 @@ export function Forgot() {
 
 export function Reset() {
   const [password, setPassword] = useState('');
-  const [busy, setBusy] = useState(false);
   const [done, setDone] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const submit = async (e: Event) => {
+  const { busy, error, run } = useAction();
+  const submit = (e: Event) => {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    void run(async () => {
       await accounts.resetConfirm(linkToken(), password);
       setDone(true);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <AuthLayout title="Choose a new password">
@@ -283,23 +262,15 @@ export function Reset() {
 
 export function AcceptInvitation() {
   const { session, refresh } = useSession();
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, run } = useAction();
   const token = linkToken();
   const here = location.pathname + location.search;
-  const accept = async () => {
-    setBusy(true);
-    setError(null);
-    try {
+  const accept = () =>
+    run(async () => {
       await accounts.acceptInvitation(token);
       await refresh();
       navigate('/', { replace: true });
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
   return (
     <AuthLayout title="Join your team on Tally" subtitle="You have been invited to an organisation.">
       <ErrorBox error={error} />

@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { accounts, ApiError, request, type Property } from '../api';
 import { navigate } from '../router';
 import { useSession } from '../session';
-import { Button, Card, Code, CopyButton, ErrorBox, Field, Notice, Select, Skeleton, useTitle } from '../ui';
+import { Button, Card, Code, CopyButton, ErrorBox, Field, Notice, Select, Skeleton, useAction, useTitle } from '../ui';
 import { Tabs } from '../tabs';
 import { todayIn, addDays } from '../reports';
 
@@ -44,38 +44,25 @@ export function Welcome() {
   const [domain, setDomain] = useState('');
   const [timeZone, setTimeZone] = useState(() => Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC');
   const [currency, setCurrency] = useState('USD');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, run } = useAction();
   const org = session?.orgs[0];
 
-  const createOrg = async (e: Event) => {
+  const createOrg = (e: Event) => {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    void run(async () => {
       await accounts.createOrg(orgName);
       await refresh();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
-  const createProperty = async (e: Event) => {
+  const createProperty = (e: Event) => {
     e.preventDefault();
     if (!org) return;
-    setBusy(true);
-    setError(null);
-    try {
+    void run(async () => {
       const host = hostOf(domain);
       const p = await accounts.createProperty(org.id, { name: name || host || 'My website', timeZone, currencyCode: currency, ...(host ? { domain: host } : {}) });
       await refresh();
       navigate(`/p/${p.id}/install?first=1`);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   const fe = (f: string) => (error instanceof ApiError ? error.fields[f] : undefined);
 

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { accounts, ApiError, type ApiKey, type AuditEntry, type Invitation, type Member, type Property, type Role } from '../api';
 import { navigate } from '../router';
 import { atLeast, roleIn, useSession } from '../session';
-import { Button, Card, Code, Dialog, Empty, ErrorBox, Field, Notice, Select, Skeleton, TableWrap, relativeTime, useTitle } from '../ui';
+import { Button, Card, Code, Dialog, Empty, ErrorBox, Field, Notice, Select, Skeleton, TableWrap, relativeTime, useAction, useTitle } from '../ui';
 import { currencyOptions, zoneOptions } from './onboarding';
 
 const TABS = [
@@ -58,16 +58,13 @@ function PropertySettings({ property, onSaved, canEdit }: { property: Property; 
   const [timeout, setTimeoutMin] = useState(String(property.sessionTimeoutMinutes ?? 30));
   const [domain, setDomain] = useState(property.domain);
   const [keyEvents, setKeyEvents] = useState(property.keyEvents.join(', '));
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, run } = useAction();
   const [saved, setSaved] = useState(false);
   const split = (s: string) => s.split(/[\s,]+/).map((x) => x.trim()).filter(Boolean);
-  const save = async (e: Event) => {
+  const save = (e: Event) => {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
     setSaved(false);
-    try {
+    void run(async () => {
       const p = await accounts.updateProperty(property.id, {
         name,
         ...(domain.trim() ? { domain: domain.trim() } : {}),
@@ -78,11 +75,7 @@ function PropertySettings({ property, onSaved, canEdit }: { property: Property; 
       });
       onSaved({ ...property, ...p, snippets: Object.keys(p.snippets).length ? p.snippets : property.snippets });
       setSaved(true);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   const fe = (f: string) => (error instanceof ApiError ? error.fields[f] : undefined);
   return (
@@ -318,26 +311,20 @@ function Members({ orgId, role }: { orgId: string; role: Role | null }) {
   const [error, setError] = useState<unknown>(null);
   const [email, setEmail] = useState('');
   const [inviteRole, setInviteRole] = useState<Role>('viewer');
-  const [busy, setBusy] = useState(false);
   const [sent, setSent] = useState<string | null>(null);
+  const inviting = useAction();
   const canManage = atLeast(role, 'admin');
   const load = () => accounts.members(orgId).then(setData, setError);
   useEffect(() => void load(), [orgId]);
-  const invite = async (e: Event) => {
+  const invite = (e: Event) => {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
     setSent(null);
-    try {
+    void inviting.run(async () => {
       await accounts.invite(orgId, { email, role: inviteRole });
       setSent(email);
       setEmail('');
       await load();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   const change = async (m: Member, r: Role) => {
     setError(null);
@@ -431,10 +418,11 @@ function Members({ orgId, role }: { orgId: string; role: Role | null }) {
         <Card title="Invite someone">
           {unverified && <Notice tone="warning">Verify your e-mail address before inviting members.</Notice>}
           {sent && <Notice tone="success">Invitation sent to {sent}.</Notice>}
+          <ErrorBox error={inviting.error} />
           <form onSubmit={invite} noValidate class="inline-form">
             <Field label="E-mail" name="inviteEmail" type="email" value={email} onInput={setEmail} required />
             <Select label="Role" value={inviteRole} onChange={(v) => setInviteRole(v as Role)} options={ROLES.filter((r) => r.value !== 'owner' || role === 'owner')} />
-            <Button type="submit" variant="primary" busy={busy}>
+            <Button type="submit" variant="primary" busy={inviting.busy}>
               Send invitation
             </Button>
           </form>
@@ -463,7 +451,15 @@ function Audit({ orgId }: { orgId: string }) {
     }
   };
   useEffect(() => void load(), [orgId]);
-  const show = (v: unknown) => (v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v));
+  // `name: Engine shop, domain: …` reads better than JSON; the JSON stays in the tooltip
+  const show = (v: unknown) =>
+    v === null || v === undefined
+      ? ''
+      : typeof v === 'object' && !Array.isArray(v)
+        ? Object.entries(v as Record<string, unknown>)
+            .map(([k, x]) => `${k}: ${typeof x === 'string' ? x : JSON.stringify(x)}`)
+            .join(', ')
+        : String(typeof v === 'string' ? v : JSON.stringify(v));
   return (
     <Card title="Audit log">
       <ErrorBox error={error} />
@@ -494,8 +490,16 @@ function Audit({ orgId }: { orgId: string }) {
                     </td>
                     <td class="muted">{e.ip}</td>
                     <td class="diff">
-                      {e.before != null && <span class="before">{show(e.before)}</span>}
-                      {e.after != null && <span class="after">{show(e.after)}</span>}
+                      {e.before != null && (
+                        <span class="before" title={JSON.stringify(e.before)}>
+                          {show(e.before)}
+                        </span>
+                      )}
+                      {e.after != null && (
+                        <span class="after" title={JSON.stringify(e.after)}>
+                          {show(e.after)}
+                        </span>
+                      )}
                     </td>
                   </tr>
                 ))}

@@ -5,6 +5,8 @@ import { startTally, type Role } from '../server/tally-server.js';
 import { waitForServer, readAdminToken } from '../tenancy/admin-token.js';
 import { createTenant, type CreatedTenant } from '../tenancy/tenant.repository.js';
 import { openDb } from '../infra/metadata/db.js';
+import { runOperatorCommand, type OperatorCommand } from '../tenancy/operator.commands.js';
+import { TenancyService } from '../tenancy/tenancy.service.js';
 import { progressBar } from './progress.js';
 import { seedDemo, runDemo } from './demo.command.js';
 
@@ -147,6 +149,112 @@ tenant
       );
     }
   });
+
+/** An operator command through the running server holding the data dir, else on the DB directly. */
+async function operator(command: OperatorCommand, input: Record<string, unknown>): Promise<any> {
+  const viaHttp = await viaServer(`/internal/v1/ops/${command}`, input);
+  if (viaHttp !== undefined) return viaHttp;
+  const cfg = config();
+  const db = await openDb({ url: cfg.db.url, dataDir: cfg.core.dataDir });
+  try {
+    return await runOperatorCommand(new TenancyService(db), command, input);
+  } finally {
+    await db.destroy();
+  }
+}
+
+function print(o: { json?: boolean }, value: unknown, text: () => string): void {
+  process.stdout.write((o.json ? JSON.stringify(value) : text()) + '\n');
+}
+
+function failing(action: (...args: any[]) => Promise<void>) {
+  return async (...args: any[]) => {
+    try {
+      await action(...args);
+    } catch (e) {
+      process.stderr.write(`${(e as Error).message}\n`);
+      process.exitCode = 1;
+    }
+  };
+}
+
+const userCmd = program.command('user').description('manage user accounts');
+userCmd
+  .command('create')
+  .description('create a user with a verified e-mail (a random password is printed once unless --password or TALLY_USER_PASSWORD is given)')
+  .requiredOption('--email <email>', 'e-mail address (the login)')
+  .option('--name <name>', 'display name')
+  .option('--password <password>', 'password (at least 10 characters, not a common one); default $TALLY_USER_PASSWORD or a random one')
+  .option('--staff', 'support staff: may read any organisation with a reason, audited; never sees secrets')
+  .option('--json', 'print JSON')
+  .action(
+    failing(async (o) => {
+      const password = o.password ?? process.env.TALLY_USER_PASSWORD;
+      const out = await operator('users.create', { email: o.email, name: o.name, password, staff: !!o.staff });
+      print(o, out, () => `User ${out.user.id} ${out.user.email}${out.user.isStaff ? ' (staff)' : ''}${out.password ? `\nPassword ${out.password}  (shown once)` : ''}`);
+    }),
+  );
+
+const orgCmd = program.command('org').description('organisations');
+orgCmd
+  .command('list')
+  .description('every organisation with its plan, members and properties')
+  .option('--json', 'print JSON')
+  .action(
+    failing(async (o) => {
+      const out = await operator('orgs.list', {});
+      print(o, out, () => out.organizations.map((x: any) => `${x.id}  ${x.plan.id.padEnd(7)} members=${x.members} properties=${x.properties}  ${x.name}`).join('\n') || '(none)');
+    }),
+  );
+
+const keyCmd = program.command('key').description("a property's API keys: list, create, revoke, rotate (a revoked key is refused everywhere within 2 s)");
+keyCmd
+  .command('list')
+  .description('active keys of a property (never their secrets)')
+  .requiredOption('--property <id>', 'property id')
+  .option('--json', 'print JSON')
+  .action(
+    failing(async (o) => {
+      const out = await operator('keys.list', { propertyId: String(o.property) });
+      print(o, out, () => out.keys.map((k: any) => `${k.id}  ${k.kind.padEnd(9)} ${k.prefix}…  ${k.name}  created ${k.createdAt}  last used ${k.lastUsedAt ?? 'never'}${k.expiresAt ? `  expires ${k.expiresAt}` : ''}`).join('\n') || '(none)');
+    }),
+  );
+keyCmd
+  .command('create')
+  .description('create a key; its secret is printed once')
+  .requiredOption('--property <id>', 'property id')
+  .requiredOption('--kind <kind>', 'ingest | read | mp_secret')
+  .option('--name <name>', 'what the key is for', 'CLI key')
+  .option('--json', 'print JSON')
+  .action(
+    failing(async (o) => {
+      const out = await operator('keys.create', { propertyId: String(o.property), kind: o.kind, name: o.name });
+      print(o, out, () => `Key ${out.key.id} (${out.key.kind})\nSecret ${out.secret}  (shown once)`);
+    }),
+  );
+keyCmd
+  .command('revoke')
+  .description('revoke a key now')
+  .argument('<keyId>', 'key id (from key list)')
+  .option('--json', 'print JSON')
+  .action(
+    failing(async (keyId: string, o) => {
+      const out = await operator('keys.revoke', { keyId });
+      print(o, out, () => `Revoked ${keyId}`);
+    }),
+  );
+keyCmd
+  .command('rotate')
+  .description('a new secret for a key; the old one works for --grace seconds more (default 0)')
+  .argument('<keyId>', 'key id (from key list)')
+  .option('--grace <seconds>', 'grace period of the old secret in seconds', '0')
+  .option('--json', 'print JSON')
+  .action(
+    failing(async (keyId: string, o) => {
+      const out = await operator('keys.rotate', { keyId, gracePeriodSeconds: Number(o.grace) });
+      print(o, out, () => `Key ${out.key.id} replaces ${keyId}${out.previous.expiresAt ? ` (old secret valid until ${out.previous.expiresAt})` : ' (old secret revoked)'}\nSecret ${out.secret}  (shown once)`);
+    }),
+  );
 
 const jobsCmd = program.command('jobs').description('run pipeline jobs by hand');
 jobsCmd

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { INGEST_DOCS, openApiDocument } from './openapi.js';
 import { PROTOCOL_ROUTES } from '../ingest/protocol-routes.js';
+import { API_ROUTES } from '../tenancy/accounts.routes.js';
 
 describe('OpenAPI document', () => {
   it('documents every ingest route with its methods', () => {
@@ -17,5 +18,16 @@ describe('OpenAPI document', () => {
     for (const p of ['/v1beta/properties/{propertyId}:runReport', '/v1beta/properties/{propertyId}/metadata', '/internal/v1/tenants', '/internal/v1/jobs/run']) {
       expect(doc.paths[p], p).toBeDefined();
     }
+  });
+
+  it('documents every management API route with its method, body schema and the session scheme', () => {
+    const doc = openApiDocument(PROTOCOL_ROUTES) as { paths: Record<string, Record<string, any>>; components: { securitySchemes: Record<string, unknown> } };
+    expect(doc.components.securitySchemes.session).toBeDefined();
+    for (const r of API_ROUTES) {
+      const op = doc.paths[r.path.replace(/:(\w+)/g, '{$1}')]?.[r.method];
+      expect(op, `${r.method} ${r.path}`).toBeDefined();
+      if (r.body) expect(op.requestBody.content['application/json'].schema.type, r.path).toBe('object');
+    }
+    expect(doc.paths['/v1beta/properties/{propertyId}:runReport'].post.security).toEqual([{ readKey: [] }, { session: [] }]);
   });
 });

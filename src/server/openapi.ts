@@ -1,4 +1,5 @@
 import type { IngestRoute } from '../ingest/ingest-http.js';
+import { accountsOpenApiPaths, SESSION_SECURITY_SCHEME } from '../tenancy/accounts.openapi.js';
 
 /**
  * The OpenAPI 3.1 document of every HTTP API Tally serves: ingest (one entry per protocol route),
@@ -140,6 +141,9 @@ export function openApiDocument(routes: IngestRoute[]): Record<string, unknown> 
       responses: { '200': { description: 'application/x-ndjson stream' } },
     },
   };
+  Object.assign(paths, accountsOpenApiPaths());
+  // the report routes also take a member's session (plus X-CSRF-Token on POST)
+  for (const [p, item] of Object.entries(paths)) if (p.startsWith('/v1beta/')) for (const op of Object.values(item)) (op as { security: unknown[] }).security = [{ readKey: [] }, { session: [] }];
   return {
     openapi: '3.1.0',
     info: { title: 'Tally', version: '0.1.0', description: 'Multi-tenant, GA4-compatible analytics: ingest, reports, operations.' },
@@ -148,6 +152,7 @@ export function openApiDocument(routes: IngestRoute[]): Record<string, unknown> 
         ingestKey: { type: 'http', scheme: 'bearer', description: 'An ingest key (tk_ing_…)' },
         readKey: { type: 'http', scheme: 'bearer', description: 'A read key (tk_read_…)' },
         adminToken: { type: 'http', scheme: 'bearer', description: 'The local operator token in $TALLY_DATA_DIR/admin-token' },
+        session: SESSION_SECURITY_SCHEME,
       },
     },
     paths,

@@ -69,3 +69,112 @@ describe('accounts API', () => {
     expect(limited.body.error.reason).toBe('too_many_logins');
   });
 });
+
+describe('organisations, members, properties, keys and audit', () => {
+  let app: App;
+  beforeAll(async () => {
+    app = await startAccountsApp();
+  }, 120_000);
+  afterAll(async () => app?.close());
+
+  async function signUp(email: string, org = 'Org') {
+    const c = new CookieClient(app.baseUrl);
+    const r = await c.post('/api/auth/signup', { email, password: 'first day password', name: email.split('@')[0], organizationName: org });
+    expect(r.status).toBe(201);
+    await c.csrf();
+    return { c, orgId: r.body.organization.id as string, userId: r.body.user.id as string };
+  }
+
+  it('walks an owner and an invited viewer through properties, keys, reports, revocation and the audit log', async () => {
+    const { c, orgId } = await signUp('owner@first.test', 'First');
+    // unverified: one property, no invitations
+    const p = await c.post(`/api/orgs/${orgId}/properties`, { name: 'Shop', domain: 'shop.first.test', timeZone: 'Europe/Berlin', keyEvents: ['purchase'] });
+    expect(p.status).toBe(201);
+    const property = p.body.property;
+    expect(property).toMatchObject({ timeZone: 'Europe/Berlin', currencyCode: 'USD', measurementId: expect.stringMatching(/^G-/) });
+    expect(property.installSnippets.tallyJs).toContain(`data-mid="${property.measurementId}"`);
+    expect((await c.post(`/api/orgs/${orgId}/properties`, { name: 'Two', domain: 'two.first.test' })).body.error.reason).toBe('email_not_verified');
+    expect((await c.post(`/api/orgs/${orgId}/invitations`, { email: 'viewer@first.test', role: 'viewer' })).body.error.reason).toBe('email_not_verified');
+    await c.post('/api/auth/verify', { token: app.tokenFor('owner@first.test', 'verify') });
+
+    const created = await c.post(`/api/properties/${property.id}/keys`, { kind: 'read', name: 'dashboards' });
+    expect(created.status).toBe(201);
+    expect(created.body.secret).toMatch(/^tk_read_/);
+    const list = await c.get(`/api/properties/${property.id}/keys`);
+    expect(list.body.keys.map((k: any) => k.name)).toEqual(['dashboards']);
+    expect(JSON.stringify(list.body)).not.toContain(created.body.secret);
+
+    // reports: the session (with CSRF) and the read key both work
+    expect((await c.post(`/v1beta/properties/${property.id}:runReport`, {})).status).toBe(200);
+    expect((await c.post(`/v1beta/properties/${property.id}:runReport`, {}, { 'x-csrf-token': 'nope' })).status).toBe(403);
+    const byKey = await fetch(`${app.baseUrl}/v1beta/properties/${property.id}:runReport`, { method: 'POST', headers: { authorization: `Bearer ${created.body.secret}` } });
+    expect(byKey.status).toBe(200);
+
+    // invite a viewer; they sign up with the invited address and accept
+    expect((await c.post(`/api/orgs/${orgId}/invitations`, { email: 'viewer@first.test', role: 'viewer' })).status).toBe(201);
+    const inviteToken = app.tokenFor('viewer@first.test', 'invitations');
+    const stranger = await signUp('stranger@first.test', 'Elsewhere');
+    expect((await stranger.c.post(`/api/invitations/${inviteToken}/accept`)).status).toBe(404); // not their invitation
+    const viewer = await signUp('viewer@first.test', 'Viewer Own');
+    expect((await viewer.c.post(`/api/invitations/${inviteToken}/accept`)).body.membership).toEqual({ organizationId: orgId, role: 'viewer' });
+    expect((await viewer.c.post(`/api/invitations/${inviteToken}/accept`)).status).toBe(404); // single use
+    expect((await viewer.c.post(`/api/properties/${property.id}/keys`, { kind: 'ingest', name: 'mine' })).status).toBe(403);
+    expect((await viewer.c.post(`/v1beta/properties/${property.id}:runReport`, {})).status).toBe(200);
+
+    // someone in another organisation never learns the property exists
+    expect((await stranger.c.get(`/api/properties/${property.id}`)).status).toBe(404);
+    expect((await stranger.c.post(`/v1beta/properties/${property.id}:runReport`, {})).status).toBe(404);
+    expect((await stranger.c.request('DELETE', `/api/keys/${created.body.key.id}`)).status).toBe(404);
+
+    // revoke: this process's cache drops the key at once
+    expect((await c.delete(`/api/keys/${created.body.key.id}`)).status).toBe(204);
+    await new Promise((r) => setTimeout(r, 50));
+    const revoked = await fetch(`${app.baseUrl}/v1beta/properties/${property.id}:runReport`, { method: 'POST', headers: { authorization: `Bearer ${created.body.secret}` } });
+    expect(revoked.status).toBe(401);
+
+    // the last owner cannot leave or be demoted
+    const members = (await c.get(`/api/orgs/${orgId}/members`)).body.members;
+    const me = members.find((m: any) => m.role === 'owner');
+    expect((await c.patch(`/api/orgs/${orgId}/members/${me.userId}`, { role: 'admin' })).body.error.reason).toBe('last_owner');
+
+    const audit = await c.get(`/api/orgs/${orgId}/audit?limit=3`);
+    expect(audit.body.entries.map((e: any) => e.action)).toEqual(['key.revoke', 'member.join', 'member.invite']);
+    expect(audit.body.entries[0]).toMatchObject({ actor: { kind: 'user', email: 'owner@first.test' }, ip: expect.any(String), before: expect.objectContaining({ kind: 'read' }) });
+    const next = await c.get(`/api/orgs/${orgId}/audit?cursor=${audit.body.nextCursor}`);
+    expect(next.body.entries.map((e: any) => e.action)).toEqual(['key.create', 'property.create', 'organization.create']);
+    expect(next.body.nextCursor).toBeNull();
+    await expect(app.db('audit_log').where({ organization_id: orgId }).del()).rejects.toThrow(/append-only/);
+  });
+
+  it('rotates a key with a grace period: both work until it ends, then only the new one', async () => {
+    const { c, orgId } = await signUp('rot@first.test', 'Rot');
+    const property = (await c.post(`/api/orgs/${orgId}/properties`, { name: 'R', domain: 'r.test' })).body.property;
+    const k = (await c.post(`/api/properties/${property.id}/keys`, { kind: 'read', name: 'r' })).body;
+    const rotated = await c.post(`/api/keys/${k.key.id}/rotate`, { gracePeriodSeconds: 1 });
+    expect(rotated.status).toBe(201);
+    expect(rotated.body.previous.expiresAt).toBeTruthy();
+    await app.credentials.refresh();
+    expect(app.credentials.resolveKey(k.secret, 'read')?.propertyId).toBe(property.id);
+    expect(app.credentials.resolveKey(rotated.body.secret, 'read')?.propertyId).toBe(property.id);
+    await new Promise((r) => setTimeout(r, 1100));
+    await app.credentials.refresh();
+    expect(app.credentials.resolveKey(k.secret, 'read')).toBeNull();
+    expect(app.credentials.resolveKey(rotated.body.secret, 'read')?.propertyId).toBe(property.id);
+  });
+
+  it('resets a password by e-mailed link (single use) and ends every session of the user', async () => {
+    const { c } = await signUp('reset@first.test', 'Reset');
+    const other = new CookieClient(app.baseUrl);
+    await other.post('/api/auth/login', { email: 'reset@first.test', password: 'first day password' });
+    expect((await other.get('/api/me')).status).toBe(200);
+    const anon = new CookieClient(app.baseUrl);
+    expect((await anon.post('/api/auth/password-reset', { email: 'reset@first.test' })).status).toBe(202);
+    expect((await anon.post('/api/auth/password-reset', { email: 'nobody@first.test' })).status).toBe(202);
+    const token = app.tokenFor('reset@first.test', 'password-reset');
+    expect((await anon.post('/api/auth/password-reset/confirm', { token, password: 'a brand new password' })).status).toBe(200);
+    expect((await anon.post('/api/auth/password-reset/confirm', { token, password: 'yet another password' })).status).toBe(400);
+    expect((await c.get('/api/me')).status).toBe(401);
+    expect((await other.get('/api/me')).status).toBe(401);
+    expect((await anon.post('/api/auth/login', { email: 'reset@first.test', password: 'a brand new password' })).status).toBe(200);
+  });
+});

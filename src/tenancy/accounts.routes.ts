@@ -48,7 +48,8 @@ export interface ApiRoute {
 
 const email = z.email().max(254);
 const password = z.string().min(1).max(1024);
-const name = z.string().trim().min(1).max(200);
+// PostgreSQL text cannot hold NUL; other control characters have no place in a name either
+const name = z.string().trim().min(1).max(200).regex(/^[^\u0000-\u001f\u007f]*$/, 'no control characters');
 const role = z.enum(ROLES);
 const eventName = z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,39}$/, 'an event name: a letter, then letters, digits or _ (at most 40)');
 const hostname = z.string().trim().min(1).max(253).regex(/^[A-Za-z0-9*]([A-Za-z0-9.*-]*[A-Za-z0-9])?$/, 'a host name');
@@ -373,6 +374,8 @@ export const API_ROUTES: ApiRoute[] = [
 
 /** The organisation a scoped route's object belongs to, or null when it does not exist. */
 export async function organizationOf(service: TenancyService, scope: Scope, params: Record<string, string>): Promise<string | null> {
+  // ids are ours (hex, digits): anything else cannot exist, and NUL would make PostgreSQL fail
+  for (const v of Object.values(params)) if (!/^[\w-]{1,64}$/.test(v)) return null;
   if (scope === 'org') return (await service.orgExists(params.orgId)) ? params.orgId : null;
   if (scope === 'property') return (await service.propertyRow(params.propertyId))?.organization_id ?? null;
   return (await service.keyRow(params.keyId))?.organization_id ?? null;

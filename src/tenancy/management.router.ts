@@ -5,6 +5,8 @@ import { httpStatusFor, isTallyError, TallyError } from '../infra/errors.js';
 import type { Logger } from '../infra/logger.js';
 import { createTenant } from './tenant.repository.js';
 import { tokensEqual } from './admin-token.js';
+import { runOperatorCommand } from './operator.commands.js';
+import { TenancyService } from './tenancy.service.js';
 
 const CreateTenant = z.strictObject({
   name: z.string().min(1).max(200),
@@ -40,6 +42,17 @@ export function createManagementRouter(deps: { db: Db; adminToken: string; log: 
       const created = await createTenant(deps.db, parsed.data);
       await deps.onTenantCreated?.();
       res.status(201).json(created);
+    } catch (e) {
+      next(e);
+    }
+  });
+
+  // user, org and key commands of the CLI (operator.commands.ts), run here when this process holds the DB
+  r.post('/internal/v1/ops/:command', async (req, res, next) => {
+    try {
+      const out = await runOperatorCommand(new TenancyService(deps.db), String(req.params.command), req.body);
+      await deps.onTenantCreated?.();
+      res.status(200).json(out);
     } catch (e) {
       next(e);
     }

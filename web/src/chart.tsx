@@ -46,7 +46,7 @@ export function Chart(props: ChartProps) {
         stroke: ACCENT,
         width: 2.5,
         fill,
-        points: { show: props.xs.length <= 31, size: 6, fill: '#fff', stroke: ACCENT, width: 2 },
+        points: { show: props.xs.length <= 14, size: 6, fill: '#fff', stroke: ACCENT, width: 2 },
         value: (_u, v) => (v == null ? '–' : props.format(v)),
       },
     ];

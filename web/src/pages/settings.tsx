@@ -190,7 +190,9 @@ function Keys({ property, canManage }: { property: Property; canManage: boolean 
                   <th scope="col">Name</th>
                   <th scope="col">Kind</th>
                   <th scope="col">Key</th>
-                  <th scope="col">Created</th>
+                  <th scope="col" class="hide-sm">
+                    Created
+                  </th>
                   <th scope="col">Last used</th>
                   <th scope="col">
                     <span class="sr-only">Actions</span>
@@ -208,7 +210,7 @@ function Keys({ property, canManage }: { property: Property; canManage: boolean 
                       <code>{k.prefix ? `${k.prefix}…` : '••••'}</code>
                       {k.expiresAt && <span class="muted small"> expires {relativeTime(k.expiresAt)}</span>}
                     </td>
-                    <td>{relativeTime(k.createdAt)}</td>
+                    <td class="hide-sm">{relativeTime(k.createdAt)}</td>
                     <td>{relativeTime(k.lastUsedAt)}</td>
                     <td class="actions">
                       {canManage && (
@@ -476,7 +478,9 @@ function Audit({ orgId }: { orgId: string }) {
                   <th scope="col">When</th>
                   <th scope="col">Who</th>
                   <th scope="col">What</th>
-                  <th scope="col">IP</th>
+                  <th scope="col" class="hide-sm">
+                    IP
+                  </th>
                   <th scope="col">Change</th>
                 </tr>
               </thead>
@@ -488,7 +492,7 @@ function Audit({ orgId }: { orgId: string }) {
                     <td>
                       <code>{e.action}</code> {e.target && <span class="muted">{e.target}</span>}
                     </td>
-                    <td class="muted">{e.ip}</td>
+                    <td class="muted hide-sm">{e.ip}</td>
                     <td class="diff">
                       {e.before != null && (
                         <span class="before" title={JSON.stringify(e.before)}>

@@ -10,6 +10,7 @@ const BENCHES: Record<string, string> = {
   freshness: './freshness.bench.ts',
   transform: './transform.bench.ts',
   archiver: './archiver.bench.ts',
+  accounts: './accounts.bench.ts',
 };
 
 export async function main(args: string[]): Promise<void> {

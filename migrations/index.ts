@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import * as m001 from './20261126000000_initial.js';
 import * as m002 from './20261126070000_complete_up_to.js';
+import * as m003 from './20261205110000_property_public_ids.js';
 import * as m130 from './20261205130000_accounts.js';
 
 /**
@@ -10,6 +11,7 @@ import * as m130 from './20261205130000_accounts.js';
 const migrations: Record<string, Knex.Migration> = {
   '20261126000000_initial': m001,
   '20261126070000_complete_up_to': m002,
+  '20261205110000_property_public_ids': m003,
   '20261205130000_accounts': m130,
 };
 

@@ -1,4 +1,4 @@
--- migrations: 20261126000000_initial, 20261126070000_complete_up_to, 20261205130000_accounts
+-- migrations: 20261126000000_initial, 20261126070000_complete_up_to, 20261205110000_property_public_ids, 20261205130000_accounts
 column api_keys.id character varying(255) NOT NULL
 column api_keys.organization_id character varying(255) NOT NULL
 column api_keys.property_id bigint
@@ -82,6 +82,7 @@ column plans.rate_limit_per_second integer NOT NULL
 column plans.max_properties integer NOT NULL
 column plans.price_cents integer NOT NULL DEFAULT 0
 column plans.stripe_price_id character varying(255)
+column plans.rate_burst integer NOT NULL DEFAULT 0
 column properties.id bigint NOT NULL DEFAULT nextval('property_id_seq'::regclass)
 column properties.organization_id character varying(255) NOT NULL
 column properties.name character varying(255) NOT NULL
@@ -93,6 +94,8 @@ column properties.session_timeout_minutes integer NOT NULL DEFAULT 30
 column properties.engaged_session_seconds integer NOT NULL DEFAULT 10
 column properties.key_events jsonb NOT NULL DEFAULT '["purchase"]'::jsonb
 column properties.created_at timestamp with time zone NOT NULL DEFAULT CURRENT_TIMESTAMP
+column properties.site_id character varying(64) NOT NULL DEFAULT (gen_random_uuid())::text
+column properties.allowed_hostnames jsonb NOT NULL DEFAULT '[]'::jsonb
 column raw_objects.key character varying(255) NOT NULL
 column raw_objects.tenant_id character varying(255) NOT NULL
 column raw_objects.property_id bigint NOT NULL
@@ -148,6 +151,7 @@ constraint plans.plans_pkey PRIMARY KEY (id)
 constraint properties.properties_measurement_id_unique UNIQUE (measurement_id)
 constraint properties.properties_organization_id_foreign FOREIGN KEY (organization_id) REFERENCES organizations(id) ON DELETE CASCADE
 constraint properties.properties_pkey PRIMARY KEY (id)
+constraint properties.properties_site_id_unique UNIQUE (site_id)
 constraint raw_objects.raw_objects_pkey PRIMARY KEY (key)
 constraint sessions.sessions_pkey PRIMARY KEY (sid)
 constraint sessions.sessions_user_id_foreign FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE CASCADE
@@ -175,6 +179,7 @@ index plans_pkey: CREATE UNIQUE INDEX plans_pkey ON public.plans USING btree (id
 index properties_measurement_id_unique: CREATE UNIQUE INDEX properties_measurement_id_unique ON public.properties USING btree (measurement_id)
 index properties_organization_id_index: CREATE INDEX properties_organization_id_index ON public.properties USING btree (organization_id)
 index properties_pkey: CREATE UNIQUE INDEX properties_pkey ON public.properties USING btree (id)
+index properties_site_id_unique: CREATE UNIQUE INDEX properties_site_id_unique ON public.properties USING btree (site_id)
 index raw_objects_pkey: CREATE UNIQUE INDEX raw_objects_pkey ON public.raw_objects USING btree (key)
 index raw_objects_property_id_seq_index: CREATE INDEX raw_objects_property_id_seq_index ON public.raw_objects USING btree (property_id, seq)
 index sessions_expires_at_index: CREATE INDEX sessions_expires_at_index ON public.sessions USING btree (expires_at)

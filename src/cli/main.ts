@@ -112,9 +112,10 @@ tenant
   .requiredOption('--domain <site>', "the property's site domain")
   .option('--time-zone <tz>', 'IANA time zone of the property', 'UTC')
   .option('--plan <id>', 'plan: free | growth | scale', 'free')
-  .option('--json', 'print one JSON object: organizationId, propertyId, measurementId, apiSecret, ingestKey, readKey')
+  .option('--allowed-hostname <host...>', 'hosts browser hits may come from (`*.acme.test` for subdomains); default: the domain and its subdomains')
+  .option('--json', 'print one JSON object: organizationId, propertyId, measurementId, siteId, apiSecret, ingestKey, readKey')
   .action(async (o) => {
-    const input = { name: o.name, email: o.email, domain: o.domain, timeZone: o.timeZone, planId: o.plan };
+    const input = { name: o.name, email: o.email, domain: o.domain, timeZone: o.timeZone, planId: o.plan, ...(o.allowedHostname ? { allowedHostnames: o.allowedHostname } : {}) };
     let created: CreatedTenant | undefined = await viaServer('/internal/v1/tenants', input);
     if (!created) {
       const cfg = config();
@@ -129,6 +130,7 @@ tenant
       organizationId: created.organizationId,
       propertyId: created.propertyId,
       measurementId: created.measurementId,
+      siteId: created.siteId,
       apiSecret: created.apiSecret,
       ingestKey: created.ingestKey,
       readKey: created.readKey,

@@ -75,4 +75,8 @@ export type DeadLetterReason =
   | 'name_reserved'
   | 'unknown_property'
   | 'bad_credentials'
-  | 'malformed_body';
+  | 'malformed_body'
+  /** A browser hit from a host the property does not allow (payload: the parsed event, replayable). */
+  | 'hostname_not_allowed'
+  /** Over the property's rate on a protocol whose clients never retry (GA4 MP): kept instead of lost. */
+  | 'rate_limited';

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isTallyError, TallyError } from '../infra/errors.js';
 import type { RequestContext } from './edge.js';
-import { clientIp, cors, header, send, sendError, type CollectorDeps, type IngestRoute } from './ingest-http.js';
+import { clientIp, cors, header, preflightAllows, send, sendError, type CollectorDeps, type IngestRoute } from './ingest-http.js';
 import { PROTOCOL_ROUTES } from './protocol-routes.js';
 
 export type { CollectorDeps } from './ingest-http.js';
@@ -29,6 +29,8 @@ export function createCollector(deps: CollectorDeps, routes: IngestRoute[] = PRO
     if (!route) return false;
     cors(req, res);
     if (req.method === 'OPTIONS') {
+      const origin = preflightAllows(deps.credentials, req, new URL(req.url ?? '/', 'http://collector'));
+      if (origin) res.setHeader('access-control-allow-origin', origin).setHeader('access-control-allow-credentials', 'true');
       res.writeHead(204, { 'access-control-max-age': '86400' }).end();
       return true;
     }

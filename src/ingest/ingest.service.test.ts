@@ -13,10 +13,13 @@ const property: PropertyRow = {
   tenantId: 'org-1',
   propertyId: '400000001',
   measurementId: 'G-TEST',
+  siteId: 'site-test',
   domain: 'example.test',
+  allowedHostnames: [],
   planId: 'free',
   monthlyEventQuota: 10,
   rateLimitPerSecond: 1_000,
+  rateBurst: 10_000,
 };
 
 describe('IngestService.admit', () => {

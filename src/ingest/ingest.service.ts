@@ -1,14 +1,20 @@
 import type { DeadLetter, Protocol, RawEvent } from '../domain/raw-event.js';
 import type { EventLog, LogRecordIn } from '../infra/event-log/event-log.port.js';
-import type { Counters } from '../infra/counters/counters.port.js';
+import type { BucketLimit, Counters } from '../infra/counters/counters.port.js';
 import { TallyError } from '../infra/errors.js';
 import type { PropertyRow } from '../tenancy/tenant.repository.js';
 import type { UsageMeter } from '../billing/usage-meter.js';
 import type { ParsedEvent, RefusedEvent } from './parsed-event.js';
 import type { GeoLookup } from './geo.js';
 import { toRawEvent, type RequestContext } from './edge.js';
+import { truncateIp } from './ip.js';
 
 const MONTH_MS = 31 * 86_400_000;
+
+/** Anonymous (browser) traffic of one truncated client IP on one property, by default. */
+export const DEFAULT_ANONYMOUS_PER_IP: BucketLimit = { ratePerSecond: 100, burst: 1_000 };
+/** Over-limit GA4 MP events kept in the dead-letter output: this many times the plan's rate and burst, then 429. */
+const HARD_CAP_FACTOR = 10;
 
 /**
  * The ingest pipeline's one use case: admit (quota, rate), enrich at the edge, append to the
@@ -17,10 +23,13 @@ const MONTH_MS = 31 * 86_400_000;
  */
 export class IngestService {
   private month = { from: 0, to: 0, key: '' };
+  private readonly perIp: BucketLimit;
 
   constructor(
-    private readonly deps: { log: EventLog; counters: Counters; geo: GeoLookup; usage?: UsageMeter },
-  ) {}
+    private readonly deps: { log: EventLog; counters: Counters; geo: GeoLookup; usage?: UsageMeter; anonymousPerIp?: BucketLimit },
+  ) {
+    this.perIp = deps.anonymousPerIp ?? DEFAULT_ANONYMOUS_PER_IP;
+  }
 
   /** "YYYY-MM" (UTC) of `now`, formatted once per month rather than once per request. */
   private monthOf(now: number): string {
@@ -35,11 +44,31 @@ export class IngestService {
     return this.month.key;
   }
 
-  /** Quota per organisation and month, rate per property and second; throws 429-mapped errors. */
-  async admit(property: PropertyRow, n: number, now: number): Promise<void> {
-    const rate = await this.deps.counters.take(`rate:${property.propertyId}`, n, property.rateLimitPerSecond, 1_000);
+  /**
+   * Rate, then quota; throws 429-mapped errors. Rate: token buckets of the plan's rate and burst,
+   * one for keyed (server) traffic and one for anonymous (browser) traffic of the property, so a
+   * flood on a public id never starves the property's keyed senders; anonymous traffic also has a
+   * bucket per truncated client IP (`ip`), taken first so one source cannot drain the property's.
+   * Quota: per organisation and UTC month.
+   */
+  async admit(property: PropertyRow, n: number, now: number, keyed = true, ip: string | null = null): Promise<void> {
+    const limit = limitOf(property);
+    if (!keyed && ip) {
+      const trunc = truncateIp(ip);
+      const source = trunc ? await this.deps.counters.takeTokens(`ip:${property.propertyId}:${trunc}`, n, this.perIp) : null;
+      if (source && !source.allowed) {
+        throw new TallyError('rate_limited', `more than ${this.perIp.ratePerSecond} events per second from one network`, {
+          retryAfterMs: source.retryAfterMs,
+          reason: 'rate_limited',
+        });
+      }
+    }
+    const rate = await this.deps.counters.takeTokens(`${keyed ? 'k' : 'a'}:${property.propertyId}`, n, limit);
     if (!rate.allowed) {
-      throw new TallyError('rate_limited', `more than ${property.rateLimitPerSecond} events per second`, { retryAfterMs: rate.retryAfterMs, reason: 'rate_limited' });
+      throw new TallyError('rate_limited', `more than ${property.rateLimitPerSecond} events per second (bursts up to ${limit.burst})`, {
+        retryAfterMs: rate.retryAfterMs,
+        reason: 'rate_limited',
+      });
     }
     const quota = await this.deps.counters.take(`quota:${property.tenantId}:${this.monthOf(now)}`, n, property.monthlyEventQuota, MONTH_MS);
     if (!quota.allowed) {
@@ -48,6 +77,23 @@ export class IngestService {
         reason: 'quota_exceeded',
       });
     }
+  }
+
+  /**
+   * Whether `n` over-limit events of a sender that never retries (GA4 MP) may still be kept in the
+   * dead-letter output: a bucket of ten times the plan's rate and burst, so an abusive sender
+   * cannot fill the log with dead letters either.
+   */
+  async withinHardCap(property: PropertyRow, n: number): Promise<boolean> {
+    const limit = limitOf(property);
+    const cap = { ratePerSecond: limit.ratePerSecond * HARD_CAP_FACTOR, burst: limit.burst * HARD_CAP_FACTOR };
+    return (await this.deps.counters.takeTokens(`cap:${property.propertyId}`, n, cap)).allowed;
+  }
+
+  /** Whether `n` keyed events would be admitted now (for `/debug/mp/collect`); takes nothing. */
+  async wouldAdmit(property: PropertyRow, n: number): Promise<boolean> {
+    const limit = limitOf(property);
+    return (await this.deps.counters.peekTokens(`k:${property.propertyId}`, limit)) >= Math.min(n, limit.burst);
   }
 
   async accept(
@@ -96,6 +142,19 @@ export class IngestService {
     });
     return this.deps.log.append('dead-letter', records);
   }
+}
+
+/** Property rows are replaced, never changed, when the credential cache refreshes: one limit object each. */
+const limits = new WeakMap<PropertyRow, BucketLimit>();
+
+function limitOf(property: PropertyRow): BucketLimit {
+  let limit = limits.get(property);
+  if (!limit) {
+    // a plan row without a burst (or with less) still gets the 10x the issue asks for
+    limit = { ratePerSecond: property.rateLimitPerSecond, burst: Math.max(property.rateBurst || 0, property.rateLimitPerSecond * 10) };
+    limits.set(property, limit);
+  }
+  return limit;
 }
 
 /** The log key of a raw event: its property and visitor, so one visitor's events stay in order on one partition. */

@@ -135,7 +135,8 @@ export async function startTally(config: Config, roles: Role[], opts: { logger?:
   let saltRedis: Redis | null = null;
   if (has('collector')) {
     counters = openCounters(config, logger);
-    const ingest = new IngestService({ log, counters, geo: geoipLite(), usage });
+    const perIp = config.counters.anonymousIpRate;
+    const ingest = new IngestService({ log, counters, geo: geoipLite(), usage, anonymousPerIp: { ratePerSecond: perIp, burst: perIp * 10 } });
     collector = createCollector({ ingest, credentials, log: logger, trustProxy: config.http.trustProxy });
     if (config.counters.redisUrl) {
       // every collector must hash cookieless visitors with the same day's salt

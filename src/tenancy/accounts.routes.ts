@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { TallyError } from '../infra/errors.js';
+import { isAllowedHostnamePattern } from '../domain/allowed-hostnames.js';
 import type { Actor } from './audit.repository.js';
 import { listAudit } from './audit.repository.js';
 import type { Access, Role } from './permissions.js';
@@ -61,8 +62,9 @@ const propertyFields = {
   sessionTimeoutMinutes: z.number().int().min(1).max(475),
   engagedSessionSeconds: z.number().int().min(10).max(60),
   keyEvents: z.array(eventName).max(50),
+  allowedHostnames: z.array(z.string().min(1).max(253).refine(isAllowedHostnamePattern, 'a host name, or *. and a domain')).max(100),
 };
-const PropertyCreate = z.strictObject({ ...propertyFields, timeZone: propertyFields.timeZone.optional(), currencyCode: propertyFields.currencyCode.optional(), sessionTimeoutMinutes: propertyFields.sessionTimeoutMinutes.optional(), engagedSessionSeconds: propertyFields.engagedSessionSeconds.optional(), keyEvents: propertyFields.keyEvents.optional() });
+const PropertyCreate = z.strictObject({ ...propertyFields, timeZone: propertyFields.timeZone.optional(), currencyCode: propertyFields.currencyCode.optional(), sessionTimeoutMinutes: propertyFields.sessionTimeoutMinutes.optional(), engagedSessionSeconds: propertyFields.engagedSessionSeconds.optional(), keyEvents: propertyFields.keyEvents.optional(), allowedHostnames: propertyFields.allowedHostnames.optional() });
 const PropertyPatch = z.strictObject(propertyFields).partial();
 
 const changed = (ctx: RouteContext) => ctx.deps.onCredentialsChanged?.();
@@ -121,7 +123,11 @@ export const API_ROUTES: ApiRoute[] = [
     access: 'public',
     body: z.strictObject({ token: z.string().min(1).max(200) }),
     summary: 'Verify the e-mail address with the token from the e-mailed link.',
-    handler: async ({ body, deps }) => ({ user: userView(await deps.service.verifyEmail(body.token)) }),
+    handler: async ({ body, deps }) => {
+      const user = await deps.service.verifyEmail(body.token);
+      deps.layer.forgetUser(user.id);
+      return { user: userView(user) };
+    },
   },
   {
     method: 'post',
@@ -142,7 +148,10 @@ export const API_ROUTES: ApiRoute[] = [
     body: z.strictObject({ token: z.string().min(1).max(200), password }),
     summary: 'Set a new password with the e-mailed token; ends every session of the user.',
     handler: async ({ body, deps }) => {
-      await deps.service.confirmPasswordReset(body.token, body.password, (id) => deps.layer.store.destroyUser(id));
+      await deps.service.confirmPasswordReset(body.token, body.password, (id) => {
+        deps.layer.forgetUser(id);
+        return deps.layer.store.destroyUser(id);
+      });
       return { ok: true };
     },
   },
@@ -290,7 +299,7 @@ export const API_ROUTES: ApiRoute[] = [
     access: 'properties.update',
     scope: 'property',
     body: PropertyPatch,
-    summary: 'Change property settings: name, domain, time zone, currency, session timeout, engaged-session seconds, key events.',
+    summary: 'Change property settings: name, domain, time zone, currency, session timeout, engaged-session seconds, key events, allowed hostnames.',
     handler: async (ctx) => {
       const property = await ctx.deps.service.updateProperty(ctx.actor, ctx.params.propertyId, ctx.body);
       changed(ctx);

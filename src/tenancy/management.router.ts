@@ -7,6 +7,7 @@ import { createTenant } from './tenant.repository.js';
 import { tokensEqual } from './admin-token.js';
 import { runOperatorCommand } from './operator.commands.js';
 import { TenancyService } from './tenancy.service.js';
+import { isAllowedHostnamePattern } from '../domain/allowed-hostnames.js';
 
 const CreateTenant = z.strictObject({
   name: z.string().min(1).max(200),
@@ -14,6 +15,7 @@ const CreateTenant = z.strictObject({
   domain: z.string().min(1).max(253),
   timeZone: z.string().optional(),
   planId: z.enum(['free', 'growth', 'scale']).optional(),
+  allowedHostnames: z.array(z.string().min(1).max(253).refine(isAllowedHostnamePattern, 'a host name, or *. and a domain')).max(100).optional(),
 });
 
 /**

@@ -7,6 +7,7 @@ import type { Db } from '../infra/metadata/db.js';
 import type { Counters } from '../infra/counters/counters.port.js';
 import { TallyError } from '../infra/errors.js';
 import { KnexSessionStore } from './knex.session-store.js';
+import { TtlCache } from './ttl-cache.js';
 import { verifyPassword } from './password.js';
 import { tokensEqual } from './admin-token.js';
 import type { TenancyService } from './tenancy.service.js';
@@ -77,6 +78,8 @@ export interface SessionLayer {
   passport: InstanceType<typeof Passport>;
   store: KnexSessionStore;
   throttle: LoginThrottle;
+  /** Drops this process's cached copy of a user (after verifying, a password change). */
+  forgetUser(id: string): void;
 }
 
 export function createSessionLayer(deps: { db: Db; service: TenancyService; secret: string; counters: Counters; secureCookies: boolean | 'auto' }): SessionLayer {
@@ -94,8 +97,16 @@ export function createSessionLayer(deps: { db: Db; service: TenancyService; secr
     }),
   );
   passport.serializeUser((user, done) => done(null, (user as SessionUser).id));
+  // users read at most once a second per process (staff flag, verification): no DB read per request
+  const users = new TtlCache<SessionUser | false>(1_000);
   passport.deserializeUser((id: string, done) => {
-    deps.service.userById(id).then((u) => done(null, u ? toSessionUser(u) : false), done);
+    const hit = users.get(id);
+    if (hit !== undefined) return done(null, hit);
+    deps.service.userById(id).then((u) => {
+      const su = u ? toSessionUser(u) : false;
+      users.set(id, su);
+      done(null, su);
+    }, done);
   });
   const sess = session({
     name: SESSION_COOKIE,
@@ -107,7 +118,7 @@ export function createSessionLayer(deps: { db: Db; service: TenancyService; secr
     proxy: undefined, // follows the app's "trust proxy"
     cookie: { httpOnly: true, sameSite: 'lax', secure: deps.secureCookies, maxAge: SESSION_TTL_MS, path: '/' },
   });
-  return { middleware: [sess, passport.initialize(), passport.session()], passport, store, throttle };
+  return { middleware: [sess, passport.initialize(), passport.session()], passport, store, throttle, forgetUser: (id) => users.delete(id) };
 }
 
 export function toSessionUser(u: Record<string, any>): SessionUser {

@@ -5,6 +5,7 @@ import { DEFAULT_PROPERTY_SETTINGS } from '../domain/property-settings.js';
 import { appendAudit, type Actor } from './audit.repository.js';
 import { consumeToken, issueToken, peekToken } from './auth-token.repository.js';
 import { installSnippets } from './install-snippets.js';
+import { TtlCache } from './ttl-cache.js';
 import { hashPassword, passwordProblem } from './password.js';
 import type { Role } from './permissions.js';
 import { displayPrefix, hashSecret, newId, newMeasurementId, newSecret, type KeyScope } from './secrets.js';
@@ -38,6 +39,8 @@ export interface PropertyInput {
   sessionTimeoutMinutes?: number;
   engagedSessionSeconds?: number;
   keyEvents?: string[];
+  /** Hosts browser hits may come from (`*.acme.test` for subdomains); empty: the domain and its subdomains. */
+  allowedHostnames?: string[];
 }
 
 export interface KeyView {
@@ -180,10 +183,20 @@ export class TenancyService {
     return rows.map((r) => ({ organizationId: r.organization_id, role: r.role }));
   }
 
+  /**
+   * The user's role in the organisation. Cached for a second per process (the guard of every
+   * cookie request); changes made here clear it at once, elsewhere they count within a second.
+   */
   async roleIn(userId: string, organizationId: string): Promise<Role | null> {
+    const key = `${userId}\u0000${organizationId}`;
+    const hit = this.roles.get(key);
+    if (hit !== undefined) return hit;
     const r = await this.db('memberships').where({ user_id: userId, organization_id: organizationId }).first('role');
+    this.roles.set(key, r?.role ?? null);
     return r?.role ?? null;
   }
+
+  private readonly roles = new TtlCache<Role | null>(1_000);
 
   async orgExists(organizationId: string): Promise<boolean> {
     return !!(await this.db('organizations').where({ id: organizationId }).first('id'));
@@ -249,6 +262,7 @@ export class TenancyService {
 
   /** Deletes the organisation, its properties and keys (cascade); its warehouse data is not yet removed (no lifecycle code). */
   async deleteOrg(actor: Actor, organizationId: string): Promise<void> {
+    this.roles.clear();
     const before = await this.getOrg(organizationId);
     if (!before) throw notFound('organization');
     await this.db.transaction(async (tx) => {
@@ -280,6 +294,7 @@ export class TenancyService {
 
   /** The signed-in user joins with the invited role; the invitation must be for their e-mail. */
   async acceptInvitation(actor: Actor, user: { id: string; email: string }, token: string): Promise<{ organizationId: string; role: Role }> {
+    this.roles.clear();
     const peek = await peekToken(this.db, 'invitation', token);
     // another person's invitation answers as an unknown one: a forwarded link does not work
     if (!peek || peek.email !== user.email.toLowerCase() || !peek.organization_id) throw notFound('invitation');
@@ -297,6 +312,7 @@ export class TenancyService {
   }
 
   async setRole(actor: Actor, organizationId: string, userId: string, role: Role): Promise<void> {
+    this.roles.clear();
     await this.db.transaction(async (tx) => {
       const m = await tx('memberships').where({ organization_id: organizationId, user_id: userId }).forUpdate().first();
       if (!m) throw notFound('member');
@@ -311,6 +327,7 @@ export class TenancyService {
   }
 
   async removeMember(actor: Actor, organizationId: string, userId: string): Promise<void> {
+    this.roles.clear();
     await this.db.transaction(async (tx) => {
       const m = await tx('memberships').where({ organization_id: organizationId, user_id: userId }).forUpdate().first();
       if (!m) throw notFound('member');
@@ -382,6 +399,7 @@ export class TenancyService {
           ...(input.sessionTimeoutMinutes ? { session_timeout_minutes: input.sessionTimeoutMinutes } : {}),
           ...(input.engagedSessionSeconds ? { engaged_session_seconds: input.engagedSessionSeconds } : {}),
           ...(input.keyEvents ? { key_events: JSON.stringify(input.keyEvents) } : {}),
+          ...(input.allowedHostnames ? { allowed_hostnames: JSON.stringify(input.allowedHostnames.map((h) => h.toLowerCase())) } : {}),
         })
         .returning('*');
       await appendAudit(tx, actor, { organizationId, action: 'property.create', targetType: 'property', targetId: String(row.id), after: settingsOf(row) });
@@ -400,6 +418,7 @@ export class TenancyService {
     if (patch.sessionTimeoutMinutes !== undefined) cols.session_timeout_minutes = patch.sessionTimeoutMinutes;
     if (patch.engagedSessionSeconds !== undefined) cols.engaged_session_seconds = patch.engagedSessionSeconds;
     if (patch.keyEvents !== undefined) cols.key_events = JSON.stringify(patch.keyEvents);
+    if (patch.allowedHostnames !== undefined) cols.allowed_hostnames = JSON.stringify(patch.allowedHostnames.map((h) => h.toLowerCase()));
     await this.db.transaction(async (tx) => {
       const before = await tx('properties').where({ id: propertyId }).forUpdate().first();
       if (!before) throw notFound('property');
@@ -496,6 +515,7 @@ function settingsOf(p: Record<string, any>) {
     sessionTimeoutMinutes: Number(p.session_timeout_minutes),
     engagedSessionSeconds: Number(p.engaged_session_seconds),
     keyEvents: typeof p.key_events === 'string' ? JSON.parse(p.key_events) : p.key_events,
+    allowedHostnames: typeof p.allowed_hostnames === 'string' ? JSON.parse(p.allowed_hostnames) : p.allowed_hostnames,
   };
 }
 

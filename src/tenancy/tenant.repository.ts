@@ -10,6 +10,8 @@ export interface CreatedTenant {
   organizationId: string;
   propertyId: string;
   measurementId: string;
+  /** Random public id for Snowplow `aid` / Umami `website`; never the numeric property id. */
+  siteId: string;
   apiSecret: string;
   ingestKey: string;
   readKey: string;
@@ -21,6 +23,8 @@ export interface CreateTenantInput {
   domain: string;
   timeZone?: string;
   planId?: string;
+  /** Hosts browser hits may come from; empty or absent: the domain and its subdomains. */
+  allowedHostnames?: string[];
 }
 
 /**
@@ -40,12 +44,12 @@ export async function createTenant(db: Db, input: CreateTenantInput): Promise<Cr
       await tx('users').insert(user);
     }
     const org = await service.createOrg(actor, { name: input.name, ownerId: user.id, planId: input.planId }, tx);
-    const property = await service.createProperty(actor, org.id, { name: input.domain, domain: input.domain, timeZone }, { db: tx });
+    const property = await service.createProperty(actor, org.id, { name: input.domain, domain: input.domain, timeZone, allowedHostnames: input.allowedHostnames }, { db: tx });
     const key = (kind: KeyScope, name: string) => service.createKey(actor, property.id, { kind, name }, tx).then((k) => k.secret);
     const apiSecret = await key('mp_secret', 'Measurement Protocol API secret');
     const ingestKey = await key('ingest', 'Default ingest key');
     const readKey = await key('read', 'Default read key');
-    return { organizationId: org.id, propertyId: property.id, measurementId: property.measurementId, apiSecret, ingestKey, readKey };
+    return { organizationId: org.id, propertyId: property.id, measurementId: property.measurementId, siteId: String(property.siteId), apiSecret, ingestKey, readKey };
   });
 }
 
@@ -80,12 +84,20 @@ export interface KeyRow {
   property_id: string;
 }
 
+/** The tenant context the edge resolves a request to (from the credential cache, never the DB per request). */
 export interface PropertyRow extends PropertySettings {
+  /** Public: the GA4-style `G-…` id, for gtag `tid`, the pixel, tally.js and GA4 MP. */
   measurementId: string;
+  /** Public: a random id for protocols whose id field is free-form (Snowplow `aid`, Umami `website`). */
+  siteId: string;
   domain: string;
+  /** Hosts browser hits may come from (`*.acme.test` wildcards); empty: `domain` and its subdomains. */
+  allowedHostnames: string[];
   planId: string;
   monthlyEventQuota: number;
   rateLimitPerSecond: number;
+  /** Token bucket size: events a property may send at once before the per-second rate applies. */
+  rateBurst: number;
 }
 
 /** Every active credential and property: what the edge caches so it never reads the DB per request. */
@@ -101,7 +113,9 @@ export async function loadCredentials(db: Db): Promise<{ keys: KeyRow[]; propert
       'p.id',
       'p.organization_id',
       'p.measurement_id',
+      'p.site_id',
       'p.domain',
+      'p.allowed_hostnames',
       'p.time_zone',
       'p.currency_code',
       'p.session_timeout_minutes',
@@ -110,6 +124,7 @@ export async function loadCredentials(db: Db): Promise<{ keys: KeyRow[]; propert
       'o.plan_id',
       'pl.monthly_event_quota',
       'pl.rate_limit_per_second',
+      'pl.rate_burst',
     );
   return {
     keys: keys.map((k) => ({ ...k, property_id: String(k.property_id) })),
@@ -128,7 +143,9 @@ function toPropertyRow(r: Record<string, any>): PropertyRow {
     tenantId: r.organization_id,
     propertyId: String(r.id),
     measurementId: r.measurement_id,
+    siteId: r.site_id,
     domain: r.domain,
+    allowedHostnames: typeof r.allowed_hostnames === 'string' ? JSON.parse(r.allowed_hostnames) : (r.allowed_hostnames ?? []),
     timeZone: r.time_zone,
     currencyCode: r.currency_code,
     sessionTimeoutMinutes: Number(r.session_timeout_minutes),
@@ -137,5 +154,6 @@ function toPropertyRow(r: Record<string, any>): PropertyRow {
     planId: r.plan_id,
     monthlyEventQuota: Number(r.monthly_event_quota),
     rateLimitPerSecond: Number(r.rate_limit_per_second),
+    rateBurst: Number(r.rate_burst),
   };
 }

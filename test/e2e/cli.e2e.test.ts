@@ -28,7 +28,7 @@ describe('tally CLI', () => {
     const dir = tempDataDir();
     const ok = tally(['tenant', 'create', '--name', 'Solo', '--email', 'solo@example.com', '--domain', 'solo.example', '--json'], { TALLY_DATA_DIR: dir });
     expect(ok.status, ok.stderr).toBe(0);
-    expect(Object.keys(JSON.parse(ok.stdout)).sort()).toEqual(['apiSecret', 'ingestKey', 'measurementId', 'organizationId', 'propertyId', 'readKey']);
+    expect(Object.keys(JSON.parse(ok.stdout)).sort()).toEqual(['apiSecret', 'ingestKey', 'measurementId', 'organizationId', 'propertyId', 'readKey', 'siteId']);
     const bad = tally(['tenant', 'create', '--name', 'X', '--email', 'x@example.com', '--domain', 'x.example', '--time-zone', 'Mars/Olympus'], { TALLY_DATA_DIR: dir });
     expect(bad.status).toBe(1);
     expect(bad.stderr).toContain('unknown time zone');

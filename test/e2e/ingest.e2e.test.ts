@@ -23,8 +23,9 @@ describe('tally serve: two tenants, both endpoints, the raw zone', () => {
   const native = (key: string, body: unknown, headers: Record<string, string> = {}) =>
     fetch(`${tally.baseUrl}/v1/collect`, { method: 'POST', body: JSON.stringify(body), headers: { authorization: `Bearer ${key}`, 'content-type': 'text/plain', ...headers } });
 
-  it('prints exactly the six keys with --json', () => {
-    expect(Object.keys(a).sort()).toEqual(['apiSecret', 'ingestKey', 'measurementId', 'organizationId', 'propertyId', 'readKey']);
+  it('prints exactly the seven ids and keys with --json', () => {
+    expect(Object.keys(a).sort()).toEqual(['apiSecret', 'ingestKey', 'measurementId', 'organizationId', 'propertyId', 'readKey', 'siteId']);
+    expect(a.siteId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(a.propertyId).toMatch(/^\d+$/);
     expect(a.measurementId).toMatch(/^G-[A-Z0-9]{10}$/);
     expect(a.propertyId).not.toBe(b.propertyId);
@@ -118,11 +119,18 @@ describe('tally serve: two tenants, both endpoints, the raw zone', () => {
   });
 
   it('answers CORS preflight and validates on /debug/mp/collect without storing', async () => {
-    const pre = await fetch(`${tally.baseUrl}/v1/collect`, { method: 'OPTIONS', headers: { origin: 'https://shop.example', 'access-control-request-headers': 'authorization, content-type' } });
+    const preflight = (origin: string) =>
+      fetch(`${tally.baseUrl}/v1/collect`, { method: 'OPTIONS', headers: { origin, 'access-control-request-headers': 'authorization, content-type' } });
+    const pre = await preflight('https://www.acme.example.com');
     expect(pre.status).toBe(204);
-    expect(pre.headers.get('access-control-allow-origin')).toBe('https://shop.example');
+    expect(pre.headers.get('access-control-allow-origin')).toBe('https://www.acme.example.com');
     expect(pre.headers.get('access-control-allow-headers')).toContain('authorization');
-    const dbg = await fetch(`${tally.baseUrl}/debug/mp/collect`, { method: 'POST', body: JSON.stringify({ client_id: 'dbg.1', events: [{ name: 'bad-name' }] }) });
+    // an origin no property allows is not echoed
+    expect((await preflight('https://shop.example')).headers.get('access-control-allow-origin')).toBeNull();
+    const dbg = await fetch(`${tally.baseUrl}/debug/mp/collect?measurement_id=${a.measurementId}&api_secret=${a.apiSecret}`, {
+      method: 'POST',
+      body: JSON.stringify({ client_id: 'dbg.1', events: [{ name: 'bad-name' }] }),
+    });
     const body = ((await dbg.json()) as any);
     expect(body.validationMessages[0]).toMatchObject({ fieldPath: 'events[0].name', validationCode: 'NAME_INVALID' });
     await new Promise((r) => setTimeout(r, 1500));

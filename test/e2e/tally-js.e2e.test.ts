@@ -41,7 +41,8 @@ describeWithService('tally.js in headless Chromium', 'chromium', 'CHROMIUM_PATH'
 
   beforeAll(async () => {
     tally = await startTally({ env: { TALLY_TRANSFORM_INTERVAL_MS: '3600000' } });
-    t = await createTenantCli(tally.dataDir, 'BrowserCo');
+    // the test site is served from 127.0.0.1: the property allows that host (its default would be browserco.example.com)
+    t = await createTenantCli(tally.dataDir, 'BrowserCo', ['--allowed-hostname', '127.0.0.1']);
     site = http.createServer((req, res) => {
       const path = (req.url ?? '/').split('?')[0];
       if (path.startsWith('/app/')) res.writeHead(200, { 'content-type': 'text/html' }).end(page('First', false));

@@ -83,7 +83,7 @@ describe('vendor SDKs against tally serve: PostHog, Umami, Plausible', () => {
   async function sendUmami() {
     const hostname = 'um.example';
     for (let v = 0; v < 3; v++) {
-      const umami = new Umami({ hostUrl: tally.baseUrl, websiteId: v === 2 ? um.propertyId : um.measurementId, userAgent: ua(v) });
+      const umami = new Umami({ hostUrl: tally.baseUrl, websiteId: v === 2 ? um.siteId : um.measurementId, userAgent: ua(v) });
       for (const path of ['/a', '/b']) {
         const r = await umami.track({ hostname, url: `${path}?v=${v}`, title: path, language: 'en-US', screen: '1920x1080' });
         expect(r.status).toBe(200);
@@ -152,7 +152,12 @@ describe('vendor SDKs against tally serve: PostHog, Umami, Plausible', () => {
 
   beforeAll(async () => {
     tally = await startTally({ env: { TALLY_TRANSFORM_INTERVAL_MS: '3600000' } });
-    [ph, um, pl] = await Promise.all([createTenantCli(tally.dataDir, 'PosthogCo'), createTenantCli(tally.dataDir, 'UmamiCo'), createTenantCli(tally.dataDir, 'PlausCo')]);
+    [ph, um, pl] = await Promise.all([
+      createTenantCli(tally.dataDir, 'PosthogCo'),
+      // Umami's hits come from um.example: the property allows that host
+      createTenantCli(tally.dataDir, 'UmamiCo', ['--allowed-hostname', 'um.example']),
+      createTenantCli(tally.dataDir, 'PlausCo'),
+    ]);
     await sendPostHog();
     await sendUmami();
     await sendPlausible();

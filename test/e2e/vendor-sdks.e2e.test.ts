@@ -87,8 +87,8 @@ describe('vendor SDKs against tally serve: Segment, Snowplow, gtag, pixel', () =
     }
     await post.flush();
 
-    // GET /i with the numeric property id as the app id
-    const get = newTracker({ namespace: 'sp-get', appId: snow.propertyId }, { endpoint: tally.baseUrl, eventMethod: 'get', bufferSize: 1, ...common });
+    // GET /i with the property's site id as the app id
+    const get = newTracker({ namespace: 'sp-get', appId: snow.siteId }, { endpoint: tally.baseUrl, eventMethod: 'get', bufferSize: 1, ...common });
     get.setDomainUserId('sp-duid-get');
     get.track(buildPageView({ pageUrl: 'https://snow.example/get', pageTitle: 'G' }));
     get.track(buildSelfDescribingEvent({ event: { schema: 'iglu:com.acme/viewed_product/jsonschema/1-0-0', data: { sku: 'S9' } } }));
@@ -123,7 +123,7 @@ describe('vendor SDKs against tally serve: Segment, Snowplow, gtag, pixel', () =
     }
     const get = await fetch(`${tally.baseUrl}/g/collect?v=2&tid=${gt.measurementId}&cid=333.444&en=page_view&dl=${encodeURIComponent('https://gt.example/get')}`, { headers: { 'user-agent': UA } });
     expect(get.status).toBe(204);
-    const pixel = await fetch(`${tally.baseUrl}/i.gif?mid=${gt.propertyId}&cid=555.666&eid=open-1&dl=${encodeURIComponent('https://gt.example/email')}`, { headers: { 'user-agent': UA } });
+    const pixel = await fetch(`${tally.baseUrl}/i.gif?mid=${gt.measurementId}&cid=555.666&eid=open-1&dl=${encodeURIComponent('https://gt.example/email')}`, { headers: { 'user-agent': UA } });
     expect(pixel.status).toBe(200);
     expect(pixel.headers.get('content-type')).toBe('image/gif');
     expect(pixel.headers.get('cache-control')).toContain('no-store');
@@ -136,7 +136,12 @@ describe('vendor SDKs against tally serve: Segment, Snowplow, gtag, pixel', () =
 
   beforeAll(async () => {
     tally = await startTally({ env: { TALLY_TRANSFORM_INTERVAL_MS: '3600000' } });
-    [seg, snow, gt] = await Promise.all([createTenantCli(tally.dataDir, 'SegCo'), createTenantCli(tally.dataDir, 'SnowCo'), createTenantCli(tally.dataDir, 'GtagCo')]);
+        // browser hits come from the sites they name: each property allows its site's host
+    [seg, snow, gt] = await Promise.all([
+      createTenantCli(tally.dataDir, 'SegCo'),
+      createTenantCli(tally.dataDir, 'SnowCo', ['--allowed-hostname', 'snow.example']),
+      createTenantCli(tally.dataDir, 'GtagCo', ['--allowed-hostname', 'gt.example']),
+    ]);
     await sendSegment();
     await sendSnowplow();
     await sendGtag();
@@ -195,9 +200,13 @@ describe('vendor SDKs against tally serve: Segment, Snowplow, gtag, pixel', () =
     expect((await post('/g/collect?tid=G-NOPE', 'en=page_view')).status).toBe(404);
     expect((await post(`/g/collect?tid=${gt.measurementId}`, brokenGzip)).status).toBe(400);
     expect((await fetch(`${tally.baseUrl}/i.gif?en=x`)).status).toBe(400);
-    const pre = await fetch(`${tally.baseUrl}/v1/batch`, { method: 'OPTIONS', headers: { origin: 'https://shop.example', 'access-control-request-headers': 'authorization, content-type' } });
+    // a preflight names no property: an origin some property allows is echoed, others are not
+    const preflight = (origin: string) =>
+      fetch(`${tally.baseUrl}/v1/batch`, { method: 'OPTIONS', headers: { origin, 'access-control-request-headers': 'authorization, content-type' } });
+    expect((await preflight('https://shop.example')).headers.get('access-control-allow-origin')).toBeNull();
+    const pre = await preflight('https://gt.example');
     expect(pre.status).toBe(204);
-    expect(pre.headers.get('access-control-allow-origin')).toBe('https://shop.example');
+    expect(pre.headers.get('access-control-allow-origin')).toBe('https://gt.example');
     expect(pre.headers.get('access-control-allow-credentials')).toBe('true');
     expect(pre.headers.get('access-control-allow-headers')).toContain('authorization');
   });

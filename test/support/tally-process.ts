@@ -78,6 +78,7 @@ export interface TenantKeys {
   organizationId: string;
   propertyId: string;
   measurementId: string;
+  siteId: string;
   apiSecret: string;
   ingestKey: string;
   readKey: string;

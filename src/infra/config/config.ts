@@ -56,6 +56,8 @@ const schema = {
   counters: z.object({
     REDIS_URL: url.optional(),
     TALLY_COUNTERS_PREFIX: z.string().min(1).default('tally:counters'),
+    /** Anonymous (browser) events per second from one truncated client IP to one property; bursts of 10x. */
+    TALLY_ANONYMOUS_IP_RATE: positiveInt.default(100),
   }),
   archiver: z.object({
     TALLY_ARCHIVE_BATCH_RECORDS: positiveInt.default(20_000),
@@ -101,7 +103,7 @@ export interface Config {
   objectStore:
     | { kind: 'folder'; dir: string }
     | { kind: 's3'; bucket: string; prefix: string; region: string; endpoint: string | undefined; forcePathStyle: boolean };
-  counters: { redisUrl: string | undefined; prefix: string };
+  counters: { redisUrl: string | undefined; prefix: string; anonymousIpRate: number };
   archiver: { batchRecords: number; maxWaitMs: number };
   jobs: {
     transformIntervalMs: number;
@@ -187,7 +189,7 @@ export function loadConfig(env: Env = process.env): Config {
           forcePathStyle: os.S3_FORCE_PATH_STYLE,
         }
       : { kind: 'folder', dir: path.join(dataDir, 'objects') },
-    counters: { redisUrl: counters.REDIS_URL, prefix: counters.TALLY_COUNTERS_PREFIX },
+    counters: { redisUrl: counters.REDIS_URL, prefix: counters.TALLY_COUNTERS_PREFIX, anonymousIpRate: counters.TALLY_ANONYMOUS_IP_RATE },
     archiver: { batchRecords: archiver.TALLY_ARCHIVE_BATCH_RECORDS, maxWaitMs: archiver.TALLY_ARCHIVE_MAX_WAIT_MS },
     jobs: {
       transformIntervalMs: jobs.TALLY_TRANSFORM_INTERVAL_MS,

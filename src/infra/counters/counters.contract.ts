@@ -139,5 +139,77 @@ export function countersContract(name: string, factory: () => Promise<CountersBa
         expect(results.filter((r) => !r.allowed).every((r) => r.retryAfterMs > 0)).toBe(true);
       });
     });
+
+    describe('token buckets', () => {
+      // every test works on keys of its own: a bucket lives on in Redis until it is full again
+      const id = () => Math.random().toString(36).slice(2);
+
+      it('starts full: admits up to the burst at once, then refuses without taking and says when', async () => {
+        const c = open();
+        const k = id();
+        const limit = { ratePerSecond: 10, burst: 100 };
+        expect(await c.takeTokens(k, 60, limit)).toEqual({ allowed: true, retryAfterMs: 0 });
+        expect(await c.takeTokens(k, 40, limit)).toEqual({ allowed: true, retryAfterMs: 0 });
+        const refused = await c.takeTokens(k, 5, limit);
+        expect(refused.allowed).toBe(false);
+        // 5 tokens at 10/s: about 500 ms, less whatever refilled since the takes
+        expect(refused.retryAfterMs).toBeGreaterThan(300);
+        expect(refused.retryAfterMs).toBeLessThanOrEqual(500);
+        expect(await c.peekTokens(k, limit)).toBeLessThan(2);
+      });
+
+      it('refills at the rate, never above the burst', async () => {
+        const c = open();
+        const k = id();
+        const limit = { ratePerSecond: 50, burst: 20 };
+        expect((await c.takeTokens(k, 20, limit)).allowed).toBe(true);
+        await sleep(250); // ~12.5 tokens back
+        const peek = await c.peekTokens(k, limit);
+        expect(peek).toBeGreaterThan(9);
+        expect(peek).toBeLessThanOrEqual(20);
+        expect((await c.takeTokens(k, 9, limit)).allowed).toBe(true);
+        await sleep(600);
+        expect(await c.peekTokens(k, limit)).toBe(20);
+        expect((await c.takeTokens(k, 20, limit)).allowed).toBe(true);
+      });
+
+      it('admits a request larger than the burst when the bucket is full, then owes it', async () => {
+        const c = open();
+        const k = id();
+        const limit = { ratePerSecond: 100, burst: 50 };
+        expect(await c.takeTokens(k, 500, limit)).toEqual({ allowed: true, retryAfterMs: 0 });
+        expect(await c.peekTokens(k, limit)).toBeLessThan(-440);
+        const refused = await c.takeTokens(k, 1, limit);
+        expect(refused.allowed).toBe(false);
+        // 450 owed + 1 at 100/s: about 4.5 s
+        expect(refused.retryAfterMs).toBeGreaterThan(4_000);
+        // a second oversized request is not admitted until the bucket is full again
+        expect((await c.takeTokens(k, 500, limit)).allowed).toBe(false);
+      });
+
+      it('keeps buckets apart, and peeking takes nothing', async () => {
+        const c = open();
+        const [a, b] = [id(), id()];
+        const limit = { ratePerSecond: 1, burst: 10 };
+        expect(await c.peekTokens(a, limit)).toBe(10);
+        expect(await c.peekTokens(a, limit)).toBe(10);
+        expect((await c.takeTokens(a, 10, limit)).allowed).toBe(true);
+        expect((await c.takeTokens(b, 10, limit)).allowed).toBe(true);
+        expect((await c.takeTokens(a, 1, limit)).allowed).toBe(false);
+      });
+
+      it('never admits past the burst under concurrent takes (from two instances when shared)', async () => {
+        const a = open();
+        const b = backend.shared ? open() : a;
+        const k = id();
+        const limit = { ratePerSecond: 1, burst: 100 };
+        const results = await Promise.all(Array.from({ length: 300 }, (_, j) => (j % 2 ? a : b).takeTokens(k, 1 + (j % 3), limit)));
+        const taken = results.reduce((sum, r, j) => sum + (r.allowed ? 1 + (j % 3) : 0), 0);
+        // at 1 token/s, at most a token or two can refill while the takes run
+        expect(taken).toBeLessThanOrEqual(102);
+        expect(taken).toBeGreaterThan(97);
+        expect(results.filter((r) => !r.allowed).every((r) => r.retryAfterMs > 0)).toBe(true);
+      });
+    });
   });
 }

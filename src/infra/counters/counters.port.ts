@@ -1,5 +1,5 @@
 /**
- * Quota and rate counters. Embedded: in memory. At scale: Redis, shared by every collector.
+ * Quota counters (fixed windows) and rate limits (token buckets). Embedded: in memory. At scale: Redis, shared by every collector.
  */
 export interface TakeResult {
   allowed: boolean;
@@ -7,7 +7,23 @@ export interface TakeResult {
   retryAfterMs: number;
 }
 
+/** A token bucket's shape: refilled at `ratePerSecond`, holding at most `burst` tokens. */
+export interface BucketLimit {
+  ratePerSecond: number;
+  burst: number;
+}
+
 export interface Counters {
+  /**
+   * Token bucket (rate limits): a bucket not seen before is full (`burst` tokens) and refills
+   * continuously at `ratePerSecond`. Takes `n` when the bucket holds at least `min(n, burst)`
+   * tokens, so a request larger than the burst is admitted when the bucket is full (the bucket
+   * then owes the difference and refills from below zero); otherwise refuses without taking and
+   * says in `retryAfterMs` when enough will be there.
+   */
+  takeTokens(key: string, n: number, limit: BucketLimit): Promise<TakeResult>;
+  /** Tokens in the bucket now (may be below zero after an oversized take), without taking any. */
+  peekTokens(key: string, limit: BucketLimit): Promise<number>;
   /**
    * Fixed-window counter: takes `n` from `limit` for the window containing now.
    * Refuses (without taking) when the window would exceed the limit.

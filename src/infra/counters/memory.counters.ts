@@ -1,9 +1,12 @@
-import type { Counters, TakeResult } from './counters.port.js';
+import type { BucketLimit, Counters, TakeResult } from './counters.port.js';
+import { bucketRetryAfterMs, refill } from './token-bucket.js';
 
-/** Fixed-window counters in this process: right for one collector; Redis shares them across many. */
+/** Counters and token buckets in this process: right for one collector; Redis shares them across many. */
 export class MemoryCounters implements Counters {
   private windows = new Map<string, { start: number; count: number }>();
   private sweeps = 0;
+  private buckets = new Map<string, { tokens: number; at: number; full: number }>();
+  private bucketSweeps = 0;
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -26,6 +29,38 @@ export class MemoryCounters implements Counters {
     return { allowed: true, retryAfterMs: 0 };
   }
 
+  async takeTokens(key: string, n: number, limit: BucketLimit): Promise<TakeResult> {
+    return this.takeTokensSync(key, n, limit);
+  }
+
+  takeTokensSync(key: string, n: number, limit: BucketLimit): TakeResult {
+    const now = this.now();
+    let b = this.buckets.get(key);
+    if (!b) {
+      b = { tokens: limit.burst, at: now, full: now };
+      this.buckets.set(key, b);
+      if (++this.bucketSweeps % 10_000 === 0) this.sweepBuckets(now);
+    } else {
+      b.tokens = refill(b.tokens, now - b.at, limit);
+      b.at = now;
+    }
+    const need = Math.min(n, limit.burst);
+    if (b.tokens < need) return { allowed: false, retryAfterMs: bucketRetryAfterMs(b.tokens, need, limit) };
+    b.tokens -= n;
+    // when it will be full again: a bucket past that is the same as no bucket, so it may be swept
+    b.full = now + ((limit.burst - b.tokens) * 1000) / limit.ratePerSecond;
+    return { allowed: true, retryAfterMs: 0 };
+  }
+
+  async peekTokens(key: string, limit: BucketLimit): Promise<number> {
+    const b = this.buckets.get(key);
+    return b ? refill(b.tokens, this.now() - b.at, limit) : limit.burst;
+  }
+
+  private sweepBuckets(now: number): void {
+    for (const [key, b] of this.buckets) if (b.full <= now) this.buckets.delete(key);
+  }
+
   async peek(key: string, windowMs: number): Promise<number> {
     const now = this.now();
     const w = this.windows.get(`${key}|${windowMs}`);
@@ -41,5 +76,6 @@ export class MemoryCounters implements Counters {
 
   async close(): Promise<void> {
     this.windows.clear();
+    this.buckets.clear();
   }
 }

@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
-import type { Counters, TakeResult } from './counters.port.js';
+import type { BucketLimit, Counters, TakeResult } from './counters.port.js';
+import { bucketRetryAfterMs } from './token-bucket.js';
 import type { Logger } from '../logger.js';
 import { TallyError } from '../errors.js';
 
@@ -27,11 +28,42 @@ redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return {1, count}
 `;
 
+/**
+ * Token bucket. KEYS[1] the bucket (a hash: `t` tokens, `at` ms of the last update);
+ * ARGV: n, rate per second, burst, 1 to take or 0 to peek. Time is Redis's own (TIME), so every
+ * collector refills the same bucket by one clock. Returns {1|0, tokens as a string} (Lua numbers
+ * would be truncated to integers): 1 when taken, tokens left (or, refused or peeked, tokens there).
+ */
+const TAKE_TOKENS = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local n = tonumber(ARGV[1])
+local rate = tonumber(ARGV[2])
+local burst = tonumber(ARGV[3])
+local v = redis.call('HMGET', KEYS[1], 't', 'at')
+local tokens = tonumber(v[1])
+local at = tonumber(v[2])
+if tokens == nil or at == nil then
+  tokens = burst
+elseif now > at then
+  tokens = math.min(burst, tokens + (now - at) * rate / 1000)
+end
+if ARGV[4] ~= '1' then return {0, tostring(tokens)} end
+if tokens < math.min(n, burst) then return {0, tostring(tokens)} end
+tokens = tokens - n
+redis.call('HSET', KEYS[1], 't', tostring(tokens), 'at', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil((burst - tokens) * 1000 / rate) + 1000)
+return {1, tostring(tokens)}
+`;
+
 /** Keys outlive their window by this much, so a collector whose clock is a little behind still finds them. */
 const EXPIRY_SLACK_MS = 5_000;
 const WARN_EVERY_MS = 10_000;
 
-type WithTake = Redis & { tallyTake(key: string, n: number, limit: number, ttlMs: number): Promise<[number, number]> };
+type WithTake = Redis & {
+  tallyTake(key: string, n: number, limit: number, ttlMs: number): Promise<[number, number]>;
+  tallyTakeTokens(key: string, n: number, rate: number, burst: number, take: 0 | 1): Promise<[number, string]>;
+};
 
 /**
  * Fixed-window counters in Redis, shared by every collector: one key per key and window
@@ -60,6 +92,7 @@ export class RedisCounters implements Counters {
     // no offline queue: a take that cannot be sent now fails open now, and is never replayed later
     this.redis = new Redis(opts.url, { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: this.timeoutMs }) as WithTake;
     this.redis.defineCommand('tallyTake', { numberOfKeys: 1, lua: TAKE });
+    this.redis.defineCommand('tallyTakeTokens', { numberOfKeys: 1, lua: TAKE_TOKENS });
     this.redis.on('error', () => undefined);
     this.firstReady = new Promise((resolve) =>
       this.redis.once('ready', () => {
@@ -81,6 +114,33 @@ export class RedisCounters implements Counters {
       this.failOpen(err);
       return { allowed: true, retryAfterMs: 0 };
     }
+  }
+
+  /** Token bucket in one Lua script (read, refill, take, expire when it would be full again); fails open as `take`. */
+  async takeTokens(key: string, n: number, limit: BucketLimit): Promise<TakeResult> {
+    try {
+      await this.connected();
+      const [taken, tokens] = await this.redis.tallyTakeTokens(this.bucketKey(key), n, limit.ratePerSecond, limit.burst, 1);
+      if (taken === 1) return { allowed: true, retryAfterMs: 0 };
+      return { allowed: false, retryAfterMs: bucketRetryAfterMs(Number(tokens), Math.min(n, limit.burst), limit) };
+    } catch (err) {
+      this.failOpen(err);
+      return { allowed: true, retryAfterMs: 0 };
+    }
+  }
+
+  async peekTokens(key: string, limit: BucketLimit): Promise<number> {
+    await this.connected();
+    try {
+      const [, tokens] = await this.redis.tallyTakeTokens(this.bucketKey(key), 0, limit.ratePerSecond, limit.burst, 0);
+      return Number(tokens);
+    } catch (err) {
+      throw new TallyError('unavailable', 'counters: Redis unavailable', {}, { cause: err });
+    }
+  }
+
+  private bucketKey(key: string): string {
+    return `${this.prefix}:bucket:${key}`;
   }
 
   async peek(key: string, windowMs: number): Promise<number> {

@@ -38,7 +38,9 @@ export function metadataContract(open: () => Promise<Db>): void {
       tenantId: t.organizationId,
       propertyId: t.propertyId,
       measurementId: t.measurementId,
+      siteId: t.siteId,
       domain: 'acme.test',
+      allowedHostnames: [],
       timeZone: 'Europe/Berlin',
       currencyCode: 'USD',
       sessionTimeoutMinutes: 30,
@@ -47,7 +49,10 @@ export function metadataContract(open: () => Promise<Db>): void {
       planId: 'free',
       monthlyEventQuota: 1_000_000,
       rateLimitPerSecond: 1_000,
+      rateBurst: 10_000,
     });
+    expect(t.siteId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(other.siteId).not.toBe(t.siteId);
     for (const k of snap.keys) expect(typeof k.property_id).toBe('string');
     expect(snap.keys.filter((k) => k.property_id === t.propertyId).map((k) => k.scope).sort()).toEqual(['ingest', 'mp_secret', 'read']);
     expect(await getProperty(db, t.propertyId)).toEqual(prop);

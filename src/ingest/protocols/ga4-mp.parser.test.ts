@@ -139,7 +139,8 @@ describe('request-level problems refuse every event', () => {
 
   it.each([
     ['user_id', 42, 'user_id'],
-    ['timestamp_micros', '1700000000000000', 'timestamp_micros'],
+    ['timestamp_micros', '1.7e15', 'timestamp_micros'],
+    ['timestamp_micros', '-1', 'timestamp_micros'],
     ['timestamp_micros', -1, 'timestamp_micros'],
     ['user_properties', [{ value: 1 }], 'user_properties'],
     ['user_properties', 'gold', 'user_properties'],
@@ -424,6 +425,38 @@ describe('timestamps', () => {
 
   it('refuses an event timestamp that is not a number', () => {
     refusedOnly({ client_id: '1.2', events: [{ name: 'x', timestamp_micros: 'yesterday' }] }, 'events[0].timestamp_micros', 'VALUE_INVALID');
+    refusedOnly({ client_id: '1.2', events: [{ name: 'x', timestamp_micros: ' 1700000000000000' }] }, 'events[0].timestamp_micros', 'VALUE_INVALID');
+  });
+
+  it('takes int64 fields as decimal strings too, as proto3 JSON writes them (top level, per event, user properties)', () => {
+    const body = {
+      client_id: '1.2',
+      timestamp_micros: String(micros(NOW - 2 * HOUR)),
+      user_properties: { plan: { value: 'gold', timestamp_micros: String(micros(NOW - 3 * HOUR)) } },
+      events: [{ name: 'own', timestamp_micros: String(micros(NOW - HOUR)) }, { name: 'inherits' }],
+    };
+    const r = parse(body);
+    expect(r.refused).toEqual([]);
+    expect(r.validationMessages).toEqual([]);
+    expect(r.events.map((e) => e.client_ts)).toEqual([NOW - HOUR, NOW - 2 * HOUR]);
+    expect(r.events[0].params[USER_PROPERTY_TIMESTAMPS_PARAM]).toEqual({ plan: micros(NOW - 3 * HOUR) });
+  });
+
+  it('notices what /mp/collect re-dates (for /debug/mp/collect), without refusing it', () => {
+    const old = micros(NOW - 73 * HOUR);
+    const relaxed = parse({ client_id: '1.2', events: [{ name: 'x', timestamp_micros: old }, { name: 'y', timestamp_micros: micros(NOW + HOUR) }, { name: 'z' }] });
+    expect(relaxed.events).toHaveLength(3);
+    expect(relaxed.validationMessages).toEqual([]);
+    expect(relaxed.notices.map((n) => [n.fieldPath, n.validationCode])).toEqual([
+      ['events[0].timestamp_micros', 'VALUE_OUT_OF_BOUNDS'],
+      ['events[1].timestamp_micros', 'VALUE_OUT_OF_BOUNDS'],
+    ]);
+    expect(relaxed.notices[0].description).toMatch(/re-dates the event to 72 hours before/);
+    expect(relaxed.notices[1].description).toMatch(/re-dates the event to the time it is received/);
+    // refused in ENFORCE: a validation message, and no notice for an event that is not kept
+    const enforced = parse({ ...ENFORCE, client_id: '1.2', events: [{ name: 'x', timestamp_micros: old }] });
+    expect(enforced.notices).toEqual([]);
+    expect(enforced.validationMessages.map((m) => m.fieldPath)).toEqual(['events[0].timestamp_micros']);
   });
 });
 

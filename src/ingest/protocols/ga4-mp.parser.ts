@@ -41,6 +41,11 @@ export interface Ga4MpParseResult {
   events: ParsedEvent[];
   refused: RefusedEvent[];
   validationMessages: ValidationMessage[];
+  /**
+   * What `/mp/collect` changes in accepted events without refusing them (a timestamp re-dated
+   * into the accepted window); `/debug/mp/collect` reports these with the validation messages.
+   */
+  notices: ValidationMessage[];
 }
 
 export type Ga4MpValidationBehavior = 'RELAXED' | 'ENFORCE_RECOMMENDATIONS';
@@ -108,8 +113,14 @@ const REASON: Record<ValidationCode, DeadLetterReason> = {
 class Findings {
   readonly problems: Problem[] = [];
   readonly dropped: Array<[string, ParamValue]> = [];
+  readonly notices: ValidationMessage[] = [];
 
   constructor(readonly mode: Ga4MpValidationBehavior) {}
+
+  /** A change made to an accepted event, for `/debug/mp/collect` to report. */
+  notice(fieldPath: string, description: string, validationCode: ValidationCode): void {
+    this.notices.push({ fieldPath, description, validationCode });
+  }
 
   fail(fieldPath: string, description: string, validationCode: ValidationCode): void {
     this.problems.push({ fieldPath, description, validationCode, reason: REASON[validationCode] });
@@ -180,6 +191,7 @@ export function parseGa4Mp(body: unknown, ctx: { receivedAt: number }): Ga4MpPar
       events: [],
       refused: [{ index: -1, reason: 'invalid', detail: `internal parser error: ${message}`, payload: body }],
       validationMessages: [{ fieldPath: '', description: 'The request could not be read.', validationCode: 'VALUE_INVALID' }],
+      notices: [],
     };
   }
 }
@@ -191,12 +203,13 @@ function parse(body: unknown, receivedAt: number): Ga4MpParseResult {
       events: [],
       refused: [{ index: -1, reason: 'malformed_body', detail: description, payload: body }],
       validationMessages: [{ fieldPath: '', description, validationCode: 'VALUE_INVALID' }],
+      notices: [],
     };
   }
 
   const scope = parseRequest(body);
   const events = body.events;
-  const result: Ga4MpParseResult = { events: [], refused: [], validationMessages: [] };
+  const result: Ga4MpParseResult = { events: [], refused: [], validationMessages: [], notices: [] };
   const messages: Problem[] = [...scope.findings.problems];
 
   if (!Array.isArray(events) || events.length === 0) {
@@ -210,7 +223,10 @@ function parse(body: unknown, receivedAt: number): Ga4MpParseResult {
     messages.push(...outcome.problems);
     const problems = [...scope.findings.problems, ...outcome.problems];
     if (problems.length > 0) result.refused.push({ index, ...refusal(problems), payload: { ...body, events: [raw] } });
-    else if (outcome.event) result.events.push(outcome.event);
+    else if (outcome.event) {
+      result.events.push(outcome.event);
+      if (outcome.notices.length) result.notices.push(...outcome.notices);
+    }
   });
   result.validationMessages = toMessages(messages);
   return result;
@@ -451,6 +467,7 @@ function parseDevice(body: Json, scope: RequestScope): void {
 interface EventOutcome {
   problems: Problem[];
   event: ParsedEvent | null;
+  notices: ValidationMessage[];
 }
 
 function parseEvent(raw: unknown, index: number, scope: RequestScope, receivedAt: number): EventOutcome {
@@ -458,7 +475,7 @@ function parseEvent(raw: unknown, index: number, scope: RequestScope, receivedAt
   const f = new Findings(scope.findings.mode);
   if (!isObject(raw)) {
     f.fail(base, `Event at index: [${index}] must be an object with a name.`, 'VALUE_INVALID');
-    return { problems: f.problems, event: null };
+    return { problems: f.problems, event: null, notices: [] };
   }
 
   const name = checkEventName(raw.name, index, scope.isApp, f);
@@ -514,7 +531,7 @@ function parseEvent(raw: unknown, index: number, scope: RequestScope, receivedAt
   const dropped = [...scope.findings.dropped, ...f.dropped];
   if (dropped.length > 0) setOwn(params, DROPPED_PARAM, fromEntries(dropped.map(([k, v]) => [k, cloneParam(v)])));
 
-  return { problems: f.problems, event: f.problems.length === 0 && name !== null ? event : null };
+  return { problems: f.problems, event: f.problems.length === 0 && name !== null ? event : null, notices: f.notices };
 }
 
 function checkEventName(raw: unknown, index: number, isApp: boolean, f: Findings): string | null {
@@ -673,20 +690,26 @@ function clientTs(ownMicros: number | null, base: string, scope: RequestScope, r
   const ms = Math.floor(micros / 1000);
   if (ms > receivedAt) {
     f.keep(path, micros);
+    f.notice(path, `${path} is in the future: /mp/collect re-dates the event to the time it is received (the original is kept in params.${DROPPED_PARAM}).`, 'VALUE_OUT_OF_BOUNDS');
     return receivedAt;
   }
   const oldest = receivedAt - LIMITS.maxPastMs;
   if (ms < oldest) {
     f.overLimit(path, 'Timestamps must be at most 72 hours in the past.', 'VALUE_OUT_OF_BOUNDS', micros);
+    if (f.mode === 'RELAXED') {
+      f.notice(path, `${path} is more than 72 hours in the past: /mp/collect re-dates the event to 72 hours before it is received (the original is kept in params.${DROPPED_PARAM}); with validation_behavior ENFORCE_RECOMMENDATIONS it refuses it.`, 'VALUE_OUT_OF_BOUNDS');
+    }
     return oldest;
   }
   return ms;
 }
 
+/** An int64 field: a JSON number, or (proto3 JSON's encoding of int64) a string of decimal digits. */
 function optionalMicros(raw: unknown, path: string, f: Findings): number | null {
   if (raw === undefined || raw === null) return null;
+  if (typeof raw === 'string' && /^\d{1,19}$/.test(raw)) raw = Number(raw);
   if (typeof raw !== 'number' || !Number.isFinite(raw) || raw < 0) {
-    f.fail(path, `${path} must be a non-negative number of microseconds since the epoch; got [${preview(raw)}].`, 'VALUE_INVALID');
+    f.fail(path, `${path} must be a non-negative number of microseconds since the epoch (a number or a string of digits); got [${preview(raw)}].`, 'VALUE_INVALID');
     return null;
   }
   return raw;

@@ -1,5 +1,5 @@
 import { TallyError } from '../../infra/errors.js';
-import { admitAndAccept, type CollectorDeps, type IngestRoute } from '../ingest-http.js';
+import { admitAndAccept, resolveFresh, type CollectorDeps, type IngestRoute } from '../ingest-http.js';
 import { readBody } from '../http-body.js';
 import type { PropertyRow } from '../../tenancy/tenant.repository.js';
 import { GTAG_LIMITS, gtagHits, gtagMeasurementId, parseGtag, type HitParams } from './gtag.parser.js';
@@ -16,18 +16,18 @@ export const gtagRoutes: IngestRoute[] = [
     async handle(deps, req, res, url, ctx) {
       const body = req.method === 'POST' ? (await readBody(req, GTAG_LIMITS.maxBodyBytes)).toString('utf8') : '';
       const hits = gtagHits(url.searchParams, body);
-      const { property, measurementId } = resolveTid(deps, hits);
+      const { property, measurementId } = await resolveTid(deps, hits);
       const parsed = parseGtag(hits, measurementId);
-      await admitAndAccept(deps, 'gtag', parsed.events, parsed.refused, property, ctx);
+      await admitAndAccept(deps, 'gtag', parsed.events, parsed.refused, property, ctx, { req, res, sender: 'browser' });
       res.writeHead(204, { 'cache-control': 'no-cache, no-store, must-revalidate' }).end();
     },
   },
 ];
 
-function resolveTid(deps: CollectorDeps, hits: HitParams[]): { property: PropertyRow; measurementId: string } {
+async function resolveTid(deps: CollectorDeps, hits: HitParams[]): Promise<{ property: PropertyRow; measurementId: string }> {
   const measurementId = gtagMeasurementId(hits);
   if (!measurementId) throw new TallyError('invalid_argument', 'tid (the measurement id) is required', { reason: 'measurement_id_missing' });
-  const property = deps.credentials.resolvePublicId(measurementId);
+  const property = await resolveFresh(deps, () => deps.credentials.resolvePublicId(measurementId));
   if (!property) throw new TallyError('not_found', `unknown measurement id ${measurementId.slice(0, 64)}`, { reason: 'unknown_measurement_id' });
   return { property, measurementId };
 }

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { TallyError } from '../../infra/errors.js';
-import { admitAndAccept, type IngestRoute } from '../ingest-http.js';
+import { admitAndAccept, resolveFresh, type IngestRoute } from '../ingest-http.js';
 import { parsePixel, pixelPropertyRef } from './pixel.parser.js';
 
 /** The smallest transparent GIF: 1x1, one transparent colour. */
@@ -24,13 +24,13 @@ export const pixelRoutes: IngestRoute[] = [
   {
     path: '/i.gif',
     methods: ['GET'],
-    async handle(deps, _req, res, url, ctx) {
+    async handle(deps, req, res, url, ctx) {
       const ref = pixelPropertyRef(url.searchParams);
-      if (!ref) throw new TallyError('invalid_argument', 'tid (measurement id) or mid (property) is required', { reason: 'measurement_id_missing' });
-      const property = deps.credentials.resolvePublicId(ref);
+      if (!ref) throw new TallyError('invalid_argument', 'tid or mid (the measurement id) is required', { reason: 'measurement_id_missing' });
+      const property = await resolveFresh(deps, () => deps.credentials.resolvePublicId(ref));
       if (!property) throw new TallyError('not_found', `unknown property ${ref.slice(0, 64)}`, { reason: 'unknown_measurement_id' });
       const r = parsePixel(url.searchParams);
-      await admitAndAccept(deps, 'pixel', 'reason' in r ? [] : [r], 'reason' in r ? [r] : [], property, ctx);
+      await admitAndAccept(deps, 'pixel', 'reason' in r ? [] : [r], 'reason' in r ? [r] : [], property, ctx, { req, res, sender: 'browser' });
       sendGif(res);
     },
   },

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { isTallyError } from '../../infra/errors.js';
-import { admitAndAccept, header, type IngestRoute } from '../ingest-http.js';
+import { admitAndAccept, header, resolveFresh, type IngestRoute } from '../ingest-http.js';
 import { parseJson, readBody } from '../http-body.js';
 import { forwardedVisitorIp, visitorIds } from '../visitor-id.js';
 import { parsePlausible, PLAUSIBLE_LIMITS, type PlausibleErrors } from './plausible.parser.js';
@@ -27,7 +27,7 @@ export const plausibleRoutes: IngestRoute[] = [
       const parsed = parsePlausible(body);
       if (!parsed.ok) return invalid(res, parsed.errors);
 
-      const property = parsed.domains.map((d) => deps.credentials.resolveDomain(d)).find((p) => p) ?? null;
+      const property = await resolveFresh(deps, () => parsed.domains.map((d) => deps.credentials.resolveDomain(d)).find((p) => p) ?? null);
       if (!property) {
         await deps.ingest.deadLetter('plausible', [{ index: 0, reason: 'unknown_property', detail: `no property for domain ${parsed.domains.join(',')}`, payload: body }], null, ctx.receivedAt);
         res.writeHead(202, { 'content-type': 'text/plain', 'x-plausible-dropped': '1' }).end('ok');
@@ -37,7 +37,7 @@ export const plausibleRoutes: IngestRoute[] = [
       // server-side senders forward the visitor's IP in X-Forwarded-For (Plausible's docs)
       event.ip = forwardedVisitorIp(req, deps.trustProxy);
       event.client_id = await visitorIds.visitorId({ propertyId: property.propertyId, ip: event.ip ?? ctx.ip, userAgent: header(req, 'user-agent') }, ctx.receivedAt);
-      await admitAndAccept(deps, 'plausible', [event], [], property, ctx);
+      await admitAndAccept(deps, 'plausible', [event], [], property, ctx, { req, res, sender: 'browser' });
       res.writeHead(202, { 'content-type': 'text/plain' }).end('ok');
     },
   },

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { isTallyError, type TallyError } from '../../infra/errors.js';
-import { admitAndAccept, send, sendError, type CollectorDeps, type IngestRoute } from '../ingest-http.js';
+import { admitAndAccept, resolveFresh, send, sendError, type CollectorDeps, type IngestRoute } from '../ingest-http.js';
 import { readBody } from '../http-body.js';
 import type { RequestContext } from '../edge.js';
 import type { IncomingMessage } from 'node:http';
@@ -34,9 +34,9 @@ async function capture(deps: CollectorDeps, req: IncomingMessage, res: ServerRes
     const decoded = decodePostHogBody(body, url.searchParams, maxBytes);
     const sentAtMs = parseTime(url.searchParams.get('_') ?? url.searchParams.get('sent_at'));
     const parsed = parsePostHog(decoded, { receivedAt: ctx.receivedAt, sentAtMs, engage: url.pathname.startsWith('/engage') });
-    const property = deps.credentials.resolveKey(parsed.token, 'ingest');
+    const property = await resolveFresh(deps, () => deps.credentials.resolveKey(parsed.token, 'ingest'));
     if (!property) return fail(res, 401, 'authentication_error', 'invalid_api_key', 'Project API key invalid. You can find your project API key in Tally as your ingest key.');
-    await admitAndAccept(deps, 'posthog', parsed.events, parsed.refused, property, ctx);
+    await admitAndAccept(deps, 'posthog', parsed.events, parsed.refused, property, ctx, { req, res, sender: 'keyed' });
   } catch (err) {
     if (!isTallyError(err)) throw err;
     if (err.code === 'malformed_body' || err.code === 'invalid_argument' || err.code === 'unsupported_media_type') {

@@ -1,5 +1,5 @@
 import { isTallyError, TallyError } from '../../infra/errors.js';
-import { admitAndAccept, header, send, type IngestRoute } from '../ingest-http.js';
+import { admitAndAccept, header, resolveFresh, send, type IngestRoute } from '../ingest-http.js';
 import { parseJson, readBody } from '../http-body.js';
 import { parseSegment, SEGMENT_LIMITS, SEGMENT_PATHS, segmentBasicKey, type SegmentCall } from './segment.parser.js';
 
@@ -27,9 +27,9 @@ function segmentRoute(path: string, call: SegmentCall): IngestRoute {
       const parsed = parseSegment(parseJson(bytes), call, ctx);
       const key = segmentBasicKey(header(req, 'authorization')) ?? parsed.writeKey;
       if (!key) throw new TallyError('unauthenticated', 'a write key is required (Basic auth user, or "writeKey" in the body)', { reason: 'key_missing' });
-      const property = deps.credentials.resolveKey(key, 'ingest');
+      const property = await resolveFresh(deps, () => deps.credentials.resolveKey(key, 'ingest'));
       if (!property) throw new TallyError('unauthenticated', 'unknown or revoked write key', { reason: 'bad_key' });
-      await admitAndAccept(deps, 'segment', parsed.events, parsed.refused, property, ctx);
+      await admitAndAccept(deps, 'segment', parsed.events, parsed.refused, property, ctx, { req, res, sender: 'keyed' });
       send(res, 200, { success: true });
     },
   };

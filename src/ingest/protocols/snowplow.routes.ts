@@ -2,15 +2,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isTallyError, TallyError } from '../../infra/errors.js';
 import type { PropertyRow } from '../../tenancy/tenant.repository.js';
 import type { RequestContext } from '../edge.js';
-import { admitAndAccept, bearer, header, type CollectorDeps, type IngestRoute } from '../ingest-http.js';
+import { admitAndAccept, bearer, header, publicIdResolver, resolveFresh, type CollectorDeps, type IngestRoute } from '../ingest-http.js';
 import { readBody } from '../http-body.js';
 import type { ParsedEvent, RefusedEvent } from '../parsed-event.js';
 import { sendGif } from './pixel.routes.js';
 import { parseSnowplowGet, parseSnowplowPost, SNOWPLOW_LIMITS, SNOWPLOW_POST_PATH, type SnowplowParseResult } from './snowplow.parser.js';
 
 /**
- * Snowplow collector paths. Each event's app id `aid` names its property (the measurement id
- * `G-…` or the numeric property id), unless the request carries an ingest key as
+ * Snowplow collector paths. Each event's app id `aid` names its property (its site id or
+ * measurement id `G-…`; never the numeric property id), unless the request carries an ingest key as
  * `Authorization: Bearer` (then every event goes to that key's property). Always 200, as the
  * Snowplow collector answers: unreadable bodies and events without a property are dead-lettered.
  * Only a wrong ingest key (401) and admission (429/503) answer otherwise; trackers retry 429/503.
@@ -20,7 +20,7 @@ export const snowplowRoutes: IngestRoute[] = [
     path: SNOWPLOW_POST_PATH,
     methods: ['POST'],
     async handle(deps, req, res, _url, ctx) {
-      const keyed = keyedProperty(deps, req);
+      const keyed = await keyedProperty(deps, req);
       const reqCtx = anonymous(req, ctx);
       let body: unknown;
       try {
@@ -34,7 +34,7 @@ export const snowplowRoutes: IngestRoute[] = [
         await deps.ingest.deadLetter('snowplow', [{ index: -1, reason, detail, payload }], keyed, ctx.receivedAt);
         return ok(res);
       }
-      await accept(deps, parseSnowplowPost(body, ctx), keyed, reqCtx);
+      await accept(deps, parseSnowplowPost(body, ctx), keyed, reqCtx, req, res);
       ok(res);
     },
   },
@@ -43,7 +43,7 @@ export const snowplowRoutes: IngestRoute[] = [
       path,
       methods: ['GET'],
       async handle(deps, req, res, url, ctx) {
-        await accept(deps, parseSnowplowGet(url.searchParams, ctx), keyedProperty(deps, req), anonymous(req, ctx));
+        await accept(deps, parseSnowplowGet(url.searchParams, ctx), await keyedProperty(deps, req), anonymous(req, ctx), req, res);
         sendGif(res);
       },
     }),
@@ -54,10 +54,10 @@ function ok(res: ServerResponse): void {
   res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': 2 }).end('ok');
 }
 
-function keyedProperty(deps: CollectorDeps, req: IncomingMessage): PropertyRow | null {
+async function keyedProperty(deps: CollectorDeps, req: IncomingMessage): Promise<PropertyRow | null> {
   const key = bearer(req);
   if (!key) return null;
-  const property = deps.credentials.resolveKey(key, 'ingest');
+  const property = await resolveFresh(deps, () => deps.credentials.resolveKey(key, 'ingest'));
   if (!property) throw new TallyError('unauthenticated', 'unknown or revoked ingest key', { reason: 'bad_key' });
   return property;
 }
@@ -68,7 +68,14 @@ function anonymous(req: IncomingMessage, ctx: RequestContext): RequestContext {
 }
 
 /** Events and refusals grouped by the property their `aid` (or the key) names; the rest dead-lettered without one. */
-async function accept(deps: CollectorDeps, parsed: SnowplowParseResult, keyed: PropertyRow | null, ctx: RequestContext): Promise<void> {
+async function accept(
+  deps: CollectorDeps,
+  parsed: SnowplowParseResult,
+  keyed: PropertyRow | null,
+  ctx: RequestContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   const groups = new Map<string, { property: PropertyRow; events: ParsedEvent[]; refused: RefusedEvent[] }>();
   const orphans: RefusedEvent[] = [];
   const group = (property: PropertyRow) => {
@@ -76,18 +83,20 @@ async function accept(deps: CollectorDeps, parsed: SnowplowParseResult, keyed: P
     if (!g) groups.set(property.propertyId, (g = { property, events: [], refused: [] }));
     return g;
   };
-  const lookup = (aid: string | null) => keyed ?? (aid ? deps.credentials.resolvePublicId(aid) : null);
+  const byAid = publicIdResolver(deps);
+  const lookup = async (aid: string | null) => keyed ?? (aid ? await byAid(aid) : null);
   for (const { appId, event, payload } of parsed.events) {
-    const property = lookup(appId);
+    const property = await lookup(appId);
     if (property) group(property).events.push(event);
     else orphans.push({ index: -1, reason: 'unknown_property', detail: appId ? `no property for aid ${appId.slice(0, 64)}` : 'aid: required', payload });
   }
   for (const r of parsed.refused) {
     const aid = typeof (r.payload as { aid?: unknown } | null)?.aid === 'string' ? ((r.payload as { aid: string }).aid) : null;
-    const property = lookup(aid);
+    const property = await lookup(aid);
     if (property) group(property).refused.push(r);
     else orphans.push(r);
   }
-  for (const g of groups.values()) await admitAndAccept(deps, 'snowplow', g.events, g.refused, g.property, ctx);
+  const sender = keyed ? 'keyed' : 'browser';
+  for (const g of groups.values()) await admitAndAccept(deps, 'snowplow', g.events, g.refused, g.property, ctx, { req, res, sender });
   if (orphans.length) await deps.ingest.deadLetter('snowplow', orphans, null, ctx.receivedAt);
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { IDENTITY_LINK_EVENT } from '../../domain/identity-link.js';
 import { isTallyError } from '../../infra/errors.js';
-import { admitAndAccept, header, send, type CollectorDeps, type IngestRoute } from '../ingest-http.js';
+import { admitAndAccept, header, publicIdResolver, send, type CollectorDeps, type IngestRoute } from '../ingest-http.js';
 import { parseJson, readBody } from '../http-body.js';
 import type { RequestContext } from '../edge.js';
 import { forwardedVisitorIp, visitorIds } from '../visitor-id.js';
@@ -28,7 +28,7 @@ export const umamiRoutes: IngestRoute[] = [
     async handle(deps, req, res, _url, ctx) {
       const body = await readUmamiBody(req, res);
       if (body === undefined) return;
-      const [r] = await processItems(deps, req, [body], ctx);
+      const [r] = await processItems(deps, req, res, [body], ctx);
       send(res, r.status, r.body);
     },
   },
@@ -40,7 +40,7 @@ export const umamiRoutes: IngestRoute[] = [
       if (body === undefined) return;
       if (!Array.isArray(body)) return send(res, 400, badRequest('body: expected an array of { type, payload }'));
       if (body.length > UMAMI_LIMITS.maxBatch) return send(res, 400, badRequest(`at most ${UMAMI_LIMITS.maxBatch} items per batch`));
-      const results = await processItems(deps, req, body, ctx);
+      const results = await processItems(deps, req, res, body, ctx);
       const errors = results.filter((r) => r.status !== 200).length;
       send(res, 200, {
         size: body.length,
@@ -66,7 +66,8 @@ async function readUmamiBody(req: IncomingMessage, res: ServerResponse): Promise
 }
 
 /** Parses, resolves and fills each item, then admits and appends them per property. */
-async function processItems(deps: CollectorDeps, req: IncomingMessage, items: unknown[], ctx: RequestContext): Promise<ItemResult[]> {
+async function processItems(deps: CollectorDeps, req: IncomingMessage, res: ServerResponse, items: unknown[], ctx: RequestContext): Promise<ItemResult[]> {
+  const resolve = publicIdResolver(deps);
   const results: ItemResult[] = [];
   const byProperty = new Map<string, { property: PropertyRow; events: ParsedEvent[] }>();
   const unknown: { index: number; website: string; item: unknown }[] = [];
@@ -77,7 +78,7 @@ async function processItems(deps: CollectorDeps, req: IncomingMessage, items: un
       results.push({ status: 400, body: badRequest(parsed.error) });
       continue;
     }
-    const property = deps.credentials.resolvePublicId(parsed.website);
+    const property = await resolve(parsed.website);
     if (!property) {
       unknown.push({ index, website: parsed.website, item });
       results.push({ status: 400, body: badRequest('Website not found.') });
@@ -97,7 +98,7 @@ async function processItems(deps: CollectorDeps, req: IncomingMessage, items: un
   if (unknown.length) {
     await deps.ingest.deadLetter('umami', unknown.map((u) => ({ index: u.index, reason: 'unknown_property', detail: `unknown website ${u.website}`, payload: u.item })), null, ctx.receivedAt);
   }
-  for (const { property, events } of byProperty.values()) await admitAndAccept(deps, 'umami', events, [], property, ctx);
+  for (const { property, events } of byProperty.values()) await admitAndAccept(deps, 'umami', events, [], property, ctx, { req, res, sender: 'browser' });
   return results;
 }
 

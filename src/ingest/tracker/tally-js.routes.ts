@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import zlib from 'node:zlib';
 import { IDENTITY_LINK_EVENT } from '../../domain/identity-link.js';
 import { TallyError } from '../../infra/errors.js';
-import { admitAndAccept, header, type IngestRoute } from '../ingest-http.js';
+import { admitAndAccept, header, resolveFresh, type IngestRoute } from '../ingest-http.js';
 import { parseJson, readBody } from '../http-body.js';
 import { visitorIds } from '../visitor-id.js';
 import { parseTallyJs, TALLY_JS_LIMITS } from './tally-js.parser.js';
@@ -37,7 +37,7 @@ export function trackerScript(): Promise<TrackerScript> {
   return built;
 }
 
-/** `GET /tally.js` and its collection endpoint `POST /t/collect?mid=<measurement id or property id>`. */
+/** `GET /tally.js` and its collection endpoint `POST /t/collect?mid=<measurement id>`. */
 export const trackerRoutes: IngestRoute[] = [
   {
     path: '/tally.js',
@@ -66,7 +66,7 @@ export const trackerRoutes: IngestRoute[] = [
     async handle(deps, req, res, url, ctx) {
       const mid = url.searchParams.get('mid');
       if (!mid) throw new TallyError('invalid_argument', 'mid (the measurement id) is required', { reason: 'measurement_id_missing' });
-      const property = deps.credentials.resolvePublicId(mid);
+      const property = await resolveFresh(deps, () => deps.credentials.resolvePublicId(mid));
       if (!property) throw new TallyError('not_found', `unknown measurement id ${mid}`, { reason: 'unknown_measurement_id' });
       const parsed = parseTallyJs(parseJson(await readBody(req, TALLY_JS_LIMITS.maxBodyBytes)), ctx);
       if (parsed.cookieless && parsed.events.length) {
@@ -76,7 +76,7 @@ export const trackerRoutes: IngestRoute[] = [
           if (e.name === IDENTITY_LINK_EVENT) e.params.client_id = id;
         }
       }
-      await admitAndAccept(deps, 'tallyjs', parsed.events, parsed.refused, property, ctx);
+      await admitAndAccept(deps, 'tallyjs', parsed.events, parsed.refused, property, ctx, { req, res, sender: 'browser' });
       res.writeHead(204).end();
     },
   },

@@ -57,6 +57,7 @@ function PropertySettings({ property, onSaved, canEdit }: { property: Property; 
   const [currency, setCurrency] = useState(property.currency);
   const [timeout, setTimeoutMin] = useState(String(property.sessionTimeoutMinutes ?? 30));
   const [domain, setDomain] = useState(property.domain);
+  const [hosts, setHosts] = useState(property.allowedHostnames.join(', '));
   const [keyEvents, setKeyEvents] = useState(property.keyEvents.join(', '));
   const { busy, error, run } = useAction();
   const [saved, setSaved] = useState(false);
@@ -71,6 +72,7 @@ function PropertySettings({ property, onSaved, canEdit }: { property: Property; 
         timeZone,
         currencyCode: currency,
         sessionTimeoutMinutes: Number(timeout),
+        allowedHostnames: split(hosts),
         keyEvents: split(keyEvents),
       });
       onSaved({ ...property, ...p, snippets: Object.keys(p.snippets).length ? p.snippets : property.snippets });
@@ -91,11 +93,14 @@ function PropertySettings({ property, onSaved, canEdit }: { property: Property; 
         </div>
         <Field label="Session timeout (minutes)" name="sessionTimeout" type="number" value={timeout} onInput={setTimeoutMin} error={fe('sessionTimeoutMinutes')} hint="A session ends after this long without events (GA4: 30)." />
         <Field label="Domain" name="domain" value={domain} onInput={setDomain} error={fe('domain')} hint="The site's host name, e.g. shop.example.com." />
-        {property.allowedHostnames.length > 0 && (
-          <p class="hint">
-            Allowed hostnames: <code>{property.allowedHostnames.join(', ')}</code>
-          </p>
-        )}
+        <Field
+          label="Allowed hostnames"
+          name="allowedHostnames"
+          value={hosts}
+          onInput={setHosts}
+          error={fe('allowedHostnames') ?? fe('allowedHostnames.0')}
+          hint="Comma-separated; *.example.com allows every subdomain. Browser events from other hosts are refused."
+        />
         <Field label="Key events" name="keyEvents" value={keyEvents} onInput={setKeyEvents} error={fe('keyEvents')} hint="Comma-separated event names counted as key events, e.g. purchase, sign_up." />
         <Button type="submit" variant="primary" busy={busy} disabled={!canEdit}>
           Save changes

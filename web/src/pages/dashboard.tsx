@@ -46,9 +46,14 @@ function useReport(propertyId: string, body: unknown | null, onSettled?: () => v
       return;
     }
     setState((s) => ({ ...s, loading: true }));
+    const settle = (data: ReportResponse | null, error: unknown) => {
+      if (!live) return;
+      setState({ data, error, loading: false });
+      onSettled?.();
+    };
     runReport(propertyId, body).then(
-      (data) => live && (setState({ data, error: null, loading: false }), onSettled?.()),
-      (error) => live && (setState({ data: null, error, loading: false }), onSettled?.()),
+      (data) => settle(data, null),
+      (error) => settle(null, error),
     );
     return () => void (live = false);
   }, [propertyId, key]);

@@ -14,7 +14,7 @@ import { openDb } from '../src/infra/metadata/db.js';
 import { FolderObjectStore } from '../src/infra/object-store/folder.object-store.js';
 import type { ObjectStore } from '../src/infra/object-store/object-store.port.js';
 import { S3ObjectStore } from '../src/infra/object-store/s3.object-store.js';
-import { generatedRawEvents } from '../src/infra/transform/raw-zone.fixture.js';
+import { generatedRawEvents } from '../src/infra/transform/raw-zone.testkit.js';
 import { logKeyOf } from '../src/ingest/ingest.service.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 200_000);

@@ -10,12 +10,12 @@ import { DuckDbTransformEngine } from '../src/infra/transform/duckdb.transform-e
 import { DuckDbWarehouse } from '../src/infra/warehouse/duckdb.warehouse.js';
 import { PostgresWarehouse } from '../src/infra/warehouse/postgres.warehouse.js';
 import type { Warehouse } from '../src/infra/warehouse/warehouse.port.js';
-import { createTestDatabase } from '../src/infra/metadata/test-database.js';
+import { createTestDatabase } from '../src/infra/metadata/test-database.testkit.js';
 import { createReportRouter } from '../src/query/report.router.js';
 import { parseRunReportRequest } from '../src/query/report-request.js';
 import { compileReport } from '../src/query/report-compiler.js';
 import { duckdbDialect } from '../src/query/sql-dialect.js';
-import { writeGeneratedTraffic } from '../src/infra/transform/raw-zone.fixture.js';
+import { writeGeneratedTraffic } from '../src/infra/transform/raw-zone.testkit.js';
 import { addDays, datesBetween } from '../src/domain/time-zone.js';
 import { DEFAULT_PROPERTY_SETTINGS, type PropertySettings } from '../src/domain/property-settings.js';
 import { TRANSFORMED_TABLE_NAMES, transformedKey } from '../src/domain/transformed-schema.js';

@@ -5,7 +5,7 @@ import { FolderObjectStore } from '../src/infra/object-store/folder.object-store
 import { DuckDbTransformEngine } from '../src/infra/transform/duckdb.transform-engine.js';
 import { SparkTransformEngine } from '../src/infra/transform/spark.transform-engine.js';
 import type { TransformEngine } from '../src/infra/transform/transform-engine.port.js';
-import { writeGeneratedTraffic } from '../src/infra/transform/raw-zone.fixture.js';
+import { writeGeneratedTraffic } from '../src/infra/transform/raw-zone.testkit.js';
 import { addDays, datesBetween } from '../src/domain/time-zone.js';
 import { DEFAULT_PROPERTY_SETTINGS, type PropertySettings } from '../src/domain/property-settings.js';
 

@@ -4,6 +4,7 @@ import type { EventLog, LogBatch, LogConsumer, LogOutput } from '../src/infra/ev
 import type { ObjectStore } from '../src/infra/object-store/object-store.port.js';
 import type { Logger } from '../src/infra/logger.js';
 import type { PipelineStateRepository, RawObjectEntry } from './pipeline-state.repository.js';
+import { rawHourPrefix, rawObjectKey, type RawZone } from '../src/domain/transformed-schema.js';
 
 const gzip = promisify(zlib.gzip);
 
@@ -56,7 +57,7 @@ export class Archiver {
   }
 
   async archive(batch: LogBatch): Promise<void> {
-    const groups = new Map<string, { prefix: string; tenantId: string; propertyId: string; lines: Buffer[]; first: number; last: number; min: number; max: number }>();
+    const groups = new Map<string, { zone: RawZone; at: number; prefix: string; tenantId: string; propertyId: string; lines: Buffer[]; first: number; last: number; min: number; max: number }>();
     for (let i = 0; i < batch.records.length; i++) {
       // a batch is up to 20k records parsed on the collector's thread in `tally serve`: let
       // requests in between chunks instead of stalling them for hundreds of ms
@@ -65,16 +66,14 @@ export class Archiver {
       const ev = parseRecord(rec.value);
       const receivedAt = Number(ev?.received_at ?? rec.timestamp);
       const d = new Date(Number.isFinite(receivedAt) ? receivedAt : rec.timestamp);
-      const dt = d.toISOString().slice(0, 10);
-      const hr = d.toISOString().slice(11, 13);
       const tenant = safeSegment(ev?.tenant_id) ?? 'unknown';
       const property = safeSegment(ev?.property_id) ?? 'unknown';
       const zone = batch.output === 'raw-events' ? 'raw' : 'deadletter';
-      const prefix = `${zone}/tenant=${tenant}/property=${property}/dt=${dt}/hr=${hr}/`;
+      const prefix = rawHourPrefix({ zone, tenantId: tenant, propertyId: property, at: d.getTime() });
       const eventMs = Number(ev?.client_ts ?? receivedAt);
       let g = groups.get(prefix);
       if (!g) {
-        g = { prefix, tenantId: tenant, propertyId: property, lines: [], first: rec.offset, last: rec.offset, min: eventMs, max: eventMs };
+        g = { zone, at: d.getTime(), prefix, tenantId: tenant, propertyId: property, lines: [], first: rec.offset, last: rec.offset, min: eventMs, max: eventMs };
         groups.set(prefix, g);
       }
       g.lines.push(rec.value);
@@ -87,8 +86,7 @@ export class Archiver {
     const superseded: string[] = [];
     const firstAfterStart = !this.firstBatchSeen.has(`${batch.output}:${batch.partition}`);
     for (const g of groups.values()) {
-      const name = `${batch.partition}-${g.first}-${g.last}.ndjson.gz`;
-      const key = g.prefix + name;
+      const key = rawObjectKey({ ...g, partition: batch.partition });
       const body = await gzip(Buffer.concat(g.lines.flatMap((l) => [l, NEWLINE])));
       await this.deps.store.put(key, body);
       if (firstAfterStart) {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeWithService } from '../test/support/services.js';
 import { openDb, type Db } from '../src/infra/metadata/db.js';
-import { createTestDatabase } from '../src/infra/metadata/test-database.js';
+import { createTestDatabase } from '../src/infra/metadata/test-database.testkit.js';
 import { migrationSource } from './index.js';
 
 /**

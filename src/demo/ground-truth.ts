@@ -1,6 +1,7 @@
 import { DEFAULT_PROPERTY_SETTINGS } from '../domain/property-settings.js';
 import { TallyError } from '../infra/errors.js';
 import { parseDate } from './local-time.js';
+import { emptyCounts, referenceMetrics, type ReferenceCounts, type ReferenceMetrics } from './reference-metrics.js';
 import type { DeviceCategory } from './traffic-catalog.js';
 import type { TrafficOptions } from './traffic-generator.js';
 import { createContext, expandSession, planDay, type ResolvedTrafficOptions } from './traffic-model.js';
@@ -85,22 +86,24 @@ export interface GroundTruth {
   stats: DatasetStats;
 }
 
-export interface ExpectedMetrics {
-  activeUsers: number;
-  totalUsers: number;
-  newUsers: number;
-  sessions: number;
-  engagedSessions: number;
-  engagementRate: number;
-  bounceRate: number;
-  averageSessionDuration: number;
-  screenPageViews: number;
-  screenPageViewsPerSession: number;
-  eventCount: number;
-  eventsPerSession: number;
-  userEngagementDuration: number;
-  keyEvents: number;
-}
+/** The metrics the demo's answers carry: the reference calculator's (reference-metrics.ts), those it counts. */
+export type ExpectedMetrics = Pick<
+  ReferenceMetrics,
+  | 'activeUsers'
+  | 'totalUsers'
+  | 'newUsers'
+  | 'sessions'
+  | 'engagedSessions'
+  | 'engagementRate'
+  | 'bounceRate'
+  | 'averageSessionDuration'
+  | 'screenPageViews'
+  | 'screenPageViewsPerSession'
+  | 'eventCount'
+  | 'eventsPerSession'
+  | 'userEngagementDuration'
+  | 'keyEvents'
+>;
 
 export type ReportDimension =
   | 'date'
@@ -224,19 +227,6 @@ export function groundTruth(opts: TrafficOptions): GroundTruth {
   return { options: ctx.opts, sessions, stats };
 }
 
-interface Acc {
-  sessions: number;
-  engaged: number;
-  durationSeconds: number;
-  pageViews: number;
-  events: number;
-  keyEvents: number;
-  engagementMsec: number;
-  total: Set<string>;
-  active: Set<string>;
-  newUsers: Set<string>;
-}
-
 function sessionValue(s: TruthSession, dimension: ReportDimension | undefined): string {
   switch (dimension) {
     case 'sessionSource':
@@ -264,21 +254,18 @@ export function expectedReport(gt: GroundTruth, q: ReportQuery): Map<string, Exp
   }
   const dim = q.dimension;
   const inRange = (date: string): boolean => date >= q.startDate && date <= q.endDate;
-  const accs = new Map<string, Acc>();
-  const acc = (key: string): Acc => {
+  const accs = new Map<string, ReferenceCounts>();
+  const acc = (key: string): ReferenceCounts => {
     let a = accs.get(key);
     if (!a) {
-      a = {
-        sessions: 0, engaged: 0, durationSeconds: 0, pageViews: 0, events: 0, keyEvents: 0, engagementMsec: 0,
-        total: new Set(), active: new Set(), newUsers: new Set(),
-      };
+      a = emptyCounts();
       accs.set(key, a);
     }
     return a;
   };
-  const countSession = (a: Acc, s: TruthSession): void => {
+  const countSession = (a: ReferenceCounts, s: TruthSession): void => {
     a.sessions++;
-    if (s.engaged) a.engaged++;
+    if (s.engaged) a.engagedSessions++;
     a.durationSeconds += s.durationSeconds;
   };
 
@@ -297,32 +284,30 @@ export function expectedReport(gt: GroundTruth, q: ReportQuery): Map<string, Exp
       a.events += p.eventCount;
       a.keyEvents += p.keyEvents;
       a.engagementMsec += p.engagementMsec;
-      a.total.add(s.clientId);
-      if (s.engaged || p.engagementEvents > 0 || p.firstVisits > 0) a.active.add(s.clientId);
+      a.totalUsers.add(s.clientId);
+      if (s.engaged || p.engagementEvents > 0 || p.firstVisits > 0) a.activeUsers.add(s.clientId);
       if (dim === 'pagePath' && p.firstVisits > 0) a.newUsers.add(s.clientId);
     }
   }
 
   const out = new Map<string, ExpectedMetrics>();
   for (const key of [...accs.keys()].sort()) {
-    const a = accs.get(key) as Acc;
-    const per = (x: number): number => (a.sessions > 0 ? x / a.sessions : 0);
-    const engagementRate = per(a.engaged);
+    const m = referenceMetrics(accs.get(key) as ReferenceCounts);
     out.set(key, {
-      activeUsers: a.active.size,
-      totalUsers: a.total.size,
-      newUsers: a.newUsers.size,
-      sessions: a.sessions,
-      engagedSessions: a.engaged,
-      engagementRate,
-      bounceRate: a.sessions > 0 ? 1 - engagementRate : 0,
-      averageSessionDuration: per(a.durationSeconds),
-      screenPageViews: a.pageViews,
-      screenPageViewsPerSession: per(a.pageViews),
-      eventCount: a.events,
-      eventsPerSession: per(a.events),
-      userEngagementDuration: a.engagementMsec / 1000,
-      keyEvents: a.keyEvents,
+      activeUsers: m.activeUsers,
+      totalUsers: m.totalUsers,
+      newUsers: m.newUsers,
+      sessions: m.sessions,
+      engagedSessions: m.engagedSessions,
+      engagementRate: m.engagementRate,
+      bounceRate: m.bounceRate,
+      averageSessionDuration: m.averageSessionDuration,
+      screenPageViews: m.screenPageViews,
+      screenPageViewsPerSession: m.screenPageViewsPerSession,
+      eventCount: m.eventCount,
+      eventsPerSession: m.eventsPerSession,
+      userEngagementDuration: m.userEngagementDuration,
+      keyEvents: m.keyEvents,
     });
   }
   return out;

@@ -134,3 +134,41 @@ export const TRANSFORMED_TABLE_NAMES = Object.keys(TRANSFORMED_TABLES) as Transf
 export function transformedKey(table: TransformedTable, p: { tenantId: string; propertyId: string; date: string }): string {
   return `transformed/${table}/tenant=${p.tenantId}/property=${p.propertyId}/dt=${p.date}/part-0.parquet`;
 }
+
+/** Where the archiver writes: accepted events (`raw`) and refused ones (`deadletter`). */
+export type RawZone = 'raw' | 'deadletter';
+
+/** The folder of one zone, tenant, property and UTC hour of receipt (`at` is any time in that hour). */
+export function rawHourPrefix(p: { zone?: RawZone; tenantId: string; propertyId: string; at: number }): string {
+  const iso = new Date(p.at).toISOString();
+  return `${rawDayPrefix(p, iso.slice(0, 10))}hr=${iso.slice(11, 13)}/`;
+}
+
+/** The folder of one UTC day of receipt (the transform lists raw objects a day at a time). */
+export function rawDayPrefix(p: { zone?: RawZone; tenantId: string; propertyId: string }, date: string): string {
+  return `${p.zone ?? 'raw'}/tenant=${p.tenantId}/property=${p.propertyId}/dt=${date}/`;
+}
+
+/**
+ * The object key of one archived batch, named by the log partition and offsets it holds:
+ * `raw/tenant=T/property=P/dt=YYYY-MM-DD/hr=HH/<partition>-<first>-<last>.ndjson.gz`.
+ */
+export function rawObjectKey(p: { zone?: RawZone; tenantId: string; propertyId: string; at: number; partition: number; first: number; last: number }): string {
+  return rawHourPrefix(p) + rawObjectName(p.partition, p.first, p.last);
+}
+
+/** The file name of one archived batch within its hour's folder. */
+export function rawObjectName(partition: number, first: number, last: number): string {
+  return `${partition}-${first}-${last}.ndjson.gz`;
+}
+
+const RAW_KEY = /^(raw|deadletter)\/tenant=([^/]+)\/property=([^/]+)\/dt=(\d{4}-\d{2}-\d{2})\/hr=(\d{2})\/([^/]+\.ndjson(?:\.gz|\.zst)?)$/;
+
+/** The parts of a raw-zone key, or null for anything else; `hourStartMs` is the UTC hour of receipt. */
+export function parseRawKey(key: string): { zone: RawZone; tenantId: string; propertyId: string; date: string; hourStartMs: number; name: string } | null {
+  const m = RAW_KEY.exec(key);
+  if (!m) return null;
+  const hourStartMs = Date.parse(`${m[4]}T${m[5]}:00:00Z`);
+  if (Number.isNaN(hourStartMs)) return null;
+  return { zone: m[1] as RawZone, tenantId: m[2], propertyId: m[3], date: m[4], hourStartMs, name: m[6] };
+}

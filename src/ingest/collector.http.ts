@@ -3,14 +3,17 @@ import { isTallyError, TallyError } from '../infra/errors.js';
 import type { RequestContext } from './edge.js';
 import { clientIp, cors, header, preflightAllows, send, sendError, type CollectorDeps, type IngestRoute } from './ingest-http.js';
 import { PROTOCOL_ROUTES } from './protocol-routes.js';
+import { VisitorIds } from './visitor-id.js';
 
 export type { CollectorDeps } from './ingest-http.js';
 
 /**
  * The collector's HTTP edge on bare node:http (Express costs ~5x the request rate here).
- * Returns a handler that answers ingest paths and returns false for anything else.
+ * Returns a handler that answers ingest paths and returns false for anything else. Without
+ * `visitorIds` the cookieless ids use a salt held in this process.
  */
-export function createCollector(deps: CollectorDeps, routes: IngestRoute[] = PROTOCOL_ROUTES) {
+export function createCollector(input: Omit<CollectorDeps, 'visitorIds'> & { visitorIds?: VisitorIds }, routes: IngestRoute[] = PROTOCOL_ROUTES) {
+  const deps: CollectorDeps = { ...input, visitorIds: input.visitorIds ?? new VisitorIds() };
   let draining = false;
   const byPath = new Map(routes.map((r) => [r.path, r]));
 

@@ -2,17 +2,19 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Protocol } from '../domain/raw-event.js';
 import { httpStatusFor, isTallyError, TallyError } from '../infra/errors.js';
 import type { Logger } from '../infra/logger.js';
-import type { CredentialCache } from '../tenancy/credential-cache.js';
-import type { PropertyRow } from '../tenancy/tenant.repository.js';
+import type { TenantProperty } from '../domain/tenant-property.js';
+import type { PropertyResolver } from './ingest.ports.js';
+import type { VisitorIds } from './visitor-id.js';
 import type { IngestService } from './ingest.service.js';
 import type { ParsedEvent, RefusedEvent } from './parsed-event.js';
 import type { RequestContext } from './edge.js';
 import { urlHost } from '../domain/allowed-hostnames.js';
 
-/** What every ingest route gets: the pipeline, the key cache, a logger. */
+/** What every ingest route gets: the pipeline, the key cache, the cookieless visitor ids, a logger. */
 export interface CollectorDeps {
   ingest: IngestService;
-  credentials: CredentialCache;
+  credentials: PropertyResolver;
+  visitorIds: VisitorIds;
   log: Logger;
   trustProxy: boolean;
 }
@@ -42,7 +44,7 @@ export async function admitAndAccept(
   protocol: Protocol,
   events: ParsedEvent[],
   refused: RefusedEvent[],
-  property: PropertyRow,
+  property: TenantProperty,
   ctx: RequestContext,
   http: { req: IncomingMessage; res: ServerResponse; sender: Sender },
 ) {
@@ -69,9 +71,9 @@ export async function admitAndAccept(
  * payload, so nothing is lost and support can re-drive them.
  */
 export function refuseForeignHosts(
-  credentials: CredentialCache,
+  credentials: PropertyResolver,
   req: IncomingMessage,
-  property: PropertyRow,
+  property: TenantProperty,
   events: ParsedEvent[],
   refused: RefusedEvent[],
 ): { events: ParsedEvent[]; refused: RefusedEvent[] } {
@@ -99,7 +101,7 @@ const CORS_DENIED = Symbol('tally.corsDenied');
  * property allows its host; never `*`, never `null`. A request spanning several properties
  * (Snowplow, Umami batches) gets it only when every one of them allows it.
  */
-export function allowOrigin(credentials: CredentialCache, req: IncomingMessage, res: ServerResponse, property: PropertyRow): void {
+export function allowOrigin(credentials: PropertyResolver, req: IncomingMessage, res: ServerResponse, property: TenantProperty): void {
   const origin = header(req, 'origin');
   if (!origin || res.headersSent) return;
   const r = res as ServerResponse & { [CORS_DENIED]?: true };
@@ -123,9 +125,9 @@ export function allowOrigin(credentials: CredentialCache, req: IncomingMessage, 
  * Public ids of a request naming several (Snowplow events, Umami batches): each resolved through
  * `resolveFresh`, but one request waits for at most one refresh, however many ids it misses.
  */
-export function publicIdResolver(deps: CollectorDeps): (id: string) => Promise<PropertyRow | null> {
+export function publicIdResolver(deps: CollectorDeps): (id: string) => Promise<TenantProperty | null> {
   let waited = false;
-  const seen = new Map<string, PropertyRow | null>();
+  const seen = new Map<string, TenantProperty | null>();
   return async (id) => {
     if (seen.has(id)) return seen.get(id)!;
     let p = deps.credentials.resolvePublicId(id);
@@ -179,7 +181,7 @@ export function cors(req: IncomingMessage, res: ServerResponse): void {
  * there is one (tally.js `mid`, gtag `tid`, MP `measurement_id`), else any property allowing the
  * origin's host lets it through (the request itself is then judged against its own property).
  */
-export function preflightAllows(credentials: CredentialCache, req: IncomingMessage, url: URL): string | null {
+export function preflightAllows(credentials: PropertyResolver, req: IncomingMessage, url: URL): string | null {
   const origin = header(req, 'origin');
   const host = urlHost(origin);
   if (!origin || host === null) return null;

@@ -2,8 +2,8 @@ import type { DeadLetter, Protocol, RawEvent } from '../domain/raw-event.js';
 import type { EventLog, LogRecordIn } from '../infra/event-log/event-log.port.js';
 import type { BucketLimit, Counters } from '../infra/counters/counters.port.js';
 import { TallyError } from '../infra/errors.js';
-import type { PropertyRow } from '../tenancy/tenant.repository.js';
-import type { UsageMeter } from '../billing/usage-meter.js';
+import type { TenantProperty } from '../domain/tenant-property.js';
+import type { UsageRecorder } from './ingest.ports.js';
 import type { ParsedEvent, RefusedEvent } from './parsed-event.js';
 import type { GeoLookup } from './geo.js';
 import { toRawEvent, type RequestContext } from './edge.js';
@@ -26,7 +26,7 @@ export class IngestService {
   private readonly perIp: BucketLimit;
 
   constructor(
-    private readonly deps: { log: EventLog; counters: Counters; geo: GeoLookup; usage?: UsageMeter; anonymousPerIp?: BucketLimit },
+    private readonly deps: { log: EventLog; counters: Counters; geo: GeoLookup; usage?: UsageRecorder; anonymousPerIp?: BucketLimit },
   ) {
     this.perIp = deps.anonymousPerIp ?? DEFAULT_ANONYMOUS_PER_IP;
   }
@@ -51,7 +51,7 @@ export class IngestService {
    * bucket per truncated client IP (`ip`), taken first so one source cannot drain the property's.
    * Quota: per organisation and UTC month.
    */
-  async admit(property: PropertyRow, n: number, now: number, keyed = true, ip: string | null = null): Promise<void> {
+  async admit(property: TenantProperty, n: number, now: number, keyed = true, ip: string | null = null): Promise<void> {
     const limit = limitOf(property);
     if (!keyed && ip) {
       const trunc = truncateIp(ip);
@@ -84,14 +84,14 @@ export class IngestService {
    * dead-letter output: a bucket of ten times the plan's rate and burst, so an abusive sender
    * cannot fill the log with dead letters either.
    */
-  async withinHardCap(property: PropertyRow, n: number): Promise<boolean> {
+  async withinHardCap(property: TenantProperty, n: number): Promise<boolean> {
     const limit = limitOf(property);
     const cap = { ratePerSecond: limit.ratePerSecond * HARD_CAP_FACTOR, burst: limit.burst * HARD_CAP_FACTOR };
     return (await this.deps.counters.takeTokens(`cap:${property.propertyId}`, n, cap)).allowed;
   }
 
   /** Whether `n` keyed events would be admitted now (for `/debug/mp/collect`); takes nothing. */
-  async wouldAdmit(property: PropertyRow, n: number): Promise<boolean> {
+  async wouldAdmit(property: TenantProperty, n: number): Promise<boolean> {
     const limit = limitOf(property);
     return (await this.deps.counters.peekTokens(`k:${property.propertyId}`, limit)) >= Math.min(n, limit.burst);
   }
@@ -100,7 +100,7 @@ export class IngestService {
     protocol: Protocol,
     parsed: ParsedEvent[],
     refused: RefusedEvent[],
-    property: PropertyRow,
+    property: TenantProperty,
     req: RequestContext,
   ): Promise<RawEvent[]> {
     const tenant = { tenantId: property.tenantId, propertyId: property.propertyId };
@@ -120,7 +120,7 @@ export class IngestService {
     return events;
   }
 
-  deadLetter(protocol: Protocol, refused: RefusedEvent[], property: PropertyRow | null, receivedAt: number): Promise<void> {
+  deadLetter(protocol: Protocol, refused: RefusedEvent[], property: TenantProperty | null, receivedAt: number): Promise<void> {
     const records = refused.map((r) => {
       const dl: DeadLetter = {
         tenant_id: property?.tenantId ?? null,
@@ -145,9 +145,9 @@ export class IngestService {
 }
 
 /** Property rows are replaced, never changed, when the credential cache refreshes: one limit object each. */
-const limits = new WeakMap<PropertyRow, BucketLimit>();
+const limits = new WeakMap<TenantProperty, BucketLimit>();
 
-function limitOf(property: PropertyRow): BucketLimit {
+function limitOf(property: TenantProperty): BucketLimit {
   let limit = limits.get(property);
   if (!limit) {
     // a plan row without a burst (or with less) still gets the 10x the issue asks for

@@ -68,12 +68,8 @@ export interface VisitorInput {
 }
 
 export class VisitorIds {
-  constructor(private store: SaltStore = new MemorySaltStore()) {}
-
-  /** The composition root swaps in a shared store when collectors scale out. */
-  useStore(store: SaltStore): void {
-    this.store = store;
-  }
+  /** The composition root passes a shared store when collectors scale out. */
+  constructor(private readonly store: SaltStore = new MemorySaltStore()) {}
 
   /** `cl_` + 32 hex chars; the same for the same property, IP and user agent within one UTC day. */
   async visitorId(v: VisitorInput, now: number): Promise<string> {
@@ -84,9 +80,6 @@ export class VisitorIds {
     return `cl_${h.slice(0, 32)}`;
   }
 }
-
-/** The collector's instance, shared by every cookieless protocol. */
-export const visitorIds = new VisitorIds();
 
 /**
  * The visitor IP a server-side sender forwards (`X-Forwarded-For`, as Plausible and Umami document),

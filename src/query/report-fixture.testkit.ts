@@ -6,8 +6,10 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { EVENT_COLUMNS, IDENTITY_COLUMNS, SESSION_COLUMNS, type Column } from '../domain/transformed-schema.js';
+import { EVENT_COLUMNS, IDENTITY_COLUMNS, SESSION_COLUMNS } from '../domain/transformed-schema.js';
 import type { Warehouse, WarehouseTable } from '../infra/warehouse/warehouse.port.js';
+import { emptyCounts, referenceMetrics, type ReferenceCounts, type ReferenceMetrics } from '../demo/reference-metrics.js';
+import { DUCKDB_TYPES } from '../infra/column-types.js';
 
 export interface EventRow {
   event_id: string;
@@ -308,15 +310,6 @@ export function generateProperty(tenantId: string, propertyId: string, seed: num
   return { events, sessions, identities };
 }
 
-const DUCK: Record<Column['type'], string> = {
-  string: 'VARCHAR',
-  int: 'INTEGER',
-  bigint: 'BIGINT',
-  double: 'DOUBLE',
-  boolean: 'BOOLEAN',
-  date: 'DATE',
-};
-
 export interface WrittenPartition {
   table: WarehouseTable;
   tenantId: string;
@@ -339,7 +332,7 @@ export async function writeParquetPartitions(fixture: Fixture, dir: string): Pro
       const ndjson = join(dir, `${table}.ndjson`);
       await mkdir(dir, { recursive: true });
       await writeFile(ndjson, rows.map((x) => JSON.stringify(x)).join('\n') + '\n');
-      const spec = columns.map((c) => `${c.name}: '${DUCK[c.type]}'`).join(', ');
+      const spec = columns.map((c) => `${c.name}: '${DUCKDB_TYPES[c.type]}'`).join(', ');
       await conn.run(
         `CREATE TABLE src_${table} AS SELECT * FROM read_json('${ndjson}', format = 'newline_delimited', columns = {${spec}})`,
       );
@@ -379,27 +372,8 @@ export async function loadPartitions(warehouse: Warehouse, parts: WrittenPartiti
 // ---------------------------------------------------------------------------------------------
 // Ground truth: the definitions of catalog.ts / report-compiler.ts, written as plain loops.
 
-export interface Truth {
-  activeUsers: number;
-  totalUsers: number;
-  newUsers: number;
-  sessions: number;
-  engagedSessions: number;
-  engagementRate: number;
-  bounceRate: number;
-  averageSessionDuration: number;
-  screenPageViews: number;
-  screenPageViewsPerSession: number;
-  screenPageViewsPerUser: number;
-  eventCount: number;
-  eventsPerSession: number;
-  eventCountPerUser: number;
-  sessionsPerUser: number;
-  userEngagementDuration: number;
-  keyEvents: number;
-  sessionKeyEventRate: number;
-  userKeyEventRate: number;
-}
+/** The metrics a query's rows must carry: the one reference calculator's (see reference-metrics.ts). */
+export type Truth = ReferenceMetrics;
 
 export interface TruthQuery {
   tenantId: string;
@@ -436,22 +410,12 @@ export function groundTruth(fx: Fixture, q: TruthQuery): Map<string, Truth> {
   }
   const userOf = (e: EventRow): string | null => e.user_id ?? (e.client_id ? (firstLink.get(e.client_id)?.user_id ?? e.client_id) : null);
 
-  interface Acc {
-    events: number;
-    views: number;
-    keyEvents: number;
-    engagementMs: number;
-    users: Set<string>;
-    active: Set<string>;
-    newUsers: Set<string>;
-    keyUsers: Set<string>;
-    sessions: Map<string, SessionRow>;
-  }
-  const acc = new Map<string, Acc>();
-  const get = (k: string): Acc => {
+  // sessions are collected per key first: an event-scoped key sees a session once per value
+  const acc = new Map<string, { counts: ReferenceCounts; sessions: Map<string, SessionRow> }>();
+  const get = (k: string) => {
     let a = acc.get(k);
     if (!a) {
-      a = { events: 0, views: 0, keyEvents: 0, engagementMs: 0, users: new Set(), active: new Set(), newUsers: new Set(), keyUsers: new Set(), sessions: new Map() };
+      a = { counts: emptyCounts(), sessions: new Map() };
       acc.set(k, a);
     }
     return a;
@@ -462,16 +426,17 @@ export function groundTruth(fx: Fixture, q: TruthQuery): Map<string, Truth> {
     const s = sessionsByKey.get(e.session_key)!;
     if (q.eventFilter && !q.eventFilter(e, s)) continue;
     const a = get(q.eventKey(e, s));
-    a.events++;
-    if (e.is_page_view) a.views++;
-    if (e.is_key_event) a.keyEvents++;
-    a.engagementMs += e.engagement_time_ms;
+    const c = a.counts;
+    c.events++;
+    if (e.is_page_view) c.pageViews++;
+    if (e.is_key_event) c.keyEvents++;
+    c.engagementMsec += e.engagement_time_ms;
     const user = userOf(e);
     if (user !== null) {
-      a.users.add(user);
-      if (s.engaged || e.event_name === 'first_visit' || e.engagement_time_ms > 0) a.active.add(user);
-      if (e.client_id && firstSession.get(e.client_id)?.session_key === e.session_key && e.seq_in_session === 1) a.newUsers.add(user);
-      if (e.is_key_event) a.keyUsers.add(user);
+      c.totalUsers.add(user);
+      if (s.engaged || e.event_name === 'first_visit' || e.engagement_time_ms > 0) c.activeUsers.add(user);
+      if (e.client_id && firstSession.get(e.client_id)?.session_key === e.session_key && e.seq_in_session === 1) c.newUsers.add(user);
+      if (e.is_key_event) c.keyEventUsers.add(user);
     }
     if (!q.sessionKey) a.sessions.set(e.session_key, s);
   }
@@ -482,34 +447,15 @@ export function groundTruth(fx: Fixture, q: TruthQuery): Map<string, Truth> {
     }
   }
 
-  const div = (a: number, b: number) => (b === 0 ? 0 : a / b);
   const out = new Map<string, Truth>();
-  for (const [k, a] of acc) {
-    const sess = [...a.sessions.values()];
-    const sessions = sess.length;
-    const engaged = sess.filter((s) => s.engaged).length;
-    const active = a.active.size;
-    out.set(k, {
-      activeUsers: active,
-      totalUsers: a.users.size,
-      newUsers: a.newUsers.size,
-      sessions,
-      engagedSessions: engaged,
-      engagementRate: div(engaged, sessions),
-      bounceRate: div(sessions - engaged, sessions),
-      averageSessionDuration: div(sess.reduce((x, s) => x + s.duration_s, 0), sessions),
-      screenPageViews: a.views,
-      screenPageViewsPerSession: div(a.views, sessions),
-      screenPageViewsPerUser: div(a.views, active),
-      eventCount: a.events,
-      eventsPerSession: div(a.events, sessions),
-      eventCountPerUser: div(a.events, active),
-      sessionsPerUser: div(sessions, active),
-      userEngagementDuration: a.engagementMs / 1000,
-      keyEvents: a.keyEvents,
-      sessionKeyEventRate: div(sess.filter((s) => s.key_events > 0).length, sessions),
-      userKeyEventRate: div(a.keyUsers.size, active),
-    });
+  for (const [k, { counts, sessions }] of acc) {
+    for (const s of sessions.values()) {
+      counts.sessions++;
+      if (s.engaged) counts.engagedSessions++;
+      counts.durationSeconds += s.duration_s;
+      if (s.key_events > 0) counts.keyEventSessions++;
+    }
+    out.set(k, referenceMetrics(counts));
   }
   return out;
 }

@@ -2,6 +2,9 @@ import { TallyError } from '../infra/errors.js';
 import { findDimension, findMetric, type DimensionDef, type MetricDef } from './catalog.js';
 import { enumName, MATCH_TYPE, METRIC_AGGREGATION, NUMERIC_OPERATION, ORDER_TYPE } from './ga4-enums.js';
 import { resolveDateRange } from './date-ranges.js';
+import { bool, int64, invalid, list, object, optionalString, requiredString } from './proto-json.js';
+
+export { invalid };
 
 /** A validated RunReportRequest (GA4-DEFINITIONS §C.2), dates resolved in the property's zone. */
 export interface ReportRequest {
@@ -82,10 +85,6 @@ export const MAX_LIMIT = 250_000;
 export const DEFAULT_LIMIT = 10_000;
 const SCHEMA_URL = 'https://developers.google.com/analytics/devguides/reporting/data/v1/api-schema';
 const TYPE_PREFIX = 'type.googleapis.com/google.analytics.data.v1beta.';
-
-export function invalid(message: string, field?: string): TallyError {
-  return new TallyError('invalid_argument', message, field ? { field } : {});
-}
 
 export function unknownDimensionError(name: string): TallyError {
   return invalid(`Field ${name} is not a valid dimension. For a list of valid dimensions and metrics, see ${SCHEMA_URL} `, name);
@@ -446,59 +445,6 @@ function parseOrderBy(value: unknown, path: string): OrderBy {
     orderType: t === 'ORDER_TYPE_UNSPECIFIED' ? 'ALPHANUMERIC' : t,
     desc,
   };
-}
-
-// ---- JSON helpers (proto3 JSON: lowerCamelCase or the proto's snake_case names) ----
-
-function camel(key: string): string {
-  return key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
-}
-
-function object<K extends string>(value: unknown, path: string, keys: readonly K[]): Partial<Record<K, unknown>> {
-  if (value === undefined || value === null) return {};
-  if (typeof value !== 'object' || Array.isArray(value)) {
-    throw invalid(`Invalid JSON payload received. Expected an object at '${path || 'request'}'.`, path);
-  }
-  const out: Partial<Record<K, unknown>> = {};
-  for (const [k, v] of Object.entries(value)) {
-    const key = camel(k) as K;
-    if (!keys.includes(key)) {
-      throw invalid(`Invalid JSON payload received. Unknown name "${k}" at '${path}': Cannot find field.`, path ? `${path}.${k}` : k);
-    }
-    out[key] = v;
-  }
-  return out;
-}
-
-function list(value: unknown, path: string): unknown[] {
-  if (value === undefined || value === null) return [];
-  if (!Array.isArray(value)) throw invalid(`Invalid JSON payload received. Expected a list at '${path}'.`, path);
-  return value;
-}
-
-function requiredString(value: unknown, path: string, allowEmpty = false): string {
-  if (typeof value !== 'string' || (!allowEmpty && value === '')) throw invalid(`${path} is required and must be a string.`, path);
-  return value;
-}
-
-function optionalString(value: unknown, path: string): string | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string') throw invalid(`${path} must be a string.`, path);
-  return value;
-}
-
-function bool(value: unknown, path: string): boolean {
-  if (value === undefined || value === null) return false;
-  if (typeof value !== 'boolean') throw invalid(`Invalid value at '${path}' (TYPE_BOOL), ${JSON.stringify(value)}.`, path);
-  return value;
-}
-
-/** int64 arrives as a JSON string ("10000") or a number. */
-function int64(value: unknown, path: string): number | undefined {
-  if (value === undefined || value === null) return undefined;
-  const n = typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : typeof value === 'number' ? value : NaN;
-  if (!Number.isSafeInteger(n)) throw invalid(`Invalid value at '${path}' (TYPE_INT64), ${JSON.stringify(value)}.`, path);
-  return n;
 }
 
 function badEnum(path: string, type: string, value: unknown): TallyError {

@@ -4,7 +4,6 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import express from 'express';
-/* eslint-disable @typescript-eslint/no-explicit-any -- JSON bodies of HTTP responses */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PropertySettings } from '../domain/property-settings.js';
 import { TallyError } from '../infra/errors.js';
@@ -201,6 +200,21 @@ describe('batchRunReports and checkCompatibility', () => {
     expect(json.metricCompatibilities[0].compatibility).toBe(1);
     const bad = await post('/v1beta/properties/123:checkCompatibility', { metrics: [{ name: 'nope' }] });
     expect(bad.json.error.status).toBe('INVALID_ARGUMENT');
+  });
+
+  it('reads snake_case field names on every method, as runReport does (proto3 JSON)', async () => {
+    const filter = { filter: { field_name: 'deviceCategory', string_filter: { value: 'desktop' } } };
+    const run = await post('/v1beta/properties/123:runReport', { date_ranges: [{ start_date: '2024-03-01', end_date: '2024-03-07' }], metrics: [{ name: 'sessions' }], dimension_filter: filter });
+    expect(run.status).toBe(200);
+    const compat = await post('/v1beta/properties/123:checkCompatibility', { dimensions: [{ name: 'pagePath' }], dimension_filter: filter, compatibility_filter: 'COMPATIBLE' });
+    expect(compat.status).toBe(200);
+    expect(compat.json.metricCompatibilities).toHaveLength(METRICS.length);
+    const unknown = await post('/v1beta/properties/123:checkCompatibility', { dimension: [] });
+    expect(unknown.status).toBe(400);
+    expect(unknown.json.error.message).toContain('Unknown name "dimension"');
+    // a list where a list belongs, else a 400 (was a TypeError answered 500)
+    const notList = await post('/v1beta/properties/123:checkCompatibility', { metrics: { name: 'sessions' } });
+    expect(notList.status).toBe(400);
   });
 });
 

@@ -1,13 +1,13 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { PropertySettings } from '../domain/property-settings.js';
-import { TallyError } from '../infra/errors.js';
 import type { Warehouse } from '../infra/warehouse/warehouse.port.js';
 import { DIMENSIONS, findDimension, findMetric, METRICS } from './catalog.js';
 import { COMPATIBILITY, encodeEnum, enumName } from './ga4-enums.js';
 import { sendGoogleError } from './google-error.js';
 import { buildMetadata, dimensionMetadata, metricMetadata } from './metadata.js';
 import { PropertyQuotaMeter } from './property-quota.js';
-import { invalid, parseRunReportRequest, unknownDimensionError, unknownMetricError } from './report-request.js';
+import { invalid, list, object, readJsonBody } from './proto-json.js';
+import { parseRunReportRequest, unknownDimensionError, unknownMetricError } from './report-request.js';
 import type { RunReportResponse } from './report-response.js';
 import { runReport } from './report.service.js';
 
@@ -74,7 +74,7 @@ export function createReportRouter(deps: ReportRouterDeps): express.Router {
     handle(async (req) => {
       const { propertyId, method } = split(req);
       const settings = await deps.authorize(bearerToken(req), propertyId, req);
-      const json = readJson(req);
+      const json = readJsonBody(req.body);
       const asInt = enumAsInt(req);
       checkPropertyField(json, propertyId);
       if (method === 'runReport') return run(settings, json, asInt);
@@ -112,21 +112,6 @@ function enumAsInt(req: Request): boolean {
   return typeof alt === 'string' && /(^|;)\s*enum-encoding=int\s*(;|$)/.test(alt);
 }
 
-function readJson(req: Request): unknown {
-  const b: unknown = req.body;
-  if (Buffer.isBuffer(b)) {
-    const text = b.toString('utf8').trim();
-    if (text === '') return {};
-    try {
-      return JSON.parse(text);
-    } catch (e) {
-      throw new TallyError('invalid_argument', `Invalid JSON payload received. ${(e as Error).message}`);
-    }
-  }
-  // an app-level JSON parser already ran
-  return b && typeof b === 'object' ? b : {};
-}
-
 function checkPropertyField(json: unknown, propertyId: string): void {
   if (!json || typeof json !== 'object' || Array.isArray(json)) return;
   const p = (json as Record<string, unknown>).property;
@@ -140,12 +125,7 @@ async function batch(
   propertyId: string,
   runOne: (request: unknown) => Promise<RunReportResponse>,
 ): Promise<unknown> {
-  const o = (json ?? {}) as Record<string, unknown>;
-  for (const k of Object.keys(o)) {
-    if (k !== 'property' && k !== 'requests') throw invalid(`Invalid JSON payload received. Unknown name "${k}": Cannot find field.`, k);
-  }
-  const requests = o.requests ?? [];
-  if (!Array.isArray(requests)) throw invalid("Invalid JSON payload received. Expected a list at 'requests'.", 'requests');
+  const requests = list(object(json, '', ['property', 'requests'] as const).requests, 'requests');
   if (requests.length > MAX_BATCH) throw invalid(`Requests are limited to ${MAX_BATCH} reports per batch.`, 'requests');
   requests.forEach((r) => checkPropertyField(r, propertyId));
   const reports: RunReportResponse[] = [];
@@ -155,15 +135,11 @@ async function batch(
 
 /** Every catalog field is compatible with every other (the compiler answers all combinations). */
 function checkCompatibility(json: unknown, asInt: boolean): unknown {
-  const o = (json ?? {}) as Record<string, unknown>;
-  const allowed = ['property', 'dimensions', 'metrics', 'dimensionFilter', 'metricFilter', 'compatibilityFilter'];
-  for (const k of Object.keys(o)) {
-    if (!allowed.includes(k)) throw invalid(`Invalid JSON payload received. Unknown name "${k}": Cannot find field.`, k);
-  }
-  for (const d of (o.dimensions as { name?: string }[] | undefined) ?? []) {
+  const o = object(json, '', ['property', 'dimensions', 'metrics', 'dimensionFilter', 'metricFilter', 'compatibilityFilter'] as const);
+  for (const d of list(o.dimensions, 'dimensions') as ({ name?: string } | null)[]) {
     if (!d?.name || !findDimension(d.name)) throw unknownDimensionError(String(d?.name));
   }
-  for (const m of (o.metrics as { name?: string }[] | undefined) ?? []) {
+  for (const m of list(o.metrics, 'metrics') as ({ name?: string } | null)[]) {
     if (!m?.name || !findMetric(m.name)) throw unknownMetricError(String(m?.name));
   }
   const filter = o.compatibilityFilter === undefined ? 'COMPATIBILITY_UNSPECIFIED' : enumName(COMPATIBILITY, o.compatibilityFilter);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PropertySettings } from '../domain/property-settings.js';
 import { describeWithService } from '../../test/support/services.js';
-import { createTestDatabase } from '../infra/metadata/test-database.js';
+import { createTestDatabase } from '../infra/metadata/test-database.testkit.js';
 import { FolderObjectStore } from '../infra/object-store/folder.object-store.js';
 import { DuckDbWarehouse } from '../infra/warehouse/duckdb.warehouse.js';
 import { PostgresWarehouse } from '../infra/warehouse/postgres.warehouse.js';

@@ -50,7 +50,12 @@ export interface ApiRoute {
 const email = z.email().max(254);
 const password = z.string().min(1).max(1024);
 // PostgreSQL text cannot hold NUL; other control characters have no place in a name either
-const name = z.string().trim().min(1).max(200).regex(/^[^\u0000-\u001f\u007f]*$/, 'no control characters');
+const name = z
+  .string()
+  .trim()
+  .min(1)
+  .max(200)
+  .refine((v) => ![...v].some((ch) => ch.charCodeAt(0) < 32 || ch.charCodeAt(0) === 127), 'no control characters');
 const role = z.enum(ROLES);
 const eventName = z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,39}$/, 'an event name: a letter, then letters, digits or _ (at most 40)');
 const hostname = z.string().trim().min(1).max(253).regex(/^[A-Za-z0-9*]([A-Za-z0-9.*-]*[A-Za-z0-9])?$/, 'a host name');

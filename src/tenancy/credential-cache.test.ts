@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeWithService } from '../../test/support/services.js';
 import { openDb, type Db } from '../infra/metadata/db.js';
-import { createTestDatabase } from '../infra/metadata/test-database.js';
+import { createTestDatabase } from '../infra/metadata/test-database.testkit.js';
 import { startTestCollector } from '../ingest/collector.testkit.js';
 import { CredentialCache, type CredentialSnapshot } from './credential-cache.js';
-import { createTenant, loadCredentials } from './tenant.repository.js';
+import { createTenant } from './tenant.repository.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -90,6 +90,6 @@ describeWithService('a tenant created by another process, on PostgreSQL (issue 9
     const started = Date.now();
     const bad = await c.fetch('/v1/collect', { method: 'POST', body: '{"events":[]}', headers: { authorization: 'Bearer tk_ing_nope' } });
     expect(bad.status).toBe(401);
-    expect(Date.now() - started).toBeLessThan(2_500);
+    expect(Date.now() - started).toBeLessThan(4_000); // bounded at 1.5 s, with room for a loaded machine
   });
 });

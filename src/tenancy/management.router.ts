@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Db } from '../infra/metadata/db.js';
 import { httpStatusFor, isTallyError, TallyError } from '../infra/errors.js';
 import type { Logger } from '../infra/logger.js';
+import type { JobRunner } from '../infra/jobs/job-queue.port.js';
 import { createTenant } from './tenant.repository.js';
 import { tokensEqual } from './admin-token.js';
 import { runOperatorCommand } from './operator.commands.js';
@@ -18,14 +19,14 @@ const CreateTenant = z.strictObject({
   allowedHostnames: z.array(z.string().min(1).max(253).refine(isAllowedHostnamePattern, 'a host name, or *. and a domain')).max(100).optional(),
 });
 
+export type { JobRunner };
+
+const RunJob = z.strictObject({ name: z.string().min(1), propertyId: z.string().regex(/^\d+$/).optional(), full: z.boolean().optional() });
+
 /**
  * Operator routes (local admin token). The sign-up console and member-facing management API
  * come on top of the same repositories.
  */
-export type JobRunner = (name: string, data: Record<string, unknown>, progress: (done: number, total: number) => void) => Promise<unknown>;
-
-const RunJob = z.strictObject({ name: z.string().min(1), propertyId: z.string().regex(/^\d+$/).optional(), full: z.boolean().optional() });
-
 export function createManagementRouter(deps: { db: Db; adminToken: string; log: Logger; onTenantCreated?: () => Promise<void>; runJob?: JobRunner }) {
   const r = express.Router();
   r.use('/internal', express.json({ limit: '64kb', type: () => true }), (req: Request, _res: Response, next: NextFunction) => {

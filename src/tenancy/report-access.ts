@@ -1,10 +1,11 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { PropertySettings } from '../domain/property-settings.js';
+import type { TenantProperty } from '../domain/tenant-property.js';
 import { TallyError } from '../infra/errors.js';
 import type { CredentialCache } from './credential-cache.js';
 import type { ApiDeps } from './accounts.routes.js';
 import { authorizeMember } from './accounts.router.js';
 import { assertCsrf, type SessionUser } from './session-auth.js';
+import { readAccess } from './read-access.js';
 
 /**
  * Who may read a property's reports through the GA4 Data API routes: a read key of that property
@@ -24,13 +25,9 @@ export function createReportAccess(deps: { credentials: CredentialCache; api: Ap
     step();
   };
 
-  const authorize = async (token: string | null, propertyId: string, req?: Request): Promise<PropertySettings> => {
-    if (token) {
-      const p = deps.credentials.resolveKey(token, 'read');
-      if (!p) throw new TallyError('unauthenticated', 'unknown or revoked read key');
-      if (p.propertyId !== propertyId) throw new TallyError('permission_denied', `the key may not read property ${propertyId}`);
-      return p;
-    }
+  const byKey = readAccess(deps.credentials);
+  const authorize = async (token: string | null, propertyId: string, req?: Request): Promise<TenantProperty> => {
+    if (token) return byKey(token, propertyId);
     const user = (req?.user as SessionUser | undefined) ?? null;
     if (!req || !user) throw new TallyError('unauthenticated', 'a read key is required as "Authorization: Bearer <key>", or a session cookie');
     assertCsrf(req);

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import type { KeyScope } from '../domain/tenant-property.js';
 
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
@@ -9,7 +10,7 @@ function base62(bytes: number): string {
   return out;
 }
 
-export type KeyScope = 'ingest' | 'read' | 'mp_secret';
+export type { KeyScope };
 
 const PREFIX: Record<KeyScope, string> = { ingest: 'tk_ing_', read: 'tk_read_', mp_secret: '' };
 

@@ -1,5 +1,6 @@
 import type { Db } from '../infra/metadata/db.js';
-import { DEFAULT_PROPERTY_SETTINGS, type PropertySettings } from '../domain/property-settings.js';
+import { DEFAULT_PROPERTY_SETTINGS } from '../domain/property-settings.js';
+import type { TenantProperty } from '../domain/tenant-property.js';
 import { TallyError } from '../infra/errors.js';
 import { displayPrefix, hashSecret, newId, newSecret, type KeyScope } from './secrets.js';
 import { assertTimeZone, TenancyService } from './tenancy.service.js';
@@ -84,21 +85,8 @@ export interface KeyRow {
   property_id: string;
 }
 
-/** The tenant context the edge resolves a request to (from the credential cache, never the DB per request). */
-export interface PropertyRow extends PropertySettings {
-  /** Public: the GA4-style `G-…` id, for gtag `tid`, the pixel, tally.js and GA4 MP. */
-  measurementId: string;
-  /** Public: a random id for protocols whose id field is free-form (Snowplow `aid`, Umami `website`). */
-  siteId: string;
-  domain: string;
-  /** Hosts browser hits may come from (`*.acme.test` wildcards); empty: `domain` and its subdomains. */
-  allowedHostnames: string[];
-  planId: string;
-  monthlyEventQuota: number;
-  rateLimitPerSecond: number;
-  /** Token bucket size: events a property may send at once before the per-second rate applies. */
-  rateBurst: number;
-}
+/** Tenancy's name for the domain's `TenantProperty` (the row it loads). */
+export type PropertyRow = TenantProperty;
 
 /** Every active credential and property: what the edge caches so it never reads the DB per request. */
 export async function loadCredentials(db: Db): Promise<{ keys: KeyRow[]; properties: PropertyRow[] }> {

@@ -5,7 +5,7 @@ import { startTally, type TallyProcess } from '../support/tally-process.js';
 import { tallyCli } from '../support/cli.js';
 import { describeWithService } from '../support/services.js';
 import { readOutbox } from '../../src/infra/mailer/outbox.mailer.js';
-import { createTestDatabase } from '../../src/infra/metadata/test-database.js';
+import { createTestDatabase } from '../../src/infra/metadata/test-database.testkit.js';
 
 const PASSWORD = 'my first day at tally';
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase } from '../../src/infra/metadata/test-database.js';
+import { createTestDatabase } from '../../src/infra/metadata/test-database.testkit.js';
 import { tallyCli } from '../support/cli.js';
 import { describeWithService } from '../support/services.js';
 import { createTenantCli, eventually, readZone, startTally, type TallyProcess, type TenantKeys } from '../support/tally-process.js';

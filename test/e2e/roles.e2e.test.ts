@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -15,7 +14,7 @@ import { expectedReport, groundTruth } from '../../src/demo/ground-truth.js';
 import { sendTraffic } from '../../src/demo/traffic-sender.js';
 import { addDays, localDate } from '../../src/domain/time-zone.js';
 import { S3ObjectStore } from '../../src/infra/object-store/s3.object-store.js';
-import { createTestDatabase } from '../../src/infra/metadata/test-database.js';
+import { createTestDatabase } from '../../src/infra/metadata/test-database.testkit.js';
 import { waitForTopics } from '../../src/infra/event-log/kafka.event-log.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');

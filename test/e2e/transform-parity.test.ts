@@ -9,7 +9,7 @@ import { TRANSFORMED_TABLE_NAMES, type TransformedTable } from '../../src/domain
 import { addDays, startOfLocalDate } from '../../src/domain/time-zone.js';
 import { FolderObjectStore } from '../../src/infra/object-store/folder.object-store.js';
 import { DuckDbTransformEngine } from '../../src/infra/transform/duckdb.transform-engine.js';
-import { RawZoneWriter, writeGeneratedTraffic } from '../../src/infra/transform/raw-zone.fixture.js';
+import { RawZoneWriter, writeGeneratedTraffic } from '../../src/infra/transform/raw-zone.testkit.js';
 import { SparkTransformEngine } from '../../src/infra/transform/spark.transform-engine.js';
 import type { TransformEngine, TransformResult } from '../../src/infra/transform/transform-engine.port.js';
 import { describeWithService } from '../support/services.js';

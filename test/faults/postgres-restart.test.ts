@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
 import { afterAll, expect, it } from 'vitest';
-import { createTestDatabase } from '../../src/infra/metadata/test-database.js';
+import { createTestDatabase } from '../../src/infra/metadata/test-database.testkit.js';
 import { describeWithService } from '../support/services.js';
 import { createTenantCli, eventually, readZone, startTally, type TallyProcess } from '../support/tally-process.js';
 

@@ -3,7 +3,6 @@ import {
   Partitioners,
   logLevel as KafkaLogLevel,
   type Admin,
-  type Consumer,
   type EachBatchPayload,
   type LogEntry,
   type Message,

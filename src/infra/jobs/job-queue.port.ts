@@ -12,6 +12,9 @@ export interface JobContext<D = Record<string, unknown>> {
 
 export type JobHandler<D = Record<string, unknown>, R = unknown> = (ctx: JobContext<D>) => Promise<R>;
 
+/** Runs a registered job now, in this process (the management API's "run now", the CLI, tests). */
+export type JobRunner = (name: string, data: Record<string, unknown>, progress: (done: number, total: number) => void) => Promise<unknown>;
+
 export interface EnqueueOptions {
   /** Jobs with the same id never run at the same time (one partition, one transform). */
   jobId?: string;

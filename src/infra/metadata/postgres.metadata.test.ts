@@ -2,7 +2,7 @@ import { afterAll, describe } from 'vitest';
 import { describeWithService } from '../../../test/support/services.js';
 import { openDb } from './db.js';
 import { metadataContract } from './metadata.contract.js';
-import { createTestDatabase } from './test-database.js';
+import { createTestDatabase } from './test-database.testkit.js';
 
 describeWithService('metadata on PostgreSQL', 'postgres', 'DATABASE_URL', (baseUrl) => {
   let drop: (() => Promise<void>) | undefined;

@@ -13,6 +13,8 @@ import { FolderObjectStore } from '../object-store/folder.object-store.js';
 import type { ObjectStore } from '../object-store/object-store.port.js';
 import { DuckDbTransformEngine, offsetSegments } from './duckdb.transform-engine.js';
 import type { TransformResult } from './transform-engine.port.js';
+import { DUCKDB_TYPES } from '../column-types.js';
+import { rawHourPrefix, rawObjectName } from '../../domain/transformed-schema.js';
 
 const MIN = 60_000;
 const CHROME =
@@ -78,8 +80,7 @@ function ev(propertyId: string, e: Partial<RawEvent> & { t: number }): RawEvent 
 async function archive(events: RawEvent[], partition = 0): Promise<void> {
   const byObject = new Map<string, RawEvent[]>();
   for (const e of events) {
-    const iso = new Date(e.received_at).toISOString();
-    const prefix = `raw/tenant=${e.tenant_id}/property=${e.property_id}/dt=${iso.slice(0, 10)}/hr=${iso.slice(11, 13)}/`;
+    const prefix = rawHourPrefix({ tenantId: e.tenant_id, propertyId: e.property_id, at: e.received_at });
     byObject.set(prefix, [...(byObject.get(prefix) ?? []), e]);
   }
   let offset = 0;
@@ -87,7 +88,7 @@ async function archive(events: RawEvent[], partition = 0): Promise<void> {
     const first = offset;
     offset += list.length;
     const body = gzipSync(list.map((e) => JSON.stringify(e)).join('\n') + '\n');
-    await store.put(`${prefix}${partition}-${first}-${offset - 1}.ndjson.gz`, body);
+    await store.put(prefix + rawObjectName(partition, first, offset - 1), body);
   }
 }
 
@@ -283,14 +284,7 @@ describe('DuckDbTransformEngine', () => {
   });
 
   it('writes exactly the contract columns, in order, with their types', async () => {
-    const types: Record<string, string> = {
-      string: 'VARCHAR',
-      int: 'INTEGER',
-      bigint: 'BIGINT',
-      double: 'DOUBLE',
-      boolean: 'BOOLEAN',
-      date: 'DATE',
-    };
+    const types = DUCKDB_TYPES;
     for (const [table, { columns }] of Object.entries(TRANSFORMED_TABLES) as [TransformedTable, (typeof TRANSFORMED_TABLES)[TransformedTable]][]) {
       const described = await query(`DESCRIBE SELECT * FROM read_parquet('${partPath(table, P, '2024-03-10')}', hive_partitioning = false)`);
       expect(described.map((c) => c.column_name)).toEqual(columns.map((c) => c.name));

@@ -1,12 +1,12 @@
 import { addDays, startOfLocalDate } from '../../domain/time-zone.js';
 import type { PropertySettings } from '../../domain/property-settings.js';
+import { parseRawKey, rawDayPrefix } from '../../domain/transformed-schema.js';
 import { TallyError } from '../errors.js';
 import type { ObjectStore } from '../object-store/object-store.port.js';
 
 const HOUR_MS = 3_600_000;
 /** Event time is at most this long before receipt (the collector clamps client_ts). */
 export const MAX_LATENESS_MS = 72 * HOUR_MS;
-const RAW_OBJECT = /\/dt=(\d{4}-\d{2}-\d{2})\/hr=(\d{2})\/[^/]+\.ndjson(\.gz|\.zst)?$/;
 
 export interface TransformWindow {
   /** Requested local dates, distinct and sorted. */
@@ -32,14 +32,11 @@ export function transformWindow(settings: PropertySettings, requested: readonly 
 /** Raw objects received from the window start up to 72 h after its end, listed one UTC day at a time. */
 export async function listRawKeys(store: ObjectStore, settings: PropertySettings, w: TransformWindow): Promise<string[]> {
   const lastMs = w.endMs + MAX_LATENESS_MS;
-  const base = `raw/tenant=${settings.tenantId}/property=${settings.propertyId}/dt=`;
   const keys: string[] = [];
   for (let day = utcDate(w.startMs); day <= utcDate(lastMs); day = addDays(day, 1)) {
-    for (const obj of await store.list(`${base}${day}/`)) {
-      const m = RAW_OBJECT.exec(obj.key);
-      if (!m) continue;
-      const hourStart = Date.parse(`${m[1]}T${m[2]}:00:00Z`);
-      if (hourStart + HOUR_MS > w.startMs && hourStart < lastMs) keys.push(obj.key);
+    for (const obj of await store.list(rawDayPrefix(settings, day))) {
+      const raw = parseRawKey(obj.key);
+      if (raw && raw.hourStartMs + HOUR_MS > w.startMs && raw.hourStartMs < lastMs) keys.push(obj.key);
     }
   }
   return keys;

@@ -6,7 +6,7 @@ import { isAbsolute, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { transformedKey, TRANSFORMED_TABLE_NAMES, TRANSFORMED_TABLES, type Column, type ColumnType, type TransformedTable } from '../../domain/transformed-schema.js';
+import { transformedKey, TRANSFORMED_TABLE_NAMES, TRANSFORMED_TABLES, type Column, type TransformedTable } from '../../domain/transformed-schema.js';
 import { IDENTITY_LINK_EVENT } from '../../domain/identity-link.js';
 import { TallyError } from '../errors.js';
 import type { ObjectStore } from '../object-store/object-store.port.js';
@@ -15,6 +15,7 @@ import { ATTRIBUTION_PARAMS, writeEnrichmentDims } from './enrichment-dims.js';
 import { listRawKeys, transformWindow } from './raw-window.js';
 import type { TransformEngine, TransformRequest, TransformResult, WrittenPartition } from './transform-engine.port.js';
 import { sqlString } from './transform.sql.js';
+import { DUCKDB_TYPES } from '../column-types.js';
 
 const JOB_DIR = fileURLToPath(new URL('../../../jobs/spark/', import.meta.url));
 
@@ -227,15 +228,6 @@ export class SparkTransformEngine implements TransformEngine {
   }
 }
 
-const DUCK_TYPES: Record<ColumnType, string> = {
-  string: 'VARCHAR',
-  int: 'INTEGER',
-  bigint: 'BIGINT',
-  double: 'DOUBLE',
-  boolean: 'BOOLEAN',
-  date: 'DATE',
-};
-
 function emptyColumns(columns: readonly Column[]): string {
-  return columns.map((c) => `CAST(NULL AS ${DUCK_TYPES[c.type]}) AS "${c.name}"`).join(', ');
+  return columns.map((c) => `CAST(NULL AS ${DUCKDB_TYPES[c.type]}) AS "${c.name}"`).join(', ');
 }

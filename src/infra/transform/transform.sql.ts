@@ -1,5 +1,6 @@
 import { IDENTITY_LINK_EVENT } from '../../domain/identity-link.js';
-import type { Column, ColumnType } from '../../domain/transformed-schema.js';
+import type { Column } from '../../domain/transformed-schema.js';
+import { DUCKDB_TYPES } from '../column-types.js';
 
 /**
  * The DuckDB statements of the transform, one per step, in the order the engine runs them.
@@ -263,15 +264,6 @@ QUALIFY row_number() OVER (PARTITION BY client_id, user_id, local_date ORDER BY 
 export const partitionCounts = (table: 'facts' | 'sessions_out' | 'identities_out'): string =>
   `SELECT CAST(local_date AS VARCHAR) AS d, count(*) AS n FROM ${table} GROUP BY ALL`;
 
-const DUCK_TYPES: Record<ColumnType, string> = {
-  string: 'VARCHAR',
-  int: 'INTEGER',
-  bigint: 'BIGINT',
-  double: 'DOUBLE',
-  boolean: 'BOOLEAN',
-  date: 'DATE',
-};
-
 /** Writes one local date of a table with exactly the contract's columns, in order and typed. */
 export const copyPartition = (p: {
   table: 'events_out' | 'sessions_out' | 'identities_out';
@@ -281,7 +273,7 @@ export const copyPartition = (p: {
   path: string;
 }): string => `
 COPY (
-  SELECT ${p.columns.map((c) => `CAST("${c.name}" AS ${DUCK_TYPES[c.type]}) AS "${c.name}"`).join(', ')}
+  SELECT ${p.columns.map((c) => `CAST("${c.name}" AS ${DUCKDB_TYPES[c.type]}) AS "${c.name}"`).join(', ')}
   FROM ${p.table}
   WHERE local_date = DATE ${sqlString(p.date)}
   ORDER BY ${p.orderBy}

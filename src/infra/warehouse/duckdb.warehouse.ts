@@ -8,18 +8,10 @@ import {
   DuckDBTimestampValue,
   type DuckDBValue,
 } from '@duckdb/node-api';
-import { EVENT_COLUMNS, IDENTITY_COLUMNS, SESSION_COLUMNS, type Column, type ColumnType } from '../../domain/transformed-schema.js';
+import { EVENT_COLUMNS, IDENTITY_COLUMNS, SESSION_COLUMNS, type Column } from '../../domain/transformed-schema.js';
 import { TallyError } from '../errors.js';
 import type { PartitionRef, Warehouse, WarehouseTable } from './warehouse.port.js';
-
-const DUCK_TYPES: Record<ColumnType, string> = {
-  string: 'VARCHAR',
-  int: 'INTEGER',
-  bigint: 'BIGINT',
-  double: 'DOUBLE',
-  boolean: 'BOOLEAN',
-  date: 'DATE',
-};
+import { DUCKDB_TYPES } from '../column-types.js';
 
 const TABLES: Record<WarehouseTable, readonly Column[]> = { events: EVENT_COLUMNS, sessions: SESSION_COLUMNS, identities: IDENTITY_COLUMNS };
 
@@ -56,7 +48,7 @@ export class DuckDbWarehouse implements Warehouse {
   init(): Promise<void> {
     return this.serial(async () => {
       for (const [table, columns] of Object.entries(TABLES)) {
-        const cols = columns.map((c) => `${c.name} ${DUCK_TYPES[c.type]}`).join(', ');
+        const cols = columns.map((c) => `${c.name} ${DUCKDB_TYPES[c.type]}`).join(', ');
         await this.conn.run(`CREATE TABLE IF NOT EXISTS ${table} (${cols})`);
       }
     });
@@ -80,7 +72,7 @@ export class DuckDbWarehouse implements Warehouse {
         let rows = 0;
         if (paths.length > 0) {
           const source = `read_parquet([${paths.join(', ')}], union_by_name = true)`;
-          const select = columns.map((c) => `CAST(${quoteIdent(c.name)} AS ${DUCK_TYPES[c.type]})`).join(', ');
+          const select = columns.map((c) => `CAST(${quoteIdent(c.name)} AS ${DUCKDB_TYPES[c.type]})`).join(', ');
           const inserted = await this.conn.run(
             `INSERT INTO ${table} (${columns.map((c) => c.name).join(', ')}) SELECT ${select} FROM ${source}`,
           );

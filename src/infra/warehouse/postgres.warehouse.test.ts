@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateProperty, writeParquetPartitions } from '../../query/report-fixture.testkit.js';
 import { describeWithService, requireService } from '../../../test/support/services.js';
-import { createTestDatabase } from '../metadata/test-database.js';
+import { createTestDatabase } from '../metadata/test-database.testkit.js';
 import { FolderObjectStore } from '../object-store/folder.object-store.js';
 import { S3ObjectStore } from '../object-store/s3.object-store.js';
 import { PostgresWarehouse } from './postgres.warehouse.js';

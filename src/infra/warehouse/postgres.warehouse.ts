@@ -6,33 +6,16 @@ import { pipeline } from 'node:stream/promises';
 import { DuckDBInstance } from '@duckdb/node-api';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { EVENT_COLUMNS, IDENTITY_COLUMNS, SESSION_COLUMNS, type Column, type ColumnType } from '../../domain/transformed-schema.js';
+import { EVENT_COLUMNS, IDENTITY_COLUMNS, SESSION_COLUMNS, type Column } from '../../domain/transformed-schema.js';
 import { TallyError } from '../errors.js';
 import type { ObjectStore } from '../object-store/object-store.port.js';
 import type { PartitionRef, Warehouse, WarehouseTable } from './warehouse.port.js';
+import { DUCKDB_TYPES, POSTGRES_TYPES } from '../column-types.js';
 
 export const WAREHOUSE_TABLES: Record<WarehouseTable, readonly Column[]> = {
   events: EVENT_COLUMNS,
   sessions: SESSION_COLUMNS,
   identities: IDENTITY_COLUMNS,
-};
-
-const PG_TYPES: Record<ColumnType, string> = {
-  string: 'text',
-  int: 'integer',
-  bigint: 'bigint',
-  double: 'double precision',
-  boolean: 'boolean',
-  date: 'date',
-};
-
-const DUCK_TYPES: Record<ColumnType, string> = {
-  string: 'VARCHAR',
-  int: 'INTEGER',
-  bigint: 'BIGINT',
-  double: 'DOUBLE',
-  boolean: 'BOOLEAN',
-  date: 'DATE',
 };
 
 export function tableColumns(table: WarehouseTable): readonly Column[] {
@@ -110,7 +93,7 @@ export class PostgresWarehouse implements Warehouse {
       // two processes starting at once would race on CREATE TABLE IF NOT EXISTS
       await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', ['tally.warehouse.init']);
       for (const table of Object.keys(WAREHOUSE_TABLES) as WarehouseTable[]) {
-        const cols = tableColumns(table).map((c) => `${c.name} ${PG_TYPES[c.type]}`).join(', ');
+        const cols = tableColumns(table).map((c) => `${c.name} ${POSTGRES_TYPES[c.type]}`).join(', ');
         await client.query(`CREATE TABLE IF NOT EXISTS ${table} (${cols})`);
         await client.query(`CREATE INDEX IF NOT EXISTS ${table}_partition_idx ON ${table} (tenant_id, property_id, local_date)`);
       }
@@ -217,7 +200,7 @@ export class PostgresWarehouse implements Warehouse {
         throw new TallyError('invalid_argument', `${strayRows} rows of ${table} files are outside partition ${p.tenantId}/${p.propertyId}/${p.date}`);
       }
       const csv = join(scratch, 'rows.csv');
-      const select = columns.map((c) => `CAST(${quoteIdent(c.name)} AS ${DUCK_TYPES[c.type]}) AS ${quoteIdent(c.name)}`).join(', ');
+      const select = columns.map((c) => `CAST(${quoteIdent(c.name)} AS ${DUCKDB_TYPES[c.type]}) AS ${quoteIdent(c.name)}`).join(', ');
       await conn.run(`COPY (SELECT ${select} FROM ${source}) TO ${sqlString(csv)} (FORMAT CSV, HEADER false, FORCE_QUOTE *)`);
       return csv;
     } finally {

@@ -10,7 +10,7 @@ import { compileReport } from '../../query/report-compiler.js';
 import { parseRunReportRequest } from '../../query/report-request.js';
 import { redshiftDialect } from '../../query/sql-dialect.js';
 import { TallyError } from '../errors.js';
-import { createTestDatabase } from '../metadata/test-database.js';
+import { createTestDatabase } from '../metadata/test-database.testkit.js';
 import { FolderObjectStore } from '../object-store/folder.object-store.js';
 import { S3ObjectStore } from '../object-store/s3.object-store.js';
 import { PostgresWarehouse } from './postgres.warehouse.js';

@@ -1,20 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import type { ColumnType } from '../../domain/transformed-schema.js';
 import { TallyError } from '../errors.js';
 import type { ObjectStore } from '../object-store/object-store.port.js';
 import { assertPartition, plainTypes, tableColumns, toPgParam, WAREHOUSE_TABLES } from './postgres.warehouse.js';
 import type { PartitionRef, Warehouse, WarehouseTable } from './warehouse.port.js';
-
-// Redshift's TEXT is VARCHAR(256); VARCHAR(65535) is its widest string (bytes, not characters).
-const REDSHIFT_TYPES: Record<ColumnType, string> = {
-  string: 'VARCHAR(65535)',
-  int: 'INTEGER',
-  bigint: 'BIGINT',
-  double: 'DOUBLE PRECISION',
-  boolean: 'BOOLEAN',
-  date: 'DATE',
-};
+import { REDSHIFT_TYPES } from '../column-types.js';
 
 export interface Statement {
   text: string;

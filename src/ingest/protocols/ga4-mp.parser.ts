@@ -16,6 +16,7 @@ import {
   STANDARD_ITEM_PARAMS,
 } from './ga4-mp.limits.js';
 import { setOwn } from './own-property.js';
+import { toParamValue as toParamValueBy, type ParamValueRules } from './param-value.js';
 
 /**
  * GA4 Measurement Protocol (`/mp/collect`, `/debug/mp/collect`): request body -> ParsedEvents,
@@ -725,30 +726,8 @@ function optionalString(obj: Json, key: string, prefix: string, f: Findings): st
 }
 
 /** A JSON-safe copy with own properties only; undefined when too deep or not JSON. */
-function toParamValue(v: unknown, depth = 0): ParamValue | undefined {
-  if (v === null || typeof v === 'string' || typeof v === 'boolean') return v;
-  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
-  if (depth >= LIMITS.maxNestingDepth) return undefined;
-  if (Array.isArray(v)) {
-    const out: ParamValue[] = [];
-    for (let i = 0; i < v.length; i++) {
-      const c = toParamValue(v[i], depth + 1);
-      if (c === undefined) return undefined;
-      out.push(c);
-    }
-    return out;
-  }
-  if (isObject(v)) {
-    const out: Record<string, ParamValue> = {};
-    for (const k of Object.keys(v)) {
-      const c = toParamValue(v[k], depth + 1);
-      if (c === undefined) return undefined;
-      setOwn(out, k, c);
-    }
-    return out;
-  }
-  return undefined;
-}
+const GA4_PARAM_RULES: ParamValueRules = { maxDepth: LIMITS.maxNestingDepth, unrepresentable: undefined };
+const toParamValue = (v: unknown): ParamValue | undefined => toParamValueBy(v, GA4_PARAM_RULES);
 
 function cloneParam(v: ParamValue): ParamValue {
   return toParamValue(v) as ParamValue;

@@ -1,12 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 import { httpStatusFor, isTallyError, TallyError } from '../../infra/errors.js';
-import type { PropertyRow } from '../../tenancy/tenant.repository.js';
+import type { TenantProperty } from '../../domain/tenant-property.js';
 import { admitAndAccept, resolveFresh, send, type CollectorDeps, type IngestRoute } from '../ingest-http.js';
 import { readBody } from '../http-body.js';
 import { parseGa4Mp, parseGa4MpBody, type ValidationMessage } from './ga4-mp.parser.js';
 import { GA4_MP_LIMITS } from './ga4-mp.limits.js';
 
-type Credentials = { property: PropertyRow } | { error: TallyError };
+type Credentials = { property: TenantProperty } | { error: TallyError };
 
 /** The property of `measurement_id` + `api_secret`, after at most one refresh of the credential cache on a miss. */
 async function resolveCredentials(deps: CollectorDeps, url: URL): Promise<Credentials> {

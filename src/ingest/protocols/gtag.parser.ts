@@ -77,6 +77,7 @@ const ITEM_FIELDS: ReadonlyMap<string, readonly [string, 'string' | 'number']> =
 } as const));
 const ITEM_KEY = /^pr([1-9]\d{0,2})$/;
 const CUSTOM_ITEM_FIELD = /^([kv])(\d{1,3})(.*)$/s;
+// eslint-disable-next-line no-control-regex -- a GA4 name may not contain control characters
 const NAME = /^[^\u0000-\u001f]+$/;
 const MAX_EVENT_ID = 128;
 

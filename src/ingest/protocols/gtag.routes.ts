@@ -1,7 +1,7 @@
 import { TallyError } from '../../infra/errors.js';
 import { admitAndAccept, resolveFresh, type CollectorDeps, type IngestRoute } from '../ingest-http.js';
 import { readBody } from '../http-body.js';
-import type { PropertyRow } from '../../tenancy/tenant.repository.js';
+import type { TenantProperty } from '../../domain/tenant-property.js';
 import { GTAG_LIMITS, gtagHits, gtagMeasurementId, parseGtag, type HitParams } from './gtag.parser.js';
 
 /**
@@ -24,7 +24,7 @@ export const gtagRoutes: IngestRoute[] = [
   },
 ];
 
-async function resolveTid(deps: CollectorDeps, hits: HitParams[]): Promise<{ property: PropertyRow; measurementId: string }> {
+async function resolveTid(deps: CollectorDeps, hits: HitParams[]): Promise<{ property: TenantProperty; measurementId: string }> {
   const measurementId = gtagMeasurementId(hits);
   if (!measurementId) throw new TallyError('invalid_argument', 'tid (the measurement id) is required', { reason: 'measurement_id_missing' });
   const property = await resolveFresh(deps, () => deps.credentials.resolvePublicId(measurementId));

@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { isTallyError } from '../../infra/errors.js';
 import { admitAndAccept, header, resolveFresh, type IngestRoute } from '../ingest-http.js';
 import { parseJson, readBody } from '../http-body.js';
-import { forwardedVisitorIp, visitorIds } from '../visitor-id.js';
+import { forwardedVisitorIp } from '../visitor-id.js';
 import { parsePlausible, PLAUSIBLE_LIMITS, type PlausibleErrors } from './plausible.parser.js';
 
 /**
@@ -36,7 +36,7 @@ export const plausibleRoutes: IngestRoute[] = [
       const event = parsed.event;
       // server-side senders forward the visitor's IP in X-Forwarded-For (Plausible's docs)
       event.ip = forwardedVisitorIp(req, deps.trustProxy);
-      event.client_id = await visitorIds.visitorId({ propertyId: property.propertyId, ip: event.ip ?? ctx.ip, userAgent: header(req, 'user-agent') }, ctx.receivedAt);
+      event.client_id = await deps.visitorIds.visitorId({ propertyId: property.propertyId, ip: event.ip ?? ctx.ip, userAgent: header(req, 'user-agent') }, ctx.receivedAt);
       await admitAndAccept(deps, 'plausible', [event], [], property, ctx, { req, res, sender: 'browser' });
       res.writeHead(202, { 'content-type': 'text/plain' }).end('ok');
     },

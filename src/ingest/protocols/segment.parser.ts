@@ -4,6 +4,7 @@ import { TallyError } from '../../infra/errors.js';
 import { jsonBytesOver } from './json-size.js';
 import { shallowCopy } from './shallow-copy.js';
 import { DROPPED_PARAM, type ParsedEvent, type RefusedEvent } from '../parsed-event.js';
+import { toParamValue, type ParamValueRules } from './param-value.js';
 
 /**
  * Segment HTTP Tracking API (`/v1/track|page|screen|identify|group|alias|batch` and analytics.js's
@@ -340,38 +341,14 @@ function toParams(msg: Json): Record<string, ParamValue> | undefined {
   const out: Record<string, ParamValue> = {};
   for (const k of Object.keys(msg)) {
     if (k === 'writeKey') continue;
-    const v = toParamValue(msg[k], 1);
+    const v = toParamValue(msg[k], SEGMENT_PARAM_RULES);
     if (v === undefined) return undefined;
     setOwn(out, k, v);
   }
   return out;
 }
 
-function toParamValue(v: unknown, depth: number): ParamValue | undefined {
-  if (v === null || typeof v === 'string' || typeof v === 'boolean') return v;
-  if (typeof v === 'number') return Number.isFinite(v) ? v : null;
-  if (v === undefined) return null;
-  if (depth > SEGMENT_LIMITS.maxNestingDepth) return undefined;
-  if (Array.isArray(v)) {
-    const out: ParamValue[] = [];
-    for (const x of v) {
-      const c = toParamValue(x, depth + 1);
-      if (c === undefined) return undefined;
-      out.push(c);
-    }
-    return out;
-  }
-  if (isObject(v)) {
-    const out: Record<string, ParamValue> = {};
-    for (const k of Object.keys(v)) {
-      const c = toParamValue(v[k], depth + 1);
-      if (c === undefined) return undefined;
-      setOwn(out, k, c);
-    }
-    return out;
-  }
-  return null;
-}
+const SEGMENT_PARAM_RULES: ParamValueRules = { maxDepth: SEGMENT_LIMITS.maxNestingDepth, unrepresentable: null };
 
 function withoutKey(raw: unknown): unknown {
   if (!isObject(raw) || !('writeKey' in raw)) return raw;

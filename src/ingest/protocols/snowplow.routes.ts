@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isTallyError, TallyError } from '../../infra/errors.js';
-import type { PropertyRow } from '../../tenancy/tenant.repository.js';
+import type { TenantProperty } from '../../domain/tenant-property.js';
 import type { RequestContext } from '../edge.js';
 import { admitAndAccept, bearer, header, publicIdResolver, resolveFresh, type CollectorDeps, type IngestRoute } from '../ingest-http.js';
 import { readBody } from '../http-body.js';
@@ -54,7 +54,7 @@ function ok(res: ServerResponse): void {
   res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': 2 }).end('ok');
 }
 
-async function keyedProperty(deps: CollectorDeps, req: IncomingMessage): Promise<PropertyRow | null> {
+async function keyedProperty(deps: CollectorDeps, req: IncomingMessage): Promise<TenantProperty | null> {
   const key = bearer(req);
   if (!key) return null;
   const property = await resolveFresh(deps, () => deps.credentials.resolveKey(key, 'ingest'));
@@ -71,14 +71,14 @@ function anonymous(req: IncomingMessage, ctx: RequestContext): RequestContext {
 async function accept(
   deps: CollectorDeps,
   parsed: SnowplowParseResult,
-  keyed: PropertyRow | null,
+  keyed: TenantProperty | null,
   ctx: RequestContext,
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
-  const groups = new Map<string, { property: PropertyRow; events: ParsedEvent[]; refused: RefusedEvent[] }>();
+  const groups = new Map<string, { property: TenantProperty; events: ParsedEvent[]; refused: RefusedEvent[] }>();
   const orphans: RefusedEvent[] = [];
-  const group = (property: PropertyRow) => {
+  const group = (property: TenantProperty) => {
     let g = groups.get(property.propertyId);
     if (!g) groups.set(property.propertyId, (g = { property, events: [], refused: [] }));
     return g;

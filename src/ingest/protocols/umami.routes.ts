@@ -5,9 +5,9 @@ import { isTallyError } from '../../infra/errors.js';
 import { admitAndAccept, header, publicIdResolver, send, type CollectorDeps, type IngestRoute } from '../ingest-http.js';
 import { parseJson, readBody } from '../http-body.js';
 import type { RequestContext } from '../edge.js';
-import { forwardedVisitorIp, visitorIds } from '../visitor-id.js';
+import { forwardedVisitorIp } from '../visitor-id.js';
 import type { ParsedEvent } from '../parsed-event.js';
-import type { PropertyRow } from '../../tenancy/tenant.repository.js';
+import type { TenantProperty } from '../../domain/tenant-property.js';
 import { parseUmami, UMAMI_LIMITS } from './umami.parser.js';
 
 /**
@@ -69,7 +69,7 @@ async function readUmamiBody(req: IncomingMessage, res: ServerResponse): Promise
 async function processItems(deps: CollectorDeps, req: IncomingMessage, res: ServerResponse, items: unknown[], ctx: RequestContext): Promise<ItemResult[]> {
   const resolve = publicIdResolver(deps);
   const results: ItemResult[] = [];
-  const byProperty = new Map<string, { property: PropertyRow; events: ParsedEvent[] }>();
+  const byProperty = new Map<string, { property: TenantProperty; events: ParsedEvent[] }>();
   const unknown: { index: number; website: string; item: unknown }[] = [];
   const headerIp = forwardedVisitorIp(req, deps.trustProxy);
   for (const [index, item] of items.entries()) {
@@ -86,7 +86,7 @@ async function processItems(deps: CollectorDeps, req: IncomingMessage, res: Serv
     }
     const e = parsed.event;
     e.ip ??= headerIp;
-    const hash = await visitorIds.visitorId({ propertyId: property.propertyId, ip: e.ip ?? ctx.ip, userAgent: e.ua ?? header(req, 'user-agent') }, ctx.receivedAt);
+    const hash = await deps.visitorIds.visitorId({ propertyId: property.propertyId, ip: e.ip ?? ctx.ip, userAgent: e.ua ?? header(req, 'user-agent') }, ctx.receivedAt);
     e.client_id ??= hash;
     if (e.name === IDENTITY_LINK_EVENT) e.params.client_id = hash;
     const group = byProperty.get(property.propertyId) ?? { property, events: [] };

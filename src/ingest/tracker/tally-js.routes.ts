@@ -5,7 +5,6 @@ import { IDENTITY_LINK_EVENT } from '../../domain/identity-link.js';
 import { TallyError } from '../../infra/errors.js';
 import { admitAndAccept, header, resolveFresh, type IngestRoute } from '../ingest-http.js';
 import { parseJson, readBody } from '../http-body.js';
-import { visitorIds } from '../visitor-id.js';
 import { parseTallyJs, TALLY_JS_LIMITS } from './tally-js.parser.js';
 
 export interface TrackerScript {
@@ -70,7 +69,7 @@ export const trackerRoutes: IngestRoute[] = [
       if (!property) throw new TallyError('not_found', `unknown measurement id ${mid}`, { reason: 'unknown_measurement_id' });
       const parsed = parseTallyJs(parseJson(await readBody(req, TALLY_JS_LIMITS.maxBodyBytes)), ctx);
       if (parsed.cookieless && parsed.events.length) {
-        const id = await visitorIds.visitorId({ propertyId: property.propertyId, ip: ctx.ip, userAgent: header(req, 'user-agent') }, ctx.receivedAt);
+        const id = await deps.visitorIds.visitorId({ propertyId: property.propertyId, ip: ctx.ip, userAgent: header(req, 'user-agent') }, ctx.receivedAt);
         for (const e of parsed.events) {
           e.client_id = id;
           if (e.name === IDENTITY_LINK_EVENT) e.params.client_id = id;

@@ -5,6 +5,7 @@ import { toRawEvent, type TenantContext } from '../../ingest/edge.js';
 import { geoipLite, type GeoLookup } from '../../ingest/geo.js';
 import { parseNative } from '../../ingest/protocols/native.parser.js';
 import type { ObjectStore } from '../object-store/object-store.port.js';
+import { rawHourPrefix, rawObjectName } from '../../domain/transformed-schema.js';
 
 /**
  * Raw-zone fixtures for transform tests and benchmarks: events written as the collector and the
@@ -26,8 +27,7 @@ export class RawZoneWriter {
   ) {}
 
   async add(e: RawEvent): Promise<void> {
-    const iso = new Date(e.received_at).toISOString();
-    const prefix = `raw/tenant=${e.tenant_id}/property=${e.property_id}/dt=${iso.slice(0, 10)}/hr=${iso.slice(11, 13)}/`;
+    const prefix = rawHourPrefix({ tenantId: e.tenant_id, propertyId: e.property_id, at: e.received_at });
     if (prefix !== this.prefix || this.batch.length >= this.perObject) await this.flush();
     this.prefix = prefix;
     this.batch.push(e);
@@ -38,7 +38,7 @@ export class RawZoneWriter {
     const first = this.offset;
     this.offset += this.batch.length;
     const body = gzipSync(this.batch.map((e) => JSON.stringify(e)).join('\n') + '\n', { level: 1 });
-    await this.store.put(`${this.prefix}${this.partition}-${first}-${this.offset - 1}.ndjson.gz`, body);
+    await this.store.put(this.prefix + rawObjectName(this.partition, first, this.offset - 1), body);
     this.written += this.batch.length;
     this.batch = [];
   }

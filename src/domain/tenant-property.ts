@@ -1,0 +1,24 @@
+import type { PropertySettings } from './property-settings.js';
+
+/**
+ * A property as the edge and the report API see it: its settings plus what admission needs
+ * (plan limits) and what identifies it on the wire. Tenancy loads it (`tenant.repository.ts`);
+ * every other feature only reads this type, never tenancy's rows.
+ */
+export interface TenantProperty extends PropertySettings {
+  /** Public: the GA4-style `G-…` id, for gtag `tid`, the pixel, tally.js and GA4 MP. */
+  measurementId: string;
+  /** Public: a random id for protocols whose id field is free-form (Snowplow `aid`, Umami `website`). */
+  siteId: string;
+  domain: string;
+  /** Hosts browser hits may come from (`*.acme.test` wildcards); empty: `domain` and its subdomains. */
+  allowedHostnames: string[];
+  planId: string;
+  monthlyEventQuota: number;
+  rateLimitPerSecond: number;
+  /** Token bucket size: events a property may send at once before the per-second rate applies. */
+  rateBurst: number;
+}
+
+/** What a key may do: send events, read reports, or sign GA4 Measurement Protocol hits. */
+export type KeyScope = 'ingest' | 'read' | 'mp_secret';

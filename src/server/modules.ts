@@ -1,0 +1,354 @@
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { Redis } from 'ioredis';
+import type { Config } from '../infra/config/config.js';
+import type { Logger } from '../infra/logger.js';
+import { openDb, type Db } from '../infra/metadata/db.js';
+import type { EventLog } from '../infra/event-log/event-log.port.js';
+import type { ObjectStore } from '../infra/object-store/object-store.port.js';
+import type { Warehouse } from '../infra/warehouse/warehouse.port.js';
+import type { TransformEngine } from '../infra/transform/transform-engine.port.js';
+import type { Counters } from '../infra/counters/counters.port.js';
+import type { JobHandler, JobQueue, JobRunner } from '../infra/jobs/job-queue.port.js';
+import { CredentialCache } from '../tenancy/credential-cache.js';
+import { loadCredentials, touchKeys } from '../tenancy/tenant.repository.js';
+import { ensureAdminToken, removeServerInfo, writeServerInfo } from '../tenancy/admin-token.js';
+import { createManagementRouter } from '../tenancy/management.router.js';
+import { mountAccounts } from '../tenancy/accounts.module.js';
+import { createConsoleRouter } from './console.static.js';
+import { CredentialVersionWatcher } from '../tenancy/credential-version.js';
+import { UsageMeter } from '../billing/usage-meter.js';
+import { IngestService } from '../ingest/ingest.service.js';
+import { createCollector } from '../ingest/collector.http.js';
+import { PROTOCOL_ROUTES } from '../ingest/protocol-routes.js';
+import { geoipLite } from '../ingest/geo.js';
+import { SharedSaltStore, VisitorIds } from '../ingest/visitor-id.js';
+import { createReportRouter } from '../query/report.router.js';
+import { Archiver } from '../../jobs/archiver.js';
+import { PipelineStateRepository } from '../../jobs/pipeline-state.repository.js';
+import { transformJob } from '../../jobs/transform.job.js';
+import { loadJob } from '../../jobs/load.job.js';
+import { jobRunner, pipelineJob } from '../../jobs/pipeline.job.js';
+import { openApiDocument } from './openapi.js';
+import { openCounters, openEventLog, openJobQueue, openMailer, openObjectStore, openTransformEngine, openWarehouse } from './infra.factory.js';
+
+/**
+ * Where modules put their HTTP endpoints; the `http` module serves them all on one port: bare
+ * node:http handlers first (the collector: Express costs ~5x its request rate), then the Express
+ * app of the API routers, then a JSON 404.
+ */
+export class HttpMounts {
+  private readonly handlers: ((req: http.IncomingMessage, res: http.ServerResponse) => boolean)[] = [];
+  private readonly drains: (() => void)[] = [];
+  private express: express.Express | null = null;
+
+  /** A handler that answers the paths it owns and returns false for the rest; `drain` stops it taking new work. */
+  handle(handler: (req: http.IncomingMessage, res: http.ServerResponse) => boolean, drain?: () => void): void {
+    this.handlers.push(handler);
+    if (drain) this.drains.push(drain);
+  }
+
+  /** The Express app for API routers, created on first use. */
+  app(): express.Express {
+    if (!this.express) {
+      this.express = express();
+      this.express.disable('x-powered-by');
+    }
+    return this.express;
+  }
+
+  get empty(): boolean {
+    return !this.handlers.length && !this.express;
+  }
+
+  serve(req: http.IncomingMessage, res: http.ServerResponse): void {
+    for (const h of this.handlers) if (h(req, res)) return;
+    if (this.express) return void this.express(req, res);
+    res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'not_found', reason: 'not_found', message: 'no such endpoint' } }));
+  }
+
+  drain(): void {
+    for (const d of this.drains) d();
+  }
+}
+
+export interface ModuleContext {
+  config: Config;
+  logger: Logger;
+  roles: readonly Role[];
+  /** A started module's value; only modules named in `needs` (or started earlier) may be asked for. */
+  get<K extends ModuleName>(name: K): Parts[K];
+  /** A module's value when some role started it, else null (optional wiring). */
+  maybe<K extends ModuleName>(name: K): Parts[K] | null;
+  http: HttpMounts;
+}
+
+/** What each module hands to the ones after it (and to `TallyHandle`). */
+export interface Parts {
+  dataDir: { adminToken: string; holdsDataDir: boolean };
+  eventLog: EventLog;
+  db: Db;
+  store: ObjectStore;
+  state: PipelineStateRepository;
+  credentials: CredentialCache;
+  credentialVersion: CredentialVersionWatcher;
+  keyUse: { timer: NodeJS.Timeout; flush(): Promise<void> };
+  usage: UsageMeter;
+  warehouse: Warehouse;
+  engine: TransformEngine;
+  archiver: Archiver;
+  jobs: JobQueue;
+  pipeline: { handlers: Record<string, JobHandler<any, unknown>>; runJob: JobRunner };
+  schedule: true;
+  collector: { drain(): void; counters: Counters; saltRedis: Redis | null };
+  openapi: true;
+  management: true;
+  accounts: Awaited<ReturnType<typeof mountAccounts>> & { counters: Counters };
+  reports: true;
+  console: true;
+  http: { server: http.Server; port: number; listening: boolean };
+}
+
+export type ModuleName = keyof Parts;
+
+export interface Module<K extends ModuleName> {
+  /** Modules started before this one (pulled in even when no role names them). */
+  needs?: ModuleName[];
+  start(ctx: ModuleContext): Parts[K] | Promise<Parts[K]>;
+  /** Called in reverse start order. */
+  stop?(part: Parts[K], ctx: ModuleContext): void | Promise<void>;
+}
+
+/**
+ * The module table (as Loki's modules): what each needs, what it starts, how it stops. The key
+ * order is the start order; stop runs in reverse, so a module stops before what it needs. A new
+ * module (accounts, billing, support, metrics) is a `Parts` entry, a row here and its name in a
+ * role's list.
+ */
+export const MODULES: { [K in ModuleName]: Module<K> } = {
+  dataDir: {
+    start({ config }) {
+      fs.mkdirSync(config.core.dataDir, { recursive: true });
+      const adminToken = ensureAdminToken(config.core.dataDir);
+      const holdsDataDir = !config.db.url || config.eventLog.kind === 'local';
+      // claims the data dir before opening it: the CLI goes through this process from now on
+      if (holdsDataDir) writeServerInfo(config.core.dataDir, { pid: process.pid, port: 0, host: config.http.host });
+      return { adminToken, holdsDataDir };
+    },
+    stop(p, { config }) {
+      if (p.holdsDataDir) removeServerInfo(config.core.dataDir);
+    },
+  },
+  eventLog: {
+    needs: ['dataDir'],
+    start: ({ config, logger }) => openEventLog(config, logger),
+    stop: (log) => log.close(),
+  },
+  db: {
+    needs: ['dataDir'],
+    start: ({ config }) => openDb({ url: config.db.url, dataDir: config.core.dataDir }),
+    stop: (db) => db.destroy(),
+  },
+  store: {
+    start: ({ config }) => openObjectStore(config),
+    stop: (store) => store.close(),
+  },
+  state: {
+    needs: ['db'],
+    start: (ctx) => new PipelineStateRepository(ctx.get('db')),
+  },
+  credentials: {
+    needs: ['db'],
+    async start({ get, logger }) {
+      const db = get('db');
+      const credentials = new CredentialCache(() => loadCredentials(db), { refreshMs: 10_000, log: logger });
+      await credentials.start();
+      return credentials;
+    },
+    stop: (credentials) => credentials.stop(),
+  },
+  // a revoked or rotated key counts in every process within about a second (issue 9 §3)
+  credentialVersion: {
+    needs: ['db', 'credentials'],
+    start({ get, logger }) {
+      const w = new CredentialVersionWatcher(get('db'), () => get('credentials').refresh(), { log: logger });
+      w.start();
+      return w;
+    },
+    stop: (w) => w.stop(),
+  },
+  keyUse: {
+    needs: ['db', 'credentials'],
+    start({ get, logger }) {
+      const flush = () => touchKeys(get('db'), get('credentials').takeUsed()).catch((err) => logger.warn({ err }, 'could not record key use'));
+      const timer = setInterval(() => void flush(), 30_000);
+      timer.unref();
+      return { timer, flush };
+    },
+    async stop(p) {
+      clearInterval(p.timer);
+      await p.flush();
+    },
+  },
+  usage: {
+    needs: ['db'],
+    start({ get, logger }) {
+      const usage = new UsageMeter(get('db'), logger);
+      usage.start();
+      return usage;
+    },
+    stop: (usage) => usage.stop(),
+  },
+  warehouse: {
+    needs: ['store'],
+    start: ({ config, get }) => openWarehouse(config, get('store')),
+    stop: (w) => w.close(),
+  },
+  engine: {
+    needs: ['store'],
+    start: ({ config, get }) => openTransformEngine(config, get('store')),
+    stop: (e) => e.close(),
+  },
+  archiver: {
+    needs: ['eventLog', 'store', 'state'],
+    async start({ config, get, logger }) {
+      const archiver = new Archiver(
+        { log: get('eventLog'), store: get('store'), state: get('state'), logger },
+        { batchRecords: config.archiver.batchRecords, maxWaitMs: config.archiver.maxWaitMs },
+      );
+      await archiver.start();
+      return archiver;
+    },
+    stop: (a) => a.stop(),
+  },
+  // after the archiver, so it stops first: running jobs may wait on the archiver (caughtUp)
+  jobs: {
+    start: ({ config, logger }) => openJobQueue(config, logger),
+    stop: (jobs) => jobs.stop(),
+  },
+  pipeline: {
+    needs: ['jobs', 'engine', 'warehouse', 'state', 'credentials', 'archiver'],
+    async start({ get }) {
+      const state = get('state');
+      const credentials = get('credentials');
+      const archiver = get('archiver');
+      const settings = async (propertyId: string) => credentials.property(propertyId) ?? (await credentials.refresh(), credentials.property(propertyId));
+      const transform = transformJob({ engine: get('engine'), state, settings });
+      const load = loadJob({ warehouse: get('warehouse'), state });
+      const handlers: Record<string, JobHandler<any, unknown>> = { transform, load, pipeline: pipelineJob({ transform, load, state, archiver }) };
+      const jobs = get('jobs');
+      for (const [name, h] of Object.entries(handlers)) jobs.register(name, h);
+      await jobs.start();
+      return { handlers, runJob: jobRunner(handlers, archiver) };
+    },
+  },
+  schedule: {
+    needs: ['jobs'],
+    async start({ config, get, maybe, logger }) {
+      if (!maybe('pipeline') && !config.jobs.redisUrl) logger.warn('scheduler without REDIS_URL: its in-process schedule reaches no worker');
+      await get('jobs').schedule('pipeline', config.jobs.transformIntervalMs);
+      return true as const;
+    },
+  },
+  collector: {
+    needs: ['eventLog', 'credentials', 'usage'],
+    start({ config, get, logger, http }) {
+      const counters = openCounters(config, logger);
+      // every collector must hash cookieless visitors with the same day's salt
+      const saltRedis = config.counters.redisUrl ? new Redis(config.counters.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 2 }) : null;
+      const visitorIds = new VisitorIds(saltRedis ? new SharedSaltStore(saltRedis) : undefined);
+      const ingest = new IngestService({ log: get('eventLog'), counters, geo: geoipLite(), usage: get('usage') });
+      const collector = createCollector({ ingest, credentials: get('credentials'), visitorIds, log: logger, trustProxy: config.http.trustProxy });
+      http.handle(collector.handler, collector.drain);
+      return { drain: collector.drain, counters, saltRedis };
+    },
+    async stop(p) {
+      await p.counters.close();
+      p.saltRedis?.disconnect();
+    },
+  },
+  openapi: {
+    start({ http }) {
+      http.app().get('/openapi.json', (_req, res) => void res.json(openApiDocument(PROTOCOL_ROUTES)));
+      return true as const;
+    },
+  },
+  management: {
+    needs: ['db', 'dataDir', 'credentials'],
+    start({ get, maybe, logger, http }) {
+      const credentials = get('credentials');
+      const runJob = maybe('pipeline')?.runJob;
+      http.app().use(createManagementRouter({ db: get('db'), adminToken: get('dataDir').adminToken, log: logger, onTenantCreated: () => credentials.refresh(), runJob }));
+      return true as const;
+    },
+  },
+  // accounts, organisations, keys and audit under /api; sessions also open the report routes
+  accounts: {
+    needs: ['db', 'credentials'],
+    async start({ config, get, logger, http }) {
+      const counters = openCounters(config, logger);
+      const a = await mountAccounts(http.app(), { db: get('db'), counters, mailer: await openMailer(config, logger), credentials: get('credentials'), publicUrl: config.accounts.publicUrl, trustProxy: config.http.trustProxy, log: logger });
+      return { ...a, counters };
+    },
+    stop: async (a) => {
+      await a.close();
+      await a.counters.close();
+    },
+  },
+  reports: {
+    needs: ['warehouse', 'state', 'credentials', 'accounts'],
+    start({ get, http }) {
+      const state = get('state');
+      http.app().use(createReportRouter({ warehouse: get('warehouse'), completeUpTo: (propertyId) => state.completeUpTo(propertyId), authorize: get('accounts').authorizeReport }));
+      return true as const;
+    },
+  },
+  // the web console at '/': after every API module, so an API path never reaches it
+  console: {
+    start({ http }) {
+      http.app().use(createConsoleRouter());
+      return true as const;
+    },
+  },
+  // last: it serves what the modules above mounted, and stops (drains) first
+  http: {
+    needs: ['dataDir'],
+    async start({ config, get, logger, roles, http: mounts }) {
+      const server = http.createServer((req, res) => mounts.serve(req, res));
+      server.keepAliveTimeout = 65_000;
+      if (mounts.empty) return { server, port: 0, listening: false };
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.http.port, config.http.host, () => resolve());
+      });
+      const port = (server.address() as AddressInfo).port;
+      if (get('dataDir').holdsDataDir) writeServerInfo(config.core.dataDir, { pid: process.pid, port, host: config.http.host });
+      logger.info({ port, roles }, 'tally listening');
+      return { server, port, listening: true };
+    },
+    async stop({ server, listening }, { http: mounts }) {
+      mounts.drain();
+      if (!listening) return;
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), 5_000).unref();
+      });
+    },
+  },
+};
+
+export type Role = 'collector' | 'api' | 'worker' | 'scheduler';
+
+/** Started by every role: what `TallyHandle` exposes. */
+export const BASE_MODULES: ModuleName[] = ['dataDir', 'eventLog', 'db', 'store', 'state', 'credentials', 'credentialVersion', 'keyUse', 'jobs'];
+
+/** The role table; `serve` is all of them in one process. */
+export const ROLES: Record<Role, { description: string; modules: ModuleName[] }> = {
+  collector: { description: 'ingest endpoints (HTTP), edge enrichment, appends to the event log', modules: ['collector', 'http'] },
+  api: { description: 'management API, the GA4-compatible report API and the web console (HTTP)', modules: ['openapi', 'management', 'accounts', 'reports', 'console', 'http'] },
+  worker: { description: 'archiver (event log -> raw zone) and job handlers (transform, load)', modules: ['archiver', 'pipeline'] },
+  scheduler: { description: 'repeating schedules for transform + load', modules: ['schedule'] },
+};

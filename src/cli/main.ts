@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { loadConfig, ConfigError, type Config } from '../infra/config/config.js';
+import { checkRoles, loadConfig, ConfigError, type Config } from '../infra/config/config.js';
 import { createLogger } from '../infra/logger.js';
 import { startTally, type Role } from '../server/tally-server.js';
 import { waitForServer, readAdminToken } from '../tenancy/admin-token.js';
@@ -10,9 +10,11 @@ import { TenancyService } from '../tenancy/tenancy.service.js';
 import { progressBar } from './progress.js';
 import { seedDemo, runDemo } from './demo.command.js';
 
-function config(): Config {
+function config(roles?: Role[]): Config {
   try {
-    return loadConfig();
+    const cfg = loadConfig();
+    if (roles) checkRoles(cfg, roles);
+    return cfg;
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(e.message + '\n');
@@ -24,7 +26,7 @@ function config(): Config {
 
 async function runRoles(roles: Role[], opts: { port?: string }) {
   if (opts.port) process.env.PORT = opts.port;
-  const cfg = config();
+  const cfg = config(roles);
   const logger = createLogger(cfg.core.logLevel);
   const tally = await startTally(cfg, roles, { logger });
   if (roles.includes('collector') && roles.includes('worker') && cfg.demo.enabled) {

@@ -16,6 +16,8 @@ export type ErrorCode =
   | 'rate_limited'
   | 'quota_exceeded'
   | 'unavailable'
+  | 'deadline_exceeded'
+  | 'unimplemented'
   | 'internal';
 
 export class TallyError extends Error {
@@ -43,6 +45,8 @@ const STATUS: Record<ErrorCode, number> = {
   rate_limited: 429,
   quota_exceeded: 429,
   unavailable: 503,
+  deadline_exceeded: 504,
+  unimplemented: 501,
   internal: 500,
 };
 

@@ -51,6 +51,7 @@ export function createCollector(input: Omit<CollectorDeps, 'visitorIds'> & { vis
     const ctx: RequestContext = { receivedAt: Date.now(), userAgent: header(req, 'user-agent'), ip: clientIp(req, deps.trustProxy) };
     route.handle(deps, req, res, url, ctx).catch((err) => {
       if (!isTallyError(err)) deps.log.error({ err, path }, 'ingest request failed');
+      else if (err.details.reason === 'request_aborted') deps.log.debug({ path }, 'request ended mid-body');
       sendError(res, isTallyError(err) ? err : new TallyError('internal', 'internal error'));
     });
     return true;

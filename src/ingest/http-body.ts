@@ -42,8 +42,11 @@ function collect(req: IncomingMessage, limit: number): Promise<Buffer> {
       chunks.push(chunk);
     };
     const onEnd = () => done(null, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
-    const onError = (err: Error) => done(err);
-    const onClose = () => done(new Error('request closed before its body was read'));
+    // the client went away mid-body: its fault, not ours, and nobody is left to answer
+    const aborted = (cause?: Error) =>
+      done(new TallyError('malformed_body', 'the request ended before its body was complete', { reason: 'request_aborted' }, { cause }));
+    const onError = (err: Error) => aborted(err);
+    const onClose = () => aborted();
     req.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
   });
 }

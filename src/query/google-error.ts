@@ -15,6 +15,8 @@ const STATUS: Record<ErrorCode, string> = {
   rate_limited: 'RESOURCE_EXHAUSTED',
   quota_exceeded: 'RESOURCE_EXHAUSTED',
   unavailable: 'UNAVAILABLE',
+  deadline_exceeded: 'DEADLINE_EXCEEDED',
+  unimplemented: 'UNIMPLEMENTED',
   internal: 'INTERNAL',
 };
 

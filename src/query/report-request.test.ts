@@ -1,10 +1,18 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { TallyError } from '../infra/errors.js';
 import { resolveDateRange } from './date-ranges.js';
 import { encodeEnum, enumName, METRIC_AGGREGATION, METRIC_TYPE } from './ga4-enums.js';
-import { parseRunReportRequest } from './report-request.js';
+import { DuckDbRe2Syntax } from '../infra/regex/re2-syntax.js';
+import { checkRegexSyntax, parseRunReportRequest } from './report-request.js';
 
 const ctx = { timeZone: 'America/Los_Angeles', now: new Date('2024-03-10T05:00:00Z') }; // 2024-03-09 21:00 in LA
+/** `depth` levels of `wrap` around one leaf filter. */
+function nested(depth: number, wrap: (inner: unknown) => unknown): unknown {
+  let e: unknown = { filter: { fieldName: 'city', stringFilter: { value: 'x' } } };
+  for (let i = 0; i < depth; i++) e = wrap(e);
+  return e;
+}
+
 const base = { dateRanges: [{ startDate: '2024-03-01', endDate: '2024-03-07' }], metrics: [{ name: 'sessions' }] };
 
 function errorOf(body: unknown): TallyError {
@@ -88,7 +96,16 @@ describe('parseRunReportRequest', () => {
     ['string filter on a metric', { ...base, metricFilter: { filter: { fieldName: 'sessions', stringFilter: { value: '1' } } } }, 'must be a numericFilter or betweenFilter'],
     ['two filters in one', { ...base, dimensionFilter: { filter: { fieldName: 'date', stringFilter: { value: '1' }, emptyFilter: {} } } }, 'exactly one of stringFilter'],
     ['empty inList', { ...base, dimensionFilter: { filter: { fieldName: 'date', inListFilter: { values: [] } } } }, 'values must not be empty'],
-    ['bad regex', { ...base, dimensionFilter: { filter: { fieldName: 'pagePath', stringFilter: { matchType: 'PARTIAL_REGEXP', value: '(' } } } }, 'Invalid regular expression "("'],
+    ['800000daysAgo (before year 1)', { ...base, dateRanges: [{ startDate: '800000daysAgo', endDate: 'today' }] }, 'Invalid startDate "800000daysAgo"'],
+    ['a date before 1970', { ...base, dateRanges: [{ startDate: '1969-12-31', endDate: 'today' }] }, 'from 1970-01-01 to 9999-12-31'],
+    ['a day count past any date', { ...base, dateRanges: [{ startDate: `${'9'.repeat(400)}daysAgo`, endDate: 'today' }] }, 'Invalid startDate'],
+    ['notExpression nested 1,000 deep', { ...base, dimensionFilter: nested(1000, (inner) => ({ notExpression: inner })) }, 'limited to 16 levels of nesting'],
+    ['andGroup nested 17 deep', { ...base, dimensionFilter: nested(17, (inner) => ({ andGroup: { expressions: [inner] } })) }, 'limited to 16 levels of nesting'],
+    ['a 3,000-term metric expression', { ...base, metrics: [{ name: 'm', expression: Array.from({ length: 1500 }, () => 'sessions').join('+') }] }, 'Metric expressions are limited to 100 terms'],
+    ['101 filter terms', { ...base, dimensionFilter: { orGroup: { expressions: Array.from({ length: 101 }, (_, i) => ({ filter: { fieldName: 'city', stringFilter: { value: `c${i}` } } })) } } }, 'Filters are limited to 100 terms'],
+    ['inLists of 1,001 values', { ...base, dimensionFilter: { orGroup: { expressions: [600, 401].map((n) => ({ filter: { fieldName: 'city', inListFilter: { values: Array.from({ length: n }, (_, i) => `c${i}`) } } })) } } }, 'limited to 1000 values'],
+    ['21 regex filters', { ...base, dimensionFilter: { andGroup: { expressions: Array.from({ length: 21 }, () => ({ filter: { fieldName: 'city', stringFilter: { matchType: 'FULL_REGEXP', value: 'a.*' } } })) } } }, 'limited to 20 regular expression filters'],
+    ['a 2,001-character filter value', { ...base, dimensionFilter: { filter: { fieldName: 'city', stringFilter: { value: 'x'.repeat(2001) } } } }, 'longer than 2000 characters'],
     ['order by a dimension not requested', { ...base, orderBys: [{ dimension: { dimensionName: 'date' } }] }, 'Field date in orderBys'],
     ['order by an unknown metric', { ...base, orderBys: [{ metric: { metricName: 'nope' } }] }, 'Field nope is not a valid metric'],
     ['bad currency', { ...base, currencyCode: 'dollars' }, 'currencyCode must be an ISO 4217 code'],
@@ -100,6 +117,24 @@ describe('parseRunReportRequest', () => {
     const e = errorOf(body);
     expect(e.code).toBe('invalid_argument');
     expect(e.message).toContain(message);
+  });
+});
+
+describe('regular expressions are checked with RE2 syntax', () => {
+  const syntax = new DuckDbRe2Syntax();
+  afterAll(() => syntax.close());
+  const withRegex = (value: string, matchType = 'FULL_REGEXP') =>
+    parseRunReportRequest({ ...base, dimensionFilter: { notExpression: { filter: { fieldName: 'pagePath', stringFilter: { matchType, value } } } } }, ctx);
+
+  it.each(['(?=a)x', '(?<!a)b', 'a{1001}', '('])('refuses %s, which RE2 does not compile (JavaScript takes most of them)', async (pattern) => {
+    const err = await checkRegexSyntax(withRegex(pattern, 'PARTIAL_REGEXP'), syntax).then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(TallyError);
+    expect((err as TallyError).code).toBe('invalid_argument');
+    expect((err as TallyError).message).toContain(`Invalid regular expression "${pattern}" for pagePath (RE2 syntax)`);
+  });
+
+  it.each(['(?i)^/docs', 'a{1000}', '\\pL+', '[[:alpha:]]+', '/blog/\\d{4}'])('accepts %s (RE2 takes it; JavaScript refuses some)', async (pattern) => {
+    await expect(checkRegexSyntax(withRegex(pattern), syntax)).resolves.toBeUndefined();
   });
 });
 

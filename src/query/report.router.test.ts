@@ -11,6 +11,9 @@ import { DuckDbWarehouse } from '../infra/warehouse/duckdb.warehouse.js';
 import { DIMENSIONS, METRICS } from './catalog.js';
 import { generateProperty, groundTruth, loadPartitions, writeParquetPartitions, type Fixture } from './report-fixture.testkit.js';
 import { createReportRouter } from './report.router.js';
+import { createApiFallbackRouter } from './api-fallback.router.js';
+import { MemoryCounters } from '../infra/counters/memory.counters.js';
+import { DuckDbRe2Syntax } from '../infra/regex/re2-syntax.js';
 
 const settings: PropertySettings = {
   tenantId: 't1',
@@ -245,5 +248,121 @@ describe('GET /v1beta/properties/{id}/metadata', () => {
     const denied = await fetch(`${base}/v1beta/properties/123/metadata`);
     expect(denied.status).toBe(401);
     expect(((await denied.json()) as any).error.status).toBe('UNAUTHENTICATED');
+  });
+});
+
+describe('limits and hardening (issue 9 §4, §5)', () => {
+  let server2: Server;
+  let base2: string;
+  let regex: DuckDbRe2Syntax;
+  const logged2: unknown[] = [];
+  let clock = Date.parse('2024-03-08T12:00:00Z');
+
+  beforeAll(async () => {
+    regex = new DuckDbRe2Syntax();
+    const app = express();
+    app.use(
+      createReportRouter({
+        warehouse: wh,
+        authorize: async (token, propertyId) => {
+          if (token === 'k-slow') return settings;
+          return authorize(token, propertyId);
+        },
+        logError: (e) => logged2.push(e),
+        regexSyntax: regex,
+        counters: new MemoryCounters(() => clock),
+        limits: { requestsPerKeyPerMinute: 3 },
+        now: () => new Date('2024-03-08T12:00:00Z'),
+      }),
+    );
+    app.use(createApiFallbackRouter({ logError: (e) => logged2.push(e) }));
+    await new Promise<void>((resolve) => {
+      server2 = app.listen(0, '127.0.0.1', () => resolve());
+    });
+    base2 = `http://127.0.0.1:${(server2.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    await new Promise((r) => server2?.close(r));
+    await regex?.close();
+  });
+
+  async function post2(path: string, body: unknown, token = 'k-read') {
+    const res = await fetch(base2 + path, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const text = await res.text();
+    return { status: res.status, headers: res.headers, text, json: text.startsWith('{') ? JSON.parse(text) : undefined };
+  }
+
+  const regexFilter = (value: string) => ({ filter: { fieldName: 'pagePath', stringFilter: { matchType: 'FULL_REGEXP', value } } });
+
+  it('answers 400 INVALID_ARGUMENT (never 500) for the inputs that crashed it, and logs nothing', async () => {
+    const bodies = [
+      { ...week, metrics: [{ name: 'sessions' }], dateRanges: [{ startDate: '800000daysAgo', endDate: 'today' }] },
+      { ...week, metrics: [{ name: 'sessions' }], dimensionFilter: regexFilter('(?=a)x') },
+      { ...week, metrics: [{ name: 'sessions' }], dimensionFilter: regexFilter('(?<!a)b') },
+      { ...week, metrics: [{ name: 'sessions' }], dimensionFilter: regexFilter('a{1001}') },
+    ];
+    clock += 60_000;
+    for (const [i, body] of bodies.entries()) {
+      if (i === 3) clock += 60_000; // three per minute
+      const { status, json } = await post2('/v1beta/properties/123:runReport', body);
+      expect(status).toBe(400);
+      expect(json.error.status).toBe('INVALID_ARGUMENT');
+    }
+    expect(logged2).toEqual([]);
+  });
+
+  it('limits report requests per key per minute: 429 RESOURCE_EXHAUSTED with Retry-After; another key is not affected', async () => {
+    clock += 60_000;
+    const ok = { ...week, metrics: [{ name: 'sessions' }] };
+    for (let i = 0; i < 3; i++) expect((await post2('/v1beta/properties/123:runReport', ok)).status).toBe(200);
+    const refused = await post2('/v1beta/properties/123:runReport', ok);
+    expect(refused.status).toBe(429);
+    expect(refused.json.error.status).toBe('RESOURCE_EXHAUSTED');
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect((await post2('/v1beta/properties/123:runReport', ok, 'k-slow')).status).toBe(200);
+    clock += 60_000;
+    expect((await post2('/v1beta/properties/123:runReport', ok)).status).toBe(200);
+  });
+
+  it('answers unknown routes with Google-shaped JSON 404 and unimplemented GA4 methods with 501, never HTML', async () => {
+    clock += 60_000;
+    const unknown = await post2('/v1beta/properties/123:doSomething', {});
+    expect(unknown.status).toBe(404);
+    expect(unknown.json).toEqual({ error: { code: 404, message: expect.any(String), status: 'NOT_FOUND' } });
+    const get = await fetch(`${base2}/nothing/here`);
+    expect(get.status).toBe(404);
+    expect(get.headers.get('content-type')).toContain('application/json');
+    expect(((await get.json()) as any).error.status).toBe('NOT_FOUND');
+    const pivot = await post2('/v1beta/properties/123:runPivotReport', {});
+    expect(pivot.status).toBe(501);
+    expect(pivot.json.error.status).toBe('UNIMPLEMENTED');
+    expect(logged2.some((e) => e instanceof TallyError && e.code === 'unimplemented')).toBe(true);
+  });
+});
+
+describe('report deadline', () => {
+  it('cancels a report past its deadline with 504 DEADLINE_EXCEEDED, logged, and the warehouse keeps answering', async () => {
+    const errors: unknown[] = [];
+    const app = express();
+    app.use(createReportRouter({ warehouse: wh, authorize, logError: (e) => errors.push(e), limits: { timeoutMs: 1 }, now: () => new Date('2024-03-08T12:00:00Z') }));
+    const srv = await new Promise<Server>((resolve) => {
+      const s = app.listen(0, '127.0.0.1', () => resolve(s));
+    });
+    try {
+      const heavy = { ...week, dimensions: [{ name: 'pagePath' }, { name: 'city' }, { name: 'browser' }], metrics: [{ name: 'totalUsers' }, { name: 'newUsers' }, { name: 'sessions' }], metricAggregations: ['TOTAL'] };
+      const res = await fetch(`http://127.0.0.1:${(srv.address() as AddressInfo).port}/v1beta/properties/123:runReport`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer k-read' },
+        body: JSON.stringify(heavy),
+      });
+      expect(res.status).toBe(504);
+      expect(((await res.json()) as any).error.status).toBe('DEADLINE_EXCEEDED');
+      expect(errors).toHaveLength(1);
+      expect((errors[0] as TallyError).code).toBe('deadline_exceeded');
+      expect(await wh.query('SELECT 1 AS one', [])).toEqual([{ one: 1 }]);
+    } finally {
+      await new Promise((r) => srv.close(r));
+    }
   });
 });

@@ -1,5 +1,9 @@
+import { createHash } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { PropertySettings } from '../domain/property-settings.js';
+import { TallyError } from '../infra/errors.js';
+import type { Counters } from '../infra/counters/counters.port.js';
+import type { RegexSyntax } from '../infra/regex/regex-syntax.port.js';
 import type { Warehouse } from '../infra/warehouse/warehouse.port.js';
 import { DIMENSIONS, findDimension, findMetric, METRICS } from './catalog.js';
 import { COMPATIBILITY, encodeEnum, enumName } from './ga4-enums.js';
@@ -7,7 +11,8 @@ import { sendGoogleError } from './google-error.js';
 import { buildMetadata, dimensionMetadata, metricMetadata } from './metadata.js';
 import { PropertyQuotaMeter } from './property-quota.js';
 import { invalid, list, object, readJsonBody } from './proto-json.js';
-import { parseRunReportRequest, unknownDimensionError, unknownMetricError } from './report-request.js';
+import { checkRegexSyntax, parseRunReportRequest, unknownDimensionError, unknownMetricError } from './report-request.js';
+import { ReportScheduler, type ReportSchedulerLimits } from './report-scheduler.js';
 import type { RunReportResponse } from './report-response.js';
 import { runReport } from './report.service.js';
 
@@ -20,7 +25,28 @@ export interface ReportRouterDeps {
   now?: () => Date;
   /** Every event of the property acknowledged before this instant is in the warehouse. */
   completeUpTo?: (propertyId: string) => Promise<Date | null>;
+  /** RE2 syntax check of FULL_REGEXP / PARTIAL_REGEXP patterns before any query runs. */
+  regexSyntax?: RegexSyntax;
+  /** Where report requests per key per minute are counted (Redis: shared by every api process). */
+  counters?: Counters;
+  limits?: Partial<ReportLimits>;
 }
+
+export interface ReportLimits extends ReportSchedulerLimits {
+  /** Each report's deadline, queueing included: its statements are cancelled past it. */
+  timeoutMs: number;
+  /** Report requests (runReport, each report of a batch, metadata, checkCompatibility) per key per minute. */
+  requestsPerKeyPerMinute: number;
+}
+
+export const DEFAULT_REPORT_LIMITS: ReportLimits = {
+  timeoutMs: 10_000,
+  concurrency: 3,
+  // one: on a small machine two heavy reports of one tenant already take every core
+  perTenant: 1,
+  queuePerTenant: 10,
+  requestsPerKeyPerMinute: 600,
+};
 
 const MAX_BATCH = 5;
 
@@ -32,6 +58,21 @@ export function createReportRouter(deps: ReportRouterDeps): express.Router {
   const router = express.Router();
   const quota = new PropertyQuotaMeter();
   const now = deps.now ?? (() => new Date());
+  const limits: ReportLimits = { ...DEFAULT_REPORT_LIMITS, ...deps.limits };
+  const scheduler = new ReportScheduler(limits);
+
+  /** Counts one request against the key's minute; over the limit: 429 RESOURCE_EXHAUSTED, Retry-After. */
+  const admit = async (token: string | null, n = 1): Promise<void> => {
+    if (!deps.counters || !token) return;
+    const key = `report:${createHash('sha256').update(token).digest('hex').slice(0, 32)}`;
+    const r = await deps.counters.take(key, n, limits.requestsPerKeyPerMinute, 60_000);
+    if (!r.allowed) {
+      throw new TallyError('rate_limited', `Exhausted report requests per minute for this key (${limits.requestsPerKeyPerMinute}).`, {
+        reason: 'report_rate_limited',
+        retryAfterMs: r.retryAfterMs,
+      });
+    }
+  };
   // Google's clients do not always send application/json; read any body as JSON.
   const body = express.raw({ type: () => true, limit: '1mb' });
 
@@ -46,10 +87,18 @@ export function createReportRouter(deps: ReportRouterDeps): express.Router {
     };
 
   const run = async (settings: PropertySettings, raw: unknown, enumAsInt: boolean): Promise<RunReportResponse> => {
+    const deadline = Date.now() + limits.timeoutMs;
     const request = parseRunReportRequest(raw, { timeZone: settings.timeZone, now: now() });
-    // read before the report's queries: a load finishing in between only adds to the numbers
-    const completeUpTo = (await deps.completeUpTo?.(settings.propertyId)) ?? null;
-    const response = await runReport(deps.warehouse, settings, request, { enumAsInt, completeUpTo });
+    if (deps.regexSyntax) await checkRegexSyntax(request, deps.regexSyntax);
+    const response = await scheduler.run(
+      settings.tenantId,
+      async () => {
+        // read before the report's queries: a load finishing in between only adds to the numbers
+        const completeUpTo = (await deps.completeUpTo?.(settings.propertyId)) ?? null;
+        return runReport(deps.warehouse, settings, request, { enumAsInt, completeUpTo, deadline });
+      },
+      deadline,
+    );
     if (request.returnPropertyQuota) {
       const charged = quota.charge(settings.propertyId, PropertyQuotaMeter.tokensFor(response.rowCount ?? 0), now().getTime());
       // propertyQuota sits before kind in GA4's field order
@@ -73,8 +122,11 @@ export function createReportRouter(deps: ReportRouterDeps): express.Router {
     body,
     handle(async (req) => {
       const { propertyId, method } = split(req);
-      const settings = await deps.authorize(bearerToken(req), propertyId, req);
+      const token = bearerToken(req);
+      const settings = await deps.authorize(token, propertyId, req);
       const json = readJsonBody(req.body);
+      const reports = method === 'batchRunReports' ? Math.max(1, batchSize(json)) : 1;
+      await admit(token, reports);
       const asInt = enumAsInt(req);
       checkPropertyField(json, propertyId);
       if (method === 'runReport') return run(settings, json, asInt);
@@ -86,7 +138,9 @@ export function createReportRouter(deps: ReportRouterDeps): express.Router {
   router.get(
     '/v1beta/properties/:propertyId/metadata',
     handle(async (req) => {
-      await deps.authorize(bearerToken(req), String(req.params.propertyId), req);
+      const token = bearerToken(req);
+      await deps.authorize(token, String(req.params.propertyId), req);
+      await admit(token);
       return buildMetadata(String(req.params.propertyId), enumAsInt(req));
     }),
   );
@@ -96,6 +150,11 @@ export function createReportRouter(deps: ReportRouterDeps): express.Router {
     sendGoogleError(res, err, deps.logError);
   });
   return router;
+}
+
+function batchSize(json: unknown): number {
+  const requests = (json as { requests?: unknown } | null)?.requests;
+  return Array.isArray(requests) ? Math.min(requests.length, MAX_BATCH) : 0;
 }
 
 function bearerToken(req: Request): string | null {

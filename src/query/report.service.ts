@@ -1,4 +1,5 @@
 import type { PropertySettings } from '../domain/property-settings.js';
+import { TallyError } from '../infra/errors.js';
 import type { Warehouse } from '../infra/warehouse/warehouse.port.js';
 import { compileReport } from './report-compiler.js';
 import type { ReportRequest } from './report-request.js';
@@ -12,16 +13,22 @@ export async function runReport(
   warehouse: Warehouse,
   settings: PropertySettings,
   req: ReportRequest,
-  opts: { enumAsInt?: boolean; completeUpTo?: Date | null } = {},
+  opts: { enumAsInt?: boolean; completeUpTo?: Date | null; /** epoch ms: every query is cancelled past it */ deadline?: number } = {},
 ): Promise<RunReportResponse> {
   const compiled = compileReport(req, settings, dialectFor(warehouse.dialect));
+  const query = (q: { sql: string; params: unknown[] }) => {
+    if (opts.deadline === undefined) return warehouse.query<Row>(q.sql, q.params);
+    const timeoutMs = opts.deadline - Date.now();
+    if (timeoutMs <= 0) throw new TallyError('deadline_exceeded', 'The report ran past its deadline.', { reason: 'statement_timeout' });
+    return warehouse.query<Row>(q.sql, q.params, { timeoutMs });
+  };
   const multiRange = req.dateRanges.length > 1;
   const { dimensionColumns: dcols, metricColumns: mcols } = compiled;
 
-  const rows = await warehouse.query<Row>(compiled.rows.sql, compiled.rows.params);
+  const rows = await query(compiled.rows);
   let rowCount = rows.length > 0 ? Number(rows[0].row_count) : 0;
   if (rows.length === 0 && req.offset > 0) {
-    const [c] = await warehouse.query<Row>(compiled.count.sql, compiled.count.params);
+    const [c] = await query(compiled.count);
     rowCount = Number(c?.row_count ?? 0);
   }
 
@@ -49,14 +56,14 @@ export async function runReport(
   };
 
   if (compiled.totals) {
-    const totals = await warehouse.query<Row>(compiled.totals.sql, compiled.totals.params);
+    const totals = await query(compiled.totals);
     response.totals = req.dateRanges.map((range, i) => {
       const r = totals.find((t) => Number(t.dr_idx) === i) ?? { dr_name: range.name };
       return shape(r, RESERVED.TOTAL);
     });
   }
   if (compiled.extremes) {
-    const ext = await warehouse.query<Row>(compiled.extremes.sql, compiled.extremes.params);
+    const ext = await query(compiled.extremes);
     if (req.metricAggregations.includes('MAXIMUM')) response.maximums = ext.map((r) => shape(r, RESERVED.MAXIMUM, 'max_'));
     if (req.metricAggregations.includes('MINIMUM')) response.minimums = ext.map((r) => shape(r, RESERVED.MINIMUM, 'min_'));
   }

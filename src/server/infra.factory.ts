@@ -74,7 +74,10 @@ export async function openWarehouse(config: Config, store: ObjectStore): Promise
     const { RedshiftWarehouse } = await import('../infra/warehouse/redshift.warehouse.js');
     w = new RedshiftWarehouse({ url: c.url, store, iamRole: c.iamRole });
   } else {
-    w = await DuckDbWarehouse.open({ path: c.path, resolve: (k) => store.locate(k) });
+    // objects on S3 are fetched through the store (no DuckDB httpfs: that is a run-time download)
+    const tempDir = path.join(config.core.dataDir, 'tmp');
+    fs.mkdirSync(tempDir, { recursive: true });
+    w = await DuckDbWarehouse.open({ path: c.path, store, tempDir });
   }
   await w.init();
   return w;

@@ -26,6 +26,9 @@ import { PROTOCOL_ROUTES } from '../ingest/protocol-routes.js';
 import { geoipLite } from '../ingest/geo.js';
 import { SharedSaltStore, VisitorIds } from '../ingest/visitor-id.js';
 import { createReportRouter } from '../query/report.router.js';
+import { createApiFallbackRouter } from '../query/api-fallback.router.js';
+import { DuckDbRe2Syntax } from '../infra/regex/re2-syntax.js';
+import type { RegexSyntax } from '../infra/regex/regex-syntax.port.js';
 import { Archiver } from '../../jobs/archiver.js';
 import { PipelineStateRepository } from '../../jobs/pipeline-state.repository.js';
 import { transformJob } from '../../jobs/transform.job.js';
@@ -56,6 +59,11 @@ export class HttpMounts {
       this.express = express();
       this.express.disable('x-powered-by');
     }
+    return this.express;
+  }
+
+  /** The Express app when some module created it, else null. */
+  appIfAny(): express.Express | null {
     return this.express;
   }
 
@@ -106,7 +114,7 @@ export interface Parts {
   openapi: true;
   management: true;
   accounts: Awaited<ReturnType<typeof mountAccounts>> & { counters: Counters };
-  reports: true;
+  reports: { regexSyntax: RegexSyntax; counters: Counters };
   console: true;
   http: { server: http.Server; port: number; listening: boolean };
 }
@@ -299,10 +307,18 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
   },
   reports: {
     needs: ['warehouse', 'state', 'credentials', 'accounts'],
-    start({ get, http }) {
+    start({ config, get, logger, http }) {
       const state = get('state');
-      http.app().use(createReportRouter({ warehouse: get('warehouse'), completeUpTo: (propertyId) => state.completeUpTo(propertyId), authorize: get('accounts').authorizeReport }));
-      return true as const;
+      // RE2 syntax for regex filters; report requests per key per minute counted like ingest's (Redis when set)
+      const regexSyntax = new DuckDbRe2Syntax();
+      const counters = openCounters(config, logger);
+      const logError = (err: unknown) => logger.error({ err }, 'report request failed');
+      http.app().use(createReportRouter({ warehouse: get('warehouse'), completeUpTo: (propertyId) => state.completeUpTo(propertyId), authorize: get('accounts').authorizeReport, logError, regexSyntax, counters, limits: config.reports }));
+      return { regexSyntax, counters };
+    },
+    async stop(p) {
+      await p.counters.close();
+      await p.regexSyntax.close();
     },
   },
   // the web console at '/': after every API module, so an API path never reaches it
@@ -316,6 +332,8 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
   http: {
     needs: ['dataDir'],
     async start({ config, get, logger, roles, http: mounts }) {
+      // after every API router: Google-shaped JSON 404 / 501 instead of Express's HTML page
+      mounts.appIfAny()?.use(createApiFallbackRouter({ logError: (err) => logger.error({ err }, 'request failed') }));
       const server = http.createServer((req, res) => mounts.serve(req, res));
       server.keepAliveTimeout = 65_000;
       if (mounts.empty) return { server, port: 0, listening: false };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from './config.js';
+import { checkRoles, ConfigError, loadConfig } from './config.js';
 
 describe('loadConfig', () => {
   it('gives the embedded defaults on an empty environment', () => {
@@ -34,5 +34,41 @@ describe('loadConfig', () => {
 
   it('refuses kafka without brokers', () => {
     expect(() => loadConfig({ TALLY_EVENT_LOG: 'kafka' })).toThrow(/KAFKA_BROKERS/);
+  });
+
+  it('takes S3_BUCKET with the default DuckDB warehouse (objects are fetched through the store)', () => {
+    const c = loadConfig({ S3_BUCKET: 'b' });
+    expect(c.warehouse.kind).toBe('duckdb');
+    expect(c.objectStore.kind).toBe('s3');
+  });
+
+  it.each([
+    [{ S3_ENDPOINT: 'http://127.0.0.1:9000' }, ['S3_ENDPOINT', 'S3_BUCKET']],
+    [{ S3_PREFIX: 'raw/' }, ['S3_PREFIX', 'S3_BUCKET']],
+    [{ REDSHIFT_IAM_ROLE: 'arn:aws:iam::123456789012:role/r' }, ['REDSHIFT_IAM_ROLE', 'TALLY_WAREHOUSE']],
+    [{ TALLY_TRANSFORM_ENGINE: 'spark', SPARK_SUBMIT: 'spark-submit', S3_BUCKET: 'b' }, ['SPARK_JARS', 'S3_BUCKET']],
+  ])('refuses a combination that cannot work, naming its variables: %o', (env, names) => {
+    let err: unknown;
+    try {
+      loadConfig(env);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    for (const n of names) expect((err as Error).message).toContain(n);
+  });
+
+  it('reads the report limits, 10 s deadline by default', () => {
+    expect(loadConfig({}).reports).toEqual({ timeoutMs: 10_000, concurrency: 3, perTenant: 1, queuePerTenant: 10, requestsPerKeyPerMinute: 600 });
+    expect(loadConfig({ TALLY_REPORT_TIMEOUT_MS: '2500', TALLY_REPORT_RATE_PER_MINUTE: '60' }).reports).toMatchObject({ timeoutMs: 2500, requestsPerKeyPerMinute: 60 });
+    expect(() => loadConfig({ TALLY_REPORT_TIMEOUT_MS: '0' })).toThrow(/TALLY_REPORT_TIMEOUT_MS/);
+  });
+
+  it('refuses api and worker in separate processes on the embedded DuckDB warehouse, not on PostgreSQL', () => {
+    expect(() => checkRoles(loadConfig({}), ['api'])).toThrow(/TALLY_WAREHOUSE=duckdb.*api and worker/);
+    expect(() => checkRoles(loadConfig({}), ['worker', 'scheduler'])).toThrow(ConfigError);
+    expect(() => checkRoles(loadConfig({}), ['collector'])).not.toThrow();
+    expect(() => checkRoles(loadConfig({}), ['collector', 'api', 'worker', 'scheduler'])).not.toThrow();
+    expect(() => checkRoles(loadConfig({ TALLY_WAREHOUSE: 'postgres', WAREHOUSE_URL: 'postgres://x@h/db' }), ['api'])).not.toThrow();
   });
 });

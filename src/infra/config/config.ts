@@ -84,6 +84,13 @@ const schema = {
     /** Where links in e-mails point (the console's origin); default http://localhost:PORT. */
     TALLY_PUBLIC_URL: url.optional(),
   }),
+  reports: z.object({
+    TALLY_REPORT_TIMEOUT_MS: positiveInt.default(10_000),
+    TALLY_REPORT_CONCURRENCY: positiveInt.default(3),
+    TALLY_REPORT_TENANT_CONCURRENCY: positiveInt.default(1),
+    TALLY_REPORT_TENANT_QUEUE: z.coerce.number().int().min(0).default(10),
+    TALLY_REPORT_RATE_PER_MINUTE: positiveInt.default(600),
+  }),
   demo: z.object({
     TALLY_DEMO: z.enum(['on', 'off']).default('on'),
   }),
@@ -121,6 +128,14 @@ export interface Config {
     | { kind: 'redshift'; url: string; iamRole: string };
   /** E-mail (SMTP when set, else .eml files in <dataDir>/outbox) and the origin of e-mailed links. */
   accounts: { smtpUrl: string | undefined; mailFrom: string; publicUrl: string };
+  /** The report API's isolation limits (src/query: fair queue, deadline, rate per key). */
+  reports: {
+    timeoutMs: number;
+    concurrency: number;
+    perTenant: number;
+    queuePerTenant: number;
+    requestsPerKeyPerMinute: number;
+  };
   demo: { enabled: boolean };
 }
 
@@ -149,6 +164,7 @@ export function loadConfig(env: Env = process.env): Config {
   const wh = parseSlice(schema.warehouse, env, issues);
   const accounts = parseSlice(schema.accounts, env, issues);
   const demo = parseSlice(schema.demo, env, issues);
+  const reports = parseSlice(schema.reports, env, issues);
 
   const logKind = log.TALLY_EVENT_LOG ?? (log.KAFKA_BROKERS ? 'kafka' : 'local');
   if (logKind === 'kafka' && !log.KAFKA_BROKERS) issues.push('KAFKA_BROKERS: required when TALLY_EVENT_LOG=kafka');
@@ -158,6 +174,16 @@ export function loadConfig(env: Env = process.env): Config {
   if (wh.TALLY_WAREHOUSE === 'redshift' && !wh.REDSHIFT_IAM_ROLE) issues.push('REDSHIFT_IAM_ROLE: required when TALLY_WAREHOUSE=redshift');
   if (wh.TALLY_WAREHOUSE === 'redshift' && !os.S3_BUCKET) issues.push('S3_BUCKET: required when TALLY_WAREHOUSE=redshift (COPY reads from S3)');
   if (jobs.TALLY_TRANSFORM_ENGINE === 'spark' && !jobs.SPARK_SUBMIT) issues.push('SPARK_SUBMIT: required when TALLY_TRANSFORM_ENGINE=spark');
+  // combinations that start but can never work: refuse them here rather than fail later, quietly
+  if (jobs.TALLY_TRANSFORM_ENGINE === 'spark' && os.S3_BUCKET && !jobs.SPARK_JARS) {
+    issues.push('SPARK_JARS: required when TALLY_TRANSFORM_ENGINE=spark and S3_BUCKET is set (Spark reads S3 through s3a: hadoop-aws and the AWS SDK jars)');
+  }
+  for (const v of ['S3_ENDPOINT', 'S3_PREFIX'] as const) {
+    if (env[v] && !os.S3_BUCKET) issues.push(`${v}: set without S3_BUCKET, so it would be ignored and the raw zone stay on local disk; set S3_BUCKET too, or unset ${v}`);
+  }
+  if (wh.REDSHIFT_IAM_ROLE && wh.TALLY_WAREHOUSE !== 'redshift') {
+    issues.push(`REDSHIFT_IAM_ROLE: set but TALLY_WAREHOUSE=${wh.TALLY_WAREHOUSE ?? 'duckdb'}, so it would be ignored; set TALLY_WAREHOUSE=redshift, or unset REDSHIFT_IAM_ROLE`);
+  }
   if (issues.length) throw new ConfigError(issues);
 
   const dataDir = path.resolve(core.TALLY_DATA_DIR);
@@ -213,5 +239,27 @@ export function loadConfig(env: Env = process.env): Config {
       publicUrl: (accounts.TALLY_PUBLIC_URL ?? `http://localhost:${http.PORT}`).replace(/\/+$/, ''),
     },
     demo: { enabled: demo.TALLY_DEMO === 'on' },
+    reports: {
+      timeoutMs: reports.TALLY_REPORT_TIMEOUT_MS,
+      concurrency: reports.TALLY_REPORT_CONCURRENCY,
+      perTenant: reports.TALLY_REPORT_TENANT_CONCURRENCY,
+      queuePerTenant: reports.TALLY_REPORT_TENANT_QUEUE,
+      requestsPerKeyPerMinute: reports.TALLY_REPORT_RATE_PER_MINUTE,
+    },
   };
+}
+
+/**
+ * Refuses a role split the configuration cannot serve. The embedded DuckDB warehouse is a file
+ * one process opens: an `api` process without the `worker` (or the reverse) would read a
+ * warehouse nothing loads, or fail on the file's lock.
+ */
+export function checkRoles(config: Config, roles: readonly string[]): void {
+  const api = roles.includes('api');
+  const worker = roles.includes('worker');
+  if (config.warehouse.kind === 'duckdb' && api !== worker) {
+    throw new ConfigError([
+      `TALLY_WAREHOUSE=duckdb (the default) is a file owned by one process: roles api and worker must run together (got ${roles.join(', ')}); set TALLY_WAREHOUSE=postgres and WAREHOUSE_URL to run them apart`,
+    ]);
+  }
 }

@@ -135,3 +135,20 @@ describe('DuckDbWarehouse', () => {
     await expect(wh.query('SELECT 1', [])).rejects.toBeInstanceOf(TallyError);
   });
 });
+
+describe('DuckDbWarehouse statement timeout', () => {
+  it('interrupts a query past its timeout with deadline_exceeded; other readers and the connection keep working', async () => {
+    const wh = await open();
+    try {
+      const slow = wh.query('SELECT count(*) AS n FROM range(10000000000) a WHERE a.range % 7 = 3', [], { timeoutMs: 200 });
+      // another reader is not blocked behind the slow one
+      expect(await wh.query('SELECT 42 AS x', [])).toEqual([{ x: 42 }]);
+      const t0 = Date.now();
+      await expect(slow).rejects.toMatchObject({ code: 'deadline_exceeded' });
+      expect(Date.now() - t0).toBeLessThan(10_000);
+      for (let i = 0; i < 4; i++) expect(await wh.query('SELECT 1 AS one', [], { timeoutMs: 5_000 })).toEqual([{ one: 1 }]);
+    } finally {
+      await wh.close();
+    }
+  }, 30_000);
+});

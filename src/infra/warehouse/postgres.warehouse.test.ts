@@ -51,6 +51,22 @@ describeWithService('PostgresWarehouse', 'postgres', 'DATABASE_URL', (baseUrl) =
     await wh.close();
   });
 
+  it('cancels a statement past its timeout (deadline_exceeded) and refuses a regex its dialect cannot compile (invalid_argument)', async () => {
+    const wh = new PostgresWarehouse({ url: await fresh(), store: new FolderObjectStore('/nonexistent') });
+    try {
+      const t0 = Date.now();
+      await expect(wh.query('SELECT pg_sleep(5)', [], { timeoutMs: 200 })).rejects.toMatchObject({ code: 'deadline_exceeded' });
+      expect(Date.now() - t0).toBeLessThan(4_000);
+      // RE2 takes a{300}; PostgreSQL's regex engine stops at 255 repetitions
+      await expect(wh.query("SELECT 'a' ~ $1 AS m", ['a{300}'], { timeoutMs: 5_000 })).rejects.toMatchObject({ code: 'invalid_argument' });
+      await expect(wh.query("SELECT 'a' ~ $1 AS m", ['a{300}'])).rejects.toMatchObject({ code: 'invalid_argument' });
+      // the timeout was local to its transaction: the pooled connections keep none
+      expect(await wh.query<{ t: string }>('SHOW statement_timeout', [])).toEqual([{ statement_timeout: '0' }]);
+    } finally {
+      await wh.close();
+    }
+  });
+
   it('two concurrent loads of the same (empty) partition leave its rows once', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tally-wh-race-'));
     const wh = new PostgresWarehouse({ url: await fresh(), store: new FolderObjectStore(dir) });

@@ -1,7 +1,7 @@
-import { createReadStream, existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { isAbsolute, join } from 'node:path';
+import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { DuckDBInstance } from '@duckdb/node-api';
 import pg from 'pg';
@@ -9,7 +9,8 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { EVENT_COLUMNS, IDENTITY_COLUMNS, SESSION_COLUMNS, type Column } from '../../domain/transformed-schema.js';
 import { TallyError } from '../errors.js';
 import type { ObjectStore } from '../object-store/object-store.port.js';
-import type { PartitionRef, Warehouse, WarehouseTable } from './warehouse.port.js';
+import { localObjectPaths } from './local-objects.js';
+import type { PartitionRef, QueryOptions, Warehouse, WarehouseTable } from './warehouse.port.js';
 import { DUCKDB_TYPES, POSTGRES_TYPES } from '../column-types.js';
 
 export const WAREHOUSE_TABLES: Record<WarehouseTable, readonly Column[]> = {
@@ -148,10 +149,28 @@ export class PostgresWarehouse implements Warehouse {
     }
   }
 
-  async query<T = Record<string, unknown>>(sql: string, params: readonly unknown[]): Promise<T[]> {
+  async query<T = Record<string, unknown>>(sql: string, params: readonly unknown[], opts: QueryOptions = {}): Promise<T[]> {
     if (this.closed) throw new TallyError('unavailable', 'warehouse is closed');
-    const res = await this.pool.query({ text: sql, values: params.map(toPgParam) });
-    return res.rows as T[];
+    const values = params.map(toPgParam);
+    try {
+      if (opts.timeoutMs === undefined) return (await this.pool.query({ text: sql, values })).rows as T[];
+      const client = await this.connect();
+      try {
+        // SET LOCAL: the timeout ends with this transaction, the pooled connection keeps none
+        await client.query('BEGIN READ ONLY');
+        await client.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.ceil(opts.timeoutMs))}`);
+        const res = await client.query({ text: sql, values });
+        await client.query('COMMIT');
+        return res.rows as T[];
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        client.release();
+      }
+    } catch (err) {
+      throw pgQueryError(err, opts.timeoutMs);
+    }
   }
 
   async close(): Promise<void> {
@@ -172,20 +191,7 @@ export class PostgresWarehouse implements Warehouse {
    * extension is not available offline. Rows outside the partition are refused.
    */
   private async parquetToCsv(table: WarehouseTable, columns: readonly Column[], p: PartitionRef, keys: string[], scratch: string): Promise<string> {
-    const paths: string[] = [];
-    for (const [i, key] of keys.entries()) {
-      const located = this.opts.store.locate(key);
-      if (isAbsolute(located)) {
-        if (!existsSync(located)) throw new TallyError('not_found', `warehouse load: no object ${key}`, { key });
-        paths.push(located);
-        continue;
-      }
-      const body = await this.opts.store.get(key);
-      if (!body) throw new TallyError('not_found', `warehouse load: no object ${key}`, { key });
-      const local = join(scratch, `${i}.parquet`);
-      await writeFile(local, body);
-      paths.push(local);
-    }
+    const paths = await localObjectPaths(this.opts.store, keys, scratch);
     this.duck ??= DuckDBInstance.create(':memory:');
     const conn = await (await this.duck).connect();
     try {
@@ -207,6 +213,22 @@ export class PostgresWarehouse implements Warehouse {
       conn.closeSync();
     }
   }
+}
+
+/**
+ * What a report query's failure means to the caller: statement_timeout (57014) is
+ * DEADLINE_EXCEEDED; a regular expression PostgreSQL's dialect cannot compile (2201B: `a{300}`,
+ * which RE2 takes, is over its repetition limit of 255) is the request's fault.
+ */
+export function pgQueryError(err: unknown, timeoutMs?: number): unknown {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === '57014') {
+    return new TallyError('deadline_exceeded', `The report took longer than ${timeoutMs ?? 'the'} ms statement timeout.`, { reason: 'statement_timeout' }, { cause: err });
+  }
+  if (code === '2201B') {
+    return new TallyError('invalid_argument', `Invalid regular expression for this warehouse: ${(err as Error).message}.`, { reason: 'invalid_regex' }, { cause: err });
+  }
+  return err;
 }
 
 function sqlString(s: string): string {

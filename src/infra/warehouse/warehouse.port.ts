@@ -14,6 +14,14 @@ export interface PartitionRef {
   date: string;
 }
 
+export interface QueryOptions {
+  /**
+   * The statement is cancelled after this many ms (DuckDB: the connection is interrupted;
+   * PostgreSQL: statement_timeout) and the call fails with TallyError('deadline_exceeded').
+   */
+  timeoutMs?: number;
+}
+
 export interface Warehouse {
   readonly dialect: Dialect;
   /** Creates the tables when missing. */
@@ -24,6 +32,6 @@ export interface Warehouse {
    */
   loadPartition(table: WarehouseTable, partition: PartitionRef, objectKeys: string[]): Promise<{ rows: number }>;
   /** Runs a compiled, parameterised query ($1, $2, … placeholders). */
-  query<T = Record<string, unknown>>(sql: string, params: readonly unknown[]): Promise<T[]>;
+  query<T = Record<string, unknown>>(sql: string, params: readonly unknown[], opts?: QueryOptions): Promise<T[]>;
   close(): Promise<void>;
 }

@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts', 'lint/**/*.test.js', 'jobs/**/*.test.ts', 'migrations/**/*.test.ts', 'test/**/*.test.ts'],
+    include: ['src/**/*.test.ts', 'lint/**/*.test.js', 'jobs/**/*.test.ts', 'migrations/**/*.test.ts', 'test/**/*.test.ts', 'web/**/*.test.ts'],
     exclude: ['test/faults/**', '**/node_modules/**'],
     testTimeout: 60_000,
     hookTimeout: 120_000,

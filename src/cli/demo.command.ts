@@ -1,8 +1,10 @@
 import fs from 'node:fs';
 import type { Config } from '../infra/config/config.js';
 import type { TallyHandle } from '../server/tally-server.js';
+import { randomBytes } from 'node:crypto';
 import { createTenant, type CreatedTenant } from '../tenancy/tenant.repository.js';
 import { CliError, type Operator } from './operator.js';
+import { TenancyService } from '../tenancy/tenancy.service.js';
 import { generateTraffic, type TrafficOptions } from '../demo/traffic-generator.js';
 import { expectedReport, groundTruth } from '../demo/ground-truth.js';
 import { sendTraffic } from '../demo/traffic-sender.js';
@@ -101,6 +103,9 @@ export async function seedDemo(tally: TallyHandle, cfg: Config): Promise<void> {
   if (any) return;
   const timeZone = 'UTC';
   const t = await createTenant(tally.db, { name: 'Demo', email: 'demo@example.com', domain: 'shop.example.com', timeZone });
+  // a console login for the demo owner: random per data dir (the server may listen beyond loopback)
+  const demoPassword = `demo-${randomBytes(9).toString('base64url')}`;
+  await new TenancyService(tally.db).createUser({ email: 'demo@example.com', password: demoPassword, name: 'Demo', verified: true });
   await tally.credentials.refresh();
   const now = Date.now();
   const opts = demoTrafficOptions(3, 150, 42, timeZone, now);
@@ -127,6 +132,8 @@ export async function seedDemo(tally: TallyHandle, cfg: Config): Promise<void> {
       `  api secret      ${t.apiSecret}`,
       `  ingest key      ${t.ingestKey}`,
       `  read key        ${t.readKey}`,
+      '',
+      `Web console: ${base}/  (log in as demo@example.com, password ${demoPassword})`,
       '',
       'Try a report:',
       `  curl -s ${base}/v1beta/properties/${t.propertyId}:runReport \\`,

@@ -19,6 +19,7 @@ import { loadCredentials, touchKeys } from '../tenancy/tenant.repository.js';
 import { ensureAdminToken, removeServerInfo, writeServerInfo } from '../tenancy/admin-token.js';
 import { createManagementRouter } from '../tenancy/management.router.js';
 import { mountAccounts } from '../tenancy/accounts.module.js';
+import { createConsoleRouter } from './console.static.js';
 import { CredentialVersionWatcher } from '../tenancy/credential-version.js';
 import { acquireDirLock, type DirLock } from '../infra/dir-lock.js';
 import { startAdminListener } from './admin-listener.js';
@@ -129,6 +130,7 @@ export interface Parts {
   reports: { regexSyntax: RegexSyntax; counters: Counters };
   metrics: { unsetSources(): void };
   health: { ops: ReturnType<typeof createOpsEndpoints>; listener: { port: number; close(): Promise<void> } | null };
+  console: true;
   http: { server: http.Server; port: number; listening: boolean };
 }
 
@@ -377,6 +379,13 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
       await listener?.close();
     },
   },
+  // the web console at '/': after every API module, so an API path never reaches it
+  console: {
+    start({ http }) {
+      http.app().use(createConsoleRouter());
+      return true as const;
+    },
+  },
   // last: it serves what the modules above mounted, and stops (drains) first
   http: {
     needs: ['dataDir'],
@@ -421,7 +430,7 @@ export const BASE_MODULES: ModuleName[] = ['dataDir', 'eventLog', 'db', 'store',
 /** The role table; `serve` is all of them in one process. */
 export const ROLES: Record<Role, { description: string; modules: ModuleName[] }> = {
   collector: { description: 'ingest endpoints (HTTP), edge enrichment, appends to the event log', modules: ['collector', 'http'] },
-  api: { description: 'management API and the GA4-compatible report API (HTTP)', modules: ['apiObserve', 'openapi', 'management', 'accounts', 'reports', 'http'] },
+  api: { description: 'management API, the GA4-compatible report API and the web console (HTTP)', modules: ['apiObserve', 'openapi', 'management', 'accounts', 'reports', 'console', 'http'] },
   worker: { description: 'archiver (event log -> raw zone) and job handlers (transform, load, compact)', modules: ['archiver', 'pipeline'] },
   scheduler: { description: 'repeating schedules for transform + load', modules: ['schedule'] },
 };

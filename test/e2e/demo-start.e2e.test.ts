@@ -22,6 +22,11 @@ describe('npm start on an empty data dir', () => {
     expect(report.rows.length).toBeGreaterThanOrEqual(2);
     const sessions = report.rows.reduce((n: number, row: any) => n + Number(row.metricValues[1].value), 0);
     expect(sessions).toBeGreaterThan(100);
+    // the demo owner's console login, printed beside the keys
+    const [, email, password] = /log in as (\S+), password (\S+)\)/.exec(out)!;
+    const login = await fetch(`${tally.baseUrl}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) });
+    expect(login.status).toBe(200);
+    expect(((await login.json()) as any).memberships).toHaveLength(1);
   });
 
   it('does not seed again on a restart of the same data dir', async () => {

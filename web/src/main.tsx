@@ -1,0 +1,192 @@
+import { render, type ComponentChildren } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { accounts } from './api';
+import { match, navigate, onLinkClick, useLocation } from './router';
+import { loadSession, SessionCtx, type Session } from './session';
+import { AcceptInvitation, Forgot, Login, Reset, Signup, Verify } from './pages/auth';
+import { Dashboard, goHome } from './pages/dashboard';
+import { Install, Welcome } from './pages/onboarding';
+import { ComingSoon, Settings } from './pages/settings';
+import { ErrorBox, Logo, Skeleton } from './ui';
+import './styles.css';
+
+const PUBLIC: [string, () => preact.JSX.Element][] = [
+  ['/login', () => <Login />],
+  ['/signup', () => <Signup />],
+  ['/forgot', () => <Forgot />],
+  ['/reset', () => <Reset />],
+  ['/reset-password', () => <Reset />],
+  ['/password-reset', () => <Reset />],
+  ['/reset-password/:token', () => <Reset />],
+  ['/verify', () => <Verify />],
+  ['/verify-email', () => <Verify />],
+  ['/verify/:token', () => <Verify />],
+  ['/invite/:token', () => <AcceptInvitation />],
+  ['/invitations/:token', () => <AcceptInvitation />],
+  ['/invitations/:token/accept', () => <AcceptInvitation />],
+];
+
+function App() {
+  const { path, search } = useLocation();
+  const [session, setSession] = useState<Session | null>(null);
+  const [loaded, setLoaded] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const refresh = async () => {
+    try {
+      const s = await loadSession();
+      setSession(s);
+      setError(null);
+      return s;
+    } catch (e) {
+      setError(e);
+      return null;
+    } finally {
+      setLoaded(true);
+    }
+  };
+  useEffect(() => void refresh(), []);
+
+  const ctx = { session, refresh };
+  const pub = PUBLIC.find(([p]) => match(p, path));
+  if (pub) return <SessionCtx.Provider value={ctx}>{pub[1]()}</SessionCtx.Provider>;
+  if (!loaded) return <Splash />;
+  if (error && !session) {
+    return (
+      <div class="auth">
+        <main class="auth-main" id="main">
+          <Logo />
+          <ErrorBox error={error} title="Tally could not load." />
+        </main>
+      </div>
+    );
+  }
+  if (!session) {
+    // keep where they were going
+    const next = path === '/' ? '' : `?next=${encodeURIComponent(path + search)}`;
+    navigate(`/login${next}`, { replace: true });
+    return <Splash />;
+  }
+  return (
+    <SessionCtx.Provider value={ctx}>
+      <Shell session={session} path={path}>
+        <Routed path={path} search={search} session={session} />
+      </Shell>
+    </SessionCtx.Provider>
+  );
+}
+
+function Routed({ path, search, session }: { path: string; search: string; session: Session }) {
+  let m: Record<string, string> | null;
+  if (path === '/' || path === '') {
+    goHome(session.properties);
+    return <Skeleton lines={6} />;
+  }
+  if (path === '/welcome') return <Welcome />;
+  if ((m = match('/p/:id', path))) return <Dashboard propertyId={m.id} search={search} key={m.id} />;
+  if ((m = match('/p/:id/install', path))) return <Install propertyId={m.id} key={m.id} />;
+  if ((m = match('/p/:id/settings', path))) return <Settings propertyId={m.id} tab="property" key={m.id} />;
+  if ((m = match('/p/:id/settings/:tab', path))) return <Settings propertyId={m.id} tab={m.tab} key={m.id} />;
+  if (path === '/billing') return <ComingSoon title="Billing" text="Plans, usage and invoices will live here." />;
+  if (path === '/support') return <ComingSoon title="Support" text="Contact the Tally team and follow your requests here." />;
+  return (
+    <div class="page">
+      <h1>Page not found</h1>
+      <p>
+        There is nothing at <code>{path}</code>. <a href="/">Go to your dashboard</a>.
+      </p>
+    </div>
+  );
+}
+
+function Splash() {
+  return (
+    <div class="splash" aria-busy="true" aria-label="Loading">
+      <Logo />
+    </div>
+  );
+}
+
+function Shell({ session, path, children }: { session: Session; path: string; children: ComponentChildren }) {
+  const pm = match('/p/:id', path) ?? match('/p/:id/install', path) ?? match('/p/:id/settings', path) ?? match('/p/:id/settings/:tab', path);
+  const current = session.properties.find((p) => p.id === pm?.id) ?? session.properties[0];
+  const section = path.includes('/settings') ? 'settings' : path.endsWith('/install') ? 'install' : path === '/billing' ? 'billing' : path === '/support' ? 'support' : pm ? 'dashboard' : '';
+  const [menu, setMenu] = useState(false);
+  const logout = async () => {
+    try {
+      await accounts.logout();
+    } finally {
+      location.assign('/login');
+    }
+  };
+  const link = (id: string, href: string, label: string) => (
+    <a href={href} class={section === id ? 'active' : ''} aria-current={section === id ? 'page' : undefined}>
+      {label}
+    </a>
+  );
+  return (
+    <div class="shell">
+      <a class="skip" href="#main">
+        Skip to content
+      </a>
+      <header class="topbar">
+        <div class="topbar-inner">
+          <a href="/" class="brand" aria-label="Tally home">
+            <Logo small />
+          </a>
+          {session.properties.length > 0 && current && (
+            <div class="switcher">
+              <label class="sr-only" for="property-switch">
+                Property
+              </label>
+              <select id="property-switch" value={current.id} onChange={(e) => navigate(`/p/${(e.target as HTMLSelectElement).value}`)}>
+                {session.orgs.map((o) => (
+                  <optgroup label={o.name} key={o.id}>
+                    {session.properties
+                      .filter((p) => p.organizationId === o.id)
+                      .map((p) => (
+                        <option value={p.id} key={p.id}>
+                          {p.name}
+                        </option>
+                      ))}
+                  </optgroup>
+                ))}
+              </select>
+            </div>
+          )}
+          <nav class="mainnav" aria-label="Main">
+            {current && link('dashboard', `/p/${current.id}`, 'Dashboard')}
+            {current && link('install', `/p/${current.id}/install`, 'Install')}
+            {current && link('settings', `/p/${current.id}/settings`, 'Settings')}
+            {link('billing', '/billing', 'Billing')}
+            {link('support', '/support', 'Support')}
+          </nav>
+          <div class="account">
+            <button type="button" class="avatar" aria-haspopup="true" aria-expanded={menu} onClick={() => setMenu(!menu)} aria-label={`Account: ${session.me.user.email}`}>
+              {(session.me.user.name || session.me.user.email || '?').slice(0, 1).toUpperCase()}
+            </button>
+            {menu && (
+              <div class="menu" onKeyDown={(e) => e.key === 'Escape' && setMenu(false)}>
+                <p class="menu-who">
+                  <strong>{session.me.user.name}</strong>
+                  <span>{session.me.user.email}</span>
+                </p>
+                <a href="/welcome" onClick={() => setMenu(false)}>
+                  Add a property
+                </a>
+                <button type="button" onClick={logout}>
+                  Log out
+                </button>
+              </div>
+            )}
+          </div>
+        </div>
+      </header>
+      <main id="main" class="main" tabIndex={-1}>
+        {children}
+      </main>
+    </div>
+  );
+}
+
+document.addEventListener('click', onLinkClick);
+render(<App />, document.getElementById('app')!);

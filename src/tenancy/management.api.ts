@@ -41,7 +41,7 @@ export const JobRunLineSchema = z
   .union([
     z.strictObject({ progress: z.tuple([z.number(), z.number()]).rest(z.string().nullable()).meta({ description: '[done, total, unit?]' }) }),
     z.strictObject({ result: z.unknown() }),
-    z.strictObject({ error: z.string() }),
+    ErrorBodySchema,
   ])
   .meta({ id: 'JobRunLine' });
 
@@ -49,7 +49,11 @@ const CREATED_MATCHES_REPOSITORY: z.infer<typeof CreatedTenantSchema> extends Cr
 void CREATED_MATCHES_REPOSITORY;
 
 const error = (description: string): ResponseConfig => ({ description, content: { 'application/json': { schema: ErrorBodySchema } } });
-const common = { tags: ['operator'], security: [{ adminToken: [] }] };
+// served only on the loopback admin listener of the process holding the data dir (its port is
+// `adminPort` in $TALLY_DATA_DIR/server.json), never on the public port
+const common = { tags: ['operator'], security: [{ adminToken: [] }], description: 'Loopback admin listener only (`adminPort` in `$TALLY_DATA_DIR/server.json`).' };
+const organizationId = z.object({ id: z.string().meta({ description: 'organisation id' }) });
+const json = (description: string): ResponseConfig => ({ description, content: { 'application/json': { schema: z.looseObject({}) } } });
 
 export const MANAGEMENT_API: RouteConfig[] = [
   {
@@ -76,5 +80,24 @@ export const MANAGEMENT_API: RouteConfig[] = [
       401: error('No or wrong admin token'),
       503: error('This process runs no worker role'),
     },
+  },
+  { ...common, method: 'get', path: '/internal/v1/tenants', summary: 'Every tenant with its plan and number of properties', responses: { 200: { description: 'Tenants', content: { 'application/json': { schema: z.array(z.looseObject({})) } } }, 401: error('No or wrong admin token') } },
+  { ...common, method: 'get', path: '/internal/v1/tenants/{id}', summary: 'One tenant: plan, owners, properties, key prefixes', request: { params: organizationId }, responses: { 200: json('Tenant'), 401: error('No or wrong admin token'), 404: error('No such tenant') } },
+  {
+    ...common,
+    method: 'put',
+    path: '/internal/v1/tenants/{id}/plan',
+    summary: "Change a tenant's plan",
+    request: { params: organizationId, body: { required: true, content: { 'application/json': { schema: z.strictObject({ planId: z.string().min(1) }) } } } },
+    responses: { 200: json('The tenant on its new plan'), 400: error('Invalid body or unknown plan'), 401: error('No or wrong admin token'), 404: error('No such tenant') },
+  },
+  { ...common, method: 'delete', path: '/internal/v1/tenants/{id}', summary: "Delete a tenant's organisation, properties, keys and pipeline bookkeeping", request: { params: organizationId }, responses: { 200: json('What was deleted'), 401: error('No or wrong admin token'), 404: error('No such tenant') } },
+  {
+    ...common,
+    method: 'post',
+    path: '/internal/v1/ops/{command}',
+    summary: 'A user, organisation or key command of the CLI (users.create, orgs.list, keys.list|create|revoke|rotate)',
+    request: { params: z.object({ command: z.string() }), body: { required: true, content: { 'application/json': { schema: z.looseObject({}) } } } },
+    responses: { 200: json('The command result'), 401: error('No or wrong admin token'), 404: error('No such command or object'), 422: error('Invalid input') },
   },
 ];

@@ -18,6 +18,8 @@ describe('/openapi.json describes what the routes really answer', () => {
   let t: TenantKeys;
   let doc: Doc;
   let adminToken: string;
+  // operator routes are served on the loopback admin listener the server records in server.json
+  let adminBase: string;
   const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: false });
   const checked: string[] = [];
 
@@ -36,7 +38,7 @@ describe('/openapi.json describes what the routes really answer', () => {
     const op = doc.paths[template]?.[method];
     expect(op, `${method} ${template} is not documented`).toBeDefined();
     if (init.body !== undefined && op!.requestBody) validate(pointer('paths', template, method, 'requestBody', 'content', 'application/json', 'schema'), init.body, `request ${method} ${template}`, !init.invalid);
-    const res = await fetch(`${tally.baseUrl}${url}`, { method: method.toUpperCase(), headers: init.headers, body: init.body === undefined ? undefined : JSON.stringify(init.body) });
+    const res = await fetch(`${url.startsWith('/internal/') ? adminBase : tally.baseUrl}${url}`, { method: method.toUpperCase(), headers: init.headers, body: init.body === undefined ? undefined : JSON.stringify(init.body) });
     const status = String(res.status);
     const response = op!.responses[status];
     expect(response, `${method} ${template} answered ${status}, which is not documented`).toBeDefined();
@@ -56,6 +58,7 @@ describe('/openapi.json describes what the routes really answer', () => {
     tally = await startTally({ env: { TALLY_TRANSFORM_INTERVAL_MS: '3600000', TALLY_ARCHIVE_MAX_WAIT_MS: '100' } });
     t = await createTenantCli(tally.dataDir, 'Documented');
     adminToken = fs.readFileSync(path.join(tally.dataDir, 'admin-token'), 'utf8').trim();
+    adminBase = `http://127.0.0.1:${JSON.parse(fs.readFileSync(path.join(tally.dataDir, 'server.json'), 'utf8')).adminPort}`;
     doc = (await (await fetch(`${tally.baseUrl}/openapi.json`)).json()) as Doc;
     ajv.addSchema(doc, 'openapi.json');
   }, 120_000);
@@ -89,7 +92,7 @@ describe('/openapi.json describes what the routes really answer', () => {
     const admin = { authorization: `Bearer ${adminToken}` };
     expect((await call('post', '/internal/v1/tenants', '/internal/v1/tenants', { body: { name: 'Second', email: 'second@example.com', domain: 'second.example.com', planId: 'growth' }, headers: admin })).status).toBe(201);
     expect((await call('post', '/internal/v1/tenants', '/internal/v1/tenants', { body: { name: 'X', email: 'x@example.com', domain: 'x.example.com' } })).status).toBe(401);
-    const bad = await fetch(`${tally.baseUrl}/internal/v1/tenants`, { method: 'POST', headers: admin, body: JSON.stringify({ name: '', email: 'nope' }) });
+    const bad = await fetch(`${adminBase}/internal/v1/tenants`, { method: 'POST', headers: admin, body: JSON.stringify({ name: '', email: 'nope' }) });
     expect(bad.status).toBe(400);
     validate(pointer('paths', '/internal/v1/tenants', 'post', 'responses', '400', 'content', 'application/json', 'schema'), await bad.json(), 'invalid tenant');
     await eventually(() => (readZone(tally.dataDir, 'raw').length >= 5 ? true : undefined), 30_000, 'the archiver');

@@ -1,5 +1,6 @@
 import { atom, findDimension, findMetric, type AtomGroup, type DimensionDef, type MetricType } from './catalog.js';
-import type { FilterExpr, Filter, MetricExpression, ReportRequest, RequestedDimension } from './report-request.js';
+import type { FilterExpr, Filter } from './report-filter.js';
+import type { MetricExpression, ReportRequest, RequestedDimension } from './report-request.js';
 import type { ParamType, SqlDialect } from './sql-dialect.js';
 
 /**

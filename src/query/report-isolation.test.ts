@@ -11,7 +11,7 @@ import { MemoryCounters } from '../infra/counters/memory.counters.js';
 import { DuckDbRe2Syntax } from '../infra/regex/re2-syntax.js';
 import { DuckDbWarehouse } from '../infra/warehouse/duckdb.warehouse.js';
 import { generateProperty, loadPartitions, mergeFixtures, writeParquetPartitions } from './report-fixture.testkit.js';
-import { REQUEST_LIMITS } from './report-request.js';
+import { REQUEST_LIMITS } from './report-request.limits.js';
 import { createReportRouter } from './report.router.js';
 
 /**

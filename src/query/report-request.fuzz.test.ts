@@ -11,7 +11,8 @@ import { isTallyError } from '../infra/errors.js';
 import { DuckDbRe2Syntax } from '../infra/regex/re2-syntax.js';
 import { DuckDbWarehouse } from '../infra/warehouse/duckdb.warehouse.js';
 import { generateProperty, loadPartitions, writeParquetPartitions } from './report-fixture.testkit.js';
-import { checkRegexSyntax, parseRunReportRequest } from './report-request.js';
+import { checkRegexSyntax } from './report-filter.js';
+import { parseRunReportRequest } from './report-request.js';
 import { createReportRouter } from './report.router.js';
 
 /**

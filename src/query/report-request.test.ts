@@ -3,7 +3,8 @@ import { TallyError } from '../infra/errors.js';
 import { resolveDateRange } from './date-ranges.js';
 import { encodeEnum, enumName, METRIC_AGGREGATION, METRIC_TYPE } from './ga4-enums.js';
 import { DuckDbRe2Syntax } from '../infra/regex/re2-syntax.js';
-import { checkRegexSyntax, parseRunReportRequest } from './report-request.js';
+import { checkRegexSyntax } from './report-filter.js';
+import { parseRunReportRequest } from './report-request.js';
 
 const ctx = { timeZone: 'America/Los_Angeles', now: new Date('2024-03-10T05:00:00Z') }; // 2024-03-09 21:00 in LA
 /** `depth` levels of `wrap` around one leaf filter. */

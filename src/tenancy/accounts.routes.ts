@@ -7,7 +7,8 @@ import { listAudit } from './audit.repository.js';
 import type { Access, Role } from './permissions.js';
 import { ROLES } from './permissions.js';
 import { authenticateLocal, csrfToken, logIn, logOut, toSessionUser, type SessionLayer, type SessionUser } from './session-auth.js';
-import { notFound, userView, type TenancyService } from './tenancy.service.js';
+import { notFound, type TenancyService } from './tenancy.service.js';
+import { userView } from './tenancy.views.js';
 
 /** What a route handler gets. `orgId`/`role` are set for organisation-scoped routes. */
 export interface RouteContext {

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { TallyError } from '../infra/errors.js';
-import { userView, type TenancyService } from './tenancy.service.js';
+import type { TenancyService } from './tenancy.service.js';
+import { userView } from './tenancy.views.js';
 
 const operator = { kind: 'operator' as const };
 const propertyId = z.string().regex(/^\d{1,18}$/, 'a numeric property id');

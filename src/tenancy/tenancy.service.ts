@@ -9,27 +9,12 @@ import { TtlCache } from './ttl-cache.js';
 import { hashPassword, passwordProblem } from './password.js';
 import type { Role } from './permissions.js';
 import { displayPrefix, hashSecret, newId, newMeasurementId, newSecret, type KeyScope } from './secrets.js';
+import { iso, keyView, settingsOf, type KeyView, type OrgView } from './tenancy.views.js';
 
 const HOUR = 3_600_000;
 const INVITATION_TTL = 7 * 24 * HOUR;
 const VERIFY_TTL = 48 * HOUR;
 const RESET_TTL = HOUR;
-
-export interface UserView {
-  id: string;
-  email: string;
-  name: string | null;
-  emailVerified: boolean;
-  isStaff: boolean;
-  createdAt: string;
-}
-
-export interface OrgView {
-  id: string;
-  name: string;
-  plan: { id: string; name: string; monthlyEventQuota: number; rateLimitPerSecond: number; maxProperties: number };
-  createdAt: string;
-}
 
 export interface PropertyInput {
   name?: string;
@@ -41,36 +26,6 @@ export interface PropertyInput {
   keyEvents?: string[];
   /** Hosts browser hits may come from (`*.acme.test` for subdomains); empty: the domain and its subdomains. */
   allowedHostnames?: string[];
-}
-
-export interface KeyView {
-  id: string;
-  propertyId: string;
-  name: string;
-  kind: KeyScope;
-  prefix: string;
-  createdAt: string;
-  lastUsedAt: string | null;
-  expiresAt: string | null;
-}
-
-const iso = (d: unknown) => (d ? new Date(d as string).toISOString() : null);
-
-export function userView(u: Record<string, any>): UserView {
-  return { id: u.id, email: u.email, name: u.name ?? null, emailVerified: !!u.email_verified_at, isStaff: !!u.is_staff, createdAt: iso(u.created_at)! };
-}
-
-function keyView(k: Record<string, any>): KeyView {
-  return {
-    id: k.id,
-    propertyId: String(k.property_id),
-    name: k.name,
-    kind: k.scope,
-    prefix: k.prefix,
-    createdAt: iso(k.created_at)!,
-    lastUsedAt: iso(k.last_used_at),
-    expiresAt: iso(k.expires_at),
-  };
 }
 
 /**
@@ -504,19 +459,6 @@ export class TenancyService {
 async function assertAnotherOwner(tx: Db, organizationId: string, userId: string): Promise<void> {
   const [{ n }] = await tx('memberships').where({ organization_id: organizationId, role: 'owner' }).whereNot({ user_id: userId }).count({ n: '*' });
   if (Number(n) === 0) throw new TallyError('conflict', 'an organisation always keeps one owner', { reason: 'last_owner' });
-}
-
-function settingsOf(p: Record<string, any>) {
-  return {
-    name: p.name,
-    domain: p.domain,
-    timeZone: p.time_zone,
-    currencyCode: p.currency_code,
-    sessionTimeoutMinutes: Number(p.session_timeout_minutes),
-    engagedSessionSeconds: Number(p.engaged_session_seconds),
-    keyEvents: typeof p.key_events === 'string' ? JSON.parse(p.key_events) : p.key_events,
-    allowedHostnames: typeof p.allowed_hostnames === 'string' ? JSON.parse(p.allowed_hostnames) : p.allowed_hostnames,
-  };
 }
 
 export function assertTimeZone(tz: string): void {

@@ -1,4 +1,4 @@
-import { mkdir, open, readFile, readdir, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TallyError } from '../errors.js';
 import { acquireDirLock, type DirLock } from '../dir-lock.js';
@@ -14,9 +14,12 @@ import {
   type LogRecordIn,
 } from './event-log.port.js';
 import { BACKOFF_MIN_MS, batchOptions, handleUntilDone, nextBackoff, StopSignal } from './consume-loop.js';
-import { fsyncDir, writeAllSync, writeJsonAtomic } from '../durable-fs.js';
-import { decodeFrame, encodeFrame, scanFrames } from './local-log-frame.js';
-import { buildIndex, INDEX_EVERY, lastAtOrBelow, openPartition, refuseFewerPartitions, segmentPath, type Partition, type Segment } from './local-log-segment.js';
+import { fsyncDir } from '../durable-fs.js';
+import { encodeFrame } from './local-log-frame.js';
+import { openPartition, refuseFewerPartitions, type Partition } from './local-log-segment.js';
+import { assertGroupName, commitOffset, groupKey, loadGroups, type GroupState } from './local-log-groups.js';
+import { readRecords, resetCursor, type Cursor } from './local-log-reader.js';
+import { writePartition, type PendingWrite, type WriteOptions } from './local-log-writer.js';
 
 /*
  * On disk (see README.md):
@@ -28,7 +31,6 @@ import { buildIndex, INDEX_EVERY, lastAtOrBelow, openPartition, refuseFewerParti
  */
 
 const OUTPUTS: readonly LogOutput[] = ['raw-events', 'dead-letter'];
-const GROUP_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 const RETENTION_CHECK_MS = 60_000;
 
 export interface LocalEventLogOptions {
@@ -45,33 +47,13 @@ export interface LocalEventLogOptions {
   retentionMs?: number;
   logger?: Pick<Logger, 'warn' | 'error'>;
   /** Fault injection for tests: runs after a partition's bytes are written, before its fsync. */
-  hooks?: { beforeSync?: (at: { output: LogOutput; partition: number; path: string }) => void | Promise<void> };
-}
-
-interface PendingWrite {
-  frames: Buffer[];
-  maxTimestamp: number;
+  hooks?: { beforeSync?: WriteOptions['beforeSync'] };
 }
 
 interface AppendWaiter {
   partitions: Partition[];
   resolve: () => void;
   reject: (err: unknown) => void;
-}
-
-interface GroupState {
-  output: LogOutput;
-  file: string;
-  offsets: number[];
-  chain: Promise<void>;
-  consuming: boolean;
-}
-
-interface Cursor {
-  seg: Segment | null;
-  fh: FileHandle | null;
-  pos: number;
-  offset: number;
 }
 
 const noop = (): void => {};
@@ -333,7 +315,7 @@ export class LocalEventLog implements EventLog {
       await Promise.all(
         [...pending].map(async ([p, w]) => {
           try {
-            await this.writePartition(p, w);
+            await this.flushPartition(p, w);
           } catch (err) {
             failed.set(p, err);
             this.logger.error({ err, output: p.output, partition: p.partition }, 'event log write failed');
@@ -360,107 +342,13 @@ export class LocalEventLog implements EventLog {
   }
 
   /** Writes one partition's share of a flush: one write and one fdatasync per segment file touched. */
-  private async writePartition(p: Partition, w: PendingWrite): Promise<void> {
-    const fh = p.fh ?? (await this.reopenWriteHandle(p));
-    const active = p.segments[p.segments.length - 1];
-    type Chunk = { base: number; start: number; frames: Buffer[]; bytes: number; fresh: boolean };
-    const chunks: Chunk[] = [];
-    let cur: Chunk = { base: active.baseOffset, start: active.size, frames: [], bytes: 0, fresh: false };
-    let offset = p.nextOffset;
-    for (const frame of w.frames) {
-      const size = cur.start + cur.bytes;
-      if (size > 0 && size + frame.length > this.segmentBytes) {
-        if (cur.frames.length > 0) chunks.push(cur);
-        cur = { base: offset, start: 0, frames: [], bytes: 0, fresh: true };
-      }
-      cur.frames.push(frame);
-      cur.bytes += frame.length;
-      offset++;
-    }
-    chunks.push(cur);
-
-    const created: { path: string; fh: FileHandle }[] = [];
-    try {
-      for (const c of chunks) {
-        let handle = fh;
-        let path = active.path;
-        if (c.fresh) {
-          path = segmentPath(p.dir, c.base);
-          handle = await open(path, 'w+');
-          created.push({ path, fh: handle });
-        }
-        // into the page cache from this thread: a thread-pool round trip costs more than the copy
-        // and delays the fsync behind whatever the event loop is doing
-        writeAllSync(handle, c.frames.length === 1 ? c.frames[0] : Buffer.concat(c.frames, c.bytes), c.start);
-        if (this.hooks?.beforeSync) await this.hooks.beforeSync({ output: p.output, partition: p.partition, path });
-        await handle.datasync();
-      }
-      if (created.length > 0) await fsyncDir(p.dir);
-    } catch (err) {
-      await this.rollback(p, created);
-      throw err;
-    }
-
-    let next = p.nextOffset;
-    for (const c of chunks) {
-      const seg: Segment = c.fresh
-        ? { baseOffset: c.base, path: segmentPath(p.dir, c.base), size: 0, index: { offsets: [], positions: [] }, maxTimestamp: 0 }
-        : active;
-      const index = seg.index!;
-      let pos = c.start;
-      for (const frame of c.frames) {
-        if ((next - seg.baseOffset) % INDEX_EVERY === 0) {
-          index.offsets.push(next);
-          index.positions.push(pos);
-        }
-        pos += frame.length;
-        next++;
-      }
-      seg.size = pos;
-      seg.maxTimestamp = Math.max(seg.maxTimestamp, w.maxTimestamp);
-      if (c.fresh) p.segments.push(seg);
-    }
-    p.nextOffset = next;
-    if (created.length > 0) {
-      await fh.close().catch(noop);
-      for (const c of created.slice(0, -1)) await c.fh.close().catch(noop);
-      p.fh = created[created.length - 1].fh;
-      this.retentionInBackground();
-    }
-    for (const wake of [...p.waiters]) wake();
-  }
-
-  /** After a failed rollback: the active segment re-opened and cut back to its fsync'd size. */
-  private async reopenWriteHandle(p: Partition): Promise<FileHandle> {
-    const active = p.segments[p.segments.length - 1];
-    const fh = await open(active.path, 'r+');
-    try {
-      await fh.truncate(active.size);
-      await fh.datasync();
-    } catch (err) {
-      await fh.close().catch(noop);
-      throw err;
-    }
-    p.fh = fh;
-    return fh;
-  }
-
-  /** Puts the partition back to its last fsync'd state so a failed batch never becomes visible. */
-  private async rollback(p: Partition, created: { path: string; fh: FileHandle }[]): Promise<void> {
-    for (const c of created) {
-      await c.fh.close().catch(noop);
-      await unlink(c.path).catch(noop);
-    }
-    const active = p.segments[p.segments.length - 1];
-    try {
-      if (!p.fh) return;
-      await p.fh.truncate(active.size);
-      await p.fh.datasync();
-    } catch (err) {
-      this.logger.error({ err, path: active.path }, 'event log rollback failed; retrying on the next write');
-      await p.fh?.close().catch(noop);
-      p.fh = null;
-    }
+  private flushPartition(p: Partition, w: PendingWrite): Promise<void> {
+    return writePartition(p, w, {
+      segmentBytes: this.segmentBytes,
+      logger: this.logger,
+      beforeSync: this.hooks?.beforeSync,
+      onNewSegment: () => this.retentionInBackground(),
+    });
   }
 
   // ---- consuming -------------------------------------------------------------------------------
@@ -492,7 +380,7 @@ export class LocalEventLog implements EventLog {
         }
         let records: LogRecord[];
         try {
-          records = await this.readRecords(p, cursor, offset, maxBatchRecords);
+          records = await readRecords(p, cursor, offset, maxBatchRecords);
           readBackoff = BACKOFF_MIN_MS;
         } catch (err) {
           this.logger.error({ err, output: p.output, partition: p.partition, offset }, 'event log read failed');
@@ -527,7 +415,7 @@ export class LocalEventLog implements EventLog {
     let delay = BACKOFF_MIN_MS;
     for (;;) {
       try {
-        await this.commit(g, batch.partition, batch.nextOffset);
+        await commitOffset(g, batch.partition, batch.nextOffset);
         return true;
       } catch (err) {
         this.logger.error({ err, file: g.file }, 'event log offset commit failed');
@@ -535,75 +423,6 @@ export class LocalEventLog implements EventLog {
       if (!(await ctl.sleep(delay))) return false;
       delay = nextBackoff(delay);
     }
-  }
-
-  private commit(g: GroupState, partition: number, offset: number): Promise<void> {
-    const run = g.chain.then(async () => {
-      const next = g.offsets.slice();
-      next[partition] = offset;
-      await writeJsonAtomic(g.file, { offsets: next });
-      g.offsets = next;
-    });
-    g.chain = run.catch(noop);
-    return run;
-  }
-
-  private async readRecords(p: Partition, cursor: Cursor, from: number, max: number): Promise<LogRecord[]> {
-    if (cursor.seg === null || cursor.offset !== from || !p.segments.includes(cursor.seg)) {
-      await this.seek(p, cursor, from);
-    }
-    const out: LogRecord[] = [];
-    while (out.length < max) {
-      const seg = cursor.seg!;
-      if (cursor.pos >= seg.size) {
-        const i = p.segments.indexOf(seg);
-        if (i === -1) {
-          await this.seek(p, cursor, cursor.offset);
-          continue;
-        }
-        if (i === p.segments.length - 1) break;
-        await resetCursor(cursor);
-        cursor.seg = p.segments[i + 1];
-        cursor.pos = 0;
-        cursor.offset = cursor.seg.baseOffset;
-        continue;
-      }
-      cursor.fh ??= await open(seg.path, 'r');
-      const { pos, status } = await scanFrames(cursor.fh, cursor.pos, seg.size, true, (buf, off, len) => {
-        out.push(decodeFrame(buf, off, len, p.partition, cursor.offset));
-        cursor.offset++;
-        return out.length < max;
-      });
-      if (status === 'torn' || status === 'invalid') {
-        throw new TallyError('internal', `corrupt record in ${seg.path} at byte ${pos}`, { path: seg.path, pos });
-      }
-      cursor.pos = pos;
-    }
-    return out;
-  }
-
-  /** Positions the cursor at `offset` (or the earliest retained offset) via the sparse index. */
-  private async seek(p: Partition, cursor: Cursor, offset: number): Promise<void> {
-    const segs = p.segments;
-    offset = Math.max(offset, segs[0].baseOffset);
-    const seg = segs[lastAtOrBelow(segs.map((s) => s.baseOffset), offset)];
-    if (cursor.seg !== seg) await resetCursor(cursor);
-    const fh = (cursor.fh ??= await open(seg.path, 'r'));
-    const index = seg.index ?? (seg.index = await buildIndex(fh, seg));
-    let pos = 0;
-    let at = seg.baseOffset;
-    const j = lastAtOrBelow(index.offsets, offset);
-    if (j >= 0) {
-      pos = index.positions[j];
-      at = index.offsets[j];
-    }
-    if (at < offset) {
-      const res = await scanFrames(fh, pos, seg.size, false, () => ++at < offset);
-      pos = res.pos;
-    }
-    cursor.seg = seg;
-    cursor.pos = pos;
-    cursor.offset = at;
   }
 
   // ---- retention -------------------------------------------------------------------------------
@@ -656,43 +475,3 @@ class ConsumerControl extends StopSignal {
   }
 }
 
-async function loadGroups(offsetsDir: string, partitions: number): Promise<Map<string, number[]>> {
-  const groups = new Map<string, number[]>();
-  for (const name of await readdir(offsetsDir)) {
-    if (!name.endsWith('.json')) continue;
-    const group = name.slice(0, -'.json'.length);
-    if (!GROUP_NAME.test(group)) continue;
-    const file = join(offsetsDir, name);
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(await readFile(file, 'utf8'));
-    } catch (err) {
-      throw new TallyError('internal', `unreadable consumer offsets file ${file}`, { file }, { cause: err });
-    }
-    const offsets = (parsed as { offsets?: unknown }).offsets;
-    if (!Array.isArray(offsets) || !offsets.every((o) => Number.isInteger(o) && o >= 0)) {
-      throw new TallyError('internal', `malformed consumer offsets file ${file}`, { file });
-    }
-    groups.set(group, Array.from({ length: partitions }, (_, i) => (offsets[i] as number | undefined) ?? 0));
-  }
-  return groups;
-}
-
-// ---- small helpers -----------------------------------------------------------------------------
-
-function assertGroupName(group: string): void {
-  if (!GROUP_NAME.test(group)) {
-    throw new TallyError('invalid_argument', `invalid consumer group name ${JSON.stringify(group)}`);
-  }
-}
-
-function groupKey(output: LogOutput, group: string): string {
-  return `${output}/${group}`;
-}
-
-async function resetCursor(cursor: Cursor): Promise<void> {
-  const fh = cursor.fh;
-  cursor.fh = null;
-  cursor.seg = null;
-  await fh?.close().catch(noop);
-}

@@ -2,13 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { TallyError } from '../../infra/errors.js';
 import type { ParamValue } from '../../domain/raw-event.js';
 import { DROPPED_PARAM } from '../parsed-event.js';
-import {
-  USER_PROPERTY_TIMESTAMPS_PARAM,
-  parseGa4Mp,
-  parseGa4MpBody,
-  type Ga4MpParseResult,
-  type ValidationMessage,
-} from './ga4-mp.parser.js';
+import { USER_PROPERTY_TIMESTAMPS_PARAM } from './ga4-mp.event.js';
+import type { ValidationMessage } from './ga4-mp.findings.js';
+import { parseGa4Mp, parseGa4MpBody, type Ga4MpParseResult } from './ga4-mp.parser.js';
 import {
   GA4_MP_LIMITS,
   NAME_PATTERN,

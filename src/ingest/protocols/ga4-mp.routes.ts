@@ -3,7 +3,8 @@ import { httpStatusFor, isTallyError, TallyError } from '../../infra/errors.js';
 import type { TenantProperty } from '../../domain/tenant-property.js';
 import { admitAndAccept, resolveFresh, send, type CollectorDeps, type IngestRoute } from '../ingest-http.js';
 import { readBody } from '../http-body.js';
-import { parseGa4Mp, parseGa4MpBody, type ValidationMessage } from './ga4-mp.parser.js';
+import type { ValidationMessage } from './ga4-mp.findings.js';
+import { parseGa4Mp, parseGa4MpBody } from './ga4-mp.parser.js';
 import { GA4_MP_LIMITS } from './ga4-mp.limits.js';
 
 type Credentials = { property: TenantProperty } | { error: TallyError };

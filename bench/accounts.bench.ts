@@ -58,7 +58,8 @@ export async function run() {
     // report request by read key vs by session (interleaved rounds, medians)
     const url = `${app.baseUrl}/v1beta/properties/${property.id}:runReport`;
     const byKey = () => fetch(url, { method: 'POST', headers: { authorization: `Bearer ${readKey}` }, body: '{}' }).then((r) => r.text());
-    const bySession = () => fetch(url, { method: 'POST', headers: { cookie: c.cookieHeader(), 'x-csrf-token': c.csrfToken! }, body: '{}' }).then((r) => r.text());
+    const bySession = () =>
+      fetch(url, { method: 'POST', headers: { cookie: c.cookieHeader(), 'x-csrf-token': c.csrfToken! }, body: '{}' }).then((r) => r.text());
     await timed(50, byKey);
     await timed(50, bySession);
     const key: number[] = [];

@@ -39,9 +39,11 @@ async function fill(log: EventLog, recs: LogRecordIn[]): Promise<number> {
   const chunks: LogRecordIn[][] = [];
   for (let i = 0; i < recs.length; i += 500) chunks.push(recs.slice(i, i + 500));
   let next = 0;
-  await Promise.all(Array.from({ length: 16 }, async () => {
-    while (next < chunks.length) await log.append('raw-events', chunks[next++]);
-  }));
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (next < chunks.length) await log.append('raw-events', chunks[next++]);
+    }),
+  );
   return (performance.now() - t0) / 1000;
 }
 

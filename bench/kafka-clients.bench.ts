@@ -25,7 +25,15 @@ const CONSUME_RECORDS = Number(process.env.BENCH_CONSUME_RECORDS ?? 200_000);
 const PARTITIONS = 4;
 const MAX_REQUEST_BYTES = 512 * 1024;
 const SEND_TIMEOUT_MS = 10_000;
-const VALUE = Buffer.from(JSON.stringify({ event_id: randomUUID(), name: 'page_view', url: 'https://shop.example.com/products/1', ua: 'Mozilla/5.0 '.repeat(12), params: { engagement_time_msec: 1200 } }));
+const VALUE = Buffer.from(
+  JSON.stringify({
+    event_id: randomUUID(),
+    name: 'page_view',
+    url: 'https://shop.example.com/products/1',
+    ua: 'Mozilla/5.0 '.repeat(12),
+    params: { engagement_time_msec: 1200 },
+  }),
+);
 
 interface Msg {
   key: Buffer;
@@ -44,7 +52,13 @@ interface ClientUnderTest {
 async function kafkajsClient(brokers: string[]): Promise<ClientUnderTest> {
   const retry = { retries: 4, initialRetryTime: 100, maxRetryTime: 1_000 };
   const kafka = new Kafka({ clientId: 'tally-bench-kafkajs', brokers, connectionTimeout: 1_000, requestTimeout: 10_000, retry, logLevel: logLevel.NOTHING });
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner, retry });
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+    retry,
+  });
   await producer.connect();
   return {
     name: 'kafkajs',
@@ -94,7 +108,15 @@ async function platformaticClient(brokers: string[]): Promise<ClientUnderTest> {
       await producer.send({ messages: messages.map((m) => ({ topic, key: m.key, value: m.value })) });
     },
     async consume(topic, groupId, n) {
-      const consumer = new Consumer({ clientId: 'tally-bench-platformatic', groupId, bootstrapBrokers: brokers, maxWaitTime: 500, maxBytes: 10 << 20, maxBytesPerPartition: 1 << 20, autocommit: false });
+      const consumer = new Consumer({
+        clientId: 'tally-bench-platformatic',
+        groupId,
+        bootstrapBrokers: brokers,
+        maxWaitTime: 500,
+        maxBytes: 10 << 20,
+        maxBytesPerPartition: 1 << 20,
+        autocommit: false,
+      });
       const t0 = performance.now();
       let firstMs = 0;
       let count = 0;
@@ -172,7 +194,10 @@ async function load(send: (messages: Msg[]) => Promise<void>, callers: number, b
         const t0 = performance.now();
         let timer: NodeJS.Timeout | undefined;
         try {
-          await Promise.race([send(messages), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no acknowledgement within ${SEND_TIMEOUT_MS} ms`)), SEND_TIMEOUT_MS)))]);
+          await Promise.race([
+            send(messages),
+            new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no acknowledgement within ${SEND_TIMEOUT_MS} ms`)), SEND_TIMEOUT_MS))),
+          ]);
           latencies.push(performance.now() - t0);
           acked += batch;
         } catch (err) {
@@ -261,7 +286,12 @@ export async function run() {
     for (let c = 0; c < chunks; c += 16) {
       await Promise.all(
         Array.from({ length: Math.min(16, chunks - c) }, (_, k) =>
-          writer.append(Array.from({ length: Math.min(1000, CONSUME_RECORDS - (c + k) * 1000) }, (_, j) => ({ key: Buffer.from(`400000001:client-${k}-${j % 100}`), value: VALUE }))),
+          writer.append(
+            Array.from({ length: Math.min(1000, CONSUME_RECORDS - (c + k) * 1000) }, (_, j) => ({
+              key: Buffer.from(`400000001:client-${k}-${j % 100}`),
+              value: VALUE,
+            })),
+          ),
         ),
       );
     }
@@ -296,7 +326,10 @@ export async function run() {
     seconds: SECONDS,
     record_bytes: VALUE.length,
     node: process.version,
-    clients: { kafkajs: 'kafkajs 2 (idempotent, maxInFlightRequests 1)', platformatic: `@platformatic/kafka ${platformaticVersion()} (idempotent, which forces acks=all and one request in flight per connection)` },
+    clients: {
+      kafkajs: 'kafkajs 2 (idempotent, maxInFlightRequests 1)',
+      platformatic: `@platformatic/kafka ${platformaticVersion()} (idempotent, which forces acks=all and one request in flight per connection)`,
+    },
     durability: 'acks=all, idempotent producer, single local broker',
     rows,
     consume: consumeRows,

@@ -54,14 +54,28 @@ const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url')
 const json = (v: unknown) => Buffer.from(JSON.stringify(v));
 
 const snowplowEvent = (i: number, contexts: 'cx' | 'co') => {
-  const ctx = { schema: 'iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0', data: [{ schema: 'iglu:com.acme/product/jsonschema/1-0-0', data: props(i) }] };
+  const ctx = {
+    schema: 'iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0',
+    data: [{ schema: 'iglu:com.acme/product/jsonschema/1-0-0', data: props(i) }],
+  };
   return {
-    e: isPage(i) ? 'pv' : 'se', ...(isPage(i) ? {} : { se_ca: 'shop', se_ac: eventName(i) }), eid: eventId(i), tv: 'js-3.23.0', p: 'web', aid: 'G-BENCH',
-    url: pageUrl(i), ua: UA, duid: 'c-1', sid: 's-1', dtm: String(eventTime(i)), stm: String(Date.now()),
+    e: isPage(i) ? 'pv' : 'se',
+    ...(isPage(i) ? {} : { se_ca: 'shop', se_ac: eventName(i) }),
+    eid: eventId(i),
+    tv: 'js-3.23.0',
+    p: 'web',
+    aid: 'G-BENCH',
+    url: pageUrl(i),
+    ua: UA,
+    duid: 'c-1',
+    sid: 's-1',
+    dtm: String(eventTime(i)),
+    stm: String(Date.now()),
     ...(contexts === 'cx' ? { cx: b64(ctx) } : { co: JSON.stringify(ctx) }),
   };
 };
-const snowplowBody = (contexts: 'cx' | 'co') => json({ schema: 'iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4', data: range(BATCH).map((i) => snowplowEvent(i, contexts)) });
+const snowplowBody = (contexts: 'cx' | 'co') =>
+  json({ schema: 'iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4', data: range(BATCH).map((i) => snowplowEvent(i, contexts)) });
 
 const postHogBatch = () =>
   JSON.stringify({
@@ -81,13 +95,27 @@ export const PROTOCOL_CASES: ProtocolCase[] = [
     protocol: NATIVE,
     events: BATCH,
     prepare: () =>
-      json({ events: range(BATCH).map((i) => ({ name: eventName(i), client_id: 'c-1', event_id: eventId(i), session_id: 's-1', timestamp: eventTime(i), url: pageUrl(i), user_agent: UA, params: props(i) })) }),
+      json({
+        events: range(BATCH).map((i) => ({
+          name: eventName(i),
+          client_id: 'c-1',
+          event_id: eventId(i),
+          session_id: 's-1',
+          timestamp: eventTime(i),
+          url: pageUrl(i),
+          user_agent: UA,
+          params: props(i),
+        })),
+      }),
     parse: (req, receivedAt) => parseNative(JSON.parse((req as Buffer).toString('utf8')), { receivedAt }).events.length,
   },
   {
     protocol: NATIVE_ONE,
     events: 1,
-    prepare: () => json({ events: [{ name: 'page_view', client_id: 'c-1', event_id: eventId(0), timestamp: eventTime(0), url: pageUrl(0), user_agent: UA, params: props(0) }] }),
+    prepare: () =>
+      json({
+        events: [{ name: 'page_view', client_id: 'c-1', event_id: eventId(0), timestamp: eventTime(0), url: pageUrl(0), user_agent: UA, params: props(0) }],
+      }),
     parse: (req, receivedAt) => parseNative(JSON.parse((req as Buffer).toString('utf8')), { receivedAt }).events.length,
   },
   {
@@ -98,17 +126,25 @@ export const PROTOCOL_CASES: ProtocolCase[] = [
       json({
         client_id: 'c-1',
         user_agent: UA,
-        events: range(BATCH).map((i) => ({ name: eventName(i), timestamp_micros: eventTime(i) * 1000, params: { session_id: 's-1', page_location: pageUrl(i), engagement_time_msec: 1200, ...props(i) } })),
+        events: range(BATCH).map((i) => ({
+          name: eventName(i),
+          timestamp_micros: eventTime(i) * 1000,
+          params: { session_id: 's-1', page_location: pageUrl(i), engagement_time_msec: 1200, ...props(i) },
+        })),
       }),
     parse: (req, receivedAt) => parseGa4Mp(parseGa4MpBody(req as Buffer), { receivedAt }).events.length,
   },
   {
     protocol: 'gtag',
     events: BATCH,
-    extra: 'urlencoded lines; the query\'s 17 shared parameters copied into every event',
+    extra: "urlencoded lines; the query's 17 shared parameters copied into every event",
     prepare: () => ({
       query: `v=2&tid=G-BENCH&gtm=45je&_p=1700000000123&cid=c-1&ul=en-us&sr=1920x1080&sid=1700000000&sct=2&seg=1&dl=${encodeURIComponent(pageUrl(0))}&dt=Home&_s=3`,
-      body: Buffer.from(range(BATCH).map((i) => `en=${eventName(i)}&_et=1200&ep.sku=S${i}&epn.price=9.99&epn.quantity=1`).join('\n')),
+      body: Buffer.from(
+        range(BATCH)
+          .map((i) => `en=${eventName(i)}&_et=1200&ep.sku=S${i}&epn.price=9.99&epn.quantity=1`)
+          .join('\n'),
+      ),
     }),
     parse: (req) => {
       const { query, body } = req as { query: string; body: Buffer };
@@ -138,14 +174,14 @@ export const PROTOCOL_CASES: ProtocolCase[] = [
   {
     protocol: 'snowplow (cx)',
     events: BATCH,
-    extra: 'base64 + JSON of each event\'s contexts (the JS tracker\'s default)',
+    extra: "base64 + JSON of each event's contexts (the JS tracker's default)",
     prepare: () => snowplowBody('cx'),
     parse: (req, receivedAt) => parseSnowplowPost(JSON.parse((req as Buffer).toString('utf8')), { receivedAt }).events.length,
   },
   {
     protocol: 'snowplow (co)',
     events: BATCH,
-    extra: 'JSON of each event\'s contexts (a string inside the JSON)',
+    extra: "JSON of each event's contexts (a string inside the JSON)",
     prepare: () => snowplowBody('co'),
     parse: (req, receivedAt) => parseSnowplowPost(JSON.parse((req as Buffer).toString('utf8')), { receivedAt }).events.length,
   },
@@ -166,7 +202,12 @@ export const PROTOCOL_CASES: ProtocolCase[] = [
     protocol: 'tallyjs',
     events: BATCH,
     prepare: () =>
-      json({ l: 'en-US', s: '1920x1080', st: Date.now(), e: range(BATCH).map((i) => ({ n: eventName(i), u: pageUrl(i), r: 'https://www.google.com/', t: 'P', ts: eventTime(i), p: props(i) })) }),
+      json({
+        l: 'en-US',
+        s: '1920x1080',
+        st: Date.now(),
+        e: range(BATCH).map((i) => ({ n: eventName(i), u: pageUrl(i), r: 'https://www.google.com/', t: 'P', ts: eventTime(i), p: props(i) })),
+      }),
     parse: (req, receivedAt) => parseTallyJs(JSON.parse((req as Buffer).toString('utf8')), { receivedAt }).events.length,
   },
   {
@@ -178,21 +219,46 @@ export const PROTOCOL_CASES: ProtocolCase[] = [
   {
     protocol: 'snowplow GET',
     events: 1,
-    prepare: () => new URLSearchParams({ e: 'pv', eid: eventId(0), tv: 'js-3.23.0', p: 'web', aid: 'G-BENCH', url: pageUrl(0), duid: 'c-1', sid: 's-1', dtm: String(eventTime(0)) }).toString(),
+    prepare: () =>
+      new URLSearchParams({
+        e: 'pv',
+        eid: eventId(0),
+        tv: 'js-3.23.0',
+        p: 'web',
+        aid: 'G-BENCH',
+        url: pageUrl(0),
+        duid: 'c-1',
+        sid: 's-1',
+        dtm: String(eventTime(0)),
+      }).toString(),
     parse: (req, receivedAt) => parseSnowplowGet(new URLSearchParams(req as string), { receivedAt }).events.length,
   },
   {
     protocol: 'plausible',
     events: 1,
     extra: 'URL parse of the page',
-    prepare: () => json({ n: 'pageview', u: pageUrl(0), d: 'shop.example.com', r: 'https://www.google.com/', w: 1280, p: { sku: 'S0', price: '9.99', quantity: '1' } }),
+    prepare: () =>
+      json({ n: 'pageview', u: pageUrl(0), d: 'shop.example.com', r: 'https://www.google.com/', w: 1280, p: { sku: 'S0', price: '9.99', quantity: '1' } }),
     parse: (req) => (parsePlausible(JSON.parse((req as Buffer).toString('utf8'))).ok ? 1 : 0),
   },
   {
     protocol: 'umami',
     events: 1,
     extra: 'URL resolution of the path',
-    prepare: () => json({ type: 'event', payload: { website: 'G-BENCH', hostname: 'shop.example.com', url: '/products/0?utm_source=news&utm_medium=email', title: 'P', language: 'en-US', screen: '1920x1080', referrer: 'https://www.google.com/', data: props(0) } }),
+    prepare: () =>
+      json({
+        type: 'event',
+        payload: {
+          website: 'G-BENCH',
+          hostname: 'shop.example.com',
+          url: '/products/0?utm_source=news&utm_medium=email',
+          title: 'P',
+          language: 'en-US',
+          screen: '1920x1080',
+          referrer: 'https://www.google.com/',
+          data: props(0),
+        },
+      }),
     parse: (req, receivedAt) => (parseUmami(JSON.parse((req as Buffer).toString('utf8')), { receivedAt }).ok ? 1 : 0),
   },
 ];
@@ -243,7 +309,11 @@ export async function run() {
   }
   const rows = PROTOCOL_CASES.map((c) => {
     const req = requests.get(c);
-    const bytes = Buffer.isBuffer(req) ? req.length : typeof req === 'string' ? req.length : (req as { query: string; body: Buffer }).query.length + (req as { body: Buffer }).body.length;
+    const bytes = Buffer.isBuffer(req)
+      ? req.length
+      : typeof req === 'string'
+        ? req.length
+        : (req as { query: string; body: Buffer }).query.length + (req as { body: Buffer }).body.length;
     return {
       protocol: c.protocol,
       events_per_request: c.events,

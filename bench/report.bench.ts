@@ -29,9 +29,19 @@ const END = addDays(START, DAYS - 1);
 
 /** The overview a dashboard opens with: trend, top pages, top sources, countries, devices. */
 const OVERVIEW = [
-  { name: 'trend', body: { dimensions: [{ name: 'date' }], metrics: [{ name: 'activeUsers' }, { name: 'sessions' }, { name: 'screenPageViews' }], orderBys: [{ dimension: { dimensionName: 'date' } }] } },
+  {
+    name: 'trend',
+    body: {
+      dimensions: [{ name: 'date' }],
+      metrics: [{ name: 'activeUsers' }, { name: 'sessions' }, { name: 'screenPageViews' }],
+      orderBys: [{ dimension: { dimensionName: 'date' } }],
+    },
+  },
   { name: 'top pages', body: { dimensions: [{ name: 'pagePath' }], metrics: [{ name: 'screenPageViews' }, { name: 'activeUsers' }], limit: 10 } },
-  { name: 'top sources', body: { dimensions: [{ name: 'sessionSource' }, { name: 'sessionMedium' }], metrics: [{ name: 'sessions' }, { name: 'engagementRate' }], limit: 10 } },
+  {
+    name: 'top sources',
+    body: { dimensions: [{ name: 'sessionSource' }, { name: 'sessionMedium' }], metrics: [{ name: 'sessions' }, { name: 'engagementRate' }], limit: 10 },
+  },
   { name: 'countries', body: { dimensions: [{ name: 'country' }], metrics: [{ name: 'activeUsers' }, { name: 'sessions' }], limit: 25 } },
   { name: 'devices', body: { dimensions: [{ name: 'deviceCategory' }], metrics: [{ name: 'activeUsers' }, { name: 'bounceRate' }] } },
 ].map((q) => ({ ...q, body: { ...q.body, dateRanges: [{ startDate: START, endDate: END }] } }));
@@ -66,7 +76,9 @@ async function loadAll(warehouse: Warehouse): Promise<number> {
   const t = performance.now();
   for (const table of TRANSFORMED_TABLE_NAMES) {
     for (const date of datesBetween(START, END)) {
-      await warehouse.loadPartition(table, { tenantId: settings.tenantId, propertyId: settings.propertyId, date }, [transformedKey(table, { ...settings, date })]);
+      await warehouse.loadPartition(table, { tenantId: settings.tenantId, propertyId: settings.propertyId, date }, [
+        transformedKey(table, { ...settings, date }),
+      ]);
     }
   }
   return (performance.now() - t) / 1000;
@@ -107,7 +119,9 @@ export async function run() {
   // the raw baseline: the same compiled SQL, straight in DuckDB over the same Parquet files
   const raw = await (await DuckDBInstance.create(':memory:')).connect();
   for (const table of TRANSFORMED_TABLE_NAMES) {
-    await raw.run(`CREATE VIEW ${table} AS SELECT * FROM read_parquet('${path.join(dir, 'objects', 'transformed', table)}/**/*.parquet', hive_partitioning = false)`);
+    await raw.run(
+      `CREATE VIEW ${table} AS SELECT * FROM read_parquet('${path.join(dir, 'objects', 'transformed', table)}/**/*.parquet', hive_partitioning = false)`,
+    );
   }
   const direct: number[] = [];
   for (const q of OVERVIEW) {
@@ -136,15 +150,16 @@ export async function run() {
   } else process.stdout.write('DATABASE_URL not set (eval "$(scripts/services env)"): PostgreSQL warehouse skipped\n');
 
   const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-  const rows = [...OVERVIEW.map((q, i) => [q.name, api[i], direct[i], pg?.api[i]] as const), ['overview (sum)', sum(api), sum(direct), pg ? sum(pg.api) : undefined] as const].map(
-    ([report, a, d, p]) => ({
-      report,
-      api_ms: Number(a.toFixed(1)),
-      raw_duckdb_ms: Number(d.toFixed(1)),
-      ratio: Number((a / d).toFixed(2)),
-      ...(p !== undefined ? { postgres_api_ms: Number(p.toFixed(1)), postgres_vs_duckdb: Number((p / a).toFixed(2)) } : {}),
-    }),
-  );
+  const rows = [
+    ...OVERVIEW.map((q, i) => [q.name, api[i], direct[i], pg?.api[i]] as const),
+    ['overview (sum)', sum(api), sum(direct), pg ? sum(pg.api) : undefined] as const,
+  ].map(([report, a, d, p]) => ({
+    report,
+    api_ms: Number(a.toFixed(1)),
+    raw_duckdb_ms: Number(d.toFixed(1)),
+    ratio: Number((a / d).toFixed(2)),
+    ...(p !== undefined ? { postgres_api_ms: Number(p.toFixed(1)), postgres_vs_duckdb: Number((p / a).toFixed(2)) } : {}),
+  }));
   console.table(rows);
   const transform = {
     events: ds.rawEvents,

@@ -16,7 +16,9 @@ const BENCHES: Record<string, string> = {
 
 export async function main(args: string[]): Promise<void> {
   if (args.includes('--help') || args.includes('-h')) {
-    process.stdout.write(`usage: npm run bench [-- ${Object.keys(BENCHES).join(' | ')} ...]\nWrites bench/results/<name>.json; set BENCH_SECONDS to change each run's duration.\n`);
+    process.stdout.write(
+      `usage: npm run bench [-- ${Object.keys(BENCHES).join(' | ')} ...]\nWrites bench/results/<name>.json; set BENCH_SECONDS to change each run's duration.\n`,
+    );
     return;
   }
   const names = args.length ? args : Object.keys(BENCHES);

@@ -51,7 +51,14 @@ export async function run() {
       const lo = from + i * CYCLE_SECONDS * 1000;
       const slice = all.filter((e) => e.received_at >= lo && e.received_at < lo + CYCLE_SECONDS * 1000);
       const { r, seconds } = await cycle(slice);
-      rows.push({ mode, cycle: i + 1, new_events: r.rawRead, seconds: Number(seconds.toFixed(2)), rebuilt: r.rebuiltFrom ?? '', files: r.partitions.reduce((n, p) => n + p.keys.length, 0) });
+      rows.push({
+        mode,
+        cycle: i + 1,
+        new_events: r.rawRead,
+        seconds: Number(seconds.toFixed(2)),
+        rebuilt: r.rebuiltFrom ?? '',
+        files: r.partitions.reduce((n, p) => n + p.keys.length, 0),
+      });
     }
     await engine.close();
     fs.rmSync(dir, { recursive: true, force: true });

@@ -25,11 +25,21 @@ export async function run() {
     const n = await writeGeneratedTraffic(new FolderObjectStore(rawDir), settings, { seed: 2, startDate: START, days: DAYS, timeZone: 'UTC', visitorsPerDay });
     fs.writeFileSync(marker, JSON.stringify({ events: n }));
   }
-  const engines: [string, (store: FolderObjectStore, tmp: string) => TransformEngine][] = [['duckdb', (store, tmp) => new DuckDbTransformEngine(store, { tempDir: tmp })]];
+  const engines: [string, (store: FolderObjectStore, tmp: string) => TransformEngine][] = [
+    ['duckdb', (store, tmp) => new DuckDbTransformEngine(store, { tempDir: tmp })],
+  ];
   if (process.env.SPARK_SUBMIT) {
     engines.push([
       'spark',
-      (store, tmp) => new SparkTransformEngine(store, { sparkSubmit: process.env.SPARK_SUBMIT!, master: 'local[2]', jars: process.env.SPARK_JARS, shufflePartitions: 8, driverMemory: '4g', tempDir: tmp }),
+      (store, tmp) =>
+        new SparkTransformEngine(store, {
+          sparkSubmit: process.env.SPARK_SUBMIT!,
+          master: 'local[2]',
+          jars: process.env.SPARK_JARS,
+          shufflePartitions: 8,
+          driverMemory: '4g',
+          tempDir: tmp,
+        }),
     ]);
   } else process.stdout.write('SPARK_SUBMIT not set (eval "$(scripts/services env)"): Spark skipped\n');
   const rows: Record<string, unknown>[] = [];
@@ -44,7 +54,14 @@ export async function run() {
     const seconds = (performance.now() - t0) / 1000;
     await engine.close();
     const bytes = (await store.list('transformed/')).reduce((n, o) => n + o.size, 0);
-    rows.push({ engine: name, raw_events: r.rawRead, events_written: r.eventsWritten, seconds: Number(seconds.toFixed(1)), events_per_s: Math.round(r.rawRead / seconds), bytes_per_event: Number((bytes / r.eventsWritten).toFixed(1)) });
+    rows.push({
+      engine: name,
+      raw_events: r.rawRead,
+      events_written: r.eventsWritten,
+      seconds: Number(seconds.toFixed(1)),
+      events_per_s: Math.round(r.rawRead / seconds),
+      bytes_per_event: Number((bytes / r.eventsWritten).toFixed(1)),
+    });
     fs.rmSync(dir, { recursive: true, force: true });
   }
   console.table(rows);

@@ -19,16 +19,43 @@ const property = '400000777';
 
 function raw(i: number): RawEvent {
   return {
-    event_id: `ev-${i}`, tenant_id: tenant, property_id: property, protocol: 'native', received_at: T0 + i * 30_000, client_ts: null,
-    name: 'page_view', client_id: `c${i % 7}`, user_id: null, session_id: null, url: `https://a.example/p${i % 5}`, referrer: null, title: null,
-    ua: null, ua_source: 'none', ip_trunc: null, ip_source: 'none', country: null, region: null, city: null, language: null, screen: null,
-    consent: null, params: {}, user_props: {},
+    event_id: `ev-${i}`,
+    tenant_id: tenant,
+    property_id: property,
+    protocol: 'native',
+    received_at: T0 + i * 30_000,
+    client_ts: null,
+    name: 'page_view',
+    client_id: `c${i % 7}`,
+    user_id: null,
+    session_id: null,
+    url: `https://a.example/p${i % 5}`,
+    referrer: null,
+    title: null,
+    ua: null,
+    ua_source: 'none',
+    ip_trunc: null,
+    ip_source: 'none',
+    country: null,
+    region: null,
+    city: null,
+    language: null,
+    screen: null,
+    consent: null,
+    params: {},
+    user_props: {},
   };
 }
 
 /** What the log would hand the archiver: partition 0, offsets from 0. */
 function batch(n: number): LogBatch {
-  const records: LogRecord[] = Array.from({ length: n }, (_, i) => ({ partition: 0, offset: i, key: `${property}:c${i % 7}`, value: Buffer.from(JSON.stringify(raw(i))), timestamp: T0 + i * 30_000 }));
+  const records: LogRecord[] = Array.from({ length: n }, (_, i) => ({
+    partition: 0,
+    offset: i,
+    key: `${property}:c${i % 7}`,
+    value: Buffer.from(JSON.stringify(raw(i))),
+    timestamp: T0 + i * 30_000,
+  }));
   return { output: 'raw-events', partition: 0, records, nextOffset: n };
 }
 
@@ -37,8 +64,15 @@ function rawZone(store: FolderObjectStore): Map<string, string[]> {
   const root = store.locate('raw');
   for (const f of fs.readdirSync(root, { recursive: true }) as string[]) {
     if (!f.endsWith('.ndjson.gz')) continue;
-    const lines = zlib.gunzipSync(fs.readFileSync(path.join(root, f))).toString().trim().split('\n');
-    out.set(f, lines.map((l) => JSON.parse(l).event_id));
+    const lines = zlib
+      .gunzipSync(fs.readFileSync(path.join(root, f)))
+      .toString()
+      .trim()
+      .split('\n');
+    out.set(
+      f,
+      lines.map((l) => JSON.parse(l).event_id),
+    );
   }
   return out;
 }
@@ -65,7 +99,9 @@ describe('Archiver: killed between writing objects and committing the offset', (
     dying.recordRawObjects = async () => {
       throw new Error('killed');
     };
-    await expect(new Archiver({ log: null as never, store, state: dying, logger }, { batchRecords: 1000, maxWaitMs: 10 }).archive(batch(60))).rejects.toThrow('killed');
+    await expect(new Archiver({ log: null as never, store, state: dying, logger }, { batchRecords: 1000, maxWaitMs: 10 }).archive(batch(60))).rejects.toThrow(
+      'killed',
+    );
     const afterCrash = rawZone(store);
     expect([...afterCrash.values()].flat()).toHaveLength(60);
 
@@ -83,7 +119,10 @@ describe('Archiver: killed between writing objects and committing the offset', (
     for (const r of manifest) expect(zone.has(r.key.slice('raw/'.length)), r.key).toBe(true);
 
     const engine = new DuckDbTransformEngine(store, { tempDir: fs.mkdtempSync(path.join(os.tmpdir(), 'tally-archiver-tmp-')) });
-    const result = await engine.transform({ settings: { ...DEFAULT_PROPERTY_SETTINGS, keyEvents: [], tenantId: tenant, propertyId: property }, dates: ['2026-11-20'] });
+    const result = await engine.transform({
+      settings: { ...DEFAULT_PROPERTY_SETTINGS, keyEvents: [], tenantId: tenant, propertyId: property },
+      dates: ['2026-11-20'],
+    });
     await engine.close();
     expect(result.rawRead).toBe(100);
     expect(result.eventsWritten).toBe(100);
@@ -101,9 +140,12 @@ describe('Archiver: killed between writing objects and committing the offset', (
     expect(first.length).toBe(2); // 50 records 30 s apart cross 09:00 -> 10:00 UTC
   });
 
-  it('lets other work run while it parses a large batch (it shares the collector\'s thread in tally serve)', async () => {
+  it("lets other work run while it parses a large batch (it shares the collector's thread in tally serve)", async () => {
     const store = new FolderObjectStore(path.join(dir, 'objects-yield'));
-    const archiver = new Archiver({ log: null as never, store, state: new PipelineStateRepository(db), logger: createLogger('silent') }, { batchRecords: 5000, maxWaitMs: 10 });
+    const archiver = new Archiver(
+      { log: null as never, store, state: new PipelineStateRepository(db), logger: createLogger('silent') },
+      { batchRecords: 5000, maxWaitMs: 10 },
+    );
     const b = batch(2000);
     let otherWorkRan = false;
     let ranBeforeRecord1500: boolean | null = null;

@@ -67,7 +67,21 @@ export class Archiver {
   }
 
   async archive(batch: LogBatch): Promise<void> {
-    const groups = new Map<string, { zone: RawZone; at: number; prefix: string; tenantId: string; propertyId: string; lines: Buffer[]; first: number; last: number; min: number; max: number }>();
+    const groups = new Map<
+      string,
+      {
+        zone: RawZone;
+        at: number;
+        prefix: string;
+        tenantId: string;
+        propertyId: string;
+        lines: Buffer[];
+        first: number;
+        last: number;
+        min: number;
+        max: number;
+      }
+    >();
     for (let i = 0; i < batch.records.length; i++) {
       // a batch is up to 20k records parsed on the collector's thread in `tally serve`: let
       // requests in between chunks instead of stalling them for hundreds of ms
@@ -83,7 +97,18 @@ export class Archiver {
       const eventMs = Number(ev?.client_ts ?? receivedAt);
       let g = groups.get(prefix);
       if (!g) {
-        g = { zone, at: d.getTime(), prefix, tenantId: tenant, propertyId: property, lines: [], first: rec.offset, last: rec.offset, min: eventMs, max: eventMs };
+        g = {
+          zone,
+          at: d.getTime(),
+          prefix,
+          tenantId: tenant,
+          propertyId: property,
+          lines: [],
+          first: rec.offset,
+          last: rec.offset,
+          min: eventMs,
+          max: eventMs,
+        };
         groups.set(prefix, g);
       }
       g.lines.push(rec.value);

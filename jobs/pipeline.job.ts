@@ -24,7 +24,12 @@ export interface PipelineJobDeps {
 export function pipelineJob(deps: PipelineJobDeps) {
   return async (ctx: JobContext<TransformJobData>) => {
     const mark = new Date();
-    const caughtUp = deps.archiver ? await deps.archiver.caughtUp(120_000).then(() => true, () => false) : false;
+    const caughtUp = deps.archiver
+      ? await deps.archiver.caughtUp(120_000).then(
+          () => true,
+          () => false,
+        )
+      : false;
     const upto = await deps.state.maxRawSeq();
     const result = { transform: await deps.transform(ctx), load: await deps.load(ctx) };
     if (caughtUp && !ctx.signal.aborted) await deps.state.markComplete(mark, upto, ctx.data.propertyId);

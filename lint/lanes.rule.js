@@ -22,11 +22,19 @@ import path from 'node:path';
 export const FEATURES = ['src/ingest', 'src/query', 'src/tenancy', 'src/billing', 'src/support', 'src/lifecycle', 'src/accounts', 'src/demo', 'jobs'];
 // the metrics registry is kernel like the logger: one process-wide set of named instruments that
 // every module records to (src/infra/metrics/README.md), with no second implementation to port
-const INFRA_KERNEL = ['src/infra/errors.ts', 'src/infra/error-body.ts', 'src/infra/logger.ts', 'src/infra/config/config.ts', 'src/infra/metadata/db.ts', 'src/infra/metrics/metrics.ts'];
+const INFRA_KERNEL = [
+  'src/infra/errors.ts',
+  'src/infra/error-body.ts',
+  'src/infra/logger.ts',
+  'src/infra/config/config.ts',
+  'src/infra/metadata/db.ts',
+  'src/infra/metrics/metrics.ts',
+];
 const TEST_FILE = /\.(test|contract|testkit|fixture)\.ts$|^(test|bench)\/|^bin\/bench\.mjs$/;
 
 const under = (file, dir) => file === dir || file.startsWith(dir + '/');
-const areaOf = (file) => FEATURES.find((f) => under(file, f)) ?? ['src/domain', 'src/infra', 'src/server', 'src/cli', 'migrations'].find((d) => under(file, d)) ?? null;
+const areaOf = (file) =>
+  FEATURES.find((f) => under(file, f)) ?? ['src/domain', 'src/infra', 'src/server', 'src/cli', 'migrations'].find((d) => under(file, d)) ?? null;
 
 /** Why `from` may not import `to` (both repo-relative), or null when it may. */
 export function laneViolation(from, to) {
@@ -40,7 +48,10 @@ export function laneViolation(from, to) {
   if (a === 'migrations') return b === null ? null : 'migrations import nothing of ours';
   // a feature
   if (b === 'src/domain') return null;
-  if (b === 'src/infra') return to.endsWith('.port.ts') || INFRA_KERNEL.includes(to) ? null : `${a} imports infra ports and the kernel (errors, logger, metrics, config, db), not an implementation`;
+  if (b === 'src/infra')
+    return to.endsWith('.port.ts') || INFRA_KERNEL.includes(to)
+      ? null
+      : `${a} imports infra ports and the kernel (errors, logger, metrics, config, db), not an implementation`;
   return `${a} may not import ${b ?? to}: declare a port in ${a} and let src/server wire it`;
 }
 

@@ -12,7 +12,12 @@ async function lanes(filePath, code) {
 describe('tally/lanes', () => {
   it('keeps src/domain free of our other modules', async () => {
     expect(await lanes('src/domain/x.ts', "import { TallyError } from '../infra/errors.js';\nexport const e = TallyError;\n")).toHaveLength(1);
-    expect(await lanes('src/domain/enrichment/x.ts', "import { DEFAULT_PROPERTY_SETTINGS } from '../property-settings.js';\nexport const d = DEFAULT_PROPERTY_SETTINGS;\n")).toEqual([]);
+    expect(
+      await lanes(
+        'src/domain/enrichment/x.ts',
+        "import { DEFAULT_PROPERTY_SETTINGS } from '../property-settings.js';\nexport const d = DEFAULT_PROPERTY_SETTINGS;\n",
+      ),
+    ).toEqual([]);
   });
 
   it('lets infra import the domain only', async () => {
@@ -21,9 +26,16 @@ describe('tally/lanes', () => {
   });
 
   it('keeps features apart and off infra implementations, dynamic imports too', async () => {
-    expect(await lanes('src/ingest/x.ts', "import type { PropertyRow } from '../tenancy/tenant.repository.js';\nexport type P = PropertyRow;\n")).toHaveLength(1);
+    expect(await lanes('src/ingest/x.ts', "import type { PropertyRow } from '../tenancy/tenant.repository.js';\nexport type P = PropertyRow;\n")).toHaveLength(
+      1,
+    );
     expect(await lanes('src/query/x.ts', "export const w = () => import('../infra/warehouse/duckdb.warehouse.js');\n")).toHaveLength(1);
-    expect(await lanes('jobs/x.ts', "import { TallyError } from '../src/infra/errors.js';\nimport type { JobQueue } from '../src/infra/jobs/job-queue.port.js';\nexport type Q = JobQueue;\nexport const e = TallyError;\n")).toEqual([]);
+    expect(
+      await lanes(
+        'jobs/x.ts',
+        "import { TallyError } from '../src/infra/errors.js';\nimport type { JobQueue } from '../src/infra/jobs/job-queue.port.js';\nexport type Q = JobQueue;\nexport const e = TallyError;\n",
+      ),
+    ).toEqual([]);
   });
 
   it('tells the top-level jobs/ from src/infra/jobs', () => {

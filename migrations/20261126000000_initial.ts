@@ -52,7 +52,9 @@ export async function up(knex: Knex): Promise<void> {
     t.string('currency_code', 3).notNullable().defaultTo('USD');
     t.integer('session_timeout_minutes').notNullable().defaultTo(30);
     t.integer('engaged_session_seconds').notNullable().defaultTo(10);
-    t.jsonb('key_events').notNullable().defaultTo(JSON.stringify(['purchase']));
+    t.jsonb('key_events')
+      .notNullable()
+      .defaultTo(JSON.stringify(['purchase']));
     t.timestamp('created_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
     t.index(['organization_id']);
   });
@@ -133,7 +135,19 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
-  for (const t of ['usage_hourly', 'job_runs', 'partitions', 'pipeline_state', 'raw_objects', 'api_keys', 'properties', 'memberships', 'users', 'organizations', 'plans']) {
+  for (const t of [
+    'usage_hourly',
+    'job_runs',
+    'partitions',
+    'pipeline_state',
+    'raw_objects',
+    'api_keys',
+    'properties',
+    'memberships',
+    'users',
+    'organizations',
+    'plans',
+  ]) {
     await knex.schema.dropTableIfExists(t);
   }
   await knex.raw('DROP SEQUENCE IF EXISTS raw_object_seq');

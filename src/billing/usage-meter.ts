@@ -10,7 +10,11 @@ export class UsageMeter {
   private pending = new Map<string, { tenantId: string; propertyId: string; hour: number; events: number; deadLetters: number }>();
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly db: Db, private readonly log: Logger, private readonly flushMs = 5_000) {}
+  constructor(
+    private readonly db: Db,
+    private readonly log: Logger,
+    private readonly flushMs = 5_000,
+  ) {}
 
   start(): void {
     this.timer = setInterval(() => void this.flush(), this.flushMs);

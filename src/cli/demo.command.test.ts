@@ -4,7 +4,7 @@ import { generateTraffic } from '../demo/traffic-generator.js';
 import { demoTrafficOptions } from './demo.command.js';
 
 describe('tally demo', () => {
-  it("writes a ground truth for exactly the sessions it sends: none still to come today, none older than the collector accepts", () => {
+  it('writes a ground truth for exactly the sessions it sends: none still to come today, none older than the collector accepts', () => {
     const now = Date.parse('2026-12-05T13:30:00Z'); // mid-day: half of today's sessions are still to come
     const opts = demoTrafficOptions(3, 200, 42, 'UTC', now);
     const sent = [...generateTraffic(opts)].map((i) => i.event);

@@ -11,7 +11,6 @@ import { sendTraffic } from '../demo/traffic-sender.js';
 import { addDays, localDate } from '../domain/time-zone.js';
 import { progressBar } from './progress.js';
 
-
 /** The collector refuses events older than 72 h; an hour of margin for the time the sending takes. */
 const ACCEPTED_AGE_MS = 71 * 3_600_000;
 

@@ -45,7 +45,12 @@ const tenantText = (t: CreatedTenant) =>
   ].join('\n');
 
 const listText = (ts: TenantSummary[]) =>
-  ts.length ? table([['ORGANISATION', 'PLAN', 'PROPERTIES', 'CREATED', 'NAME'], ...ts.map((t) => [t.organizationId, t.planId, String(t.properties), t.createdAt.slice(0, 10), t.name])]) : 'no tenants yet';
+  ts.length
+    ? table([
+        ['ORGANISATION', 'PLAN', 'PROPERTIES', 'CREATED', 'NAME'],
+        ...ts.map((t) => [t.organizationId, t.planId, String(t.properties), t.createdAt.slice(0, 10), t.name]),
+      ])
+    : 'no tenants yet';
 
 const detailText = (t: TenantDetail) =>
   [
@@ -54,10 +59,15 @@ const detailText = (t: TenantDetail) =>
     `Created       ${t.createdAt}`,
     `Owners        ${t.owners.join(', ') || '-'}`,
     '',
-    t.properties.length ? table([['PROPERTY', 'MEASUREMENT', 'TIME ZONE', 'DOMAIN'], ...t.properties.map((p) => [p.propertyId, p.measurementId, p.timeZone, p.domain])]) : 'no properties',
+    t.properties.length
+      ? table([['PROPERTY', 'MEASUREMENT', 'TIME ZONE', 'DOMAIN'], ...t.properties.map((p) => [p.propertyId, p.measurementId, p.timeZone, p.domain])])
+      : 'no properties',
     '',
     t.keys.length
-      ? table([['KEY', 'SCOPE', 'PROPERTY', 'STATE', 'LAST USED', 'NAME'], ...t.keys.map((k) => [k.prefix + '…', k.scope, k.propertyId ?? '-', k.revoked ? 'revoked' : 'active', k.lastUsedAt ?? 'never', k.name])])
+      ? table([
+          ['KEY', 'SCOPE', 'PROPERTY', 'STATE', 'LAST USED', 'NAME'],
+          ...t.keys.map((k) => [k.prefix + '…', k.scope, k.propertyId ?? '-', k.revoked ? 'revoked' : 'active', k.lastUsedAt ?? 'never', k.name]),
+        ])
       : 'no keys',
   ].join('\n');
 
@@ -65,7 +75,9 @@ function jobText(name: string, result: unknown): string {
   const r = result as { transform?: unknown; load?: unknown; properties?: unknown; partitions?: unknown };
   const transform = (t: { properties: { propertyId: string; dates: string[]; eventsWritten: number }[] }) =>
     t.properties.length
-      ? t.properties.map((p) => `transform: property ${p.propertyId}: ${p.dates.length} date(s) ${p.dates[0]}..${p.dates.at(-1)}, ${p.eventsWritten} events written`).join('\n')
+      ? t.properties
+          .map((p) => `transform: property ${p.propertyId}: ${p.dates.length} date(s) ${p.dates[0]}..${p.dates.at(-1)}, ${p.eventsWritten} events written`)
+          .join('\n')
       : 'transform: nothing to do (no new raw data; --full re-transforms every date)';
   const load = (l: { partitions: number; rows: number }) => `load: ${l.partitions} partition(s), ${l.rows} rows`;
   if (name === 'pipeline' && r?.transform && r.load) return `${transform(r.transform as never)}\n${load(r.load as never)}`;
@@ -76,7 +88,8 @@ function jobText(name: string, result: unknown): string {
 
 /** `tally migrate`, `tally tenant …`, `tally jobs run`, `tally demo`: everything that works on a data dir or a database. */
 export function registerOperatorCommands(program: Command, config: () => Config): void {
-  const withOp = (fn: (op: Operator, o: any, ...args: string[]) => Promise<void>, scope: 'metadata' | 'worker' = 'metadata') =>
+  const withOp =
+    (fn: (op: Operator, o: any, ...args: string[]) => Promise<void>, scope: 'metadata' | 'worker' = 'metadata') =>
     async (...args: unknown[]) => {
       // commander passes the positional arguments, then the options, then the command
       const o = args[args.length - 2] as Common;
@@ -100,7 +113,11 @@ export function registerOperatorCommands(program: Command, config: () => Config)
     withOp(async (op, o) => {
       const applied = await op.migrate();
       const by = op.via.kind === 'server' ? `the running server (pid ${op.via.pid}) holds this database and migrated it when it started` : null;
-      print(o, { applied, via: op.via.kind }, () => by ?? (applied.length ? `applied ${applied.length} migration(s):\n  ${applied.join('\n  ')}` : 'the schema is up to date'));
+      print(
+        o,
+        { applied, via: op.via.kind },
+        () => by ?? (applied.length ? `applied ${applied.length} migration(s):\n  ${applied.join('\n  ')}` : 'the schema is up to date'),
+      );
     }),
   );
 
@@ -145,7 +162,9 @@ export function registerOperatorCommands(program: Command, config: () => Config)
       print(o, ts, () => listText(ts));
     }),
   );
-  common(tenant.command('show').description("one tenant: plan, owners, properties and keys (prefixes only: secrets are never stored)").argument('<organizationId>')).action(
+  common(
+    tenant.command('show').description('one tenant: plan, owners, properties and keys (prefixes only: secrets are never stored)').argument('<organizationId>'),
+  ).action(
     withOp(async (op, o, id) => {
       const t = await op.getTenant(id!);
       print(o, t, () => detailText(t));
@@ -190,7 +209,11 @@ export function registerOperatorCommands(program: Command, config: () => Config)
     withOp(async (op, o) => {
       const password = o.password ?? process.env.TALLY_USER_PASSWORD;
       const out = await op.ops('users.create', { email: o.email, name: o.name, password, staff: !!o.staff });
-      print(o, out, () => `User ${out.user.id} ${out.user.email}${out.user.isStaff ? ' (staff)' : ''}${out.password ? `\nPassword ${out.password}  (shown once)` : ''}`);
+      print(
+        o,
+        out,
+        () => `User ${out.user.id} ${out.user.email}${out.user.isStaff ? ' (staff)' : ''}${out.password ? `\nPassword ${out.password}  (shown once)` : ''}`,
+      );
     }),
   );
 
@@ -198,7 +221,13 @@ export function registerOperatorCommands(program: Command, config: () => Config)
   common(orgCmd.command('list').description('every organisation with its plan, members and properties')).action(
     withOp(async (op, o) => {
       const out = await op.ops('orgs.list', {});
-      print(o, out, () => out.organizations.map((x: any) => `${x.id}  ${x.plan.id.padEnd(7)} members=${x.members} properties=${x.properties}  ${x.name}`).join('\n') || '(none)');
+      print(
+        o,
+        out,
+        () =>
+          out.organizations.map((x: any) => `${x.id}  ${x.plan.id.padEnd(7)} members=${x.members} properties=${x.properties}  ${x.name}`).join('\n') ||
+          '(none)',
+      );
     }),
   );
 
@@ -206,7 +235,17 @@ export function registerOperatorCommands(program: Command, config: () => Config)
   common(keyCmd.command('list').description('active keys of a property (never their secrets)').requiredOption('--property <id>', 'property id')).action(
     withOp(async (op, o) => {
       const out = await op.ops('keys.list', { propertyId: String(o.property) });
-      print(o, out, () => out.keys.map((k: any) => `${k.id}  ${k.kind.padEnd(9)} ${k.prefix}…  ${k.name}  created ${k.createdAt}  last used ${k.lastUsedAt ?? 'never'}${k.expiresAt ? `  expires ${k.expiresAt}` : ''}`).join('\n') || '(none)');
+      print(
+        o,
+        out,
+        () =>
+          out.keys
+            .map(
+              (k: any) =>
+                `${k.id}  ${k.kind.padEnd(9)} ${k.prefix}…  ${k.name}  created ${k.createdAt}  last used ${k.lastUsedAt ?? 'never'}${k.expiresAt ? `  expires ${k.expiresAt}` : ''}`,
+            )
+            .join('\n') || '(none)',
+      );
     }),
   );
   common(
@@ -237,7 +276,12 @@ export function registerOperatorCommands(program: Command, config: () => Config)
   ).action(
     withOp(async (op, o, keyId) => {
       const out = await op.ops('keys.rotate', { keyId, gracePeriodSeconds: Number(o.grace) });
-      print(o, out, () => `Key ${out.key.id} replaces ${keyId}${out.previous.expiresAt ? ` (old secret valid until ${out.previous.expiresAt})` : ' (old secret revoked)'}\nSecret ${out.secret}  (shown once)`);
+      print(
+        o,
+        out,
+        () =>
+          `Key ${out.key.id} replaces ${keyId}${out.previous.expiresAt ? ` (old secret valid until ${out.previous.expiresAt})` : ' (old secret revoked)'}\nSecret ${out.secret}  (shown once)`,
+      );
     }),
   );
 

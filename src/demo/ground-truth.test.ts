@@ -3,14 +3,7 @@ import { isbot } from 'isbot';
 import { UAParser } from 'ua-parser-js';
 import { describe, expect, it } from 'vitest';
 import { isTallyError } from '../infra/errors.js';
-import {
-  expectedReport,
-  groundTruth,
-  type ExpectedMetrics,
-  type ReportDimension,
-  type ReportQuery,
-  type TruthSession,
-} from './ground-truth.js';
+import { expectedReport, groundTruth, type ExpectedMetrics, type ReportDimension, type ReportQuery, type TruthSession } from './ground-truth.js';
 import { addDays, localDateOf } from './local-time.js';
 import { generateTraffic, type NativeEvent, type TrafficOptions } from './traffic-generator.js';
 
@@ -29,9 +22,7 @@ const OPTS: TrafficOptions = {
 const LAST_DAY = addDays(OPTS.startDate, OPTS.days - 1);
 const SPILL_DAY = addDays(OPTS.startDate, OPTS.days);
 const MIN30 = 30 * 60_000;
-const DIMENSIONS: (ReportDimension | undefined)[] = [
-  undefined, 'date', 'pagePath', 'sessionSource', 'country', 'deviceCategory', 'sessionDefaultChannelGroup',
-];
+const DIMENSIONS: (ReportDimension | undefined)[] = [undefined, 'date', 'pagePath', 'sessionSource', 'country', 'deviceCategory', 'sessionDefaultChannelGroup'];
 const SESSION_SCOPED: ReportDimension[] = ['sessionSource', 'country', 'deviceCategory', 'sessionDefaultChannelGroup'];
 const SUMMED: (keyof ExpectedMetrics)[] = ['sessions', 'engagedSessions', 'screenPageViews', 'eventCount', 'keyEvents', 'userEngagementDuration', 'newUsers'];
 
@@ -100,9 +91,17 @@ for (const [client, events] of byClient) {
     const end = cur[cur.length - 1].timestamp;
     const pageViews = cur.filter((e) => e.name === 'page_view').length;
     observed.push({
-      client, events: cur, dates: cur.map((e) => localDateOf(e.timestamp, OPTS.timeZone)),
-      paths: cur.map((e) => new URL(e.url as string).pathname), start, end, date: localDateOf(start, OPTS.timeZone), source, channel: channelOf(source, medium),
-      country: geoip.lookup(first.ip as string)?.country ?? '', device,
+      client,
+      events: cur,
+      dates: cur.map((e) => localDateOf(e.timestamp, OPTS.timeZone)),
+      paths: cur.map((e) => new URL(e.url as string).pathname),
+      start,
+      end,
+      date: localDateOf(start, OPTS.timeZone),
+      source,
+      channel: channelOf(source, medium),
+      country: geoip.lookup(first.ip as string)?.country ?? '',
+      device,
       engaged: end - start > 10_000 || pageViews >= 2 || cur.some((e) => e.name === 'purchase'),
       first: cur.some((e) => e.name === 'first_visit'),
     });
@@ -120,15 +119,25 @@ for (const [client, events] of byClient) {
 function referenceReport(q: ReportQuery): Map<string, ExpectedMetrics> {
   const dim = q.dimension;
   const inRange = (d: string): boolean => d >= q.startDate && d <= q.endDate;
-  const rows = new Map<string, { s: Set<Observed>; sess: Observed[]; pv: number; ev: number; key: number; msec: number; total: Set<string>; active: Set<string>; fresh: Set<string> }>();
+  const rows = new Map<
+    string,
+    { s: Set<Observed>; sess: Observed[]; pv: number; ev: number; key: number; msec: number; total: Set<string>; active: Set<string>; fresh: Set<string> }
+  >();
   const row = (k: string) => {
     let r = rows.get(k);
     if (!r) rows.set(k, (r = { s: new Set(), sess: [], pv: 0, ev: 0, key: 0, msec: 0, total: new Set(), active: new Set(), fresh: new Set() }));
     return r;
   };
   const sessionValue = (o: Observed): string =>
-    dim === 'sessionSource' ? o.source : dim === 'country' ? o.country : dim === 'deviceCategory' ? o.device
-      : dim === 'sessionDefaultChannelGroup' ? o.channel : '';
+    dim === 'sessionSource'
+      ? o.source
+      : dim === 'country'
+        ? o.country
+        : dim === 'deviceCategory'
+          ? o.device
+          : dim === 'sessionDefaultChannelGroup'
+            ? o.channel
+            : '';
   for (const o of observed) {
     if (dim !== 'pagePath' && inRange(o.date)) {
       const r = row(dim === 'date' ? o.date : sessionValue(o));
@@ -161,10 +170,20 @@ function referenceReport(q: ReportQuery): Map<string, ExpectedMetrics> {
     const engaged = r.sess.filter((o) => o.engaged).length;
     const dur = r.sess.reduce((a, o) => a + (o.end - o.start) / 1000, 0);
     out.set(k, {
-      activeUsers: r.active.size, totalUsers: r.total.size, newUsers: r.fresh.size, sessions: n, engagedSessions: engaged,
-      engagementRate: n ? engaged / n : 0, bounceRate: n ? 1 - engaged / n : 0, averageSessionDuration: n ? dur / n : 0,
-      screenPageViews: r.pv, screenPageViewsPerSession: n ? r.pv / n : 0, eventCount: r.ev, eventsPerSession: n ? r.ev / n : 0,
-      userEngagementDuration: r.msec / 1000, keyEvents: r.key,
+      activeUsers: r.active.size,
+      totalUsers: r.total.size,
+      newUsers: r.fresh.size,
+      sessions: n,
+      engagedSessions: engaged,
+      engagementRate: n ? engaged / n : 0,
+      bounceRate: n ? 1 - engaged / n : 0,
+      averageSessionDuration: n ? dur / n : 0,
+      screenPageViews: r.pv,
+      screenPageViewsPerSession: n ? r.pv / n : 0,
+      eventCount: r.ev,
+      eventsPerSession: n ? r.ev / n : 0,
+      userEngagementDuration: r.msec / 1000,
+      keyEvents: r.key,
     });
   }
   return out;
@@ -194,7 +213,15 @@ describe('groundTruth', () => {
       expect(o, key(s.clientId, s.startMs)).toBeDefined();
       if (!o) continue;
       expect([o.end, o.date, o.source, o.channel, o.country, o.device, o.engaged, o.first, o.events.length]).toEqual([
-        s.endMs, s.date, s.source, s.channelGroup, s.country, s.deviceCategory, s.engaged, s.firstSession, s.eventCount,
+        s.endMs,
+        s.date,
+        s.source,
+        s.channelGroup,
+        s.country,
+        s.deviceCategory,
+        s.engaged,
+        s.firstSession,
+        s.eventCount,
       ]);
       const ids = new Set(o.events.map((e) => e.session_id));
       expect([...ids]).toEqual([s.clientSessionId ?? undefined]);
@@ -382,7 +409,10 @@ describe('expectedReport', () => {
   });
 
   it('refuses malformed or reversed date ranges', () => {
-    for (const q of [{ startDate: '2024-3-8', endDate: LAST_DAY }, { startDate: LAST_DAY, endDate: OPTS.startDate }]) {
+    for (const q of [
+      { startDate: '2024-3-8', endDate: LAST_DAY },
+      { startDate: LAST_DAY, endDate: OPTS.startDate },
+    ]) {
       let err: unknown;
       try {
         expectedReport(gt, q);

@@ -105,13 +105,7 @@ export type ExpectedMetrics = Pick<
   | 'keyEvents'
 >;
 
-export type ReportDimension =
-  | 'date'
-  | 'pagePath'
-  | 'sessionSource'
-  | 'country'
-  | 'deviceCategory'
-  | 'sessionDefaultChannelGroup';
+export type ReportDimension = 'date' | 'pagePath' | 'sessionSource' | 'country' | 'deviceCategory' | 'sessionDefaultChannelGroup';
 
 export interface ReportQuery {
   /** YYYY-MM-DD, inclusive, property-local. */
@@ -126,9 +120,19 @@ const ENGAGED_SECONDS = DEFAULT_PROPERTY_SETTINGS.engagedSessionSeconds;
 export function groundTruth(opts: TrafficOptions): GroundTruth {
   const ctx = createContext(opts);
   const stats: DatasetStats = {
-    sentEvents: 0, uniqueEvents: 0, humanEvents: 0, botEvents: 0, humanSessions: 0, botSessions: 0,
-    duplicateEvents: 0, lateSessions: 0, lateEvents: 0, clientSessionIdSessions: 0, humanVisitors: 0,
-    returningVisitors: 0, midnightSessions: 0,
+    sentEvents: 0,
+    uniqueEvents: 0,
+    humanEvents: 0,
+    botEvents: 0,
+    humanSessions: 0,
+    botSessions: 0,
+    duplicateEvents: 0,
+    lateSessions: 0,
+    lateEvents: 0,
+    clientSessionIdSessions: 0,
+    humanVisitors: 0,
+    returningVisitors: 0,
+    midnightSessions: 0,
   };
   const sessions: TruthSession[] = [];
   const firstDay = new Map<number, number>();

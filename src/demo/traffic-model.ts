@@ -175,7 +175,13 @@ export function planDay(ctx: TrafficContext, d: number): SessionPlan[] {
     if (j === forced || rng.chance(MIDNIGHT_SHARE)) {
       const offset = dayLen - rng.between(3 * MINUTE, 20 * MINUTE);
       plans.push({
-        day: d, index: 0, startMs: dayStart + offset, bot: false, actor: v, nth: 0, firstEver: isNew,
+        day: d,
+        index: 0,
+        startMs: dayStart + offset,
+        bot: false,
+        actor: v,
+        nth: 0,
+        firstEver: isNew,
         minDurationMs: dayLen - offset + rng.between(MINUTE, 10 * MINUTE),
       });
       continue;
@@ -183,8 +189,14 @@ export function planDay(ctx: TrafficContext, d: number): SessionPlan[] {
     let offset = sampleOffset(rng, dayLen, isNew ? 0 : RETURN_EARLIEST_MS);
     for (let k = 0; k < n && offset < dayLen; k++) {
       plans.push({
-        day: d, index: 0, startMs: dayStart + offset, bot: false, actor: v, nth: k,
-        firstEver: isNew && k === 0, minDurationMs: 0,
+        day: d,
+        index: 0,
+        startMs: dayStart + offset,
+        bot: false,
+        actor: v,
+        nth: k,
+        firstEver: isNew && k === 0,
+        minDurationMs: 0,
       });
       offset += MAX_SESSION_MS + rng.between(35 * MINUTE, 5 * HOUR);
     }
@@ -193,8 +205,14 @@ export function planDay(ctx: TrafficContext, d: number): SessionPlan[] {
   const bots = opts.botShare > 0 ? Math.round((plans.length * opts.botShare) / (1 - opts.botShare)) : 0;
   for (let i = 0; i < bots; i++) {
     plans.push({
-      day: d, index: 0, startMs: dayStart + rng.int(dayLen - 10 * MINUTE), bot: true, actor: i, nth: 0,
-      firstEver: false, minDurationMs: 0,
+      day: d,
+      index: 0,
+      startMs: dayStart + rng.int(dayLen - 10 * MINUTE),
+      bot: true,
+      actor: i,
+      nth: 0,
+      firstEver: false,
+      minDurationMs: 0,
     });
   }
   plans.sort((a, b) => a.startMs - b.startMs);
@@ -355,9 +373,7 @@ function byTime(a: ModelEvent, b: ModelEvent): number {
   return a.ts - b.ts;
 }
 
-function onPage(
-  rng: Rng, share: number, page: Page, url: string, name: string, ts: number, params: ModelEvent['params'], engagementMsec = 0,
-): ModelEvent {
+function onPage(rng: Rng, share: number, page: Page, url: string, name: string, ts: number, params: ModelEvent['params'], engagementMsec = 0): ModelEvent {
   return { name, ts, path: page.path, url, title: page.title, referrer: null, params, engagementMsec, resendDelayMs: resendDelay(rng, share) };
 }
 
@@ -399,8 +415,15 @@ function expandHuman(ctx: TrafficContext, plan: SessionPlan): SessionModel {
   const landingUrl = base + page.path + withQuery(page.query, campaign);
   if (plan.firstEver) {
     events.push({
-      name: 'first_visit', ts: t, path: page.path, url: landingUrl, title: page.title, referrer: source.referrer,
-      params: null, engagementMsec: 0, resendDelayMs: resendDelay(rng, share),
+      name: 'first_visit',
+      ts: t,
+      path: page.path,
+      url: landingUrl,
+      title: page.title,
+      referrer: source.referrer,
+      params: null,
+      engagementMsec: 0,
+      resendDelayMs: resendDelay(rng, share),
     });
   }
 
@@ -409,8 +432,15 @@ function expandHuman(ctx: TrafficContext, plan: SessionPlan): SessionModel {
     let dwell = dwellFor(rng, shape);
     if (page.kind === 'checkout') dwell = Math.max(dwell, 6_000);
     events.push({
-      name: 'page_view', ts: t, path: page.path, url, title: page.title, referrer: p === 0 ? source.referrer : null,
-      params: null, engagementMsec: 0, resendDelayMs: resendDelay(rng, share),
+      name: 'page_view',
+      ts: t,
+      path: page.path,
+      url,
+      title: page.title,
+      referrer: p === 0 ? source.referrer : null,
+      params: null,
+      engagementMsec: 0,
+      resendDelayMs: resendDelay(rng, share),
     });
     // only the landing event carries the campaign; later events on the landing page use the clean URL
     const pageUrl = base + page.path + page.query;
@@ -419,16 +449,22 @@ function expandHuman(ctx: TrafficContext, plan: SessionPlan): SessionModel {
       during.push(onPage(rng, share, page, pageUrl, 'scroll', t + Math.floor(dwell * rng.uniform(0.3, 0.8)), { percent_scrolled: 90 }));
     }
     if (dwell >= 3_000 && rng.chance(0.15)) {
-      during.push(onPage(rng, share, page, pageUrl, 'click', t + Math.floor(dwell * rng.uniform(0.5, 0.95)), {
-        link_url: 'https://www.instagram.com/trailhead.outfitters/', link_domain: 'www.instagram.com', outbound: true,
-      }));
+      during.push(
+        onPage(rng, share, page, pageUrl, 'click', t + Math.floor(dwell * rng.uniform(0.5, 0.95)), {
+          link_url: 'https://www.instagram.com/trailhead.outfitters/',
+          link_domain: 'www.instagram.com',
+          outbound: true,
+        }),
+      );
     }
     if (page.kind === 'checkout' && rng.chance(0.55)) {
-      during.push(onPage(rng, share, page, pageUrl, 'purchase', t + Math.floor(dwell * rng.uniform(0.4, 0.7)), {
-        transaction_id: `T-${ctx.seedHex}-${plan.day}-${plan.actor}-${plan.nth}-${p}`,
-        value: rng.between(1_500, 45_000) / 100,
-        currency: 'USD',
-      }));
+      during.push(
+        onPage(rng, share, page, pageUrl, 'purchase', t + Math.floor(dwell * rng.uniform(0.4, 0.7)), {
+          transaction_id: `T-${ctx.seedHex}-${plan.day}-${plan.actor}-${plan.nth}-${p}`,
+          value: rng.between(1_500, 45_000) / 100,
+          currency: 'USD',
+        }),
+      );
     }
     if (during.length > 1) during.sort(byTime);
     for (const e of during) events.push(e);
@@ -438,12 +474,7 @@ function expandHuman(ctx: TrafficContext, plan: SessionPlan): SessionModel {
     }
 
     const next = t + dwell + rng.between(200, 1_500);
-    const more =
-      shape === 'multi'
-        ? p + 1 < pageTarget && next - start <= 40 * MINUTE
-        : shape === 'midnight'
-          ? t + dwell - start < plan.minDurationMs
-          : false;
+    const more = shape === 'multi' ? p + 1 < pageTarget && next - start <= 40 * MINUTE : shape === 'midnight' ? t + dwell - start < plan.minDurationMs : false;
     if (!more) break;
     t = next;
     page = makePage(rng, rng.weighted(NEXT_PAGE[page.kind]).kind);
@@ -491,23 +522,56 @@ function expandBot(ctx: TrafficContext, plan: SessionPlan): SessionModel {
     const page = makePage(rng, rng.pick(BOT_PAGES));
     const url = base + page.path + page.query;
     if (p === 0 && bot.runsTag) {
-      events.push({ name: 'first_visit', ts: t, path: page.path, url, title: page.title, referrer: null, params: null, engagementMsec: 0, resendDelayMs: resendDelay(rng, share) });
+      events.push({
+        name: 'first_visit',
+        ts: t,
+        path: page.path,
+        url,
+        title: page.title,
+        referrer: null,
+        params: null,
+        engagementMsec: 0,
+        resendDelayMs: resendDelay(rng, share),
+      });
     }
-    events.push({ name: 'page_view', ts: t, path: page.path, url, title: page.title, referrer: null, params: null, engagementMsec: 0, resendDelayMs: resendDelay(rng, share) });
+    events.push({
+      name: 'page_view',
+      ts: t,
+      path: page.path,
+      url,
+      title: page.title,
+      referrer: null,
+      params: null,
+      engagementMsec: 0,
+      resendDelayMs: resendDelay(rng, share),
+    });
     const dwell = rng.between(500, 5_000);
     if (bot.runsTag) {
       const msec = Math.floor(dwell * 0.9);
       events.push({
-        name: 'user_engagement', ts: t + dwell, path: page.path, url, title: page.title, referrer: null,
-        params: { engagement_time_msec: msec }, engagementMsec: msec, resendDelayMs: resendDelay(rng, share),
+        name: 'user_engagement',
+        ts: t + dwell,
+        path: page.path,
+        url,
+        title: page.title,
+        referrer: null,
+        params: { engagement_time_msec: msec },
+        engagementMsec: msec,
+        resendDelayMs: resendDelay(rng, share),
       });
     }
     t += dwell + rng.between(100, 1_000);
   }
   const late = rng.chance(opts.lateShare);
   return {
-    plan, visitor, botName: bot.name, clientSessionId: null, source: null, late,
-    sendDelayMs: late ? rng.between(HOUR, 60 * HOUR) : 0, events,
+    plan,
+    visitor,
+    botName: bot.name,
+    clientSessionId: null,
+    source: null,
+    late,
+    sendDelayMs: late ? rng.between(HOUR, 60 * HOUR) : 0,
+    events,
   };
 }
 

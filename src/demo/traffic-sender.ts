@@ -13,7 +13,14 @@ export interface SendResult {
  */
 export async function sendTraffic(
   items: Iterable<TrafficItem>,
-  opts: { baseUrl: string; ingestKey: string; batchSize?: number; concurrency?: number; filter?: (i: TrafficItem) => boolean; onProgress?: (sent: number) => void },
+  opts: {
+    baseUrl: string;
+    ingestKey: string;
+    batchSize?: number;
+    concurrency?: number;
+    filter?: (i: TrafficItem) => boolean;
+    onProgress?: (sent: number) => void;
+  },
 ): Promise<SendResult> {
   const batchSize = opts.batchSize ?? 250;
   const concurrency = opts.concurrency ?? 4;

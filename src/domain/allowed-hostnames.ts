@@ -11,7 +11,10 @@ export type HostMatcher = (host: string) => boolean;
 export function defaultAllowedHostnames(domain: string | null | undefined): string[] {
   const out: string[] = [];
   for (const d of (domain ?? '').split(',')) {
-    const host = d.trim().toLowerCase().replace(/^www\./, '');
+    const host = d
+      .trim()
+      .toLowerCase()
+      .replace(/^www\./, '');
     if (host) out.push(host, `*.${host}`);
   }
   return out;

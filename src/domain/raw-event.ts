@@ -3,17 +3,7 @@
  * Every protocol maps onto this one shape; nothing a protocol sends is silently lost
  * (fields without a column of their own go to `params`).
  */
-export type Protocol =
-  | 'ga4mp'
-  | 'native'
-  | 'gtag'
-  | 'segment'
-  | 'snowplow'
-  | 'plausible'
-  | 'umami'
-  | 'posthog'
-  | 'pixel'
-  | 'tallyjs';
+export type Protocol = 'ga4mp' | 'native' | 'gtag' | 'segment' | 'snowplow' | 'plausible' | 'umami' | 'posthog' | 'pixel' | 'tallyjs';
 
 /** Where the visitor's user agent / IP came from: the payload, the HTTP request, or nowhere. */
 export type ClientInfoSource = 'payload' | 'request' | 'none';

@@ -5,9 +5,17 @@ describe('raw-zone keys', () => {
   const at = Date.parse('2024-03-01T23:59:59.999Z');
 
   it('names an archived batch by zone, tenant, property, UTC hour of receipt and log offsets', () => {
-    expect(rawObjectKey({ tenantId: 't1', propertyId: '42', at, partition: 3, first: 10, last: 19 })).toBe('raw/tenant=t1/property=42/dt=2024-03-01/hr=23/3-10-19.ndjson.gz');
-    expect(rawHourPrefix({ zone: 'deadletter', tenantId: 'unknown', propertyId: 'unknown', at })).toBe('deadletter/tenant=unknown/property=unknown/dt=2024-03-01/hr=23/');
-    expect(rawObjectKey({ tenantId: 't1', propertyId: '42', at, partition: 0, first: 0, last: 0 }).startsWith(rawDayPrefix({ tenantId: 't1', propertyId: '42' }, '2024-03-01'))).toBe(true);
+    expect(rawObjectKey({ tenantId: 't1', propertyId: '42', at, partition: 3, first: 10, last: 19 })).toBe(
+      'raw/tenant=t1/property=42/dt=2024-03-01/hr=23/3-10-19.ndjson.gz',
+    );
+    expect(rawHourPrefix({ zone: 'deadletter', tenantId: 'unknown', propertyId: 'unknown', at })).toBe(
+      'deadletter/tenant=unknown/property=unknown/dt=2024-03-01/hr=23/',
+    );
+    expect(
+      rawObjectKey({ tenantId: 't1', propertyId: '42', at, partition: 0, first: 0, last: 0 }).startsWith(
+        rawDayPrefix({ tenantId: 't1', propertyId: '42' }, '2024-03-01'),
+      ),
+    ).toBe(true);
   });
 
   it('parses what it names, and nothing else', () => {
@@ -20,7 +28,12 @@ describe('raw-zone keys', () => {
       name: '3-10-19.ndjson.gz',
     });
     expect(parseRawKey('raw/tenant=t/property=p/dt=2024-03-01/hr=05/x.ndjson.zst')?.hourStartMs).toBe(Date.parse('2024-03-01T05:00:00Z'));
-    for (const key of ['raw/tenant=t/property=p/other', 'transformed/events/tenant=t/property=p/dt=2024-03-01/part-0.parquet', 'raw/tenant=t/property=p/dt=2024-03-01/hr=05/x.parquet', 'raw/tenant=t/property=p/dt=2024-13-45/hr=99/x.ndjson']) {
+    for (const key of [
+      'raw/tenant=t/property=p/other',
+      'transformed/events/tenant=t/property=p/dt=2024-03-01/part-0.parquet',
+      'raw/tenant=t/property=p/dt=2024-03-01/hr=05/x.parquet',
+      'raw/tenant=t/property=p/dt=2024-13-45/hr=99/x.ndjson',
+    ]) {
       expect(parseRawKey(key), key).toBeNull();
     }
   });

@@ -30,8 +30,19 @@ export async function startTestCollector(
   const counters = opts.counters ?? new MemoryCounters();
   const credentials = new CredentialCache(() => loadCredentials(db), { refreshMs: 3_600_000 });
   await credentials.start();
-  const ingest = new IngestService({ log, counters, geo: { lookup: () => ({ country: null, region: null, city: null }) }, anonymousPerIp: opts.anonymousPerIp });
-  const collector = createCollector({ ingest, credentials, visitorIds: new VisitorIds(), log: createLogger('silent'), proxy: proxyTrust(opts.trustProxy ? { kind: 'hops', hops: 1 } : { kind: 'none' }) });
+  const ingest = new IngestService({
+    log,
+    counters,
+    geo: { lookup: () => ({ country: null, region: null, city: null }) },
+    anonymousPerIp: opts.anonymousPerIp,
+  });
+  const collector = createCollector({
+    ingest,
+    credentials,
+    visitorIds: new VisitorIds(),
+    log: createLogger('silent'),
+    proxy: proxyTrust(opts.trustProxy ? { kind: 'hops', hops: 1 } : { kind: 'none' }),
+  });
   const server = http.createServer((req, res) => {
     if (!collector.handler(req, res)) res.writeHead(404).end();
   });
@@ -57,10 +68,15 @@ export async function startTestCollector(
       if (!want) return out;
       let got: () => void = () => undefined;
       const done = new Promise<void>((r) => (got = r));
-      const consumer = await log.consume(output, `test-${group++}`, async (batch) => {
-        for (const r of batch.records) out.push(JSON.parse(r.value.toString()));
-        if (out.length >= want) got();
-      }, { maxWaitMs: 10 });
+      const consumer = await log.consume(
+        output,
+        `test-${group++}`,
+        async (batch) => {
+          for (const r of batch.records) out.push(JSON.parse(r.value.toString()));
+          if (out.length >= want) got();
+        },
+        { maxWaitMs: 10 },
+      );
       await Promise.race([done, new Promise((r) => setTimeout(r, 5_000))]);
       await consumer.stop();
       return out;

@@ -24,9 +24,10 @@ export function geoipLite(): GeoLookup {
       let g = cache.get(ip);
       if (g) return g;
       const r = geoip.lookup(ip);
-      g = !r || !r.country
-        ? { country: null, region: null, city: null }
-        : { country: r.country, region: r.region ? `${r.country}-${r.region}` : null, city: r.city || null };
+      g =
+        !r || !r.country
+          ? { country: null, region: null, city: null }
+          : { country: r.country, region: r.region ? `${r.country}-${r.region}` : null, city: r.city || null };
       if (cache.size >= 50_000) cache.delete(cache.keys().next().value!);
       cache.set(ip, g);
       return g;

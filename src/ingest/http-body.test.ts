@@ -37,7 +37,12 @@ describe('readBody', () => {
 
   it('refuses a body over the limit, declared or streamed without a length', async () => {
     expect(await post('x'.repeat(1_001))).toEqual({ error: 'body_too_large' });
-    const streamed = new ReadableStream({ start(c) { for (let i = 0; i < 4; i++) c.enqueue(new TextEncoder().encode('y'.repeat(400))); c.close(); } });
+    const streamed = new ReadableStream({
+      start(c) {
+        for (let i = 0; i < 4; i++) c.enqueue(new TextEncoder().encode('y'.repeat(400)));
+        c.close();
+      },
+    });
     const r = await fetch(`http://127.0.0.1:${port}/`, { method: 'POST', body: streamed, duplex: 'half' } as RequestInit);
     expect(await r.json()).toEqual({ error: 'body_too_large' });
     expect(await post(gzipSync('z'.repeat(5_000)), { 'content-encoding': 'gzip' })).toEqual({ error: 'body_too_large' });

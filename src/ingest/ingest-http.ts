@@ -94,7 +94,12 @@ export function refuseForeignHosts(
       continue;
     }
     kept ??= events.slice(0, i);
-    (denied ??= []).push({ index: -1, reason: 'hostname_not_allowed', detail: `${host} is not an allowed hostname of property ${property.measurementId}`, payload: e });
+    (denied ??= []).push({
+      index: -1,
+      reason: 'hostname_not_allowed',
+      detail: `${host} is not an allowed hostname of property ${property.measurementId}`,
+      payload: e,
+    });
   }
   return kept && denied ? { events: kept, refused: [...refused, ...denied] } : { events, refused };
 }

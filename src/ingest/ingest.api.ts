@@ -19,7 +19,9 @@ export const Ga4MpBodySchema = z
     app_instance_id: z.string().optional(),
     user_id: z.string().optional(),
     timestamp_micros: z.union([z.number().int(), z.string().regex(/^\d+$/)]).optional(),
-    user_properties: z.record(z.string(), z.looseObject({ value: z.unknown().optional(), timestamp_micros: z.union([z.number().int(), z.string()]).optional() })).optional(),
+    user_properties: z
+      .record(z.string(), z.looseObject({ value: z.unknown().optional(), timestamp_micros: z.union([z.number().int(), z.string()]).optional() }))
+      .optional(),
     user_data: z.record(z.string(), z.unknown()).optional(),
     consent: z.looseObject({ ad_user_data: z.enum(['GRANTED', 'DENIED']).optional(), ad_personalization: z.enum(['GRANTED', 'DENIED']).optional() }).optional(),
     non_personalized_ads: z.boolean().optional(),
@@ -87,7 +89,8 @@ const PostHogErrorSchema = z
   .strictObject({ type: z.string(), code: z.string(), detail: z.string(), attr: z.null() })
   .meta({ id: 'PostHogError', description: "PostHog's own error shape" });
 const posthog: IngestDoc = {
-  summary: 'PostHog capture: api_key/token = a Tally ingest key; JSON, gzip (header, ?compression=gzip-js or magic bytes), base64 and form-encoded bodies; uuid dedups.',
+  summary:
+    'PostHog capture: api_key/token = a Tally ingest key; JSON, gzip (header, ?compression=gzip-js or magic bytes), base64 and form-encoded bodies; uuid dedups.',
   success: { 200: json(z.strictObject({ status: z.literal(1) }).meta({ id: 'PostHogSuccess' }), 'Accepted') },
   errors: { 400: json(PostHogErrorSchema, 'Malformed capture'), 401: json(PostHogErrorSchema, 'Missing or unknown project API key (ingest key)') },
 };
@@ -121,23 +124,47 @@ export const INGEST_DOCS: Record<string, IngestDoc> = {
     body: NativeBatchSchema,
     success: { 200: json(NativeResultsSchema, 'Per-event results') },
   },
-  '/g/collect': { summary: 'gtag.js GA4 hits (v=2): shared parameters in the query string, one event per body line; tid selects the property.', success: { 204: { description: 'Accepted' } } },
+  '/g/collect': {
+    summary: 'gtag.js GA4 hits (v=2): shared parameters in the query string, one event per body line; tid selects the property.',
+    success: { 204: { description: 'Accepted' } },
+  },
   ...Object.fromEntries(
     Object.entries({ track: 't', page: 'p', screen: 's', identify: 'i', group: 'g', alias: 'a', batch: 'b' }).flatMap(([long, short]) => [
       [`/v1/${long}`, segment(long)],
       [`/v1/${short}`, segment(`${long} (short browser path)`)],
     ]),
   ),
-  '/com.snowplowanalytics.snowplow/tp2': { summary: 'Snowplow tracker protocol POST (payload_data); aid = the site id or measurement id (never the numeric property id), or a Bearer ingest key. Always 200, invalid payloads dead-lettered.', success: ok('ok') },
+  '/com.snowplowanalytics.snowplow/tp2': {
+    summary:
+      'Snowplow tracker protocol POST (payload_data); aid = the site id or measurement id (never the numeric property id), or a Bearer ingest key. Always 200, invalid payloads dead-lettered.',
+    success: ok('ok'),
+  },
   '/i': { summary: 'Snowplow tracker protocol GET (query string).', success: ok('1x1 GIF') },
   '/ice.png': { summary: 'Snowplow tracker protocol GET, legacy path.', success: ok('1x1 GIF') },
-  '/i.gif': { summary: 'Pixel for e-mail opens and pages without JavaScript: tid/mid, en, cid, dl, dr, dt, ep.*.', success: ok('1x1 transparent GIF, no-store') },
-  '/api/event': { summary: 'Plausible Events API: the domain selects the property; cookieless visitor id.', success: { 202: { description: 'ok' } }, errors: { 400: { description: "Plausible's own error body" } } },
-  '/api/send': { summary: 'Umami send: payload.website = the site id or measurement id.', success: ok('Umami cache token'), errors: { 400: { description: "Umami's own error body" } } },
+  '/i.gif': {
+    summary: 'Pixel for e-mail opens and pages without JavaScript: tid/mid, en, cid, dl, dr, dt, ep.*.',
+    success: ok('1x1 transparent GIF, no-store'),
+  },
+  '/api/event': {
+    summary: 'Plausible Events API: the domain selects the property; cookieless visitor id.',
+    success: { 202: { description: 'ok' } },
+    errors: { 400: { description: "Plausible's own error body" } },
+  },
+  '/api/send': {
+    summary: 'Umami send: payload.website = the site id or measurement id.',
+    success: ok('Umami cache token'),
+    errors: { 400: { description: "Umami's own error body" } },
+  },
   '/api/batch': { summary: 'Umami batch.', success: ok('Umami batch answer'), errors: { 400: { description: "Umami's own error body" } } },
-  ...Object.fromEntries(['/e', '/e/', '/i/v0/e', '/i/v0/e/', '/capture', '/capture/', '/track', '/track/', '/engage', '/engage/', '/batch', '/batch/'].map((p) => [p, posthog])),
+  ...Object.fromEntries(
+    ['/e', '/e/', '/i/v0/e', '/i/v0/e/', '/capture', '/capture/', '/track', '/track/', '/engage', '/engage/', '/batch', '/batch/'].map((p) => [p, posthog]),
+  ),
   '/tally.js': { summary: 'The tally.js tracker script (under 2 KB gzipped).', success: ok('application/javascript') },
-  '/t/collect': { summary: "tally.js events: ?mid=<measurement id>, text/plain JSON batches (sendBeacon); cookieless visitor id unless the site opts into its first-party cookie.", success: { 204: { description: 'Accepted' } } },
+  '/t/collect': {
+    summary:
+      'tally.js events: ?mid=<measurement id>, text/plain JSON batches (sendBeacon); cookieless visitor id unless the site opts into its first-party cookie.',
+    success: { 204: { description: 'Accepted' } },
+  },
 };
 
 const errors: Record<number, ResponseConfig> = {
@@ -157,20 +184,18 @@ export function ingestApi(routes: IngestRoute[]): RouteConfig[] {
     const doc = INGEST_DOCS[r.path] ?? { summary: r.path, success: ok('Accepted') };
     const tags = [`ingest${r.protocol ? `: ${r.protocol}` : ''}`];
     return [
-      ...r.methods.map(
-        (m): RouteConfig => ({
-          method: m.toLowerCase() as 'get' | 'post',
-          path: r.path,
-          tags,
-          summary: doc.summary,
-          security: doc.security ? [{ [doc.security]: [] }] : [],
-          request: {
-            ...(doc.query ? { query: doc.query } : {}),
-            ...(doc.body && m === 'POST' ? { body: { required: true, content: { 'application/json': { schema: doc.body } } } } : {}),
-          },
-          responses: { ...doc.success, ...errors, ...doc.errors },
-        }),
-      ),
+      ...r.methods.map((m): RouteConfig => ({
+        method: m.toLowerCase() as 'get' | 'post',
+        path: r.path,
+        tags,
+        summary: doc.summary,
+        security: doc.security ? [{ [doc.security]: [] }] : [],
+        request: {
+          ...(doc.query ? { query: doc.query } : {}),
+          ...(doc.body && m === 'POST' ? { body: { required: true, content: { 'application/json': { schema: doc.body } } } } : {}),
+        },
+        responses: { ...doc.success, ...errors, ...doc.errors },
+      })),
       { method: 'options', path: r.path, tags, summary: 'CORS preflight', security: [], responses: { 204: { description: 'Allowed' } } },
     ];
   });

@@ -53,7 +53,9 @@ describe('IngestService.accept', () => {
     const { log, appended } = capturingLog();
     const ok = parseNative(JSON.parse('{"events":[{"name":"a","client_id":"c1"}]}'), { receivedAt: NOW });
     const bad = parseNative(JSON.parse(`{"events":[{"name":"b","client_id":"c1","params":{"d":${deep}}}]}`), { receivedAt: NOW });
-    const err = await ingestWith(log).accept('native', [...ok.events, ...bad.events], [], property, req).catch((e) => e);
+    const err = await ingestWith(log)
+      .accept('native', [...ok.events, ...bad.events], [], property, req)
+      .catch((e) => e);
     expect(isTallyError(err) && [err.code, err.details.reason]).toEqual(['malformed_body', 'too_deeply_nested']);
     expect(appended).toEqual([]);
   });
@@ -64,7 +66,9 @@ describe('IngestService.accept', () => {
     await ingestWith(log).accept('native', [], refused, property, req);
     expect(appended.map((a) => a.output)).toEqual(['dead-letter']);
     expect(JSON.parse(appended[0].records[0].value.toString())).toMatchObject({
-      reason: 'invalid', detail: 'name: required', payload: { _tally_unserialisable: 'nested too deeply' },
+      reason: 'invalid',
+      detail: 'name: required',
+      payload: { _tally_unserialisable: 'nested too deeply' },
     });
   });
 });

@@ -26,9 +26,7 @@ export class IngestService {
   private month = { from: 0, to: 0, key: '' };
   private readonly perIp: BucketLimit;
 
-  constructor(
-    private readonly deps: { log: EventLog; counters: Counters; geo: GeoLookup; usage?: UsageRecorder; anonymousPerIp?: BucketLimit },
-  ) {
+  constructor(private readonly deps: { log: EventLog; counters: Counters; geo: GeoLookup; usage?: UsageRecorder; anonymousPerIp?: BucketLimit }) {
     this.perIp = deps.anonymousPerIp ?? DEFAULT_ANONYMOUS_PER_IP;
   }
 
@@ -97,13 +95,7 @@ export class IngestService {
     return (await this.deps.counters.peekTokens(`k:${property.propertyId}`, limit)) >= Math.min(n, limit.burst);
   }
 
-  async accept(
-    protocol: Protocol,
-    parsed: ParsedEvent[],
-    refused: RefusedEvent[],
-    property: TenantProperty,
-    req: RequestContext,
-  ): Promise<RawEvent[]> {
+  async accept(protocol: Protocol, parsed: ParsedEvent[], refused: RefusedEvent[], property: TenantProperty, req: RequestContext): Promise<RawEvent[]> {
     const tenant = { tenantId: property.tenantId, propertyId: property.propertyId };
     const events: RawEvent[] = [];
     const records: LogRecordIn[] = [];

@@ -11,7 +11,10 @@ export function truncateIp(ip: string): string | null {
   }
   if (v === 6) {
     const groups = expandIpv6(ip);
-    return `${groups.slice(0, 3).map((g) => parseInt(g, 16).toString(16)).join(':')}::`;
+    return `${groups
+      .slice(0, 3)
+      .map((g) => parseInt(g, 16).toString(16))
+      .join(':')}::`;
   }
   return null;
 }

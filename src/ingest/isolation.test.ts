@@ -21,7 +21,8 @@ const json = (body: unknown, headers: Record<string, string> = {}): RequestInit 
 const gtag = (tid: string, dl: string, extra = '') => `/g/collect?v=2&tid=${encodeURIComponent(tid)}&cid=1.2&en=page_view&dl=${encodeURIComponent(dl)}${extra}`;
 const native = (key: string, n: number, url = 'https://anything.example/') =>
   json({ events: Array.from({ length: n }, (_, i) => ({ name: 'page_view', client_id: `c${i % 7}`, url })) }, { authorization: `Bearer ${key}` });
-const mpEvents = (n: number, extra: Record<string, unknown> = {}) => json({ client_id: '1.2', events: Array.from({ length: n }, () => ({ name: 'level_up', ...extra })) });
+const mpEvents = (n: number, extra: Record<string, unknown> = {}) =>
+  json({ client_id: '1.2', events: Array.from({ length: n }, () => ({ name: 'level_up', ...extra })) });
 const mpUrl = (t: CreatedTenant, secret = t.apiSecret, mid = t.measurementId) => `/mp/collect?measurement_id=${mid}&api_secret=${secret}`;
 
 describe('public ids and who may write (issue 9 §1)', () => {
@@ -68,7 +69,14 @@ describe('public ids and who may write (issue 9 §1)', () => {
     // the page URL claims the right host, but the browser says where the request came from
     expect((await c.fetch(gtag(a.measurementId, 'https://acme.test/forged'), { headers: { origin: 'https://evil.test' } })).status).toBe(204);
     expect((await c.fetch(gtag(a.measurementId, 'https://acme.test/forged-ref'), { headers: { referer: 'https://evil.test/x' } })).status).toBe(204);
-    expect((await c.fetch(`/t/collect?mid=${a.measurementId}`, json({ st: Date.now(), e: [{ n: 'page_view', u: 'https://acme.test/tjs', ts: Date.now(), p: {} }] }, { origin: 'https://acme.test' }))).status).toBe(204);
+    expect(
+      (
+        await c.fetch(
+          `/t/collect?mid=${a.measurementId}`,
+          json({ st: Date.now(), e: [{ n: 'page_view', u: 'https://acme.test/tjs', ts: Date.now(), p: {} }] }, { origin: 'https://acme.test' }),
+        )
+      ).status,
+    ).toBe(204);
     expect((await c.fetch('/api/send', json({ type: 'event', payload: { website: a.siteId, hostname: 'evil.test', url: '/um' } }))).status).toBe(200);
     // an explicit list with a wildcard replaces the default
     expect((await c.fetch(gtag(wild.measurementId, 'https://eu.shops.test/w'))).status).toBe(204);
@@ -88,7 +96,9 @@ describe('public ids and who may write (issue 9 §1)', () => {
     ]);
     expect(refused.every((d) => d.tenant_id && d.property_id && d.payload.name === 'page_view' && d.payload.client_id)).toBe(true);
     const counted = [...(await raw(a)), ...(await raw(wild))].map((r) => r.url);
-    expect(counted).toEqual(expect.arrayContaining(['https://www.acme.test/ok-sub', 'https://acme.test/tjs', 'https://eu.shops.test/w', 'http://localhost:3000/w']));
+    expect(counted).toEqual(
+      expect.arrayContaining(['https://www.acme.test/ok-sub', 'https://acme.test/tjs', 'https://eu.shops.test/w', 'http://localhost:3000/w']),
+    );
     for (const d of refused) expect(counted).not.toContain(d.payload.url);
   });
 
@@ -126,7 +136,13 @@ describe('public ids and who may write (issue 9 §1)', () => {
     expect((await c.fetch(mpUrl(b, a.apiSecret), mpEvents(1))).status).toBe(403);
     expect((await c.fetch(`/v1/collect`, native(a.ingestKey, 2, 'https://globex.test/from-a'))).status).toBe(200);
     expect((await c.fetch(gtag(a.measurementId, 'https://globex.test/from-a'))).status).toBe(204);
-    expect((await c.fetch(`/i?e=pv&aid=${b.siteId}&url=${encodeURIComponent('https://globex.test/from-a-key')}&duid=d`, { headers: { authorization: `Bearer ${a.ingestKey}` } })).status).toBe(200);
+    expect(
+      (
+        await c.fetch(`/i?e=pv&aid=${b.siteId}&url=${encodeURIComponent('https://globex.test/from-a-key')}&duid=d`, {
+          headers: { authorization: `Bearer ${a.ingestKey}` },
+        })
+      ).status,
+    ).toBe(200);
     expect((await c.fetch('/api/send', json({ type: 'event', payload: { website: a.siteId, hostname: 'globex.test', url: '/from-a' } }))).status).toBe(200);
     // read keys and api secrets are no ingest keys
     expect((await c.fetch('/v1/collect', native(b.readKey, 1))).status).toBe(401);
@@ -183,7 +199,8 @@ describe('rate limits that refuse abuse, not customers (issue 9 §2)', () => {
 
   it('limits anonymous traffic per truncated client IP: one network cannot use up the property', async () => {
     const t = await c.tenant({ name: 'PerIp' });
-    const from = (ip: string, i: number) => c.fetch(gtag(t.measurementId, `https://perip.test/${i}`), { headers: { 'x-forwarded-for': ip } }).then((r) => r.status);
+    const from = (ip: string, i: number) =>
+      c.fetch(gtag(t.measurementId, `https://perip.test/${i}`), { headers: { 'x-forwarded-for': ip } }).then((r) => r.status);
     const one = await Promise.all(Array.from({ length: 60 }, (_, i) => from(`203.0.113.${i}`, i)));
     // a burst of 20 for the network 203.0.113.0/24 (and 2/s more while the requests run)
     expect(one.filter((s) => s === 204).length).toBeGreaterThanOrEqual(20);
@@ -233,7 +250,9 @@ describe('GA4 MP credentials and time in /debug/mp/collect (issue 18), int64 str
       expect.objectContaining({ fieldPath: 'measurement_id', description: expect.stringMatching(/HTTP 404/) }),
     ]);
     expect(await debug('', mpEvents(1))).toEqual([expect.objectContaining({ fieldPath: 'measurement_id', validationCode: 'VALUE_REQUIRED' })]);
-    expect(await debug(`?measurement_id=${t.measurementId}`, mpEvents(1))).toEqual([expect.objectContaining({ fieldPath: 'api_secret', validationCode: 'VALUE_REQUIRED' })]);
+    expect(await debug(`?measurement_id=${t.measurementId}`, mpEvents(1))).toEqual([
+      expect.objectContaining({ fieldPath: 'api_secret', validationCode: 'VALUE_REQUIRED' }),
+    ]);
   });
 
   it('says what /mp/collect does with an out-of-window timestamp_micros', async () => {
@@ -247,10 +266,17 @@ describe('GA4 MP credentials and time in /debug/mp/collect (issue 18), int64 str
 
   it('/mp/collect takes timestamp_micros as a decimal string, top level and per event', async () => {
     const at = Date.now() - 3_600_000;
-    const body = { client_id: '1.2', timestamp_micros: String(at * 1000), events: [{ name: 'a' }, { name: 'b', timestamp_micros: String((at - 60_000) * 1000) }] };
+    const body = {
+      client_id: '1.2',
+      timestamp_micros: String(at * 1000),
+      events: [{ name: 'a' }, { name: 'b', timestamp_micros: String((at - 60_000) * 1000) }],
+    };
     expect((await c.fetch(mpUrl(t), json(body))).status).toBe(204);
     const rows = (await c.records('raw-events')).filter((r) => r.property_id === t.propertyId);
-    expect(rows.map((r) => [r.name, r.client_ts]).sort()).toEqual([['a', at], ['b', at - 60_000]]);
+    expect(rows.map((r) => [r.name, r.client_ts]).sort()).toEqual([
+      ['a', at],
+      ['b', at - 60_000],
+    ]);
     expect((await c.records('dead-letter')).filter((d) => d.property_id === t.propertyId)).toEqual([]);
   });
 });

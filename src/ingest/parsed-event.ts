@@ -10,21 +10,10 @@ export const DROPPED_PARAM = '_tally_dropped';
  * What a protocol parser produces: a raw event before the edge has resolved the tenant,
  * assigned an id, and turned the IP into geo + a truncated IP.
  */
-export interface ParsedEvent
-  extends Omit<
-    RawEvent,
-    | 'event_id'
-    | 'tenant_id'
-    | 'property_id'
-    | 'received_at'
-    | 'ua'
-    | 'ua_source'
-    | 'ip_trunc'
-    | 'ip_source'
-    | 'country'
-    | 'region'
-    | 'city'
-  > {
+export interface ParsedEvent extends Omit<
+  RawEvent,
+  'event_id' | 'tenant_id' | 'property_id' | 'received_at' | 'ua' | 'ua_source' | 'ip_trunc' | 'ip_source' | 'country' | 'region' | 'city'
+> {
   /** The client's own event id (dedup key), when the protocol carries one. */
   event_id: string | null;
   /** The visitor's user agent as the payload states it; null lets the edge use the request's. */

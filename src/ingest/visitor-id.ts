@@ -76,7 +76,9 @@ export class VisitorIds {
     const dayStart = Math.floor(now / 86_400_000) * 86_400_000;
     const day = new Date(dayStart).toISOString().slice(0, 10);
     const salt = await this.store.saltFor(day, dayStart + 86_400_000);
-    const h = createHmac('sha256', salt).update(`${v.propertyId}\n${v.ip ?? ''}\n${v.userAgent ?? ''}`).digest('hex');
+    const h = createHmac('sha256', salt)
+      .update(`${v.propertyId}\n${v.ip ?? ''}\n${v.userAgent ?? ''}`)
+      .digest('hex');
     return `cl_${h.slice(0, 32)}`;
   }
 }

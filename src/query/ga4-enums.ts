@@ -46,7 +46,7 @@ export const COMPATIBILITY = { COMPATIBILITY_UNSPECIFIED: 0, COMPATIBLE: 1, INCO
 export type EnumTable = Readonly<Record<string, number>>;
 
 /** A request's enum value, sent as its name or its number; undefined when it is neither. */
-export function enumName<T extends EnumTable>(table: T, value: unknown): keyof T & string | undefined {
+export function enumName<T extends EnumTable>(table: T, value: unknown): (keyof T & string) | undefined {
   if (typeof value === 'string' && Object.hasOwn(table, value)) return value as keyof T & string;
   const n = typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : NaN;
   return (Object.keys(table) as (keyof T & string)[]).find((k) => table[k] === n);

@@ -23,51 +23,162 @@ const settings: PropertySettings = {
   keyEvents: ['purchase'],
 };
 const EVIL = "x'); DROP TABLE events; --";
-const week = { dateRanges: [{ startDate: '2024-03-01', endDate: '2024-03-07' }, { startDate: '2024-03-02', endDate: '2024-03-03', name: 'mid' }] };
+const week = {
+  dateRanges: [
+    { startDate: '2024-03-01', endDate: '2024-03-07' },
+    { startDate: '2024-03-02', endDate: '2024-03-03', name: 'mid' },
+  ],
+};
 
 /** Requests that between them use every dimension, metric, filter kind and order type. */
 const REQUESTS: Record<string, unknown>[] = [
-  { metrics: [{ name: 'activeUsers' }, { name: 'totalUsers' }, { name: 'newUsers' }, { name: 'sessions' }, { name: 'engagedSessions' }, { name: 'engagementRate' }, { name: 'bounceRate' }, { name: 'averageSessionDuration' }, { name: 'screenPageViews' }, { name: 'screenPageViewsPerSession' }], metricAggregations: ['TOTAL', 'MAXIMUM', 'MINIMUM'] },
-  { metrics: [{ name: 'eventCount' }, { name: 'eventsPerSession' }, { name: 'userEngagementDuration' }, { name: 'keyEvents' }, { name: 'sessionsPerUser' }, { name: 'eventCountPerUser' }, { name: 'screenPageViewsPerUser' }, { name: 'sessionKeyEventRate' }, { name: 'userKeyEventRate' }] },
-  { dimensions: [{ name: 'date' }, { name: 'dateHour' }, { name: 'dayOfWeek' }, { name: 'dayOfWeekName' }, { name: 'year' }, { name: 'month' }, { name: 'yearMonth' }, { name: 'day' }, { name: 'hour' }], metrics: [{ name: 'sessions' }, { name: 'activeUsers' }], limit: 100000 },
-  { dimensions: [{ name: 'pagePath' }, { name: 'pageTitle' }, { name: 'hostName' }, { name: 'pageLocation' }, { name: 'pagePathPlusQueryString' }, { name: 'fullPageUrl' }, { name: 'pageReferrer' }, { name: 'eventName' }], metrics: [{ name: 'sessions' }, { name: 'screenPageViews' }], limit: 100000 },
-  { dimensions: [{ name: 'landingPage' }, { name: 'landingPagePlusQueryString' }, { name: 'sessionSource' }, { name: 'sessionMedium' }, { name: 'sessionCampaignName' }, { name: 'sessionDefaultChannelGroup' }, { name: 'sessionSourceMedium' }, { name: 'newVsReturning' }], metrics: [{ name: 'sessions' }, { name: 'newUsers' }, { name: 'bounceRate' }], limit: 100000 },
-  { dimensions: [{ name: 'country' }, { name: 'countryId' }, { name: 'region' }, { name: 'city' }, { name: 'language' }, { name: 'deviceCategory' }, { name: 'browser' }, { name: 'operatingSystem' }, { name: 'platform' }], metrics: [{ name: 'totalUsers' }, { name: 'engagementRate' }], metricAggregations: ['TOTAL'] },
+  {
+    metrics: [
+      { name: 'activeUsers' },
+      { name: 'totalUsers' },
+      { name: 'newUsers' },
+      { name: 'sessions' },
+      { name: 'engagedSessions' },
+      { name: 'engagementRate' },
+      { name: 'bounceRate' },
+      { name: 'averageSessionDuration' },
+      { name: 'screenPageViews' },
+      { name: 'screenPageViewsPerSession' },
+    ],
+    metricAggregations: ['TOTAL', 'MAXIMUM', 'MINIMUM'],
+  },
+  {
+    metrics: [
+      { name: 'eventCount' },
+      { name: 'eventsPerSession' },
+      { name: 'userEngagementDuration' },
+      { name: 'keyEvents' },
+      { name: 'sessionsPerUser' },
+      { name: 'eventCountPerUser' },
+      { name: 'screenPageViewsPerUser' },
+      { name: 'sessionKeyEventRate' },
+      { name: 'userKeyEventRate' },
+    ],
+  },
+  {
+    dimensions: [
+      { name: 'date' },
+      { name: 'dateHour' },
+      { name: 'dayOfWeek' },
+      { name: 'dayOfWeekName' },
+      { name: 'year' },
+      { name: 'month' },
+      { name: 'yearMonth' },
+      { name: 'day' },
+      { name: 'hour' },
+    ],
+    metrics: [{ name: 'sessions' }, { name: 'activeUsers' }],
+    limit: 100000,
+  },
+  {
+    dimensions: [
+      { name: 'pagePath' },
+      { name: 'pageTitle' },
+      { name: 'hostName' },
+      { name: 'pageLocation' },
+      { name: 'pagePathPlusQueryString' },
+      { name: 'fullPageUrl' },
+      { name: 'pageReferrer' },
+      { name: 'eventName' },
+    ],
+    metrics: [{ name: 'sessions' }, { name: 'screenPageViews' }],
+    limit: 100000,
+  },
+  {
+    dimensions: [
+      { name: 'landingPage' },
+      { name: 'landingPagePlusQueryString' },
+      { name: 'sessionSource' },
+      { name: 'sessionMedium' },
+      { name: 'sessionCampaignName' },
+      { name: 'sessionDefaultChannelGroup' },
+      { name: 'sessionSourceMedium' },
+      { name: 'newVsReturning' },
+    ],
+    metrics: [{ name: 'sessions' }, { name: 'newUsers' }, { name: 'bounceRate' }],
+    limit: 100000,
+  },
+  {
+    dimensions: [
+      { name: 'country' },
+      { name: 'countryId' },
+      { name: 'region' },
+      { name: 'city' },
+      { name: 'language' },
+      { name: 'deviceCategory' },
+      { name: 'browser' },
+      { name: 'operatingSystem' },
+      { name: 'platform' },
+    ],
+    metrics: [{ name: 'totalUsers' }, { name: 'engagementRate' }],
+    metricAggregations: ['TOTAL'],
+  },
   {
     dimensions: [{ name: 'pagePath' }],
     metrics: [{ name: 'sessions' }, { name: 'perSession', expression: 'eventCount / sessions * 2' }],
-    dimensionFilter: { andGroup: { expressions: [
-      { orGroup: { expressions: [
-        { filter: { fieldName: 'pagePath', stringFilter: { matchType: 'FULL_REGEXP', value: '/(docs|blog)/.*' } } },
-        { filter: { fieldName: 'pagePath', stringFilter: { matchType: 'PARTIAL_REGEXP', value: 'PRIC', caseSensitive: false } } },
-        { filter: { fieldName: 'pagePath', stringFilter: { matchType: 'BEGINS_WITH', value: "/it'" } } },
-        { filter: { fieldName: 'pagePath', stringFilter: { matchType: 'ENDS_WITH', value: '--' } } },
-      ] } },
-      { notExpression: { filter: { fieldName: 'country', inListFilter: { values: ['Japan', 'Atlantis-7Q', EVIL] } } } },
-      { filter: { fieldName: 'hour', betweenFilter: { fromValue: { int64Value: '0' }, toValue: { doubleValue: 23.5 } } } },
-      { notExpression: { filter: { fieldName: 'pageTitle', emptyFilter: {} } } },
-      { notExpression: { filter: { fieldName: 'eventName', stringFilter: { matchType: 'CONTAINS', value: EVIL } } } },
-    ] } },
+    dimensionFilter: {
+      andGroup: {
+        expressions: [
+          {
+            orGroup: {
+              expressions: [
+                { filter: { fieldName: 'pagePath', stringFilter: { matchType: 'FULL_REGEXP', value: '/(docs|blog)/.*' } } },
+                { filter: { fieldName: 'pagePath', stringFilter: { matchType: 'PARTIAL_REGEXP', value: 'PRIC', caseSensitive: false } } },
+                { filter: { fieldName: 'pagePath', stringFilter: { matchType: 'BEGINS_WITH', value: "/it'" } } },
+                { filter: { fieldName: 'pagePath', stringFilter: { matchType: 'ENDS_WITH', value: '--' } } },
+              ],
+            },
+          },
+          { notExpression: { filter: { fieldName: 'country', inListFilter: { values: ['Japan', 'Atlantis-7Q', EVIL] } } } },
+          { filter: { fieldName: 'hour', betweenFilter: { fromValue: { int64Value: '0' }, toValue: { doubleValue: 23.5 } } } },
+          { notExpression: { filter: { fieldName: 'pageTitle', emptyFilter: {} } } },
+          { notExpression: { filter: { fieldName: 'eventName', stringFilter: { matchType: 'CONTAINS', value: EVIL } } } },
+        ],
+      },
+    },
     metricFilter: { filter: { fieldName: 'eventCount', numericFilter: { operation: 'GREATER_THAN', value: { int64Value: '1' } } } },
     orderBys: [{ dimension: { dimensionName: 'pagePath', orderType: 'CASE_INSENSITIVE_ALPHANUMERIC' }, desc: true }],
   },
   {
-    dimensions: [{ name: 'hour' }, { name: 'pathDevice', dimensionExpression: { concatenate: { dimensionNames: ['pagePath', 'deviceCategory'], delimiter: EVIL } } }],
+    dimensions: [
+      { name: 'hour' },
+      { name: 'pathDevice', dimensionExpression: { concatenate: { dimensionNames: ['pagePath', 'deviceCategory'], delimiter: EVIL } } },
+    ],
     metrics: [{ name: 'eventCount' }],
-    orderBys: [{ dimension: { dimensionName: 'hour', orderType: 'NUMERIC' } }, { dimension: { dimensionName: 'dateRange' } }, { metric: { metricName: 'sessions' }, desc: true }],
+    orderBys: [
+      { dimension: { dimensionName: 'hour', orderType: 'NUMERIC' } },
+      { dimension: { dimensionName: 'dateRange' } },
+      { metric: { metricName: 'sessions' }, desc: true },
+    ],
     limit: 7,
     offset: 3,
   },
 ];
 
-const pgType: Record<Column['type'], string> = { string: 'text', int: 'integer', bigint: 'bigint', double: 'double precision', boolean: 'boolean', date: 'date' };
+const pgType: Record<Column['type'], string> = {
+  string: 'text',
+  int: 'integer',
+  bigint: 'bigint',
+  double: 'double precision',
+  boolean: 'boolean',
+  date: 'date',
+};
 
 /** The Warehouse port over PGlite (real PostgreSQL, in process), enough to run compiled reports. */
 function pgliteWarehouse(db: PGlite): Warehouse {
   return {
     dialect: 'postgres',
     async init() {
-      for (const [t, cols] of [['events', EVENT_COLUMNS], ['sessions', SESSION_COLUMNS], ['identities', IDENTITY_COLUMNS]] as const) {
+      for (const [t, cols] of [
+        ['events', EVENT_COLUMNS],
+        ['sessions', SESSION_COLUMNS],
+        ['identities', IDENTITY_COLUMNS],
+      ] as const) {
         await db.exec(`CREATE TABLE IF NOT EXISTS ${t} (${cols.map((c) => `${c.name} ${pgType[c.type]}`).join(', ')})`);
       }
     },
@@ -116,7 +227,10 @@ function allQueries(body: Record<string, unknown>, d: SqlDialect): CompiledQuery
 }
 
 describe('compiled SQL', () => {
-  it.each([['duckdb', duckdbDialect], ['postgres', postgresDialect]] as const)('%s: every table read is pinned to the tenant and property, values are bound', (_, d) => {
+  it.each([
+    ['duckdb', duckdbDialect],
+    ['postgres', postgresDialect],
+  ] as const)('%s: every table read is pinned to the tenant and property, values are bound', (_, d) => {
     for (const body of REQUESTS) {
       for (const q of allQueries(body, d)) {
         expect(q.params.slice(0, 2)).toEqual(['t1', 'p1']);
@@ -166,7 +280,5 @@ function escape(s: string): string {
 }
 
 function roundFloats(x: unknown): unknown {
-  return JSON.parse(JSON.stringify(x), (_, v) =>
-    typeof v === 'string' && /^-?\d+\.\d+(e-?\d+)?$/.test(v) ? Number(v).toPrecision(12) : v,
-  );
+  return JSON.parse(JSON.stringify(x), (_, v) => (typeof v === 'string' && /^-?\d+\.\d+(e-?\d+)?$/.test(v) ? Number(v).toPrecision(12) : v));
 }

@@ -146,14 +146,10 @@ function buildChain(req: ReportRequest, scope: TenantScope, d: SqlDialect, opts:
   const p = new Params(d);
   const tenant = p.add(scope.tenantId, 'text');
   const property = p.add(scope.propertyId, 'text');
-  const pin = (alias: string) =>
-    `${alias}.tenant_id = ${tenant} AND ${alias}.property_id = ${property} AND ${alias}.is_bot IS NOT TRUE`;
+  const pin = (alias: string) => `${alias}.tenant_id = ${tenant} AND ${alias}.property_id = ${property} AND ${alias}.is_bot IS NOT TRUE`;
 
   const dr = req.dateRanges
-    .map(
-      (r, i) =>
-        `SELECT ${i} AS idx, ${p.add(r.name, 'text')} AS name, ${p.add(r.startDate, 'date')} AS start_date, ${p.add(r.endDate, 'date')} AS end_date`,
-    )
+    .map((r, i) => `SELECT ${i} AS idx, ${p.add(r.name, 'text')} AS name, ${p.add(r.startDate, 'date')} AS start_date, ${p.add(r.endDate, 'date')} AS end_date`)
     .join(' UNION ALL ');
 
   const groupDims = opts.dimensions.map((rd) => resolveRequested(rd, p, d));
@@ -197,16 +193,12 @@ function buildChain(req: ReportRequest, scope: TenantScope, d: SqlDialect, opts:
     req.dimensionFilter ? [compileFilter(req.dimensionFilter, (n) => rowLevel(filterDim(n), form), false, p, d)] : [];
   const eventSource = (joinSession: boolean, joinFs: boolean, joinIdm = false) =>
     `FROM events e JOIN dr ON e.local_date BETWEEN dr.start_date AND dr.end_date` +
-    (joinSession
-      ? ` LEFT JOIN sessions s ON s.tenant_id = ${tenant} AND s.property_id = ${property} AND s.session_key = e.session_key`
-      : '') +
+    (joinSession ? ` LEFT JOIN sessions s ON s.tenant_id = ${tenant} AND s.property_id = ${property} AND s.session_key = e.session_key` : '') +
     (joinFs ? ' LEFT JOIN fs ON fs.session_key = e.session_key' : '') +
     (joinIdm ? ' LEFT JOIN idm ON idm.client_id = e.client_id' : '') +
     ` WHERE ${[pin('e'), ...dimensionWhere('event')].join(' AND ')}`;
   const dimSelect = (form: 'event' | 'session') =>
-    groupDims
-      .map((x, i) => `${form === 'event' ? x.event : x.session} AS d${i}`)
-      .concat('dr.idx AS dr_idx', 'dr.name AS dr_name');
+    groupDims.map((x, i) => `${form === 'event' ? x.event : x.session} AS d${i}`).concat('dr.idx AS dr_idx', 'dr.name AS dr_name');
   const groupBy = ` GROUP BY ${keyCols.join(', ')}`;
 
   for (const g of groups) {
@@ -220,8 +212,7 @@ function buildChain(req: ReportRequest, scope: TenantScope, d: SqlDialect, opts:
       );
     } else if (g.group === 'session') {
       const inner =
-        `SELECT DISTINCT ${[...dimSelect('event'), 'e.session_key', 's.engaged', 's.duration_s', 's.key_events'].join(', ')} ` +
-        eventSource(true, dimsNeedFs);
+        `SELECT DISTINCT ${[...dimSelect('event'), 'e.session_key', 's.engaged', 's.duration_s', 's.key_events'].join(', ')} ` + eventSource(true, dimsNeedFs);
       ctes.push(`g_session AS (SELECT ${[...keyCols, ...atomSelect].join(', ')} FROM (${inner}) s${groupBy})`);
     } else {
       const joinSession = dimsNeedSession || g.atoms.some((a) => atom(a).needsSession);
@@ -270,10 +261,7 @@ function resolveMetrics(req: ReportRequest, p: Params, d: SqlDialect): MetricCol
     if (m.expression) add(m.name, 'TYPE_FLOAT', compileExpression(m.expression, p, d), !m.invisible, true);
     else add(m.name, m.def!.type, m.def!.sql(ref, d), !m.invisible, true);
   }
-  const extra = [
-    ...(req.metricFilter ? filterFields(req.metricFilter) : []),
-    ...req.orderBys.flatMap((o) => (o.kind === 'metric' ? [o.metricName] : [])),
-  ];
+  const extra = [...(req.metricFilter ? filterFields(req.metricFilter) : []), ...req.orderBys.flatMap((o) => (o.kind === 'metric' ? [o.metricName] : []))];
   for (const name of extra) {
     if (out.some((m) => m.name === name)) continue;
     const def = findMetric(name)!;
@@ -294,9 +282,7 @@ function compileExpression(e: MetricExpression, p: Params, d: SqlDialect): strin
     default: {
       const l = compileExpression(e.left, p, d);
       const r = compileExpression(e.right, p, d);
-      return e.op === '/'
-        ? `(CASE WHEN ${r} = 0 THEN 0 ELSE ${d.toDouble(l)} / ${r} END)`
-        : `(${d.toDouble(l)} ${e.op} ${r})`;
+      return e.op === '/' ? `(CASE WHEN ${r} = 0 THEN 0 ELSE ${d.toDouble(l)} / ${r} END)` : `(${d.toDouble(l)} ${e.op} ${r})`;
     }
   }
 }
@@ -384,9 +370,7 @@ function compileLeaf(f: Filter, x: string, isMetric: boolean, p: Params, d: SqlD
     }
     case 'inList': {
       const values = f.values.map((v) => p.add(v, 'text'));
-      return f.caseSensitive
-        ? `(${x} IN (${values.join(', ')}))`
-        : `(LOWER(${x}) IN (${values.map((v) => `LOWER(${v})`).join(', ')}))`;
+      return f.caseSensitive ? `(${x} IN (${values.join(', ')}))` : `(LOWER(${x}) IN (${values.map((v) => `LOWER(${v})`).join(', ')}))`;
     }
     case 'numeric': {
       const n = isMetric ? x : d.toNumber(x);

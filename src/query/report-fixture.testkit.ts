@@ -167,8 +167,15 @@ export function generateProperty(tenantId: string, propertyId: string, seed: num
   const identities: IdentityRow[] = [];
   const link = (clientId: string, userId: string, ms: number, kind: string, eventId: string) =>
     identities.push({
-      tenant_id: tenantId, property_id: propertyId, client_id: clientId, user_id: userId, linked_ms: ms,
-      local_date: isoDate(ms), link_kind: kind, source_protocol: kind === 'event' ? 'gtag' : 'segment', event_id: eventId,
+      tenant_id: tenantId,
+      property_id: propertyId,
+      client_id: clientId,
+      user_id: userId,
+      linked_ms: ms,
+      local_date: isoDate(ms),
+      link_kind: kind,
+      source_protocol: kind === 'event' ? 'gtag' : 'segment',
+      event_id: eventId,
     });
   for (let u = 0; u < users; u++) {
     const clientId = `${propertyId}.c${u}`;
@@ -333,9 +340,7 @@ export async function writeParquetPartitions(fixture: Fixture, dir: string): Pro
       await mkdir(dir, { recursive: true });
       await writeFile(ndjson, rows.map((x) => JSON.stringify(x)).join('\n') + '\n');
       const spec = columns.map((c) => `${c.name}: '${DUCKDB_TYPES[c.type]}'`).join(', ');
-      await conn.run(
-        `CREATE TABLE src_${table} AS SELECT * FROM read_json('${ndjson}', format = 'newline_delimited', columns = {${spec}})`,
-      );
+      await conn.run(`CREATE TABLE src_${table} AS SELECT * FROM read_json('${ndjson}', format = 'newline_delimited', columns = {${spec}})`);
       const parts = new Map<string, WrittenPartition>();
       for (const row of rows as readonly { tenant_id: string; property_id: string; local_date: string }[]) {
         const k = `${row.tenant_id}/${row.property_id}/${row.local_date}`;

@@ -45,7 +45,16 @@ beforeAll(async () => {
   await loadPartitions(wh, await writeParquetPartitions(fx, dir));
   regex = new DuckDbRe2Syntax();
   const app = express();
-  app.use(createReportRouter({ warehouse: wh, authorize, regexSyntax: regex, counters: new MemoryCounters(), limits: { timeoutMs: 5_000 }, now: () => new Date('2024-03-08T12:00:00Z') }));
+  app.use(
+    createReportRouter({
+      warehouse: wh,
+      authorize,
+      regexSyntax: regex,
+      counters: new MemoryCounters(),
+      limits: { timeoutMs: 5_000 },
+      now: () => new Date('2024-03-08T12:00:00Z'),
+    }),
+  );
   await new Promise<void>((resolve) => {
     server = app.listen(0, '127.0.0.1', () => resolve());
   });
@@ -79,13 +88,27 @@ function heavyReport(seed: number) {
   return {
     dateRanges: [...week, { startDate: '2024-02-01', endDate: '2024-03-07' }],
     dimensions: dims.map((name) => ({ name })),
-    metrics: ['sessions', 'totalUsers', 'newUsers', 'eventCount', 'screenPageViews', 'engagementRate', 'bounceRate', 'userEngagementDuration', 'keyEvents', 'activeUsers'].map((name) => ({ name })),
+    metrics: [
+      'sessions',
+      'totalUsers',
+      'newUsers',
+      'eventCount',
+      'screenPageViews',
+      'engagementRate',
+      'bounceRate',
+      'userEngagementDuration',
+      'keyEvents',
+      'activeUsers',
+    ].map((name) => ({ name })),
     metricAggregations: ['TOTAL', 'MAXIMUM', 'MINIMUM'],
     dimensionFilter: {
       orGroup: {
         expressions: Array.from({ length: terms }, (_, i) => ({
           notExpression: {
-            filter: { fieldName: dims[i % dims.length], stringFilter: { matchType: i % 2 ? 'CONTAINS' : 'ENDS_WITH', value: `x${seed}-${i}`, caseSensitive: false } },
+            filter: {
+              fieldName: dims[i % dims.length],
+              stringFilter: { matchType: i % 2 ? 'CONTAINS' : 'ENDS_WITH', value: `x${seed}-${i}`, caseSensitive: false },
+            },
           },
         })),
       },
@@ -125,7 +148,9 @@ describe('report isolation between tenants (embedded warehouse)', () => {
     for (const h of heavyResults) expect([200, 504]).toContain(h.status);
     lightMs.sort((a, b) => a - b);
     const p99 = lightMs[Math.max(0, Math.ceil(lightMs.length * 0.99) - 1)];
-    console.log(`isolation: light alone ${Math.round(alone.ms)} ms; heavy ${heavyResults.map((h) => `${h.status} in ${Math.round(h.ms)} ms`).join(', ')}; ${lightMs.length} light reports during ${Math.round(heavyMs)} ms of six heavy ones: p50 ${Math.round(lightMs[Math.floor(lightMs.length / 2)])} ms, p99 ${Math.round(p99)} ms`);
+    console.log(
+      `isolation: light alone ${Math.round(alone.ms)} ms; heavy ${heavyResults.map((h) => `${h.status} in ${Math.round(h.ms)} ms`).join(', ')}; ${lightMs.length} light reports during ${Math.round(heavyMs)} ms of six heavy ones: p50 ${Math.round(lightMs[Math.floor(lightMs.length / 2)])} ms, p99 ${Math.round(p99)} ms`,
+    );
     // the heavy reports must have been running the whole time, or the figure proves nothing
     expect(lightMs.length).toBeGreaterThanOrEqual(5);
     expect(p99).toBeLessThan(500);

@@ -33,7 +33,10 @@ describe('parseRunReportRequest', () => {
         property: 'properties/1',
         dimensions: [{ name: 'pagePath' }],
         metrics: [{ name: 'conversions' }, { name: 'eventCount', invisible: true }],
-        date_ranges: [{ start_date: '7daysAgo', end_date: 'yesterday', name: 'week' }, { startDate: 'today', endDate: 'today' }],
+        date_ranges: [
+          { start_date: '7daysAgo', end_date: 'yesterday', name: 'week' },
+          { startDate: 'today', endDate: 'today' },
+        ],
         limit: '25',
         offset: 5,
         metricAggregations: [1, 'MAXIMUM', 5],
@@ -80,9 +83,21 @@ describe('parseRunReportRequest', () => {
     ['duplicate metric', { ...base, metrics: [{ name: 'sessions' }, { name: 'sessions' }] }, 'Duplicate metric name sessions'],
     ['bad aggregation enum name', { ...base, metricAggregations: ['AVERAGE'] }, "Invalid value at 'metric_aggregations[0]'"],
     ['bad aggregation enum number', { ...base, metricAggregations: [3] }, "Invalid value at 'metric_aggregations[0]'"],
-    ['bad match type', { ...base, dimensionFilter: { filter: { fieldName: 'date', stringFilter: { matchType: 'LIKE', value: 'x' } } } }, "Invalid value at 'dimension_filter.filter.string_filter.match_type'"],
-    ['bad numeric operation', { ...base, metricFilter: { filter: { fieldName: 'sessions', numericFilter: { operation: 9, value: { int64Value: '1' } } } } }, "Invalid value at 'metric_filter.filter.numeric_filter.operation'"],
-    ['bad order type', { ...base, dimensions: [{ name: 'date' }], orderBys: [{ dimension: { dimensionName: 'date', orderType: 'RANDOM' } }] }, "Invalid value at 'order_bys[0].dimension.order_type'"],
+    [
+      'bad match type',
+      { ...base, dimensionFilter: { filter: { fieldName: 'date', stringFilter: { matchType: 'LIKE', value: 'x' } } } },
+      "Invalid value at 'dimension_filter.filter.string_filter.match_type'",
+    ],
+    [
+      'bad numeric operation',
+      { ...base, metricFilter: { filter: { fieldName: 'sessions', numericFilter: { operation: 9, value: { int64Value: '1' } } } } },
+      "Invalid value at 'metric_filter.filter.numeric_filter.operation'",
+    ],
+    [
+      'bad order type',
+      { ...base, dimensions: [{ name: 'date' }], orderBys: [{ dimension: { dimensionName: 'date', orderType: 'RANDOM' } }] },
+      "Invalid value at 'order_bys[0].dimension.order_type'",
+    ],
     ['no date range', { metrics: [{ name: 'sessions' }] }, 'Must specify at least one date range'],
     ['five date ranges', { ...base, dateRanges: Array(5).fill({ startDate: 'today', endDate: 'today' }) }, 'limited to 4 dateRanges'],
     ['bad date', { ...base, dateRanges: [{ startDate: '2024-02-30', endDate: 'today' }] }, 'Invalid startDate "2024-02-30"'],
@@ -92,25 +107,93 @@ describe('parseRunReportRequest', () => {
     ['negative limit', { ...base, limit: '-1' }, 'limit must be positive'],
     ['non-integer limit', { ...base, limit: 'ten' }, "Invalid value at 'limit' (TYPE_INT64)"],
     ['negative offset', { ...base, offset: -3 }, 'offset must be non-negative'],
-    ['metric in dimensionFilter', { ...base, dimensionFilter: { filter: { fieldName: 'sessions', stringFilter: { value: '1' } } } }, 'Field sessions is a metric'],
-    ['dimension in metricFilter', { ...base, metricFilter: { filter: { fieldName: 'date', numericFilter: { operation: 1, value: { int64Value: '1' } } } } }, 'Field date is a dimension'],
-    ['string filter on a metric', { ...base, metricFilter: { filter: { fieldName: 'sessions', stringFilter: { value: '1' } } } }, 'must be a numericFilter or betweenFilter'],
-    ['two filters in one', { ...base, dimensionFilter: { filter: { fieldName: 'date', stringFilter: { value: '1' }, emptyFilter: {} } } }, 'exactly one of stringFilter'],
+    [
+      'metric in dimensionFilter',
+      { ...base, dimensionFilter: { filter: { fieldName: 'sessions', stringFilter: { value: '1' } } } },
+      'Field sessions is a metric',
+    ],
+    [
+      'dimension in metricFilter',
+      { ...base, metricFilter: { filter: { fieldName: 'date', numericFilter: { operation: 1, value: { int64Value: '1' } } } } },
+      'Field date is a dimension',
+    ],
+    [
+      'string filter on a metric',
+      { ...base, metricFilter: { filter: { fieldName: 'sessions', stringFilter: { value: '1' } } } },
+      'must be a numericFilter or betweenFilter',
+    ],
+    [
+      'two filters in one',
+      { ...base, dimensionFilter: { filter: { fieldName: 'date', stringFilter: { value: '1' }, emptyFilter: {} } } },
+      'exactly one of stringFilter',
+    ],
     ['empty inList', { ...base, dimensionFilter: { filter: { fieldName: 'date', inListFilter: { values: [] } } } }, 'values must not be empty'],
     ['800000daysAgo (before year 1)', { ...base, dateRanges: [{ startDate: '800000daysAgo', endDate: 'today' }] }, 'Invalid startDate "800000daysAgo"'],
     ['a date before 1970', { ...base, dateRanges: [{ startDate: '1969-12-31', endDate: 'today' }] }, 'from 1970-01-01 to 9999-12-31'],
     ['a day count past any date', { ...base, dateRanges: [{ startDate: `${'9'.repeat(400)}daysAgo`, endDate: 'today' }] }, 'Invalid startDate'],
     ['notExpression nested 1,000 deep', { ...base, dimensionFilter: nested(1000, (inner) => ({ notExpression: inner })) }, 'limited to 16 levels of nesting'],
-    ['andGroup nested 17 deep', { ...base, dimensionFilter: nested(17, (inner) => ({ andGroup: { expressions: [inner] } })) }, 'limited to 16 levels of nesting'],
-    ['a 3,000-term metric expression', { ...base, metrics: [{ name: 'm', expression: Array.from({ length: 1500 }, () => 'sessions').join('+') }] }, 'Metric expressions are limited to 100 terms'],
-    ['101 filter terms', { ...base, dimensionFilter: { orGroup: { expressions: Array.from({ length: 101 }, (_, i) => ({ filter: { fieldName: 'city', stringFilter: { value: `c${i}` } } })) } } }, 'Filters are limited to 100 terms'],
-    ['inLists of 1,001 values', { ...base, dimensionFilter: { orGroup: { expressions: [600, 401].map((n) => ({ filter: { fieldName: 'city', inListFilter: { values: Array.from({ length: n }, (_, i) => `c${i}`) } } })) } } }, 'limited to 1000 values'],
-    ['21 regex filters', { ...base, dimensionFilter: { andGroup: { expressions: Array.from({ length: 21 }, () => ({ filter: { fieldName: 'city', stringFilter: { matchType: 'FULL_REGEXP', value: 'a.*' } } })) } } }, 'limited to 20 regular expression filters'],
-    ['a 2,001-character filter value', { ...base, dimensionFilter: { filter: { fieldName: 'city', stringFilter: { value: 'x'.repeat(2001) } } } }, 'longer than 2000 characters'],
+    [
+      'andGroup nested 17 deep',
+      { ...base, dimensionFilter: nested(17, (inner) => ({ andGroup: { expressions: [inner] } })) },
+      'limited to 16 levels of nesting',
+    ],
+    [
+      'a 3,000-term metric expression',
+      { ...base, metrics: [{ name: 'm', expression: Array.from({ length: 1500 }, () => 'sessions').join('+') }] },
+      'Metric expressions are limited to 100 terms',
+    ],
+    [
+      '101 filter terms',
+      {
+        ...base,
+        dimensionFilter: {
+          orGroup: { expressions: Array.from({ length: 101 }, (_, i) => ({ filter: { fieldName: 'city', stringFilter: { value: `c${i}` } } })) },
+        },
+      },
+      'Filters are limited to 100 terms',
+    ],
+    [
+      'inLists of 1,001 values',
+      {
+        ...base,
+        dimensionFilter: {
+          orGroup: {
+            expressions: [600, 401].map((n) => ({ filter: { fieldName: 'city', inListFilter: { values: Array.from({ length: n }, (_, i) => `c${i}`) } } })),
+          },
+        },
+      },
+      'limited to 1000 values',
+    ],
+    [
+      '21 regex filters',
+      {
+        ...base,
+        dimensionFilter: {
+          andGroup: {
+            expressions: Array.from({ length: 21 }, () => ({ filter: { fieldName: 'city', stringFilter: { matchType: 'FULL_REGEXP', value: 'a.*' } } })),
+          },
+        },
+      },
+      'limited to 20 regular expression filters',
+    ],
+    [
+      'a 2,001-character filter value',
+      { ...base, dimensionFilter: { filter: { fieldName: 'city', stringFilter: { value: 'x'.repeat(2001) } } } },
+      'longer than 2000 characters',
+    ],
     ['order by a dimension not requested', { ...base, orderBys: [{ dimension: { dimensionName: 'date' } }] }, 'Field date in orderBys'],
     ['order by an unknown metric', { ...base, orderBys: [{ metric: { metricName: 'nope' } }] }, 'Field nope is not a valid metric'],
     ['bad currency', { ...base, currencyCode: 'dollars' }, 'currencyCode must be an ISO 4217 code'],
-    ['too many dimensions', { ...base, dimensions: Array.from({ length: 10 }, (_, i) => ({ name: ['date', 'hour', 'year', 'month', 'day', 'pagePath', 'city', 'region', 'browser', 'country'][i] })) }, 'limited to 9 dimensions'],
+    [
+      'too many dimensions',
+      {
+        ...base,
+        dimensions: Array.from({ length: 10 }, (_, i) => ({
+          name: ['date', 'hour', 'year', 'month', 'day', 'pagePath', 'city', 'region', 'browser', 'country'][i],
+        })),
+      },
+      'limited to 9 dimensions',
+    ],
     ['cohortSpec', { ...base, cohortSpec: { cohorts: [] } }, 'cohortSpec is not supported'],
     ['body not an object', [1, 2], 'Expected an object'],
     ['boolean as string', { ...base, keepEmptyRows: 'yes' }, "Invalid value at 'keepEmptyRows' (TYPE_BOOL)"],
@@ -128,7 +211,10 @@ describe('regular expressions are checked with RE2 syntax', () => {
     parseRunReportRequest({ ...base, dimensionFilter: { notExpression: { filter: { fieldName: 'pagePath', stringFilter: { matchType, value } } } } }, ctx);
 
   it.each(['(?=a)x', '(?<!a)b', 'a{1001}', '('])('refuses %s, which RE2 does not compile (JavaScript takes most of them)', async (pattern) => {
-    const err = await checkRegexSyntax(withRegex(pattern, 'PARTIAL_REGEXP'), syntax).then(() => null, (e: unknown) => e);
+    const err = await checkRegexSyntax(withRegex(pattern, 'PARTIAL_REGEXP'), syntax).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(TallyError);
     expect((err as TallyError).code).toBe('invalid_argument');
     expect((err as TallyError).message).toContain(`Invalid regular expression "${pattern}" for pagePath (RE2 syntax)`);

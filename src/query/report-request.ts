@@ -32,8 +32,7 @@ export interface ResolvedDateRange {
 }
 
 export type DimensionExpression =
-  | { kind: 'lowerCase' | 'upperCase'; dimensionName: string }
-  | { kind: 'concatenate'; dimensionNames: string[]; delimiter: string };
+  { kind: 'lowerCase' | 'upperCase'; dimensionName: string } | { kind: 'concatenate'; dimensionNames: string[]; delimiter: string };
 
 export interface RequestedDimension {
   /** The name the response uses (as requested, deprecated names included). */
@@ -185,9 +184,7 @@ function parseDimensionExpression(value: unknown, path: string): DimensionExpres
   const kind = set[0];
   if (kind === 'concatenate') {
     const c = object(e.concatenate, `${path}.concatenate`, ['dimensionNames', 'delimiter']);
-    const names = list(c.dimensionNames, `${path}.concatenate.dimension_names`).map((n, i) =>
-      requiredString(n, `${path}.concatenate.dimension_names[${i}]`),
-    );
+    const names = list(c.dimensionNames, `${path}.concatenate.dimension_names`).map((n, i) => requiredString(n, `${path}.concatenate.dimension_names[${i}]`));
     if (names.length === 0) throw invalid(`${path}.concatenate.dimensionNames must not be empty.`, path);
     return { kind, dimensionNames: names, delimiter: optionalString(c.delimiter, `${path}.concatenate.delimiter`) ?? '' };
   }
@@ -282,8 +279,16 @@ function parseDateRange(value: unknown, path: string, index: number, ctx: ParseC
   }
   const startDate = resolveDateRange(start, ctx);
   const endDate = resolveDateRange(end, ctx);
-  if (!startDate) throw invalid(`Invalid startDate "${start}" at ${path}; use YYYY-MM-DD, NdaysAgo, yesterday or today, from ${MIN_REPORT_DATE} to ${MAX_REPORT_DATE}.`, `${path}.start_date`);
-  if (!endDate) throw invalid(`Invalid endDate "${end}" at ${path}; use YYYY-MM-DD, NdaysAgo, yesterday or today, from ${MIN_REPORT_DATE} to ${MAX_REPORT_DATE}.`, `${path}.end_date`);
+  if (!startDate)
+    throw invalid(
+      `Invalid startDate "${start}" at ${path}; use YYYY-MM-DD, NdaysAgo, yesterday or today, from ${MIN_REPORT_DATE} to ${MAX_REPORT_DATE}.`,
+      `${path}.start_date`,
+    );
+  if (!endDate)
+    throw invalid(
+      `Invalid endDate "${end}" at ${path}; use YYYY-MM-DD, NdaysAgo, yesterday or today, from ${MIN_REPORT_DATE} to ${MAX_REPORT_DATE}.`,
+      `${path}.end_date`,
+    );
   if (startDate > endDate) throw invalid(`${path}: startDate ${startDate} is after endDate ${endDate}.`, path);
   return { startDate, endDate, name: name || `date_range_${index}` };
 }
@@ -307,4 +312,3 @@ function parseOrderBy(value: unknown, path: string): OrderBy {
     desc,
   };
 }
-

@@ -60,18 +60,7 @@ export function formatMetric(value: unknown, type: MetricType): string {
   return Number.isFinite(n) ? String(n) : '0';
 }
 
-const KEY_ORDER = [
-  'dimensionHeaders',
-  'metricHeaders',
-  'rows',
-  'totals',
-  'maximums',
-  'minimums',
-  'rowCount',
-  'metadata',
-  'propertyQuota',
-  'kind',
-] as const;
+const KEY_ORDER = ['dimensionHeaders', 'metricHeaders', 'rows', 'totals', 'maximums', 'minimums', 'rowCount', 'metadata', 'propertyQuota', 'kind'] as const;
 
 /** GA4's field order; drops empty lists and zero counts, as proto3 JSON does. */
 export function compact(r: RunReportResponse): RunReportResponse {

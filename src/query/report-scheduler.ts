@@ -61,12 +61,19 @@ export class ReportScheduler {
         timer: undefined,
       };
       const wait = deadline - Date.now();
-      waiter.timer = setTimeout(() => {
-        const i = lane.queue.indexOf(waiter);
-        if (i >= 0) lane.queue.splice(i, 1);
-        this.forget(tenant, lane);
-        reject(new TallyError('deadline_exceeded', 'The report did not start before its deadline: the property has too many reports running.', { reason: 'queued_too_long' }));
-      }, Math.max(0, wait));
+      waiter.timer = setTimeout(
+        () => {
+          const i = lane.queue.indexOf(waiter);
+          if (i >= 0) lane.queue.splice(i, 1);
+          this.forget(tenant, lane);
+          reject(
+            new TallyError('deadline_exceeded', 'The report did not start before its deadline: the property has too many reports running.', {
+              reason: 'queued_too_long',
+            }),
+          );
+        },
+        Math.max(0, wait),
+      );
       waiter.timer.unref?.();
       lane.queue.push(waiter);
     });

@@ -9,15 +9,29 @@ const VALID: unknown[] = [
   { dateRanges: [{ startDate: '7daysAgo', endDate: 'today' }], metrics: [{ name: 'activeUsers' }] },
   {
     property: 'properties/1',
-    dimensions: [{ name: 'country' }, { name: 'lc', dimensionExpression: { lowerCase: { dimensionName: 'pagePath' } } }, { name: 'cc', dimensionExpression: { concatenate: { dimensionNames: ['country', 'city'], delimiter: '/' } } }],
+    dimensions: [
+      { name: 'country' },
+      { name: 'lc', dimensionExpression: { lowerCase: { dimensionName: 'pagePath' } } },
+      { name: 'cc', dimensionExpression: { concatenate: { dimensionNames: ['country', 'city'], delimiter: '/' } } },
+    ],
     metrics: [{ name: 'sessions' }, { name: 'ratio', expression: 'eventCount/sessions' }, { name: 'eventCount', invisible: true }],
-    dateRanges: [{ startDate: '2026-11-01', endDate: '2026-11-30', name: 'nov' }, { startDate: 'yesterday', endDate: 'today' }],
+    dateRanges: [
+      { startDate: '2026-11-01', endDate: '2026-11-30', name: 'nov' },
+      { startDate: 'yesterday', endDate: 'today' },
+    ],
     dimensionFilter: {
       andGroup: {
         expressions: [
           { filter: { fieldName: 'country', stringFilter: { matchType: 'BEGINS_WITH', value: 'Ger', caseSensitive: false } } },
           { notExpression: { filter: { fieldName: 'city', inListFilter: { values: ['Berlin'] } } } },
-          { orGroup: { expressions: [{ filter: { fieldName: 'pagePath', emptyFilter: {} } }, { filter: { fieldName: 'pagePath', stringFilter: { matchType: 4, value: 'x' } } }] } },
+          {
+            orGroup: {
+              expressions: [
+                { filter: { fieldName: 'pagePath', emptyFilter: {} } },
+                { filter: { fieldName: 'pagePath', stringFilter: { matchType: 4, value: 'x' } } },
+              ],
+            },
+          },
         ],
       },
     },
@@ -31,7 +45,11 @@ const VALID: unknown[] = [
     returnPropertyQuota: true,
     comparisons: [],
   },
-  { dateRanges: [{ startDate: 'today', endDate: 'today' }], metrics: [{ name: 'sessions' }], metricFilter: { filter: { fieldName: 'sessions', betweenFilter: { fromValue: { doubleValue: 1.5 }, toValue: { int64Value: 9 } } } } },
+  {
+    dateRanges: [{ startDate: 'today', endDate: 'today' }],
+    metrics: [{ name: 'sessions' }],
+    metricFilter: { filter: { fieldName: 'sessions', betweenFilter: { fromValue: { doubleValue: 1.5 }, toValue: { int64Value: 9 } } } },
+  },
 ];
 
 describe('RunReportRequest schema in /openapi.json', () => {

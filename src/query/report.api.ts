@@ -73,7 +73,12 @@ export const FilterExpressionSchema: z.ZodType = z
 const OrderBySchema = z.strictObject({
   desc: z.boolean().optional(),
   metric: z.strictObject({ metricName: z.string() }).optional(),
-  dimension: z.strictObject({ dimensionName: z.string(), orderType: gaEnum(['ORDER_TYPE_UNSPECIFIED', 'ALPHANUMERIC', 'CASE_INSENSITIVE_ALPHANUMERIC', 'NUMERIC']).optional() }).optional(),
+  dimension: z
+    .strictObject({
+      dimensionName: z.string(),
+      orderType: gaEnum(['ORDER_TYPE_UNSPECIFIED', 'ALPHANUMERIC', 'CASE_INSENSITIVE_ALPHANUMERIC', 'NUMERIC']).optional(),
+    })
+    .optional(),
   pivot: z.unknown().optional().meta({ description: 'Not supported' }),
 });
 
@@ -145,7 +150,14 @@ export const RunReportResponseSchema = z
   .meta({ id: 'RunReportResponse' });
 
 const DimensionMetadataSchema = z
-  .strictObject({ apiName: z.string(), uiName: z.string(), description: z.string(), deprecatedApiNames: z.array(z.string()), customDefinition: z.boolean(), category: z.string() })
+  .strictObject({
+    apiName: z.string(),
+    uiName: z.string(),
+    description: z.string(),
+    deprecatedApiNames: z.array(z.string()),
+    customDefinition: z.boolean(),
+    category: z.string(),
+  })
   .meta({ id: 'DimensionMetadata' });
 const MetricMetadataSchema = z
   .strictObject({
@@ -178,7 +190,11 @@ export const GoogleErrorSchema = z
 
 // the schemas and the types the code builds responses with are the same shape, both ways
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const sameShapes: [Same<z.infer<typeof RunReportResponseSchema>, RunReportResponse>, Same<z.infer<typeof MetadataResponseSchema>, MetadataResponse>, Same<z.infer<typeof GoogleErrorSchema>, GoogleErrorBody>] = [true, true, true];
+const sameShapes: [
+  Same<z.infer<typeof RunReportResponseSchema>, RunReportResponse>,
+  Same<z.infer<typeof MetadataResponseSchema>, MetadataResponse>,
+  Same<z.infer<typeof GoogleErrorSchema>, GoogleErrorBody>,
+] = [true, true, true];
 void sameShapes;
 
 const errors: Record<number, ResponseConfig> = {
@@ -203,7 +219,11 @@ const post = (method: string, body: z.ZodType, response: z.ZodType): RouteConfig
 
 export const REPORT_API: RouteConfig[] = [
   post('runReport', RunReportRequestSchema, RunReportResponseSchema),
-  post('batchRunReports', BatchRunReportsRequestSchema, z.strictObject({ reports: z.array(RunReportResponseSchema), kind: z.literal('analyticsData#batchRunReports') }).meta({ id: 'BatchRunReportsResponse' })),
+  post(
+    'batchRunReports',
+    BatchRunReportsRequestSchema,
+    z.strictObject({ reports: z.array(RunReportResponseSchema), kind: z.literal('analyticsData#batchRunReports') }).meta({ id: 'BatchRunReportsResponse' }),
+  ),
   post('checkCompatibility', CheckCompatibilityRequestSchema, CheckCompatibilityResponseSchema),
   {
     ...common,

@@ -93,7 +93,14 @@ describe('POST /v1beta/properties/{id}:runReport', () => {
       { name: 'averageSessionDuration', type: 'TYPE_SECONDS' },
     ]);
     expect(json.rows).toHaveLength(3);
-    const truth = groundTruth(fx, { tenantId: 't1', propertyId: '123', start: '2024-03-01', end: '2024-03-07', eventKey: (e) => e.local_date.replace(/-/g, ''), sessionKey: (s) => s.local_date.replace(/-/g, '') });
+    const truth = groundTruth(fx, {
+      tenantId: 't1',
+      propertyId: '123',
+      start: '2024-03-01',
+      end: '2024-03-07',
+      eventKey: (e) => e.local_date.replace(/-/g, ''),
+      sessionKey: (s) => s.local_date.replace(/-/g, ''),
+    });
     for (const row of json.rows) {
       expect(row.metricValues[0].value).toBe(String(truth.get(row.dimensionValues[0].value)!.sessions));
       expect(typeof row.metricValues[1].value).toBe('string');
@@ -124,14 +131,28 @@ describe('POST /v1beta/properties/{id}:runReport', () => {
   });
 
   it('resolves relative dates in the property time zone and reports the property quota', async () => {
-    const relative = await post('/v1beta/properties/123:runReport', { dateRanges: [{ startDate: '7daysAgo', endDate: 'yesterday' }], metrics: [{ name: 'eventCount' }], returnPropertyQuota: true });
-    const explicit = await post('/v1beta/properties/123:runReport', { dateRanges: [{ startDate: '2024-03-01', endDate: '2024-03-07' }], metrics: [{ name: 'eventCount' }] });
+    const relative = await post('/v1beta/properties/123:runReport', {
+      dateRanges: [{ startDate: '7daysAgo', endDate: 'yesterday' }],
+      metrics: [{ name: 'eventCount' }],
+      returnPropertyQuota: true,
+    });
+    const explicit = await post('/v1beta/properties/123:runReport', {
+      dateRanges: [{ startDate: '2024-03-01', endDate: '2024-03-07' }],
+      metrics: [{ name: 'eventCount' }],
+    });
     expect(relative.json.rows).toEqual(explicit.json.rows);
     const q = relative.json.propertyQuota;
     expect(Object.keys(relative.json).slice(-2)).toEqual(['propertyQuota', 'kind']);
     expect(q.tokensPerDay.consumed).toBeGreaterThanOrEqual(1);
     expect(q.tokensPerDay.remaining).toBe(200_000 - q.tokensPerDay.consumed);
-    expect(Object.keys(q).sort()).toEqual(['concurrentRequests', 'potentiallyThresholdedRequestsPerHour', 'serverErrorsPerProjectPerHour', 'tokensPerDay', 'tokensPerHour', 'tokensPerProjectPerHour']);
+    expect(Object.keys(q).sort()).toEqual([
+      'concurrentRequests',
+      'potentiallyThresholdedRequestsPerHour',
+      'serverErrorsPerProjectPerHour',
+      'tokensPerDay',
+      'tokensPerHour',
+      'tokensPerProjectPerHour',
+    ]);
   });
 
   it.each([
@@ -188,7 +209,9 @@ describe('POST /v1beta/properties/{id}:runReport', () => {
 describe('batchRunReports and checkCompatibility', () => {
   it('runs up to five reports', async () => {
     const one = { ...week, metrics: [{ name: 'totalUsers' }] };
-    const { status, json } = await post('/v1beta/properties/123:batchRunReports', { requests: [one, { ...one, property: 'properties/123', dimensions: [{ name: 'deviceCategory' }] }] });
+    const { status, json } = await post('/v1beta/properties/123:batchRunReports', {
+      requests: [one, { ...one, property: 'properties/123', dimensions: [{ name: 'deviceCategory' }] }],
+    });
     expect(status).toBe(200);
     expect(json.kind).toBe('analyticsData#batchRunReports');
     expect(json.reports).toHaveLength(2);
@@ -198,7 +221,10 @@ describe('batchRunReports and checkCompatibility', () => {
   });
 
   it('reports every catalog field compatible, and refuses unknown names', async () => {
-    const { json } = await post('/v1beta/properties/123:checkCompatibility?$alt=json;enum-encoding=int', { dimensions: [{ name: 'pagePath' }], metrics: [{ name: 'sessions' }] });
+    const { json } = await post('/v1beta/properties/123:checkCompatibility?$alt=json;enum-encoding=int', {
+      dimensions: [{ name: 'pagePath' }],
+      metrics: [{ name: 'sessions' }],
+    });
     expect(json.dimensionCompatibilities).toHaveLength(DIMENSIONS.length);
     expect(json.metricCompatibilities[0].compatibility).toBe(1);
     const bad = await post('/v1beta/properties/123:checkCompatibility', { metrics: [{ name: 'nope' }] });
@@ -207,9 +233,17 @@ describe('batchRunReports and checkCompatibility', () => {
 
   it('reads snake_case field names on every method, as runReport does (proto3 JSON)', async () => {
     const filter = { filter: { field_name: 'deviceCategory', string_filter: { value: 'desktop' } } };
-    const run = await post('/v1beta/properties/123:runReport', { date_ranges: [{ start_date: '2024-03-01', end_date: '2024-03-07' }], metrics: [{ name: 'sessions' }], dimension_filter: filter });
+    const run = await post('/v1beta/properties/123:runReport', {
+      date_ranges: [{ start_date: '2024-03-01', end_date: '2024-03-07' }],
+      metrics: [{ name: 'sessions' }],
+      dimension_filter: filter,
+    });
     expect(run.status).toBe(200);
-    const compat = await post('/v1beta/properties/123:checkCompatibility', { dimensions: [{ name: 'pagePath' }], dimension_filter: filter, compatibility_filter: 'COMPATIBLE' });
+    const compat = await post('/v1beta/properties/123:checkCompatibility', {
+      dimensions: [{ name: 'pagePath' }],
+      dimension_filter: filter,
+      compatibility_filter: 'COMPATIBLE',
+    });
     expect(compat.status).toBe(200);
     expect(compat.json.metricCompatibilities).toHaveLength(METRICS.length);
     const unknown = await post('/v1beta/properties/123:checkCompatibility', { dimension: [] });
@@ -242,7 +276,9 @@ describe('GET /v1beta/properties/{id}/metadata', () => {
     const rate = json.metrics.find((m: { apiName: string }) => m.apiName === 'engagementRate');
     expect(rate).toMatchObject({ type: 'TYPE_FLOAT', expression: 'engagedSessions/sessions', blockedReasons: [], customDefinition: false });
 
-    const asInt: any = await (await fetch(`${base}/v1beta/properties/123/metadata?$alt=json;enum-encoding=int`, { headers: { authorization: 'Bearer k-read' } })).json();
+    const asInt: any = await (
+      await fetch(`${base}/v1beta/properties/123/metadata?$alt=json;enum-encoding=int`, { headers: { authorization: 'Bearer k-read' } })
+    ).json();
     expect(asInt.metrics.find((m: { apiName: string }) => m.apiName === 'sessions').type).toBe(1);
 
     const denied = await fetch(`${base}/v1beta/properties/123/metadata`);
@@ -288,7 +324,11 @@ describe('limits and hardening (issue 9 §4, §5)', () => {
   });
 
   async function post2(path: string, body: unknown, token = 'k-read') {
-    const res = await fetch(base2 + path, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const res = await fetch(base2 + path, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     const text = await res.text();
     return { status: res.status, headers: res.headers, text, json: text.startsWith('{') ? JSON.parse(text) : undefined };
   }
@@ -345,12 +385,19 @@ describe('report deadline', () => {
   it('cancels a report past its deadline with 504 DEADLINE_EXCEEDED, logged, and the warehouse keeps answering', async () => {
     const errors: unknown[] = [];
     const app = express();
-    app.use(createReportRouter({ warehouse: wh, authorize, logError: (e) => errors.push(e), limits: { timeoutMs: 1 }, now: () => new Date('2024-03-08T12:00:00Z') }));
+    app.use(
+      createReportRouter({ warehouse: wh, authorize, logError: (e) => errors.push(e), limits: { timeoutMs: 1 }, now: () => new Date('2024-03-08T12:00:00Z') }),
+    );
     const srv = await new Promise<Server>((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
     });
     try {
-      const heavy = { ...week, dimensions: [{ name: 'pagePath' }, { name: 'city' }, { name: 'browser' }], metrics: [{ name: 'totalUsers' }, { name: 'newUsers' }, { name: 'sessions' }], metricAggregations: ['TOTAL'] };
+      const heavy = {
+        ...week,
+        dimensions: [{ name: 'pagePath' }, { name: 'city' }, { name: 'browser' }],
+        metrics: [{ name: 'totalUsers' }, { name: 'newUsers' }, { name: 'sessions' }],
+        metricAggregations: ['TOTAL'],
+      };
       const res = await fetch(`http://127.0.0.1:${(srv.address() as AddressInfo).port}/v1beta/properties/123:runReport`, {
         method: 'POST',
         headers: { authorization: 'Bearer k-read' },

@@ -181,11 +181,7 @@ function checkPropertyField(json: unknown, propertyId: string): void {
   }
 }
 
-async function batch(
-  json: unknown,
-  propertyId: string,
-  runOne: (request: unknown) => Promise<RunReportResponse>,
-): Promise<unknown> {
+async function batch(json: unknown, propertyId: string, runOne: (request: unknown) => Promise<RunReportResponse>): Promise<unknown> {
   const requests = list(object(json, '', ['property', 'requests'] as const).requests, 'requests');
   if (requests.length > MAX_BATCH) throw invalid(`Requests are limited to ${MAX_BATCH} reports per batch.`, 'requests');
   requests.forEach((r) => checkPropertyField(r, propertyId));

@@ -106,7 +106,7 @@ const report = (body: Record<string, unknown>) =>
   runReport(wh, settings, parseRunReportRequest({ dateRanges: [{ startDate: START, endDate: END }], ...body }, { timeZone: 'UTC' }));
 
 const ymd = (d: string) => d.replace(/-/g, '');
-const countryName = (c: string | null) => (c ? COUNTRY_NAMES.get(c) ?? c : '(not set)');
+const countryName = (c: string | null) => (c ? (COUNTRY_NAMES.get(c) ?? c) : '(not set)');
 
 function truth(q: Partial<TruthQuery> & Pick<TruthQuery, 'eventKey'>): Map<string, Truth> {
   return groundTruth(fx, { tenantId: 't1', propertyId: 'p1', start: START, end: END, ...q });
@@ -171,7 +171,10 @@ function reportSuite(): void {
     });
 
     it('by country (English names) and countryId (codes)', async () => {
-      const expected = truth({ eventKey: (e) => `${countryName(e.country)}|${e.country ?? '(not set)'}`, sessionKey: (s) => `${countryName(s.country)}|${s.country ?? '(not set)'}` });
+      const expected = truth({
+        eventKey: (e) => `${countryName(e.country)}|${e.country ?? '(not set)'}`,
+        sessionKey: (s) => `${countryName(s.country)}|${s.country ?? '(not set)'}`,
+      });
       const res = await report({ dimensions: [{ name: 'country' }, { name: 'countryId' }], metrics: metricsBody(METRIC_SETS[0]) });
       expectTruth(res, expected, METRIC_SETS[0]);
       const keys = [...rowsByKey(res).keys()];
@@ -189,7 +192,10 @@ function reportSuite(): void {
       const res = await runReport(
         wh,
         settings,
-        parseRunReportRequest({ dateRanges: [{ startDate: q.start, endDate: q.end }], dimensions: [{ name: 'newVsReturning' }], metrics: metricsBody(ms) }, { timeZone: 'UTC' }),
+        parseRunReportRequest(
+          { dateRanges: [{ startDate: q.start, endDate: q.end }], dimensions: [{ name: 'newVsReturning' }], metrics: metricsBody(ms) },
+          { timeZone: 'UTC' },
+        ),
       );
       expectTruth(res, expected, ms);
       expect([...rowsByKey(res).keys()].sort()).toEqual(['new', 'returning']);
@@ -237,7 +243,11 @@ function reportSuite(): void {
         metrics: metricsBody(ms),
         dimensionFilter: { filter: { fieldName: 'pagePath', inListFilter: { values: ['/', '/docs/api', '/nope'] } } },
       });
-      expectTruth(res, byPage((p) => ['/', '/docs/api'].includes(p.toLowerCase())), ms);
+      expectTruth(
+        res,
+        byPage((p) => ['/', '/docs/api'].includes(p.toLowerCase())),
+        ms,
+      );
     });
 
     it('andGroup, orGroup and notExpression, on a field that is not a requested dimension', async () => {
@@ -247,10 +257,14 @@ function reportSuite(): void {
         dimensionFilter: {
           andGroup: {
             expressions: [
-              { orGroup: { expressions: [
-                { filter: { fieldName: 'deviceCategory', stringFilter: { value: 'desktop' } } },
-                { filter: { fieldName: 'countryId', stringFilter: { value: 'JP' } } },
-              ] } },
+              {
+                orGroup: {
+                  expressions: [
+                    { filter: { fieldName: 'deviceCategory', stringFilter: { value: 'desktop' } } },
+                    { filter: { fieldName: 'countryId', stringFilter: { value: 'JP' } } },
+                  ],
+                },
+              },
               { notExpression: { filter: { fieldName: 'pagePath', stringFilter: { matchType: 'BEGINS_WITH', value: '/docs' } } } },
             ],
           },
@@ -332,11 +346,15 @@ function reportSuite(): void {
 
       const none = await report({
         metrics: [{ name: 'eventCount' }],
-        dimensionFilter: { orGroup: { expressions: [
-          { filter: { fieldName: 'pagePath', stringFilter: { value: "x' OR '1'='1" } } },
-          { filter: { fieldName: 'sessionSource', inListFilter: { values: ["'); DELETE FROM sessions; --"] } } },
-          { filter: { fieldName: 'pageTitle', stringFilter: { matchType: 'CONTAINS', value: "%' --" } } },
-        ] } },
+        dimensionFilter: {
+          orGroup: {
+            expressions: [
+              { filter: { fieldName: 'pagePath', stringFilter: { value: "x' OR '1'='1" } } },
+              { filter: { fieldName: 'sessionSource', inListFilter: { values: ["'); DELETE FROM sessions; --"] } } },
+              { filter: { fieldName: 'pageTitle', stringFilter: { matchType: 'CONTAINS', value: "%' --" } } },
+            ],
+          },
+        },
       });
       expect(none.rows).toBeUndefined();
       expect(await wh.query('SELECT count(*) AS n FROM events', [])).toEqual([{ n: fx.events.length }]);
@@ -364,8 +382,13 @@ function reportSuite(): void {
       expect(s).toEqual([...s].sort((a, b) => a - b));
 
       const paths = async (orderType: unknown, desc = false) =>
-        (await report({ dimensions: [{ name: 'pagePath' }], metrics: [{ name: 'eventCount' }], orderBys: [{ dimension: { dimensionName: 'pagePath', orderType }, desc }] }))
-          .rows!.map((r) => r.dimensionValues[0].value);
+        (
+          await report({
+            dimensions: [{ name: 'pagePath' }],
+            metrics: [{ name: 'eventCount' }],
+            orderBys: [{ dimension: { dimensionName: 'pagePath', orderType }, desc }],
+          })
+        ).rows!.map((r) => r.dimensionValues[0].value);
       const all = [...PAGES];
       const codePoint = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
       expect(await paths('ALPHANUMERIC')).toEqual([...all].sort(codePoint));
@@ -373,13 +396,22 @@ function reportSuite(): void {
       const ci = await paths('CASE_INSENSITIVE_ALPHANUMERIC');
       expect(ci.map((p) => p.toLowerCase())).toEqual(all.map((p) => p.toLowerCase()).sort(codePoint));
 
-      const hours = (await report({ dimensions: [{ name: 'dayOfWeek' }], metrics: [{ name: 'eventCount' }], orderBys: [{ dimension: { dimensionName: 'dayOfWeek', orderType: 'NUMERIC' }, desc: true }] }))
-        .rows!.map((r) => Number(r.dimensionValues[0].value));
+      const hours = (
+        await report({
+          dimensions: [{ name: 'dayOfWeek' }],
+          metrics: [{ name: 'eventCount' }],
+          orderBys: [{ dimension: { dimensionName: 'dayOfWeek', orderType: 'NUMERIC' }, desc: true }],
+        })
+      ).rows!.map((r) => Number(r.dimensionValues[0].value));
       expect(hours).toEqual([...hours].sort((a, b) => b - a));
     });
 
     it('limit, offset and rowCount (the full cardinality)', async () => {
-      const body = { dimensions: [{ name: 'pagePath' }, { name: 'date' }], metrics: [{ name: 'eventCount' }], orderBys: [{ dimension: { dimensionName: 'pagePath' } }, { dimension: { dimensionName: 'date' } }] };
+      const body = {
+        dimensions: [{ name: 'pagePath' }, { name: 'date' }],
+        metrics: [{ name: 'eventCount' }],
+        orderBys: [{ dimension: { dimensionName: 'pagePath' } }, { dimension: { dimensionName: 'date' } }],
+      };
       const full = await report(body);
       const expectedCount = truth({ eventKey: (e) => `${e.page_path}|${e.local_date}` }).size;
       expect(full.rowCount).toBe(expectedCount);
@@ -400,7 +432,12 @@ function reportSuite(): void {
         wh,
         settings,
         parseRunReportRequest(
-          { dateRanges: ranges, dimensions: [{ name: 'sessionSource' }], metrics: metricsBody(['sessions', 'totalUsers', 'engagementRate']), metricAggregations: ['TOTAL', 'MAXIMUM', 6 - 1] },
+          {
+            dateRanges: ranges,
+            dimensions: [{ name: 'sessionSource' }],
+            metrics: metricsBody(['sessions', 'totalUsers', 'engagementRate']),
+            metricAggregations: ['TOTAL', 'MAXIMUM', 6 - 1],
+          },
           { timeZone: 'UTC' },
         ),
       );
@@ -414,16 +451,25 @@ function reportSuite(): void {
       expectTruth(res, expectedRows, ms);
 
       const totals = ranges.map((r) => truth({ start: r.startDate, end: r.endDate, eventKey: () => '', sessionKey: () => '' }).get('')!);
-      expect(res.totals!.map((r) => r.dimensionValues.map((v) => v.value))).toEqual([['RESERVED_TOTAL', 'date_range_0'], ['RESERVED_TOTAL', 'late']]);
+      expect(res.totals!.map((r) => r.dimensionValues.map((v) => v.value))).toEqual([
+        ['RESERVED_TOTAL', 'date_range_0'],
+        ['RESERVED_TOTAL', 'late'],
+      ]);
       res.totals!.forEach((row, i) => {
         expect(row.metricValues[0].value).toBe(String(totals[i].sessions));
         // distinct users over the range, not the sum of the rows
         expect(row.metricValues[1].value).toBe(String(totals[i].totalUsers));
         expect(Number(row.metricValues[2].value)).toBeCloseTo(totals[i].engagementRate, 9);
       });
-      for (const [field, label, fn] of [['maximums', 'RESERVED_MAX', Math.max], ['minimums', 'RESERVED_MIN', Math.min]] as const) {
+      for (const [field, label, fn] of [
+        ['maximums', 'RESERVED_MAX', Math.max],
+        ['minimums', 'RESERVED_MIN', Math.min],
+      ] as const) {
         const rows = res[field]!;
-        expect(rows.map((r) => r.dimensionValues.map((v) => v.value))).toEqual([[label, 'date_range_0'], [label, 'late']]);
+        expect(rows.map((r) => r.dimensionValues.map((v) => v.value))).toEqual([
+          [label, 'date_range_0'],
+          [label, 'late'],
+        ]);
         rows.forEach((row, i) => {
           const vals = [...perRange[i].values()];
           expect(row.metricValues[0].value).toBe(String(fn(...vals.map((v) => v.sessions))));
@@ -439,7 +485,14 @@ function reportSuite(): void {
       expect(res.dimensionHeaders).toEqual([{ name: 'date' }]);
       expect(res.totals![0].dimensionValues).toEqual([{ value: 'RESERVED_TOTAL' }]);
       expect(res.metadata.currencyCode).toBe('JPY');
-      const empty = await runReport(wh, settings, parseRunReportRequest({ dateRanges: [{ startDate: '2020-01-01', endDate: '2020-01-02' }], dimensions: [{ name: 'date' }], metrics: [{ name: 'sessions' }] }, { timeZone: 'UTC' }));
+      const empty = await runReport(
+        wh,
+        settings,
+        parseRunReportRequest(
+          { dateRanges: [{ startDate: '2020-01-01', endDate: '2020-01-02' }], dimensions: [{ name: 'date' }], metrics: [{ name: 'sessions' }] },
+          { timeZone: 'UTC' },
+        ),
+      );
       expect(empty).toEqual({
         dimensionHeaders: [{ name: 'date' }],
         metricHeaders: [{ name: 'sessions', type: 'TYPE_INTEGER' }],
@@ -459,9 +512,14 @@ function reportSuite(): void {
 
     it('dimension expressions, metric expressions and invisible metrics', async () => {
       const res = await report({
-        dimensions: [{ name: 'lowerPath', dimensionExpression: { lowerCase: { dimensionName: 'pagePath' } } },
-          { name: 'srcDevice', dimensionExpression: { concatenate: { dimensionNames: ['sessionSource', 'deviceCategory'], delimiter: "'|" } } }],
-        metrics: [{ name: 'viewsPerEvent', expression: 'screenPageViews / eventCount' }, { name: 'eventCount', invisible: true }],
+        dimensions: [
+          { name: 'lowerPath', dimensionExpression: { lowerCase: { dimensionName: 'pagePath' } } },
+          { name: 'srcDevice', dimensionExpression: { concatenate: { dimensionNames: ['sessionSource', 'deviceCategory'], delimiter: "'|" } } },
+        ],
+        metrics: [
+          { name: 'viewsPerEvent', expression: 'screenPageViews / eventCount' },
+          { name: 'eventCount', invisible: true },
+        ],
         orderBys: [{ metric: { metricName: 'eventCount' }, desc: true }],
         limit: 100000,
       });

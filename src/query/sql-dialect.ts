@@ -53,8 +53,7 @@ export const postgresDialect: SqlDialect = {
   dayOfWeek: (d) => `CAST(EXTRACT(DOW FROM ${d}) AS integer)`,
   pad2: (x) => `lpad(CAST(${x} AS text), 2, '0')`,
   toText: (x) => `CAST(${x} AS text)`,
-  toNumber: (x) =>
-    `(CASE WHEN ${x} ~ '^\\s*[-+]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][-+]?[0-9]+)?\\s*$' THEN CAST(${x} AS double precision) END)`,
+  toNumber: (x) => `(CASE WHEN ${x} ~ '^\\s*[-+]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][-+]?[0-9]+)?\\s*$' THEN CAST(${x} AS double precision) END)`,
   regexMatch: (x, p, full, cs) => `(${x} ${cs ? '~' : '~*'} ${full ? `('^(?:' || ${p} || ')$')` : p})`,
   toDouble: (x) => `CAST(${x} AS double precision)`,
   nullOf: (t) => `CAST(NULL AS ${t === 'bigint' ? 'bigint' : 'double precision'})`,

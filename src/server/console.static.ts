@@ -56,20 +56,14 @@ export function createConsoleRouter(opts: { dir?: string } = {}): express.Router
       else next();
     });
   });
-  router.use(
-    '/assets',
-    express.static(path.join(dir, 'assets'), { immutable: true, maxAge: '365d', index: false }),
-  );
+  router.use('/assets', express.static(path.join(dir, 'assets'), { immutable: true, maxAge: '365d', index: false }));
   router.use(express.static(dir, { index: false, maxAge: '1h' }));
   router.use((req: Request, res: Response) => {
     // a missing file (has an extension) is a 404, a client route gets the app
     if (path.extname(req.path) !== '') return void res.status(404).type('text/plain').send('not found');
     const index = path.join(dir, 'index.html');
     if (!fs.existsSync(index)) {
-      return void res
-        .status(503)
-        .type('text/plain')
-        .send('The web console is not built. Run `npm run build:web` (npm start and npm test do it for you).');
+      return void res.status(503).type('text/plain').send('The web console is not built. Run `npm run build:web` (npm start and npm test do it for you).');
     }
     res.setHeader('cache-control', 'no-cache');
     res.sendFile(index);

@@ -9,14 +9,23 @@ export const ReadinessSchema = z
     checks: z.record(z.string(), z.strictObject({ ok: z.boolean(), ms: z.number(), error: z.string().optional() })),
     error: z.string().optional(),
   })
-  .meta({ id: 'Readiness', description: 'Per check (metadata, eventLog, warehouse, objectStore, jobQueue: those of the process roles) whether it answered, in how long' });
+  .meta({
+    id: 'Readiness',
+    description: 'Per check (metadata, eventLog, warehouse, objectStore, jobQueue: those of the process roles) whether it answered, in how long',
+  });
 
 const common = { tags: ['operations'], security: [] };
 const readiness = { 'application/json': { schema: ReadinessSchema } };
 
 /** /healthz, /readyz, /metrics and /openapi.json: on every listener, and on TALLY_HEALTH_PORT (not /openapi.json). */
 export const OPERATIONS_API: RouteConfig[] = [
-  { ...common, method: 'get', path: '/healthz', summary: 'Liveness: the process answers', responses: { 200: { description: 'Up', content: { 'application/json': { schema: HealthSchema } } } } },
+  {
+    ...common,
+    method: 'get',
+    path: '/healthz',
+    summary: 'Liveness: the process answers',
+    responses: { 200: { description: 'Up', content: { 'application/json': { schema: HealthSchema } } } },
+  },
   {
     ...common,
     method: 'get',
@@ -24,6 +33,18 @@ export const OPERATIONS_API: RouteConfig[] = [
     summary: "Readiness: every dependency of the process's roles answers within 2 s (results shared for 1 s)",
     responses: { 200: { description: 'Ready', content: readiness }, 503: { description: 'A check failed, or the process is draining', content: readiness } },
   },
-  { ...common, method: 'get', path: '/metrics', summary: 'Prometheus metrics (text exposition format 0.0.4)', responses: { 200: { description: 'Metrics', content: { 'text/plain': { schema: z.string() } } } } },
-  { ...common, method: 'get', path: '/openapi.json', summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1', content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } } } } },
+  {
+    ...common,
+    method: 'get',
+    path: '/metrics',
+    summary: 'Prometheus metrics (text exposition format 0.0.4)',
+    responses: { 200: { description: 'Metrics', content: { 'text/plain': { schema: z.string() } } } },
+  },
+  {
+    ...common,
+    method: 'get',
+    path: '/openapi.json',
+    summary: 'This document',
+    responses: { 200: { description: 'OpenAPI 3.1', content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } } } },
+  },
 ];

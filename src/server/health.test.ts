@@ -56,7 +56,16 @@ describe('health endpoints', () => {
     const r = await fetch(`${base}/metrics`);
     expect(r.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     const text = await r.text();
-    for (const name of ['tally_ingest_requests_total', 'tally_ingest_events_total', 'tally_dead_letters_total', 'tally_event_log_append_seconds', 'tally_job_duration_seconds', 'tally_report_duration_seconds', 'tally_archiver_lag_records', 'tally_complete_up_to_age_seconds']) {
+    for (const name of [
+      'tally_ingest_requests_total',
+      'tally_ingest_events_total',
+      'tally_dead_letters_total',
+      'tally_event_log_append_seconds',
+      'tally_job_duration_seconds',
+      'tally_report_duration_seconds',
+      'tally_archiver_lag_records',
+      'tally_complete_up_to_age_seconds',
+    ]) {
       expect(text).toContain(`# TYPE ${name} `);
     }
   });

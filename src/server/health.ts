@@ -15,14 +15,16 @@ export interface ReadinessCheck {
   run(): Promise<unknown>;
 }
 
-
 /**
  * What `/readyz` checks, per role (README "Health and metrics"): every role its metadata database;
  * collectors and workers the event log (collectors append to it, workers archive it); api and
  * workers the warehouse (reports read it, loads write it); workers the object store; workers and
  * schedulers the job queue's store.
  */
-export function readinessChecks(roles: Role[], deps: { db: Db; log: EventLog; warehouse: Warehouse | null; store: ObjectStore; jobs: JobQueue }): ReadinessCheck[] {
+export function readinessChecks(
+  roles: Role[],
+  deps: { db: Db; log: EventLog; warehouse: Warehouse | null; store: ObjectStore; jobs: JobQueue },
+): ReadinessCheck[] {
   const has = (...r: Role[]) => r.some((x) => roles.includes(x));
   const checks: ReadinessCheck[] = [{ name: 'metadata', run: () => deps.db.raw('select 1') }];
   if (has('collector', 'worker')) checks.push({ name: 'eventLog', run: () => deps.log.endOffsets('raw-events') });
@@ -97,7 +99,11 @@ export function createOpsEndpoints(opts: { roles: Role[]; checks: ReadinessCheck
       json(res, 200, { status: 'ok', roles: opts.roles });
     } else if (path === '/readyz') {
       if (draining) json(res, 503, { status: 'draining', checks: {} } satisfies ReadinessReport);
-      else readiness().then((r) => json(res, r.status === 'ready' ? 200 : 503, r), (err) => json(res, 503, { status: 'not_ready', checks: {}, error: String(err) }));
+      else
+        readiness().then(
+          (r) => json(res, r.status === 'ready' ? 200 : 503, r),
+          (err) => json(res, 503, { status: 'not_ready', checks: {}, error: String(err) }),
+        );
     } else {
       scrape().then(
         (m) => send(res, 200, m.contentType, m.body),
@@ -124,7 +130,11 @@ export function createOpsEndpoints(opts: { roles: Role[]; checks: ReadinessCheck
  * The small listener of `TALLY_HEALTH_PORT`: what roles without an HTTP listener (worker,
  * scheduler) are probed and scraped on; any role may have it.
  */
-export async function startHealthListener(port: number, host: string, ops: ReturnType<typeof createOpsEndpoints>): Promise<{ port: number; close(): Promise<void> }> {
+export async function startHealthListener(
+  port: number,
+  host: string,
+  ops: ReturnType<typeof createOpsEndpoints>,
+): Promise<{ port: number; close(): Promise<void> }> {
   const server = http.createServer((req, res) => {
     if (!ops.handle(req, res)) json404(res);
   });

@@ -262,7 +262,12 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
       const transform = observedJob('transform', transformJob({ engine: get('engine'), state, settings }), logger);
       const load = observedJob('load', loadJob({ warehouse: get('warehouse'), state }), logger);
       const compact = observedJob('compact', compactJob({ engine: get('engine'), state, store: get('store'), settings }), logger);
-      const handlers: Record<string, JobHandler<any, unknown>> = { transform, load, compact, pipeline: observedJob('pipeline', pipelineJob({ transform, load, state, archiver }), logger) };
+      const handlers: Record<string, JobHandler<any, unknown>> = {
+        transform,
+        load,
+        compact,
+        pipeline: observedJob('pipeline', pipelineJob({ transform, load, state, archiver }), logger),
+      };
       const jobs = get('jobs');
       for (const [name, h] of Object.entries(handlers)) jobs.register(name, h);
       await jobs.start();
@@ -318,7 +323,9 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
       if (!get('dataDir').lock) return null;
       const credentials = get('credentials');
       const runJob = maybe('pipeline')?.runJob;
-      return startAdminListener(createManagementRouter({ db: get('db'), adminToken: get('dataDir').adminToken, log: logger, onTenantsChanged: () => credentials.refresh(), runJob }));
+      return startAdminListener(
+        createManagementRouter({ db: get('db'), adminToken: get('dataDir').adminToken, log: logger, onTenantsChanged: () => credentials.refresh(), runJob }),
+      );
     },
     stop: (admin) => admin?.close(),
   },
@@ -327,7 +334,15 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
     needs: ['db', 'credentials'],
     async start({ config, get, logger, http }) {
       const counters = openCounters(config, logger);
-      const a = await mountAccounts(http.app(), { db: get('db'), counters, mailer: await openMailer(config, logger), credentials: get('credentials'), publicUrl: config.accounts.publicUrl, proxy: proxyTrust(config.http.trustProxy), log: logger });
+      const a = await mountAccounts(http.app(), {
+        db: get('db'),
+        counters,
+        mailer: await openMailer(config, logger),
+        credentials: get('credentials'),
+        publicUrl: config.accounts.publicUrl,
+        proxy: proxyTrust(config.http.trustProxy),
+        log: logger,
+      });
       return { ...a, counters };
     },
     stop: async (a) => {
@@ -343,7 +358,17 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
       const regexSyntax = new DuckDbRe2Syntax();
       const counters = openCounters(config, logger);
       const logError = (err: unknown) => logger.error({ err }, 'report request failed');
-      http.app().use(createReportRouter({ warehouse: get('warehouse'), completeUpTo: (propertyId) => state.completeUpTo(propertyId), authorize: get('accounts').authorizeReport, logError, regexSyntax, counters, limits: config.reports }));
+      http.app().use(
+        createReportRouter({
+          warehouse: get('warehouse'),
+          completeUpTo: (propertyId) => state.completeUpTo(propertyId),
+          authorize: get('accounts').authorizeReport,
+          logError,
+          regexSyntax,
+          counters,
+          limits: config.reports,
+        }),
+      );
       return { regexSyntax, counters };
     },
     async stop(p) {
@@ -357,7 +382,10 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
     start({ get, maybe }) {
       const archiver = maybe('archiver');
       const state = get('state');
-      const unsetSources = metrics.readFrom({ archiverLag: archiver && (() => archiver.lag()), completeUpTo: maybe('warehouse') && (() => state.oldestCompleteUpTo()) });
+      const unsetSources = metrics.readFrom({
+        archiverLag: archiver && (() => archiver.lag()),
+        completeUpTo: maybe('warehouse') && (() => state.oldestCompleteUpTo()),
+      });
       return { unsetSources };
     },
     stop: (m) => m.unsetSources(),
@@ -367,7 +395,11 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
   health: {
     needs: ['db', 'eventLog', 'store', 'jobs', 'metrics'],
     async start({ config, get, maybe, logger, roles, http }) {
-      const ops = createOpsEndpoints({ roles: [...roles], log: logger, checks: readinessChecks([...roles], { db: get('db'), log: get('eventLog'), warehouse: maybe('warehouse'), store: get('store'), jobs: get('jobs') }) });
+      const ops = createOpsEndpoints({
+        roles: [...roles],
+        log: logger,
+        checks: readinessChecks([...roles], { db: get('db'), log: get('eventLog'), warehouse: maybe('warehouse'), store: get('store'), jobs: get('jobs') }),
+      });
       http.handle(ops.handle, ops.drain);
       const listener = config.http.healthPort === undefined ? null : await startHealthListener(config.http.healthPort, config.http.host, ops);
       if (listener) logger.info({ port: listener.port }, 'health listening');
@@ -425,12 +457,27 @@ export function holdsDataDir(config: Config): boolean {
 export type Role = 'collector' | 'api' | 'worker' | 'scheduler';
 
 /** Started by every role: what `TallyHandle` exposes, and the health endpoints and metrics every process answers. */
-export const BASE_MODULES: ModuleName[] = ['dataDir', 'eventLog', 'db', 'store', 'state', 'credentials', 'credentialVersion', 'keyUse', 'jobs', 'metrics', 'health'];
+export const BASE_MODULES: ModuleName[] = [
+  'dataDir',
+  'eventLog',
+  'db',
+  'store',
+  'state',
+  'credentials',
+  'credentialVersion',
+  'keyUse',
+  'jobs',
+  'metrics',
+  'health',
+];
 
 /** The role table; `serve` is all of them in one process. */
 export const ROLES: Record<Role, { description: string; modules: ModuleName[] }> = {
   collector: { description: 'ingest endpoints (HTTP), edge enrichment, appends to the event log', modules: ['collector', 'http'] },
-  api: { description: 'management API, the GA4-compatible report API and the web console (HTTP)', modules: ['apiObserve', 'openapi', 'management', 'accounts', 'reports', 'console', 'http'] },
+  api: {
+    description: 'management API, the GA4-compatible report API and the web console (HTTP)',
+    modules: ['apiObserve', 'openapi', 'management', 'accounts', 'reports', 'console', 'http'],
+  },
   worker: { description: 'archiver (event log -> raw zone) and job handlers (transform, load, compact)', modules: ['archiver', 'pipeline'] },
   scheduler: { description: 'repeating schedules for transform + load', modules: ['schedule'] },
 };

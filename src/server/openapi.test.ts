@@ -16,7 +16,12 @@ describe('OpenAPI document', () => {
   it('documents the report and operator APIs', () => {
     const doc = openApiDocument(PROTOCOL_ROUTES) as { openapi: string; paths: Record<string, unknown> };
     expect(doc.openapi).toBe('3.1.0');
-    for (const p of ['/v1beta/properties/{propertyId}:runReport', '/v1beta/properties/{propertyId}/metadata', '/internal/v1/tenants', '/internal/v1/jobs/run']) {
+    for (const p of [
+      '/v1beta/properties/{propertyId}:runReport',
+      '/v1beta/properties/{propertyId}/metadata',
+      '/internal/v1/tenants',
+      '/internal/v1/jobs/run',
+    ]) {
       expect(doc.paths[p], p).toBeDefined();
     }
   });

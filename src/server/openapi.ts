@@ -11,12 +11,7 @@ import { accountsOpenApiPaths, SESSION_SECURITY_SCHEME } from '../tenancy/accoun
  * routes are declared with (@asteasolutions/zod-to-openapi). A feature with routes exports a
  * `RouteConfig[]` beside its router and adds one line to API below.
  */
-const API = (ingestRoutes: IngestRoute[]): RouteConfig[][] => [
-  ingestApi(ingestRoutes),
-  REPORT_API,
-  MANAGEMENT_API,
-  OPERATIONS_API,
-];
+const API = (ingestRoutes: IngestRoute[]): RouteConfig[][] => [ingestApi(ingestRoutes), REPORT_API, MANAGEMENT_API, OPERATIONS_API];
 
 let cached: { routes: IngestRoute[]; doc: Record<string, unknown> } | null = null;
 
@@ -25,7 +20,11 @@ export function openApiDocument(ingestRoutes: IngestRoute[]): Record<string, unk
   const registry = new OpenAPIRegistry();
   registry.registerComponent('securitySchemes', 'ingestKey', { type: 'http', scheme: 'bearer', description: 'An ingest key (tk_ing_…)' });
   registry.registerComponent('securitySchemes', 'readKey', { type: 'http', scheme: 'bearer', description: 'A read key (tk_read_…)' });
-  registry.registerComponent('securitySchemes', 'adminToken', { type: 'http', scheme: 'bearer', description: 'The local operator token in $TALLY_DATA_DIR/admin-token' });
+  registry.registerComponent('securitySchemes', 'adminToken', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'The local operator token in $TALLY_DATA_DIR/admin-token',
+  });
   for (const routes of API(ingestRoutes)) for (const r of routes) registry.registerPath(r);
   const doc = new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',
@@ -35,7 +34,8 @@ export function openApiDocument(ingestRoutes: IngestRoute[]): Record<string, unk
   Object.assign(doc.paths, accountsOpenApiPaths());
   doc.components.securitySchemes.session = SESSION_SECURITY_SCHEME;
   // the report routes also take a member's session (plus X-CSRF-Token on POST)
-  for (const [p, item] of Object.entries(doc.paths)) if (p.startsWith('/v1beta/')) for (const op of Object.values(item)) op.security = [{ readKey: [] }, { session: [] }];
+  for (const [p, item] of Object.entries(doc.paths))
+    if (p.startsWith('/v1beta/')) for (const op of Object.values(item)) op.security = [{ readKey: [] }, { session: [] }];
   cached = { routes: ingestRoutes, doc: doc as unknown as Record<string, unknown> };
   return cached.doc;
 }

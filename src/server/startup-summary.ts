@@ -28,7 +28,10 @@ export function describeEngines(config: Config, roles: string[]): Record<string,
       log.kind === 'kafka' && log.kafka
         ? { engine: 'kafka', brokers: log.kafka.brokers, topics: log.kafka.topics, partitions: log.partitions }
         : { engine: 'local', dir: `${config.core.dataDir}/log`, partitions: log.partitions },
-    objectStore: os.kind === 's3' ? { engine: 's3', bucket: os.bucket, prefix: os.prefix, region: os.region, endpoint: os.endpoint ?? 'aws' } : { engine: 'folder', dir: os.dir },
+    objectStore:
+      os.kind === 's3'
+        ? { engine: 's3', bucket: os.bucket, prefix: os.prefix, region: os.region, endpoint: os.endpoint ?? 'aws' }
+        : { engine: 'folder', dir: os.dir },
     warehouse: wh.kind === 'duckdb' ? { engine: 'duckdb', path: wh.path } : { engine: wh.kind, url: redactUrl(wh.url) },
     transform: config.jobs.spark ? { engine: 'spark', master: config.jobs.spark.master } : { engine: 'duckdb' },
     jobs: config.jobs.redisUrl ? { engine: 'bullmq', redis: redactUrl(config.jobs.redisUrl), prefix: config.jobs.queuePrefix } : { engine: 'in-process' },

@@ -26,7 +26,15 @@ export async function startAccountsApp(opts: { db?: Db } = {}) {
   const outbox = path.join(dir, 'outbox');
   const app = express();
   const counters = new MemoryCounters();
-  const accounts = await mountAccounts(app, { db, counters, mailer: new OutboxMailer(outbox, 'Tally <t@t.test>'), credentials, publicUrl: 'http://console.test', proxy: proxyTrust({ kind: 'none' }), log });
+  const accounts = await mountAccounts(app, {
+    db,
+    counters,
+    mailer: new OutboxMailer(outbox, 'Tally <t@t.test>'),
+    credentials,
+    publicUrl: 'http://console.test',
+    proxy: proxyTrust({ kind: 'none' }),
+    log,
+  });
   app.post('/v1beta/properties/:rest', async (req, res) => {
     const id = String(req.params.rest).split(':')[0];
     try {
@@ -49,7 +57,9 @@ export async function startAccountsApp(opts: { db?: Db } = {}) {
     outbox: () => readOutbox(outbox),
     /** The token in the newest e-mail to `to` whose link contains `kind`. */
     tokenFor(to: string, kind: 'verify' | 'password-reset' | 'invitations'): string {
-      const m = readOutbox(outbox).filter((x) => x.to === to && x.body.includes(`/${kind}`)).pop();
+      const m = readOutbox(outbox)
+        .filter((x) => x.to === to && x.body.includes(`/${kind}`))
+        .pop();
       const match = m && new RegExp(`/${kind}(?:\\?token=|/)([\\w-]+)`).exec(m.body);
       if (!match) throw new Error(`no ${kind} e-mail to ${to}`);
       return match[1];

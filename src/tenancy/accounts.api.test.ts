@@ -107,7 +107,10 @@ describe('organisations, members, properties, keys and audit', () => {
     // reports: the session (with CSRF) and the read key both work
     expect((await c.post(`/v1beta/properties/${property.id}:runReport`, {})).status).toBe(200);
     expect((await c.post(`/v1beta/properties/${property.id}:runReport`, {}, { 'x-csrf-token': 'nope' })).status).toBe(403);
-    const byKey = await fetch(`${app.baseUrl}/v1beta/properties/${property.id}:runReport`, { method: 'POST', headers: { authorization: `Bearer ${created.body.secret}` } });
+    const byKey = await fetch(`${app.baseUrl}/v1beta/properties/${property.id}:runReport`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${created.body.secret}` },
+    });
     expect(byKey.status).toBe(200);
 
     // invite a viewer; they sign up with the invited address and accept
@@ -129,7 +132,10 @@ describe('organisations, members, properties, keys and audit', () => {
     // revoke: this process's cache drops the key at once
     expect((await c.delete(`/api/keys/${created.body.key.id}`)).status).toBe(204);
     await new Promise((r) => setTimeout(r, 50));
-    const revoked = await fetch(`${app.baseUrl}/v1beta/properties/${property.id}:runReport`, { method: 'POST', headers: { authorization: `Bearer ${created.body.secret}` } });
+    const revoked = await fetch(`${app.baseUrl}/v1beta/properties/${property.id}:runReport`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${created.body.secret}` },
+    });
     expect(revoked.status).toBe(401);
 
     // the last owner cannot leave or be demoted
@@ -139,7 +145,11 @@ describe('organisations, members, properties, keys and audit', () => {
 
     const audit = await c.get(`/api/orgs/${orgId}/audit?limit=3`);
     expect(audit.body.entries.map((e: any) => e.action)).toEqual(['key.revoke', 'member.join', 'member.invite']);
-    expect(audit.body.entries[0]).toMatchObject({ actor: { kind: 'user', email: 'owner@first.test' }, ip: expect.any(String), before: expect.objectContaining({ kind: 'read' }) });
+    expect(audit.body.entries[0]).toMatchObject({
+      actor: { kind: 'user', email: 'owner@first.test' },
+      ip: expect.any(String),
+      before: expect.objectContaining({ kind: 'read' }),
+    });
     const next = await c.get(`/api/orgs/${orgId}/audit?cursor=${audit.body.nextCursor}`);
     expect(next.body.entries.map((e: any) => e.action)).toEqual(['key.create', 'property.create', 'organization.create']);
     expect(next.body.nextCursor).toBeNull();

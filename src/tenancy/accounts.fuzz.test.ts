@@ -50,7 +50,13 @@ describe('every management route refuses bad input with a 4xx, never a 5xx', () 
         expect(big.status).toBe(route.body ? 413 : big.status);
         expect4xx(big, 'oversized');
       }
-      for (const [k, v] of [['cursor', 'abc'], ['cursor', '1'.repeat(30)], ['limit', '-5'], ['limit', 'many']]) expect4xx(await c.get(`${path}?${k}=${v}`), `query ${k}=${v}`);
+      for (const [k, v] of [
+        ['cursor', 'abc'],
+        ['cursor', '1'.repeat(30)],
+        ['limit', '-5'],
+        ['limit', 'many'],
+      ])
+        expect4xx(await c.get(`${path}?${k}=${v}`), `query ${k}=${v}`);
     }, 60_000);
   }
 

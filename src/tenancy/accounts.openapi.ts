@@ -7,7 +7,12 @@ const errorBody = {
     error: {
       type: 'object',
       required: ['code', 'reason', 'message'],
-      properties: { code: { type: 'string' }, reason: { type: 'string' }, message: { type: 'string' }, fields: { type: 'object', additionalProperties: { type: 'string' } } },
+      properties: {
+        code: { type: 'string' },
+        reason: { type: 'string' },
+        message: { type: 'string' },
+        fields: { type: 'object', additionalProperties: { type: 'string' } },
+      },
     },
   },
 };
@@ -27,9 +32,14 @@ export function accountsOpenApiPaths(): Record<string, Record<string, unknown>> 
       description: `Needs: ${r.access}${r.access === 'public' ? '' : ' (session cookie; X-CSRF-Token on state-changing requests)'}.`,
       security: r.access === 'public' ? [] : [{ session: [] }],
       parameters: params,
-      ...(r.body ? { requestBody: { required: true, content: { 'application/json': { schema: z.toJSONSchema(r.body, { io: 'input', unrepresentable: 'any' }) } } } } : {}),
+      ...(r.body
+        ? { requestBody: { required: true, content: { 'application/json': { schema: z.toJSONSchema(r.body, { io: 'input', unrepresentable: 'any' }) } } } }
+        : {}),
       responses: {
-        [status]: { description: status === '204' ? 'Done' : 'OK', ...(status === '204' ? {} : { content: { 'application/json': { schema: { type: 'object' } } } }) },
+        [status]: {
+          description: status === '204' ? 'Done' : 'OK',
+          ...(status === '204' ? {} : { content: { 'application/json': { schema: { type: 'object' } } } }),
+        },
         '400': err('Malformed JSON'),
         '401': err('Not signed in, or wrong e-mail/password'),
         '403': err('Role does not allow it, missing X-CSRF-Token, or unverified e-mail'),
@@ -48,5 +58,6 @@ export const SESSION_SECURITY_SCHEME = {
   type: 'apiKey',
   in: 'cookie',
   name: 'tally.sid',
-  description: 'Session cookie from POST /api/auth/login or /api/auth/signup (HttpOnly, SameSite=Lax). State-changing requests also need X-CSRF-Token from GET /api/auth/csrf.',
+  description:
+    'Session cookie from POST /api/auth/login or /api/auth/signup (HttpOnly, SameSite=Lax). State-changing requests also need X-CSRF-Token from GET /api/auth/csrf.',
 };

@@ -41,7 +41,12 @@ export async function authorizeMember(
     if (!reason) throw new TallyError('permission_denied', 'support access needs an X-Support-Reason header', { reason: 'support_reason_required' });
     if (!can('staff', permission)) throw new TallyError('permission_denied', 'support staff may only read', { reason: 'staff_read_only' });
     const actor = actorOf(req, user, true);
-    await appendAudit(deps.service.db, actor, { organizationId, action: 'support.access', targetType: 'request', targetId: `${req.method} ${req.originalUrl.split('?')[0]}`.slice(0, 255) });
+    await appendAudit(deps.service.db, actor, {
+      organizationId,
+      action: 'support.access',
+      targetType: 'request',
+      targetId: `${req.method} ${req.originalUrl.split('?')[0]}`.slice(0, 255),
+    });
     return { role: 'staff', actor };
   }
   throw notFound('object');
@@ -53,7 +58,13 @@ function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, what: 'body'
   if (r.success) return r.data;
   const fields: Record<string, string> = {};
   for (const i of r.error.issues) fields[i.path.join('.') || what] ??= i.message;
-  throw new TallyError('unprocessable', Object.entries(fields).map(([k, v]) => `${k}: ${v}`).join('; '), { reason: `invalid_${what}`, fields });
+  throw new TallyError(
+    'unprocessable',
+    Object.entries(fields)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join('; '),
+    { reason: `invalid_${what}`, fields },
+  );
 }
 
 /** `{error:{code, reason, message}}` (+ `fields` for 422); 5xx logged with the stack and masked. */
@@ -63,7 +74,8 @@ export function sendApiError(res: Response, err: unknown, log?: Logger): void {
   if (isTallyError(err)) e = err;
   else if (status === 413) e = new TallyError('payload_too_large', 'request body too large', { reason: 'body_too_large' });
   else if (status === 415) e = new TallyError('unsupported_media_type', 'unsupported content encoding', { reason: 'unsupported_media_type' });
-  else if (typeof status === 'number' && status >= 400 && status < 500) e = new TallyError('malformed_body', 'the body is not valid JSON', { reason: 'malformed_json' });
+  else if (typeof status === 'number' && status >= 400 && status < 500)
+    e = new TallyError('malformed_body', 'the body is not valid JSON', { reason: 'malformed_json' });
   else e = new TallyError('internal', 'internal error');
   const http = httpStatusFor(e.code);
   if (http >= 500) log?.error({ err }, 'management API request failed');
@@ -89,7 +101,17 @@ export function createAccountsRouter(deps: ApiDeps & { log?: Logger }): express.
   const handler = (route: ApiRoute) => async (req: Request, res: Response, next: NextFunction) => {
     try {
       const user = (req.user as SessionUser | undefined) ?? null;
-      const ctx: RouteContext = { req, res, user, actor: actorOf(req, user), orgId: null, role: null, body: undefined, params: req.params as Record<string, string>, deps };
+      const ctx: RouteContext = {
+        req,
+        res,
+        user,
+        actor: actorOf(req, user),
+        orgId: null,
+        role: null,
+        body: undefined,
+        params: req.params as Record<string, string>,
+        deps,
+      };
       if (route.access !== 'public') {
         if (!user) throw new TallyError('unauthenticated', 'sign in first (POST /api/auth/login)', { reason: 'not_signed_in' });
         assertCsrf(req);

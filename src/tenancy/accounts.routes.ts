@@ -59,7 +59,12 @@ const name = z
   .refine((v) => ![...v].some((ch) => ch.charCodeAt(0) < 32 || ch.charCodeAt(0) === 127), 'no control characters');
 const role = z.enum(ROLES);
 const eventName = z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,39}$/, 'an event name: a letter, then letters, digits or _ (at most 40)');
-const hostname = z.string().trim().min(1).max(253).regex(/^[A-Za-z0-9*]([A-Za-z0-9.*-]*[A-Za-z0-9])?$/, 'a host name');
+const hostname = z
+  .string()
+  .trim()
+  .min(1)
+  .max(253)
+  .regex(/^[A-Za-z0-9*]([A-Za-z0-9.*-]*[A-Za-z0-9])?$/, 'a host name');
 const propertyFields = {
   name,
   domain: hostname,
@@ -70,7 +75,15 @@ const propertyFields = {
   keyEvents: z.array(eventName).max(50),
   allowedHostnames: z.array(z.string().min(1).max(253).refine(isAllowedHostnamePattern, 'a host name, or *. and a domain')).max(100),
 };
-const PropertyCreate = z.strictObject({ ...propertyFields, timeZone: propertyFields.timeZone.optional(), currencyCode: propertyFields.currencyCode.optional(), sessionTimeoutMinutes: propertyFields.sessionTimeoutMinutes.optional(), engagedSessionSeconds: propertyFields.engagedSessionSeconds.optional(), keyEvents: propertyFields.keyEvents.optional(), allowedHostnames: propertyFields.allowedHostnames.optional() });
+const PropertyCreate = z.strictObject({
+  ...propertyFields,
+  timeZone: propertyFields.timeZone.optional(),
+  currencyCode: propertyFields.currencyCode.optional(),
+  sessionTimeoutMinutes: propertyFields.sessionTimeoutMinutes.optional(),
+  engagedSessionSeconds: propertyFields.engagedSessionSeconds.optional(),
+  keyEvents: propertyFields.keyEvents.optional(),
+  allowedHostnames: propertyFields.allowedHostnames.optional(),
+});
 const PropertyPatch = z.strictObject(propertyFields).partial();
 
 const changed = (ctx: RouteContext) => ctx.deps.onCredentialsChanged?.();
@@ -104,7 +117,8 @@ export const API_ROUTES: ApiRoute[] = [
     path: '/api/auth/login',
     access: 'public',
     body: z.strictObject({ email, password }),
-    summary: 'Sign in with e-mail and password; sets the session cookie (a new session id). 401 for a wrong pair, 429 after 10 failures per e-mail or IP in 15 minutes.',
+    summary:
+      'Sign in with e-mail and password; sets the session cookie (a new session id). 401 for a wrong pair, 429 after 10 failures per e-mail or IP in 15 minutes.',
     handler: async ({ req, res, body, deps }) => {
       const user = await authenticateLocal(deps.layer, req, res, body.email);
       await logIn(req, user);
@@ -233,7 +247,8 @@ export const API_ROUTES: ApiRoute[] = [
     body: z.strictObject({ email, role }),
     summary: 'Invite someone by e-mail with a role (the link works for 7 days). Needs a verified e-mail address.',
     handler: async ({ orgId, body, deps, actor, user }) => {
-      if (!user?.email_verified_at) throw new TallyError('permission_denied', 'verify your e-mail address before inviting members', { reason: 'email_not_verified' });
+      if (!user?.email_verified_at)
+        throw new TallyError('permission_denied', 'verify your e-mail address before inviting members', { reason: 'email_not_verified' });
       return { invitation: await deps.service.invite(actor, orgId!, body) };
     },
   },
@@ -286,7 +301,9 @@ export const API_ROUTES: ApiRoute[] = [
     body: PropertyCreate,
     summary: 'Create a property. Without a verified e-mail an organisation can have only one.',
     handler: async (ctx) => {
-      const property = await ctx.deps.service.createProperty(ctx.actor, ctx.orgId!, ctx.body, { unverified: ctx.actor.kind === 'user' && !ctx.user?.email_verified_at });
+      const property = await ctx.deps.service.createProperty(ctx.actor, ctx.orgId!, ctx.body, {
+        unverified: ctx.actor.kind === 'user' && !ctx.user?.email_verified_at,
+      });
       changed(ctx);
       return { property };
     },
@@ -367,7 +384,14 @@ export const API_ROUTES: ApiRoute[] = [
     access: 'keys.manage',
     scope: 'key',
     status: 201,
-    body: z.strictObject({ gracePeriodSeconds: z.number().int().min(0).max(30 * 86_400).optional() }),
+    body: z.strictObject({
+      gracePeriodSeconds: z
+        .number()
+        .int()
+        .min(0)
+        .max(30 * 86_400)
+        .optional(),
+    }),
     summary: 'A new secret for the key; the old one keeps working for gracePeriodSeconds (default 0: revoked now).',
     handler: async (ctx) => {
       const rotated = await ctx.deps.service.rotateKey(ctx.actor, ctx.params.keyId, ctx.body.gracePeriodSeconds ?? 0);
@@ -383,7 +407,8 @@ export const API_ROUTES: ApiRoute[] = [
     scope: 'org',
     query: z.object({ cursor: z.string().max(20).optional(), limit: z.coerce.number().int().min(1).max(200).optional() }),
     summary: 'Every change of members, roles, properties, keys and settings, newest first: actor, time, IP, before/after. Page with ?cursor=<nextCursor>.',
-    handler: async ({ orgId, req, deps }) => listAudit(deps.service.db, orgId!, req.query.cursor as string | undefined, req.query.limit ? Number(req.query.limit) : 50),
+    handler: async ({ orgId, req, deps }) =>
+      listAudit(deps.service.db, orgId!, req.query.cursor as string | undefined, req.query.limit ? Number(req.query.limit) : 50),
   },
 ];
 

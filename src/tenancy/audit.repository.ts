@@ -51,7 +51,8 @@ export interface AuditPage {
 
 /** Newest first; `cursor` is the `nextCursor` of the page before. */
 export async function listAudit(db: Db, organizationId: string, cursor: string | undefined, limit = 50): Promise<AuditPage> {
-  if (cursor !== undefined && !/^\d{1,18}$/.test(cursor)) throw new TallyError('invalid_argument', 'cursor: not a cursor of this list', { reason: 'invalid_cursor' });
+  if (cursor !== undefined && !/^\d{1,18}$/.test(cursor))
+    throw new TallyError('invalid_argument', 'cursor: not a cursor of this list', { reason: 'invalid_cursor' });
   const q = db('audit_log as a')
     .leftJoin('users as u', 'u.id', 'a.actor_user_id')
     .where('a.organization_id', organizationId)

@@ -51,6 +51,10 @@ export async function consumeToken(db: Db, kind: TokenKind, token: string): Prom
 /** An unused, unexpired token without consuming it (to check an invitation before accepting). */
 export async function peekToken(db: Db, kind: TokenKind, token: string): Promise<AuthTokenRow | null> {
   if (typeof token !== 'string' || token.length > 200) return null;
-  const row = await db('auth_tokens').where({ token_hash: hashSecret(token), kind }).whereNull('used_at').andWhere('expires_at', '>', new Date()).first();
+  const row = await db('auth_tokens')
+    .where({ token_hash: hashSecret(token), kind })
+    .whereNull('used_at')
+    .andWhere('expires_at', '>', new Date())
+    .first();
   return (row as AuthTokenRow | undefined) ?? null;
 }

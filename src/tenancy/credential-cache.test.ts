@@ -79,12 +79,22 @@ describeWithService('a tenant created by another process, on PostgreSQL (issue 9
     // the collector's cache refreshes hourly here: only the miss can make it see the tenant
     const t = await createTenant(otherDb, { name: 'Fresh', email: 'fresh@example.com', domain: 'fresh.test' });
     const [key, mp, gtag] = await Promise.all([
-      c.fetch('/v1/collect', { method: 'POST', body: JSON.stringify({ events: [{ name: 'first', client_id: 'c1' }] }), headers: { authorization: `Bearer ${t.ingestKey}` } }),
-      c.fetch(`/mp/collect?measurement_id=${t.measurementId}&api_secret=${t.apiSecret}`, { method: 'POST', body: JSON.stringify({ client_id: '1.2', events: [{ name: 'first_mp' }] }) }),
+      c.fetch('/v1/collect', {
+        method: 'POST',
+        body: JSON.stringify({ events: [{ name: 'first', client_id: 'c1' }] }),
+        headers: { authorization: `Bearer ${t.ingestKey}` },
+      }),
+      c.fetch(`/mp/collect?measurement_id=${t.measurementId}&api_secret=${t.apiSecret}`, {
+        method: 'POST',
+        body: JSON.stringify({ client_id: '1.2', events: [{ name: 'first_mp' }] }),
+      }),
       c.fetch(`/g/collect?v=2&tid=${t.measurementId}&cid=1.2&en=first_gtag&dl=${encodeURIComponent('https://fresh.test/')}`),
     ]);
     expect([key.status, mp.status, gtag.status]).toEqual([200, 204, 204]);
-    const names = (await c.records('raw-events')).filter((r) => r.property_id === t.propertyId).map((r) => r.name).sort();
+    const names = (await c.records('raw-events'))
+      .filter((r) => r.property_id === t.propertyId)
+      .map((r) => r.name)
+      .sort();
     expect(names).toEqual(['first', 'first_gtag', 'first_mp']);
     // an unknown key is still refused, after the wait
     const started = Date.now();

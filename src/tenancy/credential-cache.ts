@@ -180,5 +180,13 @@ export class CredentialCache {
 }
 
 function domainsOf(list: string | null | undefined): string[] {
-  return (list ?? '').split(',').map((d) => d.trim().toLowerCase().replace(/^www\./, '')).filter(Boolean);
+  return (list ?? '')
+    .split(',')
+    .map((d) =>
+      d
+        .trim()
+        .toLowerCase()
+        .replace(/^www\./, ''),
+    )
+    .filter(Boolean);
 }

@@ -60,7 +60,10 @@ export class KnexSessionStore extends session.Store {
       .insert(row)
       .onConflict('sid')
       .merge(['user_id', 'sess', 'expires_at'])
-      .then(() => cb?.(), (err) => cb?.(err));
+      .then(
+        () => cb?.(),
+        (err) => cb?.(err),
+      );
   }
 
   override touch(sid: string, sess: Data, cb?: Callback): void {
@@ -69,7 +72,10 @@ export class KnexSessionStore extends session.Store {
     this.db('sessions')
       .where('sid', sid)
       .update({ expires_at: this.expiry(sess) })
-      .then(() => cb?.(), (err) => cb?.(err));
+      .then(
+        () => cb?.(),
+        (err) => cb?.(err),
+      );
   }
 
   override destroy(sid: string, cb?: Callback): void {
@@ -77,7 +83,10 @@ export class KnexSessionStore extends session.Store {
     this.db('sessions')
       .where('sid', sid)
       .del()
-      .then(() => cb?.(), (err) => cb?.(err));
+      .then(
+        () => cb?.(),
+        (err) => cb?.(err),
+      );
   }
 
   /** Ends every session of a user (password change); returns how many ended. */

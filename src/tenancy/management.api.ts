@@ -45,13 +45,21 @@ export const JobRunLineSchema = z
   ])
   .meta({ id: 'JobRunLine' });
 
-const CREATED_MATCHES_REPOSITORY: z.infer<typeof CreatedTenantSchema> extends CreatedTenant ? (CreatedTenant extends z.infer<typeof CreatedTenantSchema> ? true : false) : false = true;
+const CREATED_MATCHES_REPOSITORY: z.infer<typeof CreatedTenantSchema> extends CreatedTenant
+  ? CreatedTenant extends z.infer<typeof CreatedTenantSchema>
+    ? true
+    : false
+  : false = true;
 void CREATED_MATCHES_REPOSITORY;
 
 const error = (description: string): ResponseConfig => ({ description, content: { 'application/json': { schema: ErrorBodySchema } } });
 // served only on the loopback admin listener of the process holding the data dir (its port is
 // `adminPort` in $TALLY_DATA_DIR/server.json), never on the public port
-const common = { tags: ['operator'], security: [{ adminToken: [] }], description: 'Loopback admin listener only (`adminPort` in `$TALLY_DATA_DIR/server.json`).' };
+const common = {
+  tags: ['operator'],
+  security: [{ adminToken: [] }],
+  description: 'Loopback admin listener only (`adminPort` in `$TALLY_DATA_DIR/server.json`).',
+};
 const organizationId = z.object({ id: z.string().meta({ description: 'organisation id' }) });
 const json = (description: string): ResponseConfig => ({ description, content: { 'application/json': { schema: z.looseObject({}) } } });
 
@@ -81,17 +89,45 @@ export const MANAGEMENT_API: RouteConfig[] = [
       503: error('This process runs no worker role'),
     },
   },
-  { ...common, method: 'get', path: '/internal/v1/tenants', summary: 'Every tenant with its plan and number of properties', responses: { 200: { description: 'Tenants', content: { 'application/json': { schema: z.array(z.looseObject({})) } } }, 401: error('No or wrong admin token') } },
-  { ...common, method: 'get', path: '/internal/v1/tenants/{id}', summary: 'One tenant: plan, owners, properties, key prefixes', request: { params: organizationId }, responses: { 200: json('Tenant'), 401: error('No or wrong admin token'), 404: error('No such tenant') } },
+  {
+    ...common,
+    method: 'get',
+    path: '/internal/v1/tenants',
+    summary: 'Every tenant with its plan and number of properties',
+    responses: {
+      200: { description: 'Tenants', content: { 'application/json': { schema: z.array(z.looseObject({})) } } },
+      401: error('No or wrong admin token'),
+    },
+  },
+  {
+    ...common,
+    method: 'get',
+    path: '/internal/v1/tenants/{id}',
+    summary: 'One tenant: plan, owners, properties, key prefixes',
+    request: { params: organizationId },
+    responses: { 200: json('Tenant'), 401: error('No or wrong admin token'), 404: error('No such tenant') },
+  },
   {
     ...common,
     method: 'put',
     path: '/internal/v1/tenants/{id}/plan',
     summary: "Change a tenant's plan",
     request: { params: organizationId, body: { required: true, content: { 'application/json': { schema: z.strictObject({ planId: z.string().min(1) }) } } } },
-    responses: { 200: json('The tenant on its new plan'), 400: error('Invalid body or unknown plan'), 401: error('No or wrong admin token'), 404: error('No such tenant') },
+    responses: {
+      200: json('The tenant on its new plan'),
+      400: error('Invalid body or unknown plan'),
+      401: error('No or wrong admin token'),
+      404: error('No such tenant'),
+    },
   },
-  { ...common, method: 'delete', path: '/internal/v1/tenants/{id}', summary: "Delete a tenant's organisation, properties, keys and pipeline bookkeeping", request: { params: organizationId }, responses: { 200: json('What was deleted'), 401: error('No or wrong admin token'), 404: error('No such tenant') } },
+  {
+    ...common,
+    method: 'delete',
+    path: '/internal/v1/tenants/{id}',
+    summary: "Delete a tenant's organisation, properties, keys and pipeline bookkeeping",
+    request: { params: organizationId },
+    responses: { 200: json('What was deleted'), 401: error('No or wrong admin token'), 404: error('No such tenant') },
+  },
   {
     ...common,
     method: 'post',

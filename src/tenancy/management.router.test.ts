@@ -46,7 +46,8 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const post = (path: string, body: string) => fetch(base + path, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body });
+const post = (path: string, body: string) =>
+  fetch(base + path, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body });
 const lastLine = async (res: Response) => JSON.parse((await res.text()).trim().split('\n').at(-1)!);
 
 describe('management router errors', () => {

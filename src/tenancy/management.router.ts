@@ -23,18 +23,24 @@ const SetPlan = z.strictObject({ planId: z.string().min(1) });
 export function createManagementRouter(deps: { db: Db; adminToken: string; log: Logger; onTenantsChanged?: () => Promise<void>; runJob?: JobRunner }) {
   const r = express.Router();
   // the token is checked before a byte of the body is read: no unauthenticated parsing at all
-  r.use('/internal', (req: Request, _res: Response, next: NextFunction) => {
-    const h = req.headers.authorization ?? '';
-    const token = /^Bearer\s+(\S+)$/i.exec(h)?.[1];
-    if (!token || !tokensEqual(token, deps.adminToken)) return next(new TallyError('unauthenticated', 'admin token required', { reason: 'admin_token' }));
-    next();
-  }, express.json({ limit: '64kb', type: () => true }));
+  r.use(
+    '/internal',
+    (req: Request, _res: Response, next: NextFunction) => {
+      const h = req.headers.authorization ?? '';
+      const token = /^Bearer\s+(\S+)$/i.exec(h)?.[1];
+      if (!token || !tokensEqual(token, deps.adminToken)) return next(new TallyError('unauthenticated', 'admin token required', { reason: 'admin_token' }));
+      next();
+    },
+    express.json({ limit: '64kb', type: () => true }),
+  );
 
   r.post('/internal/v1/tenants', async (req, res, next) => {
     try {
       const parsed = CreateTenant.safeParse(req.body);
       if (!parsed.success) {
-        throw new TallyError('invalid_argument', parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '), { reason: 'invalid_body' });
+        throw new TallyError('invalid_argument', parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '), {
+          reason: 'invalid_body',
+        });
       }
       const created = await createTenant(deps.db, parsed.data);
       await deps.onTenantsChanged?.();
@@ -57,8 +63,14 @@ export function createManagementRouter(deps: { db: Db; adminToken: string; log: 
 
   const route = (fn: (req: Request) => Promise<unknown>) => (req: Request, res: Response, next: NextFunction) =>
     void fn(req).then((body) => void res.json(body), next);
-  r.get('/internal/v1/tenants', route(() => listTenants(deps.db)));
-  r.get('/internal/v1/tenants/:id', route((req) => getTenant(deps.db, String(req.params.id))));
+  r.get(
+    '/internal/v1/tenants',
+    route(() => listTenants(deps.db)),
+  );
+  r.get(
+    '/internal/v1/tenants/:id',
+    route((req) => getTenant(deps.db, String(req.params.id))),
+  );
   r.put(
     '/internal/v1/tenants/:id/plan',
     route(async (req) => {

@@ -46,7 +46,15 @@ export const OPERATOR_COMMANDS = {
     },
   },
   'keys.rotate': {
-    input: z.strictObject({ keyId, gracePeriodSeconds: z.number().int().min(0).max(30 * 86_400).optional() }),
+    input: z.strictObject({
+      keyId,
+      gracePeriodSeconds: z
+        .number()
+        .int()
+        .min(0)
+        .max(30 * 86_400)
+        .optional(),
+    }),
     run: (svc: TenancyService, i: { keyId: string; gracePeriodSeconds?: number }) => svc.rotateKey(operator, i.keyId, i.gracePeriodSeconds ?? 0),
   },
 } as const;
@@ -61,6 +69,9 @@ export async function runOperatorCommand(svc: TenancyService, name: string, inpu
   if (!isOperatorCommand(name)) throw new TallyError('not_found', `no operator command ${name}`);
   const c = OPERATOR_COMMANDS[name];
   const parsed = c.input.safeParse(input ?? {});
-  if (!parsed.success) throw new TallyError('invalid_argument', parsed.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; '), { reason: 'invalid_body' });
+  if (!parsed.success)
+    throw new TallyError('invalid_argument', parsed.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; '), {
+      reason: 'invalid_body',
+    });
   return (c.run as (s: TenancyService, i: unknown) => Promise<unknown>)(svc, parsed.data);
 }

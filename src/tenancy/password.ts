@@ -6,7 +6,12 @@ import { hash, verify } from '@node-rs/argon2';
  * most 256 (argon2 takes any length; the cap bounds the work one request can ask for), and not in
  * the shipped list of common passwords.
  */
-const OPTIONS = { algorithm: 2 /* Algorithm.Argon2id (a const enum, not importable under isolatedModules) */ as const, memoryCost: 19_456, timeCost: 2, parallelism: 1 };
+const OPTIONS = {
+  algorithm: 2 /* Algorithm.Argon2id (a const enum, not importable under isolatedModules) */ as const,
+  memoryCost: 19_456,
+  timeCost: 2,
+  parallelism: 1,
+};
 export const MIN_PASSWORD = 10;
 export const MAX_PASSWORD = 256;
 

@@ -48,7 +48,8 @@ describe('permission matrix: every route × every role × own and other organisa
   async function fixture(members: 'roles' | 'outsider') {
     const owner = members === 'roles' ? users.owner : users.outsider;
     const org = await app.service.createOrg(operator, { name: `org-${Math.random()}`, ownerId: owner });
-    if (members === 'roles') for (const r of ['admin', 'editor', 'viewer'] as const) await app.db('memberships').insert({ organization_id: org.id, user_id: users[r], role: r });
+    if (members === 'roles')
+      for (const r of ['admin', 'editor', 'viewer'] as const) await app.db('memberships').insert({ organization_id: org.id, user_id: users[r], role: r });
     const extra = await app.service.createUser({ email: `extra-${Math.random()}@matrix.test`, password: PASSWORD, name: 'x' });
     await app.db('memberships').insert({ organization_id: org.id, user_id: extra.id, role: 'editor' });
     const property = await app.service.createProperty(operator, org.id, { name: 'p', domain: 'p.matrix.test' });
@@ -103,7 +104,9 @@ describe('permission matrix: every route × every role × own and other organisa
       else expect(staff.status, 'staff writing').toBe(403);
       // a cookie request that changes state without the CSRF header is refused even for the owner
       if (route.method !== 'get') {
-        const r = await clients.owner.request(route.method.toUpperCase(), url(route, await own()), bodyFor(route, { memberId: '' }), { 'x-csrf-token': 'wrong' });
+        const r = await clients.owner.request(route.method.toUpperCase(), url(route, await own()), bodyFor(route, { memberId: '' }), {
+          'x-csrf-token': 'wrong',
+        });
         expect(r.status).toBe(403);
         expect(r.body.error.reason).toBe('csrf');
       }
@@ -114,6 +117,10 @@ describe('permission matrix: every route × every role × own and other organisa
     const ids = await fixture('roles');
     await clients.staff.get(`/api/orgs/${ids.orgId}/members`, { 'x-support-reason': 'customer asked, ticket 7' });
     const audit = await clients.owner.get(`/api/orgs/${ids.orgId}/audit`);
-    expect(audit.body.entries[0]).toMatchObject({ action: 'support.access', reason: 'customer asked, ticket 7', actor: { kind: 'staff', userId: users.staff } });
+    expect(audit.body.entries[0]).toMatchObject({
+      action: 'support.access',
+      reason: 'customer asked, ticket 7',
+      actor: { kind: 'staff', userId: users.staff },
+    });
   });
 });

@@ -32,7 +32,10 @@ export interface SessionUser {
 
 /** The cookie-signing secret, shared by every process on the metadata DB (made once, kept there). */
 export async function sessionSecret(db: Db): Promise<string> {
-  await db('app_secrets').insert({ name: 'session', value: randomBytes(32).toString('base64url') }).onConflict('name').ignore();
+  await db('app_secrets')
+    .insert({ name: 'session', value: randomBytes(32).toString('base64url') })
+    .onConflict('name')
+    .ignore();
   return (await db('app_secrets').where({ name: 'session' }).first('value')).value;
 }
 
@@ -82,7 +85,13 @@ export interface SessionLayer {
   forgetUser(id: string): void;
 }
 
-export function createSessionLayer(deps: { db: Db; service: TenancyService; secret: string; counters: Counters; secureCookies: boolean | 'auto' }): SessionLayer {
+export function createSessionLayer(deps: {
+  db: Db;
+  service: TenancyService;
+  secret: string;
+  counters: Counters;
+  secureCookies: boolean | 'auto';
+}): SessionLayer {
   const store = new KnexSessionStore(deps.db, { ttlMs: SESSION_TTL_MS });
   const throttle = new LoginThrottle(deps.counters);
   const passport = new Passport();

@@ -83,7 +83,9 @@ export class TenancyService {
       return u;
     }
     try {
-      const [u] = await this.db('users').insert({ id: newId(), email, ...row }).returning('*');
+      const [u] = await this.db('users')
+        .insert({ id: newId(), email, ...row })
+        .returning('*');
       return u;
     } catch (err) {
       if ((err as { code?: string }).code === '23505') throw new TallyError('conflict', 'an account with this e-mail exists', { reason: 'email_taken' });
@@ -94,7 +96,12 @@ export class TenancyService {
   async sendVerification(user: Record<string, any>): Promise<void> {
     const token = await issueToken(this.db, { kind: 'verify_email', email: user.email, userId: user.id, ttlMs: VERIFY_TTL });
     const link = `${this.publicUrl}/verify?token=${token}`;
-    await this.mail({ to: user.email, subject: 'Verify your e-mail for Tally', text: `Open this link to verify your e-mail address:\n\n${link}\n\nIt works for 48 hours.`, link });
+    await this.mail({
+      to: user.email,
+      subject: 'Verify your e-mail for Tally',
+      text: `Open this link to verify your e-mail address:\n\n${link}\n\nIt works for 48 hours.`,
+      link,
+    });
   }
 
   async verifyEmail(token: string): Promise<Record<string, any>> {
@@ -111,7 +118,12 @@ export class TenancyService {
     if (!user) return;
     const token = await issueToken(this.db, { kind: 'password_reset', email: user.email, userId: user.id, ttlMs: RESET_TTL });
     const link = `${this.publicUrl}/password-reset?token=${token}`;
-    await this.mail({ to: user.email, subject: 'Reset your Tally password', text: `Open this link to choose a new password:\n\n${link}\n\nIt works once, for one hour. If you did not ask for it, ignore this message.`, link });
+    await this.mail({
+      to: user.email,
+      subject: 'Reset your Tally password',
+      text: `Open this link to choose a new password:\n\n${link}\n\nIt works once, for one hour. If you did not ask for it, ignore this message.`,
+      link,
+    });
   }
 
   /** Sets the new password and ends every session of the user; returns the user id. */
@@ -122,7 +134,11 @@ export class TenancyService {
     // whoever can read the mailbox proved they own the address
     await this.db('users')
       .where({ id: t.user_id })
-      .update({ password_hash: await hashPassword(password), password_changed_at: new Date(), email_verified_at: this.db.raw('coalesce(email_verified_at, now())') });
+      .update({
+        password_hash: await hashPassword(password),
+        password_changed_at: new Date(),
+        email_verified_at: this.db.raw('coalesce(email_verified_at, now())'),
+      });
     await endSessions(t.user_id);
     return t.user_id;
   }
@@ -166,7 +182,13 @@ export class TenancyService {
     return {
       id: r.id,
       name: r.name,
-      plan: { id: r.plan_id, name: r.plan_name, monthlyEventQuota: Number(r.monthly_event_quota), rateLimitPerSecond: Number(r.rate_limit_per_second), maxProperties: Number(r.max_properties) },
+      plan: {
+        id: r.plan_id,
+        name: r.plan_name,
+        monthlyEventQuota: Number(r.monthly_event_quota),
+        rateLimitPerSecond: Number(r.rate_limit_per_second),
+        maxProperties: Number(r.max_properties),
+      },
       createdAt: iso(r.created_at)!,
     };
   }
@@ -198,7 +220,13 @@ export class TenancyService {
     await db.transaction(async (tx) => {
       await tx('organizations').insert({ id, name: input.name, plan_id: input.planId ?? 'free' });
       await tx('memberships').insert({ organization_id: id, user_id: input.ownerId, role: 'owner' });
-      await appendAudit(tx, actor, { organizationId: id, action: 'organization.create', targetType: 'organization', targetId: id, after: { name: input.name, planId: input.planId ?? 'free', owner: input.ownerId } });
+      await appendAudit(tx, actor, {
+        organizationId: id,
+        action: 'organization.create',
+        targetType: 'organization',
+        targetId: id,
+        after: { name: input.name, planId: input.planId ?? 'free', owner: input.ownerId },
+      });
     });
     return (await this.getOrg(id))!;
   }
@@ -209,7 +237,14 @@ export class TenancyService {
     if (patch.name !== undefined) {
       await this.db.transaction(async (tx) => {
         await tx('organizations').where({ id: organizationId }).update({ name: patch.name });
-        await appendAudit(tx, actor, { organizationId, action: 'organization.update', targetType: 'organization', targetId: organizationId, before: { name: before.name }, after: { name: patch.name } });
+        await appendAudit(tx, actor, {
+          organizationId,
+          action: 'organization.update',
+          targetType: 'organization',
+          targetId: organizationId,
+          before: { name: before.name },
+          after: { name: patch.name },
+        });
       });
     }
     return (await this.getOrg(organizationId))!;
@@ -222,7 +257,13 @@ export class TenancyService {
     if (!before) throw notFound('organization');
     await this.db.transaction(async (tx) => {
       const props = await tx('properties').where({ organization_id: organizationId }).select('id');
-      await appendAudit(tx, actor, { organizationId, action: 'organization.delete', targetType: 'organization', targetId: organizationId, before: { ...before, properties: props.map((p) => String(p.id)) } });
+      await appendAudit(tx, actor, {
+        organizationId,
+        action: 'organization.delete',
+        targetType: 'organization',
+        targetId: organizationId,
+        before: { ...before, properties: props.map((p) => String(p.id)) },
+      });
       await tx('organizations').where({ id: organizationId }).del();
     });
   }
@@ -230,7 +271,11 @@ export class TenancyService {
   // ---- members and invitations -------------------------------------------------------------
 
   async members(organizationId: string) {
-    const rows = await this.db('memberships as m').join('users as u', 'u.id', 'm.user_id').where('m.organization_id', organizationId).orderBy('m.created_at').select('u.id', 'u.email', 'u.name', 'm.role', 'm.created_at');
+    const rows = await this.db('memberships as m')
+      .join('users as u', 'u.id', 'm.user_id')
+      .where('m.organization_id', organizationId)
+      .orderBy('m.created_at')
+      .select('u.id', 'u.email', 'u.name', 'm.role', 'm.created_at');
     return rows.map((r) => ({ userId: r.id, email: r.email, name: r.name ?? null, role: r.role as Role, since: iso(r.created_at)! }));
   }
 
@@ -239,11 +284,29 @@ export class TenancyService {
       throw new TallyError('permission_denied', 'only an owner can invite an owner', { reason: 'owner_only' });
     }
     const email = input.email.toLowerCase();
-    const token = await issueToken(this.db, { kind: 'invitation', email, organizationId, role: input.role, createdBy: actor.userId ?? undefined, ttlMs: INVITATION_TTL });
+    const token = await issueToken(this.db, {
+      kind: 'invitation',
+      email,
+      organizationId,
+      role: input.role,
+      createdBy: actor.userId ?? undefined,
+      ttlMs: INVITATION_TTL,
+    });
     const org = await this.getOrg(organizationId);
     const link = `${this.publicUrl}/invitations/${token}`;
-    await appendAudit(this.db, actor, { organizationId, action: 'member.invite', targetType: 'invitation', targetId: email, after: { email, role: input.role } });
-    await this.mail({ to: email, subject: `You are invited to ${org?.name ?? 'an organisation'} on Tally`, text: `You were invited as ${input.role}. Open this link to accept:\n\n${link}\n\nIt works for 7 days.`, link });
+    await appendAudit(this.db, actor, {
+      organizationId,
+      action: 'member.invite',
+      targetType: 'invitation',
+      targetId: email,
+      after: { email, role: input.role },
+    });
+    await this.mail({
+      to: email,
+      subject: `You are invited to ${org?.name ?? 'an organisation'} on Tally`,
+      text: `You were invited as ${input.role}. Open this link to accept:\n\n${link}\n\nIt works for 7 days.`,
+      link,
+    });
     return { email, role: input.role, expiresAt: new Date(Date.now() + INVITATION_TTL).toISOString() };
   }
 
@@ -277,7 +340,14 @@ export class TenancyService {
       }
       if (m.role === 'owner' && role !== 'owner') await assertAnotherOwner(tx, organizationId, userId);
       await tx('memberships').where({ organization_id: organizationId, user_id: userId }).update({ role });
-      await appendAudit(tx, actor, { organizationId, action: 'member.role', targetType: 'member', targetId: userId, before: { role: m.role }, after: { role } });
+      await appendAudit(tx, actor, {
+        organizationId,
+        action: 'member.role',
+        targetType: 'member',
+        targetId: userId,
+        before: { role: m.role },
+        after: { role },
+      });
     });
   }
 
@@ -311,7 +381,9 @@ export class TenancyService {
       domain: p.domain,
       measurementId: p.measurement_id,
       ...('site_id' in p ? { siteId: p.site_id } : {}),
-      ...('allowed_hostnames' in p ? { allowedHostnames: typeof p.allowed_hostnames === 'string' ? JSON.parse(p.allowed_hostnames) : p.allowed_hostnames } : {}),
+      ...('allowed_hostnames' in p
+        ? { allowedHostnames: typeof p.allowed_hostnames === 'string' ? JSON.parse(p.allowed_hostnames) : p.allowed_hostnames }
+        : {}),
       timeZone: p.time_zone,
       currencyCode: p.currency_code,
       sessionTimeoutMinutes: Number(p.session_timeout_minutes),
@@ -330,19 +402,29 @@ export class TenancyService {
   /**
    * A new property. An unverified owner may have one property in all; the plan caps the count.
    */
-  async createProperty(actor: Actor, organizationId: string, input: PropertyInput & { name: string; domain: string }, opts: { unverified?: boolean; db?: Db } = {}) {
+  async createProperty(
+    actor: Actor,
+    organizationId: string,
+    input: PropertyInput & { name: string; domain: string },
+    opts: { unverified?: boolean; db?: Db } = {},
+  ) {
     const timeZone = input.timeZone ?? DEFAULT_PROPERTY_SETTINGS.timeZone;
     assertTimeZone(timeZone);
     const db = opts.db ?? this.db;
     const id = await db.transaction(async (tx) => {
       // lock the organisation so two concurrent creations cannot both pass the limits
-      const org = await tx('organizations as o').join('plans as p', 'p.id', 'o.plan_id').where('o.id', organizationId).forUpdate('o').first('o.id', 'p.max_properties');
+      const org = await tx('organizations as o')
+        .join('plans as p', 'p.id', 'o.plan_id')
+        .where('o.id', organizationId)
+        .forUpdate('o')
+        .first('o.id', 'p.max_properties');
       if (!org) throw notFound('organization');
       const [{ n }] = await tx('properties').where({ organization_id: organizationId }).count({ n: '*' });
       if (opts.unverified && Number(n) >= 1) {
         throw new TallyError('permission_denied', 'verify your e-mail address to create more than one property', { reason: 'email_not_verified' });
       }
-      if (Number(n) >= Number(org.max_properties)) throw new TallyError('permission_denied', `the plan allows ${org.max_properties} properties`, { reason: 'plan_limit' });
+      if (Number(n) >= Number(org.max_properties))
+        throw new TallyError('permission_denied', `the plan allows ${org.max_properties} properties`, { reason: 'plan_limit' });
       const [row] = await tx('properties')
         .insert({
           organization_id: organizationId,
@@ -379,7 +461,14 @@ export class TenancyService {
       if (!before) throw notFound('property');
       if (!Object.keys(cols).length) return;
       const [after] = await tx('properties').where({ id: propertyId }).update(cols).returning('*');
-      await appendAudit(tx, actor, { organizationId: before.organization_id, action: 'property.update', targetType: 'property', targetId: propertyId, before: settingsOf(before), after: settingsOf(after) });
+      await appendAudit(tx, actor, {
+        organizationId: before.organization_id,
+        action: 'property.update',
+        targetType: 'property',
+        targetId: propertyId,
+        before: settingsOf(before),
+        after: settingsOf(after),
+      });
     });
     return this.propertyView((await this.propertyRow(propertyId))!);
   }
@@ -389,7 +478,13 @@ export class TenancyService {
     await this.db.transaction(async (tx) => {
       const before = await tx('properties').where({ id: propertyId }).forUpdate().first();
       if (!before) throw notFound('property');
-      await appendAudit(tx, actor, { organizationId: before.organization_id, action: 'property.delete', targetType: 'property', targetId: propertyId, before: settingsOf(before) });
+      await appendAudit(tx, actor, {
+        organizationId: before.organization_id,
+        action: 'property.delete',
+        targetType: 'property',
+        targetId: propertyId,
+        before: settingsOf(before),
+      });
       await tx('properties').where({ id: propertyId }).del();
     });
   }
@@ -417,9 +512,24 @@ export class TenancyService {
       if (!p) throw notFound('property');
       const secret = newSecret(input.kind);
       const [row] = await tx('api_keys')
-        .insert({ id: newId(), organization_id: p.organization_id, property_id: propertyId, scope: input.kind, name: input.name, prefix: displayPrefix(secret), hash: hashSecret(secret), created_by: actor.userId ?? null })
+        .insert({
+          id: newId(),
+          organization_id: p.organization_id,
+          property_id: propertyId,
+          scope: input.kind,
+          name: input.name,
+          prefix: displayPrefix(secret),
+          hash: hashSecret(secret),
+          created_by: actor.userId ?? null,
+        })
         .returning('*');
-      await appendAudit(tx, actor, { organizationId: p.organization_id, action: 'key.create', targetType: 'key', targetId: row.id, after: { propertyId, kind: input.kind, name: input.name, prefix: row.prefix } });
+      await appendAudit(tx, actor, {
+        organizationId: p.organization_id,
+        action: 'key.create',
+        targetType: 'key',
+        targetId: row.id,
+        after: { propertyId, kind: input.kind, name: input.name, prefix: row.prefix },
+      });
       return { key: keyView(row), secret };
     });
   }
@@ -428,21 +538,42 @@ export class TenancyService {
     await this.db.transaction(async (tx) => {
       const [row] = await tx('api_keys').where({ id: keyId }).whereNull('revoked_at').update({ revoked_at: new Date() }).returning('*');
       if (!row) throw notFound('key');
-      await appendAudit(tx, actor, { organizationId: row.organization_id, action: 'key.revoke', targetType: 'key', targetId: keyId, before: { propertyId: String(row.property_id), kind: row.scope, name: row.name, prefix: row.prefix } });
+      await appendAudit(tx, actor, {
+        organizationId: row.organization_id,
+        action: 'key.revoke',
+        targetType: 'key',
+        targetId: keyId,
+        before: { propertyId: String(row.property_id), kind: row.scope, name: row.name, prefix: row.prefix },
+      });
     });
   }
 
   /** A new key of the same kind and name; the old one works for `graceSeconds` more (0: revoked now). */
-  async rotateKey(actor: Actor, keyId: string, graceSeconds: number): Promise<{ key: KeyView; secret: string; previous: { id: string; expiresAt: string | null } }> {
+  async rotateKey(
+    actor: Actor,
+    keyId: string,
+    graceSeconds: number,
+  ): Promise<{ key: KeyView; secret: string; previous: { id: string; expiresAt: string | null } }> {
     return this.db.transaction(async (tx) => {
       const old = await tx('api_keys').where({ id: keyId }).whereNull('revoked_at').forUpdate().first();
       if (!old || (old.expires_at && new Date(old.expires_at) <= new Date())) throw notFound('key');
       const secret = newSecret(old.scope);
       const [row] = await tx('api_keys')
-        .insert({ id: newId(), organization_id: old.organization_id, property_id: old.property_id, scope: old.scope, name: old.name, prefix: displayPrefix(secret), hash: hashSecret(secret), created_by: actor.userId ?? null })
+        .insert({
+          id: newId(),
+          organization_id: old.organization_id,
+          property_id: old.property_id,
+          scope: old.scope,
+          name: old.name,
+          prefix: displayPrefix(secret),
+          hash: hashSecret(secret),
+          created_by: actor.userId ?? null,
+        })
         .returning('*');
       const expiresAt = graceSeconds > 0 ? new Date(Date.now() + graceSeconds * 1000) : null;
-      await tx('api_keys').where({ id: keyId }).update(expiresAt ? { expires_at: expiresAt } : { revoked_at: new Date() });
+      await tx('api_keys')
+        .where({ id: keyId })
+        .update(expiresAt ? { expires_at: expiresAt } : { revoked_at: new Date() });
       await appendAudit(tx, actor, {
         organizationId: old.organization_id,
         action: 'key.rotate',
@@ -465,7 +596,11 @@ export function assertTimeZone(tz: string): void {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: tz });
   } catch {
-    throw new TallyError('unprocessable', `timeZone: unknown time zone ${JSON.stringify(tz).slice(0, 80)}`, { reason: 'invalid_body', field: 'timeZone', fields: { timeZone: 'unknown time zone' } });
+    throw new TallyError('unprocessable', `timeZone: unknown time zone ${JSON.stringify(tz).slice(0, 80)}`, {
+      reason: 'invalid_body',
+      field: 'timeZone',
+      fields: { timeZone: 'unknown time zone' },
+    });
   }
 }
 

@@ -30,9 +30,16 @@ export async function listTenants(db: Db): Promise<TenantSummary[]> {
 export async function getTenant(db: Db, organizationId: string): Promise<TenantDetail> {
   const org = await db('organizations').where({ id: organizationId }).first();
   if (!org) throw new TallyError('not_found', `no tenant ${organizationId}`, { reason: 'unknown_tenant' });
-  const owners = await db('memberships as m').join('users as u', 'u.id', 'm.user_id').where({ 'm.organization_id': organizationId, 'm.role': 'owner' }).orderBy('u.email').pluck('u.email');
+  const owners = await db('memberships as m')
+    .join('users as u', 'u.id', 'm.user_id')
+    .where({ 'm.organization_id': organizationId, 'm.role': 'owner' })
+    .orderBy('u.email')
+    .pluck('u.email');
   const props = await db('properties').where({ organization_id: organizationId }).orderBy('id').select('id', 'domain', 'measurement_id', 'time_zone');
-  const keys = await db('api_keys').where({ organization_id: organizationId }).orderBy('created_at').select('id', 'property_id', 'scope', 'name', 'prefix', 'revoked_at', 'last_used_at');
+  const keys = await db('api_keys')
+    .where({ organization_id: organizationId })
+    .orderBy('created_at')
+    .select('id', 'property_id', 'scope', 'name', 'prefix', 'revoked_at', 'last_used_at');
   return {
     organizationId,
     name: org.name,

@@ -45,12 +45,25 @@ export async function createTenant(db: Db, input: CreateTenantInput): Promise<Cr
       await tx('users').insert(user);
     }
     const org = await service.createOrg(actor, { name: input.name, ownerId: user.id, planId: input.planId }, tx);
-    const property = await service.createProperty(actor, org.id, { name: input.domain, domain: input.domain, timeZone, allowedHostnames: input.allowedHostnames }, { db: tx });
+    const property = await service.createProperty(
+      actor,
+      org.id,
+      { name: input.domain, domain: input.domain, timeZone, allowedHostnames: input.allowedHostnames },
+      { db: tx },
+    );
     const key = (kind: KeyScope, name: string) => service.createKey(actor, property.id, { kind, name }, tx).then((k) => k.secret);
     const apiSecret = await key('mp_secret', 'Measurement Protocol API secret');
     const ingestKey = await key('ingest', 'Default ingest key');
     const readKey = await key('read', 'Default read key');
-    return { organizationId: org.id, propertyId: property.id, measurementId: property.measurementId, siteId: String(property.siteId), apiSecret, ingestKey, readKey };
+    return {
+      organizationId: org.id,
+      propertyId: property.id,
+      measurementId: property.measurementId,
+      siteId: String(property.siteId),
+      apiSecret,
+      ingestKey,
+      readKey,
+    };
   });
 }
 

@@ -27,7 +27,11 @@ async function signUp(baseUrl: string, email: string, org: string) {
 }
 
 async function collect(baseUrl: string, key: string, events: unknown[]) {
-  return fetch(`${baseUrl}/v1/collect`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ events }) });
+  return fetch(`${baseUrl}/v1/collect`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ events }),
+  });
 }
 
 /** Polls until `probe` answers `status`; resolves with how long that took (ms). */
@@ -75,7 +79,14 @@ describe("a person's first day on the API alone, with a cookie jar (tally serve,
     const viewer = await signUp(base, 'vic@first-day.test', 'Vic Own');
     expect((await viewer.c.post(`/api/invitations/${tokenFrom(tally.dataDir, 'vic@first-day.test', 'invitations')}/accept`)).status).toBe(200);
     expect((await viewer.c.post(`/api/properties/${property.id}/keys`, { kind: 'ingest', name: 'nope' })).status).toBe(403);
-    expect((await viewer.c.post(`/v1beta/properties/${property.id}:runReport`, { dateRanges: [{ startDate: '7daysAgo', endDate: 'today' }], metrics: [{ name: 'eventCount' }] })).status).toBe(200);
+    expect(
+      (
+        await viewer.c.post(`/v1beta/properties/${property.id}:runReport`, {
+          dateRanges: [{ startDate: '7daysAgo', endDate: 'today' }],
+          metrics: [{ name: 'eventCount' }],
+        })
+      ).status,
+    ).toBe(200);
 
     expect((await c.delete(`/api/keys/${ingest.body.key.id}`)).status).toBe(204);
     const refusedAfter = await msUntil(async () => (await collect(base, ingest.body.secret, events)).status, 401);
@@ -83,7 +94,14 @@ describe("a person's first day on the API alone, with a cookie jar (tally serve,
 
     const other = await signUp(base, 'eve@elsewhere.test', 'Elsewhere');
     expect((await other.c.get(`/api/properties/${property.id}`)).status).toBe(404);
-    expect((await other.c.post(`/v1beta/properties/${property.id}:runReport`, { dateRanges: [{ startDate: '7daysAgo', endDate: 'today' }], metrics: [{ name: 'eventCount' }] })).status).toBe(404);
+    expect(
+      (
+        await other.c.post(`/v1beta/properties/${property.id}:runReport`, {
+          dateRanges: [{ startDate: '7daysAgo', endDate: 'today' }],
+          metrics: [{ name: 'eventCount' }],
+        })
+      ).status,
+    ).toBe(404);
 
     // the operator's CLI goes through the running server and sees the same keys
     const listed = JSON.parse(await tallyCli(tally.dataDir, ['key', 'list', '--property', property.id, '--json']));
@@ -102,7 +120,13 @@ describeWithService('accounts on PostgreSQL + Redis', 'postgres', 'DATABASE_URL'
       meta = await createTestDatabase(databaseUrl, 'accounts');
       // api processes without the worker need a shared warehouse (the embedded DuckDB file is refused)
       warehouse = await createTestDatabase(databaseUrl, 'accounts_wh');
-      const env = { DATABASE_URL: meta.url, REDIS_URL: redisUrl, TALLY_COUNTERS_PREFIX: `tally-acc-${Date.now()}`, TALLY_WAREHOUSE: 'postgres', WAREHOUSE_URL: warehouse.url };
+      const env = {
+        DATABASE_URL: meta.url,
+        REDIS_URL: redisUrl,
+        TALLY_COUNTERS_PREFIX: `tally-acc-${Date.now()}`,
+        TALLY_WAREHOUSE: 'postgres',
+        WAREHOUSE_URL: warehouse.url,
+      };
       for (const role of ['api', 'api', 'collector']) procs.push(await startTally({ role, env }));
     }, 180_000);
     afterAll(async () => {
@@ -128,12 +152,16 @@ describeWithService('accounts on PostgreSQL + Redis', 'postgres', 'DATABASE_URL'
 
       const event = [{ name: 'page_view', client_id: 'c1', event_id: 'd-1' }];
       expect(await msUntil(async () => (await collect(collector.baseUrl, ingest.secret, event)).status, 200)).toBeLessThan(2000);
-      const readOn1 = async () => (await fetch(`${api1.baseUrl}/v1beta/properties/${property.id}/metadata`, { headers: { authorization: `Bearer ${read.secret}` } })).status;
+      const readOn1 = async () =>
+        (await fetch(`${api1.baseUrl}/v1beta/properties/${property.id}/metadata`, { headers: { authorization: `Bearer ${read.secret}` } })).status;
       expect(await msUntil(readOn1, 200)).toBeLessThan(2000);
 
       expect((await c2.delete(`/api/keys/${ingest.key.id}`)).status).toBe(204);
       expect((await c2.delete(`/api/keys/${read.key.id}`)).status).toBe(204);
-      const [collectorMs, api1Ms] = await Promise.all([msUntil(async () => (await collect(collector.baseUrl, ingest.secret, event)).status, 401), msUntil(readOn1, 401)]);
+      const [collectorMs, api1Ms] = await Promise.all([
+        msUntil(async () => (await collect(collector.baseUrl, ingest.secret, event)).status, 401),
+        msUntil(readOn1, 401),
+      ]);
       expect(collectorMs).toBeLessThan(2000);
       expect(api1Ms).toBeLessThan(2000);
 

@@ -16,7 +16,9 @@ interface Run {
 const tally = (args: string[], env: Record<string, string> = {}) =>
   new Promise<Run>((resolve) => {
     const opts = { env: { ...embeddedEnv(), LOG_LEVEL: 'warn', TALLY_DEMO: 'off', ...env }, encoding: 'utf8' as const, timeout: 180_000 };
-    execFile(process.execPath, [BIN, ...args], opts, (err, stdout, stderr) => resolve({ status: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+    execFile(process.execPath, [BIN, ...args], opts, (err, stdout, stderr) =>
+      resolve({ status: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
   });
 const json = (r: Run) => {
   expect(r.status, r.stderr).toBe(0);
@@ -41,9 +43,13 @@ describe('the data dir is never corrupted by a second process', () => {
     expect(second.stderr).toContain(`data dir ${a.dataDir} is in use by process ${a.child.pid}`);
     expect(fs.readFileSync(path.join(a.dataDir, 'server.json'), 'utf8')).toBe(before);
 
-    const t = json(await tally(['tenant', 'create', '--name', 'Kept', '--email', 'kept@example.com', '--domain', 'kept.example', '--json'], { TALLY_DATA_DIR: a.dataDir }));
+    const t = json(
+      await tally(['tenant', 'create', '--name', 'Kept', '--email', 'kept@example.com', '--domain', 'kept.example', '--json'], { TALLY_DATA_DIR: a.dataDir }),
+    );
     // created in the running server's database: listed by it, and still there after it stops
-    expect(json(await tally(['tenant', 'list', '--json'], { TALLY_DATA_DIR: a.dataDir })).map((x: { organizationId: string }) => x.organizationId)).toContain(t.organizationId);
+    expect(json(await tally(['tenant', 'list', '--json'], { TALLY_DATA_DIR: a.dataDir })).map((x: { organizationId: string }) => x.organizationId)).toContain(
+      t.organizationId,
+    );
     const ingest = await fetch(`${a.baseUrl}/v1/collect`, {
       method: 'POST',
       headers: { authorization: `Bearer ${t.ingestKey}`, 'content-type': 'application/json' },
@@ -59,7 +65,13 @@ describe('the data dir is never corrupted by a second process', () => {
     expect(adminPort).not.toBe(a.port);
     // a body announced but never sent: the answer comes anyway, so nothing was read before the token check
     const status = await new Promise<number>((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port: adminPort, method: 'POST', path: '/internal/v1/tenants', headers: { authorization: 'Bearer wrong', 'content-length': '100000' } });
+      const req = http.request({
+        host: '127.0.0.1',
+        port: adminPort,
+        method: 'POST',
+        path: '/internal/v1/tenants',
+        headers: { authorization: 'Bearer wrong', 'content-length': '100000' },
+      });
       req.on('response', (res) => {
         resolve(res.statusCode ?? 0);
         req.destroy();
@@ -111,7 +123,12 @@ describe('the data dir is never corrupted by a second process', () => {
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       body: JSON.stringify({ name: 'pipeline', full: true }),
     });
-    const progress = (await run.text()).trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.progress).map((l) => l.progress as [number, number, string]);
+    const progress = (await run.text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((l) => l.progress)
+      .map((l) => l.progress as [number, number, string]);
     expect(new Set(progress.map((p) => p[2]))).toEqual(new Set(['dates', 'partitions']));
     for (const [done, total] of progress) expect(Number.isInteger(done) && Number.isInteger(total) && done <= total && total > 1).toBe(true);
 
@@ -120,7 +137,10 @@ describe('the data dir is never corrupted by a second process', () => {
     const res = await fetch(`${a.baseUrl}/v1beta/properties/${file.tenant.propertyId}:runReport`, {
       method: 'POST',
       headers: { authorization: `Bearer ${file.tenant.readKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ dateRanges: [{ startDate: today, endDate: today }], metrics: [{ name: 'activeUsers' }, { name: 'sessions' }, { name: 'eventCount' }] }),
+      body: JSON.stringify({
+        dateRanges: [{ startDate: today, endDate: today }],
+        metrics: [{ name: 'activeUsers' }, { name: 'sessions' }, { name: 'eventCount' }],
+      }),
     });
     const report = (await res.json()) as { rows?: { metricValues: { value: string }[] }[] };
     const got = (report.rows?.[0]?.metricValues ?? []).map((m) => Number(m.value));

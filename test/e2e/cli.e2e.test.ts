@@ -23,7 +23,10 @@ describe('tally CLI', () => {
     expect(top.status).toBe(0);
     for (const cmd of ['serve', 'collector', 'api', 'worker', 'scheduler', 'migrate', 'tenant', 'jobs', 'demo']) expect(top.stdout).toContain(cmd);
     const version = await tally(['--version']);
-    expect([version.status, version.stdout.trim()]).toEqual([0, JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, '../../package.json'), 'utf8')).version]);
+    expect([version.status, version.stdout.trim()]).toEqual([
+      0,
+      JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, '../../package.json'), 'utf8')).version,
+    ]);
     // (each operator command's --help and --json: src/cli/operator.commands.test.ts, in-process)
     expect((await tally(['serve', '--help'])).stdout).toMatch(/Usage: tally serve/);
     expect((await tally(['tenant', 'create', '--help'])).stdout).toContain('--domain');
@@ -41,7 +44,9 @@ describe('tally CLI', () => {
     const ok = tally(['tenant', 'create', '--name', 'Solo', '--email', 'solo@example.com', '--domain', 'solo.example', '--json'], { TALLY_DATA_DIR: dir });
     expect(ok.status, ok.stderr).toBe(0);
     expect(Object.keys(JSON.parse(ok.stdout)).sort()).toEqual(['apiSecret', 'ingestKey', 'measurementId', 'organizationId', 'propertyId', 'readKey', 'siteId']);
-    const bad = tally(['tenant', 'create', '--name', 'X', '--email', 'x@example.com', '--domain', 'x.example', '--time-zone', 'Mars/Olympus'], { TALLY_DATA_DIR: dir });
+    const bad = tally(['tenant', 'create', '--name', 'X', '--email', 'x@example.com', '--domain', 'x.example', '--time-zone', 'Mars/Olympus'], {
+      TALLY_DATA_DIR: dir,
+    });
     expect(bad.status).toBe(1);
     expect(bad.stderr).toContain('unknown time zone');
   }, 180_000); // two tsx processes and a PGlite start: slow on a loaded machine

@@ -48,10 +48,14 @@ describeWithService('tally serve with S3_BUCKET and the default DuckDB warehouse
       const body = (await res.json()) as { rows?: { metricValues: { value: string }[] }[] };
       return Number(body.rows?.[0]?.metricValues[0].value ?? 0);
     };
-    await eventually(async () => {
-      await tallyCli(tally.dataDir, ['jobs', 'run', 'pipeline'], s3Env);
-      return (await count()) === 3 ? true : undefined;
-    }, 90_000, 'three events in the report');
+    await eventually(
+      async () => {
+        await tallyCli(tally.dataDir, ['jobs', 'run', 'pipeline'], s3Env);
+        return (await count()) === 3 ? true : undefined;
+      },
+      90_000,
+      'three events in the report',
+    );
     // nothing went through the local folder store: the objects are on S3
     const objects = path.join(tally.dataDir, 'objects');
     expect(fs.existsSync(objects) ? fs.readdirSync(objects) : []).toEqual([]);

@@ -21,7 +21,17 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 const SHOTS = path.join(ROOT, 'test-results/console');
 // a desktop Chrome UA: HeadlessChrome's own is flagged as a bot and left out of every report
 const UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
-const CHROMIUM_ARGS = [`--user-agent=${UA}`, '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  `--user-agent=${UA}`,
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 if (!process.env.CHROMIUM_PATH && fs.existsSync('/usr/bin/chromium')) process.env.CHROMIUM_PATH = '/usr/bin/chromium';
 
 async function freePort(): Promise<number> {
@@ -36,7 +46,11 @@ async function freePort(): Promise<number> {
 function linkFromOutbox(dataDir: string, to: string, pathPart: string): string | undefined {
   const dir = path.join(dataDir, 'outbox');
   if (!fs.existsSync(dir)) return undefined;
-  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.eml')).sort().reverse();
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.eml'))
+    .sort()
+    .reverse();
   for (const f of files) {
     const text = fs.readFileSync(path.join(dir, f), 'utf8');
     if (!new RegExp(`^To: .*${to.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 'mi').test(text)) continue;
@@ -79,7 +93,8 @@ describeWithService('web console in headless Chromium', 'chromium', 'CHROMIUM_PA
     await page.waitForTimeout(150);
     const narrow = (await page.evaluate(`axe.run(document, { resultTypes: ['violations'] })`)) as axe.AxeResults;
     for (const v of narrow.violations) {
-      if (v.impact === 'serious' || v.impact === 'critical') a11y.push({ page: `${name}@375`, id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.length });
+      if (v.impact === 'serious' || v.impact === 'critical')
+        a11y.push({ page: `${name}@375`, id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.length });
     }
     // nothing may stick out sideways at 375 px
     const overflow = await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth');
@@ -94,7 +109,8 @@ describeWithService('web console in headless Chromium', 'chromium', 'CHROMIUM_PA
 
   beforeAll(async () => {
     // npm test builds the console first (pretest); a lone vitest run builds it here
-    if (!fs.existsSync(path.join(ROOT, 'web/dist/index.html'))) execFileSync(process.execPath, [path.join(ROOT, 'scripts/build-web.mjs')], { stdio: 'inherit' });
+    if (!fs.existsSync(path.join(ROOT, 'web/dist/index.html')))
+      execFileSync(process.execPath, [path.join(ROOT, 'scripts/build-web.mjs')], { stdio: 'inherit' });
     fs.rmSync(SHOTS, { recursive: true, force: true });
     fs.mkdirSync(SHOTS, { recursive: true });
     const port = await freePort();
@@ -102,7 +118,8 @@ describeWithService('web console in headless Chromium', 'chromium', 'CHROMIUM_PA
     site = http.createServer((req, res) => {
       const p = (req.url ?? '/').split('?')[0];
       const links = '<a id="home" href="/">Home</a> <a id="pricing" href="/pricing">Pricing</a> <a id="about" href="/about">About</a>';
-      if (p === '/' || p === '/pricing' || p === '/about') res.writeHead(200, { 'content-type': 'text/html' }).end(sitePage(p === '/' ? 'Home' : p.slice(1), links));
+      if (p === '/' || p === '/pricing' || p === '/about')
+        res.writeHead(200, { 'content-type': 'text/html' }).end(sitePage(p === '/' ? 'Home' : p.slice(1), links));
       else res.writeHead(404).end();
     });
     await new Promise<void>((r) => site.listen(0, '127.0.0.1', r));
@@ -221,16 +238,27 @@ describeWithService('web console in headless Chromium', 'chromium', 'CHROMIUM_PA
     const kpi = async (m: string) => Number(await page.getByTestId(`kpi-${m}`).getAttribute('data-value'));
     // the pipeline may still be loading the last page view: wait until the numbers settle at 4
     await expect
-      .poll(async () => {
-        await page.reload();
-        await page.waitForSelector('html[data-widgets-filled="1"]');
-        return kpi('screenPageViews');
-      }, { timeout: 30_000, interval: 1000 })
+      .poll(
+        async () => {
+          await page.reload();
+          await page.waitForSelector('html[data-widgets-filled="1"]');
+          return kpi('screenPageViews');
+        },
+        { timeout: 30_000, interval: 1000 },
+      )
       .toBe(4);
     expect(await kpi('activeUsers')).toBe(1);
     expect(await kpi('sessions')).toBe(1);
     const pages = page.getByTestId('table-pages');
-    await expect.poll(() => pages.locator('button[data-value]').evaluateAll((bs) => bs.map((b) => `${b.getAttribute('data-value')}=${b.querySelector('.bar-value')?.textContent}`)), { timeout: 15_000 }).toEqual(['/=2', '/about=1', '/pricing=1']);
+    await expect
+      .poll(
+        () =>
+          pages
+            .locator('button[data-value]')
+            .evaluateAll((bs) => bs.map((b) => `${b.getAttribute('data-value')}=${b.querySelector('.bar-value')?.textContent}`)),
+        { timeout: 15_000 },
+      )
+      .toEqual(['/=2', '/about=1', '/pricing=1']);
     await visit('dashboard');
 
     // ---- a click on a page row filters the whole dashboard, kept in the URL ----
@@ -249,8 +277,12 @@ describeWithService('web console in headless Chromium', 'chromium', 'CHROMIUM_PA
     // ---- the dashboard's speed, fresh load (printed, not asserted) ----
     await page.goto(`${tally.baseUrl}/p/${propertyId}?range=7d`);
     await page.waitForSelector('html[data-widgets-filled="1"]');
-    const t = (await page.evaluate(`({ fcp: performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? null, filled: performance.getEntriesByName('tally:widgets-filled')[0]?.startTime ?? null })`)) as { fcp: number | null; filled: number | null };
-    process.stdout.write(`console dashboard (this test's data): first contentful paint ${t.fcp?.toFixed(0)} ms, all widgets filled ${t.filled?.toFixed(0)} ms\n`);
+    const t = (await page.evaluate(
+      `({ fcp: performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? null, filled: performance.getEntriesByName('tally:widgets-filled')[0]?.startTime ?? null })`,
+    )) as { fcp: number | null; filled: number | null };
+    process.stdout.write(
+      `console dashboard (this test's data): first contentful paint ${t.fcp?.toFixed(0)} ms, all widgets filled ${t.filled?.toFixed(0)} ms\n`,
+    );
 
     // ---- settings: property, keys (create, shown once, works, revoke), members, audit ----
     await page.getByRole('link', { name: 'Settings' }).click();
@@ -312,7 +344,8 @@ describeWithService('web console dashboard on the demo data', 'chromium', 'CHROM
   let browser: Browser;
 
   beforeAll(async () => {
-    if (!fs.existsSync(path.join(ROOT, 'web/dist/index.html'))) execFileSync(process.execPath, [path.join(ROOT, 'scripts/build-web.mjs')], { stdio: 'inherit' });
+    if (!fs.existsSync(path.join(ROOT, 'web/dist/index.html')))
+      execFileSync(process.execPath, [path.join(ROOT, 'scripts/build-web.mjs')], { stdio: 'inherit' });
     fs.mkdirSync(SHOTS, { recursive: true });
     tally = await startTally({ env: { TALLY_DEMO: 'on', LOG_LEVEL: 'info' } });
     browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
@@ -340,7 +373,11 @@ describeWithService('web console dashboard on the demo data', 'chromium', 'CHROM
       // a fresh document each time: the first paint and the widgets of a cold dashboard load
       await page.goto(`${tally.baseUrl}/p/${propertyId}?range=7d`);
       await page.waitForSelector('html[data-widgets-filled="1"]', { timeout: 30_000 });
-      times.push((await page.evaluate(`({ fcp: performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN, filled: performance.getEntriesByName('tally:widgets-filled')[0]?.startTime ?? NaN })`)) as { fcp: number; filled: number });
+      times.push(
+        (await page.evaluate(
+          `({ fcp: performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN, filled: performance.getEntriesByName('tally:widgets-filled')[0]?.startTime ?? NaN })`,
+        )) as { fcp: number; filled: number },
+      );
     }
     const sessions = Number(await page.getByTestId('kpi-sessions').getAttribute('data-value'));
     expect(sessions).toBeGreaterThan(100);

@@ -24,7 +24,7 @@ describe('crash: kill -9 under load', () => {
             body: JSON.stringify({ events: ids.map((id) => ({ event_id: id, name: 'page_view', client_id: `c${w}` })) }),
           });
           if (r.status === 200) {
-            const body = ((await r.json()) as any);
+            const body = (await r.json()) as any;
             expect(body.accepted).toBe(10);
             for (const id of ids) acked.add(id);
           }
@@ -43,12 +43,16 @@ describe('crash: kill -9 under load', () => {
     expect(attempted).toBeGreaterThan(acked.size); // some requests were in flight when it died
 
     tally = await startTally({ dataDir: tally.dataDir });
-    const raw = await eventually(() => {
-      const recs = readZone(tally!.dataDir, 'raw');
-      const ids = new Set(recs.map((r) => r.record.event_id));
-      for (const id of acked) if (!ids.has(id)) return undefined;
-      return recs;
-    }, 60_000, 'every acknowledged event in the raw zone');
+    const raw = await eventually(
+      () => {
+        const recs = readZone(tally!.dataDir, 'raw');
+        const ids = new Set(recs.map((r) => r.record.event_id));
+        for (const id of acked) if (!ids.has(id)) return undefined;
+        return recs;
+      },
+      60_000,
+      'every acknowledged event in the raw zone',
+    );
     await new Promise((r) => setTimeout(r, 1500)); // let the archiver settle any superseded objects
     const counts = new Map<string, number>();
     for (const r of readZone(tally.dataDir, 'raw')) counts.set(r.record.event_id, (counts.get(r.record.event_id) ?? 0) + 1);

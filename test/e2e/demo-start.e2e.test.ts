@@ -16,7 +16,11 @@ describe('npm start on an empty data dir', () => {
     const readKey = /read key\s+(\S+)/.exec(out)![1];
     const property = /property id\s+(\d+)/.exec(out)![1];
     const body = /-d '(\{.*\})'/.exec(out)![1];
-    const r = await fetch(`${tally.baseUrl}/v1beta/properties/${property}:runReport`, { method: 'POST', headers: { authorization: `Bearer ${readKey}` }, body });
+    const r = await fetch(`${tally.baseUrl}/v1beta/properties/${property}:runReport`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${readKey}` },
+      body,
+    });
     expect(r.status).toBe(200);
     const report = (await r.json()) as any;
     expect(report.rows.length).toBeGreaterThanOrEqual(2);
@@ -24,7 +28,11 @@ describe('npm start on an empty data dir', () => {
     expect(sessions).toBeGreaterThan(100);
     // the demo owner's console login, printed beside the keys
     const [, email, password] = /log in as (\S+), password (\S+)\)/.exec(out)!;
-    const login = await fetch(`${tally.baseUrl}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) });
+    const login = await fetch(`${tally.baseUrl}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email, password }),
+    });
     expect(login.status).toBe(200);
     expect(((await login.json()) as any).memberships).toHaveLength(1);
   });

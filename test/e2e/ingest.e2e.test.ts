@@ -19,9 +19,17 @@ describe('tally serve: two tenants, both endpoints, the raw zone', () => {
   });
 
   const mp = (t: TenantKeys, body: unknown, secret = t.apiSecret, mid = t.measurementId) =>
-    fetch(`${tally.baseUrl}/mp/collect?measurement_id=${mid}&api_secret=${secret}`, { method: 'POST', body: JSON.stringify(body), headers: { 'user-agent': 'python-requests/2.31' } });
+    fetch(`${tally.baseUrl}/mp/collect?measurement_id=${mid}&api_secret=${secret}`, {
+      method: 'POST',
+      body: JSON.stringify(body),
+      headers: { 'user-agent': 'python-requests/2.31' },
+    });
   const native = (key: string, body: unknown, headers: Record<string, string> = {}) =>
-    fetch(`${tally.baseUrl}/v1/collect`, { method: 'POST', body: JSON.stringify(body), headers: { authorization: `Bearer ${key}`, 'content-type': 'text/plain', ...headers } });
+    fetch(`${tally.baseUrl}/v1/collect`, {
+      method: 'POST',
+      body: JSON.stringify(body),
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'text/plain', ...headers },
+    });
 
   it('prints exactly the seven ids and keys with --json', () => {
     expect(Object.keys(a).sort()).toEqual(['apiSecret', 'ingestKey', 'measurementId', 'organizationId', 'propertyId', 'readKey', 'siteId']);
@@ -33,12 +41,19 @@ describe('tally serve: two tenants, both endpoints, the raw zone', () => {
 
   it('lands every acknowledged event exactly once under the right tenant and property', async () => {
     const sent: { id: string; tenant: TenantKeys; name: string }[] = [];
-    for (const [t, tag] of [[a, 'a'], [b, 'b']] as const) {
+    for (const [t, tag] of [
+      [a, 'a'],
+      [b, 'b'],
+    ] as const) {
       for (let i = 0; i < 5; i++) {
         const id = `${tag}-native-${i}`;
-        const r = await native(t.ingestKey, { events: [{ event_id: id, name: 'page_view', client_id: `${tag}.1`, url: `https://${tag}.example.com/p/${i}`, ip: '81.2.69.160' }] }, { 'user-agent': CHROME });
+        const r = await native(
+          t.ingestKey,
+          { events: [{ event_id: id, name: 'page_view', client_id: `${tag}.1`, url: `https://${tag}.example.com/p/${i}`, ip: '81.2.69.160' }] },
+          { 'user-agent': CHROME },
+        );
         expect(r.status).toBe(200);
-        expect((((await r.json()) as any)).accepted).toBe(1);
+        expect(((await r.json()) as any).accepted).toBe(1);
         sent.push({ id, tenant: t, name: 'page_view' });
       }
       const r = await mp(t, {
@@ -52,10 +67,14 @@ describe('tally serve: two tenants, both endpoints, the raw zone', () => {
       });
       expect(r.status).toBe(204);
     }
-    const raw = await eventually(() => {
-      const recs = readZone(tally.dataDir, 'raw');
-      return recs.length >= 14 ? recs : undefined;
-    }, 30_000, 'the archiver');
+    const raw = await eventually(
+      () => {
+        const recs = readZone(tally.dataDir, 'raw');
+        return recs.length >= 14 ? recs : undefined;
+      },
+      30_000,
+      'the archiver',
+    );
     expect(raw).toHaveLength(14);
     for (const { key, record } of raw) {
       expect(key).toContain(`tenant=${record.tenant_id}/property=${record.property_id}/`);
@@ -71,7 +90,10 @@ describe('tally serve: two tenants, both endpoints, the raw zone', () => {
       expect(found[0].record.ip_trunc).toBe('81.2.69.0');
       expect(found[0].record.country).toBe('GB');
     }
-    for (const [t, tag] of [[a, 'a'], [b, 'b']] as const) {
+    for (const [t, tag] of [
+      [a, 'a'],
+      [b, 'b'],
+    ] as const) {
       const mpEvents = raw.filter((r) => r.record.protocol === 'ga4mp' && r.record.params.method === `${tag}-mp`);
       expect(mpEvents.map((r) => r.record.name).sort()).toEqual(['purchase', 'sign_up']);
       for (const r of mpEvents) {
@@ -88,15 +110,17 @@ describe('tally serve: two tenants, both endpoints, the raw zone', () => {
     const before = readZone(tally.dataDir, 'raw').length;
     const wrongSecret = await mp(b, { client_id: 'x.1', events: [{ name: 'page_view' }] }, a.apiSecret);
     expect(wrongSecret.status).toBe(403);
-    expect((((await wrongSecret.json()) as any)).error.reason).toBe('bad_api_secret');
+    expect(((await wrongSecret.json()) as any).error.reason).toBe('bad_api_secret');
     const unknown = await mp(a, { client_id: 'x.1', events: [{ name: 'page_view' }] }, a.apiSecret, 'G-NOPE000000');
     expect(unknown.status).toBe(404);
-    expect((((await unknown.json()) as any)).error.reason).toBe('unknown_measurement_id');
+    expect(((await unknown.json()) as any).error.reason).toBe('unknown_measurement_id');
     // a read key is not an ingest key, and a made-up key is nothing
     expect((await native(a.readKey, { events: [{ name: 'x', client_id: '1' }] })).status).toBe(401);
     expect((await native('tk_ing_forged', { events: [{ name: 'x', client_id: '1' }] })).status).toBe(401);
     // A's ingest key writes only into A's property, whatever the payload claims
-    const r = await native(a.ingestKey, { events: [{ event_id: 'spoof-1', name: 'page_view', client_id: '1', property_id: b.propertyId, tenant_id: b.organizationId }] });
+    const r = await native(a.ingestKey, {
+      events: [{ event_id: 'spoof-1', name: 'page_view', client_id: '1', property_id: b.propertyId, tenant_id: b.organizationId }],
+    });
     expect(r.status).toBe(200);
     const rec = await eventually(() => readZone(tally.dataDir, 'raw').find((x) => x.record.event_id === 'spoof-1'));
     expect(rec.record.property_id).toBe(a.propertyId);
@@ -131,7 +155,7 @@ describe('tally serve: two tenants, both endpoints, the raw zone', () => {
       method: 'POST',
       body: JSON.stringify({ client_id: 'dbg.1', events: [{ name: 'bad-name' }] }),
     });
-    const body = ((await dbg.json()) as any);
+    const body = (await dbg.json()) as any;
     expect(body.validationMessages[0]).toMatchObject({ fieldPath: 'events[0].name', validationCode: 'NAME_INVALID' });
     await new Promise((r) => setTimeout(r, 1500));
     expect(readZone(tally.dataDir, 'raw').some((x) => x.record.client_id === 'dbg.1')).toBe(false);
@@ -139,10 +163,16 @@ describe('tally serve: two tenants, both endpoints, the raw zone', () => {
 
   it('answers gzip bodies and per-event results on the native endpoint', async () => {
     const { gzipSync } = await import('node:zlib');
-    const body = gzipSync(JSON.stringify({ events: [{ name: 'a', client_id: 'gz.1' }, { name: 'b' }, { name: 'c', client_id: 'gz.1', timestamp: 'not a date' }] }));
-    const r = await fetch(`${tally.baseUrl}/v1/collect`, { method: 'POST', body, headers: { authorization: `Bearer ${b.ingestKey}`, 'content-encoding': 'gzip' } });
+    const body = gzipSync(
+      JSON.stringify({ events: [{ name: 'a', client_id: 'gz.1' }, { name: 'b' }, { name: 'c', client_id: 'gz.1', timestamp: 'not a date' }] }),
+    );
+    const r = await fetch(`${tally.baseUrl}/v1/collect`, {
+      method: 'POST',
+      body,
+      headers: { authorization: `Bearer ${b.ingestKey}`, 'content-encoding': 'gzip' },
+    });
     expect(r.status).toBe(200);
-    const j = ((await r.json()) as any);
+    const j = (await r.json()) as any;
     expect(j.accepted).toBe(1);
     expect(j.results.map((x: any) => x.status)).toEqual(['accepted', 'rejected', 'rejected']);
     expect(j.results[1].detail).toMatch(/client_id/);

@@ -36,7 +36,10 @@ describe('health, metrics and logs of tally serve', () => {
 
     const mp = await fetch(`${tally.baseUrl}/mp/collect?measurement_id=${t.measurementId}&api_secret=${t.apiSecret}`, {
       method: 'POST',
-      body: JSON.stringify({ client_id: '1.2', events: [{ name: 'page_view', params: { page_location: 'https://observed.example.com/' } }, { name: '_reserved_name' }] }),
+      body: JSON.stringify({
+        client_id: '1.2',
+        events: [{ name: 'page_view', params: { page_location: 'https://observed.example.com/' } }, { name: '_reserved_name' }],
+      }),
     });
     expect(mp.status).toBe(204);
     const native = await fetch(`${tally.baseUrl}/v1/collect`, {
@@ -97,7 +100,8 @@ describe('health, metrics and logs of tally serve', () => {
   });
 
   it('reports job durations, transformed events, archiver lag and the age of "complete up to"', () => {
-    for (const job of ['pipeline', 'transform', 'load']) expect(sampleSum(samples, 'tally_job_duration_seconds_count', { job, outcome: 'ok' }), job).toBeGreaterThanOrEqual(1);
+    for (const job of ['pipeline', 'transform', 'load'])
+      expect(sampleSum(samples, 'tally_job_duration_seconds_count', { job, outcome: 'ok' }), job).toBeGreaterThanOrEqual(1);
     expect(sampleSum(samples, 'tally_transform_events_total')).toBe(4);
     // the archiver caught up before the pipeline ran
     expect(sampleSum(samples, 'tally_archiver_lag_records', { output: 'raw-events' })).toBe(0);

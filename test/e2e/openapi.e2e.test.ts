@@ -6,7 +6,10 @@ import { createTenantCli, eventually, readZone, startTally, type TallyProcess, t
 
 const CHROME = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36';
 
-type Doc = { openapi: string; paths: Record<string, Record<string, { requestBody?: unknown; responses: Record<string, { content?: Record<string, unknown> }> }>> };
+type Doc = {
+  openapi: string;
+  paths: Record<string, Record<string, { requestBody?: unknown; responses: Record<string, { content?: Record<string, unknown> }> }>>;
+};
 
 /**
  * Live answers of `tally serve` against its own /openapi.json: each request's status must be
@@ -34,18 +37,35 @@ describe('/openapi.json describes what the routes really answer', () => {
    * Sends the request, checks its body against the request schema (a body sent to provoke a 400 must
    * fail it) and the answer against the response's.
    */
-  const call = async (method: 'get' | 'post', template: string, url: string, init: { body?: unknown; headers?: Record<string, string>; invalid?: boolean } = {}, type = 'application/json') => {
+  const call = async (
+    method: 'get' | 'post',
+    template: string,
+    url: string,
+    init: { body?: unknown; headers?: Record<string, string>; invalid?: boolean } = {},
+    type = 'application/json',
+  ) => {
     const op = doc.paths[template]?.[method];
     expect(op, `${method} ${template} is not documented`).toBeDefined();
-    if (init.body !== undefined && op!.requestBody) validate(pointer('paths', template, method, 'requestBody', 'content', 'application/json', 'schema'), init.body, `request ${method} ${template}`, !init.invalid);
-    const res = await fetch(`${url.startsWith('/internal/') ? adminBase : tally.baseUrl}${url}`, { method: method.toUpperCase(), headers: init.headers, body: init.body === undefined ? undefined : JSON.stringify(init.body) });
+    if (init.body !== undefined && op!.requestBody)
+      validate(
+        pointer('paths', template, method, 'requestBody', 'content', 'application/json', 'schema'),
+        init.body,
+        `request ${method} ${template}`,
+        !init.invalid,
+      );
+    const res = await fetch(`${url.startsWith('/internal/') ? adminBase : tally.baseUrl}${url}`, {
+      method: method.toUpperCase(),
+      headers: init.headers,
+      body: init.body === undefined ? undefined : JSON.stringify(init.body),
+    });
     const status = String(res.status);
     const response = op!.responses[status];
     expect(response, `${method} ${template} answered ${status}, which is not documented`).toBeDefined();
     const text = await res.text();
     if (response.content?.[type] !== undefined) {
       const schema = pointer('paths', template, method, 'responses', status, 'content', type, 'schema');
-      if (type === 'application/x-ndjson') for (const line of text.trim().split('\n')) validate(schema, JSON.parse(line), `${method} ${template} ${status} line`);
+      if (type === 'application/x-ndjson')
+        for (const line of text.trim().split('\n')) validate(schema, JSON.parse(line), `${method} ${template} ${status} line`);
       else validate(schema, type === 'application/json' ? JSON.parse(text) : text, `${method} ${template} ${status}`);
     } else {
       expect(text === '' || !response.content, `${method} ${template} ${status} sent a body its documentation has no schema for`).toBe(true);
@@ -68,7 +88,9 @@ describe('/openapi.json describes what the routes really answer', () => {
 
   it('is OpenAPI 3.1 with components for the shared schemas', () => {
     expect(doc.openapi).toBe('3.1.0');
-    expect(Object.keys((doc as unknown as { components: { schemas: object } }).components.schemas)).toEqual(expect.arrayContaining(['RunReportRequest', 'RunReportResponse', 'NativeBatch', 'Error', 'GoogleError', 'CreateTenantRequest', 'Readiness']));
+    expect(Object.keys((doc as unknown as { components: { schemas: object } }).components.schemas)).toEqual(
+      expect.arrayContaining(['RunReportRequest', 'RunReportResponse', 'NativeBatch', 'Error', 'GoogleError', 'CreateTenantRequest', 'Readiness']),
+    );
   });
 
   it('ingest routes: GA4 MP, its debug server, native batches, Segment, PostHog', async () => {
@@ -76,12 +98,28 @@ describe('/openapi.json describes what the routes really answer', () => {
     expect((await call('post', '/mp/collect', `/mp/collect?measurement_id=${t.measurementId}&api_secret=${t.apiSecret}`, { body: mp })).status).toBe(204);
     expect((await call('post', '/mp/collect', `/mp/collect?measurement_id=${t.measurementId}`, { body: mp })).status).toBe(401);
     expect((await call('post', '/debug/mp/collect', '/debug/mp/collect', { body: { client_id: '1', events: [{ name: '_bad' }] } })).status).toBe(200);
-    const events = [1, 2, 3].map((i) => ({ event_id: `d${i}`, name: 'page_view', client_id: 'c1', url: 'https://documented.example.com/a', user_agent: CHROME }));
+    const events = [1, 2, 3].map((i) => ({
+      event_id: `d${i}`,
+      name: 'page_view',
+      client_id: 'c1',
+      url: 'https://documented.example.com/a',
+      user_agent: CHROME,
+    }));
     expect((await call('post', '/v1/collect', '/v1/collect', { body: { events }, headers: { authorization: `Bearer ${t.ingestKey}` } })).status).toBe(200);
-    const partly = await call('post', '/v1/collect', '/v1/collect', { body: { events: [{ name: 'x', client_id: 'c2' }, { name: 'y', client_id: 'c2', timestamp: 1 }] }, headers: { authorization: `Bearer ${t.ingestKey}` } });
+    const partly = await call('post', '/v1/collect', '/v1/collect', {
+      body: {
+        events: [
+          { name: 'x', client_id: 'c2' },
+          { name: 'y', client_id: 'c2', timestamp: 1 },
+        ],
+      },
+      headers: { authorization: `Bearer ${t.ingestKey}` },
+    });
     expect(JSON.parse(partly.text)).toMatchObject({ accepted: 1, rejected: 1 });
     expect((await call('post', '/v1/collect', '/v1/collect', { body: { events } })).status).toBe(401);
-    expect((await call('post', '/v1/collect', '/v1/collect', { body: { events: [] }, headers: { authorization: `Bearer ${t.ingestKey}` }, invalid: true })).status).toBe(400);
+    expect(
+      (await call('post', '/v1/collect', '/v1/collect', { body: { events: [] }, headers: { authorization: `Bearer ${t.ingestKey}` }, invalid: true })).status,
+    ).toBe(400);
     const basic = `Basic ${Buffer.from(`${t.ingestKey}:`).toString('base64')}`;
     expect((await call('post', '/v1/track', '/v1/track', { body: { userId: 'u1', event: 'Signed Up' }, headers: { authorization: basic } })).status).toBe(200);
     expect((await call('post', '/capture', '/capture', { body: { api_key: t.ingestKey, event: 'signup', distinct_id: 'd1' } })).status).toBe(200);
@@ -90,13 +128,32 @@ describe('/openapi.json describes what the routes really answer', () => {
 
   it('operator routes: tenants and job runs', async () => {
     const admin = { authorization: `Bearer ${adminToken}` };
-    expect((await call('post', '/internal/v1/tenants', '/internal/v1/tenants', { body: { name: 'Second', email: 'second@example.com', domain: 'second.example.com', planId: 'growth' }, headers: admin })).status).toBe(201);
-    expect((await call('post', '/internal/v1/tenants', '/internal/v1/tenants', { body: { name: 'X', email: 'x@example.com', domain: 'x.example.com' } })).status).toBe(401);
+    expect(
+      (
+        await call('post', '/internal/v1/tenants', '/internal/v1/tenants', {
+          body: { name: 'Second', email: 'second@example.com', domain: 'second.example.com', planId: 'growth' },
+          headers: admin,
+        })
+      ).status,
+    ).toBe(201);
+    expect(
+      (await call('post', '/internal/v1/tenants', '/internal/v1/tenants', { body: { name: 'X', email: 'x@example.com', domain: 'x.example.com' } })).status,
+    ).toBe(401);
     const bad = await fetch(`${adminBase}/internal/v1/tenants`, { method: 'POST', headers: admin, body: JSON.stringify({ name: '', email: 'nope' }) });
     expect(bad.status).toBe(400);
     validate(pointer('paths', '/internal/v1/tenants', 'post', 'responses', '400', 'content', 'application/json', 'schema'), await bad.json(), 'invalid tenant');
     await eventually(() => (readZone(tally.dataDir, 'raw').length >= 5 ? true : undefined), 30_000, 'the archiver');
-    expect((await call('post', '/internal/v1/jobs/run', '/internal/v1/jobs/run', { body: { name: 'pipeline', propertyId: t.propertyId }, headers: admin }, 'application/x-ndjson')).status).toBe(200);
+    expect(
+      (
+        await call(
+          'post',
+          '/internal/v1/jobs/run',
+          '/internal/v1/jobs/run',
+          { body: { name: 'pipeline', propertyId: t.propertyId }, headers: admin },
+          'application/x-ndjson',
+        )
+      ).status,
+    ).toBe(200);
   });
 
   it('report routes, with rows, quota and int enums, and their errors', async () => {
@@ -119,11 +176,35 @@ describe('/openapi.json describes what the routes really answer', () => {
     const schema = pointer('paths', '/v1beta/properties/{propertyId}:runReport', 'post', 'responses', '200', 'content', 'application/json', 'schema');
     validate(schema, { ...body, sampling: {} }, 'an undocumented field', false);
     validate(schema, { ...body, rows: [{ dimensionValues: [{ value: 1 }], metricValues: [] }] }, 'a number where GA4 has a string', false);
-    expect((await call('post', '/v1beta/properties/{propertyId}:runReport', `${base}:runReport?$alt=json;enum-encoding=int`, { body: report, headers: read })).status).toBe(200);
-    expect((await call('post', '/v1beta/properties/{propertyId}:runReport', `${base}:runReport`, { body: { dateRanges: [{ startDate: 'today', endDate: 'today' }], metrics: [{ name: 'noSuchMetric' }] }, headers: read })).status).toBe(400);
+    expect(
+      (await call('post', '/v1beta/properties/{propertyId}:runReport', `${base}:runReport?$alt=json;enum-encoding=int`, { body: report, headers: read }))
+        .status,
+    ).toBe(200);
+    expect(
+      (
+        await call('post', '/v1beta/properties/{propertyId}:runReport', `${base}:runReport`, {
+          body: { dateRanges: [{ startDate: 'today', endDate: 'today' }], metrics: [{ name: 'noSuchMetric' }] },
+          headers: read,
+        })
+      ).status,
+    ).toBe(400);
     expect((await call('post', '/v1beta/properties/{propertyId}:runReport', `${base}:runReport`, { body: report })).status).toBe(401);
-    expect((await call('post', '/v1beta/properties/{propertyId}:batchRunReports', `${base}:batchRunReports`, { body: { requests: [report, { dateRanges: [{ startDate: 'today', endDate: 'today' }], metrics: [{ name: 'activeUsers' }] }] }, headers: read })).status).toBe(200);
-    expect((await call('post', '/v1beta/properties/{propertyId}:checkCompatibility', `${base}:checkCompatibility`, { body: { dimensions: [{ name: 'country' }], metrics: [{ name: 'sessions' }] }, headers: read })).status).toBe(200);
+    expect(
+      (
+        await call('post', '/v1beta/properties/{propertyId}:batchRunReports', `${base}:batchRunReports`, {
+          body: { requests: [report, { dateRanges: [{ startDate: 'today', endDate: 'today' }], metrics: [{ name: 'activeUsers' }] }] },
+          headers: read,
+        })
+      ).status,
+    ).toBe(200);
+    expect(
+      (
+        await call('post', '/v1beta/properties/{propertyId}:checkCompatibility', `${base}:checkCompatibility`, {
+          body: { dimensions: [{ name: 'country' }], metrics: [{ name: 'sessions' }] },
+          headers: read,
+        })
+      ).status,
+    ).toBe(200);
     expect((await call('get', '/v1beta/properties/{propertyId}/metadata', `${base}/metadata`, { headers: read })).status).toBe(200);
     expect((await call('get', '/v1beta/properties/{propertyId}/metadata', `${base}/metadata?$alt=json;enum-encoding=int`, { headers: read })).status).toBe(200);
   });

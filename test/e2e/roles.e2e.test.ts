@@ -82,7 +82,6 @@ async function startRole(role: string, env: Record<string, string>): Promise<Rol
   };
 }
 
-
 describeWithService('separate roles', 'redis', 'REDIS_URL', (redisUrl) => {
   describeWithService('on PostgreSQL', 'postgres', 'DATABASE_URL', (databaseUrl) => {
     describeWithService('on Kafka', 'kafka', 'KAFKA_BROKERS', (brokers) => {
@@ -115,7 +114,13 @@ describeWithService('separate roles', 'redis', 'REDIS_URL', (redisUrl) => {
           const ka = kafka.admin();
           await ka.connect();
           // kafkajs' waitForLeaders gives up on a fresh KRaft broker: wait as the event log does
-          await ka.createTopics({ waitForLeaders: false, topics: [{ topic: topics.raw, numPartitions: 4 }, { topic: topics.dead, numPartitions: 4 }] });
+          await ka.createTopics({
+            waitForLeaders: false,
+            topics: [
+              { topic: topics.raw, numPartitions: 4 },
+              { topic: topics.dead, numPartitions: 4 },
+            ],
+          });
           await waitForTopics(ka, [topics.raw, topics.dead], { created: true });
           await ka.disconnect();
           env = {
@@ -148,7 +153,25 @@ describeWithService('separate roles', 'redis', 'REDIS_URL', (redisUrl) => {
           opts = { seed: 20261127, startDate, days: 2, timeZone, visitorsPerDay: 120 };
           // the tenant exists before the collectors start, so their key caches hold it from the first load
           const created = JSON.parse(
-            await tallyCli(tempDataDir('tally-cli-'), ['tenant', 'create', '--name', 'Roles', '--email', 'owner@roles.example.com', '--domain', 'roles.example.com', '--time-zone', timeZone, '--plan', 'scale', '--json'], env),
+            await tallyCli(
+              tempDataDir('tally-cli-'),
+              [
+                'tenant',
+                'create',
+                '--name',
+                'Roles',
+                '--email',
+                'owner@roles.example.com',
+                '--domain',
+                'roles.example.com',
+                '--time-zone',
+                timeZone,
+                '--plan',
+                'scale',
+                '--json',
+              ],
+              env,
+            ),
           );
 
           // roles without an HTTP listener are probed on their own health port
@@ -163,7 +186,11 @@ describeWithService('separate roles', 'redis', 'REDIS_URL', (redisUrl) => {
           const halves = await Promise.all(
             collectors.map((c, half) => {
               let n = 0;
-              return sendTraffic(generateTraffic(opts), { baseUrl: `http://127.0.0.1:${c.port}`, ingestKey: created.ingestKey, filter: () => n++ % 2 === half });
+              return sendTraffic(generateTraffic(opts), {
+                baseUrl: `http://127.0.0.1:${c.port}`,
+                ingestKey: created.ingestKey,
+                filter: () => n++ % 2 === half,
+              });
             }),
           );
           for (const h of halves) expect(h.rejected).toBe(0);
@@ -217,7 +244,12 @@ describeWithService('separate roles', 'redis', 'REDIS_URL', (redisUrl) => {
             180_000,
             'the pipeline to load every event',
           );
-          for (const [dim, api] of GOLDEN_CASES) expectSame(await metricsBy(target, api), expectedReport(gt, { startDate: target.startDate, endDate: target.endDate, dimension: dim }), dim ?? 'overall');
+          for (const [dim, api] of GOLDEN_CASES)
+            expectSame(
+              await metricsBy(target, api),
+              expectedReport(gt, { startDate: target.startDate, endDate: target.endDate, dimension: dim }),
+              dim ?? 'overall',
+            );
           expect(sentEvents).toBe(gt.stats.sentEvents);
         });
 
@@ -241,11 +273,19 @@ describeWithService('separate roles', 'redis', 'REDIS_URL', (redisUrl) => {
             const samples = parsePrometheus(await (await fetch(`${base}/metrics`)).text());
             expect(sampleSum(samples, 'process_cpu_seconds_total'), p.role).toBeGreaterThan(0);
             if (p.role === 'worker') expect(sampleSum(samples, 'tally_archiver_lag_records', { output: 'raw-events' })).toBeGreaterThanOrEqual(0);
-            if (p.role === 'worker') expect(sampleSum(samples, 'tally_job_duration_seconds_count', { job: 'pipeline', outcome: 'ok' })).toBeGreaterThanOrEqual(1);
+            if (p.role === 'worker')
+              expect(sampleSum(samples, 'tally_job_duration_seconds_count', { job: 'pipeline', outcome: 'ok' })).toBeGreaterThanOrEqual(1);
             if (p.role === 'api') expect(sampleSum(samples, 'tally_complete_up_to_age_seconds')).toBeGreaterThanOrEqual(0);
           }
           // every event the two collectors acknowledged is counted by the collector that took it
-          const accepted = await Promise.all(collectors.map(async (c) => sampleSum(parsePrometheus(await (await fetch(`http://127.0.0.1:${c.port}/metrics`)).text()), 'tally_ingest_events_total', { outcome: 'accepted' }) ?? 0));
+          const accepted = await Promise.all(
+            collectors.map(
+              async (c) =>
+                sampleSum(parsePrometheus(await (await fetch(`http://127.0.0.1:${c.port}/metrics`)).text()), 'tally_ingest_events_total', {
+                  outcome: 'accepted',
+                }) ?? 0,
+            ),
+          );
           expect(accepted[0] + accepted[1]).toBe(sentEvents);
         });
 
@@ -263,13 +303,24 @@ describeWithService('separate roles', 'redis', 'REDIS_URL', (redisUrl) => {
                 }
               })
               .find((l) => l?.msg === 'tally starting');
-            expect(start, p.role).toMatchObject({ level: 30, roles: [p.role], eventLog: { engine: 'kafka' }, metadata: { engine: 'postgres' }, objectStore: { engine: 's3' }, warehouse: { engine: 'postgres' }, jobs: { engine: 'bullmq' } });
+            expect(start, p.role).toMatchObject({
+              level: 30,
+              roles: [p.role],
+              eventLog: { engine: 'kafka' },
+              metadata: { engine: 'postgres' },
+              objectStore: { engine: 's3' },
+              warehouse: { engine: 'postgres' },
+              jobs: { engine: 'bullmq' },
+            });
             expect(p.output(), p.role).not.toContain(`:${new URL(metaDb.url).password}@`);
           }
         });
 
         it('serves reports only from the api: a collector answers 404 on the report API', async () => {
-          const r = await runReport({ ...target, baseUrl: `http://127.0.0.1:${collectors[0].port}` }, { dateRanges: [{ startDate: target.startDate, endDate: target.endDate }], metrics: [{ name: 'sessions' }] });
+          const r = await runReport(
+            { ...target, baseUrl: `http://127.0.0.1:${collectors[0].port}` },
+            { dateRanges: [{ startDate: target.startDate, endDate: target.endDate }], metrics: [{ name: 'sessions' }] },
+          );
           expect(r.status).toBe(404);
         });
       });

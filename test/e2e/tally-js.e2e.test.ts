@@ -12,7 +12,16 @@ import { createTenantCli, eventually, readZone, startTally, type TallyProcess, t
  * automatic and SPA page views, custom events, user id, scroll, a download, an outbound link and
  * engagement on leave all arrive in the raw zone with the right fields.
  */
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 
 // Debian's chromium (`apt-get install chromium`; .ci/run installs it): never a downloaded browser.
@@ -47,7 +56,8 @@ describeWithService('tally.js in headless Chromium', 'chromium', 'CHROMIUM_PATH'
       const path = (req.url ?? '/').split('?')[0];
       if (path.startsWith('/app/')) res.writeHead(200, { 'content-type': 'text/html' }).end(page('First', false));
       else if (path === '/cookie') res.writeHead(200, { 'content-type': 'text/html' }).end(page('Cookie', true));
-      else if (path === '/files/report.pdf') res.writeHead(200, { 'content-type': 'application/pdf', 'content-disposition': 'attachment; filename="report.pdf"' }).end('%PDF-1.4\n');
+      else if (path === '/files/report.pdf')
+        res.writeHead(200, { 'content-type': 'application/pdf', 'content-disposition': 'attachment; filename="report.pdf"' }).end('%PDF-1.4\n');
       else res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>Elsewhere</title><p>elsewhere</p>');
     });
     await new Promise<void>((r) => site.listen(0, '127.0.0.1', r));
@@ -63,7 +73,10 @@ describeWithService('tally.js in headless Chromium', 'chromium', 'CHROMIUM_PATH'
     expect(code, tally?.output()).toBe(0);
   });
 
-  const rows = () => readZone(tally.dataDir, 'raw').map((r) => r.record).filter((r) => r.property_id === t.propertyId && r.protocol === 'tallyjs');
+  const rows = () =>
+    readZone(tally.dataDir, 'raw')
+      .map((r) => r.record)
+      .filter((r) => r.property_id === t.propertyId && r.protocol === 'tallyjs');
 
   it('is served under 2 KB gzipped, with cache headers and an ETag that answers 304', async () => {
     const r = await fetch(`${tally.baseUrl}/tally.js`, { headers: { 'accept-encoding': 'gzip' } });
@@ -76,10 +89,14 @@ describeWithService('tally.js in headless Chromium', 'chromium', 'CHROMIUM_PATH'
     expect(js).toContain('/t/collect');
     expect(zlib.gzipSync(js, { level: 9 }).length).toBeLessThan(2048);
     const raw = await new Promise<{ status: number; bytes: number; encoding?: string }>((resolve, reject) => {
-      http.get(`${tally.baseUrl}/tally.js`, { headers: { 'accept-encoding': 'gzip' } }, (res) => {
-        let bytes = 0;
-        res.on('data', (c: Buffer) => (bytes += c.length)).on('end', () => resolve({ status: res.statusCode!, bytes, encoding: res.headers['content-encoding'] }));
-      }).on('error', reject);
+      http
+        .get(`${tally.baseUrl}/tally.js`, { headers: { 'accept-encoding': 'gzip' } }, (res) => {
+          let bytes = 0;
+          res
+            .on('data', (c: Buffer) => (bytes += c.length))
+            .on('end', () => resolve({ status: res.statusCode!, bytes, encoding: res.headers['content-encoding'] }));
+        })
+        .on('error', reject);
     });
     expect(raw).toMatchObject({ status: 200, encoding: 'gzip' });
     expect(raw.bytes).toBeLessThan(2048);
@@ -108,11 +125,27 @@ describeWithService('tally.js in headless Chromium', 'chromium', 'CHROMIUM_PATH'
     await p.waitForURL(/localhost.*elsewhere/);
     await context.close();
 
-    const expected = ['page_view', 'signup', 'tally_identity_link', 'user_engagement', 'page_view', 'user_engagement', 'page_view', 'scroll', 'file_download', 'click', 'user_engagement'];
-    const got = await eventually(() => {
-      const r = rows().filter((x) => !x.url?.includes('/cookie'));
-      return r.length >= expected.length ? r : undefined;
-    }, 30_000, 'the browser events in the raw zone');
+    const expected = [
+      'page_view',
+      'signup',
+      'tally_identity_link',
+      'user_engagement',
+      'page_view',
+      'user_engagement',
+      'page_view',
+      'scroll',
+      'file_download',
+      'click',
+      'user_engagement',
+    ];
+    const got = await eventually(
+      () => {
+        const r = rows().filter((x) => !x.url?.includes('/cookie'));
+        return r.length >= expected.length ? r : undefined;
+      },
+      30_000,
+      'the browser events in the raw zone',
+    );
     got.sort((a, b) => a.client_ts - b.client_ts || a.received_at - b.received_at);
     expect(got.map((e) => e.name)).toEqual(expected);
 
@@ -120,7 +153,15 @@ describeWithService('tally.js in headless Chromium', 'chromium', 'CHROMIUM_PATH'
     expect(got[0].language).toMatch(/^[a-z]{2}(-[A-Z]{2})?$/);
     expect(cid).toMatch(/^cl_[0-9a-f]{32}$/);
     for (const e of got) {
-      expect(e).toMatchObject({ protocol: 'tallyjs', client_id: cid, ua: UA, ua_source: 'request', language: got[0].language, screen: '1280x720', consent: { analytics_storage: 'granted' } });
+      expect(e).toMatchObject({
+        protocol: 'tallyjs',
+        client_id: cid,
+        ua: UA,
+        ua_source: 'request',
+        language: got[0].language,
+        screen: '1280x720',
+        consent: { analytics_storage: 'granted' },
+      });
       expect(e.ip_trunc).toBe('127.0.0.0');
       expect(Math.abs(e.client_ts - e.received_at)).toBeLessThan(60_000);
     }
@@ -137,8 +178,17 @@ describeWithService('tally.js in headless Chromium', 'chromium', 'CHROMIUM_PATH'
     // after tally('user', …) every event carries the user id
     expect(got.slice(got.indexOf(link)).every((e) => e.user_id === 'u-42')).toBe(true);
     expect(got.find((e) => e.name === 'scroll').params).toEqual({ percent_scrolled: 90 });
-    expect(got.find((e) => e.name === 'file_download').params).toMatchObject({ file_extension: 'pdf', file_name: 'report.pdf', link_url: `${origin}/files/report.pdf`, link_text: 'report' });
-    expect(got.find((e) => e.name === 'click').params).toEqual({ link_url: expect.stringMatching(/^http:\/\/localhost:\d+\/elsewhere$/), link_domain: 'localhost', outbound: true });
+    expect(got.find((e) => e.name === 'file_download').params).toMatchObject({
+      file_extension: 'pdf',
+      file_name: 'report.pdf',
+      link_url: `${origin}/files/report.pdf`,
+      link_text: 'report',
+    });
+    expect(got.find((e) => e.name === 'click').params).toEqual({
+      link_url: expect.stringMatching(/^http:\/\/localhost:\d+\/elsewhere$/),
+      link_domain: 'localhost',
+      outbound: true,
+    });
     const engagement = got.filter((e) => e.name === 'user_engagement');
     for (const e of engagement) expect(e.params.engagement_time_msec).toBeGreaterThan(0);
     expect(engagement.at(-1).params.percent_scrolled).toBe(100);
@@ -157,10 +207,14 @@ describeWithService('tally.js in headless Chromium', 'chromium', 'CHROMIUM_PATH'
     expect(cookie?.value).toMatch(/^[a-z0-9]+\.[a-z0-9]+$/);
     expect(await p.evaluate("localStorage.getItem('_tally_id')")).toBe(cookie!.value);
     await context.close();
-    const views = await eventually(() => {
-      const r = rows().filter((x) => x.url === `${origin}/cookie` && x.name === 'page_view');
-      return r.length >= 2 ? r : undefined;
-    }, 30_000, 'the cookie-mode page views');
+    const views = await eventually(
+      () => {
+        const r = rows().filter((x) => x.url === `${origin}/cookie` && x.name === 'page_view');
+        return r.length >= 2 ? r : undefined;
+      },
+      30_000,
+      'the cookie-mode page views',
+    );
     expect(views.map((e) => e.client_id)).toEqual([cookie!.value, cookie!.value]);
   });
 });

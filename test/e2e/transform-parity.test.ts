@@ -16,10 +16,8 @@ import { describeWithService } from '../support/services.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
-const CHROME =
-  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36';
-const IPHONE =
-  'Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1';
+const CHROME = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36';
+const IPHONE = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1';
 const GOOGLEBOT = 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)';
 const ZONE = 'Europe/Berlin';
 /** The DST switch (2024-03-31 02:00 -> 03:00 local) lies inside the generated days. */
@@ -111,21 +109,29 @@ function edgeCases(propertyId: string): RawEvent[][] {
   first.push(e(day(d1, '16:00'), { client_id: null, user_id: 'u-9', url: null, params: { campaign_source: 'partner', campaign_medium: 'cpc', source: 7 } }));
   first.push(e(day(d1, '16:00'), { client_id: null, user_id: null, referrer: 'https://news.example.org/x' }));
   // JSON text DuckDB re-serializes: control characters, exponents, unicode, odd engagement values
-  first.push(e(day(d1, '17:00'), {
-    client_id: 'json',
-    title: 'tab\there \u0001 "quoted" é 😀',
-    params: { big: 1e21, small: 1e-7, ctl: 'a\u001fb\u000b', text: 'x:1e+21', engagement_time_msec: '1e3', nested: { a: [1, 'b', null] } },
-    user_props: { tier: 'gold\u001b', score: -2.5e-8 },
-    consent: { ad_storage: 'granted' },
-  }));
+  first.push(
+    e(day(d1, '17:00'), {
+      client_id: 'json',
+      title: 'tab\there \u0001 "quoted" é 😀',
+      params: { big: 1e21, small: 1e-7, ctl: 'a\u001fb\u000b', text: 'x:1e+21', engagement_time_msec: '1e3', nested: { a: [1, 'b', null] } },
+      user_props: { tier: 'gold\u001b', score: -2.5e-8 },
+      consent: { ad_storage: 'granted' },
+    }),
+  );
   first.push(e(day(d1, '17:01'), { client_id: 'json', params: { engagement_time_msec: 'NaN', session_engaged: true } }));
   first.push(e(day(d1, '17:02'), { client_id: 'json', params: { engagement_time_msec: -40 } }));
   // identity: an explicit link (not an event), an event carrying both ids, a link without a client
   first.push(e(day(d1, '18:00'), { client_id: 'anon', event_id: 'id-a' }));
-  first.push(e(day(d1, '18:01'), {
-    client_id: 'anon', user_id: 'u-7', name: 'tally_identity_link', event_id: 'id-link', protocol: 'segment',
-    params: { user_id: 'u-7', client_id: 'anon', link_kind: 'identify', source_protocol: 'segment' },
-  }));
+  first.push(
+    e(day(d1, '18:01'), {
+      client_id: 'anon',
+      user_id: 'u-7',
+      name: 'tally_identity_link',
+      event_id: 'id-link',
+      protocol: 'segment',
+      params: { user_id: 'u-7', client_id: 'anon', link_kind: 'identify', source_protocol: 'segment' },
+    }),
+  );
   first.push(e(day(d1, '18:02'), { client_id: 'anon', user_id: 'u-7', event_id: 'id-b' }));
   first.push(e(day(d1, '18:03'), { client_id: 'anon', user_id: 'u-7', event_id: 'id-c' }));
   first.push(e(day(d1, '18:04'), { client_id: null, name: 'tally_identity_link', params: { user_id: 'u-7' } }));
@@ -204,9 +210,17 @@ describeWithService('transform parity: DuckDB and Spark give identical rows', 's
 
   it('on the golden dataset plus hand-made edge cases', async () => {
     const settings = settingsFor('p-golden');
-    await writeGeneratedTraffic(store, { tenantId: 't1', propertyId: 'p-golden' }, {
-      seed: 3, startDate: START, days: DAYS, timeZone: ZONE, visitorsPerDay: 150,
-    });
+    await writeGeneratedTraffic(
+      store,
+      { tenantId: 't1', propertyId: 'p-golden' },
+      {
+        seed: 3,
+        startDate: START,
+        days: DAYS,
+        timeZone: ZONE,
+        visitorsPerDay: 150,
+      },
+    );
     const [first, second] = edgeCases('p-golden');
     const w1 = new RawZoneWriter(store, 7);
     for (const e of first) await w1.add(e);
@@ -226,10 +240,12 @@ describeWithService('transform parity: DuckDB and Spark give identical rows', 's
       { event_id: 'dup-b', page_title: 'B aa', params: '{"n":1}' },
     ]);
     const json = await rows(`SELECT params, user_props FROM ${b.tables.events} WHERE client_id = 'json' AND engagement_time_ms = 1000`);
-    expect(json).toEqual([{
-      params: '{"big":1e21,"small":1e-7,"ctl":"a\\u001Fb\\u000B","text":"x:1e+21","engagement_time_msec":"1e3","nested":{"a":[1,"b",null]}}',
-      user_props: '{"tier":"gold\\u001B","score":-2.5e-8}',
-    }]);
+    expect(json).toEqual([
+      {
+        params: '{"big":1e21,"small":1e-7,"ctl":"a\\u001Fb\\u000B","text":"x:1e+21","engagement_time_msec":"1e3","nested":{"a":[1,"b",null]}}',
+        user_props: '{"tier":"gold\\u001B","score":-2.5e-8}',
+      },
+    ]);
     const night = await rows(`SELECT count(DISTINCT session_key) AS n FROM ${b.tables.events} WHERE client_id = 'night'`);
     expect(night).toEqual([{ n: '2' }]);
     const bots = await rows(`SELECT client_id, is_bot FROM ${b.tables.sessions} WHERE client_id IN ('bot', 'bot2', 'dst', 'server') ORDER BY 1`);
@@ -243,9 +259,17 @@ describeWithService('transform parity: DuckDB and Spark give identical rows', 's
 
   it('on a generated dataset of more than 200 000 events', async () => {
     const settings = settingsFor('p-large');
-    const written = await writeGeneratedTraffic(store, { tenantId: 't1', propertyId: 'p-large' }, {
-      seed: 11, startDate: START, days: DAYS, timeZone: ZONE, visitorsPerDay: 9_000,
-    });
+    const written = await writeGeneratedTraffic(
+      store,
+      { tenantId: 't1', propertyId: 'p-large' },
+      {
+        seed: 11,
+        startDate: START,
+        days: DAYS,
+        timeZone: ZONE,
+        visitorsPerDay: 9_000,
+      },
+    );
     expect(written).toBeGreaterThanOrEqual(200_000);
     const a = await run(duck, settings, 'duck_large');
     const b = await run(spark, settings, 'spark_large');

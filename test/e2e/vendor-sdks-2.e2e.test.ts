@@ -34,7 +34,8 @@ describe('vendor SDKs against tally serve: PostHog, Umami, Plausible', () => {
     client.on('error', (e) => errors.push(e));
     for (let v = 0; v < 4; v++) {
       const distinctId = `ph-anon-${v}`;
-      for (let p = 0; p < 2; p++) client.capture({ distinctId, event: '$pageview', properties: { $current_url: `https://ph.example/p${p}?v=${v}`, title: `P${p}` } });
+      for (let p = 0; p < 2; p++)
+        client.capture({ distinctId, event: '$pageview', properties: { $current_url: `https://ph.example/p${p}?v=${v}`, title: `P${p}` } });
       client.capture({ distinctId, event: 'clicked_button', properties: { button: `b${v}`, nested: { a: [1, 2] } } });
       phTruth.events += 3;
       phTruth.pageViews += 2;
@@ -59,21 +60,41 @@ describe('vendor SDKs against tally serve: PostHog, Umami, Plausible', () => {
           uuid: '0194c3f4-6f2a-7b7e-9a1b-2c3d4e5f6a7b',
           event: '$pageview',
           timestamp: new Date().toISOString(),
-          properties: { distinct_id: 'ph-dev-9', $device_id: 'ph-dev-9', $current_url: 'https://ph.example/landing', $session_id: 'ph-s-9', $raw_user_agent: ua(9), $browser_language: 'en-US', $screen_width: 1440, $screen_height: 900 },
+          properties: {
+            distinct_id: 'ph-dev-9',
+            $device_id: 'ph-dev-9',
+            $current_url: 'https://ph.example/landing',
+            $session_id: 'ph-s-9',
+            $raw_user_agent: ua(9),
+            $browser_language: 'en-US',
+            $screen_width: 1440,
+            $screen_height: 900,
+          },
         },
       ],
     };
     for (let i = 0; i < 2; i++) {
       const body = `data=${encodeURIComponent(Buffer.from(JSON.stringify(browser)).toString('base64'))}&compression=base64`;
-      const r = await fetch(`${tally.baseUrl}/e/?ver=1.200.0&_=${Date.now()}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+      const r = await fetch(`${tally.baseUrl}/e/?ver=1.200.0&_=${Date.now()}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body,
+      });
       expect(r.status).toBe(200);
       expect(await r.json()).toEqual({ status: 1 });
     }
     // gzip-js flag, no Content-Encoding header; an identified user on that device
     const signup = { token: ph.ingestKey, event: 'signup', distinct_id: 'ph-user-9', properties: { $device_id: 'ph-dev-9', plan: 'team' } };
-    const gz = await fetch(`${tally.baseUrl}/i/v0/e/?compression=gzip-js`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: zlib.gzipSync(JSON.stringify(signup)) });
+    const gz = await fetch(`${tally.baseUrl}/i/v0/e/?compression=gzip-js`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: zlib.gzipSync(JSON.stringify(signup)),
+    });
     expect(gz.status).toBe(200);
-    const beacon = await fetch(`${tally.baseUrl}/e/?beacon=1`, { method: 'POST', body: JSON.stringify({ ...signup, event: 'left', uuid: '0194c3f4-0000-7000-8000-000000000001' }) });
+    const beacon = await fetch(`${tally.baseUrl}/e/?beacon=1`, {
+      method: 'POST',
+      body: JSON.stringify({ ...signup, event: 'left', uuid: '0194c3f4-0000-7000-8000-000000000001' }),
+    });
     expect(beacon.status).toBe(204);
     phTruth.events += 3;
     phTruth.pageViews += 1;
@@ -119,7 +140,12 @@ describe('vendor SDKs against tally serve: PostHog, Umami, Plausible', () => {
       ]),
     });
     expect(r.status).toBe(200);
-    expect(await r.json()).toMatchObject({ size: 3, processed: 1, errors: 2, details: [{ index: 1 }, { index: 2, response: { error: { message: 'Website not found.' } } }] });
+    expect(await r.json()).toMatchObject({
+      size: 3,
+      processed: 1,
+      errors: 2,
+      details: [{ index: 1 }, { index: 2, response: { error: { message: 'Website not found.' } } }],
+    });
     umTruth.events += 1;
     umTruth.pageViews += 1;
     umTruth.users.add('ua:5');
@@ -135,14 +161,19 @@ describe('vendor SDKs against tally serve: PostHog, Umami, Plausible', () => {
         const r = await send({ n: 'pageview', u: `https://${domain}${path}?utm_source=news`, d: domain, r: 'https://www.google.com/', w: 1280 }, h);
         expect([r.status, await r.text()]).toEqual([202, 'ok']);
       }
-      expect((await send({ name: 'Signup', url: `https://${domain}/pricing`, domain: `other.example, ${domain}`, props: { plan: 'pro' } }, h)).status).toBe(202);
+      expect((await send({ name: 'Signup', url: `https://${domain}/pricing`, domain: `other.example, ${domain}`, props: { plan: 'pro' } }, h)).status).toBe(
+        202,
+      );
       expect((await send({ n: 'engagement', u: `https://${domain}/pricing`, d: domain, sd: 80, e: 15_000 }, h)).status).toBe(202);
       plTruth.events += 4;
       plTruth.pageViews += 2;
       plTruth.users.add(`ua:${v}`);
     }
     // a server-side sender forwarding the visitor's IP: same UA, another IP, another visitor
-    expect((await send({ n: 'pageview', u: `https://www.${domain}/server`, d: domain }, { 'user-agent': ua(0), 'x-forwarded-for': '203.0.113.50, 10.0.0.1' })).status).toBe(202);
+    expect(
+      (await send({ n: 'pageview', u: `https://www.${domain}/server`, d: domain }, { 'user-agent': ua(0), 'x-forwarded-for': '203.0.113.50, 10.0.0.1' }))
+        .status,
+    ).toBe(202);
     plTruth.events += 1;
     plTruth.pageViews += 1;
     plTruth.users.add('ip:203.0.113.50');
@@ -173,7 +204,10 @@ describe('vendor SDKs against tally serve: PostHog, Umami, Plausible', () => {
     const r = await fetch(`${tally.baseUrl}/v1beta/properties/${t.propertyId}:runReport`, {
       method: 'POST',
       headers: { authorization: `Bearer ${t.readKey}` },
-      body: JSON.stringify({ dateRanges: [{ startDate: '2daysAgo', endDate: 'today' }], metrics: [{ name: 'eventCount' }, { name: 'totalUsers' }, { name: 'screenPageViews' }] }),
+      body: JSON.stringify({
+        dateRanges: [{ startDate: '2daysAgo', endDate: 'today' }],
+        metrics: [{ name: 'eventCount' }, { name: 'totalUsers' }, { name: 'screenPageViews' }],
+      }),
     });
     const body = (await r.json()) as any;
     expect(r.status, JSON.stringify(body)).toBe(200);
@@ -181,7 +215,10 @@ describe('vendor SDKs against tally serve: PostHog, Umami, Plausible', () => {
     return { events: v[0], users: v[1], pageViews: v[2] };
   }
 
-  const raw = (t: TenantKeys) => readZone(tally.dataDir, 'raw').map((r) => r.record).filter((r) => r.property_id === t.propertyId);
+  const raw = (t: TenantKeys) =>
+    readZone(tally.dataDir, 'raw')
+      .map((r) => r.record)
+      .filter((r) => r.property_id === t.propertyId);
 
   it('posthog-node and posthog-js shapes: exact events, users, page views', async () => {
     expect(await totals(ph)).toEqual({ events: phTruth.events, users: phTruth.users.size, pageViews: phTruth.pageViews });
@@ -204,10 +241,14 @@ describe('vendor SDKs against tally serve: PostHog, Umami, Plausible', () => {
 
   it('@umami/node: exact events, users, page views; unknown website dead-lettered', async () => {
     expect(await totals(um)).toEqual({ events: umTruth.events, users: umTruth.users.size, pageViews: umTruth.pageViews });
-    const dead = await eventually(() => {
-      const rows = readZone(tally.dataDir, 'deadletter').filter((r) => r.record.protocol === 'umami');
-      return rows.length ? rows : undefined;
-    }, 30_000, 'the unknown Umami website in the dead-letter zone');
+    const dead = await eventually(
+      () => {
+        const rows = readZone(tally.dataDir, 'deadletter').filter((r) => r.record.protocol === 'umami');
+        return rows.length ? rows : undefined;
+      },
+      30_000,
+      'the unknown Umami website in the dead-letter zone',
+    );
     expect(dead.map((r) => r.record.reason)).toEqual(['unknown_property']);
   });
 
@@ -219,8 +260,9 @@ describe('vendor SDKs against tally serve: PostHog, Umami, Plausible', () => {
     expect(rows.find((r) => r.url === `https://www.plausco.example.com/server`).ip_trunc).toBe('203.0.113.0');
   });
 
-  it('answers hostile requests with 4xx in each vendor\'s shape, never 5xx', async () => {
-    const post = (path: string, body: string | Buffer, headers: Record<string, string> = {}) => fetch(`${tally.baseUrl}${path}`, { method: 'POST', headers, body });
+  it("answers hostile requests with 4xx in each vendor's shape, never 5xx", async () => {
+    const post = (path: string, body: string | Buffer, headers: Record<string, string> = {}) =>
+      fetch(`${tally.baseUrl}${path}`, { method: 'POST', headers, body });
     const brokenGzip = Buffer.from([0x1f, 0x8b, 0x08, 0, 1, 2, 3, 4]);
     const cases: [string, string | Buffer, Record<string, string>, number][] = [
       ['/batch/', brokenGzip, { 'content-encoding': 'gzip' }, 400],
@@ -250,7 +292,10 @@ describe('vendor SDKs against tally serve: PostHog, Umami, Plausible', () => {
     expect(await plain.json()).toEqual({ errors: { name: ["can't be blank"] } });
     const ph401 = await post('/e/', JSON.stringify({ token: 'nope', event: 'x', distinct_id: 'd' }));
     expect(await ph401.json()).toMatchObject({ type: 'authentication_error', code: 'invalid_api_key' });
-    const pre = await fetch(`${tally.baseUrl}/api/send`, { method: 'OPTIONS', headers: { origin: 'https://um.example', 'access-control-request-headers': 'content-type, x-umami-cache' } });
+    const pre = await fetch(`${tally.baseUrl}/api/send`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://um.example', 'access-control-request-headers': 'content-type, x-umami-cache' },
+    });
     expect(pre.status).toBe(204);
     expect(pre.headers.get('access-control-allow-headers')).toContain('x-umami-cache');
     expect(pre.headers.get('access-control-allow-origin')).toBe('https://um.example');

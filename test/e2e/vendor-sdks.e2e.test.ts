@@ -35,7 +35,12 @@ describe('vendor SDKs against tally serve: Segment, Snowplow, gtag, pixel', () =
     for (let v = 0; v < 4; v++) {
       const anonymousId = `seg-anon-${v}`;
       for (let p = 0; p < 2; p++) {
-        analytics.page({ anonymousId, name: `Page ${p}`, properties: { url: `https://seg.example/p${p}?v=${v}`, title: `Page ${p}` }, context: { userAgent: UA } });
+        analytics.page({
+          anonymousId,
+          name: `Page ${p}`,
+          properties: { url: `https://seg.example/p${p}?v=${v}`, title: `Page ${p}` },
+          context: { userAgent: UA },
+        });
       }
       analytics.track({ anonymousId, event: 'Product Viewed', properties: { sku: `S${v}`, price: 10 + v }, context: { userAgent: UA } });
       segTruth.events += 3;
@@ -54,9 +59,14 @@ describe('vendor SDKs against tally serve: Segment, Snowplow, gtag, pixel', () =
 
     // analytics.js: text/plain JSON on a one-letter path, writeKey in the body
     const page = {
-      type: 'page', anonymousId: 'seg-browser', messageId: 'ajs-fixed-1', properties: { url: 'https://seg.example/from-browser', title: 'B' },
-      context: { userAgent: UA, page: { url: 'https://seg.example/from-browser' } }, writeKey: seg.ingestKey,
-      timestamp: new Date().toISOString(), sentAt: new Date().toISOString(),
+      type: 'page',
+      anonymousId: 'seg-browser',
+      messageId: 'ajs-fixed-1',
+      properties: { url: 'https://seg.example/from-browser', title: 'B' },
+      context: { userAgent: UA, page: { url: 'https://seg.example/from-browser' } },
+      writeKey: seg.ingestKey,
+      timestamp: new Date().toISOString(),
+      sentAt: new Date().toISOString(),
     };
     for (let i = 0; i < 2; i++) {
       // sent twice: the retry carries the same messageId and counts once
@@ -98,7 +108,10 @@ describe('vendor SDKs against tally serve: Segment, Snowplow, gtag, pixel', () =
     await get.flush();
 
     // an ingest key as Bearer wins over whatever the app id says
-    const keyed = newTracker({ namespace: 'sp-key', appId: 'mobile-app' }, { endpoint: tally.baseUrl, bufferSize: 1, customHeaders: { authorization: `Bearer ${snow.ingestKey}` }, ...common });
+    const keyed = newTracker(
+      { namespace: 'sp-key', appId: 'mobile-app' },
+      { endpoint: tally.baseUrl, bufferSize: 1, customHeaders: { authorization: `Bearer ${snow.ingestKey}` }, ...common },
+    );
     keyed.setDomainUserId('sp-duid-keyed');
     keyed.track(buildPageView({ pageUrl: 'https://snow.example/keyed' }));
     snowTruth.events += 1;
@@ -117,13 +130,22 @@ describe('vendor SDKs against tally serve: Segment, Snowplow, gtag, pixel', () =
     const shared = `v=2&tid=${gt.measurementId}&gtm=45je&_p=1717243200123&cid=111.222&ul=en-us&sr=1920x1080&sid=1717243200&sct=1&seg=1&dl=${encodeURIComponent('https://gt.example/')}&dt=Home&_s=1`;
     for (let i = 0; i < 2; i++) {
       // the same batch twice: its synthesized ids dedup the resend
-      const r = await fetch(`${tally.baseUrl}/g/collect?${shared}`, { method: 'POST', headers: { 'content-type': 'text/plain;charset=UTF-8', 'user-agent': UA }, body: 'en=page_view&_ss=1\nen=scroll&_et=12000&epn.percent_scrolled=90' });
+      const r = await fetch(`${tally.baseUrl}/g/collect?${shared}`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain;charset=UTF-8', 'user-agent': UA },
+        body: 'en=page_view&_ss=1\nen=scroll&_et=12000&epn.percent_scrolled=90',
+      });
       expect(r.status).toBe(204);
       expect(await r.text()).toBe('');
     }
-    const get = await fetch(`${tally.baseUrl}/g/collect?v=2&tid=${gt.measurementId}&cid=333.444&en=page_view&dl=${encodeURIComponent('https://gt.example/get')}`, { headers: { 'user-agent': UA } });
+    const get = await fetch(
+      `${tally.baseUrl}/g/collect?v=2&tid=${gt.measurementId}&cid=333.444&en=page_view&dl=${encodeURIComponent('https://gt.example/get')}`,
+      { headers: { 'user-agent': UA } },
+    );
     expect(get.status).toBe(204);
-    const pixel = await fetch(`${tally.baseUrl}/i.gif?mid=${gt.measurementId}&cid=555.666&eid=open-1&dl=${encodeURIComponent('https://gt.example/email')}`, { headers: { 'user-agent': UA } });
+    const pixel = await fetch(`${tally.baseUrl}/i.gif?mid=${gt.measurementId}&cid=555.666&eid=open-1&dl=${encodeURIComponent('https://gt.example/email')}`, {
+      headers: { 'user-agent': UA },
+    });
     expect(pixel.status).toBe(200);
     expect(pixel.headers.get('content-type')).toBe('image/gif');
     expect(pixel.headers.get('cache-control')).toContain('no-store');
@@ -136,7 +158,7 @@ describe('vendor SDKs against tally serve: Segment, Snowplow, gtag, pixel', () =
 
   beforeAll(async () => {
     tally = await startTally({ env: { TALLY_TRANSFORM_INTERVAL_MS: '3600000' } });
-        // browser hits come from the sites they name: each property allows its site's host
+    // browser hits come from the sites they name: each property allows its site's host
     [seg, snow, gt] = await Promise.all([
       createTenantCli(tally.dataDir, 'SegCo'),
       createTenantCli(tally.dataDir, 'SnowCo', ['--allowed-hostname', 'snow.example']),
@@ -157,7 +179,10 @@ describe('vendor SDKs against tally serve: Segment, Snowplow, gtag, pixel', () =
     const r = await fetch(`${tally.baseUrl}/v1beta/properties/${t.propertyId}:runReport`, {
       method: 'POST',
       headers: { authorization: `Bearer ${t.readKey}` },
-      body: JSON.stringify({ dateRanges: [{ startDate: '2daysAgo', endDate: 'today' }], metrics: [{ name: 'eventCount' }, { name: 'totalUsers' }, { name: 'screenPageViews' }] }),
+      body: JSON.stringify({
+        dateRanges: [{ startDate: '2daysAgo', endDate: 'today' }],
+        metrics: [{ name: 'eventCount' }, { name: 'totalUsers' }, { name: 'screenPageViews' }],
+      }),
     });
     const body = (await r.json()) as any;
     expect(r.status, JSON.stringify(body)).toBe(200);
@@ -172,10 +197,14 @@ describe('vendor SDKs against tally serve: Segment, Snowplow, gtag, pixel', () =
   it('@snowplow/node-tracker over POST tp2 and GET /i: exact events, users, page views; stray app id dead-lettered', async () => {
     expect(snowFailures).toEqual([]);
     expect(await totals(snow)).toEqual({ events: snowTruth.events, users: snowTruth.users.size, pageViews: snowTruth.pageViews });
-    const dead = await eventually(() => {
-      const rows = readZone(tally.dataDir, 'deadletter').filter((r) => r.record.protocol === 'snowplow' && r.record.reason === 'unknown_property');
-      return rows.length ? rows : undefined;
-    }, 30_000, 'the stray snowplow event in the dead-letter zone');
+    const dead = await eventually(
+      () => {
+        const rows = readZone(tally.dataDir, 'deadletter').filter((r) => r.record.protocol === 'snowplow' && r.record.reason === 'unknown_property');
+        return rows.length ? rows : undefined;
+      },
+      30_000,
+      'the stray snowplow event in the dead-letter zone',
+    );
     expect(dead.map((r) => r.record.payload.aid)).toEqual(['no-such-app']);
   });
 
@@ -184,12 +213,15 @@ describe('vendor SDKs against tally serve: Segment, Snowplow, gtag, pixel', () =
   });
 
   it('answers hostile requests per protocol: 4xx where the vendor does, 200 for Snowplow, never 5xx', async () => {
-    const post = (path: string, body: string | Buffer, headers: Record<string, string> = {}) => fetch(`${tally.baseUrl}${path}`, { method: 'POST', headers, body });
+    const post = (path: string, body: string | Buffer, headers: Record<string, string> = {}) =>
+      fetch(`${tally.baseUrl}${path}`, { method: 'POST', headers, body });
     const brokenGzip = Buffer.from([0x1f, 0x8b, 0x08, 0, 1, 2, 3, 4]);
     const basic = `Basic ${Buffer.from(`${seg.ingestKey}:`).toString('base64')}`;
     expect((await post('/v1/batch', brokenGzip, { authorization: basic })).status).toBe(400);
     expect((await post('/v1/batch', '{"batch":', { authorization: basic })).status).toBe(400);
-    expect((await post('/v1/track', JSON.stringify({ event: 'x', anonymousId: 'a', properties: { p: 'y'.repeat(40_000) } }), { authorization: basic })).status).toBe(400);
+    expect(
+      (await post('/v1/track', JSON.stringify({ event: 'x', anonymousId: 'a', properties: { p: 'y'.repeat(40_000) } }), { authorization: basic })).status,
+    ).toBe(400);
     expect((await post('/v1/track', JSON.stringify({ event: 'x', anonymousId: 'a' }))).status).toBe(401);
     expect((await post('/v1/track', JSON.stringify({ event: 'x', anonymousId: 'a', writeKey: 'tk_ing_wrong' }))).status).toBe(401);
     const sp = await post('/com.snowplowanalytics.snowplow/tp2', brokenGzip, { 'content-encoding': 'gzip' });

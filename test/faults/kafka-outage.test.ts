@@ -21,14 +21,18 @@ async function killBroker(): Promise<void> {
   const pid = Number(fs.readFileSync(path.join(STATE, 'kafka.pid'), 'utf8').trim().split('\n')[0]);
   expect(pid).toBeGreaterThan(1);
   process.kill(pid, 'SIGKILL');
-  await eventually(() => {
-    try {
-      process.kill(pid, 0);
-      return undefined;
-    } catch {
-      return true;
-    }
-  }, 30_000, 'the broker to exit');
+  await eventually(
+    () => {
+      try {
+        process.kill(pid, 0);
+        return undefined;
+      } catch {
+        return true;
+      }
+    },
+    30_000,
+    'the broker to exit',
+  );
 }
 
 /** Async, so the clients keep sending (and seeing 503s) while the broker starts. */
@@ -92,7 +96,9 @@ describeWithService('fault: Kafka broker outage under load', 'kafka', 'KAFKA_BRO
           const r = await fetch(url, {
             method: 'POST',
             headers: { authorization: `Bearer ${t.ingestKey}` },
-            body: JSON.stringify({ events: ids.map((event_id) => ({ event_id, name: 'page_view', client_id: `client-${c}`, url: `https://outage.test/${c}` })) }),
+            body: JSON.stringify({
+              events: ids.map((event_id) => ({ event_id, name: 'page_view', client_id: `client-${c}`, url: `https://outage.test/${c}` })),
+            }),
             signal: AbortSignal.timeout(20_000),
           });
           status = r.status;
@@ -146,12 +152,16 @@ describeWithService('fault: Kafka broker outage under load', 'kafka', 'KAFKA_BRO
     expect(okDuringOutage).toBe(0);
     expect(statuses.filter((s) => s.status === 500)).toEqual([]);
 
-    const raw = await eventually(() => {
-      const recs = readZone(tally!.dataDir, 'raw');
-      const seen = new Set(recs.map((r) => r.record.event_id as string));
-      for (const e of acked.keys()) if (!seen.has(e)) return undefined;
-      return recs;
-    }, 90_000, 'every acknowledged event in the raw zone');
+    const raw = await eventually(
+      () => {
+        const recs = readZone(tally!.dataDir, 'raw');
+        const seen = new Set(recs.map((r) => r.record.event_id as string));
+        for (const e of acked.keys()) if (!seen.has(e)) return undefined;
+        return recs;
+      },
+      90_000,
+      'every acknowledged event in the raw zone',
+    );
     await sleep(1_500);
     const perEvent = new Map<string, number>();
     for (const r of readZone(tally.dataDir, 'raw')) perEvent.set(r.record.event_id, (perEvent.get(r.record.event_id) ?? 0) + 1);
@@ -160,7 +170,9 @@ describeWithService('fault: Kafka broker outage under load', 'kafka', 'KAFKA_BRO
     const dupes = [...perEvent].filter(([, n]) => n > 1);
     const ackedTwice = [...acked].filter(([, n]) => n > 1).length;
     const notAckedButPresent = [...perEvent.keys()].filter((e) => !acked.has(e)).length;
-    console.info(`kafka outage: raw zone ${raw.length} records, ${dupes.length} event ids more than once, ${ackedTwice} acknowledged twice, ${notAckedButPresent} present without a 2xx`);
+    console.info(
+      `kafka outage: raw zone ${raw.length} records, ${dupes.length} event ids more than once, ${ackedTwice} acknowledged twice, ${notAckedButPresent} present without a 2xx`,
+    );
     expect(notAckedButPresent).toBe(0);
 
     await tallyCli(tally.dataDir, ['jobs', 'run', 'pipeline', '--property', t.propertyId]);

@@ -87,10 +87,14 @@ describeWithService('fault: PostgreSQL restarted under traffic', 'postgres', 'DA
     expect(after.map((r) => r.status)).toEqual(Array(10).fill(200));
 
     const acked = [...before, ...during, ...after].map((r) => r.id);
-    const raw = await eventually(() => {
-      const recs = readZone(tally!.dataDir, 'raw').map((r) => r.record);
-      return acked.every((id) => recs.some((r) => r.event_id === id)) && recs.some((r) => r.name === 'while_db_down') ? recs : undefined;
-    }, 90_000, 'every acknowledged event in the raw zone');
+    const raw = await eventually(
+      () => {
+        const recs = readZone(tally!.dataDir, 'raw').map((r) => r.record);
+        return acked.every((id) => recs.some((r) => r.event_id === id)) && recs.some((r) => r.name === 'while_db_down') ? recs : undefined;
+      },
+      90_000,
+      'every acknowledged event in the raw zone',
+    );
     const counts = new Map<string, number>();
     for (const r of raw) counts.set(r.event_id, (counts.get(r.event_id) ?? 0) + 1);
     for (const id of acked) expect(counts.get(id), id).toBe(1);

@@ -42,7 +42,13 @@ describeWithService('fault: S3 unreachable for a while', 's3', 'S3_ENDPOINT', (e
   const prefix = `fault-${randomUUID().slice(0, 8)}`;
   const outage = new Outage(new URL(endpoint));
   let tally: TallyProcess | undefined;
-  const direct = new S3ObjectStore({ bucket: process.env.S3_BUCKET ?? 'tally', prefix, region: process.env.S3_REGION ?? 'us-east-1', endpoint, forcePathStyle: true });
+  const direct = new S3ObjectStore({
+    bucket: process.env.S3_BUCKET ?? 'tally',
+    prefix,
+    region: process.env.S3_REGION ?? 'us-east-1',
+    endpoint,
+    forcePathStyle: true,
+  });
 
   afterAll(async () => {
     await tally?.stop();
@@ -97,10 +103,14 @@ describeWithService('fault: S3 unreachable for a while', 's3', 'S3_ENDPOINT', (e
     await outage.up();
     acked.push(...(await send()));
 
-    const ids = await eventually(async () => {
-      const found = await archived();
-      return acked.every((id) => found.includes(id)) ? found : undefined;
-    }, 90_000, 'every acknowledged event in S3');
+    const ids = await eventually(
+      async () => {
+        const found = await archived();
+        return acked.every((id) => found.includes(id)) ? found : undefined;
+      },
+      90_000,
+      'every acknowledged event in S3',
+    );
     expect(ids.length).toBe(acked.length);
     expect(new Set(ids).size).toBe(acked.length);
     expect(await tally.stop()).toBe(0);

@@ -17,7 +17,11 @@ export class CookieClient {
     if (this.cookies.size) h.cookie = this.cookieHeader();
     if (this.csrfToken && method !== 'GET') h['x-csrf-token'] ??= this.csrfToken;
     if (body !== undefined) h['content-type'] ??= 'application/json';
-    const res = await fetch(this.baseUrl + path, { method, headers: h, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
+    const res = await fetch(this.baseUrl + path, {
+      method,
+      headers: h,
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
     for (const c of res.headers.getSetCookie()) {
       const [pair] = c.split(';');
       const i = pair.indexOf('=');

@@ -3,9 +3,20 @@ import type { ExpectedMetrics, ReportDimension } from '../../src/demo/ground-tru
 
 /** Every metric the ground truth knows, in the order they are requested. */
 export const METRICS: (keyof ExpectedMetrics)[] = [
-  'activeUsers', 'totalUsers', 'newUsers', 'sessions', 'engagedSessions', 'engagementRate', 'bounceRate',
-  'averageSessionDuration', 'screenPageViews', 'screenPageViewsPerSession', 'eventCount', 'eventsPerSession',
-  'userEngagementDuration', 'keyEvents',
+  'activeUsers',
+  'totalUsers',
+  'newUsers',
+  'sessions',
+  'engagedSessions',
+  'engagementRate',
+  'bounceRate',
+  'averageSessionDuration',
+  'screenPageViews',
+  'screenPageViewsPerSession',
+  'eventCount',
+  'eventsPerSession',
+  'userEngagementDuration',
+  'keyEvents',
 ];
 
 /** The breakdowns compared with the ground truth: its dimension name, and the report API's. */

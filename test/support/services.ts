@@ -19,12 +19,7 @@ export function requireService(name: string, envVar: string): string | null {
  * `describe(title, () => body(value))` when the service is configured; otherwise a skipped suite
  * whose name says why, or, under CI=true, a suite whose one test fails with the reason.
  */
-export function describeWithService(
-  title: string,
-  name: string,
-  envVar: string,
-  body: (value: string) => void,
-): void {
+export function describeWithService(title: string, name: string, envVar: string, body: (value: string) => void): void {
   let value: string | null;
   try {
     value = requireService(name, envVar);

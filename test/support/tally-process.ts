@@ -87,7 +87,19 @@ export interface TenantKeys {
 /** `tally tenant create --json` against the data dir, as an operator would run it. */
 export function createTenantCli(dataDir: string, name: string, extra: string[] = []): Promise<TenantKeys> {
   return new Promise((resolve, reject) => {
-    const args = [BIN, 'tenant', 'create', '--name', name, '--email', `${name.toLowerCase()}@example.com`, '--domain', `${name.toLowerCase()}.example.com`, '--json', ...extra];
+    const args = [
+      BIN,
+      'tenant',
+      'create',
+      '--name',
+      name,
+      '--email',
+      `${name.toLowerCase()}@example.com`,
+      '--domain',
+      `${name.toLowerCase()}.example.com`,
+      '--json',
+      ...extra,
+    ];
     const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...embeddedEnv(), TALLY_DATA_DIR: dataDir, LOG_LEVEL: 'warn' } });
     let out = '';
     let err = '';

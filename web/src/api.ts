@@ -188,7 +188,13 @@ const str = (o: Obj, ...keys: string[]): string => {
 };
 const optStr = (o: Obj, ...keys: string[]): string | null => str(o, ...keys) || null;
 const list = <T>(body: unknown, key: string, map: (o: Obj) => T): T[] => {
-  const arr = Array.isArray(body) ? body : Array.isArray((body as Obj)?.[key]) ? ((body as Obj)[key] as unknown[]) : Array.isArray((body as Obj)?.items) ? ((body as Obj).items as unknown[]) : [];
+  const arr = Array.isArray(body)
+    ? body
+    : Array.isArray((body as Obj)?.[key])
+      ? ((body as Obj)[key] as unknown[])
+      : Array.isArray((body as Obj)?.items)
+        ? ((body as Obj).items as unknown[])
+        : [];
   return arr.map((x) => map(x as Obj));
 };
 
@@ -216,7 +222,8 @@ export const toProperty = (o: Obj): Property => {
     domain: str(o, 'domain'),
     timeZone: str(o, 'timeZone', 'time_zone') || 'UTC',
     currency: str(o, 'currencyCode', 'currency') || 'USD',
-    sessionTimeoutMinutes: num('sessionTimeoutMinutes', 'session_timeout_minutes') ?? (num('sessionTimeoutSeconds') !== undefined ? num('sessionTimeoutSeconds')! / 60 : undefined),
+    sessionTimeoutMinutes:
+      num('sessionTimeoutMinutes', 'session_timeout_minutes') ?? (num('sessionTimeoutSeconds') !== undefined ? num('sessionTimeoutSeconds')! / 60 : undefined),
     engagedSessionSeconds: num('engagedSessionSeconds', 'engaged_session_seconds'),
     keyEvents: arr('keyEvents', 'key_events'),
     allowedHostnames: arr('allowedHostnames', 'allowed_hostnames'),

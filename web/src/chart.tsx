@@ -40,7 +40,18 @@ export function Chart(props: ChartProps) {
     const dateFmt = (ts: number) =>
       new Date(ts * 1000).toLocaleString('en-US', props.hourly ? { hour: 'numeric', timeZone: 'UTC' } : { month: 'short', day: 'numeric', timeZone: 'UTC' });
     const series: uPlot.Series[] = [
-      { label: '', value: (_u, v) => (v == null ? '' : new Date(v * 1000).toLocaleString('en-US', props.hourly ? { month: 'short', day: 'numeric', hour: 'numeric', timeZone: 'UTC' } : { weekday: 'short', month: 'short', day: 'numeric', timeZone: 'UTC' })) },
+      {
+        label: '',
+        value: (_u, v) =>
+          v == null
+            ? ''
+            : new Date(v * 1000).toLocaleString(
+                'en-US',
+                props.hourly
+                  ? { month: 'short', day: 'numeric', hour: 'numeric', timeZone: 'UTC' }
+                  : { weekday: 'short', month: 'short', day: 'numeric', timeZone: 'UTC' },
+              ),
+      },
       {
         label: props.label,
         stroke: ACCENT,
@@ -52,12 +63,24 @@ export function Chart(props: ChartProps) {
     ];
     const data: uPlot.AlignedData = [props.xs, props.current];
     if (props.previous) {
-      series.push({ label: props.previousLabel ?? 'Previous period', stroke: MUTED, width: 1.5, dash: [5, 5], points: { show: false }, value: (_u, v) => (v == null ? '–' : props.format(v)) });
+      series.push({
+        label: props.previousLabel ?? 'Previous period',
+        stroke: MUTED,
+        width: 1.5,
+        dash: [5, 5],
+        points: { show: false },
+        value: (_u, v) => (v == null ? '–' : props.format(v)),
+      });
       data.push(props.previous);
     }
     const max = Math.max(1, ...props.current, ...(props.previous ?? []));
     const tip = tooltip(props, (ts) =>
-      new Date(ts * 1000).toLocaleString('en-US', props.hourly ? { weekday: 'short', month: 'short', day: 'numeric', hour: 'numeric', timeZone: 'UTC' } : { weekday: 'short', month: 'short', day: 'numeric', timeZone: 'UTC' }),
+      new Date(ts * 1000).toLocaleString(
+        'en-US',
+        props.hourly
+          ? { weekday: 'short', month: 'short', day: 'numeric', hour: 'numeric', timeZone: 'UTC' }
+          : { weekday: 'short', month: 'short', day: 'numeric', timeZone: 'UTC' },
+      ),
     );
     const opts: uPlot.Options = {
       width,
@@ -106,7 +129,12 @@ export function Chart(props: ChartProps) {
         <span class="key key-current">{props.label}</span>
         {props.previous && <span class="key key-previous">{props.previousLabel ?? 'Previous period'}</span>}
       </div>
-      <div class="chart" ref={host} role="img" aria-label={`${props.label} per ${props.hourly ? 'hour' : 'day'} over ${props.xs.length} ${props.hourly ? 'hours' : 'days'}, highest ${props.format(peak)}`} />
+      <div
+        class="chart"
+        ref={host}
+        role="img"
+        aria-label={`${props.label} per ${props.hourly ? 'hour' : 'day'} over ${props.xs.length} ${props.hourly ? 'hours' : 'days'}, highest ${props.format(peak)}`}
+      />
     </>
   );
 }

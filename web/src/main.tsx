@@ -109,7 +109,17 @@ function Splash() {
 function Shell({ session, path, children }: { session: Session; path: string; children: ComponentChildren }) {
   const pm = match('/p/:id', path) ?? match('/p/:id/install', path) ?? match('/p/:id/settings', path) ?? match('/p/:id/settings/:tab', path);
   const current = session.properties.find((p) => p.id === pm?.id) ?? session.properties[0];
-  const section = path.includes('/settings') ? 'settings' : path.endsWith('/install') ? 'install' : path === '/billing' ? 'billing' : path === '/support' ? 'support' : pm ? 'dashboard' : '';
+  const section = path.includes('/settings')
+    ? 'settings'
+    : path.endsWith('/install')
+      ? 'install'
+      : path === '/billing'
+        ? 'billing'
+        : path === '/support'
+          ? 'support'
+          : pm
+            ? 'dashboard'
+            : '';
   const [menu, setMenu] = useState(false);
   const logout = async () => {
     try {
@@ -161,7 +171,14 @@ function Shell({ session, path, children }: { session: Session; path: string; ch
             {link('support', '/support', 'Support')}
           </nav>
           <div class="account">
-            <button type="button" class="avatar" aria-haspopup="true" aria-expanded={menu} onClick={() => setMenu(!menu)} aria-label={`Account: ${session.me.user.email}`}>
+            <button
+              type="button"
+              class="avatar"
+              aria-haspopup="true"
+              aria-expanded={menu}
+              onClick={() => setMenu(!menu)}
+              aria-label={`Account: ${session.me.user.email}`}
+            >
               {(session.me.user.name || session.me.user.email || '?').slice(0, 1).toUpperCase()}
             </button>
             {menu && (

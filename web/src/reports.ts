@@ -159,7 +159,12 @@ export interface ReportResponse {
 
 export function kpiRequest(current: DateRange, previous: DateRange | null, filters: Filter[]): unknown {
   return {
-    dateRanges: previous ? [{ ...current, name: 'current' }, { ...previous, name: 'previous' }] : [{ ...current, name: 'current' }],
+    dateRanges: previous
+      ? [
+          { ...current, name: 'current' },
+          { ...previous, name: 'previous' },
+        ]
+      : [{ ...current, name: 'current' }],
     metrics: KPI_METRICS.map((name) => ({ name })),
     dimensionFilter: dimensionFilter(filters),
   };
@@ -173,7 +178,7 @@ export function readKpis(r: ReportResponse): { current: KpiValues; previous: Kpi
   const byRange = new Map<string, KpiValues>();
   const rangeCol = (r.dimensionHeaders ?? []).findIndex((h) => h.name === 'dateRange');
   for (const row of r.rows ?? []) {
-    const range = rangeCol >= 0 ? row.dimensionValues[rangeCol]?.value ?? 'current' : 'current';
+    const range = rangeCol >= 0 ? (row.dimensionValues[rangeCol]?.value ?? 'current') : 'current';
     const v: KpiValues = {};
     names.forEach((n, i) => (v[n] = Number(row.metricValues[i]?.value ?? 0)));
     byRange.set(range, v);

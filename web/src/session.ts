@@ -14,7 +14,9 @@ export async function loadSession(): Promise<Session | null> {
   // the CSRF token too, so that the first report does not wait for it
   const [me, orgs] = await Promise.all([accounts.me(), accounts.orgs().catch(() => null), accounts.csrf()]);
   if (!me || !orgs) return null;
-  const properties = (await Promise.all(orgs.map((o) => accounts.properties(o.id).then((ps) => ps.map((p) => ({ ...p, organizationId: p.organizationId || o.id })))))).flat();
+  const properties = (
+    await Promise.all(orgs.map((o) => accounts.properties(o.id).then((ps) => ps.map((p) => ({ ...p, organizationId: p.organizationId || o.id })))))
+  ).flat();
   return { me, orgs, properties };
 }
 

@@ -3,7 +3,19 @@ import { useRef } from 'preact/hooks';
 let seq = 0;
 
 /** WAI-ARIA tabs: arrow keys move between tabs, only the selected tab is in the tab order. */
-export function Tabs({ tabs, selected, onSelect, label, small }: { tabs: { id: string; label: string }[]; selected: string; onSelect: (id: string) => void; label: string; small?: boolean }) {
+export function Tabs({
+  tabs,
+  selected,
+  onSelect,
+  label,
+  small,
+}: {
+  tabs: { id: string; label: string }[];
+  selected: string;
+  onSelect: (id: string) => void;
+  label: string;
+  small?: boolean;
+}) {
   const base = useRef(`tabs${++seq}`).current;
   const refs = useRef<(HTMLButtonElement | null)[]>([]);
   const onKey = (e: KeyboardEvent, i: number) => {

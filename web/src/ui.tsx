@@ -15,7 +15,11 @@ export function Logo({ small }: { small?: boolean }) {
 }
 
 export function Button(
-  props: Omit<ButtonHTMLAttributes<HTMLButtonElement>, 'type'> & { variant?: 'primary' | 'secondary' | 'danger' | 'ghost'; busy?: boolean; type?: 'button' | 'submit' },
+  props: Omit<ButtonHTMLAttributes<HTMLButtonElement>, 'type'> & {
+    variant?: 'primary' | 'secondary' | 'danger' | 'ghost';
+    busy?: boolean;
+    type?: 'button' | 'submit';
+  },
 ) {
   const { variant = 'secondary', busy, children, class: cls, type = 'button', disabled, ...rest } = props;
   return (
@@ -78,7 +82,14 @@ export function Field(props: {
   );
 }
 
-export function Select(props: { label: string; value: string; onChange: (v: string) => void; options: { value: string; label: string }[]; hideLabel?: boolean; name?: string }) {
+export function Select(props: {
+  label: string;
+  value: string;
+  onChange: (v: string) => void;
+  options: { value: string; label: string }[];
+  hideLabel?: boolean;
+  name?: string;
+}) {
   const id = useRef(`s${++fieldSeq}`).current;
   return (
     <div class="field">
@@ -117,7 +128,19 @@ export function Notice({ children, tone = 'info' }: { children: ComponentChildre
   );
 }
 
-export function Card({ title, actions, children, class: cls, id }: { title?: ComponentChildren; actions?: ComponentChildren; children: ComponentChildren; class?: string; id?: string }) {
+export function Card({
+  title,
+  actions,
+  children,
+  class: cls,
+  id,
+}: {
+  title?: ComponentChildren;
+  actions?: ComponentChildren;
+  children: ComponentChildren;
+  class?: string;
+  id?: string;
+}) {
   return (
     <section class={`card ${cls ?? ''}`} aria-labelledby={title && id ? `${id}-title` : undefined}>
       {(title || actions) && (

@@ -8,8 +8,14 @@ const PAGE = 'https://www.shop.example/landing';
 const t = (pageUrl: string | null, referrer: string | null, params?: Record<string, unknown>, ownHosts?: string[]) =>
   attributeTraffic({ pageUrl, referrer, params, ownHosts });
 
-const src = (source: string, medium: string, campaign: string, channelGroup: string, term = '(not set)', content = '(not set)'): TrafficSource =>
-  ({ source, medium, campaign, term, content, channelGroup });
+const src = (source: string, medium: string, campaign: string, channelGroup: string, term = '(not set)', content = '(not set)'): TrafficSource => ({
+  source,
+  medium,
+  campaign,
+  term,
+  content,
+  channelGroup,
+});
 
 describe('attributeTraffic: direct and self-referral', () => {
   it('no referrer is direct', () => {
@@ -27,9 +33,7 @@ describe('attributeTraffic: direct and self-referral', () => {
     const own = ['shop.example', 'checkout.payments.example'];
     expect(t(PAGE, 'https://blog.shop.example/post', undefined, own).channelGroup).toBe('Direct');
     expect(t(PAGE, 'https://checkout.payments.example/done', undefined, own).channelGroup).toBe('Direct');
-    expect(t(PAGE, 'https://payments.example/', undefined, own)).toEqual(
-      src('payments.example', 'referral', '(referral)', 'Referral'),
-    );
+    expect(t(PAGE, 'https://payments.example/', undefined, own)).toEqual(src('payments.example', 'referral', '(referral)', 'Referral'));
     // without ownHosts a sibling subdomain is a referral, as in GA4 without cross-domain config
     expect(t(PAGE, 'https://blog.shop.example/post')).toEqual(src('blog.shop.example', 'referral', '(referral)', 'Referral'));
   });
@@ -87,10 +91,7 @@ describe('attributeTraffic: referrals', () => {
 
 describe('attributeTraffic: UTM parameters', () => {
   it('page-URL UTMs win over the referrer', () => {
-    const r = t(
-      `${PAGE}?utm_source=Newsletter&utm_medium=Email&utm_campaign=Spring+Sale&utm_term=shoes&utm_content=hero%20banner`,
-      'https://www.google.com/',
-    );
+    const r = t(`${PAGE}?utm_source=Newsletter&utm_medium=Email&utm_campaign=Spring+Sale&utm_term=shoes&utm_content=hero%20banner`, 'https://www.google.com/');
     expect(r).toEqual(src('Newsletter', 'Email', 'Spring Sale', 'Email', 'shoes', 'hero banner'));
   });
 

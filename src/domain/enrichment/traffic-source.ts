@@ -56,9 +56,7 @@ export function attributeTraffic(input: TrafficInput): TrafficSource {
   const fromParams = pick((k) => scalar(params[k]), PARAM_KEYS);
   const manual = isTagged(fromUrl) ? fromUrl : isTagged(fromParams) ? fromParams : null;
 
-  const autoTagged = P.googleAdsClickIds.some(
-    (k) => nonEmpty(query.get(k)) !== undefined || nonEmpty(scalar(params[k])) !== undefined,
-  );
+  const autoTagged = P.googleAdsClickIds.some((k) => nonEmpty(query.get(k)) !== undefined || nonEmpty(scalar(params[k])) !== undefined);
   if (autoTagged) {
     return finish(
       {

@@ -36,7 +36,7 @@ describe('parsePageUrl', () => {
 
   it('never throws on arbitrary input', () => {
     let seed = 42;
-    const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
     const alphabet = 'ab:/?#@[]%.&= \u00e9\u0000\\-_';
     for (let i = 0; i < 2000; i++) {
       let s = '';

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { createUserAgentParser, parseUserAgent, type DeviceInfo } from './user-agent.js';
 
-const d = (
-  browser: string,
-  browserVersion: string,
-  os: string,
-  osVersion: string,
-  deviceCategory: DeviceInfo['deviceCategory'],
-): DeviceInfo => ({ browser, browserVersion, os, osVersion, deviceCategory });
+const d = (browser: string, browserVersion: string, os: string, osVersion: string, deviceCategory: DeviceInfo['deviceCategory']): DeviceInfo => ({
+  browser,
+  browserVersion,
+  os,
+  osVersion,
+  deviceCategory,
+});
 
 // Real user agents as browsers send them; expected values are GA4's names.
 const CASES: [label: string, ua: string, expected: DeviceInfo][] = [
@@ -21,11 +21,7 @@ const CASES: [label: string, ua: string, expected: DeviceInfo][] = [
     'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36 Edg/124.0.2478.80',
     d('Edge', '124.0.2478.80', 'Windows', '10', 'desktop'),
   ],
-  [
-    'Firefox on Windows',
-    'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:125.0) Gecko/20100101 Firefox/125.0',
-    d('Firefox', '125.0', 'Windows', '10', 'desktop'),
-  ],
+  ['Firefox on Windows', 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:125.0) Gecko/20100101 Firefox/125.0', d('Firefox', '125.0', 'Windows', '10', 'desktop')],
   [
     'Safari on a Mac',
     'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4.1 Safari/605.1.15',
@@ -46,11 +42,7 @@ const CASES: [label: string, ua: string, expected: DeviceInfo][] = [
     'Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36',
     d('Chrome', '124.0.0.0', 'Chrome OS', '14541.0.0', 'desktop'),
   ],
-  [
-    'Internet Explorer 11',
-    'Mozilla/5.0 (Windows NT 10.0; WOW64; Trident/7.0; rv:11.0) like Gecko',
-    d('Internet Explorer', '11.0', 'Windows', '10', 'desktop'),
-  ],
+  ['Internet Explorer 11', 'Mozilla/5.0 (Windows NT 10.0; WOW64; Trident/7.0; rv:11.0) like Gecko', d('Internet Explorer', '11.0', 'Windows', '10', 'desktop')],
   [
     'Safari on iPhone',
     'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4.1 Mobile/15E148 Safari/604.1',
@@ -81,11 +73,7 @@ const CASES: [label: string, ua: string, expected: DeviceInfo][] = [
     'Mozilla/5.0 (Linux; Android 14; SAMSUNG SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/24.0 Chrome/117.0.0.0 Mobile Safari/537.36',
     d('Samsung Internet', '24.0', 'Android', '14', 'mobile'),
   ],
-  [
-    'Firefox on an Android phone',
-    'Mozilla/5.0 (Android 14; Mobile; rv:125.0) Gecko/125.0 Firefox/125.0',
-    d('Firefox', '125.0', 'Android', '14', 'mobile'),
-  ],
+  ['Firefox on an Android phone', 'Mozilla/5.0 (Android 14; Mobile; rv:125.0) Gecko/125.0 Firefox/125.0', d('Firefox', '125.0', 'Android', '14', 'mobile')],
   [
     'Android WebView',
     'Mozilla/5.0 (Linux; Android 13; Pixel 7 Build/TQ3A.230805.001; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/124.0.6367.82 Mobile Safari/537.36',

@@ -58,9 +58,7 @@ function parse(ua: string): DeviceInfo {
   const rawOs = r.os.name;
   const rawBrowser = r.browser.name;
   const os = rawOs ? (OS[rawOs] ?? rawOs) : NOT_SET;
-  const browser = rawBrowser
-    ? (BROWSER_BY_OS[os]?.[rawBrowser] ?? BROWSER[rawBrowser] ?? rawBrowser)
-    : NOT_SET;
+  const browser = rawBrowser ? (BROWSER_BY_OS[os]?.[rawBrowser] ?? BROWSER[rawBrowser] ?? rawBrowser) : NOT_SET;
   const type = r.device.type ? DEVICE_TYPE[r.device.type] : undefined;
   const recognised = Boolean(rawOs || rawBrowser);
   return Object.freeze({

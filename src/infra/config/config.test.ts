@@ -67,7 +67,10 @@ describe('loadConfig', () => {
 
   it('reads the report limits, 10 s deadline by default', () => {
     expect(loadConfig({}).reports).toEqual({ timeoutMs: 10_000, concurrency: 3, perTenant: 1, queuePerTenant: 10, requestsPerKeyPerMinute: 600 });
-    expect(loadConfig({ TALLY_REPORT_TIMEOUT_MS: '2500', TALLY_REPORT_RATE_PER_MINUTE: '60' }).reports).toMatchObject({ timeoutMs: 2500, requestsPerKeyPerMinute: 60 });
+    expect(loadConfig({ TALLY_REPORT_TIMEOUT_MS: '2500', TALLY_REPORT_RATE_PER_MINUTE: '60' }).reports).toMatchObject({
+      timeoutMs: 2500,
+      requestsPerKeyPerMinute: 60,
+    });
     expect(() => loadConfig({ TALLY_REPORT_TIMEOUT_MS: '0' })).toThrow(/TALLY_REPORT_TIMEOUT_MS/);
   });
 

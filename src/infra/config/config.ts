@@ -18,9 +18,7 @@ type Env = Record<string, string | undefined>;
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
-const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
-  .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off']).transform((v) => ['true', '1', 'yes', 'on'].includes(v));
 const url = z.string().url();
 
 /** Each slice: its variables, their schema, and how they become the module's config object. */
@@ -80,7 +78,10 @@ const schema = {
     TALLY_TRANSFORM_INTERVAL_MS: positiveInt.default(30_000),
     TALLY_TRANSFORM_ENGINE: z.enum(['duckdb', 'spark']).default('duckdb'),
     // DuckDB's memory_limit for the transform, e.g. 4GB or 512MB; default a quarter of the machine's memory
-    TALLY_TRANSFORM_MEMORY: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'a size such as 4GB or 512MB').optional(),
+    TALLY_TRANSFORM_MEMORY: z
+      .string()
+      .regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'a size such as 4GB or 512MB')
+      .optional(),
     // how far before its receipt an event may lie and still join an open session without a rebuild
     TALLY_TRANSFORM_LATE_ALLOWANCE_MS: z.coerce.number().int().nonnegative().default(600_000),
     SPARK_SUBMIT: z.string().min(1).optional(),
@@ -88,12 +89,19 @@ const schema = {
     SPARK_JARS: z.string().min(1).optional(),
     SPARK_DRIVER_MEMORY: z.string().min(1).optional(),
     REDIS_URL: url.optional(),
-    TALLY_QUEUE_PREFIX: z.string().min(1).regex(/^[^:]+$/, 'no colon').default('tally'),
+    TALLY_QUEUE_PREFIX: z
+      .string()
+      .min(1)
+      .regex(/^[^:]+$/, 'no colon')
+      .default('tally'),
   }),
   warehouse: z.object({
     TALLY_WAREHOUSE: z.enum(['duckdb', 'postgres', 'redshift']).default('duckdb'),
     WAREHOUSE_URL: url.optional(),
-    REDSHIFT_IAM_ROLE: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'an IAM role ARN').optional(),
+    REDSHIFT_IAM_ROLE: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'an IAM role ARN')
+      .optional(),
   }),
   reports: z.object({
     TALLY_REPORT_TIMEOUT_MS: positiveInt.default(10_000),
@@ -131,8 +139,7 @@ export interface Config {
     kafka: { brokers: string[]; clientId: string; topics: { 'raw-events': string; 'dead-letter': string } } | null;
   };
   objectStore:
-    | { kind: 'folder'; dir: string }
-    | { kind: 's3'; bucket: string; prefix: string; region: string; endpoint: string | undefined; forcePathStyle: boolean };
+    { kind: 'folder'; dir: string } | { kind: 's3'; bucket: string; prefix: string; region: string; endpoint: string | undefined; forcePathStyle: boolean };
   counters: { redisUrl: string | undefined; prefix: string; anonymousIpRate: number };
   archiver: { batchRecords: number; maxWaitMs: number };
   jobs: {
@@ -148,10 +155,7 @@ export interface Config {
     /** BullMQ key prefix: processes sharing it share their jobs. */
     queuePrefix: string;
   };
-  warehouse:
-    | { kind: 'duckdb'; path: string }
-    | { kind: 'postgres'; url: string }
-    | { kind: 'redshift'; url: string; iamRole: string };
+  warehouse: { kind: 'duckdb'; path: string } | { kind: 'postgres'; url: string } | { kind: 'redshift'; url: string; iamRole: string };
   /** The report API's isolation limits (src/query: fair queue, deadline, rate per key). */
   reports: {
     timeoutMs: number;
@@ -205,10 +209,13 @@ export function loadConfig(env: Env = process.env): Config {
     issues.push('SPARK_JARS: required when TALLY_TRANSFORM_ENGINE=spark and S3_BUCKET is set (Spark reads S3 through s3a: hadoop-aws and the AWS SDK jars)');
   }
   for (const v of ['S3_ENDPOINT', 'S3_PREFIX'] as const) {
-    if (env[v] && !os.S3_BUCKET) issues.push(`${v}: set without S3_BUCKET, so it would be ignored and the raw zone stay on local disk; set S3_BUCKET too, or unset ${v}`);
+    if (env[v] && !os.S3_BUCKET)
+      issues.push(`${v}: set without S3_BUCKET, so it would be ignored and the raw zone stay on local disk; set S3_BUCKET too, or unset ${v}`);
   }
   if (wh.REDSHIFT_IAM_ROLE && wh.TALLY_WAREHOUSE !== 'redshift') {
-    issues.push(`REDSHIFT_IAM_ROLE: set but TALLY_WAREHOUSE=${wh.TALLY_WAREHOUSE ?? 'duckdb'}, so it would be ignored; set TALLY_WAREHOUSE=redshift, or unset REDSHIFT_IAM_ROLE`);
+    issues.push(
+      `REDSHIFT_IAM_ROLE: set but TALLY_WAREHOUSE=${wh.TALLY_WAREHOUSE ?? 'duckdb'}, so it would be ignored; set TALLY_WAREHOUSE=redshift, or unset REDSHIFT_IAM_ROLE`,
+    );
   }
   if (issues.length) throw new ConfigError(issues);
 

@@ -54,9 +54,7 @@ export function eventLogContract(name: string, factory: () => Promise<EventLogUn
       for (const key of keys) {
         const mine = got.filter((r) => r.key === key);
         expect(new Set(mine.map((r) => r.partition)).size).toBe(1);
-        expect(mine.sort((a, b) => a.offset - b.offset).map((r) => r.value.toString())).toEqual(
-          [0, 1, 2, 3, 4].map((round) => `${key}#${round}`),
-        );
+        expect(mine.sort((a, b) => a.offset - b.offset).map((r) => r.value.toString())).toEqual([0, 1, 2, 3, 4].map((round) => `${key}#${round}`));
         for (const r of mine) {
           expect(r.timestamp).toBeGreaterThanOrEqual(before - 1000);
           expect(r.timestamp).toBeLessThanOrEqual(after + 1000);
@@ -67,7 +65,10 @@ export function eventLogContract(name: string, factory: () => Promise<EventLogUn
 
     it('puts the same key in the same partition across separate appends', { timeout: SLOW }, async () => {
       const keys = Array.from({ length: 40 }, (_, i) => `k${i}`);
-      await log.append(OUT, keys.map((key) => ({ key, value: Buffer.from('a') })));
+      await log.append(
+        OUT,
+        keys.map((key) => ({ key, value: Buffer.from('a') })),
+      );
       for (const key of keys) await log.append(OUT, [{ key, value: Buffer.from('b') }]);
       const got = await consumeAll(log, OUT, 'keys');
       expect(got).toHaveLength(80);
@@ -79,9 +80,7 @@ export function eventLogContract(name: string, factory: () => Promise<EventLogUn
 
     it('resolves 2000 concurrent appends and delivers each record exactly once', { timeout: SLOW }, async () => {
       const n = 2000;
-      await Promise.all(
-        Array.from({ length: n }, (_, i) => log.append(OUT, [{ key: `c${i % 97}`, value: Buffer.from(`v${i}`) }])),
-      );
+      await Promise.all(Array.from({ length: n }, (_, i) => log.append(OUT, [{ key: `c${i % 97}`, value: Buffer.from(`v${i}`) }])));
       const ends = await log.endOffsets(OUT);
       expect(sum(ends)).toBe(n);
 
@@ -174,7 +173,10 @@ export function eventLogContract(name: string, factory: () => Promise<EventLogUn
     });
 
     it('stop() waits for the in-flight batch to be handled and committed', { timeout: SLOW }, async () => {
-      await log.append(OUT, Array.from({ length: 5 }, (_, i) => ({ key: 'stop-key', value: Buffer.from(`s${i}`) })));
+      await log.append(
+        OUT,
+        Array.from({ length: 5 }, (_, i) => ({ key: 'stop-key', value: Buffer.from(`s${i}`) })),
+      );
       const entered = deferred<LogBatch>();
       const release = deferred();
       const events: string[] = [];
@@ -243,17 +245,11 @@ interface Collector {
   stop(): Promise<void>;
 }
 
-async function startCollecting(
-  log: EventLog,
-  output: LogOutput,
-  group: string,
-  options: { maxBatchRecords?: number } = {},
-): Promise<Collector> {
+async function startCollecting(log: EventLog, output: LogOutput, group: string, options: { maxBatchRecords?: number } = {}): Promise<Collector> {
   const records: LogRecord[] = [];
   const position = await log.committedOffsets(output, group);
   const watchers: { predicate: () => boolean; resolve: () => void }[] = [];
-  const wait = (predicate: () => boolean): Promise<void> =>
-    predicate() ? Promise.resolve() : new Promise((resolve) => watchers.push({ predicate, resolve }));
+  const wait = (predicate: () => boolean): Promise<void> => (predicate() ? Promise.resolve() : new Promise((resolve) => watchers.push({ predicate, resolve })));
   const consumer: LogConsumer = await log.consume(
     output,
     group,

@@ -52,12 +52,7 @@ export interface EventLog {
    * Consumes as consumer group `group`, from its committed offsets. The handler's batch is
    * committed only after the handler resolves; when it throws, the same records are offered again.
    */
-  consume(
-    output: LogOutput,
-    group: string,
-    handler: (batch: LogBatch) => Promise<void>,
-    options?: ConsumeOptions,
-  ): Promise<LogConsumer>;
+  consume(output: LogOutput, group: string, handler: (batch: LogBatch) => Promise<void>, options?: ConsumeOptions): Promise<LogConsumer>;
   /** Per partition: the offset the next appended record will get. */
   endOffsets(output: LogOutput): Promise<number[]>;
   /** Per partition: the committed offset of a group (0 when it has none). */

@@ -40,7 +40,11 @@ describe('waitForTopics', () => {
   });
 
   it('passes any other error through', async () => {
-    const boom = scriptedAdmin([() => { throw new Error('connection refused'); }]);
+    const boom = scriptedAdmin([
+      () => {
+        throw new Error('connection refused');
+      },
+    ]);
     await expect(waitForTopics(boom, ['t'], { created: true })).rejects.toThrow('connection refused');
   });
 });
@@ -134,9 +138,7 @@ describeWithService('KafkaEventLog', 'kafka', 'KAFKA_BROKERS', (brokersVar) => {
       try {
         const n = 3000;
         const before = { ...log.stats };
-        await Promise.all(
-          Array.from({ length: n }, (_, i) => log.append('raw-events', [{ key: `c${i % 50}`, value: Buffer.from(`v${i}`) }])),
-        );
+        await Promise.all(Array.from({ length: n }, (_, i) => log.append('raw-events', [{ key: `c${i % 50}`, value: Buffer.from(`v${i}`) }])));
         const requests = log.stats.produceRequests - before.produceRequests;
         expect(log.stats.appends - before.appends).toBe(n);
         expect(requests).toBeGreaterThanOrEqual(1);

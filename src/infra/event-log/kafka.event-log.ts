@@ -137,7 +137,10 @@ export class KafkaEventLog implements EventLog {
       const counts = new Map(meta.topics.map((t) => [t.name, t.partitions.length]));
       const rawCount = counts.get(opts.topics['raw-events']) ?? 0;
       if (rawCount !== opts.partitions) {
-        logger?.warn({ topic: opts.topics['raw-events'], partitions: rawCount, configured: opts.partitions }, 'Kafka topic has a different partition count than configured; using the topic\'s');
+        logger?.warn(
+          { topic: opts.topics['raw-events'], partitions: rawCount, configured: opts.partitions },
+          "Kafka topic has a different partition count than configured; using the topic's",
+        );
       }
       const log = new KafkaEventLog(kafka, admin, { ...opts.topics }, rawCount, logger, opts);
       // a new topic's leaders may still be starting after createTopics returned
@@ -168,12 +171,7 @@ export class KafkaEventLog implements EventLog {
     });
   }
 
-  async consume(
-    output: LogOutput,
-    group: string,
-    handler: (batch: LogBatch) => Promise<void>,
-    options: ConsumeOptions = {},
-  ): Promise<LogConsumer> {
+  async consume(output: LogOutput, group: string, handler: (batch: LogBatch) => Promise<void>, options: ConsumeOptions = {}): Promise<LogConsumer> {
     if (this.closing) throw new TallyError('unavailable', 'event log is closed');
     const topic = this.topicOf(output);
     if (!group) throw new TallyError('invalid_argument', 'a consumer group name is required');
@@ -461,7 +459,12 @@ export async function waitForTopics(
       why = err;
     }
     if (Date.now() >= deadline) {
-      throw new TallyError('unavailable', `Kafka topics ${topics.join(', ')} are not all ready (created, with a leader for every partition)`, { topics }, { cause: why });
+      throw new TallyError(
+        'unavailable',
+        `Kafka topics ${topics.join(', ')} are not all ready (created, with a leader for every partition)`,
+        { topics },
+        { cause: why },
+      );
     }
     await new Promise((r) => setTimeout(r, 200));
   }

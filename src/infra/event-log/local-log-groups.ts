@@ -46,7 +46,10 @@ export async function loadGroups(offsetsDir: string, partitions: number): Promis
     if (!Array.isArray(offsets) || !offsets.every((o) => Number.isInteger(o) && o >= 0)) {
       throw new TallyError('internal', `malformed consumer offsets file ${file}`, { file });
     }
-    groups.set(group, Array.from({ length: partitions }, (_, i) => (offsets[i] as number | undefined) ?? 0));
+    groups.set(
+      group,
+      Array.from({ length: partitions }, (_, i) => (offsets[i] as number | undefined) ?? 0),
+    );
   }
   return groups;
 }

@@ -53,7 +53,13 @@ export async function readRecords(p: Partition, cursor: Cursor, from: number, ma
 async function seek(p: Partition, cursor: Cursor, offset: number): Promise<void> {
   const segs = p.segments;
   offset = Math.max(offset, segs[0].baseOffset);
-  const seg = segs[lastAtOrBelow(segs.map((s) => s.baseOffset), offset)];
+  const seg =
+    segs[
+      lastAtOrBelow(
+        segs.map((s) => s.baseOffset),
+        offset,
+      )
+    ];
   if (cursor.seg !== seg) await resetCursor(cursor);
   const fh = (cursor.fh ??= await open(seg.path, 'r'));
   const index = seg.index ?? (seg.index = await buildIndex(fh, seg));

@@ -59,12 +59,7 @@ export function segmentPath(dir: string, baseOffset: number): string {
 }
 
 /** Opens a partition: earlier segments are trusted, the last one is validated and cut at the first bad frame. */
-export async function openPartition(
-  output: LogOutput,
-  partition: number,
-  dir: string,
-  logger: Pick<Logger, 'warn'> | undefined,
-): Promise<Partition> {
+export async function openPartition(output: LogOutput, partition: number, dir: string, logger: Pick<Logger, 'warn'> | undefined): Promise<Partition> {
   await mkdir(dir, { recursive: true });
   const bases = (await readdir(dir))
     .map((name) => SEGMENT_FILE.exec(name))
@@ -115,14 +110,10 @@ export async function openPartition(
 export async function refuseFewerPartitions(outDir: string, partitions: number): Promise<void> {
   for (const name of await readdir(outDir)) {
     if (/^\d+$/.test(name) && Number(name) >= partitions) {
-      throw new TallyError(
-        'invalid_argument',
-        `${outDir} has partition ${name} but the log was opened with ${partitions} partitions; the count may only grow`,
-      );
+      throw new TallyError('invalid_argument', `${outDir} has partition ${name} but the log was opened with ${partitions} partitions; the count may only grow`);
     }
   }
 }
-
 
 /** Index of the last element <= target in an ascending array, or -1. */
 export function lastAtOrBelow(sorted: number[], target: number): number {

@@ -45,8 +45,7 @@ eventLogContract('LocalEventLog with 512-byte segments', contractFactory({ segme
 const FRAME = 27;
 const KEY = 'k';
 const fixtureValue = (i: number): Buffer => Buffer.from(`value${String(i).padStart(3, '0')}`);
-const fixture = (from: number, to: number) =>
-  Array.from({ length: to - from }, (_, i) => ({ key: KEY, value: fixtureValue(from + i) }));
+const fixture = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => ({ key: KEY, value: fixtureValue(from + i) }));
 const segName = (base: number): string => `${String(base).padStart(20, '0')}.seg`;
 
 describe('LocalEventLog', () => {
@@ -92,7 +91,10 @@ describe('LocalEventLog', () => {
   it('places every record in partitionForKey(key) and respects maxBatchRecords', async () => {
     const log = await openLog({ dir: await tempDir(), partitions: 5 });
     const keys = Array.from({ length: 300 }, (_, i) => `property-${i % 4}:client-${i}`);
-    await log.append('raw-events', keys.map((key) => ({ key, value: Buffer.from(key) })));
+    await log.append(
+      'raw-events',
+      keys.map((key) => ({ key, value: Buffer.from(key) })),
+    );
     const got = await readAll(log, 'placement', 300, 16);
     expect(got).toHaveLength(300);
     for (const r of got) expect(r.partition).toBe(partitionForKey(r.key, 5));
@@ -128,9 +130,7 @@ describe('LocalEventLog', () => {
       await log.append('raw-events', fixture(100, 103));
       expect(await log.endOffsets('raw-events')).toEqual([complete + 3]);
       const all = await readAll(log, 'later', complete + 3);
-      expect(all.map((r) => r.value.toString())).toEqual(
-        [...fixture(0, complete), ...fixture(100, 103)].map((r) => r.value.toString()),
-      );
+      expect(all.map((r) => r.value.toString())).toEqual([...fixture(0, complete), ...fixture(100, 103)].map((r) => r.value.toString()));
       expect(all.map((r) => r.offset)).toEqual(Array.from({ length: complete + 3 }, (_, i) => i));
     }
 
@@ -235,8 +235,7 @@ describe('LocalEventLog', () => {
       expect(await log.committedOffsets('raw-events', group)).toEqual([offset]);
     }
 
-    const listBases = async (dir: string): Promise<number[]> =>
-      (await readdir(join(dir, 'raw-events', '0'))).sort().map((f) => Number(f.slice(0, 20)));
+    const listBases = async (dir: string): Promise<number[]> => (await readdir(join(dir, 'raw-events', '0'))).sort().map((f) => Number(f.slice(0, 20)));
 
     it('deletes only segments that every group has consumed and that are old enough, never the active one', async () => {
       const dir = await tempDir();
@@ -322,10 +321,7 @@ describe('LocalEventLog', () => {
       const log = await LocalEventLog.open(opts);
       await log.append('raw-events', fixture(0, 3));
       fail = true;
-      const results = await Promise.allSettled([
-        log.append('raw-events', fixture(10, 12)),
-        log.append('raw-events', fixture(12, 13)),
-      ]);
+      const results = await Promise.allSettled([log.append('raw-events', fixture(10, 12)), log.append('raw-events', fixture(12, 13))]);
       for (const r of results) {
         expect(r.status).toBe('rejected');
         const reason = (r as PromiseRejectedResult).reason as unknown;
@@ -369,9 +365,7 @@ describe('LocalEventLog', () => {
       await log.append('raw-events', fixture(20, 27));
       expect((await readdir(join(dir, 'raw-events', '0'))).sort()).toEqual([segName(0), segName(7)]);
       const got = await readAll(log, 'reader', 12);
-      expect(got.map((r) => r.value.toString())).toEqual(
-        [...fixture(0, 5), ...fixture(20, 27)].map((r) => r.value.toString()),
-      );
+      expect(got.map((r) => r.value.toString())).toEqual([...fixture(0, 5), ...fixture(20, 27)].map((r) => r.value.toString()));
     });
   });
 });

@@ -172,12 +172,7 @@ export class LocalEventLog implements EventLog {
     });
   }
 
-  async consume(
-    output: LogOutput,
-    group: string,
-    handler: (batch: LogBatch) => Promise<void>,
-    options: ConsumeOptions = {},
-  ): Promise<LogConsumer> {
+  async consume(output: LogOutput, group: string, handler: (batch: LogBatch) => Promise<void>, options: ConsumeOptions = {}): Promise<LogConsumer> {
     if (this.closing) throw new TallyError('unavailable', 'event log is closed');
     const list = this.partitionsOf(output);
     const g = this.groupState(output, group);
@@ -405,12 +400,7 @@ export class LocalEventLog implements EventLog {
   }
 
   /** Hands a batch to the handler until it succeeds, then commits it. False when stopped first. */
-  private async deliver(
-    ctl: ConsumerControl,
-    g: GroupState,
-    handler: (batch: LogBatch) => Promise<void>,
-    batch: LogBatch,
-  ): Promise<boolean> {
+  private async deliver(ctl: ConsumerControl, g: GroupState, handler: (batch: LogBatch) => Promise<void>, batch: LogBatch): Promise<boolean> {
     if (!(await handleUntilDone(handler, batch, ctl, this.logger))) return false;
     let delay = BACKOFF_MIN_MS;
     for (;;) {
@@ -474,4 +464,3 @@ class ConsumerControl extends StopSignal {
     });
   }
 }
-

@@ -69,7 +69,10 @@ describe('client address behind proxies', () => {
   it('refuses settings that are not hops or addresses, naming the variable', () => {
     expect(() => loadConfig({ TALLY_TRUST_PROXY: '10.0.0.0/33' })).toThrow(/TALLY_TRUST_PROXY/);
     expect(() => loadConfig({ TALLY_TRUST_PROXY: 'nginx' })).toThrow(/TALLY_TRUST_PROXY/);
-    expect(parseProxyTrust('10.0.0.1, private')).toEqual({ kind: 'cidrs', cidrs: ['10.0.0.1/32', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'] });
+    expect(parseProxyTrust('10.0.0.1, private')).toEqual({
+      kind: 'cidrs',
+      cidrs: ['10.0.0.1/32', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'],
+    });
     expect(parseProxyTrust(undefined)).toEqual({ kind: 'none' });
   });
 });

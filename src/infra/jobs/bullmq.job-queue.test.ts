@@ -79,7 +79,11 @@ describeWithService('BullMqJobQueue', 'redis', 'REDIS_URL', (url) => {
       await q.start();
       await q.enqueue('work', {});
       await until(() => seen.length >= 3, 'three progress events');
-      expect(seen).toEqual([{ done: 1, total: 3 }, { done: 2, total: 3 }, { done: 3, total: 3 }]);
+      expect(seen).toEqual([
+        { done: 1, total: 3 },
+        { done: 2, total: 3 },
+        { done: 3, total: 3 },
+      ]);
     });
 
     it('holds a name to its concurrency across worker processes', async () => {

@@ -31,7 +31,10 @@ export class InProcessJobQueue implements JobQueue {
   private abort = new AbortController();
   readonly listeners = new Set<(e: { name: string; jobId?: string; status: 'succeeded' | 'failed'; error?: unknown; result?: unknown }) => void>();
 
-  constructor(private readonly log?: Logger, private readonly backoffMs = 1_000) {}
+  constructor(
+    private readonly log?: Logger,
+    private readonly backoffMs = 1_000,
+  ) {}
 
   register<D, R>(name: string, handler: JobHandler<D, R>, options?: { concurrency?: number }): void {
     this.handlers.set(name, { handler: handler as JobHandler<any, any>, concurrency: options?.concurrency ?? 1, running: 0 });

@@ -34,7 +34,12 @@ interface PropertyRun {
 }
 
 /** Per property its dates (first..last and how many) and events; the totals; load's partitions and rows. */
-export function summarise(result: unknown): { properties?: { propertyId: string; dates: string; days: number; events: number }[]; events?: number; partitions?: number; rows?: number } {
+export function summarise(result: unknown): {
+  properties?: { propertyId: string; dates: string; days: number; events: number }[];
+  events?: number;
+  partitions?: number;
+  rows?: number;
+} {
   if (!result || typeof result !== 'object') return {};
   const r = result as { properties?: PropertyRun[]; partitions?: number; rows?: number; transform?: unknown; load?: unknown };
   if (r.transform !== undefined || r.load !== undefined) return { ...summarise(r.transform), ...summarise(r.load) };
@@ -42,7 +47,12 @@ export function summarise(result: unknown): { properties?: { propertyId: string;
   if (Array.isArray(r.properties)) {
     out.properties = r.properties.map((p) => {
       const dates = p.dates ?? [];
-      return { propertyId: p.propertyId, dates: dates.length > 1 ? `${dates[0]}..${dates[dates.length - 1]}` : (dates[0] ?? ''), days: dates.length, events: p.eventsWritten ?? 0 };
+      return {
+        propertyId: p.propertyId,
+        dates: dates.length > 1 ? `${dates[0]}..${dates[dates.length - 1]}` : (dates[0] ?? ''),
+        days: dates.length,
+        events: p.eventsWritten ?? 0,
+      };
     });
     out.events = out.properties.reduce((n, p) => n + p.events, 0);
   }

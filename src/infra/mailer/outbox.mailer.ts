@@ -51,7 +51,10 @@ function header(v: string): string {
 export function readOutbox(dir: string): { file: string; to: string; subject: string; body: string }[] {
   let names: string[];
   try {
-    names = fs.readdirSync(dir).filter((n) => n.endsWith('.eml')).sort();
+    names = fs
+      .readdirSync(dir)
+      .filter((n) => n.endsWith('.eml'))
+      .sort();
   } catch {
     return [];
   }

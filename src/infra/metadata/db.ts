@@ -101,7 +101,11 @@ export function assertPrivateTree(dir: string, recursive = true): void {
   const check = (p: string) => {
     const st = fs.lstatSync(p);
     const why = unsafeBecause(p, st);
-    if (why) throw new TallyError('conflict', `refusing the PGlite template: ${p} ${why}; remove it and the template is rebuilt`, { path: p, reason: 'unsafe_template' });
+    if (why)
+      throw new TallyError('conflict', `refusing the PGlite template: ${p} ${why}; remove it and the template is rebuilt`, {
+        path: p,
+        reason: 'unsafe_template',
+      });
     if (recursive && st.isDirectory()) for (const e of fs.readdirSync(p)) check(path.join(p, e));
   };
   check(dir);

@@ -54,7 +54,12 @@ export function metadataContract(open: () => Promise<Db>): void {
     expect(t.siteId).toMatch(/^[0-9a-f-]{36}$/);
     expect(other.siteId).not.toBe(t.siteId);
     for (const k of snap.keys) expect(typeof k.property_id).toBe('string');
-    expect(snap.keys.filter((k) => k.property_id === t.propertyId).map((k) => k.scope).sort()).toEqual(['ingest', 'mp_secret', 'read']);
+    expect(
+      snap.keys
+        .filter((k) => k.property_id === t.propertyId)
+        .map((k) => k.scope)
+        .sort(),
+    ).toEqual(['ingest', 'mp_secret', 'read']);
     expect(await getProperty(db, t.propertyId)).toEqual(prop);
     expect(await getProperty(db, 'not-a-number')).toBeNull();
     // the owner's email is stored once, lower-cased
@@ -80,7 +85,9 @@ export function metadataContract(open: () => Promise<Db>): void {
     await cache.refresh();
     expect(cache.resolveKey(extra, 'read')?.propertyId).toBe(t.propertyId);
 
-    const row = await db('api_keys').where({ hash: hashSecret(extra) }).first();
+    const row = await db('api_keys')
+      .where({ hash: hashSecret(extra) })
+      .first();
     await expect(revokeKey(db, other.organizationId, row.id)).rejects.toMatchObject({ code: 'not_found' });
     await revokeKey(db, t.organizationId, row.id);
     await expect(revokeKey(db, t.organizationId, row.id)).rejects.toBeInstanceOf(TallyError);
@@ -102,9 +109,7 @@ export function metadataContract(open: () => Promise<Db>): void {
     meter.record(t.organizationId, t.propertyId, h0 + 60_000, 10, 2);
     await meter.stop();
     const rows = await db('usage_hourly').where({ property_id: t.propertyId }).orderBy('hour');
-    expect(
-      rows.map((r) => ({ tenant: r.tenant_id, hour: new Date(r.hour).toISOString(), events: Number(r.events), dead: Number(r.dead_letters) })),
-    ).toEqual([
+    expect(rows.map((r) => ({ tenant: r.tenant_id, hour: new Date(r.hour).toISOString(), events: Number(r.events), dead: Number(r.dead_letters) }))).toEqual([
       { tenant: t.organizationId, hour: '2026-01-31T23:00:00.000Z', events: 15, dead: 3 },
       { tenant: t.organizationId, hour: '2026-02-01T00:00:00.000Z', events: 7, dead: 0 },
     ]);
@@ -114,13 +119,38 @@ export function metadataContract(open: () => Promise<Db>): void {
     const state = new PipelineStateRepository(db);
     const big = 1_767_225_600_123; // beyond 2^31: bigint columns must come back as exact numbers
     await state.recordRawObjects([
-      { key: 'raw/tenant=T/property=900/dt=2026-01-01/hr=00/0-0-9.ndjson.gz', tenantId: 'T', propertyId: '900', records: 10, minEventMs: big, maxEventMs: big + 5_000 },
-      { key: 'raw/tenant=T/property=900/dt=2026-01-01/hr=01/0-10-19.ndjson.gz', tenantId: 'T', propertyId: '900', records: 10, minEventMs: big + 3_600_000, maxEventMs: big + 3_700_000 },
+      {
+        key: 'raw/tenant=T/property=900/dt=2026-01-01/hr=00/0-0-9.ndjson.gz',
+        tenantId: 'T',
+        propertyId: '900',
+        records: 10,
+        minEventMs: big,
+        maxEventMs: big + 5_000,
+      },
+      {
+        key: 'raw/tenant=T/property=900/dt=2026-01-01/hr=01/0-10-19.ndjson.gz',
+        tenantId: 'T',
+        propertyId: '900',
+        records: 10,
+        minEventMs: big + 3_600_000,
+        maxEventMs: big + 3_700_000,
+      },
       { key: 'raw/tenant=U/property=901/dt=2026-01-01/hr=00/1-0-0.ndjson.gz', tenantId: 'U', propertyId: '901', records: 1, minEventMs: big, maxEventMs: big },
     ]);
-    const pending = (await state.pendingTransforms()).filter((p) => ['900', '901'].includes(p.propertyId)).sort((a, b) => a.propertyId.localeCompare(b.propertyId));
+    const pending = (await state.pendingTransforms())
+      .filter((p) => ['900', '901'].includes(p.propertyId))
+      .sort((a, b) => a.propertyId.localeCompare(b.propertyId));
     expect(pending.map(({ uptoSeq: _, afterSeq: __, ...p }) => p)).toEqual([
-      { tenantId: 'T', propertyId: '900', minEventMs: big, maxEventMs: big + 3_700_000, spans: expect.arrayContaining([[big, big + 5_000], [big + 3_600_000, big + 3_700_000]]) },
+      {
+        tenantId: 'T',
+        propertyId: '900',
+        minEventMs: big,
+        maxEventMs: big + 3_700_000,
+        spans: expect.arrayContaining([
+          [big, big + 5_000],
+          [big + 3_600_000, big + 3_700_000],
+        ]),
+      },
       { tenantId: 'U', propertyId: '901', minEventMs: big, maxEventMs: big, spans: [[big, big]] },
     ]);
     expect(typeof pending[0].uptoSeq).toBe('number');
@@ -132,17 +162,37 @@ export function metadataContract(open: () => Promise<Db>): void {
       'raw/tenant=T/property=900/dt=2026-01-01/hr=00/0-0-9.ndjson.gz',
       'raw/tenant=T/property=900/dt=2026-01-01/hr=01/0-10-19.ndjson.gz',
     ]);
-    expect(await state.rawObjectKeys('900', { afterSeq: pending[0].afterSeq, uptoSeq: pending[0].uptoSeq, fromEventMs: big + 3_650_000 })).toEqual([keys900[1]]);
+    expect(await state.rawObjectKeys('900', { afterSeq: pending[0].afterSeq, uptoSeq: pending[0].uptoSeq, fromEventMs: big + 3_650_000 })).toEqual([
+      keys900[1],
+    ]);
     expect(await state.rawObjectKeys('900', { afterSeq: pending[0].uptoSeq, uptoSeq: pending[0].uptoSeq })).toEqual([]);
 
     const parts = [
-      { tenantId: 'T', propertyId: '900', table: 'events' as const, date: '2026-01-01', keys: ['transformed/events/tenant=T/property=900/dt=2026-01-01/part-0.parquet'], rows: 20 },
-      { tenantId: 'T', propertyId: '900', table: 'sessions' as const, date: '2026-01-01', keys: ['transformed/sessions/tenant=T/property=900/dt=2026-01-01/part-0.parquet'], rows: 4 },
+      {
+        tenantId: 'T',
+        propertyId: '900',
+        table: 'events' as const,
+        date: '2026-01-01',
+        keys: ['transformed/events/tenant=T/property=900/dt=2026-01-01/part-0.parquet'],
+        rows: 20,
+      },
+      {
+        tenantId: 'T',
+        propertyId: '900',
+        table: 'sessions' as const,
+        date: '2026-01-01',
+        keys: ['transformed/sessions/tenant=T/property=900/dt=2026-01-01/part-0.parquet'],
+        rows: 4,
+      },
     ];
     await state.markTransformed('T', '900', pending[0].uptoSeq, parts);
     expect(await state.transformedSeq('900')).toBe(pending[0].uptoSeq);
     // compaction candidates: partitions of more than one file before a date
-    const twoFiles = { ...parts[0], date: '2025-12-30', keys: ['transformed/events/tenant=T/property=900/dt=2025-12-30/c-1.parquet', 'transformed/events/tenant=T/property=900/dt=2025-12-30/c-2.parquet'] };
+    const twoFiles = {
+      ...parts[0],
+      date: '2025-12-30',
+      keys: ['transformed/events/tenant=T/property=900/dt=2025-12-30/c-1.parquet', 'transformed/events/tenant=T/property=900/dt=2025-12-30/c-2.parquet'],
+    };
     await state.markTransformed('T', '900', pending[0].uptoSeq, [twoFiles]);
     expect(await state.partitionsWithSeveralFiles('2025-12-31', '900')).toEqual([twoFiles]);
     expect(await state.partitionsWithSeveralFiles('2025-12-30', '900')).toEqual([]);
@@ -178,7 +228,14 @@ export function metadataContract(open: () => Promise<Db>): void {
     expect(await state.completeUpTo('999999999')).toBeNull();
     expect(await state.completeUpTo('x')).toBeNull();
 
-    const raw = (n: number) => ({ key: `raw/tenant=${t.organizationId}/property=${t.propertyId}/dt=2026-02-01/hr=00/0-${n}-${n}.ndjson.gz`, tenantId: t.organizationId, propertyId: t.propertyId, records: 1, minEventMs: 1, maxEventMs: 1 });
+    const raw = (n: number) => ({
+      key: `raw/tenant=${t.organizationId}/property=${t.propertyId}/dt=2026-02-01/hr=00/0-${n}-${n}.ndjson.gz`,
+      tenantId: t.organizationId,
+      propertyId: t.propertyId,
+      records: 1,
+      minEventMs: 1,
+      maxEventMs: 1,
+    });
     await state.recordRawObjects([raw(1)]);
     const mark = new Date(created!.getTime() + 5_000);
     const upto = await state.maxRawSeq();
@@ -218,7 +275,14 @@ export function metadataContract(open: () => Promise<Db>): void {
     await Promise.all(
       Array.from({ length: 24 }, (_, i) =>
         state.recordRawObjects(
-          Array.from({ length: 3 }, (__, j) => ({ key: `raw/tenant=C/property=902/dt=2026-01-01/hr=00/${i}-${j}-${j}.ndjson.gz`, tenantId: 'C', propertyId: '902', records: 1, minEventMs: 1, maxEventMs: 1 })),
+          Array.from({ length: 3 }, (__, j) => ({
+            key: `raw/tenant=C/property=902/dt=2026-01-01/hr=00/${i}-${j}-${j}.ndjson.gz`,
+            tenantId: 'C',
+            propertyId: '902',
+            records: 1,
+            minEventMs: 1,
+            maxEventMs: 1,
+          })),
         ),
       ),
     );

@@ -29,7 +29,10 @@ describe('metrics', () => {
   });
 
   it('reads archiver lag and "complete up to" from the sources the running roles set, and forgets them on unset', async () => {
-    const unset = metrics.readFrom({ archiverLag: async () => ({ 'raw-events': 12, 'dead-letter': 0 }), completeUpTo: async () => new Date(Date.now() - 90_000) });
+    const unset = metrics.readFrom({
+      archiverLag: async () => ({ 'raw-events': 12, 'dead-letter': 0 }),
+      completeUpTo: async () => new Date(Date.now() - 90_000),
+    });
     let samples = parsePrometheus(await registry.metrics());
     expect(sampleSum(samples, 'tally_archiver_lag_records', { output: 'raw-events' })).toBe(12);
     expect(sampleSum(samples, 'tally_complete_up_to_age_seconds')).toBeGreaterThanOrEqual(90);

@@ -105,7 +105,10 @@ const eventCell = accumulatedCounter(
   'Events made durable by protocol and outcome (accepted: raw-events; dead_lettered: dead-letter output)',
   ['protocol', 'outcome'],
 );
-const deadCell = accumulatedCounter('tally_dead_letters_total', 'Refused events written to the dead-letter output, by protocol and reason', ['protocol', 'reason']);
+const deadCell = accumulatedCounter('tally_dead_letters_total', 'Refused events written to the dead-letter output, by protocol and reason', [
+  'protocol',
+  'reason',
+]);
 const jobSeconds = new Histogram({
   name: 'tally_job_duration_seconds',
   help: 'Job runs (transform, load, pipeline) by job and outcome',

@@ -85,9 +85,7 @@ describe('FolderObjectStore', () => {
   it('refuses keys that could escape the root or are malformed', async () => {
     const bad = ['../etc/passwd', 'a/../../b', '/abs/key', 'a\\b', 'a//b', 'a/./b', '', 'a/', 'C:/x', 'a/.~put-x'];
     for (const key of bad) {
-      await expect(store.put(key, Buffer.from('x')), key).rejects.toSatisfy(
-        (e: unknown) => e instanceof TallyError && e.code === 'invalid_argument',
-      );
+      await expect(store.put(key, Buffer.from('x')), key).rejects.toSatisfy((e: unknown) => e instanceof TallyError && e.code === 'invalid_argument');
       expect(() => store.locate(key), key).toThrow(TallyError);
     }
     await expect(store.list('../')).rejects.toBeInstanceOf(TallyError);

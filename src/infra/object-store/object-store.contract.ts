@@ -23,10 +23,7 @@ const INVALID_KEYS = ['', '/abs', '../up', 'a/../b', 'a/./b', '..', 'a//b', 'a\\
  * Not covered, on purpose: a key that is also a folder of other keys ('a/b' beside 'a/b/c'). S3
  * allows it, a folder cannot hold it, and Tally's key layout never makes one.
  */
-export function objectStoreContract(
-  name: string,
-  factory: () => Promise<ObjectStoreUnderTest>,
-): void {
+export function objectStoreContract(name: string, factory: () => Promise<ObjectStoreUnderTest>): void {
   describe(`ObjectStore contract: ${name}`, () => {
     let subject: ObjectStoreUnderTest;
     let store: ObjectStore;
@@ -109,16 +106,13 @@ export function objectStoreContract(
         'order/é': 1,
         'order/z': 1,
       };
-      await Promise.all(
-        Object.entries(fixture).map(([key, size]) => store.put(key, Buffer.alloc(size, 0x2a))),
-      );
+      await Promise.all(Object.entries(fixture).map(([key, size]) => store.put(key, Buffer.alloc(size, 0x2a))));
       const expected = (prefix: string) =>
         Object.keys(fixture)
           .filter((k) => k.startsWith(prefix))
           .sort(byteOrder)
           .map((key) => ({ key, size: fixture[key] }));
-      const listed = async (prefix: string) =>
-        (await store.list(prefix)).map(({ key, size }) => ({ key, size }));
+      const listed = async (prefix: string) => (await store.list(prefix)).map(({ key, size }) => ({ key, size }));
 
       for (const prefix of [
         'raw/tenant=t1/',
@@ -134,14 +128,7 @@ export function objectStoreContract(
       }
       expect(await store.list('raw/tenant=t3/')).toEqual([]);
       expect(await store.list('nothing-here/')).toEqual([]);
-      expect((await listed('order/')).map((o) => o.key)).toEqual([
-        'order/B',
-        'order/a-b',
-        'order/a.b',
-        'order/a/b',
-        'order/z',
-        'order/é',
-      ]);
+      expect((await listed('order/')).map((o) => o.key)).toEqual(['order/B', 'order/a-b', 'order/a.b', 'order/a/b', 'order/z', 'order/é']);
 
       const now = Date.now();
       for (const o of await store.list('')) {
@@ -158,9 +145,7 @@ export function objectStoreContract(
       const listed = await store.list('many/');
       expect(listed.length).toBe(MANY);
       expect(listed.map((o) => o.key)).toEqual([...keys].sort(byteOrder));
-      expect(listed.map((o) => o.size)).toEqual(
-        [...keys].sort(byteOrder).map((k) => String(keys.indexOf(k)).length),
-      );
+      expect(listed.map((o) => o.size)).toEqual([...keys].sort(byteOrder).map((k) => String(keys.indexOf(k)).length));
       expect((await store.list('man')).length).toBe(MANY + 2);
 
       await store.delete(keys);

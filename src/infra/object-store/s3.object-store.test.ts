@@ -41,8 +41,7 @@ describeWithService('S3ObjectStore', 's3', 'S3_ENDPOINT', (endpoint) => {
       await store.put('big', big);
       await store.put('small', randomBytes(6 * 1024 * 1024 - 1));
       // A multipart object's ETag is "<md5 of part md5s>-<part count>".
-      const etag = async (key: string) =>
-        (await raw.send(new HeadObjectCommand({ Bucket: base.bucket, Key: `${prefix}/${key}` }))).ETag;
+      const etag = async (key: string) => (await raw.send(new HeadObjectCommand({ Bucket: base.bucket, Key: `${prefix}/${key}` }))).ETag;
       expect(await etag('big')).toMatch(/-2"$/);
       expect(await etag('small')).not.toMatch(/-\d+"$/);
       expect((await store.get('big'))!.equals(big)).toBe(true);
@@ -95,12 +94,7 @@ describeWithService('S3ObjectStore', 's3', 'S3_ENDPOINT', (endpoint) => {
 });
 
 /** A proxy in front of the S3 server that answers 500 InternalError to the next `failuresLeft` requests. */
-function describeFlaky(
-  endpoint: string,
-  base: S3ObjectStoreOptions,
-  freshPrefix: () => string,
-  wipe: (prefix: string) => Promise<void>,
-): void {
+function describeFlaky(endpoint: string, base: S3ObjectStoreOptions, freshPrefix: () => string, wipe: (prefix: string) => Promise<void>): void {
   const target = new URL(endpoint);
   let server: Server;
   let proxyUrl: string;
@@ -118,13 +112,10 @@ function describeFlaky(
         res.end('<?xml version="1.0"?><Error><Code>InternalError</Code><Message>try again</Message></Error>');
         return;
       }
-      const upstream = request(
-        { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
-        (up) => {
-          res.writeHead(up.statusCode ?? 502, up.headers);
-          up.pipe(res);
-        },
-      );
+      const upstream = request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      });
       upstream.on('error', () => res.destroy());
       req.pipe(upstream);
     });

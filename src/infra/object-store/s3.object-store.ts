@@ -1,11 +1,4 @@
-import {
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-  type ListObjectsV2CommandOutput,
-} from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, type ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { TallyError } from '../errors.js';
 import type { ObjectInfo, ObjectStore } from './object-store.port.js';
@@ -186,4 +179,3 @@ function normalizePrefix(prefix: string): string {
   checkObjectKey(p, true);
   return p;
 }
-

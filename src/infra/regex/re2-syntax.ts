@@ -42,7 +42,7 @@ export class DuckDbRe2Syntax implements RegexSyntax {
     this.conn ??= DuckDBInstance.create(':memory:', { threads: '1' }).then(async (instance) => ({ instance, conn: await instance.connect() }));
     const { conn } = await this.conn;
     try {
-      await conn.run('SELECT regexp_matches(\'\', $1)', [pattern]);
+      await conn.run("SELECT regexp_matches('', $1)", [pattern]);
       return null;
     } catch (err) {
       const message = (err as Error).message;

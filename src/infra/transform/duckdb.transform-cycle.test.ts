@@ -56,7 +56,15 @@ function dataset(): RawEvent[] {
   const d1 = addDays(START, 1);
   // a late event (client time 30 h before receipt) that joins a session written cycles ago
   const first = events.find((e) => localDate(e.received_at, ZONE) === d1 && e.client_id !== null)!;
-  extra.push(mk({ event_id: 'late-1', client_id: first.client_id, client_ts: (first.client_ts ?? first.received_at) + 5 * MIN, received_at: (first.client_ts ?? first.received_at) + 30 * HOUR, name: 'scroll' }));
+  extra.push(
+    mk({
+      event_id: 'late-1',
+      client_id: first.client_id,
+      client_ts: (first.client_ts ?? first.received_at) + 5 * MIN,
+      received_at: (first.client_ts ?? first.received_at) + 30 * HOUR,
+      name: 'scroll',
+    }),
+  );
   // copies of written events, received later: one with its client time, one without (event time = its own receipt)
   const copied = events.filter((e) => localDate(e.received_at, ZONE) === START).slice(10, 12);
   extra.push({ ...copied[0], received_at: copied[0].received_at + 20 * HOUR, title: 'a later copy' });
@@ -64,7 +72,17 @@ function dataset(): RawEvent[] {
   // a session across midnight whose events arrive in different cycles, and a link between ids
   const night = day(d1, 23) + 50 * MIN;
   for (let i = 0; i < 4; i++) extra.push(mk({ event_id: `night-${i}`, client_id: 'night', client_ts: null, received_at: night + i * 7 * MIN }));
-  extra.push(mk({ event_id: 'link-1', client_id: 'night', user_id: 'u-1', name: 'tally_identity_link', client_ts: null, received_at: night + 30 * MIN, params: { user_id: 'u-1', client_id: 'night' } }));
+  extra.push(
+    mk({
+      event_id: 'link-1',
+      client_id: 'night',
+      user_id: 'u-1',
+      name: 'tally_identity_link',
+      client_ts: null,
+      received_at: night + 30 * MIN,
+      params: { user_id: 'u-1', client_id: 'night' },
+    }),
+  );
   return [...events, ...extra].sort((a, b) => a.received_at - b.received_at);
 }
 
@@ -145,8 +163,11 @@ describe('incremental cycles', () => {
     const store = new FolderObjectStore(join(dir, 'compact'));
     const engine = new DuckDbTransformEngine(store, { tempDir: dir, threads: 2, lateAllowanceMs: 0 });
     const t0 = startOfLocalDate('2024-05-02', ZONE) + 9 * HOUR;
-    const base = [...generatedRawEvents({ tenantId: 't1', propertyId: 'p1' }, { seed: 1, startDate: '2024-05-02', days: 1, timeZone: ZONE, visitorsPerDay: 5 })][0];
-    const mk = (i: number, client: string, t: number): RawEvent => ({ ...base, event_id: `x-${i}`, client_id: client, session_id: null, client_ts: null, received_at: t, params: {} }) as RawEvent;
+    const base = [
+      ...generatedRawEvents({ tenantId: 't1', propertyId: 'p1' }, { seed: 1, startDate: '2024-05-02', days: 1, timeZone: ZONE, visitorsPerDay: 5 }),
+    ][0];
+    const mk = (i: number, client: string, t: number): RawEvent =>
+      ({ ...base, event_id: `x-${i}`, client_id: client, session_id: null, client_ts: null, received_at: t, params: {} }) as RawEvent;
     // hour by hour, one visitor per hour: each cycle closes the previous hour's session
     const current = new Map<string, WrittenPartition>();
     const earlier: string[] = [];
@@ -161,7 +182,8 @@ describe('incremental cycles', () => {
       expect(r.rebuiltFrom).toBeNull();
       for (const p of r.partitions) current.set(`${p.table}/${p.date}`, p);
       // closed files of earlier cycles are never rewritten
-      for (const o of await store.list('transformed/')) if (before.has(o.key) && !o.key.endsWith('/open.parquet')) expect(o.lastModified).toBe(before.get(o.key));
+      for (const o of await store.list('transformed/'))
+        if (before.has(o.key) && !o.key.endsWith('/open.parquet')) expect(o.lastModified).toBe(before.get(o.key));
     }
     const events = current.get('events/2024-05-02')!;
     expect(events.keys.map((k) => k.slice(k.lastIndexOf('/') + 1))).toEqual(['c-0001.parquet', 'c-0002.parquet', 'c-0003.parquet', 'open.parquet']);
@@ -221,7 +243,9 @@ describe('incremental cycles', () => {
   it('runs one cycle of a property at a time: two runs over the same objects leave every event once', async () => {
     const store = new FolderObjectStore(join(dir, 'twice'));
     const engine = new DuckDbTransformEngine(store, { tempDir: dir, threads: 2 });
-    const events = [...generatedRawEvents({ tenantId: 't1', propertyId: 'p1' }, { seed: 9, startDate: '2024-06-03', days: 1, timeZone: ZONE, visitorsPerDay: 30 })];
+    const events = [
+      ...generatedRawEvents({ tenantId: 't1', propertyId: 'p1' }, { seed: 9, startDate: '2024-06-03', days: 1, timeZone: ZONE, visitorsPerDay: 30 }),
+    ];
     const newKeys = await writeSlice(store, events, 1);
     const request = { settings, newKeys, earlierKeys: async () => [] as string[] };
     const [a, b] = await Promise.all([engine.cycle({ ...request, cycleId: '0001' }), engine.cycle({ ...request, cycleId: '0002' })]);

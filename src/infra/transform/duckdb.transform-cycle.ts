@@ -80,10 +80,13 @@ export async function runCycle(ctx: CycleContext, req: CycleRequest): Promise<Cy
   }
 
   if (state.cutMs !== null && rawRead > 0) {
-    const r = await row(conn, `
+    const r = await row(
+      conn,
+      `
       SELECT count(*), min(${eventMs}) FROM new_raw
       WHERE ${own} AND (${eventMs} < ${state.cutMs}
-        OR (session_id IS NOT NULL AND coalesce(client_id, user_id, event_id) || ':' || session_id IN (SELECT session_key FROM closed_sessions)))`);
+        OR (session_id IS NOT NULL AND coalesce(client_id, user_id, event_id) || ':' || session_id IN (SELECT session_key FROM closed_sessions)))`,
+    );
     late += Number(r[0]);
     if (r[1] !== null) lateMs = Math.min(lateMs ?? MAX_MS, Number(r[1]));
   }
@@ -183,7 +186,10 @@ async function dropWrittenCopies(ctx: CycleContext, s: PropertySettings): Promis
     FROM new_raw r JOIN ${identities.length ? `(SELECT event_id, linked_ms FROM read_parquet(${list(identities)}))` : '(SELECT NULL::VARCHAR AS event_id, NULL::BIGINT AS linked_ms WHERE false)'} w
       USING (event_id)
     WHERE r.name = ${sqlString(IDENTITY_LINK_EVENT)}`);
-  const r = await row(conn, `SELECT count(*) FILTER (WHERE loses), count(*) FILTER (WHERE NOT loses), min(event_ms) FILTER (WHERE NOT loses) FROM written_copies`);
+  const r = await row(
+    conn,
+    `SELECT count(*) FILTER (WHERE loses), count(*) FILTER (WHERE NOT loses), min(event_ms) FILTER (WHERE NOT loses) FROM written_copies`,
+  );
   await conn.run(`DELETE FROM new_raw WHERE rowid IN (SELECT rid FROM written_copies WHERE loses)`);
   return { dropped: Number(r[0]), late: Number(r[1]), lateMs: r[2] === null ? null : Number(r[2]) };
 }
@@ -212,14 +218,21 @@ async function writeOutputs(
       const date = String(d);
       const name = open ? 'open.parquet' : cycleFile;
       const path = join(stage, `${table}-${date}-${name}`);
-      await conn.run(copyRows({ table: views[table], columns, where: `local_date = DATE ${sqlString(date)} AND ${open ? '' : 'NOT '}open`, orderBy: orderBy.join(', '), path }));
+      await conn.run(
+        copyRows({
+          table: views[table],
+          columns,
+          where: `local_date = DATE ${sqlString(date)} AND ${open ? '' : 'NOT '}open`,
+          orderBy: orderBy.join(', '),
+          path,
+        }),
+      );
       await store.put(partitionPrefix(table, s, date) + name, await readFile(path));
       await rm(path);
       if (open) openDates[table].push(date);
       changed.set(`${table}/${date}`, { table, date });
     }
-    const keep = (date: string, key: string) =>
-      key.endsWith(`/${cycleFile}`) || (key.endsWith('/open.parquet') && openDates[table].includes(date));
+    const keep = (date: string, key: string) => key.endsWith(`/${cycleFile}`) || (key.endsWith('/open.parquet') && openDates[table].includes(date));
     // open files no longer open
     for (const date of state.openDates[table] ?? []) {
       if (openDates[table].includes(date)) continue;

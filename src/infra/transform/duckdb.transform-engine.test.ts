@@ -17,8 +17,7 @@ import { DUCKDB_TYPES } from '../column-types.js';
 import { rawHourPrefix, rawObjectName } from '../../domain/transformed-schema.js';
 
 const MIN = 60_000;
-const CHROME =
-  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36';
+const CHROME = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36';
 const GOOGLEBOT = 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)';
 const SITE = 'https://shop.example';
 
@@ -126,9 +125,7 @@ describe('offsetSegments', () => {
     const segs = offsetSegments('America/New_York', at('2024-03-09T05:00:00Z'), at('2024-03-12T04:00:00Z'));
     expect(segs.slice(1)).toEqual([[at('2024-03-10T07:00:00Z'), -4 * 60 * MIN]]);
     expect(segs[0][1]).toBe(-5 * 60 * MIN);
-    expect(offsetSegments('Asia/Kolkata', at('2024-06-01T00:00:00Z'), at('2024-06-05T00:00:00Z'))).toEqual([
-      [Number.MIN_SAFE_INTEGER, 330 * MIN],
-    ]);
+    expect(offsetSegments('Asia/Kolkata', at('2024-06-01T00:00:00Z'), at('2024-06-05T00:00:00Z'))).toEqual([[Number.MIN_SAFE_INTEGER, 330 * MIN]]);
   });
 });
 
@@ -269,9 +266,7 @@ describe('DuckDbTransformEngine', () => {
 
   it('reads every raw line and writes one partition of each table per date', async () => {
     expect(result.rawRead).toBe(counts.raw);
-    expect(result.partitions.map((p) => `${p.table}:${p.date}`).sort()).toEqual(
-      DATES.flatMap((d) => TRANSFORMED_TABLE_NAMES.map((t) => `${t}:${d}`)).sort(),
-    );
+    expect(result.partitions.map((p) => `${p.table}:${p.date}`).sort()).toEqual(DATES.flatMap((d) => TRANSFORMED_TABLE_NAMES.map((t) => `${t}:${d}`)).sort());
     for (const p of result.partitions) {
       const rows = await read(p.table, P, p.date);
       expect(rows.length).toBe(p.rows);
@@ -296,12 +291,24 @@ describe('DuckDbTransformEngine', () => {
     const linkEvents = await read('events', P, '2024-03-10', `event_name = 'tally_identity_link'`);
     expect(linkEvents).toEqual([]);
     const anon = await read('events', P, '2024-03-10', `client_id = 'c-anon'`);
-    expect(anon.map((e) => [e.event_id, e.seq_in_session])).toEqual([['id-1', 1], ['id-2', 2], ['id-3', 3]]);
+    expect(anon.map((e) => [e.event_id, e.seq_in_session])).toEqual([
+      ['id-1', 1],
+      ['id-2', 2],
+      ['id-3', 3],
+    ]);
     const sessions = await read('sessions', P, '2024-03-10', `client_id = 'c-anon'`);
     expect(sessions.map((x) => [x.events, x.user_id])).toEqual([[3, 'user-9']]);
 
     const links = (d: string) => read('identities', P, d, 'true ORDER BY client_id, user_id');
-    const strip = (rows: Row[]) => rows.map(({ client_id, user_id, linked_ms, link_kind, source_protocol, event_id }) => ({ client_id, user_id, linked_ms: Number(linked_ms), link_kind, source_protocol, event_id }));
+    const strip = (rows: Row[]) =>
+      rows.map(({ client_id, user_id, linked_ms, link_kind, source_protocol, event_id }) => ({
+        client_id,
+        user_id,
+        linked_ms: Number(linked_ms),
+        link_kind,
+        source_protocol,
+        event_id,
+      }));
     const base = at('2024-03-10T10:00:00Z');
     expect(strip(await links('2024-03-10'))).toEqual([
       { client_id: 'c-anon', user_id: 'user-9', linked_ms: base + MIN, link_kind: 'identify', source_protocol: 'segment', event_id: 'id-link' },
@@ -344,9 +351,7 @@ describe('DuckDbTransformEngine', () => {
     expect(await read('sessions', P, '2024-03-11', `client_id = 'c-mid'`)).toHaveLength(0);
 
     const next = await read('events', P, '2024-03-11', `client_id = 'c-mid'`);
-    expect(next.map((r) => [r.event_id, r.session_key, r.seq_in_session, Number(r.session_start_ms)])).toEqual([
-      ['mid-3', `c-mid:${start}`, 3, start],
-    ]);
+    expect(next.map((r) => [r.event_id, r.session_key, r.seq_in_session, Number(r.session_start_ms)])).toEqual([['mid-3', `c-mid:${start}`, 3, start]]);
     expect(next[0].local_date).toBe('2024-03-11');
     expect(next[0].local_hour).toBe(0);
   });
@@ -422,36 +427,16 @@ describe('DuckDbTransformEngine', () => {
     expect(rows.map((r) => Number(r.engagement_time_ms))).toEqual([0, 0, 0, 0, 1500, 250]);
     expect(rows[2].page_path).toBe('/b');
     const [s] = await read('sessions', P, '2024-03-10', `client_id = 'c-path'`);
-    expect([s.landing_page, s.exit_page, s.page_views, s.events, Number(s.engagement_time_ms)]).toEqual([
-      '/a',
-      '/c',
-      3,
-      6,
-      1750,
-    ]);
+    expect([s.landing_page, s.exit_page, s.page_views, s.events, Number(s.engagement_time_ms)]).toEqual(['/a', '/c', 3, 6, 1750]);
     const [none] = await read('sessions', P, '2024-03-10', `client_id = 'c-nopv'`);
     expect([none.landing_page, none.exit_page, none.page_views]).toEqual(['(not set)', '(not set)', 0]);
   });
 
   it('attributes each session from its first event', async () => {
-    const sessions = await read(
-      'sessions',
-      P,
-      '2024-03-10',
-      `client_id IN ('c-google', 'c-utm', 'c-direct', 'c-self', 'c-param', 'c-gclid')`,
-    );
+    const sessions = await read('sessions', P, '2024-03-10', `client_id IN ('c-google', 'c-utm', 'c-direct', 'c-self', 'c-param', 'c-gclid')`);
     const by = Object.fromEntries(sessions.map((s) => [s.client_id, s]));
-    expect([by['c-google'].source, by['c-google'].medium, by['c-google'].channel_group]).toEqual([
-      'google',
-      'organic',
-      'Organic Search',
-    ]);
-    expect([by['c-utm'].source, by['c-utm'].medium, by['c-utm'].campaign, by['c-utm'].channel_group]).toEqual([
-      'newsletter',
-      'email',
-      'spring',
-      'Email',
-    ]);
+    expect([by['c-google'].source, by['c-google'].medium, by['c-google'].channel_group]).toEqual(['google', 'organic', 'Organic Search']);
+    expect([by['c-utm'].source, by['c-utm'].medium, by['c-utm'].campaign, by['c-utm'].channel_group]).toEqual(['newsletter', 'email', 'spring', 'Email']);
     expect(by['c-utm'].landing_page_query).toContain('utm_source=newsletter');
     expect([by['c-param'].source, by['c-param'].medium, by['c-param'].campaign, by['c-param'].channel_group]).toEqual([
       'partner',
@@ -459,28 +444,16 @@ describe('DuckDbTransformEngine', () => {
       'p1',
       'Affiliates',
     ]);
-    expect([by['c-gclid'].source, by['c-gclid'].medium, by['c-gclid'].channel_group]).toEqual([
-      'google',
-      'cpc',
-      'Paid Search',
-    ]);
+    expect([by['c-gclid'].source, by['c-gclid'].medium, by['c-gclid'].channel_group]).toEqual(['google', 'cpc', 'Paid Search']);
     for (const c of ['c-direct', 'c-self']) {
       expect([by[c].source, by[c].medium, by[c].channel_group]).toEqual(['(direct)', '(none)', 'Direct']);
     }
 
     const events = await read('events', P, '2024-03-10', `client_id IN ('c-google', 'c-utm')`);
     const e = Object.fromEntries(events.map((r) => [r.event_id, r]));
-    expect([e['g-2'].session_source, e['g-2'].session_medium, e['g-2'].page_referrer]).toEqual([
-      'google',
-      'organic',
-      'https://www.bing.com/',
-    ]);
+    expect([e['g-2'].session_source, e['g-2'].session_medium, e['g-2'].page_referrer]).toEqual(['google', 'organic', 'https://www.bing.com/']);
     expect([e['u-1'].utm_source, e['u-1'].utm_medium, e['u-1'].utm_campaign]).toEqual(['newsletter', 'email', 'spring']);
-    expect([e['u-2'].utm_source, e['u-2'].session_source, e['u-2'].session_campaign]).toEqual([
-      null,
-      'newsletter',
-      'spring',
-    ]);
+    expect([e['u-2'].utm_source, e['u-2'].session_source, e['u-2'].session_campaign]).toEqual([null, 'newsletter', 'spring']);
   });
 
   it('gives byte-identical files when run again, also from a fresh engine', async () => {
@@ -503,9 +476,7 @@ describe('DuckDbTransformEngine, edge partitions', () => {
     const refused = (e: unknown) => e instanceof TallyError && e.code === 'invalid_argument';
     await expect(engine.transform({ settings: settingsFor('x'), dates: ['2024-02-30'] })).rejects.toSatisfy(refused);
     await expect(engine.transform({ settings: settingsFor('x'), dates: ['24-1-1'] })).rejects.toSatisfy(refused);
-    await expect(
-      engine.transform({ settings: settingsFor('x', { timeZone: 'Mars/Olympus' }), dates: ['2024-01-01'] }),
-    ).rejects.toSatisfy(refused);
+    await expect(engine.transform({ settings: settingsFor('x', { timeZone: 'Mars/Olympus' }), dates: ['2024-01-01'] })).rejects.toSatisfy(refused);
     expect(await engine.transform({ settings: settingsFor('x'), dates: [] })).toEqual({
       partitions: [],
       rawRead: 0,
@@ -586,9 +557,7 @@ describe('DuckDbTransformEngine, edge partitions', () => {
       const expected = cases.map(([, d, h], i) => [`dst-${i}`, d, h]).filter(([, d]) => d === date);
       expect(rows.map((r) => [r.event_id, r.local_date, r.local_hour])).toEqual(expected);
       const sessions = await read('sessions', P, date);
-      expect(sessions.map((s) => [s.client_id, s.local_date, s.local_hour])).toEqual(
-        expected.map(([id, d, h]) => [id, d, h]),
-      );
+      expect(sessions.map((s) => [s.client_id, s.local_date, s.local_hour])).toEqual(expected.map(([id, d, h]) => [id, d, h]));
     }
     expect(await store.get(`transformed/events/tenant=t1/property=${P}/dt=2024-03-09/part-0.parquet`)).toBeNull();
   });

@@ -8,19 +8,11 @@ import { transformedKey, TRANSFORMED_TABLE_NAMES, TRANSFORMED_TABLES, type Trans
 import type { ObjectStore } from '../object-store/object-store.port.js';
 import { compactPartition, runCycle } from './duckdb.transform-cycle.js';
 import type { PropertySettings } from '../../domain/property-settings.js';
-import type {
-  CycleRequest,
-  CycleResult,
-  IncrementalTransformEngine,
-  TransformRequest,
-  TransformResult,
-  WrittenPartition,
-} from './transform-engine.port.js';
+import type { CycleRequest, CycleResult, IncrementalTransformEngine, TransformRequest, TransformResult, WrittenPartition } from './transform-engine.port.js';
 import { ATTRIBUTION_PARAMS, createDimTable, enrichmentRows } from './enrichment-dims.js';
 
 export { offsetSegments };
 import * as sql from './transform.sql.js';
-
 
 export interface DuckDbTransformEngineOptions {
   /** Where partitions are staged before upload and DuckDB spills; default the OS temp dir. */
@@ -145,7 +137,11 @@ export class DuckDbTransformEngine implements IncrementalTransformEngine {
     return run;
   }
 
-  private async runCompact(settings: PropertySettings, table: TransformedTable, date: string): Promise<{ keys: string[]; obsolete: string[]; rows: number } | null> {
+  private async runCompact(
+    settings: PropertySettings,
+    table: TransformedTable,
+    date: string,
+  ): Promise<{ keys: string[]; obsolete: string[]; rows: number } | null> {
     const conn = await (await this.db()).connect();
     const stage = await mkdtemp(join(this.opts.tempDir ?? tmpdir(), 'tally-compact-'));
     try {

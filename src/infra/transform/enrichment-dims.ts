@@ -31,8 +31,14 @@ const DIMS: readonly Dim[] = [
   {
     name: 'ua',
     columns: [
-      ['ua', 'VARCHAR'], ['ua_source', 'VARCHAR'], ['browser', 'VARCHAR'], ['browser_version', 'VARCHAR'],
-      ['os', 'VARCHAR'], ['os_version', 'VARCHAR'], ['device_category', 'VARCHAR'], ['is_bot', 'BOOLEAN'],
+      ['ua', 'VARCHAR'],
+      ['ua_source', 'VARCHAR'],
+      ['browser', 'VARCHAR'],
+      ['browser_version', 'VARCHAR'],
+      ['os', 'VARCHAR'],
+      ['os_version', 'VARCHAR'],
+      ['device_category', 'VARCHAR'],
+      ['is_bot', 'BOOLEAN'],
       ['bot_reason', 'VARCHAR'],
     ],
     rows: ([ua, source]) => {
@@ -44,24 +50,43 @@ const DIMS: readonly Dim[] = [
   {
     name: 'url',
     columns: [
-      ['url', 'VARCHAR'], ['host_name', 'VARCHAR'], ['page_path', 'VARCHAR'], ['page_query', 'VARCHAR'],
-      ['utm_source', 'VARCHAR'], ['utm_medium', 'VARCHAR'], ['utm_campaign', 'VARCHAR'], ['utm_term', 'VARCHAR'],
+      ['url', 'VARCHAR'],
+      ['host_name', 'VARCHAR'],
+      ['page_path', 'VARCHAR'],
+      ['page_query', 'VARCHAR'],
+      ['utm_source', 'VARCHAR'],
+      ['utm_medium', 'VARCHAR'],
+      ['utm_campaign', 'VARCHAR'],
+      ['utm_term', 'VARCHAR'],
       ['utm_content', 'VARCHAR'],
     ],
     rows: ([url]) => {
       const parts = parsePageUrl(url);
       const q = queryParams(parts.query);
       return [
-        url, parts.host, parts.path, parts.query, q.get('utm_source') ?? null, q.get('utm_medium') ?? null,
-        q.get('utm_campaign') ?? null, q.get('utm_term') ?? null, q.get('utm_content') ?? null,
+        url,
+        parts.host,
+        parts.path,
+        parts.query,
+        q.get('utm_source') ?? null,
+        q.get('utm_medium') ?? null,
+        q.get('utm_campaign') ?? null,
+        q.get('utm_term') ?? null,
+        q.get('utm_content') ?? null,
       ];
     },
   },
   {
     name: 'attr',
     columns: [
-      ['url', 'VARCHAR'], ['referrer', 'VARCHAR'], ['attr_params', 'VARCHAR'], ['source', 'VARCHAR'],
-      ['medium', 'VARCHAR'], ['campaign', 'VARCHAR'], ['term', 'VARCHAR'], ['content', 'VARCHAR'],
+      ['url', 'VARCHAR'],
+      ['referrer', 'VARCHAR'],
+      ['attr_params', 'VARCHAR'],
+      ['source', 'VARCHAR'],
+      ['medium', 'VARCHAR'],
+      ['campaign', 'VARCHAR'],
+      ['term', 'VARCHAR'],
+      ['content', 'VARCHAR'],
       ['channel_group', 'VARCHAR'],
     ],
     rows: ([url, referrer, attrParams]) => {
@@ -97,12 +122,7 @@ export function createDimTable(name: DimName, tableName = `${name}_dim`): string
  * Reads `keysDir/<name>/*.parquet` (ua, ua_source | url | url, referrer, attr_params) and writes
  * `dimsDir/<name>.parquet`. Returns the number of distinct keys.
  */
-export async function writeEnrichmentDim(
-  conn: DuckDBConnection,
-  name: DimName,
-  keysDir: string,
-  dimsDir: string,
-): Promise<number> {
+export async function writeEnrichmentDim(conn: DuckDBConnection, name: DimName, keysDir: string, dimsDir: string): Promise<number> {
   const dim = DIMS.find((d) => d.name === name)!;
   const table = `dim_${dim.name}`;
   await conn.run(createDimTable(name, table));

@@ -128,17 +128,14 @@ export class SparkTransformEngine implements TransformEngine {
       'spark.ui.enabled': 'false',
       'spark.sql.shuffle.partitions': String(this.opts.shufflePartitions ?? 16),
       'spark.sql.session.timeZone': 'UTC',
-      ...(this.opts.master.startsWith('local')
-        ? { 'spark.driver.host': '127.0.0.1', 'spark.driver.bindAddress': '127.0.0.1' }
-        : {}),
+      ...(this.opts.master.startsWith('local') ? { 'spark.driver.host': '127.0.0.1', 'spark.driver.bindAddress': '127.0.0.1' } : {}),
     };
     const s3 = this.opts.s3;
     if (s3) {
       Object.assign(conf, {
         'spark.hadoop.fs.s3a.endpoint.region': s3.region,
         'spark.hadoop.fs.s3a.path.style.access': String(s3.forcePathStyle),
-        'spark.hadoop.fs.s3a.aws.credentials.provider':
-          'software.amazon.awssdk.auth.credentials.EnvironmentVariableCredentialsProvider',
+        'spark.hadoop.fs.s3a.aws.credentials.provider': 'software.amazon.awssdk.auth.credentials.EnvironmentVariableCredentialsProvider',
       });
       if (s3.endpoint) {
         conf['spark.hadoop.fs.s3a.endpoint'] = s3.endpoint;
@@ -147,11 +144,13 @@ export class SparkTransformEngine implements TransformEngine {
     }
     Object.assign(conf, this.opts.conf);
     return [
-      '--master', this.opts.master,
+      '--master',
+      this.opts.master,
       ...(this.opts.driverMemory ? ['--driver-memory', this.opts.driverMemory] : []),
       ...(this.opts.jars ? ['--jars', this.opts.jars] : []),
       ...Object.entries(conf).flatMap(([k, v]) => ['--conf', `${k}=${v}`]),
-      '--py-files', join(JOB_DIR, 'json_text.py'),
+      '--py-files',
+      join(JOB_DIR, 'json_text.py'),
       join(JOB_DIR, 'transform_job.py'),
       work,
     ];
@@ -170,10 +169,12 @@ export class SparkTransformEngine implements TransformEngine {
         if (tail.length > 40) tail.shift();
         const m = /^TALLY_(KEYS|PROGRESS)(?: (.*))?$/.exec(line);
         if (!m) return;
-        phases = phases.then(() => onPhase(m[1], m[2] ? JSON.parse(m[2]) : null)).catch((e: unknown) => {
-          failure ??= e;
-          child.kill('SIGTERM');
-        });
+        phases = phases
+          .then(() => onPhase(m[1], m[2] ? JSON.parse(m[2]) : null))
+          .catch((e: unknown) => {
+            failure ??= e;
+            child.kill('SIGTERM');
+          });
       };
       createInterface({ input: child.stdout }).on('line', onLine);
       createInterface({ input: child.stderr }).on('line', onLine);
@@ -199,13 +200,7 @@ export class SparkTransformEngine implements TransformEngine {
   }
 
   /** The job's one file for a (table, date), or an empty, typed file when the date has no rows. */
-  private async partitionFile(
-    conn: DuckDBConnection,
-    work: string,
-    table: TransformedTable,
-    date: string,
-    rows: number,
-  ): Promise<string> {
+  private async partitionFile(conn: DuckDBConnection, work: string, table: TransformedTable, date: string, rows: number): Promise<string> {
     const dir = join(work, 'out', table, `_dt=${date}`);
     const files = existsSync(dir) ? (await readdir(dir)).filter((f) => f.endsWith('.parquet')) : [];
     if (files.length > 1) {
@@ -215,9 +210,7 @@ export class SparkTransformEngine implements TransformEngine {
     if (rows !== 0) throw new TallyError('internal', `Spark wrote no file for ${table} ${date}`, { table, date, rows });
     const path = join(work, `empty-${table}-${date}.parquet`);
     const { columns } = TRANSFORMED_TABLES[table];
-    await conn.run(
-      `COPY (SELECT ${emptyColumns(columns)} WHERE false) TO ${sqlString(path)} (FORMAT parquet, COMPRESSION zstd)`,
-    );
+    await conn.run(`COPY (SELECT ${emptyColumns(columns)} WHERE false) TO ${sqlString(path)} (FORMAT parquet, COMPRESSION zstd)`);
     return path;
   }
 }

@@ -41,8 +41,7 @@ export const duckdbTransformDialect: TransformDialect = {
   lastIgnoreNulls: (x) => `last_value(${x} IGNORE NULLS)`,
   recordText: (alias) => `to_json(${alias})`,
   jsonString: (json, key) => `json_extract_string(${json}, '$.${key}')`,
-  jsonValues: (json, keys) =>
-    `CAST(to_json(json_extract(${json}, [${keys.map((k) => sqlString(`$."${k}"`)).join(', ')}])) AS STRING)`,
+  jsonValues: (json, keys) => `CAST(to_json(json_extract(${json}, [${keys.map((k) => sqlString(`$."${k}"`)).join(', ')}])) AS STRING)`,
   epochDay: (days) => `(DATE '1970-01-01' + ${days})`,
   truncToBigint: (x) => `TRY_CAST(trunc(${x}) AS BIGINT)`,
   argMinNotNull: (value, order) => `arg_min(${value}, ${order}) FILTER (WHERE ${value} IS NOT NULL)`,
@@ -55,13 +54,10 @@ export const sparkTransformDialect: TransformDialect = {
   nullSafeEq: (a, b) => `${a} <=> ${b}`,
   firstIgnoreNulls: (x) => `first(${x}, true)`,
   lastIgnoreNulls: (x) => `last(${x}, true)`,
-  recordText: (alias, fields) =>
-    `to_json(struct(${fields.map((f) => `${alias}.${f}`).join(', ')}), map('ignoreNullFields', 'false'))`,
+  recordText: (alias, fields) => `to_json(struct(${fields.map((f) => `${alias}.${f}`).join(', ')}), map('ignoreNullFields', 'false'))`,
   jsonString: (json, key) => `get_json_object(${json}, '$.${key}')`,
   jsonValues: (json, keys) =>
-    `concat('[', concat_ws(',', ${keys
-      .map((k) => `coalesce(to_json(variant_get(parse_json(${json}), '$.${k}')), 'null')`)
-      .join(', ')}), ']')`,
+    `concat('[', concat_ws(',', ${keys.map((k) => `coalesce(to_json(variant_get(parse_json(${json}), '$.${k}')), 'null')`).join(', ')}), ']')`,
   epochDay: (days) => `date_from_unix_date(${days})`,
   // Spark's cast from DOUBLE truncates
   truncToBigint: (x) => `try_cast(${x} AS BIGINT)`,

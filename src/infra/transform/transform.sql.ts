@@ -12,9 +12,7 @@ import { sqlString, type TransformDialect } from './transform-dialect.js';
  */
 
 /** A step: a table (or view) from one SELECT, or an enrichment lookup `<dim>_dim` from distinct keys. */
-export type TransformStep =
-  | { kind: 'table'; name: string; sql: string; materialize: boolean }
-  | { kind: 'enrich'; dim: 'ua' | 'url' | 'attr'; keys: string };
+export type TransformStep = { kind: 'table'; name: string; sql: string; materialize: boolean } | { kind: 'enrich'; dim: 'ua' | 'url' | 'attr'; keys: string };
 
 export interface TransformParams {
   tenantId: string;
@@ -38,13 +36,31 @@ export const OUT_VIEWS = { events: 'events_out', sessions: 'sessions_out', ident
  * read as text (the object's minified JSON text; cheaper than a JSON type).
  */
 export const RAW_FIELDS: ReadonlyArray<readonly [string, 'STRING' | 'BIGINT']> = [
-  ['event_id', 'STRING'], ['tenant_id', 'STRING'], ['property_id', 'STRING'], ['protocol', 'STRING'],
-  ['received_at', 'BIGINT'], ['client_ts', 'BIGINT'], ['name', 'STRING'],
-  ['client_id', 'STRING'], ['user_id', 'STRING'], ['session_id', 'STRING'],
-  ['url', 'STRING'], ['referrer', 'STRING'], ['title', 'STRING'],
-  ['ua', 'STRING'], ['ua_source', 'STRING'], ['ip_trunc', 'STRING'], ['ip_source', 'STRING'],
-  ['country', 'STRING'], ['region', 'STRING'], ['city', 'STRING'], ['language', 'STRING'], ['screen', 'STRING'],
-  ['consent', 'STRING'], ['params', 'STRING'], ['user_props', 'STRING'],
+  ['event_id', 'STRING'],
+  ['tenant_id', 'STRING'],
+  ['property_id', 'STRING'],
+  ['protocol', 'STRING'],
+  ['received_at', 'BIGINT'],
+  ['client_ts', 'BIGINT'],
+  ['name', 'STRING'],
+  ['client_id', 'STRING'],
+  ['user_id', 'STRING'],
+  ['session_id', 'STRING'],
+  ['url', 'STRING'],
+  ['referrer', 'STRING'],
+  ['title', 'STRING'],
+  ['ua', 'STRING'],
+  ['ua_source', 'STRING'],
+  ['ip_trunc', 'STRING'],
+  ['ip_source', 'STRING'],
+  ['country', 'STRING'],
+  ['region', 'STRING'],
+  ['city', 'STRING'],
+  ['language', 'STRING'],
+  ['screen', 'STRING'],
+  ['consent', 'STRING'],
+  ['params', 'STRING'],
+  ['user_props', 'STRING'],
 ];
 const RAW_NAMES = RAW_FIELDS.map(([n]) => n);
 
@@ -75,7 +91,9 @@ export function transformSteps(d: TransformDialect, p: TransformParams): Transfo
      * event-time window. Identity links are kept for `identities_out` but are not events: they join
      * no session and count in no metric.
      */
-    table('ev', `
+    table(
+      'ev',
+      `
       WITH repeated AS (
         SELECT event_id FROM raw WHERE ${own} GROUP BY event_id HAVING count(*) > 1
       ),
@@ -91,7 +109,8 @@ export function transformSteps(d: TransformDialect, p: TransformParams): Transfo
       FROM raw r
       WHERE ${ownR}
         AND NOT EXISTS (SELECT 1 FROM losers l WHERE l.rid = r.${id})
-        AND coalesce(r.client_ts, r.received_at) >= ${p.startMs} AND coalesce(r.client_ts, r.received_at) < ${p.endMs}`),
+        AND coalesce(r.client_ts, r.received_at) >= ${p.startMs} AND coalesce(r.client_ts, r.received_at) < ${p.endMs}`,
+    ),
 
     enrich('ua', `SELECT DISTINCT ua, ua_source FROM raw WHERE ${own}`),
     enrich('url', `SELECT DISTINCT url FROM raw WHERE ${own} AND url IS NOT NULL`),
@@ -102,7 +121,9 @@ export function transformSteps(d: TransformDialect, p: TransformParams): Transfo
      * without a session id. Then, over the session: sequence, start, first event, first and last
      * page view (one shared sort).
      */
-    table('sess', `
+    table(
+      'sess',
+      `
       WITH starts AS (
         SELECT ev.*,
           CASE WHEN session_id IS NULL
@@ -130,30 +151,39 @@ export function transformSteps(d: TransformDialect, p: TransformParams): Transfo
       FROM keyed
       WINDOW s AS (PARTITION BY session_key ORDER BY event_ms, event_id),
         whole AS (PARTITION BY session_key ORDER BY event_ms, event_id
-          ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)`),
+          ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)`,
+    ),
 
     /**
      * The inputs of each session's attribution: its first event's URL, referrer and the values of
      * the params that can carry a campaign, as a JSON array in `attributionParams` order.
      */
-    table('sess_first', `
+    table(
+      'sess_first',
+      `
       SELECT r.${id} AS first_rid, r.url, r.referrer, ${d.jsonValues('r.params', p.attributionParams)} AS attr_params
       FROM raw r
-      WHERE r.${id} IN (SELECT rid FROM sess WHERE seq_in_session = 1)`),
+      WHERE r.${id} IN (SELECT rid FROM sess WHERE seq_in_session = 1)`,
+    ),
     // once per distinct (url, referrer, campaign params) of the sessions' first events
     enrich('attr', `SELECT DISTINCT url, referrer, attr_params FROM sess_first`),
 
     /** Each session's traffic source, from its first event. */
-    table('sess_attr', `
+    table(
+      'sess_attr',
+      `
       SELECT f.first_rid, a.source, a.medium, a.campaign, a.term, a.content, a.channel_group
       FROM sess_first f JOIN attr_dim a
-        ON ${eq('a.url', 'f.url')} AND ${eq('a.referrer', 'f.referrer')} AND ${eq('a.attr_params', 'f.attr_params')}`),
+        ON ${eq('a.url', 'f.url')} AND ${eq('a.referrer', 'f.referrer')} AND ${eq('a.attr_params', 'f.attr_params')}`,
+    ),
 
     /**
      * The computed, narrow part of each event: session, local time, flags, engagement. Wide raw
      * columns are joined back by row id only when a partition is written.
      */
-    table('facts', `
+    table(
+      'facts',
+      `
       WITH joined AS (
         SELECT s.*, ${localMs('s.event_ms')} AS local_ms, r.user_id, ${isKeyEvent} AS is_key_event,
           ${d.jsonString('r.params', 'engagement_time_msec')} AS eng_time,
@@ -172,10 +202,13 @@ export function transformSteps(d: TransformDialect, p: TransformParams): Transfo
         coalesce(${d.truncToBigint(`greatest(TRY_CAST(eng_time AS DOUBLE), CAST(0 AS DOUBLE))`)}, CAST(0 AS BIGINT)) AS engagement_time_ms,
         coalesce(eng_flag = '1', false) AS session_engaged,
         is_bot
-      FROM joined`),
+      FROM joined`,
+    ),
 
     /** Every transformed event with the contract's columns; filtered per partition on write. */
-    view('events_out', `
+    view(
+      'events_out',
+      `
       SELECT
         e.event_id, e.tenant_id, e.property_id, e.protocol, e.name AS event_name, f.event_ms, e.received_at,
         f.local_date, f.local_hour, e.client_id, e.user_id, f.session_key, f.session_start_ms, f.seq_in_session,
@@ -193,10 +226,13 @@ export function transformSteps(d: TransformDialect, p: TransformParams): Transfo
       JOIN raw e ON e.${id} = f.rid
       LEFT JOIN ua_dim u ON ${uaJoin('u', 'e')}
       LEFT JOIN url_dim p ON p.url = e.url
-      LEFT JOIN sess_attr a ON a.first_rid = f.first_rid`),
+      LEFT JOIN sess_attr a ON a.first_rid = f.first_rid`,
+    ),
 
     /** One row per session: totals over its events, the rest from its first event, entrance and exit. */
-    table('sessions_out', `
+    table(
+      'sessions_out',
+      `
       WITH totals AS (
         SELECT first_rid, any_value(entrance_rid) AS entrance_rid, any_value(exit_rid) AS exit_rid,
           ${d.argMinNotNull('user_id', 'seq_in_session')} AS user_id,
@@ -231,13 +267,16 @@ export function transformSteps(d: TransformDialect, p: TransformParams): Transfo
       LEFT JOIN raw en ON en.${id} = t.entrance_rid
       LEFT JOIN url_dim pe ON pe.url = en.url
       LEFT JOIN raw ex ON ex.${id} = t.exit_rid
-      LEFT JOIN url_dim px ON px.url = ex.url`),
+      LEFT JOIN url_dim px ON px.url = ex.url`,
+    ),
 
     /**
      * The (client id, user id) pairs linked in the window, one row per pair and local date, from
      * identity-link events (ids in their params) and from events carrying both ids.
      */
-    table('identities_out', `
+    table(
+      'identities_out',
+      `
       WITH links AS (
         SELECT r.tenant_id, r.property_id, ev.event_id, ev.event_ms,
           CASE WHEN ev.is_link THEN coalesce(${d.jsonString('r.params', 'client_id')}, r.client_id) ELSE r.client_id END AS client_id,
@@ -254,7 +293,8 @@ export function transformSteps(d: TransformDialect, p: TransformParams): Transfo
         FROM links WHERE client_id <> '' AND user_id <> ''
       )
       SELECT tenant_id, property_id, client_id, user_id, event_ms AS linked_ms, local_date, link_kind, source_protocol, event_id
-      FROM ranked WHERE n = 1`),
+      FROM ranked WHERE n = 1`,
+    ),
   ];
 }
 

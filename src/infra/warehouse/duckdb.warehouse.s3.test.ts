@@ -35,7 +35,9 @@ describe('DuckDbWarehouse with objects on S3 (services profile: moto)', () => {
       await wh.init();
       // one partition, its objects from both writers (the transform writes several per partition)
       const date = partsA.find((p) => p.table === 'events')!.date;
-      const keys = [partsA, partsB].flatMap((ps) => ps.filter((p) => p.table === 'events' && p.date === date)).map((p, i) => (i === 0 ? p.key : p.key.replace('part-0', 'part-1')));
+      const keys = [partsA, partsB]
+        .flatMap((ps) => ps.filter((p) => p.table === 'events' && p.date === date))
+        .map((p, i) => (i === 0 ? p.key : p.key.replace('part-0', 'part-1')));
       expect(keys).toHaveLength(2);
       const { rows } = await wh.loadPartition('events', { tenantId: 't9', propertyId: 'p9', date }, keys);
       const expected = [...a.events, ...b.events].filter((e) => e.local_date === date).length;

@@ -3,12 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TRANSFORMED_TABLES } from '../../domain/transformed-schema.js';
-import {
-  generateProperty,
-  writeParquetPartitions,
-  type Fixture,
-  type WrittenPartition,
-} from '../../query/report-fixture.testkit.js';
+import { generateProperty, writeParquetPartitions, type Fixture, type WrittenPartition } from '../../query/report-fixture.testkit.js';
 import { TallyError } from '../errors.js';
 import { DuckDbWarehouse } from './duckdb.warehouse.js';
 

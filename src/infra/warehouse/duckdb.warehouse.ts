@@ -1,21 +1,13 @@
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import {
-  DuckDBConnection,
-  DuckDBDateValue,
-  DuckDBDecimalValue,
-  DuckDBInstance,
-  DuckDBTimestampValue,
-  type DuckDBValue,
-} from '@duckdb/node-api';
+import { DuckDBConnection, DuckDBDateValue, DuckDBDecimalValue, DuckDBInstance, DuckDBTimestampValue, type DuckDBValue } from '@duckdb/node-api';
 import { EVENT_COLUMNS, IDENTITY_COLUMNS, SESSION_COLUMNS, type Column } from '../../domain/transformed-schema.js';
 import { TallyError } from '../errors.js';
 import type { ObjectStore } from '../object-store/object-store.port.js';
 import { localObjectPaths } from './local-objects.js';
 import type { PartitionRef, QueryOptions, Warehouse, WarehouseTable } from './warehouse.port.js';
 import { DUCKDB_TYPES } from '../column-types.js';
-
 
 const TABLES: Record<WarehouseTable, readonly Column[]> = { events: EVENT_COLUMNS, sessions: SESSION_COLUMNS, identities: IDENTITY_COLUMNS };
 
@@ -102,17 +94,12 @@ export class DuckDbWarehouse implements Warehouse {
     const paths = files.map(sqlString);
     await this.conn.run('BEGIN TRANSACTION');
     try {
-      await this.conn.run(
-        `DELETE FROM ${table} WHERE tenant_id = $1 AND property_id = $2 AND local_date = CAST($3 AS DATE)`,
-        key,
-      );
+      await this.conn.run(`DELETE FROM ${table} WHERE tenant_id = $1 AND property_id = $2 AND local_date = CAST($3 AS DATE)`, key);
       let rows = 0;
       if (paths.length > 0) {
         const source = `read_parquet([${paths.join(', ')}], union_by_name = true)`;
         const select = columns.map((c) => `CAST(${quoteIdent(c.name)} AS ${DUCKDB_TYPES[c.type]})`).join(', ');
-        const inserted = await this.conn.run(
-          `INSERT INTO ${table} (${columns.map((c) => c.name).join(', ')}) SELECT ${select} FROM ${source}`,
-        );
+        const inserted = await this.conn.run(`INSERT INTO ${table} (${columns.map((c) => c.name).join(', ')}) SELECT ${select} FROM ${source}`);
         rows = Number(inserted.rowsChanged);
         // A partition's files must hold only that partition: anything else would survive the
         // next replacement and be counted twice.
@@ -123,10 +110,7 @@ export class DuckDbWarehouse implements Warehouse {
         );
         const strayRows = Number(stray.getRows()[0][0]);
         if (strayRows > 0) {
-          throw new TallyError(
-            'invalid_argument',
-            `${strayRows} rows of ${table} files are outside partition ${key.join('/')}`,
-          );
+          throw new TallyError('invalid_argument', `${strayRows} rows of ${table} files are outside partition ${key.join('/')}`);
         }
       }
       await this.conn.run('COMMIT');
@@ -146,13 +130,16 @@ export class DuckDbWarehouse implements Warehouse {
     const timer =
       opts.timeoutMs === undefined
         ? undefined
-        : setTimeout(() => {
-            timedOut = true;
-            conn.interrupt();
-            // an interrupt that lands while the statement is still being prepared is forgotten
-            // when it starts executing: repeat it until the statement is over
-            repeat = setInterval(() => conn.interrupt(), 50);
-          }, Math.max(1, opts.timeoutMs));
+        : setTimeout(
+            () => {
+              timedOut = true;
+              conn.interrupt();
+              // an interrupt that lands while the statement is still being prepared is forgotten
+              // when it starts executing: repeat it until the statement is over
+              repeat = setInterval(() => conn.interrupt(), 50);
+            },
+            Math.max(1, opts.timeoutMs),
+          );
     const run = conn.runAndReadAll(sql, values);
     this.inFlight.add(run);
     try {
@@ -165,7 +152,12 @@ export class DuckDbWarehouse implements Warehouse {
       });
     } catch (err) {
       if (timedOut) {
-        throw new TallyError('deadline_exceeded', `The report took longer than its ${opts.timeoutMs} ms statement timeout.`, { reason: 'statement_timeout' }, { cause: err });
+        throw new TallyError(
+          'deadline_exceeded',
+          `The report took longer than its ${opts.timeoutMs} ms statement timeout.`,
+          { reason: 'statement_timeout' },
+          { cause: err },
+        );
       }
       throw err;
     } finally {

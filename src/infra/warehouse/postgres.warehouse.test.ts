@@ -110,7 +110,9 @@ describeWithService('PostgresWarehouse', 'postgres', 'DATABASE_URL', (baseUrl) =
       const e = fx.events[3];
       expect((await wh.query('SELECT * FROM events WHERE event_id = $1', [e.event_id]))[0]).toEqual({ ...e });
       const missing = parts[0];
-      await expect(wh.loadPartition(missing.table, { tenantId: 't9', propertyId: 'p9', date: missing.date }, [`${missing.key}.gone`])).rejects.toMatchObject({ code: 'not_found' });
+      await expect(wh.loadPartition(missing.table, { tenantId: 't9', propertyId: 'p9', date: missing.date }, [`${missing.key}.gone`])).rejects.toMatchObject({
+        code: 'not_found',
+      });
     } finally {
       await wh.close();
       await store.close();

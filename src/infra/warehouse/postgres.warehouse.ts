@@ -94,7 +94,9 @@ export class PostgresWarehouse implements Warehouse {
       // two processes starting at once would race on CREATE TABLE IF NOT EXISTS
       await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', ['tally.warehouse.init']);
       for (const table of Object.keys(WAREHOUSE_TABLES) as WarehouseTable[]) {
-        const cols = tableColumns(table).map((c) => `${c.name} ${POSTGRES_TYPES[c.type]}`).join(', ');
+        const cols = tableColumns(table)
+          .map((c) => `${c.name} ${POSTGRES_TYPES[c.type]}`)
+          .join(', ');
         await client.query(`CREATE TABLE IF NOT EXISTS ${table} (${cols})`);
         await client.query(`CREATE INDEX IF NOT EXISTS ${table}_partition_idx ON ${table} (tenant_id, property_id, local_date)`);
       }
@@ -120,9 +122,7 @@ export class PostgresWarehouse implements Warehouse {
         await client.query('BEGIN');
         try {
           // one load per partition at a time: two loads of an empty partition would both insert
-          await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
-            `${table}/${partition.tenantId}/${partition.propertyId}/${partition.date}`,
-          ]);
+          await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`${table}/${partition.tenantId}/${partition.propertyId}/${partition.date}`]);
           const names = columns.map((c) => c.name).join(', ');
           let rows = 0;
           if (csv) {
@@ -223,10 +223,20 @@ export class PostgresWarehouse implements Warehouse {
 export function pgQueryError(err: unknown, timeoutMs?: number): unknown {
   const code = (err as { code?: unknown } | null)?.code;
   if (code === '57014') {
-    return new TallyError('deadline_exceeded', `The report took longer than ${timeoutMs ?? 'the'} ms statement timeout.`, { reason: 'statement_timeout' }, { cause: err });
+    return new TallyError(
+      'deadline_exceeded',
+      `The report took longer than ${timeoutMs ?? 'the'} ms statement timeout.`,
+      { reason: 'statement_timeout' },
+      { cause: err },
+    );
   }
   if (code === '2201B') {
-    return new TallyError('invalid_argument', `Invalid regular expression for this warehouse: ${(err as Error).message}.`, { reason: 'invalid_regex' }, { cause: err });
+    return new TallyError(
+      'invalid_argument',
+      `Invalid regular expression for this warehouse: ${(err as Error).message}.`,
+      { reason: 'invalid_regex' },
+      { cause: err },
+    );
   }
   return err;
 }

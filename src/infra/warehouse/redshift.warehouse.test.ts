@@ -208,7 +208,16 @@ describeWithService('Redshift statements that PostgreSQL also accepts, run on Po
     const ref = { tenantId: t.tenantId, propertyId: t.propertyId, date: t.date };
     const before = await count(t.date);
     const plan = redshiftLoadPlan('events', ref, MANIFEST, ROLE, 'fail');
-    const broken = { ...plan, copy: [stageInsert(plan.stage, fx1.events.filter((e) => e.local_date === t.date))], swap: plan.swap.map((s) => (s.text.startsWith('INSERT') ? { ...s, text: `${s.text} WHERE 1/0 = 1` } : s)) };
+    const broken = {
+      ...plan,
+      copy: [
+        stageInsert(
+          plan.stage,
+          fx1.events.filter((e) => e.local_date === t.date),
+        ),
+      ],
+      swap: plan.swap.map((s) => (s.text.startsWith('INSERT') ? { ...s, text: `${s.text} WHERE 1/0 = 1` } : s)),
+    };
     await expect(executeLoadPlan(client, broken, ref)).rejects.toThrow(/division by zero/);
     expect(await count(t.date)).toBe(before);
     expect((await client.query('SELECT 1 AS ok')).rows).toEqual([{ ok: 1 }]); // the session is usable: no open transaction
@@ -227,18 +236,28 @@ describeWithService('Redshift statements that PostgreSQL also accepts, run on Po
     // a folder store locates objects as local paths: not something COPY can read
     const p = v1[0];
     await expect(rs.loadPartition(p.table, { tenantId: p.tenantId, propertyId: p.propertyId, date: p.date }, [p.key])).rejects.toBeInstanceOf(TallyError);
-    await expect(rs.loadPartition(p.table, { tenantId: p.tenantId, propertyId: p.propertyId, date: p.date }, ['transformed/none.parquet'])).rejects.toMatchObject({ code: 'not_found' });
+    await expect(
+      rs.loadPartition(p.table, { tenantId: p.tenantId, propertyId: p.propertyId, date: p.date }, ['transformed/none.parquet']),
+    ).rejects.toMatchObject({ code: 'not_found' });
     await rs.close();
 
     const bucket = requireService('s3', 'S3_BUCKET');
     if (!bucket) return;
-    const store = new S3ObjectStore({ bucket, prefix: `rs-test-${Date.now()}/`, region: process.env.S3_REGION ?? 'us-east-1', endpoint: process.env.S3_ENDPOINT, forcePathStyle: true });
+    const store = new S3ObjectStore({
+      bucket,
+      prefix: `rs-test-${Date.now()}/`,
+      region: process.env.S3_REGION ?? 'us-east-1',
+      endpoint: process.env.S3_ENDPOINT,
+      forcePathStyle: true,
+    });
     const onS3 = new RedshiftWarehouse({ url, store, iamRole: ROLE });
     try {
       await store.put(p.key, readFileSync(join(dir, p.key)));
       const before = (await onS3.query<{ n: number }>(`SELECT count(*) AS n FROM ${p.table}`, []))[0].n;
       // PostgreSQL rejects the COPY's Redshift options: the load fails before the swap
-      await expect(onS3.loadPartition(p.table, { tenantId: p.tenantId, propertyId: p.propertyId, date: p.date }, [p.key])).rejects.toThrow(/syntax error|IAM_ROLE/);
+      await expect(onS3.loadPartition(p.table, { tenantId: p.tenantId, propertyId: p.propertyId, date: p.date }, [p.key])).rejects.toThrow(
+        /syntax error|IAM_ROLE/,
+      );
       expect((await onS3.query<{ n: number }>(`SELECT count(*) AS n FROM ${p.table}`, []))[0].n).toBe(before);
       expect(await store.list('manifests/')).toEqual([]);
     } finally {

@@ -32,7 +32,9 @@ const sql = (text: string, values: unknown[] = []): Statement => ({ text, values
  * replacement, in place of PostgreSQL's index.
  */
 export function redshiftCreateTable(table: WarehouseTable): string {
-  const cols = tableColumns(table).map((c) => `${c.name} ${REDSHIFT_TYPES[c.type]}`).join(', ');
+  const cols = tableColumns(table)
+    .map((c) => `${c.name} ${REDSHIFT_TYPES[c.type]}`)
+    .join(', ');
   return `CREATE TABLE IF NOT EXISTS ${table} (${cols}) DISTSTYLE KEY DISTKEY (${table === 'identities' ? 'client_id' : 'session_key'}) COMPOUND SORTKEY (tenant_id, property_id, local_date)`;
 }
 
@@ -56,10 +58,7 @@ export function redshiftLoadPlan(table: WarehouseTable, p: PartitionRef, manifes
     stage,
     createStage: sql(`CREATE TEMP TABLE ${stage} (LIKE ${table})`),
     copy: [sql(`COPY ${stage} FROM '${manifestUrl}' IAM_ROLE '${iamRole}' FORMAT AS PARQUET MANIFEST`)],
-    strayCheck: sql(
-      `SELECT count(*) AS n FROM ${stage} WHERE tenant_id IS NULL OR property_id IS NULL OR local_date IS NULL OR NOT (${where})`,
-      key,
-    ),
+    strayCheck: sql(`SELECT count(*) AS n FROM ${stage} WHERE tenant_id IS NULL OR property_id IS NULL OR local_date IS NULL OR NOT (${where})`, key),
     swap: [...swap, sql(`INSERT INTO ${table} SELECT * FROM ${stage}`), sql('END')],
     dropStage: sql(`DROP TABLE IF EXISTS ${stage}`),
   };

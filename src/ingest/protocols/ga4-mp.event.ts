@@ -10,16 +10,7 @@ import {
   STANDARD_ITEM_PARAMS,
 } from './ga4-mp.limits.js';
 import { Findings, cloneParam, toParamValue, type Problem, type ValidationMessage } from './ga4-mp.findings.js';
-import {
-  checkName,
-  fromEntries,
-  isObject,
-  isScalar,
-  optionalMicros,
-  preview,
-  typeName,
-  withinLength,
-} from './ga4-mp.fields.js';
+import { checkName, fromEntries, isObject, isScalar, optionalMicros, preview, typeName, withinLength } from './ga4-mp.fields.js';
 import type { RequestScope } from './ga4-mp.request.js';
 import { setOwn } from './own-property.js';
 
@@ -165,7 +156,11 @@ function parseParams(raw: unknown, base: string, f: Findings): Array<[string, Pa
     kept.push([name, checked]);
   }
   if (overCount > 0 && f.mode === 'ENFORCE_RECOMMENDATIONS') {
-    f.fail(path, `An event can have at most ${LIMITS.maxParamsPerEvent} params; this one has [${LIMITS.maxParamsPerEvent + overCount}].`, 'EXCEEDED_MAX_ENTITIES');
+    f.fail(
+      path,
+      `An event can have at most ${LIMITS.maxParamsPerEvent} params; this one has [${LIMITS.maxParamsPerEvent + overCount}].`,
+      'EXCEEDED_MAX_ENTITIES',
+    );
   }
   return kept;
 }
@@ -221,14 +216,22 @@ function clientTs(ownMicros: number | null, base: string, scope: RequestScope, r
   const ms = Math.floor(micros / 1000);
   if (ms > receivedAt) {
     f.keep(path, micros);
-    f.notice(path, `${path} is in the future: /mp/collect re-dates the event to the time it is received (the original is kept in params.${DROPPED_PARAM}).`, 'VALUE_OUT_OF_BOUNDS');
+    f.notice(
+      path,
+      `${path} is in the future: /mp/collect re-dates the event to the time it is received (the original is kept in params.${DROPPED_PARAM}).`,
+      'VALUE_OUT_OF_BOUNDS',
+    );
     return receivedAt;
   }
   const oldest = receivedAt - LIMITS.maxPastMs;
   if (ms < oldest) {
     f.overLimit(path, 'Timestamps must be at most 72 hours in the past.', 'VALUE_OUT_OF_BOUNDS', micros);
     if (f.mode === 'RELAXED') {
-      f.notice(path, `${path} is more than 72 hours in the past: /mp/collect re-dates the event to 72 hours before it is received (the original is kept in params.${DROPPED_PARAM}); with validation_behavior ENFORCE_RECOMMENDATIONS it refuses it.`, 'VALUE_OUT_OF_BOUNDS');
+      f.notice(
+        path,
+        `${path} is more than 72 hours in the past: /mp/collect re-dates the event to 72 hours before it is received (the original is kept in params.${DROPPED_PARAM}); with validation_behavior ENFORCE_RECOMMENDATIONS it refuses it.`,
+        'VALUE_OUT_OF_BOUNDS',
+      );
     }
     return oldest;
   }

@@ -49,7 +49,11 @@ export function optionalMicros(raw: unknown, path: string, f: Findings): number 
   if (raw === undefined || raw === null) return null;
   if (typeof raw === 'string' && /^\d{1,19}$/.test(raw)) raw = Number(raw);
   if (typeof raw !== 'number' || !Number.isFinite(raw) || raw < 0) {
-    f.fail(path, `${path} must be a non-negative number of microseconds since the epoch (a number or a string of digits); got [${preview(raw)}].`, 'VALUE_INVALID');
+    f.fail(
+      path,
+      `${path} must be a non-negative number of microseconds since the epoch (a number or a string of digits); got [${preview(raw)}].`,
+      'VALUE_INVALID',
+    );
     return null;
   }
   return raw;

@@ -8,13 +8,7 @@ import { toParamValue as toParamValueBy, type ParamValueRules } from './param-va
  */
 
 export type ValidationCode =
-  | 'VALUE_INVALID'
-  | 'VALUE_REQUIRED'
-  | 'NAME_INVALID'
-  | 'NAME_RESERVED'
-  | 'VALUE_OUT_OF_BOUNDS'
-  | 'EXCEEDED_MAX_ENTITIES'
-  | 'NAME_DUPLICATED';
+  'VALUE_INVALID' | 'VALUE_REQUIRED' | 'NAME_INVALID' | 'NAME_RESERVED' | 'VALUE_OUT_OF_BOUNDS' | 'EXCEEDED_MAX_ENTITIES' | 'NAME_DUPLICATED';
 
 export interface ValidationMessage {
   fieldPath: string;

@@ -356,13 +356,10 @@ describe('user properties', () => {
     refusedOnly(req({ ...ENFORCE, user_properties: { p: { value: repeat(37) } } }), 'user_properties.p.value', 'VALUE_OUT_OF_BOUNDS');
   });
 
-  it.each([...RESERVED_USER_PROPERTY_NAMES, ...RESERVED_USER_PROPERTY_PREFIXES.map((p) => `${p}x`)])(
-    'refuses reserved user property %s',
-    (name) => {
-      const r = refusedOnly(req({ user_properties: { [name]: { value: 1 } } }), `user_properties.${name}`, 'NAME_RESERVED');
-      expect(r.refused[0].reason).toBe('name_reserved');
-    },
-  );
+  it.each([...RESERVED_USER_PROPERTY_NAMES, ...RESERVED_USER_PROPERTY_PREFIXES.map((p) => `${p}x`)])('refuses reserved user property %s', (name) => {
+    const r = refusedOnly(req({ user_properties: { [name]: { value: 1 } } }), `user_properties.${name}`, 'NAME_RESERVED');
+    expect(r.refused[0].reason).toBe('name_reserved');
+  });
 
   it('refuses entries that are not {value}', () => {
     refusedOnly(req({ user_properties: { plan: 'gold' } }), 'user_properties.plan', 'VALUE_INVALID');
@@ -404,7 +401,11 @@ describe('timestamps', () => {
     expect(e.params[DROPPED_PARAM]).toEqual({ 'events[0].timestamp_micros': old });
 
     refusedOnly({ ...ENFORCE, client_id: '1.2', events: [{ name: 'x', timestamp_micros: old }] }, 'events[0].timestamp_micros', 'VALUE_OUT_OF_BOUNDS');
-    const r = refusedOnly({ ...ENFORCE, client_id: '1.2', timestamp_micros: old, events: [{ name: 'a' }, { name: 'b' }] }, 'timestamp_micros', 'VALUE_OUT_OF_BOUNDS');
+    const r = refusedOnly(
+      { ...ENFORCE, client_id: '1.2', timestamp_micros: old, events: [{ name: 'a' }, { name: 'b' }] },
+      'timestamp_micros',
+      'VALUE_OUT_OF_BOUNDS',
+    );
     expect(r.validationMessages).toHaveLength(1);
     expect(r.refused).toHaveLength(2);
   });
@@ -440,7 +441,10 @@ describe('timestamps', () => {
 
   it('notices what /mp/collect re-dates (for /debug/mp/collect), without refusing it', () => {
     const old = micros(NOW - 73 * HOUR);
-    const relaxed = parse({ client_id: '1.2', events: [{ name: 'x', timestamp_micros: old }, { name: 'y', timestamp_micros: micros(NOW + HOUR) }, { name: 'z' }] });
+    const relaxed = parse({
+      client_id: '1.2',
+      events: [{ name: 'x', timestamp_micros: old }, { name: 'y', timestamp_micros: micros(NOW + HOUR) }, { name: 'z' }],
+    });
     expect(relaxed.events).toHaveLength(3);
     expect(relaxed.validationMessages).toEqual([]);
     expect(relaxed.notices.map((n) => [n.fieldPath, n.validationCode])).toEqual([
@@ -573,11 +577,7 @@ describe('mapping to ParsedEvent', () => {
     expect(e.params).toMatchObject({ constructor: 'c', toString: 't', hasOwnProperty: 'h' });
     expect(e.params[DROPPED_PARAM]).toEqual({ 'events[0].params.valueOf': repeat(101), toString: 'top' });
     expect(JSON.stringify(e.params)).toContain('"__proto__":"e"');
-    refusedOnly(
-      req(ENFORCE, JSON.parse(`{"constructor":"${repeat(101)}"}`)),
-      'events[0].params.constructor',
-      'VALUE_OUT_OF_BOUNDS',
-    );
+    refusedOnly(req(ENFORCE, JSON.parse(`{"constructor":"${repeat(101)}"}`)), 'events[0].params.constructor', 'VALUE_OUT_OF_BOUNDS');
   });
 
   it('keeps a __proto__ key as data', () => {
@@ -650,15 +650,30 @@ describe('hostile input', () => {
     const r = parse(proxy);
     expect(r.events).toEqual([]);
     expect(r.refused).toHaveLength(1);
-    for (const body of [{ client_id: '1.2', events: [{ name: 'x', params: { f: () => 1 } }] }, { client_id: 1n, events: [] }]) {
+    for (const body of [
+      { client_id: '1.2', events: [{ name: 'x', params: { f: () => 1 } }] },
+      { client_id: 1n, events: [] },
+    ]) {
       expect(() => parse(body)).not.toThrow();
     }
   });
 
   const WRONG_VALUES: unknown[] = [null, true, 0, -1, 1e308, '', 'x', [], [1, 'a'], {}, { value: 1 }, [[[]]], repeat(300)];
   const FIELDS = [
-    'client_id', 'app_instance_id', 'user_id', 'timestamp_micros', 'user_properties', 'user_data', 'consent',
-    'user_location', 'ip_override', 'device', 'user_agent', 'validation_behavior', 'events', 'non_personalized_ads',
+    'client_id',
+    'app_instance_id',
+    'user_id',
+    'timestamp_micros',
+    'user_properties',
+    'user_data',
+    'consent',
+    'user_location',
+    'ip_override',
+    'device',
+    'user_agent',
+    'validation_behavior',
+    'events',
+    'non_personalized_ads',
   ];
 
   it('survives every wrong type at every top-level and event-level field', () => {
@@ -685,9 +700,33 @@ describe('property: random JSON', () => {
     };
   }
   const KEYS = [
-    'client_id', 'app_instance_id', 'user_id', 'timestamp_micros', 'user_properties', 'consent', 'user_location', 'device',
-    'ip_override', 'user_agent', 'events', 'name', 'params', 'value', 'items', 'session_id', 'page_location', 'validation_behavior',
-    'country_id', 'screen_resolution', 'ad_user_data', '_x', 'firebase_conversion', 'a', 'b_1', '__proto__', 'x-y',
+    'client_id',
+    'app_instance_id',
+    'user_id',
+    'timestamp_micros',
+    'user_properties',
+    'consent',
+    'user_location',
+    'device',
+    'ip_override',
+    'user_agent',
+    'events',
+    'name',
+    'params',
+    'value',
+    'items',
+    'session_id',
+    'page_location',
+    'validation_behavior',
+    'country_id',
+    'screen_resolution',
+    'ad_user_data',
+    '_x',
+    'firebase_conversion',
+    'a',
+    'b_1',
+    '__proto__',
+    'x-y',
   ];
 
   function randomJson(r: () => number, depth: number): unknown {
@@ -703,9 +742,13 @@ describe('property: random JSON', () => {
     const n = Math.floor(r() * (k < 0.5 ? 30 : 6) * (depth > 1 ? 0.3 : 1));
     if (k < 0.65) return Array.from({ length: n }, () => randomJson(r, depth + 1));
     const o: Record<string, unknown> = {};
-    for (let i = 0; i < n; i++) Object.defineProperty(o, KEYS[Math.floor(r() * KEYS.length)] + (r() < 0.2 ? String(i) : ''), {
-      value: randomJson(r, depth + 1), enumerable: true, writable: true, configurable: true,
-    });
+    for (let i = 0; i < n; i++)
+      Object.defineProperty(o, KEYS[Math.floor(r() * KEYS.length)] + (r() < 0.2 ? String(i) : ''), {
+        value: randomJson(r, depth + 1),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     return o;
   }
 

@@ -1,22 +1,9 @@
 import { isIP } from 'node:net';
 import type { ParamValue } from '../../domain/raw-event.js';
 import type { ParsedEvent } from '../parsed-event.js';
-import {
-  GA4_MP_LIMITS as LIMITS,
-  RESERVED_USER_PROPERTY_NAMES,
-  RESERVED_USER_PROPERTY_PREFIXES,
-} from './ga4-mp.limits.js';
+import { GA4_MP_LIMITS as LIMITS, RESERVED_USER_PROPERTY_NAMES, RESERVED_USER_PROPERTY_PREFIXES } from './ga4-mp.limits.js';
 import { Findings, toParamValue, type Ga4MpValidationBehavior } from './ga4-mp.findings.js';
-import {
-  checkName,
-  codePointLength,
-  isObject,
-  isScalar,
-  optionalMicros,
-  optionalString,
-  preview,
-  type Json,
-} from './ga4-mp.fields.js';
+import { checkName, codePointLength, isObject, isScalar, optionalMicros, optionalString, preview, type Json } from './ga4-mp.fields.js';
 import { setOwn } from './own-property.js';
 
 /** GA4 Measurement Protocol: the request-level fields, shared by every event of the request. */
@@ -78,11 +65,7 @@ export function parseRequest(body: Json): RequestScope {
   if (vb === 'ENFORCE_RECOMMENDATIONS') mode = vb;
   const f = new Findings(mode);
   if (modeProblem) {
-    f.fail(
-      'validation_behavior',
-      `validation_behavior must be RELAXED or ENFORCE_RECOMMENDATIONS; got [${preview(vb)}].`,
-      'VALUE_INVALID',
-    );
+    f.fail('validation_behavior', `validation_behavior must be RELAXED or ENFORCE_RECOMMENDATIONS; got [${preview(vb)}].`, 'VALUE_INVALID');
   }
 
   const scope: RequestScope = {
@@ -151,11 +134,7 @@ function checkEvents(events: unknown, f: Findings): void {
   else if (!Array.isArray(events)) f.fail('events', 'events must be an array of event objects.', 'VALUE_INVALID');
   else if (events.length === 0) f.fail('events', 'Measurement requires at least one event.', 'VALUE_REQUIRED');
   else if (events.length > LIMITS.maxEventsPerRequest) {
-    f.fail(
-      'events',
-      `A request can have at most ${LIMITS.maxEventsPerRequest} events; this one has [${events.length}].`,
-      'EXCEEDED_MAX_ENTITIES',
-    );
+    f.fail('events', `A request can have at most ${LIMITS.maxEventsPerRequest} events; this one has [${events.length}].`, 'EXCEEDED_MAX_ENTITIES');
   }
 }
 

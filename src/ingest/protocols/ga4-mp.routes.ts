@@ -57,7 +57,11 @@ async function debugMessages(deps: CollectorDeps, req: IncomingMessage, url: URL
     const reason = String(resolved.error.details.reason);
     const fieldPath = reason === 'measurement_id_missing' || reason === 'unknown_measurement_id' ? 'measurement_id' : 'api_secret';
     const code = reason.endsWith('_missing') ? 'VALUE_REQUIRED' : 'VALUE_INVALID';
-    messages.push({ fieldPath, description: `${resolved.error.message}: /mp/collect refuses this request (HTTP ${httpStatusFor(resolved.error.code)}).`, validationCode: code });
+    messages.push({
+      fieldPath,
+      description: `${resolved.error.message}: /mp/collect refuses this request (HTTP ${httpStatusFor(resolved.error.code)}).`,
+      validationCode: code,
+    });
   }
   let parsed;
   try {

@@ -58,7 +58,11 @@ describe('gtag /g/collect parser', () => {
     expect(parse().events[2].params).toMatchObject({ creative_slot: 'hero', creative_name: 'summer_banner', promotion_id: 'P1' });
     const { events } = parse('v=2&tid=G-ABC123&cid=1.2&en=page_view&cs=newsletter&cm=email&cn=spring&ct=shoes&cc=top');
     expect(events[0].params).toMatchObject({
-      campaign_source: 'newsletter', campaign_medium: 'email', campaign_name: 'spring', campaign_term: 'shoes', campaign_content: 'top',
+      campaign_source: 'newsletter',
+      campaign_medium: 'email',
+      campaign_name: 'spring',
+      campaign_term: 'shoes',
+      campaign_content: 'top',
     });
   });
 
@@ -115,7 +119,10 @@ describe('gtag /g/collect parser', () => {
     const [typed, bare] = events;
     expect(own(typed.params, '__proto__')).toBe('p');
     expect(typed.params).toMatchObject({ constructor: 'c', toString: 't' });
-    expect(Object.entries(typed.user_props)).toEqual([['hasOwnProperty', 'h'], ['__proto__', 7]]);
+    expect(Object.entries(typed.user_props)).toEqual([
+      ['hasOwnProperty', 'h'],
+      ['__proto__', 7],
+    ]);
     expect(own(bare.params, '__proto__')).toBe('p2');
     expect(bare.params).toMatchObject({ constructor: 'c2', toString: 't2', valueOf: 'v2', items: [{ item_id: 'SKU1', to: 'String', constructor: 'red' }] });
     expect(JSON.stringify(bare.params)).toContain('"__proto__":"p2"');
@@ -130,7 +137,13 @@ describe('gtag /g/collect parser', () => {
   });
 
   it('maps a single hit with options (used by the pixel)', () => {
-    const r = parseGtagHit(new Map([['eid', 'e-1'], ['cid', 'c']]), { protocol: 'pixel', index: 0, defaultName: 'page_view', eventIdParam: 'eid' });
+    const r = parseGtagHit(
+      new Map([
+        ['eid', 'e-1'],
+        ['cid', 'c'],
+      ]),
+      { protocol: 'pixel', index: 0, defaultName: 'page_view', eventIdParam: 'eid' },
+    );
     expect(r).toMatchObject({ protocol: 'pixel', name: 'page_view', event_id: 'e-1', client_id: 'c' });
   });
 });

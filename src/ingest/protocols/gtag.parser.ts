@@ -51,30 +51,32 @@ const RENAMED: ReadonlyMap<string, [string, 'string' | 'number']> = new Map([
 ]);
 const PROMOTION_EVENTS: ReadonlySet<string> = new Set(['view_promotion', 'select_promotion']);
 const CONSENT_KEYS: ReadonlySet<string> = new Set(['gcs', 'gcd', 'gcu', 'gcut']);
-const ITEM_FIELDS: ReadonlyMap<string, readonly [string, 'string' | 'number']> = new Map(Object.entries({
-  id: ['item_id', 'string'],
-  nm: ['item_name', 'string'],
-  br: ['item_brand', 'string'],
-  ca: ['item_category', 'string'],
-  c2: ['item_category2', 'string'],
-  c3: ['item_category3', 'string'],
-  c4: ['item_category4', 'string'],
-  c5: ['item_category5', 'string'],
-  pr: ['price', 'number'],
-  qt: ['quantity', 'number'],
-  va: ['item_variant', 'string'],
-  cp: ['coupon', 'string'],
-  ds: ['discount', 'number'],
-  ln: ['item_list_name', 'string'],
-  li: ['item_list_id', 'string'],
-  lp: ['index', 'number'],
-  af: ['affiliation', 'string'],
-  lo: ['location_id', 'string'],
-  cn: ['creative_name', 'string'],
-  cs: ['creative_slot', 'string'],
-  pi: ['promotion_id', 'string'],
-  pn: ['promotion_name', 'string'],
-} as const));
+const ITEM_FIELDS: ReadonlyMap<string, readonly [string, 'string' | 'number']> = new Map(
+  Object.entries({
+    id: ['item_id', 'string'],
+    nm: ['item_name', 'string'],
+    br: ['item_brand', 'string'],
+    ca: ['item_category', 'string'],
+    c2: ['item_category2', 'string'],
+    c3: ['item_category3', 'string'],
+    c4: ['item_category4', 'string'],
+    c5: ['item_category5', 'string'],
+    pr: ['price', 'number'],
+    qt: ['quantity', 'number'],
+    va: ['item_variant', 'string'],
+    cp: ['coupon', 'string'],
+    ds: ['discount', 'number'],
+    ln: ['item_list_name', 'string'],
+    li: ['item_list_id', 'string'],
+    lp: ['index', 'number'],
+    af: ['affiliation', 'string'],
+    lo: ['location_id', 'string'],
+    cn: ['creative_name', 'string'],
+    cs: ['creative_slot', 'string'],
+    pi: ['promotion_id', 'string'],
+    pn: ['promotion_name', 'string'],
+  } as const),
+);
 const ITEM_KEY = /^pr([1-9]\d{0,2})$/;
 const CUSTOM_ITEM_FIELD = /^([kv])(\d{1,3})(.*)$/s;
 // eslint-disable-next-line no-control-regex -- a GA4 name may not contain control characters
@@ -152,7 +154,8 @@ export function parseGtagHit(hit: HitParams, opts: HitOptions): ParsedEvent | Re
   }
   const name = hit.get('en') || opts.defaultName;
   if (!name) return refusal(hit, opts.index, 'invalid', 'en: the event name is required');
-  if (name.length > GTAG_LIMITS.maxNameLength || !NAME.test(name)) return refusal(hit, opts.index, 'invalid', `en: invalid event name (at most ${GTAG_LIMITS.maxNameLength} printable characters)`);
+  if (name.length > GTAG_LIMITS.maxNameLength || !NAME.test(name))
+    return refusal(hit, opts.index, 'invalid', `en: invalid event name (at most ${GTAG_LIMITS.maxNameLength} printable characters)`);
 
   const event: ParsedEvent = {
     event_id: null,
@@ -202,7 +205,12 @@ export function parseGtagHit(hit: HitParams, opts: HitOptions): ParsedEvent | Re
       setOwnIfAbsent(event.params, target, type === 'number' ? numeric(value) : value);
     } else setOwnIfAbsent(event.params, key, value);
   }
-  if (items.length) setOwn(event.params, 'items', items.sort((a, b) => a[0] - b[0]).map(([, item]) => item));
+  if (items.length)
+    setOwn(
+      event.params,
+      'items',
+      items.sort((a, b) => a[0] - b[0]).map(([, item]) => item),
+    );
   if (Object.keys(consent).length) event.consent = { ...consent, ...consentStates(consent.gcs) };
 
   const own = opts.eventIdParam ? hit.get(opts.eventIdParam) : undefined;

@@ -22,7 +22,21 @@ function expectSameAtEveryLimit(v: unknown): void {
   for (const max of [0, n - 1, n, n + 1, 6 * n + 200, 1 << 30]) expect(jsonBytesOver(v, max)).toBe(expected(v, max));
 }
 
-const STRINGS = ['', 'plain', 'a"b\\c', 'tab\tnl\ncr\rbs\bff\f', '\u0000\u0001\u001f\u007f', 'é', '€', '😀', '\ud800', 'x\udc00y', '\ud83d', '\u2028\u2029', 'x'.repeat(40_000)];
+const STRINGS = [
+  '',
+  'plain',
+  'a"b\\c',
+  'tab\tnl\ncr\rbs\bff\f',
+  '\u0000\u0001\u001f\u007f',
+  'é',
+  '€',
+  '😀',
+  '\ud800',
+  'x\udc00y',
+  '\ud83d',
+  '\u2028\u2029',
+  'x'.repeat(40_000),
+];
 
 function randomValue(rnd: () => number, depth: number): unknown {
   const r = rnd();
@@ -75,7 +89,16 @@ describe('jsonBytesOver', () => {
     class Point {
       constructor(public x: number) {}
     }
-    const values = [new Date(0), { toJSON: () => 'x'.repeat(100) }, { a: new Date(0) }, new String('s'), new Number(3), new Point(1), new Map([[1, 2]]), Object.create(null)];
+    const values = [
+      new Date(0),
+      { toJSON: () => 'x'.repeat(100) },
+      { a: new Date(0) },
+      new String('s'),
+      new Number(3),
+      new Point(1),
+      new Map([[1, 2]]),
+      Object.create(null),
+    ];
     for (const v of values) expectSameAtEveryLimit(v);
   });
 

@@ -21,8 +21,14 @@ describe('native /v1/collect parser', () => {
     expect(e.params).toMatchObject({ constructor: 'c', toString: 't', plan: 'pro', isPrototypeOf: 'extra', toLocaleString: 'x' });
     expect(own(e.params, '__proto__')).toBe('p');
     expect(JSON.stringify(e.params)).toContain('"__proto__":"p"');
-    expect(Object.entries(e.user_props)).toEqual([['hasOwnProperty', 'h'], ['__proto__', 'u']]);
-    expect(Object.entries(e.consent!)).toEqual([['valueOf', 'granted'], ['__proto__', 'denied']]);
+    expect(Object.entries(e.user_props)).toEqual([
+      ['hasOwnProperty', 'h'],
+      ['__proto__', 'u'],
+    ]);
+    expect(Object.entries(e.consent!)).toEqual([
+      ['valueOf', 'granted'],
+      ['__proto__', 'denied'],
+    ]);
   });
 
   it('keeps an extra field whose name a param already has in params._tally_dropped', () => {

@@ -19,8 +19,22 @@ export const NATIVE_LIMITS = {
 } as const;
 
 const KNOWN = new Set([
-  'event_id', 'name', 'client_id', 'user_id', 'session_id', 'timestamp', 'url', 'referrer', 'title',
-  'user_agent', 'ip', 'language', 'screen', 'params', 'user_props', 'consent',
+  'event_id',
+  'name',
+  'client_id',
+  'user_id',
+  'session_id',
+  'timestamp',
+  'url',
+  'referrer',
+  'title',
+  'user_agent',
+  'ip',
+  'language',
+  'screen',
+  'params',
+  'user_props',
+  'consent',
 ]);
 const NAME = /^[A-Za-z0-9_$][A-Za-z0-9_.:$ -]*$/;
 

@@ -40,28 +40,125 @@ const hostile = fc.oneof(
 const json = fc.jsonValue({ maxDepth: 4 });
 const shaped = (keys: string[]) =>
   fc.oneof(
-    fc.dictionary(fc.constantFrom(...keys), fc.oneof(hostile, json, fc.array(fc.dictionary(fc.constantFrom(...keys), fc.oneof(hostile, json)), { maxLength: 3 })), { maxKeys: keys.length }),
+    fc.dictionary(
+      fc.constantFrom(...keys),
+      fc.oneof(hostile, json, fc.array(fc.dictionary(fc.constantFrom(...keys), fc.oneof(hostile, json)), { maxLength: 3 })),
+      { maxKeys: keys.length },
+    ),
     fc.array(fc.dictionary(fc.constantFrom(...keys), fc.oneof(hostile, json)), { maxLength: 3 }),
   );
 // through JSON text, as the collector receives it (fast-check also makes null-prototype objects, which JSON.parse never does)
 const anyBody = (keys: string[]) => fc.oneof(json, shaped(keys)).map((v) => JSON.parse(JSON.stringify(v) ?? 'null') as unknown);
 
-const MP = ['client_id', 'user_id', 'app_instance_id', 'timestamp_micros', 'events', 'name', 'params', 'user_properties', 'consent', 'user_data', 'non_personalized_ads', 'value', 'session_id', 'engagement_time_msec', 'page_location'];
+const MP = [
+  'client_id',
+  'user_id',
+  'app_instance_id',
+  'timestamp_micros',
+  'events',
+  'name',
+  'params',
+  'user_properties',
+  'consent',
+  'user_data',
+  'non_personalized_ads',
+  'value',
+  'session_id',
+  'engagement_time_msec',
+  'page_location',
+];
 const NATIVE = ['events', 'name', 'client_id', 'user_id', 'ts', 'timestamp', 'params', 'event_id', 'session_id', 'page', 'url', 'referrer'];
-const SEGMENT = ['batch', 'type', 'event', 'name', 'userId', 'anonymousId', 'messageId', 'timestamp', 'sentAt', 'properties', 'traits', 'context', 'previousId', 'groupId', 'writeKey'];
+const SEGMENT = [
+  'batch',
+  'type',
+  'event',
+  'name',
+  'userId',
+  'anonymousId',
+  'messageId',
+  'timestamp',
+  'sentAt',
+  'properties',
+  'traits',
+  'context',
+  'previousId',
+  'groupId',
+  'writeKey',
+];
 const POSTHOG = ['batch', 'api_key', 'event', 'distinct_id', 'properties', 'timestamp', 'uuid', '$set', 'offset', 'sent_at', 'data'];
 const UMAMI = ['type', 'payload', 'website', 'hostname', 'url', 'referrer', 'name', 'data', 'screen', 'language', 'title', 'id'];
 const PLAUSIBLE = ['n', 'name', 'u', 'url', 'd', 'domain', 'r', 'referrer', 'p', 'props', 'm', 'meta', 'h', 'revenue', 'interactive'];
-const SNOWPLOW = ['schema', 'data', 'e', 'aid', 'duid', 'uid', 'eid', 'dtm', 'stm', 'url', 'page', 'refr', 'se_ca', 'se_ac', 'co', 'cx', 'ue_pr', 'ue_px', 'tv', 'p', 'sid', 'vid'];
-const QUERY_KEYS = ['v', 'tid', 'cid', 'en', 'dl', 'dr', 'dt', 'sid', 'sct', '_et', 'ep.x', 'epn.v', 'up.u', 'uid', '_p', 'seg', 'mid', 'eid', 'e', 'aid', 'dtm', 'cx', 'ue_px', 'url', 'ts'];
+const SNOWPLOW = [
+  'schema',
+  'data',
+  'e',
+  'aid',
+  'duid',
+  'uid',
+  'eid',
+  'dtm',
+  'stm',
+  'url',
+  'page',
+  'refr',
+  'se_ca',
+  'se_ac',
+  'co',
+  'cx',
+  'ue_pr',
+  'ue_px',
+  'tv',
+  'p',
+  'sid',
+  'vid',
+];
+const QUERY_KEYS = [
+  'v',
+  'tid',
+  'cid',
+  'en',
+  'dl',
+  'dr',
+  'dt',
+  'sid',
+  'sct',
+  '_et',
+  'ep.x',
+  'epn.v',
+  'up.u',
+  'uid',
+  '_p',
+  'seg',
+  'mid',
+  'eid',
+  'e',
+  'aid',
+  'dtm',
+  'cx',
+  'ue_px',
+  'url',
+  'ts',
+];
 const query = fc
-  .array(fc.tuple(fc.oneof(fc.constantFrom(...QUERY_KEYS), fc.string({ maxLength: 8 })), fc.oneof(fc.string(), fc.constantFrom('', '%', '\ud800', 'x'.repeat(5_000), '1e309', '-1'))), { maxLength: 12 })
+  .array(
+    fc.tuple(
+      fc.oneof(fc.constantFrom(...QUERY_KEYS), fc.string({ maxLength: 8 })),
+      fc.oneof(fc.string(), fc.constantFrom('', '%', '\ud800', 'x'.repeat(5_000), '1e309', '-1')),
+    ),
+    { maxLength: 12 },
+  )
   .map((pairs) => new URLSearchParams(pairs));
 
 describe('ingest parsers under fuzzing: a TallyError or an answer, never anything else', () => {
   it('GA4 Measurement Protocol', () => {
-    fc.assert(fc.property(anyBody(MP), (b) => onlyTallyErrors(() => parseGa4Mp(b, ctx))), { numRuns: RUNS });
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), (b) => onlyTallyErrors(() => parseGa4Mp(parseGa4MpBody(Buffer.from(b)), ctx))), { numRuns: RUNS });
+    fc.assert(
+      fc.property(anyBody(MP), (b) => onlyTallyErrors(() => parseGa4Mp(b, ctx))),
+      { numRuns: RUNS },
+    );
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (b) => onlyTallyErrors(() => parseGa4Mp(parseGa4MpBody(Buffer.from(b)), ctx))),
+      { numRuns: RUNS },
+    );
   });
 
   it('gtag and the pixel (query strings and line-separated bodies)', () => {
@@ -78,17 +175,25 @@ describe('ingest parsers under fuzzing: a TallyError or an answer, never anythin
   });
 
   it('native', () => {
-    fc.assert(fc.property(anyBody(NATIVE), (b) => onlyTallyErrors(() => parseNative(b, ctx))), { numRuns: RUNS });
+    fc.assert(
+      fc.property(anyBody(NATIVE), (b) => onlyTallyErrors(() => parseNative(b, ctx))),
+      { numRuns: RUNS },
+    );
   });
 
   it('Segment, every call', () => {
     const calls = [...new Set(Object.values(SEGMENT_PATHS))];
-    fc.assert(fc.property(anyBody(SEGMENT), fc.constantFrom(...calls), (b, call) => onlyTallyErrors(() => parseSegment(b, call, ctx))), { numRuns: RUNS });
+    fc.assert(
+      fc.property(anyBody(SEGMENT), fc.constantFrom(...calls), (b, call) => onlyTallyErrors(() => parseSegment(b, call, ctx))),
+      { numRuns: RUNS },
+    );
   });
 
   it('PostHog (decoded bodies and raw bytes)', () => {
     fc.assert(
-      fc.property(anyBody(POSTHOG), fc.boolean(), fc.option(fc.integer()), (b, engage, sentAtMs) => onlyTallyErrors(() => parsePostHog(b, { ...ctx, engage, sentAtMs }))),
+      fc.property(anyBody(POSTHOG), fc.boolean(), fc.option(fc.integer()), (b, engage, sentAtMs) =>
+        onlyTallyErrors(() => parsePostHog(b, { ...ctx, engage, sentAtMs })),
+      ),
       { numRuns: RUNS },
     );
     fc.assert(
@@ -98,12 +203,24 @@ describe('ingest parsers under fuzzing: a TallyError or an answer, never anythin
   });
 
   it('Umami and Plausible', () => {
-    fc.assert(fc.property(anyBody(UMAMI), (b) => onlyTallyErrors(() => parseUmami(b, ctx))), { numRuns: RUNS });
-    fc.assert(fc.property(anyBody(PLAUSIBLE), (b) => onlyTallyErrors(() => parsePlausible(b))), { numRuns: RUNS });
+    fc.assert(
+      fc.property(anyBody(UMAMI), (b) => onlyTallyErrors(() => parseUmami(b, ctx))),
+      { numRuns: RUNS },
+    );
+    fc.assert(
+      fc.property(anyBody(PLAUSIBLE), (b) => onlyTallyErrors(() => parsePlausible(b))),
+      { numRuns: RUNS },
+    );
   });
 
   it('Snowplow (POST payloads and GET query strings)', () => {
-    fc.assert(fc.property(anyBody(SNOWPLOW), (b) => onlyTallyErrors(() => parseSnowplowPost(b, ctx))), { numRuns: RUNS });
-    fc.assert(fc.property(query, (q) => onlyTallyErrors(() => parseSnowplowGet(q, ctx))), { numRuns: RUNS });
+    fc.assert(
+      fc.property(anyBody(SNOWPLOW), (b) => onlyTallyErrors(() => parseSnowplowPost(b, ctx))),
+      { numRuns: RUNS },
+    );
+    fc.assert(
+      fc.property(query, (q) => onlyTallyErrors(() => parseSnowplowGet(q, ctx))),
+      { numRuns: RUNS },
+    );
   });
 });

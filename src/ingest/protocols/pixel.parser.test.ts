@@ -3,7 +3,9 @@ import { parsePixel, pixelPropertyRef } from './pixel.parser.js';
 
 describe('pixel /i.gif parser', () => {
   it('maps an email-open pixel: defaults to page_view, eid as the event id, ep.* kept', () => {
-    const q = new URLSearchParams('tid=G-ABC123&cid=sub-42&en=email_open&eid=open-42-7&dl=https%3A%2F%2Fmail.example%2Fnews%2F7&dt=Issue%207&ep.campaign=spring&epn.issue=7');
+    const q = new URLSearchParams(
+      'tid=G-ABC123&cid=sub-42&en=email_open&eid=open-42-7&dl=https%3A%2F%2Fmail.example%2Fnews%2F7&dt=Issue%207&ep.campaign=spring&epn.issue=7',
+    );
     expect(pixelPropertyRef(q)).toBe('G-ABC123');
     expect(parsePixel(q)).toMatchObject({
       protocol: 'pixel',

@@ -81,12 +81,23 @@ describe('Plausible parser', () => {
   it('refuses hostile input: wrong types and huge fields', () => {
     const big = 'x'.repeat(PLAUSIBLE_LIMITS.maxPropValueBytes + 1);
     const cases: unknown[] = [
-      null, 42, 'pageview', { n: {}, u: 'https://a.example/' }, { n: 'x'.repeat(121), u: 'https://a.example/' },
-      { n: 'x', u: `https://a.example/${'a'.repeat(2100)}` }, { n: 'x', u: 42 }, { n: 'x', u: 'https://a.example/', d: ['a'] },
-      { n: 'x', u: 'https://a.example/', r: {} }, { n: 'x', u: 'https://a.example/', p: '{broken' }, { n: 'x', u: 'https://a.example/', p: [1] },
-      { n: 'x', u: 'https://a.example/', p: { k: big } }, { n: 'x', u: 'https://a.example/', p: { ['k'.repeat(301)]: 'v' } },
-      { n: 'x', u: 'https://a.example/', $: { amount: 'lots', currency: 'USD' } }, { n: 'x', u: 'https://a.example/', $: 'ten' },
-      { n: 'engagement', u: 'https://a.example/', sd: 'deep' }, { n: 'x', u: 'https://a.example/', e: -5 },
+      null,
+      42,
+      'pageview',
+      { n: {}, u: 'https://a.example/' },
+      { n: 'x'.repeat(121), u: 'https://a.example/' },
+      { n: 'x', u: `https://a.example/${'a'.repeat(2100)}` },
+      { n: 'x', u: 42 },
+      { n: 'x', u: 'https://a.example/', d: ['a'] },
+      { n: 'x', u: 'https://a.example/', r: {} },
+      { n: 'x', u: 'https://a.example/', p: '{broken' },
+      { n: 'x', u: 'https://a.example/', p: [1] },
+      { n: 'x', u: 'https://a.example/', p: { k: big } },
+      { n: 'x', u: 'https://a.example/', p: { ['k'.repeat(301)]: 'v' } },
+      { n: 'x', u: 'https://a.example/', $: { amount: 'lots', currency: 'USD' } },
+      { n: 'x', u: 'https://a.example/', $: 'ten' },
+      { n: 'engagement', u: 'https://a.example/', sd: 'deep' },
+      { n: 'x', u: 'https://a.example/', e: -5 },
     ];
     for (const c of cases) expect(parsePlausible(c).ok, JSON.stringify(c)?.slice(0, 80)).toBe(false);
   });

@@ -21,12 +21,18 @@ export const PLAUSIBLE_LIMITS = {
 /** Plausible's error body: `{ "errors": { field: [message] } }`. */
 export type PlausibleErrors = Record<string, string[]>;
 
-export type PlausibleParseResult =
-  | { ok: true; domains: string[]; event: ParsedEvent }
-  | { ok: false; errors: PlausibleErrors };
+export type PlausibleParseResult = { ok: true; domains: string[]; event: ParsedEvent } | { ok: false; errors: PlausibleErrors };
 
 const LONG: Record<string, string> = {
-  n: 'name', u: 'url', d: 'domain', r: 'referrer', p: 'props', m: 'meta', $: 'revenue', h: 'hashMode', i: 'interactive',
+  n: 'name',
+  u: 'url',
+  d: 'domain',
+  r: 'referrer',
+  p: 'props',
+  m: 'meta',
+  $: 'revenue',
+  h: 'hashMode',
+  i: 'interactive',
   w: 'screen_width',
 };
 const HANDLED = new Set(['name', 'url', 'domain', 'referrer', 'props', 'meta', 'revenue', 'hashMode', 'interactive', 'sd', 'e', 'v']);
@@ -180,7 +186,10 @@ function uniqueDomains(listed: string[]): string[] {
 
 /** `www.` stripped and lowercased, as Plausible stores site domains. */
 export function normalizeDomain(d: string): string {
-  return d.trim().toLowerCase().replace(/^www\./, '');
+  return d
+    .trim()
+    .toLowerCase()
+    .replace(/^www\./, '');
 }
 
 /** Flat props: nested values and blanks dropped, at most 30, key ≤ 300 bytes, value ≤ 2000 bytes. */

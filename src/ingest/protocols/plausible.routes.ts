@@ -29,14 +29,22 @@ export const plausibleRoutes: IngestRoute[] = [
 
       const property = await resolveFresh(deps, () => parsed.domains.map((d) => deps.credentials.resolveDomain(d)).find((p) => p) ?? null);
       if (!property) {
-        await deps.ingest.deadLetter('plausible', [{ index: 0, reason: 'unknown_property', detail: `no property for domain ${parsed.domains.join(',')}`, payload: body }], null, ctx.receivedAt);
+        await deps.ingest.deadLetter(
+          'plausible',
+          [{ index: 0, reason: 'unknown_property', detail: `no property for domain ${parsed.domains.join(',')}`, payload: body }],
+          null,
+          ctx.receivedAt,
+        );
         res.writeHead(202, { 'content-type': 'text/plain', 'x-plausible-dropped': '1' }).end('ok');
         return;
       }
       const event = parsed.event;
       // server-side senders forward the visitor's IP in X-Forwarded-For (Plausible's docs)
       event.ip = forwardedVisitorIp(req, deps.proxy.enabled);
-      event.client_id = await deps.visitorIds.visitorId({ propertyId: property.propertyId, ip: event.ip ?? ctx.ip, userAgent: header(req, 'user-agent') }, ctx.receivedAt);
+      event.client_id = await deps.visitorIds.visitorId(
+        { propertyId: property.propertyId, ip: event.ip ?? ctx.ip, userAgent: header(req, 'user-agent') },
+        ctx.receivedAt,
+      );
       await admitAndAccept(deps, 'plausible', [event], [], property, ctx, { req, res, sender: 'browser' });
       res.writeHead(202, { 'content-type': 'text/plain' }).end('ok');
     },

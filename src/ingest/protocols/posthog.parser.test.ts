@@ -16,11 +16,28 @@ const browserBatch = {
       uuid: '0194c3f4-6f2a-7b7e-9a1b-2c3d4e5f6a7b',
       event: '$pageview',
       properties: {
-        $os: 'Mac OS X', $browser: 'Chrome', $device_type: 'Desktop', $current_url: 'https://shop.example/?utm_source=news',
-        $host: 'shop.example', $pathname: '/', $browser_language: 'en-US', $screen_height: 1117, $screen_width: 1728,
-        $referrer: '$direct', $referring_domain: '$direct', $lib: 'web', $lib_version: '1.200.0', $insert_id: 'abc',
-        $time: (NOW - 1_000) / 1000, distinct_id: '0194c3f4-device', $device_id: '0194c3f4-device', $session_id: '0194c3f4-session',
-        $window_id: '0194c3f4-window', token: KEY, title: 'Home', $raw_user_agent: 'Mozilla/5.0 (Macintosh) Chrome/120',
+        $os: 'Mac OS X',
+        $browser: 'Chrome',
+        $device_type: 'Desktop',
+        $current_url: 'https://shop.example/?utm_source=news',
+        $host: 'shop.example',
+        $pathname: '/',
+        $browser_language: 'en-US',
+        $screen_height: 1117,
+        $screen_width: 1728,
+        $referrer: '$direct',
+        $referring_domain: '$direct',
+        $lib: 'web',
+        $lib_version: '1.200.0',
+        $insert_id: 'abc',
+        $time: (NOW - 1_000) / 1000,
+        distinct_id: '0194c3f4-device',
+        $device_id: '0194c3f4-device',
+        $session_id: '0194c3f4-session',
+        $window_id: '0194c3f4-window',
+        token: KEY,
+        title: 'Home',
+        $raw_user_agent: 'Mozilla/5.0 (Macintosh) Chrome/120',
       },
       timestamp: new Date(NOW + 4_000).toISOString(),
     },
@@ -74,9 +91,19 @@ describe('PostHog event mapping', () => {
     expect(r.refused).toEqual([]);
     const [e] = r.events;
     expect(e).toMatchObject({
-      protocol: 'posthog', name: 'page_view', event_id: '0194c3f4-6f2a-7b7e-9a1b-2c3d4e5f6a7b', client_id: '0194c3f4-device', user_id: null,
-      session_id: '0194c3f4-session', url: 'https://shop.example/?utm_source=news', referrer: null, title: 'Home', language: 'en-US',
-      screen: '1728x1117', ua: 'Mozilla/5.0 (Macintosh) Chrome/120', client_ts: NOW - 1_000,
+      protocol: 'posthog',
+      name: 'page_view',
+      event_id: '0194c3f4-6f2a-7b7e-9a1b-2c3d4e5f6a7b',
+      client_id: '0194c3f4-device',
+      user_id: null,
+      session_id: '0194c3f4-session',
+      url: 'https://shop.example/?utm_source=news',
+      referrer: null,
+      title: 'Home',
+      language: 'en-US',
+      screen: '1728x1117',
+      ua: 'Mozilla/5.0 (Macintosh) Chrome/120',
+      client_ts: NOW - 1_000,
     });
     expect(e.params).toMatchObject({ _tally_source_name: '$pageview', $lib: 'web', $window_id: '0194c3f4-window' });
     expect(e.params).not.toHaveProperty('token');
@@ -84,10 +111,25 @@ describe('PostHog event mapping', () => {
 
   it('maps an identified user: client id from $device_id, user id from distinct_id; $set into user props', () => {
     const r = parsePostHog(
-      { api_key: KEY, batch: [{ event: 'purchase', distinct_id: 'user@example.com', properties: { $device_id: 'dev-1', value: 9, $set: { plan: 'pro' }, $set_once: { first: 'x', plan: 'free' } } }] },
+      {
+        api_key: KEY,
+        batch: [
+          {
+            event: 'purchase',
+            distinct_id: 'user@example.com',
+            properties: { $device_id: 'dev-1', value: 9, $set: { plan: 'pro' }, $set_once: { first: 'x', plan: 'free' } },
+          },
+        ],
+      },
       { receivedAt: NOW },
     );
-    expect(r.events[0]).toMatchObject({ name: 'purchase', client_id: 'dev-1', user_id: 'user@example.com', client_ts: null, user_props: { plan: 'pro', first: 'x' } });
+    expect(r.events[0]).toMatchObject({
+      name: 'purchase',
+      client_id: 'dev-1',
+      user_id: 'user@example.com',
+      client_ts: null,
+      user_props: { plan: 'pro', first: 'x' },
+    });
     expect(r.events[0].params).toMatchObject({ value: 9, $set_once: { first: 'x', plan: 'free' } });
   });
 
@@ -127,13 +169,27 @@ describe('PostHog event mapping', () => {
 
   it('dead-letters events without a name or distinct id, and $performance_event; 401 without or with mixed keys', () => {
     const r = parsePostHog(
-      { api_key: KEY, batch: [{ event: 'ok', distinct_id: 'd' }, { distinct_id: 'd' }, { event: 'x' }, { event: '$performance_event', distinct_id: 'd' }, 'str', { event: 'x', distinct_id: 'd', properties: [] }, { event: 'x', distinct_id: 'd', timestamp: 'soon' }, { event: 'x', distinct_id: 'd', uuid: 5 }] },
+      {
+        api_key: KEY,
+        batch: [
+          { event: 'ok', distinct_id: 'd' },
+          { distinct_id: 'd' },
+          { event: 'x' },
+          { event: '$performance_event', distinct_id: 'd' },
+          'str',
+          { event: 'x', distinct_id: 'd', properties: [] },
+          { event: 'x', distinct_id: 'd', timestamp: 'soon' },
+          { event: 'x', distinct_id: 'd', uuid: 5 },
+        ],
+      },
       { receivedAt: NOW },
     );
     expect(r.events).toHaveLength(1);
     expect(r.refused.map((x) => x.index)).toEqual([1, 2, 3, 4, 5, 6, 7]);
     expect(isErr(() => parsePostHog({ batch: [{ event: 'x', distinct_id: 'd' }] }, { receivedAt: NOW }), 'unauthenticated')).toBe(true);
-    expect(isErr(() => parsePostHog({ api_key: KEY, batch: [{ event: 'x', distinct_id: 'd', token: 'other' }] }, { receivedAt: NOW }), 'unauthenticated')).toBe(true);
+    expect(isErr(() => parsePostHog({ api_key: KEY, batch: [{ event: 'x', distinct_id: 'd', token: 'other' }] }, { receivedAt: NOW }), 'unauthenticated')).toBe(
+      true,
+    );
     expect(isErr(() => parsePostHog({ api_key: KEY, batch: [] }, { receivedAt: NOW }), 'malformed_body')).toBe(true);
     expect(isErr(() => parsePostHog({ api_key: KEY, batch: 'x' }, { receivedAt: NOW }), 'malformed_body')).toBe(true);
     expect(isErr(() => parsePostHog(42, { receivedAt: NOW }), 'malformed_body')).toBe(true);
@@ -141,7 +197,16 @@ describe('PostHog event mapping', () => {
   });
 
   it('truncates huge distinct ids to 200 characters and refuses huge names', () => {
-    const r = parsePostHog({ api_key: KEY, batch: [{ event: 'x', distinct_id: 'd'.repeat(5000) }, { event: 'e'.repeat(201), distinct_id: 'd' }] }, { receivedAt: NOW });
+    const r = parsePostHog(
+      {
+        api_key: KEY,
+        batch: [
+          { event: 'x', distinct_id: 'd'.repeat(5000) },
+          { event: 'e'.repeat(201), distinct_id: 'd' },
+        ],
+      },
+      { receivedAt: NOW },
+    );
     expect(r.events[0].client_id).toHaveLength(POSTHOG_LIMITS.maxDistinctId);
     expect(r.refused).toHaveLength(1);
   });

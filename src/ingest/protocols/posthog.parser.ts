@@ -121,7 +121,21 @@ export function parsePostHog(decoded: unknown, ctx: { receivedAt: number; sentAt
   return out;
 }
 
-const TOP = new Set(['event', 'distinct_id', '$distinct_id', 'uuid', 'properties', 'timestamp', 'offset', 'sent_at', '$set', '$set_once', 'api_key', 'token', '$token']);
+const TOP = new Set([
+  'event',
+  'distinct_id',
+  '$distinct_id',
+  'uuid',
+  'properties',
+  'timestamp',
+  'offset',
+  'sent_at',
+  '$set',
+  '$set_once',
+  'api_key',
+  'token',
+  '$token',
+]);
 const SECRET_PROPS = new Set(['token', '$token', 'api_key']);
 
 function parseOne(raw: unknown, receivedAt: number, sentAt: number | null): ParsedEvent | string {
@@ -130,7 +144,8 @@ function parseOne(raw: unknown, receivedAt: number, sentAt: number | null): Pars
   if (typeof e.event !== 'string' || !e.event) return 'event: required non-empty string';
   if (e.event.length > POSTHOG_LIMITS.maxEventName) return `event: longer than ${POSTHOG_LIMITS.maxEventName}`;
   if (e.event === '$performance_event') return '$performance_event is not ingested (PostHog filters it too)';
-  if (e.properties !== undefined && e.properties !== null && (typeof e.properties !== 'object' || Array.isArray(e.properties))) return 'properties: must be an object';
+  if (e.properties !== undefined && e.properties !== null && (typeof e.properties !== 'object' || Array.isArray(e.properties)))
+    return 'properties: must be an object';
   const props: Json = { ...((e.properties as Json | undefined) ?? {}) };
 
   const distinct = idString(e.distinct_id ?? props.distinct_id ?? e.$distinct_id ?? props.$distinct_id);

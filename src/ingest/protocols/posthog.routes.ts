@@ -35,7 +35,14 @@ async function capture(deps: CollectorDeps, req: IncomingMessage, res: ServerRes
     const sentAtMs = parseTime(url.searchParams.get('_') ?? url.searchParams.get('sent_at'));
     const parsed = parsePostHog(decoded, { receivedAt: ctx.receivedAt, sentAtMs, engage: url.pathname.startsWith('/engage') });
     const property = await resolveFresh(deps, () => deps.credentials.resolveKey(parsed.token, 'ingest'));
-    if (!property) return fail(res, 401, 'authentication_error', 'invalid_api_key', 'Project API key invalid. You can find your project API key in Tally as your ingest key.');
+    if (!property)
+      return fail(
+        res,
+        401,
+        'authentication_error',
+        'invalid_api_key',
+        'Project API key invalid. You can find your project API key in Tally as your ingest key.',
+      );
     await admitAndAccept(deps, 'posthog', parsed.events, parsed.refused, property, ctx, { req, res, sender: 'keyed' });
   } catch (err) {
     if (!isTallyError(err)) throw err;

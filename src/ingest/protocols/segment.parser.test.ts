@@ -10,15 +10,24 @@ const UA = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (
 const nodeBatch = {
   batch: [
     {
-      type: 'track', event: 'Order Completed', userId: 'u-1', anonymousId: 'a-1',
+      type: 'track',
+      event: 'Order Completed',
+      userId: 'u-1',
+      anonymousId: 'a-1',
       properties: { revenue: 9.99, products: [{ sku: 'S1', quantity: 2 }] },
-      messageId: 'node-next-1717243199000-6f1c2a', timestamp: '2024-06-01T11:59:58.000Z',
+      messageId: 'node-next-1717243199000-6f1c2a',
+      timestamp: '2024-06-01T11:59:58.000Z',
       context: { library: { name: '@segment/analytics-node', version: '3.1.0' } },
-      integrations: {}, _metadata: { nodeVersion: '20.11.0', jsRuntime: 'node' },
+      integrations: {},
+      _metadata: { nodeVersion: '20.11.0', jsRuntime: 'node' },
     },
     {
-      type: 'identify', userId: 'u-1', anonymousId: 'a-1', traits: { email: 'u1@example.com', plan: 'pro' },
-      messageId: 'node-next-1717243199001-aa', timestamp: '2024-06-01T11:59:58.500Z',
+      type: 'identify',
+      userId: 'u-1',
+      anonymousId: 'a-1',
+      traits: { email: 'u1@example.com', plan: 'pro' },
+      messageId: 'node-next-1717243199001-aa',
+      timestamp: '2024-06-01T11:59:58.500Z',
       context: { library: { name: '@segment/analytics-node', version: '3.1.0' } },
     },
     { type: 'alias', userId: 'u-1', previousId: 'a-old', messageId: 'm-alias', timestamp: '2024-06-01T11:59:59.000Z' },
@@ -31,16 +40,38 @@ const nodeBatch = {
 
 // What analytics.js posts to /v1/p (text/plain, writeKey and sentAt in the message).
 const browserPage = {
-  type: 'page', name: 'Pricing', category: 'Docs', anonymousId: '2f5a9c1e-aaaa-4bbb-8ccc-1234567890ab',
-  properties: { path: '/pricing', referrer: 'https://www.google.com/', search: '?utm_source=news', title: 'Pricing - Acme', url: 'https://acme.example/pricing?utm_source=news' },
+  type: 'page',
+  name: 'Pricing',
+  category: 'Docs',
+  anonymousId: '2f5a9c1e-aaaa-4bbb-8ccc-1234567890ab',
+  properties: {
+    path: '/pricing',
+    referrer: 'https://www.google.com/',
+    search: '?utm_source=news',
+    title: 'Pricing - Acme',
+    url: 'https://acme.example/pricing?utm_source=news',
+  },
   context: {
-    page: { path: '/pricing', referrer: 'https://www.google.com/', search: '?utm_source=news', title: 'Pricing - Acme', url: 'https://acme.example/pricing?utm_source=news' },
-    userAgent: UA, locale: 'en-US', library: { name: 'analytics.js', version: 'next-1.70.0' },
-    campaign: { source: 'news', name: 'spring', medium: 'email' }, ip: '203.0.113.77', screen: { width: 1440, height: 900, density: 2 },
+    page: {
+      path: '/pricing',
+      referrer: 'https://www.google.com/',
+      search: '?utm_source=news',
+      title: 'Pricing - Acme',
+      url: 'https://acme.example/pricing?utm_source=news',
+    },
+    userAgent: UA,
+    locale: 'en-US',
+    library: { name: 'analytics.js', version: 'next-1.70.0' },
+    campaign: { source: 'news', name: 'spring', medium: 'email' },
+    ip: '203.0.113.77',
+    screen: { width: 1440, height: 900, density: 2 },
     traits: { plan: 'free' },
   },
-  messageId: 'ajs-next-1717243195000-0b3f', timestamp: '2024-06-01T13:00:00.000Z', sentAt: '2024-06-01T13:00:05.000Z',
-  writeKey: 'tk_ing_browser', integrations: {},
+  messageId: 'ajs-next-1717243195000-0b3f',
+  timestamp: '2024-06-01T13:00:00.000Z',
+  sentAt: '2024-06-01T13:00:05.000Z',
+  writeKey: 'tk_ing_browser',
+  integrations: {},
 };
 
 describe('Segment parser', () => {
@@ -50,23 +81,45 @@ describe('Segment parser', () => {
     expect(r.refused).toEqual([]);
     const [track, identify, alias, group, screen] = r.events;
     expect(track).toMatchObject({
-      protocol: 'segment', name: 'Order Completed', event_id: 'node-next-1717243199000-6f1c2a', client_id: 'a-1', user_id: 'u-1',
+      protocol: 'segment',
+      name: 'Order Completed',
+      event_id: 'node-next-1717243199000-6f1c2a',
+      client_id: 'a-1',
+      user_id: 'u-1',
       // timestamp + (receivedAt − sentAt) = 11:59:58 + 1 s
       client_ts: Date.parse('2024-06-01T11:59:59.000Z'),
       params: {
-        revenue: 9.99, products: [{ sku: 'S1', quantity: 2 }], segment_type: 'track', integrations: {},
-        _metadata: { nodeVersion: '20.11.0', jsRuntime: 'node' }, original_timestamp: '2024-06-01T11:59:58.000Z',
-        sent_at: '2024-06-01T11:59:59.000Z', context: { library: { name: '@segment/analytics-node', version: '3.1.0' } },
+        revenue: 9.99,
+        products: [{ sku: 'S1', quantity: 2 }],
+        segment_type: 'track',
+        integrations: {},
+        _metadata: { nodeVersion: '20.11.0', jsRuntime: 'node' },
+        original_timestamp: '2024-06-01T11:59:58.000Z',
+        sent_at: '2024-06-01T11:59:59.000Z',
+        context: { library: { name: '@segment/analytics-node', version: '3.1.0' } },
       },
     });
     expect(JSON.stringify(r.events)).not.toContain('tk_ing_secret');
     expect(identify).toMatchObject({
-      name: IDENTITY_LINK_EVENT, client_id: 'a-1', user_id: 'u-1', user_props: { email: 'u1@example.com', plan: 'pro' },
+      name: IDENTITY_LINK_EVENT,
+      client_id: 'a-1',
+      user_id: 'u-1',
+      user_props: { email: 'u1@example.com', plan: 'pro' },
       params: { link_kind: 'identify', user_id: 'u-1', client_id: 'a-1', source_protocol: 'segment', segment_type: 'identify' },
     });
     expect(alias).toMatchObject({ name: IDENTITY_LINK_EVENT, client_id: 'u-1', params: { link_kind: 'alias', client_id: 'a-old', user_id: 'u-1' } });
-    expect(group).toMatchObject({ name: 'group', client_id: 'u-1', params: { group_id: 'org-9', group_traits: { name: 'Acme', employees: 40 } }, client_ts: null });
-    expect(screen).toMatchObject({ name: 'screen_view', client_id: 'a-2', user_id: null, params: { screen_name: 'Checkout', screen_category: 'Shop', step: 2 } });
+    expect(group).toMatchObject({
+      name: 'group',
+      client_id: 'u-1',
+      params: { group_id: 'org-9', group_traits: { name: 'Acme', employees: 40 } },
+      client_ts: null,
+    });
+    expect(screen).toMatchObject({
+      name: 'screen_view',
+      client_id: 'a-2',
+      user_id: null,
+      params: { screen_name: 'Checkout', screen_category: 'Shop', step: 2 },
+    });
   });
 
   it('maps an analytics.js page call: page, campaign, UA, IP, screen, locale; future time clamped to receipt', () => {
@@ -74,9 +127,18 @@ describe('Segment parser', () => {
     expect(r.writeKey).toBe('tk_ing_browser');
     const [e] = r.events;
     expect(e).toMatchObject({
-      name: 'page_view', event_id: 'ajs-next-1717243195000-0b3f', client_id: '2f5a9c1e-aaaa-4bbb-8ccc-1234567890ab', user_id: null,
-      url: 'https://acme.example/pricing?utm_source=news', referrer: 'https://www.google.com/', title: 'Pricing - Acme',
-      ua: UA, ip: '203.0.113.77', language: 'en-US', screen: '1440x900', user_props: { plan: 'free' },
+      name: 'page_view',
+      event_id: 'ajs-next-1717243195000-0b3f',
+      client_id: '2f5a9c1e-aaaa-4bbb-8ccc-1234567890ab',
+      user_id: null,
+      url: 'https://acme.example/pricing?utm_source=news',
+      referrer: 'https://www.google.com/',
+      title: 'Pricing - Acme',
+      ua: UA,
+      ip: '203.0.113.77',
+      language: 'en-US',
+      screen: '1440x900',
+      user_props: { plan: 'free' },
       params: { page_name: 'Pricing', page_category: 'Docs', utm_source: 'news', utm_campaign: 'spring', utm_medium: 'email' },
     });
     // 13:00:00 + (12:00:00 − 13:00:05) = 11:59:55: the client's clock is an hour ahead
@@ -92,7 +154,10 @@ describe('Segment parser', () => {
 
   it('merges the batch envelope context and keeps clashing fields instead of overwriting', () => {
     const r = parseSegment(
-      { context: { ip: '198.51.100.1', app: { name: 'shop' } }, batch: [{ type: 'track', event: 'A', userId: 7, properties: { context: 'mine', segment_type: 'p' }, context: { app: { name: 'own' } } }] },
+      {
+        context: { ip: '198.51.100.1', app: { name: 'shop' } },
+        batch: [{ type: 'track', event: 'A', userId: 7, properties: { context: 'mine', segment_type: 'p' }, context: { app: { name: 'own' } } }],
+      },
       'batch',
       ctx,
     );
@@ -121,7 +186,14 @@ describe('Segment parser', () => {
     expect(r.events.map((e) => e.name)).toEqual(['ok', 'page_view']);
     expect(r.events[1]).toMatchObject({ event_id: null, client_ts: null, params: { message_id: 'm'.repeat(101), original_timestamp: 'yesterday' } });
     expect(r.refused.map((x) => [x.index, x.reason])).toEqual([
-      [1, 'invalid'], [2, 'invalid'], [3, 'invalid'], [4, 'invalid'], [5, 'invalid'], [6, 'over_limit'], [7, 'invalid'], [8, 'invalid'],
+      [1, 'invalid'],
+      [2, 'invalid'],
+      [3, 'invalid'],
+      [4, 'invalid'],
+      [5, 'invalid'],
+      [6, 'over_limit'],
+      [7, 'invalid'],
+      [8, 'invalid'],
     ]);
     expect(r.refused[1].detail).toMatch(/no_user_anon_id/);
   });

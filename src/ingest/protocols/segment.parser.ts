@@ -28,13 +28,20 @@ export type SegmentCall = SegmentType | 'batch';
 
 /** Path segment after `/v1/` -> the call it makes. */
 export const SEGMENT_PATHS: Readonly<Record<string, SegmentCall>> = {
-  track: 'track', t: 'track',
-  page: 'page', p: 'page',
-  screen: 'screen', s: 'screen',
-  identify: 'identify', i: 'identify',
-  group: 'group', g: 'group',
-  alias: 'alias', a: 'alias',
-  batch: 'batch', b: 'batch',
+  track: 'track',
+  t: 'track',
+  page: 'page',
+  p: 'page',
+  screen: 'screen',
+  s: 'screen',
+  identify: 'identify',
+  i: 'identify',
+  group: 'group',
+  g: 'group',
+  alias: 'alias',
+  a: 'alias',
+  batch: 'batch',
+  b: 'batch',
 };
 
 /**
@@ -50,10 +57,30 @@ const NAMES: Record<Exclude<SegmentType, 'track'>, string> = {
 };
 const TYPES: ReadonlySet<string> = new Set(['track', 'page', 'screen', 'identify', 'group', 'alias']);
 const KNOWN: ReadonlySet<string> = new Set([
-  'type', 'messageId', 'anonymousId', 'userId', 'timestamp', 'originalTimestamp', 'sentAt', 'context', 'properties',
-  'event', 'name', 'category', 'traits', 'groupId', 'previousId', 'writeKey',
+  'type',
+  'messageId',
+  'anonymousId',
+  'userId',
+  'timestamp',
+  'originalTimestamp',
+  'sentAt',
+  'context',
+  'properties',
+  'event',
+  'name',
+  'category',
+  'traits',
+  'groupId',
+  'previousId',
+  'writeKey',
 ]);
-const CAMPAIGN: ReadonlyMap<string, string> = new Map([['name', 'utm_campaign'], ['source', 'utm_source'], ['medium', 'utm_medium'], ['term', 'utm_term'], ['content', 'utm_content']]);
+const CAMPAIGN: ReadonlyMap<string, string> = new Map([
+  ['name', 'utm_campaign'],
+  ['source', 'utm_source'],
+  ['medium', 'utm_medium'],
+  ['term', 'utm_term'],
+  ['content', 'utm_content'],
+]);
 
 type Json = Record<string, unknown>;
 
@@ -88,7 +115,12 @@ export function parseSegment(body: unknown, call: SegmentCall, ctx: { receivedAt
   }
   const batch = body.batch;
   if (!Array.isArray(batch)) throw new TallyError('malformed_body', '"batch" must be an array of messages', { reason: 'batch_missing', field: 'batch' });
-  const envelope: Envelope = { context: isObject(body.context) ? body.context : null, integrations: body.integrations, sentAt: body.sentAt, sentAtMs: time(body.sentAt) };
+  const envelope: Envelope = {
+    context: isObject(body.context) ? body.context : null,
+    integrations: body.integrations,
+    sentAt: body.sentAt,
+    sentAtMs: time(body.sentAt),
+  };
   for (let index = 0; index < batch.length; index++) {
     const raw: unknown = batch[index];
     if (!out.writeKey && isObject(raw)) out.writeKey = stringOrNull(raw.writeKey);
@@ -282,11 +314,19 @@ function identityLink(type: SegmentType, userId: string | null, anonymousId: str
  * Segment's skew correction: timestamp + (receivedAt − sentAt) when the client says when it sent;
  * then clamped to [receipt − 72 h, receipt]. The client's own values stay in params.
  */
-function clientTs(msg: Json, envelope: Envelope | null, receivedAt: number, params: Record<string, ParamValue>, dropped: Record<string, ParamValue>): number | null {
+function clientTs(
+  msg: Json,
+  envelope: Envelope | null,
+  receivedAt: number,
+  params: Record<string, ParamValue>,
+  dropped: Record<string, ParamValue>,
+): number | null {
   const rawTs = msg.timestamp ?? msg.originalTimestamp;
   const rawSent = msg.sentAt;
-  if (rawTs !== undefined && rawTs !== null) extra(params, dropped, 'original_timestamp', typeof rawTs === 'string' || typeof rawTs === 'number' ? rawTs : String(rawTs));
-  if (rawSent !== undefined && rawSent !== null) extra(params, dropped, 'sent_at', typeof rawSent === 'string' || typeof rawSent === 'number' ? rawSent : String(rawSent));
+  if (rawTs !== undefined && rawTs !== null)
+    extra(params, dropped, 'original_timestamp', typeof rawTs === 'string' || typeof rawTs === 'number' ? rawTs : String(rawTs));
+  if (rawSent !== undefined && rawSent !== null)
+    extra(params, dropped, 'sent_at', typeof rawSent === 'string' || typeof rawSent === 'number' ? rawSent : String(rawSent));
   const ts = time(rawTs);
   if (ts === null) return null;
   const sent = envelope && rawSent === envelope.sentAt ? envelope.sentAtMs : time(rawSent);

@@ -20,17 +20,67 @@ const body = {
   schema: 'iglu:com.snowplowanalytics.snowplow/payload_data/jsonschema/1-0-4',
   data: [
     {
-      e: 'pv', eid: '5a305bf5-32fc-40d9-b0e8-66052f0f2c95', tv: 'node-4.8.0', p: 'srv', aid: 'G-ABC123', tna: 'sp',
-      url: 'https://shop.example/?utm_source=news', page: 'Home', refr: 'https://www.google.com/', duid: 'd-1', uid: 'u-1',
-      sid: 'c6ef3124-b53a-4b13-a233-0088f79dcbcb', vid: '3', dtm: String(NOW - 10_000), stm: String(NOW - 9_000), res: '1920x1080',
-      lang: 'en-GB', tz: 'Europe/London', ua: 'Mozilla/5.0 (X11; Linux x86_64) Firefox/126.0', ip: '198.51.100.23', cx: b64url(contexts),
+      e: 'pv',
+      eid: '5a305bf5-32fc-40d9-b0e8-66052f0f2c95',
+      tv: 'node-4.8.0',
+      p: 'srv',
+      aid: 'G-ABC123',
+      tna: 'sp',
+      url: 'https://shop.example/?utm_source=news',
+      page: 'Home',
+      refr: 'https://www.google.com/',
+      duid: 'd-1',
+      uid: 'u-1',
+      sid: 'c6ef3124-b53a-4b13-a233-0088f79dcbcb',
+      vid: '3',
+      dtm: String(NOW - 10_000),
+      stm: String(NOW - 9_000),
+      res: '1920x1080',
+      lang: 'en-GB',
+      tz: 'Europe/London',
+      ua: 'Mozilla/5.0 (X11; Linux x86_64) Firefox/126.0',
+      ip: '198.51.100.23',
+      cx: b64url(contexts),
     },
-    { e: 'ue', eid: 'e-2', tv: 'node-4.8.0', p: 'srv', aid: 'G-ABC123', duid: 'd-1', ue_px: b64std(viewedProduct), ttm: String(NOW - 60_000), dtm: String(NOW) },
-    { e: 'se', eid: 'e-3', tv: 'node-4.8.0', p: 'srv', aid: '400000002', se_ca: 'shop', se_ac: 'add_to_cart', se_la: 'S1', se_pr: 'size', se_va: '2', nuid: 'n-1', co: JSON.stringify(contexts) },
     {
-      e: 'ue', eid: 'e-4', tv: 'node-4.8.0', p: 'mob', aid: 'G-ABC123',
-      ue_pr: JSON.stringify({ schema: viewedProduct.schema, data: { schema: 'iglu:com.snowplowanalytics.mobile/screen_view/jsonschema/1-0-0', data: { name: 'Cart', id: 'x' } } }),
-      cx: b64url({ schema: contexts.schema, data: [{ schema: 'iglu:com.snowplowanalytics.snowplow/client_session/jsonschema/1-0-2', data: { userId: 'dev-9', sessionId: 's-9', sessionIndex: 2 } }] }),
+      e: 'ue',
+      eid: 'e-2',
+      tv: 'node-4.8.0',
+      p: 'srv',
+      aid: 'G-ABC123',
+      duid: 'd-1',
+      ue_px: b64std(viewedProduct),
+      ttm: String(NOW - 60_000),
+      dtm: String(NOW),
+    },
+    {
+      e: 'se',
+      eid: 'e-3',
+      tv: 'node-4.8.0',
+      p: 'srv',
+      aid: '400000002',
+      se_ca: 'shop',
+      se_ac: 'add_to_cart',
+      se_la: 'S1',
+      se_pr: 'size',
+      se_va: '2',
+      nuid: 'n-1',
+      co: JSON.stringify(contexts),
+    },
+    {
+      e: 'ue',
+      eid: 'e-4',
+      tv: 'node-4.8.0',
+      p: 'mob',
+      aid: 'G-ABC123',
+      ue_pr: JSON.stringify({
+        schema: viewedProduct.schema,
+        data: { schema: 'iglu:com.snowplowanalytics.mobile/screen_view/jsonschema/1-0-0', data: { name: 'Cart', id: 'x' } },
+      }),
+      cx: b64url({
+        schema: contexts.schema,
+        data: [{ schema: 'iglu:com.snowplowanalytics.snowplow/client_session/jsonschema/1-0-2', data: { userId: 'dev-9', sessionId: 's-9', sessionIndex: 2 } }],
+      }),
     },
   ],
 };
@@ -40,13 +90,24 @@ describe('Snowplow parser', () => {
     const r = parseSnowplowPost(body, ctx);
     expect(r.refused).toEqual([]);
     expect(r.events.map((e) => [e.appId, e.event.name])).toEqual([
-      ['G-ABC123', 'page_view'], ['G-ABC123', 'viewed_product'], ['400000002', 'add_to_cart'], ['G-ABC123', 'screen_view'],
+      ['G-ABC123', 'page_view'],
+      ['G-ABC123', 'viewed_product'],
+      ['400000002', 'add_to_cart'],
+      ['G-ABC123', 'screen_view'],
     ]);
     const pv = r.events[0].event;
     expect(pv).toMatchObject({
-      protocol: 'snowplow', event_id: '5a305bf5-32fc-40d9-b0e8-66052f0f2c95', client_id: 'd-1', user_id: 'u-1',
-      session_id: 'c6ef3124-b53a-4b13-a233-0088f79dcbcb', url: 'https://shop.example/?utm_source=news', title: 'Home',
-      referrer: 'https://www.google.com/', screen: '1920x1080', language: 'en-GB', ua: 'Mozilla/5.0 (X11; Linux x86_64) Firefox/126.0',
+      protocol: 'snowplow',
+      event_id: '5a305bf5-32fc-40d9-b0e8-66052f0f2c95',
+      client_id: 'd-1',
+      user_id: 'u-1',
+      session_id: 'c6ef3124-b53a-4b13-a233-0088f79dcbcb',
+      url: 'https://shop.example/?utm_source=news',
+      title: 'Home',
+      referrer: 'https://www.google.com/',
+      screen: '1920x1080',
+      language: 'en-GB',
+      ua: 'Mozilla/5.0 (X11; Linux x86_64) Firefox/126.0',
       ip: '198.51.100.23',
       // collector − (stm − dtm) = NOW − 1 s
       client_ts: NOW - 1000,
@@ -57,7 +118,10 @@ describe('Snowplow parser', () => {
 
   it('decodes self-describing events and contexts (base64 url-safe or standard, or plain JSON); ttm wins', () => {
     const [, ue, se, screen] = parseSnowplowPost(body, ctx).events.map((e) => e.event);
-    expect(ue).toMatchObject({ client_ts: NOW - 60_000, params: { event_schema: 'iglu:com.acme/viewed_product/jsonschema/1-0-0', event_data: { sku: 'S1', price: 9.5 } } });
+    expect(ue).toMatchObject({
+      client_ts: NOW - 60_000,
+      params: { event_schema: 'iglu:com.acme/viewed_product/jsonschema/1-0-0', event_data: { sku: 'S1', price: 9.5 } },
+    });
     expect(se).toMatchObject({ client_id: 'n-1', params: { se_ca: 'shop', se_la: 'S1', se_va: '2', snowplow_event: 'se', contexts: contexts.data } });
     expect(screen).toMatchObject({ client_id: 'dev-9', session_id: 's-9', params: { event_data: { name: 'Cart', id: 'x' } } });
     expect(decodeBase64('eyJhIjoxfQ')).toBe('{"a":1}');
@@ -69,9 +133,21 @@ describe('Snowplow parser', () => {
   });
 
   it('reads a GET /i query string as one event', () => {
-    const q = new URLSearchParams({ e: 'pv', eid: 'g-1', tv: 'js-3.5.0', p: 'web', aid: 'G-ABC123', url: 'https://shop.example/', dtm: String(NOW + 5_000), cx: b64url(contexts) });
+    const q = new URLSearchParams({
+      e: 'pv',
+      eid: 'g-1',
+      tv: 'js-3.5.0',
+      p: 'web',
+      aid: 'G-ABC123',
+      url: 'https://shop.example/',
+      dtm: String(NOW + 5_000),
+      cx: b64url(contexts),
+    });
     const r = parseSnowplowGet(q, ctx);
-    expect(r.events[0]).toMatchObject({ appId: 'G-ABC123', event: { name: 'page_view', event_id: 'g-1', client_ts: NOW, params: { contexts: contexts.data } } });
+    expect(r.events[0]).toMatchObject({
+      appId: 'G-ABC123',
+      event: { name: 'page_view', event_id: 'g-1', client_ts: NOW, params: { contexts: contexts.data } },
+    });
   });
 
   it('dead-letters what it cannot read, per event, and never throws', () => {

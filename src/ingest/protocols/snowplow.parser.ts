@@ -39,7 +39,24 @@ const EVENT_NAMES: Readonly<Record<string, string>> = {
   ti: 'transaction_item',
 };
 /** Fields with a column of their own, or decoded into params (`ue_*`, `co`/`cx`). */
-const CONSUMED: ReadonlySet<string> = new Set(['e', 'eid', 'duid', 'uid', 'sid', 'url', 'refr', 'page', 'lang', 'res', 'ua', 'ip', 'ue_pr', 'ue_px', 'co', 'cx']);
+const CONSUMED: ReadonlySet<string> = new Set([
+  'e',
+  'eid',
+  'duid',
+  'uid',
+  'sid',
+  'url',
+  'refr',
+  'page',
+  'lang',
+  'res',
+  'ua',
+  'ip',
+  'ue_pr',
+  'ue_px',
+  'co',
+  'cx',
+]);
 const IGLU = /^iglu:([^/]+)\/([^/]+)\/([^/]+)\/([^/]+)$/;
 const PLAIN_NAME = /^[A-Za-z0-9_]{1,40}$/;
 const CLIENT_SESSION = /^iglu:com\.snowplowanalytics\.snowplow\/client_session\//;
@@ -102,7 +119,13 @@ function parsePayload(raw: unknown, index: number, receivedAt: number): Snowplow
     if (!ue) return refusal(index, raw, 'invalid', 'ue_pr or ue_px: a self-describing event is required for e=ue');
     const inner = isObject(ue.data) ? ue.data : null;
     const schema = inner && typeof inner.schema === 'string' ? IGLU.exec(inner.schema) : null;
-    if (!inner || !schema) return refusal(index, raw, 'invalid', 'ue: expected {"schema": "iglu:…/unstruct_event/…", "data": {"schema": "iglu:vendor/name/jsonschema/x-y-z", "data": {…}}}');
+    if (!inner || !schema)
+      return refusal(
+        index,
+        raw,
+        'invalid',
+        'ue: expected {"schema": "iglu:…/unstruct_event/…", "data": {"schema": "iglu:vendor/name/jsonschema/x-y-z", "data": {…}}}',
+      );
     name = schema[2];
     if (name.length > SNOWPLOW_LIMITS.maxNameLength) return refusal(index, raw, 'invalid', 'ue: schema name too long');
     setOwn(params, 'event_schema', inner.schema as string);
@@ -174,7 +197,8 @@ function convertedFields(raw: Record<string, unknown>): Fields {
     else if (v !== null && v !== undefined) return { ok: false, reason: 'invalid', detail: `${k}: must be a string` };
     else continue;
     setOwn(f, k, s);
-    if (s.length > SNOWPLOW_LIMITS.maxValueLength) return { ok: false, reason: 'over_limit', detail: `${k}: longer than ${SNOWPLOW_LIMITS.maxValueLength} characters` };
+    if (s.length > SNOWPLOW_LIMITS.maxValueLength)
+      return { ok: false, reason: 'over_limit', detail: `${k}: longer than ${SNOWPLOW_LIMITS.maxValueLength} characters` };
   }
   return { ok: true, values: f };
 }

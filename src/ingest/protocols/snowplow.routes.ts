@@ -38,16 +38,14 @@ export const snowplowRoutes: IngestRoute[] = [
       ok(res);
     },
   },
-  ...['/i', '/ice.png'].map(
-    (path): IngestRoute => ({
-      path,
-      methods: ['GET'],
-      async handle(deps, req, res, url, ctx) {
-        await accept(deps, parseSnowplowGet(url.searchParams, ctx), await keyedProperty(deps, req), anonymous(req, ctx), req, res);
-        sendGif(res);
-      },
-    }),
-  ),
+  ...['/i', '/ice.png'].map((path): IngestRoute => ({
+    path,
+    methods: ['GET'],
+    async handle(deps, req, res, url, ctx) {
+      await accept(deps, parseSnowplowGet(url.searchParams, ctx), await keyedProperty(deps, req), anonymous(req, ctx), req, res);
+      sendGif(res);
+    },
+  })),
 ];
 
 function ok(res: ServerResponse): void {
@@ -91,7 +89,7 @@ async function accept(
     else orphans.push({ index: -1, reason: 'unknown_property', detail: appId ? `no property for aid ${appId.slice(0, 64)}` : 'aid: required', payload });
   }
   for (const r of parsed.refused) {
-    const aid = typeof (r.payload as { aid?: unknown } | null)?.aid === 'string' ? ((r.payload as { aid: string }).aid) : null;
+    const aid = typeof (r.payload as { aid?: unknown } | null)?.aid === 'string' ? (r.payload as { aid: string }).aid : null;
     const property = await lookup(aid);
     if (property) group(property).refused.push(r);
     else orphans.push(r);

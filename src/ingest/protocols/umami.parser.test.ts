@@ -15,12 +15,29 @@ describe('Umami parser', () => {
     // src/tracker/index.js getPayload(): website, screen, language, title, hostname, url, referrer, tag, id
     const r = ok({
       type: 'event',
-      payload: { website: 'G-ABC123', screen: '1920x1080', language: 'en-US', title: 'Home', hostname: 'shop.example', url: '/pricing?utm_source=news', referrer: 'https://www.google.com/', tag: 'b' },
+      payload: {
+        website: 'G-ABC123',
+        screen: '1920x1080',
+        language: 'en-US',
+        title: 'Home',
+        hostname: 'shop.example',
+        url: '/pricing?utm_source=news',
+        referrer: 'https://www.google.com/',
+        tag: 'b',
+      },
     });
     expect(r.website).toBe('G-ABC123');
     expect(r.event).toMatchObject({
-      protocol: 'umami', name: 'page_view', url: 'https://shop.example/pricing?utm_source=news', referrer: 'https://www.google.com/',
-      title: 'Home', language: 'en-US', screen: '1920x1080', client_id: null, user_id: null, client_ts: null,
+      protocol: 'umami',
+      name: 'page_view',
+      url: 'https://shop.example/pricing?utm_source=news',
+      referrer: 'https://www.google.com/',
+      title: 'Home',
+      language: 'en-US',
+      screen: '1920x1080',
+      client_id: null,
+      user_id: null,
+      client_ts: null,
     });
     expect(r.event.params).toEqual({ _tally_source_name: '(pageview)', hostname: 'shop.example', tag: 'b' });
   });
@@ -28,9 +45,24 @@ describe('Umami parser', () => {
   it('maps a custom event with data, id, timestamp in seconds and payload ip/userAgent', () => {
     const r = ok({
       type: 'event',
-      payload: { website: '400000001', name: 'signup', data: { plan: 'pro', seats: 3, meta: { a: 1 } }, id: 'user-7', timestamp: NOW / 1000 - 60, ip: '203.0.113.9', userAgent: 'Mozilla/5.0 Test' },
+      payload: {
+        website: '400000001',
+        name: 'signup',
+        data: { plan: 'pro', seats: 3, meta: { a: 1 } },
+        id: 'user-7',
+        timestamp: NOW / 1000 - 60,
+        ip: '203.0.113.9',
+        userAgent: 'Mozilla/5.0 Test',
+      },
     });
-    expect(r.event).toMatchObject({ name: 'signup', client_id: 'user-7', user_id: 'user-7', client_ts: NOW - 60_000, ip: '203.0.113.9', ua: 'Mozilla/5.0 Test' });
+    expect(r.event).toMatchObject({
+      name: 'signup',
+      client_id: 'user-7',
+      user_id: 'user-7',
+      client_ts: NOW - 60_000,
+      ip: '203.0.113.9',
+      ua: 'Mozilla/5.0 Test',
+    });
     expect(r.event.params).toEqual({ plan: 'pro', seats: 3, meta: { a: 1 }, _tally_source_name: 'signup' });
   });
 
@@ -58,11 +90,21 @@ describe('Umami parser', () => {
 
   it('refuses hostile input with a message, never throws', () => {
     const cases: unknown[] = [
-      null, [], 'x', { type: 'event' }, { type: 'nope', payload: { website: 'w' } }, { type: 'event', payload: [] },
-      { type: 'event', payload: {} }, { type: 'event', payload: { website: 7 } }, { type: 'event', payload: { website: 'w', name: 'n'.repeat(51) } },
-      { type: 'event', payload: { website: 'w', hostname: 'h'.repeat(101) } }, { type: 'event', payload: { website: 'w', url: 'u'.repeat(9000) } },
-      { type: 'event', payload: { website: 'w', data: 'x' } }, { type: 'event', payload: { website: 'w', data: { big: 'x'.repeat(70_000) } } },
-      { type: 'event', payload: { website: 'w', timestamp: 'yesterday' } }, { type: 'event', payload: { website: 'w', lcp: 'slow' } },
+      null,
+      [],
+      'x',
+      { type: 'event' },
+      { type: 'nope', payload: { website: 'w' } },
+      { type: 'event', payload: [] },
+      { type: 'event', payload: {} },
+      { type: 'event', payload: { website: 7 } },
+      { type: 'event', payload: { website: 'w', name: 'n'.repeat(51) } },
+      { type: 'event', payload: { website: 'w', hostname: 'h'.repeat(101) } },
+      { type: 'event', payload: { website: 'w', url: 'u'.repeat(9000) } },
+      { type: 'event', payload: { website: 'w', data: 'x' } },
+      { type: 'event', payload: { website: 'w', data: { big: 'x'.repeat(70_000) } } },
+      { type: 'event', payload: { website: 'w', timestamp: 'yesterday' } },
+      { type: 'event', payload: { website: 'w', lcp: 'slow' } },
       { type: 'event', payload: { website: 'w', screen: { w: 1 } } },
     ];
     for (const c of cases) {
@@ -73,10 +115,12 @@ describe('Umami parser', () => {
   });
 
   it('keeps data and payload fields named like Object.prototype members under their own name', () => {
-    const r = ok(JSON.parse(`{"type":"event","payload":{
+    const r = ok(
+      JSON.parse(`{"type":"event","payload":{
       "website": "G-ABC123", "hostname": "shop.example", "url": "/", "name": "signup", "toString": "t",
       "data": { "__proto__": "p", "constructor": "c", "hasOwnProperty": "h" }
-    }}`));
+    }}`),
+    );
     const params = r.event.params;
     expect(Object.getOwnPropertyDescriptor(params, '__proto__')?.value).toBe('p');
     expect(params).toMatchObject({ constructor: 'c', hasOwnProperty: 'h', toString: 't' });
@@ -84,7 +128,10 @@ describe('Umami parser', () => {
     expect(JSON.stringify(params)).toContain('"__proto__":"p"');
 
     const identify = ok(JSON.parse('{"type":"identify","payload":{"website":"G-ABC123","data":{"__proto__":"gold","toString":"t"}}}'));
-    expect(Object.entries(identify.event.user_props)).toEqual([['__proto__', 'gold'], ['toString', 't']]);
+    expect(Object.entries(identify.event.user_props)).toEqual([
+      ['__proto__', 'gold'],
+      ['toString', 't'],
+    ]);
   });
 
   it('refuses data nested too deeply to serialise instead of throwing', () => {

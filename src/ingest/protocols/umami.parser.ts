@@ -28,10 +28,21 @@ export type UmamiParseResult = { ok: true; website: string; event: ParsedEvent }
 
 const TYPES = new Set(['event', 'identify', 'performance']);
 const STRINGS: Record<string, number> = {
-  website: 100, hostname: UMAMI_LIMITS.maxHostname, language: UMAMI_LIMITS.maxLanguage, screen: UMAMI_LIMITS.maxScreen,
-  name: UMAMI_LIMITS.maxName, tag: UMAMI_LIMITS.maxTag, id: UMAMI_LIMITS.maxId, url: UMAMI_LIMITS.maxString,
-  referrer: UMAMI_LIMITS.maxString, title: UMAMI_LIMITS.maxString, ip: 64, userAgent: UMAMI_LIMITS.maxString,
-  browser: 100, os: 100, device: 100,
+  website: 100,
+  hostname: UMAMI_LIMITS.maxHostname,
+  language: UMAMI_LIMITS.maxLanguage,
+  screen: UMAMI_LIMITS.maxScreen,
+  name: UMAMI_LIMITS.maxName,
+  tag: UMAMI_LIMITS.maxTag,
+  id: UMAMI_LIMITS.maxId,
+  url: UMAMI_LIMITS.maxString,
+  referrer: UMAMI_LIMITS.maxString,
+  title: UMAMI_LIMITS.maxString,
+  ip: 64,
+  userAgent: UMAMI_LIMITS.maxString,
+  browser: 100,
+  os: 100,
+  device: 100,
 };
 const STRING_FIELDS = Object.entries(STRINGS);
 const VITALS = ['lcp', 'inp', 'cls', 'fcp', 'ttfb'];
@@ -53,7 +64,9 @@ export function parseUmami(body: unknown, ctx: { receivedAt: number }): UmamiPar
     else s[f] = v;
   }
   if (!s.website) return { ok: false, error: 'payload.website: required' };
-  for (const f of VITALS) if (p[f] !== undefined && p[f] !== null && (typeof p[f] !== 'number' || !Number.isFinite(p[f]))) return { ok: false, error: `payload.${f}: expected a number` };
+  for (const f of VITALS)
+    if (p[f] !== undefined && p[f] !== null && (typeof p[f] !== 'number' || !Number.isFinite(p[f])))
+      return { ok: false, error: `payload.${f}: expected a number` };
 
   let data: Record<string, ParamValue> = {};
   if (p.data !== undefined && p.data !== null) {

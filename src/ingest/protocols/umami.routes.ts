@@ -86,17 +86,28 @@ async function processItems(deps: CollectorDeps, req: IncomingMessage, res: Serv
     }
     const e = parsed.event;
     e.ip ??= headerIp;
-    const hash = await deps.visitorIds.visitorId({ propertyId: property.propertyId, ip: e.ip ?? ctx.ip, userAgent: e.ua ?? header(req, 'user-agent') }, ctx.receivedAt);
+    const hash = await deps.visitorIds.visitorId(
+      { propertyId: property.propertyId, ip: e.ip ?? ctx.ip, userAgent: e.ua ?? header(req, 'user-agent') },
+      ctx.receivedAt,
+    );
     e.client_id ??= hash;
     if (e.name === IDENTITY_LINK_EVENT) e.params.client_id = hash;
     const group = byProperty.get(property.propertyId) ?? { property, events: [] };
     group.events.push(e);
     byProperty.set(property.propertyId, group);
     const session = uuidFrom(`${property.propertyId}:${e.client_id}`);
-    results.push({ status: 200, body: { cache: UMAMI_CACHE_TOKEN, sessionId: session, visitId: uuidFrom(`${session}:${new Date(ctx.receivedAt).toISOString().slice(0, 13)}`) } });
+    results.push({
+      status: 200,
+      body: { cache: UMAMI_CACHE_TOKEN, sessionId: session, visitId: uuidFrom(`${session}:${new Date(ctx.receivedAt).toISOString().slice(0, 13)}`) },
+    });
   }
   if (unknown.length) {
-    await deps.ingest.deadLetter('umami', unknown.map((u) => ({ index: u.index, reason: 'unknown_property', detail: `unknown website ${u.website}`, payload: u.item })), null, ctx.receivedAt);
+    await deps.ingest.deadLetter(
+      'umami',
+      unknown.map((u) => ({ index: u.index, reason: 'unknown_property', detail: `unknown website ${u.website}`, payload: u.item })),
+      null,
+      ctx.receivedAt,
+    );
   }
   for (const { property, events } of byProperty.values()) await admitAndAccept(deps, 'umami', events, [], property, ctx, { req, res, sender: 'browser' });
   return results;

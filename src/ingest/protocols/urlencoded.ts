@@ -11,7 +11,7 @@ export function formEntries(text: string): [string, string][] {
   // URLSearchParams reads a lone surrogate as U+FFFD; text decoded from bytes never has one
   if (!isWellFormed(text)) return [...new URLSearchParams(text)];
   const out: [string, string][] = [];
-  for (let start = 0; start < text.length; ) {
+  for (let start = 0; start < text.length;) {
     let end = text.indexOf('&', start);
     if (end < 0) end = text.length;
     if (end > start) {

@@ -9,7 +9,12 @@ describe('tally.js payload parser', () => {
     const skew = 90_000; // the browser's clock runs 90 s fast
     const r = parseTallyJs(
       {
-        c: 'lq3x.abc123', u: null, l: 'de-DE', s: '1280x720', cs: { analytics_storage: 'granted' }, st: NOW + skew,
+        c: 'lq3x.abc123',
+        u: null,
+        l: 'de-DE',
+        s: '1280x720',
+        cs: { analytics_storage: 'granted' },
+        st: NOW + skew,
         e: [
           { n: 'page_view', u: 'https://a.example/x', r: 'https://g.example/', t: 'X', ts: NOW + skew - 3_000, p: {} },
           { n: 'file_download', u: 'https://a.example/x', ts: NOW + skew - 1_000, p: { file_extension: 'pdf', file_name: 'r.pdf' } },
@@ -22,7 +27,15 @@ describe('tally.js payload parser', () => {
       ['page_view', NOW - 3_000, 'lq3x.abc123'],
       ['file_download', NOW - 1_000, 'lq3x.abc123'],
     ]);
-    expect(r.events[0]).toMatchObject({ protocol: 'tallyjs', url: 'https://a.example/x', referrer: 'https://g.example/', title: 'X', language: 'de-DE', screen: '1280x720', consent: { analytics_storage: 'granted' } });
+    expect(r.events[0]).toMatchObject({
+      protocol: 'tallyjs',
+      url: 'https://a.example/x',
+      referrer: 'https://g.example/',
+      title: 'X',
+      language: 'de-DE',
+      screen: '1280x720',
+      consent: { analytics_storage: 'granted' },
+    });
   });
 
   it('keeps an extra event field whose name a param already has in params._tally_dropped', () => {
@@ -43,10 +56,32 @@ describe('tally.js payload parser', () => {
   });
 
   it('refuses broken events one by one and broken batches whole', () => {
-    const r = parseTallyJs({ e: [{ n: '' }, { n: 'ok', p: [] }, { n: 'ok', u: 5 }, { n: 'ok', p: { x: 'y'.repeat(TALLY_JS_LIMITS.maxParamsBytes) } }, 'x', { n: 'ok' }, { n: 'tally_identity_link' }] }, { receivedAt: NOW });
+    const r = parseTallyJs(
+      {
+        e: [
+          { n: '' },
+          { n: 'ok', p: [] },
+          { n: 'ok', u: 5 },
+          { n: 'ok', p: { x: 'y'.repeat(TALLY_JS_LIMITS.maxParamsBytes) } },
+          'x',
+          { n: 'ok' },
+          { n: 'tally_identity_link' },
+        ],
+      },
+      { receivedAt: NOW },
+    );
     expect(r.events.map((e) => e.name)).toEqual(['ok']);
     expect(r.refused.map((x) => x.index)).toEqual([0, 1, 2, 3, 4, 6]);
-    for (const bad of [null, [], { e: [] }, { e: 'x' }, { e: new Array(51).fill({ n: 'x' }) }, { c: 'has space', e: [{ n: 'x' }] }, { c: 5, e: [{ n: 'x' }] }, { cs: [1], e: [{ n: 'x' }] }]) {
+    for (const bad of [
+      null,
+      [],
+      { e: [] },
+      { e: 'x' },
+      { e: new Array(51).fill({ n: 'x' }) },
+      { c: 'has space', e: [{ n: 'x' }] },
+      { c: 5, e: [{ n: 'x' }] },
+      { cs: [1], e: [{ n: 'x' }] },
+    ]) {
       let code = '';
       try {
         parseTallyJs(bad, { receivedAt: NOW });
@@ -77,7 +112,15 @@ describe('tally.js payload parser', () => {
     // {"k":"…"} is 8 bytes around the value; "é" is 1 UTF-16 unit and 2 bytes
     const fits = 'é'.repeat((max - 8) / 2);
     const over = 'é'.repeat((max - 8) / 2 + 1);
-    const r = parseTallyJs({ e: [{ n: 'x', p: { k: fits } }, { n: 'x', p: { k: over } }] }, { receivedAt: NOW });
+    const r = parseTallyJs(
+      {
+        e: [
+          { n: 'x', p: { k: fits } },
+          { n: 'x', p: { k: over } },
+        ],
+      },
+      { receivedAt: NOW },
+    );
     expect(r.events.map((e) => e.params.k)).toEqual([fits]);
     expect(r.refused).toMatchObject([{ index: 1, reason: 'invalid', detail: `p: larger than ${max} bytes` }]);
   });

@@ -94,7 +94,9 @@ export function parseTallyJs(body: unknown, ctx: { receivedAt: number }): TallyJ
   return out;
 }
 
-function parseOne(raw: unknown): { name: string; url: string | null; referrer: string | null; title: string | null; ts: number | null; params: Record<string, ParamValue> } | string {
+function parseOne(
+  raw: unknown,
+): { name: string; url: string | null; referrer: string | null; title: string | null; ts: number | null; params: Record<string, ParamValue> } | string {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return 'event must be an object';
   const e = raw as Record<string, unknown>;
   if (typeof e.n !== 'string' || !NAME.test(e.n)) return 'n: event name (letters, digits, _ . : $ - and spaces, at most 100)';

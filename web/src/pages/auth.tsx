@@ -5,7 +5,17 @@ import { navigate } from '../router';
 import { useSession } from '../session';
 import { Button, ErrorBox, Field, Logo, Notice, useAction, useTitle } from '../ui';
 
-function AuthLayout({ title, subtitle, children, footer }: { title: string; subtitle?: ComponentChildren; children: ComponentChildren; footer?: ComponentChildren }) {
+function AuthLayout({
+  title,
+  subtitle,
+  children,
+  footer,
+}: {
+  title: string;
+  subtitle?: ComponentChildren;
+  children: ComponentChildren;
+  footer?: ComponentChildren;
+}) {
   useTitle(title);
   return (
     <div class="auth">
@@ -89,7 +99,12 @@ export function Signup() {
         // an invitation link sent them here: back to it
         navigate(new URLSearchParams(location.search).has('next') ? nextPath() : '/welcome', { replace: true });
       },
-      (err) => (err instanceof ApiError && err.status === 409 ? new ApiError(409, 'conflict', 'conflict', 'An account with this e-mail already exists.', { email: 'An account with this e-mail already exists. Log in instead?' }) : err),
+      (err) =>
+        err instanceof ApiError && err.status === 409
+          ? new ApiError(409, 'conflict', 'conflict', 'An account with this e-mail already exists.', {
+              email: 'An account with this e-mail already exists. Log in instead?',
+            })
+          : err,
     );
   };
   return (
@@ -105,7 +120,16 @@ export function Signup() {
       <form onSubmit={submit} noValidate>
         <ErrorBox error={formError(error, ['name', 'email', 'password', 'organizationName'])} />
         <Field label="Your name" name="name" autoComplete="name" value={name} onInput={setName} error={fieldError(error, 'name')} required autoFocus />
-        <Field label="Work e-mail" name="email" type="email" autoComplete="email" value={email} onInput={setEmail} error={fieldError(error, 'email')} required />
+        <Field
+          label="Work e-mail"
+          name="email"
+          type="email"
+          autoComplete="email"
+          value={email}
+          onInput={setEmail}
+          error={fieldError(error, 'email')}
+          required
+        />
         <Field
           label="Password"
           name="password"
@@ -118,7 +142,15 @@ export function Signup() {
           minLength={10}
           required
         />
-        <Field label="Organisation" name="organizationName" autoComplete="organization" value={organizationName} onInput={setOrg} error={fieldError(error, 'organizationName')} placeholder="Acme Inc." />
+        <Field
+          label="Organisation"
+          name="organizationName"
+          autoComplete="organization"
+          value={organizationName}
+          onInput={setOrg}
+          error={fieldError(error, 'organizationName')}
+          placeholder="Acme Inc."
+        />
         <Button type="submit" variant="primary" busy={busy} class="btn-block">
           Create account
         </Button>

@@ -165,7 +165,12 @@ function DashboardBody({ property, state, setState }: { property: Property; stat
               <span>
                 <span class="chip-dim">{FILTERABLE.get(f.dimension) ?? f.dimension}</span> is <strong>{chipLabel(f)}</strong>
               </span>
-              <button type="button" class="chip-x" onClick={() => removeFilter(f.dimension)} aria-label={`Remove filter ${FILTERABLE.get(f.dimension) ?? f.dimension} is ${chipLabel(f)}`}>
+              <button
+                type="button"
+                class="chip-x"
+                onClick={() => removeFilter(f.dimension)}
+                aria-label={`Remove filter ${FILTERABLE.get(f.dimension) ?? f.dimension} is ${chipLabel(f)}`}
+              >
                 ×
               </button>
             </span>
@@ -179,7 +184,14 @@ function DashboardBody({ property, state, setState }: { property: Property; stat
       )}
 
       <Realtime propertyId={property.id} />
-      <Kpis property={property} state={state} current={current} previous={previous} onSettled={() => settled('kpis')} onPick={(metric) => setState({ metric })} />
+      <Kpis
+        property={property}
+        state={state}
+        current={current}
+        previous={previous}
+        onSettled={() => settled('kpis')}
+        onPick={(metric) => setState({ metric })}
+      />
       <Series property={property} state={state} current={current} previous={previous} hourly={hourly} onSettled={() => settled('series')} />
 
       <div class="tables">
@@ -226,12 +238,22 @@ function RangePicker({ state, setState, today }: { state: DashboardState; setSta
         <span class="range-custom">
           <label>
             <span class="sr-only">From</span>
-            <input type="date" value={custom.startDate} max={today} onChange={(e) => setState({ custom: { ...custom, startDate: (e.target as HTMLInputElement).value } })} />
+            <input
+              type="date"
+              value={custom.startDate}
+              max={today}
+              onChange={(e) => setState({ custom: { ...custom, startDate: (e.target as HTMLInputElement).value } })}
+            />
           </label>
           <span aria-hidden="true">–</span>
           <label>
             <span class="sr-only">To</span>
-            <input type="date" value={custom.endDate} max={today} onChange={(e) => setState({ custom: { ...custom, endDate: (e.target as HTMLInputElement).value } })} />
+            <input
+              type="date"
+              value={custom.endDate}
+              max={today}
+              onChange={(e) => setState({ custom: { ...custom, endDate: (e.target as HTMLInputElement).value } })}
+            />
           </label>
         </span>
       )}
@@ -251,53 +273,65 @@ function Kpis(props: {
   onSettled: () => void;
   onPick: (metric: string) => void;
 }) {
-  const { data, error, loading } = useReport(props.property.id, kpiRequest(props.current, props.state.compare ? props.previous : null, props.state.filters), props.onSettled);
+  const { data, error, loading } = useReport(
+    props.property.id,
+    kpiRequest(props.current, props.state.compare ? props.previous : null, props.state.filters),
+    props.onSettled,
+  );
   if (error) return <ErrorBox error={error} title="The numbers could not be loaded." />;
   const k = data ? readKpis(data) : null;
   const nothing = k && props.state.filters.length === 0 && k.current.sessions === 0 && k.current.screenPageViews === 0 && k.current.activeUsers === 0;
   return (
     <>
-    {nothing && (
-      <div class="alert alert-info" role="status">
-        No visits in this period yet. Is the snippet on your site? <a href={`/p/${props.property.id}/install`}>See the install page</a> or pick a longer date range.
-      </div>
-    )}
-    <div class={`kpis${loading && k ? ' is-reloading' : ''}`} data-widget="kpis" data-state={k ? 'ready' : 'loading'} aria-busy={loading ? 'true' : 'false'}>
-      {KPIS.map((def) => {
-        if (!k) return <div class="kpi kpi-loading" key={def.metric} aria-hidden="true" />;
-        const v = k.current[def.metric];
-        const c = k.previous ? change(v, k.previous[def.metric]) : null;
-        const good = c === null || c === 0 ? 'flat' : (c > 0) !== Boolean(def.lowerIsBetter) ? 'up' : 'down';
-        const selectable = SERIES_METRICS.includes(def.metric);
-        const selected = selectable && props.state.metric === def.metric;
-        const body = (
-          <>
-            <span class="kpi-label" title={def.title}>
-              {def.label}
-            </span>
-            <span class="kpi-value" data-testid={`kpi-${def.metric}`} data-value={String(v)}>
-              {formatValue(v, def.format)}
-            </span>
-            {k.previous && (
-              <span class={`kpi-change ${good}`}>
-                {c !== null && c !== 0 && <span aria-hidden="true">{c > 0 ? '▲' : '▼'} </span>}
-                {formatChange(c)}
-                <span class="sr-only"> compared with the previous period</span>
+      {nothing && (
+        <div class="alert alert-info" role="status">
+          No visits in this period yet. Is the snippet on your site? <a href={`/p/${props.property.id}/install`}>See the install page</a> or pick a longer date
+          range.
+        </div>
+      )}
+      <div class={`kpis${loading && k ? ' is-reloading' : ''}`} data-widget="kpis" data-state={k ? 'ready' : 'loading'} aria-busy={loading ? 'true' : 'false'}>
+        {KPIS.map((def) => {
+          if (!k) return <div class="kpi kpi-loading" key={def.metric} aria-hidden="true" />;
+          const v = k.current[def.metric];
+          const c = k.previous ? change(v, k.previous[def.metric]) : null;
+          const good = c === null || c === 0 ? 'flat' : c > 0 !== Boolean(def.lowerIsBetter) ? 'up' : 'down';
+          const selectable = SERIES_METRICS.includes(def.metric);
+          const selected = selectable && props.state.metric === def.metric;
+          const body = (
+            <>
+              <span class="kpi-label" title={def.title}>
+                {def.label}
               </span>
-            )}
-          </>
-        );
-        return selectable ? (
-          <button type="button" key={def.metric} class={`kpi kpi-button${selected ? ' selected' : ''}`} aria-pressed={selected} onClick={() => props.onPick(def.metric)} title={`Chart ${def.label.toLowerCase()}`}>
-            {body}
-          </button>
-        ) : (
-          <div class="kpi" key={def.metric}>
-            {body}
-          </div>
-        );
-      })}
-    </div>
+              <span class="kpi-value" data-testid={`kpi-${def.metric}`} data-value={String(v)}>
+                {formatValue(v, def.format)}
+              </span>
+              {k.previous && (
+                <span class={`kpi-change ${good}`}>
+                  {c !== null && c !== 0 && <span aria-hidden="true">{c > 0 ? '▲' : '▼'} </span>}
+                  {formatChange(c)}
+                  <span class="sr-only"> compared with the previous period</span>
+                </span>
+              )}
+            </>
+          );
+          return selectable ? (
+            <button
+              type="button"
+              key={def.metric}
+              class={`kpi kpi-button${selected ? ' selected' : ''}`}
+              aria-pressed={selected}
+              onClick={() => props.onPick(def.metric)}
+              title={`Chart ${def.label.toLowerCase()}`}
+            >
+              {body}
+            </button>
+          ) : (
+            <div class="kpi" key={def.metric}>
+              {body}
+            </div>
+          );
+        })}
+      </div>
     </>
   );
 }
@@ -334,7 +368,15 @@ function Series(props: {
         {cur.error ? (
           <ErrorBox error={cur.error} title="The chart could not be loaded." />
         ) : chart ? (
-          <Chart xs={chart.xs} current={chart.current} previous={chart.previous} hourly={props.hourly} label={def.label} format={(v) => formatValue(v, 'int', true)} previousLabel="Previous period" />
+          <Chart
+            xs={chart.xs}
+            current={chart.current}
+            previous={chart.previous}
+            hourly={props.hourly}
+            label={def.label}
+            format={(v) => formatValue(v, 'int', true)}
+            previousLabel="Previous period"
+          />
         ) : (
           <div class="chart-placeholder" aria-hidden="true" />
         )}
@@ -364,9 +406,25 @@ function TableCard(props: {
       class="table-card"
       id={`card-${props.card.id}`}
       title={props.card.tabs.length === 1 ? props.card.title : undefined}
-      actions={props.card.tabs.length > 1 ? <Tabs small label={props.card.title} tabs={props.card.tabs.map((t) => ({ id: t, label: breakdown(t).label }))} selected={props.tab} onSelect={props.onTab} /> : undefined}
+      actions={
+        props.card.tabs.length > 1 ? (
+          <Tabs
+            small
+            label={props.card.title}
+            tabs={props.card.tabs.map((t) => ({ id: t, label: breakdown(t).label }))}
+            selected={props.tab}
+            onSelect={props.onTab}
+          />
+        ) : undefined
+      }
     >
-      <div role={props.card.tabs.length > 1 ? 'tabpanel' : undefined} aria-label={b.label} data-widget={`table:${props.card.id}`} data-state={table ? 'ready' : 'loading'} class={loading && table ? 'is-reloading' : ''}>
+      <div
+        role={props.card.tabs.length > 1 ? 'tabpanel' : undefined}
+        aria-label={b.label}
+        data-widget={`table:${props.card.id}`}
+        data-state={table ? 'ready' : 'loading'}
+        class={loading && table ? 'is-reloading' : ''}
+      >
         <div class="bars-head" aria-hidden="true">
           <span>{b.column ?? b.label}</span>
           <span>{b.metricLabel}</span>

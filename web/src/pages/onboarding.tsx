@@ -14,7 +14,8 @@ const ZONES = (() => {
   }
 })();
 const CURRENCIES = ['USD', 'EUR', 'GBP', 'JPY', 'CAD', 'AUD', 'CHF', 'SEK', 'NOK', 'DKK', 'PLN', 'BRL', 'INR', 'CNY', 'MXN'];
-export const zoneOptions = (current: string) => (ZONES.includes(current) ? ZONES : [current, ...ZONES]).map((z) => ({ value: z, label: z.replaceAll('_', ' ') }));
+export const zoneOptions = (current: string) =>
+  (ZONES.includes(current) ? ZONES : [current, ...ZONES]).map((z) => ({ value: z, label: z.replaceAll('_', ' ') }));
 export const currencyOptions = (current: string) => (CURRENCIES.includes(current) ? CURRENCIES : [current, ...CURRENCIES]).map((c) => ({ value: c, label: c }));
 
 function Steps({ at }: { at: number }) {
@@ -33,7 +34,12 @@ function Steps({ at }: { at: number }) {
   );
 }
 
-const hostOf = (v: string): string => v.trim().replace(/^https?:\/\//i, '').replace(/[/?#].*$/, '').toLowerCase();
+const hostOf = (v: string): string =>
+  v
+    .trim()
+    .replace(/^https?:\/\//i, '')
+    .replace(/[/?#].*$/, '')
+    .toLowerCase();
 
 /** First run: an organisation (when the user has none) and the first property. */
 export function Welcome() {
@@ -59,7 +65,12 @@ export function Welcome() {
     if (!org) return;
     void run(async () => {
       const host = hostOf(domain);
-      const p = await accounts.createProperty(org.id, { name: name || host || 'My website', timeZone, currencyCode: currency, ...(host ? { domain: host } : {}) });
+      const p = await accounts.createProperty(org.id, {
+        name: name || host || 'My website',
+        timeZone,
+        currencyCode: currency,
+        ...(host ? { domain: host } : {}),
+      });
       await refresh();
       navigate(`/p/${p.id}/install?first=1`);
     });
@@ -74,7 +85,16 @@ export function Welcome() {
           <form onSubmit={createOrg} noValidate>
             <p class="muted">An organisation holds your websites, your team and your plan.</p>
             <ErrorBox error={error} />
-            <Field label="Organisation name" name="orgName" value={orgName} onInput={setOrgName} required autoFocus autoComplete="organization" error={fe('name')} />
+            <Field
+              label="Organisation name"
+              name="orgName"
+              value={orgName}
+              onInput={setOrgName}
+              required
+              autoFocus
+              autoComplete="organization"
+              error={fe('name')}
+            />
             <Button type="submit" variant="primary" busy={busy}>
               Continue
             </Button>
@@ -88,7 +108,15 @@ export function Welcome() {
             </p>
             <ErrorBox error={error instanceof ApiError && Object.keys(error.fields).length ? null : error} />
             <Field label="Website name" name="name" value={name} onInput={setName} placeholder="My shop" required autoFocus error={fe('name')} />
-            <Field label="Domain" name="domain" value={domain} onInput={setDomain} placeholder="shop.example.com" hint="Where the snippet goes. You can change it later." error={fe('domain')} />
+            <Field
+              label="Domain"
+              name="domain"
+              value={domain}
+              onInput={setDomain}
+              placeholder="shop.example.com"
+              hint="Where the snippet goes. You can change it later."
+              error={fe('domain')}
+            />
             <div class="grid-2">
               <Select label="Time zone" value={timeZone} onChange={setTimeZone} options={zoneOptions(timeZone)} />
               <Select label="Currency" value={currency} onChange={setCurrency} options={currencyOptions(currency)} />
@@ -119,7 +147,12 @@ const snippetTitle = (key: string) => SNIPPET_TITLES.find(([re]) => re.test(key)
 export function snippetsOf(p: Property): { id: string; title: string; text: string }[] {
   const out: { id: string; title: string; text: string }[] = [];
   for (const [k, v] of Object.entries(p.snippets ?? {})) {
-    const text = typeof v === 'string' ? v : v && typeof v === 'object' && typeof (v as { code?: unknown }).code === 'string' ? String((v as { code: string }).code) : JSON.stringify(v, null, 2);
+    const text =
+      typeof v === 'string'
+        ? v
+        : v && typeof v === 'object' && typeof (v as { code?: unknown }).code === 'string'
+          ? String((v as { code: string }).code)
+          : JSON.stringify(v, null, 2);
     out.push({ id: k, title: snippetTitle(k), text });
   }
   if (!out.some((s) => s.title === 'tally.js') && p.measurementId) {
@@ -193,7 +226,9 @@ export function Install({ propertyId }: { propertyId: string }) {
           <p class="muted">Paste one snippet into your site, or point the tracker you already use at Tally.</p>
         </div>
       </header>
-      {unverified && <Notice tone="warning">Check your inbox to verify your e-mail address: you'll need it to invite your team and add more properties.</Notice>}
+      {unverified && (
+        <Notice tone="warning">Check your inbox to verify your e-mail address: you'll need it to invite your team and add more properties.</Notice>
+      )}
 
       <div class="install-grid">
         <div class="install-main">
@@ -233,7 +268,9 @@ export function Install({ propertyId }: { propertyId: string }) {
                 <Tabs label="Tracker" tabs={snippets.map((s) => ({ id: s.id, label: s.title }))} selected={current.id} onSelect={setTab} />
                 <div role="tabpanel" aria-label={current.title} class="tabpanel">
                   <Code text={current.text} label={`${current.title} snippet`} />
-                  {current.title === 'tally.js' && <p class="hint">Add it to the &lt;head&gt; of every page. It sets no cookie unless you ask it to, and weighs under 2 KB.</p>}
+                  {current.title === 'tally.js' && (
+                    <p class="hint">Add it to the &lt;head&gt; of every page. It sets no cookie unless you ask it to, and weighs under 2 KB.</p>
+                  )}
                 </div>
               </>
             )}
@@ -242,7 +279,13 @@ export function Install({ propertyId }: { propertyId: string }) {
 
         <aside class="install-side">
           <Card title="Status" id="status">
-            <div class={`live ${received ? 'live-ok' : ''}`} role="status" aria-live="polite" data-testid="first-event" data-state={received ? 'received' : 'waiting'}>
+            <div
+              class={`live ${received ? 'live-ok' : ''}`}
+              role="status"
+              aria-live="polite"
+              data-testid="first-event"
+              data-state={received ? 'received' : 'waiting'}
+            >
               <span class="live-dot" aria-hidden="true" />
               {received ? (
                 <div>

@@ -31,7 +31,12 @@ export function Settings({ propertyId, tab }: { propertyId: string; tab: string 
       </header>
       <nav class="subnav" aria-label="Settings">
         {TABS.map((t) => (
-          <a key={t.id} href={`/p/${propertyId}/settings/${t.id}`} class={t.id === current ? 'active' : ''} aria-current={t.id === current ? 'page' : undefined}>
+          <a
+            key={t.id}
+            href={`/p/${propertyId}/settings/${t.id}`}
+            class={t.id === current ? 'active' : ''}
+            aria-current={t.id === current ? 'page' : undefined}
+          >
             {t.label}
           </a>
         ))}
@@ -61,7 +66,11 @@ function PropertySettings({ property, onSaved, canEdit }: { property: Property; 
   const [keyEvents, setKeyEvents] = useState(property.keyEvents.join(', '));
   const { busy, error, run } = useAction();
   const [saved, setSaved] = useState(false);
-  const split = (s: string) => s.split(/[\s,]+/).map((x) => x.trim()).filter(Boolean);
+  const split = (s: string) =>
+    s
+      .split(/[\s,]+/)
+      .map((x) => x.trim())
+      .filter(Boolean);
   const save = (e: Event) => {
     e.preventDefault();
     setSaved(false);
@@ -91,7 +100,15 @@ function PropertySettings({ property, onSaved, canEdit }: { property: Property; 
           <Select label="Time zone" value={timeZone} onChange={setTimeZone} options={zoneOptions(timeZone)} />
           <Select label="Currency" value={currency} onChange={setCurrency} options={currencyOptions(currency)} />
         </div>
-        <Field label="Session timeout (minutes)" name="sessionTimeout" type="number" value={timeout} onInput={setTimeoutMin} error={fe('sessionTimeoutMinutes')} hint="A session ends after this long without events (GA4: 30)." />
+        <Field
+          label="Session timeout (minutes)"
+          name="sessionTimeout"
+          type="number"
+          value={timeout}
+          onInput={setTimeoutMin}
+          error={fe('sessionTimeoutMinutes')}
+          hint="A session ends after this long without events (GA4: 30)."
+        />
         <Field label="Domain" name="domain" value={domain} onInput={setDomain} error={fe('domain')} hint="The site's host name, e.g. shop.example.com." />
         <Field
           label="Allowed hostnames"
@@ -101,7 +118,14 @@ function PropertySettings({ property, onSaved, canEdit }: { property: Property; 
           error={fe('allowedHostnames') ?? fe('allowedHostnames.0')}
           hint="Comma-separated; *.example.com allows every subdomain. Browser events from other hosts are refused."
         />
-        <Field label="Key events" name="keyEvents" value={keyEvents} onInput={setKeyEvents} error={fe('keyEvents')} hint="Comma-separated event names counted as key events, e.g. purchase, sign_up." />
+        <Field
+          label="Key events"
+          name="keyEvents"
+          value={keyEvents}
+          onInput={setKeyEvents}
+          error={fe('keyEvents')}
+          hint="Comma-separated event names counted as key events, e.g. purchase, sign_up."
+        />
         <Button type="submit" variant="primary" busy={busy} disabled={!canEdit}>
           Save changes
         </Button>
@@ -275,7 +299,11 @@ function Keys({ property, canManage }: { property: Property; canManage: boolean 
         </div>
       </Dialog>
 
-      <Dialog open={confirm !== null} title={confirm?.action === 'revoke' ? `Revoke ${confirm?.key.name}?` : `Rotate ${confirm?.key.name}?`} onClose={() => setConfirm(null)}>
+      <Dialog
+        open={confirm !== null}
+        title={confirm?.action === 'revoke' ? `Revoke ${confirm?.key.name}?` : `Rotate ${confirm?.key.name}?`}
+        onClose={() => setConfirm(null)}
+      >
         {confirm?.action === 'revoke' ? (
           <p>Every request with this key is refused within seconds. This cannot be undone.</p>
         ) : (
@@ -428,7 +456,12 @@ function Members({ orgId, role }: { orgId: string; role: Role | null }) {
           <ErrorBox error={inviting.error} />
           <form onSubmit={invite} noValidate class="inline-form">
             <Field label="E-mail" name="inviteEmail" type="email" value={email} onInput={setEmail} required />
-            <Select label="Role" value={inviteRole} onChange={(v) => setInviteRole(v as Role)} options={ROLES.filter((r) => r.value !== 'owner' || role === 'owner')} />
+            <Select
+              label="Role"
+              value={inviteRole}
+              onChange={(v) => setInviteRole(v as Role)}
+              options={ROLES.filter((r) => r.value !== 'owner' || role === 'owner')}
+            />
             <Button type="submit" variant="primary" busy={inviting.busy}>
               Send invitation
             </Button>

@@ -433,7 +433,9 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
       });
       const port = (server.address() as AddressInfo).port;
       const admin = maybe('management');
-      if (get('dataDir').lock && admin) writeServerInfo(config.core.dataDir, { pid: process.pid, port, host: config.http.host, adminPort: admin.port });
+      // also without an admin endpoint (a lone collector): supervisors and tests find the port here
+      if (get('dataDir').lock)
+        writeServerInfo(config.core.dataDir, { pid: process.pid, port, host: config.http.host, ...(admin ? { adminPort: admin.port } : {}) });
       logger.info({ port, roles }, 'tally listening');
       return { server, port, listening: true };
     },

@@ -37,8 +37,8 @@ export interface ServerInfo {
   /** The public listener (0 for a role that does not listen). */
   port: number;
   host: string;
-  /** The operator endpoint the CLI uses: on 127.0.0.1 only. */
-  adminPort: number;
+  /** The operator endpoint the CLI uses: on 127.0.0.1 only; absent in a role without the api (a collector holding the dir). */
+  adminPort?: number;
 }
 
 /**

@@ -1,10 +1,11 @@
+import { POSTGRES_TYPES } from '../infra/column-types.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PropertySettings } from '../domain/property-settings.js';
-import { EVENT_COLUMNS, IDENTITY_COLUMNS, SESSION_COLUMNS, type Column } from '../domain/transformed-schema.js';
+import { EVENT_COLUMNS, IDENTITY_COLUMNS, SESSION_COLUMNS } from '../domain/transformed-schema.js';
 import { DuckDbWarehouse } from '../infra/warehouse/duckdb.warehouse.js';
 import type { Warehouse } from '../infra/warehouse/warehouse.port.js';
 import { compileReport, type CompiledQuery } from './report-compiler.js';
@@ -160,15 +161,6 @@ const REQUESTS: Record<string, unknown>[] = [
   },
 ];
 
-const pgType: Record<Column['type'], string> = {
-  string: 'text',
-  int: 'integer',
-  bigint: 'bigint',
-  double: 'double precision',
-  boolean: 'boolean',
-  date: 'date',
-};
-
 /** The Warehouse port over PGlite (real PostgreSQL, in process), enough to run compiled reports. */
 function pgliteWarehouse(db: PGlite): Warehouse {
   return {
@@ -179,7 +171,7 @@ function pgliteWarehouse(db: PGlite): Warehouse {
         ['sessions', SESSION_COLUMNS],
         ['identities', IDENTITY_COLUMNS],
       ] as const) {
-        await db.exec(`CREATE TABLE IF NOT EXISTS ${t} (${cols.map((c) => `${c.name} ${pgType[c.type]}`).join(', ')})`);
+        await db.exec(`CREATE TABLE IF NOT EXISTS ${t} (${cols.map((c) => `${c.name} ${POSTGRES_TYPES[c.type]}`).join(', ')})`);
       }
     },
     async loadPartition() {

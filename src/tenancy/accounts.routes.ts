@@ -9,6 +9,7 @@ import { ROLES } from './permissions.js';
 import { authenticateLocal, csrfToken, logIn, logOut, toSessionUser, type SessionLayer, type SessionUser } from './session-auth.js';
 import { notFound, type TenancyService } from './tenancy.service.js';
 import { userView } from './tenancy.views.js';
+import { GracePeriodSeconds } from './operator.commands.js';
 
 /** What a route handler gets. `orgId`/`role` are set for organisation-scoped routes. */
 export interface RouteContext {
@@ -384,14 +385,7 @@ export const API_ROUTES: ApiRoute[] = [
     access: 'keys.manage',
     scope: 'key',
     status: 201,
-    body: z.strictObject({
-      gracePeriodSeconds: z
-        .number()
-        .int()
-        .min(0)
-        .max(30 * 86_400)
-        .optional(),
-    }),
+    body: z.strictObject({ gracePeriodSeconds: GracePeriodSeconds }),
     summary: 'A new secret for the key; the old one keeps working for gracePeriodSeconds (default 0: revoked now).',
     handler: async (ctx) => {
       const rotated = await ctx.deps.service.rotateKey(ctx.actor, ctx.params.keyId, ctx.body.gracePeriodSeconds ?? 0);

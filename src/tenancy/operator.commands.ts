@@ -6,6 +6,13 @@ import { userView } from './tenancy.views.js';
 
 const operator = { kind: 'operator' as const };
 const propertyId = z.string().regex(/^\d{1,18}$/, 'a numeric property id');
+/** How long a rotated key's old secret keeps working: at most 30 days (API and CLI alike). */
+export const GracePeriodSeconds = z
+  .number()
+  .int()
+  .min(0)
+  .max(30 * 86_400)
+  .optional();
 const keyId = z.string().regex(/^[\w-]{1,64}$/, 'a key id');
 
 /**
@@ -48,12 +55,7 @@ export const OPERATOR_COMMANDS = {
   'keys.rotate': {
     input: z.strictObject({
       keyId,
-      gracePeriodSeconds: z
-        .number()
-        .int()
-        .min(0)
-        .max(30 * 86_400)
-        .optional(),
+      gracePeriodSeconds: GracePeriodSeconds,
     }),
     run: (svc: TenancyService, i: { keyId: string; gracePeriodSeconds?: number }) => svc.rotateKey(operator, i.keyId, i.gracePeriodSeconds ?? 0),
   },

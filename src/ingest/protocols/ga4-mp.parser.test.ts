@@ -1,3 +1,4 @@
+import { KNOWN_TOP_LEVEL } from './ga4-mp.request.js';
 import { describe, expect, it } from 'vitest';
 import { TallyError } from '../../infra/errors.js';
 import type { ParamValue } from '../../domain/raw-event.js';
@@ -659,22 +660,8 @@ describe('hostile input', () => {
   });
 
   const WRONG_VALUES: unknown[] = [null, true, 0, -1, 1e308, '', 'x', [], [1, 'a'], {}, { value: 1 }, [[[]]], repeat(300)];
-  const FIELDS = [
-    'client_id',
-    'app_instance_id',
-    'user_id',
-    'timestamp_micros',
-    'user_properties',
-    'user_data',
-    'consent',
-    'user_location',
-    'ip_override',
-    'device',
-    'user_agent',
-    'validation_behavior',
-    'events',
-    'non_personalized_ads',
-  ];
+  // every request-level field the parser knows, and one it does not
+  const FIELDS = [...KNOWN_TOP_LEVEL, 'non_personalized_ads'];
 
   it('survives every wrong type at every top-level and event-level field', () => {
     for (const value of WRONG_VALUES) {

@@ -8,7 +8,7 @@ import { setOwn } from './own-property.js';
 
 /** GA4 Measurement Protocol: the request-level fields, shared by every event of the request. */
 
-const KNOWN_TOP_LEVEL: ReadonlySet<string> = new Set([
+export const KNOWN_TOP_LEVEL: ReadonlySet<string> = new Set([
   'client_id',
   'app_instance_id',
   'user_id',

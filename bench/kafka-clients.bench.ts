@@ -1,3 +1,4 @@
+import { SAMPLE_RECORD as VALUE } from './sample-record.js';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -25,15 +26,6 @@ const CONSUME_RECORDS = Number(process.env.BENCH_CONSUME_RECORDS ?? 200_000);
 const PARTITIONS = 4;
 const MAX_REQUEST_BYTES = 512 * 1024;
 const SEND_TIMEOUT_MS = 10_000;
-const VALUE = Buffer.from(
-  JSON.stringify({
-    event_id: randomUUID(),
-    name: 'page_view',
-    url: 'https://shop.example.com/products/1',
-    ua: 'Mozilla/5.0 '.repeat(12),
-    params: { engagement_time_msec: 1200 },
-  }),
-);
 
 interface Msg {
   key: Buffer;

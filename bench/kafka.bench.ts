@@ -1,3 +1,4 @@
+import { SAMPLE_RECORD as VALUE } from './sample-record.js';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,15 +11,6 @@ import { LocalEventLog } from '../src/infra/event-log/local.event-log.js';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 /** Concurrent callers, each appending one record at a time, as the collector does per request. */
 const CALLERS = [1, 16, 64, 256];
-const VALUE = Buffer.from(
-  JSON.stringify({
-    event_id: randomUUID(),
-    name: 'page_view',
-    url: 'https://shop.example.com/products/1',
-    ua: 'Mozilla/5.0 '.repeat(12),
-    params: { engagement_time_msec: 1200 },
-  }),
-);
 
 async function load(log: EventLog, callers: number): Promise<{ appends_per_s: number; p50_ms: number; p99_ms: number }> {
   const latencies: number[] = [];

@@ -1,3 +1,4 @@
+import { CHROMIUM_ARGS, DESKTOP_UA } from '../support/chromium.js';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -19,20 +20,6 @@ import { eventually, startTally, type TallyProcess } from '../support/tally-proc
  */
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const SHOTS = path.join(ROOT, 'test-results/console');
-// a desktop Chrome UA: HeadlessChrome's own is flagged as a bot and left out of every report
-const UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
-const CHROMIUM_ARGS = [
-  `--user-agent=${UA}`,
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-if (!process.env.CHROMIUM_PATH && fs.existsSync('/usr/bin/chromium')) process.env.CHROMIUM_PATH = '/usr/bin/chromium';
 
 async function freePort(): Promise<number> {
   const s = net.createServer();
@@ -124,7 +111,7 @@ describeWithService('web console in headless Chromium', 'chromium', 'CHROMIUM_PA
     });
     await new Promise<void>((r) => site.listen(0, '127.0.0.1', r));
     siteOrigin = `http://127.0.0.1:${(site.address() as net.AddressInfo).port}`;
-    browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
+    browser = await chromium.launch({ executablePath, args: [...CHROMIUM_ARGS, `--user-agent=${DESKTOP_UA}`] });
     context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     page = await context.newPage();
     page.on('pageerror', (e) => pageErrors.push(e.message));
@@ -348,7 +335,7 @@ describeWithService('web console dashboard on the demo data', 'chromium', 'CHROM
       execFileSync(process.execPath, [path.join(ROOT, 'scripts/build-web.mjs')], { stdio: 'inherit' });
     fs.mkdirSync(SHOTS, { recursive: true });
     tally = await startTally({ env: { TALLY_DEMO: 'on', LOG_LEVEL: 'info' } });
-    browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
+    browser = await chromium.launch({ executablePath, args: [...CHROMIUM_ARGS, `--user-agent=${DESKTOP_UA}`] });
   }, 180_000);
 
   afterAll(async () => {

@@ -1,4 +1,4 @@
-import fs from 'node:fs';
+import { CHROMIUM_ARGS, DESKTOP_UA } from '../support/chromium.js';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import zlib from 'node:zlib';
@@ -12,20 +12,9 @@ import { createTenantCli, eventually, readZone, startTally, type TallyProcess, t
  * automatic and SPA page views, custom events, user id, scroll, a download, an outbound link and
  * engagement on leave all arrive in the raw zone with the right fields.
  */
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-const UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+const UA = DESKTOP_UA;
 
 // Debian's chromium (`apt-get install chromium`; .ci/run installs it): never a downloaded browser.
-if (!process.env.CHROMIUM_PATH && fs.existsSync('/usr/bin/chromium')) process.env.CHROMIUM_PATH = '/usr/bin/chromium';
 
 describeWithService('tally.js in headless Chromium', 'chromium', 'CHROMIUM_PATH', (executablePath) => {
   let tally: TallyProcess;

@@ -119,13 +119,53 @@ export const IDENTITY_COLUMNS: readonly Column[] = [
   { name: 'event_id', type: 'string' }, // of that earliest linking event
 ];
 
-export type TransformedTable = 'events' | 'sessions' | 'identities';
+/**
+ * One row per element of an event's `items` array (GA4 e-commerce: GA4 MP `params.items`, gtag
+ * `pr1`…`pr200`), in array order, with the event's identity, date and session beside it so
+ * item-scoped reports group by event-scoped dimensions without re-reading the event. `currency`
+ * is the item's own, else its event's (`params.currency`), upper-cased; `price` and `quantity`
+ * stay in that currency (reports convert, see src/query/README.md). GA4 defaults quantity to 1.
+ */
+export const ITEM_COLUMNS: readonly Column[] = [
+  { name: 'tenant_id', type: 'string' },
+  { name: 'property_id', type: 'string' },
+  { name: 'event_id', type: 'string' },
+  { name: 'event_name', type: 'string' },
+  { name: 'event_ms', type: 'bigint' },
+  { name: 'local_date', type: 'date' }, // of the event
+  { name: 'session_key', type: 'string' },
+  { name: 'client_id', type: 'string' },
+  { name: 'user_id', type: 'string' },
+  { name: 'is_bot', type: 'boolean' },
+  { name: 'item_index', type: 'int' }, // 0-based position in the event's items array
+  { name: 'item_id', type: 'string' },
+  { name: 'item_name', type: 'string' },
+  { name: 'item_brand', type: 'string' },
+  { name: 'item_category', type: 'string' },
+  { name: 'item_category2', type: 'string' },
+  { name: 'item_category3', type: 'string' },
+  { name: 'item_category4', type: 'string' },
+  { name: 'item_category5', type: 'string' },
+  { name: 'item_variant', type: 'string' },
+  { name: 'item_list_id', type: 'string' },
+  { name: 'item_list_name', type: 'string' },
+  { name: 'promotion_id', type: 'string' },
+  { name: 'promotion_name', type: 'string' },
+  { name: 'coupon', type: 'string' },
+  { name: 'price', type: 'double' },
+  { name: 'quantity', type: 'bigint' },
+  { name: 'currency', type: 'string' },
+  { name: 'item_params', type: 'string' }, // the item object as JSON (custom item parameters)
+];
+
+export type TransformedTable = 'events' | 'sessions' | 'identities' | 'items';
 
 /** Every table of the transformed zone with its columns and write order, in load order. */
 export const TRANSFORMED_TABLES: Readonly<Record<TransformedTable, { columns: readonly Column[]; orderBy: readonly string[] }>> = {
   events: { columns: EVENT_COLUMNS, orderBy: ['event_ms', 'event_id'] },
   sessions: { columns: SESSION_COLUMNS, orderBy: ['session_start_ms', 'session_key'] },
   identities: { columns: IDENTITY_COLUMNS, orderBy: ['client_id', 'user_id'] },
+  items: { columns: ITEM_COLUMNS, orderBy: ['event_ms', 'event_id', 'item_index'] },
 };
 
 export const TRANSFORMED_TABLE_NAMES = Object.keys(TRANSFORMED_TABLES) as TransformedTable[];

@@ -1,4 +1,5 @@
 import { atom, findDimension, findMetric, type AtomGroup, type DimensionDef, type MetricType } from './catalog.js';
+import { TallyError } from '../infra/errors.js';
 import type { FilterExpr, Filter } from './report-filter.js';
 import type { MetricExpression, ReportRequest, RequestedDimension } from './report-request.js';
 import type { ParamType, SqlDialect } from './sql-dialect.js';
@@ -40,6 +41,8 @@ export interface CompiledReport {
 export interface TenantScope {
   tenantId: string;
   propertyId: string;
+  /** The property's currency: revenue is converted to it unless the request names another. */
+  currencyCode?: string;
 }
 
 interface ResolvedDim {
@@ -48,6 +51,8 @@ interface ResolvedDim {
   session?: string;
   needsSession: boolean;
   needsFirstSession: boolean;
+  /** Item-scoped: read from the items table (`i`). */
+  item: boolean;
   present?: (grouped: string) => string;
 }
 
@@ -164,7 +169,14 @@ function buildChain(req: ReportRequest, scope: TenantScope, d: SqlDialect, opts:
   const metrics = resolveMetrics(req, p, d);
   const atoms = new Set(metrics.flatMap((m) => atomsOf(m.sql)));
   if (atoms.size === 0) atoms.add('ev_count');
-  const groups = (['event', 'session', 'user'] as AtomGroup[])
+  const itemDims = allDimsInUse.some((x) => x.item);
+  if (itemDims && [...atoms].some((a) => atom(a).group !== 'item')) {
+    throw new TallyError(
+      'invalid_argument',
+      'Please remove item-scoped dimensions (itemId, itemName, …) or use only item-scoped metrics (itemsViewed, itemsAddedToCart, itemsPurchased, itemRevenue): this request is incompatible.',
+    );
+  }
+  const groups = (['event', 'session', 'user', 'item'] as AtomGroup[])
     .map((g) => ({ group: g, atoms: [...atoms].filter((a) => atom(a).group === g) }))
     .filter((g) => g.atoms.length > 0);
   const allAtoms = groups.flatMap((g) => g.atoms);
@@ -189,14 +201,36 @@ function buildChain(req: ReportRequest, scope: TenantScope, d: SqlDialect, opts:
     );
   }
 
+  const fxCurrency = (g: AtomGroup) =>
+    g === 'event' || g === 'item'
+      ? groups
+          .find((x) => x.group === g)
+          ?.atoms.map((a) => atom(a).needsFx)
+          .find(Boolean)
+      : undefined;
+  if (groups.some((g) => fxCurrency(g.group))) {
+    ctes.push(`tgt AS (SELECT ${p.add(req.currencyCode ?? scope.currencyCode ?? 'USD', 'text')} AS code)`);
+  }
   const dimensionWhere = (form: 'event' | 'session') =>
     req.dimensionFilter ? [compileFilter(req.dimensionFilter, (n) => rowLevel(filterDim(n), form), false, p, d)] : [];
-  const eventSource = (joinSession: boolean, joinFs: boolean, joinIdm = false) =>
-    `FROM events e JOIN dr ON e.local_date BETWEEN dr.start_date AND dr.end_date` +
+  const eventSource = (joinSession: boolean, joinFs: boolean, joinIdm = false, group?: AtomGroup) =>
+    (group === 'item'
+      ? `FROM items i JOIN events e ON e.tenant_id = ${tenant} AND e.property_id = ${property} AND e.local_date = i.local_date AND e.event_id = i.event_id` +
+        ` JOIN dr ON i.local_date BETWEEN dr.start_date AND dr.end_date`
+      : `FROM events e JOIN dr ON e.local_date BETWEEN dr.start_date AND dr.end_date`) +
     (joinSession ? ` LEFT JOIN sessions s ON s.tenant_id = ${tenant} AND s.property_id = ${property} AND s.session_key = e.session_key` : '') +
     (joinFs ? ' LEFT JOIN fs ON fs.session_key = e.session_key' : '') +
     (joinIdm ? ' LEFT JOIN idm ON idm.client_id = e.client_id' : '') +
-    ` WHERE ${[pin('e'), ...dimensionWhere('event')].join(' AND ')}`;
+    fxJoins(group) +
+    ` WHERE ${[...(group === 'item' ? [pin('i')] : []), pin('e'), ...dimensionWhere('event')].join(' AND ')}`;
+  const fxJoins = (group?: AtomGroup) => {
+    const fx = group ? fxCurrency(group) : undefined;
+    if (!fx) return '';
+    return (
+      ` CROSS JOIN tgt LEFT JOIN fx_rates fxt ON fxt.rate_date = e.local_date AND fxt.currency = tgt.code` +
+      ` LEFT JOIN fx_rates fxs ON fxs.rate_date = e.local_date AND fxs.currency = ${fx.currency(d)}`
+    );
+  };
   const dimSelect = (form: 'event' | 'session') =>
     groupDims.map((x, i) => `${form === 'event' ? x.event : x.session} AS d${i}`).concat('dr.idx AS dr_idx', 'dr.name AS dr_name');
   const groupBy = ` GROUP BY ${keyCols.join(', ')}`;
@@ -217,7 +251,7 @@ function buildChain(req: ReportRequest, scope: TenantScope, d: SqlDialect, opts:
     } else {
       const joinSession = dimsNeedSession || g.atoms.some((a) => atom(a).needsSession);
       const joinFs = dimsNeedFs || g.atoms.some((a) => atom(a).needsFirstSession);
-      const source = eventSource(joinSession, joinFs, g.group === 'user');
+      const source = eventSource(joinSession, joinFs, g.group === 'user', g.group);
       ctes.push(`g_${g.group} AS (SELECT ${[...dimSelect('event'), ...atomSelect].join(', ')} ${source}${groupBy})`);
     }
   }
@@ -299,6 +333,7 @@ function fromDef(def: DimensionDef, d: SqlDialect): ResolvedDim {
     session: def.onSession?.(d),
     needsSession: def.eventNeedsSession ?? false,
     needsFirstSession: def.needsFirstSession ?? false,
+    item: def.item ?? false,
     present: def.present ? (g) => def.present!(g, d) : undefined,
   };
 }
@@ -326,6 +361,7 @@ function resolveRequested(rd: RequestedDimension, p: Params, d: SqlDialect): Res
     session: combine('session'),
     needsSession: bases.some((b) => b.needsSession),
     needsFirstSession: bases.some((b) => b.needsFirstSession),
+    item: bases.some((b) => b.item),
   };
 }
 

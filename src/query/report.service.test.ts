@@ -96,6 +96,7 @@ describeWithService('report service, Redshift dialect on PostgreSQL', 'postgres'
       dialect: 'redshift',
       init: () => pgw.init(),
       loadPartition: (t, p, k) => pgw.loadPartition(t, p, k),
+      replaceRates: (rows) => pgw.replaceRates(rows),
       query: (sql, params) => pgw.query(sql, params),
       close: () => pgw.close(),
     } satisfies Warehouse;

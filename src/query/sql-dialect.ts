@@ -25,6 +25,17 @@ export interface SqlDialect {
   nullOf(type: 'bigint' | 'double'): string;
   /** Sort key in Unicode code point order. */
   codePointOrder(textExpr: string): string;
+  /**
+   * The top-level value `key` of a JSON object text as text (scalars unquoted, NULL when
+   * missing). `key` comes from the catalog or a validated custom-definition parameter name
+   * (`[A-Za-z][A-Za-z0-9_]*`), never from raw input.
+   */
+  jsonText(jsonExpr: string, key: string): string;
+}
+
+function checkedKey(key: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw new TallyError('invalid_argument', `not a parameter name: ${key}`);
+  return key;
 }
 
 const DUCK_PARAM: Record<ParamType, string> = { text: 'VARCHAR', double: 'DOUBLE', bigint: 'BIGINT', date: 'DATE' };
@@ -42,6 +53,7 @@ export const duckdbDialect: SqlDialect = {
   toDouble: (x) => `CAST(${x} AS DOUBLE)`,
   nullOf: (t) => `CAST(NULL AS ${t === 'bigint' ? 'BIGINT' : 'DOUBLE'})`,
   codePointOrder: (x) => x,
+  jsonText: (x, key) => `json_extract_string(${x}, '$.${checkedKey(key)}')`,
 };
 
 const PG_PARAM: Record<ParamType, string> = { text: 'text', double: 'double precision', bigint: 'bigint', date: 'date' };
@@ -58,6 +70,7 @@ export const postgresDialect: SqlDialect = {
   toDouble: (x) => `CAST(${x} AS double precision)`,
   nullOf: (t) => `CAST(NULL AS ${t === 'bigint' ? 'bigint' : 'double precision'})`,
   codePointOrder: (x) => `(${x} COLLATE "C")`,
+  jsonText: (x, key) => `(CAST(${x} AS jsonb) ->> '${checkedKey(key)}')`,
 };
 
 const RS_TEXT = 'varchar(65535)';
@@ -78,6 +91,8 @@ export const redshiftDialect: SqlDialect = {
   toText: (x) => `CAST(${x} AS ${RS_TEXT})`,
   regexMatch: (x, p, full, cs) => `(regexp_instr(${x}, ${full ? `'^(?:' || ${p} || ')$'` : p}, 1, 1, 0, '${cs ? 'c' : 'i'}p') > 0)`,
   codePointOrder: (x) => x,
+  // true: NULL for text that is not valid JSON instead of an error
+  jsonText: (x, key) => `json_extract_path_text(${x}, '${checkedKey(key)}', true)`,
 };
 
 export function dialectFor(name: Dialect): SqlDialect {

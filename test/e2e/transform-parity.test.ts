@@ -135,6 +135,25 @@ function edgeCases(propertyId: string): RawEvent[][] {
   first.push(e(day(d1, '18:02'), { client_id: 'anon', user_id: 'u-7', event_id: 'id-b' }));
   first.push(e(day(d1, '18:03'), { client_id: 'anon', user_id: 'u-7', event_id: 'id-c' }));
   first.push(e(day(d1, '18:04'), { client_id: null, name: 'tally_identity_link', params: { user_id: 'u-7' } }));
+  // e-commerce items (issue 14): text and numeric ids, numeric text, no quantity, an item's own
+  // currency, a non-array items value, a non-object element
+  first.push(
+    e(day(d1, '19:00'), {
+      client_id: 'shop',
+      event_id: 'shop-1',
+      name: 'purchase',
+      params: {
+        currency: 'eur',
+        value: 42.5,
+        items: [
+          { item_id: 'SKU-1', item_name: 'Tent', item_brand: 'Trail', item_category: 'Camping', item_category5: 'Big', price: 30, quantity: 1 },
+          { item_id: 77, item_name: 'Stove', price: '12.5', coupon: 'SUMMER', item_list_name: 'Related', promotion_name: 'P1', currency: 'usd' },
+          'not an object',
+        ],
+      },
+    }),
+  );
+  first.push(e(day(d1, '19:01'), { client_id: 'shop', event_id: 'shop-2', name: 'view_item', params: { items: 'SKU-1' } }));
   // outside the window (ignored) and right at its edges
   first.push(e(startOfLocalDate(addDays(START, -1), ZONE) - 1, { client_id: 'edge' }));
   first.push(e(startOfLocalDate(addDays(START, -1), ZONE), { client_id: 'edge' }));
@@ -182,7 +201,7 @@ describeWithService('transform parity: DuckDB and Spark give identical rows', 's
   /** Runs one engine and copies its partitions into tables `<name>_<table>`. */
   async function run(engine: TransformEngine, settings: PropertySettings, name: string): Promise<Output> {
     const result = await engine.transform({ settings, dates });
-    const tables = { events: `${name}_events`, sessions: `${name}_sessions`, identities: `${name}_identities` };
+    const tables = { events: `${name}_events`, sessions: `${name}_sessions`, identities: `${name}_identities`, items: `${name}_items` };
     for (const table of TRANSFORMED_TABLE_NAMES) {
       const files = result.partitions.filter((p) => p.table === table).flatMap((p) => p.keys.map((k) => store.locate(k)));
       expect(files).toHaveLength(dates.length);
@@ -254,6 +273,50 @@ describeWithService('transform parity: DuckDB and Spark give identical rows', 's
     expect(anon).toEqual([{ event_id: 'id-a' }, { event_id: 'id-b' }, { event_id: 'id-c' }]);
     const links = await rows(`SELECT client_id, user_id, link_kind, event_id FROM ${b.tables.identities} WHERE client_id = 'anon'`);
     expect(links).toEqual([{ client_id: 'anon', user_id: 'u-7', link_kind: 'identify', event_id: 'id-link' }]);
+    const items = await rows(
+      `SELECT event_id, item_index, item_id, item_name, item_category5, coupon, item_list_name, promotion_name, price, quantity, currency FROM ${b.tables.items} WHERE client_id = 'shop' ORDER BY item_index`,
+    );
+    expect(items).toEqual([
+      {
+        event_id: 'shop-1',
+        item_index: 0,
+        item_id: 'SKU-1',
+        item_name: 'Tent',
+        item_category5: 'Big',
+        coupon: null,
+        item_list_name: null,
+        promotion_name: null,
+        price: 30,
+        quantity: '1',
+        currency: 'EUR',
+      },
+      {
+        event_id: 'shop-1',
+        item_index: 1,
+        item_id: '77',
+        item_name: 'Stove',
+        item_category5: null,
+        coupon: 'SUMMER',
+        item_list_name: 'Related',
+        promotion_name: 'P1',
+        price: 12.5,
+        quantity: '1',
+        currency: 'USD',
+      },
+      {
+        event_id: 'shop-1',
+        item_index: 2,
+        item_id: null,
+        item_name: null,
+        item_category5: null,
+        coupon: null,
+        item_list_name: null,
+        promotion_name: null,
+        price: null,
+        quantity: '1',
+        currency: 'EUR',
+      },
+    ]);
     expect(a.result.rawRead).toBeGreaterThan(a.result.eventsWritten);
   }, 600_000);
 

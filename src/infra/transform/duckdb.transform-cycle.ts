@@ -127,6 +127,11 @@ export async function runCycle(ctx: CycleContext, req: CycleRequest): Promise<Cy
     CREATE OR REPLACE TEMP VIEW out_sessions AS
     SELECT o.*, s.open FROM sessions_out o JOIN run_sessions s USING (session_key)
     WHERE s.fresh OR o.local_date >= DATE ${sqlString(fromDate)}`);
+  // items follow their event's session (issue 14)
+  await conn.run(`
+    CREATE OR REPLACE TEMP VIEW out_items AS
+    SELECT o.*, s.open FROM items_out o JOIN run_sessions s USING (session_key)
+    WHERE s.fresh OR o.local_date >= DATE ${sqlString(fromDate)}`);
   await conn.run(`
     CREATE OR REPLACE TEMP VIEW out_identities AS
     SELECT o.*, o.linked_ms >= ${cutMs} AS open, e.rid AS rid FROM identities_out o JOIN ev e USING (event_id)
@@ -207,9 +212,9 @@ async function writeOutputs(
   from: string | null,
 ): Promise<{ partitions: WrittenPartition[]; openDates: Record<TransformedTable, string[]> }> {
   const { conn, store, stage } = ctx;
-  const views = { events: 'out_events', sessions: 'out_sessions', identities: 'out_identities' } as const;
+  const views = { events: 'out_events', sessions: 'out_sessions', identities: 'out_identities', items: 'out_items' } as const;
   const changed = new Map<string, { table: TransformedTable; date: string }>();
-  const openDates = { events: [], sessions: [], identities: [] } as Record<TransformedTable, string[]>;
+  const openDates = { events: [], sessions: [], identities: [], items: [] } as Record<TransformedTable, string[]>;
   const cycleFile = `c-${cycleId.replace(/[^A-Za-z0-9_-]/g, '_')}.parquet`;
   for (const table of TRANSFORMED_TABLE_NAMES) {
     const { columns, orderBy } = TRANSFORMED_TABLES[table];
@@ -298,7 +303,7 @@ export async function compactPartition(
 
 async function loadState(store: ObjectStore, s: PropertySettings): Promise<CycleState> {
   const body = await store.get(stateKey(s, 'state.json'));
-  if (!body) return { cutMs: null, openDates: { events: [], sessions: [], identities: [] } };
+  if (!body) return { cutMs: null, openDates: { events: [], sessions: [], identities: [], items: [] } };
   return JSON.parse(body.toString('utf8')) as CycleState;
 }
 

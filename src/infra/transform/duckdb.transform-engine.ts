@@ -66,6 +66,7 @@ export class DuckDbTransformEngine implements IncrementalTransformEngine {
         events: await partitionCounts(conn, 'facts'),
         sessions: await partitionCounts(conn, 'sessions_out'),
         identities: await partitionCounts(conn, 'identities_out'),
+        items: await partitionCounts(conn, 'items_out'),
       };
       for (const date of dates) {
         for (const table of TRANSFORMED_TABLE_NAMES) {
@@ -217,7 +218,7 @@ async function count(conn: DuckDBConnection, query: string): Promise<number> {
   return Number(reader.getRows()[0][0]);
 }
 
-async function partitionCounts(conn: DuckDBConnection, table: 'facts' | 'sessions_out' | 'identities_out'): Promise<Map<string, number>> {
+async function partitionCounts(conn: DuckDBConnection, table: 'facts' | 'sessions_out' | 'identities_out' | 'items_out'): Promise<Map<string, number>> {
   const reader = await conn.runAndReadAll(sql.partitionCounts(table));
   return new Map(reader.getRows().map(([d, n]) => [String(d), Number(n)]));
 }

@@ -7,7 +7,8 @@ import { sqlString, type TransformDialect } from './transform-dialect.js';
  * The transform, written once: the statements both engines run, in order, spelled for either by a
  * `TransformDialect`. Input: a table `raw` with the `RAW_FIELDS` of the records read (the engine
  * reads and normalises; rows are identified by `dialect.rowId`). Output: the views `events_out`,
- * `sessions_out` and `identities_out` with a `local_date` each, which the engine writes per date.
+ * `sessions_out`, `identities_out` and `items_out` with a `local_date` each, which the engine
+ * writes per date.
  * Every value interpolated is a number or goes through `dialect.str`.
  */
 
@@ -29,7 +30,12 @@ export interface TransformParams {
 }
 
 /** Output view of each transformed table. */
-export const OUT_VIEWS = { events: 'events_out', sessions: 'sessions_out', identities: 'identities_out' } as const satisfies Record<TransformedTable, string>;
+export const OUT_VIEWS = {
+  events: 'events_out',
+  sessions: 'sessions_out',
+  identities: 'identities_out',
+  items: 'items_out',
+} as const satisfies Record<TransformedTable, string>;
 
 /**
  * RawEvent fields with explicit types, so no engine guesses. consent, params and user_props are
@@ -295,6 +301,62 @@ export function transformSteps(d: TransformDialect, p: TransformParams): Transfo
       SELECT tenant_id, property_id, client_id, user_id, event_ms AS linked_ms, local_date, link_kind, source_protocol, event_id
       FROM ranked WHERE n = 1`,
     ),
+
+    ...itemSteps(d, id),
+  ];
+}
+
+// ---- e-commerce items (issue 14): its own block, after the steps above ----
+
+/** GA4 item parameters kept as columns, by column name (the rest stay in `item_params`). */
+const ITEM_TEXT_FIELDS = [
+  'item_id',
+  'item_name',
+  'item_brand',
+  'item_category',
+  'item_category2',
+  'item_category3',
+  'item_category4',
+  'item_category5',
+  'item_variant',
+  'item_list_id',
+  'item_list_name',
+  'promotion_id',
+  'promotion_name',
+  'coupon',
+] as const;
+
+/**
+ * `items_out`: one row per element of a kept event's `params.items` (GA4 MP items, gtag `prN`),
+ * beside the event's identity, date and session (from `facts`). Item text fields are read as
+ * text (a number sent as item_id becomes its text); price and quantity as numbers when they are
+ * numbers or numeric text; quantity defaults to 1 as in GA4.
+ */
+function itemSteps(d: TransformDialect, id: string): TransformStep[] {
+  const field = (k: string) => d.jsonString('x.item', k);
+  return [
+    table(
+      'item_rows',
+      `
+      SELECT f.rid, ${d.explodeJsonArray('r.params', 'items')}
+      FROM facts f JOIN raw r ON r.${id} = f.rid
+      WHERE r.params LIKE '%"items"%'`,
+    ),
+    view(
+      'items_out',
+      `
+      SELECT e.tenant_id, e.property_id, e.event_id, e.name AS event_name, f.event_ms, f.local_date, f.session_key,
+        e.client_id, f.user_id, f.is_bot, x.item_index,
+        ${ITEM_TEXT_FIELDS.map((k) => `${field(k)} AS ${k}`).join(',\n        ')},
+        TRY_CAST(${field('price')} AS DOUBLE) AS price,
+        coalesce(${d.truncToBigint(`TRY_CAST(${field('quantity')} AS DOUBLE)`)}, CAST(1 AS BIGINT)) AS quantity,
+        upper(coalesce(${field('currency')}, ${d.jsonString('e.params', 'currency')})) AS currency,
+        x.item AS item_params
+      FROM item_rows x
+      JOIN facts f ON f.rid = x.rid
+      JOIN raw e ON e.${id} = x.rid
+      WHERE x.item IS NOT NULL`,
+    ),
   ];
 }
 
@@ -334,7 +396,7 @@ export const readRawJson = (paths: readonly string[], where = 'true'): string =>
     columns = {${RAW_FIELDS.map(([n, t]) => `${n}: '${t === 'STRING' ? 'VARCHAR' : t}'`).join(', ')}})
   WHERE ${where}`;
 
-export const partitionCounts = (table: 'facts' | 'sessions_out' | 'identities_out'): string =>
+export const partitionCounts = (table: 'facts' | 'sessions_out' | 'identities_out' | 'items_out'): string =>
   `SELECT CAST(local_date AS VARCHAR) AS d, count(*) AS n FROM ${table} GROUP BY ALL`;
 
 /** Writes the rows of `table` matching `where` with exactly the contract's columns, in order and typed. */
@@ -348,7 +410,7 @@ COPY (
 
 /** Writes one local date of a table. */
 export const copyPartition = (p: {
-  table: 'events_out' | 'sessions_out' | 'identities_out';
+  table: (typeof OUT_VIEWS)[TransformedTable];
   columns: readonly Column[];
   date: string;
   orderBy: string;

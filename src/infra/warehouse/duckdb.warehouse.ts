@@ -2,14 +2,16 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { DuckDBConnection, DuckDBDateValue, DuckDBDecimalValue, DuckDBInstance, DuckDBTimestampValue, type DuckDBValue } from '@duckdb/node-api';
-import { EVENT_COLUMNS, IDENTITY_COLUMNS, SESSION_COLUMNS, type Column } from '../../domain/transformed-schema.js';
+import { TRANSFORMED_TABLES, type Column } from '../../domain/transformed-schema.js';
 import { TallyError } from '../errors.js';
 import type { ObjectStore } from '../object-store/object-store.port.js';
 import { localObjectPaths } from './local-objects.js';
 import type { PartitionRef, QueryOptions, Warehouse, WarehouseTable } from './warehouse.port.js';
 import { DUCKDB_TYPES } from '../column-types.js';
+import type { FxRate } from '../fx/ecb-rates.js';
+import { bundledFxRows, FX_TABLE, fxCreateTable, fxInserts } from './fx-rates.sql.js';
 
-const TABLES: Record<WarehouseTable, readonly Column[]> = { events: EVENT_COLUMNS, sessions: SESSION_COLUMNS, identities: IDENTITY_COLUMNS };
+const TABLES = Object.fromEntries(Object.entries(TRANSFORMED_TABLES).map(([t, { columns }]) => [t, columns])) as Record<WarehouseTable, readonly Column[]>;
 
 export type DuckDbWarehouseOptions = {
   /** A database file, or ':memory:'. */
@@ -70,7 +72,28 @@ export class DuckDbWarehouse implements Warehouse {
         const cols = columns.map((c) => `${c.name} ${DUCKDB_TYPES[c.type]}`).join(', ');
         await this.conn.run(`CREATE TABLE IF NOT EXISTS ${table} (${cols})`);
       }
+      await this.conn.run(fxCreateTable({ date: 'DATE', text: 'VARCHAR', double: 'DOUBLE' }));
+      const reader = await this.conn.runAndReadAll(`SELECT count(*) FROM ${FX_TABLE}`);
+      if (Number(reader.getRows()[0][0]) === 0) await this.writeRates(bundledFxRows());
     });
+  }
+
+  replaceRates(rows: readonly FxRate[]): Promise<{ rows: number }> {
+    return this.serial(() => this.writeRates(rows));
+  }
+
+  private async writeRates(rows: readonly FxRate[]): Promise<{ rows: number }> {
+    const inserts = fxInserts(rows);
+    await this.conn.run('BEGIN TRANSACTION');
+    try {
+      await this.conn.run(`DELETE FROM ${FX_TABLE}`);
+      for (const sql of inserts) await this.conn.run(sql);
+      await this.conn.run('COMMIT');
+      return { rows: rows.length };
+    } catch (err) {
+      await this.conn.run('ROLLBACK');
+      throw err;
+    }
   }
 
   async loadPartition(table: WarehouseTable, partition: PartitionRef, objectKeys: string[]): Promise<{ rows: number }> {

@@ -6,17 +6,20 @@ import { pipeline } from 'node:stream/promises';
 import { DuckDBInstance } from '@duckdb/node-api';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { EVENT_COLUMNS, IDENTITY_COLUMNS, SESSION_COLUMNS, type Column } from '../../domain/transformed-schema.js';
+import { EVENT_COLUMNS, IDENTITY_COLUMNS, ITEM_COLUMNS, SESSION_COLUMNS, type Column } from '../../domain/transformed-schema.js';
 import { TallyError } from '../errors.js';
 import type { ObjectStore } from '../object-store/object-store.port.js';
 import { localObjectPaths } from './local-objects.js';
 import type { PartitionRef, QueryOptions, Warehouse, WarehouseTable } from './warehouse.port.js';
 import { DUCKDB_TYPES, POSTGRES_TYPES } from '../column-types.js';
+import type { FxRate } from '../fx/ecb-rates.js';
+import { bundledFxRows, FX_TABLE, fxCreateTable, fxInserts } from './fx-rates.sql.js';
 
 export const WAREHOUSE_TABLES: Record<WarehouseTable, readonly Column[]> = {
   events: EVENT_COLUMNS,
   sessions: SESSION_COLUMNS,
   identities: IDENTITY_COLUMNS,
+  items: ITEM_COLUMNS,
 };
 
 export function tableColumns(table: WarehouseTable): readonly Column[] {
@@ -102,6 +105,11 @@ export class PostgresWarehouse implements Warehouse {
       }
       await client.query('CREATE INDEX IF NOT EXISTS sessions_session_key_idx ON sessions (tenant_id, property_id, session_key)');
       await client.query('CREATE INDEX IF NOT EXISTS identities_client_idx ON identities (tenant_id, property_id, client_id)');
+      await client.query('CREATE INDEX IF NOT EXISTS items_event_idx ON items (tenant_id, property_id, local_date, event_id)');
+      await client.query(fxCreateTable({ date: 'date', text: 'text', double: 'double precision' }));
+      await client.query(`CREATE INDEX IF NOT EXISTS ${FX_TABLE}_idx ON ${FX_TABLE} (rate_date, currency)`);
+      const { rows } = await client.query<{ n: number }>(`SELECT count(*) AS n FROM ${FX_TABLE}`);
+      if (Number(rows[0].n) === 0) for (const sql of fxInserts(bundledFxRows())) await client.query(sql);
       await client.query('COMMIT');
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
@@ -146,6 +154,22 @@ export class PostgresWarehouse implements Warehouse {
       }
     } finally {
       await rm(scratch, { recursive: true, force: true });
+    }
+  }
+
+  async replaceRates(rates: readonly FxRate[]): Promise<{ rows: number }> {
+    const client = await this.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(`DELETE FROM ${FX_TABLE}`);
+      for (const sql of fxInserts(rates)) await client.query(sql);
+      await client.query('COMMIT');
+      return { rows: rates.length };
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
     }
   }
 

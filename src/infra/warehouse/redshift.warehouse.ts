@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { TallyError } from '../errors.js';
 import type { ObjectStore } from '../object-store/object-store.port.js';
+import type { FxRate } from '../fx/ecb-rates.js';
+import { bundledFxRows, FX_TABLE, fxCreateTable, fxInserts } from './fx-rates.sql.js';
 import { assertPartition, plainTypes, tableColumns, toPgParam, WAREHOUSE_TABLES } from './postgres.warehouse.js';
 import type { PartitionRef, Warehouse, WarehouseTable } from './warehouse.port.js';
 import { REDSHIFT_TYPES } from '../column-types.js';
@@ -122,6 +124,26 @@ export class RedshiftWarehouse implements Warehouse {
 
   async init(): Promise<void> {
     for (const table of Object.keys(WAREHOUSE_TABLES) as WarehouseTable[]) await this.query(redshiftCreateTable(table), []);
+    await this.query(`${fxCreateTable({ date: 'DATE', text: 'VARCHAR(3)', double: 'DOUBLE PRECISION' })} DISTSTYLE ALL SORTKEY (rate_date)`, []);
+    const [{ n }] = await this.query<{ n: number }>(`SELECT count(*) AS n FROM ${FX_TABLE}`, []);
+    if (Number(n) === 0) await this.replaceRates(bundledFxRows());
+  }
+
+  /** One transaction: DELETE then INSERT batches (Redshift's TRUNCATE would commit on its own). */
+  async replaceRates(rates: readonly FxRate[]): Promise<{ rows: number }> {
+    const client = await this.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(`DELETE FROM ${FX_TABLE}`);
+      for (const sql of fxInserts(rates)) await client.query(sql);
+      await client.query('COMMIT');
+      return { rows: rates.length };
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
   }
 
   async loadPartition(table: WarehouseTable, partition: PartitionRef, objectKeys: string[]): Promise<{ rows: number }> {

@@ -34,7 +34,8 @@ export function warehouseContract(open: (objectRoot: string) => Promise<Warehous
   const ref = (p: WrittenPartition) => ({ tenantId: p.tenantId, propertyId: p.propertyId, date: p.date });
   const countOn = async (wh: Warehouse, date: string) =>
     (await wh.query<{ n: number }>('SELECT count(*) AS n FROM events WHERE local_date = CAST($1 AS DATE)', [date]))[0].n;
-  const rowsOf = (f: Fixture, p: WrittenPartition) => f[p.table].filter((r) => r.local_date === p.date).length;
+  // the fixture has no items partitions (item rows are covered by the transform tests)
+  const rowsOf = (f: Fixture, p: WrittenPartition) => (p.table === 'items' ? [] : f[p.table]).filter((r) => r.local_date === p.date).length;
   const loadAll = async (wh: Warehouse, parts: WrittenPartition[]) => {
     for (const p of parts) await wh.loadPartition(p.table, ref(p), [p.key]);
   };

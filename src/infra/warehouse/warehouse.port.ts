@@ -1,4 +1,5 @@
 import type { TransformedTable } from '../../domain/transformed-schema.js';
+import type { FxRate } from '../fx/ecb-rates.js';
 
 /**
  * The warehouse port: where reports are answered. Embedded: DuckDB. At scale: Redshift or
@@ -24,8 +25,13 @@ export interface QueryOptions {
 
 export interface Warehouse {
   readonly dialect: Dialect;
-  /** Creates the tables when missing. */
+  /** Creates the tables when missing; an empty `fx_rates` gets the bundled snapshot. */
   init(): Promise<void>;
+  /**
+   * Replaces the currency rates (`fx_rates`, see fx-rates.sql.ts) with these daily rows,
+   * atomically. Returns the rows written.
+   */
+  replaceRates(rows: readonly FxRate[]): Promise<{ rows: number }>;
   /**
    * Replaces one (tenant, property, date) partition of `table` with the rows of the Parquet
    * objects at `objectKeys`, atomically: queries see the old rows or the new, never a mix.

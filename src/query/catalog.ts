@@ -1,3 +1,4 @@
+import { customAtom, customDimension, customMetric } from './catalog.custom.js';
 import { STANDARD_DIMENSIONS } from './catalog.dimensions.js';
 import { ECOMMERCE_ATOMS, ECOMMERCE_DIMENSIONS, ECOMMERCE_METRICS } from './catalog.ecommerce.js';
 import { STANDARD_ATOMS, STANDARD_METRICS } from './catalog.metrics.js';
@@ -7,7 +8,8 @@ import type { AtomDef, DimensionDef, MetricDef } from './catalog.types.js';
  * The one dimension and metric catalog every warehouse dialect compiles from, put together from
  * its parts: the types and SQL helpers (`catalog.types.ts`), the standard dimensions
  * (`catalog.dimensions.ts`) and metrics with their atoms (`catalog.metrics.ts`), e-commerce
- * (`catalog.ecommerce.ts`).
+ * (`catalog.ecommerce.ts`), and the per-property custom definitions, resolved by their name's form
+ * (`catalog.custom.ts`).
  */
 export * from './catalog.types.js';
 export { USER_KEY } from './catalog.metrics.js';
@@ -31,15 +33,15 @@ const ATOM_BY_NAME = new Map(ATOMS.map((a) => [a.name, a]));
 
 /** By API name or a deprecated API name. */
 export function findDimension(name: string): DimensionDef | undefined {
-  return DIMENSION_BY_NAME.get(name);
+  return DIMENSION_BY_NAME.get(name) ?? customDimension(name);
 }
 
 export function findMetric(name: string): MetricDef | undefined {
-  return METRIC_BY_NAME.get(name);
+  return METRIC_BY_NAME.get(name) ?? customMetric(name);
 }
 
 export function atom(name: string): AtomDef {
-  const def = ATOM_BY_NAME.get(name);
+  const def = ATOM_BY_NAME.get(name) ?? customAtom(name);
   if (!def) throw new Error(`catalog: unknown atom ${name}`);
   return def;
 }

@@ -20,7 +20,7 @@ import type { SqlDialect } from './sql-dialect.js';
  */
 export type Scope = 'event' | 'session' | 'user' | 'item';
 
-export type MetricType = 'TYPE_INTEGER' | 'TYPE_FLOAT' | 'TYPE_SECONDS' | 'TYPE_CURRENCY';
+export type MetricType = 'TYPE_INTEGER' | 'TYPE_FLOAT' | 'TYPE_SECONDS' | 'TYPE_CURRENCY' | 'TYPE_STANDARD';
 
 export type RowSql = (d: SqlDialect) => string;
 

@@ -1,4 +1,5 @@
-import { DIMENSIONS, METRICS, type DimensionDef, type MetricDef } from './catalog.js';
+import { customApiName, type CustomDefinition } from '../domain/custom-definition.js';
+import { DIMENSIONS, findDimension, findMetric, METRICS, type DimensionDef, type MetricDef } from './catalog.js';
 import { encodeEnum, METRIC_TYPE } from './ga4-enums.js';
 
 /** GA4 getMetadata (GA4-DEFINITIONS §C.11), built from the catalog. */
@@ -54,10 +55,32 @@ export function metricMetadata(m: MetricDef, enumAsInt: boolean): MetricMetadata
   };
 }
 
-export function buildMetadata(propertyId: string, enumAsInt: boolean): MetadataResponse {
+/** The catalog, then the property's active custom definitions (`customDefinition: true`); archived ones are left out. */
+export function buildMetadata(propertyId: string, enumAsInt: boolean, custom: readonly CustomDefinition[] = []): MetadataResponse {
+  const active = custom.filter((c) => !c.archived);
+  const customDims = active.filter((c) => c.kind === 'dimension');
+  const customMetrics = active.filter((c) => c.kind === 'metric' && c.scope === 'EVENT');
   return {
     name: `properties/${propertyId}/metadata`,
-    dimensions: DIMENSIONS.map(dimensionMetadata),
-    metrics: METRICS.map((m) => metricMetadata(m, enumAsInt)),
+    dimensions: [
+      ...DIMENSIONS.map(dimensionMetadata),
+      ...customDims.map((c) => ({
+        ...dimensionMetadata(findDimension(customApiName(c))!),
+        uiName: c.displayName,
+        description: c.description,
+        customDefinition: true,
+        category: c.scope === 'USER' ? 'User' : 'Event',
+      })),
+    ],
+    metrics: [
+      ...METRICS.map((m) => metricMetadata(m, enumAsInt)),
+      ...customMetrics.map((c) => ({
+        ...metricMetadata(findMetric(customApiName(c))!, enumAsInt),
+        uiName: c.displayName,
+        description: c.description,
+        customDefinition: true,
+        category: 'Event',
+      })),
+    ],
   };
 }

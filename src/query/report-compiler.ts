@@ -278,7 +278,7 @@ function buildChain(req: ReportRequest, scope: TenantScope, d: SqlDialect, opts:
 }
 
 // Metric SQL refers to atoms as {{atom}} until the merge stage decides how to read them.
-const ATOM_REF = /\{\{([a-z_]+)\}\}/g;
+const ATOM_REF = /\{\{([A-Za-z0-9_]+)\}\}/g;
 
 function atomsOf(sql: string): string[] {
   return [...sql.matchAll(ATOM_REF)].map((m) => m[1]);

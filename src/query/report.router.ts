@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import type { CustomDefinition } from '../domain/custom-definition.js';
 import type { PropertySettings } from '../domain/property-settings.js';
 import { TallyError } from '../infra/errors.js';
 import type { Counters } from '../infra/counters/counters.port.js';
 import type { RegexSyntax } from '../infra/regex/regex-syntax.port.js';
 import type { Warehouse } from '../infra/warehouse/warehouse.port.js';
 import { DIMENSIONS, findDimension, findMetric, METRICS } from './catalog.js';
+import { checkCustomFields } from './custom-fields.js';
 import { COMPATIBILITY, encodeEnum, enumName } from './ga4-enums.js';
 import { sendGoogleError } from './google-error.js';
 import { buildMetadata, dimensionMetadata, metricMetadata } from './metadata.js';
@@ -32,6 +34,8 @@ export interface ReportRouterDeps {
   /** Where report requests per key per minute are counted (Redis: shared by every api process). */
   counters?: Counters;
   limits?: Partial<ReportLimits>;
+  /** The property's custom definitions (archived ones included); none when absent. */
+  customDefinitions?: (settings: PropertySettings) => Promise<CustomDefinition[]>;
 }
 
 export interface ReportLimits extends ReportSchedulerLimits {
@@ -91,6 +95,7 @@ export function createReportRouter(deps: ReportRouterDeps): express.Router {
   const run = async (settings: PropertySettings, raw: unknown, enumAsInt: boolean): Promise<RunReportResponse> => {
     const deadline = Date.now() + limits.timeoutMs;
     const request = parseRunReportRequest(raw, { timeZone: settings.timeZone, now: now() });
+    checkCustomFields(request, (await deps.customDefinitions?.(settings)) ?? []);
     if (deps.regexSyntax) await checkRegexSyntax(request, deps.regexSyntax);
     const response = await scheduler.run(
       settings.tenantId,
@@ -141,9 +146,9 @@ export function createReportRouter(deps: ReportRouterDeps): express.Router {
     '/v1beta/properties/:propertyId/metadata',
     handle(async (req) => {
       const token = bearerToken(req);
-      await deps.authorize(token, String(req.params.propertyId), req);
+      const settings = await deps.authorize(token, String(req.params.propertyId), req);
       await admit(token);
-      return buildMetadata(String(req.params.propertyId), enumAsInt(req));
+      return buildMetadata(String(req.params.propertyId), enumAsInt(req), (await deps.customDefinitions?.(settings)) ?? []);
     }),
   );
 

@@ -31,6 +31,7 @@ import { geoipLite } from '../ingest/geo.js';
 import { SharedSaltStore, VisitorIds } from '../ingest/visitor-id.js';
 import { createReportRouter } from '../query/report.router.js';
 import { createApiFallbackRouter } from '../query/api-fallback.router.js';
+import { tenantCustomDefinitions } from '../tenancy/custom-definitions.repository.js';
 import { DuckDbRe2Syntax } from '../infra/regex/re2-syntax.js';
 import type { RegexSyntax } from '../infra/regex/regex-syntax.port.js';
 import { Archiver } from '../../jobs/archiver.js';
@@ -351,7 +352,7 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
     },
   },
   reports: {
-    needs: ['warehouse', 'state', 'credentials', 'accounts'],
+    needs: ['warehouse', 'state', 'credentials', 'accounts', 'db'],
     start({ config, get, logger, http }) {
       const state = get('state');
       // RE2 syntax for regex filters; report requests per key per minute counted like ingest's (Redis when set)
@@ -367,6 +368,7 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
           regexSyntax,
           counters,
           limits: config.reports,
+          customDefinitions: (p) => tenantCustomDefinitions(get('db'), p.tenantId, p.propertyId),
         }),
       );
       return { regexSyntax, counters };

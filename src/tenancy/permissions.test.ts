@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CookieClient } from '../../test/support/cookie-client.js';
 import { startAccountsApp } from './accounts-app.testkit.js';
 import { API_ROUTES, type ApiRoute } from './accounts.routes.js';
+import { createCustomDefinition } from './custom-definitions.repository.js';
 import { can, PERMISSIONS, ROLES, type Role } from './permissions.js';
 
 type App = Awaited<ReturnType<typeof startAccountsApp>>;
@@ -19,6 +20,8 @@ function bodyFor(route: ApiRoute, target: { memberId: string }): unknown {
     'patch /api/properties/:propertyId': { keyEvents: ['purchase', 'sign_up'] },
     'post /api/properties/:propertyId/keys': { kind: 'read', name: 'matrix' },
     'post /api/keys/:keyId/rotate': { gracePeriodSeconds: 0 },
+    'post /api/properties/:propertyId/custom-definitions': { kind: 'dimension', scope: 'EVENT', parameterName: 'color', displayName: 'Color' },
+    'patch /api/properties/:propertyId/custom-definitions/:definitionId': { description: 'matrix' },
   };
   void target;
   return bodies[key] ?? (route.body ? {} : undefined);
@@ -54,7 +57,13 @@ describe('permission matrix: every route × every role × own and other organisa
     await app.db('memberships').insert({ organization_id: org.id, user_id: extra.id, role: 'editor' });
     const property = await app.service.createProperty(operator, org.id, { name: 'p', domain: 'p.matrix.test' });
     const { key } = await app.service.createKey(operator, property.id, { kind: 'ingest', name: 'k' });
-    return { orgId: org.id, propertyId: property.id, keyId: key.id, userId: extra.id };
+    const definition = await createCustomDefinition(app.db, operator, property.id, {
+      kind: 'dimension',
+      scope: 'USER',
+      parameterName: 'tier',
+      displayName: 'Tier',
+    });
+    return { orgId: org.id, propertyId: property.id, keyId: key.id, userId: extra.id, definitionId: definition.id };
   }
 
   function url(route: ApiRoute, ids: Record<string, string>): string {

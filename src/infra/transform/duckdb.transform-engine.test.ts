@@ -361,7 +361,7 @@ describe('DuckDbTransformEngine', () => {
     const single = new DuckDbTransformEngine(other, { tempDir: dir });
     try {
       const res = await single.transform({ settings: settingsFor(P), dates: ['2024-03-11'] });
-      expect(res.partitions.map((p) => p.date)).toEqual(['2024-03-11', '2024-03-11', '2024-03-11']);
+      expect(res.partitions.map((p) => p.date)).toEqual(TRANSFORMED_TABLE_NAMES.map(() => '2024-03-11'));
       const rows = await read('events', P, '2024-03-11', `event_id = 'mid-3'`);
       expect(rows[0].session_key).toBe(`c-mid:${at('2024-03-10T23:50:00Z')}`);
       expect(rows[0].is_entrance).toBe(false);
@@ -494,6 +494,7 @@ describe('DuckDbTransformEngine, edge partitions', () => {
       ['events', '2024-05-01', 0],
       ['sessions', '2024-05-01', 0],
       ['identities', '2024-05-01', 0],
+      ['items', '2024-05-01', 0],
     ]);
     expect(res.rawRead).toBe(1);
     expect(res.eventsWritten).toBe(0);

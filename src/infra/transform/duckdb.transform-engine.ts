@@ -45,7 +45,8 @@ export class DuckDbTransformEngine implements IncrementalTransformEngine {
     if (!window) return { partitions: [], rawRead: 0, eventsWritten: 0 };
     const { dates } = window;
 
-    const total = 13 + TRANSFORMED_TABLE_NAMES.length * dates.length;
+    // listing, reading, every step, then one per partition written
+    const total = 2 + sql.transformSteps(duckdbTransformDialect, transformParams(settings, window, ATTRIBUTION_PARAMS)).length + TRANSFORMED_TABLE_NAMES.length * dates.length;
     let done = 0;
     const step = () => onProgress?.(++done, total);
 

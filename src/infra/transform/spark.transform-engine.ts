@@ -60,7 +60,8 @@ export class SparkTransformEngine implements TransformEngine {
     if (window === null) return { partitions: [], rawRead: 0, eventsWritten: 0 };
     const { dates } = window;
 
-    const total = 13 + TRANSFORMED_TABLE_NAMES.length * dates.length;
+    // listing, reading, every step, then one per partition written
+    const total = 2 + transformSteps(sparkTransformDialect, transformParams(settings, window, ATTRIBUTION_PARAMS)).length + TRANSFORMED_TABLE_NAMES.length * dates.length;
     let done = 0;
     const step = () => onProgress?.(++done, total);
 

@@ -35,6 +35,7 @@ describeWithService('PostgresWarehouse', 'postgres', 'DATABASE_URL', (baseUrl) =
     expect(idx.map((i) => [i.tablename, /\(tenant_id, property_id, local_date\)/.test(i.indexdef)])).toEqual([
       ['events', true],
       ['identities', true],
+      ['items', true],
       ['sessions', true],
     ]);
     const types = await wh.query<{ column_name: string; data_type: string }>(

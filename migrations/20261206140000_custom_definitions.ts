@@ -22,9 +22,7 @@ export async function up(knex: Knex): Promise<void> {
     t.timestamp('archived_at', { useTz: true });
   });
   // one active definition per (property, kind, scope, parameter)
-  await knex.raw(
-    'CREATE UNIQUE INDEX custom_definitions_active_uq ON custom_definitions (property_id, kind, scope, parameter_name) WHERE archived_at IS NULL',
-  );
+  await knex.raw('CREATE UNIQUE INDEX custom_definitions_active_uq ON custom_definitions (property_id, kind, scope, parameter_name) WHERE archived_at IS NULL');
 }
 
 export async function down(knex: Knex): Promise<void> {

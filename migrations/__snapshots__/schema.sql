@@ -1,4 +1,4 @@
--- migrations: 20261126000000_initial, 20261126070000_complete_up_to, 20261205110000_property_public_ids, 20261205130000_accounts
+-- migrations: 20261126000000_initial, 20261126070000_complete_up_to, 20261205110000_property_public_ids, 20261205130000_accounts, 20261206140000_custom_definitions
 column api_keys.id character varying(255) NOT NULL
 column api_keys.organization_id character varying(255) NOT NULL
 column api_keys.property_id bigint
@@ -37,6 +37,16 @@ column auth_tokens.used_at timestamp with time zone
 column auth_tokens.created_at timestamp with time zone NOT NULL DEFAULT CURRENT_TIMESTAMP
 column credential_version.id integer NOT NULL
 column credential_version.version bigint NOT NULL
+column custom_definitions.id character varying(36) NOT NULL
+column custom_definitions.property_id bigint NOT NULL
+column custom_definitions.kind character varying(16) NOT NULL
+column custom_definitions.scope character varying(8) NOT NULL
+column custom_definitions.parameter_name character varying(40) NOT NULL
+column custom_definitions.display_name character varying(82) NOT NULL
+column custom_definitions.description character varying(150) NOT NULL DEFAULT ''::character varying
+column custom_definitions.measurement_unit character varying(16)
+column custom_definitions.created_at timestamp with time zone NOT NULL DEFAULT CURRENT_TIMESTAMP
+column custom_definitions.archived_at timestamp with time zone
 column job_runs.id character varying(255) NOT NULL
 column job_runs.name character varying(255) NOT NULL
 column job_runs.tenant_id character varying(255)
@@ -135,6 +145,8 @@ constraint auth_tokens.auth_tokens_pkey PRIMARY KEY (token_hash)
 constraint auth_tokens.auth_tokens_role_check CHECK ((role = ANY (ARRAY['owner'::text, 'admin'::text, 'editor'::text, 'viewer'::text])))
 constraint auth_tokens.auth_tokens_user_id_foreign FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE CASCADE
 constraint credential_version.credential_version_pkey PRIMARY KEY (id)
+constraint custom_definitions.custom_definitions_pkey PRIMARY KEY (id)
+constraint custom_definitions.custom_definitions_property_id_foreign FOREIGN KEY (property_id) REFERENCES properties(id) ON DELETE CASCADE
 constraint job_runs.job_runs_pkey PRIMARY KEY (id)
 constraint job_runs.job_runs_status_check CHECK ((status = ANY (ARRAY['running'::text, 'succeeded'::text, 'failed'::text])))
 constraint knex_migrations.knex_migrations_pkey PRIMARY KEY (id)
@@ -167,6 +179,8 @@ index audit_log_pkey: CREATE UNIQUE INDEX audit_log_pkey ON public.audit_log USI
 index auth_tokens_organization_id_kind_index: CREATE INDEX auth_tokens_organization_id_kind_index ON public.auth_tokens USING btree (organization_id, kind)
 index auth_tokens_pkey: CREATE UNIQUE INDEX auth_tokens_pkey ON public.auth_tokens USING btree (token_hash)
 index credential_version_pkey: CREATE UNIQUE INDEX credential_version_pkey ON public.credential_version USING btree (id)
+index custom_definitions_active_uq: CREATE UNIQUE INDEX custom_definitions_active_uq ON public.custom_definitions USING btree (property_id, kind, scope, parameter_name) WHERE (archived_at IS NULL)
+index custom_definitions_pkey: CREATE UNIQUE INDEX custom_definitions_pkey ON public.custom_definitions USING btree (id)
 index job_runs_name_started_at_index: CREATE INDEX job_runs_name_started_at_index ON public.job_runs USING btree (name, started_at)
 index job_runs_pkey: CREATE UNIQUE INDEX job_runs_pkey ON public.job_runs USING btree (id)
 index knex_migrations_lock_pkey: CREATE UNIQUE INDEX knex_migrations_lock_pkey ON public.knex_migrations_lock USING btree (index)

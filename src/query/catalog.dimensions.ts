@@ -1,11 +1,14 @@
 import { COUNTRY_NAMES } from './country-names.js';
+import { REGION_NAMES } from './region-names.js';
 import { both, DAY_NAMES, eventOnly, NOT_SET, orNotSet, timeDim, withQuery, type DimensionDef } from './catalog.types.js';
 import { sqlLiteral } from './sql-dialect.js';
 
 /** GA4's standard dimensions that Tally answers from `events` and `sessions`. */
 
-const countryNameSql = (grouped: string) =>
-  `(CASE ${grouped} ${[...COUNTRY_NAMES].map(([code, name]) => `WHEN ${sqlLiteral(code)} THEN ${sqlLiteral(name)}`).join(' ')} ELSE ${grouped} END)`;
+const namesSql = (names: ReadonlyMap<string, string>) => (grouped: string) =>
+  `(CASE ${grouped} ${[...names].map(([code, name]) => `WHEN ${sqlLiteral(code)} THEN ${sqlLiteral(name)}`).join(' ')} ELSE ${grouped} END)`;
+const countryNameSql = namesSql(COUNTRY_NAMES);
+const regionNameSql = namesSql(REGION_NAMES);
 
 export const STANDARD_DIMENSIONS: readonly DimensionDef[] = [
   timeDim('date', 'Date', 'The date of the event, formatted as YYYYMMDD.', (d, t) => d.formatDate(`${t}.local_date`, 'YYYYMMDD')),
@@ -24,11 +27,23 @@ export const STANDARD_DIMENSIONS: readonly DimensionDef[] = [
     'The day of the week in English (Sunday, Monday, ...).',
     (d, t) => `(CASE ${d.dayOfWeek(`${t}.local_date`)} ${DAY_NAMES.map((n, i) => `WHEN ${i} THEN ${sqlLiteral(n)}`).join(' ')} END)`,
   ),
+  timeDim('week', 'Week', 'The week of the event, a two-digit number from 01 to 53. Each week starts on Sunday. January 1st is always in week 01.', (d, t) =>
+    d.pad2(`CAST(floor((${d.dayOfYear(`${t}.local_date`)} - 1 + ${d.dayOfWeek(d.yearStart(`${t}.local_date`))}) / 7) + 1 AS INTEGER)`),
+  ),
   timeDim('month', 'Month', 'The month of the event, a two-digit integer from 01 to 12.', (d, t) => d.formatDate(`${t}.local_date`, 'MM')),
   timeDim('year', 'Year', 'The four-digit year of the event.', (d, t) => d.formatDate(`${t}.local_date`, 'YYYY')),
   timeDim('yearMonth', 'Year month', 'The combined values of year and month, e.g. 202212.', (d, t) => d.formatDate(`${t}.local_date`, 'YYYYMM')),
 
   eventOnly('eventName', 'Event name', 'Event', 'e.event_name', 'The name of the event.'),
+  {
+    apiName: 'isKeyEvent',
+    uiName: 'Is key event',
+    description: "The string 'true' if the event is a key event.",
+    category: 'Event',
+    scope: 'event',
+    deprecatedApiNames: ['isConversionEvent'],
+    onEvent: () => `(CASE WHEN e.is_key_event THEN 'true' ELSE 'false' END)`,
+  },
   eventOnly('pagePath', 'Page path', 'Page / screen', 'e.page_path', 'The portion of the URL between the hostname and query string.'),
   eventOnly('pageTitle', 'Page title', 'Page / screen', 'e.page_title', 'The web page titles used on your site.'),
   eventOnly('hostName', 'Hostname', 'Page / screen', 'e.host_name', 'The subdomain and domain names of a URL.'),
@@ -91,11 +106,30 @@ export const STANDARD_DIMENSIONS: readonly DimensionDef[] = [
     onSession: () => `${orNotSet('s.source')} || ' / ' || ${orNotSet('s.medium')}`,
   },
 
+  ...(
+    [
+      ['firstUserSource', 'First user source', 'source', 'The source by which the user was first acquired.'],
+      ['firstUserMedium', 'First user medium', 'medium', 'The medium by which the user was first acquired.'],
+      ['firstUserCampaignName', 'First user campaign', 'campaign', 'The name of the marketing campaign that first acquired the user.'],
+      ['firstUserDefaultChannelGroup', 'First user default channel group', 'channel_group', 'The default channel group that first acquired the user.'],
+    ] as const
+  ).map(([apiName, uiName, column, description]): DimensionDef => ({
+    apiName,
+    uiName,
+    description,
+    category: 'Traffic source',
+    scope: 'user',
+    onEvent: () => `(CASE WHEN e.client_id IS NULL THEN ${NOT_SET} ELSE ${orNotSet(`fu.${column}`)} END)`,
+    onSession: () => `(CASE WHEN s.client_id IS NULL THEN ${NOT_SET} ELSE ${orNotSet(`fu.${column}`)} END)`,
+    needsFirstUser: true,
+  })),
   both('country', 'Country', 'Geography', 'country', 'country', 'The country from which the user activity originated.', {
     present: (g) => countryNameSql(g),
   }),
   both('countryId', 'Country ID', 'Geography', 'country', 'country', 'The geographic ID of the country, formatted according to ISO 3166-1 alpha-2.'),
-  both('region', 'Region', 'Geography', 'region', 'region', 'The geographic region from which the user activity originated.'),
+  both('region', 'Region', 'Geography', 'region', 'region', 'The geographic region from which the user activity originated.', {
+    present: (g) => regionNameSql(g),
+  }),
   both('city', 'City', 'Geography', 'city', 'city', 'The city from which the user activity originated.'),
   both('language', 'Language', 'Platform / device', 'language', 'language', "The language setting of the user's browser or device."),
   both(

@@ -8,6 +8,7 @@ import type { SqlDialect } from './sql-dialect.js';
  *   e  – a row of `events`
  *   s  – a row of `sessions` (for `onEvent`: the event's session, joined when `eventNeeds.session`)
  *   fs – the property's first-session keys (joined on session_key when `needsFirstSession`)
+ *   fu – the source, medium, campaign and channel group of the client's first session ever
  *   i  – a row of `items` (item-scoped dimensions and the `item` atom group; its event is `e`)
  *   fxs, fxt, tgt – the day's rate of a row's currency and of the report's currency, and that
  *        currency's code (joined when an atom has `needsFx`; see catalog.ecommerce.ts)
@@ -37,6 +38,8 @@ export interface DimensionDef {
   eventNeedsSession?: boolean;
   /** Reads `fs.` (both forms). */
   needsFirstSession?: boolean;
+  /** Reads `fu.`: the user's (client's) first session ever (joined on client_id, both forms). */
+  needsFirstUser?: boolean;
   /** Reads `i.`: answerable only with item-scoped metrics, over the items table. */
   item?: boolean;
   /**

@@ -51,6 +51,7 @@ interface ResolvedDim {
   session?: string;
   needsSession: boolean;
   needsFirstSession: boolean;
+  needsFirstUser: boolean;
   /** Item-scoped: read from the items table (`i`). */
   item: boolean;
   present?: (grouped: string) => string;
@@ -183,6 +184,7 @@ function buildChain(req: ReportRequest, scope: TenantScope, d: SqlDialect, opts:
   const keyCols = [...groupDims.map((_, i) => `d${i}`), 'dr_idx', 'dr_name'];
   const dimsNeedSession = allDimsInUse.some((x) => x.needsSession);
   const dimsNeedFs = allDimsInUse.some((x) => x.needsFirstSession);
+  const dimsNeedFu = allDimsInUse.some((x) => x.needsFirstUser);
 
   const ctes: string[] = [`dr AS (${dr})`];
   if (dimsNeedFs || allAtoms.some((a) => atom(a).needsFirstSession)) {
@@ -190,6 +192,15 @@ function buildChain(req: ReportRequest, scope: TenantScope, d: SqlDialect, opts:
     ctes.push(
       `fs AS (SELECT session_key FROM (SELECT session_key, ROW_NUMBER() OVER (PARTITION BY client_id ORDER BY session_start_ms, session_key) AS rn ` +
         `FROM sessions WHERE tenant_id = ${tenant} AND property_id = ${property} AND is_bot IS NOT TRUE AND client_id IS NOT NULL) first_sessions WHERE rn = 1)`,
+    );
+  }
+
+  if (dimsNeedFu) {
+    // Each client's first session over everything loaded for the property: how it was first acquired.
+    ctes.push(
+      `fu AS (SELECT client_id, source, medium, campaign, channel_group FROM (SELECT client_id, source, medium, campaign, channel_group, ` +
+        `ROW_NUMBER() OVER (PARTITION BY client_id ORDER BY session_start_ms, session_key) AS rn ` +
+        `FROM sessions WHERE tenant_id = ${tenant} AND property_id = ${property} AND is_bot IS NOT TRUE AND client_id IS NOT NULL) first_user WHERE rn = 1)`,
     );
   }
 
@@ -221,6 +232,7 @@ function buildChain(req: ReportRequest, scope: TenantScope, d: SqlDialect, opts:
     (joinSession ? ` LEFT JOIN sessions s ON s.tenant_id = ${tenant} AND s.property_id = ${property} AND s.session_key = e.session_key` : '') +
     (joinFs ? ' LEFT JOIN fs ON fs.session_key = e.session_key' : '') +
     (joinIdm ? ' LEFT JOIN idm ON idm.client_id = e.client_id' : '') +
+    (dimsNeedFu ? ' LEFT JOIN fu ON fu.client_id = e.client_id' : '') +
     fxJoins(group) +
     ` WHERE ${[...(group === 'item' ? [pin('i')] : []), pin('e'), ...dimensionWhere('event')].join(' AND ')}`;
   const fxJoins = (group?: AtomGroup) => {
@@ -242,6 +254,7 @@ function buildChain(req: ReportRequest, scope: TenantScope, d: SqlDialect, opts:
         `g_session AS (SELECT ${[...dimSelect('session'), ...atomSelect].join(', ')} FROM sessions s ` +
           `JOIN dr ON s.local_date BETWEEN dr.start_date AND dr.end_date` +
           (dimsNeedFs ? ' LEFT JOIN fs ON fs.session_key = s.session_key' : '') +
+          (dimsNeedFu ? ' LEFT JOIN fu ON fu.client_id = s.client_id' : '') +
           ` WHERE ${[pin('s'), ...dimensionWhere('session')].join(' AND ')}${groupBy})`,
       );
     } else if (g.group === 'session') {
@@ -333,6 +346,7 @@ function fromDef(def: DimensionDef, d: SqlDialect): ResolvedDim {
     session: def.onSession?.(d),
     needsSession: def.eventNeedsSession ?? false,
     needsFirstSession: def.needsFirstSession ?? false,
+    needsFirstUser: def.needsFirstUser ?? false,
     item: def.item ?? false,
     present: def.present ? (g) => def.present!(g, d) : undefined,
   };
@@ -361,6 +375,7 @@ function resolveRequested(rd: RequestedDimension, p: Params, d: SqlDialect): Res
     session: combine('session'),
     needsSession: bases.some((b) => b.needsSession),
     needsFirstSession: bases.some((b) => b.needsFirstSession),
+    needsFirstUser: bases.some((b) => b.needsFirstUser),
     item: bases.some((b) => b.item),
   };
 }

@@ -15,6 +15,10 @@ export interface SqlDialect {
   formatDate(dateExpr: string, format: DateFormat): string;
   /** Integer 0–6, Sunday = 0. */
   dayOfWeek(dateExpr: string): string;
+  /** Integer 1–366. */
+  dayOfYear(dateExpr: string): string;
+  /** January 1st of the date's year. */
+  yearStart(dateExpr: string): string;
   /** An integer as two-digit text ('07'). */
   pad2(intExpr: string): string;
   toText(expr: string): string;
@@ -46,6 +50,8 @@ export const duckdbDialect: SqlDialect = {
   param: (i, t) => `CAST($${i} AS ${DUCK_PARAM[t]})`,
   formatDate: (d, f) => `strftime(${d}, '${DUCK_DATE[f]}')`,
   dayOfWeek: (d) => `CAST(dayofweek(${d}) AS INTEGER)`,
+  dayOfYear: (d) => `CAST(dayofyear(${d}) AS INTEGER)`,
+  yearStart: (d) => `CAST(date_trunc('year', ${d}) AS DATE)`,
   pad2: (x) => `lpad(CAST(${x} AS VARCHAR), 2, '0')`,
   toText: (x) => `CAST(${x} AS VARCHAR)`,
   toNumber: (x) => `TRY_CAST(${x} AS DOUBLE)`,
@@ -63,6 +69,8 @@ export const postgresDialect: SqlDialect = {
   param: (i, t) => `CAST($${i} AS ${PG_PARAM[t]})`,
   formatDate: (d, f) => `to_char(${d}, '${f}')`,
   dayOfWeek: (d) => `CAST(EXTRACT(DOW FROM ${d}) AS integer)`,
+  dayOfYear: (d) => `CAST(EXTRACT(DOY FROM ${d}) AS integer)`,
+  yearStart: (d) => `CAST(date_trunc('year', ${d}) AS date)`,
   pad2: (x) => `lpad(CAST(${x} AS text), 2, '0')`,
   toText: (x) => `CAST(${x} AS text)`,
   toNumber: (x) => `(CASE WHEN ${x} ~ '^\\s*[-+]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][-+]?[0-9]+)?\\s*$' THEN CAST(${x} AS double precision) END)`,

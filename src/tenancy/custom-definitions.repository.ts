@@ -49,7 +49,9 @@ export const CUSTOM_DEFINITION_LIMITS = { dimensionEVENT: 50, dimensionUSER: 25,
 
 /** Every definition of the property, archived ones included (they carry `archived: true`), oldest first. */
 export async function listCustomDefinitions(db: Db, propertyId: string): Promise<CustomDefinition[]> {
-  const rows = await db<Row>('custom_definitions').where({ property_id: propertyId }).orderBy([{ column: 'created_at' }, { column: 'id' }]);
+  const rows = await db<Row>('custom_definitions')
+    .where({ property_id: propertyId })
+    .orderBy([{ column: 'created_at' }, { column: 'id' }]);
   return rows.map(view);
 }
 

@@ -46,7 +46,10 @@ export class DuckDbTransformEngine implements IncrementalTransformEngine {
     const { dates } = window;
 
     // listing, reading, every step, then one per partition written
-    const total = 2 + sql.transformSteps(duckdbTransformDialect, transformParams(settings, window, ATTRIBUTION_PARAMS)).length + TRANSFORMED_TABLE_NAMES.length * dates.length;
+    const total =
+      2 +
+      sql.transformSteps(duckdbTransformDialect, transformParams(settings, window, ATTRIBUTION_PARAMS)).length +
+      TRANSFORMED_TABLE_NAMES.length * dates.length;
     let done = 0;
     const step = () => onProgress?.(++done, total);
 

@@ -61,7 +61,8 @@ export class SparkTransformEngine implements TransformEngine {
     const { dates } = window;
 
     // listing, reading, every step, then one per partition written
-    const total = 2 + transformSteps(sparkTransformDialect, transformParams(settings, window, ATTRIBUTION_PARAMS)).length + TRANSFORMED_TABLE_NAMES.length * dates.length;
+    const total =
+      2 + transformSteps(sparkTransformDialect, transformParams(settings, window, ATTRIBUTION_PARAMS)).length + TRANSFORMED_TABLE_NAMES.length * dates.length;
     let done = 0;
     const step = () => onProgress?.(++done, total);
 

@@ -19,7 +19,7 @@ import { parseRunReportRequest } from './report-request.js';
 import { runReport } from './report.service.js';
 
 /**
- * E-commerce end to end (issue 14): GA4 Measurement Protocol bodies through the real parser, the
+ * E-commerce and custom definitions end to end (issue 14): GA4 Measurement Protocol bodies through the real parser, the
  * raw zone, the DuckDB transform (items table), each warehouse, and runReport. Expected figures are
  * computed here from the bodies sent and the ECB rates of the bundled snapshot.
  */
@@ -51,6 +51,7 @@ const SENT: [string, string, string, Record<string, unknown>][] = [
     'c1',
     'view_item',
     {
+      page_location: 'https://shop.test/tents?utm_source=news&utm_medium=email&utm_campaign=spring',
       currency: 'EUR',
       items: [
         { ...TENT, price: 200 },
@@ -67,6 +68,8 @@ const SENT: [string, string, string, Record<string, unknown>][] = [
       transaction_id: 'T1',
       currency: 'EUR',
       value: 300,
+      shipping_tier: 'express',
+      shipping_cost: 7.5,
       items: [
         { ...TENT, price: 200 },
         { ...STOVE, price: 50, quantity: 2 },
@@ -74,7 +77,12 @@ const SENT: [string, string, string, Record<string, unknown>][] = [
     },
   ],
   // in US dollars: converted at the rate of its own day
-  [`${DAY2}T15:00:00Z`, 'c2', 'purchase', { transaction_id: 'T2', currency: 'USD', value: 110, items: [{ ...STOVE, price: 55, quantity: 2 }] }],
+  [
+    `${DAY2}T15:00:00Z`,
+    'c2',
+    'purchase',
+    { transaction_id: 'T2', currency: 'USD', value: 110, shipping_tier: 'standard', shipping_cost: '2.5', items: [{ ...STOVE, price: 55, quantity: 2 }] },
+  ],
   [`${DAY2}T16:00:00Z`, 'c1', 'refund', { transaction_id: 'T1', currency: 'EUR', value: 50, items: [{ ...STOVE, price: 50, quantity: 1 }] }],
   [`${DAY2}T17:00:00Z`, 'c3', 'view_item', { items: [{ ...STOVE, price: 50 }] }],
 ];
@@ -87,7 +95,14 @@ beforeAll(async () => {
   const writer = new RawZoneWriter(store);
   for (const [iso, client, name, params] of SENT) {
     const at = Date.parse(iso);
-    const body = { client_id: client, timestamp_micros: at * 1000, events: [{ name, params }] };
+    const loyalty = { c1: 'gold', c2: 'silver' }[client];
+    const body = {
+      client_id: client,
+      ...(client === 'c2' ? { user_location: { region_id: 'US-CA', country_id: 'US' } } : {}),
+      timestamp_micros: at * 1000,
+      events: [{ name, params }],
+      ...(loyalty ? { user_properties: { loyalty: { value: loyalty } } } : {}),
+    };
     const parsed = parseGa4Mp(body, { receivedAt: at + 1000 });
     expect(parsed.refused).toEqual([]);
     for (const p of parsed.events) {
@@ -158,6 +173,44 @@ function suite(open: () => Promise<Warehouse>): void {
     expect(byEvent.purchase).toEqual([5]);
     const err = await report({ dimensions: [{ name: 'itemId' }], metrics: [{ name: 'eventCount' }] }).catch((e: unknown) => e);
     expect(isTallyError(err) && err.code).toBe('invalid_argument');
+  });
+
+  it('answers custom dimensions and metrics from the params and user properties already loaded', async () => {
+    const byTier = table(
+      await report({ dimensions: [{ name: 'customEvent:shipping_tier' }], metrics: [{ name: 'eventCount' }, { name: 'customEvent:shipping_cost' }] }),
+    );
+    expect(byTier).toEqual({ '(not set)': [4, 0], express: [1, 7.5], standard: [1, 2.5] });
+    const byLoyalty = table(await report({ dimensions: [{ name: 'customUser:loyalty' }], metrics: [{ name: 'eventCount' }, { name: 'purchaseRevenue' }] }));
+    expect(Object.keys(byLoyalty).sort()).toEqual(['(not set)', 'gold', 'silver']);
+    expect(byLoyalty.gold).toEqual([4, 250]);
+    expect(byLoyalty['(not set)']).toEqual([1, 0]);
+    const filtered = table(
+      await report({
+        dimensions: [{ name: 'eventName' }],
+        metrics: [{ name: 'eventCount' }],
+        dimensionFilter: { filter: { fieldName: 'customUser:loyalty', stringFilter: { value: 'silver' } } },
+      }),
+    );
+    expect(filtered).toEqual({ purchase: [1] });
+  });
+
+  it('answers firstUser* from the first session ever, and week, isKeyEvent and region as GA4 spells them', async () => {
+    const byFirst = table(
+      await report({
+        dimensions: [{ name: 'firstUserSource' }, { name: 'firstUserMedium' }, { name: 'firstUserCampaignName' }, { name: 'sessionSource' }],
+        metrics: [{ name: 'eventCount' }],
+      }),
+    );
+    // c1 came from the newsletter on day 1 and came back directly on day 2: still first acquired by it
+    expect(byFirst).toEqual({ 'news|email|spring|news': [3], 'news|email|spring|(direct)': [1], '(direct)|(none)|(direct)|(direct)': [2] });
+    const channels = table(await report({ dimensions: [{ name: 'firstUserDefaultChannelGroup' }], metrics: [{ name: 'sessions' }] }));
+    expect(channels).toEqual({ Email: [2], Direct: [2] });
+    // 2024-01-01 is a Monday: week 01 runs to Saturday the 6th; 11 and 12 March fall in week 11
+    expect(table(await report({ dimensions: [{ name: 'week' }, { name: 'isKeyEvent' }], metrics: [{ name: 'eventCount' }] }))).toEqual({
+      '11|true': [2],
+      '11|false': [4],
+    });
+    expect(table(await report({ dimensions: [{ name: 'region' }], metrics: [{ name: 'eventCount' }] }))).toEqual({ California: [1], '(not set)': [5] });
   });
 
   it('sees no item of another property', async () => {

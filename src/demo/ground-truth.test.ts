@@ -121,11 +121,24 @@ function referenceReport(q: ReportQuery): Map<string, ExpectedMetrics> {
   const inRange = (d: string): boolean => d >= q.startDate && d <= q.endDate;
   const rows = new Map<
     string,
-    { s: Set<Observed>; sess: Observed[]; pv: number; ev: number; key: number; msec: number; total: Set<string>; active: Set<string>; fresh: Set<string> }
+    {
+      s: Set<Observed>;
+      sess: Observed[];
+      pv: number;
+      ev: number;
+      key: number;
+      msec: number;
+      buys: number;
+      revenue: number;
+      total: Set<string>;
+      active: Set<string>;
+      fresh: Set<string>;
+    }
   >();
   const row = (k: string) => {
     let r = rows.get(k);
-    if (!r) rows.set(k, (r = { s: new Set(), sess: [], pv: 0, ev: 0, key: 0, msec: 0, total: new Set(), active: new Set(), fresh: new Set() }));
+    if (!r)
+      rows.set(k, (r = { s: new Set(), sess: [], pv: 0, ev: 0, key: 0, msec: 0, buys: 0, revenue: 0, total: new Set(), active: new Set(), fresh: new Set() }));
     return r;
   };
   const sessionValue = (o: Observed): string =>
@@ -157,6 +170,10 @@ function referenceReport(q: ReportQuery): Map<string, ExpectedMetrics> {
       r.ev++;
       if (e.name === 'page_view') r.pv++;
       if (e.name === 'purchase') r.key++;
+      if (e.name === 'purchase' && e.params?.value !== undefined) {
+        r.buys++;
+        r.revenue += Number(e.params.value);
+      }
       const msec = Number(e.params?.engagement_time_msec ?? 0);
       r.msec += msec;
       r.total.add(o.client);
@@ -184,6 +201,10 @@ function referenceReport(q: ReportQuery): Map<string, ExpectedMetrics> {
       eventsPerSession: n ? r.ev / n : 0,
       userEngagementDuration: r.msec / 1000,
       keyEvents: r.key,
+      purchaseRevenue: r.revenue,
+      ecommercePurchases: r.buys,
+      transactions: r.buys,
+      averagePurchaseRevenue: r.buys ? r.revenue / r.buys : 0,
     });
   }
   return out;

@@ -23,6 +23,9 @@ export interface TruthPart {
   /** Events carrying engagement_time_msec > 0. */
   engagementEvents: number;
   firstVisits: number;
+  /** purchase events, and the sum of their `value` (the demo's currency, USD). */
+  purchases: number;
+  revenue: number;
 }
 
 /** One human session; bots are counted in `stats` only. */
@@ -103,6 +106,10 @@ export type ExpectedMetrics = Pick<
   | 'eventsPerSession'
   | 'userEngagementDuration'
   | 'keyEvents'
+  | 'purchaseRevenue'
+  | 'ecommercePurchases'
+  | 'transactions'
+  | 'averagePurchaseRevenue'
 >;
 
 export type ReportDimension = 'date' | 'pagePath' | 'sessionSource' | 'country' | 'deviceCategory' | 'sessionDefaultChannelGroup';
@@ -177,7 +184,18 @@ export function groundTruth(opts: TrafficOptions): GroundTruth {
         const k = `${date}\u0000${e.path}`;
         let part = parts.get(k);
         if (!part) {
-          part = { date, pagePath: e.path, pageViews: 0, eventCount: 0, keyEvents: 0, engagementMsec: 0, engagementEvents: 0, firstVisits: 0 };
+          part = {
+            date,
+            pagePath: e.path,
+            pageViews: 0,
+            eventCount: 0,
+            keyEvents: 0,
+            engagementMsec: 0,
+            engagementEvents: 0,
+            firstVisits: 0,
+            purchases: 0,
+            revenue: 0,
+          };
           parts.set(k, part);
         }
         part.eventCount++;
@@ -195,6 +213,10 @@ export function groundTruth(opts: TrafficOptions): GroundTruth {
           engagementMsec += e.engagementMsec;
         }
         if (e.name === 'first_visit') part.firstVisits++;
+        if (e.name === 'purchase' && typeof e.params?.value === 'number') {
+          part.purchases++;
+          part.revenue += e.params.value;
+        }
       }
       const durationSeconds = (endMs - startMs) / 1000;
       if (endMs >= nextMidnight) stats.midnightSessions++;
@@ -289,6 +311,9 @@ export function expectedReport(gt: GroundTruth, q: ReportQuery): Map<string, Exp
       a.events += p.eventCount;
       a.keyEvents += p.keyEvents;
       a.engagementMsec += p.engagementMsec;
+      a.purchases += p.purchases;
+      a.transactions += p.purchases;
+      a.purchaseRevenue += p.revenue;
       a.totalUsers.add(s.clientId);
       if (s.engaged || p.engagementEvents > 0 || p.firstVisits > 0) a.activeUsers.add(s.clientId);
       if (dim === 'pagePath' && p.firstVisits > 0) a.newUsers.add(s.clientId);
@@ -313,6 +338,10 @@ export function expectedReport(gt: GroundTruth, q: ReportQuery): Map<string, Exp
       eventsPerSession: m.eventsPerSession,
       userEngagementDuration: m.userEngagementDuration,
       keyEvents: m.keyEvents,
+      purchaseRevenue: m.purchaseRevenue,
+      ecommercePurchases: m.ecommercePurchases,
+      transactions: m.transactions,
+      averagePurchaseRevenue: m.averagePurchaseRevenue,
     });
   }
   return out;

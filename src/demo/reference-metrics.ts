@@ -20,6 +20,12 @@ export interface ReferenceCounts {
   newUsers: Set<string>;
   /** Users with a key event. */
   keyEventUsers: Set<string>;
+  /** purchase events (GA4 ecommercePurchases). */
+  purchases: number;
+  /** Transaction events with a value (purchase, refund, … GA4 transactions). */
+  transactions: number;
+  /** Purchase values minus refunds, in the report's currency. */
+  purchaseRevenue: number;
 }
 
 export interface ReferenceMetrics {
@@ -42,6 +48,10 @@ export interface ReferenceMetrics {
   keyEvents: number;
   sessionKeyEventRate: number;
   userKeyEventRate: number;
+  purchaseRevenue: number;
+  ecommercePurchases: number;
+  transactions: number;
+  averagePurchaseRevenue: number;
 }
 
 export function emptyCounts(): ReferenceCounts {
@@ -58,6 +68,9 @@ export function emptyCounts(): ReferenceCounts {
     activeUsers: new Set(),
     newUsers: new Set(),
     keyEventUsers: new Set(),
+    purchases: 0,
+    transactions: 0,
+    purchaseRevenue: 0,
   };
 }
 
@@ -85,5 +98,9 @@ export function referenceMetrics(c: ReferenceCounts): ReferenceMetrics {
     keyEvents: c.keyEvents,
     sessionKeyEventRate: div(c.keyEventSessions, c.sessions),
     userKeyEventRate: div(c.keyEventUsers.size, active),
+    purchaseRevenue: c.purchaseRevenue,
+    ecommercePurchases: c.purchases,
+    transactions: c.transactions,
+    averagePurchaseRevenue: div(c.purchaseRevenue, c.transactions),
   };
 }

@@ -17,6 +17,10 @@ export const METRICS: (keyof ExpectedMetrics)[] = [
   'eventsPerSession',
   'userEngagementDuration',
   'keyEvents',
+  'purchaseRevenue',
+  'ecommercePurchases',
+  'transactions',
+  'averagePurchaseRevenue',
 ];
 
 /** The breakdowns compared with the ground truth: its dimension name, and the report API's. */
@@ -85,7 +89,8 @@ export function expectSame(actual: Map<string, Record<string, number>>, expected
     const a = actual.get(k)!;
     for (const m of METRICS) {
       const want = e[m];
-      if (Number.isInteger(want) && !['averageSessionDuration', 'userEngagementDuration'].includes(m)) expect(a[m], `${what} ${k} ${m}`).toBe(want);
+      if (Number.isInteger(want) && !['averageSessionDuration', 'userEngagementDuration', 'purchaseRevenue', 'averagePurchaseRevenue'].includes(m))
+        expect(a[m], `${what} ${k} ${m}`).toBe(want);
       else expect(Math.abs(a[m] - want), `${what} ${k} ${m}: ${a[m]} vs ${want}`).toBeLessThan(1e-6 * Math.max(1, Math.abs(want)));
     }
   }

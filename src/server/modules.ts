@@ -39,6 +39,7 @@ import { PipelineStateRepository } from '../../jobs/pipeline-state.repository.js
 import { transformJob } from '../../jobs/transform.job.js';
 import { loadJob } from '../../jobs/load.job.js';
 import { compactJob } from '../../jobs/compact.job.js';
+import { fxRatesJob } from '../../jobs/fx-rates.job.js';
 import { jobRunner, pipelineJob } from '../../jobs/pipeline.job.js';
 import { proxyTrust } from '../infra/http/proxy-trust.js';
 import { observedJob } from '../infra/jobs/observed-job.js';
@@ -254,7 +255,7 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
   },
   pipeline: {
     needs: ['jobs', 'engine', 'warehouse', 'state', 'credentials', 'archiver', 'store'],
-    async start({ get, logger }) {
+    async start({ config, get, logger }) {
       const state = get('state');
       const credentials = get('credentials');
       const archiver = get('archiver');
@@ -267,6 +268,7 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
         transform,
         load,
         compact,
+        'fx-rates': observedJob('fx-rates', fxRatesJob({ warehouse: get('warehouse'), url: config.jobs.fxRatesUrl }), logger),
         pipeline: observedJob('pipeline', pipelineJob({ transform, load, state, archiver }), logger),
       };
       const jobs = get('jobs');
@@ -281,6 +283,7 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
       if (!maybe('pipeline') && !config.jobs.redisUrl) logger.warn('scheduler without REDIS_URL: its in-process schedule reaches no worker');
       await get('jobs').schedule('pipeline', config.jobs.transformIntervalMs);
       await get('jobs').schedule('compact', 3_600_000);
+      await get('jobs').schedule('fx-rates', 86_400_000);
       return true as const;
     },
   },

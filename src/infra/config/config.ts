@@ -76,6 +76,8 @@ const schema = {
   }),
   jobs: z.object({
     TALLY_TRANSFORM_INTERVAL_MS: positiveInt.default(30_000),
+    // where the fx-rates job downloads the ECB's euro reference rates (CSV, or its ZIP)
+    TALLY_FX_RATES_URL: url.default('https://www.ecb.europa.eu/stats/eurofxref/eurofxref-hist.zip'),
     TALLY_TRANSFORM_ENGINE: z.enum(['duckdb', 'spark']).default('duckdb'),
     // DuckDB's memory_limit for the transform, e.g. 4GB or 512MB; default a quarter of the machine's memory
     TALLY_TRANSFORM_MEMORY: z
@@ -144,6 +146,8 @@ export interface Config {
   archiver: { batchRecords: number; maxWaitMs: number };
   jobs: {
     transformIntervalMs: number;
+    /** The ECB rates download of the fx-rates job. */
+    fxRatesUrl: string;
     transformEngine: 'duckdb' | 'spark';
     /** DuckDB memory_limit of the transform (it spills to its temp dir beyond it). */
     transformMemory: string;
@@ -252,6 +256,7 @@ export function loadConfig(env: Env = process.env): Config {
     archiver: { batchRecords: archiver.TALLY_ARCHIVE_BATCH_RECORDS, maxWaitMs: archiver.TALLY_ARCHIVE_MAX_WAIT_MS },
     jobs: {
       transformIntervalMs: jobs.TALLY_TRANSFORM_INTERVAL_MS,
+      fxRatesUrl: jobs.TALLY_FX_RATES_URL,
       transformEngine: jobs.TALLY_TRANSFORM_ENGINE,
       transformMemory: jobs.TALLY_TRANSFORM_MEMORY ?? `${Math.max(256, Math.floor(totalmem() / 4 / 2 ** 20))}MB`,
       transformLateAllowanceMs: jobs.TALLY_TRANSFORM_LATE_ALLOWANCE_MS,

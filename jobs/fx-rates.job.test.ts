@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { deflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundledRates, csvFromDownload, dailyRates, parseEcbCsv } from '../src/infra/fx/ecb-rates.js';
+import { bundledRates, csvFromDownload, dailyRates, downloadEcbRates, parseEcbCsv } from '../src/infra/fx/ecb-rates.js';
 import { DuckDbWarehouse } from '../src/infra/warehouse/duckdb.warehouse.js';
 import { fxRatesJob } from './fx-rates.job.js';
 
@@ -78,7 +78,7 @@ describe('fx-rates job', () => {
       await wh.init();
       const before = await wh.query<{ n: number }>(`SELECT count(*) AS n FROM fx_rates WHERE rate_date = DATE '2024-03-11' AND currency = 'USD'`, []);
       expect(Number(before[0].n)).toBe(1);
-      const job = fxRatesJob({ warehouse: wh, url: `${url}/rates.zip` });
+      const job = fxRatesJob({ warehouse: wh, download: (signal) => downloadEcbRates(`${url}/rates.zip`, signal) });
       const out = await job({ data: {}, signal: new AbortController().signal } as never);
       expect(out).toMatchObject({ published: 6, lastPublished: '2026-11-06' });
       const rows = await wh.query<{ d: string; r: number }>(
@@ -91,7 +91,12 @@ describe('fx-rates job', () => {
         ['2026-11-06', 1.15],
         ['2026-11-07', 1.15],
       ]);
-      await expect(fxRatesJob({ warehouse: wh, url: `${url}/missing` })({ data: {}, signal: new AbortController().signal } as never)).rejects.toThrow(/404/);
+      await expect(
+        fxRatesJob({ warehouse: wh, download: (signal) => downloadEcbRates(`${url}/missing`, signal) })({
+          data: {},
+          signal: new AbortController().signal,
+        } as never),
+      ).rejects.toThrow(/404/);
       // a failed refresh leaves the rates as they were
       expect(
         Number((await wh.query<{ n: number }>(`SELECT count(*) AS n FROM fx_rates WHERE currency = 'USD' AND rate_date = DATE '2026-11-05'`, []))[0].n),

@@ -40,6 +40,7 @@ import { transformJob } from '../../jobs/transform.job.js';
 import { loadJob } from '../../jobs/load.job.js';
 import { compactJob } from '../../jobs/compact.job.js';
 import { fxRatesJob } from '../../jobs/fx-rates.job.js';
+import { downloadEcbRates } from '../infra/fx/ecb-rates.js';
 import { jobRunner, pipelineJob } from '../../jobs/pipeline.job.js';
 import { proxyTrust } from '../infra/http/proxy-trust.js';
 import { observedJob } from '../infra/jobs/observed-job.js';
@@ -268,7 +269,11 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
         transform,
         load,
         compact,
-        'fx-rates': observedJob('fx-rates', fxRatesJob({ warehouse: get('warehouse'), url: config.jobs.fxRatesUrl }), logger),
+        'fx-rates': observedJob(
+          'fx-rates',
+          fxRatesJob({ warehouse: get('warehouse'), download: (signal) => downloadEcbRates(config.jobs.fxRatesUrl, signal) }),
+          logger,
+        ),
         pipeline: observedJob('pipeline', pipelineJob({ transform, load, state, archiver }), logger),
       };
       const jobs = get('jobs');

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { inflateRawSync } from 'node:zlib';
+import type { FxRate } from '../../domain/fx-rate.js';
 import { TallyError } from '../errors.js';
 
 /**
@@ -12,14 +13,7 @@ import { TallyError } from '../errors.js';
  * without a publication (weekends, holidays, days after the last one) takes the last rate
  * published before it.
  */
-export interface FxRate {
-  /** YYYY-MM-DD */
-  date: string;
-  /** ISO 4217, upper case. */
-  currency: string;
-  /** Units of `currency` per euro (EUR itself: 1). */
-  perEur: number;
-}
+export type { FxRate };
 
 export const ECB_HISTORY_URL = 'https://www.ecb.europa.eu/stats/eurofxref/eurofxref-hist.zip';
 
@@ -77,6 +71,13 @@ export function dailyRates(published: readonly FxRate[], until: string): FxRate[
 /** The rates published in the bundled snapshot. */
 export function bundledRates(): FxRate[] {
   return parseEcbCsv(readFileSync(new URL('./data/eurofxref-hist.csv', import.meta.url), 'utf8'));
+}
+
+/** Downloads and reads the ECB rates at `url` (the ECB's ZIP, or a CSV in its format). */
+export async function downloadEcbRates(url: string, signal?: AbortSignal): Promise<FxRate[]> {
+  const res = await fetch(url, { signal });
+  if (!res.ok) throw new TallyError('unavailable', `fx rates: ${url} answered ${res.status}`, { reason: 'fx_rates_download' });
+  return parseEcbCsv(csvFromDownload(Buffer.from(await res.arrayBuffer())));
 }
 
 /**

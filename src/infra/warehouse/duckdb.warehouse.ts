@@ -9,7 +9,7 @@ import { localObjectPaths } from './local-objects.js';
 import type { PartitionRef, QueryOptions, Warehouse, WarehouseTable } from './warehouse.port.js';
 import { DUCKDB_TYPES } from '../column-types.js';
 import type { FxRate } from '../fx/ecb-rates.js';
-import { bundledFxRows, FX_TABLE, fxCreateTable, fxInserts } from './fx-rates.sql.js';
+import { bundledFxRows, FX_TABLE, fxCreateTable, fxInserts, fxRows } from './fx-rates.sql.js';
 
 const TABLES = Object.fromEntries(Object.entries(TRANSFORMED_TABLES).map(([t, { columns }]) => [t, columns])) as Record<WarehouseTable, readonly Column[]>;
 
@@ -78,8 +78,8 @@ export class DuckDbWarehouse implements Warehouse {
     });
   }
 
-  replaceRates(rows: readonly FxRate[]): Promise<{ rows: number }> {
-    return this.serial(() => this.writeRates(rows));
+  replaceRates(published: readonly FxRate[]): Promise<{ rows: number }> {
+    return this.serial(() => this.writeRates(fxRows(published)));
   }
 
   private async writeRates(rows: readonly FxRate[]): Promise<{ rows: number }> {

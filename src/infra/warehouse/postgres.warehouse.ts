@@ -13,7 +13,7 @@ import { localObjectPaths } from './local-objects.js';
 import type { PartitionRef, QueryOptions, Warehouse, WarehouseTable } from './warehouse.port.js';
 import { DUCKDB_TYPES, POSTGRES_TYPES } from '../column-types.js';
 import type { FxRate } from '../fx/ecb-rates.js';
-import { bundledFxRows, FX_TABLE, fxCreateTable, fxInserts } from './fx-rates.sql.js';
+import { bundledFxRows, FX_TABLE, fxCreateTable, fxInserts, fxRows } from './fx-rates.sql.js';
 
 export const WAREHOUSE_TABLES: Record<WarehouseTable, readonly Column[]> = {
   events: EVENT_COLUMNS,
@@ -157,7 +157,8 @@ export class PostgresWarehouse implements Warehouse {
     }
   }
 
-  async replaceRates(rates: readonly FxRate[]): Promise<{ rows: number }> {
+  async replaceRates(published: readonly FxRate[]): Promise<{ rows: number }> {
+    const rates = fxRows(published);
     const client = await this.connect();
     try {
       await client.query('BEGIN');

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { TallyError } from '../errors.js';
 import type { ObjectStore } from '../object-store/object-store.port.js';
-import type { FxRate } from '../fx/ecb-rates.js';
-import { bundledFxRows, FX_TABLE, fxCreateTable, fxInserts } from './fx-rates.sql.js';
+import { bundledRates, type FxRate } from '../fx/ecb-rates.js';
+import { FX_TABLE, fxCreateTable, fxInserts, fxRows } from './fx-rates.sql.js';
 import { assertPartition, plainTypes, tableColumns, toPgParam, WAREHOUSE_TABLES } from './postgres.warehouse.js';
 import type { PartitionRef, Warehouse, WarehouseTable } from './warehouse.port.js';
 import { REDSHIFT_TYPES } from '../column-types.js';
@@ -126,11 +126,12 @@ export class RedshiftWarehouse implements Warehouse {
     for (const table of Object.keys(WAREHOUSE_TABLES) as WarehouseTable[]) await this.query(redshiftCreateTable(table), []);
     await this.query(`${fxCreateTable({ date: 'DATE', text: 'VARCHAR(3)', double: 'DOUBLE PRECISION' })} DISTSTYLE ALL SORTKEY (rate_date)`, []);
     const [{ n }] = await this.query<{ n: number }>(`SELECT count(*) AS n FROM ${FX_TABLE}`, []);
-    if (Number(n) === 0) await this.replaceRates(bundledFxRows());
+    if (Number(n) === 0) await this.replaceRates(bundledRates());
   }
 
   /** One transaction: DELETE then INSERT batches (Redshift's TRUNCATE would commit on its own). */
-  async replaceRates(rates: readonly FxRate[]): Promise<{ rows: number }> {
+  async replaceRates(published: readonly FxRate[]): Promise<{ rows: number }> {
+    const rates = fxRows(published);
     const client = await this.connect();
     try {
       await client.query('BEGIN');

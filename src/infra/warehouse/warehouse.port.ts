@@ -28,10 +28,10 @@ export interface Warehouse {
   /** Creates the tables when missing; an empty `fx_rates` gets the bundled snapshot. */
   init(): Promise<void>;
   /**
-   * Replaces the currency rates (`fx_rates`, see fx-rates.sql.ts) with these daily rows,
-   * atomically. Returns the rows written.
+   * Replaces the currency rates (`fx_rates`, see fx-rates.sql.ts) with these published rates,
+   * every calendar day filled (fxRows), atomically. Returns the rows written.
    */
-  replaceRates(rows: readonly FxRate[]): Promise<{ rows: number }>;
+  replaceRates(published: readonly FxRate[]): Promise<{ rows: number }>;
   /**
    * Replaces one (tenant, property, date) partition of `table` with the rows of the Parquet
    * objects at `objectKeys`, atomically: queries see the old rows or the new, never a mix.

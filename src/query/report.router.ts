@@ -16,7 +16,8 @@ import { parseRunReportRequest } from './report-request.js';
 import { unknownDimensionError, unknownMetricError } from './report-request.limits.js';
 import { ReportScheduler, type ReportSchedulerLimits } from './report-scheduler.js';
 import type { RunReportResponse } from './report-response.js';
-import { runReport } from './report.service.js';
+import { ReportCache } from './report-cache.js';
+import { runReport, type ReportStats } from './report.service.js';
 
 export interface ReportRouterDeps {
   warehouse: Warehouse;
@@ -32,6 +33,8 @@ export interface ReportRouterDeps {
   /** Where report requests per key per minute are counted (Redis: shared by every api process). */
   counters?: Counters;
   limits?: Partial<ReportLimits>;
+  /** The process's report result cache (default: a new one per router). */
+  cache?: ReportCache;
 }
 
 export interface ReportLimits extends ReportSchedulerLimits {
@@ -62,6 +65,7 @@ export function createReportRouter(deps: ReportRouterDeps): express.Router {
   const now = deps.now ?? (() => new Date());
   const limits: ReportLimits = { ...DEFAULT_REPORT_LIMITS, ...deps.limits };
   const scheduler = new ReportScheduler(limits);
+  const cache = deps.cache ?? new ReportCache();
 
   /** Counts one request against the key's minute; over the limit: 429 RESOURCE_EXHAUSTED, Retry-After. */
   const admit = async (token: string | null, n = 1): Promise<void> => {
@@ -92,17 +96,19 @@ export function createReportRouter(deps: ReportRouterDeps): express.Router {
     const deadline = Date.now() + limits.timeoutMs;
     const request = parseRunReportRequest(raw, { timeZone: settings.timeZone, now: now() });
     if (deps.regexSyntax) await checkRegexSyntax(request, deps.regexSyntax);
+    const stats: ReportStats = { cached: false, path: 'detail', tables: [] };
     const response = await scheduler.run(
       settings.tenantId,
       async () => {
         // read before the report's queries: a load finishing in between only adds to the numbers
         const completeUpTo = (await deps.completeUpTo?.(settings.propertyId)) ?? null;
-        return runReport(deps.warehouse, settings, request, { enumAsInt, completeUpTo, deadline });
+        return runReport(deps.warehouse, settings, request, { enumAsInt, completeUpTo, deadline, cache, stats });
       },
       deadline,
     );
     if (request.returnPropertyQuota) {
-      const charged = quota.charge(settings.propertyId, PropertyQuotaMeter.tokensFor(response.rowCount ?? 0), now().getTime());
+      // an answer from the result cache read nothing: it costs the minimum
+      const charged = quota.charge(settings.propertyId, PropertyQuotaMeter.tokensFor(stats.cached ? 0 : (response.rowCount ?? 0)), now().getTime());
       // propertyQuota sits before kind in GA4's field order
       const { kind, ...rest } = response;
       return { ...rest, propertyQuota: charged, kind };

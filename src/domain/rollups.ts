@@ -42,8 +42,8 @@ export const ROLLUP_SETS: readonly RollupSet[] = [
 
 const count = (cond: string) => `SUM(CASE WHEN ${cond} THEN 1 ELSE 0 END)`;
 
-/** GA4 web's active user: an engaged session, a first_visit, or engagement time (over `e` and its session `s`). */
-export const ACTIVE_USER_CONDITION = "s.engaged OR e.event_name = 'first_visit' OR e.engagement_time_ms > 0";
+/** GA4 web's active user: an engaged session, a first_visit, or engagement time (over `e` and its session's `engaged`). */
+export const activeUserCondition = (engaged: string) => `${engaged} OR e.event_name = 'first_visit' OR e.engagement_time_ms > 0`;
 
 /** Event measures: aggregates over event rows `e`; summed again over a rollup's rows. */
 export const EVENT_MEASURES = {
@@ -54,10 +54,20 @@ export const EVENT_MEASURES = {
 } as const;
 
 /** Per (day, dimensions, client, user): 1 when any of the user's events there meets the condition. */
-export const USER_FLAGS = {
-  us_active: `MAX(CASE WHEN ${ACTIVE_USER_CONDITION} THEN 1 ELSE 0 END)`,
+export const userFlags = (engaged: string) => ({
+  us_active: `MAX(CASE WHEN ${activeUserCondition(engaged)} THEN 1 ELSE 0 END)`,
   us_key: 'MAX(CASE WHEN e.is_key_event THEN 1 ELSE 0 END)',
-} as const;
+});
+
+/** The columns of `events` the users tables' measures and flags read (besides the sets' own). */
+export const USERS_SOURCE_COLUMNS: readonly Column[] = [
+  { name: 'client_id', type: 'string' },
+  { name: 'user_id', type: 'string' },
+  { name: 'event_name', type: 'string' },
+  { name: 'is_page_view', type: 'boolean' },
+  { name: 'is_key_event', type: 'boolean' },
+  { name: 'engagement_time_ms', type: 'bigint' },
+];
 
 /** Session measures: aggregates over session rows `s`; summed again over a rollup's rows. */
 export const SESSION_MEASURES = {

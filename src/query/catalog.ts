@@ -1,4 +1,4 @@
-import { ACTIVE_USER_CONDITION, EVENT_MEASURES, SESSION_MEASURES } from '../domain/rollups.js';
+import { activeUserCondition, EVENT_MEASURES, SESSION_MEASURES } from '../domain/rollups.js';
 import { DIMENSIONS } from './catalog-dimensions.js';
 import { METRICS } from './catalog-metrics.js';
 import type { SqlDialect } from './sql-dialect.js';
@@ -107,7 +107,7 @@ export const ATOMS: readonly AtomDef[] = [
     name: 'us_active',
     group: 'user',
     type: 'bigint',
-    sql: () => `COUNT(DISTINCT CASE WHEN ${ACTIVE_USER_CONDITION} THEN ${USER_KEY} END)`,
+    sql: () => `COUNT(DISTINCT CASE WHEN ${activeUserCondition('s.engaged')} THEN ${USER_KEY} END)`,
     rollup: () => `COUNT(DISTINCT CASE WHEN e.us_active = 1 THEN ${USER_KEY} END)`,
     needsSession: true,
   },

@@ -96,6 +96,7 @@ export class DuckDbWarehouse implements Warehouse {
   private async replace(table: WarehouseTable, columns: readonly Column[], key: string[], files: string[]): Promise<{ rows: number }> {
     const paths = files.map(sqlString);
     const rollups: RollupRunner = {
+      types: DUCKDB_TYPES,
       run: async (sql, params) => void (await this.conn.run(sql, params.map(toDuckValue))),
       scalar: async (sql, params) => {
         const v = (await this.conn.runAndReadAll(sql, params.map(toDuckValue))).getRows()[0]?.[0];

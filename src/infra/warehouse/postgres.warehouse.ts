@@ -128,6 +128,7 @@ export class PostgresWarehouse implements Warehouse {
           await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`${table}/${partition.tenantId}/${partition.propertyId}/${partition.date}`]);
           const names = columns.map((c) => c.name).join(', ');
           const rollups: RollupRunner = {
+            types: POSTGRES_TYPES,
             run: async (sql, params) => void (await client.query(sql, params)),
             scalar: async (sql, params) => {
               const v = (await client.query({ text: sql, values: params, rowMode: 'array' })).rows[0]?.[0];

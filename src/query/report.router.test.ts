@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PropertySettings } from '../domain/property-settings.js';
 import { TallyError } from '../infra/errors.js';
 import { DuckDbWarehouse } from '../infra/warehouse/duckdb.warehouse.js';
+import type { Warehouse } from '../infra/warehouse/warehouse.port.js';
 import { DIMENSIONS, METRICS } from './catalog.js';
 import { generateProperty, groundTruth, loadPartitions, writeParquetPartitions, type Fixture } from './report-fixture.testkit.js';
 import { createReportRouter } from './report.router.js';
@@ -410,6 +411,52 @@ describe('report deadline', () => {
       expect(await wh.query('SELECT 1 AS one', [])).toEqual([{ one: 1 }]);
     } finally {
       await new Promise((r) => srv.close(r));
+    }
+  });
+});
+
+describe('result cache', () => {
+  it('answers a repeated report from the cache, charging the minimum quota, until the property\'s "complete up to" mark moves', async () => {
+    let statements = 0;
+    let mark = new Date('2024-03-08T00:00:00Z');
+    const counting: Warehouse = {
+      dialect: wh.dialect,
+      rollups: true,
+      init: () => wh.init(),
+      loadPartition: (t, p, k) => wh.loadPartition(t, p, k),
+      close: async () => undefined,
+      query: (sql, params, opts) => (statements++, wh.query(sql, params, opts)),
+    };
+    const app = express();
+    app.use(createReportRouter({ warehouse: counting, authorize, completeUpTo: async () => mark }));
+    const s = await new Promise<Server>((resolve) => {
+      const x = app.listen(0, '127.0.0.1', () => resolve(x));
+    });
+    try {
+      const url = `http://127.0.0.1:${(s.address() as AddressInfo).port}/v1beta/properties/123:runReport`;
+      const body = {
+        ...week,
+        dimensions: [{ name: 'dateHour' }, { name: 'pagePath' }, { name: 'city' }],
+        metrics: [{ name: 'eventCount' }],
+        limit: 5000,
+        returnPropertyQuota: true,
+      };
+      type Answer = { rows: unknown[]; propertyQuota: { tokensPerDay: { consumed: number } }; metadata: { tallyCompleteUpTo: string } };
+      const ask = async () =>
+        (await (await fetch(url, { method: 'POST', headers: { authorization: 'Bearer k-read' }, body: JSON.stringify(body) })).json()) as Answer;
+      const first = await ask();
+      const afterFirst = statements;
+      expect(afterFirst).toBeGreaterThan(0);
+      const second = await ask();
+      expect(statements).toBe(afterFirst);
+      expect(second.rows).toEqual(first.rows);
+      expect(second.propertyQuota.tokensPerDay.consumed).toBe(1);
+      mark = new Date('2024-03-08T00:10:00Z');
+      const third = await ask();
+      expect(statements).toBeGreaterThan(afterFirst);
+      expect(third.metadata.tallyCompleteUpTo).toBe('2024-03-08T00:10:00.000Z');
+    } finally {
+      await new Promise((r) => s.close(r));
     }
   });
 });

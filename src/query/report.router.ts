@@ -3,6 +3,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { PropertySettings } from '../domain/property-settings.js';
 import { TallyError } from '../infra/errors.js';
 import type { Counters } from '../infra/counters/counters.port.js';
+import { metrics } from '../infra/metrics/metrics.js';
 import type { RegexSyntax } from '../infra/regex/regex-syntax.port.js';
 import type { Warehouse } from '../infra/warehouse/warehouse.port.js';
 import { DIMENSIONS, findDimension, findMetric, METRICS } from './catalog.js';
@@ -106,6 +107,7 @@ export function createReportRouter(deps: ReportRouterDeps): express.Router {
       },
       deadline,
     );
+    metrics.reportAnswer(stats.path, stats.cached);
     if (request.returnPropertyQuota) {
       // an answer from the result cache read nothing: it costs the minimum
       const charged = quota.charge(settings.propertyId, PropertyQuotaMeter.tokensFor(stats.cached ? 0 : (response.rowCount ?? 0)), now().getTime());

@@ -128,6 +128,12 @@ const reportSeconds = new Histogram({
   buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
   registers: [registry],
 });
+const reportAnswers = new Counter({
+  name: 'tally_report_answers_total',
+  help: 'Reports answered, by the tables that answered their rows (rollup, detail, mixed) and whether the result cache did',
+  labelNames: ['path', 'cached'] as const,
+  registers: [registry],
+});
 
 /** Values read from the system when Prometheus scrapes (a role sets the sources it has; null unsets). */
 type Source<T> = (() => Promise<T>) | null;
@@ -183,6 +189,9 @@ export const metrics = {
   },
   report(method: string, httpStatus: number, seconds: number): void {
     reportChild(method, status(httpStatus)).observe(seconds);
+  },
+  reportAnswer(path: 'rollup' | 'detail' | 'mixed', cached: boolean): void {
+    reportAnswers.inc({ path, cached: cached ? 'true' : 'false' });
   },
   /** Sets where archiver lag and "complete up to" are read from at scrape time; returns the unset. */
   readFrom(s: Partial<typeof sources>): () => void {

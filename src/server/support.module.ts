@@ -20,6 +20,7 @@ import { redriveJob, replayJob } from '../support/support.jobs.js';
 import { SUPPORT_ROUTES, type SupportServices } from '../support/support.routes.js';
 import type { AuditWriter, PropertyLookup } from '../support/support.ports.js';
 import { openTransformEngine } from './infra.factory.js';
+import fs from 'node:fs';
 import path from 'node:path';
 
 /** What every piece of the support tools is built from (src/support; wired here). */
@@ -87,7 +88,12 @@ export function supportJobHandlers(w: SupportWiring & { warehouse: Warehouse }):
   };
 }
 
-const tempDir = (config: Config) => path.join(config.core.dataDir, 'tmp');
+/** Where the diff and the inspector copy Parquet files (created here: an api process may have no engine to make it). */
+function tempDir(config: Config): string {
+  const dir = path.join(config.core.dataDir, 'tmp');
+  fs.mkdirSync(dir, { recursive: true });
+  return dir;
+}
 
 /** The support route table as management API routes, behind tenancy's guard (`services` null: for the OpenAPI document only). */
 export function supportApiRoutes(services: SupportServices | null): ApiRoute[] {

@@ -16,7 +16,7 @@ import { DeadLetterService } from '../support/dead-letters.service.js';
 import { VisitorInspector } from '../support/inspector.service.js';
 import { ReplayRepository } from '../support/replay.repository.js';
 import { ReplayRunner, ReplayService } from '../support/replay.service.js';
-import { redriveJob, replayJob } from '../support/support.jobs.js';
+import { deadLetterListJob, inspectJob, redriveJob, replayJob } from '../support/support.jobs.js';
 import { SUPPORT_ROUTES, type SupportServices } from '../support/support.routes.js';
 import type { AuditWriter, PropertyLookup } from '../support/support.ports.js';
 import { openTransformEngine } from './infra.factory.js';
@@ -82,9 +82,13 @@ export function supportJobHandlers(w: SupportWiring & { warehouse: Warehouse }):
     logger: w.logger,
     tempDir: tempDir(w.config),
   });
+  const dl = deadLetters(w, l);
+  const inspector = new VisitorInspector({ store: w.store, pipeline: w.state, properties: l.properties, deadLetters: dl, tempDir: tempDir(w.config) });
   return {
     replay: replayJob({ service: new ReplayService({ replays, properties: l.properties }), runner }),
-    redrive: redriveJob({ deadLetters: deadLetters(w, l) }),
+    redrive: redriveJob({ deadLetters: dl }),
+    'dead-letters': deadLetterListJob({ deadLetters: dl }),
+    inspect: inspectJob({ inspector }),
   };
 }
 

@@ -11,6 +11,8 @@ import { supportServices } from '../server/support.module.js';
 import type { SupportServices } from './support.routes.js';
 import type { RedriveResult } from './dead-letters.service.js';
 import { PipelineStateRepository } from '../../jobs/pipeline-state.repository.js';
+import { TenancyService } from '../tenancy/tenancy.service.js';
+import { CookieClient } from '../../test/support/cookie-client.js';
 
 /**
  * Dead letters on the embedded profile: browser hits from a host the property does not allow are
@@ -119,4 +121,52 @@ describe('dead letters: list, redrive after the rule changed, idempotent', () =>
     const none = await support.inspector.inspect({ propertyId: other.propertyId, clientId: CLIENT, from: day, to: day });
     expect(none.events).toEqual([]);
   });
+
+  it('over HTTP: support staff list and redrive with a reason, queue a replay and poll it to its diff; no reason, no access', async () => {
+    const service = new TenancyService(tally.db);
+    const password = 'support test password 1';
+    await service.createUser({ email: 'staff@tally.test', password, name: 'Staff', verified: true, isStaff: true });
+    const staff = new CookieClient(baseUrl);
+    expect((await staff.post('/api/auth/login', { email: 'staff@tally.test', password })).status).toBe(200);
+    await staff.csrf();
+    const why = { 'x-support-reason': 'ticket 7: missing conversions' };
+
+    const list = await staff.get(`/api/properties/${t.propertyId}/dead-letters?reason=hostname_not_allowed`, why);
+    expect(list.status, JSON.stringify(list.body)).toBe(200);
+    expect(list.body).toMatchObject({ total: 5, byReason: [{ reason: 'hostname_not_allowed', count: 5 }] });
+    const again = await staff.request('POST', `/api/properties/${t.propertyId}/dead-letters/redrive`, { reason: 'hostname_not_allowed' }, why);
+    expect(again.status, JSON.stringify(again.body)).toBe(200);
+    expect(again.body).toMatchObject({ appended: 0, alreadyRedriven: 5 });
+
+    const created = await staff.request(
+      'POST',
+      '/api/support/replays',
+      { propertyId: t.propertyId, from: day, to: day, dryRun: true, reason: 'ticket 7' },
+      why,
+    );
+    expect(created.status, JSON.stringify(created.body)).toBe(202);
+    let replay = created.body;
+    for (let i = 0; i < 600 && (replay.state === 'queued' || replay.state === 'running'); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      replay = (await staff.get(`/api/support/replays/${created.body.id}`, why)).body;
+    }
+    expect(replay.state, JSON.stringify(replay)).toBe('succeeded');
+    expect(replay.diff.days[0]).toMatchObject({ date: day, before: { views: 5 }, after: { views: 5 } });
+
+    const visitor = await staff.get(`/api/support/properties/${t.propertyId}/visitors/${CLIENT}?from=${day}&to=${day}`, why);
+    expect(visitor.status).toBe(200);
+    expect(visitor.body.events.filter((e: { verdict: string }) => e.verdict === 'counted')).toHaveLength(5);
+    // staff without a reason get nothing; bad input is a 4xx with its reason
+    expect((await staff.get(`/api/support/replays/${created.body.id}`)).status).toBe(403);
+    const bad = await staff.request('POST', '/api/support/replays', { propertyId: t.propertyId, from: day, to: day, reason: 'x' }, why);
+    expect(bad.status).toBe(422);
+    const otherReplay = await staff.request(
+      'POST',
+      '/api/support/replays',
+      { propertyId: other.propertyId, from: '2026-02-30', to: day, reason: 'ticket 8' },
+      why,
+    );
+    expect(otherReplay.status).toBe(400);
+    expect(otherReplay.body.error.reason).toBe('invalid_date');
+  }, 120_000);
 });

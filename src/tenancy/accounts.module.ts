@@ -33,9 +33,11 @@ export async function mountAccounts(
   app.use(createAccountsRouter({ ...api, log: deps.log }));
   const reports = createReportAccess({ credentials: deps.credentials, api });
   app.use('/v1beta', reports.session);
+  app.use('/v1/sql', reports.session);
   return {
     service,
     authorizeReport: reports.authorize,
+    authorizeSql: reports.authorizeSql,
     close: async () => {
       layer.store.close();
       await deps.mailer.close();

@@ -13,6 +13,8 @@ const BENCHES: Record<string, string> = {
   archiver: './archiver.bench.ts',
   accounts: './accounts.bench.ts',
   replay: './replay.bench.ts',
+
+  sql: './sql.bench.ts',
 };
 
 export async function main(args: string[]): Promise<void> {

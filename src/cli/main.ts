@@ -8,6 +8,8 @@ import { seedDemo } from './demo.command.js';
 import { registerOperatorCommands, failed } from './operator.commands.js';
 import { registerSupportCommands } from './support.commands.js';
 
+import { registerWarehouseCommands } from './warehouse.command.js';
+
 function config(roles?: Role[]): Config {
   try {
     const cfg = loadConfig();
@@ -77,6 +79,8 @@ for (const [role, text] of [
 
 registerOperatorCommands(program, config);
 registerSupportCommands(program, config);
+
+registerWarehouseCommands(program, config);
 
 program.addOption(new Option('--no-color').hideHelp());
 program.parseAsync(process.argv).catch(failed);

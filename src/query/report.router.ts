@@ -159,7 +159,8 @@ function batchSize(json: unknown): number {
   return Array.isArray(requests) ? Math.min(requests.length, MAX_BATCH) : 0;
 }
 
-function bearerToken(req: Request): string | null {
+/** The read key of a request: `Authorization: Bearer <key>`, or `?access_token=` as Google's REST clients allow. */
+export function bearerToken(req: Request): string | null {
   const header = req.get('authorization');
   const m = header ? /^Bearer\s+(.+)$/i.exec(header.trim()) : null;
   if (m) return m[1];

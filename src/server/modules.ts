@@ -28,6 +28,9 @@ import { geoipLite } from '../ingest/geo.js';
 import { SharedSaltStore, VisitorIds } from '../ingest/visitor-id.js';
 import { createReportRouter } from '../query/report.router.js';
 import { createApiFallbackRouter } from '../query/api-fallback.router.js';
+import { createSqlRouter } from '../query/sql/sql.router.js';
+import { DuckDbSqlParser } from '../infra/sql/duckdb.sql-parser.js';
+import type { SqlParser } from '../infra/sql/sql-parser.port.js';
 import { DuckDbRe2Syntax } from '../infra/regex/re2-syntax.js';
 import type { RegexSyntax } from '../infra/regex/regex-syntax.port.js';
 import { Archiver } from '../../jobs/archiver.js';
@@ -85,7 +88,7 @@ export interface Parts {
   /** The support tools' routes (replay, dead letters, inspector), mounted by `accounts`. */
   support: { routes: ApiRoute[] };
   accounts: Awaited<ReturnType<typeof mountAccounts>> & { counters: Counters };
-  reports: { regexSyntax: RegexSyntax; counters: Counters };
+  reports: { regexSyntax: RegexSyntax; counters: Counters; sqlParser: SqlParser };
   metrics: { unsetSources(): void };
   health: { ops: ReturnType<typeof createOpsEndpoints>; listener: { port: number; close(): Promise<void> } | null };
   console: true;
@@ -350,11 +353,25 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
           limits: config.reports,
         }),
       );
-      return { regexSyntax, counters };
+      // tenant SQL (`POST /v1/sql`): parsed by a data-less DuckDB, run through the warehouse's sandbox
+      const sqlParser = new DuckDbSqlParser();
+      const { sqlMaxRows, sqlTimeoutMs, ...fair } = config.reports;
+      http.app().use(
+        createSqlRouter({
+          warehouse: get('warehouse'),
+          parser: sqlParser,
+          authorize: get('accounts').authorizeSql,
+          counters,
+          logError: (err: unknown) => logger.error({ err }, 'sql request failed'),
+          limits: { ...fair, maxRows: sqlMaxRows, timeoutMs: sqlTimeoutMs },
+        }),
+      );
+      return { regexSyntax, counters, sqlParser };
     },
     async stop(p) {
       await p.counters.close();
       await p.regexSyntax.close();
+      await p.sqlParser.close();
     },
   },
   // the gauges read at scrape from what this process runs (archiver lag, reports' completeness)

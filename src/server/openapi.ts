@@ -2,6 +2,7 @@ import { OpenAPIRegistry, OpenApiGeneratorV31, type RouteConfig } from '@asteaso
 import type { IngestRoute } from '../ingest/ingest-http.js';
 import { ingestApi } from '../ingest/ingest.api.js';
 import { REPORT_API } from '../query/report.api.js';
+import { SQL_API } from '../query/sql/sql.api.js';
 import { MANAGEMENT_API } from '../tenancy/management.api.js';
 import { OPERATIONS_API } from './health.api.js';
 import { accountsOpenApiPaths, SESSION_SECURITY_SCHEME } from '../tenancy/accounts.openapi.js';
@@ -12,7 +13,7 @@ import { supportApiRoutes } from './support.module.js';
  * routes are declared with (@asteasolutions/zod-to-openapi). A feature with routes exports a
  * `RouteConfig[]` beside its router and adds one line to API below.
  */
-const API = (ingestRoutes: IngestRoute[]): RouteConfig[][] => [ingestApi(ingestRoutes), REPORT_API, MANAGEMENT_API, OPERATIONS_API];
+const API = (ingestRoutes: IngestRoute[]): RouteConfig[][] => [ingestApi(ingestRoutes), REPORT_API, SQL_API, MANAGEMENT_API, OPERATIONS_API];
 
 let cached: { routes: IngestRoute[]; doc: Record<string, unknown> } | null = null;
 

@@ -109,6 +109,8 @@ const schema = {
     TALLY_REPORT_TENANT_CONCURRENCY: positiveInt.default(1),
     TALLY_REPORT_TENANT_QUEUE: z.coerce.number().int().min(0).default(10),
     TALLY_REPORT_RATE_PER_MINUTE: positiveInt.default(600),
+    TALLY_SQL_MAX_ROWS: positiveInt.default(10_000),
+    TALLY_SQL_TIMEOUT_MS: positiveInt.default(10_000),
   }),
   accounts: z.object({
     SMTP_URL: url.optional(),
@@ -163,6 +165,9 @@ export interface Config {
     perTenant: number;
     queuePerTenant: number;
     requestsPerKeyPerMinute: number;
+    /** Tenant SQL (`POST /v1/sql`): rows returned at most, and each statement's time limit. */
+    sqlMaxRows: number;
+    sqlTimeoutMs: number;
   };
   /** E-mail (SMTP when set, else .eml files in <dataDir>/outbox) and the origin of e-mailed links. */
   accounts: { smtpUrl: string | undefined; mailFrom: string; publicUrl: string };
@@ -280,6 +285,8 @@ export function loadConfig(env: Env = process.env): Config {
       perTenant: reports.TALLY_REPORT_TENANT_CONCURRENCY,
       queuePerTenant: reports.TALLY_REPORT_TENANT_QUEUE,
       requestsPerKeyPerMinute: reports.TALLY_REPORT_RATE_PER_MINUTE,
+      sqlMaxRows: reports.TALLY_SQL_MAX_ROWS,
+      sqlTimeoutMs: reports.TALLY_SQL_TIMEOUT_MS,
     },
   };
 }

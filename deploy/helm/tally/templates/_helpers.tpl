@@ -34,11 +34,11 @@ app.kubernetes.io/component: {{ .role }}
 {{- define "tally.podSpec" -}}
 {{- $ := .ctx -}}
 {{- $role := index $.Values.roles .role | default dict -}}
+automountServiceAccountToken: false
 {{- with $.Values.imagePullSecrets }}
 imagePullSecrets:
   {{- toYaml . | nindent 2 }}
 {{- end }}
-automountServiceAccountToken: false
 securityContext:
   {{- toYaml $.Values.podSecurityContext | nindent 2 }}
 containers:
@@ -60,6 +60,10 @@ containers:
         value: {{ $.Values.httpPort | quote }}
       - name: TALLY_HEALTH_PORT
         value: {{ $.Values.healthPort | quote }}
+      {{- end }}
+      {{- if $role.transformMemory }}
+      - name: TALLY_TRANSFORM_MEMORY
+        value: {{ $role.transformMemory | quote }}
       {{- end }}
       {{- if and (eq .role "collector") $role.trustProxy }}
       - name: TALLY_TRUST_PROXY

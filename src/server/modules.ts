@@ -1,12 +1,9 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import express from 'express';
 import { Redis } from 'ioredis';
 import type { Config } from '../infra/config/config.js';
 import type { Logger } from '../infra/logger.js';
-import { TallyError } from '../infra/errors.js';
-import { sendErrorBody } from '../infra/error-body.js';
 import { openDb, type Db } from '../infra/metadata/db.js';
 import type { EventLog } from '../infra/event-log/event-log.port.js';
 import type { ObjectStore } from '../infra/object-store/object-store.port.js';
@@ -43,54 +40,13 @@ import { proxyTrust } from '../infra/http/proxy-trust.js';
 import { observedJob } from '../infra/jobs/observed-job.js';
 import { metrics } from '../infra/metrics/metrics.js';
 import { openApiDocument } from './openapi.js';
+import { HttpMounts } from './http-mounts.js';
+import { BILLING_MODULE, BILLING_WEBHOOK_MODULE, type BillingPart } from './billing.module.js';
 import { createOpsEndpoints, readinessChecks, startHealthListener } from './health.js';
 import { observeApiRequests } from './api-observe.js';
 import { openCounters, openEventLog, openJobQueue, openMailer, openObjectStore, openTransformEngine, openWarehouse } from './infra.factory.js';
 
-/**
- * Where modules put their HTTP endpoints; the `http` module serves them all on one port: bare
- * node:http handlers first (the collector: Express costs ~5x its request rate), then the Express
- * app of the API routers, then a JSON 404.
- */
-export class HttpMounts {
-  private readonly handlers: ((req: http.IncomingMessage, res: http.ServerResponse) => boolean)[] = [];
-  private readonly drains: (() => void)[] = [];
-  private express: express.Express | null = null;
-
-  /** A handler that answers the paths it owns and returns false for the rest; `drain` stops it taking new work. */
-  handle(handler: (req: http.IncomingMessage, res: http.ServerResponse) => boolean, drain?: () => void): void {
-    this.handlers.push(handler);
-    if (drain) this.drains.push(drain);
-  }
-
-  /** The Express app for API routers, created on first use. */
-  app(): express.Express {
-    if (!this.express) {
-      this.express = express();
-      this.express.disable('x-powered-by');
-    }
-    return this.express;
-  }
-
-  /** The Express app when some module created it, else null. */
-  appIfAny(): express.Express | null {
-    return this.express;
-  }
-
-  get empty(): boolean {
-    return !this.handlers.length && !this.express;
-  }
-
-  serve(req: http.IncomingMessage, res: http.ServerResponse): void {
-    for (const h of this.handlers) if (h(req, res)) return;
-    if (this.express) return void this.express(req, res);
-    sendErrorBody(res, new TallyError('not_found', 'no such endpoint'));
-  }
-
-  drain(): void {
-    for (const d of this.drains) d();
-  }
-}
+export { HttpMounts };
 
 export interface ModuleContext {
   config: Config;
@@ -115,6 +71,8 @@ export interface Parts {
   credentialVersion: CredentialVersionWatcher;
   keyUse: { timer: NodeJS.Timeout; flush(): Promise<void> };
   usage: UsageMeter;
+  billing: BillingPart;
+  billingWebhook: true;
   warehouse: Warehouse;
   engine: TransformEngine;
   archiver: Archiver;
@@ -224,6 +182,7 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
     },
     stop: (usage) => usage.stop(),
   },
+  billing: BILLING_MODULE,
   warehouse: {
     needs: ['store'],
     start: ({ config, get }) => openWarehouse(config, get('store')),
@@ -284,7 +243,7 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
     },
   },
   collector: {
-    needs: ['eventLog', 'credentials', 'usage'],
+    needs: ['eventLog', 'credentials', 'usage', 'billing'],
     start({ config, get, logger, http }) {
       const counters = openCounters(config, logger);
       // every collector must hash cookieless visitors with the same day's salt
@@ -292,7 +251,14 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
       const visitorIds = new VisitorIds(saltRedis ? new SharedSaltStore(saltRedis) : undefined);
       const perIp = config.counters.anonymousIpRate;
       const anonymousPerIp = { ratePerSecond: perIp, burst: perIp * 10 };
-      const ingest = new IngestService({ log: get('eventLog'), counters, geo: geoipLite(), usage: get('usage'), anonymousPerIp });
+      const ingest = new IngestService({
+        log: get('eventLog'),
+        counters,
+        geo: geoipLite(),
+        usage: get('usage'),
+        quota: get('billing').notifier,
+        anonymousPerIp,
+      });
       const collector = createCollector({ ingest, credentials: get('credentials'), visitorIds, log: logger, proxy: proxyTrust(config.http.trustProxy) });
       http.handle(collector.handler, collector.drain);
       return { drain: collector.drain, counters, saltRedis };
@@ -331,7 +297,7 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
   },
   // accounts, organisations, keys and audit under /api; sessions also open the report routes
   accounts: {
-    needs: ['db', 'credentials'],
+    needs: ['db', 'credentials', 'billing'],
     async start({ config, get, logger, http }) {
       const counters = openCounters(config, logger);
       const a = await mountAccounts(http.app(), {
@@ -342,6 +308,8 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
         publicUrl: config.accounts.publicUrl,
         proxy: proxyTrust(config.http.trustProxy),
         log: logger,
+        extraRoutes: get('billing').routes,
+        defaultPlanId: config.billing.defaultPlan,
       });
       return { ...a, counters };
     },
@@ -350,8 +318,9 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
       await a.counters.close();
     },
   },
+  billingWebhook: BILLING_WEBHOOK_MODULE,
   reports: {
-    needs: ['warehouse', 'state', 'credentials', 'accounts'],
+    needs: ['warehouse', 'state', 'credentials', 'accounts', 'billing'],
     start({ config, get, logger, http }) {
       const state = get('state');
       // RE2 syntax for regex filters; report requests per key per minute counted like ingest's (Redis when set)
@@ -362,7 +331,13 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
         createReportRouter({
           warehouse: get('warehouse'),
           completeUpTo: (propertyId) => state.completeUpTo(propertyId),
-          authorize: get('accounts').authorizeReport,
+          // after a failed payment's grace period: 403 naming billing (ingest continues)
+          authorize: async (token, propertyId, req) => {
+            const p = await get('accounts').authorizeReport(token, propertyId, req);
+            await get('billing').entitlements.assertReadAllowed(p.tenantId);
+            return p;
+          },
+          notice: (tenantId) => get('billing').entitlements.noticeFor(tenantId),
           logError,
           regexSyntax,
           counters,
@@ -478,7 +453,7 @@ export const ROLES: Record<Role, { description: string; modules: ModuleName[] }>
   collector: { description: 'ingest endpoints (HTTP), edge enrichment, appends to the event log', modules: ['collector', 'http'] },
   api: {
     description: 'management API, the GA4-compatible report API and the web console (HTTP)',
-    modules: ['apiObserve', 'openapi', 'management', 'accounts', 'reports', 'console', 'http'],
+    modules: ['apiObserve', 'openapi', 'management', 'accounts', 'billingWebhook', 'reports', 'console', 'http'],
   },
   worker: { description: 'archiver (event log -> raw zone) and job handlers (transform, load, compact)', modules: ['archiver', 'pipeline'] },
   scheduler: { description: 'repeating schedules for transform + load', modules: ['schedule'] },

@@ -92,8 +92,11 @@ export function sendApiError(res: Response, err: unknown, log?: Logger): void {
   });
 }
 
-/** The management JSON API (API_ROUTES) under /api, behind the session layer. */
-export function createAccountsRouter(deps: ApiDeps & { log?: Logger }): express.Router {
+/**
+ * The management JSON API (API_ROUTES, plus `extraRoutes` other features declare in the same
+ * shape, e.g. billing's) under /api, behind the session layer.
+ */
+export function createAccountsRouter(deps: ApiDeps & { log?: Logger; extraRoutes?: readonly ApiRoute[] }): express.Router {
   const r = express.Router();
   r.use('/api', ...deps.layer.middleware);
   const json = express.json({ limit: '64kb', type: () => true, strict: false });
@@ -132,7 +135,7 @@ export function createAccountsRouter(deps: ApiDeps & { log?: Logger }): express.
     }
   };
 
-  for (const route of API_ROUTES) {
+  for (const route of [...API_ROUTES, ...(deps.extraRoutes ?? [])]) {
     if (route.body) r[route.method](route.path, json, handler(route));
     else r[route.method](route.path, handler(route));
   }

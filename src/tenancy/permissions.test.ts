@@ -1,7 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CookieClient } from '../../test/support/cookie-client.js';
 import { startAccountsApp } from './accounts-app.testkit.js';
-import { API_ROUTES, type ApiRoute } from './accounts.routes.js';
+import { API_ROUTES as TENANCY_ROUTES, type ApiRoute } from './accounts.routes.js';
+import { billingRoutes } from '../billing/billing.routes.js';
+
+/** Every route of the management API: tenancy's table and the billing routes mounted with it. */
+const API_ROUTES: ApiRoute[] = [...TENANCY_ROUTES, ...billingRoutes(null)];
 import { can, PERMISSIONS, ROLES, type Role } from './permissions.js';
 
 type App = Awaited<ReturnType<typeof startAccountsApp>>;
@@ -19,6 +23,7 @@ function bodyFor(route: ApiRoute, target: { memberId: string }): unknown {
     'patch /api/properties/:propertyId': { keyEvents: ['purchase', 'sign_up'] },
     'post /api/properties/:propertyId/keys': { kind: 'read', name: 'matrix' },
     'post /api/keys/:keyId/rotate': { gracePeriodSeconds: 0 },
+    'post /api/orgs/:orgId/billing/checkout': { planId: 'growth' },
   };
   void target;
   return bodies[key] ?? (route.body ? {} : undefined);

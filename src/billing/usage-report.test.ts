@@ -111,7 +111,10 @@ describeWithService('usage meter events, reconcile, sync-plans (stripe-mock)', '
   });
 
   it('reconcile prints counted, reported and the difference for a month', async () => {
-    await db('usage_hourly').where({ tenant_id: orgId }).andWhere('hour', Date.UTC(2026, 11, 6, 10) as never).update({ events: 260 });
+    await db('usage_hourly')
+      .where({ tenant_id: orgId })
+      .andWhere('hour', Date.UTC(2026, 11, 6, 10) as never)
+      .update({ events: 260 });
     const rows = await reconcile(db, '2026-12');
     expect(rows).toEqual([{ organizationId: orgId, counted: 367, reported: 357, difference: 10 }]);
     expect(await reconcile(db, '2026-11')).toEqual([]);

@@ -9,6 +9,7 @@ import { billingRoutes, type BillingRoute } from '../billing/billing.routes.js';
 import { QuotaNotifier } from '../billing/quota-notices.js';
 import { createStripeWebhookRouter } from '../billing/webhook.router.js';
 import type { Config } from '../infra/config/config.js';
+import { reportUsage } from '../billing/usage-report.js';
 
 export interface BillingPart {
   provider: BillingProvider;
@@ -49,5 +50,22 @@ export const BILLING_WEBHOOK_MODULE: Module<'billingWebhook'> = {
       .app()
       .use(createStripeWebhookRouter({ db: get('db'), provider: b.provider, log: logger, mailer: b.mailer, graceDays: config.billing.graceMs / 86_400_000 }));
     return true as const;
+  },
+};
+
+/** The worker's hourly usage report to Stripe (only with provider stripe); a failed hour is retried next time. */
+export const BILLING_METER_MODULE: Module<'billingMeter'> = {
+  needs: ['db', 'billing'],
+  start({ get, logger }) {
+    const b = get('billing');
+    if (b.provider.kind !== 'stripe') return { timer: null };
+    const run = () => void reportUsage({ db: get('db'), provider: b.provider, log: logger }).catch((err) => logger.warn({ err }, 'usage report failed'));
+    const timer = setInterval(run, 3_600_000);
+    timer.unref();
+    setTimeout(run, 60_000).unref();
+    return { timer };
+  },
+  stop: (p) => {
+    if (p.timer) clearInterval(p.timer);
   },
 };

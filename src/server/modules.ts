@@ -41,7 +41,7 @@ import { observedJob } from '../infra/jobs/observed-job.js';
 import { metrics } from '../infra/metrics/metrics.js';
 import { openApiDocument } from './openapi.js';
 import { HttpMounts } from './http-mounts.js';
-import { BILLING_MODULE, BILLING_WEBHOOK_MODULE, type BillingPart } from './billing.module.js';
+import { BILLING_METER_MODULE, BILLING_MODULE, BILLING_WEBHOOK_MODULE, type BillingPart } from './billing.module.js';
 import { createOpsEndpoints, readinessChecks, startHealthListener } from './health.js';
 import { observeApiRequests } from './api-observe.js';
 import { openCounters, openEventLog, openJobQueue, openMailer, openObjectStore, openTransformEngine, openWarehouse } from './infra.factory.js';
@@ -73,6 +73,7 @@ export interface Parts {
   usage: UsageMeter;
   billing: BillingPart;
   billingWebhook: true;
+  billingMeter: { timer: NodeJS.Timeout | null };
   warehouse: Warehouse;
   engine: TransformEngine;
   archiver: Archiver;
@@ -183,6 +184,7 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
     stop: (usage) => usage.stop(),
   },
   billing: BILLING_MODULE,
+  billingMeter: BILLING_METER_MODULE,
   warehouse: {
     needs: ['store'],
     start: ({ config, get }) => openWarehouse(config, get('store')),
@@ -455,6 +457,6 @@ export const ROLES: Record<Role, { description: string; modules: ModuleName[] }>
     description: 'management API, the GA4-compatible report API and the web console (HTTP)',
     modules: ['apiObserve', 'openapi', 'management', 'accounts', 'billingWebhook', 'reports', 'console', 'http'],
   },
-  worker: { description: 'archiver (event log -> raw zone) and job handlers (transform, load, compact)', modules: ['archiver', 'pipeline'] },
+  worker: { description: 'archiver (event log -> raw zone) and job handlers (transform, load, compact)', modules: ['archiver', 'pipeline', 'billingMeter'] },
   scheduler: { description: 'repeating schedules for transform + load', modules: ['schedule'] },
 };

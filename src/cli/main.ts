@@ -7,6 +7,7 @@ import { startTally, type Role } from '../server/tally-server.js';
 import { seedDemo } from './demo.command.js';
 import { registerOperatorCommands, failed } from './operator.commands.js';
 import { registerBillingCommands } from './billing.commands.js';
+import { registerSupportCommands } from './support.commands.js';
 
 function config(roles?: Role[]): Config {
   try {
@@ -77,6 +78,7 @@ for (const [role, text] of [
 
 registerOperatorCommands(program, config);
 registerBillingCommands(program, config);
+registerSupportCommands(program, config);
 
 program.addOption(new Option('--no-color').hideHelp());
 program.parseAsync(process.argv).catch(failed);

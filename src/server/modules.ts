@@ -44,9 +44,10 @@ import { HttpMounts } from './http-mounts.js';
 import { BILLING_METER_MODULE, BILLING_MODULE, BILLING_WEBHOOK_MODULE, type BillingPart } from './billing.module.js';
 import { createOpsEndpoints, readinessChecks, startHealthListener } from './health.js';
 import { observeApiRequests } from './api-observe.js';
+import { supportApiRoutes, supportJobHandlers, supportServices } from './support.module.js';
+import { PartitionLocks } from '../../jobs/partition-locks.repository.js';
+import type { ApiRoute } from '../tenancy/accounts.routes.js';
 import { openCounters, openEventLog, openJobQueue, openMailer, openObjectStore, openTransformEngine, openWarehouse } from './infra.factory.js';
-
-export { HttpMounts };
 
 export interface ModuleContext {
   config: Config;
@@ -85,6 +86,8 @@ export interface Parts {
   openapi: true;
   /** The loopback admin listener, in a process holding the data dir. */
   management: { port: number; close(): Promise<void> } | null;
+  /** The support tools' routes (replay, dead letters, inspector), mounted by `accounts`. */
+  support: { routes: ApiRoute[] };
   accounts: Awaited<ReturnType<typeof mountAccounts>> & { counters: Counters };
   reports: { regexSyntax: RegexSyntax; counters: Counters };
   metrics: { unsetSources(): void };
@@ -94,6 +97,7 @@ export interface Parts {
 }
 
 export type ModuleName = keyof Parts;
+export { HttpMounts };
 
 export interface Module<K extends ModuleName> {
   /** Modules started before this one (pulled in even when no role names them). */
@@ -213,22 +217,26 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
     stop: (jobs) => jobs.stop(),
   },
   pipeline: {
-    needs: ['jobs', 'engine', 'warehouse', 'state', 'credentials', 'archiver', 'store'],
-    async start({ get, logger }) {
+    needs: ['jobs', 'engine', 'warehouse', 'state', 'credentials', 'archiver', 'store', 'db', 'eventLog'],
+    async start({ config, get, logger }) {
       const state = get('state');
       const credentials = get('credentials');
       const archiver = get('archiver');
       const settings = async (propertyId: string) => credentials.property(propertyId) ?? (await credentials.refresh(), credentials.property(propertyId));
       // observed: each run logged and timed, whoever runs it (queue, "run now", the pipeline job)
-      const transform = observedJob('transform', transformJob({ engine: get('engine'), state, settings }), logger);
+      // a replay holds its dates: the scheduler's transform and compaction skip them meanwhile
+      const locks = new PartitionLocks(get('db'));
+      const transform = observedJob('transform', transformJob({ engine: get('engine'), state, settings, locks }), logger);
       const load = observedJob('load', loadJob({ warehouse: get('warehouse'), state }), logger);
-      const compact = observedJob('compact', compactJob({ engine: get('engine'), state, store: get('store'), settings }), logger);
+      const compact = observedJob('compact', compactJob({ engine: get('engine'), state, store: get('store'), settings, locks }), logger);
       const handlers: Record<string, JobHandler<any, unknown>> = {
         transform,
         load,
         compact,
         pipeline: observedJob('pipeline', pipelineJob({ transform, load, state, archiver }), logger),
       };
+      const wiring = { config, logger, db: get('db'), store: get('store'), log: get('eventLog'), state, credentials, warehouse: get('warehouse') };
+      for (const [name, h] of Object.entries(supportJobHandlers(wiring))) handlers[name] = observedJob(name, h, logger);
       const jobs = get('jobs');
       for (const [name, h] of Object.entries(handlers)) jobs.register(name, h);
       await jobs.start();
@@ -297,12 +305,30 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
     },
     stop: (admin) => admin?.close(),
   },
+  support: {
+    needs: ['db', 'store', 'state', 'eventLog', 'credentials', 'jobs'],
+    start: ({ config, logger, get }) => ({
+      routes: supportApiRoutes(
+        supportServices({
+          config,
+          logger,
+          db: get('db'),
+          store: get('store'),
+          log: get('eventLog'),
+          state: get('state'),
+          credentials: get('credentials'),
+          jobs: get('jobs'),
+        }),
+      ),
+    }),
+  },
   // accounts, organisations, keys and audit under /api; sessions also open the report routes
   accounts: {
     needs: ['db', 'credentials', 'billing'],
-    async start({ config, get, logger, http }) {
+    async start({ config, get, maybe, logger, http }) {
       const counters = openCounters(config, logger);
       const a = await mountAccounts(http.app(), {
+        routes: [...(maybe('support')?.routes ?? []), ...get('billing').routes],
         db: get('db'),
         counters,
         mailer: await openMailer(config, logger),
@@ -310,7 +336,6 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
         publicUrl: config.accounts.publicUrl,
         proxy: proxyTrust(config.http.trustProxy),
         log: logger,
-        extraRoutes: get('billing').routes,
         defaultPlanId: config.billing.defaultPlan,
       });
       return { ...a, counters };
@@ -455,7 +480,7 @@ export const ROLES: Record<Role, { description: string; modules: ModuleName[] }>
   collector: { description: 'ingest endpoints (HTTP), edge enrichment, appends to the event log', modules: ['collector', 'http'] },
   api: {
     description: 'management API, the GA4-compatible report API and the web console (HTTP)',
-    modules: ['apiObserve', 'openapi', 'management', 'accounts', 'billingWebhook', 'reports', 'console', 'http'],
+    modules: ['apiObserve', 'openapi', 'management', 'support', 'accounts', 'billingWebhook', 'reports', 'console', 'http'],
   },
   worker: { description: 'archiver (event log -> raw zone) and job handlers (transform, load, compact)', modules: ['archiver', 'pipeline', 'billingMeter'] },
   scheduler: { description: 'repeating schedules for transform + load', modules: ['schedule'] },

@@ -26,8 +26,8 @@ export async function mountAccounts(
     publicUrl: string;
     proxy: ProxyTrust;
     log: Logger;
-    /** Routes of other features in the route table's shape (billing's), guarded like API_ROUTES. */
-    extraRoutes?: readonly ApiRoute[];
+    /** Other features' route tables (support, billing), behind the same guard. */
+    routes?: ApiRoute[];
     /** The plan new organisations start on (TALLY_DEFAULT_PLAN). */
     defaultPlanId?: string;
   },
@@ -43,7 +43,7 @@ export async function mountAccounts(
   // Secure cookies over TLS or behind a trusted proxy that says the client used https
   const layer = createSessionLayer({ db: deps.db, service, secret: await sessionSecret(deps.db), counters: deps.counters, secureCookies: 'auto' });
   const api = { service, layer, onCredentialsChanged: () => void deps.credentials.refresh().catch(() => undefined) };
-  app.use(createAccountsRouter({ ...api, log: deps.log, extraRoutes: deps.extraRoutes }));
+  app.use(createAccountsRouter({ ...api, log: deps.log, routes: deps.routes }));
   const reports = createReportAccess({ credentials: deps.credentials, api });
   app.use('/v1beta', reports.session);
   return {

@@ -1,4 +1,4 @@
--- migrations: 20261126000000_initial, 20261126070000_complete_up_to, 20261205110000_property_public_ids, 20261205130000_accounts, 20261206110000_support_replay
+-- migrations: 20261126000000_initial, 20261126070000_complete_up_to, 20261205110000_property_public_ids, 20261205130000_accounts, 20261206100000_billing, 20261206110000_support_replay
 column api_keys.id character varying(255) NOT NULL
 column api_keys.organization_id character varying(255) NOT NULL
 column api_keys.property_id bigint
@@ -35,6 +35,31 @@ column auth_tokens.created_by character varying(255)
 column auth_tokens.expires_at timestamp with time zone NOT NULL
 column auth_tokens.used_at timestamp with time zone
 column auth_tokens.created_at timestamp with time zone NOT NULL DEFAULT CURRENT_TIMESTAMP
+column billing_accounts.organization_id character varying(255) NOT NULL
+column billing_accounts.stripe_customer_id character varying(255)
+column billing_accounts.stripe_subscription_id character varying(255)
+column billing_accounts.status character varying(255) NOT NULL DEFAULT 'none'::character varying
+column billing_accounts.subscription_plan_id character varying(255)
+column billing_accounts.current_period_end timestamp with time zone
+column billing_accounts.cancel_at_period_end boolean NOT NULL DEFAULT false
+column billing_accounts.payment_failed_at timestamp with time zone
+column billing_accounts.state_at bigint NOT NULL DEFAULT '0'::bigint
+column billing_accounts.payment_state_at bigint NOT NULL DEFAULT '0'::bigint
+column billing_accounts.updated_at timestamp with time zone NOT NULL DEFAULT CURRENT_TIMESTAMP
+column billing_meter_reports.organization_id character varying(255) NOT NULL
+column billing_meter_reports.hour timestamp with time zone NOT NULL
+column billing_meter_reports.events bigint NOT NULL
+column billing_meter_reports.identifier character varying(255) NOT NULL
+column billing_meter_reports.sent_at timestamp with time zone NOT NULL DEFAULT CURRENT_TIMESTAMP
+column billing_notices.organization_id character varying(255) NOT NULL
+column billing_notices.month character varying(7) NOT NULL
+column billing_notices.threshold character varying(255) NOT NULL
+column billing_notices.sent_at timestamp with time zone NOT NULL DEFAULT CURRENT_TIMESTAMP
+column billing_webhook_events.id character varying(255) NOT NULL
+column billing_webhook_events.type character varying(255) NOT NULL
+column billing_webhook_events.organization_id character varying(255)
+column billing_webhook_events.outcome character varying(255) NOT NULL
+column billing_webhook_events.received_at timestamp with time zone NOT NULL DEFAULT CURRENT_TIMESTAMP
 column credential_version.id integer NOT NULL
 column credential_version.version bigint NOT NULL
 column job_runs.id character varying(255) NOT NULL
@@ -82,13 +107,15 @@ column pipeline_state.transformed_seq bigint NOT NULL DEFAULT '0'::bigint
 column pipeline_state.updated_at timestamp with time zone NOT NULL DEFAULT CURRENT_TIMESTAMP
 column pipeline_state.complete_up_to timestamp with time zone
 column plans.id character varying(255) NOT NULL
-column plans.name character varying(255) NOT NULL
-column plans.monthly_event_quota bigint NOT NULL
-column plans.rate_limit_per_second integer NOT NULL
-column plans.max_properties integer NOT NULL
+column plans.name character varying(255)
+column plans.monthly_event_quota bigint
+column plans.rate_limit_per_second integer
+column plans.max_properties integer
 column plans.price_cents integer NOT NULL DEFAULT 0
 column plans.stripe_price_id character varying(255)
 column plans.rate_burst integer NOT NULL DEFAULT 0
+column plans.stripe_product_id character varying(255)
+column plans.stripe_overage_price_id character varying(255)
 column properties.id bigint NOT NULL DEFAULT nextval('property_id_seq'::regclass)
 column properties.organization_id character varying(255) NOT NULL
 column properties.name character varying(255) NOT NULL
@@ -163,6 +190,14 @@ constraint auth_tokens.auth_tokens_organization_id_foreign FOREIGN KEY (organiza
 constraint auth_tokens.auth_tokens_pkey PRIMARY KEY (token_hash)
 constraint auth_tokens.auth_tokens_role_check CHECK ((role = ANY (ARRAY['owner'::text, 'admin'::text, 'editor'::text, 'viewer'::text])))
 constraint auth_tokens.auth_tokens_user_id_foreign FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE CASCADE
+constraint billing_accounts.billing_accounts_organization_id_foreign FOREIGN KEY (organization_id) REFERENCES organizations(id) ON DELETE CASCADE
+constraint billing_accounts.billing_accounts_pkey PRIMARY KEY (organization_id)
+constraint billing_accounts.billing_accounts_stripe_customer_id_unique UNIQUE (stripe_customer_id)
+constraint billing_meter_reports.billing_meter_reports_identifier_unique UNIQUE (identifier)
+constraint billing_meter_reports.billing_meter_reports_pkey PRIMARY KEY (organization_id, hour)
+constraint billing_notices.billing_notices_organization_id_foreign FOREIGN KEY (organization_id) REFERENCES organizations(id) ON DELETE CASCADE
+constraint billing_notices.billing_notices_pkey PRIMARY KEY (organization_id, month, threshold)
+constraint billing_webhook_events.billing_webhook_events_pkey PRIMARY KEY (id)
 constraint credential_version.credential_version_pkey PRIMARY KEY (id)
 constraint job_runs.job_runs_pkey PRIMARY KEY (id)
 constraint job_runs.job_runs_status_check CHECK ((status = ANY (ARRAY['running'::text, 'succeeded'::text, 'failed'::text])))
@@ -199,6 +234,12 @@ index audit_log_organization_id_id_index: CREATE INDEX audit_log_organization_id
 index audit_log_pkey: CREATE UNIQUE INDEX audit_log_pkey ON public.audit_log USING btree (id)
 index auth_tokens_organization_id_kind_index: CREATE INDEX auth_tokens_organization_id_kind_index ON public.auth_tokens USING btree (organization_id, kind)
 index auth_tokens_pkey: CREATE UNIQUE INDEX auth_tokens_pkey ON public.auth_tokens USING btree (token_hash)
+index billing_accounts_pkey: CREATE UNIQUE INDEX billing_accounts_pkey ON public.billing_accounts USING btree (organization_id)
+index billing_accounts_stripe_customer_id_unique: CREATE UNIQUE INDEX billing_accounts_stripe_customer_id_unique ON public.billing_accounts USING btree (stripe_customer_id)
+index billing_meter_reports_identifier_unique: CREATE UNIQUE INDEX billing_meter_reports_identifier_unique ON public.billing_meter_reports USING btree (identifier)
+index billing_meter_reports_pkey: CREATE UNIQUE INDEX billing_meter_reports_pkey ON public.billing_meter_reports USING btree (organization_id, hour)
+index billing_notices_pkey: CREATE UNIQUE INDEX billing_notices_pkey ON public.billing_notices USING btree (organization_id, month, threshold)
+index billing_webhook_events_pkey: CREATE UNIQUE INDEX billing_webhook_events_pkey ON public.billing_webhook_events USING btree (id)
 index credential_version_pkey: CREATE UNIQUE INDEX credential_version_pkey ON public.credential_version USING btree (id)
 index job_runs_name_started_at_index: CREATE INDEX job_runs_name_started_at_index ON public.job_runs USING btree (name, started_at)
 index job_runs_pkey: CREATE UNIQUE INDEX job_runs_pkey ON public.job_runs USING btree (id)

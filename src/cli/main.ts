@@ -6,6 +6,7 @@ import { createLogger } from '../infra/logger.js';
 import { startTally, type Role } from '../server/tally-server.js';
 import { seedDemo } from './demo.command.js';
 import { registerOperatorCommands, failed } from './operator.commands.js';
+import { registerBillingCommands } from './billing.commands.js';
 import { registerSupportCommands } from './support.commands.js';
 
 import { registerWarehouseCommands } from './warehouse.command.js';
@@ -78,6 +79,7 @@ for (const [role, text] of [
 }
 
 registerOperatorCommands(program, config);
+registerBillingCommands(program, config);
 registerSupportCommands(program, config);
 
 registerWarehouseCommands(program, config);

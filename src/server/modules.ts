@@ -44,6 +44,7 @@ import { observedJob } from '../infra/jobs/observed-job.js';
 import { metrics } from '../infra/metrics/metrics.js';
 import { openApiDocument } from './openapi.js';
 import { HttpMounts } from './http-mounts.js';
+import { BILLING_METER_MODULE, BILLING_MODULE, BILLING_WEBHOOK_MODULE, type BillingPart } from './billing.module.js';
 import { createOpsEndpoints, readinessChecks, startHealthListener } from './health.js';
 import { observeApiRequests } from './api-observe.js';
 import { supportApiRoutes, supportJobHandlers, supportServices } from './support.module.js';
@@ -74,6 +75,9 @@ export interface Parts {
   credentialVersion: CredentialVersionWatcher;
   keyUse: { timer: NodeJS.Timeout; flush(): Promise<void> };
   usage: UsageMeter;
+  billing: BillingPart;
+  billingWebhook: true;
+  billingMeter: { timer: NodeJS.Timeout | null };
   warehouse: Warehouse;
   engine: TransformEngine;
   archiver: Archiver;
@@ -186,6 +190,8 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
     },
     stop: (usage) => usage.stop(),
   },
+  billing: BILLING_MODULE,
+  billingMeter: BILLING_METER_MODULE,
   warehouse: {
     needs: ['store'],
     start: ({ config, get }) => openWarehouse(config, get('store')),
@@ -250,7 +256,7 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
     },
   },
   collector: {
-    needs: ['eventLog', 'credentials', 'usage'],
+    needs: ['eventLog', 'credentials', 'usage', 'billing'],
     start({ config, get, logger, http }) {
       const counters = openCounters(config, logger);
       // every collector must hash cookieless visitors with the same day's salt
@@ -258,7 +264,14 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
       const visitorIds = new VisitorIds(saltRedis ? new SharedSaltStore(saltRedis) : undefined);
       const perIp = config.counters.anonymousIpRate;
       const anonymousPerIp = { ratePerSecond: perIp, burst: perIp * 10 };
-      const ingest = new IngestService({ log: get('eventLog'), counters, geo: geoipLite(), usage: get('usage'), anonymousPerIp });
+      const ingest = new IngestService({
+        log: get('eventLog'),
+        counters,
+        geo: geoipLite(),
+        usage: get('usage'),
+        quota: get('billing').notifier,
+        anonymousPerIp,
+      });
       const collector = createCollector({ ingest, credentials: get('credentials'), visitorIds, log: logger, proxy: proxyTrust(config.http.trustProxy) });
       http.handle(collector.handler, collector.drain);
       return { drain: collector.drain, counters, saltRedis };
@@ -314,11 +327,11 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
   },
   // accounts, organisations, keys and audit under /api; sessions also open the report routes
   accounts: {
-    needs: ['db', 'credentials'],
+    needs: ['db', 'credentials', 'billing'],
     async start({ config, get, maybe, logger, http }) {
       const counters = openCounters(config, logger);
       const a = await mountAccounts(http.app(), {
-        routes: maybe('support')?.routes,
+        routes: [...(maybe('support')?.routes ?? []), ...get('billing').routes],
         db: get('db'),
         counters,
         mailer: await openMailer(config, logger),
@@ -326,6 +339,7 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
         publicUrl: config.accounts.publicUrl,
         proxy: proxyTrust(config.http.trustProxy),
         log: logger,
+        defaultPlanId: config.billing.defaultPlan,
       });
       return { ...a, counters };
     },
@@ -334,8 +348,9 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
       await a.counters.close();
     },
   },
+  billingWebhook: BILLING_WEBHOOK_MODULE,
   reports: {
-    needs: ['warehouse', 'state', 'credentials', 'accounts'],
+    needs: ['warehouse', 'state', 'credentials', 'accounts', 'billing'],
     start({ config, get, logger, http }) {
       const state = get('state');
       // RE2 syntax for regex filters; report requests per key per minute counted like ingest's (Redis when set)
@@ -346,7 +361,13 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
         createReportRouter({
           warehouse: get('warehouse'),
           completeUpTo: (propertyId) => state.completeUpTo(propertyId),
-          authorize: get('accounts').authorizeReport,
+          // after a failed payment's grace period: 403 naming billing (ingest continues)
+          authorize: async (token, propertyId, req) => {
+            const p = await get('accounts').authorizeReport(token, propertyId, req);
+            await get('billing').entitlements.assertReadAllowed(p.tenantId);
+            return p;
+          },
+          notice: (tenantId) => get('billing').entitlements.noticeFor(tenantId),
           logError,
           regexSyntax,
           counters,
@@ -476,8 +497,8 @@ export const ROLES: Record<Role, { description: string; modules: ModuleName[] }>
   collector: { description: 'ingest endpoints (HTTP), edge enrichment, appends to the event log', modules: ['collector', 'http'] },
   api: {
     description: 'management API, the GA4-compatible report API and the web console (HTTP)',
-    modules: ['apiObserve', 'openapi', 'management', 'support', 'accounts', 'reports', 'console', 'http'],
+    modules: ['apiObserve', 'openapi', 'management', 'support', 'accounts', 'billingWebhook', 'reports', 'console', 'http'],
   },
-  worker: { description: 'archiver (event log -> raw zone) and job handlers (transform, load, compact)', modules: ['archiver', 'pipeline'] },
+  worker: { description: 'archiver (event log -> raw zone) and job handlers (transform, load, compact)', modules: ['archiver', 'pipeline', 'billingMeter'] },
   scheduler: { description: 'repeating schedules for transform + load', modules: ['schedule'] },
 };

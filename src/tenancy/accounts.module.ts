@@ -26,8 +26,10 @@ export async function mountAccounts(
     publicUrl: string;
     proxy: ProxyTrust;
     log: Logger;
-    /** Other features' route tables (support), behind the same guard. */
+    /** Other features' route tables (support, billing), behind the same guard. */
     routes?: ApiRoute[];
+    /** The plan new organisations start on (TALLY_DEFAULT_PLAN). */
+    defaultPlanId?: string;
   },
 ) {
   // req.ip and req.secure (login brake, audit IP, Secure cookies) answer from the one TALLY_TRUST_PROXY
@@ -37,7 +39,7 @@ export async function mountAccounts(
     Object.defineProperty(req, 'secure', { value: deps.proxy.isHttps(req), configurable: true });
     next();
   });
-  const service = new TenancyService(deps.db, { mailer: deps.mailer, publicUrl: deps.publicUrl });
+  const service = new TenancyService(deps.db, { mailer: deps.mailer, publicUrl: deps.publicUrl, defaultPlanId: deps.defaultPlanId });
   // Secure cookies over TLS or behind a trusted proxy that says the client used https
   const layer = createSessionLayer({ db: deps.db, service, secret: await sessionSecret(deps.db), counters: deps.counters, secureCookies: 'auto' });
   const api = { service, layer, onCredentialsChanged: () => void deps.credentials.refresh().catch(() => undefined) };

@@ -10,6 +10,10 @@ import { supportApiRoutes, supportServices } from '../server/support.module.js';
 import { InProcessJobQueue } from '../infra/jobs/in-process.job-queue.js';
 import { PipelineStateRepository } from '../../jobs/pipeline-state.repository.js';
 import { ReplayRepository } from '../support/replay.repository.js';
+import { billingRoutes } from '../billing/billing.routes.js';
+import { BillingService, billingDisabled } from '../billing/billing.service.js';
+import { noBilling } from '../billing/billing-provider.js';
+import { EntitlementsReader } from '../billing/entitlements.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,7 +22,8 @@ import path from 'node:path';
 const supportDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tally-matrix-support-'));
 const supportConfig = loadConfig({ TALLY_DATA_DIR: supportDir });
 const SUPPORT_API_ROUTES = supportApiRoutes(null);
-const ALL_ROUTES = [...API_ROUTES, ...SUPPORT_API_ROUTES];
+/** Billing's routes too (provider none: owners reach them, checkout and portal answer 409 billing_disabled). */
+const ALL_ROUTES: ApiRoute[] = [...API_ROUTES, ...SUPPORT_API_ROUTES, ...billingRoutes(null)];
 
 type App = Awaited<ReturnType<typeof startAccountsApp>>;
 const PASSWORD = 'matrix test password 1';
@@ -37,6 +42,7 @@ function bodyFor(route: ApiRoute, target: { memberId: string; propertyId?: strin
     'post /api/keys/:keyId/rotate': { gracePeriodSeconds: 0 },
     'post /api/support/replays': { propertyId: target.propertyId ?? '0', from: '2026-11-01', to: '2026-11-02', dryRun: true, reason: 'matrix' },
     'post /api/properties/:propertyId/dead-letters/redrive': { reason: 'hostname_not_allowed' },
+    'post /api/orgs/:orgId/billing/checkout': { planId: 'growth' },
   };
   void target;
   return bodies[key] ?? (route.body ? {} : undefined);
@@ -60,8 +66,17 @@ describe('permission matrix: every route × every role × own and other organisa
       await store.close();
     };
     app = await startAccountsApp({
-      routes: ({ db, credentials }) =>
-        supportApiRoutes(supportServices({ config: supportConfig, logger, db, store, log, state: new PipelineStateRepository(db), credentials, jobs })),
+      routes: ({ db, credentials }) => [
+        ...supportApiRoutes(supportServices({ config: supportConfig, logger, db, store, log, state: new PipelineStateRepository(db), credentials, jobs })),
+        ...billingRoutes(
+          new BillingService({
+            db,
+            provider: noBilling(billingDisabled),
+            entitlements: new EntitlementsReader(db, { graceMs: 7 * 86_400_000 }),
+            publicUrl: 'http://console.test',
+          }),
+        ),
+      ],
     });
     for (const name of [...ROLES, 'staff', 'outsider']) {
       const u = await app.service.createUser({ email: `${name}@matrix.test`, password: PASSWORD, name, verified: true, isStaff: name === 'staff' });

@@ -176,6 +176,25 @@ new Gauge({
   },
 });
 
+const billingWebhooks = new Counter({
+  name: 'tally_billing_webhook_events_total',
+  help: 'Stripe webhook events received, by type and outcome (applied, duplicate, stale, unknown_organization, ignored)',
+  labelNames: ['type', 'outcome'],
+  registers: [registry],
+});
+const billingMeter = new Counter({
+  name: 'tally_billing_meter_events_total',
+  help: 'Hourly usage meter events sent to Stripe, by outcome (sent, failed)',
+  labelNames: ['outcome'],
+  registers: [registry],
+});
+const billingNotices = new Counter({
+  name: 'tally_billing_quota_notices_total',
+  help: 'Quota e-mails sent to owners, by threshold (80, 100, cap)',
+  labelNames: ['threshold'],
+  registers: [registry],
+});
+
 const reportChild = cached((method, status) => reportSeconds.labels(method, status));
 const statusText: string[] = [];
 const status = (code: number) => statusText[code] ?? (statusText[code] = String(code));
@@ -201,6 +220,15 @@ export const metrics = {
   },
   report(method: string, httpStatus: number, seconds: number): void {
     reportChild(method, status(httpStatus)).observe(seconds);
+  },
+  billingWebhook(type: string, outcome: string): void {
+    billingWebhooks.inc({ type, outcome });
+  },
+  billingMeterEvent(outcome: 'sent' | 'failed'): void {
+    billingMeter.inc({ outcome });
+  },
+  billingQuotaNotice(threshold: string): void {
+    billingNotices.inc({ threshold });
   },
   replay(mode: 'dry_run' | 'real', outcome: 'succeeded' | 'failed', events: number): void {
     replayRuns.inc({ mode, outcome });

@@ -1,4 +1,5 @@
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { ScratchDuckDb } from '../scratch-duckdb.js';
 import type { SqlParse, SqlParser } from './sql-parser.port.js';
 
 /**
@@ -8,44 +9,30 @@ import type { SqlParse, SqlParser } from './sql-parser.port.js';
  * One statement at a time on one connection; the database is created on first use.
  */
 export class DuckDbSqlParser implements SqlParser {
-  private conn: Promise<{ instance: DuckDBInstance; conn: DuckDBConnection }> | null = null;
-  private tail: Promise<unknown> = Promise.resolve();
+  // enable_external_access=false: this database never reads a file or the network, whatever it is asked
+  private readonly duck = new ScratchDuckDb({ enable_external_access: 'false' });
 
   parse(sql: string): Promise<SqlParse> {
-    const run = this.tail.then(() => this.run(sql));
-    this.tail = run.catch(() => undefined);
-    return run;
+    return this.duck.run((conn) => parseWith(conn, sql));
   }
 
-  async close(): Promise<void> {
-    const c = this.conn;
-    this.conn = null;
-    if (!c) return;
-    await this.tail;
-    const { instance, conn } = await c;
-    conn.closeSync();
-    instance.closeSync();
+  close(): Promise<void> {
+    return this.duck.close();
   }
+}
 
-  private async run(sql: string): Promise<SqlParse> {
-    // enable_external_access=false: this database never reads a file or the network, whatever it is asked
-    this.conn ??= DuckDBInstance.create(':memory:', { threads: '1', enable_external_access: 'false' }).then(async (instance) => ({
-      instance,
-      conn: await instance.connect(),
-    }));
-    const { conn } = await this.conn;
-    const serialized = (await conn.runAndReadAll('SELECT json_serialize_sql($1::VARCHAR) AS j', [sql])).getRowObjects()[0].j as string;
-    // "no location" is 2^64-1, which JSON.parse rounds to a number DuckDB then refuses: positions matter to nobody here
-    const tree = serialized.replace(/"query_location":\d+/g, '"query_location":0');
-    const parsed = JSON.parse(tree) as { error: boolean; error_message?: string; statements?: { node: unknown }[] };
-    if (parsed.error) return { ok: false, message: parsed.error_message ?? 'the statement could not be parsed' };
-    try {
-      const printable = JSON.stringify(portable(JSON.parse(tree)));
-      const canonical = (await conn.runAndReadAll('SELECT json_deserialize_sql($1::JSON) AS s', [printable])).getRowObjects()[0].s as string;
-      return { ok: true, statements: (parsed.statements ?? []).map((s) => s.node), canonical };
-    } catch (err) {
-      return { ok: false, message: (err as Error).message };
-    }
+async function parseWith(conn: DuckDBConnection, sql: string): Promise<SqlParse> {
+  const serialized = (await conn.runAndReadAll('SELECT json_serialize_sql($1::VARCHAR) AS j', [sql])).getRowObjects()[0].j as string;
+  // "no location" is 2^64-1, which JSON.parse rounds to a number DuckDB then refuses: positions matter to nobody here
+  const tree = serialized.replace(/"query_location":\d+/g, '"query_location":0');
+  const parsed = JSON.parse(tree) as { error: boolean; error_message?: string; statements?: { node: unknown }[] };
+  if (parsed.error) return { ok: false, message: parsed.error_message ?? 'the statement could not be parsed' };
+  try {
+    const printable = JSON.stringify(portable(JSON.parse(tree)));
+    const canonical = (await conn.runAndReadAll('SELECT json_deserialize_sql($1::JSON) AS s', [printable])).getRowObjects()[0].s as string;
+    return { ok: true, statements: (parsed.statements ?? []).map((s) => s.node), canonical };
+  } catch (err) {
+    return { ok: false, message: (err as Error).message };
   }
 }
 

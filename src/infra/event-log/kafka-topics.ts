@@ -10,17 +10,27 @@ export function kafkaGroupId(group: string, topic: string): string {
 
 /**
  * kafkajs does not retry some admin reads on retriable broker answers (a partition whose leader is
- * moving or still starting); these are retried briefly here.
+ * moving or still starting); these are retried here for up to `withinMs`. A KRaft broker that has
+ * just created topics can answer LEADER_NOT_AVAILABLE for several seconds on a loaded machine, so
+ * the bound is time, not a count of attempts.
  */
-export async function retryRetriable<T>(fn: () => Promise<T>, attempts = 8): Promise<T> {
+export async function retryRetriable<T>(fn: () => Promise<T>, withinMs = 20_000): Promise<T> {
+  const deadline = Date.now() + withinMs;
   for (let i = 1; ; i++) {
     try {
       return await fn();
     } catch (err) {
-      if (i >= attempts || (err as { retriable?: boolean }).retriable !== true) throw err;
+      if (Date.now() >= deadline || !isRetriable(err)) throw err;
       await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** i, 1_000)));
     }
   }
+}
+
+/** Retriable, or kafkajs' own retries ran out on a retriable answer (the cause says which). */
+function isRetriable(err: unknown): boolean {
+  const e = err as { retriable?: boolean; name?: string; cause?: unknown };
+  if (e?.retriable === true) return true;
+  return e?.name === 'KafkaJSNumberOfRetriesExceeded' && (e.cause as { retriable?: boolean } | undefined)?.retriable === true;
 }
 
 /**
@@ -33,7 +43,7 @@ export async function waitForTopics(
   topics: string[],
   opts: { created: boolean; timeoutMs?: number },
 ): Promise<Awaited<ReturnType<Admin['fetchTopicMetadata']>>> {
-  const deadline = Date.now() + (opts.timeoutMs ?? 15_000);
+  const deadline = Date.now() + (opts.timeoutMs ?? 20_000);
   for (;;) {
     let why: unknown;
     try {
@@ -41,8 +51,12 @@ export async function waitForTopics(
       if (meta.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return meta;
       why = new Error('a partition has no leader yet');
     } catch (err) {
-      if ((err as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw err;
-      if (!opts.created) throw new TallyError('unavailable', `Kafka topics ${topics.join(', ')} do not all exist`, { topics }, { cause: err });
+      const unknown = (err as { type?: string }).type === 'UNKNOWN_TOPIC_OR_PARTITION';
+      if (unknown && !opts.created) {
+        throw new TallyError('unavailable', `Kafka topics ${topics.join(', ')} do not all exist`, { topics }, { cause: err });
+      }
+      // a leader election (LEADER_NOT_AVAILABLE) and the like pass: wait for them within the bound
+      if (!unknown && !isRetriable(err)) throw err;
       why = err;
     }
     if (Date.now() >= deadline) {

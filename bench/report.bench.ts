@@ -34,12 +34,18 @@ import { TRANSFORMED_TABLE_NAMES, transformedKey } from '../src/domain/transform
  * of every widget's detail and rollup SQL to bench/results/explain-<engine>/.
  * Generated data is cached in BENCH_CACHE_DIR (default ~/.cache/tally-bench), outside the repo.
  */
-const EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000_000);
+export const EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000_000);
 const DAYS = 30;
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 const CACHE_DIR = process.env.BENCH_CACHE_DIR ?? path.join(os.homedir(), '.cache', 'tally-bench');
 const big: PropertySettings = { ...DEFAULT_PROPERTY_SETTINGS, keyEvents: ['purchase'], tenantId: 'bench', propertyId: '400000999' };
 const small: PropertySettings = { ...big, propertyId: '400000010' };
+/** The big property (bench/sql.bench.ts reads the same dataset). */
+export const settings = big;
+/** Where the big property's dataset of `events` events is generated and kept (keys resolve under CACHE_DIR). */
+export const datasetDir = (events = EVENTS) => path.join(CACHE_DIR, `report-${events}`);
+/** A warehouse object key (as loadAll passes it) to its file. */
+export const resolveKey = (key: string) => path.join(CACHE_DIR, key);
 const START = '2026-01-01';
 const END = addDays(START, DAYS - 1);
 const COMPLETE_UP_TO = new Date(`${END}T23:59:59Z`);
@@ -53,7 +59,7 @@ interface Dataset {
   eventsWritten: number;
 }
 
-async function dataset(dir: string, settings: PropertySettings, events: number, seed: number): Promise<Dataset> {
+export async function dataset(dir: string, settings: PropertySettings = big, events = EVENTS, seed = 1): Promise<Dataset> {
   const marker = path.join(dir, 'dataset.json');
   if (fs.existsSync(marker)) return JSON.parse(fs.readFileSync(marker, 'utf8'));
   fs.rmSync(dir, { recursive: true, force: true });
@@ -79,10 +85,11 @@ const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(s.length * p))];
 };
+export const median = (xs: number[]) => pct(xs, 0.5);
 const ms = (x: number) => Number(x.toFixed(1));
 
 /** Loads both properties' partitions through the warehouse's load path (which builds the rollups). */
-async function loadAll(warehouse: Warehouse, stores: [PropertySettings, string][]): Promise<number> {
+export async function loadAll(warehouse: Warehouse, stores: [PropertySettings, string][] = [[big, datasetDir()]]): Promise<number> {
   await warehouse.init();
   const t = performance.now();
   for (const [settings, dir] of stores) {
@@ -208,7 +215,7 @@ async function benchWarehouse(engine: string, warehouse: Warehouse, dirs: [Prope
 }
 
 export async function run() {
-  const dir = path.join(CACHE_DIR, `report-${EVENTS}`);
+  const dir = datasetDir();
   const smallDir = path.join(CACHE_DIR, 'report-small-10000');
   const ds = await dataset(dir, big, EVENTS, 1);
   const dsSmall = await dataset(smallDir, small, 10_000, 2);
@@ -216,7 +223,7 @@ export async function run() {
     [big, dir],
     [small, smallDir],
   ];
-  const duck = await DuckDbWarehouse.open({ path: ':memory:', resolve: (k) => path.join(CACHE_DIR, k) });
+  const duck = await DuckDbWarehouse.open({ path: ':memory:', resolve: resolveKey });
   let duckdb;
   try {
     duckdb = await benchWarehouse('duckdb', duck, dirs);

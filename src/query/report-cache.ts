@@ -13,13 +13,14 @@ export interface ReportCacheOptions {
 
 /**
  * The report result cache (issue 19): one per api process, in memory. An entry is one warehouse
- * statement's rows, keyed by the compiled statement and its parameters (the normalised request:
- * two requests that mean the same compile to the same SQL; tenant and property are parameters)
- * and the property's "complete up to" mark. A pipeline run that finishes the property moves the
- * mark, so every later report misses and reads the new numbers; without a mark nothing is
- * cached. Rows loaded between two marks may be served from the older mark's answer, which still
- * holds its promise (every event acknowledged before the mark is in it); `ttlMs` bounds that,
- * and a replay can `invalidate` the property at once.
+ * statement's rows, keyed by the tenant and property (the key's prefix, beside being parameters
+ * of the SQL), the compiled statement and its parameters (the normalised request: two requests
+ * that mean the same compile to the same SQL), the property's "complete up to" mark and its load
+ * version (its last partition load, from the metadata database). A pipeline run that finishes the
+ * property moves the mark, and any partition load or reload (late data, a support replay, in
+ * whichever process it ran) moves the load version: every later report misses and reads the new
+ * numbers. Without a mark nothing is cached. `ttlMs` bounds an entry's life when neither is
+ * known to move (no load version given), and `invalidate` drops a property's entries at once.
  */
 export class ReportCache {
   private readonly entries = new Map<string, { rows: Row[]; at: number; propertyKey: string }>();
@@ -35,8 +36,19 @@ export class ReportCache {
     this.ttlMs = opts.ttlMs ?? 600_000;
   }
 
-  static key(scope: { tenantId: string; propertyId: string }, completeUpTo: Date, q: { sql: string; params: readonly unknown[] }): string {
-    const h = createHash('sha256').update(q.sql).update('\0').update(JSON.stringify(q.params)).update('\0').update(completeUpTo.toISOString());
+  static key(
+    scope: { tenantId: string; propertyId: string },
+    version: { completeUpTo: Date; loadVersion?: string | null },
+    q: { sql: string; params: readonly unknown[] },
+  ): string {
+    const h = createHash('sha256')
+      .update(q.sql)
+      .update('\0')
+      .update(JSON.stringify(q.params))
+      .update('\0')
+      .update(version.completeUpTo.toISOString())
+      .update('\0')
+      .update(version.loadVersion ?? '');
     return `${propertyKey(scope)}\0${h.digest('base64url')}`;
   }
 

@@ -416,7 +416,7 @@ describe('report deadline', () => {
 });
 
 describe('result cache', () => {
-  it('answers a repeated report from the cache, charging the minimum quota, until the property\'s "complete up to" mark moves', async () => {
+  it('answers a repeated report from the cache, charging the minimum quota, behind the read gate, until a reload or the "complete up to" mark moves', async () => {
     let statements = 0;
     let mark = new Date('2024-03-08T00:00:00Z');
     const counting: Warehouse = {
@@ -427,8 +427,25 @@ describe('result cache', () => {
       close: async () => undefined,
       query: (sql, params, opts) => (statements++, wh.query(sql, params, opts)),
     };
+    let loadVersion: string | null = '2024-03-08 00:00:00.000001+00';
+    // billing's read gate as modules.ts wires it: inside authorize, before the cache is looked at
+    let gated = false;
+    let notice: string | null = null;
+    const gatedAuthorize: typeof authorize = async (token, propertyId) => {
+      const p = await authorize(token, propertyId);
+      if (gated) throw new TallyError('permission_denied', 'Reports are paused: the payment failed.', { reason: 'billing_payment_failed' });
+      return p;
+    };
     const app = express();
-    app.use(createReportRouter({ warehouse: counting, authorize, completeUpTo: async () => mark }));
+    app.use(
+      createReportRouter({
+        warehouse: counting,
+        authorize: gatedAuthorize,
+        completeUpTo: async () => mark,
+        loadVersion: async () => loadVersion,
+        notice: async () => notice,
+      }),
+    );
     const s = await new Promise<Server>((resolve) => {
       const x = app.listen(0, '127.0.0.1', () => resolve(x));
     });
@@ -441,7 +458,12 @@ describe('result cache', () => {
         limit: 5000,
         returnPropertyQuota: true,
       };
-      type Answer = { rows: unknown[]; propertyQuota: { tokensPerDay: { consumed: number } }; metadata: { tallyCompleteUpTo: string } };
+      type Answer = {
+        rows: unknown[];
+        propertyQuota: { tokensPerDay: { consumed: number } };
+        metadata: { tallyCompleteUpTo: string; tallyNotice?: string };
+        error?: { status: string };
+      };
       const ask = async () =>
         (await (await fetch(url, { method: 'POST', headers: { authorization: 'Bearer k-read' }, body: JSON.stringify(body) })).json()) as Answer;
       const first = await ask();
@@ -451,9 +473,27 @@ describe('result cache', () => {
       expect(statements).toBe(afterFirst);
       expect(second.rows).toEqual(first.rows);
       expect(second.propertyQuota.tokensPerDay.consumed).toBe(1);
+      // a billing notice is added to the answer, never to the cached rows: it goes when billing clears
+      notice = "This month's included events are used up.";
+      expect((await ask()).metadata.tallyNotice).toBe(notice);
+      notice = null;
+      expect((await ask()).metadata.tallyNotice).toBeUndefined();
+      expect(statements).toBe(afterFirst);
+      // a gated organisation gets the gate's 403, not the cached answer
+      gated = true;
+      expect((await ask()).error?.status).toBe('PERMISSION_DENIED');
+      gated = false;
+      expect(statements).toBe(afterFirst);
+      // a partition reload (a replay) that leaves the mark where it was: every statement runs again
+      loadVersion = '2024-03-08 00:05:00.000001+00';
+      const reloaded = await ask();
+      const afterReload = statements;
+      expect(afterReload).toBeGreaterThan(afterFirst);
+      expect(reloaded.rows).toEqual(first.rows);
+      expect(reloaded.propertyQuota.tokensPerDay.consumed).toBe(first.propertyQuota.tokensPerDay.consumed);
       mark = new Date('2024-03-08T00:10:00Z');
       const third = await ask();
-      expect(statements).toBeGreaterThan(afterFirst);
+      expect(statements).toBeGreaterThan(afterReload);
       expect(third.metadata.tallyCompleteUpTo).toBe('2024-03-08T00:10:00.000Z');
     } finally {
       await new Promise((r) => s.close(r));

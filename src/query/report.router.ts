@@ -29,6 +29,8 @@ export interface ReportRouterDeps {
   now?: () => Date;
   /** Every event of the property acknowledged before this instant is in the warehouse. */
   completeUpTo?: (propertyId: string) => Promise<Date | null>;
+  /** The property's last partition load (any process, any cause); part of the result cache's key. */
+  loadVersion?: (propertyId: string) => Promise<string | null>;
   /** RE2 syntax check of FULL_REGEXP / PARTIAL_REGEXP patterns before any query runs. */
   regexSyntax?: RegexSyntax;
   /** Where report requests per key per minute are counted (Redis: shared by every api process). */
@@ -36,6 +38,8 @@ export interface ReportRouterDeps {
   limits?: Partial<ReportLimits>;
   /** The process's report result cache (default: a new one per router). */
   cache?: ReportCache;
+  /** A notice of the organisation's billing (over quota, payment failed) for the response's `metadata.tallyNotice`, or null. */
+  notice?: (tenantId: string) => Promise<string | null>;
 }
 
 export interface ReportLimits extends ReportSchedulerLimits {
@@ -102,12 +106,14 @@ export function createReportRouter(deps: ReportRouterDeps): express.Router {
       settings.tenantId,
       async () => {
         // read before the report's queries: a load finishing in between only adds to the numbers
-        const completeUpTo = (await deps.completeUpTo?.(settings.propertyId)) ?? null;
-        return runReport(deps.warehouse, settings, request, { enumAsInt, completeUpTo, deadline, cache, stats });
+        const [completeUpTo, loadVersion] = await Promise.all([deps.completeUpTo?.(settings.propertyId), deps.loadVersion?.(settings.propertyId)]);
+        return runReport(deps.warehouse, settings, request, { enumAsInt, completeUpTo: completeUpTo ?? null, loadVersion, deadline, cache, stats });
       },
       deadline,
     );
     metrics.reportAnswer(stats.path, stats.cached);
+    const notice = await deps.notice?.(settings.tenantId);
+    if (notice) response.metadata = { ...response.metadata, tallyNotice: notice };
     if (request.returnPropertyQuota) {
       // an answer from the result cache read nothing: it costs the minimum
       const charged = quota.charge(settings.propertyId, PropertyQuotaMeter.tokensFor(stats.cached ? 0 : (response.rowCount ?? 0)), now().getTime());
@@ -167,7 +173,8 @@ function batchSize(json: unknown): number {
   return Array.isArray(requests) ? Math.min(requests.length, MAX_BATCH) : 0;
 }
 
-function bearerToken(req: Request): string | null {
+/** The read key of a request: `Authorization: Bearer <key>`, or `?access_token=` as Google's REST clients allow. */
+export function bearerToken(req: Request): string | null {
   const header = req.get('authorization');
   const m = header ? /^Bearer\s+(.+)$/i.exec(header.trim()) : null;
   if (m) return m[1];

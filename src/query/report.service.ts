@@ -27,6 +27,8 @@ export interface RunReportOptions {
   rollups?: boolean;
   /** The result cache; used only when `completeUpTo` is known (it is part of the key). */
   cache?: ReportCache;
+  /** The property's last partition load (part of the cache key: a reload makes every later report miss). */
+  loadVersion?: string | null;
   /** Filled in with how the report was answered. */
   stats?: ReportStats;
 }
@@ -46,7 +48,7 @@ export async function runReport(warehouse: Warehouse, settings: PropertySettings
   const { cache, completeUpTo } = opts;
   const query = async (q: { sql: string; params: unknown[] }): Promise<Row[]> => {
     if (!cache || !completeUpTo) return run(q);
-    const key = ReportCache.key(settings, completeUpTo, q);
+    const key = ReportCache.key(settings, { completeUpTo, loadVersion: opts.loadVersion }, q);
     const hit = cache.get(key);
     if (hit) return hit;
     const rows = await run(q);

@@ -137,19 +137,26 @@ function rollupSuite(open: () => Promise<Warehouse>) {
     expect(other.res.rows ?? []).toEqual([]);
   });
 
-  it('serves a repeated report from the result cache until the "complete up to" mark moves', async () => {
+  it('serves a repeated report from the result cache until the "complete up to" mark or the load version moves, per tenant', async () => {
     const cache = new ReportCache();
     const req = parseRunReportRequest(WIDGETS[3].body, { timeZone: 'UTC' });
-    const answer = async (mark: string) => {
+    const answer = async (mark: string, loadVersion: string | null = 'v1', scope = settings) => {
       const stats: ReportStats = { cached: false, path: 'detail', tables: [] };
-      const res = await runReport(wh, settings, req, { cache, completeUpTo: new Date(mark), stats });
+      const res = await runReport(wh, scope, req, { cache, completeUpTo: new Date(mark), loadVersion, stats });
       return { res, cached: stats.cached };
     };
     const first = await answer('2024-03-08T00:00:00Z');
     expect(first.cached).toBe(false);
     const second = await answer('2024-03-08T00:00:00Z');
     expect(second).toEqual({ res: first.res, cached: true });
+    expect((await answer('2024-03-08T00:00:00Z', 'v2')).cached).toBe(false);
     expect((await answer('2024-03-08T00:05:00Z')).cached).toBe(false);
+    // tenant t2 also has a property p1: the same request at the same mark is its own entry, its own numbers
+    const t2 = { ...settings, tenantId: 't2' };
+    const other = await answer('2024-03-08T00:00:00Z', 'v1', t2);
+    expect(other.cached).toBe(false);
+    expect(other.res.rows).not.toEqual(first.res.rows);
+    expect(other.res.rows).toEqual((await run(wh, WIDGETS[3].body, true, t2)).res.rows);
     // another property's identical request is its own entry
     const stats: ReportStats = { cached: false, path: 'detail', tables: [] };
     await runReport(wh, { ...settings, propertyId: 'p9' }, req, { cache, completeUpTo: new Date('2024-03-08T00:00:00Z'), stats });

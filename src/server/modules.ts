@@ -26,13 +26,7 @@ import { createCollector } from '../ingest/collector.http.js';
 import { PROTOCOL_ROUTES } from '../ingest/protocol-routes.js';
 import { geoipLite } from '../ingest/geo.js';
 import { SharedSaltStore, VisitorIds } from '../ingest/visitor-id.js';
-import { createReportRouter } from '../query/report.router.js';
 import { createApiFallbackRouter } from '../query/api-fallback.router.js';
-import { createSqlRouter } from '../query/sql/sql.router.js';
-import { DuckDbSqlParser } from '../infra/sql/duckdb.sql-parser.js';
-import type { SqlParser } from '../infra/sql/sql-parser.port.js';
-import { DuckDbRe2Syntax } from '../infra/regex/re2-syntax.js';
-import type { RegexSyntax } from '../infra/regex/regex-syntax.port.js';
 import { Archiver } from '../../jobs/archiver.js';
 import { PipelineStateRepository } from '../../jobs/pipeline-state.repository.js';
 import { transformJob } from '../../jobs/transform.job.js';
@@ -47,6 +41,7 @@ import { HttpMounts } from './http-mounts.js';
 import { BILLING_METER_MODULE, BILLING_MODULE, BILLING_WEBHOOK_MODULE, type BillingPart } from './billing.module.js';
 import { createOpsEndpoints, readinessChecks, startHealthListener } from './health.js';
 import { observeApiRequests } from './api-observe.js';
+import { REPORTS_MODULE, type ReportsPart } from './reports.module.js';
 import { supportApiRoutes, supportJobHandlers, supportServices } from './support.module.js';
 import { PartitionLocks } from '../../jobs/partition-locks.repository.js';
 import type { ApiRoute } from '../tenancy/accounts.routes.js';
@@ -92,7 +87,7 @@ export interface Parts {
   /** The support tools' routes (replay, dead letters, inspector), mounted by `accounts`. */
   support: { routes: ApiRoute[] };
   accounts: Awaited<ReturnType<typeof mountAccounts>> & { counters: Counters };
-  reports: { regexSyntax: RegexSyntax; counters: Counters; sqlParser: SqlParser };
+  reports: ReportsPart;
   metrics: { unsetSources(): void };
   health: { ops: ReturnType<typeof createOpsEndpoints>; listener: { port: number; close(): Promise<void> } | null };
   console: true;
@@ -349,54 +344,7 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
     },
   },
   billingWebhook: BILLING_WEBHOOK_MODULE,
-  reports: {
-    needs: ['warehouse', 'state', 'credentials', 'accounts', 'billing'],
-    start({ config, get, logger, http }) {
-      const state = get('state');
-      // RE2 syntax for regex filters; report requests per key per minute counted like ingest's (Redis when set)
-      const regexSyntax = new DuckDbRe2Syntax();
-      const counters = openCounters(config, logger);
-      const logError = (err: unknown) => logger.error({ err }, 'report request failed');
-      http.app().use(
-        createReportRouter({
-          warehouse: get('warehouse'),
-          completeUpTo: (propertyId) => state.completeUpTo(propertyId),
-          // a partition (re)load by any process makes the result cache miss
-          loadVersion: (propertyId) => state.loadVersion(propertyId),
-          // after a failed payment's grace period: 403 naming billing (ingest continues)
-          authorize: async (token, propertyId, req) => {
-            const p = await get('accounts').authorizeReport(token, propertyId, req);
-            await get('billing').entitlements.assertReadAllowed(p.tenantId);
-            return p;
-          },
-          notice: (tenantId) => get('billing').entitlements.noticeFor(tenantId),
-          logError,
-          regexSyntax,
-          counters,
-          limits: config.reports,
-        }),
-      );
-      // tenant SQL (`POST /v1/sql`): parsed by a data-less DuckDB, run through the warehouse's sandbox
-      const sqlParser = new DuckDbSqlParser();
-      const { sqlMaxRows, sqlTimeoutMs, ...fair } = config.reports;
-      http.app().use(
-        createSqlRouter({
-          warehouse: get('warehouse'),
-          parser: sqlParser,
-          authorize: get('accounts').authorizeSql,
-          counters,
-          logError: (err: unknown) => logger.error({ err }, 'sql request failed'),
-          limits: { ...fair, maxRows: sqlMaxRows, timeoutMs: sqlTimeoutMs },
-        }),
-      );
-      return { regexSyntax, counters, sqlParser };
-    },
-    async stop(p) {
-      await p.counters.close();
-      await p.regexSyntax.close();
-      await p.sqlParser.close();
-    },
-  },
+  reports: REPORTS_MODULE,
   // the gauges read at scrape from what this process runs (archiver lag, reports' completeness)
   metrics: {
     needs: ['state'],

@@ -1,0 +1,69 @@
+import type { Module } from './modules.js';
+import { openCounters } from './infra.factory.js';
+import type { Counters } from '../infra/counters/counters.port.js';
+import { DuckDbRe2Syntax } from '../infra/regex/re2-syntax.js';
+import type { RegexSyntax } from '../infra/regex/regex-syntax.port.js';
+import { DuckDbSqlParser } from '../infra/sql/duckdb.sql-parser.js';
+import type { SqlParser } from '../infra/sql/sql-parser.port.js';
+import { createReportRouter } from '../query/report.router.js';
+import { createSqlRouter } from '../query/sql/sql.router.js';
+
+export interface ReportsPart {
+  regexSyntax: RegexSyntax;
+  counters: Counters;
+  sqlParser: SqlParser;
+}
+
+/**
+ * The GA4 Data API (`src/query`: runReport and friends, with the report result cache, one per
+ * process, created by the router) and tenant SQL (`POST /v1/sql`) on the api process. Reads pass
+ * billing's read gate inside `authorize`, before any cached answer is looked at.
+ */
+export const REPORTS_MODULE: Module<'reports'> = {
+  needs: ['warehouse', 'state', 'credentials', 'accounts', 'billing'],
+  start({ config, get, logger, http }) {
+    const state = get('state');
+    // RE2 syntax for regex filters; report requests per key per minute counted like ingest's (Redis when set)
+    const regexSyntax = new DuckDbRe2Syntax();
+    const counters = openCounters(config, logger);
+    const logError = (err: unknown) => logger.error({ err }, 'report request failed');
+    http.app().use(
+      createReportRouter({
+        warehouse: get('warehouse'),
+        completeUpTo: (propertyId) => state.completeUpTo(propertyId),
+        // a partition (re)load by any process makes the result cache miss
+        loadVersion: (propertyId) => state.loadVersion(propertyId),
+        // after a failed payment's grace period: 403 naming billing (ingest continues)
+        authorize: async (token, propertyId, req) => {
+          const p = await get('accounts').authorizeReport(token, propertyId, req);
+          await get('billing').entitlements.assertReadAllowed(p.tenantId);
+          return p;
+        },
+        notice: (tenantId) => get('billing').entitlements.noticeFor(tenantId),
+        logError,
+        regexSyntax,
+        counters,
+        limits: config.reports,
+      }),
+    );
+    // tenant SQL (`POST /v1/sql`): parsed by a data-less DuckDB, run through the warehouse's sandbox
+    const sqlParser = new DuckDbSqlParser();
+    const { sqlMaxRows, sqlTimeoutMs, ...fair } = config.reports;
+    http.app().use(
+      createSqlRouter({
+        warehouse: get('warehouse'),
+        parser: sqlParser,
+        authorize: get('accounts').authorizeSql,
+        counters,
+        logError: (err: unknown) => logger.error({ err }, 'sql request failed'),
+        limits: { ...fair, maxRows: sqlMaxRows, timeoutMs: sqlTimeoutMs },
+      }),
+    );
+    return { regexSyntax, counters, sqlParser };
+  },
+  async stop(p) {
+    await p.counters.close();
+    await p.regexSyntax.close();
+    await p.sqlParser.close();
+  },
+};

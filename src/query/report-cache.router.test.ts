@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PropertySettings } from '../domain/property-settings.js';
+import { DEFAULT_PROPERTY_SETTINGS, type PropertySettings } from '../domain/property-settings.js';
 import { TallyError } from '../infra/errors.js';
 import { DuckDbWarehouse } from '../infra/warehouse/duckdb.warehouse.js';
 import type { Warehouse } from '../infra/warehouse/warehouse.port.js';
@@ -13,15 +13,7 @@ import { generateProperty, loadPartitions, writeParquetPartitions } from './repo
 import { createReportRouter } from './report.router.js';
 
 /** The report result cache behind the HTTP API: quota, billing's read gate and notice, what makes it miss. */
-const settings: PropertySettings = {
-  tenantId: 't1',
-  propertyId: '123',
-  timeZone: 'UTC',
-  currencyCode: 'USD',
-  sessionTimeoutMinutes: 30,
-  engagedSessionSeconds: 10,
-  keyEvents: ['purchase'],
-};
+const settings: PropertySettings = { ...DEFAULT_PROPERTY_SETTINGS, keyEvents: ['purchase'], tenantId: 't1', propertyId: '123' };
 const week = { dateRanges: [{ startDate: '2024-03-01', endDate: '2024-03-07' }] };
 
 let dir: string;

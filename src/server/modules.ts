@@ -45,6 +45,12 @@ import { metrics } from '../infra/metrics/metrics.js';
 import { openApiDocument } from './openapi.js';
 import { createOpsEndpoints, readinessChecks, startHealthListener } from './health.js';
 import { observeApiRequests } from './api-observe.js';
+import { lifecycleJobs } from '../lifecycle/lifecycle.jobs.js';
+import { lifecycleRoutes } from '../lifecycle/lifecycle.routes.js';
+import { LifecycleRepository } from '../lifecycle/lifecycle.repository.js';
+import { planRetention, RETENTION_JOB } from '../lifecycle/retention.js';
+import { PURGE_PROPERTY_JOB } from '../lifecycle/purge.js';
+import { auditPort, importSink, pipelinePort, propertyLookup } from './lifecycle.wiring.js';
 import { openCounters, openEventLog, openJobQueue, openMailer, openObjectStore, openTransformEngine, openWarehouse } from './infra.factory.js';
 
 /**
@@ -126,6 +132,8 @@ export interface Parts {
   openapi: true;
   /** The loopback admin listener, in a process holding the data dir. */
   management: { port: number; close(): Promise<void> } | null;
+  /** The data lifecycle's API routes (deletion, export, import, retention), guarded by the accounts router. */
+  lifecycleApi: { routes: ReturnType<typeof lifecycleRoutes>; onPropertiesDeleted(organizationId: string, propertyIds: string[]): Promise<void> };
   accounts: Awaited<ReturnType<typeof mountAccounts>> & { counters: Counters };
   reports: { regexSyntax: RegexSyntax; counters: Counters };
   metrics: { unsetSources(): void };
@@ -252,7 +260,7 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
     stop: (jobs) => jobs.stop(),
   },
   pipeline: {
-    needs: ['jobs', 'engine', 'warehouse', 'state', 'credentials', 'archiver', 'store'],
+    needs: ['jobs', 'engine', 'warehouse', 'state', 'credentials', 'archiver', 'store', 'db', 'eventLog', 'usage'],
     async start({ get, logger }) {
       const state = get('state');
       const credentials = get('credentials');
@@ -268,6 +276,20 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
         compact,
         pipeline: observedJob('pipeline', pipelineJob({ transform, load, state, archiver }), logger),
       };
+      // the data lifecycle's jobs (src/lifecycle): deletion of a person, retention, purge, file import / export
+      const lifecycle = lifecycleJobs({
+        repo: new LifecycleRepository(get('db')),
+        store: get('store'),
+        manifest: state,
+        warehouse: get('warehouse'),
+        pipeline: pipelinePort({ transform, load }, archiver),
+        audit: auditPort(get('db')),
+        logger,
+        sink: importSink({ log: get('eventLog'), usage: get('usage') }),
+        properties: propertyLookup(credentials),
+        plan: planRetention,
+      });
+      for (const [name, h] of Object.entries(lifecycle)) handlers[name] = observedJob(name, h, logger);
       const jobs = get('jobs');
       for (const [name, h] of Object.entries(handlers)) jobs.register(name, h);
       await jobs.start();
@@ -280,6 +302,7 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
       if (!maybe('pipeline') && !config.jobs.redisUrl) logger.warn('scheduler without REDIS_URL: its in-process schedule reaches no worker');
       await get('jobs').schedule('pipeline', config.jobs.transformIntervalMs);
       await get('jobs').schedule('compact', 3_600_000);
+      await get('jobs').schedule(RETENTION_JOB, 86_400_000);
       return true as const;
     },
   },
@@ -329,10 +352,32 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
     },
     stop: (admin) => admin?.close(),
   },
+  // before accounts, which serves its routes behind the same session, CSRF and role guard
+  lifecycleApi: {
+    needs: ['db', 'warehouse', 'eventLog', 'credentials', 'usage', 'jobs'],
+    start({ get }) {
+      const jobs = get('jobs');
+      const routes = lifecycleRoutes({
+        repo: new LifecycleRepository(get('db')),
+        warehouse: get('warehouse'),
+        jobs,
+        sink: importSink({ log: get('eventLog'), usage: get('usage') }),
+        properties: propertyLookup(get('credentials')),
+        plan: planRetention,
+        audit: auditPort(get('db')),
+      });
+      // a worker erases the deleted properties' data from every zone (the daily retention job sweeps what remains)
+      const onPropertiesDeleted = async (organizationId: string, propertyIds: string[]) => {
+        for (const propertyId of propertyIds)
+          await jobs.enqueue(PURGE_PROPERTY_JOB, { tenantId: organizationId, propertyId }, { jobId: `purge:${propertyId}` });
+      };
+      return { routes, onPropertiesDeleted };
+    },
+  },
   // accounts, organisations, keys and audit under /api; sessions also open the report routes
   accounts: {
     needs: ['db', 'credentials'],
-    async start({ config, get, logger, http }) {
+    async start({ config, get, maybe, logger, http }) {
       const counters = openCounters(config, logger);
       const a = await mountAccounts(http.app(), {
         db: get('db'),
@@ -342,6 +387,8 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
         publicUrl: config.accounts.publicUrl,
         proxy: proxyTrust(config.http.trustProxy),
         log: logger,
+        extraRoutes: maybe('lifecycleApi')?.routes,
+        onPropertiesDeleted: maybe('lifecycleApi')?.onPropertiesDeleted,
       });
       return { ...a, counters };
     },
@@ -478,8 +525,11 @@ export const ROLES: Record<Role, { description: string; modules: ModuleName[] }>
   collector: { description: 'ingest endpoints (HTTP), edge enrichment, appends to the event log', modules: ['collector', 'http'] },
   api: {
     description: 'management API, the GA4-compatible report API and the web console (HTTP)',
-    modules: ['apiObserve', 'openapi', 'management', 'accounts', 'reports', 'console', 'http'],
+    modules: ['apiObserve', 'openapi', 'management', 'lifecycleApi', 'accounts', 'reports', 'console', 'http'],
   },
-  worker: { description: 'archiver (event log -> raw zone) and job handlers (transform, load, compact)', modules: ['archiver', 'pipeline'] },
-  scheduler: { description: 'repeating schedules for transform + load', modules: ['schedule'] },
+  worker: {
+    description: 'archiver (event log -> raw zone) and job handlers (transform, load, compact; deletion, retention, purge, import, export)',
+    modules: ['archiver', 'pipeline'],
+  },
+  scheduler: { description: 'repeating schedules for transform + load, compaction, daily retention', modules: ['schedule'] },
 };

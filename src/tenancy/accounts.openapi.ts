@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { API_ROUTES } from './accounts.routes.js';
+import { API_ROUTES, type ApiRoute } from './accounts.routes.js';
 
 const errorBody = {
   type: 'object',
@@ -19,9 +19,11 @@ const errorBody = {
 const err = (description: string) => ({ description, content: { 'application/json': { schema: errorBody } } });
 
 /** OpenAPI path items of the management API, generated from its route table (one source). */
-export function accountsOpenApiPaths(): Record<string, Record<string, unknown>> {
+export function accountsOpenApiPaths(
+  extraRoutes: readonly Pick<ApiRoute, 'method' | 'path' | 'access' | 'status' | 'body' | 'summary'>[] = [],
+): Record<string, Record<string, unknown>> {
   const paths: Record<string, Record<string, unknown>> = {};
-  for (const r of API_ROUTES) {
+  for (const r of [...API_ROUTES, ...extraRoutes]) {
     const path = r.path.replace(/:(\w+)/g, '{$1}');
     const params = [...r.path.matchAll(/:(\w+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
     const status = String(r.status ?? 200);

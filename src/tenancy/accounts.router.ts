@@ -93,7 +93,7 @@ export function sendApiError(res: Response, err: unknown, log?: Logger): void {
 }
 
 /** The management JSON API (API_ROUTES) under /api, behind the session layer. */
-export function createAccountsRouter(deps: ApiDeps & { log?: Logger }): express.Router {
+export function createAccountsRouter(deps: ApiDeps & { log?: Logger; extraRoutes?: readonly ApiRoute[] }): express.Router {
   const r = express.Router();
   r.use('/api', ...deps.layer.middleware);
   const json = express.json({ limit: '64kb', type: () => true, strict: false });
@@ -125,6 +125,8 @@ export function createAccountsRouter(deps: ApiDeps & { log?: Logger }): express.
       parse(route.query, req.query, 'query');
       ctx.body = parse(route.body, req.body, 'body');
       const out = await route.handler(ctx);
+      // a streaming route (an export) has answered itself
+      if (res.headersSent) return void (res.writableEnded || res.end());
       if (out === undefined) res.status(route.status ?? 204).end();
       else res.status(route.status ?? 200).json(out);
     } catch (err) {
@@ -132,7 +134,7 @@ export function createAccountsRouter(deps: ApiDeps & { log?: Logger }): express.
     }
   };
 
-  for (const route of API_ROUTES) {
+  for (const route of [...API_ROUTES, ...(deps.extraRoutes ?? [])]) {
     if (route.body) r[route.method](route.path, json, handler(route));
     else r[route.method](route.path, handler(route));
   }

@@ -23,6 +23,11 @@ export const PERMISSIONS = [
   'keys.manage',
   'audit.read',
   'reports.read',
+  // the data lifecycle (src/lifecycle): a person's deletion, export, import (backfill), retention
+  'data.delete',
+  'data.export',
+  'data.import',
+  'retention.manage',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -31,7 +36,20 @@ export type Access = Permission | 'public' | 'signed_in';
 
 const VIEWER: Permission[] = ['org.read', 'members.read', 'properties.read', 'reports.read'];
 const EDITOR: Permission[] = [...VIEWER, 'properties.update'];
-const ADMIN: Permission[] = [...EDITOR, 'org.update', 'members.manage', 'properties.create', 'properties.delete', 'keys.read', 'keys.manage', 'audit.read'];
+const ADMIN: Permission[] = [
+  ...EDITOR,
+  'org.update',
+  'members.manage',
+  'properties.create',
+  'properties.delete',
+  'keys.read',
+  'keys.manage',
+  'audit.read',
+  'data.delete',
+  'data.export',
+  'data.import',
+  'retention.manage',
+];
 const OWNER: Permission[] = [...ADMIN, 'org.delete', 'billing.manage'];
 /** Read-only, no secrets (key listings show no secret, but staff do not need even those). */
 const STAFF: Permission[] = ['org.read', 'members.read', 'properties.read', 'reports.read', 'audit.read'];

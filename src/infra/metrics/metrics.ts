@@ -128,6 +128,12 @@ const reportSeconds = new Histogram({
   buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
   registers: [registry],
 });
+const lifecycleRecords = new Counter({
+  name: 'tally_lifecycle_records_total',
+  help: 'Records the data lifecycle touched: by operation (delete, retention, purge, import, export) and zone or outcome (raw, dead_letters, transformed, warehouse, objects, accepted, refused, rows)',
+  labelNames: ['operation', 'zone'] as const,
+  registers: [registry],
+});
 
 /** Values read from the system when Prometheus scrapes (a role sets the sources it has; null unsets). */
 type Source<T> = (() => Promise<T>) | null;
@@ -183,6 +189,9 @@ export const metrics = {
   },
   report(method: string, httpStatus: number, seconds: number): void {
     reportChild(method, status(httpStatus)).observe(seconds);
+  },
+  lifecycleRecords(operation: 'delete' | 'retention' | 'purge' | 'import' | 'export', zone: string, n: number): void {
+    if (n > 0) lifecycleRecords.inc({ operation, zone }, n);
   },
   /** Sets where archiver lag and "complete up to" are read from at scrape time; returns the unset. */
   readFrom(s: Partial<typeof sources>): () => void {

@@ -1,0 +1,70 @@
+import type { TenantProperty } from '../domain/tenant-property.js';
+import type { Db } from '../infra/metadata/db.js';
+import type { JobContext, JobHandler } from '../infra/jobs/job-queue.port.js';
+import type { EventLog } from '../infra/event-log/event-log.port.js';
+import { MemoryCounters } from '../infra/counters/memory.counters.js';
+import { IngestService } from '../ingest/ingest.service.js';
+import { parseNative } from '../ingest/protocols/native.parser.js';
+import { geoipLite, type GeoLookup } from '../ingest/geo.js';
+import type { UsageRecorder } from '../ingest/ingest.ports.js';
+import { appendAudit } from '../tenancy/audit.repository.js';
+import type { AuditPort, ImportSink, PipelinePort, PropertyLookup } from '../lifecycle/lifecycle.ports.js';
+
+/**
+ * The lifecycle's ports on the other features (src/lifecycle/lifecycle.ports.ts): ingest's native
+ * parser and event log for imports, the transform and load jobs for a deletion's rebuild,
+ * tenancy's properties and audit log.
+ */
+export function importSink(deps: { log: EventLog; usage?: UsageRecorder }): ImportSink {
+  // geo only when a row names an IP: the GeoLite data (~1 s to load) stays out of processes that never import one
+  let geo: GeoLookup | null = null;
+  const lazyGeo: GeoLookup = { lookup: (ip) => (geo ??= geoipLite()).lookup(ip) };
+  const ingest = new IngestService({ log: deps.log, counters: new MemoryCounters(), geo: lazyGeo, usage: deps.usage });
+  return {
+    async append(property: TenantProperty, rows) {
+      const refused: { index: number; detail: string }[] = [];
+      const items: Parameters<IngestService['acceptAt']>[1] = [];
+      rows.forEach(({ row, receivedAt }, index) => {
+        // the row's own time is its receipt: never "older than 72 hours", filed where it happened
+        const r = parseNative({ events: [row] }, { receivedAt });
+        if (r.refused.length) refused.push({ index, detail: r.refused[0].detail });
+        else items.push({ parsed: r.events[0], receivedAt });
+      });
+      await ingest.acceptAt('native', items, property);
+      return { refused };
+    },
+  };
+}
+
+export function pipelinePort(
+  handlers: { transform: JobHandler<any, unknown>; load: JobHandler<any, unknown> },
+  archiver: { caughtUp(timeoutMs?: number): Promise<void> } | null,
+): PipelinePort {
+  const ctx = (name: string, data: Record<string, unknown>, progress: JobContext['progress']): JobContext<any> => ({
+    name,
+    data,
+    progress,
+    signal: new AbortController().signal,
+  });
+  return {
+    archiverCaughtUp: async () => archiver?.caughtUp(120_000),
+    async rebuild(propertyId, progress) {
+      const t = (await handlers.transform(ctx('transform', { propertyId, full: true }, progress))) as { properties?: { dates: string[] }[] };
+      const l = (await handlers.load(ctx('load', { propertyId }, progress))) as { partitions?: number };
+      return { dates: (t.properties ?? []).reduce((n, p) => n + p.dates.length, 0), partitions: l.partitions ?? 0 };
+    },
+  };
+}
+
+export function propertyLookup(credentials: { property(id: string): TenantProperty | null; refresh(): Promise<unknown> }): PropertyLookup {
+  return {
+    async property(id) {
+      if (!/^\d{1,18}$/.test(id)) return null;
+      return credentials.property(id) ?? (await credentials.refresh(), credentials.property(id));
+    },
+  };
+}
+
+export function auditPort(db: Db): AuditPort {
+  return (actor, e) => appendAudit(db, { kind: actor.kind, userId: actor.userId ?? null, ip: actor.ip ?? null, reason: actor.reason ?? null }, e);
+}

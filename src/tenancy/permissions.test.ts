@@ -3,6 +3,12 @@ import { CookieClient } from '../../test/support/cookie-client.js';
 import { startAccountsApp } from './accounts-app.testkit.js';
 import { API_ROUTES, type ApiRoute } from './accounts.routes.js';
 import { can, PERMISSIONS, ROLES, type Role } from './permissions.js';
+import { LIFECYCLE_ROUTES } from '../lifecycle/lifecycle.routes.js';
+import { lifecycleTestRoutes } from '../lifecycle/lifecycle-app.testkit.js';
+import { LifecycleRepository } from '../lifecycle/lifecycle.repository.js';
+
+/** Every route behind the management API's guard: its own table and the lifecycle's (deletion, export, import, retention). */
+const ALL_ROUTES: readonly ApiRoute[] = [...API_ROUTES, ...LIFECYCLE_ROUTES.map((r) => r as unknown as ApiRoute)];
 
 type App = Awaited<ReturnType<typeof startAccountsApp>>;
 const PASSWORD = 'matrix test password 1';
@@ -19,6 +25,8 @@ function bodyFor(route: ApiRoute, target: { memberId: string }): unknown {
     'patch /api/properties/:propertyId': { keyEvents: ['purchase', 'sign_up'] },
     'post /api/properties/:propertyId/keys': { kind: 'read', name: 'matrix' },
     'post /api/keys/:keyId/rotate': { gracePeriodSeconds: 0 },
+    'post /api/properties/:propertyId/deletions': { userId: 'someone', reason: 'matrix' },
+    'patch /api/properties/:propertyId/retention': { raw: 7 },
   };
   void target;
   return bodies[key] ?? (route.body ? {} : undefined);
@@ -30,7 +38,7 @@ describe('permission matrix: every route × every role × own and other organisa
   const users: Record<string, string> = {};
 
   beforeAll(async () => {
-    app = await startAccountsApp();
+    app = await startAccountsApp({ extraRoutes: lifecycleTestRoutes });
     for (const name of [...ROLES, 'staff', 'outsider']) {
       const u = await app.service.createUser({ email: `${name}@matrix.test`, password: PASSWORD, name, verified: true, isStaff: name === 'staff' });
       users[name] = u.id;
@@ -54,7 +62,15 @@ describe('permission matrix: every route × every role × own and other organisa
     await app.db('memberships').insert({ organization_id: org.id, user_id: extra.id, role: 'editor' });
     const property = await app.service.createProperty(operator, org.id, { name: 'p', domain: 'p.matrix.test' });
     const { key } = await app.service.createKey(operator, property.id, { kind: 'ingest', name: 'k' });
-    return { orgId: org.id, propertyId: property.id, keyId: key.id, userId: extra.id };
+    const deletion = await new LifecycleRepository(app.db).createReceipt({
+      id: `del_${Math.random().toString(36).slice(2)}`,
+      organizationId: org.id,
+      propertyId: property.id,
+      subject: { kind: 'user_id', sha256: '0'.repeat(64) },
+      reason: 'matrix',
+      requestedBy: null,
+    });
+    return { orgId: org.id, propertyId: property.id, keyId: key.id, userId: extra.id, deletionId: deletion.id };
   }
 
   function url(route: ApiRoute, ids: Record<string, string>): string {
@@ -63,7 +79,7 @@ describe('permission matrix: every route × every role × own and other organisa
 
   it('every route declares a known permission, and scoped permissions say where their organisation comes from', () => {
     const seen = new Set<string>();
-    for (const r of API_ROUTES) {
+    for (const r of ALL_ROUTES) {
       const id = `${r.method} ${r.path}`;
       expect(seen.has(id), `${id} declared twice`).toBe(false);
       seen.add(id);
@@ -74,7 +90,7 @@ describe('permission matrix: every route × every role × own and other organisa
     }
   });
 
-  const guarded = API_ROUTES.filter((r) => r.access !== 'public');
+  const guarded = ALL_ROUTES.filter((r) => r.access !== 'public');
   for (const route of guarded) {
     it(`${route.method.toUpperCase()} ${route.path} (${route.access})`, async () => {
       const call = async (who: string, ids: Record<string, string>, headers: Record<string, string> = {}) => {

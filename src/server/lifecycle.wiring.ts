@@ -8,7 +8,73 @@ import { parseNative } from '../ingest/protocols/native.parser.js';
 import { geoipLite, type GeoLookup } from '../ingest/geo.js';
 import type { UsageRecorder } from '../ingest/ingest.ports.js';
 import { appendAudit } from '../tenancy/audit.repository.js';
-import type { AuditPort, ImportSink, PipelinePort, PropertyLookup } from '../lifecycle/lifecycle.ports.js';
+import type { AuditPort, ImportSink, PipelinePort, PropertyLookup, RawManifest } from '../lifecycle/lifecycle.ports.js';
+import type { Logger } from '../infra/logger.js';
+import type { ObjectStore } from '../infra/object-store/object-store.port.js';
+import type { Warehouse } from '../infra/warehouse/warehouse.port.js';
+import type { JobQueue } from '../infra/jobs/job-queue.port.js';
+import { lifecycleJobs } from '../lifecycle/lifecycle.jobs.js';
+import { lifecycleRoutes } from '../lifecycle/lifecycle.routes.js';
+import { LifecycleRepository } from '../lifecycle/lifecycle.repository.js';
+import { planRetention, type PlanRetention } from '../lifecycle/retention.js';
+import { PURGE_PROPERTY_JOB } from '../lifecycle/purge.js';
+
+/**
+ * Where the lifecycle reads a plan's retention per data class. Billing's entitlements replace
+ * `planRetention` here, and only here: any `(planId) => Promise<RetentionDays>`.
+ */
+const PLAN_RETENTION: PlanRetention = planRetention;
+
+interface Credentials {
+  property(id: string): TenantProperty | null;
+  refresh(): Promise<unknown>;
+}
+
+/** The lifecycle's jobs on the worker (the pipeline module registers them beside transform and load). */
+export function lifecycleWorkerJobs(d: {
+  db: Db;
+  store: ObjectStore;
+  warehouse: Warehouse;
+  eventLog: EventLog;
+  usage: UsageRecorder;
+  credentials: Credentials;
+  manifest: RawManifest;
+  transform: JobHandler<any, unknown>;
+  load: JobHandler<any, unknown>;
+  archiver: { caughtUp(timeoutMs?: number): Promise<void> } | null;
+  logger: Logger;
+}) {
+  return lifecycleJobs({
+    repo: new LifecycleRepository(d.db),
+    store: d.store,
+    manifest: d.manifest,
+    warehouse: d.warehouse,
+    pipeline: pipelinePort({ transform: d.transform, load: d.load }, d.archiver),
+    audit: auditPort(d.db),
+    logger: d.logger,
+    sink: importSink({ log: d.eventLog, usage: d.usage }),
+    properties: propertyLookup(d.credentials),
+    plan: PLAN_RETENTION,
+  });
+}
+
+/** The lifecycle's API routes (served by the accounts module) and what a property's deletion queues. */
+export function lifecycleApiPart(d: { db: Db; warehouse: Warehouse; eventLog: EventLog; usage: UsageRecorder; credentials: Credentials; jobs: JobQueue }) {
+  const routes = lifecycleRoutes({
+    repo: new LifecycleRepository(d.db),
+    warehouse: d.warehouse,
+    jobs: d.jobs,
+    sink: importSink({ log: d.eventLog, usage: d.usage }),
+    properties: propertyLookup(d.credentials),
+    plan: PLAN_RETENTION,
+    audit: auditPort(d.db),
+  });
+  // a worker erases the deleted properties' data from every zone (the daily retention job sweeps what remains)
+  const onPropertiesDeleted = async (organizationId: string, propertyIds: string[]) => {
+    for (const propertyId of propertyIds) await d.jobs.enqueue(PURGE_PROPERTY_JOB, { tenantId: organizationId, propertyId }, { jobId: `purge:${propertyId}` });
+  };
+  return { routes, onPropertiesDeleted };
+}
 
 /**
  * The lifecycle's ports on the other features (src/lifecycle/lifecycle.ports.ts): ingest's native

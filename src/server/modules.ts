@@ -1,12 +1,9 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import express from 'express';
 import { Redis } from 'ioredis';
 import type { Config } from '../infra/config/config.js';
 import type { Logger } from '../infra/logger.js';
-import { TallyError } from '../infra/errors.js';
-import { sendErrorBody } from '../infra/error-body.js';
 import { openDb, type Db } from '../infra/metadata/db.js';
 import type { EventLog } from '../infra/event-log/event-log.port.js';
 import type { ObjectStore } from '../infra/object-store/object-store.port.js';
@@ -45,58 +42,10 @@ import { metrics } from '../infra/metrics/metrics.js';
 import { openApiDocument } from './openapi.js';
 import { createOpsEndpoints, readinessChecks, startHealthListener } from './health.js';
 import { observeApiRequests } from './api-observe.js';
-import { lifecycleJobs } from '../lifecycle/lifecycle.jobs.js';
-import { lifecycleRoutes } from '../lifecycle/lifecycle.routes.js';
-import { LifecycleRepository } from '../lifecycle/lifecycle.repository.js';
-import { planRetention, RETENTION_JOB } from '../lifecycle/retention.js';
-import { PURGE_PROPERTY_JOB } from '../lifecycle/purge.js';
-import { auditPort, importSink, pipelinePort, propertyLookup } from './lifecycle.wiring.js';
+import { RETENTION_JOB } from '../lifecycle/retention.js';
+import { lifecycleApiPart, lifecycleWorkerJobs } from './lifecycle.wiring.js';
+import { HttpMounts } from './http-mounts.js';
 import { openCounters, openEventLog, openJobQueue, openMailer, openObjectStore, openTransformEngine, openWarehouse } from './infra.factory.js';
-
-/**
- * Where modules put their HTTP endpoints; the `http` module serves them all on one port: bare
- * node:http handlers first (the collector: Express costs ~5x its request rate), then the Express
- * app of the API routers, then a JSON 404.
- */
-export class HttpMounts {
-  private readonly handlers: ((req: http.IncomingMessage, res: http.ServerResponse) => boolean)[] = [];
-  private readonly drains: (() => void)[] = [];
-  private express: express.Express | null = null;
-
-  /** A handler that answers the paths it owns and returns false for the rest; `drain` stops it taking new work. */
-  handle(handler: (req: http.IncomingMessage, res: http.ServerResponse) => boolean, drain?: () => void): void {
-    this.handlers.push(handler);
-    if (drain) this.drains.push(drain);
-  }
-
-  /** The Express app for API routers, created on first use. */
-  app(): express.Express {
-    if (!this.express) {
-      this.express = express();
-      this.express.disable('x-powered-by');
-    }
-    return this.express;
-  }
-
-  /** The Express app when some module created it, else null. */
-  appIfAny(): express.Express | null {
-    return this.express;
-  }
-
-  get empty(): boolean {
-    return !this.handlers.length && !this.express;
-  }
-
-  serve(req: http.IncomingMessage, res: http.ServerResponse): void {
-    for (const h of this.handlers) if (h(req, res)) return;
-    if (this.express) return void this.express(req, res);
-    sendErrorBody(res, new TallyError('not_found', 'no such endpoint'));
-  }
-
-  drain(): void {
-    for (const d of this.drains) d();
-  }
-}
 
 export interface ModuleContext {
   config: Config;
@@ -133,7 +82,7 @@ export interface Parts {
   /** The loopback admin listener, in a process holding the data dir. */
   management: { port: number; close(): Promise<void> } | null;
   /** The data lifecycle's API routes (deletion, export, import, retention), guarded by the accounts router. */
-  lifecycleApi: { routes: ReturnType<typeof lifecycleRoutes>; onPropertiesDeleted(organizationId: string, propertyIds: string[]): Promise<void> };
+  lifecycleApi: ReturnType<typeof lifecycleApiPart>;
   accounts: Awaited<ReturnType<typeof mountAccounts>> & { counters: Counters };
   reports: { regexSyntax: RegexSyntax; counters: Counters };
   metrics: { unsetSources(): void };
@@ -277,18 +226,8 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
         pipeline: observedJob('pipeline', pipelineJob({ transform, load, state, archiver }), logger),
       };
       // the data lifecycle's jobs (src/lifecycle): deletion of a person, retention, purge, file import / export
-      const lifecycle = lifecycleJobs({
-        repo: new LifecycleRepository(get('db')),
-        store: get('store'),
-        manifest: state,
-        warehouse: get('warehouse'),
-        pipeline: pipelinePort({ transform, load }, archiver),
-        audit: auditPort(get('db')),
-        logger,
-        sink: importSink({ log: get('eventLog'), usage: get('usage') }),
-        properties: propertyLookup(credentials),
-        plan: planRetention,
-      });
+      const infra = { db: get('db'), store: get('store'), warehouse: get('warehouse'), eventLog: get('eventLog'), usage: get('usage'), credentials };
+      const lifecycle = lifecycleWorkerJobs({ ...infra, manifest: state, transform, load, archiver, logger });
       for (const [name, h] of Object.entries(lifecycle)) handlers[name] = observedJob(name, h, logger);
       const jobs = get('jobs');
       for (const [name, h] of Object.entries(handlers)) jobs.register(name, h);
@@ -355,24 +294,15 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
   // before accounts, which serves its routes behind the same session, CSRF and role guard
   lifecycleApi: {
     needs: ['db', 'warehouse', 'eventLog', 'credentials', 'usage', 'jobs'],
-    start({ get }) {
-      const jobs = get('jobs');
-      const routes = lifecycleRoutes({
-        repo: new LifecycleRepository(get('db')),
+    start: ({ get }) =>
+      lifecycleApiPart({
+        db: get('db'),
         warehouse: get('warehouse'),
-        jobs,
-        sink: importSink({ log: get('eventLog'), usage: get('usage') }),
-        properties: propertyLookup(get('credentials')),
-        plan: planRetention,
-        audit: auditPort(get('db')),
-      });
-      // a worker erases the deleted properties' data from every zone (the daily retention job sweeps what remains)
-      const onPropertiesDeleted = async (organizationId: string, propertyIds: string[]) => {
-        for (const propertyId of propertyIds)
-          await jobs.enqueue(PURGE_PROPERTY_JOB, { tenantId: organizationId, propertyId }, { jobId: `purge:${propertyId}` });
-      };
-      return { routes, onPropertiesDeleted };
-    },
+        eventLog: get('eventLog'),
+        usage: get('usage'),
+        credentials: get('credentials'),
+        jobs: get('jobs'),
+      }),
   },
   // accounts, organisations, keys and audit under /api; sessions also open the report routes
   accounts: {

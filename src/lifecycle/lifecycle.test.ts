@@ -224,6 +224,14 @@ function lifecycleSuite(title: string, env: () => Promise<Record<string, string>
       expect(kept.map((k) => k.id)).toContain(r.receipt.id);
     }, 240_000);
 
+    it('deletes by client id, on the other property: its own rows only', async () => {
+      const r = await run('delete-user', { propertyId: b.propertyId, options: { clientId: 'c-b2', reason: 'ticket 4712' } });
+      expect(r.counts).toMatchObject({ rawRecords: 1, warehouseEvents: 1, warehouseRemaining: 0, transformedRemaining: 0 });
+      expect((await rawRecords('raw', b.organizationId, b.propertyId)).map((x) => x.event_id)).toEqual(['b1']);
+      const left = await tally.warehouse!.query<{ event_id: string }>(`SELECT event_id FROM events WHERE property_id = $1`, [b.propertyId]);
+      expect(left.map((x) => x.event_id)).toEqual(['b1']);
+    }, 120_000);
+
     it('exports the range in the GA4 export layout as NDJSON, CSV and Parquet, the same rows', async () => {
       const [{ n }] = await tally.warehouse!.query<{ n: unknown }>(`SELECT count(*) AS n FROM events WHERE property_id = $1 AND NOT is_bot`, [a.propertyId]);
       const from = new Date(now - 11 * DAY).toISOString().slice(0, 10);
@@ -355,6 +363,10 @@ lifecycleSuite('data lifecycle (embedded: local log, folder store, DuckDB)', asy
       },
       async () => {
         for (const d of drops) await d().catch(() => undefined);
+        const admin = new Kafka({ clientId: `lifecycle-${id}-cleanup`, brokers: brokers.split(','), logLevel: logLevel.NOTHING }).admin();
+        await admin.connect();
+        await admin.deleteTopics({ topics: [`lifecycle-raw-${id}`, `lifecycle-dead-${id}`] }).catch(() => undefined);
+        await admin.disconnect();
       },
     );
   }

@@ -14,6 +14,8 @@ import { withScratchDuckDb, sqlText } from './parquet-files.js';
 import { TRANSFORMED_TABLE_NAMES } from '../domain/transformed-schema.js';
 import { LifecycleRepository } from './lifecycle.repository.js';
 import { setRetention, planRetention } from './retention.js';
+import { DELETE_USER_JOB, requestDeletion } from './deletion.js';
+import type { AuditPort } from './lifecycle.ports.js';
 
 const CHROME = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36';
 const DAY = 86_400_000;
@@ -308,6 +310,24 @@ function lifecycleSuite(title: string, env: () => Promise<Record<string, string>
         expect(Number((await tally.db(t).where({ property_id: id }).count({ n: '*' }).first())?.n), t).toBe(0);
       }
       expect(await tally.warehouse!.query(`SELECT count(*) AS n FROM events WHERE property_id = $1`, [b.propertyId])).toEqual(bEvents);
+    }, 120_000);
+
+    it('runs a deletion queued as the API queues it (the worker picks it up) and completes its receipt', async () => {
+      const repo = new LifecycleRepository(tally.db);
+      const audit: AuditPort = async () => undefined;
+      const { receipt, job } = await requestDeletion(
+        { repo, audit },
+        { tenantId: b.organizationId, propertyId: b.propertyId, person: { kind: 'client_id', id: 'c-b' }, reason: 'queued', actor: { kind: 'operator' } },
+      );
+      expect(receipt.state).toBe('queued');
+      await tally.jobs.enqueue(DELETE_USER_JOB, { ...job }, { jobId: `delete:${receipt.id}` });
+      let done = receipt;
+      for (let i = 0; i < 600 && done.state !== 'done' && done.state !== 'failed'; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        done = (await repo.receipt(b.propertyId, receipt.id))!;
+      }
+      expect(done).toMatchObject({ state: 'done', counts: { rawRecords: 1, warehouseEvents: 1, warehouseRemaining: 0 } });
+      expect(await rawRecords('raw', b.organizationId, b.propertyId)).toEqual([]);
     }, 120_000);
   });
 }

@@ -20,10 +20,10 @@ import { addDays, datesBetween } from '../src/domain/time-zone.js';
 import { DEFAULT_PROPERTY_SETTINGS, type PropertySettings } from '../src/domain/property-settings.js';
 import { TRANSFORMED_TABLE_NAMES, transformedKey } from '../src/domain/transformed-schema.js';
 
-const EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000_000);
+export const EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000_000);
 const DAYS = 30;
 const RUNS = 5;
-const settings: PropertySettings = { ...DEFAULT_PROPERTY_SETTINGS, keyEvents: ['purchase'], tenantId: 'bench', propertyId: '400000999' };
+export const settings: PropertySettings = { ...DEFAULT_PROPERTY_SETTINGS, keyEvents: ['purchase'], tenantId: 'bench', propertyId: '400000999' };
 const START = '2026-01-01';
 const END = addDays(START, DAYS - 1);
 
@@ -46,7 +46,7 @@ const OVERVIEW = [
   { name: 'devices', body: { dimensions: [{ name: 'deviceCategory' }], metrics: [{ name: 'activeUsers' }, { name: 'bounceRate' }] } },
 ].map((q) => ({ ...q, body: { ...q.body, dateRanges: [{ startDate: START, endDate: END }] } }));
 
-async function dataset(dir: string): Promise<{ transformSeconds: number; rawEvents: number; transformedBytes: number; eventsWritten: number }> {
+export async function dataset(dir: string): Promise<{ transformSeconds: number; rawEvents: number; transformedBytes: number; eventsWritten: number }> {
   const marker = path.join(dir, 'dataset.json');
   if (fs.existsSync(marker)) return JSON.parse(fs.readFileSync(marker, 'utf8'));
   fs.rmSync(dir, { recursive: true, force: true });
@@ -66,12 +66,12 @@ async function dataset(dir: string): Promise<{ transformSeconds: number; rawEven
   return out;
 }
 
-function median(xs: number[]): number {
+export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
 }
 
-async function loadAll(warehouse: Warehouse): Promise<number> {
+export async function loadAll(warehouse: Warehouse): Promise<number> {
   await warehouse.init();
   const t = performance.now();
   for (const table of TRANSFORMED_TABLE_NAMES) {

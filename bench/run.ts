@@ -12,6 +12,9 @@ const BENCHES: Record<string, string> = {
   'transform-cycle': './transform-cycle.bench.ts',
   archiver: './archiver.bench.ts',
   accounts: './accounts.bench.ts',
+  replay: './replay.bench.ts',
+
+  sql: './sql.bench.ts',
 };
 
 export async function main(args: string[]): Promise<void> {

@@ -1,4 +1,5 @@
-import { createContext, expandSession, planDay, sessionEventIds, withinWindow, type ModelEvent, type SessionModel } from './traffic-model.js';
+import { createContext, planDay } from './traffic-model.js';
+import { expandSession, sessionEventIds, withinWindow, type ModelEvent, type SessionModel } from './traffic-sessions.js';
 
 /** One event in Tally's native batch format (the body items of `POST /v1/collect`). */
 export interface NativeEvent {

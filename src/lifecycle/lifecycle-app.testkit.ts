@@ -5,14 +5,17 @@ import { InProcessJobQueue } from '../infra/jobs/in-process.job-queue.js';
 import { openEventLog, openObjectStore, openWarehouse } from '../server/infra.factory.js';
 import { auditPort, importSink, propertyLookup } from '../server/lifecycle.wiring.js';
 import { LifecycleRepository } from './lifecycle.repository.js';
-import { lifecycleRoutes } from './lifecycle.routes.js';
+import { lifecycleRoutes, type LifecycleApi } from './lifecycle.routes.js';
 import { planRetention } from './retention.js';
 
 /**
  * The lifecycle's API routes on real embedded infrastructure in `dir` (local event log, folder
  * store, DuckDB warehouse, in-process queue), for a test app that serves them behind tenancy's guard.
  */
-export async function lifecycleTestRoutes(deps: { db: Db; credentials: { property(id: string): any; refresh(): Promise<unknown> }; dir: string }) {
+export async function lifecycleTestRoutes(
+  deps: { db: Db; credentials: { property(id: string): any; refresh(): Promise<unknown> }; dir: string },
+  opts: Pick<LifecycleApi, 'readAllowed'> = {},
+) {
   const config = loadConfig({ TALLY_DATA_DIR: path.join(deps.dir, 'lifecycle') });
   const store = await openObjectStore(config);
   const warehouse = await openWarehouse(config, store);
@@ -26,6 +29,7 @@ export async function lifecycleTestRoutes(deps: { db: Db; credentials: { propert
     properties: propertyLookup(deps.credentials),
     plan: planRetention,
     audit: auditPort(deps.db),
+    readAllowed: opts.readAllowed,
   });
   return {
     routes,

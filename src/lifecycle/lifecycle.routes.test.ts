@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CookieClient } from '../../test/support/cookie-client.js';
 import { startAccountsApp } from '../tenancy/accounts-app.testkit.js';
 import { lifecycleTestRoutes } from './lifecycle-app.testkit.js';
+import { EntitlementsReader } from '../billing/entitlements.js';
+import { planEntitlements } from '../domain/plans.js';
 
 const operator = { kind: 'operator' as const };
 const PASSWORD = 'lifecycle routes password 1';
@@ -14,8 +16,10 @@ describe('lifecycle routes (management API)', () => {
 
   beforeAll(async () => {
     app = await startAccountsApp({
-      extraRoutes: async (deps) => {
-        lc = await lifecycleTestRoutes(deps);
+      routes: async (deps) => {
+        // billing's read gate as the api process wires it (src/server/lifecycle.wiring.ts)
+        const entitlements = new EntitlementsReader(deps.db, { graceMs: 7 * 86_400_000, cacheMs: 0 });
+        lc = await lifecycleTestRoutes(deps, { readAllowed: (org) => entitlements.assertReadAllowed(org) });
         return lc;
       },
     });
@@ -83,13 +87,36 @@ describe('lifecycle routes (management API)', () => {
     expect((await c.a.get(`/api/properties/${props.a}/export?from=2024-05-03&to=2024-05-01`)).status).toBe(400);
   });
 
+  it("an export is closed like the reports once a failed payment's grace period has ended (403 naming billing); paid, it reopens", async () => {
+    const orgId = (await app.service.propertyRow(props.a))!.organization_id;
+    const exportA = () => c.a.get(`/api/properties/${props.a}/export?from=2024-05-01&to=2024-05-02`);
+    await app.db('billing_accounts').insert({ organization_id: orgId, status: 'past_due', payment_failed_at: new Date(Date.now() - 8 * 86_400_000) });
+    try {
+      const gated = await exportA();
+      expect(gated.status).toBe(403);
+      expect(gated.body.error.reason).toBe('billing_payment_overdue');
+      expect((await c.b.get(`/api/properties/${props.b}/export?from=2024-05-01&to=2024-05-02`)).status).toBe(200);
+      // within the grace period it still answers
+      await app
+        .db('billing_accounts')
+        .where({ organization_id: orgId })
+        .update({ payment_failed_at: new Date(Date.now() - 86_400_000) });
+      expect((await exportA()).status).toBe(200);
+    } finally {
+      await app.db('billing_accounts').where({ organization_id: orgId }).delete();
+    }
+    expect((await exportA()).status).toBe(200);
+  });
+
   it('retention: the plan, the setting and the effective value; above the plan is a 422', async () => {
     const r = await c.a.request('PATCH', `/api/properties/${props.a}/retention`, { raw: 7, warehouse: null });
     expect(r.status).toBe(200);
-    expect(r.body.retention).toMatchObject({ plan: { raw: 30 }, property: { raw: 7, warehouse: null }, effective: { raw: 7, warehouse: 425 } });
-    const above = await c.a.request('PATCH', `/api/properties/${props.a}/retention`, { raw: 31 });
+    // the free plan's days, from the one plan definition: raw is its `raw`, the warehouse its `events`
+    const free = planEntitlements('free').retentionDays;
+    expect(r.body.retention).toMatchObject({ plan: { raw: free.raw }, property: { raw: 7, warehouse: null }, effective: { raw: 7, warehouse: free.events } });
+    const above = await c.a.request('PATCH', `/api/properties/${props.a}/retention`, { raw: free.raw + 1 });
     expect(above.status).toBe(422);
     expect(above.body.error.reason).toBe('above_plan');
-    expect((await c.b.get(`/api/properties/${props.b}/retention`)).body.retention.effective.raw).toBe(30);
+    expect((await c.b.get(`/api/properties/${props.b}/retention`)).body.retention.effective.raw).toBe(free.raw);
   });
 });

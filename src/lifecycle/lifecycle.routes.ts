@@ -19,6 +19,8 @@ export interface LifecycleApi {
   properties: PropertyLookup;
   plan: PlanRetention;
   audit: AuditPort;
+  /** Billing's read gate (payment failed past its grace period: 403), asked before an export streams. */
+  readAllowed?: (organizationId: string) => Promise<void>;
 }
 
 /** What a route handler gets from the management API's guard (src/tenancy/accounts.router.ts). */
@@ -130,6 +132,7 @@ export const LIFECYCLE_ROUTES: LifecycleRoute[] = [
     summary: "Streams the property's events of local dates from..to (both included) in GA4's BigQuery export layout: ?format=ndjson (default), csv or parquet.",
     async handler(ctx, api) {
       const p = await propertyOf(api, ctx.params.propertyId);
+      await api.readAllowed?.(p.tenantId);
       const q = ctx.req.query as Record<string, string>;
       const format = (q.format ?? 'ndjson') as ExportFormat;
       const { res } = ctx;
@@ -219,7 +222,13 @@ async function readBody(req: Request, limit: number): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** The routes with their handlers bound to `api`, in the management API's route shape. */
-export function lifecycleRoutes(api: LifecycleApi) {
-  return LIFECYCLE_ROUTES.map((r) => ({ ...r, handler: (ctx: LifecycleRouteContext) => r.handler(ctx, api) }));
+/** The routes with their handlers bound to `api`, in the management API's route shape (`null`: for the OpenAPI document only). */
+export function lifecycleRoutes(api: LifecycleApi | null) {
+  return LIFECYCLE_ROUTES.map((r) => ({
+    ...r,
+    handler: async (ctx: LifecycleRouteContext) => {
+      if (!api) throw new Error('lifecycle routes are not wired in this process');
+      return r.handler(ctx, api);
+    },
+  }));
 }

@@ -1,5 +1,6 @@
 import { parseRawKey, rawPropertyPrefix, transformedPropertyPrefix, TRANSFORMED_TABLE_NAMES } from '../domain/transformed-schema.js';
 import { addDays } from '../domain/time-zone.js';
+import { planEntitlements } from '../domain/plans.js';
 import { TallyError } from '../infra/errors.js';
 import type { Logger } from '../infra/logger.js';
 import { metrics } from '../infra/metrics/metrics.js';
@@ -7,26 +8,19 @@ import type { Progress, RawManifest } from './lifecycle.ports.js';
 import { DATA_CLASSES, type DataClass, type LifecycleRepository, type RetentionDays } from './lifecycle.repository.js';
 import { orphanProperties, purgeProperty, warehouseDates, type PurgeDeps } from './purge.js';
 
-/**
- * How long each plan keeps each data class, in days: the plan's entitlement, read by
- * `planRetention`. Raw zone and dead letters are kept shorter than the report data: they are the
- * replay source, and the bulk of the bytes.
- */
-export const PLAN_RETENTION: Readonly<Record<string, RetentionDays>> = {
-  free: { raw: 30, transformed: 425, warehouse: 425, deadLetters: 14 },
-  growth: { raw: 90, transformed: 760, warehouse: 760, deadLetters: 30 },
-  scale: { raw: 400, transformed: 1520, warehouse: 1520, deadLetters: 90 },
-};
-
 /** A plan's retention per data class. */
 export type PlanRetention = (planId: string) => Promise<RetentionDays>;
 
 /**
- * The one place the lifecycle reads a plan's retention: the table above, a plan not in it gets
- * the free plan's (the most conservative). Billing's entitlements replace this function where
- * `src/server/modules.ts` builds the lifecycle (README: "Plan entitlements").
+ * A plan's retention in the lifecycle's data classes, from the one plan definition
+ * (src/domain/plans.ts, owned by billing): the report data (transformed zone and warehouse) is
+ * the plan's `events`, the raw zone its `raw`, dead letters its `dead_letter`. A plan id the
+ * definition does not know gets the free plan's (planEntitlements).
  */
-export const planRetention: PlanRetention = async (planId) => PLAN_RETENTION[planId] ?? PLAN_RETENTION.free;
+export const planRetention: PlanRetention = async (planId) => {
+  const days = planEntitlements(planId).retentionDays;
+  return { raw: days.raw, transformed: days.events, warehouse: days.events, deadLetters: days.dead_letter };
+};
 
 export interface RetentionView {
   plan: RetentionDays;

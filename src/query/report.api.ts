@@ -134,6 +134,7 @@ export const RunReportResponseSchema = z
       currencyCode: z.string(),
       timeZone: z.string(),
       tallyCompleteUpTo: z.string().optional().meta({ description: "Tally's own: every event acknowledged before this RFC 3339 instant is in the numbers" }),
+      tallyNotice: z.string().optional().meta({ description: "Tally's own: a billing notice (this month's included events used up, a failed payment)" }),
     }),
     propertyQuota: z
       .strictObject({

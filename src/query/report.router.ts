@@ -32,6 +32,8 @@ export interface ReportRouterDeps {
   /** Where report requests per key per minute are counted (Redis: shared by every api process). */
   counters?: Counters;
   limits?: Partial<ReportLimits>;
+  /** A notice of the organisation's billing (over quota, payment failed) for the response's `metadata.tallyNotice`, or null. */
+  notice?: (tenantId: string) => Promise<string | null>;
 }
 
 export interface ReportLimits extends ReportSchedulerLimits {
@@ -101,6 +103,8 @@ export function createReportRouter(deps: ReportRouterDeps): express.Router {
       },
       deadline,
     );
+    const notice = await deps.notice?.(settings.tenantId);
+    if (notice) response.metadata = { ...response.metadata, tallyNotice: notice };
     if (request.returnPropertyQuota) {
       const charged = quota.charge(settings.propertyId, PropertyQuotaMeter.tokensFor(response.rowCount ?? 0), now().getTime());
       // propertyQuota sits before kind in GA4's field order
@@ -159,7 +163,8 @@ function batchSize(json: unknown): number {
   return Array.isArray(requests) ? Math.min(requests.length, MAX_BATCH) : 0;
 }
 
-function bearerToken(req: Request): string | null {
+/** The read key of a request: `Authorization: Bearer <key>`, or `?access_token=` as Google's REST clients allow. */
+export function bearerToken(req: Request): string | null {
   const header = req.get('authorization');
   const m = header ? /^Bearer\s+(.+)$/i.exec(header.trim()) : null;
   if (m) return m[1];

@@ -14,15 +14,13 @@ import type { ObjectStore } from '../infra/object-store/object-store.port.js';
 import type { Warehouse } from '../infra/warehouse/warehouse.port.js';
 import type { JobQueue } from '../infra/jobs/job-queue.port.js';
 import { lifecycleJobs } from '../lifecycle/lifecycle.jobs.js';
-import { lifecycleRoutes } from '../lifecycle/lifecycle.routes.js';
+import { lifecycleRoutes, type LifecycleApi } from '../lifecycle/lifecycle.routes.js';
+import type { Module } from './modules.js';
 import { LifecycleRepository } from '../lifecycle/lifecycle.repository.js';
 import { planRetention, type PlanRetention } from '../lifecycle/retention.js';
 import { PURGE_PROPERTY_JOB } from '../lifecycle/purge.js';
 
-/**
- * Where the lifecycle reads a plan's retention per data class. Billing's entitlements replace
- * `planRetention` here, and only here: any `(planId) => Promise<RetentionDays>`.
- */
+/** Where the lifecycle reads a plan's retention per data class: the one plan definition (src/domain/plans.ts). */
 const PLAN_RETENTION: PlanRetention = planRetention;
 
 interface Credentials {
@@ -59,7 +57,15 @@ export function lifecycleWorkerJobs(d: {
 }
 
 /** The lifecycle's API routes (served by the accounts module) and what a property's deletion queues. */
-export function lifecycleApiPart(d: { db: Db; warehouse: Warehouse; eventLog: EventLog; usage: UsageRecorder; credentials: Credentials; jobs: JobQueue }) {
+export function lifecycleApiPart(d: {
+  db: Db;
+  warehouse: Warehouse;
+  eventLog: EventLog;
+  usage: UsageRecorder;
+  credentials: Credentials;
+  jobs: JobQueue;
+  readAllowed?: LifecycleApi['readAllowed'];
+}) {
   const routes = lifecycleRoutes({
     repo: new LifecycleRepository(d.db),
     warehouse: d.warehouse,
@@ -68,6 +74,7 @@ export function lifecycleApiPart(d: { db: Db; warehouse: Warehouse; eventLog: Ev
     properties: propertyLookup(d.credentials),
     plan: PLAN_RETENTION,
     audit: auditPort(d.db),
+    readAllowed: d.readAllowed,
   });
   // a worker erases the deleted properties' data from every zone (the daily retention job sweeps what remains)
   const onPropertiesDeleted = async (organizationId: string, propertyIds: string[]) => {
@@ -75,6 +82,22 @@ export function lifecycleApiPart(d: { db: Db; warehouse: Warehouse; eventLog: Ev
   };
   return { routes, onPropertiesDeleted };
 }
+export type LifecycleApiPart = ReturnType<typeof lifecycleApiPart>;
+
+/** The api process's lifecycle routes; an export is closed by billing's read gate like the reports (payment overdue: 403). */
+export const LIFECYCLE_API_MODULE: Module<'lifecycleApi'> = {
+  needs: ['db', 'warehouse', 'eventLog', 'credentials', 'usage', 'jobs', 'billing'],
+  start: ({ get }) =>
+    lifecycleApiPart({
+      db: get('db'),
+      warehouse: get('warehouse'),
+      eventLog: get('eventLog'),
+      usage: get('usage'),
+      credentials: get('credentials'),
+      jobs: get('jobs'),
+      readAllowed: (organizationId) => get('billing').entitlements.assertReadAllowed(organizationId),
+    }),
+};
 
 /**
  * The lifecycle's ports on the other features (src/lifecycle/lifecycle.ports.ts): ingest's native

@@ -14,6 +14,8 @@ import { loadCredentials } from './tenant.repository.js';
 import { mountAccounts } from './accounts.module.js';
 import type { ApiRoute } from './accounts.routes.js';
 
+type TestRoutes = readonly ApiRoute[] | { routes: readonly ApiRoute[]; close(): Promise<void> };
+
 /**
  * The accounts API on a real express app, a real PGlite metadata DB in a temp dir and the outbox
  * mailer, listening on a random port; the report routes answer a fixed body once authorised.
@@ -21,8 +23,8 @@ import type { ApiRoute } from './accounts.routes.js';
 export async function startAccountsApp(
   opts: {
     db?: Db;
-    /** Route tables of other features served behind the same guard (the data lifecycle's), with what to close. */
-    extraRoutes?: (deps: { db: Db; credentials: CredentialCache; dir: string }) => Promise<{ routes: readonly ApiRoute[]; close(): Promise<void> }>;
+    /** Other features' route tables, served behind the same guard; with what to close when they hold infrastructure (the data lifecycle's). */
+    routes?: (deps: { db: Db; credentials: CredentialCache; dir: string }) => Promise<TestRoutes> | TestRoutes;
   } = {},
 ) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tally-accounts-'));
@@ -33,9 +35,10 @@ export async function startAccountsApp(
   const outbox = path.join(dir, 'outbox');
   const app = express();
   const counters = new MemoryCounters();
-  const extra = await opts.extraRoutes?.({ db, credentials, dir });
+  const given = await opts.routes?.({ db, credentials, dir });
+  const extra = given === undefined || 'routes' in given ? given : { routes: given, close: async () => undefined };
   const accounts = await mountAccounts(app, {
-    extraRoutes: extra?.routes,
+    routes: extra?.routes,
     db,
     counters,
     mailer: new OutboxMailer(outbox, 'Tally <t@t.test>'),

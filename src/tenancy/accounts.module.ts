@@ -26,8 +26,11 @@ export async function mountAccounts(
     publicUrl: string;
     proxy: ProxyTrust;
     log: Logger;
-    /** Route tables of other features (the data lifecycle), guarded like the management API's own. */
-    extraRoutes?: readonly ApiRoute[];
+    /** Other features' route tables (support, billing), behind the same guard. */
+    routes?: readonly ApiRoute[];
+    /** The plan new organisations start on (TALLY_DEFAULT_PLAN). */
+    defaultPlanId?: string;
+    /** Told when properties are deleted (the data lifecycle queues their data's deletion). */
     onPropertiesDeleted?: ApiDeps['onPropertiesDeleted'];
   },
 ) {
@@ -38,7 +41,7 @@ export async function mountAccounts(
     Object.defineProperty(req, 'secure', { value: deps.proxy.isHttps(req), configurable: true });
     next();
   });
-  const service = new TenancyService(deps.db, { mailer: deps.mailer, publicUrl: deps.publicUrl });
+  const service = new TenancyService(deps.db, { mailer: deps.mailer, publicUrl: deps.publicUrl, defaultPlanId: deps.defaultPlanId });
   // Secure cookies over TLS or behind a trusted proxy that says the client used https
   const layer = createSessionLayer({ db: deps.db, service, secret: await sessionSecret(deps.db), counters: deps.counters, secureCookies: 'auto' });
   const api = {
@@ -47,12 +50,14 @@ export async function mountAccounts(
     onCredentialsChanged: () => void deps.credentials.refresh().catch(() => undefined),
     onPropertiesDeleted: deps.onPropertiesDeleted,
   };
-  app.use(createAccountsRouter({ ...api, log: deps.log, extraRoutes: deps.extraRoutes }));
+  app.use(createAccountsRouter({ ...api, log: deps.log, routes: deps.routes }));
   const reports = createReportAccess({ credentials: deps.credentials, api });
   app.use('/v1beta', reports.session);
+  app.use('/v1/sql', reports.session);
   return {
     service,
     authorizeReport: reports.authorize,
+    authorizeSql: reports.authorizeSql,
     close: async () => {
       layer.store.close();
       await deps.mailer.close();

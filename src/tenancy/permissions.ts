@@ -28,6 +28,10 @@ export const PERMISSIONS = [
   'data.export',
   'data.import',
   'retention.manage',
+  /** Support tools: the visitor inspector, dead-letter listings, replay state and diffs. */
+  'support.read',
+  /** Support tools that change data: replays and dead-letter redrives (always audited). */
+  'support.run',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -49,10 +53,15 @@ const ADMIN: Permission[] = [
   'data.export',
   'data.import',
   'retention.manage',
+  'support.read',
+  'support.run',
 ];
 const OWNER: Permission[] = [...ADMIN, 'org.delete', 'billing.manage'];
-/** Read-only, no secrets (key listings show no secret, but staff do not need even those). */
-const STAFF: Permission[] = ['org.read', 'members.read', 'properties.read', 'reports.read', 'audit.read'];
+/**
+ * Read-only, no secrets (key listings show no secret, but staff do not need even those), plus the
+ * support tools: replays and redrives rebuild data from the raw zone and change no setting.
+ */
+const STAFF: Permission[] = ['org.read', 'members.read', 'properties.read', 'reports.read', 'audit.read', 'support.read', 'support.run'];
 
 const GRANTS: Record<Role | 'staff', ReadonlySet<Permission>> = {
   owner: new Set(OWNER),

@@ -359,7 +359,9 @@ describeWithService('web console dashboard on the demo data', 'chromium', 'CHROM
     for (let i = 0; i < 3; i++) {
       // a fresh document each time: the first paint and the widgets of a cold dashboard load
       await page.goto(`${tally.baseUrl}/p/${propertyId}?range=7d`);
-      await page.waitForSelector('html[data-widgets-filled="1"]', { timeout: 30_000 });
+      // generous: the demo's own ingest and transform share the CI machine's two cores with the
+      // other suites; the figures printed below are what this test is for, not a bound
+      await page.waitForSelector('html[data-widgets-filled="1"]', { timeout: 90_000 });
       times.push(
         (await page.evaluate(
           `({ fcp: performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN, filled: performance.getEntriesByName('tally:widgets-filled')[0]?.startTime ?? NaN })`,
@@ -377,5 +379,5 @@ describeWithService('web console dashboard on the demo data', 'chromium', 'CHROM
     await page.waitForTimeout(200);
     await page.screenshot({ path: path.join(SHOTS, 'dashboard-demo-375.png'), fullPage: true });
     await context.close();
-  }, 240_000);
+  }, 480_000);
 });

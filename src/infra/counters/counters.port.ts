@@ -5,6 +5,8 @@ export interface TakeResult {
   allowed: boolean;
   /** When refused: how long until the request would be allowed, in ms. */
   retryAfterMs: number;
+  /** Fixed windows (`take`): the window's count after the take (when refused: as it stands); absent when unknown (Redis failed open). */
+  count?: number;
 }
 
 /** A token bucket's shape: refilled at `ratePerSecond`, holding at most `burst` tokens. */

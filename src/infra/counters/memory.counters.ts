@@ -24,9 +24,9 @@ export class MemoryCounters implements Counters {
       this.windows.set(id, w);
       if (++this.sweeps % 10_000 === 0) this.sweep(now);
     }
-    if (w.count + n > limit) return { allowed: false, retryAfterMs: start + windowMs - now };
+    if (w.count + n > limit) return { allowed: false, retryAfterMs: start + windowMs - now, count: w.count };
     w.count += n;
-    return { allowed: true, retryAfterMs: 0 };
+    return { allowed: true, retryAfterMs: 0, count: w.count };
   }
 
   async takeTokens(key: string, n: number, limit: BucketLimit): Promise<TakeResult> {

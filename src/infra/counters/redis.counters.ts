@@ -108,8 +108,8 @@ export class RedisCounters implements Counters {
     const end = start + windowMs;
     try {
       await this.connected();
-      const [taken] = await this.redis.tallyTake(this.key(key, windowMs, start), n, limit, end - now + EXPIRY_SLACK_MS);
-      return taken === 1 ? { allowed: true, retryAfterMs: 0 } : { allowed: false, retryAfterMs: end - now };
+      const [taken, count] = await this.redis.tallyTake(this.key(key, windowMs, start), n, limit, end - now + EXPIRY_SLACK_MS);
+      return taken === 1 ? { allowed: true, retryAfterMs: 0, count: Number(count) } : { allowed: false, retryAfterMs: end - now, count: Number(count) };
     } catch (err) {
       this.failOpen(err);
       return { allowed: true, retryAfterMs: 0 };

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError, logLevel } from 'kafkajs';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeWithService } from '../../../test/support/services.js';
@@ -37,6 +37,27 @@ describe('waitForTopics', () => {
     expect(isTallyError(missing) && missing.message).toMatch(/do not all exist/);
     const leaderless = await waitForTopics(scriptedAdmin([meta(-1)]), ['t'], { created: true, timeoutMs: 300 }).catch((e) => e);
     expect(isTallyError(leaderless) && leaderless.message).toMatch(/not all ready/);
+  });
+
+  it('waits through a leader election, as kafkajs reports it once its own retries ran out', async () => {
+    const election = new KafkaJSProtocolError(
+      Object.assign(new Error('There is no leader for this topic-partition as we are in the middle of a leadership election'), {
+        type: 'LEADER_NOT_AVAILABLE',
+        code: 5,
+        retriable: true,
+      }),
+    );
+    const admin = scriptedAdmin([
+      () => {
+        throw new KafkaJSNumberOfRetriesExceeded(election, { retryCount: 5, retryTime: 3_000 });
+      },
+      () => {
+        throw election;
+      },
+      meta(2),
+    ]);
+    const got = await waitForTopics(admin, ['t'], { created: false, timeoutMs: 5_000 });
+    expect([admin.calls, got.topics[0].partitions[0].leader]).toEqual([3, 2]);
   });
 
   it('passes any other error through', async () => {

@@ -48,6 +48,8 @@ export function metadataContract(open: () => Promise<Db>): void {
       keyEvents: ['purchase'],
       planId: 'free',
       monthlyEventQuota: 1_000_000,
+      // the free plan's hard cap: twice its included events (src/domain/plans.ts)
+      quotaHardCap: 2_000_000,
       rateLimitPerSecond: 1_000,
       rateBurst: 10_000,
     });

@@ -134,6 +134,24 @@ const lifecycleRecords = new Counter({
   labelNames: ['operation', 'zone'] as const,
   registers: [registry],
 });
+const replayRuns = new Counter({
+  name: 'tally_support_replays_total',
+  help: 'Support replays finished, by mode (dry_run, real) and outcome (succeeded, failed)',
+  labelNames: ['mode', 'outcome'] as const,
+  registers: [registry],
+});
+const replayEvents = new Counter({
+  name: 'tally_support_replay_events_total',
+  help: 'Events written by support replays (staged or swapped in), by mode',
+  labelNames: ['mode'] as const,
+  registers: [registry],
+});
+const redriveLetters = new Counter({
+  name: 'tally_dead_letter_redrives_total',
+  help: 'Dead letters sent through a redrive, by outcome (appended, still_refused) and reason they were refused under',
+  labelNames: ['outcome', 'reason'] as const,
+  registers: [registry],
+});
 
 /** Values read from the system when Prometheus scrapes (a role sets the sources it has; null unsets). */
 type Source<T> = (() => Promise<T>) | null;
@@ -164,6 +182,25 @@ new Gauge({
   },
 });
 
+const billingWebhooks = new Counter({
+  name: 'tally_billing_webhook_events_total',
+  help: 'Stripe webhook events received, by type and outcome (applied, duplicate, stale, unknown_organization, ignored)',
+  labelNames: ['type', 'outcome'],
+  registers: [registry],
+});
+const billingMeter = new Counter({
+  name: 'tally_billing_meter_events_total',
+  help: 'Hourly usage meter events sent to Stripe, by outcome (sent, failed)',
+  labelNames: ['outcome'],
+  registers: [registry],
+});
+const billingNotices = new Counter({
+  name: 'tally_billing_quota_notices_total',
+  help: 'Quota e-mails sent to owners, by threshold (80, 100, cap)',
+  labelNames: ['threshold'],
+  registers: [registry],
+});
+
 const reportChild = cached((method, status) => reportSeconds.labels(method, status));
 const statusText: string[] = [];
 const status = (code: number) => statusText[code] ?? (statusText[code] = String(code));
@@ -192,6 +229,22 @@ export const metrics = {
   },
   lifecycleRecords(operation: 'delete' | 'retention' | 'purge' | 'import' | 'export', zone: string, n: number): void {
     if (n > 0) lifecycleRecords.inc({ operation, zone }, n);
+  },
+  billingWebhook(type: string, outcome: string): void {
+    billingWebhooks.inc({ type, outcome });
+  },
+  billingMeterEvent(outcome: 'sent' | 'failed'): void {
+    billingMeter.inc({ outcome });
+  },
+  billingQuotaNotice(threshold: string): void {
+    billingNotices.inc({ threshold });
+  },
+  replay(mode: 'dry_run' | 'real', outcome: 'succeeded' | 'failed', events: number): void {
+    replayRuns.inc({ mode, outcome });
+    if (events > 0) replayEvents.inc({ mode }, events);
+  },
+  redrive(outcome: 'appended' | 'still_refused', reason: string, n: number): void {
+    if (n > 0) redriveLetters.inc({ outcome, reason }, n);
   },
   /** Sets where archiver lag and "complete up to" are read from at scrape time; returns the unset. */
   readFrom(s: Partial<typeof sources>): () => void {

@@ -10,7 +10,8 @@ import { EVENT_COLUMNS, IDENTITY_COLUMNS, SESSION_COLUMNS, type Column } from '.
 import { TallyError } from '../errors.js';
 import type { ObjectStore } from '../object-store/object-store.port.js';
 import { localObjectPaths } from './local-objects.js';
-import type { PartitionRef, QueryOptions, Warehouse, WarehouseTable } from './warehouse.port.js';
+import type { PartitionRef, QueryOptions, SandboxLimits, SandboxResult, SandboxScope, Warehouse, WarehouseTable } from './warehouse.port.js';
+import { grantReader, runSandbox, setUpSandbox } from './postgres.sql-sandbox.js';
 import { DUCKDB_TYPES, POSTGRES_TYPES } from '../column-types.js';
 
 export const WAREHOUSE_TABLES: Record<WarehouseTable, readonly Column[]> = {
@@ -80,6 +81,7 @@ export class PostgresWarehouse implements Warehouse {
   private readonly pool: pg.Pool;
   private duck: Promise<DuckDBInstance> | null = null;
   private closed = false;
+  private sandbox: Promise<void> | null = null;
 
   constructor(private readonly opts: PostgresWarehouseOptions) {
     this.pool = new pg.Pool({ connectionString: opts.url, max: opts.poolMax ?? 10, types: plainTypes });
@@ -171,6 +173,52 @@ export class PostgresWarehouse implements Warehouse {
     } catch (err) {
       throw pgQueryError(err, opts.timeoutMs);
     }
+  }
+
+  async sandboxQuery(scope: SandboxScope, sql: string, limits: SandboxLimits): Promise<SandboxResult> {
+    await this.sandboxReady();
+    const client = await this.connect();
+    try {
+      return await runSandbox(client, scope, sql, limits);
+    } finally {
+      client.release();
+    }
+  }
+
+  /** A read-only LOGIN role for BI tools that sees only `scope`'s rows (`tally warehouse grant`). */
+  async grantReader(scope: SandboxScope): Promise<{ role: string; password: string; tables: string[] }> {
+    await this.sandboxReady();
+    const client = await this.connect();
+    try {
+      return await grantReader(client, scope);
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Row-level security and the `tally_sql` role, set up on first use: a warehouse nobody queries with SQL needs no CREATEROLE. */
+  private sandboxReady(): Promise<void> {
+    this.sandbox ??= (async () => {
+      const client = await this.connect();
+      try {
+        await client.query('BEGIN');
+        await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', ['tally.warehouse.init']);
+        await setUpSandbox(client);
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw new TallyError(
+          'unavailable',
+          `The SQL sandbox could not be set up on this warehouse: ${(err as Error).message}`,
+          { reason: 'sql_sandbox_setup' },
+          { cause: err },
+        );
+      } finally {
+        client.release();
+      }
+    })();
+    this.sandbox.catch(() => (this.sandbox = null));
+    return this.sandbox;
   }
 
   async close(): Promise<void> {

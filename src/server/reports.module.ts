@@ -1,23 +1,15 @@
 import type { Module } from './modules.js';
 import { openCounters } from './infra.factory.js';
-import type { Counters } from '../infra/counters/counters.port.js';
-import { DuckDbRe2Syntax } from '../infra/regex/re2-syntax.js';
-import type { RegexSyntax } from '../infra/regex/regex-syntax.port.js';
-import { DuckDbSqlParser } from '../infra/sql/duckdb.sql-parser.js';
-import type { SqlParser } from '../infra/sql/sql-parser.port.js';
 import { createReportRouter } from '../query/report.router.js';
 import { createSqlRouter } from '../query/sql/sql.router.js';
-
-export interface ReportsPart {
-  regexSyntax: RegexSyntax;
-  counters: Counters;
-  sqlParser: SqlParser;
-}
+import { DuckDbSqlParser } from '../infra/sql/duckdb.sql-parser.js';
+import { DuckDbRe2Syntax } from '../infra/regex/re2-syntax.js';
 
 /**
- * The GA4 Data API (`src/query`: runReport and friends, with the report result cache, one per
- * process, created by the router) and tenant SQL (`POST /v1/sql`) on the api process. Reads pass
- * billing's read gate inside `authorize`, before any cached answer is looked at.
+ * The GA4-compatible report API (`/v1beta`) and tenant SQL (`/v1/sql`) on the api process: a key's
+ * or a member's session through accounts, then billing's read gate (out of modules.ts to keep it
+ * under 500 lines). The report router keeps one result cache per process; the gate runs
+ * inside `authorize`, before any cached answer is looked at.
  */
 export const REPORTS_MODULE: Module<'reports'> = {
   needs: ['warehouse', 'state', 'credentials', 'accounts', 'billing'],

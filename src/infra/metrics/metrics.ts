@@ -134,6 +134,12 @@ const reportAnswers = new Counter({
   labelNames: ['path', 'cached'] as const,
   registers: [registry],
 });
+const lifecycleRecords = new Counter({
+  name: 'tally_lifecycle_records_total',
+  help: 'Records the data lifecycle touched: by operation (delete, retention, purge, import, export) and zone or outcome (raw, dead_letters, transformed, warehouse, objects, accepted, refused, rows)',
+  labelNames: ['operation', 'zone'] as const,
+  registers: [registry],
+});
 const replayRuns = new Counter({
   name: 'tally_support_replays_total',
   help: 'Support replays finished, by mode (dry_run, real) and outcome (succeeded, failed)',
@@ -229,6 +235,9 @@ export const metrics = {
   },
   reportAnswer(path: 'rollup' | 'detail' | 'mixed', cached: boolean): void {
     reportAnswers.inc({ path, cached: cached ? 'true' : 'false' });
+  },
+  lifecycleRecords(operation: 'delete' | 'retention' | 'purge' | 'import' | 'export', zone: string, n: number): void {
+    if (n > 0) lifecycleRecords.inc({ operation, zone }, n);
   },
   billingWebhook(type: string, outcome: string): void {
     billingWebhooks.inc({ type, outcome });

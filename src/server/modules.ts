@@ -26,12 +26,8 @@ import { createCollector } from '../ingest/collector.http.js';
 import { PROTOCOL_ROUTES } from '../ingest/protocol-routes.js';
 import { geoipLite } from '../ingest/geo.js';
 import { SharedSaltStore, VisitorIds } from '../ingest/visitor-id.js';
-import { createReportRouter } from '../query/report.router.js';
 import { createApiFallbackRouter } from '../query/api-fallback.router.js';
-import { createSqlRouter } from '../query/sql/sql.router.js';
-import { DuckDbSqlParser } from '../infra/sql/duckdb.sql-parser.js';
 import type { SqlParser } from '../infra/sql/sql-parser.port.js';
-import { DuckDbRe2Syntax } from '../infra/regex/re2-syntax.js';
 import type { RegexSyntax } from '../infra/regex/regex-syntax.port.js';
 import { Archiver } from '../../jobs/archiver.js';
 import { PipelineStateRepository } from '../../jobs/pipeline-state.repository.js';
@@ -44,10 +40,11 @@ import { observedJob } from '../infra/jobs/observed-job.js';
 import { metrics } from '../infra/metrics/metrics.js';
 import { openApiDocument } from './openapi.js';
 import { HttpMounts } from './http-mounts.js';
-import { BILLING_METER_MODULE, BILLING_MODULE, BILLING_WEBHOOK_MODULE, type BillingPart } from './billing.module.js';
+import { BILLING_METER_MODULE, BILLING_MODULE, BILLING_REDRIVE_MODULE, BILLING_WEBHOOK_MODULE, type BillingPart } from './billing.module.js';
 import { createOpsEndpoints, readinessChecks, startHealthListener } from './health.js';
 import { observeApiRequests } from './api-observe.js';
-import { supportApiRoutes, supportJobHandlers, supportServices } from './support.module.js';
+import { SUPPORT_MODULE, supportJobHandlers } from './support.module.js';
+import { REPORTS_MODULE } from './reports.module.js';
 import { PartitionLocks } from '../../jobs/partition-locks.repository.js';
 import type { ApiRoute } from '../tenancy/accounts.routes.js';
 import { openCounters, openEventLog, openJobQueue, openMailer, openObjectStore, openTransformEngine, openWarehouse } from './infra.factory.js';
@@ -78,6 +75,7 @@ export interface Parts {
   billing: BillingPart;
   billingWebhook: true;
   billingMeter: { timer: NodeJS.Timeout | null };
+  billingRedrive: { timer: NodeJS.Timeout };
   warehouse: Warehouse;
   engine: TransformEngine;
   archiver: Archiver;
@@ -238,7 +236,17 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
         compact,
         pipeline: observedJob('pipeline', pipelineJob({ transform, load, state, archiver }), logger),
       };
-      const wiring = { config, logger, db: get('db'), store: get('store'), log: get('eventLog'), state, credentials, warehouse: get('warehouse') };
+      const wiring = {
+        config,
+        logger,
+        db: get('db'),
+        store: get('store'),
+        log: get('eventLog'),
+        state,
+        credentials,
+        warehouse: get('warehouse'),
+        caughtUp: () => archiver.caughtUp(),
+      };
       for (const [name, h] of Object.entries(supportJobHandlers(wiring))) handlers[name] = observedJob(name, h, logger);
       const jobs = get('jobs');
       for (const [name, h] of Object.entries(handlers)) jobs.register(name, h);
@@ -246,6 +254,7 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
       return { handlers, runJob: jobRunner(handlers, archiver) };
     },
   },
+  billingRedrive: BILLING_REDRIVE_MODULE,
   schedule: {
     needs: ['jobs'],
     async start({ config, get, maybe, logger }) {
@@ -308,23 +317,7 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
     },
     stop: (admin) => admin?.close(),
   },
-  support: {
-    needs: ['db', 'store', 'state', 'eventLog', 'credentials', 'jobs'],
-    start: ({ config, logger, get }) => ({
-      routes: supportApiRoutes(
-        supportServices({
-          config,
-          logger,
-          db: get('db'),
-          store: get('store'),
-          log: get('eventLog'),
-          state: get('state'),
-          credentials: get('credentials'),
-          jobs: get('jobs'),
-        }),
-      ),
-    }),
-  },
+  support: SUPPORT_MODULE,
   // accounts, organisations, keys and audit under /api; sessions also open the report routes
   accounts: {
     needs: ['db', 'credentials', 'billing'],
@@ -349,52 +342,7 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
     },
   },
   billingWebhook: BILLING_WEBHOOK_MODULE,
-  reports: {
-    needs: ['warehouse', 'state', 'credentials', 'accounts', 'billing'],
-    start({ config, get, logger, http }) {
-      const state = get('state');
-      // RE2 syntax for regex filters; report requests per key per minute counted like ingest's (Redis when set)
-      const regexSyntax = new DuckDbRe2Syntax();
-      const counters = openCounters(config, logger);
-      const logError = (err: unknown) => logger.error({ err }, 'report request failed');
-      http.app().use(
-        createReportRouter({
-          warehouse: get('warehouse'),
-          completeUpTo: (propertyId) => state.completeUpTo(propertyId),
-          // after a failed payment's grace period: 403 naming billing (ingest continues)
-          authorize: async (token, propertyId, req) => {
-            const p = await get('accounts').authorizeReport(token, propertyId, req);
-            await get('billing').entitlements.assertReadAllowed(p.tenantId);
-            return p;
-          },
-          notice: (tenantId) => get('billing').entitlements.noticeFor(tenantId),
-          logError,
-          regexSyntax,
-          counters,
-          limits: config.reports,
-        }),
-      );
-      // tenant SQL (`POST /v1/sql`): parsed by a data-less DuckDB, run through the warehouse's sandbox
-      const sqlParser = new DuckDbSqlParser();
-      const { sqlMaxRows, sqlTimeoutMs, ...fair } = config.reports;
-      http.app().use(
-        createSqlRouter({
-          warehouse: get('warehouse'),
-          parser: sqlParser,
-          authorize: get('accounts').authorizeSql,
-          counters,
-          logError: (err: unknown) => logger.error({ err }, 'sql request failed'),
-          limits: { ...fair, maxRows: sqlMaxRows, timeoutMs: sqlTimeoutMs },
-        }),
-      );
-      return { regexSyntax, counters, sqlParser };
-    },
-    async stop(p) {
-      await p.counters.close();
-      await p.regexSyntax.close();
-      await p.sqlParser.close();
-    },
-  },
+  reports: REPORTS_MODULE,
   // the gauges read at scrape from what this process runs (archiver lag, reports' completeness)
   metrics: {
     needs: ['state'],
@@ -499,6 +447,9 @@ export const ROLES: Record<Role, { description: string; modules: ModuleName[] }>
     description: 'management API, the GA4-compatible report API and the web console (HTTP)',
     modules: ['apiObserve', 'openapi', 'management', 'support', 'accounts', 'billingWebhook', 'reports', 'console', 'http'],
   },
-  worker: { description: 'archiver (event log -> raw zone) and job handlers (transform, load, compact)', modules: ['archiver', 'pipeline', 'billingMeter'] },
+  worker: {
+    description: 'archiver (event log -> raw zone) and job handlers (transform, load, compact)',
+    modules: ['archiver', 'pipeline', 'billingMeter', 'billingRedrive'],
+  },
   scheduler: { description: 'repeating schedules for transform + load', modules: ['schedule'] },
 };

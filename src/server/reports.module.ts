@@ -1,0 +1,61 @@
+import type { Module, Parts } from './modules.js';
+import { openCounters } from './infra.factory.js';
+import { createReportRouter } from '../query/report.router.js';
+import { createSqlRouter } from '../query/sql/sql.router.js';
+import { DuckDbSqlParser } from '../infra/sql/duckdb.sql-parser.js';
+import { DuckDbRe2Syntax } from '../infra/regex/re2-syntax.js';
+
+/** The GA4 Data API report routes and tenant SQL (`POST /v1/sql`), behind billing's read and feature gates. */
+export const REPORTS_MODULE: Module<'reports'> = {
+  needs: ['warehouse', 'state', 'credentials', 'accounts', 'billing'],
+  start({ config, get, logger, http }): Parts['reports'] {
+    const state = get('state');
+    const entitlements = get('billing').entitlements;
+    // RE2 syntax for regex filters; report requests per key per minute counted like ingest's (Redis when set)
+    const regexSyntax = new DuckDbRe2Syntax();
+    const counters = openCounters(config, logger);
+    const logError = (err: unknown) => logger.error({ err }, 'report request failed');
+    http.app().use(
+      createReportRouter({
+        warehouse: get('warehouse'),
+        completeUpTo: (propertyId) => state.completeUpTo(propertyId),
+        // after a failed payment's grace period: 403 naming billing (ingest continues)
+        authorize: async (token, propertyId, req) => {
+          const p = await get('accounts').authorizeReport(token, propertyId, req);
+          await entitlements.assertReadAllowed(p.tenantId);
+          return p;
+        },
+        notice: (tenantId) => entitlements.noticeFor(tenantId),
+        logError,
+        regexSyntax,
+        counters,
+        limits: config.reports,
+      }),
+    );
+    // tenant SQL (`POST /v1/sql`): parsed by a data-less DuckDB, run through the warehouse's sandbox;
+    // only on a plan with the `sql` feature (403 plan_feature_unavailable), and closed like reports after the grace period
+    const sqlParser = new DuckDbSqlParser();
+    const { sqlMaxRows, sqlTimeoutMs, ...fair } = config.reports;
+    http.app().use(
+      createSqlRouter({
+        warehouse: get('warehouse'),
+        parser: sqlParser,
+        authorize: async (token, propertyId, req) => {
+          const scope = await get('accounts').authorizeSql(token, propertyId, req);
+          await entitlements.assertFeature(scope.tenantId, 'sql');
+          await entitlements.assertReadAllowed(scope.tenantId);
+          return scope;
+        },
+        counters,
+        logError: (err: unknown) => logger.error({ err }, 'sql request failed'),
+        limits: { ...fair, maxRows: sqlMaxRows, timeoutMs: sqlTimeoutMs },
+      }),
+    );
+    return { regexSyntax, counters, sqlParser };
+  },
+  async stop(p) {
+    await p.counters.close();
+    await p.regexSyntax.close();
+    await p.sqlParser.close();
+  },
+};

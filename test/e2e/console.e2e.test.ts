@@ -77,7 +77,11 @@ describeWithService('web console in headless Chromium', 'chromium', 'CHROMIUM_PA
     fs.rmSync(SHOTS, { recursive: true, force: true });
     fs.mkdirSync(SHOTS, { recursive: true });
     const port = await freePort();
-    tally = await startTally({ env: { PORT: String(port), TALLY_PUBLIC_URL: `http://127.0.0.1:${port}`, TALLY_TRANSFORM_INTERVAL_MS: '2000' } });
+    // billing off (provider none), whatever the shell's services env says: the Billing page's self-hosted view
+    tally = await startTally({
+      env: { PORT: String(port), TALLY_PUBLIC_URL: `http://127.0.0.1:${port}`, TALLY_TRANSFORM_INTERVAL_MS: '2000' },
+      unset: ['STRIPE_SECRET_KEY', 'STRIPE_API_BASE', 'STRIPE_WEBHOOK_SECRET'],
+    });
     site = http.createServer((req, res) => {
       const p = (req.url ?? '/').split('?')[0];
       const links = '<a id="home" href="/">Home</a> <a id="pricing" href="/pricing">Pricing</a> <a id="about" href="/about">About</a>';

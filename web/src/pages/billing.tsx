@@ -227,7 +227,7 @@ function Plans(props: { data: BillingOverview; canAct: boolean; reason: string; 
   const currentPrice = data.plan.priceCents;
   return (
     <Card title="Plans" id="billing-plans">
-      {reason && (
+      {reason && data.provider !== 'none' && (
         <p class="muted billing-plans-reason" id="billing-plans-reason">
           {reason}
         </p>

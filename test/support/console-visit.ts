@@ -9,6 +9,8 @@ export interface A11yFinding {
   impact: string;
   help: string;
   nodes: number;
+  /** The first offending element's selector, to find it. */
+  target?: string;
 }
 
 /**
@@ -24,14 +26,16 @@ export async function visitPage(page: Page, shots: string, a11y: A11yFinding[], 
   await page.evaluate(axe.source);
   const result = (await page.evaluate(`axe.run(document, { resultTypes: ['violations'] })`)) as axe.AxeResults;
   for (const v of result.violations) {
-    if (v.impact === 'serious' || v.impact === 'critical') a11y.push({ page: name, id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.length });
+    if (v.impact === 'serious' || v.impact === 'critical')
+      a11y.push({ page: name, id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.length, target: String(v.nodes[0]?.target ?? '') });
   }
   await page.screenshot({ path: path.join(shots, `${name}-1280.png`), fullPage: true });
   await page.setViewportSize({ width: 375, height: 812 });
   await page.waitForTimeout(150);
   const narrow = (await page.evaluate(`axe.run(document, { resultTypes: ['violations'] })`)) as axe.AxeResults;
   for (const v of narrow.violations) {
-    if (v.impact === 'serious' || v.impact === 'critical') a11y.push({ page: `${name}@375`, id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.length });
+    if (v.impact === 'serious' || v.impact === 'critical')
+      a11y.push({ page: `${name}@375`, id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.length, target: String(v.nodes[0]?.target ?? '') });
   }
   // nothing may stick out sideways at 375 px
   const overflow = await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth');

@@ -30,7 +30,7 @@ import { TRANSFORMED_TABLE_NAMES, transformedKey } from '../src/domain/transform
  * baseline (the detail tables' compiled SQL run straight on the warehouse), which path answered,
  * the rows of the tables it read in the range, and the 10k property's cold p50. At the end every
  * widget's API answer is compared with the detail path's (the reference computation, itself
- * checked against plain loops in report.service.test.ts). BENCH_EXPLAIN=1 writes EXPLAIN ANALYZE
+ * checked against plain loops in report.service.*.test.ts). BENCH_EXPLAIN=1 writes EXPLAIN ANALYZE
  * of every widget's detail and rollup SQL to bench/results/explain-<engine>/.
  * Generated data is cached in BENCH_CACHE_DIR (default ~/.cache/tally-bench), outside the repo.
  */

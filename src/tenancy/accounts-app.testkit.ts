@@ -5,7 +5,6 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { afterAll, beforeAll } from 'vitest';
 import { openDb, type Db } from '../infra/metadata/db.js';
 import { MemoryCounters } from '../infra/counters/memory.counters.js';
 import { OutboxMailer, readOutbox } from '../infra/mailer/outbox.mailer.js';
@@ -75,20 +74,5 @@ export async function startAccountsApp(opts: { db?: Db; routes?: (deps: { db: Db
       if (!opts.db) await db.destroy();
       fs.rmSync(dir, { recursive: true, force: true });
     },
-  };
-}
-
-export type AccountsApp = Awaited<ReturnType<typeof startAccountsApp>>;
-
-/** An accounts app of its own for the enclosing describe: started before its tests, closed after them. */
-export function accountsAppPerSuite(): () => AccountsApp {
-  let app: AccountsApp | undefined;
-  beforeAll(async () => {
-    app = await startAccountsApp();
-  }, 120_000);
-  afterAll(async () => app?.close());
-  return () => {
-    if (!app) throw new Error('the accounts app runs only inside the suite');
-    return app;
   };
 }

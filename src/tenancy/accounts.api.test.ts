@@ -1,6 +1,21 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CookieClient } from '../../test/support/cookie-client.js';
-import { accountsAppPerSuite } from './accounts-app.testkit.js';
+import { startAccountsApp } from './accounts-app.testkit.js';
+
+type AccountsApp = Awaited<ReturnType<typeof startAccountsApp>>;
+
+/** An accounts app of its own for the enclosing describe: started before its tests, closed after them. */
+function accountsAppPerSuite(): () => AccountsApp {
+  let app: AccountsApp | undefined;
+  beforeAll(async () => {
+    app = await startAccountsApp();
+  }, 120_000);
+  afterAll(async () => app?.close());
+  return () => {
+    if (!app) throw new Error('the accounts app runs only inside the suite');
+    return app;
+  };
+}
 
 describe('accounts API', () => {
   const app = accountsAppPerSuite();

@@ -5,6 +5,7 @@ import * as m003 from './20261205110000_property_public_ids.js';
 import * as m130 from './20261205130000_accounts.js';
 import * as m100 from './20261206100000_billing.js';
 import * as m1100 from './20261206110000_support_replay.js';
+import * as m1201 from './20261206120000_lifecycle.js';
 
 /**
  * Migrations are listed here rather than discovered from the folder so they load the same way
@@ -17,6 +18,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261205130000_accounts': m130,
   '20261206100000_billing': m100,
   '20261206110000_support_replay': m1100,
+  '20261206120000_lifecycle': m1201,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

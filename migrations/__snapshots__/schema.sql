@@ -1,4 +1,4 @@
--- migrations: 20261126000000_initial, 20261126070000_complete_up_to, 20261205110000_property_public_ids, 20261205130000_accounts, 20261206100000_billing, 20261206110000_support_replay
+-- migrations: 20261126000000_initial, 20261126070000_complete_up_to, 20261205110000_property_public_ids, 20261205130000_accounts, 20261206100000_billing, 20261206110000_support_replay, 20261206120000_lifecycle
 column api_keys.id character varying(255) NOT NULL
 column api_keys.organization_id character varying(255) NOT NULL
 column api_keys.property_id bigint
@@ -62,6 +62,18 @@ column billing_webhook_events.outcome character varying(255) NOT NULL
 column billing_webhook_events.received_at timestamp with time zone NOT NULL DEFAULT CURRENT_TIMESTAMP
 column credential_version.id integer NOT NULL
 column credential_version.version bigint NOT NULL
+column deletion_receipts.id character varying(64) NOT NULL
+column deletion_receipts.organization_id character varying(255) NOT NULL
+column deletion_receipts.property_id bigint NOT NULL
+column deletion_receipts.subject_kind character varying(16) NOT NULL
+column deletion_receipts.subject_hash character varying(64) NOT NULL
+column deletion_receipts.reason character varying(500) NOT NULL
+column deletion_receipts.requested_by character varying(255)
+column deletion_receipts.state character varying(16) NOT NULL
+column deletion_receipts.counts jsonb NOT NULL DEFAULT '{}'::jsonb
+column deletion_receipts.error text
+column deletion_receipts.created_at timestamp with time zone NOT NULL DEFAULT CURRENT_TIMESTAMP
+column deletion_receipts.completed_at timestamp with time zone
 column job_runs.id character varying(255) NOT NULL
 column job_runs.name character varying(255) NOT NULL
 column job_runs.tenant_id character varying(255)
@@ -129,6 +141,12 @@ column properties.key_events jsonb NOT NULL DEFAULT '["purchase"]'::jsonb
 column properties.created_at timestamp with time zone NOT NULL DEFAULT CURRENT_TIMESTAMP
 column properties.site_id character varying(64) NOT NULL DEFAULT (gen_random_uuid())::text
 column properties.allowed_hostnames jsonb NOT NULL DEFAULT '[]'::jsonb
+column property_retention.property_id bigint NOT NULL
+column property_retention.raw_days integer
+column property_retention.transformed_days integer
+column property_retention.warehouse_days integer
+column property_retention.dead_letter_days integer
+column property_retention.updated_at timestamp with time zone NOT NULL DEFAULT CURRENT_TIMESTAMP
 column raw_objects.key character varying(255) NOT NULL
 column raw_objects.tenant_id character varying(255) NOT NULL
 column raw_objects.property_id bigint NOT NULL
@@ -199,6 +217,8 @@ constraint billing_notices.billing_notices_organization_id_foreign FOREIGN KEY (
 constraint billing_notices.billing_notices_pkey PRIMARY KEY (organization_id, month, threshold)
 constraint billing_webhook_events.billing_webhook_events_pkey PRIMARY KEY (id)
 constraint credential_version.credential_version_pkey PRIMARY KEY (id)
+constraint deletion_receipts.deletion_receipts_pkey PRIMARY KEY (id)
+constraint deletion_receipts.deletion_receipts_property_id_foreign FOREIGN KEY (property_id) REFERENCES properties(id) ON DELETE CASCADE
 constraint job_runs.job_runs_pkey PRIMARY KEY (id)
 constraint job_runs.job_runs_status_check CHECK ((status = ANY (ARRAY['running'::text, 'succeeded'::text, 'failed'::text])))
 constraint knex_migrations.knex_migrations_pkey PRIMARY KEY (id)
@@ -217,6 +237,8 @@ constraint properties.properties_measurement_id_unique UNIQUE (measurement_id)
 constraint properties.properties_organization_id_foreign FOREIGN KEY (organization_id) REFERENCES organizations(id) ON DELETE CASCADE
 constraint properties.properties_pkey PRIMARY KEY (id)
 constraint properties.properties_site_id_unique UNIQUE (site_id)
+constraint property_retention.property_retention_pkey PRIMARY KEY (property_id)
+constraint property_retention.property_retention_property_id_foreign FOREIGN KEY (property_id) REFERENCES properties(id) ON DELETE CASCADE
 constraint raw_objects.raw_objects_pkey PRIMARY KEY (key)
 constraint redriven_letters.redriven_letters_pkey PRIMARY KEY (property_id, letter_id)
 constraint replays.replays_pkey PRIMARY KEY (id)
@@ -241,6 +263,8 @@ index billing_meter_reports_pkey: CREATE UNIQUE INDEX billing_meter_reports_pkey
 index billing_notices_pkey: CREATE UNIQUE INDEX billing_notices_pkey ON public.billing_notices USING btree (organization_id, month, threshold)
 index billing_webhook_events_pkey: CREATE UNIQUE INDEX billing_webhook_events_pkey ON public.billing_webhook_events USING btree (id)
 index credential_version_pkey: CREATE UNIQUE INDEX credential_version_pkey ON public.credential_version USING btree (id)
+index deletion_receipts_pkey: CREATE UNIQUE INDEX deletion_receipts_pkey ON public.deletion_receipts USING btree (id)
+index deletion_receipts_property_id_created_at_index: CREATE INDEX deletion_receipts_property_id_created_at_index ON public.deletion_receipts USING btree (property_id, created_at)
 index job_runs_name_started_at_index: CREATE INDEX job_runs_name_started_at_index ON public.job_runs USING btree (name, started_at)
 index job_runs_pkey: CREATE UNIQUE INDEX job_runs_pkey ON public.job_runs USING btree (id)
 index knex_migrations_lock_pkey: CREATE UNIQUE INDEX knex_migrations_lock_pkey ON public.knex_migrations_lock USING btree (index)
@@ -256,6 +280,7 @@ index properties_measurement_id_unique: CREATE UNIQUE INDEX properties_measureme
 index properties_organization_id_index: CREATE INDEX properties_organization_id_index ON public.properties USING btree (organization_id)
 index properties_pkey: CREATE UNIQUE INDEX properties_pkey ON public.properties USING btree (id)
 index properties_site_id_unique: CREATE UNIQUE INDEX properties_site_id_unique ON public.properties USING btree (site_id)
+index property_retention_pkey: CREATE UNIQUE INDEX property_retention_pkey ON public.property_retention USING btree (property_id)
 index raw_objects_pkey: CREATE UNIQUE INDEX raw_objects_pkey ON public.raw_objects USING btree (key)
 index raw_objects_property_id_seq_index: CREATE INDEX raw_objects_property_id_seq_index ON public.raw_objects USING btree (property_id, seq)
 index redriven_letters_pkey: CREATE UNIQUE INDEX redriven_letters_pkey ON public.redriven_letters USING btree (property_id, letter_id)

@@ -153,6 +153,26 @@ export class IngestService {
     return events;
   }
 
+  /**
+   * A backfill (src/lifecycle's import): parsed events appended in one durable append, each
+   * enriched as received at its own time (no request: no UA or IP but the payload's). Not
+   * admitted against the rate (the operator runs it), counted as usage now.
+   */
+  async acceptAt(protocol: Protocol, items: { parsed: ParsedEvent; receivedAt: number }[], property: TenantProperty): Promise<number> {
+    if (!items.length) return 0;
+    const tenant = { tenantId: property.tenantId, propertyId: property.propertyId };
+    const records = items.map(({ parsed, receivedAt }) => {
+      const e = toRawEvent(parsed, tenant, { receivedAt, userAgent: null, ip: null }, this.deps.geo);
+      return { key: logKeyOf(e), value: Buffer.from(stringifyOrRefuse(e)) };
+    });
+    const started = performance.now();
+    await this.deps.log.append('raw-events', records);
+    metrics.appendDone('raw-events', (performance.now() - started) / 1000);
+    metrics.ingestEvents(protocol, 'accepted', records.length);
+    this.deps.usage?.record(property.tenantId, property.propertyId, Date.now(), records.length, 0);
+    return records.length;
+  }
+
   deadLetter(protocol: Protocol, refused: RefusedEvent[], property: TenantProperty | null, receivedAt: number): Promise<void> {
     const records = refused.map((r) => {
       const dl: DeadLetter = {

@@ -26,12 +26,8 @@ import { createCollector } from '../ingest/collector.http.js';
 import { PROTOCOL_ROUTES } from '../ingest/protocol-routes.js';
 import { geoipLite } from '../ingest/geo.js';
 import { SharedSaltStore, VisitorIds } from '../ingest/visitor-id.js';
-import { createReportRouter } from '../query/report.router.js';
 import { createApiFallbackRouter } from '../query/api-fallback.router.js';
-import { createSqlRouter } from '../query/sql/sql.router.js';
-import { DuckDbSqlParser } from '../infra/sql/duckdb.sql-parser.js';
 import type { SqlParser } from '../infra/sql/sql-parser.port.js';
-import { DuckDbRe2Syntax } from '../infra/regex/re2-syntax.js';
 import type { RegexSyntax } from '../infra/regex/regex-syntax.port.js';
 import { Archiver } from '../../jobs/archiver.js';
 import { PipelineStateRepository } from '../../jobs/pipeline-state.repository.js';
@@ -47,7 +43,10 @@ import { HttpMounts } from './http-mounts.js';
 import { BILLING_METER_MODULE, BILLING_MODULE, BILLING_WEBHOOK_MODULE, type BillingPart } from './billing.module.js';
 import { createOpsEndpoints, readinessChecks, startHealthListener } from './health.js';
 import { observeApiRequests } from './api-observe.js';
-import { supportApiRoutes, supportJobHandlers, supportServices } from './support.module.js';
+import { RETENTION_JOB } from '../lifecycle/retention.js';
+import { LIFECYCLE_API_MODULE, lifecycleWorkerJobs, type LifecycleApiPart } from './lifecycle.wiring.js';
+import { SUPPORT_MODULE, supportJobHandlers } from './support.module.js';
+import { REPORTS_MODULE } from './reports.module.js';
 import { PartitionLocks } from '../../jobs/partition-locks.repository.js';
 import type { ApiRoute } from '../tenancy/accounts.routes.js';
 import { openCounters, openEventLog, openJobQueue, openMailer, openObjectStore, openTransformEngine, openWarehouse } from './infra.factory.js';
@@ -89,6 +88,8 @@ export interface Parts {
   openapi: true;
   /** The loopback admin listener, in a process holding the data dir. */
   management: { port: number; close(): Promise<void> } | null;
+  /** The data lifecycle's API routes (deletion, export, import, retention), guarded by the accounts router. */
+  lifecycleApi: LifecycleApiPart;
   /** The support tools' routes (replay, dead letters, inspector), mounted by `accounts`. */
   support: { routes: ApiRoute[] };
   accounts: Awaited<ReturnType<typeof mountAccounts>> & { counters: Counters };
@@ -220,7 +221,7 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
     stop: (jobs) => jobs.stop(),
   },
   pipeline: {
-    needs: ['jobs', 'engine', 'warehouse', 'state', 'credentials', 'archiver', 'store', 'db', 'eventLog'],
+    needs: ['jobs', 'engine', 'warehouse', 'state', 'credentials', 'archiver', 'store', 'db', 'eventLog', 'usage'],
     async start({ config, get, logger }) {
       const state = get('state');
       const credentials = get('credentials');
@@ -238,8 +239,13 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
         compact,
         pipeline: observedJob('pipeline', pipelineJob({ transform, load, state, archiver }), logger),
       };
-      const wiring = { config, logger, db: get('db'), store: get('store'), log: get('eventLog'), state, credentials, warehouse: get('warehouse') };
-      for (const [name, h] of Object.entries(supportJobHandlers(wiring))) handlers[name] = observedJob(name, h, logger);
+      // the data lifecycle's jobs (deletion of a person, retention, purge, file import / export) and support's (replay, redrive)
+      const infra = { db: get('db'), store: get('store'), warehouse: get('warehouse'), eventLog: get('eventLog'), usage: get('usage'), credentials };
+      const more = {
+        ...lifecycleWorkerJobs({ ...infra, manifest: state, transform, load, archiver, logger }),
+        ...supportJobHandlers({ ...infra, config, logger, log: infra.eventLog, state }),
+      };
+      for (const [name, h] of Object.entries(more)) handlers[name] = observedJob(name, h, logger);
       const jobs = get('jobs');
       for (const [name, h] of Object.entries(handlers)) jobs.register(name, h);
       await jobs.start();
@@ -252,6 +258,7 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
       if (!maybe('pipeline') && !config.jobs.redisUrl) logger.warn('scheduler without REDIS_URL: its in-process schedule reaches no worker');
       await get('jobs').schedule('pipeline', config.jobs.transformIntervalMs);
       await get('jobs').schedule('compact', 3_600_000);
+      await get('jobs').schedule(RETENTION_JOB, 86_400_000);
       return true as const;
     },
   },
@@ -308,30 +315,16 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
     },
     stop: (admin) => admin?.close(),
   },
-  support: {
-    needs: ['db', 'store', 'state', 'eventLog', 'credentials', 'jobs'],
-    start: ({ config, logger, get }) => ({
-      routes: supportApiRoutes(
-        supportServices({
-          config,
-          logger,
-          db: get('db'),
-          store: get('store'),
-          log: get('eventLog'),
-          state: get('state'),
-          credentials: get('credentials'),
-          jobs: get('jobs'),
-        }),
-      ),
-    }),
-  },
+  // before accounts, which serves its routes behind the same session, CSRF and role guard
+  lifecycleApi: LIFECYCLE_API_MODULE,
+  support: SUPPORT_MODULE,
   // accounts, organisations, keys and audit under /api; sessions also open the report routes
   accounts: {
     needs: ['db', 'credentials', 'billing'],
     async start({ config, get, maybe, logger, http }) {
       const counters = openCounters(config, logger);
       const a = await mountAccounts(http.app(), {
-        routes: [...(maybe('support')?.routes ?? []), ...get('billing').routes],
+        routes: [...(maybe('support')?.routes ?? []), ...(maybe('lifecycleApi')?.routes ?? []), ...get('billing').routes],
         db: get('db'),
         counters,
         mailer: await openMailer(config, logger),
@@ -339,6 +332,7 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
         publicUrl: config.accounts.publicUrl,
         proxy: proxyTrust(config.http.trustProxy),
         log: logger,
+        onPropertiesDeleted: maybe('lifecycleApi')?.onPropertiesDeleted,
         defaultPlanId: config.billing.defaultPlan,
       });
       return { ...a, counters };
@@ -349,52 +343,7 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
     },
   },
   billingWebhook: BILLING_WEBHOOK_MODULE,
-  reports: {
-    needs: ['warehouse', 'state', 'credentials', 'accounts', 'billing'],
-    start({ config, get, logger, http }) {
-      const state = get('state');
-      // RE2 syntax for regex filters; report requests per key per minute counted like ingest's (Redis when set)
-      const regexSyntax = new DuckDbRe2Syntax();
-      const counters = openCounters(config, logger);
-      const logError = (err: unknown) => logger.error({ err }, 'report request failed');
-      http.app().use(
-        createReportRouter({
-          warehouse: get('warehouse'),
-          completeUpTo: (propertyId) => state.completeUpTo(propertyId),
-          // after a failed payment's grace period: 403 naming billing (ingest continues)
-          authorize: async (token, propertyId, req) => {
-            const p = await get('accounts').authorizeReport(token, propertyId, req);
-            await get('billing').entitlements.assertReadAllowed(p.tenantId);
-            return p;
-          },
-          notice: (tenantId) => get('billing').entitlements.noticeFor(tenantId),
-          logError,
-          regexSyntax,
-          counters,
-          limits: config.reports,
-        }),
-      );
-      // tenant SQL (`POST /v1/sql`): parsed by a data-less DuckDB, run through the warehouse's sandbox
-      const sqlParser = new DuckDbSqlParser();
-      const { sqlMaxRows, sqlTimeoutMs, ...fair } = config.reports;
-      http.app().use(
-        createSqlRouter({
-          warehouse: get('warehouse'),
-          parser: sqlParser,
-          authorize: get('accounts').authorizeSql,
-          counters,
-          logError: (err: unknown) => logger.error({ err }, 'sql request failed'),
-          limits: { ...fair, maxRows: sqlMaxRows, timeoutMs: sqlTimeoutMs },
-        }),
-      );
-      return { regexSyntax, counters, sqlParser };
-    },
-    async stop(p) {
-      await p.counters.close();
-      await p.regexSyntax.close();
-      await p.sqlParser.close();
-    },
-  },
+  reports: REPORTS_MODULE,
   // the gauges read at scrape from what this process runs (archiver lag, reports' completeness)
   metrics: {
     needs: ['state'],
@@ -497,8 +446,11 @@ export const ROLES: Record<Role, { description: string; modules: ModuleName[] }>
   collector: { description: 'ingest endpoints (HTTP), edge enrichment, appends to the event log', modules: ['collector', 'http'] },
   api: {
     description: 'management API, the GA4-compatible report API and the web console (HTTP)',
-    modules: ['apiObserve', 'openapi', 'management', 'support', 'accounts', 'billingWebhook', 'reports', 'console', 'http'],
+    modules: ['apiObserve', 'openapi', 'management', 'support', 'lifecycleApi', 'accounts', 'billingWebhook', 'reports', 'console', 'http'],
   },
-  worker: { description: 'archiver (event log -> raw zone) and job handlers (transform, load, compact)', modules: ['archiver', 'pipeline', 'billingMeter'] },
-  scheduler: { description: 'repeating schedules for transform + load', modules: ['schedule'] },
+  worker: {
+    description: 'archiver (event log -> raw zone) and job handlers (transform, load, compact; deletion, retention, purge, import, export)',
+    modules: ['archiver', 'pipeline', 'billingMeter'],
+  },
+  scheduler: { description: 'repeating schedules for transform + load, compaction, daily retention', modules: ['schedule'] },
 };

@@ -1,3 +1,4 @@
+import type { Module } from './modules.js';
 import type { Config } from '../infra/config/config.js';
 import type { Logger } from '../infra/logger.js';
 import type { Db } from '../infra/metadata/db.js';
@@ -117,3 +118,22 @@ export function supportApiRoutes(services: SupportServices | null): ApiRoute[] {
     },
   }));
 }
+
+/** The support tools' routes (replay, dead letters, inspector) on the api process, mounted by `accounts`. */
+export const SUPPORT_MODULE: Module<'support'> = {
+  needs: ['db', 'store', 'state', 'eventLog', 'credentials', 'jobs'],
+  start: ({ config, logger, get }) => ({
+    routes: supportApiRoutes(
+      supportServices({
+        config,
+        logger,
+        db: get('db'),
+        store: get('store'),
+        log: get('eventLog'),
+        state: get('state'),
+        credentials: get('credentials'),
+        jobs: get('jobs'),
+      }),
+    ),
+  }),
+};

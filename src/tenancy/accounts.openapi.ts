@@ -19,7 +19,7 @@ const errorBody = {
 const err = (description: string) => ({ description, content: { 'application/json': { schema: errorBody } } });
 
 /** OpenAPI path items of the management API, generated from its route table (one source). */
-export function accountsOpenApiPaths(extra: ApiRoute[] = []): Record<string, Record<string, unknown>> {
+export function accountsOpenApiPaths(extra: readonly ApiRoute[] = []): Record<string, Record<string, unknown>> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const r of [...API_ROUTES, ...extra]) {
     const path = r.path.replace(/:(\w+)/g, '{$1}');

@@ -10,6 +10,9 @@ import { supportApiRoutes, supportServices } from '../server/support.module.js';
 import { InProcessJobQueue } from '../infra/jobs/in-process.job-queue.js';
 import { PipelineStateRepository } from '../../jobs/pipeline-state.repository.js';
 import { ReplayRepository } from '../support/replay.repository.js';
+import { lifecycleRoutes } from '../lifecycle/lifecycle.routes.js';
+import { lifecycleTestRoutes } from '../lifecycle/lifecycle-app.testkit.js';
+import { LifecycleRepository } from '../lifecycle/lifecycle.repository.js';
 import { billingRoutes } from '../billing/billing.routes.js';
 import { BillingService, billingDisabled } from '../billing/billing.service.js';
 import { noBilling } from '../billing/billing-provider.js';
@@ -23,7 +26,8 @@ const supportDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tally-matrix-support-'
 const supportConfig = loadConfig({ TALLY_DATA_DIR: supportDir });
 const SUPPORT_API_ROUTES = supportApiRoutes(null);
 /** Billing's routes too (provider none: owners reach them, checkout and portal answer 409 billing_disabled). */
-const ALL_ROUTES: ApiRoute[] = [...API_ROUTES, ...SUPPORT_API_ROUTES, ...billingRoutes(null)];
+/** And the data lifecycle's (deletion, export, import, retention), on real embedded infrastructure. */
+const ALL_ROUTES: readonly ApiRoute[] = [...API_ROUTES, ...SUPPORT_API_ROUTES, ...billingRoutes(null), ...lifecycleRoutes(null)];
 
 type App = Awaited<ReturnType<typeof startAccountsApp>>;
 const PASSWORD = 'matrix test password 1';
@@ -40,6 +44,8 @@ function bodyFor(route: ApiRoute, target: { memberId: string; propertyId?: strin
     'patch /api/properties/:propertyId': { keyEvents: ['purchase', 'sign_up'] },
     'post /api/properties/:propertyId/keys': { kind: 'read', name: 'matrix' },
     'post /api/keys/:keyId/rotate': { gracePeriodSeconds: 0 },
+    'post /api/properties/:propertyId/deletions': { userId: 'someone', reason: 'matrix' },
+    'patch /api/properties/:propertyId/retention': { raw: 7 },
     'post /api/support/replays': { propertyId: target.propertyId ?? '0', from: '2026-11-01', to: '2026-11-02', dryRun: true, reason: 'matrix' },
     'post /api/properties/:propertyId/dead-letters/redrive': { reason: 'hostname_not_allowed' },
     'post /api/orgs/:orgId/billing/checkout': { planId: 'growth' },
@@ -66,17 +72,24 @@ describe('permission matrix: every route × every role × own and other organisa
       await store.close();
     };
     app = await startAccountsApp({
-      routes: ({ db, credentials }) => [
-        ...supportApiRoutes(supportServices({ config: supportConfig, logger, db, store, log, state: new PipelineStateRepository(db), credentials, jobs })),
-        ...billingRoutes(
-          new BillingService({
-            db,
-            provider: noBilling(billingDisabled),
-            entitlements: new EntitlementsReader(db, { graceMs: 7 * 86_400_000 }),
-            publicUrl: 'http://console.test',
-          }),
-        ),
-      ],
+      routes: async ({ db, credentials, dir }) => {
+        const lifecycle = await lifecycleTestRoutes({ db, credentials, dir });
+        return {
+          close: lifecycle.close,
+          routes: [
+            ...lifecycle.routes,
+            ...supportApiRoutes(supportServices({ config: supportConfig, logger, db, store, log, state: new PipelineStateRepository(db), credentials, jobs })),
+            ...billingRoutes(
+              new BillingService({
+                db,
+                provider: noBilling(billingDisabled),
+                entitlements: new EntitlementsReader(db, { graceMs: 7 * 86_400_000 }),
+                publicUrl: 'http://console.test',
+              }),
+            ),
+          ],
+        };
+      },
     });
     for (const name of [...ROLES, 'staff', 'outsider']) {
       const u = await app.service.createUser({ email: `${name}@matrix.test`, password: PASSWORD, name, verified: true, isStaff: name === 'staff' });
@@ -105,6 +118,14 @@ describe('permission matrix: every route × every role × own and other organisa
     await app.db('memberships').insert({ organization_id: org.id, user_id: extra.id, role: 'editor' });
     const property = await app.service.createProperty(operator, org.id, { name: 'p', domain: 'p.matrix.test' });
     const { key } = await app.service.createKey(operator, property.id, { kind: 'ingest', name: 'k' });
+    const deletion = await new LifecycleRepository(app.db).createReceipt({
+      id: `del_${Math.random().toString(36).slice(2)}`,
+      organizationId: org.id,
+      propertyId: property.id,
+      subject: { kind: 'user_id', sha256: '0'.repeat(64) },
+      reason: 'matrix',
+      requestedBy: null,
+    });
     const replay = await new ReplayRepository(app.db).create({
       organizationId: org.id,
       propertyId: property.id,
@@ -114,7 +135,7 @@ describe('permission matrix: every route × every role × own and other organisa
       reason: 'matrix',
       actor: operator,
     });
-    return { orgId: org.id, propertyId: property.id, keyId: key.id, userId: extra.id, replayId: replay.id, visitorId: '123.456' };
+    return { orgId: org.id, propertyId: property.id, keyId: key.id, userId: extra.id, replayId: replay.id, deletionId: deletion.id, visitorId: '123.456' };
   }
 
   function url(route: ApiRoute, ids: Record<string, string>): string {

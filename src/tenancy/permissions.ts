@@ -23,6 +23,11 @@ export const PERMISSIONS = [
   'keys.manage',
   'audit.read',
   'reports.read',
+  // the data lifecycle (src/lifecycle): a person's deletion, export, import (backfill), retention
+  'data.delete',
+  'data.export',
+  'data.import',
+  'retention.manage',
   /** Support tools: the visitor inspector, dead-letter listings, replay state and diffs. */
   'support.read',
   /** Support tools that change data: replays and dead-letter redrives (always audited). */
@@ -44,6 +49,10 @@ const ADMIN: Permission[] = [
   'keys.read',
   'keys.manage',
   'audit.read',
+  'data.delete',
+  'data.export',
+  'data.import',
+  'retention.manage',
   'support.read',
   'support.run',
 ];

@@ -128,6 +128,12 @@ const reportSeconds = new Histogram({
   buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
   registers: [registry],
 });
+const lifecycleRecords = new Counter({
+  name: 'tally_lifecycle_records_total',
+  help: 'Records the data lifecycle touched: by operation (delete, retention, purge, import, export) and zone or outcome (raw, dead_letters, transformed, warehouse, objects, accepted, refused, rows)',
+  labelNames: ['operation', 'zone'] as const,
+  registers: [registry],
+});
 const replayRuns = new Counter({
   name: 'tally_support_replays_total',
   help: 'Support replays finished, by mode (dry_run, real) and outcome (succeeded, failed)',
@@ -220,6 +226,9 @@ export const metrics = {
   },
   report(method: string, httpStatus: number, seconds: number): void {
     reportChild(method, status(httpStatus)).observe(seconds);
+  },
+  lifecycleRecords(operation: 'delete' | 'retention' | 'purge' | 'import' | 'export', zone: string, n: number): void {
+    if (n > 0) lifecycleRecords.inc({ operation, zone }, n);
   },
   billingWebhook(type: string, outcome: string): void {
     billingWebhooks.inc({ type, outcome });

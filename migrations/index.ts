@@ -6,6 +6,7 @@ import * as m130 from './20261205130000_accounts.js';
 import * as m100 from './20261206100000_billing.js';
 import * as m1100 from './20261206110000_support_replay.js';
 import * as m1201 from './20261206120000_lifecycle.js';
+import * as m7100 from './20261207100000_plan_changes.js';
 
 /**
  * Migrations are listed here rather than discovered from the folder so they load the same way
@@ -19,6 +20,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261206100000_billing': m100,
   '20261206110000_support_replay': m1100,
   '20261206120000_lifecycle': m1201,
+  '20261207100000_plan_changes': m7100,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

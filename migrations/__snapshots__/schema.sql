@@ -1,4 +1,4 @@
--- migrations: 20261126000000_initial, 20261126070000_complete_up_to, 20261205110000_property_public_ids, 20261205130000_accounts, 20261206100000_billing, 20261206110000_support_replay, 20261206120000_lifecycle
+-- migrations: 20261126000000_initial, 20261126070000_complete_up_to, 20261205110000_property_public_ids, 20261205130000_accounts, 20261206100000_billing, 20261206110000_support_replay, 20261206120000_lifecycle, 20261207100000_plan_changes
 column api_keys.id character varying(255) NOT NULL
 column api_keys.organization_id character varying(255) NOT NULL
 column api_keys.property_id bigint
@@ -118,6 +118,12 @@ column pipeline_state.tenant_id character varying(255) NOT NULL
 column pipeline_state.transformed_seq bigint NOT NULL DEFAULT '0'::bigint
 column pipeline_state.updated_at timestamp with time zone NOT NULL DEFAULT CURRENT_TIMESTAMP
 column pipeline_state.complete_up_to timestamp with time zone
+column plan_changes.id bigint NOT NULL DEFAULT nextval('plan_changes_id_seq'::regclass)
+column plan_changes.organization_id character varying(255) NOT NULL
+column plan_changes.from_plan_id character varying(255) NOT NULL
+column plan_changes.to_plan_id character varying(255) NOT NULL
+column plan_changes.changed_at timestamp with time zone NOT NULL DEFAULT CURRENT_TIMESTAMP
+column plan_changes.handled_at timestamp with time zone
 column plans.id character varying(255) NOT NULL
 column plans.name character varying(255)
 column plans.monthly_event_quota bigint
@@ -232,6 +238,8 @@ constraint organizations.organizations_plan_id_foreign FOREIGN KEY (plan_id) REF
 constraint partition_locks.partition_locks_pkey PRIMARY KEY (id)
 constraint partitions.partitions_pkey PRIMARY KEY (property_id, table_name, dt)
 constraint pipeline_state.pipeline_state_pkey PRIMARY KEY (property_id)
+constraint plan_changes.plan_changes_organization_id_foreign FOREIGN KEY (organization_id) REFERENCES organizations(id) ON DELETE CASCADE
+constraint plan_changes.plan_changes_pkey PRIMARY KEY (id)
 constraint plans.plans_pkey PRIMARY KEY (id)
 constraint properties.properties_measurement_id_unique UNIQUE (measurement_id)
 constraint properties.properties_organization_id_foreign FOREIGN KEY (organization_id) REFERENCES organizations(id) ON DELETE CASCADE
@@ -275,6 +283,9 @@ index partition_locks_pkey: CREATE UNIQUE INDEX partition_locks_pkey ON public.p
 index partition_locks_property_id_index: CREATE INDEX partition_locks_property_id_index ON public.partition_locks USING btree (property_id)
 index partitions_pkey: CREATE UNIQUE INDEX partitions_pkey ON public.partitions USING btree (property_id, table_name, dt)
 index pipeline_state_pkey: CREATE UNIQUE INDEX pipeline_state_pkey ON public.pipeline_state USING btree (property_id)
+index plan_changes_organization_id_index: CREATE INDEX plan_changes_organization_id_index ON public.plan_changes USING btree (organization_id)
+index plan_changes_pending: CREATE INDEX plan_changes_pending ON public.plan_changes USING btree (id) WHERE (handled_at IS NULL)
+index plan_changes_pkey: CREATE UNIQUE INDEX plan_changes_pkey ON public.plan_changes USING btree (id)
 index plans_pkey: CREATE UNIQUE INDEX plans_pkey ON public.plans USING btree (id)
 index properties_measurement_id_unique: CREATE UNIQUE INDEX properties_measurement_id_unique ON public.properties USING btree (measurement_id)
 index properties_organization_id_index: CREATE INDEX properties_organization_id_index ON public.properties USING btree (organization_id)
@@ -297,5 +308,6 @@ sequence audit_log_id_seq bigint start 1 increment 1
 sequence knex_migrations_id_seq integer start 1 increment 1
 sequence knex_migrations_lock_index_seq integer start 1 increment 1
 sequence partition_locks_id_seq bigint start 1 increment 1
+sequence plan_changes_id_seq bigint start 1 increment 1
 sequence property_id_seq bigint start 400000001 increment 1
 sequence raw_object_seq bigint start 1 increment 1

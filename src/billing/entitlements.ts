@@ -1,6 +1,6 @@
 import type { Db } from '../infra/metadata/db.js';
 import { TallyError } from '../infra/errors.js';
-import { hardCapOf, planEntitlements, type Entitlements } from '../domain/plans.js';
+import { hardCapOf, planEntitlements, type Entitlements, type Feature } from '../domain/plans.js';
 
 export { planEntitlements, hardCapOf, PLANS, FREE_PLAN_ID, isPlanId } from '../domain/plans.js';
 export type { Entitlements, DataClass, Feature } from '../domain/plans.js';
@@ -68,6 +68,17 @@ export class EntitlementsReader {
     }
   }
 
+  /**
+   * The feature gate (`sql`, `replay`, `realtime`, `export`): 403 PERMISSION_DENIED, reason
+   * `plan_feature_unavailable`, naming the plan and the feature, when the organisation's plan
+   * does not include it. Read per organisation, so one tenant's plan never opens another's.
+   */
+  async assertFeature(organizationId: string, feature: Feature): Promise<void> {
+    const e = await this.entitlementsFor(organizationId);
+    if (!e) throw new TallyError('not_found', 'no such organisation', { reason: 'not_found' });
+    featureGate(e, feature);
+  }
+
   private readonly used = new Map<string, { at: number; value: Promise<number> }>();
 
   /** Events accepted this UTC month (usage_hourly; cached 10 s). */
@@ -124,4 +135,16 @@ export async function readEntitlements(db: Db, organizationId: string, graceMs: 
       currentPeriodEnd: r.current_period_end ? new Date(r.current_period_end).getTime() : null,
     },
   };
+}
+
+const FEATURE_NAMES: Record<Feature, string> = { sql: 'SQL access', replay: 'replay', realtime: 'realtime reports', export: 'export' };
+
+/** Throws 403 `plan_feature_unavailable` (naming the plan and the feature) unless `plan` includes `feature`. */
+export function featureGate(plan: Pick<Entitlements, 'planId' | 'name' | 'features'>, feature: Feature): void {
+  if (plan.features[feature]) return;
+  throw new TallyError(
+    'permission_denied',
+    `The ${plan.name} plan (${plan.planId}) does not include ${FEATURE_NAMES[feature]} (feature "${feature}"); upgrade to a plan that does.`,
+    { reason: 'plan_feature_unavailable', planId: plan.planId, feature },
+  );
 }

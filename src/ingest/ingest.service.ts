@@ -10,8 +10,6 @@ import type { GeoLookup } from './geo.js';
 import { toRawEvent, type RequestContext } from './edge.js';
 import { truncateIp } from './ip.js';
 
-const MONTH_MS = 31 * 86_400_000;
-
 /** Anonymous (browser) traffic of one truncated client IP on one property, by default. */
 export const DEFAULT_ANONYMOUS_PER_IP: BucketLimit = { ratePerSecond: 100, burst: 1_000 };
 /** Over-limit GA4 MP events kept in the dead-letter output: this many times the plan's rate and burst, then 429. */
@@ -80,7 +78,8 @@ export class IngestService {
     const month = this.monthOf(now);
     const included = property.monthlyEventQuota;
     const cap = property.quotaHardCap ?? included * 2;
-    const quota = await this.deps.counters.take(`quota:${property.tenantId}:${month}`, n, cap, MONTH_MS);
+    // the calendar month itself, not a fixed length: a fixed window's boundary would fall inside a month
+    const quota = await this.deps.counters.take(`quota:${property.tenantId}:${month}`, n, cap, { start: this.month.from, end: this.month.to });
     if (!quota.allowed) {
       this.report(property.tenantId, month, 'cap', quota.count ?? cap, included);
       throw new TallyError('quota_exceeded', `the plan's ${included} events this month and the hard cap of ${cap} are used up; upgrade to send more`, {

@@ -10,6 +10,7 @@ import { QuotaNotifier } from '../billing/quota-notices.js';
 import { createStripeWebhookRouter } from '../billing/webhook.router.js';
 import type { Config } from '../infra/config/config.js';
 import { reportUsage } from '../billing/usage-report.js';
+import { dispatchPlanChanges } from '../billing/quota-redrive.js';
 
 export interface BillingPart {
   provider: BillingProvider;
@@ -68,4 +69,27 @@ export const BILLING_METER_MODULE: Module<'billingMeter'> = {
   stop: (p) => {
     if (p.timer) clearInterval(p.timer);
   },
+};
+
+/**
+ * The worker's watch on plan changes (every 2 s): an upgrade whose hard cap is higher queues the
+ * organisation's `quota-redrive` job, whatever changed the plan (webhook, `tally tenant set-plan`).
+ */
+export const BILLING_REDRIVE_MODULE: Module<'billingRedrive'> = {
+  needs: ['db', 'jobs', 'pipeline'],
+  start({ get, logger }) {
+    let running = false;
+    const run = () => {
+      if (running) return;
+      running = true;
+      dispatchPlanChanges({ db: get('db'), jobs: get('jobs'), log: logger })
+        .catch((err) => logger.warn({ err }, 'plan change dispatch failed; retried in 2 s'))
+        .finally(() => (running = false));
+    };
+    const timer = setInterval(run, 2_000);
+    timer.unref();
+    run();
+    return { timer };
+  },
+  stop: (p) => clearInterval(p.timer),
 };

@@ -40,7 +40,7 @@ import { observedJob } from '../infra/jobs/observed-job.js';
 import { metrics } from '../infra/metrics/metrics.js';
 import { openApiDocument } from './openapi.js';
 import { HttpMounts } from './http-mounts.js';
-import { BILLING_METER_MODULE, BILLING_MODULE, BILLING_WEBHOOK_MODULE, type BillingPart } from './billing.module.js';
+import { BILLING_METER_MODULE, BILLING_MODULE, BILLING_REDRIVE_MODULE, BILLING_WEBHOOK_MODULE, type BillingPart } from './billing.module.js';
 import { createOpsEndpoints, readinessChecks, startHealthListener } from './health.js';
 import { observeApiRequests } from './api-observe.js';
 import { RETENTION_JOB } from '../lifecycle/retention.js';
@@ -77,6 +77,7 @@ export interface Parts {
   billing: BillingPart;
   billingWebhook: true;
   billingMeter: { timer: NodeJS.Timeout | null };
+  billingRedrive: { timer: NodeJS.Timeout };
   warehouse: Warehouse;
   engine: TransformEngine;
   archiver: Archiver;
@@ -239,11 +240,12 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
         compact,
         pipeline: observedJob('pipeline', pipelineJob({ transform, load, state, archiver }), logger),
       };
-      // the data lifecycle's jobs (deletion of a person, retention, purge, file import / export) and support's (replay, redrive)
+      // the data lifecycle's jobs (deletion of a person, retention, purge, file import / export) and
+      // support's (replay, redrive, billing's quota re-drive after an upgrade)
       const infra = { db: get('db'), store: get('store'), warehouse: get('warehouse'), eventLog: get('eventLog'), usage: get('usage'), credentials };
       const more = {
         ...lifecycleWorkerJobs({ ...infra, manifest: state, transform, load, archiver, logger }),
-        ...supportJobHandlers({ ...infra, config, logger, log: infra.eventLog, state }),
+        ...supportJobHandlers({ ...infra, config, logger, log: infra.eventLog, state, caughtUp: () => archiver.caughtUp() }),
       };
       for (const [name, h] of Object.entries(more)) handlers[name] = observedJob(name, h, logger);
       const jobs = get('jobs');
@@ -252,6 +254,7 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
       return { handlers, runJob: jobRunner(handlers, archiver) };
     },
   },
+  billingRedrive: BILLING_REDRIVE_MODULE,
   schedule: {
     needs: ['jobs'],
     async start({ config, get, maybe, logger }) {
@@ -449,8 +452,8 @@ export const ROLES: Record<Role, { description: string; modules: ModuleName[] }>
     modules: ['apiObserve', 'openapi', 'management', 'support', 'lifecycleApi', 'accounts', 'billingWebhook', 'reports', 'console', 'http'],
   },
   worker: {
-    description: 'archiver (event log -> raw zone) and job handlers (transform, load, compact; deletion, retention, purge, import, export)',
-    modules: ['archiver', 'pipeline', 'billingMeter'],
+    description: 'archiver (event log -> raw zone) and job handlers (transform, load, compact; deletion, retention, purge, import, export; replay, redrive)',
+    modules: ['archiver', 'pipeline', 'billingMeter', 'billingRedrive'],
   },
   scheduler: { description: 'repeating schedules for transform + load, compaction, daily retention', modules: ['schedule'] },
 };

@@ -1,19 +1,16 @@
-import type { Module } from './modules.js';
+import type { Module, Parts } from './modules.js';
 import { openCounters } from './infra.factory.js';
 import { createReportRouter } from '../query/report.router.js';
 import { createSqlRouter } from '../query/sql/sql.router.js';
 import { DuckDbSqlParser } from '../infra/sql/duckdb.sql-parser.js';
 import { DuckDbRe2Syntax } from '../infra/regex/re2-syntax.js';
 
-/**
- * The GA4-compatible report API (`/v1beta`) and tenant SQL (`/v1/sql`) on the api process: a key's
- * or a member's session through accounts, then billing's read gate (out of modules.ts to keep it
- * under 500 lines).
- */
+/** The GA4 Data API report routes and tenant SQL (`POST /v1/sql`), behind billing's read and feature gates. */
 export const REPORTS_MODULE: Module<'reports'> = {
   needs: ['warehouse', 'state', 'credentials', 'accounts', 'billing'],
-  start({ config, get, logger, http }) {
+  start({ config, get, logger, http }): Parts['reports'] {
     const state = get('state');
+    const entitlements = get('billing').entitlements;
     // RE2 syntax for regex filters; report requests per key per minute counted like ingest's (Redis when set)
     const regexSyntax = new DuckDbRe2Syntax();
     const counters = openCounters(config, logger);
@@ -25,24 +22,30 @@ export const REPORTS_MODULE: Module<'reports'> = {
         // after a failed payment's grace period: 403 naming billing (ingest continues)
         authorize: async (token, propertyId, req) => {
           const p = await get('accounts').authorizeReport(token, propertyId, req);
-          await get('billing').entitlements.assertReadAllowed(p.tenantId);
+          await entitlements.assertReadAllowed(p.tenantId);
           return p;
         },
-        notice: (tenantId) => get('billing').entitlements.noticeFor(tenantId),
+        notice: (tenantId) => entitlements.noticeFor(tenantId),
         logError,
         regexSyntax,
         counters,
         limits: config.reports,
       }),
     );
-    // tenant SQL (`POST /v1/sql`): parsed by a data-less DuckDB, run through the warehouse's sandbox
+    // tenant SQL (`POST /v1/sql`): parsed by a data-less DuckDB, run through the warehouse's sandbox;
+    // only on a plan with the `sql` feature (403 plan_feature_unavailable), and closed like reports after the grace period
     const sqlParser = new DuckDbSqlParser();
     const { sqlMaxRows, sqlTimeoutMs, ...fair } = config.reports;
     http.app().use(
       createSqlRouter({
         warehouse: get('warehouse'),
         parser: sqlParser,
-        authorize: get('accounts').authorizeSql,
+        authorize: async (token, propertyId, req) => {
+          const scope = await get('accounts').authorizeSql(token, propertyId, req);
+          await entitlements.assertFeature(scope.tenantId, 'sql');
+          await entitlements.assertReadAllowed(scope.tenantId);
+          return scope;
+        },
         counters,
         logError: (err: unknown) => logger.error({ err }, 'sql request failed'),
         limits: { ...fair, maxRows: sqlMaxRows, timeoutMs: sqlTimeoutMs },

@@ -111,7 +111,8 @@ describe('permission matrix: every route × every role × own and other organisa
   /** A fresh organisation with the four role holders (or only the outsider), a property, a key and an extra member. */
   async function fixture(members: 'roles' | 'outsider') {
     const owner = members === 'roles' ? users.owner : users.outsider;
-    const org = await app.service.createOrg(operator, { name: `org-${Math.random()}`, ownerId: owner });
+    // on Scale: five members are past Free's member limit, and the guard, not the plan, is what this judges
+    const org = await app.service.createOrg(operator, { name: `org-${Math.random()}`, ownerId: owner, planId: 'scale' });
     if (members === 'roles')
       for (const r of ['admin', 'editor', 'viewer'] as const) await app.db('memberships').insert({ organization_id: org.id, user_id: users[r], role: r });
     const extra = await app.service.createUser({ email: `extra-${Math.random()}@matrix.test`, password: PASSWORD, name: 'x' });

@@ -7,6 +7,7 @@ import { installSnippets } from './install-snippets.js';
 import { TtlCache } from './ttl-cache.js';
 import { UserAccounts } from './user-accounts.js';
 import { planEntitlements } from '../domain/plans.js';
+import { assertMemberRoom } from './member-limit.js';
 import type { Role } from './permissions.js';
 import { displayPrefix, hashSecret, newId, newMeasurementId, newSecret, type KeyScope } from './secrets.js';
 import { iso, keyView, settingsOf, type KeyView, type OrgView } from './tenancy.views.js';
@@ -165,6 +166,7 @@ export class TenancyService extends UserAccounts {
     if (input.role === 'owner' && (await this.roleIn(actor.userId ?? '', organizationId)) !== 'owner' && actor.kind !== 'operator') {
       throw new TallyError('permission_denied', 'only an owner can invite an owner', { reason: 'owner_only' });
     }
+    await assertMemberRoom(this.db, organizationId);
     const email = input.email.toLowerCase();
     const token = await issueToken(this.db, {
       kind: 'invitation',
@@ -198,6 +200,8 @@ export class TenancyService extends UserAccounts {
     const peek = await peekToken(this.db, 'invitation', token);
     // another person's invitation answers as an unknown one: a forwarded link does not work
     if (!peek || peek.email !== user.email.toLowerCase() || !peek.organization_id) throw notFound('invitation');
+    const member = await this.db('memberships').where({ organization_id: peek.organization_id, user_id: user.id }).first('role');
+    if (!member) await assertMemberRoom(this.db, peek.organization_id);
     const t = await consumeToken(this.db, 'invitation', token);
     if (!t) throw notFound('invitation');
     const organizationId = t.organization_id!;
@@ -205,6 +209,7 @@ export class TenancyService extends UserAccounts {
     await this.db.transaction(async (tx) => {
       const existing = await tx('memberships').where({ organization_id: organizationId, user_id: user.id }).first();
       if (existing) return;
+      await assertMemberRoom(tx, organizationId, { lock: true });
       await tx('memberships').insert({ organization_id: organizationId, user_id: user.id, role });
       await appendAudit(tx, actor, { organizationId, action: 'member.join', targetType: 'member', targetId: user.id, after: { email: user.email, role } });
     });

@@ -115,6 +115,29 @@ export function countersContract(name: string, factory: () => Promise<CountersBa
       }
     });
 
+    it('counts a given window (a calendar month) as one, across where a window of its length aligned to the epoch would roll', async () => {
+      const c = open();
+      const length = 1_000;
+      // an epoch-aligned boundary of windows of this length 300 ms from now; the given window spans it
+      const boundary = (Math.floor((Date.now() + 300) / length) + 1) * length;
+      const month = { start: boundary - 600, end: boundary + 400 };
+      const next = { start: month.end, end: month.end + 2_000 };
+      await sleep(Math.max(0, month.start - Date.now()));
+      expect(await c.take('month', 3, 5, month)).toEqual({ allowed: true, retryAfterMs: 0, count: 3 });
+      await sleep(Math.max(0, boundary - Date.now()) + 20);
+      expect(await c.peek('month', month)).toBe(3);
+      expect(await c.take('month', 2, 5, month)).toEqual({ allowed: true, retryAfterMs: 0, count: 5 });
+      const refused = await c.take('month', 1, 5, month);
+      expect(refused.allowed).toBe(false);
+      expect(refused.count).toBe(5);
+      expect(refused.retryAfterMs).toBeGreaterThan(0);
+      expect(refused.retryAfterMs).toBeLessThanOrEqual(month.end - boundary);
+      // the next given window starts from zero, and the first keeps its count while it is asked for
+      expect(await c.peek('month', next)).toBe(0);
+      expect(await c.take('month', 4, 5, next)).toEqual({ allowed: true, retryAfterMs: 0, count: 4 });
+      expect(await c.peek('month', month)).toBe(5);
+    });
+
     it('never goes past the limit under concurrent takes (from two instances when shared)', async () => {
       const a = open();
       const b = backend().shared ? open() : a;

@@ -19,13 +19,20 @@ describe('lifecycle routes (management API)', () => {
       routes: async (deps) => {
         // billing's read gate as the api process wires it (src/server/lifecycle.wiring.ts)
         const entitlements = new EntitlementsReader(deps.db, { graceMs: 7 * 86_400_000, cacheMs: 0 });
-        lc = await lifecycleTestRoutes(deps, { readAllowed: (org) => entitlements.assertReadAllowed(org) });
+        lc = await lifecycleTestRoutes(deps, {
+          readAllowed: async (org) => {
+            await entitlements.assertFeature(org, 'export');
+            await entitlements.assertReadAllowed(org);
+          },
+        });
         return lc;
       },
     });
     for (const who of ['a', 'b'] as const) {
       const u = await app.service.createUser({ email: `${who}@routes.test`, password: PASSWORD, name: who, verified: true });
       const org = await app.service.createOrg(operator, { name: who, ownerId: u.id });
+      // exports need a plan with the `export` feature (the free plan has none: tested below)
+      await app.db('organizations').where({ id: org.id }).update({ plan_id: 'growth' });
       props[who] = (await app.service.createProperty(operator, org.id, { name: who, domain: `${who}.routes.test` })).id;
       c[who] = new CookieClient(app.baseUrl);
       expect((await c[who].post('/api/auth/login', { email: `${who}@routes.test`, password: PASSWORD })).status).toBe(200);
@@ -87,6 +94,21 @@ describe('lifecycle routes (management API)', () => {
     expect((await c.a.get(`/api/properties/${props.a}/export?from=2024-05-03&to=2024-05-01`)).status).toBe(400);
   });
 
+  it("an export needs the plan's export feature: on the free plan 403 naming plan and feature; another organisation unaffected", async () => {
+    const orgId = (await app.service.propertyRow(props.a))!.organization_id;
+    await app.db('organizations').where({ id: orgId }).update({ plan_id: 'free' });
+    try {
+      const r = await c.a.get(`/api/properties/${props.a}/export?from=2024-05-01&to=2024-05-02`);
+      expect(r.status).toBe(403);
+      expect(r.body.error.reason).toBe('plan_feature_unavailable');
+      expect(r.body.error.message).toMatch(/export/i);
+      expect((await c.b.get(`/api/properties/${props.b}/export?from=2024-05-01&to=2024-05-02`)).status).toBe(200);
+    } finally {
+      await app.db('organizations').where({ id: orgId }).update({ plan_id: 'growth' });
+    }
+    expect((await c.a.get(`/api/properties/${props.a}/export?from=2024-05-01&to=2024-05-02`)).status).toBe(200);
+  });
+
   it("an export is closed like the reports once a failed payment's grace period has ended (403 naming billing); paid, it reopens", async () => {
     const orgId = (await app.service.propertyRow(props.a))!.organization_id;
     const exportA = () => c.a.get(`/api/properties/${props.a}/export?from=2024-05-01&to=2024-05-02`);
@@ -111,12 +133,12 @@ describe('lifecycle routes (management API)', () => {
   it('retention: the plan, the setting and the effective value; above the plan is a 422', async () => {
     const r = await c.a.request('PATCH', `/api/properties/${props.a}/retention`, { raw: 7, warehouse: null });
     expect(r.status).toBe(200);
-    // the free plan's days, from the one plan definition: raw is its `raw`, the warehouse its `events`
-    const free = planEntitlements('free').retentionDays;
-    expect(r.body.retention).toMatchObject({ plan: { raw: free.raw }, property: { raw: 7, warehouse: null }, effective: { raw: 7, warehouse: free.events } });
-    const above = await c.a.request('PATCH', `/api/properties/${props.a}/retention`, { raw: free.raw + 1 });
+    // the organisation's plan (growth, see beforeAll), from the one plan definition: raw is its `raw`, the warehouse its `events`
+    const plan = planEntitlements('growth').retentionDays;
+    expect(r.body.retention).toMatchObject({ plan: { raw: plan.raw }, property: { raw: 7, warehouse: null }, effective: { raw: 7, warehouse: plan.events } });
+    const above = await c.a.request('PATCH', `/api/properties/${props.a}/retention`, { raw: plan.raw + 1 });
     expect(above.status).toBe(422);
     expect(above.body.error.reason).toBe('above_plan');
-    expect((await c.b.get(`/api/properties/${props.b}/retention`)).body.retention.effective.raw).toBe(free.raw);
+    expect((await c.b.get(`/api/properties/${props.b}/retention`)).body.retention.effective.raw).toBe(plan.raw);
   });
 });

@@ -19,7 +19,7 @@ export interface LifecycleApi {
   properties: PropertyLookup;
   plan: PlanRetention;
   audit: AuditPort;
-  /** Billing's read gate (payment failed past its grace period: 403), asked before an export streams. */
+  /** Billing's gates, asked before an export streams: the plan's `export` feature, then payment (past its grace period: 403). */
   readAllowed?: (organizationId: string) => Promise<void>;
 }
 

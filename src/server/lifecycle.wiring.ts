@@ -84,7 +84,7 @@ export function lifecycleApiPart(d: {
 }
 export type LifecycleApiPart = ReturnType<typeof lifecycleApiPart>;
 
-/** The api process's lifecycle routes; an export is closed by billing's read gate like the reports (payment overdue: 403). */
+/** The api process's lifecycle routes; an export needs the plan's `export` feature and is closed by billing's read gate like the reports (payment overdue: 403). */
 export const LIFECYCLE_API_MODULE: Module<'lifecycleApi'> = {
   needs: ['db', 'warehouse', 'eventLog', 'credentials', 'usage', 'jobs', 'billing'],
   start: ({ get }) =>
@@ -95,7 +95,11 @@ export const LIFECYCLE_API_MODULE: Module<'lifecycleApi'> = {
       usage: get('usage'),
       credentials: get('credentials'),
       jobs: get('jobs'),
-      readAllowed: (organizationId) => get('billing').entitlements.assertReadAllowed(organizationId),
+      readAllowed: async (organizationId) => {
+        // the plan's `export` feature (403 plan_feature_unavailable), then the payment gate
+        await get('billing').entitlements.assertFeature(organizationId, 'export');
+        await get('billing').entitlements.assertReadAllowed(organizationId);
+      },
     }),
 };
 

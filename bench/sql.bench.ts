@@ -1,12 +1,10 @@
-import os from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { tableFromIPC } from 'apache-arrow';
-import { FolderObjectStore } from '../src/infra/object-store/folder.object-store.js';
 import { DuckDbWarehouse } from '../src/infra/warehouse/duckdb.warehouse.js';
 import { TRANSFORMED_TABLE_NAMES } from '../src/domain/transformed-schema.js';
 import { postSql, startSqlApp } from '../src/query/sql/sql-app.testkit.js';
-import { dataset, EVENTS, loadAll, median, settings } from './report.bench.js';
+import { dataset, datasetDir, EVENTS, loadAll, median, resolveKey, settings } from './report.bench.js';
 
 const RUNS = 7;
 const GROUP_BY = `SELECT page_path, device_category, count(*) AS events, count(DISTINCT client_id) AS clients
@@ -18,15 +16,14 @@ const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(
 
 /**
  * `npm run bench -- sql`: `POST /v1/sql` on the DuckDB warehouse over the report bench's dataset
- * (BENCH_EVENTS, default 10M, generated once under the OS temp dir): a GROUP BY's p50/p95 through
+ * (BENCH_EVENTS, default 10M, generated once under BENCH_CACHE_DIR, shared with the report bench): a GROUP BY's p50/p95 through
  * the API against the same SQL straight in DuckDB over the same Parquet (the ratio is the API's
  * cost: parse, check, views, JSON), and rows per second of a large result as an Arrow stream.
  */
 export async function run() {
-  const dir = path.join(os.tmpdir(), `tally-bench-report-${EVENTS}`);
+  const dir = datasetDir();
   await dataset(dir);
-  const store = new FolderObjectStore(path.join(dir, 'objects'));
-  const wh = await DuckDbWarehouse.open({ path: ':memory:', resolve: (k) => store.locate(k) });
+  const wh = await DuckDbWarehouse.open({ path: ':memory:', resolve: resolveKey });
   await loadAll(wh);
   const app = await startSqlApp(wh, { bench: { tenantId: settings.tenantId, propertyId: settings.propertyId } }, { maxRows: STREAM_ROWS, timeoutMs: 600_000 });
 

@@ -3,6 +3,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { PropertySettings } from '../domain/property-settings.js';
 import { TallyError } from '../infra/errors.js';
 import type { Counters } from '../infra/counters/counters.port.js';
+import { metrics } from '../infra/metrics/metrics.js';
 import type { RegexSyntax } from '../infra/regex/regex-syntax.port.js';
 import type { Warehouse } from '../infra/warehouse/warehouse.port.js';
 import { DIMENSIONS, findDimension, findMetric, METRICS } from './catalog.js';
@@ -16,7 +17,8 @@ import { parseRunReportRequest } from './report-request.js';
 import { unknownDimensionError, unknownMetricError } from './report-request.limits.js';
 import { ReportScheduler, type ReportSchedulerLimits } from './report-scheduler.js';
 import type { RunReportResponse } from './report-response.js';
-import { runReport } from './report.service.js';
+import { ReportCache } from './report-cache.js';
+import { runReport, type ReportStats } from './report.service.js';
 
 export interface ReportRouterDeps {
   warehouse: Warehouse;
@@ -27,11 +29,15 @@ export interface ReportRouterDeps {
   now?: () => Date;
   /** Every event of the property acknowledged before this instant is in the warehouse. */
   completeUpTo?: (propertyId: string) => Promise<Date | null>;
+  /** The property's last partition load (any process, any cause); part of the result cache's key. */
+  loadVersion?: (propertyId: string) => Promise<string | null>;
   /** RE2 syntax check of FULL_REGEXP / PARTIAL_REGEXP patterns before any query runs. */
   regexSyntax?: RegexSyntax;
   /** Where report requests per key per minute are counted (Redis: shared by every api process). */
   counters?: Counters;
   limits?: Partial<ReportLimits>;
+  /** The process's report result cache (default: a new one per router). */
+  cache?: ReportCache;
   /** A notice of the organisation's billing (over quota, payment failed) for the response's `metadata.tallyNotice`, or null. */
   notice?: (tenantId: string) => Promise<string | null>;
 }
@@ -64,6 +70,7 @@ export function createReportRouter(deps: ReportRouterDeps): express.Router {
   const now = deps.now ?? (() => new Date());
   const limits: ReportLimits = { ...DEFAULT_REPORT_LIMITS, ...deps.limits };
   const scheduler = new ReportScheduler(limits);
+  const cache = deps.cache ?? new ReportCache();
 
   /** Counts one request against the key's minute; over the limit: 429 RESOURCE_EXHAUSTED, Retry-After. */
   const admit = async (token: string | null, n = 1): Promise<void> => {
@@ -94,19 +101,22 @@ export function createReportRouter(deps: ReportRouterDeps): express.Router {
     const deadline = Date.now() + limits.timeoutMs;
     const request = parseRunReportRequest(raw, { timeZone: settings.timeZone, now: now() });
     if (deps.regexSyntax) await checkRegexSyntax(request, deps.regexSyntax);
+    const stats: ReportStats = { cached: false, path: 'detail', tables: [] };
     const response = await scheduler.run(
       settings.tenantId,
       async () => {
         // read before the report's queries: a load finishing in between only adds to the numbers
-        const completeUpTo = (await deps.completeUpTo?.(settings.propertyId)) ?? null;
-        return runReport(deps.warehouse, settings, request, { enumAsInt, completeUpTo, deadline });
+        const [completeUpTo, loadVersion] = await Promise.all([deps.completeUpTo?.(settings.propertyId), deps.loadVersion?.(settings.propertyId)]);
+        return runReport(deps.warehouse, settings, request, { enumAsInt, completeUpTo: completeUpTo ?? null, loadVersion, deadline, cache, stats });
       },
       deadline,
     );
+    metrics.reportAnswer(stats.path, stats.cached);
     const notice = await deps.notice?.(settings.tenantId);
     if (notice) response.metadata = { ...response.metadata, tallyNotice: notice };
     if (request.returnPropertyQuota) {
-      const charged = quota.charge(settings.propertyId, PropertyQuotaMeter.tokensFor(response.rowCount ?? 0), now().getTime());
+      // an answer from the result cache read nothing: it costs the minimum
+      const charged = quota.charge(settings.propertyId, PropertyQuotaMeter.tokensFor(stats.cached ? 0 : (response.rowCount ?? 0)), now().getTime());
       // propertyQuota sits before kind in GA4's field order
       const { kind, ...rest } = response;
       return { ...rest, propertyQuota: charged, kind };

@@ -5,7 +5,11 @@ import { createSqlRouter } from '../query/sql/sql.router.js';
 import { DuckDbSqlParser } from '../infra/sql/duckdb.sql-parser.js';
 import { DuckDbRe2Syntax } from '../infra/regex/re2-syntax.js';
 
-/** The GA4 Data API report routes and tenant SQL (`POST /v1/sql`), behind billing's read and feature gates. */
+/**
+ * The GA4 Data API report routes and tenant SQL (`POST /v1/sql`), behind billing's read and feature
+ * gates. The report router keeps one result cache per process; the read gate runs inside
+ * `authorize`, before any cached answer is looked at.
+ */
 export const REPORTS_MODULE: Module<'reports'> = {
   needs: ['warehouse', 'state', 'credentials', 'accounts', 'billing'],
   start({ config, get, logger, http }): Parts['reports'] {
@@ -19,6 +23,8 @@ export const REPORTS_MODULE: Module<'reports'> = {
       createReportRouter({
         warehouse: get('warehouse'),
         completeUpTo: (propertyId) => state.completeUpTo(propertyId),
+        // a partition (re)load by any process makes the result cache miss
+        loadVersion: (propertyId) => state.loadVersion(propertyId),
         // after a failed payment's grace period: 403 naming billing (ingest continues)
         authorize: async (token, propertyId, req) => {
           const p = await get('accounts').authorizeReport(token, propertyId, req);

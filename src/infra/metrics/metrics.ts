@@ -128,6 +128,12 @@ const reportSeconds = new Histogram({
   buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
   registers: [registry],
 });
+const reportAnswers = new Counter({
+  name: 'tally_report_answers_total',
+  help: 'Reports answered, by the tables that answered their rows (rollup, detail, mixed) and whether the result cache did',
+  labelNames: ['path', 'cached'] as const,
+  registers: [registry],
+});
 const lifecycleRecords = new Counter({
   name: 'tally_lifecycle_records_total',
   help: 'Records the data lifecycle touched: by operation (delete, retention, purge, import, export) and zone or outcome (raw, dead_letters, transformed, warehouse, objects, accepted, refused, rows)',
@@ -226,6 +232,9 @@ export const metrics = {
   },
   report(method: string, httpStatus: number, seconds: number): void {
     reportChild(method, status(httpStatus)).observe(seconds);
+  },
+  reportAnswer(path: 'rollup' | 'detail' | 'mixed', cached: boolean): void {
+    reportAnswers.inc({ path, cached: cached ? 'true' : 'false' });
   },
   lifecycleRecords(operation: 'delete' | 'retention' | 'purge' | 'import' | 'export', zone: string, n: number): void {
     if (n > 0) lifecycleRecords.inc({ operation, zone }, n);

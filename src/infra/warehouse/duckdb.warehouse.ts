@@ -14,6 +14,7 @@ import { EVENT_COLUMNS, IDENTITY_COLUMNS, SESSION_COLUMNS, type Column } from '.
 import { TallyError } from '../errors.js';
 import type { ObjectStore } from '../object-store/object-store.port.js';
 import { localObjectPaths } from './local-objects.js';
+import { rebuildRollups, rollupDdl, sessionSpanDays, type RollupRunner } from './rollups.sql.js';
 import type { PartitionRef, QueryOptions, SandboxLimits, SandboxResult, SandboxScope, Warehouse, WarehouseTable } from './warehouse.port.js';
 import { sandboxStatement, sandboxStatementError } from './sandbox-views.js';
 import { DUCKDB_TYPES } from '../column-types.js';
@@ -49,6 +50,7 @@ export type DuckDbWarehouseOptions = {
  */
 export class DuckDbWarehouse implements Warehouse {
   readonly dialect = 'duckdb' as const;
+  readonly rollups = true;
   private tail: Promise<unknown> = Promise.resolve();
   private closed = false;
   private readonly idle: DuckDBConnection[] = [];
@@ -79,6 +81,7 @@ export class DuckDbWarehouse implements Warehouse {
         const cols = columns.map((c) => `${c.name} ${DUCKDB_TYPES[c.type]}`).join(', ');
         await this.conn.run(`CREATE TABLE IF NOT EXISTS ${table} (${cols})`);
       }
+      for (const ddl of rollupDdl(DUCKDB_TYPES, false)) await this.conn.run(ddl);
     });
   }
 
@@ -101,8 +104,18 @@ export class DuckDbWarehouse implements Warehouse {
 
   private async replace(table: WarehouseTable, columns: readonly Column[], key: string[], files: string[]): Promise<{ rows: number }> {
     const paths = files.map(sqlString);
+    const rollups: RollupRunner = {
+      types: DUCKDB_TYPES,
+      run: async (sql, params) => void (await this.conn.run(sql, params.map(toDuckValue))),
+      scalar: async (sql, params) => {
+        const v = (await this.conn.runAndReadAll(sql, params.map(toDuckValue))).getRows()[0]?.[0];
+        return v === null || v === undefined ? null : Number(v);
+      },
+    };
+    const partition = { tenantId: key[0], propertyId: key[1], date: key[2] };
     await this.conn.run('BEGIN TRANSACTION');
     try {
+      const spanBefore = await sessionSpanDays(rollups, table, partition);
       await this.conn.run(`DELETE FROM ${table} WHERE tenant_id = $1 AND property_id = $2 AND local_date = CAST($3 AS DATE)`, key);
       let rows = 0;
       if (paths.length > 0) {
@@ -122,6 +135,7 @@ export class DuckDbWarehouse implements Warehouse {
           throw new TallyError('invalid_argument', `${strayRows} rows of ${table} files are outside partition ${key.join('/')}`);
         }
       }
+      await rebuildRollups(rollups, table, partition, spanBefore);
       await this.conn.run('COMMIT');
       return { rows };
     } catch (err) {

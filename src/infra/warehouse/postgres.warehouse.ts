@@ -10,6 +10,7 @@ import { EVENT_COLUMNS, IDENTITY_COLUMNS, SESSION_COLUMNS, type Column } from '.
 import { TallyError } from '../errors.js';
 import type { ObjectStore } from '../object-store/object-store.port.js';
 import { localObjectPaths } from './local-objects.js';
+import { rebuildRollups, rollupDdl, sessionSpanDays, type RollupRunner } from './rollups.sql.js';
 import type { PartitionRef, QueryOptions, SandboxLimits, SandboxResult, SandboxScope, Warehouse, WarehouseTable } from './warehouse.port.js';
 import { grantReader, runSandbox, setUpSandbox } from './postgres.sql-sandbox.js';
 import { DUCKDB_TYPES, POSTGRES_TYPES } from '../column-types.js';
@@ -78,6 +79,7 @@ export interface PostgresWarehouseOptions {
  */
 export class PostgresWarehouse implements Warehouse {
   readonly dialect = 'postgres' as const;
+  readonly rollups = true;
   private readonly pool: pg.Pool;
   private duck: Promise<DuckDBInstance> | null = null;
   private closed = false;
@@ -104,6 +106,7 @@ export class PostgresWarehouse implements Warehouse {
       }
       await client.query('CREATE INDEX IF NOT EXISTS sessions_session_key_idx ON sessions (tenant_id, property_id, session_key)');
       await client.query('CREATE INDEX IF NOT EXISTS identities_client_idx ON identities (tenant_id, property_id, client_id)');
+      for (const ddl of rollupDdl(POSTGRES_TYPES, true)) await client.query(ddl);
       await client.query('COMMIT');
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
@@ -126,6 +129,15 @@ export class PostgresWarehouse implements Warehouse {
           // one load per partition at a time: two loads of an empty partition would both insert
           await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`${table}/${partition.tenantId}/${partition.propertyId}/${partition.date}`]);
           const names = columns.map((c) => c.name).join(', ');
+          const rollups: RollupRunner = {
+            types: POSTGRES_TYPES,
+            run: async (sql, params) => void (await client.query(sql, params)),
+            scalar: async (sql, params) => {
+              const v = (await client.query({ text: sql, values: params, rowMode: 'array' })).rows[0]?.[0];
+              return v === null || v === undefined ? null : Number(v);
+            },
+          };
+          const spanBefore = await sessionSpanDays(rollups, table, partition);
           let rows = 0;
           if (csv) {
             await client.query(`CREATE TEMP TABLE tally_stage (LIKE ${table}) ON COMMIT DROP`);
@@ -137,6 +149,7 @@ export class PostgresWarehouse implements Warehouse {
             partition.date,
           ]);
           if (csv) rows = (await client.query(`INSERT INTO ${table} (${names}) SELECT ${names} FROM tally_stage`)).rowCount ?? 0;
+          await rebuildRollups(rollups, table, partition, spanBefore);
           await client.query('COMMIT');
           return { rows };
         } catch (err) {

@@ -111,14 +111,15 @@ describe('Redshift SQL (exact text: Redshift itself cannot run here)', () => {
     );
     const { sql, params } = compileReport(req, { tenantId: 't1', propertyId: 'p1' }, redshiftDialect).rows;
     expect(sql).toContain(
-      "(COALESCE((regexp_instr(COALESCE(e.page_path, '(not set)'), '^(?:' || CAST($6 AS varchar(65535)) || ')$', 1, 1, 0, 'ip') > 0), FALSE) " +
-        "OR COALESCE((regexp_instr(COALESCE(e.page_path, '(not set)'), CAST($7 AS varchar(65535)), 1, 1, 0, 'cp') > 0), FALSE))",
+      "(COALESCE((regexp_instr(COALESCE(e.page_path, '(not set)'), '^(?:' || CAST($8 AS varchar(65535)) || ')$', 1, 1, 0, 'ip') > 0), FALSE) " +
+        "OR COALESCE((regexp_instr(COALESCE(e.page_path, '(not set)'), CAST($9 AS varchar(65535)), 1, 1, 0, 'cp') > 0), FALSE))",
     );
     expect(sql).toContain('WITH dr AS (SELECT 0 AS idx, CAST($3 AS varchar(65535)) AS name, CAST($4 AS date) AS start_date, CAST($5 AS date) AS end_date)');
     expect(sql).toContain("lpad(CAST(e.local_hour AS varchar(65535)), 2, '0')");
-    expect(sql).toContain('FROM f ORDER BY d0 ASC, d0 ASC, d1 ASC, dr_idx ASC LIMIT CAST($8 AS bigint) OFFSET CAST($9 AS bigint)');
+    expect(sql).toContain('FROM f ORDER BY d0 ASC, d0 ASC, d1 ASC, dr_idx ASC LIMIT CAST($10 AS bigint) OFFSET CAST($11 AS bigint)');
     expect(sql).not.toMatch(/COLLATE|AS text\)| ~\* |FILTER \(WHERE/);
-    expect(params).toEqual(['t1', 'p1', 'date_range_0', '2024-03-01', '2024-03-07', '/(docs|blog)/.*', 'API', 10000, 0]);
+    expect(sql).toContain('e.local_date BETWEEN CAST($6 AS date) AND CAST($7 AS date)');
+    expect(params).toEqual(['t1', 'p1', 'date_range_0', '2024-03-01', '2024-03-07', '2024-03-01', '2024-03-07', '/(docs|blog)/.*', 'API', 10000, 0]);
   });
 });
 

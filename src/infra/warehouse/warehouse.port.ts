@@ -44,6 +44,11 @@ export interface SandboxResult {
 
 export interface Warehouse {
   readonly dialect: Dialect;
+  /**
+   * The warehouse keeps the per-day rollups of src/domain/rollups.ts, rebuilt inside every
+   * partition load, and reports may read them (DuckDB, PostgreSQL; not Redshift).
+   */
+  readonly rollups?: boolean;
   /** Creates the tables when missing. */
   init(): Promise<void>;
   /**

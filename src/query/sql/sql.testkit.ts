@@ -19,6 +19,10 @@ export const HOSTILE_SQL: { sql: string; reason: string }[] = [
   { sql: 'SELECT * FROM duckdb_tables()', reason: 'sql_table_function' },
   { sql: "SELECT * FROM '/etc/passwd'", reason: 'sql_table_not_allowed' },
   { sql: "SELECT * FROM 'transformed/events/part-0.parquet'", reason: 'sql_table_not_allowed' },
+  // the rollups (and their build's scratch table) hold every tenant's rows: never a tenant's to read
+  { sql: 'SELECT * FROM rollup_date_users', reason: 'sql_table_not_allowed' },
+  { sql: 'SELECT count(*) FROM rollup_geo_sessions', reason: 'sql_table_not_allowed' },
+  { sql: 'SELECT * FROM tally_rollup_scratch', reason: 'sql_table_not_allowed' },
   { sql: "COPY events TO '/tmp/tally-stolen.csv'", reason: 'sql_parse' },
   { sql: "ATTACH '/tmp/tally-other.duckdb' AS other", reason: 'sql_parse' },
   { sql: 'PRAGMA database_list', reason: 'sql_parse' },

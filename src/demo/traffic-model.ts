@@ -153,52 +153,36 @@ export function planDay(ctx: TrafficContext, d: number): SessionPlan[] {
   }
 
   const plans: SessionPlan[] = [];
+  // one day's session plan; the caller's argument order keeps the rng's draw order
+  const plan = (offset: number, bot: boolean, actor: number, nth: number, firstEver: boolean, minDurationMs = 0): SessionPlan => ({
+    day: d,
+    index: 0,
+    startMs: dayStart + offset,
+    bot,
+    actor,
+    nth,
+    firstEver,
+    minDurationMs,
+  });
   const forced = rng.int(actors.length);
   for (let j = 0; j < actors.length; j++) {
     const { v, isNew } = actors[j];
     const n = rng.chance(0.03) ? 3 : rng.chance(0.12) ? 2 : 1;
     if (j === forced || rng.chance(MIDNIGHT_SHARE)) {
       const offset = dayLen - rng.between(3 * MINUTE, 20 * MINUTE);
-      plans.push({
-        day: d,
-        index: 0,
-        startMs: dayStart + offset,
-        bot: false,
-        actor: v,
-        nth: 0,
-        firstEver: isNew,
-        minDurationMs: dayLen - offset + rng.between(MINUTE, 10 * MINUTE),
-      });
+      plans.push(plan(offset, false, v, 0, isNew, dayLen - offset + rng.between(MINUTE, 10 * MINUTE)));
       continue;
     }
     let offset = sampleOffset(rng, dayLen, isNew ? 0 : RETURN_EARLIEST_MS);
     for (let k = 0; k < n && offset < dayLen; k++) {
-      plans.push({
-        day: d,
-        index: 0,
-        startMs: dayStart + offset,
-        bot: false,
-        actor: v,
-        nth: k,
-        firstEver: isNew && k === 0,
-        minDurationMs: 0,
-      });
+      plans.push(plan(offset, false, v, k, isNew && k === 0));
       offset += MAX_SESSION_MS + rng.between(35 * MINUTE, 5 * HOUR);
     }
   }
 
   const bots = opts.botShare > 0 ? Math.round((plans.length * opts.botShare) / (1 - opts.botShare)) : 0;
   for (let i = 0; i < bots; i++) {
-    plans.push({
-      day: d,
-      index: 0,
-      startMs: dayStart + rng.int(dayLen - 10 * MINUTE),
-      bot: true,
-      actor: i,
-      nth: 0,
-      firstEver: false,
-      minDurationMs: 0,
-    });
+    plans.push(plan(rng.int(dayLen - 10 * MINUTE), true, i, 0, false));
   }
   plans.sort((a, b) => a.startMs - b.startMs);
   for (let i = 0; i < plans.length; i++) plans[i].index = i;

@@ -113,8 +113,18 @@ function byTime(a: ModelEvent, b: ModelEvent): number {
   return a.ts - b.ts;
 }
 
-function onPage(rng: Rng, share: number, page: Page, url: string, name: string, ts: number, params: ModelEvent['params'], engagementMsec = 0): ModelEvent {
-  return { name, ts, path: page.path, url, title: page.title, referrer: null, params, engagementMsec, resendDelayMs: resendDelay(rng, share) };
+function onPage(
+  rng: Rng,
+  share: number,
+  page: Page,
+  url: string,
+  name: string,
+  ts: number,
+  params: ModelEvent['params'],
+  engagementMsec = 0,
+  referrer: string | null = null,
+): ModelEvent {
+  return { name, ts, path: page.path, url, title: page.title, referrer, params, engagementMsec, resendDelayMs: resendDelay(rng, share) };
 }
 
 function sessionRng(ctx: TrafficContext, plan: SessionPlan): Rng {
@@ -154,34 +164,14 @@ function expandHuman(ctx: TrafficContext, plan: SessionPlan): SessionModel {
   }
   const landingUrl = base + page.path + withQuery(page.query, campaign);
   if (plan.firstEver) {
-    events.push({
-      name: 'first_visit',
-      ts: t,
-      path: page.path,
-      url: landingUrl,
-      title: page.title,
-      referrer: source.referrer,
-      params: null,
-      engagementMsec: 0,
-      resendDelayMs: resendDelay(rng, share),
-    });
+    events.push(onPage(rng, share, page, landingUrl, 'first_visit', t, null, 0, source.referrer));
   }
 
   for (let p = 0; ; p++) {
     const url = p === 0 ? landingUrl : base + page.path + page.query;
     let dwell = dwellFor(rng, shape);
     if (page.kind === 'checkout') dwell = Math.max(dwell, 6_000);
-    events.push({
-      name: 'page_view',
-      ts: t,
-      path: page.path,
-      url,
-      title: page.title,
-      referrer: p === 0 ? source.referrer : null,
-      params: null,
-      engagementMsec: 0,
-      resendDelayMs: resendDelay(rng, share),
-    });
+    events.push(onPage(rng, share, page, url, 'page_view', t, null, 0, p === 0 ? source.referrer : null));
     // only the landing event carries the campaign; later events on the landing page use the clean URL
     const pageUrl = base + page.path + page.query;
     const during: ModelEvent[] = [];
@@ -261,44 +251,12 @@ function expandBot(ctx: TrafficContext, plan: SessionPlan): SessionModel {
   for (let p = 0; p < pages; p++) {
     const page = makePage(rng, rng.pick(BOT_PAGES));
     const url = base + page.path + page.query;
-    if (p === 0 && bot.runsTag) {
-      events.push({
-        name: 'first_visit',
-        ts: t,
-        path: page.path,
-        url,
-        title: page.title,
-        referrer: null,
-        params: null,
-        engagementMsec: 0,
-        resendDelayMs: resendDelay(rng, share),
-      });
-    }
-    events.push({
-      name: 'page_view',
-      ts: t,
-      path: page.path,
-      url,
-      title: page.title,
-      referrer: null,
-      params: null,
-      engagementMsec: 0,
-      resendDelayMs: resendDelay(rng, share),
-    });
+    if (p === 0 && bot.runsTag) events.push(onPage(rng, share, page, url, 'first_visit', t, null));
+    events.push(onPage(rng, share, page, url, 'page_view', t, null));
     const dwell = rng.between(500, 5_000);
     if (bot.runsTag) {
       const msec = Math.floor(dwell * 0.9);
-      events.push({
-        name: 'user_engagement',
-        ts: t + dwell,
-        path: page.path,
-        url,
-        title: page.title,
-        referrer: null,
-        params: { engagement_time_msec: msec },
-        engagementMsec: msec,
-        resendDelayMs: resendDelay(rng, share),
-      });
+      events.push(onPage(rng, share, page, url, 'user_engagement', t + dwell, { engagement_time_msec: msec }, msec));
     }
     t += dwell + rng.between(100, 1_000);
   }

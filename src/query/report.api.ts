@@ -150,22 +150,23 @@ export const RunReportResponseSchema = z
   })
   .meta({ id: 'RunReportResponse' });
 
+/** The fields a dimension's and a metric's metadata share. */
+const definitionMetadata = {
+  apiName: z.string(),
+  uiName: z.string(),
+  description: z.string(),
+  deprecatedApiNames: z.array(z.string()),
+};
 const DimensionMetadataSchema = z
   .strictObject({
-    apiName: z.string(),
-    uiName: z.string(),
-    description: z.string(),
-    deprecatedApiNames: z.array(z.string()),
+    ...definitionMetadata,
     customDefinition: z.boolean(),
     category: z.string(),
   })
   .meta({ id: 'DimensionMetadata' });
 const MetricMetadataSchema = z
   .strictObject({
-    apiName: z.string(),
-    uiName: z.string(),
-    description: z.string(),
-    deprecatedApiNames: z.array(z.string()),
+    ...definitionMetadata,
     type: z.union([z.string(), z.number().int()]),
     expression: z.string(),
     customDefinition: z.boolean(),

@@ -209,21 +209,32 @@ function parseSlice<S extends z.ZodObject>(s: S, env: Env, issues: string[]): z.
   return {} as z.infer<S>;
 }
 
+type Slices = { [K in keyof typeof schema]: z.infer<(typeof schema)[K]> };
+
+/** Every slice of the schema, in its order; the issues of all of them are collected, not the first only. */
+function parseSlices(env: Env, issues: string[]): Slices {
+  const slices: Partial<Record<keyof Slices, unknown>> = {};
+  for (const k of Object.keys(schema) as (keyof Slices)[]) slices[k] = parseSlice(schema[k], env, issues);
+  return slices as Slices;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const issues: string[] = [];
-  const core = parseSlice(schema.core, env, issues);
-  const http = parseSlice(schema.http, env, issues);
-  const db = parseSlice(schema.db, env, issues);
-  const log = parseSlice(schema.eventLog, env, issues);
-  const os = parseSlice(schema.objectStore, env, issues);
-  const counters = parseSlice(schema.counters, env, issues);
-  const archiver = parseSlice(schema.archiver, env, issues);
-  const jobs = parseSlice(schema.jobs, env, issues);
-  const wh = parseSlice(schema.warehouse, env, issues);
-  const accounts = parseSlice(schema.accounts, env, issues);
-  const demo = parseSlice(schema.demo, env, issues);
-  const reports = parseSlice(schema.reports, env, issues);
-  const billing = parseSlice(schema.billing, env, issues);
+  const {
+    core,
+    http,
+    db,
+    eventLog: log,
+    objectStore: os,
+    counters,
+    archiver,
+    jobs,
+    warehouse: wh,
+    accounts,
+    demo,
+    reports,
+    billing,
+  } = parseSlices(env, issues);
 
   const logKind = log.TALLY_EVENT_LOG ?? (log.KAFKA_BROKERS ? 'kafka' : 'local');
   if (logKind === 'kafka' && !log.KAFKA_BROKERS) issues.push('KAFKA_BROKERS: required when TALLY_EVENT_LOG=kafka');

@@ -1,4 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { perTestBackend } from '../contract.testkit.js';
 import type { Counters } from './counters.port.js';
 
 export interface CountersBackend {
@@ -40,21 +41,11 @@ async function inOneWindow(windowMs: number, body: (attempt: number) => Promise<
  */
 export function countersContract(name: string, factory: () => Promise<CountersBackend>): void {
   describe(`Counters contract: ${name}`, () => {
-    let backend: CountersBackend;
-    let opened: Counters[];
-    const open = () => {
-      const c = backend.open();
-      opened.push(c);
-      return c;
-    };
-    beforeEach(async () => {
-      backend = await factory();
-      opened = [];
-    });
-    afterEach(async () => {
-      await Promise.all(opened.map((c) => c.close()));
-      await backend.cleanup();
-    });
+    const { backend, open } = perTestBackend(
+      factory,
+      (b) => b.open(),
+      (c) => c.close(),
+    );
 
     it('allows up to the limit in a window, then refuses without taking', async () => {
       const c = open();
@@ -149,7 +140,7 @@ export function countersContract(name: string, factory: () => Promise<CountersBa
 
     it('never goes past the limit under concurrent takes (from two instances when shared)', async () => {
       const a = open();
-      const b = backend.shared ? open() : a;
+      const b = backend().shared ? open() : a;
       await inOneWindow(2_000, async (i) => {
         const takes = Array.from({ length: 300 }, (_, j) => (j % 2 ? a : b).take(`busy${i}`, 1 + (j % 3), 100, 2_000));
         const results = await Promise.all(takes);
@@ -223,7 +214,7 @@ export function countersContract(name: string, factory: () => Promise<CountersBa
 
       it('never admits past the burst under concurrent takes (from two instances when shared)', async () => {
         const a = open();
-        const b = backend.shared ? open() : a;
+        const b = backend().shared ? open() : a;
         const k = id();
         const limit = { ratePerSecond: 1, burst: 100 };
         const results = await Promise.all(Array.from({ length: 300 }, (_, j) => (j % 2 ? a : b).takeTokens(k, 1 + (j % 3), limit)));

@@ -97,6 +97,18 @@ describeWithService('KafkaEventLog', 'kafka', 'KAFKA_BROKERS', (brokersVar) => {
     return { brokers, clientId: 'tally-test', topics, partitions: 4, ...extra };
   }
 
+  /** Opens a log on new topics and runs `test` on it; the log is closed and its topics dropped whatever happens. */
+  async function withNewLog<T>(extra: Partial<KafkaEventLogOptions>, test: (log: KafkaEventLog, topics: Record<LogOutput, string>) => Promise<T>): Promise<T> {
+    const topics = uniqueTopics();
+    const log = await KafkaEventLog.open(options(topics, extra));
+    try {
+      return await test(log, topics);
+    } finally {
+      await log.close();
+      await dropTopics(topics);
+    }
+  }
+
   eventLogContract('KafkaEventLog', async () => {
     const topics = uniqueTopics();
     const logs: EventLog[] = [await KafkaEventLog.open(options(topics))];
@@ -154,9 +166,7 @@ describeWithService('KafkaEventLog', 'kafka', 'KAFKA_BROKERS', (brokersVar) => {
     });
 
     it('coalesces concurrent appends into few produce requests', async () => {
-      const topics = uniqueTopics();
-      const log = await KafkaEventLog.open(options(topics));
-      try {
+      await withNewLog({}, async (log) => {
         const n = 3000;
         const before = { ...log.stats };
         await Promise.all(Array.from({ length: n }, (_, i) => log.append('raw-events', [{ key: `c${i % 50}`, value: Buffer.from(`v${i}`) }])));
@@ -166,36 +176,27 @@ describeWithService('KafkaEventLog', 'kafka', 'KAFKA_BROKERS', (brokersVar) => {
         // all of them are made in one event-loop turn: the first request carries them all
         expect(requests).toBeLessThanOrEqual(2);
         expect((await log.endOffsets('raw-events')).reduce((a, b) => a + b, 0)).toBe(n);
-      } finally {
-        await log.close();
-        await dropTopics(topics);
-      }
+      });
     });
 
     it('records the latency of every acknowledged produce request and logs it on close', async () => {
-      const topics = uniqueTopics();
       const lines: string[] = [];
       const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
-      const log = await KafkaEventLog.open(options(topics, { logger }));
-      try {
+      const closedLog = await withNewLog({ logger }, async (log) => {
         for (let i = 0; i < 5; i++) await log.append('raw-events', [{ key: `c${i}`, value: Buffer.from(`v${i}`) }]);
         const latency = log.produceLatency.summary();
         expect(latency.count).toBe(log.stats.produceRequests);
         expect(latency.count).toBeGreaterThanOrEqual(5);
         expect(latency.p50).toBeGreaterThan(0);
         expect(latency.max).toBeGreaterThanOrEqual(latency.p99);
-      } finally {
-        await log.close();
-        await dropTopics(topics);
-      }
+        return log;
+      });
       const closed = lines.map((l) => JSON.parse(l)).find((l) => l.msg === 'Kafka event log closed');
-      expect(closed).toMatchObject({ produceRequests: log.stats.produceRequests, produceMs: log.produceLatency.summary() });
+      expect(closed).toMatchObject({ produceRequests: closedLog.stats.produceRequests, produceMs: closedLog.produceLatency.summary() });
     });
 
     it('splits an append larger than one produce request and keeps its order', async () => {
-      const topics = uniqueTopics();
-      const log = await KafkaEventLog.open(options(topics, { maxRequestBytes: 4096 }));
-      try {
+      await withNewLog({ maxRequestBytes: 4096 }, async (log) => {
         const records = Array.from({ length: 200 }, (_, i) => ({ key: 'same-visitor', value: Buffer.from(`r${i}`.padEnd(100, '.')) }));
         const before = log.stats.produceRequests;
         await log.append('raw-events', records);
@@ -210,16 +211,11 @@ describeWithService('KafkaEventLog', 'kafka', 'KAFKA_BROKERS', (brokersVar) => {
         await all;
         await c.stop();
         expect(seen).toEqual(records.map((r) => r.value.toString()));
-      } finally {
-        await log.close();
-        await dropTopics(topics);
-      }
+      });
     });
 
     it('names the Kafka consumer group after the group and the topic', async () => {
-      const topics = uniqueTopics();
-      const log = await KafkaEventLog.open(options(topics));
-      try {
+      await withNewLog({}, async (log, topics) => {
         await log.append('dead-letter', [{ key: 'k', value: Buffer.from('x') }]);
         let done!: () => void;
         const handled = new Promise<void>((r) => (done = r));
@@ -229,10 +225,7 @@ describeWithService('KafkaEventLog', 'kafka', 'KAFKA_BROKERS', (brokersVar) => {
         const res = await admin.fetchOffsets({ groupId: kafkaGroupId('archiver', topics['dead-letter']), topics: [topics['dead-letter']] });
         expect(res[0].partitions.map((p) => Number(p.offset)).filter((o) => o > 0)).toEqual([1]);
         expect(await log.committedOffsets('raw-events', 'archiver')).toEqual([0, 0, 0, 0]);
-      } finally {
-        await log.close();
-        await dropTopics(topics);
-      }
+      });
     });
   });
 });

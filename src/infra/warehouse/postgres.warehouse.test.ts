@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateProperty, writeParquetPartitions } from '../../query/report-fixture.testkit.js';
-import { describeWithService, requireService } from '../../../test/support/services.js';
+import { describeWithService } from '../../../test/support/services.js';
 import { createTestDatabase } from '../metadata/test-database.testkit.js';
 import { ROLLUP_TABLES } from '../../domain/rollups.js';
 import { FolderObjectStore } from '../object-store/folder.object-store.js';
-import { S3ObjectStore } from '../object-store/s3.object-store.js';
+import { servicesS3Store } from '../object-store/s3-store.testkit.js';
 import { PostgresWarehouse } from './postgres.warehouse.js';
 import { warehouseContract } from './warehouse.contract.js';
 
@@ -86,16 +86,9 @@ describeWithService('PostgresWarehouse', 'postgres', 'DATABASE_URL', (baseUrl) =
   });
 
   it('loads objects from S3 (downloaded to a temp file first: no httpfs offline)', async () => {
-    const bucket = requireService('s3', 'S3_BUCKET');
-    if (!bucket) return;
+    const store = servicesS3Store('wh-test');
+    if (!store) return;
     const dir = mkdtempSync(join(tmpdir(), 'tally-wh-s3-'));
-    const store = new S3ObjectStore({
-      bucket,
-      prefix: `wh-test-${Date.now()}/`,
-      region: process.env.S3_REGION ?? 'us-east-1',
-      endpoint: process.env.S3_ENDPOINT,
-      forcePathStyle: true,
-    });
     const wh = new PostgresWarehouse({ url: await fresh(), store });
     try {
       const fx = generateProperty('t9', 'p9', 11, 8);

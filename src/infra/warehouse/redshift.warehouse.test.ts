@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeWithService, requireService } from '../../../test/support/services.js';
+import { describeWithService } from '../../../test/support/services.js';
 import { EVENT_COLUMNS } from '../../domain/transformed-schema.js';
 import { generateProperty, writeParquetPartitions, type EventRow, type WrittenPartition } from '../../query/report-fixture.testkit.js';
 import { compileReport } from '../../query/report-compiler.js';
@@ -12,7 +12,7 @@ import { redshiftDialect } from '../../query/sql-dialect.js';
 import { TallyError } from '../errors.js';
 import { createTestDatabase } from '../metadata/test-database.testkit.js';
 import { FolderObjectStore } from '../object-store/folder.object-store.js';
-import { S3ObjectStore } from '../object-store/s3.object-store.js';
+import { servicesS3Store } from '../object-store/s3-store.testkit.js';
 import { PostgresWarehouse } from './postgres.warehouse.js';
 import { executeLoadPlan, redshiftCreateTable, redshiftLoadPlan, RedshiftWarehouse, type Statement } from './redshift.warehouse.js';
 
@@ -242,15 +242,8 @@ describeWithService('Redshift statements that PostgreSQL also accepts, run on Po
     ).rejects.toMatchObject({ code: 'not_found' });
     await rs.close();
 
-    const bucket = requireService('s3', 'S3_BUCKET');
-    if (!bucket) return;
-    const store = new S3ObjectStore({
-      bucket,
-      prefix: `rs-test-${Date.now()}/`,
-      region: process.env.S3_REGION ?? 'us-east-1',
-      endpoint: process.env.S3_ENDPOINT,
-      forcePathStyle: true,
-    });
+    const store = servicesS3Store('rs-test');
+    if (!store) return;
     const onS3 = new RedshiftWarehouse({ url, store, iamRole: ROLE });
     try {
       await store.put(p.key, readFileSync(join(dir, p.key)));

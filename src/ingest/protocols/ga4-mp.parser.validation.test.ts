@@ -3,13 +3,8 @@ import { TallyError } from '../../infra/errors.js';
 import { DROPPED_PARAM } from '../parsed-event.js';
 import { USER_PROPERTY_TIMESTAMPS_PARAM } from './ga4-mp.event.js';
 import { parseGa4MpBody } from './ga4-mp.parser.js';
-import {
-  RESERVED_APP_EVENT_NAMES,
-  RESERVED_EVENT_NAMES,
-  RESERVED_PARAM_PREFIXES,
-  RESERVED_USER_PROPERTY_NAMES,
-  RESERVED_USER_PROPERTY_PREFIXES,
-} from './ga4-mp.limits.js';
+import { RESERVED_APP_EVENT_NAMES, RESERVED_EVENT_NAMES, RESERVED_PARAM_PREFIXES } from './ga4-mp.limits.js';
+import { RESERVED_USER_PROPERTY_NAMES, RESERVED_USER_PROPERTY_PREFIXES } from './ga4-mp.limits.js';
 import { ENFORCE, parse, req, accepted, one, msg, refusedOnly, repeat, paramsOf } from './ga4-mp.parser.testkit.js';
 
 describe('parseGa4MpBody', () => {

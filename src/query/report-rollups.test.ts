@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeWithService } from '../../test/support/services.js';
-import type { PropertySettings } from '../domain/property-settings.js';
 import { createTestDatabase } from '../infra/metadata/test-database.testkit.js';
 import { FolderObjectStore } from '../infra/object-store/folder.object-store.js';
 import { DuckDbWarehouse } from '../infra/warehouse/duckdb.warehouse.js';
@@ -14,16 +13,9 @@ import { generateProperty, loadPartitions, mergeFixtures, writeParquetPartitions
 import { ReportCache } from './report-cache.js';
 import { parseRunReportRequest } from './report-request.js';
 import { runReport, type ReportStats } from './report.service.js';
+// the report service tests' property (t1/p1, UTC, EUR, purchase as key event)
+import { settings } from './report.service.testkit.js';
 
-const settings: PropertySettings = {
-  tenantId: 't1',
-  propertyId: 'p1',
-  timeZone: 'UTC',
-  currencyCode: 'EUR',
-  sessionTimeoutMinutes: 30,
-  engagedSessionSeconds: 10,
-  keyEvents: ['purchase'],
-};
 const WIDGETS = dashboardWidgets('2024-03-03', '2024-03-07', '2024-03-01', '2024-03-02');
 
 let dir: string;

@@ -2,7 +2,6 @@ import { TallyError } from '../infra/errors.js';
 import { addDays, assertTimeZone, localMidnight, parseDate, weekday } from './local-time.js';
 import { mix, Rng } from './prng.js';
 import { COUNTRIES, DEVICES, HOUR_WEIGHTS, IPV6_SHARE, type DeviceCategory } from './traffic-catalog.js';
-import type { TrafficOptions } from './traffic-generator.js';
 
 /**
  * The model shared by the generator and the ground truth. Everything is a pure function of the
@@ -11,6 +10,32 @@ import type { TrafficOptions } from './traffic-generator.js';
  * neither side needs the whole dataset in memory. This file: the options, a day's plan and the
  * visitors; `traffic-sessions.ts` expands a planned session into its events.
  */
+
+/** What to generate: `generateTraffic` (traffic-generator.ts) and `groundTruth` take these. */
+export interface TrafficOptions {
+  seed: number;
+  /** YYYY-MM-DD, property-local. */
+  startDate: string;
+  days: number;
+  /** IANA zone of the property. */
+  timeZone: string;
+  visitorsPerDay: number;
+  /** Default 'shop.example.com'. */
+  hostName?: string;
+  /** Share of sessions from bots. Default 0.05. */
+  botShare?: number;
+  /** Share of events the client sends twice. Default 0.02. */
+  duplicateShare?: number;
+  /** Share of sessions sent 1–60 h after they happened. Default 0.03. */
+  lateShare?: number;
+  /** Share of visitors whose client sends a session_id. Default 0.5. */
+  sessionIdShare?: number;
+  /**
+   * Only sessions whose every event happens in [fromMs, toMs] (epoch ms): a demo "until now"
+   * leaves out the sessions still to come today, from the traffic and its ground truth alike.
+   */
+  window?: { fromMs: number; toMs: number };
+}
 
 export interface ResolvedTrafficOptions {
   seed: number;

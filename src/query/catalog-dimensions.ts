@@ -1,4 +1,4 @@
-import type { DimensionDef } from './catalog.js';
+import type { DimensionDef } from './catalog.types.js';
 import { COUNTRY_NAMES } from './country-names.js';
 import { sqlLiteral, type SqlDialect } from './sql-dialect.js';
 

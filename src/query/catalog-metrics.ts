@@ -1,4 +1,4 @@
-import type { MetricDef, MetricType, Scope } from './catalog.js';
+import type { MetricDef, MetricType, Scope } from './catalog.types.js';
 import type { SqlDialect } from './sql-dialect.js';
 
 /** The catalog's metrics: expressions over the atoms of catalog.ts. */

@@ -1,9 +1,10 @@
 import { activeUserCondition, EVENT_MEASURES, SESSION_MEASURES } from '../domain/rollups.js';
 import { DIMENSIONS } from './catalog-dimensions.js';
 import { METRICS } from './catalog-metrics.js';
-import type { SqlDialect } from './sql-dialect.js';
+import type { AtomDef, DimensionDef, MetricDef } from './catalog.types.js';
 
 export { DIMENSIONS, METRICS };
+export type { AtomDef, AtomGroup, DimensionDef, MetricDef, MetricType, RowSql, Scope } from './catalog.types.js';
 
 /**
  * The one dimension and metric catalog every warehouse dialect compiles from.
@@ -19,64 +20,6 @@ export { DIMENSIONS, METRICS };
  * Metrics are expressions over "atoms": additive aggregates, each computed in one of three
  * groups (event rows, session rows, user = distinct USER_KEY over event rows).
  */
-export type Scope = 'event' | 'session' | 'user';
-
-export type MetricType = 'TYPE_INTEGER' | 'TYPE_FLOAT' | 'TYPE_SECONDS';
-
-export type RowSql = (d: SqlDialect) => string;
-
-export interface DimensionDef {
-  apiName: string;
-  uiName: string;
-  description: string;
-  category: string;
-  scope: Scope;
-  deprecatedApiNames?: readonly string[];
-  onEvent: RowSql;
-  onSession?: RowSql;
-  /** `onEvent` reads `s.` columns. */
-  eventNeedsSession?: boolean;
-  /** Reads `fs.` (both forms). */
-  needsFirstSession?: boolean;
-  /**
-   * Applied after grouping, to turn the grouped value into the reported one (codes to names).
-   * Must be one-to-one so groups stay distinct.
-   */
-  present?: (grouped: string, d: SqlDialect) => string;
-}
-
-export type AtomGroup = 'event' | 'session' | 'user';
-
-export interface AtomDef {
-  name: string;
-  group: AtomGroup;
-  type: 'bigint' | 'double';
-  /**
-   * Aggregate SQL. event/user groups: over `e` (+ `s`, `fs` when flagged); session group: over
-   * `s`, one row per session with at least `engaged`, `duration_s`, `key_events`.
-   */
-  sql: RowSql;
-  /** The atom over rollup rows; absent: not answerable from a rollup. */
-  rollup?: RowSql;
-  needsSession?: boolean;
-  needsFirstSession?: boolean;
-}
-
-export interface MetricDef {
-  apiName: string;
-  uiName: string;
-  description: string;
-  category: string;
-  type: MetricType;
-  scope: Scope;
-  deprecatedApiNames?: readonly string[];
-  /** GA4's metadata `expression` for derived metrics. */
-  expression?: string;
-  atoms: readonly string[];
-  /** SQL over the atoms; `a(name)` is the atom's (never null) column. */
-  sql: (a: (atom: string) => string, d: SqlDialect) => string;
-}
-
 /**
  * Who an event's user is (GA4's reporting identity): the user id it carries, else the user its
  * client was first linked to (`idm`, from the identities table, so anonymous history counts as

@@ -384,3 +384,19 @@ function compileLeaf(f: Filter, x: string, isMetric: boolean, p: Params, d: SqlD
       return `(${x} = '' OR ${x} = '(not set)')`;
   }
 }
+
+/**
+ * The events a report reads: the property's (non-bot) events in each of its date ranges, summed
+ * over the ranges (each range is scanned). The unit its quota cost is measured in.
+ */
+export function compileScanCount(ranges: readonly { startDate: string; endDate: string }[], scope: TenantScope, d: SqlDialect): CompiledQuery {
+  const p = new Params(d);
+  const tenant = p.add(scope.tenantId, 'text');
+  const property = p.add(scope.propertyId, 'text');
+  const parts = ranges.map(
+    (r) =>
+      `(SELECT COUNT(*) FROM events e WHERE e.tenant_id = ${tenant} AND e.property_id = ${property} AND e.is_bot IS NOT TRUE ` +
+      `AND e.local_date BETWEEN ${p.add(r.startDate, 'date')} AND ${p.add(r.endDate, 'date')})`,
+  );
+  return { sql: `SELECT ${parts.join(' + ')} AS scanned`, params: p.values };
+}

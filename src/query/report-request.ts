@@ -293,7 +293,7 @@ function parseDateRange(value: unknown, path: string, index: number, ctx: ParseC
   return { startDate, endDate, name: name || `date_range_${index}` };
 }
 
-function parseOrderBy(value: unknown, path: string): OrderBy {
+export function parseOrderBy(value: unknown, path: string): OrderBy {
   const o = object(value, path, ['desc', 'metric', 'dimension', 'pivot']);
   const desc = bool(o.desc, `${path}.desc`);
   if (o.pivot != null) throw invalid(`${path}.pivot is only valid in runPivotReport.`, path);

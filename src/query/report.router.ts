@@ -9,7 +9,12 @@ import { DIMENSIONS, findDimension, findMetric, METRICS } from './catalog.js';
 import { COMPATIBILITY, encodeEnum, enumName } from './ga4-enums.js';
 import { sendGoogleError } from './google-error.js';
 import { buildMetadata, dimensionMetadata, metricMetadata } from './metadata.js';
-import { PropertyQuotaMeter } from './property-quota.js';
+import { PropertyQuotaMeter, tokensFor, type QuotaScope, type ReportWork } from './property-quota.js';
+import { budgetsForPlan, type QuotaBudget } from './quota-budgets.js';
+import { parseRealtimeRequest, runRealtimeReport, type RunRealtimeReportResponse } from './realtime-report.js';
+import type { RealtimeEvent } from './realtime-window.js';
+import { compileScanCount } from './report-compiler.js';
+import { dialectFor } from './sql-dialect.js';
 import { invalid, list, object, readJsonBody } from './proto-json.js';
 import { checkRegexSyntax } from './report-filter.js';
 import { parseRunReportRequest } from './report-request.js';
@@ -21,7 +26,7 @@ import { runReport } from './report.service.js';
 export interface ReportRouterDeps {
   warehouse: Warehouse;
   /** Throws TallyError('unauthenticated' | 'permission_denied' | 'not_found'). */
-  authorize: (bearerToken: string | null, propertyId: string, req?: Request) => Promise<PropertySettings>;
+  authorize: (bearerToken: string | null, propertyId: string, req?: Request) => Promise<PropertySettings & { planId?: string }>;
   /** Where 5xx errors are reported before being masked. */
   logError?: (err: unknown) => void;
   now?: () => Date;
@@ -32,7 +37,20 @@ export interface ReportRouterDeps {
   /** Where report requests per key per minute are counted (Redis: shared by every api process). */
   counters?: Counters;
   limits?: Partial<ReportLimits>;
+  /** The last 30 minutes of the event log, per property (runRealtimeReport); without it: 501. */
+  realtime?: RealtimeSource;
+  /** Report token budgets of a plan (default: this module's table, `quota-budgets.ts`). */
+  budgetsFor?: (planId: string | undefined) => QuotaBudget;
+  /** Rows scanned per report token (default ROWS_PER_TOKEN). */
+  rowsPerToken?: number;
 }
+
+/** Where realtime reports read: the live events of one property (the event log's tail). */
+export interface RealtimeSource {
+  events(tenantId: string, propertyId: string, now?: number): readonly RealtimeEvent[];
+}
+
+type Caller = { settings: PropertySettings & { planId?: string }; scope: QuotaScope };
 
 export interface ReportLimits extends ReportSchedulerLimits {
   /** Each report's deadline, queueing included: its statements are cancelled past it. */
@@ -58,7 +76,9 @@ const MAX_BATCH = 5;
  */
 export function createReportRouter(deps: ReportRouterDeps): express.Router {
   const router = express.Router();
-  const quota = new PropertyQuotaMeter();
+  // enforced on the shared counters when there are some; otherwise only reported, per request
+  const quota = deps.counters ? new PropertyQuotaMeter(deps.counters) : null;
+  const budgetsFor = deps.budgetsFor ?? budgetsForPlan;
   const now = deps.now ?? (() => new Date());
   const limits: ReportLimits = { ...DEFAULT_REPORT_LIMITS, ...deps.limits };
   const scheduler = new ReportScheduler(limits);
@@ -88,21 +108,42 @@ export function createReportRouter(deps: ReportRouterDeps): express.Router {
       }
     };
 
-  const run = async (settings: PropertySettings, raw: unknown, enumAsInt: boolean): Promise<RunReportResponse> => {
+  /** Reports the request's token cost in `propertyQuota` (charged either way). */
+  const charge = async (c: Caller, work: ReportWork) => {
+    const tokens = tokensFor(work, deps.rowsPerToken);
+    if (quota) return quota.charge(c.scope, tokens);
+    const b = c.scope.budget;
+    const left = (limit: number) => ({ consumed: tokens, remaining: Math.max(0, limit - tokens) });
+    return {
+      tokensPerDay: left(b.tokensPerDay),
+      tokensPerHour: left(b.tokensPerHour),
+      concurrentRequests: { consumed: 0, remaining: b.concurrentRequests },
+      serverErrorsPerProjectPerHour: { consumed: 0, remaining: b.serverErrorsPerProjectPerHour },
+      potentiallyThresholdedRequestsPerHour: { consumed: 0, remaining: b.potentiallyThresholdedRequestsPerHour },
+      tokensPerProjectPerHour: left(b.tokensPerProjectPerHour),
+    };
+  };
+
+  const run = async (c: Caller, raw: unknown, enumAsInt: boolean): Promise<RunReportResponse> => {
+    const { settings } = c;
     const deadline = Date.now() + limits.timeoutMs;
     const request = parseRunReportRequest(raw, { timeZone: settings.timeZone, now: now() });
     if (deps.regexSyntax) await checkRegexSyntax(request, deps.regexSyntax);
-    const response = await scheduler.run(
+    await quota?.admit(c.scope);
+    const { response, work } = await scheduler.run(
       settings.tenantId,
       async () => {
         // read before the report's queries: a load finishing in between only adds to the numbers
         const completeUpTo = (await deps.completeUpTo?.(settings.propertyId)) ?? null;
-        return runReport(deps.warehouse, settings, request, { enumAsInt, completeUpTo, deadline });
+        const response = await runReport(deps.warehouse, settings, request, { enumAsInt, completeUpTo, deadline });
+        const scan = compileScanCount(request.dateRanges, settings, dialectFor(deps.warehouse.dialect));
+        const [row] = await deps.warehouse.query<{ scanned: unknown }>(scan.sql, scan.params, { timeoutMs: Math.max(1, deadline - Date.now()) });
+        return { response, work: { rowsScanned: Number(row?.scanned ?? 0) } };
       },
       deadline,
     );
+    const charged = await charge(c, work);
     if (request.returnPropertyQuota) {
-      const charged = quota.charge(settings.propertyId, PropertyQuotaMeter.tokensFor(response.rowCount ?? 0), now().getTime());
       // propertyQuota sits before kind in GA4's field order
       const { kind, ...rest } = response;
       return { ...rest, propertyQuota: charged, kind };
@@ -110,7 +151,22 @@ export function createReportRouter(deps: ReportRouterDeps): express.Router {
     return response;
   };
 
-  const METHODS = ['runReport', 'batchRunReports', 'checkCompatibility'];
+  const realtime = async (c: Caller, raw: unknown, enumAsInt: boolean): Promise<RunRealtimeReportResponse> => {
+    if (!deps.realtime)
+      throw new TallyError('unimplemented', 'Method runRealtimeReport is not available in this process (no event log tail).', { reason: 'unimplemented' });
+    const request = parseRealtimeRequest(raw);
+    if (deps.regexSyntax) await checkRegexSyntax(request, deps.regexSyntax);
+    await quota?.admit(c.scope);
+    const at = now().getTime();
+    const events = deps.realtime.events(c.settings.tenantId, c.settings.propertyId, at);
+    const { response, scanned } = runRealtimeReport(events, c.settings, request, { now: at, enumAsInt });
+    const charged = await charge(c, { rowsScanned: scanned });
+    if (!request.returnPropertyQuota) return response;
+    const { kind, ...rest } = response;
+    return { ...rest, propertyQuota: charged, kind };
+  };
+
+  const METHODS = ['runReport', 'batchRunReports', 'checkCompatibility', 'runRealtimeReport'];
   // Express path params stop at '/', so ':rest' is "123:runReport"; the method follows the last ':'.
   const split = (req: Request) => {
     const rest = String(req.params.rest);
@@ -126,13 +182,15 @@ export function createReportRouter(deps: ReportRouterDeps): express.Router {
       const { propertyId, method } = split(req);
       const token = bearerToken(req);
       const settings = await deps.authorize(token, propertyId, req);
+      const c: Caller = { settings, scope: { propertyId, caller: callerOf(req, token), budget: budgetsFor(settings.planId) } };
       const json = readJsonBody(req.body);
       const reports = method === 'batchRunReports' ? Math.max(1, batchSize(json)) : 1;
       await admit(token, reports);
       const asInt = enumAsInt(req);
       checkPropertyField(json, propertyId);
-      if (method === 'runReport') return run(settings, json, asInt);
-      if (method === 'batchRunReports') return batch(json, propertyId, (r) => run(settings, r, asInt));
+      if (method === 'runReport') return run(c, json, asInt);
+      if (method === 'batchRunReports') return batch(json, propertyId, (r) => run(c, r, asInt));
+      if (method === 'runRealtimeReport') return realtime(c, json, asInt);
       return checkCompatibility(json, asInt);
     }),
   );
@@ -157,6 +215,13 @@ export function createReportRouter(deps: ReportRouterDeps): express.Router {
 function batchSize(json: unknown): number {
   const requests = (json as { requests?: unknown } | null)?.requests;
   return Array.isArray(requests) ? Math.min(requests.length, MAX_BATCH) : 0;
+}
+
+/** GA4's "project": the read key (hashed), or the signed-in member, or the client address. */
+function callerOf(req: Request, token: string | null): string {
+  if (token) return `k:${createHash('sha256').update(token).digest('hex').slice(0, 32)}`;
+  const user = req.user as { id?: string } | undefined;
+  return user?.id ? `u:${user.id}` : `ip:${req.ip ?? ''}`;
 }
 
 function bearerToken(req: Request): string | null {

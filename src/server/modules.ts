@@ -31,6 +31,7 @@ import { geoipLite } from '../ingest/geo.js';
 import { SharedSaltStore, VisitorIds } from '../ingest/visitor-id.js';
 import { createReportRouter } from '../query/report.router.js';
 import { createApiFallbackRouter } from '../query/api-fallback.router.js';
+import { RealtimeTail } from '../query/realtime-tail.js';
 import { DuckDbRe2Syntax } from '../infra/regex/re2-syntax.js';
 import type { RegexSyntax } from '../infra/regex/regex-syntax.port.js';
 import { Archiver } from '../../jobs/archiver.js';
@@ -127,7 +128,7 @@ export interface Parts {
   /** The loopback admin listener, in a process holding the data dir. */
   management: { port: number; close(): Promise<void> } | null;
   accounts: Awaited<ReturnType<typeof mountAccounts>> & { counters: Counters };
-  reports: { regexSyntax: RegexSyntax; counters: Counters };
+  reports: { regexSyntax: RegexSyntax; counters: Counters; realtime: RealtimeTail };
   metrics: { unsetSources(): void };
   health: { ops: ReturnType<typeof createOpsEndpoints>; listener: { port: number; close(): Promise<void> } | null };
   console: true;
@@ -351,13 +352,15 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
     },
   },
   reports: {
-    needs: ['warehouse', 'state', 'credentials', 'accounts'],
-    start({ config, get, logger, http }) {
+    needs: ['warehouse', 'state', 'credentials', 'accounts', 'eventLog'],
+    async start({ config, get, logger, http }) {
       const state = get('state');
       // RE2 syntax for regex filters; report requests per key per minute counted like ingest's (Redis when set)
       const regexSyntax = new DuckDbRe2Syntax();
       const counters = openCounters(config, logger);
       const logError = (err: unknown) => logger.error({ err }, 'report request failed');
+      // runRealtimeReport reads the event log's tail (this process's own consumer group), not the warehouse
+      const realtime = await new RealtimeTail(get('eventLog'), { onError: (err) => logger.warn({ err }, 'realtime: unreadable log record') }).start();
       http.app().use(
         createReportRouter({
           warehouse: get('warehouse'),
@@ -367,11 +370,13 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
           regexSyntax,
           counters,
           limits: config.reports,
+          realtime: realtime.window,
         }),
       );
-      return { regexSyntax, counters };
+      return { regexSyntax, counters, realtime };
     },
     async stop(p) {
+      await p.realtime.stop();
       await p.counters.close();
       await p.regexSyntax.close();
     },

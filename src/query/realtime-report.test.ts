@@ -109,10 +109,15 @@ describe('runRealtimeReport over the log tail', () => {
 
   it('keeps tenants apart: another property sees only its own events', () => {
     const w = window();
-    const other = runRealtimeReport(w.events('t2', 'p2', NOW), { ...settings, tenantId: 't2', propertyId: 'p2' }, parseRealtimeRequest({ metrics: [{ name: 'eventCount' }] }), {
-      now: NOW,
-      enumAsInt: false,
-    }).response;
+    const other = runRealtimeReport(
+      w.events('t2', 'p2', NOW),
+      { ...settings, tenantId: 't2', propertyId: 'p2' },
+      parseRealtimeRequest({ metrics: [{ name: 'eventCount' }] }),
+      {
+        now: NOW,
+        enumAsInt: false,
+      },
+    ).response;
     expect(table(other)).toEqual([['1']]);
     expect(w.events('t1', 'p2', NOW)).toEqual([]);
   });

@@ -17,10 +17,11 @@ import { compileScanCount } from './report-compiler.js';
 import { dialectFor } from './sql-dialect.js';
 import { invalid, list, object, readJsonBody } from './proto-json.js';
 import { checkRegexSyntax } from './report-filter.js';
-import { parseRunReportRequest } from './report-request.js';
+import { parseRunReportRequest, type ReportRequest } from './report-request.js';
+import { parsePivotRequest, pivotQueries, shapePivotResponse, type RunPivotReportResponse } from './pivot-report.js';
 import { unknownDimensionError, unknownMetricError } from './report-request.limits.js';
 import { ReportScheduler, type ReportSchedulerLimits } from './report-scheduler.js';
-import type { RunReportResponse } from './report-response.js';
+import type { PropertyQuota, RunReportResponse } from './report-response.js';
 import { runReport } from './report.service.js';
 
 export interface ReportRouterDeps {
@@ -124,31 +125,44 @@ export function createReportRouter(deps: ReportRouterDeps): express.Router {
     };
   };
 
-  const run = async (c: Caller, raw: unknown, enumAsInt: boolean): Promise<RunReportResponse> => {
+  /** Runs validated report requests of one caller in one scheduler slot; the work is what they scanned. */
+  const execute = async (c: Caller, requests: ReportRequest[], enumAsInt: boolean) => {
     const { settings } = c;
     const deadline = Date.now() + limits.timeoutMs;
-    const request = parseRunReportRequest(raw, { timeZone: settings.timeZone, now: now() });
-    if (deps.regexSyntax) await checkRegexSyntax(request, deps.regexSyntax);
+    for (const r of requests) if (deps.regexSyntax) await checkRegexSyntax(r, deps.regexSyntax);
     await quota?.admit(c.scope);
-    const { response, work } = await scheduler.run(
+    const out = await scheduler.run(
       settings.tenantId,
       async () => {
         // read before the report's queries: a load finishing in between only adds to the numbers
         const completeUpTo = (await deps.completeUpTo?.(settings.propertyId)) ?? null;
-        const response = await runReport(deps.warehouse, settings, request, { enumAsInt, completeUpTo, deadline });
-        const scan = compileScanCount(request.dateRanges, settings, dialectFor(deps.warehouse.dialect));
-        const [row] = await deps.warehouse.query<{ scanned: unknown }>(scan.sql, scan.params, { timeoutMs: Math.max(1, deadline - Date.now()) });
-        return { response, work: { rowsScanned: Number(row?.scanned ?? 0) } };
+        const responses: RunReportResponse[] = [];
+        let rowsScanned = 0;
+        for (const request of requests) {
+          responses.push(await runReport(deps.warehouse, settings, request, { enumAsInt, completeUpTo, deadline }));
+          const scan = compileScanCount(request.dateRanges, settings, dialectFor(deps.warehouse.dialect));
+          const [row] = await deps.warehouse.query<{ scanned: unknown }>(scan.sql, scan.params, { timeoutMs: Math.max(1, deadline - Date.now()) });
+          rowsScanned += Number(row?.scanned ?? 0);
+        }
+        return { responses, work: { rowsScanned } };
       },
       deadline,
     );
-    const charged = await charge(c, work);
-    if (request.returnPropertyQuota) {
-      // propertyQuota sits before kind in GA4's field order
-      const { kind, ...rest } = response;
-      return { ...rest, propertyQuota: charged, kind };
-    }
-    return response;
+    return { responses: out.responses, charged: await charge(c, out.work) };
+  };
+
+  const run = async (c: Caller, raw: unknown, enumAsInt: boolean): Promise<RunReportResponse> => {
+    const request = parseRunReportRequest(raw, { timeZone: c.settings.timeZone, now: now() });
+    const { responses, charged } = await execute(c, [request], enumAsInt);
+    return request.returnPropertyQuota ? withQuota(responses[0], charged) : responses[0];
+  };
+
+  const pivot = async (c: Caller, raw: unknown, enumAsInt: boolean): Promise<RunPivotReportResponse> => {
+    const request = parsePivotRequest(raw, { timeZone: c.settings.timeZone, now: now() });
+    const { cells, perPivot } = pivotQueries(request);
+    const { responses, charged } = await execute(c, [cells, ...perPivot], enumAsInt);
+    const response = shapePivotResponse(request, responses[0], responses.slice(1));
+    return request.returnPropertyQuota ? withQuota(response, charged) : response;
   };
 
   const realtime = async (c: Caller, raw: unknown, enumAsInt: boolean): Promise<RunRealtimeReportResponse> => {
@@ -161,12 +175,10 @@ export function createReportRouter(deps: ReportRouterDeps): express.Router {
     const events = deps.realtime.events(c.settings.tenantId, c.settings.propertyId, at);
     const { response, scanned } = runRealtimeReport(events, c.settings, request, { now: at, enumAsInt });
     const charged = await charge(c, { rowsScanned: scanned });
-    if (!request.returnPropertyQuota) return response;
-    const { kind, ...rest } = response;
-    return { ...rest, propertyQuota: charged, kind };
+    return request.returnPropertyQuota ? withQuota(response, charged) : response;
   };
 
-  const METHODS = ['runReport', 'batchRunReports', 'checkCompatibility', 'runRealtimeReport'];
+  const METHODS = ['runReport', 'batchRunReports', 'checkCompatibility', 'runRealtimeReport', 'runPivotReport', 'batchRunPivotReports'];
   // Express path params stop at '/', so ':rest' is "123:runReport"; the method follows the last ':'.
   const split = (req: Request) => {
     const rest = String(req.params.rest);
@@ -184,13 +196,18 @@ export function createReportRouter(deps: ReportRouterDeps): express.Router {
       const settings = await deps.authorize(token, propertyId, req);
       const c: Caller = { settings, scope: { propertyId, caller: callerOf(req, token), budget: budgetsFor(settings.planId) } };
       const json = readJsonBody(req.body);
-      const reports = method === 'batchRunReports' ? Math.max(1, batchSize(json)) : 1;
+      const reports = method.startsWith('batch') ? Math.max(1, batchSize(json)) : 1;
       await admit(token, reports);
       const asInt = enumAsInt(req);
       checkPropertyField(json, propertyId);
       if (method === 'runReport') return run(c, json, asInt);
       if (method === 'batchRunReports') return batch(json, propertyId, (r) => run(c, r, asInt));
       if (method === 'runRealtimeReport') return realtime(c, json, asInt);
+      if (method === 'runPivotReport') return pivot(c, json, asInt);
+      if (method === 'batchRunPivotReports') {
+        const pivotReports = (await batch(json, propertyId, (r) => pivot(c, r, asInt))).reports;
+        return { pivotReports, kind: 'analyticsData#batchRunPivotReports' };
+      }
       return checkCompatibility(json, asInt);
     }),
   );
@@ -246,11 +263,17 @@ function checkPropertyField(json: unknown, propertyId: string): void {
   }
 }
 
-async function batch(json: unknown, propertyId: string, runOne: (request: unknown) => Promise<RunReportResponse>): Promise<unknown> {
+/** `propertyQuota` goes before `kind`, in GA4's field order. */
+function withQuota<T extends { kind: string }>(response: T, propertyQuota: PropertyQuota): T {
+  const { kind, ...rest } = response;
+  return { ...rest, propertyQuota, kind } as unknown as T;
+}
+
+async function batch<T>(json: unknown, propertyId: string, runOne: (request: unknown) => Promise<T>): Promise<{ reports: T[]; kind: string }> {
   const requests = list(object(json, '', ['property', 'requests'] as const).requests, 'requests');
   if (requests.length > MAX_BATCH) throw invalid(`Requests are limited to ${MAX_BATCH} reports per batch.`, 'requests');
   requests.forEach((r) => checkPropertyField(r, propertyId));
-  const reports: RunReportResponse[] = [];
+  const reports: T[] = [];
   for (const r of requests) reports.push(await runOne(r));
   return { reports, kind: 'analyticsData#batchRunReports' };
 }

@@ -1,4 +1,3 @@
-import type { PropertySettings } from '../domain/property-settings.js';
 import { enumName, METRIC_AGGREGATION, ORDER_TYPE } from './ga4-enums.js';
 import { bool, int64, invalid, list, object, requiredString } from './proto-json.js';
 import { badEnum, MAX_LIMIT } from './report-request.limits.js';

@@ -55,6 +55,7 @@ export function parsePivotRequest(body: unknown, ctx: ParseContext): PivotReques
   const r = object(body, '', PIVOT_REQUEST_KEYS);
   const { pivots: rawPivots, ...rest } = r;
   const base = parseRunReportRequest({ ...rest, limit: String(MAX_LIMIT) }, ctx);
+  if (base.comparisons.length) throw invalid('Tally does not answer comparisons in pivot reports yet; use runReport.', 'comparisons');
   if (base.dateRanges.length > 1) {
     throw invalid('Tally answers pivot reports over one date range; send one request per range.', 'dateRanges');
   }

@@ -117,7 +117,7 @@ export function compileReport(req: ReportRequest, scope: TenantScope, d: SqlDial
   const count: CompiledQuery = { sql: `${cc.sql}SELECT COUNT(*) AS row_count FROM f`, params: cc.params.values };
 
   let extremes: CompiledQuery | undefined;
-  if (req.metricAggregations.some((a) => a !== 'TOTAL')) {
+  if (req.metricAggregations.some((a) => a === 'MAXIMUM' || a === 'MINIMUM')) {
     const ce = main();
     const cols = ce.metrics.flatMap((m) => [`MAX(${m.column}) AS max_${m.column}`, `MIN(${m.column}) AS min_${m.column}`]);
     extremes = {
@@ -148,8 +148,17 @@ function buildChain(req: ReportRequest, scope: TenantScope, d: SqlDialect, opts:
   const property = p.add(scope.propertyId, 'text');
   const pin = (alias: string) => `${alias}.tenant_id = ${tenant} AND ${alias}.property_id = ${property} AND ${alias}.is_bot IS NOT TRUE`;
 
+  // With comparisons, each (date range, comparison) pair is one `dr` row: idx = range × C + comparison.
+  const cmpCount = Math.max(1, req.comparisons.length);
   const dr = req.dateRanges
-    .map((r, i) => `SELECT ${i} AS idx, ${p.add(r.name, 'text')} AS name, ${p.add(r.startDate, 'date')} AS start_date, ${p.add(r.endDate, 'date')} AS end_date`)
+    .flatMap((r, i) =>
+      Array.from(
+        { length: cmpCount },
+        (_, j) =>
+          `SELECT ${i * cmpCount + j} AS idx, ${p.add(r.name, 'text')} AS name, ${p.add(r.startDate, 'date')} AS start_date, ` +
+          `${p.add(r.endDate, 'date')} AS end_date, ${j} AS cmp`,
+      ),
+    )
     .join(' UNION ALL ');
 
   const groupDims = opts.dimensions.map((rd) => resolveRequested(rd, p, d));
@@ -157,7 +166,7 @@ function buildChain(req: ReportRequest, scope: TenantScope, d: SqlDialect, opts:
     const requested = req.dimensions.find((x) => x.name === name);
     return requested ? resolveRequested(requested, p, d) : fromDef(findDimension(name)!, d);
   };
-  const filterDims = req.dimensionFilter ? filterFields(req.dimensionFilter).map(filterDim) : [];
+  const filterDims = [req.dimensionFilter, ...req.comparisons.map((c) => c.filter)].flatMap((f) => (f ? filterFields(f).map(filterDim) : []));
   const allDimsInUse = [...groupDims, ...filterDims];
   const eventPath = opts.eventPath ?? allDimsInUse.some((x) => x.session === undefined);
 
@@ -189,8 +198,15 @@ function buildChain(req: ReportRequest, scope: TenantScope, d: SqlDialect, opts:
     );
   }
 
-  const dimensionWhere = (form: 'event' | 'session') =>
-    req.dimensionFilter ? [compileFilter(req.dimensionFilter, (n) => rowLevel(filterDim(n), form), false, p, d)] : [];
+  const dimensionWhere = (form: 'event' | 'session') => {
+    const field = (n: string) => rowLevel(filterDim(n), form);
+    const where = req.dimensionFilter ? [compileFilter(req.dimensionFilter, field, false, p, d)] : [];
+    // a row counts in each comparison whose filter it passes
+    if (req.comparisons.length) {
+      where.push(`(CASE dr.cmp ${req.comparisons.map((c, j) => `WHEN ${j} THEN ${compileFilter(c.filter, field, false, p, d)}`).join(' ')} ELSE FALSE END)`);
+    }
+    return where;
+  };
   const eventSource = (joinSession: boolean, joinFs: boolean, joinIdm = false) =>
     `FROM events e JOIN dr ON e.local_date BETWEEN dr.start_date AND dr.end_date` +
     (joinSession ? ` LEFT JOIN sessions s ON s.tenant_id = ${tenant} AND s.property_id = ${property} AND s.session_key = e.session_key` : '') +

@@ -60,7 +60,7 @@ interface MetricColumn {
   requested: boolean;
 }
 
-class Params {
+export class Params {
   readonly values: unknown[] = [];
   constructor(private readonly d: SqlDialect) {}
   add(value: unknown, type: ParamType): string {
@@ -192,10 +192,7 @@ function buildChain(req: ReportRequest, scope: TenantScope, d: SqlDialect, opts:
 
   if (groups.some((g) => g.group === 'user')) {
     // Each client's first linked user over everything loaded for the property (catalog USER_KEY).
-    ctes.push(
-      `idm AS (SELECT client_id, user_id FROM (SELECT client_id, user_id, ROW_NUMBER() OVER (PARTITION BY client_id ORDER BY linked_ms, user_id) AS rn ` +
-        `FROM identities WHERE tenant_id = ${tenant} AND property_id = ${property}) first_links WHERE rn = 1)`,
-    );
+    ctes.push(identityCte(tenant, property));
   }
 
   const dimensionWhere = (form: 'event' | 'session') => {
@@ -257,6 +254,14 @@ function buildChain(req: ReportRequest, scope: TenantScope, d: SqlDialect, opts:
   if (!opts.keepEmptyRows && requested.length > 0) keep.push(`NOT (${requested.map((m) => `${m.column} = 0`).join(' AND ')})`);
   ctes.push(`f AS (SELECT * FROM m${keep.length ? ` WHERE ${keep.join(' AND ')}` : ''})`);
   return { sql: `WITH ${ctes.join(',\n')}\n`, params: p, metrics, eventPath };
+}
+
+/** `idm`: each client's first linked user over everything loaded for the property (catalog USER_KEY reads it). */
+export function identityCte(tenant: string, property: string): string {
+  return (
+    `idm AS (SELECT client_id, user_id FROM (SELECT client_id, user_id, ROW_NUMBER() OVER (PARTITION BY client_id ORDER BY linked_ms, user_id) AS rn ` +
+    `FROM identities WHERE tenant_id = ${tenant} AND property_id = ${property}) first_links WHERE rn = 1)`
+  );
 }
 
 // Metric SQL refers to atoms as {{atom}} until the merge stage decides how to read them.

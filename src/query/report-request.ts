@@ -98,7 +98,7 @@ export const REQUEST_KEYS = [
 /** Validates a RunReportRequest body. Throws TallyError('invalid_argument') naming the field. */
 export function parseRunReportRequest(body: unknown, ctx: ParseContext): ReportRequest {
   const r = object(body, '', REQUEST_KEYS);
-  if (r.cohortSpec !== undefined && r.cohortSpec !== null) throw invalid('cohortSpec is not supported.', 'cohortSpec');
+  if (r.cohortSpec !== undefined && r.cohortSpec !== null) throw invalid('cohortSpec is answered by runReport only.', 'cohortSpec');
   const comparisons = list(r.comparisons, 'comparisons').map((v, i) => parseComparison(v, `comparisons[${i}]`));
   if (comparisons.length > MAX_COMPARISONS) throw invalid(`Requests are limited to ${MAX_COMPARISONS} comparisons.`, 'comparisons');
   if (new Set(comparisons.map((c) => c.name)).size !== comparisons.length) throw invalid('Comparison names must be unique.', 'comparisons');

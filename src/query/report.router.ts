@@ -13,10 +13,12 @@ import { PropertyQuotaMeter, tokensFor, type QuotaScope, type ReportWork } from 
 import { budgetsForPlan, type QuotaBudget } from './quota-budgets.js';
 import { parseRealtimeRequest, runRealtimeReport, type RunRealtimeReportResponse } from './realtime-report.js';
 import type { RealtimeEvent } from './realtime-window.js';
-import { compileScanCount } from './report-compiler.js';
+import { compileScanCount, type CompiledQuery } from './report-compiler.js';
+import { compileCohortReport, parseCohortRequest, shapeCohortResponse } from './cohort-report.js';
+import { MAX_REPORT_DATE, MIN_REPORT_DATE } from './date-ranges.js';
 import { dialectFor } from './sql-dialect.js';
 import { invalid, list, object, readJsonBody } from './proto-json.js';
-import { checkRegexSyntax } from './report-filter.js';
+import { checkRegexSyntax, type ReportFilters } from './report-filter.js';
 import { parseRunReportRequest, type ReportRequest } from './report-request.js';
 import { parsePivotRequest, pivotQueries, shapePivotResponse, type RunPivotReportResponse } from './pivot-report.js';
 import { unknownDimensionError, unknownMetricError } from './report-request.limits.js';
@@ -49,6 +51,15 @@ export interface ReportRouterDeps {
 /** Where realtime reports read: the live events of one property (the event log's tail). */
 export interface RealtimeSource {
   events(tenantId: string, propertyId: string, now?: number): readonly RealtimeEvent[];
+}
+
+/** What a method's warehouse work gets: the completeness mark, the deadline, a query runner, and the scan meter. */
+interface WarehouseJob {
+  completeUpTo: Date | null;
+  deadline: number;
+  query(q: CompiledQuery): Promise<Record<string, unknown>[]>;
+  /** Counts the property's events in these ranges as scanned (the quota's unit). */
+  scanned(ranges: readonly { startDate: string; endDate: string }[]): Promise<void>;
 }
 
 type Caller = { settings: PropertySettings & { planId?: string }; scope: QuotaScope };
@@ -125,43 +136,69 @@ export function createReportRouter(deps: ReportRouterDeps): express.Router {
     };
   };
 
-  /** Runs validated report requests of one caller in one scheduler slot; the work is what they scanned. */
-  const execute = async (c: Caller, requests: ReportRequest[], enumAsInt: boolean) => {
+  /**
+   * Runs one method's warehouse work for a caller: regex syntax checked, quota admitted, in the
+   * tenant's scheduler slot under the deadline; charged by the events it scanned.
+   */
+  const execute = async <T>(c: Caller, filters: ReportFilters[], job: (w: WarehouseJob) => Promise<T>) => {
     const { settings } = c;
     const deadline = Date.now() + limits.timeoutMs;
-    for (const r of requests) if (deps.regexSyntax) await checkRegexSyntax(r, deps.regexSyntax);
+    for (const f of filters) if (deps.regexSyntax) await checkRegexSyntax(f, deps.regexSyntax);
     await quota?.admit(c.scope);
-    const out = await scheduler.run(
+    let rowsScanned = 0;
+    const result = await scheduler.run(
       settings.tenantId,
       async () => {
         // read before the report's queries: a load finishing in between only adds to the numbers
         const completeUpTo = (await deps.completeUpTo?.(settings.propertyId)) ?? null;
-        const responses: RunReportResponse[] = [];
-        let rowsScanned = 0;
-        for (const request of requests) {
-          responses.push(await runReport(deps.warehouse, settings, request, { enumAsInt, completeUpTo, deadline }));
-          const scan = compileScanCount(request.dateRanges, settings, dialectFor(deps.warehouse.dialect));
-          const [row] = await deps.warehouse.query<{ scanned: unknown }>(scan.sql, scan.params, { timeoutMs: Math.max(1, deadline - Date.now()) });
+        const query = async (q: CompiledQuery) => {
+          const timeoutMs = deadline - Date.now();
+          if (timeoutMs <= 0) throw new TallyError('deadline_exceeded', 'The report ran past its deadline.', { reason: 'statement_timeout' });
+          return deps.warehouse.query<Record<string, unknown>>(q.sql, q.params, { timeoutMs });
+        };
+        const scanned = async (ranges: readonly { startDate: string; endDate: string }[]) => {
+          const [row] = await query(compileScanCount(ranges, settings, dialectFor(deps.warehouse.dialect)));
           rowsScanned += Number(row?.scanned ?? 0);
-        }
-        return { responses, work: { rowsScanned } };
+        };
+        return job({ completeUpTo, deadline, query, scanned });
       },
       deadline,
     );
-    return { responses: out.responses, charged: await charge(c, out.work) };
+    return { result, charged: await charge(c, { rowsScanned }) };
   };
 
+  const reports = (c: Caller, requests: ReportRequest[], enumAsInt: boolean) =>
+    execute(c, requests, async (w) => {
+      const out: RunReportResponse[] = [];
+      for (const request of requests) {
+        out.push(await runReport(deps.warehouse, c.settings, request, { enumAsInt, completeUpTo: w.completeUpTo, deadline: w.deadline }));
+        await w.scanned(request.dateRanges);
+      }
+      return out;
+    });
+
   const run = async (c: Caller, raw: unknown, enumAsInt: boolean): Promise<RunReportResponse> => {
-    const request = parseRunReportRequest(raw, { timeZone: c.settings.timeZone, now: now() });
-    const { responses, charged } = await execute(c, [request], enumAsInt);
-    return request.returnPropertyQuota ? withQuota(responses[0], charged) : responses[0];
+    const ctx = { timeZone: c.settings.timeZone, now: now() };
+    if (hasCohortSpec(raw)) {
+      const request = parseCohortRequest(raw, ctx);
+      const { result, charged } = await execute(c, [], async (w) => {
+        const rows = await w.query(compileCohortReport(request, c.settings, dialectFor(deps.warehouse.dialect)));
+        // a cohort reads every event of the property (first-session dates)
+        await w.scanned([{ startDate: MIN_REPORT_DATE, endDate: MAX_REPORT_DATE }]);
+        return shapeCohortResponse(request, rows, c.settings, { enumAsInt, completeUpTo: w.completeUpTo });
+      });
+      return request.returnPropertyQuota ? withQuota(result, charged) : result;
+    }
+    const request = parseRunReportRequest(raw, ctx);
+    const { result, charged } = await reports(c, [request], enumAsInt);
+    return request.returnPropertyQuota ? withQuota(result[0], charged) : result[0];
   };
 
   const pivot = async (c: Caller, raw: unknown, enumAsInt: boolean): Promise<RunPivotReportResponse> => {
     const request = parsePivotRequest(raw, { timeZone: c.settings.timeZone, now: now() });
     const { cells, perPivot } = pivotQueries(request);
-    const { responses, charged } = await execute(c, [cells, ...perPivot], enumAsInt);
-    const response = shapePivotResponse(request, responses[0], responses.slice(1));
+    const { result, charged } = await reports(c, [cells, ...perPivot], enumAsInt);
+    const response = shapePivotResponse(request, result[0], result.slice(1));
     return request.returnPropertyQuota ? withQuota(response, charged) : response;
   };
 
@@ -239,6 +276,11 @@ function callerOf(req: Request, token: string | null): string {
   if (token) return `k:${createHash('sha256').update(token).digest('hex').slice(0, 32)}`;
   const user = req.user as { id?: string } | undefined;
   return user?.id ? `u:${user.id}` : `ip:${req.ip ?? ''}`;
+}
+
+function hasCohortSpec(raw: unknown): boolean {
+  const r = raw as { cohortSpec?: unknown; cohort_spec?: unknown } | null;
+  return !!r && typeof r === 'object' && (r.cohortSpec != null || r.cohort_spec != null);
 }
 
 function bearerToken(req: Request): string | null {

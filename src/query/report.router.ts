@@ -5,12 +5,11 @@ import { TallyError } from '../infra/errors.js';
 import type { Counters } from '../infra/counters/counters.port.js';
 import type { RegexSyntax } from '../infra/regex/regex-syntax.port.js';
 import type { Warehouse } from '../infra/warehouse/warehouse.port.js';
-import { DIMENSIONS, findDimension, findMetric, METRICS } from './catalog.js';
-import { COMPATIBILITY, encodeEnum, enumName } from './ga4-enums.js';
 import { sendGoogleError } from './google-error.js';
-import { buildMetadata, dimensionMetadata, metricMetadata } from './metadata.js';
+import { buildMetadata } from './metadata.js';
 import { PropertyQuotaMeter, tokensFor, type QuotaScope, type ReportWork } from './property-quota.js';
 import { budgetsForPlan, type QuotaBudget } from './quota-budgets.js';
+import { checkCompatibility } from './compatibility.js';
 import { parseRealtimeRequest, runRealtimeReport, type RunRealtimeReportResponse } from './realtime-report.js';
 import type { RealtimeEvent } from './realtime-window.js';
 import { compileScanCount, type CompiledQuery } from './report-compiler.js';
@@ -21,7 +20,6 @@ import { invalid, list, object, readJsonBody } from './proto-json.js';
 import { checkRegexSyntax, type ReportFilters } from './report-filter.js';
 import { parseRunReportRequest, type ReportRequest } from './report-request.js';
 import { parsePivotRequest, pivotQueries, shapePivotResponse, type RunPivotReportResponse } from './pivot-report.js';
-import { unknownDimensionError, unknownMetricError } from './report-request.limits.js';
 import { ReportScheduler, type ReportSchedulerLimits } from './report-scheduler.js';
 import type { PropertyQuota, RunReportResponse } from './report-response.js';
 import { runReport } from './report.service.js';
@@ -318,23 +316,4 @@ async function batch<T>(json: unknown, propertyId: string, runOne: (request: unk
   const reports: T[] = [];
   for (const r of requests) reports.push(await runOne(r));
   return { reports, kind: 'analyticsData#batchRunReports' };
-}
-
-/** Every catalog field is compatible with every other (the compiler answers all combinations). */
-function checkCompatibility(json: unknown, asInt: boolean): unknown {
-  const o = object(json, '', ['property', 'dimensions', 'metrics', 'dimensionFilter', 'metricFilter', 'compatibilityFilter'] as const);
-  for (const d of list(o.dimensions, 'dimensions') as ({ name?: string } | null)[]) {
-    if (!d?.name || !findDimension(d.name)) throw unknownDimensionError(String(d?.name));
-  }
-  for (const m of list(o.metrics, 'metrics') as ({ name?: string } | null)[]) {
-    if (!m?.name || !findMetric(m.name)) throw unknownMetricError(String(m?.name));
-  }
-  const filter = o.compatibilityFilter === undefined ? 'COMPATIBILITY_UNSPECIFIED' : enumName(COMPATIBILITY, o.compatibilityFilter);
-  if (!filter) throw invalid(`Invalid value at 'compatibility_filter', ${JSON.stringify(o.compatibilityFilter)}`, 'compatibilityFilter');
-  if (filter === 'INCOMPATIBLE') return {};
-  const compatible = encodeEnum(COMPATIBILITY, 'COMPATIBLE', asInt);
-  return {
-    dimensionCompatibilities: DIMENSIONS.map((d) => ({ dimensionMetadata: dimensionMetadata(d), compatibility: compatible })),
-    metricCompatibilities: METRICS.map((m) => ({ metricMetadata: metricMetadata(m, asInt), compatibility: compatible })),
-  };
 }

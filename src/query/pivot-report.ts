@@ -1,24 +1,18 @@
 import { enumName, METRIC_AGGREGATION, ORDER_TYPE } from './ga4-enums.js';
 import { bool, int64, invalid, list, object, requiredString } from './proto-json.js';
 import { badEnum, MAX_LIMIT } from './report-request.limits.js';
-import { parseRunReportRequest, type ParseContext, type ReportRequest } from './report-request.js';
+import { parseRunReportRequest, REQUEST_KEYS, type ParseContext, type ReportRequest } from './report-request.js';
 import type { PropertyQuota, ReportRow, RunReportResponse } from './report-response.js';
 
+/** runReport's fields a RunPivotReportRequest does not have: pivots page, order and aggregate. */
+const NOT_IN_PIVOT = ['offset', 'limit', 'metricAggregations', 'orderBys'] as const;
+type PivotRequestKey = Exclude<(typeof REQUEST_KEYS)[number], (typeof NOT_IN_PIVOT)[number]> | 'pivots';
+
 /** RunPivotReportRequest (GA4-DEFINITIONS §C.14): runReport's fields plus pivots, minus paging and ordering. */
-const PIVOT_REQUEST_KEYS = [
-  'property',
-  'dimensions',
-  'metrics',
-  'dateRanges',
+const PIVOT_REQUEST_KEYS: readonly PivotRequestKey[] = [
+  ...REQUEST_KEYS.filter((k): k is Exclude<typeof k, (typeof NOT_IN_PIVOT)[number]> => !(NOT_IN_PIVOT as readonly string[]).includes(k)),
   'pivots',
-  'dimensionFilter',
-  'metricFilter',
-  'currencyCode',
-  'cohortSpec',
-  'keepEmptyRows',
-  'returnPropertyQuota',
-  'comparisons',
-] as const;
+];
 
 type Aggregation = 'TOTAL' | 'MAXIMUM' | 'MINIMUM' | 'COUNT';
 

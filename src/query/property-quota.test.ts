@@ -9,18 +9,19 @@ import type { PropertySettings } from '../domain/property-settings.js';
 import { TallyError } from '../infra/errors.js';
 import { MemoryCounters } from '../infra/counters/memory.counters.js';
 import { DuckDbWarehouse } from '../infra/warehouse/duckdb.warehouse.js';
-import { budgetsForPlan, QUOTA_BUDGETS, type QuotaBudget } from './quota-budgets.js';
+import { planEntitlements, registerPlan } from '../domain/plans.js';
+import { budgetsForPlan, type QuotaBudget } from './quota-budgets.js';
 import { generateProperty, loadPartitions, mergeFixtures, writeParquetPartitions, type Fixture } from './report-fixture.testkit.js';
 import { createReportRouter } from './report.router.js';
 
 const base = { timeZone: 'UTC', currencyCode: 'USD', sessionTimeoutMinutes: 30, engagedSessionSeconds: 10, keyEvents: ['purchase'] };
 const props: Record<string, PropertySettings & { planId: string }> = {
-  '123': { ...base, tenantId: 't1', propertyId: '123', planId: 'tiny' },
-  '456': { ...base, tenantId: 't2', propertyId: '456', planId: 'tiny' },
+  '123': { ...base, tenantId: 't1', propertyId: '123', planId: 'quota-tiny' },
+  '456': { ...base, tenantId: 't2', propertyId: '456', planId: 'quota-tiny' },
 };
 /** Keys: k-a and k-b read 123 (two callers), k-c reads 456. */
 const KEYS: Record<string, string> = { 'k-a': '123', 'k-b': '123', 'k-c': '456' };
-const tiny: QuotaBudget = { ...QUOTA_BUDGETS.free, tokensPerDay: 1_000_000, tokensPerHour: 20, tokensPerProjectPerHour: 12 };
+const tiny: QuotaBudget = { ...planEntitlements('free').reportQuota, tokensPerDay: 1_000_000, tokensPerHour: 20, tokensPerProjectPerHour: 12 };
 const ROWS_PER_TOKEN = 50;
 
 let dir: string;
@@ -30,6 +31,8 @@ let url: string;
 let fx: Fixture;
 
 beforeAll(async () => {
+  // the budgets come from the one plan definition: a small plan of this process
+  registerPlan({ ...planEntitlements('free'), planId: 'quota-tiny', name: 'Quota tiny', reportQuota: tiny });
   dir = mkdtempSync(join(tmpdir(), 'tally-quota-'));
   fx = mergeFixtures(generateProperty('t1', '123', 5, 30), generateProperty('t2', '456', 6, 10));
   wh = await DuckDbWarehouse.open({ path: ':memory:', resolve: (k) => join(dir, k) });
@@ -44,7 +47,6 @@ beforeAll(async () => {
         return props[propertyId];
       },
       counters: new MemoryCounters(),
-      budgetsFor: (plan) => (plan === 'tiny' ? tiny : budgetsForPlan(plan)),
       rowsPerToken: ROWS_PER_TOKEN,
       now: () => new Date('2024-03-08T12:00:00Z'),
     }),
@@ -113,9 +115,11 @@ describe('returnPropertyQuota: tokens from the work done, budgets per plan and p
     expect(c.json.propertyQuota.tokensPerHour.remaining).toBe(tiny.tokensPerHour - c.json.propertyQuota.tokensPerHour.consumed);
   });
 
-  it('has a budget per plan, GA4 standard for growth and 360 for scale', () => {
+  it('has a budget per plan from the plan definition, GA4 standard for growth and 360 for scale', () => {
+    expect(budgetsForPlan('quota-tiny')).toEqual(tiny);
     expect(budgetsForPlan('growth').tokensPerHour).toBe(40_000);
     expect(budgetsForPlan('scale').tokensPerDay).toBe(2_000_000);
-    expect(budgetsForPlan('nonexistent')).toEqual(QUOTA_BUDGETS.free);
+    expect(budgetsForPlan('nonexistent')).toEqual(planEntitlements('free').reportQuota);
+    expect(budgetsForPlan(undefined)).toEqual(planEntitlements('free').reportQuota);
   });
 });

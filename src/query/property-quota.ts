@@ -1,6 +1,8 @@
 import { TallyError } from '../infra/errors.js';
 import type { Counters } from '../infra/counters/counters.port.js';
 import type { QuotaBudget } from './quota-budgets.js';
+import { Params, type CompiledQuery, type TenantScope } from './report-compiler.js';
+import type { SqlDialect } from './sql-dialect.js';
 import type { PropertyQuota } from './report-response.js';
 
 const HOUR = 3_600_000;
@@ -84,3 +86,19 @@ export class PropertyQuotaMeter {
 const dayKey = (s: QuotaScope) => `rq:d:${s.propertyId}`;
 const hourKey = (s: QuotaScope) => `rq:h:${s.propertyId}`;
 const callerKey = (s: QuotaScope) => `rq:c:${s.propertyId}:${s.caller}`;
+
+/**
+ * The events a report reads: the property's (non-bot) events in each of its date ranges, summed
+ * over the ranges (each range is scanned). The unit its quota cost is measured in.
+ */
+export function compileScanCount(ranges: readonly { startDate: string; endDate: string }[], scope: TenantScope, d: SqlDialect): CompiledQuery {
+  const p = new Params(d);
+  const tenant = p.add(scope.tenantId, 'text');
+  const property = p.add(scope.propertyId, 'text');
+  const parts = ranges.map(
+    (r) =>
+      `(SELECT COUNT(*) FROM events e WHERE e.tenant_id = ${tenant} AND e.property_id = ${property} AND e.is_bot IS NOT TRUE ` +
+      `AND e.local_date BETWEEN ${p.add(r.startDate, 'date')} AND ${p.add(r.endDate, 'date')})`,
+  );
+  return { sql: `SELECT ${parts.join(' + ')} AS scanned`, params: p.values };
+}

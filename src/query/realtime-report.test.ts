@@ -1,51 +1,15 @@
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_PROPERTY_SETTINGS } from '../domain/property-settings.js';
 import type { RawEvent } from '../domain/raw-event.js';
 import { parseRealtimeRequest, runRealtimeReport } from './realtime-report.js';
 import { RealtimeWindow } from './realtime-window.js';
+import { liveEvent } from './realtime.testkit.js';
 
 const NOW = Date.parse('2026-12-06T12:00:30Z');
-const CHROME = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36';
 const BOT = 'Googlebot/2.1 (+http://www.google.com/bot.html)';
-const settings = {
-  tenantId: 't1',
-  propertyId: 'p1',
-  timeZone: 'UTC',
-  currencyCode: 'USD',
-  sessionTimeoutMinutes: 30,
-  engagedSessionSeconds: 10,
-  keyEvents: ['sign_up'],
-};
+const settings = { ...DEFAULT_PROPERTY_SETTINGS, keyEvents: ['sign_up'], tenantId: 't1', propertyId: 'p1' };
 
-function raw(over: Partial<RawEvent>): RawEvent {
-  return {
-    event_id: Math.random().toString(36).slice(2),
-    tenant_id: 't1',
-    property_id: 'p1',
-    protocol: 'native',
-    received_at: NOW,
-    client_ts: null,
-    name: 'page_view',
-    client_id: 'c1',
-    user_id: null,
-    session_id: null,
-    url: 'https://a.example.com/',
-    referrer: null,
-    title: 'Home',
-    ua: CHROME,
-    ua_source: 'request',
-    ip_trunc: null,
-    ip_source: 'none',
-    country: 'FR',
-    region: null,
-    city: 'Paris',
-    language: null,
-    screen: null,
-    consent: null,
-    params: {},
-    user_props: {},
-    ...over,
-  };
-}
+const raw = (over: Partial<RawEvent>) => liveEvent({ received_at: NOW, ...over });
 
 /** A known set: what each minute holds, so every figure below is counted by hand. */
 function window(): RealtimeWindow {

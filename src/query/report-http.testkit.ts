@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import express from 'express';
 import { afterAll, beforeAll, describe } from 'vitest';
 import { describeWithService } from '../../test/support/services.js';
-import type { PropertySettings } from '../domain/property-settings.js';
+import { DEFAULT_PROPERTY_SETTINGS, type PropertySettings } from '../domain/property-settings.js';
 import { TallyError } from '../infra/errors.js';
 import { createTestDatabase } from '../infra/metadata/test-database.testkit.js';
 import { FolderObjectStore } from '../infra/object-store/folder.object-store.js';
@@ -27,15 +27,7 @@ export interface ReportHttp {
   post(path: string, body: unknown, token?: string): Promise<{ status: number; json: any }>;
 }
 
-export const SETTINGS: PropertySettings = {
-  tenantId: 't1',
-  propertyId: 'p1',
-  timeZone: 'UTC',
-  currencyCode: 'USD',
-  sessionTimeoutMinutes: 30,
-  engagedSessionSeconds: 10,
-  keyEvents: ['purchase'],
-};
+export const SETTINGS: PropertySettings = { ...DEFAULT_PROPERTY_SETTINGS, keyEvents: ['purchase'], tenantId: 't1', propertyId: 'p1' };
 export const WEEK = { dateRanges: [{ startDate: '2024-03-01', endDate: '2024-03-07' }] };
 
 export function onEveryWarehouse(title: string, suite: (h: ReportHttp) => void): void {

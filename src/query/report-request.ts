@@ -275,22 +275,17 @@ export function parseMetricExpression(text: string, path: string): MetricExpress
     }
     return fail();
   };
-  const product = (): MetricExpression => {
-    let left = primary();
-    while (peek() === '*' || peek() === '/') {
-      const op = toks[pos++] as '*' | '/';
-      left = { kind: 'op', op, left, right: primary() };
+  // one precedence level: operands of the next level joined left to right by these operators
+  const level = (ops: readonly string[], operand: () => MetricExpression) => (): MetricExpression => {
+    let left = operand();
+    while (ops.includes(peek())) {
+      const op = toks[pos++] as '+' | '-' | '*' | '/';
+      left = { kind: 'op', op, left, right: operand() };
     }
     return left;
   };
-  const sum = (): MetricExpression => {
-    let left = product();
-    while (peek() === '+' || peek() === '-') {
-      const op = toks[pos++] as '+' | '-';
-      left = { kind: 'op', op, left, right: product() };
-    }
-    return left;
-  };
+  const product = level(['*', '/'], primary);
+  const sum = level(['+', '-'], product);
   const e = sum();
   if (pos !== toks.length) fail();
   return e;

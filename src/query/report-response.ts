@@ -36,7 +36,13 @@ export interface RunReportResponse {
    * `tallyCompleteUpTo` is Tally's own field (GA4 has none): an RFC 3339 instant such that every
    * event acknowledged to a client before it is in the numbers. Absent when not known.
    */
-  metadata: { currencyCode: string; timeZone: string; tallyCompleteUpTo?: string };
+  metadata: {
+    currencyCode: string;
+    timeZone: string;
+    tallyCompleteUpTo?: string;
+    /** Tally's own: a billing notice (over quota, payment failed), when there is one. */
+    tallyNotice?: string;
+  };
   propertyQuota?: PropertyQuota;
   kind: 'analyticsData#runReport';
 }

@@ -153,6 +153,7 @@ export const RunReportResponseSchema = z
       currencyCode: z.string(),
       timeZone: z.string(),
       tallyCompleteUpTo: z.string().optional().meta({ description: "Tally's own: every event acknowledged before this RFC 3339 instant is in the numbers" }),
+      tallyNotice: z.string().optional().meta({ description: "Tally's own: a billing notice (this month's included events used up, a failed payment)" }),
     }),
     propertyQuota: z
       .strictObject({
@@ -168,22 +169,23 @@ export const RunReportResponseSchema = z
   })
   .meta({ id: 'RunReportResponse' });
 
+/** The fields a dimension's and a metric's metadata share. */
+const definitionMetadata = {
+  apiName: z.string(),
+  uiName: z.string(),
+  description: z.string(),
+  deprecatedApiNames: z.array(z.string()),
+};
 const DimensionMetadataSchema = z
   .strictObject({
-    apiName: z.string(),
-    uiName: z.string(),
-    description: z.string(),
-    deprecatedApiNames: z.array(z.string()),
+    ...definitionMetadata,
     customDefinition: z.boolean(),
     category: z.string(),
   })
   .meta({ id: 'DimensionMetadata' });
 const MetricMetadataSchema = z
   .strictObject({
-    apiName: z.string(),
-    uiName: z.string(),
-    description: z.string(),
-    deprecatedApiNames: z.array(z.string()),
+    ...definitionMetadata,
     type: z.union([z.string(), z.number().int()]),
     expression: z.string(),
     customDefinition: z.boolean(),

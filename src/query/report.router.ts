@@ -3,16 +3,17 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { PropertySettings } from '../domain/property-settings.js';
 import { TallyError } from '../infra/errors.js';
 import type { Counters } from '../infra/counters/counters.port.js';
+import { metrics } from '../infra/metrics/metrics.js';
 import type { RegexSyntax } from '../infra/regex/regex-syntax.port.js';
 import type { Warehouse } from '../infra/warehouse/warehouse.port.js';
 import { sendGoogleError } from './google-error.js';
 import { buildMetadata } from './metadata.js';
-import { PropertyQuotaMeter, tokensFor, type QuotaScope, type ReportWork } from './property-quota.js';
-import { budgetsForPlan, type QuotaBudget } from './quota-budgets.js';
+import { compileScanCount, PropertyQuotaMeter, tokensFor, type QuotaScope, type ReportWork } from './property-quota.js';
+import { budgetsForPlan } from './quota-budgets.js';
 import { checkCompatibility } from './compatibility.js';
 import { parseRealtimeRequest, runRealtimeReport, type RunRealtimeReportResponse } from './realtime-report.js';
 import type { RealtimeEvent } from './realtime-window.js';
-import { compileScanCount, type CompiledQuery } from './report-compiler.js';
+import type { CompiledQuery } from './report-compiler.js';
 import { compileCohortReport, parseCohortRequest, shapeCohortResponse } from './cohort-report.js';
 import { MAX_REPORT_DATE, MIN_REPORT_DATE } from './date-ranges.js';
 import { dialectFor } from './sql-dialect.js';
@@ -22,7 +23,8 @@ import { parseRunReportRequest, type ReportRequest } from './report-request.js';
 import { parsePivotRequest, pivotQueries, shapePivotResponse, type RunPivotReportResponse } from './pivot-report.js';
 import { ReportScheduler, type ReportSchedulerLimits } from './report-scheduler.js';
 import type { PropertyQuota, RunReportResponse } from './report-response.js';
-import { runReport } from './report.service.js';
+import { ReportCache } from './report-cache.js';
+import { runReport, type ReportStats } from './report.service.js';
 
 export interface ReportRouterDeps {
   warehouse: Warehouse;
@@ -33,6 +35,8 @@ export interface ReportRouterDeps {
   now?: () => Date;
   /** Every event of the property acknowledged before this instant is in the warehouse. */
   completeUpTo?: (propertyId: string) => Promise<Date | null>;
+  /** The property's last partition load (any process, any cause); part of the result cache's key. */
+  loadVersion?: (propertyId: string) => Promise<string | null>;
   /** RE2 syntax check of FULL_REGEXP / PARTIAL_REGEXP patterns before any query runs. */
   regexSyntax?: RegexSyntax;
   /** Where report requests per key per minute are counted (Redis: shared by every api process). */
@@ -40,10 +44,17 @@ export interface ReportRouterDeps {
   limits?: Partial<ReportLimits>;
   /** The last 30 minutes of the event log, per property (runRealtimeReport); without it: 501. */
   realtime?: RealtimeSource;
-  /** Report token budgets of a plan (default: this module's table, `quota-budgets.ts`). */
-  budgetsFor?: (planId: string | undefined) => QuotaBudget;
+  /**
+   * Billing's gate of the plan's `realtime` feature, run before runRealtimeReport reads anything
+   * (throws 403 `plan_feature_unavailable`); without it realtime is not gated.
+   */
+  realtimeGate?: (tenantId: string) => Promise<void>;
   /** Rows scanned per report token (default ROWS_PER_TOKEN). */
   rowsPerToken?: number;
+  /** The process's report result cache (default: a new one per router). Never holds realtime answers. */
+  cache?: ReportCache;
+  /** A notice of the organisation's billing (over quota, payment failed) for the response's `metadata.tallyNotice`, or null. */
+  notice?: (tenantId: string) => Promise<string | null>;
 }
 
 /** Where realtime reports read: the live events of one property (the event log's tail). */
@@ -54,10 +65,13 @@ export interface RealtimeSource {
 /** What a method's warehouse work gets: the completeness mark, the deadline, a query runner, and the scan meter. */
 interface WarehouseJob {
   completeUpTo: Date | null;
+  loadVersion: string | null;
   deadline: number;
   query(q: CompiledQuery): Promise<Record<string, unknown>[]>;
   /** Counts the property's events in these ranges as scanned (the quota's unit). */
   scanned(ranges: readonly { startDate: string; endDate: string }[]): Promise<void>;
+  /** What the work costs: rows scanned, and whether every statement came from the result cache. */
+  work: ReportWork;
 }
 
 type Caller = { settings: PropertySettings & { planId?: string }; scope: QuotaScope };
@@ -88,10 +102,10 @@ export function createReportRouter(deps: ReportRouterDeps): express.Router {
   const router = express.Router();
   // enforced on the shared counters when there are some; otherwise only reported, per request
   const quota = deps.counters ? new PropertyQuotaMeter(deps.counters) : null;
-  const budgetsFor = deps.budgetsFor ?? budgetsForPlan;
   const now = deps.now ?? (() => new Date());
   const limits: ReportLimits = { ...DEFAULT_REPORT_LIMITS, ...deps.limits };
   const scheduler = new ReportScheduler(limits);
+  const cache = deps.cache ?? new ReportCache();
 
   /** Counts one request against the key's minute; over the limit: 429 RESOURCE_EXHAUSTED, Retry-After. */
   const admit = async (token: string | null, n = 1): Promise<void> => {
@@ -119,7 +133,7 @@ export function createReportRouter(deps: ReportRouterDeps): express.Router {
     };
 
   /** Reports the request's token cost in `propertyQuota` (charged either way). */
-  const charge = async (c: Caller, work: ReportWork) => {
+  const charge = async (c: Caller, work: ReportWork): Promise<PropertyQuota> => {
     const tokens = tokensFor(work, deps.rowsPerToken);
     if (quota) return quota.charge(c.scope, tokens);
     const b = c.scope.budget;
@@ -143,12 +157,12 @@ export function createReportRouter(deps: ReportRouterDeps): express.Router {
     const deadline = Date.now() + limits.timeoutMs;
     for (const f of filters) if (deps.regexSyntax) await checkRegexSyntax(f, deps.regexSyntax);
     await quota?.admit(c.scope);
-    let rowsScanned = 0;
+    const work: ReportWork = { rowsScanned: 0 };
     const result = await scheduler.run(
       settings.tenantId,
       async () => {
         // read before the report's queries: a load finishing in between only adds to the numbers
-        const completeUpTo = (await deps.completeUpTo?.(settings.propertyId)) ?? null;
+        const [completeUpTo, loadVersion] = await Promise.all([deps.completeUpTo?.(settings.propertyId), deps.loadVersion?.(settings.propertyId)]);
         const query = async (q: CompiledQuery) => {
           const timeoutMs = deadline - Date.now();
           if (timeoutMs <= 0) throw new TallyError('deadline_exceeded', 'The report ran past its deadline.', { reason: 'statement_timeout' });
@@ -156,24 +170,41 @@ export function createReportRouter(deps: ReportRouterDeps): express.Router {
         };
         const scanned = async (ranges: readonly { startDate: string; endDate: string }[]) => {
           const [row] = await query(compileScanCount(ranges, settings, dialectFor(deps.warehouse.dialect)));
-          rowsScanned += Number(row?.scanned ?? 0);
+          work.rowsScanned += Number(row?.scanned ?? 0);
         };
-        return job({ completeUpTo, deadline, query, scanned });
+        return job({ completeUpTo: completeUpTo ?? null, loadVersion: loadVersion ?? null, deadline, query, scanned, work });
       },
       deadline,
     );
-    return { result, charged: await charge(c, { rowsScanned }) };
+    return { result, charged: await charge(c, work) };
   };
 
+  /**
+   * runReport's requests (one, or a pivot's cells and per-pivot headers) through the result cache,
+   * keyed by each compiled statement: comparisons and pivots compile to their own statements, so
+   * they key apart. A request answered wholly from the cache scans nothing; all cached: 1 token.
+   */
   const reports = (c: Caller, requests: ReportRequest[], enumAsInt: boolean) =>
     execute(c, requests, async (w) => {
       const out: RunReportResponse[] = [];
+      let allCached = true;
       for (const request of requests) {
-        out.push(await runReport(deps.warehouse, c.settings, request, { enumAsInt, completeUpTo: w.completeUpTo, deadline: w.deadline }));
-        await w.scanned(request.dateRanges);
+        const stats: ReportStats = { cached: false, path: 'detail', tables: [] };
+        const opts = { enumAsInt, completeUpTo: w.completeUpTo, loadVersion: w.loadVersion, deadline: w.deadline, cache, stats };
+        out.push(await runReport(deps.warehouse, c.settings, request, opts));
+        metrics.reportAnswer(stats.path, stats.cached);
+        if (!stats.cached) await w.scanned(request.dateRanges);
+        allCached &&= stats.cached;
       }
+      w.work.cached = allCached;
       return out;
     });
+
+  /** Billing's notice in `metadata.tallyNotice`, read after the cache (never kept in it). */
+  const withNotice = async <T extends { metadata: RunReportResponse['metadata'] }>(c: Caller, response: T): Promise<T> => {
+    const notice = await deps.notice?.(c.settings.tenantId);
+    return notice ? { ...response, metadata: { ...response.metadata, tallyNotice: notice } } : response;
+  };
 
   const run = async (c: Caller, raw: unknown, enumAsInt: boolean): Promise<RunReportResponse> => {
     const ctx = { timeZone: c.settings.timeZone, now: now() };
@@ -185,24 +216,28 @@ export function createReportRouter(deps: ReportRouterDeps): express.Router {
         await w.scanned([{ startDate: MIN_REPORT_DATE, endDate: MAX_REPORT_DATE }]);
         return shapeCohortResponse(request, rows, c.settings, { enumAsInt, completeUpTo: w.completeUpTo });
       });
-      return request.returnPropertyQuota ? withQuota(result, charged) : result;
+      const response = await withNotice(c, result);
+      return request.returnPropertyQuota ? withQuota(response, charged) : response;
     }
     const request = parseRunReportRequest(raw, ctx);
     const { result, charged } = await reports(c, [request], enumAsInt);
-    return request.returnPropertyQuota ? withQuota(result[0], charged) : result[0];
+    const response = await withNotice(c, result[0]);
+    return request.returnPropertyQuota ? withQuota(response, charged) : response;
   };
 
   const pivot = async (c: Caller, raw: unknown, enumAsInt: boolean): Promise<RunPivotReportResponse> => {
     const request = parsePivotRequest(raw, { timeZone: c.settings.timeZone, now: now() });
     const { cells, perPivot } = pivotQueries(request);
     const { result, charged } = await reports(c, [cells, ...perPivot], enumAsInt);
-    const response = shapePivotResponse(request, result[0], result.slice(1));
+    const response = await withNotice(c, shapePivotResponse(request, result[0], result.slice(1)));
     return request.returnPropertyQuota ? withQuota(response, charged) : response;
   };
 
   const realtime = async (c: Caller, raw: unknown, enumAsInt: boolean): Promise<RunRealtimeReportResponse> => {
     if (!deps.realtime)
       throw new TallyError('unimplemented', 'Method runRealtimeReport is not available in this process (no event log tail).', { reason: 'unimplemented' });
+    // the plan's `realtime` feature (billing); read from the event log's tail, never the result cache
+    await deps.realtimeGate?.(c.settings.tenantId);
     const request = parseRealtimeRequest(raw);
     if (deps.regexSyntax) await checkRegexSyntax(request, deps.regexSyntax);
     await quota?.admit(c.scope);
@@ -229,7 +264,7 @@ export function createReportRouter(deps: ReportRouterDeps): express.Router {
       const { propertyId, method } = split(req);
       const token = bearerToken(req);
       const settings = await deps.authorize(token, propertyId, req);
-      const c: Caller = { settings, scope: { propertyId, caller: callerOf(req, token), budget: budgetsFor(settings.planId) } };
+      const c: Caller = { settings, scope: { propertyId, caller: callerOf(req, token), budget: budgetsForPlan(settings.planId) } };
       const json = readJsonBody(req.body);
       const reports = method.startsWith('batch') ? Math.max(1, batchSize(json)) : 1;
       await admit(token, reports);
@@ -281,7 +316,8 @@ function hasCohortSpec(raw: unknown): boolean {
   return !!r && typeof r === 'object' && (r.cohortSpec != null || r.cohort_spec != null);
 }
 
-function bearerToken(req: Request): string | null {
+/** The read key of a request: `Authorization: Bearer <key>`, or `?access_token=` as Google's REST clients allow. */
+export function bearerToken(req: Request): string | null {
   const header = req.get('authorization');
   const m = header ? /^Bearer\s+(.+)$/i.exec(header.trim()) : null;
   if (m) return m[1];

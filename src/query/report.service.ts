@@ -1,6 +1,7 @@
 import type { PropertySettings } from '../domain/property-settings.js';
 import { TallyError } from '../infra/errors.js';
 import type { Warehouse } from '../infra/warehouse/warehouse.port.js';
+import { ReportCache } from './report-cache.js';
 import { compileReport } from './report-compiler.js';
 import type { ReportRequest } from './report-request.js';
 import { compact, formatMetric, metricTypeOut, RESERVED, type ReportRow, type RunReportResponse } from './report-response.js';
@@ -8,19 +9,51 @@ import { dialectFor } from './sql-dialect.js';
 
 type Row = Record<string, unknown>;
 
+/** How a report was answered (filled in by runReport when given). */
+export interface ReportStats {
+  /** Every statement came from the result cache. */
+  cached: boolean;
+  /** Rollups, detail tables, or both answered the rows (see CompiledReport.path). */
+  path: 'rollup' | 'detail' | 'mixed';
+  tables: string[];
+}
+
+export interface RunReportOptions {
+  enumAsInt?: boolean;
+  completeUpTo?: Date | null;
+  /** epoch ms: every query is cancelled past it */
+  deadline?: number;
+  /** Answer from the warehouse's rollups when they can (default: when the warehouse keeps them). */
+  rollups?: boolean;
+  /** The result cache; used only when `completeUpTo` is known (it is part of the key). */
+  cache?: ReportCache;
+  /** The property's last partition load (part of the cache key: a reload makes every later report miss). */
+  loadVersion?: string | null;
+  /** Filled in with how the report was answered. */
+  stats?: ReportStats;
+}
+
 /** Answers one validated report request for one property, through the warehouse port. */
-export async function runReport(
-  warehouse: Warehouse,
-  settings: PropertySettings,
-  req: ReportRequest,
-  opts: { enumAsInt?: boolean; completeUpTo?: Date | null; /** epoch ms: every query is cancelled past it */ deadline?: number } = {},
-): Promise<RunReportResponse> {
-  const compiled = compileReport(req, settings, dialectFor(warehouse.dialect));
-  const query = (q: { sql: string; params: unknown[] }) => {
+export async function runReport(warehouse: Warehouse, settings: PropertySettings, req: ReportRequest, opts: RunReportOptions = {}): Promise<RunReportResponse> {
+  const rollups = (opts.rollups ?? true) && warehouse.rollups === true;
+  const compiled = compileReport(req, settings, dialectFor(warehouse.dialect), { rollups });
+  let cached = true;
+  const run = (q: { sql: string; params: unknown[] }) => {
+    cached = false;
     if (opts.deadline === undefined) return warehouse.query<Row>(q.sql, q.params);
     const timeoutMs = opts.deadline - Date.now();
     if (timeoutMs <= 0) throw new TallyError('deadline_exceeded', 'The report ran past its deadline.', { reason: 'statement_timeout' });
     return warehouse.query<Row>(q.sql, q.params, { timeoutMs });
+  };
+  const { cache, completeUpTo } = opts;
+  const query = async (q: { sql: string; params: unknown[] }): Promise<Row[]> => {
+    if (!cache || !completeUpTo) return run(q);
+    const key = ReportCache.key(settings, { completeUpTo, loadVersion: opts.loadVersion }, q);
+    const hit = cache.get(key);
+    if (hit) return hit;
+    const rows = await run(q);
+    cache.set(key, rows);
+    return rows;
   };
   const multiRange = req.dateRanges.length > 1;
   const { dimensionColumns: dcols, metricColumns: mcols } = compiled;
@@ -79,6 +112,7 @@ export async function runReport(
     if (req.metricAggregations.includes('MAXIMUM')) response.maximums = ext.map((r) => shape(r, RESERVED.MAXIMUM, 'max_'));
     if (req.metricAggregations.includes('MINIMUM')) response.minimums = ext.map((r) => shape(r, RESERVED.MINIMUM, 'min_'));
   }
+  if (opts.stats) Object.assign(opts.stats, { cached, path: compiled.path, tables: compiled.tables });
   return compact(response);
 }
 

@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import express from 'express';
+import { listenOnLoopback } from '../../test/support/listen.js';
 import { afterAll, beforeAll, describe } from 'vitest';
 import { describeWithService } from '../../test/support/services.js';
 import { DEFAULT_PROPERTY_SETTINGS, type PropertySettings } from '../domain/property-settings.js';
@@ -66,10 +66,7 @@ export function onEveryWarehouse(title: string, suite: (h: ReportHttp) => void):
         }),
       );
       app.use(createApiFallbackRouter());
-      await new Promise<void>((resolve) => {
-        server = app.listen(0, '127.0.0.1', () => resolve());
-      });
-      base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      ({ server, base } = await listenOnLoopback(app));
     });
     afterAll(async () => {
       await new Promise((r) => server?.close(r));

@@ -17,6 +17,21 @@ export type DataClass = (typeof DATA_CLASSES)[number];
 export const FEATURES = ['realtime', 'export', 'sql', 'replay'] as const;
 export type Feature = (typeof FEATURES)[number];
 
+/**
+ * Report tokens of a property (GA4's property quota buckets, GA4-DEFINITIONS §C.16), enforced by
+ * the report router (`src/query/property-quota.ts`). `growth` is GA4's standard property, `scale`
+ * GA4 360's, `free` a quarter of standard.
+ */
+export interface ReportQuota {
+  tokensPerDay: number;
+  tokensPerHour: number;
+  /** Per caller ("project": a read key, or a signed-in member) per property per hour. */
+  tokensPerProjectPerHour: number;
+  concurrentRequests: number;
+  serverErrorsPerProjectPerHour: number;
+  potentiallyThresholdedRequestsPerHour: number;
+}
+
 export interface Entitlements {
   planId: string;
   name: string;
@@ -39,6 +54,8 @@ export interface Entitlements {
   /** Days each class of data is kept. */
   retentionDays: Record<DataClass, number>;
   features: Record<Feature, boolean>;
+  /** Report token budgets of each property. */
+  reportQuota: ReportQuota;
 }
 
 export const PLANS: readonly Entitlements[] = Object.freeze([
@@ -55,6 +72,14 @@ export const PLANS: readonly Entitlements[] = Object.freeze([
     maxMembers: 3,
     retentionDays: { events: 400, raw: 30, dead_letter: 14 },
     features: { realtime: true, export: false, sql: false, replay: false },
+    reportQuota: {
+      tokensPerDay: 50_000,
+      tokensPerHour: 10_000,
+      tokensPerProjectPerHour: 3_500,
+      concurrentRequests: 10,
+      serverErrorsPerProjectPerHour: 10,
+      potentiallyThresholdedRequestsPerHour: 120,
+    },
   },
   {
     planId: 'growth',
@@ -69,6 +94,14 @@ export const PLANS: readonly Entitlements[] = Object.freeze([
     maxMembers: 25,
     retentionDays: { events: 1_100, raw: 90, dead_letter: 30 },
     features: { realtime: true, export: true, sql: false, replay: true },
+    reportQuota: {
+      tokensPerDay: 200_000,
+      tokensPerHour: 40_000,
+      tokensPerProjectPerHour: 14_000,
+      concurrentRequests: 10,
+      serverErrorsPerProjectPerHour: 10,
+      potentiallyThresholdedRequestsPerHour: 120,
+    },
   },
   {
     planId: 'scale',
@@ -83,6 +116,14 @@ export const PLANS: readonly Entitlements[] = Object.freeze([
     maxMembers: 500,
     retentionDays: { events: 1_830, raw: 365, dead_letter: 90 },
     features: { realtime: true, export: true, sql: true, replay: true },
+    reportQuota: {
+      tokensPerDay: 2_000_000,
+      tokensPerHour: 400_000,
+      tokensPerProjectPerHour: 140_000,
+      concurrentRequests: 50,
+      serverErrorsPerProjectPerHour: 50,
+      potentiallyThresholdedRequestsPerHour: 120,
+    },
   },
 ] satisfies Entitlements[]);
 

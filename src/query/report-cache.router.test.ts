@@ -9,6 +9,9 @@ import { DEFAULT_PROPERTY_SETTINGS, type PropertySettings } from '../domain/prop
 import { TallyError } from '../infra/errors.js';
 import { DuckDbWarehouse } from '../infra/warehouse/duckdb.warehouse.js';
 import type { Warehouse } from '../infra/warehouse/warehouse.port.js';
+import { RealtimeWindow } from './realtime-window.js';
+import { liveEvent } from './realtime.testkit.js';
+import { ReportCache } from './report-cache.js';
 import { generateProperty, loadPartitions, writeParquetPartitions } from './report-fixture.testkit.js';
 import { createReportRouter } from './report.router.js';
 
@@ -40,14 +43,7 @@ describe('result cache', () => {
   it('answers a repeated report from the cache, charging the minimum quota, behind the read gate, until a reload or the "complete up to" mark moves', async () => {
     let statements = 0;
     let mark = new Date('2024-03-08T00:00:00Z');
-    const counting: Warehouse = {
-      dialect: wh.dialect,
-      rollups: true,
-      init: () => wh.init(),
-      loadPartition: (t, p, k) => wh.loadPartition(t, p, k),
-      close: async () => undefined,
-      query: (sql, params, opts) => (statements++, wh.query(sql, params, opts)),
-    };
+    const counting = countingWarehouse(() => statements++);
     let loadVersion: string | null = '2024-03-08 00:00:00.000001+00';
     // billing's read gate as modules.ts wires it: inside authorize, before the cache is looked at
     let gated = false;
@@ -121,3 +117,98 @@ describe('result cache', () => {
     }
   });
 });
+
+describe('result cache and the GA4 methods', () => {
+  it('keys comparisons and pivots by their own statements, and never serves or keeps a realtime answer', async () => {
+    let statements = 0;
+    const counting = countingWarehouse(() => statements++);
+    const cache = new ReportCache();
+    const window = new RealtimeWindow();
+    const app = express();
+    app.use(createReportRouter({ warehouse: counting, authorize, cache, realtime: window, completeUpTo: async () => new Date('2024-03-08T00:00:00Z') }));
+    const s = await new Promise<Server>((resolve) => {
+      const x = app.listen(0, '127.0.0.1', () => resolve(x));
+    });
+    const post = async (method: string, body: unknown) =>
+      (await (
+        await fetch(`http://127.0.0.1:${(s.address() as AddressInfo).port}/v1beta/properties/123:${method}`, {
+          method: 'POST',
+          headers: { authorization: 'Bearer k-read' },
+          body: JSON.stringify(body),
+        })
+      ).json()) as { rows?: { dimensionValues: { value: string }[]; metricValues: { value: string }[] }[]; error?: unknown };
+    try {
+      const device = (value: string) => ({ filter: { fieldName: 'deviceCategory', stringFilter: { value } } });
+      const compare = (value: string) => ({
+        ...week,
+        dimensions: [{ name: 'eventName' }],
+        metrics: [{ name: 'eventCount' }],
+        comparisons: [{ name: value, dimensionFilter: device(value) }],
+      });
+      const mobile = await post('runReport', compare('mobile'));
+      const afterMobile = statements;
+      const desktop = await post('runReport', compare('desktop'));
+      // another comparison is another statement: it runs, and answers its own rows
+      expect(statements).toBeGreaterThan(afterMobile);
+      expect(desktop.rows).not.toEqual(mobile.rows);
+      expect(desktop.rows!.every((r) => r.dimensionValues.some((v) => v.value === 'desktop'))).toBe(true);
+      const afterDesktop = statements;
+      expect(await post('runReport', compare('mobile'))).toEqual(mobile);
+      expect(statements).toBe(afterDesktop);
+
+      const pivot = {
+        ...week,
+        dimensions: [{ name: 'eventName' }, { name: 'deviceCategory' }],
+        metrics: [{ name: 'eventCount' }],
+        pivots: [
+          { fieldNames: ['eventName'], limit: '3' },
+          { fieldNames: ['deviceCategory'], limit: '10' },
+        ],
+      };
+      const first = await post('runPivotReport', pivot);
+      expect(first.error).toBeUndefined();
+      const afterPivot = statements;
+      expect(afterPivot).toBeGreaterThan(afterDesktop);
+      expect(await post('runPivotReport', pivot)).toEqual(first);
+      expect(statements).toBe(afterPivot);
+      // a pivot's limits shape the cached cells after the cache: the same statements, its own answer
+      const headers = (r: unknown) => (r as { pivotHeaders: { pivotDimensionHeaders: unknown[] }[] }).pivotHeaders[0].pivotDimensionHeaders.length;
+      const two = await post('runPivotReport', {
+        ...pivot,
+        pivots: [
+          { fieldNames: ['eventName'], limit: '2' },
+          { fieldNames: ['deviceCategory'], limit: '10' },
+        ],
+      });
+      expect(statements).toBe(afterPivot);
+      expect(headers(first)).toBe(3);
+      expect(headers(two)).toBe(2);
+
+      // realtime reads the live window: each answer sees the events since the last, nothing is cached
+      const kept = cache.size;
+      const live = (n: number) => {
+        for (let i = 0; i < n; i++) window.add(liveEvent({ property_id: '123' }));
+      };
+      const realtime = () => post('runRealtimeReport', { metrics: [{ name: 'eventCount' }] });
+      live(2);
+      expect((await realtime()).rows?.[0].metricValues[0].value).toBe('2');
+      live(3);
+      expect((await realtime()).rows?.[0].metricValues[0].value).toBe('5');
+      expect(cache.size).toBe(kept);
+    } finally {
+      await new Promise((r) => s.close(r));
+    }
+  });
+});
+
+/** The test warehouse, counting the statements that reach it (a cached answer sends none). */
+function countingWarehouse(onQuery: () => void): Warehouse {
+  return {
+    dialect: wh.dialect,
+    rollups: true,
+    init: () => wh.init(),
+    loadPartition: (t, p, k) => wh.loadPartition(t, p, k),
+    close: async () => undefined,
+    query: (sql, params, opts) => (onQuery(), wh.query(sql, params, opts)),
+  };
+}

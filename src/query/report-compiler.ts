@@ -70,7 +70,7 @@ interface MetricColumn {
   requested: boolean;
 }
 
-class Params {
+export class Params {
   readonly values: unknown[] = [];
   constructor(private readonly d: SqlDialect) {}
   add(value: unknown, type: ParamType): string {
@@ -131,7 +131,7 @@ export function compileReport(req: ReportRequest, scope: TenantScope, d: SqlDial
   const count: CompiledQuery = { sql: `${cc.sql}SELECT COUNT(*) AS row_count FROM f`, params: cc.params.values };
 
   let extremes: CompiledQuery | undefined;
-  if (req.metricAggregations.some((a) => a !== 'TOTAL')) {
+  if (req.metricAggregations.some((a) => a === 'MAXIMUM' || a === 'MINIMUM')) {
     const ce = main();
     const cols = ce.metrics.flatMap((m) => [`MAX(${m.column}) AS max_${m.column}`, `MIN(${m.column}) AS min_${m.column}`]);
     extremes = {
@@ -162,8 +162,18 @@ function buildChain(req: ReportRequest, scope: TenantScope, d: SqlDialect, opts:
   const p = new Params(d);
   const tenant = p.add(scope.tenantId, 'text');
   const property = p.add(scope.propertyId, 'text');
+
+  // With comparisons, each (date range, comparison) pair is one `dr` row: idx = range × C + comparison.
+  const cmpCount = Math.max(1, req.comparisons.length);
   const dr = req.dateRanges
-    .map((r, i) => `SELECT ${i} AS idx, ${p.add(r.name, 'text')} AS name, ${p.add(r.startDate, 'date')} AS start_date, ${p.add(r.endDate, 'date')} AS end_date`)
+    .flatMap((r, i) =>
+      Array.from(
+        { length: cmpCount },
+        (_, j) =>
+          `SELECT ${i * cmpCount + j} AS idx, ${p.add(r.name, 'text')} AS name, ${p.add(r.startDate, 'date')} AS start_date, ` +
+          `${p.add(r.endDate, 'date')} AS end_date, ${j} AS cmp`,
+      ),
+    )
     .join(' UNION ALL ');
   // the ranges' hull as constants: lets DuckDB skip row groups by their min/max and PostgreSQL use
   // its (tenant_id, property_id, local_date) indexes (a join with dr alone does neither)
@@ -185,7 +195,7 @@ function buildChain(req: ReportRequest, scope: TenantScope, d: SqlDialect, opts:
     const requested = req.dimensions.find((x) => x.name === name);
     return requested ? resolveRequested(requested, p, d) : fromDef(findDimension(name)!, d);
   };
-  const filterDims = req.dimensionFilter ? filterFields(req.dimensionFilter).map(filterDim) : [];
+  const filterDims = [req.dimensionFilter, ...req.comparisons.map((c) => c.filter)].flatMap((f) => (f ? filterFields(f).map(filterDim) : []));
   const allDimsInUse = [...groupDims, ...filterDims];
   const eventPath = opts.eventPath ?? allDimsInUse.some((x) => x.session === undefined);
 
@@ -211,14 +221,18 @@ function buildChain(req: ReportRequest, scope: TenantScope, d: SqlDialect, opts:
 
   if (groups.some((g) => g.group === 'user')) {
     // Each client's first linked user over everything loaded for the property (catalog USER_KEY).
-    ctes.push(
-      `idm AS (SELECT client_id, user_id FROM (SELECT client_id, user_id, ROW_NUMBER() OVER (PARTITION BY client_id ORDER BY linked_ms, user_id) AS rn ` +
-        `FROM identities WHERE tenant_id = ${tenant} AND property_id = ${property}) first_links WHERE rn = 1)`,
-    );
+    ctes.push(identityCte(tenant, property));
   }
 
-  const dimensionWhere = (form: 'event' | 'session') =>
-    req.dimensionFilter ? [compileFilter(req.dimensionFilter, (n) => rowLevel(filterDim(n), form), false, p, d)] : [];
+  const dimensionWhere = (form: 'event' | 'session') => {
+    const field = (n: string) => rowLevel(filterDim(n), form);
+    const where = req.dimensionFilter ? [compileFilter(req.dimensionFilter, field, false, p, d)] : [];
+    // a row counts in each comparison whose filter it passes
+    if (req.comparisons.length) {
+      where.push(`(CASE dr.cmp ${req.comparisons.map((c, j) => `WHEN ${j} THEN ${compileFilter(c.filter, field, false, p, d)}`).join(' ')} ELSE FALSE END)`);
+    }
+    return where;
+  };
   const eventSource = (joinSession: boolean, joinFs: boolean, joinIdm = false) =>
     `FROM events e JOIN dr ON e.local_date BETWEEN dr.start_date AND dr.end_date` +
     (joinSession ? ` LEFT JOIN sessions s ON s.tenant_id = ${tenant} AND s.property_id = ${property} AND s.session_key = e.session_key` : '') +
@@ -324,6 +338,14 @@ function rollupFor(side: 'users' | 'sessions', dimensionSql: string[]): RollupSe
     const kept = new Set(['local_date', ...columns].map((c) => `${alias}.${c}`));
     return [...refs].every((r) => kept.has(r));
   });
+}
+
+/** `idm`: each client's first linked user over everything loaded for the property (catalog USER_KEY reads it). */
+export function identityCte(tenant: string, property: string): string {
+  return (
+    `idm AS (SELECT client_id, user_id FROM (SELECT client_id, user_id, ROW_NUMBER() OVER (PARTITION BY client_id ORDER BY linked_ms, user_id) AS rn ` +
+    `FROM identities WHERE tenant_id = ${tenant} AND property_id = ${property}) first_links WHERE rn = 1)`
+  );
 }
 
 // Metric SQL refers to atoms as {{atom}} until the merge stage decides how to read them.

@@ -15,7 +15,8 @@ import { createApiFallbackRouter } from './api-fallback.router.js';
 import { MemoryCounters } from '../infra/counters/memory.counters.js';
 import { DuckDbRe2Syntax } from '../infra/regex/re2-syntax.js';
 
-const settings: PropertySettings = {
+const settings: PropertySettings & { planId: string } = {
+  planId: 'growth',
   tenantId: 't1',
   propertyId: '123',
   timeZone: 'UTC',
@@ -197,7 +198,7 @@ describe('POST /v1beta/properties/{id}:runReport', () => {
   });
 
   it('leaves other methods, and their unread bodies, to other routers', async () => {
-    const { status, json } = await post('/v1beta/properties/123:runRealtimeReport', { metrics: [{ name: 'activeUsers' }] });
+    const { status, json } = await post('/v1beta/properties/123:runAccessReport', { metrics: [{ name: 'activeUsers' }] });
     expect(status).toBe(418);
     expect(json).toEqual({ echoed: { metrics: [{ name: 'activeUsers' }] } });
   });
@@ -368,7 +369,7 @@ describe('limits and hardening (issue 9 §4, §5)', () => {
     expect(get.status).toBe(404);
     expect(get.headers.get('content-type')).toContain('application/json');
     expect(((await get.json()) as any).error.status).toBe('NOT_FOUND');
-    const pivot = await post2('/v1beta/properties/123:runPivotReport', {});
+    const pivot = await post2('/v1beta/properties/123:runAccessReport', {});
     expect(pivot.status).toBe(501);
     expect(pivot.json.error.status).toBe('UNIMPLEMENTED');
     expect(logged2.some((e) => e instanceof TallyError && e.code === 'unimplemented')).toBe(true);

@@ -65,8 +65,11 @@ export async function runReport(warehouse: Warehouse, settings: PropertySettings
     rowCount = Number(c?.row_count ?? 0);
   }
 
+  // with comparisons, dr_idx = range × C + comparison (report-compiler.ts)
+  const cmpCount = Math.max(1, req.comparisons.length);
   const dimValues = (r: Row, fixed?: string): { value: string }[] => {
     const values = dcols.map((c) => ({ value: fixed ?? String(r[c] ?? '') }));
+    if (req.comparisons.length) values.splice(req.comparisonPosition, 0, { value: req.comparisons[Number(r.dr_idx) % cmpCount].name });
     if (multiRange) values.push({ value: String(r.dr_name) });
     return values;
   };
@@ -76,7 +79,13 @@ export async function runReport(warehouse: Warehouse, settings: PropertySettings
   });
 
   const response: RunReportResponse = {
-    dimensionHeaders: [...req.dimensions.map((d) => ({ name: d.name })), ...(multiRange ? [{ name: 'dateRange' }] : [])],
+    dimensionHeaders: [
+      ...withComparison(
+        req.dimensions.map((d) => d.name),
+        req,
+      ),
+      ...(multiRange ? ['dateRange'] : []),
+    ].map((name) => ({ name })),
     metricHeaders: mcols.map((m) => ({ name: m.name, type: metricTypeOut(m.type, opts.enumAsInt ?? false) })),
     rows: rows.map((r) => shape(r)),
     rowCount,
@@ -90,10 +99,13 @@ export async function runReport(warehouse: Warehouse, settings: PropertySettings
 
   if (compiled.totals) {
     const totals = await query(compiled.totals);
-    response.totals = req.dateRanges.map((range, i) => {
-      const r = totals.find((t) => Number(t.dr_idx) === i) ?? { dr_name: range.name };
-      return shape(r, RESERVED.TOTAL);
-    });
+    response.totals = req.dateRanges.flatMap((range, i) =>
+      Array.from({ length: cmpCount }, (_, j) => {
+        const idx = i * cmpCount + j;
+        const r = totals.find((t) => Number(t.dr_idx) === idx) ?? { dr_name: range.name, dr_idx: idx };
+        return shape(r, RESERVED.TOTAL);
+      }),
+    );
   }
   if (compiled.extremes) {
     const ext = await query(compiled.extremes);
@@ -102,4 +114,12 @@ export async function runReport(warehouse: Warehouse, settings: PropertySettings
   }
   if (opts.stats) Object.assign(opts.stats, { cached, path: compiled.path, tables: compiled.tables });
   return compact(response);
+}
+
+/** The response's dimension names: the requested ones, with `comparison` in its place when there are comparisons. */
+function withComparison(names: string[], req: ReportRequest): string[] {
+  if (!req.comparisons.length) return names;
+  const out = [...names];
+  out.splice(req.comparisonPosition, 0, 'comparison');
+  return out;
 }

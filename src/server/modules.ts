@@ -27,6 +27,7 @@ import { PROTOCOL_ROUTES } from '../ingest/protocol-routes.js';
 import { geoipLite } from '../ingest/geo.js';
 import { SharedSaltStore, VisitorIds } from '../ingest/visitor-id.js';
 import { createApiFallbackRouter } from '../query/api-fallback.router.js';
+import type { RealtimeTail } from '../query/realtime-tail.js';
 import type { SqlParser } from '../infra/sql/sql-parser.port.js';
 import type { RegexSyntax } from '../infra/regex/regex-syntax.port.js';
 import { Archiver } from '../../jobs/archiver.js';
@@ -94,7 +95,7 @@ export interface Parts {
   /** The support tools' routes (replay, dead letters, inspector), mounted by `accounts`. */
   support: { routes: ApiRoute[] };
   accounts: Awaited<ReturnType<typeof mountAccounts>> & { counters: Counters };
-  reports: { regexSyntax: RegexSyntax; counters: Counters; sqlParser: SqlParser };
+  reports: { regexSyntax: RegexSyntax; counters: Counters; sqlParser: SqlParser; realtime: RealtimeTail };
   metrics: { unsetSources(): void };
   health: { ops: ReturnType<typeof createOpsEndpoints>; listener: { port: number; close(): Promise<void> } | null };
   console: true;

@@ -2,6 +2,7 @@ import { OpenAPIRegistry, OpenApiGeneratorV31, type RouteConfig } from '@asteaso
 import type { IngestRoute } from '../ingest/ingest-http.js';
 import { ingestApi } from '../ingest/ingest.api.js';
 import { REPORT_API } from '../query/report.api.js';
+import { REPORT_METHODS_API } from '../query/report-methods.api.js';
 import { SQL_API } from '../query/sql/sql.api.js';
 import { MANAGEMENT_API } from '../tenancy/management.api.js';
 import { OPERATIONS_API } from './health.api.js';
@@ -16,7 +17,15 @@ import { supportApiRoutes } from './support.module.js';
  * routes are declared with (@asteasolutions/zod-to-openapi). A feature with routes exports a
  * `RouteConfig[]` beside its router and adds one line to API below.
  */
-const API = (ingestRoutes: IngestRoute[]): RouteConfig[][] => [ingestApi(ingestRoutes), REPORT_API, SQL_API, MANAGEMENT_API, OPERATIONS_API, BILLING_API];
+const API = (ingestRoutes: IngestRoute[]): RouteConfig[][] => [
+  ingestApi(ingestRoutes),
+  REPORT_API,
+  REPORT_METHODS_API,
+  SQL_API,
+  MANAGEMENT_API,
+  OPERATIONS_API,
+  BILLING_API,
+];
 
 let cached: { routes: IngestRoute[]; doc: Record<string, unknown> } | null = null;
 

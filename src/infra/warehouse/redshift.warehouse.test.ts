@@ -114,7 +114,9 @@ describe('Redshift SQL (exact text: Redshift itself cannot run here)', () => {
       "(COALESCE((regexp_instr(COALESCE(e.page_path, '(not set)'), '^(?:' || CAST($8 AS varchar(65535)) || ')$', 1, 1, 0, 'ip') > 0), FALSE) " +
         "OR COALESCE((regexp_instr(COALESCE(e.page_path, '(not set)'), CAST($9 AS varchar(65535)), 1, 1, 0, 'cp') > 0), FALSE))",
     );
-    expect(sql).toContain('WITH dr AS (SELECT 0 AS idx, CAST($3 AS varchar(65535)) AS name, CAST($4 AS date) AS start_date, CAST($5 AS date) AS end_date, 0 AS cmp)');
+    expect(sql).toContain(
+      'WITH dr AS (SELECT 0 AS idx, CAST($3 AS varchar(65535)) AS name, CAST($4 AS date) AS start_date, CAST($5 AS date) AS end_date, 0 AS cmp)',
+    );
     expect(sql).toContain("lpad(CAST(e.local_hour AS varchar(65535)), 2, '0')");
     expect(sql).toContain('FROM f ORDER BY d0 ASC, d0 ASC, d1 ASC, dr_idx ASC LIMIT CAST($10 AS bigint) OFFSET CAST($11 AS bigint)');
     expect(sql).not.toMatch(/COLLATE|AS text\)| ~\* |FILTER \(WHERE/);

@@ -135,6 +135,17 @@ export class PipelineStateRepository {
     return (await q.orderBy(['property_id', 'dt', 'table_name']).select()).map(toPartitionEntry);
   }
 
+  /** A property's recorded partitions from one local date to another (inclusive), every table. */
+  async partitionsBetween(propertyId: string, from: string, to: string): Promise<PartitionEntry[]> {
+    const rows = await this.db('partitions')
+      .where({ property_id: propertyId })
+      .andWhere('dt', '>=', from)
+      .andWhere('dt', '<=', to)
+      .orderBy(['dt', 'table_name'])
+      .select();
+    return rows.map(toPartitionEntry);
+  }
+
   /** Partitions transformed since they were last loaded (or never loaded). */
   async pendingLoads(propertyId?: string): Promise<(PartitionEntry & { transformedAt: Date })[]> {
     const q = this.db('partitions').where((w) => w.whereNull('loaded_at').orWhereRaw('loaded_at < transformed_at'));
@@ -192,6 +203,21 @@ export class PipelineStateRepository {
     if (!r) return null;
     const created = new Date(r.created_at).getTime();
     return new Date(r.complete_up_to ? Math.max(new Date(r.complete_up_to).getTime(), created) : created);
+  }
+
+  /**
+   * The property's load version: its latest partition load into the warehouse (`loaded_at` as
+   * PostgreSQL's text, microseconds kept) and how many partitions are loaded; null before any. The
+   * report result cache keys on it beside the "complete up to" mark, so a reload that does not
+   * move the mark (a support replay, late data, a deletion's rewrite) or a partition forgotten by
+   * retention still makes every later report miss, in every api process.
+   */
+  async loadVersion(propertyId: string): Promise<string | null> {
+    if (!/^\d{1,18}$/.test(propertyId)) return null;
+    const r = await this.db('partitions')
+      .where({ property_id: propertyId })
+      .first(this.db.raw('CAST(max(loaded_at) AS text) AS at'), this.db.raw('count(loaded_at) AS n'));
+    return r?.at ? `${r.at}/${Number(r.n)}` : null;
   }
 
   /** The oldest "complete up to" over every property (how stale the stalest reports can be); null without properties. */

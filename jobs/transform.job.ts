@@ -3,11 +3,14 @@ import type { JobContext } from '../src/infra/jobs/job-queue.port.js';
 import type { PropertySettings } from '../src/domain/property-settings.js';
 import { addDays, datesBetween, localDate } from '../src/domain/time-zone.js';
 import type { PipelineStateRepository } from './pipeline-state.repository.js';
+import { OPEN_END, type PartitionLocks } from './partition-locks.repository.js';
 
 export interface TransformJobDeps {
   engine: TransformEngine;
   state: PipelineStateRepository;
   settings: (propertyId: string) => Promise<PropertySettings | null>;
+  /** When set, a property whose dates a replay holds is skipped this run (its watermark stays). */
+  locks?: PartitionLocks;
 }
 
 export interface TransformJobData {
@@ -51,33 +54,48 @@ export function transformJob(deps: TransformJobDeps) {
     }
     const total = work.reduce((n, w) => n + w.dates.length, 0);
     const results: { propertyId: string; dates: string[]; eventsWritten: number }[] = [];
+    const skipped: string[] = [];
     let done = 0;
     if (total) ctx.progress(0, total, 'dates');
     for (const { p, settings, dates } of work) {
       if (ctx.signal.aborted) break;
-      const engine = deps.engine;
-      const r = isIncremental(engine)
-        ? await engine.cycle({
-            settings,
-            newKeys: await deps.state.rawObjectKeys(p.propertyId, { afterSeq: p.afterSeq, uptoSeq: p.uptoSeq }),
-            earlierKeys: (fromEventMs) => deps.state.rawObjectKeys(p.propertyId, { afterSeq: 0, uptoSeq: p.afterSeq, fromEventMs }),
-            // unique per cycle, ordered by the watermark
-            cycleId: `${String(p.uptoSeq).padStart(12, '0')}-${Date.now().toString(36)}`,
-            rebuildFrom: ctx.data.full ? dates[0] : undefined,
-          })
-        : await engine.transform({ settings, dates });
-      await deps.state.markTransformed(
-        p.tenantId,
-        p.propertyId,
-        p.uptoSeq,
-        r.partitions.map((w) => ({ tenantId: p.tenantId, propertyId: p.propertyId, table: w.table, date: w.date, keys: w.keys, rows: w.rows })),
-      );
-      results.push({ propertyId: p.propertyId, dates, eventsWritten: r.eventsWritten });
+      const run = () => transformOne(deps, ctx.data, p, settings, dates);
+      // a cycle may rebuild from the day before its earliest date to the last: lock all of that
+      const r = deps.locks ? await deps.locks.withLockIfFree(p.propertyId, addDays(dates[0], -1), OPEN_END, run) : await run();
       done += dates.length;
       ctx.progress(done, total, 'dates');
+      if (r) results.push({ propertyId: p.propertyId, dates, eventsWritten: r.eventsWritten });
+      else skipped.push(p.propertyId);
     }
-    return { properties: results };
+    return skipped.length ? { properties: results, skippedLocked: skipped } : { properties: results };
   };
+}
+
+async function transformOne(
+  deps: TransformJobDeps,
+  data: TransformJobData,
+  p: Awaited<ReturnType<PipelineStateRepository['pendingTransforms']>>[number],
+  settings: PropertySettings,
+  dates: string[],
+): Promise<{ eventsWritten: number }> {
+  const engine = deps.engine;
+  const r = isIncremental(engine)
+    ? await engine.cycle({
+        settings,
+        newKeys: await deps.state.rawObjectKeys(p.propertyId, { afterSeq: p.afterSeq, uptoSeq: p.uptoSeq }),
+        earlierKeys: (fromEventMs) => deps.state.rawObjectKeys(p.propertyId, { afterSeq: 0, uptoSeq: p.afterSeq, fromEventMs }),
+        // unique per cycle, ordered by the watermark
+        cycleId: `${String(p.uptoSeq).padStart(12, '0')}-${Date.now().toString(36)}`,
+        rebuildFrom: data.full ? dates[0] : undefined,
+      })
+    : await engine.transform({ settings, dates });
+  await deps.state.markTransformed(
+    p.tenantId,
+    p.propertyId,
+    p.uptoSeq,
+    r.partitions.map((w) => ({ tenantId: p.tenantId, propertyId: p.propertyId, table: w.table, date: w.date, keys: w.keys, rows: w.rows })),
+  );
+  return { eventsWritten: r.eventsWritten };
 }
 
 /** Local dates covered by the event-time spans, each extended by the following day. */

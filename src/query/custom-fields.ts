@@ -4,19 +4,31 @@ import type { MetricExpression, ReportRequest } from './report-request.js';
 import { unknownDimensionError, unknownMetricError } from './report-request.limits.js';
 
 /**
+ * Whether a name may be used as a dimension or metric by the property: any name that is not of the
+ * custom form (the catalog decides on those), or a custom name with an active definition of that kind.
+ */
+export function activeCustomNames(definitions: readonly CustomDefinition[]): { dimension(name: string): boolean; metric(name: string): boolean } {
+  const active = (kind: CustomDefinition['kind']) => new Set(definitions.filter((d) => d.kind === kind && !d.archived).map(customApiName));
+  const dims = active('dimension');
+  const metrics = active('metric');
+  return {
+    dimension: (name) => !parseCustomName(name) || dims.has(name),
+    metric: (name) => !parseCustomName(name) || metrics.has(name),
+  };
+}
+
+/**
  * Per-request check of custom fields (issue 14): a `customEvent:`/`customUser:` name resolves by
  * its form in the catalog, but a report may use it only while the property has an active (not
  * archived) definition of that kind; otherwise GA4's "not a valid dimension/metric" error.
  */
 export function checkCustomFields(req: ReportRequest, definitions: readonly CustomDefinition[]): void {
-  const active = (kind: CustomDefinition['kind']) => new Set(definitions.filter((d) => d.kind === kind && !d.archived).map(customApiName));
-  const dims = active('dimension');
-  const metrics = active('metric');
+  const active = activeCustomNames(definitions);
   const dim = (name: string) => {
-    if (parseCustomName(name) && !dims.has(name)) throw unknownDimensionError(name);
+    if (!active.dimension(name)) throw unknownDimensionError(name);
   };
   const metric = (name: string) => {
-    if (parseCustomName(name) && !metrics.has(name)) throw unknownMetricError(name);
+    if (!active.metric(name)) throw unknownMetricError(name);
   };
   for (const d of req.dimensions) {
     if (!d.expression) dim(d.name);

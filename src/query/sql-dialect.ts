@@ -29,6 +29,8 @@ export interface SqlDialect {
   nullOf(type: 'bigint' | 'double'): string;
   /** Sort key in Unicode code point order. */
   codePointOrder(textExpr: string): string;
+  /** Whole days from one date to another, as an integer. */
+  daysBetween(fromDate: string, toDate: string): string;
   /**
    * The top-level value `key` of a JSON object text as text (scalars unquoted, NULL when
    * missing). `key` comes from the catalog or a validated custom-definition parameter name
@@ -59,6 +61,7 @@ export const duckdbDialect: SqlDialect = {
   toDouble: (x) => `CAST(${x} AS DOUBLE)`,
   nullOf: (t) => `CAST(NULL AS ${t === 'bigint' ? 'BIGINT' : 'DOUBLE'})`,
   codePointOrder: (x) => x,
+  daysBetween: (a, b) => `CAST(date_diff('day', ${a}, ${b}) AS INTEGER)`,
   jsonText: (x, key) => `json_extract_string(${x}, '$.${checkedKey(key)}')`,
 };
 
@@ -78,6 +81,7 @@ export const postgresDialect: SqlDialect = {
   toDouble: (x) => `CAST(${x} AS double precision)`,
   nullOf: (t) => `CAST(NULL AS ${t === 'bigint' ? 'bigint' : 'double precision'})`,
   codePointOrder: (x) => `(${x} COLLATE "C")`,
+  daysBetween: (a, b) => `(${b} - ${a})`,
   jsonText: (x, key) => `(CAST(${x} AS jsonb) ->> '${checkedKey(key)}')`,
 };
 

@@ -1,12 +1,9 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import express from 'express';
 import { Redis } from 'ioredis';
 import type { Config } from '../infra/config/config.js';
 import type { Logger } from '../infra/logger.js';
-import { TallyError } from '../infra/errors.js';
-import { sendErrorBody } from '../infra/error-body.js';
 import { openDb, type Db } from '../infra/metadata/db.js';
 import type { EventLog } from '../infra/event-log/event-log.port.js';
 import type { ObjectStore } from '../infra/object-store/object-store.port.js';
@@ -29,10 +26,9 @@ import { createCollector } from '../ingest/collector.http.js';
 import { PROTOCOL_ROUTES } from '../ingest/protocol-routes.js';
 import { geoipLite } from '../ingest/geo.js';
 import { SharedSaltStore, VisitorIds } from '../ingest/visitor-id.js';
-import { createReportRouter } from '../query/report.router.js';
 import { createApiFallbackRouter } from '../query/api-fallback.router.js';
-import { tenantCustomDefinitions } from '../tenancy/custom-definitions.repository.js';
-import { DuckDbRe2Syntax } from '../infra/regex/re2-syntax.js';
+import type { RealtimeTail } from '../query/realtime-tail.js';
+import type { SqlParser } from '../infra/sql/sql-parser.port.js';
 import type { RegexSyntax } from '../infra/regex/regex-syntax.port.js';
 import { Archiver } from '../../jobs/archiver.js';
 import { PipelineStateRepository } from '../../jobs/pipeline-state.repository.js';
@@ -46,54 +42,17 @@ import { proxyTrust } from '../infra/http/proxy-trust.js';
 import { observedJob } from '../infra/jobs/observed-job.js';
 import { metrics } from '../infra/metrics/metrics.js';
 import { openApiDocument } from './openapi.js';
+import { HttpMounts } from './http-mounts.js';
+import { BILLING_METER_MODULE, BILLING_MODULE, BILLING_REDRIVE_MODULE, BILLING_WEBHOOK_MODULE, type BillingPart } from './billing.module.js';
 import { createOpsEndpoints, readinessChecks, startHealthListener } from './health.js';
 import { observeApiRequests } from './api-observe.js';
+import { RETENTION_JOB } from '../lifecycle/retention.js';
+import { LIFECYCLE_API_MODULE, lifecycleWorkerJobs, type LifecycleApiPart } from './lifecycle.wiring.js';
+import { SUPPORT_MODULE, supportJobHandlers } from './support.module.js';
+import { REPORTS_MODULE } from './reports.module.js';
+import { PartitionLocks } from '../../jobs/partition-locks.repository.js';
+import type { ApiRoute } from '../tenancy/accounts.routes.js';
 import { openCounters, openEventLog, openJobQueue, openMailer, openObjectStore, openTransformEngine, openWarehouse } from './infra.factory.js';
-
-/**
- * Where modules put their HTTP endpoints; the `http` module serves them all on one port: bare
- * node:http handlers first (the collector: Express costs ~5x its request rate), then the Express
- * app of the API routers, then a JSON 404.
- */
-export class HttpMounts {
-  private readonly handlers: ((req: http.IncomingMessage, res: http.ServerResponse) => boolean)[] = [];
-  private readonly drains: (() => void)[] = [];
-  private express: express.Express | null = null;
-
-  /** A handler that answers the paths it owns and returns false for the rest; `drain` stops it taking new work. */
-  handle(handler: (req: http.IncomingMessage, res: http.ServerResponse) => boolean, drain?: () => void): void {
-    this.handlers.push(handler);
-    if (drain) this.drains.push(drain);
-  }
-
-  /** The Express app for API routers, created on first use. */
-  app(): express.Express {
-    if (!this.express) {
-      this.express = express();
-      this.express.disable('x-powered-by');
-    }
-    return this.express;
-  }
-
-  /** The Express app when some module created it, else null. */
-  appIfAny(): express.Express | null {
-    return this.express;
-  }
-
-  get empty(): boolean {
-    return !this.handlers.length && !this.express;
-  }
-
-  serve(req: http.IncomingMessage, res: http.ServerResponse): void {
-    for (const h of this.handlers) if (h(req, res)) return;
-    if (this.express) return void this.express(req, res);
-    sendErrorBody(res, new TallyError('not_found', 'no such endpoint'));
-  }
-
-  drain(): void {
-    for (const d of this.drains) d();
-  }
-}
 
 export interface ModuleContext {
   config: Config;
@@ -118,6 +77,10 @@ export interface Parts {
   credentialVersion: CredentialVersionWatcher;
   keyUse: { timer: NodeJS.Timeout; flush(): Promise<void> };
   usage: UsageMeter;
+  billing: BillingPart;
+  billingWebhook: true;
+  billingMeter: { timer: NodeJS.Timeout | null };
+  billingRedrive: { timer: NodeJS.Timeout };
   warehouse: Warehouse;
   engine: TransformEngine;
   archiver: Archiver;
@@ -129,8 +92,12 @@ export interface Parts {
   openapi: true;
   /** The loopback admin listener, in a process holding the data dir. */
   management: { port: number; close(): Promise<void> } | null;
+  /** The data lifecycle's API routes (deletion, export, import, retention), guarded by the accounts router. */
+  lifecycleApi: LifecycleApiPart;
+  /** The support tools' routes (replay, dead letters, inspector), mounted by `accounts`. */
+  support: { routes: ApiRoute[] };
   accounts: Awaited<ReturnType<typeof mountAccounts>> & { counters: Counters };
-  reports: { regexSyntax: RegexSyntax; counters: Counters };
+  reports: { regexSyntax: RegexSyntax; counters: Counters; sqlParser: SqlParser; realtime: RealtimeTail };
   metrics: { unsetSources(): void };
   health: { ops: ReturnType<typeof createOpsEndpoints>; listener: { port: number; close(): Promise<void> } | null };
   console: true;
@@ -138,6 +105,7 @@ export interface Parts {
 }
 
 export type ModuleName = keyof Parts;
+export { HttpMounts };
 
 export interface Module<K extends ModuleName> {
   /** Modules started before this one (pulled in even when no role names them). */
@@ -227,6 +195,8 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
     },
     stop: (usage) => usage.stop(),
   },
+  billing: BILLING_MODULE,
+  billingMeter: BILLING_METER_MODULE,
   warehouse: {
     needs: ['store'],
     start: ({ config, get }) => openWarehouse(config, get('store')),
@@ -255,16 +225,18 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
     stop: (jobs) => jobs.stop(),
   },
   pipeline: {
-    needs: ['jobs', 'engine', 'warehouse', 'state', 'credentials', 'archiver', 'store'],
+    needs: ['jobs', 'engine', 'warehouse', 'state', 'credentials', 'archiver', 'store', 'db', 'eventLog', 'usage'],
     async start({ config, get, logger }) {
       const state = get('state');
       const credentials = get('credentials');
       const archiver = get('archiver');
       const settings = async (propertyId: string) => credentials.property(propertyId) ?? (await credentials.refresh(), credentials.property(propertyId));
       // observed: each run logged and timed, whoever runs it (queue, "run now", the pipeline job)
-      const transform = observedJob('transform', transformJob({ engine: get('engine'), state, settings }), logger);
+      // a replay holds its dates: the scheduler's transform and compaction skip them meanwhile
+      const locks = new PartitionLocks(get('db'));
+      const transform = observedJob('transform', transformJob({ engine: get('engine'), state, settings, locks }), logger);
       const load = observedJob('load', loadJob({ warehouse: get('warehouse'), state }), logger);
-      const compact = observedJob('compact', compactJob({ engine: get('engine'), state, store: get('store'), settings }), logger);
+      const compact = observedJob('compact', compactJob({ engine: get('engine'), state, store: get('store'), settings, locks }), logger);
       const handlers: Record<string, JobHandler<any, unknown>> = {
         transform,
         load,
@@ -276,24 +248,34 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
         ),
         pipeline: observedJob('pipeline', pipelineJob({ transform, load, state, archiver }), logger),
       };
+      // the data lifecycle's jobs (deletion of a person, retention, purge, file import / export) and
+      // support's (replay, redrive, billing's quota re-drive after an upgrade)
+      const infra = { db: get('db'), store: get('store'), warehouse: get('warehouse'), eventLog: get('eventLog'), usage: get('usage'), credentials };
+      const more = {
+        ...lifecycleWorkerJobs({ ...infra, manifest: state, transform, load, archiver, logger }),
+        ...supportJobHandlers({ ...infra, config, logger, log: infra.eventLog, state, caughtUp: () => archiver.caughtUp() }),
+      };
+      for (const [name, h] of Object.entries(more)) handlers[name] = observedJob(name, h, logger);
       const jobs = get('jobs');
       for (const [name, h] of Object.entries(handlers)) jobs.register(name, h);
       await jobs.start();
       return { handlers, runJob: jobRunner(handlers, archiver) };
     },
   },
+  billingRedrive: BILLING_REDRIVE_MODULE,
   schedule: {
     needs: ['jobs'],
     async start({ config, get, maybe, logger }) {
       if (!maybe('pipeline') && !config.jobs.redisUrl) logger.warn('scheduler without REDIS_URL: its in-process schedule reaches no worker');
       await get('jobs').schedule('pipeline', config.jobs.transformIntervalMs);
       await get('jobs').schedule('compact', 3_600_000);
+      await get('jobs').schedule(RETENTION_JOB, 86_400_000);
       await get('jobs').schedule('fx-rates', 86_400_000);
       return true as const;
     },
   },
   collector: {
-    needs: ['eventLog', 'credentials', 'usage'],
+    needs: ['eventLog', 'credentials', 'usage', 'billing'],
     start({ config, get, logger, http }) {
       const counters = openCounters(config, logger);
       // every collector must hash cookieless visitors with the same day's salt
@@ -301,7 +283,14 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
       const visitorIds = new VisitorIds(saltRedis ? new SharedSaltStore(saltRedis) : undefined);
       const perIp = config.counters.anonymousIpRate;
       const anonymousPerIp = { ratePerSecond: perIp, burst: perIp * 10 };
-      const ingest = new IngestService({ log: get('eventLog'), counters, geo: geoipLite(), usage: get('usage'), anonymousPerIp });
+      const ingest = new IngestService({
+        log: get('eventLog'),
+        counters,
+        geo: geoipLite(),
+        usage: get('usage'),
+        quota: get('billing').notifier,
+        anonymousPerIp,
+      });
       const collector = createCollector({ ingest, credentials: get('credentials'), visitorIds, log: logger, proxy: proxyTrust(config.http.trustProxy) });
       http.handle(collector.handler, collector.drain);
       return { drain: collector.drain, counters, saltRedis };
@@ -338,12 +327,16 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
     },
     stop: (admin) => admin?.close(),
   },
+  // before accounts, which serves its routes behind the same session, CSRF and role guard
+  lifecycleApi: LIFECYCLE_API_MODULE,
+  support: SUPPORT_MODULE,
   // accounts, organisations, keys and audit under /api; sessions also open the report routes
   accounts: {
-    needs: ['db', 'credentials'],
-    async start({ config, get, logger, http }) {
+    needs: ['db', 'credentials', 'billing'],
+    async start({ config, get, maybe, logger, http }) {
       const counters = openCounters(config, logger);
       const a = await mountAccounts(http.app(), {
+        routes: [...(maybe('support')?.routes ?? []), ...(maybe('lifecycleApi')?.routes ?? []), ...get('billing').routes],
         db: get('db'),
         counters,
         mailer: await openMailer(config, logger),
@@ -351,6 +344,8 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
         publicUrl: config.accounts.publicUrl,
         proxy: proxyTrust(config.http.trustProxy),
         log: logger,
+        onPropertiesDeleted: maybe('lifecycleApi')?.onPropertiesDeleted,
+        defaultPlanId: config.billing.defaultPlan,
       });
       return { ...a, counters };
     },
@@ -359,33 +354,8 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
       await a.counters.close();
     },
   },
-  reports: {
-    needs: ['warehouse', 'state', 'credentials', 'accounts', 'db'],
-    start({ config, get, logger, http }) {
-      const state = get('state');
-      // RE2 syntax for regex filters; report requests per key per minute counted like ingest's (Redis when set)
-      const regexSyntax = new DuckDbRe2Syntax();
-      const counters = openCounters(config, logger);
-      const logError = (err: unknown) => logger.error({ err }, 'report request failed');
-      http.app().use(
-        createReportRouter({
-          warehouse: get('warehouse'),
-          completeUpTo: (propertyId) => state.completeUpTo(propertyId),
-          authorize: get('accounts').authorizeReport,
-          logError,
-          regexSyntax,
-          counters,
-          limits: config.reports,
-          customDefinitions: (p) => tenantCustomDefinitions(get('db'), p.tenantId, p.propertyId),
-        }),
-      );
-      return { regexSyntax, counters };
-    },
-    async stop(p) {
-      await p.counters.close();
-      await p.regexSyntax.close();
-    },
-  },
+  billingWebhook: BILLING_WEBHOOK_MODULE,
+  reports: REPORTS_MODULE,
   // the gauges read at scrape from what this process runs (archiver lag, reports' completeness)
   metrics: {
     needs: ['state'],
@@ -488,8 +458,11 @@ export const ROLES: Record<Role, { description: string; modules: ModuleName[] }>
   collector: { description: 'ingest endpoints (HTTP), edge enrichment, appends to the event log', modules: ['collector', 'http'] },
   api: {
     description: 'management API, the GA4-compatible report API and the web console (HTTP)',
-    modules: ['apiObserve', 'openapi', 'management', 'accounts', 'reports', 'console', 'http'],
+    modules: ['apiObserve', 'openapi', 'management', 'support', 'lifecycleApi', 'accounts', 'billingWebhook', 'reports', 'console', 'http'],
   },
-  worker: { description: 'archiver (event log -> raw zone) and job handlers (transform, load, compact)', modules: ['archiver', 'pipeline'] },
-  scheduler: { description: 'repeating schedules for transform + load', modules: ['schedule'] },
+  worker: {
+    description: 'archiver (event log -> raw zone) and job handlers (transform, load, compact; deletion, retention, purge, import, export; replay, redrive)',
+    modules: ['archiver', 'pipeline', 'billingMeter', 'billingRedrive'],
+  },
+  scheduler: { description: 'repeating schedules for transform + load, compaction, daily retention', modules: ['schedule'] },
 };

@@ -12,12 +12,21 @@ import { createLogger } from '../infra/logger.js';
 import { CredentialCache } from './credential-cache.js';
 import { loadCredentials } from './tenant.repository.js';
 import { mountAccounts } from './accounts.module.js';
+import type { ApiRoute } from './accounts.routes.js';
+
+type TestRoutes = readonly ApiRoute[] | { routes: readonly ApiRoute[]; close(): Promise<void> };
 
 /**
  * The accounts API on a real express app, a real PGlite metadata DB in a temp dir and the outbox
  * mailer, listening on a random port; the report routes answer a fixed body once authorised.
  */
-export async function startAccountsApp(opts: { db?: Db } = {}) {
+export async function startAccountsApp(
+  opts: {
+    db?: Db;
+    /** Other features' route tables, served behind the same guard; with what to close when they hold infrastructure (the data lifecycle's). */
+    routes?: (deps: { db: Db; credentials: CredentialCache; dir: string }) => Promise<TestRoutes> | TestRoutes;
+  } = {},
+) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tally-accounts-'));
   const db = opts.db ?? (await openDb({ dataDir: dir }));
   const log = createLogger(process.env.TALLY_TEST_LOG ?? 'silent');
@@ -26,7 +35,10 @@ export async function startAccountsApp(opts: { db?: Db } = {}) {
   const outbox = path.join(dir, 'outbox');
   const app = express();
   const counters = new MemoryCounters();
+  const given = await opts.routes?.({ db, credentials, dir });
+  const extra = given === undefined || 'routes' in given ? given : { routes: given, close: async () => undefined };
   const accounts = await mountAccounts(app, {
+    routes: extra?.routes,
     db,
     counters,
     mailer: new OutboxMailer(outbox, 'Tally <t@t.test>'),
@@ -69,6 +81,7 @@ export async function startAccountsApp(opts: { db?: Db } = {}) {
       server.closeAllConnections();
       credentials.stop();
       await accounts.close();
+      await extra?.close();
       if (!opts.db) await db.destroy();
       fs.rmSync(dir, { recursive: true, force: true });
     },

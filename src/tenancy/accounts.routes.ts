@@ -30,10 +30,15 @@ export interface ApiDeps {
   layer: SessionLayer;
   /** Called after a key or property changed, so this process's credential cache reloads now. */
   onCredentialsChanged?: () => void;
+  /** Called after a property (or an organisation's properties) was deleted: its data is erased everywhere (src/lifecycle). */
+  onPropertiesDeleted?: (organizationId: string, propertyIds: string[]) => Promise<void>;
 }
 
-/** Where a route's organisation comes from (for the permission check and the 404 wall). */
-export type Scope = 'org' | 'property' | 'key';
+/**
+ * Where a route's organisation comes from (for the permission check and the 404 wall); `custom`:
+ * the route's own `orgOf` (another feature's object, or a property named in the body).
+ */
+export type Scope = 'org' | 'property' | 'key' | 'custom';
 
 export interface ApiRoute {
   method: 'get' | 'post' | 'patch' | 'delete';
@@ -42,6 +47,8 @@ export interface ApiRoute {
   /** Every route declares what it needs; permissions.test.ts fails on one that does not. */
   access: Access;
   scope?: Scope;
+  /** With scope `custom`: the organisation of the route's object from its params and parsed body (null: none). */
+  orgOf?: (p: { params: Record<string, string>; body: any }) => Promise<string | null>;
   body?: z.ZodType;
   /** Query parameters, validated like the body. */
   query?: z.ZodType;
@@ -226,8 +233,10 @@ export const API_ROUTES: ApiRoute[] = [
     status: 204,
     summary: 'Delete an organisation with its properties and keys (owner only).',
     handler: async (ctx) => {
+      const properties = (await ctx.deps.service.db('properties').where({ organization_id: ctx.orgId! }).pluck('id')).map(String);
       await ctx.deps.service.deleteOrg(ctx.actor, ctx.orgId!);
       changed(ctx);
+      await ctx.deps.onPropertiesDeleted?.(ctx.orgId!, properties);
       return undefined;
     },
   },
@@ -337,10 +346,11 @@ export const API_ROUTES: ApiRoute[] = [
     access: 'properties.delete',
     scope: 'property',
     status: 204,
-    summary: 'Delete a property and its keys.',
+    summary: 'Delete a property and its keys; its data is erased from every zone (raw, transformed, warehouse, dead letters).',
     handler: async (ctx) => {
       await ctx.deps.service.deleteProperty(ctx.actor, ctx.params.propertyId);
       changed(ctx);
+      await ctx.deps.onPropertiesDeleted?.(ctx.orgId!, [ctx.params.propertyId]);
       return undefined;
     },
   },
@@ -415,6 +425,7 @@ export async function organizationOf(service: TenancyService, scope: Scope, para
   for (const v of Object.values(params)) if (!/^[\w-]{1,64}$/.test(v)) return null;
   if (scope === 'org') return (await service.orgExists(params.orgId)) ? params.orgId : null;
   if (scope === 'property') return (await service.propertyRow(params.propertyId))?.organization_id ?? null;
+  if (scope === 'custom') return null;
   return (await service.keyRow(params.keyId))?.organization_id ?? null;
 }
 

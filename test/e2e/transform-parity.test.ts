@@ -318,7 +318,7 @@ describeWithService('transform parity: DuckDB and Spark give identical rows', 's
       },
     ]);
     expect(a.result.rawRead).toBeGreaterThan(a.result.eventsWritten);
-  }, 600_000);
+  }, 900_000);
 
   it('on a generated dataset of more than 200 000 events', async () => {
     const settings = settingsFor('p-large');
@@ -338,5 +338,5 @@ describeWithService('transform parity: DuckDB and Spark give identical rows', 's
     const b = await run(spark, settings, 'spark_large');
     expect(a.result.eventsWritten).toBeGreaterThan(150_000);
     await expectIdentical(a, b);
-  }, 600_000);
+  }, 900_000);
 });

@@ -180,9 +180,12 @@ export class DuckDbTransformEngine implements IncrementalTransformEngine {
   }
 
   /** Local paths DuckDB can scan: the store's own when it is a folder, else downloaded copies. */
+  /** Names the copies fetched into a stage: unique across calls (one cycle reads several lists into one stage). */
+  private copies = 0;
+
   private async readablePaths(keys: string[], stage: string): Promise<string[]> {
     const paths: string[] = [];
-    for (const [i, key] of keys.entries()) {
+    for (const key of keys) {
       const location = this.store.locate(key);
       if (isAbsolute(location)) {
         paths.push(location);
@@ -190,8 +193,9 @@ export class DuckDbTransformEngine implements IncrementalTransformEngine {
       }
       const body = await this.store.get(key);
       if (body === null) continue; // deleted since it was listed
-      // keep the extension: DuckDB picks the decompression by it
-      const copy = join(stage, `raw-${i}${key.slice(key.lastIndexOf('.ndjson'))}`);
+      // keep the extension: DuckDB picks the reader and the decompression by it
+      const dot = key.lastIndexOf('.ndjson');
+      const copy = join(stage, `obj-${this.copies++}${dot >= 0 ? key.slice(dot) : key.slice(key.lastIndexOf('.'))}`);
       paths.push(copy);
       await writeFile(copy, body);
     }

@@ -4,7 +4,7 @@ import { TallyError } from '../errors.js';
 /**
  * The `fx_rates` table every warehouse keeps beside the transformed tables (issue 14): one row
  * per (calendar day, currency), units per euro, filled forward (src/infra/fx/ecb-rates.ts).
- * Reports join it on the event's local date to convert revenue (src/query/catalog.ecommerce.ts).
+ * Reports join it on the event's local date to convert revenue (src/query/catalog-ecommerce.ts).
  */
 export const FX_TABLE = 'fx_rates';
 

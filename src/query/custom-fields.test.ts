@@ -1,23 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { CustomDefinition } from '../domain/custom-definition.js';
 import { isTallyError } from '../infra/errors.js';
 import { checkCustomFields } from './custom-fields.js';
+import { customDefinition } from './custom-fields.testkit.js';
 import { buildMetadata } from './metadata.js';
 import { parseRunReportRequest } from './report-request.js';
 
-const def = (over: Partial<CustomDefinition>): CustomDefinition => ({
-  id: 'd',
-  propertyId: '1',
-  kind: 'dimension',
-  scope: 'EVENT',
-  parameterName: 'color',
-  displayName: 'Color',
-  description: '',
-  measurementUnit: null,
-  createdAt: '2026-12-06T00:00:00.000Z',
-  archived: false,
-  ...over,
-});
+const def = customDefinition;
 const DEFS = [
   def({ id: 'a', parameterName: 'color' }),
   def({ id: 'b', scope: 'USER', parameterName: 'tier', displayName: 'Tier' }),

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CustomDefinition } from '../domain/custom-definition.js';
+import { customDefinition } from './custom-fields.testkit.js';
 import { DEFAULT_PROPERTY_SETTINGS, type PropertySettings } from '../domain/property-settings.js';
 import { TallyError } from '../infra/errors.js';
 import { DuckDbWarehouse } from '../infra/warehouse/duckdb.warehouse.js';
@@ -205,18 +206,7 @@ describe('result cache and the GA4 methods', () => {
 describe('result cache and custom definitions', () => {
   it('answers a definition made a moment ago and refuses an archived one at once, cached answer or not; metadata and checkCompatibility follow', async () => {
     let statements = 0;
-    const definition: CustomDefinition = {
-      id: 'cd1',
-      propertyId: '123',
-      kind: 'dimension',
-      scope: 'EVENT',
-      parameterName: 'color',
-      displayName: 'Color',
-      description: '',
-      measurementUnit: null,
-      createdAt: '2024-03-08T00:00:00Z',
-      archived: false,
-    };
+    const definition = customDefinition({ propertyId: '123' });
     let definitions: CustomDefinition[] = [];
     const app = express();
     app.use(

@@ -28,6 +28,33 @@ export function bundledFxRows(now = Date.now()): FxRate[] {
   return fxRows(bundledRates(), now);
 }
 
+/** A pooled PostgreSQL-protocol connection (PostgreSQL, Redshift). */
+interface PooledClient {
+  query(sql: string): Promise<unknown>;
+  release(): void;
+}
+
+/**
+ * Replaces every rate with these published ones (filled daily, fxRows) in one transaction on a
+ * pooled connection, which it releases: DELETE then INSERT batches (Redshift's TRUNCATE would
+ * commit on its own).
+ */
+export async function replaceRatesOn(client: PooledClient, published: readonly FxRate[]): Promise<{ rows: number }> {
+  const rates = fxRows(published);
+  try {
+    await client.query('BEGIN');
+    await client.query(`DELETE FROM ${FX_TABLE}`);
+    for (const sql of fxInserts(rates)) await client.query(sql);
+    await client.query('COMMIT');
+    return { rows: rates.length };
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
 /** INSERT statements of at most `chunk` rows; every value is checked, then written as a literal. */
 export function fxInserts(rows: readonly FxRate[], chunk = 2_000): string[] {
   const out: string[] = [];

@@ -15,7 +15,7 @@ import type { PartitionRef, QueryOptions, SandboxLimits, SandboxResult, SandboxS
 import { grantReader, runSandbox, setUpSandbox } from './postgres.sql-sandbox.js';
 import { DUCKDB_TYPES, POSTGRES_TYPES } from '../column-types.js';
 import type { FxRate } from '../fx/ecb-rates.js';
-import { bundledFxRows, FX_TABLE, fxCreateTable, fxInserts, fxRows } from './fx-rates.sql.js';
+import { bundledFxRows, FX_TABLE, fxCreateTable, fxInserts, replaceRatesOn } from './fx-rates.sql.js';
 
 export const WAREHOUSE_TABLES: Record<WarehouseTable, readonly Column[]> = {
   events: EVENT_COLUMNS,
@@ -173,20 +173,7 @@ export class PostgresWarehouse implements Warehouse {
   }
 
   async replaceRates(published: readonly FxRate[]): Promise<{ rows: number }> {
-    const rates = fxRows(published);
-    const client = await this.connect();
-    try {
-      await client.query('BEGIN');
-      await client.query(`DELETE FROM ${FX_TABLE}`);
-      for (const sql of fxInserts(rates)) await client.query(sql);
-      await client.query('COMMIT');
-      return { rows: rates.length };
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+    return replaceRatesOn(await this.connect(), published);
   }
 
   async query<T = Record<string, unknown>>(sql: string, params: readonly unknown[], opts: QueryOptions = {}): Promise<T[]> {

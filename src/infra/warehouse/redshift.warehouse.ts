@@ -3,7 +3,7 @@ import pg from 'pg';
 import { TallyError } from '../errors.js';
 import type { ObjectStore } from '../object-store/object-store.port.js';
 import { bundledRates, type FxRate } from '../fx/ecb-rates.js';
-import { FX_TABLE, fxCreateTable, fxInserts, fxRows } from './fx-rates.sql.js';
+import { FX_TABLE, fxCreateTable, replaceRatesOn } from './fx-rates.sql.js';
 import { assertPartition, plainTypes, tableColumns, toPgParam, WAREHOUSE_TABLES } from './postgres.warehouse.js';
 import type { PartitionRef, Warehouse, WarehouseTable } from './warehouse.port.js';
 import { REDSHIFT_TYPES } from '../column-types.js';
@@ -131,20 +131,7 @@ export class RedshiftWarehouse implements Warehouse {
 
   /** One transaction: DELETE then INSERT batches (Redshift's TRUNCATE would commit on its own). */
   async replaceRates(published: readonly FxRate[]): Promise<{ rows: number }> {
-    const rates = fxRows(published);
-    const client = await this.connect();
-    try {
-      await client.query('BEGIN');
-      await client.query(`DELETE FROM ${FX_TABLE}`);
-      for (const sql of fxInserts(rates)) await client.query(sql);
-      await client.query('COMMIT');
-      return { rows: rates.length };
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+    return replaceRatesOn(await this.connect(), published);
   }
 
   async loadPartition(table: WarehouseTable, partition: PartitionRef, objectKeys: string[]): Promise<{ rows: number }> {

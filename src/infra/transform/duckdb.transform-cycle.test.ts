@@ -47,8 +47,8 @@ afterAll(async () => {
 });
 
 /** The golden traffic in receipt order, plus late events and copies that arrive in later slices. */
-function dataset(): RawEvent[] {
-  const events = [...generatedRawEvents({ tenantId: 't1', propertyId: 'p1' }, { seed: 5, startDate: START, days: DAYS, timeZone: ZONE, visitorsPerDay: 120 })];
+function dataset(propertyId = 'p1', seed = 5, visitorsPerDay = 120): RawEvent[] {
+  const events = [...generatedRawEvents({ tenantId: 't1', propertyId }, { seed, startDate: START, days: DAYS, timeZone: ZONE, visitorsPerDay })];
   const base = events[0];
   const day = (d: string, h: number) => startOfLocalDate(d, ZONE) + h * HOUR;
   const extra: RawEvent[] = [];
@@ -86,12 +86,12 @@ function dataset(): RawEvent[] {
   return [...events, ...extra].sort((a, b) => a.received_at - b.received_at);
 }
 
-async function writeSlice(store: FolderObjectStore, events: RawEvent[], partition: number): Promise<string[]> {
-  const before = new Set((await store.list('raw/')).map((o) => o.key));
+async function writeSlice(store: FolderObjectStore, events: RawEvent[], partition: number, prefix = 'raw/'): Promise<string[]> {
+  const before = new Set((await store.list(prefix)).map((o) => o.key));
   const w = new RawZoneWriter(store, partition);
   for (const e of events) await w.add(e);
   await w.flush();
-  return (await store.list('raw/')).map((o) => o.key).filter((k) => !before.has(k));
+  return (await store.list(prefix)).map((o) => o.key).filter((k) => !before.has(k));
 }
 
 async function loadTables(store: FolderObjectStore, name: string, partitions: Map<string, WrittenPartition>): Promise<Record<TransformedTable, string>> {
@@ -157,6 +157,61 @@ describe('incremental cycles', () => {
     expect(copies).toEqual([{ n: '0' }]);
 
     await engine.close();
+  }, 300_000);
+
+  it('give each property exactly its own rows when many properties share one cycle (settings as data, late ones alone)', async () => {
+    // p1 the golden dataset (late events: its cycles rebuild alone); p2 the same traffic (same client
+    // and event ids) under other settings; p3 other traffic in UTC
+    const props: PropertySettings[] = [
+      settings,
+      { ...settings, propertyId: 'p2', timeZone: 'America/New_York', sessionTimeoutMinutes: 10, engagedSessionSeconds: 30, keyEvents: ['page_view'] },
+      { ...settings, propertyId: 'p3', timeZone: 'UTC', keyEvents: [] },
+    ];
+    const data = new Map([
+      ['p1', dataset('p1')],
+      ['p2', dataset('p2').filter((e) => !e.event_id.startsWith('late-'))],
+      ['p3', dataset('p3', 9, 40).filter((e) => !e.event_id.startsWith('late-') && e.title !== 'a later copy')],
+    ]);
+    const store = new FolderObjectStore(join(dir, 'batch'));
+    const engine = new DuckDbTransformEngine(store, { tempDir: dir, threads: 2 });
+    const current = new Map<string, Map<string, WrittenPartition>>(props.map((s) => [s.propertyId, new Map()]));
+    const earlier = new Map<string, string[]>(props.map((s) => [s.propertyId, []]));
+    const results: CycleResult[][] = [];
+    for (let i = 0; i < SLICES; i++) {
+      const requests = [];
+      for (const s of props) {
+        const all = data.get(s.propertyId)!;
+        const size = Math.ceil(all.length / SLICES);
+        const newKeys = await writeSlice(store, all.slice(i * size, (i + 1) * size), i + 1, `raw/tenant=t1/property=${s.propertyId}/`);
+        const before = [...earlier.get(s.propertyId)!];
+        earlier.get(s.propertyId)!.push(...newKeys);
+        requests.push({ settings: s, newKeys, earlierKeys: async () => before, cycleId: String(i + 1).padStart(4, '0') });
+      }
+      const r = await engine.cycleMany(requests);
+      r.forEach((x, j) => x.partitions.forEach((p) => current.get(props[j].propertyId)!.set(`${p.table}/${p.date}`, p)));
+      results.push(r);
+    }
+    await engine.close();
+    // some cycles rebuilt a property (alone), others ran all three in one batch
+    expect(results.some((r) => r[0].rebuiltFrom !== null)).toBe(true);
+    expect(results.some((r) => r.every((x) => x.rebuiltFrom === null))).toBe(true);
+
+    for (const s of props) {
+      const all = data.get(s.propertyId)!;
+      const bigStore = new FolderObjectStore(join(dir, `batch-big-${s.propertyId}`));
+      await writeSlice(bigStore, all, 0);
+      const dates = datesBetween(localDate(all[0].received_at - 3 * HOUR, s.timeZone), localDate(all[all.length - 1].received_at, s.timeZone));
+      const big = new DuckDbTransformEngine(bigStore, { tempDir: dir, threads: 2 });
+      const whole = await big.transform({ settings: s, dates });
+      await big.close();
+      const a = await loadTables(bigStore, `big_${s.propertyId}`, new Map(whole.partitions.map((p) => [`${p.table}/${p.date}`, p])));
+      const b = await loadTables(store, `batch_${s.propertyId}`, current.get(s.propertyId)!);
+      for (const table of TRANSFORMED_TABLE_NAMES) {
+        expect(await rows(`SELECT * FROM (FROM ${a[table]} EXCEPT ALL FROM ${b[table]}) LIMIT 3`), `${s.propertyId} ${table} only in its own run`).toEqual([]);
+        expect(await rows(`SELECT * FROM (FROM ${b[table]} EXCEPT ALL FROM ${a[table]}) LIMIT 3`), `${s.propertyId} ${table} only in the batch`).toEqual([]);
+        expect(Number((await rows(`SELECT count(*) AS n FROM ${b[table]}`))[0].n)).toBeGreaterThan(0);
+      }
+    }
   }, 300_000);
 
   it('append a file per cycle to a day partition without touching earlier ones; compaction merges them, idempotently', async () => {

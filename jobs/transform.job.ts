@@ -1,4 +1,4 @@
-import { isIncremental, type TransformEngine } from '../src/infra/transform/transform-engine.port.js';
+import { isIncremental, type TransformEngine, type TransformResult } from '../src/infra/transform/transform-engine.port.js';
 import type { JobContext } from '../src/infra/jobs/job-queue.port.js';
 import type { PropertySettings } from '../src/domain/property-settings.js';
 import { addDays, datesBetween, localDate } from '../src/domain/time-zone.js';
@@ -19,8 +19,9 @@ export interface TransformJobData {
 
 /**
  * Finds properties with raw objects archived since their last transform (the per-property
- * watermark `transformed_seq`). An incremental engine (DuckDB) runs one cycle over just those
- * objects plus its carried open-session state; `full` rebuilds every date the property has raw
+ * watermark `transformed_seq`). An incremental engine (DuckDB) runs one cycle for all of them
+ * together over just those objects plus its carried open-session state (a property that must
+ * rebuild runs alone); `full` rebuilds, one property at a time, every date the property has raw
  * data for. Another engine (Spark) re-transforms the local dates those objects' events touch (and
  * the day after each, which a session crossing midnight may reach into), each partition whole.
  */
@@ -53,9 +54,41 @@ export function transformJob(deps: TransformJobDeps) {
     const results: { propertyId: string; dates: string[]; eventsWritten: number }[] = [];
     let done = 0;
     if (total) ctx.progress(0, total, 'dates');
-    for (const { p, settings, dates } of work) {
+    const record = async (w: (typeof work)[number], r: TransformResult) => {
+      const { p } = w;
+      await deps.state.markTransformed(
+        p.tenantId,
+        p.propertyId,
+        p.uptoSeq,
+        r.partitions.map((x) => ({ tenantId: p.tenantId, propertyId: p.propertyId, table: x.table, date: x.date, keys: x.keys, rows: x.rows })),
+      );
+      results.push({ propertyId: p.propertyId, dates: w.dates, eventsWritten: r.eventsWritten });
+      done += w.dates.length;
+      ctx.progress(done, total, 'dates');
+    };
+    const engine = deps.engine;
+    if (isIncremental(engine) && !ctx.data.full) {
+      // every pending property in one cycle: the run's fixed cost is paid once, not per property
+      for (let i = 0; i < work.length && !ctx.signal.aborted; i += BATCH_PROPERTIES) {
+        const batch = work.slice(i, i + BATCH_PROPERTIES);
+        // unique per cycle, ordered by the watermark (seqs only grow)
+        const cycleId = `${String(Math.max(...batch.map((w) => w.p.uptoSeq))).padStart(12, '0')}-${Date.now().toString(36)}`;
+        const requests = await Promise.all(
+          batch.map(async ({ p, settings }) => ({
+            settings,
+            newKeys: await deps.state.rawObjectKeys(p.propertyId, { afterSeq: p.afterSeq, uptoSeq: p.uptoSeq }),
+            earlierKeys: (fromEventMs: number) => deps.state.rawObjectKeys(p.propertyId, { afterSeq: 0, uptoSeq: p.afterSeq, fromEventMs }),
+            cycleId,
+          })),
+        );
+        const r = await engine.cycleMany(requests);
+        for (const [j, w] of batch.entries()) await record(w, r[j]);
+      }
+      return { properties: results };
+    }
+    for (const w of work) {
       if (ctx.signal.aborted) break;
-      const engine = deps.engine;
+      const { p, settings, dates } = w;
       const r = isIncremental(engine)
         ? await engine.cycle({
             settings,
@@ -63,22 +96,17 @@ export function transformJob(deps: TransformJobDeps) {
             earlierKeys: (fromEventMs) => deps.state.rawObjectKeys(p.propertyId, { afterSeq: 0, uptoSeq: p.afterSeq, fromEventMs }),
             // unique per cycle, ordered by the watermark
             cycleId: `${String(p.uptoSeq).padStart(12, '0')}-${Date.now().toString(36)}`,
-            rebuildFrom: ctx.data.full ? dates[0] : undefined,
+            rebuildFrom: dates[0],
           })
         : await engine.transform({ settings, dates });
-      await deps.state.markTransformed(
-        p.tenantId,
-        p.propertyId,
-        p.uptoSeq,
-        r.partitions.map((w) => ({ tenantId: p.tenantId, propertyId: p.propertyId, table: w.table, date: w.date, keys: w.keys, rows: w.rows })),
-      );
-      results.push({ propertyId: p.propertyId, dates, eventsWritten: r.eventsWritten });
-      done += dates.length;
-      ctx.progress(done, total, 'dates');
+      await record(w, r);
     }
     return { properties: results };
   };
 }
+
+/** Properties per cycle run: bounds one run's memory and statement size when thousands are pending. */
+const BATCH_PROPERTIES = 2_000;
 
 /** Local dates covered by the event-time spans, each extended by the following day. */
 export function touchedDates(spans: [number, number][], timeZone: string): string[] {

@@ -1,18 +1,19 @@
-import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { PropertySettings } from '../../domain/property-settings.js';
 import type { TransformedTable } from '../../domain/transformed-schema.js';
 import type { ObjectStore } from '../object-store/object-store.port.js';
-import { duckdbTransformDialect } from './transform-dialect.js';
-import { RAW_FIELDS, sqlString, typed } from './transform.sql.js';
+import { RAW_FIELDS, readRawJson, sqlString } from './transform.sql.js';
 
 /**
- * The state an incremental cycle carries per property (README: "Incremental cycles"), under
- * `state/transform/tenant=T/property=P/`: `state.json` (cut, dates holding an open file),
- * `carry.parquet` (raw records of the open sessions), `closed_sessions.parquet` and
- * `closed_identities.parquet`. A batch of properties loads and saves every property's state in a
- * few statements: the key tables carry `tenant_id`, `property_id` columns while loaded.
+ * The state incremental cycles carry (README: "Incremental cycles"), for every property in one
+ * set of objects under `state/transform/shared/`, so a cycle over thousands of small properties
+ * reads and writes four objects, not four per property: `state.json` (per property: the cut and
+ * the dates holding an open file), `carry.parquet` (raw records of the open sessions),
+ * `closed_sessions.parquet` and `closed_identities.parquet` (with `tenant_id`, `property_id`).
+ * A property's state written by an earlier version under `state/transform/tenant=T/property=P/`
+ * is read once, the first time the property is cycled, and moved into the shared objects.
  */
 
 export interface CycleState {
@@ -24,6 +25,9 @@ export interface CycleState {
 
 export const EMPTY_STATE: CycleState = { cutMs: null, openDates: { events: [], sessions: [], identities: [] } };
 
+const SHARED = 'state/transform/shared/';
+
+/** Where an earlier version kept one property's state. */
 export function stateKey(s: Pick<PropertySettings, 'tenantId' | 'propertyId'>, name: string): string {
   return `state/transform/tenant=${s.tenantId}/property=${s.propertyId}/${name}`;
 }
@@ -47,99 +51,82 @@ export interface StoreAccess {
 
 export interface LoadedStates {
   states: Map<string, CycleState>;
-  /** Records carried from the last cycle, as readable paths: Parquet, and JSON as written before. */
-  carryPaths: { parquet: string[]; json: string[] };
+  /** Every property's state, as read (saved back with the cycled ones replaced). */
+  all: Record<string, CycleState>;
+  /** Properties whose state was read from the earlier per-property objects (deleted once saved shared). */
+  legacy: PropertySettings[];
 }
-
-/** The raw records of the open sessions; `carry.ndjson.gz` is how earlier versions wrote them (read, then replaced). */
-const CARRY = 'carry.parquet';
-const OLD_CARRY = 'carry.ndjson.gz';
 
 export const propertyKey = (s: Pick<PropertySettings, 'tenantId' | 'propertyId'>) => `${s.tenantId}/${s.propertyId}`;
 
+const FIELDS = RAW_FIELDS.map(([n, t]) => `${n} ${t}`).join(', ');
+
 /**
- * Reads every property's state: state.json, the carried records' path, and the key tables into
- * `closed_sessions` / `closed_identities` (with the property's ids as columns). One listing per
- * property; the files themselves are read by one statement per table.
+ * Reads the shared state into tables `shared_carry` (every property's carried records),
+ * `closed_sessions` and `closed_identities` (every property's, with its ids), and the batch's
+ * properties' entries of state.json; a property missing there is looked up in the earlier layout.
  */
 export async function loadStates(ctx: StoreAccess, props: readonly PropertySettings[]): Promise<LoadedStates> {
-  const listed = await inParallel(props, async (s) => {
-    const names = new Set((await ctx.store.list(stateKey(s, ''))).map((o) => o.key.slice(stateKey(s, '').length)));
-    const body = names.has('state.json') ? await ctx.store.get(stateKey(s, 'state.json')) : null;
-    const state = body ? (JSON.parse(body.toString('utf8')) as CycleState) : EMPTY_STATE;
-    const paths: Record<string, string | null> = {};
-    for (const name of [CARRY, OLD_CARRY, ...Object.keys(KEY_TABLES).map((t) => `${t}.parquet`)]) {
-      paths[name] = names.has(name) ? ((await ctx.readablePaths([stateKey(s, name)]))[0] ?? null) : null;
-    }
-    return { s, state, paths };
-  });
+  const { conn, store } = ctx;
+  const body = await store.get(`${SHARED}state.json`);
+  const all = body ? (JSON.parse(body.toString('utf8')) as { properties: Record<string, CycleState> }).properties : {};
+  const parquet = async (name: string) => ((await store.list(`${SHARED}${name}`)).length ? ((await ctx.readablePaths([`${SHARED}${name}`]))[0] ?? null) : null);
+  await conn.run(`CREATE OR REPLACE TEMP TABLE shared_carry (${FIELDS})`);
+  const carry = await parquet('carry.parquet');
+  if (carry) await conn.run(`INSERT INTO shared_carry SELECT ${RAW_FIELDS.map(([n]) => n).join(', ')} FROM read_parquet(${sqlString(carry)})`);
   for (const [table, cols] of Object.entries(KEY_TABLES)) {
-    await ctx.conn.run(`CREATE OR REPLACE TEMP TABLE ${table} (tenant_id VARCHAR, property_id VARCHAR, ${cols})`);
-    const files = listed.filter((l) => l.paths[`${table}.parquet`]);
-    if (!files.length) continue;
-    const byPath = typed(
-      duckdbTransformDialect,
-      ['path STRING', 'tenant_id STRING', 'property_id STRING'],
-      files.map((l) => [l.paths[`${table}.parquet`]!, l.s.tenantId, l.s.propertyId].map(sqlString)),
-    );
-    const names = cols.split(', ').map((c) => `f.${c.split(' ')[0]}`);
-    await ctx.conn.run(`
-      INSERT INTO ${table} SELECT p.tenant_id, p.property_id, ${names.join(', ')}
-      FROM read_parquet(${list(files.map((l) => l.paths[`${table}.parquet`]!))}, filename = true) f JOIN (${byPath}) p ON p.path = f.filename`);
+    await conn.run(`CREATE OR REPLACE TEMP TABLE ${table} (tenant_id VARCHAR, property_id VARCHAR, ${cols})`);
+    const path = await parquet(`${table}.parquet`);
+    if (path) await conn.run(`INSERT INTO ${table} SELECT * FROM read_parquet(${sqlString(path)})`);
   }
-  return {
-    states: new Map(listed.map((l) => [propertyKey(l.s), l.state])),
-    carryPaths: {
-      parquet: listed.flatMap((l) => (l.paths[CARRY] ? [l.paths[CARRY]] : [])),
-      json: listed.flatMap((l) => (l.paths[OLD_CARRY] ? [l.paths[OLD_CARRY]] : [])),
-    },
-  };
+  const missing = props.filter((s) => !all[propertyKey(s)]);
+  const legacy = (await inParallel(missing, (s) => loadLegacy(ctx, s))).filter((s): s is { s: PropertySettings; state: CycleState } => s !== null);
+  for (const l of legacy) all[propertyKey(l.s)] = l.state;
+  return { states: new Map(props.map((s) => [propertyKey(s), all[propertyKey(s)] ?? EMPTY_STATE])), all, legacy: legacy.map((l) => l.s) };
+}
+
+/** One property's state in the earlier per-property layout, added to the loaded tables; null when there is none. */
+async function loadLegacy(ctx: StoreAccess, s: PropertySettings): Promise<{ s: PropertySettings; state: CycleState } | null> {
+  const body = await ctx.store.get(stateKey(s, 'state.json'));
+  if (!body) return null;
+  const names = new Set((await ctx.store.list(stateKey(s, ''))).map((o) => o.key.slice(stateKey(s, '').length)));
+  const path = async (name: string) => (names.has(name) ? ((await ctx.readablePaths([stateKey(s, name)]))[0] ?? null) : null);
+  const ids = `${sqlString(s.tenantId)}, ${sqlString(s.propertyId)}`;
+  const json = await path('carry.ndjson.gz');
+  if (json) await ctx.conn.run(`INSERT INTO shared_carry ${readRawJson([json])}`);
+  for (const table of Object.keys(KEY_TABLES)) {
+    const p = await path(`${table}.parquet`);
+    if (p) await ctx.conn.run(`INSERT INTO ${table} SELECT ${ids}, * FROM read_parquet(${sqlString(p)})`);
+  }
+  return { s, state: JSON.parse(body.toString('utf8')) as CycleState };
 }
 
 /**
- * Writes, for each property of `props`, the carried records (table `carry`), the key tables and
- * then state.json, last. A property whose carry or key table is empty loses that object.
+ * Writes the shared state: for the properties in `cyc` (the ones that ran) the tables `carry`,
+ * `new_closed_sessions`, `new_closed_identities` and their new entries; every other property's
+ * rows and entries as they were. state.json last. Then removes the earlier layout's objects of
+ * the properties moved.
  */
-export async function saveStates(ctx: StoreAccess, props: readonly PropertySettings[], states: Map<string, CycleState>): Promise<void> {
-  const tables: [string, string, string][] = [
-    ['carry', CARRY, '(FORMAT parquet)'],
-    ['closed_sessions', 'closed_sessions.parquet', '(FORMAT parquet)'],
-    ['closed_identities', 'closed_identities.parquet', '(FORMAT parquet)'],
+export async function saveStates(ctx: StoreAccess, loaded: LoadedStates, states: Map<string, CycleState>): Promise<void> {
+  const { conn, store, stage } = ctx;
+  const others = (t: string) => `SELECT * FROM ${t} x WHERE NOT EXISTS (SELECT 1 FROM cyc c WHERE c.tenant_id = x.tenant_id AND c.property_id = x.property_id)`;
+  const tables: [string, string][] = [
+    ['carry.parquet', `${others('shared_carry')} UNION ALL SELECT * FROM carry`],
+    ['closed_sessions.parquet', `${others('closed_sessions')} UNION ALL SELECT * FROM new_closed_sessions`],
+    ['closed_identities.parquet', `${others('closed_identities')} UNION ALL SELECT * FROM new_closed_identities`],
   ];
-  const wanted = new Set(props.map(propertyKey));
-  for (const [table, name, format] of tables) {
-    const dir = join(ctx.stage, `state-${table}`);
-    const columns =
-      table === 'carry'
-        ? RAW_FIELDS.map(([n]) => n)
-        : ['tenant_id', 'property_id', ...KEY_TABLES[table as keyof typeof KEY_TABLES].split(', ').map((c) => c.split(' ')[0])];
-    const written = new Set<string>();
-    if ((await count(ctx.conn, `SELECT count(*) FROM ${table}`)) > 0) {
-      // one statement for every property: a folder per (tenant, property)
-      await ctx.conn.run(`
-        COPY (SELECT ${columns.join(', ')}, tenant_id AS _t, property_id AS _p FROM ${table})
-        TO ${sqlString(dir)} (${format.slice(1, -1)}, PARTITION_BY (_t, _p), FILENAME_PATTERN 'f')`);
-      for (const t of await readdir(dir)) {
-        for (const p of await readdir(join(dir, t))) {
-          const s = { tenantId: t.slice('_t='.length), propertyId: p.slice('_p='.length) };
-          if (!wanted.has(propertyKey(s))) continue;
-          const [file] = await readdir(join(dir, t, p));
-          await ctx.store.put(stateKey(s, name), await readFile(join(dir, t, p, file)));
-          written.add(propertyKey(s));
-        }
-      }
-      await rm(dir, { recursive: true, force: true });
-    }
-    const gone = props.filter((s) => !written.has(propertyKey(s))).map((s) => stateKey(s, name));
-    if (table === 'carry') gone.push(...props.map((s) => stateKey(s, OLD_CARRY)));
-    if (gone.length) await ctx.store.delete(gone);
+  for (const [name, query] of tables) {
+    const path = join(stage, `state-${name}`);
+    await conn.run(`COPY (${query}) TO ${sqlString(path)} (FORMAT parquet, COMPRESSION zstd)`);
+    await store.put(`${SHARED}${name}`, await readFile(path));
+    await rm(path);
   }
-  await inParallel(props, async (s) => {
-    const json = join(ctx.stage, `state-${s.tenantId}-${s.propertyId}.json`);
-    await writeFile(json, JSON.stringify(states.get(propertyKey(s)) ?? EMPTY_STATE));
-    await ctx.store.put(stateKey(s, 'state.json'), await readFile(json));
-    await rm(json);
-  });
+  const all = { ...loaded.all };
+  for (const [k, v] of states) all[k] = v;
+  await store.put(`${SHARED}state.json`, Buffer.from(JSON.stringify({ properties: all })));
+  for (const s of loaded.legacy) {
+    await store.delete(['carry.ndjson.gz', 'closed_sessions.parquet', 'closed_identities.parquet', 'state.json'].map((n) => stateKey(s, n)));
+  }
 }
 
 /** Runs `fn` over `items`, a few at a time (object-store round trips overlap). */

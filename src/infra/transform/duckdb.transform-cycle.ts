@@ -59,7 +59,8 @@ export async function runCycles(ctx: CycleContext, reqs: readonly CycleRequest[]
   const { conn } = ctx;
   const single = reqs.length === 1;
   const props = reqs.map((r) => r.settings);
-  const { states, carryPaths } = await loadStates(ctx, props);
+  const loaded = await loadStates(ctx, props);
+  const { states } = loaded;
   const stateOf = (s: PropertySettings) => states.get(propertyKey(s))!;
 
   // the batch's properties as data: the previous cut and session timeout of each
@@ -69,10 +70,7 @@ export async function runCycles(ctx: CycleContext, reqs: readonly CycleRequest[]
   await conn.run(`CREATE OR REPLACE TEMP TABLE new_raw (${fields})`);
   await insertJson(conn, 'new_raw', await ctx.readablePaths(reqs.flatMap((r) => r.newKeys)), ownRow);
   await conn.run(`CREATE OR REPLACE TEMP TABLE carry_raw (${fields})`);
-  await insertJson(conn, 'carry_raw', carryPaths.json, ownRow);
-  if (carryPaths.parquet.length) {
-    await conn.run(`INSERT INTO carry_raw SELECT ${RAW_FIELDS.map(([n]) => n).join(', ')} FROM read_parquet(${list(carryPaths.parquet)}) WHERE ${ownRow}`);
-  }
+  await conn.run(`INSERT INTO carry_raw SELECT * FROM shared_carry WHERE ${ownRow}`);
   const rawRead = await perProperty(conn, `SELECT tenant_id, property_id, count(*) FROM new_raw GROUP BY ALL`);
 
   // a later copy of an event already written is dropped (counted once); an earlier one, an event
@@ -187,9 +185,9 @@ export async function runCycles(ctx: CycleContext, reqs: readonly CycleRequest[]
         AND k.client_id = o.client_id AND k.user_id = o.user_id AND k.local_date = o.local_date AND k.local_date < DATE ${fromDate})`);
 
   const written = await writeOutputs(ctx, active, batch[0].cycleId, states, from);
-  // closed keys: of the properties that ran, the recent ones plus this run's; others are untouched (not saved)
+  // closed keys of the properties that ran: the recent ones plus this run's (the others' are saved as they were)
   await conn.run(`
-    CREATE OR REPLACE TEMP TABLE closed_sessions AS
+    CREATE OR REPLACE TEMP TABLE new_closed_sessions AS
     SELECT k.tenant_id, k.property_id, k.session_key, k.end_ms FROM closed_sessions k JOIN cyc c USING (tenant_id, property_id)
     WHERE k.end_ms >= c.cut_ms - ${CLOSED_KEY_KEEP_MS}
     UNION SELECT s.tenant_id, s.property_id, s.session_key, s.end_ms FROM run_sessions s JOIN cyc c USING (tenant_id, property_id)
@@ -204,7 +202,7 @@ export async function runCycles(ctx: CycleContext, reqs: readonly CycleRequest[]
     ]),
   );
   await conn.run(`
-    CREATE OR REPLACE TEMP TABLE closed_identities AS
+    CREATE OR REPLACE TEMP TABLE new_closed_identities AS
     SELECT k.tenant_id, k.property_id, k.client_id, k.user_id, k.local_date FROM closed_identities k JOIN (${keepDates}) d USING (tenant_id, property_id)
     WHERE k.local_date >= d.keep_date AND k.local_date < DATE ${fromDate}
     UNION SELECT o.tenant_id, o.property_id, o.client_id, o.user_id, o.local_date FROM out_identities o JOIN (${keepDates}) d USING (tenant_id, property_id)
@@ -217,7 +215,7 @@ export async function runCycles(ctx: CycleContext, reqs: readonly CycleRequest[]
        OR r.rowid IN (SELECT rid FROM out_identities WHERE open)
     ORDER BY r.rowid`);
   for (const s of active) newStates.get(propertyKey(s))!.openDates = written.get(propertyKey(s))!.openDates;
-  await saveStates(ctx, active, newStates);
+  await saveStates(ctx, loaded, newStates);
   for (const s of active) {
     const partitions = written.get(propertyKey(s))!.partitions;
     const eventsWritten = partitions.filter((p) => p.table === 'events').reduce((n, p) => n + p.rows, 0);

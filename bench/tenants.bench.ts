@@ -26,7 +26,9 @@ const EVENTS_PER_VISIT = 3;
  */
 export async function run() {
   const now = Date.now() - 5 * 60_000;
-  const base = [...generatedRawEvents({ tenantId: 'bench', propertyId: 'x' }, { seed: 3, startDate: '2026-02-01', days: 1, timeZone: 'UTC', visitorsPerDay: 2 })][0];
+  const base = [
+    ...generatedRawEvents({ tenantId: 'bench', propertyId: 'x' }, { seed: 3, startDate: '2026-02-01', days: 1, timeZone: 'UTC', visitorsPerDay: 2 }),
+  ][0];
   const settingsOf = (i: number): PropertySettings => ({
     ...DEFAULT_PROPERTY_SETTINGS,
     keyEvents: ['purchase'],

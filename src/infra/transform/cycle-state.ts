@@ -77,7 +77,7 @@ export async function loadStates(ctx: StoreAccess, props: readonly PropertySetti
   for (const [table, cols] of Object.entries(KEY_TABLES)) {
     await conn.run(`CREATE OR REPLACE TEMP TABLE ${table} (tenant_id VARCHAR, property_id VARCHAR, ${cols})`);
     const path = await parquet(`${table}.parquet`);
-    if (path) await conn.run(`INSERT INTO ${table} SELECT * FROM read_parquet(${sqlString(path)})`);
+    if (path) await conn.run(`INSERT INTO ${table} SELECT * FROM read_parquet(${sqlString(path)}, hive_partitioning = false)`);
   }
   const missing = props.filter((s) => !all[propertyKey(s)]);
   const legacy = (await inParallel(missing, (s) => loadLegacy(ctx, s))).filter((s): s is { s: PropertySettings; state: CycleState } => s !== null);
@@ -96,7 +96,7 @@ async function loadLegacy(ctx: StoreAccess, s: PropertySettings): Promise<{ s: P
   if (json) await ctx.conn.run(`INSERT INTO shared_carry ${readRawJson([json])}`);
   for (const table of Object.keys(KEY_TABLES)) {
     const p = await path(`${table}.parquet`);
-    if (p) await ctx.conn.run(`INSERT INTO ${table} SELECT ${ids}, * FROM read_parquet(${sqlString(p)})`);
+    if (p) await ctx.conn.run(`INSERT INTO ${table} SELECT ${ids}, * FROM read_parquet(${sqlString(p)}, hive_partitioning = false)`);
   }
   return { s, state: JSON.parse(body.toString('utf8')) as CycleState };
 }

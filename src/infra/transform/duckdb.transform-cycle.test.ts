@@ -311,4 +311,52 @@ describe('incremental cycles', () => {
     expect(await rows(`SELECT count(*) - count(DISTINCT event_id) AS extra FROM ${t.events}`)).toEqual([{ extra: '0' }]);
     expect(await rows(`SELECT count(*) - count(DISTINCT session_key) AS extra FROM ${t.sessions}`)).toEqual([{ extra: '0' }]);
   }, 60_000);
+
+  it('moves a state written in the earlier per-property layout into the shared objects, carrying its open session on', async () => {
+    const t0 = startOfLocalDate('2024-07-01', ZONE) + 10 * HOUR;
+    const base = [
+      ...generatedRawEvents({ tenantId: 't1', propertyId: 'p1' }, { seed: 2, startDate: '2024-07-01', days: 1, timeZone: ZONE, visitorsPerDay: 3 }),
+    ][0];
+    const mk = (i: number, t: number): RawEvent =>
+      ({ ...base, event_id: `m-${i}`, client_id: 'mover', session_id: null, client_ts: null, received_at: t, params: {} }) as RawEvent;
+    const runs: Record<string, Record<TransformedTable, string>> = {};
+    for (const mode of ['shared', 'legacy']) {
+      const store = new FolderObjectStore(join(dir, `legacy-${mode}`));
+      const engine = new DuckDbTransformEngine(store, { tempDir: dir, threads: 2, lateAllowanceMs: 0 });
+      const first = await writeSlice(store, [mk(1, t0), mk(2, t0 + 5 * MIN)], 1);
+      const current = new Map<string, WrittenPartition>();
+      for (const p of (await engine.cycle({ settings, newKeys: first, earlierKeys: async () => [], cycleId: '0001' })).partitions)
+        current.set(`${p.table}/${p.date}`, p);
+      if (mode === 'legacy') {
+        // the state as the earlier version wrote it: per property, the carry as gzip NDJSON, key tables without ids
+        const shared = (k: string) => store.locate(`state/transform/shared/${k}`);
+        const legacy = (k: string) => store.locate(`state/transform/tenant=t1/property=p1/${k}`);
+        const state = JSON.parse((await store.get('state/transform/shared/state.json'))!.toString('utf8')).properties['t1/p1'];
+        expect(state.openDates.events).toEqual(['2024-07-01']);
+        await store.put('state/transform/tenant=t1/property=p1/state.json', Buffer.from(JSON.stringify(state)));
+        await conn.run(`COPY (FROM read_parquet('${shared('carry.parquet')}')) TO '${legacy('carry.ndjson.gz')}' (FORMAT json, COMPRESSION gzip)`);
+        expect(await rows(`SELECT count(*) AS n FROM read_json('${legacy('carry.ndjson.gz')}')`)).toEqual([{ n: '2' }]);
+        await conn.run(`COPY (SELECT session_key, end_ms FROM read_parquet('${shared('closed_sessions.parquet')}')) TO '${legacy('closed_sessions.parquet')}'`);
+        await conn.run(
+          `COPY (SELECT client_id, user_id, local_date FROM read_parquet('${shared('closed_identities.parquet')}')) TO '${legacy('closed_identities.parquet')}'`,
+        );
+        await store.delete(['state.json', 'carry.parquet', 'closed_sessions.parquet', 'closed_identities.parquet'].map((k) => `state/transform/shared/${k}`));
+      }
+      // the session goes on in the next cycle, and a later visit closes it
+      const second = await writeSlice(store, [mk(3, t0 + 12 * MIN), { ...mk(4, t0 + 3 * HOUR), client_id: 'later' }], 2);
+      const r = await engine.cycle({ settings, newKeys: second, earlierKeys: async () => first, cycleId: '0002' });
+      await engine.close();
+      expect(r.rebuiltFrom).toBeNull();
+      for (const p of r.partitions) current.set(`${p.table}/${p.date}`, p);
+      runs[mode] = await loadTables(store, `moved_${mode}`, current);
+      expect((await store.list('state/transform/tenant=')).map((o) => o.key)).toEqual([]);
+      expect(await rows(`SELECT events, session_key FROM ${runs[mode].sessions} WHERE client_id = 'mover'`)).toEqual([
+        { events: 3, session_key: `mover:${t0}` },
+      ]);
+    }
+    for (const table of TRANSFORMED_TABLE_NAMES) {
+      expect(await rows(`SELECT * FROM (FROM ${runs.shared[table]} EXCEPT ALL FROM ${runs.legacy[table]}) LIMIT 3`)).toEqual([]);
+      expect(await rows(`SELECT * FROM (FROM ${runs.legacy[table]} EXCEPT ALL FROM ${runs.shared[table]}) LIMIT 3`)).toEqual([]);
+    }
+  }, 60_000);
 });

@@ -57,6 +57,11 @@ export async function run() {
     });
 
   const rows: Record<string, unknown>[] = [];
+  const push = (row: Record<string, unknown>) => {
+    rows.push(row);
+    // as it comes: a long run shows its figures so far
+    process.stdout.write(`${JSON.stringify(row)}\n`);
+  };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tally-bench-tenants-'));
   try {
     const store = new FolderObjectStore(path.join(dir, 'store'));
@@ -78,13 +83,13 @@ export async function run() {
     await engine.cycle(await request(settingsOf(PROPERTIES + 1)));
 
     const [, one] = await timed(async () => engine.cycle(await request(settingsOf(PROPERTIES + 2))));
-    rows.push({ case: 'one property, one cycle', properties: 1, seconds: round(one) });
+    push({ case: 'one property, one cycle', properties: 1, seconds: round(one) });
 
     const oneByOne = await Promise.all(Array.from({ length: ONE_BY_ONE }, (_, i) => request(settingsOf(PROPERTIES + 10 + i))));
     const [, serial] = await timed(async () => {
       for (const r of oneByOne) await engine.cycle(r);
     });
-    rows.push({
+    push({
       case: `one cycle per property (x${ONE_BY_ONE}), extrapolated to ${PROPERTIES}`,
       properties: PROPERTIES,
       seconds: round((serial / ONE_BY_ONE) * PROPERTIES),
@@ -94,7 +99,7 @@ export async function run() {
     for (let i = 0; i < PROPERTIES; i++) requests.push(await request(settingsOf(i)));
     const [results, many] = await timed(() => engine.cycleMany(requests));
     const partitions = results.flatMap((r: CycleResult, i) => r.partitions.map((p) => ({ ...p, s: requests[i].settings })));
-    rows.push({
+    push({
       case: 'all properties, one cycle',
       properties: PROPERTIES,
       seconds: round(many),
@@ -109,7 +114,7 @@ export async function run() {
       for (const p of partitions) await wh.loadPartition(p.table, { tenantId: p.s.tenantId, propertyId: p.s.propertyId, date: p.date }, p.keys);
     });
     await wh.close();
-    rows.push({ case: 'load every partition into the DuckDB warehouse', properties: PROPERTIES, seconds: round(load), partitions: partitions.length });
+    push({ case: 'load every partition into the DuckDB warehouse', properties: PROPERTIES, seconds: round(load), partitions: partitions.length });
     console.table(rows);
     const visible = many + load;
     return {

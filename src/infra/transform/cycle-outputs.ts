@@ -7,6 +7,9 @@ import { type CycleState, count, inParallel, list, partitionPrefix, propertyKey,
 import type { WrittenPartition } from './transform-engine.port.js';
 import { sqlString } from './transform.sql.js';
 
+/** Partitions one cycle may write: two files per property and date, of up to 2,000 properties (the job's batch) over a few dates. */
+const MAX_OPEN_FILES = 1_000_000;
+
 const VIEWS = { events: 'out_events', sessions: 'out_sessions', identities: 'out_identities' } as const;
 
 /**
@@ -34,6 +37,10 @@ export async function writeOutputs(
     const { columns, orderBy } = TRANSFORMED_TABLES[table];
     const dir = join(stage, `out-${table}`);
     if ((await count(conn, `SELECT count(*) FROM ${VIEWS[table]}`)) > 0) {
+      // every partition's file stays open until the end: DuckDB would otherwise close one past
+      // 100 open files or flush one past its row threshold and start a second file
+      await conn.run(`SET partitioned_write_max_open_files = ${MAX_OPEN_FILES}`);
+      await conn.run(`SET partitioned_write_flush_threshold = ${2 ** 40}`);
       await conn.run(`
         COPY (
           SELECT ${columns.map((c) => `CAST("${c.name}" AS ${DUCKDB_TYPES[c.type]}) AS "${c.name}"`).join(', ')},
@@ -47,7 +54,10 @@ export async function writeOutputs(
           if (!s) throw new Error(`cycle output for a property outside the batch: ${t}/${p}`);
           for (const d of await readdir(join(dir, t, p))) {
             for (const o of await readdir(join(dir, t, p, d))) {
-              const [file] = await readdir(join(dir, t, p, d, o));
+              const written = await readdir(join(dir, t, p, d, o));
+              // one file per partition (the settings below): a second one would be rows left behind
+              if (written.length !== 1) throw new Error(`partitioned write gave ${written.length} files for ${t}/${p}/${d}/${o}`);
+              const [file] = written;
               files.push({ s, date: d.slice(3), open: o === '_o=true', path: join(dir, t, p, d, o, file) });
             }
           }

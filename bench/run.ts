@@ -13,6 +13,7 @@ const BENCHES: Record<string, string> = {
   tenants: './tenants.bench.ts',
   archiver: './archiver.bench.ts',
   accounts: './accounts.bench.ts',
+  replay: './replay.bench.ts',
 };
 
 export async function main(args: string[]): Promise<void> {

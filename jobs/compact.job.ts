@@ -4,6 +4,7 @@ import { isIncremental, MAX_LATENESS_MS, type TransformEngine } from '../src/inf
 import type { PropertySettings } from '../src/domain/property-settings.js';
 import { addDays, localDate } from '../src/domain/time-zone.js';
 import type { PipelineStateRepository } from './pipeline-state.repository.js';
+import type { PartitionLocks } from './partition-locks.repository.js';
 
 export interface CompactJobData {
   propertyId?: string;
@@ -23,6 +24,8 @@ export function compactJob(deps: {
   store: ObjectStore;
   settings: (propertyId: string) => Promise<PropertySettings | null>;
   now?: () => number;
+  /** When set, a partition whose date a replay holds is left for the next run. */
+  locks?: PartitionLocks;
 }) {
   return async (ctx: JobContext<CompactJobData>) => {
     const engine = deps.engine;
@@ -36,12 +39,14 @@ export function compactJob(deps: {
       const settings = await deps.settings(p.propertyId);
       if (!settings) continue;
       if (p.date >= addDays(localDate(now - MAX_LATENESS_MS, settings.timeZone), -1)) continue;
-      const r = await engine.compact(settings, p.table, p.date);
-      if (r) {
+      const run = async () => {
+        const r = await engine.compact(settings, p.table, p.date);
+        if (!r) return false;
         await deps.state.markTransformed(p.tenantId, p.propertyId, await deps.state.transformedSeq(p.propertyId), [{ ...p, keys: r.keys, rows: r.rows }]);
         await deps.store.delete(r.obsolete);
-        compacted++;
-      }
+        return true;
+      };
+      if (await (deps.locks ? deps.locks.withLockIfFree(p.propertyId, p.date, p.date, run) : run())) compacted++;
       ctx.progress(i + 1, candidates.length);
     }
     return { partitions: compacted };

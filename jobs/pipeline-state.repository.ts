@@ -135,6 +135,17 @@ export class PipelineStateRepository {
     return (await q.orderBy(['property_id', 'dt', 'table_name']).select()).map(toPartitionEntry);
   }
 
+  /** A property's recorded partitions from one local date to another (inclusive), every table. */
+  async partitionsBetween(propertyId: string, from: string, to: string): Promise<PartitionEntry[]> {
+    const rows = await this.db('partitions')
+      .where({ property_id: propertyId })
+      .andWhere('dt', '>=', from)
+      .andWhere('dt', '<=', to)
+      .orderBy(['dt', 'table_name'])
+      .select();
+    return rows.map(toPartitionEntry);
+  }
+
   /** Partitions transformed since they were last loaded (or never loaded). */
   async pendingLoads(propertyId?: string): Promise<(PartitionEntry & { transformedAt: Date })[]> {
     const q = this.db('partitions').where((w) => w.whereNull('loaded_at').orWhereRaw('loaded_at < transformed_at'));

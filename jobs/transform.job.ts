@@ -1,13 +1,17 @@
-import { isIncremental, type TransformEngine, type TransformResult } from '../src/infra/transform/transform-engine.port.js';
+import { type IncrementalTransformEngine, isIncremental, type TransformEngine, type TransformResult } from '../src/infra/transform/transform-engine.port.js';
 import type { JobContext } from '../src/infra/jobs/job-queue.port.js';
 import type { PropertySettings } from '../src/domain/property-settings.js';
 import { addDays, datesBetween, localDate } from '../src/domain/time-zone.js';
 import type { PipelineStateRepository } from './pipeline-state.repository.js';
+import { randomUUID } from 'node:crypto';
+import { type DateRangeLock, OPEN_END, type PartitionLocks } from './partition-locks.repository.js';
 
 export interface TransformJobDeps {
   engine: TransformEngine;
   state: PipelineStateRepository;
   settings: (propertyId: string) => Promise<PropertySettings | null>;
+  /** When set, a property whose dates a replay holds is skipped this run (its watermark stays). */
+  locks?: PartitionLocks;
 }
 
 export interface TransformJobData {
@@ -52,6 +56,7 @@ export function transformJob(deps: TransformJobDeps) {
     }
     const total = work.reduce((n, w) => n + w.dates.length, 0);
     const results: { propertyId: string; dates: string[]; eventsWritten: number }[] = [];
+    const skipped: string[] = [];
     let done = 0;
     if (total) ctx.progress(0, total, 'dates');
     const record = async (w: (typeof work)[number], r: TransformResult) => {
@@ -70,43 +75,83 @@ export function transformJob(deps: TransformJobDeps) {
     if (isIncremental(engine) && !ctx.data.full) {
       // every pending property in one cycle: the run's fixed cost is paid once, not per property
       for (let i = 0; i < work.length && !ctx.signal.aborted; i += BATCH_PROPERTIES) {
-        const batch = work.slice(i, i + BATCH_PROPERTIES);
-        // unique per cycle, ordered by the watermark (seqs only grow)
-        const cycleId = `${String(Math.max(...batch.map((w) => w.p.uptoSeq))).padStart(12, '0')}-${Date.now().toString(36)}`;
-        const requests = await Promise.all(
-          batch.map(async ({ p, settings }) => ({
-            settings,
-            newKeys: await deps.state.rawObjectKeys(p.propertyId, { afterSeq: p.afterSeq, uptoSeq: p.uptoSeq }),
-            earlierKeys: (fromEventMs: number) => deps.state.rawObjectKeys(p.propertyId, { afterSeq: 0, uptoSeq: p.afterSeq, fromEventMs }),
-            cycleId,
-          })),
-        );
-        const r = await engine.cycleMany(requests);
-        for (const [j, w] of batch.entries()) await record(w, r[j]);
+        // a property whose dates a replay holds is skipped this run (its watermark stays); a cycle may
+        // rebuild from the day before its earliest date to the last: lock all of that while it runs
+        const locks = new Map<string, DateRangeLock>();
+        const holder = `job:${randomUUID()}`;
+        const batch: typeof work = [];
+        for (const w of work.slice(i, i + BATCH_PROPERTIES)) {
+          const lock = deps.locks ? await deps.locks.tryAcquire(w.p.propertyId, addDays(w.dates[0], -1), OPEN_END, holder) : null;
+          if (deps.locks && !lock) skipped.push(w.p.propertyId);
+          else batch.push(w);
+          if (lock) locks.set(w.p.propertyId, lock);
+        }
+        try {
+          if (batch.length) await cycleBatch(engine, batch);
+        } finally {
+          for (const lock of locks.values()) await lock.release();
+        }
       }
-      return { properties: results };
+      return skipped.length ? { properties: results, skippedLocked: skipped } : { properties: results };
+    }
+    async function cycleBatch(incremental: IncrementalTransformEngine, batch: typeof work): Promise<void> {
+      // unique per cycle, ordered by the watermark (seqs only grow)
+      const cycleId = `${String(Math.max(...batch.map((w) => w.p.uptoSeq))).padStart(12, '0')}-${Date.now().toString(36)}`;
+      const requests = await Promise.all(
+        batch.map(async ({ p, settings }) => ({
+          settings,
+          newKeys: await deps.state.rawObjectKeys(p.propertyId, { afterSeq: p.afterSeq, uptoSeq: p.uptoSeq }),
+          earlierKeys: (fromEventMs: number) => deps.state.rawObjectKeys(p.propertyId, { afterSeq: 0, uptoSeq: p.afterSeq, fromEventMs }),
+          cycleId,
+        })),
+      );
+      const r = await incremental.cycleMany(requests);
+      for (const [j, w] of batch.entries()) await record(w, r[j]);
     }
     for (const w of work) {
       if (ctx.signal.aborted) break;
       const { p, settings, dates } = w;
-      const r = isIncremental(engine)
-        ? await engine.cycle({
-            settings,
-            newKeys: await deps.state.rawObjectKeys(p.propertyId, { afterSeq: p.afterSeq, uptoSeq: p.uptoSeq }),
-            earlierKeys: (fromEventMs) => deps.state.rawObjectKeys(p.propertyId, { afterSeq: 0, uptoSeq: p.afterSeq, fromEventMs }),
-            // unique per cycle, ordered by the watermark
-            cycleId: `${String(p.uptoSeq).padStart(12, '0')}-${Date.now().toString(36)}`,
-            rebuildFrom: dates[0],
-          })
-        : await engine.transform({ settings, dates });
-      await record(w, r);
+      const run = () => transformOne(deps, ctx.data, p, settings, dates);
+      // a cycle may rebuild from the day before its earliest date to the last: lock all of that
+      const r = deps.locks ? await deps.locks.withLockIfFree(p.propertyId, addDays(dates[0], -1), OPEN_END, run) : await run();
+      done += dates.length;
+      ctx.progress(done, total, 'dates');
+      if (r) results.push({ propertyId: p.propertyId, dates, eventsWritten: r.eventsWritten });
+      else skipped.push(p.propertyId);
     }
-    return { properties: results };
+    return skipped.length ? { properties: results, skippedLocked: skipped } : { properties: results };
   };
 }
 
 /** Properties per cycle run: bounds one run's memory and statement size when thousands are pending. */
 const BATCH_PROPERTIES = 2_000;
+
+async function transformOne(
+  deps: TransformJobDeps,
+  data: TransformJobData,
+  p: Awaited<ReturnType<PipelineStateRepository['pendingTransforms']>>[number],
+  settings: PropertySettings,
+  dates: string[],
+): Promise<{ eventsWritten: number }> {
+  const engine = deps.engine;
+  const r = isIncremental(engine)
+    ? await engine.cycle({
+        settings,
+        newKeys: await deps.state.rawObjectKeys(p.propertyId, { afterSeq: p.afterSeq, uptoSeq: p.uptoSeq }),
+        earlierKeys: (fromEventMs) => deps.state.rawObjectKeys(p.propertyId, { afterSeq: 0, uptoSeq: p.afterSeq, fromEventMs }),
+        // unique per cycle, ordered by the watermark
+        cycleId: `${String(p.uptoSeq).padStart(12, '0')}-${Date.now().toString(36)}`,
+        rebuildFrom: data.full ? dates[0] : undefined,
+      })
+    : await engine.transform({ settings, dates });
+  await deps.state.markTransformed(
+    p.tenantId,
+    p.propertyId,
+    p.uptoSeq,
+    r.partitions.map((w) => ({ tenantId: p.tenantId, propertyId: p.propertyId, table: w.table, date: w.date, keys: w.keys, rows: w.rows })),
+  );
+  return { eventsWritten: r.eventsWritten };
+}
 
 /** Local dates covered by the event-time spans, each extended by the following day. */
 export function touchedDates(spans: [number, number][], timeZone: string): string[] {

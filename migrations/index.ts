@@ -3,6 +3,7 @@ import * as m001 from './20261126000000_initial.js';
 import * as m002 from './20261126070000_complete_up_to.js';
 import * as m003 from './20261205110000_property_public_ids.js';
 import * as m130 from './20261205130000_accounts.js';
+import * as m1100 from './20261206110000_support_replay.js';
 
 /**
  * Migrations are listed here rather than discovered from the folder so they load the same way
@@ -13,6 +14,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261126070000_complete_up_to': m002,
   '20261205110000_property_public_ids': m003,
   '20261205130000_accounts': m130,
+  '20261206110000_support_replay': m1100,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -1,4 +1,4 @@
--- migrations: 20261126000000_initial, 20261126070000_complete_up_to, 20261205110000_property_public_ids, 20261205130000_accounts
+-- migrations: 20261126000000_initial, 20261126070000_complete_up_to, 20261205110000_property_public_ids, 20261205130000_accounts, 20261206110000_support_replay
 column api_keys.id character varying(255) NOT NULL
 column api_keys.organization_id character varying(255) NOT NULL
 column api_keys.property_id bigint
@@ -61,6 +61,12 @@ column organizations.id character varying(255) NOT NULL
 column organizations.name character varying(255) NOT NULL
 column organizations.plan_id character varying(255) NOT NULL DEFAULT 'free'::character varying
 column organizations.created_at timestamp with time zone NOT NULL DEFAULT CURRENT_TIMESTAMP
+column partition_locks.id bigint NOT NULL DEFAULT nextval('partition_locks_id_seq'::regclass)
+column partition_locks.property_id bigint NOT NULL
+column partition_locks.from_date date NOT NULL
+column partition_locks.to_date date NOT NULL
+column partition_locks.holder character varying(255) NOT NULL
+column partition_locks.expires_at timestamp with time zone NOT NULL
 column partitions.tenant_id character varying(255) NOT NULL
 column partitions.property_id bigint NOT NULL
 column partitions.table_name character varying(255) NOT NULL
@@ -104,6 +110,29 @@ column raw_objects.min_event_ms bigint NOT NULL
 column raw_objects.max_event_ms bigint NOT NULL
 column raw_objects.seq bigint NOT NULL
 column raw_objects.archived_at timestamp with time zone NOT NULL DEFAULT CURRENT_TIMESTAMP
+column redriven_letters.property_id bigint NOT NULL
+column redriven_letters.letter_id character varying(64) NOT NULL
+column redriven_letters.event_id character varying(255) NOT NULL
+column redriven_letters.redriven_at timestamp with time zone NOT NULL DEFAULT CURRENT_TIMESTAMP
+column replays.id character varying(255) NOT NULL
+column replays.organization_id character varying(255) NOT NULL
+column replays.property_id bigint NOT NULL
+column replays.from_date date NOT NULL
+column replays.to_date date NOT NULL
+column replays.dry_run boolean NOT NULL
+column replays.reason text NOT NULL
+column replays.actor_kind character varying(255) NOT NULL
+column replays.actor_user_id character varying(255)
+column replays.state text NOT NULL
+column replays.partitions_done integer NOT NULL DEFAULT 0
+column replays.partitions_total integer NOT NULL DEFAULT 0
+column replays.settings jsonb
+column replays.diff jsonb
+column replays.error text
+column replays.events bigint NOT NULL DEFAULT '0'::bigint
+column replays.created_at timestamp with time zone NOT NULL DEFAULT CURRENT_TIMESTAMP
+column replays.started_at timestamp with time zone
+column replays.finished_at timestamp with time zone
 column sessions.sid character varying(255) NOT NULL
 column sessions.user_id character varying(255)
 column sessions.sess jsonb NOT NULL
@@ -145,6 +174,7 @@ constraint memberships.memberships_role_check CHECK ((role = ANY (ARRAY['owner':
 constraint memberships.memberships_user_id_foreign FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE CASCADE
 constraint organizations.organizations_pkey PRIMARY KEY (id)
 constraint organizations.organizations_plan_id_foreign FOREIGN KEY (plan_id) REFERENCES plans(id)
+constraint partition_locks.partition_locks_pkey PRIMARY KEY (id)
 constraint partitions.partitions_pkey PRIMARY KEY (property_id, table_name, dt)
 constraint pipeline_state.pipeline_state_pkey PRIMARY KEY (property_id)
 constraint plans.plans_pkey PRIMARY KEY (id)
@@ -153,6 +183,9 @@ constraint properties.properties_organization_id_foreign FOREIGN KEY (organizati
 constraint properties.properties_pkey PRIMARY KEY (id)
 constraint properties.properties_site_id_unique UNIQUE (site_id)
 constraint raw_objects.raw_objects_pkey PRIMARY KEY (key)
+constraint redriven_letters.redriven_letters_pkey PRIMARY KEY (property_id, letter_id)
+constraint replays.replays_pkey PRIMARY KEY (id)
+constraint replays.replays_state_check CHECK ((state = ANY (ARRAY['queued'::text, 'running'::text, 'succeeded'::text, 'failed'::text])))
 constraint sessions.sessions_pkey PRIMARY KEY (sid)
 constraint sessions.sessions_user_id_foreign FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE CASCADE
 constraint usage_hourly.usage_hourly_pkey PRIMARY KEY (property_id, hour)
@@ -173,6 +206,8 @@ index knex_migrations_lock_pkey: CREATE UNIQUE INDEX knex_migrations_lock_pkey O
 index knex_migrations_pkey: CREATE UNIQUE INDEX knex_migrations_pkey ON public.knex_migrations USING btree (id)
 index memberships_pkey: CREATE UNIQUE INDEX memberships_pkey ON public.memberships USING btree (organization_id, user_id)
 index organizations_pkey: CREATE UNIQUE INDEX organizations_pkey ON public.organizations USING btree (id)
+index partition_locks_pkey: CREATE UNIQUE INDEX partition_locks_pkey ON public.partition_locks USING btree (id)
+index partition_locks_property_id_index: CREATE INDEX partition_locks_property_id_index ON public.partition_locks USING btree (property_id)
 index partitions_pkey: CREATE UNIQUE INDEX partitions_pkey ON public.partitions USING btree (property_id, table_name, dt)
 index pipeline_state_pkey: CREATE UNIQUE INDEX pipeline_state_pkey ON public.pipeline_state USING btree (property_id)
 index plans_pkey: CREATE UNIQUE INDEX plans_pkey ON public.plans USING btree (id)
@@ -182,6 +217,9 @@ index properties_pkey: CREATE UNIQUE INDEX properties_pkey ON public.properties 
 index properties_site_id_unique: CREATE UNIQUE INDEX properties_site_id_unique ON public.properties USING btree (site_id)
 index raw_objects_pkey: CREATE UNIQUE INDEX raw_objects_pkey ON public.raw_objects USING btree (key)
 index raw_objects_property_id_seq_index: CREATE INDEX raw_objects_property_id_seq_index ON public.raw_objects USING btree (property_id, seq)
+index redriven_letters_pkey: CREATE UNIQUE INDEX redriven_letters_pkey ON public.redriven_letters USING btree (property_id, letter_id)
+index replays_pkey: CREATE UNIQUE INDEX replays_pkey ON public.replays USING btree (id)
+index replays_property_id_created_at_index: CREATE INDEX replays_property_id_created_at_index ON public.replays USING btree (property_id, created_at)
 index sessions_expires_at_index: CREATE INDEX sessions_expires_at_index ON public.sessions USING btree (expires_at)
 index sessions_pkey: CREATE UNIQUE INDEX sessions_pkey ON public.sessions USING btree (sid)
 index sessions_user_id_index: CREATE INDEX sessions_user_id_index ON public.sessions USING btree (user_id)
@@ -192,5 +230,6 @@ index users_pkey: CREATE UNIQUE INDEX users_pkey ON public.users USING btree (id
 sequence audit_log_id_seq bigint start 1 increment 1
 sequence knex_migrations_id_seq integer start 1 increment 1
 sequence knex_migrations_lock_index_seq integer start 1 increment 1
+sequence partition_locks_id_seq bigint start 1 increment 1
 sequence property_id_seq bigint start 400000001 increment 1
 sequence raw_object_seq bigint start 1 increment 1

@@ -6,6 +6,7 @@ import { createLogger } from '../infra/logger.js';
 import { startTally, type Role } from '../server/tally-server.js';
 import { seedDemo } from './demo.command.js';
 import { registerOperatorCommands, failed } from './operator.commands.js';
+import { registerSupportCommands } from './support.commands.js';
 
 function config(roles?: Role[]): Config {
   try {
@@ -75,6 +76,7 @@ for (const [role, text] of [
 }
 
 registerOperatorCommands(program, config);
+registerSupportCommands(program, config);
 
 program.addOption(new Option('--no-color').hideHelp());
 program.parseAsync(process.argv).catch(failed);

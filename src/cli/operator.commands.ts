@@ -22,7 +22,7 @@ interface Common {
 }
 
 /** One JSON document for scripts, or text for people. */
-function print(o: Common, value: unknown, text: () => string): void {
+export function print(o: Common, value: unknown, text: () => string): void {
   process.stdout.write(o.json ? JSON.stringify(value) + '\n' : text() + '\n');
 }
 
@@ -87,23 +87,29 @@ function jobText(name: string, result: unknown): string {
 }
 
 /** `tally migrate`, `tally tenant …`, `tally jobs run`, `tally demo`: everything that works on a data dir or a database. */
+/** A command action with the operator of this data dir or database (`worker`: one that can run jobs). */
+export const withOperator =
+  (config: () => Config) =>
+  (fn: (op: Operator, o: any, ...args: string[]) => Promise<void>, scope: 'metadata' | 'worker' = 'metadata') =>
+  async (...args: unknown[]) => {
+    // commander passes the positional arguments, then the options, then the command
+    const o = args[args.length - 2] as Common;
+    try {
+      const op = await openOperator(config(), { init: o.init, scope });
+      await fn(op, o, ...(args.slice(0, -2) as string[]));
+    } catch (e) {
+      failed(e);
+    }
+  };
+
+/** --json and --init, on every operator command. */
+export const common = (c: Command) =>
+  c
+    .option('--json', 'print one JSON document (for scripts) instead of text')
+    .option('--init', 'create the data dir when there is none (otherwise a missing data dir is an error)');
+
 export function registerOperatorCommands(program: Command, config: () => Config): void {
-  const withOp =
-    (fn: (op: Operator, o: any, ...args: string[]) => Promise<void>, scope: 'metadata' | 'worker' = 'metadata') =>
-    async (...args: unknown[]) => {
-      // commander passes the positional arguments, then the options, then the command
-      const o = args[args.length - 2] as Common;
-      try {
-        const op = await openOperator(config(), { init: o.init, scope });
-        await fn(op, o, ...(args.slice(0, -2) as string[]));
-      } catch (e) {
-        failed(e);
-      }
-    };
-  const common = (c: Command) =>
-    c
-      .option('--json', 'print one JSON document (for scripts) instead of text')
-      .option('--init', 'create the data dir when there is none (otherwise a missing data dir is an error)');
+  const withOp = withOperator(config);
 
   common(
     program

@@ -232,6 +232,58 @@ export function groundTruth(opts: TrafficOptions): GroundTruth {
   return { options: ctx.opts, sessions, stats };
 }
 
+/**
+ * The same dataset under another session timeout (a replay after the property's setting changed),
+ * for visitors whose clients send no session id: a visitor's sessions at most `minutes` apart
+ * (last event to next first event) are one session, as the transform sessionizes. The merged
+ * session keeps its first session's date, attribution and landing page (its first page view).
+ */
+export function withSessionTimeout(gt: GroundTruth, minutes: number): GroundTruth {
+  const byClient = new Map<string, TruthSession[]>();
+  for (const s of gt.sessions) {
+    if (s.clientSessionId) throw new TallyError('invalid_argument', 'sessions with a client session id keep it whatever the timeout');
+    const list = byClient.get(s.clientId);
+    if (list) list.push(s);
+    else byClient.set(s.clientId, [s]);
+  }
+  const sessions: TruthSession[] = [];
+  for (const list of byClient.values()) {
+    list.sort((a, b) => a.startMs - b.startMs);
+    let cur: TruthSession | null = null;
+    for (const s of list) {
+      if (cur && s.startMs - cur.endMs <= minutes * 60_000) cur = mergeSessions(cur, s);
+      else {
+        if (cur) sessions.push(cur);
+        cur = s;
+      }
+    }
+    if (cur) sessions.push(cur);
+  }
+  sessions.sort((a, b) => a.startMs - b.startMs);
+  return { ...gt, sessions };
+}
+
+function mergeSessions(a: TruthSession, b: TruthSession): TruthSession {
+  const endMs = Math.max(a.endMs, b.endMs);
+  const durationSeconds = (endMs - a.startMs) / 1000;
+  const pageViews = a.pageViews + b.pageViews;
+  const keyEvents = a.keyEvents + b.keyEvents;
+  return {
+    ...a,
+    userId: a.userId ?? b.userId,
+    endMs,
+    durationSeconds,
+    engaged: durationSeconds > ENGAGED_SECONDS || pageViews >= 2 || keyEvents >= 1,
+    landingPage: a.landingPage !== '(not set)' ? a.landingPage : b.landingPage,
+    pageViews,
+    eventCount: a.eventCount + b.eventCount,
+    keyEvents,
+    engagementMsec: a.engagementMsec + b.engagementMsec,
+    late: a.late || b.late,
+    parts: [...a.parts, ...b.parts],
+  };
+}
+
 function sessionValue(s: TruthSession, dimension: ReportDimension | undefined): string {
   switch (dimension) {
     case 'sessionSource':

@@ -1,12 +1,9 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import express from 'express';
 import { Redis } from 'ioredis';
 import type { Config } from '../infra/config/config.js';
 import type { Logger } from '../infra/logger.js';
-import { TallyError } from '../infra/errors.js';
-import { sendErrorBody } from '../infra/error-body.js';
 import { openDb, type Db } from '../infra/metadata/db.js';
 import type { EventLog } from '../infra/event-log/event-log.port.js';
 import type { ObjectStore } from '../infra/object-store/object-store.port.js';
@@ -43,54 +40,13 @@ import { proxyTrust } from '../infra/http/proxy-trust.js';
 import { observedJob } from '../infra/jobs/observed-job.js';
 import { metrics } from '../infra/metrics/metrics.js';
 import { openApiDocument } from './openapi.js';
+import { HttpMounts } from './http-mounts.js';
 import { createOpsEndpoints, readinessChecks, startHealthListener } from './health.js';
 import { observeApiRequests } from './api-observe.js';
+import { supportApiRoutes, supportJobHandlers, supportServices } from './support.module.js';
+import { PartitionLocks } from '../../jobs/partition-locks.repository.js';
+import type { ApiRoute } from '../tenancy/accounts.routes.js';
 import { openCounters, openEventLog, openJobQueue, openMailer, openObjectStore, openTransformEngine, openWarehouse } from './infra.factory.js';
-
-/**
- * Where modules put their HTTP endpoints; the `http` module serves them all on one port: bare
- * node:http handlers first (the collector: Express costs ~5x its request rate), then the Express
- * app of the API routers, then a JSON 404.
- */
-export class HttpMounts {
-  private readonly handlers: ((req: http.IncomingMessage, res: http.ServerResponse) => boolean)[] = [];
-  private readonly drains: (() => void)[] = [];
-  private express: express.Express | null = null;
-
-  /** A handler that answers the paths it owns and returns false for the rest; `drain` stops it taking new work. */
-  handle(handler: (req: http.IncomingMessage, res: http.ServerResponse) => boolean, drain?: () => void): void {
-    this.handlers.push(handler);
-    if (drain) this.drains.push(drain);
-  }
-
-  /** The Express app for API routers, created on first use. */
-  app(): express.Express {
-    if (!this.express) {
-      this.express = express();
-      this.express.disable('x-powered-by');
-    }
-    return this.express;
-  }
-
-  /** The Express app when some module created it, else null. */
-  appIfAny(): express.Express | null {
-    return this.express;
-  }
-
-  get empty(): boolean {
-    return !this.handlers.length && !this.express;
-  }
-
-  serve(req: http.IncomingMessage, res: http.ServerResponse): void {
-    for (const h of this.handlers) if (h(req, res)) return;
-    if (this.express) return void this.express(req, res);
-    sendErrorBody(res, new TallyError('not_found', 'no such endpoint'));
-  }
-
-  drain(): void {
-    for (const d of this.drains) d();
-  }
-}
 
 export interface ModuleContext {
   config: Config;
@@ -126,6 +82,8 @@ export interface Parts {
   openapi: true;
   /** The loopback admin listener, in a process holding the data dir. */
   management: { port: number; close(): Promise<void> } | null;
+  /** The support tools' routes (replay, dead letters, inspector), mounted by `accounts`. */
+  support: { routes: ApiRoute[] };
   accounts: Awaited<ReturnType<typeof mountAccounts>> & { counters: Counters };
   reports: { regexSyntax: RegexSyntax; counters: Counters };
   metrics: { unsetSources(): void };
@@ -135,6 +93,7 @@ export interface Parts {
 }
 
 export type ModuleName = keyof Parts;
+export { HttpMounts };
 
 export interface Module<K extends ModuleName> {
   /** Modules started before this one (pulled in even when no role names them). */
@@ -252,22 +211,26 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
     stop: (jobs) => jobs.stop(),
   },
   pipeline: {
-    needs: ['jobs', 'engine', 'warehouse', 'state', 'credentials', 'archiver', 'store'],
-    async start({ get, logger }) {
+    needs: ['jobs', 'engine', 'warehouse', 'state', 'credentials', 'archiver', 'store', 'db', 'eventLog'],
+    async start({ config, get, logger }) {
       const state = get('state');
       const credentials = get('credentials');
       const archiver = get('archiver');
       const settings = async (propertyId: string) => credentials.property(propertyId) ?? (await credentials.refresh(), credentials.property(propertyId));
       // observed: each run logged and timed, whoever runs it (queue, "run now", the pipeline job)
-      const transform = observedJob('transform', transformJob({ engine: get('engine'), state, settings }), logger);
+      // a replay holds its dates: the scheduler's transform and compaction skip them meanwhile
+      const locks = new PartitionLocks(get('db'));
+      const transform = observedJob('transform', transformJob({ engine: get('engine'), state, settings, locks }), logger);
       const load = observedJob('load', loadJob({ warehouse: get('warehouse'), state }), logger);
-      const compact = observedJob('compact', compactJob({ engine: get('engine'), state, store: get('store'), settings }), logger);
+      const compact = observedJob('compact', compactJob({ engine: get('engine'), state, store: get('store'), settings, locks }), logger);
       const handlers: Record<string, JobHandler<any, unknown>> = {
         transform,
         load,
         compact,
         pipeline: observedJob('pipeline', pipelineJob({ transform, load, state, archiver }), logger),
       };
+      const wiring = { config, logger, db: get('db'), store: get('store'), log: get('eventLog'), state, credentials, warehouse: get('warehouse') };
+      for (const [name, h] of Object.entries(supportJobHandlers(wiring))) handlers[name] = observedJob(name, h, logger);
       const jobs = get('jobs');
       for (const [name, h] of Object.entries(handlers)) jobs.register(name, h);
       await jobs.start();
@@ -329,12 +292,30 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
     },
     stop: (admin) => admin?.close(),
   },
+  support: {
+    needs: ['db', 'store', 'state', 'eventLog', 'credentials', 'jobs'],
+    start: ({ config, logger, get }) => ({
+      routes: supportApiRoutes(
+        supportServices({
+          config,
+          logger,
+          db: get('db'),
+          store: get('store'),
+          log: get('eventLog'),
+          state: get('state'),
+          credentials: get('credentials'),
+          jobs: get('jobs'),
+        }),
+      ),
+    }),
+  },
   // accounts, organisations, keys and audit under /api; sessions also open the report routes
   accounts: {
     needs: ['db', 'credentials'],
-    async start({ config, get, logger, http }) {
+    async start({ config, get, maybe, logger, http }) {
       const counters = openCounters(config, logger);
       const a = await mountAccounts(http.app(), {
+        routes: maybe('support')?.routes,
         db: get('db'),
         counters,
         mailer: await openMailer(config, logger),
@@ -478,7 +459,7 @@ export const ROLES: Record<Role, { description: string; modules: ModuleName[] }>
   collector: { description: 'ingest endpoints (HTTP), edge enrichment, appends to the event log', modules: ['collector', 'http'] },
   api: {
     description: 'management API, the GA4-compatible report API and the web console (HTTP)',
-    modules: ['apiObserve', 'openapi', 'management', 'accounts', 'reports', 'console', 'http'],
+    modules: ['apiObserve', 'openapi', 'management', 'support', 'accounts', 'reports', 'console', 'http'],
   },
   worker: { description: 'archiver (event log -> raw zone) and job handlers (transform, load, compact)', modules: ['archiver', 'pipeline'] },
   scheduler: { description: 'repeating schedules for transform + load', modules: ['schedule'] },

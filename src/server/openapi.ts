@@ -5,6 +5,7 @@ import { REPORT_API } from '../query/report.api.js';
 import { MANAGEMENT_API } from '../tenancy/management.api.js';
 import { OPERATIONS_API } from './health.api.js';
 import { accountsOpenApiPaths, SESSION_SECURITY_SCHEME } from '../tenancy/accounts.openapi.js';
+import { supportApiRoutes } from './support.module.js';
 
 /**
  * The OpenAPI 3.1 document of every HTTP route Tally serves, generated from the zod schemas the
@@ -31,7 +32,7 @@ export function openApiDocument(ingestRoutes: IngestRoute[]): Record<string, unk
     info: { title: 'Tally', version: '0.1.0', description: 'Multi-tenant, GA4-compatible analytics: ingest, reports, operations.' },
   }) as unknown as { paths: Record<string, Record<string, { security?: unknown[] }>>; components: { securitySchemes: Record<string, unknown> } };
   // the accounts API documents its route table itself (its body schemas are zod too)
-  Object.assign(doc.paths, accountsOpenApiPaths());
+  Object.assign(doc.paths, accountsOpenApiPaths(supportApiRoutes(null)));
   doc.components.securitySchemes.session = SESSION_SECURITY_SCHEME;
   // the report routes also take a member's session (plus X-CSRF-Token on POST)
   for (const [p, item] of Object.entries(doc.paths))

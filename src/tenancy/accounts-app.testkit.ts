@@ -12,12 +12,13 @@ import { createLogger } from '../infra/logger.js';
 import { CredentialCache } from './credential-cache.js';
 import { loadCredentials } from './tenant.repository.js';
 import { mountAccounts } from './accounts.module.js';
+import type { ApiRoute } from './accounts.routes.js';
 
 /**
  * The accounts API on a real express app, a real PGlite metadata DB in a temp dir and the outbox
  * mailer, listening on a random port; the report routes answer a fixed body once authorised.
  */
-export async function startAccountsApp(opts: { db?: Db } = {}) {
+export async function startAccountsApp(opts: { db?: Db; routes?: (deps: { db: Db; credentials: CredentialCache }) => ApiRoute[] } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tally-accounts-'));
   const db = opts.db ?? (await openDb({ dataDir: dir }));
   const log = createLogger(process.env.TALLY_TEST_LOG ?? 'silent');
@@ -34,6 +35,7 @@ export async function startAccountsApp(opts: { db?: Db } = {}) {
     publicUrl: 'http://console.test',
     proxy: proxyTrust({ kind: 'none' }),
     log,
+    routes: opts.routes?.({ db, credentials }),
   });
   app.post('/v1beta/properties/:rest', async (req, res) => {
     const id = String(req.params.rest).split(':')[0];

@@ -6,6 +6,7 @@ import type { Logger } from '../infra/logger.js';
 import type { Mailer } from '../infra/mailer/mailer.port.js';
 import type { CredentialCache } from './credential-cache.js';
 import { createAccountsRouter } from './accounts.router.js';
+import type { ApiRoute } from './accounts.routes.js';
 import { createReportAccess } from './report-access.js';
 import { createSessionLayer, sessionSecret } from './session-auth.js';
 import { TenancyService } from './tenancy.service.js';
@@ -17,7 +18,17 @@ import { TenancyService } from './tenancy.service.js';
  */
 export async function mountAccounts(
   app: express.Express,
-  deps: { db: Db; counters: Counters; mailer: Mailer; credentials: CredentialCache; publicUrl: string; proxy: ProxyTrust; log: Logger },
+  deps: {
+    db: Db;
+    counters: Counters;
+    mailer: Mailer;
+    credentials: CredentialCache;
+    publicUrl: string;
+    proxy: ProxyTrust;
+    log: Logger;
+    /** Other features' route tables (support), behind the same guard. */
+    routes?: ApiRoute[];
+  },
 ) {
   // req.ip and req.secure (login brake, audit IP, Secure cookies) answer from the one TALLY_TRUST_PROXY
   // walk the collector uses, not from express's own "trust proxy" reading of X-Forwarded-For
@@ -30,7 +41,7 @@ export async function mountAccounts(
   // Secure cookies over TLS or behind a trusted proxy that says the client used https
   const layer = createSessionLayer({ db: deps.db, service, secret: await sessionSecret(deps.db), counters: deps.counters, secureCookies: 'auto' });
   const api = { service, layer, onCredentialsChanged: () => void deps.credentials.refresh().catch(() => undefined) };
-  app.use(createAccountsRouter({ ...api, log: deps.log }));
+  app.use(createAccountsRouter({ ...api, log: deps.log, routes: deps.routes }));
   const reports = createReportAccess({ credentials: deps.credentials, api });
   app.use('/v1beta', reports.session);
   return {

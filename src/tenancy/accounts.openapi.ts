@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { API_ROUTES } from './accounts.routes.js';
+import { API_ROUTES, type ApiRoute } from './accounts.routes.js';
 
 const errorBody = {
   type: 'object',
@@ -19,15 +19,15 @@ const errorBody = {
 const err = (description: string) => ({ description, content: { 'application/json': { schema: errorBody } } });
 
 /** OpenAPI path items of the management API, generated from its route table (one source). */
-export function accountsOpenApiPaths(): Record<string, Record<string, unknown>> {
+export function accountsOpenApiPaths(extra: ApiRoute[] = []): Record<string, Record<string, unknown>> {
   const paths: Record<string, Record<string, unknown>> = {};
-  for (const r of API_ROUTES) {
+  for (const r of [...API_ROUTES, ...extra]) {
     const path = r.path.replace(/:(\w+)/g, '{$1}');
     const params = [...r.path.matchAll(/:(\w+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
     const status = String(r.status ?? 200);
     paths[path] ??= {};
     paths[path][r.method] = {
-      tags: ['management'],
+      tags: [r.path.startsWith('/api/support/') || r.path.includes('/dead-letters') ? 'support' : 'management'],
       summary: r.summary,
       description: `Needs: ${r.access}${r.access === 'public' ? '' : ' (session cookie; X-CSRF-Token on state-changing requests)'}.`,
       security: r.access === 'public' ? [] : [{ session: [] }],

@@ -92,8 +92,16 @@ export function sendApiError(res: Response, err: unknown, log?: Logger): void {
   });
 }
 
-/** The management JSON API (API_ROUTES) under /api, behind the session layer. */
-export function createAccountsRouter(deps: ApiDeps & { log?: Logger }): express.Router {
+/** A custom scope's route checks its own ids (a visitor's client id may hold dots, a replay id is `rp_…`). */
+function orgOfCustom(route: ApiRoute, params: Record<string, string>, body: unknown): Promise<string | null> {
+  return route.orgOf ? route.orgOf({ params, body }) : Promise.resolve(null);
+}
+
+/**
+ * The management JSON API (API_ROUTES, then `routes`: other features' tables, wired by
+ * src/server) under /api, behind the session layer.
+ */
+export function createAccountsRouter(deps: ApiDeps & { log?: Logger; routes?: ApiRoute[] }): express.Router {
   const r = express.Router();
   r.use('/api', ...deps.layer.middleware);
   const json = express.json({ limit: '64kb', type: () => true, strict: false });
@@ -117,13 +125,15 @@ export function createAccountsRouter(deps: ApiDeps & { log?: Logger }): express.
         assertCsrf(req);
         if (route.access !== 'signed_in') {
           if (!route.scope) throw new TallyError('internal', `route ${route.path} has a permission but no scope`);
-          const orgId = await organizationOf(deps.service, route.scope, ctx.params);
+          // a custom scope may name its object in the body: validated first (a 422 reveals no object)
+          if (route.scope === 'custom') ctx.body = parse(route.body, req.body, 'body');
+          const orgId = route.scope === 'custom' ? await orgOfCustom(route, ctx.params, ctx.body) : await organizationOf(deps.service, route.scope, ctx.params);
           const { role, actor } = await authorizeMember(deps, req, user, orgId, route.access);
           Object.assign(ctx, { orgId, role, actor });
         }
       }
       parse(route.query, req.query, 'query');
-      ctx.body = parse(route.body, req.body, 'body');
+      if (route.scope !== 'custom') ctx.body = parse(route.body, req.body, 'body');
       const out = await route.handler(ctx);
       if (out === undefined) res.status(route.status ?? 204).end();
       else res.status(route.status ?? 200).json(out);
@@ -132,7 +142,7 @@ export function createAccountsRouter(deps: ApiDeps & { log?: Logger }): express.
     }
   };
 
-  for (const route of API_ROUTES) {
+  for (const route of [...API_ROUTES, ...(deps.routes ?? [])]) {
     if (route.body) r[route.method](route.path, json, handler(route));
     else r[route.method](route.path, handler(route));
   }

@@ -31,8 +31,11 @@ export interface ApiDeps {
   onCredentialsChanged?: () => void;
 }
 
-/** Where a route's organisation comes from (for the permission check and the 404 wall). */
-export type Scope = 'org' | 'property' | 'key';
+/**
+ * Where a route's organisation comes from (for the permission check and the 404 wall); `custom`:
+ * the route's own `orgOf` (another feature's object, or a property named in the body).
+ */
+export type Scope = 'org' | 'property' | 'key' | 'custom';
 
 export interface ApiRoute {
   method: 'get' | 'post' | 'patch' | 'delete';
@@ -41,6 +44,8 @@ export interface ApiRoute {
   /** Every route declares what it needs; permissions.test.ts fails on one that does not. */
   access: Access;
   scope?: Scope;
+  /** With scope `custom`: the organisation of the route's object from its params and parsed body (null: none). */
+  orgOf?: (p: { params: Record<string, string>; body: any }) => Promise<string | null>;
   body?: z.ZodType;
   /** Query parameters, validated like the body. */
   query?: z.ZodType;
@@ -412,6 +417,7 @@ export async function organizationOf(service: TenancyService, scope: Scope, para
   for (const v of Object.values(params)) if (!/^[\w-]{1,64}$/.test(v)) return null;
   if (scope === 'org') return (await service.orgExists(params.orgId)) ? params.orgId : null;
   if (scope === 'property') return (await service.propertyRow(params.propertyId))?.organization_id ?? null;
+  if (scope === 'custom') return null;
   return (await service.keyRow(params.keyId))?.organization_id ?? null;
 }
 

@@ -3,13 +3,29 @@ import { CookieClient } from '../../test/support/cookie-client.js';
 import { startAccountsApp } from './accounts-app.testkit.js';
 import { API_ROUTES, type ApiRoute } from './accounts.routes.js';
 import { can, PERMISSIONS, ROLES, type Role } from './permissions.js';
+import { loadConfig } from '../infra/config/config.js';
+import { createLogger } from '../infra/logger.js';
+import { openEventLog, openObjectStore } from '../server/infra.factory.js';
+import { supportApiRoutes, supportServices } from '../server/support.module.js';
+import { InProcessJobQueue } from '../infra/jobs/in-process.job-queue.js';
+import { PipelineStateRepository } from '../../jobs/pipeline-state.repository.js';
+import { ReplayRepository } from '../support/replay.repository.js';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+/** The support tools' routes (src/support) go through the same guard: they are in the matrix too. */
+const supportDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tally-matrix-support-'));
+const supportConfig = loadConfig({ TALLY_DATA_DIR: supportDir });
+const SUPPORT_API_ROUTES = supportApiRoutes(null);
+const ALL_ROUTES = [...API_ROUTES, ...SUPPORT_API_ROUTES];
 
 type App = Awaited<ReturnType<typeof startAccountsApp>>;
 const PASSWORD = 'matrix test password 1';
 const operator = { kind: 'operator' as const };
 
 /** A valid body for each route that takes one, so an allowed call is judged by its guard, not its validation. */
-function bodyFor(route: ApiRoute, target: { memberId: string }): unknown {
+function bodyFor(route: ApiRoute, target: { memberId: string; propertyId?: string }): unknown {
   const key = `${route.method} ${route.path}`;
   const bodies: Record<string, unknown> = {
     'patch /api/orgs/:orgId': { name: 'Renamed' },
@@ -19,6 +35,8 @@ function bodyFor(route: ApiRoute, target: { memberId: string }): unknown {
     'patch /api/properties/:propertyId': { keyEvents: ['purchase', 'sign_up'] },
     'post /api/properties/:propertyId/keys': { kind: 'read', name: 'matrix' },
     'post /api/keys/:keyId/rotate': { gracePeriodSeconds: 0 },
+    'post /api/support/replays': { propertyId: target.propertyId ?? '0', from: '2026-11-01', to: '2026-11-02', dryRun: true, reason: 'matrix' },
+    'post /api/properties/:propertyId/dead-letters/redrive': { reason: 'hostname_not_allowed' },
   };
   void target;
   return bodies[key] ?? (route.body ? {} : undefined);
@@ -29,8 +47,22 @@ describe('permission matrix: every route × every role × own and other organisa
   const clients: Record<string, CookieClient> = {};
   const users: Record<string, string> = {};
 
+  let closeSupport = async () => undefined as void;
   beforeAll(async () => {
-    app = await startAccountsApp();
+    const logger = createLogger('silent');
+    const store = await openObjectStore(supportConfig);
+    const log = await openEventLog(supportConfig, logger);
+    // a queue that is never started: a replay asked for here is recorded and queued, not run
+    const jobs = new InProcessJobQueue(logger);
+    closeSupport = async () => {
+      await jobs.stop();
+      await log.close();
+      await store.close();
+    };
+    app = await startAccountsApp({
+      routes: ({ db, credentials }) =>
+        supportApiRoutes(supportServices({ config: supportConfig, logger, db, store, log, state: new PipelineStateRepository(db), credentials, jobs })),
+    });
     for (const name of [...ROLES, 'staff', 'outsider']) {
       const u = await app.service.createUser({ email: `${name}@matrix.test`, password: PASSWORD, name, verified: true, isStaff: name === 'staff' });
       users[name] = u.id;
@@ -42,7 +74,11 @@ describe('permission matrix: every route × every role × own and other organisa
     clients.anonymous = new CookieClient(app.baseUrl);
     await clients.anonymous.csrf();
   }, 120_000);
-  afterAll(async () => app?.close());
+  afterAll(async () => {
+    await app?.close();
+    await closeSupport();
+    fs.rmSync(supportDir, { recursive: true, force: true });
+  });
 
   /** A fresh organisation with the four role holders (or only the outsider), a property, a key and an extra member. */
   async function fixture(members: 'roles' | 'outsider') {
@@ -54,7 +90,16 @@ describe('permission matrix: every route × every role × own and other organisa
     await app.db('memberships').insert({ organization_id: org.id, user_id: extra.id, role: 'editor' });
     const property = await app.service.createProperty(operator, org.id, { name: 'p', domain: 'p.matrix.test' });
     const { key } = await app.service.createKey(operator, property.id, { kind: 'ingest', name: 'k' });
-    return { orgId: org.id, propertyId: property.id, keyId: key.id, userId: extra.id };
+    const replay = await new ReplayRepository(app.db).create({
+      organizationId: org.id,
+      propertyId: property.id,
+      from: '2026-11-01',
+      to: '2026-11-01',
+      dryRun: true,
+      reason: 'matrix',
+      actor: operator,
+    });
+    return { orgId: org.id, propertyId: property.id, keyId: key.id, userId: extra.id, replayId: replay.id, visitorId: '123.456' };
   }
 
   function url(route: ApiRoute, ids: Record<string, string>): string {
@@ -63,7 +108,7 @@ describe('permission matrix: every route × every role × own and other organisa
 
   it('every route declares a known permission, and scoped permissions say where their organisation comes from', () => {
     const seen = new Set<string>();
-    for (const r of API_ROUTES) {
+    for (const r of ALL_ROUTES) {
       const id = `${r.method} ${r.path}`;
       expect(seen.has(id), `${id} declared twice`).toBe(false);
       seen.add(id);
@@ -74,11 +119,11 @@ describe('permission matrix: every route × every role × own and other organisa
     }
   });
 
-  const guarded = API_ROUTES.filter((r) => r.access !== 'public');
+  const guarded = ALL_ROUTES.filter((r) => r.access !== 'public');
   for (const route of guarded) {
     it(`${route.method.toUpperCase()} ${route.path} (${route.access})`, async () => {
       const call = async (who: string, ids: Record<string, string>, headers: Record<string, string> = {}) => {
-        const b = bodyFor(route, { memberId: ids.userId });
+        const b = bodyFor(route, { memberId: ids.userId, propertyId: ids.propertyId });
         const r = await clients[who].request(route.method.toUpperCase(), url(route, ids), b, headers);
         expect(r.status, `${who}: ${JSON.stringify(r.body)}`).toBeLessThan(500);
         return r;
@@ -104,9 +149,14 @@ describe('permission matrix: every route × every role × own and other organisa
       else expect(staff.status, 'staff writing').toBe(403);
       // a cookie request that changes state without the CSRF header is refused even for the owner
       if (route.method !== 'get') {
-        const r = await clients.owner.request(route.method.toUpperCase(), url(route, await own()), bodyFor(route, { memberId: '' }), {
-          'x-csrf-token': 'wrong',
-        });
+        const r = await clients.owner.request(
+          route.method.toUpperCase(),
+          url(route, await own()),
+          bodyFor(route, { memberId: '', propertyId: (await own()).propertyId }),
+          {
+            'x-csrf-token': 'wrong',
+          },
+        );
         expect(r.status).toBe(403);
         expect(r.body.error.reason).toBe('csrf');
       }

@@ -23,6 +23,10 @@ export const PERMISSIONS = [
   'keys.manage',
   'audit.read',
   'reports.read',
+  /** Support tools: the visitor inspector, dead-letter listings, replay state and diffs. */
+  'support.read',
+  /** Support tools that change data: replays and dead-letter redrives (always audited). */
+  'support.run',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -31,10 +35,24 @@ export type Access = Permission | 'public' | 'signed_in';
 
 const VIEWER: Permission[] = ['org.read', 'members.read', 'properties.read', 'reports.read'];
 const EDITOR: Permission[] = [...VIEWER, 'properties.update'];
-const ADMIN: Permission[] = [...EDITOR, 'org.update', 'members.manage', 'properties.create', 'properties.delete', 'keys.read', 'keys.manage', 'audit.read'];
+const ADMIN: Permission[] = [
+  ...EDITOR,
+  'org.update',
+  'members.manage',
+  'properties.create',
+  'properties.delete',
+  'keys.read',
+  'keys.manage',
+  'audit.read',
+  'support.read',
+  'support.run',
+];
 const OWNER: Permission[] = [...ADMIN, 'org.delete', 'billing.manage'];
-/** Read-only, no secrets (key listings show no secret, but staff do not need even those). */
-const STAFF: Permission[] = ['org.read', 'members.read', 'properties.read', 'reports.read', 'audit.read'];
+/**
+ * Read-only, no secrets (key listings show no secret, but staff do not need even those), plus the
+ * support tools: replays and redrives rebuild data from the raw zone and change no setting.
+ */
+const STAFF: Permission[] = ['org.read', 'members.read', 'properties.read', 'reports.read', 'audit.read', 'support.read', 'support.run'];
 
 const GRANTS: Record<Role | 'staff', ReadonlySet<Permission>> = {
   owner: new Set(OWNER),

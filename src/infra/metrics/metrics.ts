@@ -128,6 +128,24 @@ const reportSeconds = new Histogram({
   buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
   registers: [registry],
 });
+const replayRuns = new Counter({
+  name: 'tally_support_replays_total',
+  help: 'Support replays finished, by mode (dry_run, real) and outcome (succeeded, failed)',
+  labelNames: ['mode', 'outcome'] as const,
+  registers: [registry],
+});
+const replayEvents = new Counter({
+  name: 'tally_support_replay_events_total',
+  help: 'Events written by support replays (staged or swapped in), by mode',
+  labelNames: ['mode'] as const,
+  registers: [registry],
+});
+const redriveLetters = new Counter({
+  name: 'tally_dead_letter_redrives_total',
+  help: 'Dead letters sent through a redrive, by outcome (appended, still_refused) and reason they were refused under',
+  labelNames: ['outcome', 'reason'] as const,
+  registers: [registry],
+});
 
 /** Values read from the system when Prometheus scrapes (a role sets the sources it has; null unsets). */
 type Source<T> = (() => Promise<T>) | null;
@@ -183,6 +201,13 @@ export const metrics = {
   },
   report(method: string, httpStatus: number, seconds: number): void {
     reportChild(method, status(httpStatus)).observe(seconds);
+  },
+  replay(mode: 'dry_run' | 'real', outcome: 'succeeded' | 'failed', events: number): void {
+    replayRuns.inc({ mode, outcome });
+    if (events > 0) replayEvents.inc({ mode }, events);
+  },
+  redrive(outcome: 'appended' | 'still_refused', reason: string, n: number): void {
+    if (n > 0) redriveLetters.inc({ outcome, reason }, n);
   },
   /** Sets where archiver lag and "complete up to" are read from at scrape time; returns the unset. */
   readFrom(s: Partial<typeof sources>): () => void {

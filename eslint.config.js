@@ -4,10 +4,20 @@ import tseslint from 'typescript-eslint';
 import { lanesRule } from './lint/lanes.rule.js';
 
 const NODE_GLOBALS = Object.fromEntries(
-  ['process', 'console', 'Buffer', 'URL', 'URLSearchParams', 'fetch', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate'].map((g) => [
-    g,
-    'readonly',
-  ]),
+  [
+    'process',
+    'console',
+    'Buffer',
+    'URL',
+    'URLSearchParams',
+    'fetch',
+    'setTimeout',
+    'clearTimeout',
+    'setInterval',
+    'clearInterval',
+    'setImmediate',
+    'AbortSignal',
+  ].map((g) => [g, 'readonly']),
 );
 const BROWSER_GLOBALS = Object.fromEntries(['window', 'document', 'navigator', 'location', 'localStorage', 'screen', 'history'].map((g) => [g, 'readonly']));
 

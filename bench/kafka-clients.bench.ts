@@ -1,11 +1,8 @@
 import { SAMPLE_RECORD as VALUE } from './sample-record.js';
 import { randomUUID } from 'node:crypto';
-import fs from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import { Kafka, Partitioners, logLevel, type Admin } from 'kafkajs';
-import { compatibilityPartitioner, Consumer, MessagesStreamModes, ProduceAcks, Producer } from '@platformatic/kafka';
 import { waitForTopics } from '../src/infra/event-log/kafka.event-log.js';
+import { loadPlatformaticKafka, type PlatformaticKafka } from './platformatic-kafka.js';
 
 /**
  * kafkajs against @platformatic/kafka in one harness: the same broker, fresh 4-partition topics per
@@ -17,6 +14,7 @@ import { waitForTopics } from '../src/infra/event-log/kafka.event-log.js';
  *    time carries everything queued (at most 512 KiB).
  * After each case the records in the topic are counted, so a send that was acknowledged but not
  * written shows as lost. Then each client reads the same CONSUME_RECORDS records back.
+ * @platformatic/kafka is an optional install (see ./platformatic-kafka.ts): the bench says how.
  */
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -83,7 +81,10 @@ async function kafkajsClient(brokers: string[]): Promise<ClientUnderTest> {
   };
 }
 
-async function platformaticClient(brokers: string[]): Promise<ClientUnderTest> {
+async function platformaticClient(
+  { Producer, Consumer, ProduceAcks, MessagesStreamModes, compatibilityPartitioner }: PlatformaticKafka,
+  brokers: string[],
+): Promise<ClientUnderTest> {
   const producer = new Producer({
     clientId: 'tally-bench-platformatic',
     bootstrapBrokers: brokers,
@@ -221,20 +222,14 @@ async function recordsIn(admin: Admin, topic: string): Promise<number> {
   return (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
 }
 
-/** Its package.json is not exported; found next to the resolved entry point. */
-function platformaticVersion(): string {
-  let dir = path.dirname(createRequire(import.meta.url).resolve('@platformatic/kafka'));
-  while (!fs.existsSync(path.join(dir, 'package.json'))) dir = path.dirname(dir);
-  return (JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { version: string }).version;
-}
-
 export async function run() {
   const brokers = process.env.KAFKA_BROKERS?.split(',');
   if (!brokers) throw new Error('KAFKA_BROKERS not set: run scripts/services up kafka and eval "$(scripts/services env)"');
+  const platformatic = await loadPlatformaticKafka();
   const id = randomUUID().slice(0, 8);
   const admin = new Kafka({ clientId: 'tally-bench', brokers, logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
-  const clients = [await kafkajsClient(brokers), await platformaticClient(brokers)];
+  const clients = [await kafkajsClient(brokers), await platformaticClient(platformatic.kafka, brokers)];
   const rows: Record<string, unknown>[] = [];
   const consumeRows: Record<string, unknown>[] = [];
   const errors: Record<string, string> = {};
@@ -320,7 +315,7 @@ export async function run() {
     node: process.version,
     clients: {
       kafkajs: 'kafkajs 2 (idempotent, maxInFlightRequests 1)',
-      platformatic: `@platformatic/kafka ${platformaticVersion()} (idempotent, which forces acks=all and one request in flight per connection)`,
+      platformatic: `@platformatic/kafka ${platformatic.version} (idempotent, which forces acks=all and one request in flight per connection)`,
     },
     durability: 'acks=all, idempotent producer, single local broker',
     rows,

@@ -7,6 +7,7 @@ const BENCHES: Record<string, string> = {
   'kafka-clients': './kafka-clients.bench.ts',
   protocols: './protocols.bench.ts',
   report: './report.bench.ts',
+  'report-isolation': './report-isolation.bench.ts',
   freshness: './freshness.bench.ts',
   transform: './transform.bench.ts',
   'transform-cycle': './transform-cycle.bench.ts',
@@ -14,6 +15,7 @@ const BENCHES: Record<string, string> = {
   archiver: './archiver.bench.ts',
   accounts: './accounts.bench.ts',
   replay: './replay.bench.ts',
+  sql: './sql.bench.ts',
 };
 
 export async function main(args: string[]): Promise<void> {

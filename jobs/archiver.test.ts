@@ -2,10 +2,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Archiver } from './archiver.js';
 import { PipelineStateRepository } from './pipeline-state.repository.js';
-import { openDb, type Db } from '../src/infra/metadata/db.js';
+import { embeddedDbPerSuite } from '../src/infra/metadata/embedded-db.testkit.js';
 import { FolderObjectStore } from '../src/infra/object-store/folder.object-store.js';
 import { DuckDbTransformEngine } from '../src/infra/transform/duckdb.transform-engine.js';
 import type { LogBatch, LogRecord } from '../src/infra/event-log/event-log.port.js';
@@ -78,19 +78,11 @@ function rawZone(store: FolderObjectStore): Map<string, string[]> {
 }
 
 describe('Archiver: killed between writing objects and committing the offset', () => {
-  let dir: string;
-  let db: Db;
-  beforeAll(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tally-archiver-'));
-    db = await openDb({ dataDir: dir });
-  });
-  afterAll(async () => {
-    await db?.destroy();
-  });
+  const meta = embeddedDbPerSuite('tally-archiver-');
 
   it('loses nothing, leaves no duplicate in the raw zone, and the transform sees each event once', async () => {
-    const store = new FolderObjectStore(path.join(dir, 'objects'));
-    const state = new PipelineStateRepository(db);
+    const store = new FolderObjectStore(path.join(meta.dir, 'objects'));
+    const state = new PipelineStateRepository(meta.db);
     const logger = createLogger('silent');
 
     // first run: the objects of a 60-record batch are written, then the process dies before the
@@ -114,7 +106,7 @@ describe('Archiver: killed between writing objects and committing the offset', (
     // an object of the shorter batch is either rewritten identically (same offsets) or replaced
     for (const [key, before] of afterCrash) if (zone.has(key)) expect(zone.get(key), key).toEqual(before);
     expect([...afterCrash.keys()].some((k) => !zone.has(k))).toBe(true);
-    const manifest = await db('raw_objects').select('key', 'records');
+    const manifest = await meta.db('raw_objects').select('key', 'records');
     expect(manifest.reduce((n, r) => n + Number(r.records), 0)).toBe(100);
     for (const r of manifest) expect(zone.has(r.key.slice('raw/'.length)), r.key).toBe(true);
 
@@ -129,8 +121,8 @@ describe('Archiver: killed between writing objects and committing the offset', (
   });
 
   it('writes byte-identical objects when the same offsets are archived again', async () => {
-    const store = new FolderObjectStore(path.join(dir, 'objects-again'));
-    const state = new PipelineStateRepository(db);
+    const store = new FolderObjectStore(path.join(meta.dir, 'objects-again'));
+    const state = new PipelineStateRepository(meta.db);
     const archiver = new Archiver({ log: null as never, store, state, logger: createLogger('silent') }, { batchRecords: 1000, maxWaitMs: 10 });
     await archiver.archive(batch(50));
     const first = (await store.list('raw/')).map((o) => [o.key, fs.readFileSync(store.locate(o.key)).toString('base64')]);
@@ -141,9 +133,9 @@ describe('Archiver: killed between writing objects and committing the offset', (
   });
 
   it("lets other work run while it parses a large batch (it shares the collector's thread in tally serve)", async () => {
-    const store = new FolderObjectStore(path.join(dir, 'objects-yield'));
+    const store = new FolderObjectStore(path.join(meta.dir, 'objects-yield'));
     const archiver = new Archiver(
-      { log: null as never, store, state: new PipelineStateRepository(db), logger: createLogger('silent') },
+      { log: null as never, store, state: new PipelineStateRepository(meta.db), logger: createLogger('silent') },
       { batchRecords: 5000, maxWaitMs: 10 },
     );
     const b = batch(2000);

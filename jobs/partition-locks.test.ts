@@ -1,24 +1,12 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDb, type Db } from '../src/infra/metadata/db.js';
+import { describe, expect, it } from 'vitest';
+import { embeddedDbPerSuite } from '../src/infra/metadata/embedded-db.testkit.js';
 import { OPEN_END, PartitionLocks } from './partition-locks.repository.js';
 
 describe('partition locks: one writer per property and date', () => {
-  let dir: string;
-  let db: Db;
-  beforeAll(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tally-locks-'));
-    db = await openDb({ dataDir: dir });
-  });
-  afterAll(async () => {
-    await db?.destroy();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  const meta = embeddedDbPerSuite('tally-locks-');
 
   it('refuses overlapping ranges of one property, allows disjoint ranges and other properties', async () => {
-    const locks = new PartitionLocks(db);
+    const locks = new PartitionLocks(meta.db);
     const a = await locks.tryAcquire('1', '2026-11-03', '2026-11-05', 'replay:a');
     expect(a).not.toBeNull();
     expect(await locks.tryAcquire('1', '2026-11-05', '2026-11-06', 'x')).toBeNull();
@@ -33,11 +21,11 @@ describe('partition locks: one writer per property and date', () => {
     expect(await locks.withLockIfFree('1', '2026-11-04', '2026-11-04', async () => 'ran')).toBe('ran');
     await disjoint!.release();
     await other!.release();
-    expect(Number((await db('partition_locks').count({ n: '*' }).first())!.n)).toBe(0);
+    expect(Number((await meta.db('partition_locks').count({ n: '*' }).first())!.n)).toBe(0);
   });
 
   it('waits for a holder, gives up with partitions_locked, and outlives a dead holder by its TTL only', async () => {
-    const locks = new PartitionLocks(db);
+    const locks = new PartitionLocks(meta.db);
     const held = await locks.tryAcquire('3', '2026-11-01', '2026-11-02', 'live holder');
     expect(held).not.toBeNull();
     await expect(locks.acquire('3', '2026-11-02', '2026-11-02', 'replay', 200)).rejects.toMatchObject({
@@ -46,7 +34,7 @@ describe('partition locks: one writer per property and date', () => {
     });
     await held!.release();
     // a holder that died renews nothing: its row counts until it expires, then not
-    await db('partition_locks').insert({
+    await meta.db('partition_locks').insert({
       property_id: '4',
       from_date: '2026-11-01',
       to_date: '2026-11-01',

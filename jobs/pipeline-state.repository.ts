@@ -205,6 +205,21 @@ export class PipelineStateRepository {
     return new Date(r.complete_up_to ? Math.max(new Date(r.complete_up_to).getTime(), created) : created);
   }
 
+  /**
+   * The property's load version: its latest partition load into the warehouse (`loaded_at` as
+   * PostgreSQL's text, microseconds kept) and how many partitions are loaded; null before any. The
+   * report result cache keys on it beside the "complete up to" mark, so a reload that does not
+   * move the mark (a support replay, late data, a deletion's rewrite) or a partition forgotten by
+   * retention still makes every later report miss, in every api process.
+   */
+  async loadVersion(propertyId: string): Promise<string | null> {
+    if (!/^\d{1,18}$/.test(propertyId)) return null;
+    const r = await this.db('partitions')
+      .where({ property_id: propertyId })
+      .first(this.db.raw('CAST(max(loaded_at) AS text) AS at'), this.db.raw('count(loaded_at) AS n'));
+    return r?.at ? `${r.at}/${Number(r.n)}` : null;
+  }
+
   /** The oldest "complete up to" over every property (how stale the stalest reports can be); null without properties. */
   async oldestCompleteUpTo(): Promise<Date | null> {
     const r = await this.db('properties as p')

@@ -3,7 +3,10 @@ import * as m001 from './20261126000000_initial.js';
 import * as m002 from './20261126070000_complete_up_to.js';
 import * as m003 from './20261205110000_property_public_ids.js';
 import * as m130 from './20261205130000_accounts.js';
+import * as m100 from './20261206100000_billing.js';
 import * as m1100 from './20261206110000_support_replay.js';
+import * as m1201 from './20261206120000_lifecycle.js';
+import * as m7100 from './20261207100000_plan_changes.js';
 
 /**
  * Migrations are listed here rather than discovered from the folder so they load the same way
@@ -14,7 +17,10 @@ const migrations: Record<string, Knex.Migration> = {
   '20261126070000_complete_up_to': m002,
   '20261205110000_property_public_ids': m003,
   '20261205130000_accounts': m130,
+  '20261206100000_billing': m100,
   '20261206110000_support_replay': m1100,
+  '20261206120000_lifecycle': m1201,
+  '20261207100000_plan_changes': m7100,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -1,4 +1,4 @@
--- migrations: 20261126000000_initial, 20261126070000_complete_up_to, 20261205110000_property_public_ids, 20261205130000_accounts, 20261206110000_support_replay
+-- migrations: 20261126000000_initial, 20261126070000_complete_up_to, 20261205110000_property_public_ids, 20261205130000_accounts, 20261206100000_billing, 20261206110000_support_replay, 20261206120000_lifecycle, 20261207100000_plan_changes
 column api_keys.id character varying(255) NOT NULL
 column api_keys.organization_id character varying(255) NOT NULL
 column api_keys.property_id bigint
@@ -35,8 +35,45 @@ column auth_tokens.created_by character varying(255)
 column auth_tokens.expires_at timestamp with time zone NOT NULL
 column auth_tokens.used_at timestamp with time zone
 column auth_tokens.created_at timestamp with time zone NOT NULL DEFAULT CURRENT_TIMESTAMP
+column billing_accounts.organization_id character varying(255) NOT NULL
+column billing_accounts.stripe_customer_id character varying(255)
+column billing_accounts.stripe_subscription_id character varying(255)
+column billing_accounts.status character varying(255) NOT NULL DEFAULT 'none'::character varying
+column billing_accounts.subscription_plan_id character varying(255)
+column billing_accounts.current_period_end timestamp with time zone
+column billing_accounts.cancel_at_period_end boolean NOT NULL DEFAULT false
+column billing_accounts.payment_failed_at timestamp with time zone
+column billing_accounts.state_at bigint NOT NULL DEFAULT '0'::bigint
+column billing_accounts.payment_state_at bigint NOT NULL DEFAULT '0'::bigint
+column billing_accounts.updated_at timestamp with time zone NOT NULL DEFAULT CURRENT_TIMESTAMP
+column billing_meter_reports.organization_id character varying(255) NOT NULL
+column billing_meter_reports.hour timestamp with time zone NOT NULL
+column billing_meter_reports.events bigint NOT NULL
+column billing_meter_reports.identifier character varying(255) NOT NULL
+column billing_meter_reports.sent_at timestamp with time zone NOT NULL DEFAULT CURRENT_TIMESTAMP
+column billing_notices.organization_id character varying(255) NOT NULL
+column billing_notices.month character varying(7) NOT NULL
+column billing_notices.threshold character varying(255) NOT NULL
+column billing_notices.sent_at timestamp with time zone NOT NULL DEFAULT CURRENT_TIMESTAMP
+column billing_webhook_events.id character varying(255) NOT NULL
+column billing_webhook_events.type character varying(255) NOT NULL
+column billing_webhook_events.organization_id character varying(255)
+column billing_webhook_events.outcome character varying(255) NOT NULL
+column billing_webhook_events.received_at timestamp with time zone NOT NULL DEFAULT CURRENT_TIMESTAMP
 column credential_version.id integer NOT NULL
 column credential_version.version bigint NOT NULL
+column deletion_receipts.id character varying(64) NOT NULL
+column deletion_receipts.organization_id character varying(255) NOT NULL
+column deletion_receipts.property_id bigint NOT NULL
+column deletion_receipts.subject_kind character varying(16) NOT NULL
+column deletion_receipts.subject_hash character varying(64) NOT NULL
+column deletion_receipts.reason character varying(500) NOT NULL
+column deletion_receipts.requested_by character varying(255)
+column deletion_receipts.state character varying(16) NOT NULL
+column deletion_receipts.counts jsonb NOT NULL DEFAULT '{}'::jsonb
+column deletion_receipts.error text
+column deletion_receipts.created_at timestamp with time zone NOT NULL DEFAULT CURRENT_TIMESTAMP
+column deletion_receipts.completed_at timestamp with time zone
 column job_runs.id character varying(255) NOT NULL
 column job_runs.name character varying(255) NOT NULL
 column job_runs.tenant_id character varying(255)
@@ -81,14 +118,22 @@ column pipeline_state.tenant_id character varying(255) NOT NULL
 column pipeline_state.transformed_seq bigint NOT NULL DEFAULT '0'::bigint
 column pipeline_state.updated_at timestamp with time zone NOT NULL DEFAULT CURRENT_TIMESTAMP
 column pipeline_state.complete_up_to timestamp with time zone
+column plan_changes.id bigint NOT NULL DEFAULT nextval('plan_changes_id_seq'::regclass)
+column plan_changes.organization_id character varying(255) NOT NULL
+column plan_changes.from_plan_id character varying(255) NOT NULL
+column plan_changes.to_plan_id character varying(255) NOT NULL
+column plan_changes.changed_at timestamp with time zone NOT NULL DEFAULT CURRENT_TIMESTAMP
+column plan_changes.handled_at timestamp with time zone
 column plans.id character varying(255) NOT NULL
-column plans.name character varying(255) NOT NULL
-column plans.monthly_event_quota bigint NOT NULL
-column plans.rate_limit_per_second integer NOT NULL
-column plans.max_properties integer NOT NULL
+column plans.name character varying(255)
+column plans.monthly_event_quota bigint
+column plans.rate_limit_per_second integer
+column plans.max_properties integer
 column plans.price_cents integer NOT NULL DEFAULT 0
 column plans.stripe_price_id character varying(255)
 column plans.rate_burst integer NOT NULL DEFAULT 0
+column plans.stripe_product_id character varying(255)
+column plans.stripe_overage_price_id character varying(255)
 column properties.id bigint NOT NULL DEFAULT nextval('property_id_seq'::regclass)
 column properties.organization_id character varying(255) NOT NULL
 column properties.name character varying(255) NOT NULL
@@ -102,6 +147,12 @@ column properties.key_events jsonb NOT NULL DEFAULT '["purchase"]'::jsonb
 column properties.created_at timestamp with time zone NOT NULL DEFAULT CURRENT_TIMESTAMP
 column properties.site_id character varying(64) NOT NULL DEFAULT (gen_random_uuid())::text
 column properties.allowed_hostnames jsonb NOT NULL DEFAULT '[]'::jsonb
+column property_retention.property_id bigint NOT NULL
+column property_retention.raw_days integer
+column property_retention.transformed_days integer
+column property_retention.warehouse_days integer
+column property_retention.dead_letter_days integer
+column property_retention.updated_at timestamp with time zone NOT NULL DEFAULT CURRENT_TIMESTAMP
 column raw_objects.key character varying(255) NOT NULL
 column raw_objects.tenant_id character varying(255) NOT NULL
 column raw_objects.property_id bigint NOT NULL
@@ -163,7 +214,17 @@ constraint auth_tokens.auth_tokens_organization_id_foreign FOREIGN KEY (organiza
 constraint auth_tokens.auth_tokens_pkey PRIMARY KEY (token_hash)
 constraint auth_tokens.auth_tokens_role_check CHECK ((role = ANY (ARRAY['owner'::text, 'admin'::text, 'editor'::text, 'viewer'::text])))
 constraint auth_tokens.auth_tokens_user_id_foreign FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE CASCADE
+constraint billing_accounts.billing_accounts_organization_id_foreign FOREIGN KEY (organization_id) REFERENCES organizations(id) ON DELETE CASCADE
+constraint billing_accounts.billing_accounts_pkey PRIMARY KEY (organization_id)
+constraint billing_accounts.billing_accounts_stripe_customer_id_unique UNIQUE (stripe_customer_id)
+constraint billing_meter_reports.billing_meter_reports_identifier_unique UNIQUE (identifier)
+constraint billing_meter_reports.billing_meter_reports_pkey PRIMARY KEY (organization_id, hour)
+constraint billing_notices.billing_notices_organization_id_foreign FOREIGN KEY (organization_id) REFERENCES organizations(id) ON DELETE CASCADE
+constraint billing_notices.billing_notices_pkey PRIMARY KEY (organization_id, month, threshold)
+constraint billing_webhook_events.billing_webhook_events_pkey PRIMARY KEY (id)
 constraint credential_version.credential_version_pkey PRIMARY KEY (id)
+constraint deletion_receipts.deletion_receipts_pkey PRIMARY KEY (id)
+constraint deletion_receipts.deletion_receipts_property_id_foreign FOREIGN KEY (property_id) REFERENCES properties(id) ON DELETE CASCADE
 constraint job_runs.job_runs_pkey PRIMARY KEY (id)
 constraint job_runs.job_runs_status_check CHECK ((status = ANY (ARRAY['running'::text, 'succeeded'::text, 'failed'::text])))
 constraint knex_migrations.knex_migrations_pkey PRIMARY KEY (id)
@@ -177,11 +238,15 @@ constraint organizations.organizations_plan_id_foreign FOREIGN KEY (plan_id) REF
 constraint partition_locks.partition_locks_pkey PRIMARY KEY (id)
 constraint partitions.partitions_pkey PRIMARY KEY (property_id, table_name, dt)
 constraint pipeline_state.pipeline_state_pkey PRIMARY KEY (property_id)
+constraint plan_changes.plan_changes_organization_id_foreign FOREIGN KEY (organization_id) REFERENCES organizations(id) ON DELETE CASCADE
+constraint plan_changes.plan_changes_pkey PRIMARY KEY (id)
 constraint plans.plans_pkey PRIMARY KEY (id)
 constraint properties.properties_measurement_id_unique UNIQUE (measurement_id)
 constraint properties.properties_organization_id_foreign FOREIGN KEY (organization_id) REFERENCES organizations(id) ON DELETE CASCADE
 constraint properties.properties_pkey PRIMARY KEY (id)
 constraint properties.properties_site_id_unique UNIQUE (site_id)
+constraint property_retention.property_retention_pkey PRIMARY KEY (property_id)
+constraint property_retention.property_retention_property_id_foreign FOREIGN KEY (property_id) REFERENCES properties(id) ON DELETE CASCADE
 constraint raw_objects.raw_objects_pkey PRIMARY KEY (key)
 constraint redriven_letters.redriven_letters_pkey PRIMARY KEY (property_id, letter_id)
 constraint replays.replays_pkey PRIMARY KEY (id)
@@ -199,7 +264,15 @@ index audit_log_organization_id_id_index: CREATE INDEX audit_log_organization_id
 index audit_log_pkey: CREATE UNIQUE INDEX audit_log_pkey ON public.audit_log USING btree (id)
 index auth_tokens_organization_id_kind_index: CREATE INDEX auth_tokens_organization_id_kind_index ON public.auth_tokens USING btree (organization_id, kind)
 index auth_tokens_pkey: CREATE UNIQUE INDEX auth_tokens_pkey ON public.auth_tokens USING btree (token_hash)
+index billing_accounts_pkey: CREATE UNIQUE INDEX billing_accounts_pkey ON public.billing_accounts USING btree (organization_id)
+index billing_accounts_stripe_customer_id_unique: CREATE UNIQUE INDEX billing_accounts_stripe_customer_id_unique ON public.billing_accounts USING btree (stripe_customer_id)
+index billing_meter_reports_identifier_unique: CREATE UNIQUE INDEX billing_meter_reports_identifier_unique ON public.billing_meter_reports USING btree (identifier)
+index billing_meter_reports_pkey: CREATE UNIQUE INDEX billing_meter_reports_pkey ON public.billing_meter_reports USING btree (organization_id, hour)
+index billing_notices_pkey: CREATE UNIQUE INDEX billing_notices_pkey ON public.billing_notices USING btree (organization_id, month, threshold)
+index billing_webhook_events_pkey: CREATE UNIQUE INDEX billing_webhook_events_pkey ON public.billing_webhook_events USING btree (id)
 index credential_version_pkey: CREATE UNIQUE INDEX credential_version_pkey ON public.credential_version USING btree (id)
+index deletion_receipts_pkey: CREATE UNIQUE INDEX deletion_receipts_pkey ON public.deletion_receipts USING btree (id)
+index deletion_receipts_property_id_created_at_index: CREATE INDEX deletion_receipts_property_id_created_at_index ON public.deletion_receipts USING btree (property_id, created_at)
 index job_runs_name_started_at_index: CREATE INDEX job_runs_name_started_at_index ON public.job_runs USING btree (name, started_at)
 index job_runs_pkey: CREATE UNIQUE INDEX job_runs_pkey ON public.job_runs USING btree (id)
 index knex_migrations_lock_pkey: CREATE UNIQUE INDEX knex_migrations_lock_pkey ON public.knex_migrations_lock USING btree (index)
@@ -210,11 +283,15 @@ index partition_locks_pkey: CREATE UNIQUE INDEX partition_locks_pkey ON public.p
 index partition_locks_property_id_index: CREATE INDEX partition_locks_property_id_index ON public.partition_locks USING btree (property_id)
 index partitions_pkey: CREATE UNIQUE INDEX partitions_pkey ON public.partitions USING btree (property_id, table_name, dt)
 index pipeline_state_pkey: CREATE UNIQUE INDEX pipeline_state_pkey ON public.pipeline_state USING btree (property_id)
+index plan_changes_organization_id_index: CREATE INDEX plan_changes_organization_id_index ON public.plan_changes USING btree (organization_id)
+index plan_changes_pending: CREATE INDEX plan_changes_pending ON public.plan_changes USING btree (id) WHERE (handled_at IS NULL)
+index plan_changes_pkey: CREATE UNIQUE INDEX plan_changes_pkey ON public.plan_changes USING btree (id)
 index plans_pkey: CREATE UNIQUE INDEX plans_pkey ON public.plans USING btree (id)
 index properties_measurement_id_unique: CREATE UNIQUE INDEX properties_measurement_id_unique ON public.properties USING btree (measurement_id)
 index properties_organization_id_index: CREATE INDEX properties_organization_id_index ON public.properties USING btree (organization_id)
 index properties_pkey: CREATE UNIQUE INDEX properties_pkey ON public.properties USING btree (id)
 index properties_site_id_unique: CREATE UNIQUE INDEX properties_site_id_unique ON public.properties USING btree (site_id)
+index property_retention_pkey: CREATE UNIQUE INDEX property_retention_pkey ON public.property_retention USING btree (property_id)
 index raw_objects_pkey: CREATE UNIQUE INDEX raw_objects_pkey ON public.raw_objects USING btree (key)
 index raw_objects_property_id_seq_index: CREATE INDEX raw_objects_property_id_seq_index ON public.raw_objects USING btree (property_id, seq)
 index redriven_letters_pkey: CREATE UNIQUE INDEX redriven_letters_pkey ON public.redriven_letters USING btree (property_id, letter_id)
@@ -231,5 +308,6 @@ sequence audit_log_id_seq bigint start 1 increment 1
 sequence knex_migrations_id_seq integer start 1 increment 1
 sequence knex_migrations_lock_index_seq integer start 1 increment 1
 sequence partition_locks_id_seq bigint start 1 increment 1
+sequence plan_changes_id_seq bigint start 1 increment 1
 sequence property_id_seq bigint start 400000001 increment 1
 sequence raw_object_seq bigint start 1 increment 1

@@ -36,16 +36,7 @@ export class UsageMeter {
     const batch = [...this.pending.values()];
     this.pending = new Map();
     try {
-      await this.db.transaction(async (tx) => {
-        for (const b of batch) {
-          await tx.raw(
-            `INSERT INTO usage_hourly (tenant_id, property_id, hour, events, dead_letters) VALUES (?, ?, ?, ?, ?)
-             ON CONFLICT (property_id, hour) DO UPDATE SET events = usage_hourly.events + EXCLUDED.events,
-               dead_letters = usage_hourly.dead_letters + EXCLUDED.dead_letters`,
-            [b.tenantId, b.propertyId, new Date(b.hour).toISOString(), b.events, b.deadLetters],
-          );
-        }
-      });
+      await this.db.transaction((tx) => addUsage(tx, batch));
     } catch (err) {
       this.log.warn({ err }, 'usage flush failed; keeping counts for the next flush');
       for (const b of batch) this.record(b.tenantId, b.propertyId, b.hour, b.events, b.deadLetters);
@@ -55,5 +46,26 @@ export class UsageMeter {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     await this.flush();
+  }
+}
+
+export interface UsageRow {
+  tenantId: string;
+  propertyId: string;
+  /** Any time in the hour (ms); stored as the hour's start. */
+  hour: number;
+  events: number;
+  deadLetters: number;
+}
+
+/** Adds to `usage_hourly` (on `db`, which may be the caller's transaction): the one writer of its counts. */
+export async function addUsage(db: Db, rows: UsageRow[]): Promise<void> {
+  for (const b of rows) {
+    await db.raw(
+      `INSERT INTO usage_hourly (tenant_id, property_id, hour, events, dead_letters) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (property_id, hour) DO UPDATE SET events = usage_hourly.events + EXCLUDED.events,
+         dead_letters = usage_hourly.dead_letters + EXCLUDED.dead_letters`,
+      [b.tenantId, b.propertyId, new Date(b.hour - (b.hour % 3_600_000)).toISOString(), b.events, b.deadLetters],
+    );
   }
 }

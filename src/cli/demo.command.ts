@@ -101,7 +101,9 @@ export async function seedDemo(tally: TallyHandle, cfg: Config): Promise<void> {
   const any = await tally.db('organizations').first();
   if (any) return;
   const timeZone = 'UTC';
-  const t = await createTenant(tally.db, { name: 'Demo', email: 'demo@example.com', domain: 'shop.example.com', timeZone });
+  // on the plan with every feature (tenant SQL, replay, export, realtime), so the README's
+  // requests all work on `npm start`; the plan's limits are far above the demo's traffic
+  const t = await createTenant(tally.db, { name: 'Demo', email: 'demo@example.com', domain: 'shop.example.com', timeZone, planId: 'scale' });
   // a console login for the demo owner: random per data dir (the server may listen beyond loopback)
   const demoPassword = `demo-${randomBytes(9).toString('base64url')}`;
   await new TenancyService(tally.db).createUser({ email: 'demo@example.com', password: demoPassword, name: 'Demo', verified: true });

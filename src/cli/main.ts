@@ -6,7 +6,10 @@ import { createLogger } from '../infra/logger.js';
 import { startTally, type Role } from '../server/tally-server.js';
 import { seedDemo } from './demo.command.js';
 import { registerOperatorCommands, failed } from './operator.commands.js';
+import { registerLifecycleCommands } from './lifecycle.commands.js';
+import { registerBillingCommands } from './billing.commands.js';
 import { registerSupportCommands } from './support.commands.js';
+import { registerWarehouseCommands } from './warehouse.command.js';
 
 function config(roles?: Role[]): Config {
   try {
@@ -76,7 +79,10 @@ for (const [role, text] of [
 }
 
 registerOperatorCommands(program, config);
+registerLifecycleCommands(program, config);
+registerBillingCommands(program, config);
 registerSupportCommands(program, config);
+registerWarehouseCommands(program, config);
 
 program.addOption(new Option('--no-color').hideHelp());
 program.parseAsync(process.argv).catch(failed);

@@ -4,7 +4,8 @@ import { parseDate } from './local-time.js';
 import { emptyCounts, referenceMetrics, type ReferenceCounts, type ReferenceMetrics } from './reference-metrics.js';
 import type { DeviceCategory } from './traffic-catalog.js';
 import type { TrafficOptions } from './traffic-generator.js';
-import { createContext, expandSession, planDay, withinWindow, type ResolvedTrafficOptions } from './traffic-model.js';
+import { createContext, planDay, type ResolvedTrafficOptions } from './traffic-model.js';
+import { expandSession, withinWindow } from './traffic-sessions.js';
 
 /**
  * The known answers for a generated dataset, taken from the sessions the model decided to

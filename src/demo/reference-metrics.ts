@@ -2,7 +2,7 @@
  * The report metrics of `src/query/catalog.ts` as plain arithmetic over counts: the one reference
  * calculator. Both ground truths derive their numbers with it: the demo's (from the sessions its
  * model decided to create, `ground-truth.ts`) and the query tests' (from transformed-zone rows,
- * `report-fixture.testkit.ts`); they differ only in how they count.
+ * `report-ground-truth.testkit.ts`); they differ only in how they count.
  */
 export interface ReferenceCounts {
   sessions: number;

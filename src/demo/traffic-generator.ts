@@ -1,4 +1,7 @@
-import { createContext, expandSession, planDay, sessionEventIds, withinWindow, type ModelEvent, type SessionModel } from './traffic-model.js';
+import { createContext, planDay, type TrafficOptions } from './traffic-model.js';
+// the options live beside their resolution (traffic-model.ts); callers import them from here too
+export type { TrafficOptions } from './traffic-model.js';
+import { expandSession, sessionEventIds, withinWindow, type ModelEvent, type SessionModel } from './traffic-sessions.js';
 
 /** One event in Tally's native batch format (the body items of `POST /v1/collect`). */
 export interface NativeEvent {
@@ -19,31 +22,6 @@ export interface NativeEvent {
   language?: string;
   screen?: string;
   params?: Record<string, string | number | boolean>;
-}
-
-export interface TrafficOptions {
-  seed: number;
-  /** YYYY-MM-DD, property-local. */
-  startDate: string;
-  days: number;
-  /** IANA zone of the property. */
-  timeZone: string;
-  visitorsPerDay: number;
-  /** Default 'shop.example.com'. */
-  hostName?: string;
-  /** Share of sessions from bots. Default 0.05. */
-  botShare?: number;
-  /** Share of events the client sends twice. Default 0.02. */
-  duplicateShare?: number;
-  /** Share of sessions sent 1–60 h after they happened. Default 0.03. */
-  lateShare?: number;
-  /** Share of visitors whose client sends a session_id. Default 0.5. */
-  sessionIdShare?: number;
-  /**
-   * Only sessions whose every event happens in [fromMs, toMs] (epoch ms): a demo "until now"
-   * leaves out the sessions still to come today, from the traffic and its ground truth alike.
-   */
-  window?: { fromMs: number; toMs: number };
 }
 
 export interface TrafficItem {

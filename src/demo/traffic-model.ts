@@ -1,31 +1,41 @@
 import { TallyError } from '../infra/errors.js';
 import { addDays, assertTimeZone, localMidnight, parseDate, weekday } from './local-time.js';
 import { mix, Rng } from './prng.js';
-import {
-  BLOG_POSTS,
-  BOTS,
-  COUNTRIES,
-  DEVICES,
-  HOUR_WEIGHTS,
-  IPV6_SHARE,
-  LISTING_QUERIES,
-  NEXT_PAGE,
-  PRODUCT_QUERIES,
-  PRODUCTS,
-  SITE_NAME,
-  TRAFFIC_SOURCES,
-  type DeviceCategory,
-  type PageKind,
-  type TrafficSource,
-} from './traffic-catalog.js';
-import type { TrafficOptions } from './traffic-generator.js';
+import { COUNTRIES, DEVICES, HOUR_WEIGHTS, IPV6_SHARE, type DeviceCategory } from './traffic-catalog.js';
 
 /**
  * The model shared by the generator and the ground truth. Everything is a pure function of the
  * options: a day's plan (which sessions start when, for whom) is regenerated on demand from
  * (seed, day), and a session's events from (seed, day, visitor, nth session of the day), so
- * neither side needs the whole dataset in memory.
+ * neither side needs the whole dataset in memory. This file: the options, a day's plan and the
+ * visitors; `traffic-sessions.ts` expands a planned session into its events.
  */
+
+/** What to generate: `generateTraffic` (traffic-generator.ts) and `groundTruth` take these. */
+export interface TrafficOptions {
+  seed: number;
+  /** YYYY-MM-DD, property-local. */
+  startDate: string;
+  days: number;
+  /** IANA zone of the property. */
+  timeZone: string;
+  visitorsPerDay: number;
+  /** Default 'shop.example.com'. */
+  hostName?: string;
+  /** Share of sessions from bots. Default 0.05. */
+  botShare?: number;
+  /** Share of events the client sends twice. Default 0.02. */
+  duplicateShare?: number;
+  /** Share of sessions sent 1–60 h after they happened. Default 0.03. */
+  lateShare?: number;
+  /** Share of visitors whose client sends a session_id. Default 0.5. */
+  sessionIdShare?: number;
+  /**
+   * Only sessions whose every event happens in [fromMs, toMs] (epoch ms): a demo "until now"
+   * leaves out the sessions still to come today, from the traffic and its ground truth alike.
+   */
+  window?: { fromMs: number; toMs: number };
+}
 
 export interface ResolvedTrafficOptions {
   seed: number;
@@ -168,52 +178,36 @@ export function planDay(ctx: TrafficContext, d: number): SessionPlan[] {
   }
 
   const plans: SessionPlan[] = [];
+  // one day's session plan; the caller's argument order keeps the rng's draw order
+  const plan = (offset: number, bot: boolean, actor: number, nth: number, firstEver: boolean, minDurationMs = 0): SessionPlan => ({
+    day: d,
+    index: 0,
+    startMs: dayStart + offset,
+    bot,
+    actor,
+    nth,
+    firstEver,
+    minDurationMs,
+  });
   const forced = rng.int(actors.length);
   for (let j = 0; j < actors.length; j++) {
     const { v, isNew } = actors[j];
     const n = rng.chance(0.03) ? 3 : rng.chance(0.12) ? 2 : 1;
     if (j === forced || rng.chance(MIDNIGHT_SHARE)) {
       const offset = dayLen - rng.between(3 * MINUTE, 20 * MINUTE);
-      plans.push({
-        day: d,
-        index: 0,
-        startMs: dayStart + offset,
-        bot: false,
-        actor: v,
-        nth: 0,
-        firstEver: isNew,
-        minDurationMs: dayLen - offset + rng.between(MINUTE, 10 * MINUTE),
-      });
+      plans.push(plan(offset, false, v, 0, isNew, dayLen - offset + rng.between(MINUTE, 10 * MINUTE)));
       continue;
     }
     let offset = sampleOffset(rng, dayLen, isNew ? 0 : RETURN_EARLIEST_MS);
     for (let k = 0; k < n && offset < dayLen; k++) {
-      plans.push({
-        day: d,
-        index: 0,
-        startMs: dayStart + offset,
-        bot: false,
-        actor: v,
-        nth: k,
-        firstEver: isNew && k === 0,
-        minDurationMs: 0,
-      });
+      plans.push(plan(offset, false, v, k, isNew && k === 0));
       offset += MAX_SESSION_MS + rng.between(35 * MINUTE, 5 * HOUR);
     }
   }
 
   const bots = opts.botShare > 0 ? Math.round((plans.length * opts.botShare) / (1 - opts.botShare)) : 0;
   for (let i = 0; i < bots; i++) {
-    plans.push({
-      day: d,
-      index: 0,
-      startMs: dayStart + rng.int(dayLen - 10 * MINUTE),
-      bot: true,
-      actor: i,
-      nth: 0,
-      firstEver: false,
-      minDurationMs: 0,
-    });
+    plans.push(plan(rng.int(dayLen - 10 * MINUTE), true, i, 0, false));
   }
   plans.sort((a, b) => a.startMs - b.startMs);
   for (let i = 0; i < plans.length; i++) plans[i].index = i;
@@ -233,12 +227,12 @@ export interface VisitorModel {
   screen: string;
 }
 
-function hex(n: number, width: number): string {
+export function hex(n: number, width: number): string {
   return n.toString(16).padStart(width, '0');
 }
 
 /** Bijective on 32 bits, so distinct inputs give distinct client ids. */
-function idNumber(ctx: TrafficContext, n: number): number {
+export function idNumber(ctx: TrafficContext, n: number): number {
   return (Math.imul(n, 0x9e3779b1) + ctx.seedKey) >>> 0;
 }
 
@@ -276,320 +270,4 @@ export function humanVisitor(ctx: TrafficContext, v: number): VisitorModel {
     language: rng.pick(country.languages),
     screen: rng.pick(device.screens),
   };
-}
-
-export interface ModelEvent {
-  name: string;
-  ts: number;
-  path: string;
-  url: string;
-  title: string;
-  referrer: string | null;
-  params: Record<string, string | number | boolean> | null;
-  engagementMsec: number;
-  /** > 0: the client sends this event a second time, this long after the first send. */
-  resendDelayMs: number;
-}
-
-export interface SessionModel {
-  plan: SessionPlan;
-  visitor: VisitorModel;
-  botName: string | null;
-  /** GA-style: epoch seconds of the session start, when the visitor's client sends one. */
-  clientSessionId: string | null;
-  /** null for bots. */
-  source: TrafficSource | null;
-  late: boolean;
-  /** Every event of a late session is sent this long after it happened. */
-  sendDelayMs: number;
-  events: ModelEvent[];
-}
-
-interface Page {
-  kind: PageKind;
-  path: string;
-  query: string;
-  title: string;
-}
-
-function makePage(rng: Rng, kind: PageKind): Page {
-  switch (kind) {
-    case 'home':
-      return { kind, path: '/', query: '', title: `${SITE_NAME} — Outdoor gear` };
-    case 'listing':
-      return { kind, path: '/products', query: rng.pick(LISTING_QUERIES), title: `All products — ${SITE_NAME}` };
-    case 'product': {
-      const p = rng.pick(PRODUCTS);
-      return { kind, path: `/products/${p.slug}`, query: rng.pick(PRODUCT_QUERIES), title: `${p.name} — ${SITE_NAME}` };
-    }
-    case 'cart':
-      return { kind, path: '/cart', query: '', title: `Your cart — ${SITE_NAME}` };
-    case 'checkout':
-      return { kind, path: '/checkout', query: '', title: `Checkout — ${SITE_NAME}` };
-    case 'blog': {
-      const b = rng.pick(BLOG_POSTS);
-      return { kind, path: `/blog/${b.slug}`, query: '', title: `${b.title} — ${SITE_NAME} Journal` };
-    }
-  }
-}
-
-const GCLID_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-';
-
-function withQuery(query: string, extra: string): string {
-  if (!extra) return query;
-  return query ? `${query}&${extra}` : `?${extra}`;
-}
-
-type SessionShape = 'bounce' | 'short' | 'long' | 'multi' | 'midnight';
-
-function pickShape(rng: Rng, plan: SessionPlan): SessionShape {
-  if (plan.minDurationMs > 0) return 'midnight';
-  const r = rng.next();
-  return r < 0.22 ? 'bounce' : r < 0.4 ? 'short' : r < 0.52 ? 'long' : 'multi';
-}
-
-function dwellFor(rng: Rng, shape: SessionShape): number {
-  switch (shape) {
-    case 'bounce':
-      return 0;
-    // single-page sessions stay clear of the 10 s engagement threshold on either side
-    case 'short':
-      return rng.between(2_000, 8_999);
-    case 'long':
-      return rng.between(11_000, 6 * MINUTE);
-    case 'midnight':
-      return rng.between(2 * MINUTE, 8 * MINUTE);
-    case 'multi':
-      if (rng.chance(0.05)) return rng.between(5 * MINUTE, 15 * MINUTE);
-      return Math.min(15 * MINUTE, 3_000 + Math.floor(-Math.log(1 - rng.next()) * 45_000));
-  }
-}
-
-function resendDelay(rng: Rng, share: number): number {
-  return rng.chance(share) ? rng.between(1_000, 120_000) : 0;
-}
-
-function byTime(a: ModelEvent, b: ModelEvent): number {
-  return a.ts - b.ts;
-}
-
-function onPage(rng: Rng, share: number, page: Page, url: string, name: string, ts: number, params: ModelEvent['params'], engagementMsec = 0): ModelEvent {
-  return { name, ts, path: page.path, url, title: page.title, referrer: null, params, engagementMsec, resendDelayMs: resendDelay(rng, share) };
-}
-
-function sessionRng(ctx: TrafficContext, plan: SessionPlan): Rng {
-  return new Rng(mix(ctx.seedKey, 4, plan.day, plan.bot ? 1 : 0, plan.actor, plan.nth));
-}
-
-/** All events of one planned session, in time order. */
-/** Whether every event of the session happens inside the options' window (always, without one). */
-export function withinWindow(ctx: TrafficContext, s: SessionModel): boolean {
-  const w = ctx.opts.window;
-  return !w || s.events.every((e) => e.ts >= w.fromMs && e.ts <= w.toMs);
-}
-
-export function expandSession(ctx: TrafficContext, plan: SessionPlan): SessionModel {
-  return plan.bot ? expandBot(ctx, plan) : expandHuman(ctx, plan);
-}
-
-function expandHuman(ctx: TrafficContext, plan: SessionPlan): SessionModel {
-  const { opts } = ctx;
-  const rng = sessionRng(ctx, plan);
-  const visitor = humanVisitor(ctx, plan.actor);
-  const base = `https://${opts.hostName}`;
-  const source = rng.weighted(TRAFFIC_SOURCES);
-  const shape = pickShape(rng, plan);
-  const pageTarget = shape === 'multi' ? Math.min(14, 2 + Math.floor(-Math.log(1 - rng.next()) * 2.5)) : 1;
-  const share = opts.duplicateShare;
-  const events: ModelEvent[] = [];
-  const start = plan.startMs;
-  let page = makePage(rng, rng.weighted(source.landing).kind);
-  let t = start;
-
-  let campaign = source.campaignQuery;
-  if (source.gclid) {
-    let g = 'Cj0KCQiA';
-    for (let i = 0; i < 40; i++) g += GCLID_CHARS[rng.int(GCLID_CHARS.length)];
-    campaign = `gclid=${g}`;
-  }
-  const landingUrl = base + page.path + withQuery(page.query, campaign);
-  if (plan.firstEver) {
-    events.push({
-      name: 'first_visit',
-      ts: t,
-      path: page.path,
-      url: landingUrl,
-      title: page.title,
-      referrer: source.referrer,
-      params: null,
-      engagementMsec: 0,
-      resendDelayMs: resendDelay(rng, share),
-    });
-  }
-
-  for (let p = 0; ; p++) {
-    const url = p === 0 ? landingUrl : base + page.path + page.query;
-    let dwell = dwellFor(rng, shape);
-    if (page.kind === 'checkout') dwell = Math.max(dwell, 6_000);
-    events.push({
-      name: 'page_view',
-      ts: t,
-      path: page.path,
-      url,
-      title: page.title,
-      referrer: p === 0 ? source.referrer : null,
-      params: null,
-      engagementMsec: 0,
-      resendDelayMs: resendDelay(rng, share),
-    });
-    // only the landing event carries the campaign; later events on the landing page use the clean URL
-    const pageUrl = base + page.path + page.query;
-    const during: ModelEvent[] = [];
-    if (dwell >= 3_000 && rng.chance(0.45)) {
-      during.push(onPage(rng, share, page, pageUrl, 'scroll', t + Math.floor(dwell * rng.uniform(0.3, 0.8)), { percent_scrolled: 90 }));
-    }
-    if (dwell >= 3_000 && rng.chance(0.15)) {
-      during.push(
-        onPage(rng, share, page, pageUrl, 'click', t + Math.floor(dwell * rng.uniform(0.5, 0.95)), {
-          link_url: 'https://www.instagram.com/trailhead.outfitters/',
-          link_domain: 'www.instagram.com',
-          outbound: true,
-        }),
-      );
-    }
-    if (page.kind === 'checkout' && rng.chance(0.55)) {
-      during.push(
-        onPage(rng, share, page, pageUrl, 'purchase', t + Math.floor(dwell * rng.uniform(0.4, 0.7)), {
-          transaction_id: `T-${ctx.seedHex}-${plan.day}-${plan.actor}-${plan.nth}-${p}`,
-          value: rng.between(1_500, 45_000) / 100,
-          currency: 'USD',
-        }),
-      );
-    }
-    if (during.length > 1) during.sort(byTime);
-    for (const e of during) events.push(e);
-    if (dwell > 0) {
-      const msec = Math.max(1, Math.floor(dwell * rng.uniform(0.55, 0.98)));
-      events.push(onPage(rng, share, page, pageUrl, 'user_engagement', t + dwell, { engagement_time_msec: msec }, msec));
-    }
-
-    const next = t + dwell + rng.between(200, 1_500);
-    const more = shape === 'multi' ? p + 1 < pageTarget && next - start <= 40 * MINUTE : shape === 'midnight' ? t + dwell - start < plan.minDurationMs : false;
-    if (!more) break;
-    t = next;
-    page = makePage(rng, rng.weighted(NEXT_PAGE[page.kind]).kind);
-  }
-
-  const late = rng.chance(opts.lateShare);
-  return {
-    plan,
-    visitor,
-    botName: null,
-    clientSessionId: visitor.sendsSessionId ? String(Math.floor(start / 1000)) : null,
-    source,
-    late,
-    sendDelayMs: late ? rng.between(HOUR, 60 * HOUR) : 0,
-    events,
-  };
-}
-
-const BOT_PAGES: readonly PageKind[] = ['home', 'listing', 'product', 'product', 'product', 'blog'];
-
-function expandBot(ctx: TrafficContext, plan: SessionPlan): SessionModel {
-  const { opts } = ctx;
-  const rng = sessionRng(ctx, plan);
-  const bot = rng.weighted(BOTS);
-  // crawlers keep no cookies: every bot session is a new client
-  const id = idNumber(ctx, 2 * (plan.day * 0x100000 + plan.actor) + 1);
-  const visitor: VisitorModel = {
-    clientId: `${id}.${Math.floor(plan.startMs / 1000)}`,
-    userId: null,
-    sendsSessionId: false,
-    country: 'US',
-    deviceCategory: 'desktop',
-    browser: bot.name,
-    ua: bot.ua,
-    ip: `${rng.pick(bot.ipv4)}.${rng.between(1, 254)}`,
-    language: 'en-US',
-    screen: bot.runsTag ? '800x600' : '',
-  };
-  const base = `https://${opts.hostName}`;
-  const share = opts.duplicateShare;
-  const events: ModelEvent[] = [];
-  const pages = rng.between(1, 12);
-  let t = plan.startMs;
-  for (let p = 0; p < pages; p++) {
-    const page = makePage(rng, rng.pick(BOT_PAGES));
-    const url = base + page.path + page.query;
-    if (p === 0 && bot.runsTag) {
-      events.push({
-        name: 'first_visit',
-        ts: t,
-        path: page.path,
-        url,
-        title: page.title,
-        referrer: null,
-        params: null,
-        engagementMsec: 0,
-        resendDelayMs: resendDelay(rng, share),
-      });
-    }
-    events.push({
-      name: 'page_view',
-      ts: t,
-      path: page.path,
-      url,
-      title: page.title,
-      referrer: null,
-      params: null,
-      engagementMsec: 0,
-      resendDelayMs: resendDelay(rng, share),
-    });
-    const dwell = rng.between(500, 5_000);
-    if (bot.runsTag) {
-      const msec = Math.floor(dwell * 0.9);
-      events.push({
-        name: 'user_engagement',
-        ts: t + dwell,
-        path: page.path,
-        url,
-        title: page.title,
-        referrer: null,
-        params: { engagement_time_msec: msec },
-        engagementMsec: msec,
-        resendDelayMs: resendDelay(rng, share),
-      });
-    }
-    t += dwell + rng.between(100, 1_000);
-  }
-  const late = rng.chance(opts.lateShare);
-  return {
-    plan,
-    visitor,
-    botName: bot.name,
-    clientSessionId: null,
-    source: null,
-    late,
-    sendDelayMs: late ? rng.between(HOUR, 60 * HOUR) : 0,
-    events,
-  };
-}
-
-const HEX4: readonly string[] = Array.from({ length: 0x10000 }, (_, i) => hex(i, 4));
-const HEX3: readonly string[] = Array.from({ length: 0x1000 }, (_, i) => hex(i, 3));
-
-/**
- * UUID-shaped event ids for one session, unique within a dataset by construction: they spell
- * out seed, day, the session's place in the day and the event's place in the session.
- */
-export function sessionEventIds(ctx: TrafficContext, day: number, sessionIndex: number, count: number): string[] {
-  const salt = mix(ctx.seedKey, 5, day, sessionIndex);
-  const head = `${ctx.seedHex}-${HEX4[day & 0xffff]}-4`;
-  const session = hex(sessionIndex >>> 0, 8);
-  const ids: string[] = new Array<string>(count);
-  for (let seq = 0; seq < count; seq++) {
-    const r = Math.imul(salt ^ seq, 0x9e3779b1) >>> 0;
-    ids[seq] = `${head}${HEX3[r & 0xfff]}-${HEX4[0x8000 | ((r >>> 12) & 0x3fff)]}-${session}${HEX4[seq & 0xffff]}`;
-  }
-  return ids;
 }

@@ -45,6 +45,8 @@ export interface RawEvent {
   consent: Record<string, string> | null;
   params: Record<string, ParamValue>;
   user_props: Record<string, ParamValue>;
+  /** Set on events accepted past the plan's monthly events (below its hard cap): kept and counted, billed as overage. */
+  over_quota?: true;
 }
 
 /** A refused event, kept with its reason so it is countable and replayable, never dropped. */
@@ -69,4 +71,6 @@ export type DeadLetterReason =
   /** A browser hit from a host the property does not allow (payload: the parsed event, replayable). */
   | 'hostname_not_allowed'
   /** Over the property's rate on a protocol whose clients never retry (GA4 MP): kept instead of lost. */
-  | 'rate_limited';
+  | 'rate_limited'
+  /** Past the plan's hard cap on a protocol whose clients never retry (GA4 MP): kept so an upgrade can re-drive them. */
+  | 'quota_exceeded';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseRawKey, rawDayPrefix, rawHourPrefix, rawObjectKey } from './transformed-schema.js';
+import { parseRawKey, rawDayPrefix, rawHourPrefix, rawObjectKey, rewrittenRawKey } from './transformed-schema.js';
 
 describe('raw-zone keys', () => {
   const at = Date.parse('2024-03-01T23:59:59.999Z');
@@ -36,5 +36,16 @@ describe('raw-zone keys', () => {
     ]) {
       expect(parseRawKey(key), key).toBeNull();
     }
+  });
+});
+
+describe('raw-zone rewrite keys', () => {
+  it('keeps the folder and offsets, replaces an earlier tag, and stays a raw key', () => {
+    const k = 'raw/tenant=t1/property=42/dt=2024-03-01/hr=23/3-10-19.ndjson.gz';
+    const r1 = rewrittenRawKey(k, 'del-a1');
+    expect(r1).toBe('raw/tenant=t1/property=42/dt=2024-03-01/hr=23/3-10-19.del-a1.ndjson.gz');
+    expect(rewrittenRawKey(r1, 'del-b2')).toBe('raw/tenant=t1/property=42/dt=2024-03-01/hr=23/3-10-19.del-b2.ndjson.gz');
+    expect(parseRawKey(r1)).toMatchObject({ zone: 'raw', tenantId: 't1', propertyId: '42', date: '2024-03-01', name: '3-10-19.del-a1.ndjson.gz' });
+    expect(() => rewrittenRawKey(k, '../x')).toThrow();
   });
 });

@@ -14,7 +14,10 @@ export interface TenantProperty extends PropertySettings {
   /** Hosts browser hits may come from (`*.acme.test` wildcards); empty: `domain` and its subdomains. */
   allowedHostnames: string[];
   planId: string;
+  /** Events a month the plan includes; past it events are accepted and flagged `over_quota`. */
   monthlyEventQuota: number;
+  /** Events a month past which ingest refuses (`quota_exceeded`); absent: twice `monthlyEventQuota`. */
+  quotaHardCap?: number;
   rateLimitPerSecond: number;
   /** Token bucket size: events a property may send at once before the per-second rate applies. */
   rateBurst: number;

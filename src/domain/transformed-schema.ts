@@ -172,3 +172,40 @@ export function parseRawKey(key: string): { zone: RawZone; tenantId: string; pro
   if (Number.isNaN(hourStartMs)) return null;
   return { zone: m[1] as RawZone, tenantId: m[2], propertyId: m[3], date: m[4], hourStartMs, name: m[6] };
 }
+
+/** The folder of all of one property's objects in one zone (every date and hour). */
+export function rawPropertyPrefix(p: { zone?: RawZone; tenantId: string; propertyId: string }): string {
+  return `${p.zone ?? 'raw'}/tenant=${p.tenantId}/property=${p.propertyId}/`;
+}
+
+/** The folder of one property's partitions of one transformed table. */
+export function transformedPropertyPrefix(table: TransformedTable, p: { tenantId: string; propertyId: string }): string {
+  return `transformed/${table}/tenant=${p.tenantId}/property=${p.propertyId}/`;
+}
+
+/** The folder of the state an incremental transform carries between cycles for one property (open sessions' raw records, keys). */
+export function transformStatePrefix(p: { tenantId: string; propertyId: string }): string {
+  return `state/transform/tenant=${p.tenantId}/property=${p.propertyId}/`;
+}
+
+/** Every object-store folder holding data of one property: raw zone, dead letters, transformed tables, transform state. */
+export function propertyDataPrefixes(p: { tenantId: string; propertyId: string }): string[] {
+  return [
+    rawPropertyPrefix({ ...p, zone: 'raw' }),
+    rawPropertyPrefix({ ...p, zone: 'deadletter' }),
+    ...TRANSFORMED_TABLE_NAMES.map((t) => transformedPropertyPrefix(t, p)),
+    transformStatePrefix(p),
+  ];
+}
+
+/**
+ * The key a raw-zone object is rewritten to (a deletion removed records from it): the same folder,
+ * the same offsets, a tag naming the rewrite. A new key, so a reader of the old one never sees a
+ * changed object; `parseRawKey` reads it like any other.
+ */
+export function rewrittenRawKey(key: string, tag: string): string {
+  if (!/^[A-Za-z0-9_-]{1,40}$/.test(tag)) throw new Error(`bad rewrite tag ${JSON.stringify(tag)}`);
+  const m = /^(.*\/)([^/.]+)(?:\.[^/]*)?\.ndjson(\.gz|\.zst)?$/.exec(key);
+  if (!m) throw new Error(`not a raw-zone key: ${key}`);
+  return `${m[1]}${m[2]}.${tag}.ndjson${m[3] ?? ''}`;
+}

@@ -38,7 +38,8 @@ export interface IngestRoute {
  *   (`hostname_not_allowed`), and the anonymous rate buckets (property + client IP) apply.
  * - `keyed`: a secret key (native, Segment, PostHog, Snowplow with a key): the keyed bucket.
  * - `keyed-no-retry`: GA4 MP, whose clients never retry a 429: over-limit events go to the
- *   dead-letter output (`rate_limited`) with a 2xx answer, up to a hard cap.
+ *   dead-letter output (`rate_limited`) with a 2xx answer, up to a hard cap, and so do events past
+ *   the plan's monthly hard cap (`quota_exceeded`), so an upgrade can re-drive them.
  * Every kind gets CORS for the origins the property allows, and only those.
  */
 export type Sender = 'browser' | 'keyed' | 'keyed-no-retry';
@@ -55,18 +56,21 @@ export async function admitAndAccept(
 ) {
   allowOrigin(deps.credentials, http.req, http.res, property);
   if (http.sender === 'browser' && events.length) ({ events, refused } = refuseForeignHosts(deps.credentials, http.req, property, events, refused));
+  let overQuota = 0;
   if (events.length) {
     try {
-      await deps.ingest.admit(property, events.length, ctx.receivedAt, http.sender !== 'browser', ctx.ip);
+      ({ overQuota } = await deps.ingest.admit(property, events.length, ctx.receivedAt, http.sender !== 'browser', ctx.ip));
     } catch (err) {
-      if (!(http.sender === 'keyed-no-retry' && isTallyError(err) && err.code === 'rate_limited')) throw err;
-      if (!(await deps.ingest.withinHardCap(property, events.length))) throw err;
+      if (!(http.sender === 'keyed-no-retry' && isTallyError(err) && (err.code === 'rate_limited' || err.code === 'quota_exceeded'))) throw err;
+      const reason = err.code === 'quota_exceeded' ? ('quota_exceeded' as const) : ('rate_limited' as const);
+      // past the monthly hard cap the rate limit still bounds what is kept; over the rate, its own cap does
+      if (reason === 'rate_limited' && !(await deps.ingest.withinHardCap(property, events.length))) throw err;
       const detail = `${err.message}; kept here instead of refused, as the sender does not retry`;
-      refused = [...refused, ...events.map((payload) => ({ index: -1, reason: 'rate_limited' as const, detail, payload }))];
+      refused = [...refused, ...events.map((payload) => ({ index: -1, reason, detail, payload }))];
       events = [];
     }
   }
-  return deps.ingest.accept(protocol, events, refused, property, ctx);
+  return deps.ingest.accept(protocol, events, refused, property, ctx, overQuota);
 }
 
 /**

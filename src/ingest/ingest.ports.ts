@@ -23,3 +23,14 @@ export interface PropertyResolver {
 export interface UsageRecorder {
   record(tenantId: string, propertyId: string, at: number, events: number, deadLetters: number): void;
 }
+
+export type QuotaThreshold = 80 | 100 | 'cap';
+
+/**
+ * Told when an organisation's month crosses 80 % or 100 % of its plan's events, or is refused at
+ * the hard cap (billing e-mails the owners once each per month). Called once per crossing per
+ * process; never awaited, so it must not throw.
+ */
+export interface QuotaObserver {
+  crossed(c: { tenantId: string; month: string; threshold: QuotaThreshold; used: number; quota: number }): void;
+}

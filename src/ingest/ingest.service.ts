@@ -4,13 +4,11 @@ import type { BucketLimit, Counters } from '../infra/counters/counters.port.js';
 import { TallyError } from '../infra/errors.js';
 import { metrics } from '../infra/metrics/metrics.js';
 import type { TenantProperty } from '../domain/tenant-property.js';
-import type { UsageRecorder } from './ingest.ports.js';
+import type { QuotaObserver, QuotaThreshold, UsageRecorder } from './ingest.ports.js';
 import type { ParsedEvent, RefusedEvent } from './parsed-event.js';
 import type { GeoLookup } from './geo.js';
 import { toRawEvent, type RequestContext } from './edge.js';
 import { truncateIp } from './ip.js';
-
-const MONTH_MS = 31 * 86_400_000;
 
 /** Anonymous (browser) traffic of one truncated client IP on one property, by default. */
 export const DEFAULT_ANONYMOUS_PER_IP: BucketLimit = { ratePerSecond: 100, burst: 1_000 };
@@ -26,7 +24,12 @@ export class IngestService {
   private month = { from: 0, to: 0, key: '' };
   private readonly perIp: BucketLimit;
 
-  constructor(private readonly deps: { log: EventLog; counters: Counters; geo: GeoLookup; usage?: UsageRecorder; anonymousPerIp?: BucketLimit }) {
+  /** Quota thresholds this process already reported, per organisation and month (billing keeps them once per month too). */
+  private readonly reported = new Set<string>();
+
+  constructor(
+    private readonly deps: { log: EventLog; counters: Counters; geo: GeoLookup; usage?: UsageRecorder; quota?: QuotaObserver; anonymousPerIp?: BucketLimit },
+  ) {
     this.perIp = deps.anonymousPerIp ?? DEFAULT_ANONYMOUS_PER_IP;
   }
 
@@ -48,9 +51,12 @@ export class IngestService {
    * one for keyed (server) traffic and one for anonymous (browser) traffic of the property, so a
    * flood on a public id never starves the property's keyed senders; anonymous traffic also has a
    * bucket per truncated client IP (`ip`), taken first so one source cannot drain the property's.
-   * Quota: per organisation and UTC month.
+   * Quota: per organisation and UTC month. Billing never throws data away below the hard cap:
+   * events past the plan's monthly events are admitted, and the answer says how many of the
+   * request's last events are over it (the caller flags them `over_quota`); past the hard cap
+   * (`quotaHardCap`, default twice the quota) the request is refused with `quota_exceeded`.
    */
-  async admit(property: TenantProperty, n: number, now: number, keyed = true, ip: string | null = null): Promise<void> {
+  async admit(property: TenantProperty, n: number, now: number, keyed = true, ip: string | null = null): Promise<{ overQuota: number }> {
     const limit = limitOf(property);
     if (!keyed && ip) {
       const trunc = truncateIp(ip);
@@ -69,13 +75,31 @@ export class IngestService {
         reason: 'rate_limited',
       });
     }
-    const quota = await this.deps.counters.take(`quota:${property.tenantId}:${this.monthOf(now)}`, n, property.monthlyEventQuota, MONTH_MS);
+    const month = this.monthOf(now);
+    const included = property.monthlyEventQuota;
+    const cap = property.quotaHardCap ?? included * 2;
+    // the calendar month itself, not a fixed length: a fixed window's boundary would fall inside a month
+    const quota = await this.deps.counters.take(`quota:${property.tenantId}:${month}`, n, cap, { start: this.month.from, end: this.month.to });
     if (!quota.allowed) {
-      throw new TallyError('quota_exceeded', `the plan's ${property.monthlyEventQuota} events this month are used up`, {
+      this.report(property.tenantId, month, 'cap', quota.count ?? cap, included);
+      throw new TallyError('quota_exceeded', `the plan's ${included} events this month and the hard cap of ${cap} are used up; upgrade to send more`, {
         retryAfterMs: this.month.to - now,
         reason: 'quota_exceeded',
       });
     }
+    if (quota.count === undefined) return { overQuota: 0 }; // counters failed open: nothing known
+    const before = quota.count - n;
+    if (before < included * 0.8 && quota.count >= included * 0.8) this.report(property.tenantId, month, 80, quota.count, included);
+    if (before < included && quota.count >= included) this.report(property.tenantId, month, 100, quota.count, included);
+    return { overQuota: Math.min(n, Math.max(0, quota.count - included)) };
+  }
+
+  private report(tenantId: string, month: string, threshold: QuotaThreshold, used: number, quota: number): void {
+    const key = `${tenantId}:${month}:${threshold}`;
+    if (!this.deps.quota || this.reported.has(key)) return;
+    if (this.reported.size > 100_000) this.reported.clear();
+    this.reported.add(key);
+    this.deps.quota.crossed({ tenantId, month, threshold, used, quota });
   }
 
   /**
@@ -95,12 +119,22 @@ export class IngestService {
     return (await this.deps.counters.peekTokens(`k:${property.propertyId}`, limit)) >= Math.min(n, limit.burst);
   }
 
-  async accept(protocol: Protocol, parsed: ParsedEvent[], refused: RefusedEvent[], property: TenantProperty, req: RequestContext): Promise<RawEvent[]> {
+  /** Appends the events (the last `overQuota` of them flagged `over_quota`) and the dead letters in one durable append. */
+  async accept(
+    protocol: Protocol,
+    parsed: ParsedEvent[],
+    refused: RefusedEvent[],
+    property: TenantProperty,
+    req: RequestContext,
+    overQuota = 0,
+  ): Promise<RawEvent[]> {
     const tenant = { tenantId: property.tenantId, propertyId: property.propertyId };
     const events: RawEvent[] = [];
     const records: LogRecordIn[] = [];
-    for (const p of parsed) {
-      const e = toRawEvent(p, tenant, req, this.deps.geo);
+    const flagFrom = parsed.length - overQuota;
+    for (let i = 0; i < parsed.length; i++) {
+      const e = toRawEvent(parsed[i], tenant, req, this.deps.geo);
+      if (i >= flagFrom) e.over_quota = true;
       events.push(e);
       records.push({ key: logKeyOf(e), value: Buffer.from(stringifyOrRefuse(e)) });
     }
@@ -116,6 +150,26 @@ export class IngestService {
     }
     this.deps.usage?.record(property.tenantId, property.propertyId, req.receivedAt, events.length, refused.length);
     return events;
+  }
+
+  /**
+   * A backfill (src/lifecycle's import): parsed events appended in one durable append, each
+   * enriched as received at its own time (no request: no UA or IP but the payload's). Not
+   * admitted against the rate (the operator runs it), counted as usage now.
+   */
+  async acceptAt(protocol: Protocol, items: { parsed: ParsedEvent; receivedAt: number }[], property: TenantProperty): Promise<number> {
+    if (!items.length) return 0;
+    const tenant = { tenantId: property.tenantId, propertyId: property.propertyId };
+    const records = items.map(({ parsed, receivedAt }) => {
+      const e = toRawEvent(parsed, tenant, { receivedAt, userAgent: null, ip: null }, this.deps.geo);
+      return { key: logKeyOf(e), value: Buffer.from(stringifyOrRefuse(e)) };
+    });
+    const started = performance.now();
+    await this.deps.log.append('raw-events', records);
+    metrics.appendDone('raw-events', (performance.now() - started) / 1000);
+    metrics.ingestEvents(protocol, 'accepted', records.length);
+    this.deps.usage?.record(property.tenantId, property.propertyId, Date.now(), records.length, 0);
+    return records.length;
   }
 
   deadLetter(protocol: Protocol, refused: RefusedEvent[], property: TenantProperty | null, receivedAt: number): Promise<void> {

@@ -1,3 +1,4 @@
+import { planEntitlements, registerPlan } from '../domain/plans.js';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -162,7 +163,8 @@ describe('rate limits that refuse abuse, not customers (issue 9 §2)', () => {
 
   /** A tenant on its own plan: `rate` events per second, bursts of `burst`. */
   async function tenantOnPlan(name: string, rate: number, burst: number): Promise<CreatedTenant> {
-    await c.db('plans').insert({ id: name, name, monthly_event_quota: 1_000_000, rate_limit_per_second: rate, rate_burst: burst, max_properties: 1 });
+    registerPlan({ ...planEntitlements('free'), planId: name, name, ratePerSecond: rate, burst, maxProperties: 1 });
+    await c.db('plans').insert({ id: name });
     return c.tenant({ name, planId: name });
   }
 
@@ -297,7 +299,8 @@ describeWithService('rate limits on Redis counters (issue 9 §2)', 'redis', 'RED
   });
 
   it('an anonymous flood on the public id leaves the keyed /v1/collect requests at 2xx', async () => {
-    await c.db('plans').insert({ id: 'redis-flooded', name: 'r', monthly_event_quota: 1_000_000, rate_limit_per_second: 2, rate_burst: 20, max_properties: 1 });
+    registerPlan({ ...planEntitlements('free'), planId: 'redis-flooded', name: 'r', ratePerSecond: 2, burst: 20, maxProperties: 1 });
+    await c.db('plans').insert({ id: 'redis-flooded' });
     const t = await c.tenant({ name: 'RedisFlood', planId: 'redis-flooded' });
     const flood = Array.from({ length: 300 }, (_, i) =>
       c.fetch(gtag(t.measurementId, `https://redisflood.test/${i}`), { headers: { 'x-forwarded-for': `198.51.${i % 250}.9` } }).then((r) => r.status),

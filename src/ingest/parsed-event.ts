@@ -1,4 +1,4 @@
-import type { RawEvent } from '../domain/raw-event.js';
+import type { Protocol, RawEvent } from '../domain/raw-event.js';
 
 /**
  * Params key under which every parser keeps what it could not place under its own name (a value
@@ -22,6 +22,33 @@ export interface ParsedEvent extends Omit<
   ip: string | null;
   /** Geo the payload states (GA4 `user_location`); wins over the IP lookup. */
   geo: { country: string | null; region: string | null; city: string | null } | null;
+}
+
+/**
+ * An event of this protocol and name with nothing else known yet: parsers start from it and set
+ * the fields their payload carries. Every parser's events thus share one shape.
+ */
+export function blankEvent(protocol: Protocol, name: string): ParsedEvent {
+  return {
+    event_id: null,
+    protocol,
+    client_ts: null,
+    name,
+    client_id: null,
+    user_id: null,
+    session_id: null,
+    url: null,
+    referrer: null,
+    title: null,
+    ua: null,
+    ip: null,
+    geo: null,
+    language: null,
+    screen: null,
+    consent: null,
+    params: {},
+    user_props: {},
+  };
 }
 
 /** One event a parser refused, with the reason it is dead-lettered under. */

@@ -1,3 +1,4 @@
+import { ROLLUP_SETS, sessionsTable, usersTable, type RollupSet } from '../domain/rollups.js';
 import { atom, findDimension, findMetric, type AtomGroup, type DimensionDef, type MetricType } from './catalog.js';
 import type { FilterExpr, Filter } from './report-filter.js';
 import type { MetricExpression, ReportRequest, RequestedDimension } from './report-request.js';
@@ -35,6 +36,15 @@ export interface CompiledReport {
   extremes?: CompiledQuery;
   dimensionColumns: string[];
   metricColumns: { column: string; name: string; type: MetricType }[];
+  /** Which tables answered the report's rows: rollups only, detail only, or both (per metric group). */
+  path: 'rollup' | 'detail' | 'mixed';
+  /** The tables the report's rows read (for the benchmark's rows-scanned figure). */
+  tables: string[];
+}
+
+export interface CompileOptions {
+  /** The warehouse keeps the rollups of src/domain/rollups.ts (Warehouse.rollups). */
+  rollups?: boolean;
 }
 
 export interface TenantScope {
@@ -60,7 +70,7 @@ interface MetricColumn {
   requested: boolean;
 }
 
-class Params {
+export class Params {
   readonly values: unknown[] = [];
   constructor(private readonly d: SqlDialect) {}
   add(value: unknown, type: ParamType): string {
@@ -75,6 +85,8 @@ interface Chain {
   params: Params;
   metrics: MetricColumn[];
   eventPath: boolean;
+  /** Per metric group: the table it read. */
+  sources: { table: string; rollup: boolean }[];
 }
 
 interface ChainOptions {
@@ -83,10 +95,12 @@ interface ChainOptions {
   keepEmptyRows: boolean;
   /** Forces the session-counting strategy (totals follow their report's). */
   eventPath?: boolean;
+  rollups: boolean;
 }
 
-export function compileReport(req: ReportRequest, scope: TenantScope, d: SqlDialect): CompiledReport {
-  const main = () => buildChain(req, scope, d, { dimensions: req.dimensions, withMetricFilter: true, keepEmptyRows: req.keepEmptyRows });
+export function compileReport(req: ReportRequest, scope: TenantScope, d: SqlDialect, copts: CompileOptions = {}): CompiledReport {
+  const rollups = copts.rollups ?? false;
+  const main = () => buildChain(req, scope, d, { dimensions: req.dimensions, withMetricFilter: true, keepEmptyRows: req.keepEmptyRows, rollups });
   const c = main();
   const dcols = req.dimensions.map((_, i) => `d${i}`);
 
@@ -117,7 +131,7 @@ export function compileReport(req: ReportRequest, scope: TenantScope, d: SqlDial
   const count: CompiledQuery = { sql: `${cc.sql}SELECT COUNT(*) AS row_count FROM f`, params: cc.params.values };
 
   let extremes: CompiledQuery | undefined;
-  if (req.metricAggregations.some((a) => a !== 'TOTAL')) {
+  if (req.metricAggregations.some((a) => a === 'MAXIMUM' || a === 'MINIMUM')) {
     const ce = main();
     const cols = ce.metrics.flatMap((m) => [`MAX(${m.column}) AS max_${m.column}`, `MIN(${m.column}) AS min_${m.column}`]);
     extremes = {
@@ -128,7 +142,7 @@ export function compileReport(req: ReportRequest, scope: TenantScope, d: SqlDial
 
   let totals: CompiledQuery | undefined;
   if (req.metricAggregations.includes('TOTAL')) {
-    const ct = buildChain(req, scope, d, { dimensions: [], withMetricFilter: false, keepEmptyRows: true, eventPath: c.eventPath });
+    const ct = buildChain(req, scope, d, { dimensions: [], withMetricFilter: false, keepEmptyRows: true, eventPath: c.eventPath, rollups });
     totals = { sql: `${ct.sql}SELECT * FROM f ORDER BY dr_idx`, params: ct.params.values };
   }
 
@@ -139,6 +153,8 @@ export function compileReport(req: ReportRequest, scope: TenantScope, d: SqlDial
     extremes,
     dimensionColumns: dcols,
     metricColumns: c.metrics.filter((m) => m.visible).map((m) => ({ column: m.column, name: m.name, type: m.type })),
+    path: c.sources.every((x) => x.rollup) ? 'rollup' : c.sources.some((x) => x.rollup) ? 'mixed' : 'detail',
+    tables: [...new Set(c.sources.map((x) => x.table))],
   };
 }
 
@@ -146,18 +162,40 @@ function buildChain(req: ReportRequest, scope: TenantScope, d: SqlDialect, opts:
   const p = new Params(d);
   const tenant = p.add(scope.tenantId, 'text');
   const property = p.add(scope.propertyId, 'text');
-  const pin = (alias: string) => `${alias}.tenant_id = ${tenant} AND ${alias}.property_id = ${property} AND ${alias}.is_bot IS NOT TRUE`;
 
+  // With comparisons, each (date range, comparison) pair is one `dr` row: idx = range × C + comparison.
+  const cmpCount = Math.max(1, req.comparisons.length);
   const dr = req.dateRanges
-    .map((r, i) => `SELECT ${i} AS idx, ${p.add(r.name, 'text')} AS name, ${p.add(r.startDate, 'date')} AS start_date, ${p.add(r.endDate, 'date')} AS end_date`)
+    .flatMap((r, i) =>
+      Array.from(
+        { length: cmpCount },
+        (_, j) =>
+          `SELECT ${i * cmpCount + j} AS idx, ${p.add(r.name, 'text')} AS name, ${p.add(r.startDate, 'date')} AS start_date, ` +
+          `${p.add(r.endDate, 'date')} AS end_date, ${j} AS cmp`,
+      ),
+    )
     .join(' UNION ALL ');
+  // the ranges' hull as constants: lets DuckDB skip row groups by their min/max and PostgreSQL use
+  // its (tenant_id, property_id, local_date) indexes (a join with dr alone does neither)
+  const from = p.add(
+    req.dateRanges.map((r) => r.startDate).reduce((a, b) => (a < b ? a : b)),
+    'date',
+  );
+  const to = p.add(
+    req.dateRanges.map((r) => r.endDate).reduce((a, b) => (a > b ? a : b)),
+    'date',
+  );
+  const scoped = (alias: string) => `${alias}.tenant_id = ${tenant} AND ${alias}.property_id = ${property} AND ${alias}.local_date BETWEEN ${from} AND ${to}`;
+  // rollups hold no bot rows (src/domain/rollups.ts)
+  const pin = (alias: string) => `${scoped(alias)} AND ${alias}.is_bot IS NOT TRUE`;
+  const sources: Chain['sources'] = [];
 
   const groupDims = opts.dimensions.map((rd) => resolveRequested(rd, p, d));
   const filterDim = (name: string): ResolvedDim => {
     const requested = req.dimensions.find((x) => x.name === name);
     return requested ? resolveRequested(requested, p, d) : fromDef(findDimension(name)!, d);
   };
-  const filterDims = req.dimensionFilter ? filterFields(req.dimensionFilter).map(filterDim) : [];
+  const filterDims = [req.dimensionFilter, ...req.comparisons.map((c) => c.filter)].flatMap((f) => (f ? filterFields(f).map(filterDim) : []));
   const allDimsInUse = [...groupDims, ...filterDims];
   const eventPath = opts.eventPath ?? allDimsInUse.some((x) => x.session === undefined);
 
@@ -183,14 +221,18 @@ function buildChain(req: ReportRequest, scope: TenantScope, d: SqlDialect, opts:
 
   if (groups.some((g) => g.group === 'user')) {
     // Each client's first linked user over everything loaded for the property (catalog USER_KEY).
-    ctes.push(
-      `idm AS (SELECT client_id, user_id FROM (SELECT client_id, user_id, ROW_NUMBER() OVER (PARTITION BY client_id ORDER BY linked_ms, user_id) AS rn ` +
-        `FROM identities WHERE tenant_id = ${tenant} AND property_id = ${property}) first_links WHERE rn = 1)`,
-    );
+    ctes.push(identityCte(tenant, property));
   }
 
-  const dimensionWhere = (form: 'event' | 'session') =>
-    req.dimensionFilter ? [compileFilter(req.dimensionFilter, (n) => rowLevel(filterDim(n), form), false, p, d)] : [];
+  const dimensionWhere = (form: 'event' | 'session') => {
+    const field = (n: string) => rowLevel(filterDim(n), form);
+    const where = req.dimensionFilter ? [compileFilter(req.dimensionFilter, field, false, p, d)] : [];
+    // a row counts in each comparison whose filter it passes
+    if (req.comparisons.length) {
+      where.push(`(CASE dr.cmp ${req.comparisons.map((c, j) => `WHEN ${j} THEN ${compileFilter(c.filter, field, false, p, d)}`).join(' ')} ELSE FALSE END)`);
+    }
+    return where;
+  };
   const eventSource = (joinSession: boolean, joinFs: boolean, joinIdm = false) =>
     `FROM events e JOIN dr ON e.local_date BETWEEN dr.start_date AND dr.end_date` +
     (joinSession ? ` LEFT JOIN sessions s ON s.tenant_id = ${tenant} AND s.property_id = ${property} AND s.session_key = e.session_key` : '') +
@@ -201,9 +243,36 @@ function buildChain(req: ReportRequest, scope: TenantScope, d: SqlDialect, opts:
     groupDims.map((x, i) => `${form === 'event' ? x.event : x.session} AS d${i}`).concat('dr.idx AS dr_idx', 'dr.name AS dr_name');
   const groupBy = ` GROUP BY ${keyCols.join(', ')}`;
 
+  // a rollup answers a group when every dimension in use reads only columns it keeps
+  const usersRollup = opts.rollups
+    ? rollupFor(
+        'users',
+        allDimsInUse.map((x) => x.event),
+      )
+    : undefined;
+  const sessionsRollup =
+    opts.rollups && !eventPath
+      ? rollupFor(
+          'sessions',
+          allDimsInUse.map((x) => x.session!),
+        )
+      : undefined;
+  const rollupAtoms = (g: { atoms: string[] }) => g.atoms.map((a) => atom(a).rollup?.(d));
+
   for (const g of groups) {
     const atomSelect = g.atoms.map((a) => `${atom(a).sql(d)} AS ${a}`);
-    if (g.group === 'session' && !eventPath) {
+    const fromRollup = rollupAtoms(g);
+    const canRollup = fromRollup.every((x) => x !== undefined);
+    const rollupSelect = fromRollup.map((x, i) => `${x} AS ${g.atoms[i]}`);
+    if (g.group === 'session' && !eventPath && sessionsRollup && canRollup) {
+      const table = sessionsTable(sessionsRollup);
+      sources.push({ table, rollup: true });
+      ctes.push(
+        `g_session AS (SELECT ${[...dimSelect('session'), ...rollupSelect].join(', ')} FROM ${table} s ` +
+          `JOIN dr ON s.local_date BETWEEN dr.start_date AND dr.end_date WHERE ${[scoped('s'), ...dimensionWhere('session')].join(' AND ')}${groupBy})`,
+      );
+    } else if (g.group === 'session' && !eventPath) {
+      sources.push({ table: 'sessions', rollup: false });
       ctes.push(
         `g_session AS (SELECT ${[...dimSelect('session'), ...atomSelect].join(', ')} FROM sessions s ` +
           `JOIN dr ON s.local_date BETWEEN dr.start_date AND dr.end_date` +
@@ -211,10 +280,20 @@ function buildChain(req: ReportRequest, scope: TenantScope, d: SqlDialect, opts:
           ` WHERE ${[pin('s'), ...dimensionWhere('session')].join(' AND ')}${groupBy})`,
       );
     } else if (g.group === 'session') {
+      sources.push({ table: 'events', rollup: false });
       const inner =
         `SELECT DISTINCT ${[...dimSelect('event'), 'e.session_key', 's.engaged', 's.duration_s', 's.key_events'].join(', ')} ` + eventSource(true, dimsNeedFs);
       ctes.push(`g_session AS (SELECT ${[...keyCols, ...atomSelect].join(', ')} FROM (${inner}) s${groupBy})`);
+    } else if (usersRollup && canRollup) {
+      const table = usersTable(usersRollup);
+      sources.push({ table, rollup: true });
+      const source =
+        `FROM ${table} e JOIN dr ON e.local_date BETWEEN dr.start_date AND dr.end_date` +
+        (g.group === 'user' ? ' LEFT JOIN idm ON idm.client_id = e.client_id' : '') +
+        ` WHERE ${[scoped('e'), ...dimensionWhere('event')].join(' AND ')}`;
+      ctes.push(`g_${g.group} AS (SELECT ${[...dimSelect('event'), ...rollupSelect].join(', ')} ${source}${groupBy})`);
     } else {
+      sources.push({ table: 'events', rollup: false });
       const joinSession = dimsNeedSession || g.atoms.some((a) => atom(a).needsSession);
       const joinFs = dimsNeedFs || g.atoms.some((a) => atom(a).needsFirstSession);
       const source = eventSource(joinSession, joinFs, g.group === 'user');
@@ -240,7 +319,33 @@ function buildChain(req: ReportRequest, scope: TenantScope, d: SqlDialect, opts:
   const requested = metrics.filter((m) => m.requested);
   if (!opts.keepEmptyRows && requested.length > 0) keep.push(`NOT (${requested.map((m) => `${m.column} = 0`).join(' AND ')})`);
   ctes.push(`f AS (SELECT * FROM m${keep.length ? ` WHERE ${keep.join(' AND ')}` : ''})`);
-  return { sql: `WITH ${ctes.join(',\n')}\n`, params: p, metrics, eventPath };
+  return { sql: `WITH ${ctes.join(',\n')}\n`, params: p, metrics, eventPath, sources };
+}
+
+const COLUMN_REF = /\b(e|s|fs|idm)\.([a-z_]+)/g;
+const STRING_LITERAL = /'(?:[^']|'')*'/g;
+
+/**
+ * The first (smallest) rollup set whose `side` table keeps every column the dimensions' SQL
+ * reads (the catalog's row-level SQL, unchanged: rollup columns keep the detail tables' names).
+ */
+function rollupFor(side: 'users' | 'sessions', dimensionSql: string[]): RollupSet | undefined {
+  const alias = side === 'users' ? 'e' : 's';
+  const refs = new Set(dimensionSql.flatMap((sql) => [...sql.replace(STRING_LITERAL, "''").matchAll(COLUMN_REF)].map((m) => `${m[1]}.${m[2]}`)));
+  return ROLLUP_SETS.find((set) => {
+    const columns = side === 'users' ? set.eventColumns : set.sessionColumns;
+    if (!columns) return false;
+    const kept = new Set(['local_date', ...columns].map((c) => `${alias}.${c}`));
+    return [...refs].every((r) => kept.has(r));
+  });
+}
+
+/** `idm`: each client's first linked user over everything loaded for the property (catalog USER_KEY reads it). */
+export function identityCte(tenant: string, property: string): string {
+  return (
+    `idm AS (SELECT client_id, user_id FROM (SELECT client_id, user_id, ROW_NUMBER() OVER (PARTITION BY client_id ORDER BY linked_ms, user_id) AS rn ` +
+    `FROM identities WHERE tenant_id = ${tenant} AND property_id = ${property}) first_links WHERE rn = 1)`
+  );
 }
 
 // Metric SQL refers to atoms as {{atom}} until the merge stage decides how to read them.

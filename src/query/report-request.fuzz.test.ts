@@ -1,11 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import express from 'express';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listenOnLoopback } from '../../test/support/listen.js';
 import type { PropertySettings } from '../domain/property-settings.js';
 import { isTallyError } from '../infra/errors.js';
 import { DuckDbRe2Syntax } from '../infra/regex/re2-syntax.js';
@@ -183,10 +183,9 @@ describe('runReport over HTTP under fuzzing (DuckDB)', () => {
     regex = new DuckDbRe2Syntax();
     const app = express();
     app.use(createReportRouter({ warehouse: wh, authorize: async () => settings, regexSyntax: regex, logError: (e) => errors.push(e), now: () => ctx.now }));
-    await new Promise<void>((resolve) => {
-      server = app.listen(0, '127.0.0.1', () => resolve());
-    });
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1beta/properties/1:runReport`;
+    const listening = await listenOnLoopback(app);
+    server = listening.server;
+    url = `${listening.base}/v1beta/properties/1:runReport`;
   });
 
   afterAll(async () => {

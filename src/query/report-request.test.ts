@@ -194,7 +194,7 @@ describe('parseRunReportRequest', () => {
       },
       'limited to 9 dimensions',
     ],
-    ['cohortSpec', { ...base, cohortSpec: { cohorts: [] } }, 'cohortSpec is not supported'],
+    ['cohortSpec (runReport answers it through cohort-report.ts)', { ...base, cohortSpec: { cohorts: [] } }, 'cohortSpec is answered by runReport only'],
     ['body not an object', [1, 2], 'Expected an object'],
     ['boolean as string', { ...base, keepEmptyRows: 'yes' }, "Invalid value at 'keepEmptyRows' (TYPE_BOOL)"],
   ])('refuses %s with INVALID_ARGUMENT naming the field', (_, body, message) => {

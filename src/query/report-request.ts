@@ -21,9 +21,21 @@ export interface ReportRequest {
   currencyCode?: string;
   keepEmptyRows: boolean;
   returnPropertyQuota: boolean;
+  /** Named comparisons: each produces its own rows, labelled in the `comparison` column. */
+  comparisons: Comparison[];
+  /** Where the `comparison` column sits among the response's dimensions (requested, or after them). */
+  comparisonPosition: number;
 }
 
-export type Aggregation = 'TOTAL' | 'MAXIMUM' | 'MINIMUM';
+export interface Comparison {
+  name: string;
+  filter: FilterExpr;
+}
+
+/** Comparisons per request (GA4 documents no number; its UI offers up to 4). */
+export const MAX_COMPARISONS = 4;
+
+export type Aggregation = 'TOTAL' | 'MAXIMUM' | 'MINIMUM' | 'COUNT';
 
 export interface ResolvedDateRange {
   startDate: string;
@@ -86,12 +98,15 @@ export const REQUEST_KEYS = [
 /** Validates a RunReportRequest body. Throws TallyError('invalid_argument') naming the field. */
 export function parseRunReportRequest(body: unknown, ctx: ParseContext): ReportRequest {
   const r = object(body, '', REQUEST_KEYS);
-  if (r.cohortSpec !== undefined && r.cohortSpec !== null) throw invalid('cohortSpec is not supported.', 'cohortSpec');
-  if (Array.isArray(r.comparisons) && r.comparisons.length > 0) {
-    throw invalid('comparisons are not supported.', 'comparisons');
-  }
-
-  const dimensions = parseDimensions(r.dimensions);
+  if (r.cohortSpec !== undefined && r.cohortSpec !== null) throw invalid('cohortSpec is answered by runReport only.', 'cohortSpec');
+  const comparisons = list(r.comparisons, 'comparisons').map((v, i) => parseComparison(v, `comparisons[${i}]`));
+  if (comparisons.length > MAX_COMPARISONS) throw invalid(`Requests are limited to ${MAX_COMPARISONS} comparisons.`, 'comparisons');
+  if (new Set(comparisons.map((c) => c.name)).size !== comparisons.length) throw invalid('Comparison names must be unique.', 'comparisons');
+  // `comparison` is a dimension only in the response: its place, when requested, is kept
+  const rawDims = list(r.dimensions, 'dimensions');
+  const comparisonAt = rawDims.findIndex((d) => (d as { name?: unknown } | null)?.name === 'comparison');
+  if (comparisonAt >= 0 && comparisons.length === 0) throw invalid('The comparison dimension requires comparisons in the request.', 'comparison');
+  const dimensions = parseDimensions(comparisonAt >= 0 ? rawDims.filter((_, i) => i !== comparisonAt) : r.dimensions);
   const metrics = parseMetrics(r.metrics);
   const dateRanges = list(r.dateRanges, 'date_ranges').map((v, i) => parseDateRange(v, `date_ranges[${i}]`, i, ctx));
   if (dateRanges.length === 0) throw invalid('Must specify at least one date range.', 'dateRanges');
@@ -104,7 +119,7 @@ export function parseRunReportRequest(body: unknown, ctx: ParseContext): ReportR
 
   const metricAggregations = list(r.metricAggregations, 'metric_aggregations').map((v, i) => {
     const name = enumName(METRIC_AGGREGATION, v);
-    if (!name || name === 'METRIC_AGGREGATION_UNSPECIFIED' || name === 'COUNT') {
+    if (!name || name === 'METRIC_AGGREGATION_UNSPECIFIED') {
       throw badEnum(`metric_aggregations[${i}]`, 'MetricAggregation', v);
     }
     return name;
@@ -112,8 +127,9 @@ export function parseRunReportRequest(body: unknown, ctx: ParseContext): ReportR
 
   const dimensionFilter = r.dimensionFilter == null ? undefined : parseFilterExpr(r.dimensionFilter, 'dimension_filter', 1);
   const metricFilter = r.metricFilter == null ? undefined : parseFilterExpr(r.metricFilter, 'metric_filter', 1);
-  checkFilterSize([dimensionFilter, metricFilter]);
+  checkFilterSize([dimensionFilter, metricFilter, ...comparisons.map((c) => c.filter)]);
   if (dimensionFilter) checkFilterFields(dimensionFilter, 'dimension', dimensions);
+  for (const c of comparisons) checkFilterFields(c.filter, 'dimension', []);
   if (metricFilter) checkFilterFields(metricFilter, 'metric', dimensions);
 
   const orderBys = list(r.orderBys, 'order_bys').map((v, i) => parseOrderBy(v, `order_bys[${i}]`));
@@ -147,7 +163,20 @@ export function parseRunReportRequest(body: unknown, ctx: ParseContext): ReportR
     currencyCode,
     keepEmptyRows: bool(r.keepEmptyRows, 'keepEmptyRows'),
     returnPropertyQuota: bool(r.returnPropertyQuota, 'returnPropertyQuota'),
+    comparisons,
+    comparisonPosition: comparisonAt >= 0 ? comparisonAt : dimensions.length,
   };
+}
+
+function parseComparison(value: unknown, path: string): Comparison {
+  const c = object(value, path, ['name', 'dimensionFilter', 'comparison']);
+  if (c.comparison != null && c.comparison !== '') {
+    throw invalid(`${path}.comparison: Tally has no saved comparisons (metadata lists none); send a dimensionFilter.`, `${path}.comparison`);
+  }
+  if (c.dimensionFilter == null) throw invalid(`${path} must set dimensionFilter.`, path);
+  const name = optionalString(c.name, `${path}.name`);
+  if (!name) throw invalid(`${path}.name is required for a comparison with a dimensionFilter.`, `${path}.name`);
+  return { name, filter: parseFilterExpr(c.dimensionFilter, `${path}.dimension_filter`, 1) };
 }
 
 function parseDimensions(value: unknown): RequestedDimension[] {
@@ -246,22 +275,17 @@ export function parseMetricExpression(text: string, path: string): MetricExpress
     }
     return fail();
   };
-  const product = (): MetricExpression => {
-    let left = primary();
-    while (peek() === '*' || peek() === '/') {
-      const op = toks[pos++] as '*' | '/';
-      left = { kind: 'op', op, left, right: primary() };
+  // one precedence level: operands of the next level joined left to right by these operators
+  const level = (ops: readonly string[], operand: () => MetricExpression) => (): MetricExpression => {
+    let left = operand();
+    while (ops.includes(peek())) {
+      const op = toks[pos++] as '+' | '-' | '*' | '/';
+      left = { kind: 'op', op, left, right: operand() };
     }
     return left;
   };
-  const sum = (): MetricExpression => {
-    let left = product();
-    while (peek() === '+' || peek() === '-') {
-      const op = toks[pos++] as '+' | '-';
-      left = { kind: 'op', op, left, right: product() };
-    }
-    return left;
-  };
+  const product = level(['*', '/'], primary);
+  const sum = level(['+', '-'], product);
   const e = sum();
   if (pos !== toks.length) fail();
   return e;
@@ -293,7 +317,7 @@ function parseDateRange(value: unknown, path: string, index: number, ctx: ParseC
   return { startDate, endDate, name: name || `date_range_${index}` };
 }
 
-function parseOrderBy(value: unknown, path: string): OrderBy {
+export function parseOrderBy(value: unknown, path: string): OrderBy {
   const o = object(value, path, ['desc', 'metric', 'dimension', 'pivot']);
   const desc = bool(o.desc, `${path}.desc`);
   if (o.pivot != null) throw invalid(`${path}.pivot is only valid in runPivotReport.`, path);

@@ -36,7 +36,13 @@ export interface RunReportResponse {
    * `tallyCompleteUpTo` is Tally's own field (GA4 has none): an RFC 3339 instant such that every
    * event acknowledged to a client before it is in the numbers. Absent when not known.
    */
-  metadata: { currencyCode: string; timeZone: string; tallyCompleteUpTo?: string };
+  metadata: {
+    currencyCode: string;
+    timeZone: string;
+    tallyCompleteUpTo?: string;
+    /** Tally's own: a billing notice (over quota, payment failed), when there is one. */
+    tallyNotice?: string;
+  };
   propertyQuota?: PropertyQuota;
   kind: 'analyticsData#runReport';
 }
@@ -63,12 +69,12 @@ export function formatMetric(value: unknown, type: MetricType): string {
 const KEY_ORDER = ['dimensionHeaders', 'metricHeaders', 'rows', 'totals', 'maximums', 'minimums', 'rowCount', 'metadata', 'propertyQuota', 'kind'] as const;
 
 /** GA4's field order; drops empty lists and zero counts, as proto3 JSON does. */
-export function compact(r: RunReportResponse): RunReportResponse {
+export function compact<T extends Partial<Record<(typeof KEY_ORDER)[number], unknown>>>(r: T): T {
   const out: Record<string, unknown> = {};
   for (const k of KEY_ORDER) {
     const v = r[k];
     if (v === undefined || (Array.isArray(v) && v.length === 0) || (k === 'rowCount' && v === 0)) continue;
     out[k] = v;
   }
-  return out as unknown as RunReportResponse;
+  return out as T;
 }

@@ -13,8 +13,8 @@ import type { GoogleErrorBody } from './google-error.js';
  */
 const json = (schema: z.ZodType, description: string): ResponseConfig => ({ description, content: { 'application/json': { schema } } });
 /** `$alt=json;enum-encoding=int` turns every enum into its number. */
-const gaEnum = <T extends readonly [string, ...string[]]>(values: T) => z.union([z.enum(values), z.number().int()]);
-const int64 = z.union([z.string().regex(/^-?\d+$/), z.number().int()]);
+export const gaEnum = <T extends readonly [string, ...string[]]>(values: T) => z.union([z.enum(values), z.number().int()]);
+export const int64 = z.union([z.string().regex(/^-?\d+$/), z.number().int()]);
 
 const DimensionSchema = z.strictObject({
   name: z.string(),
@@ -82,23 +82,42 @@ const OrderBySchema = z.strictObject({
   pivot: z.unknown().optional().meta({ description: 'Not supported' }),
 });
 
+const ComparisonSchema = z
+  .strictObject({
+    name: z.string().optional(),
+    dimensionFilter: FilterExpressionSchema.optional(),
+    comparison: z.string().optional().meta({ description: 'Saved comparisons: Tally has none (400)' }),
+  })
+  .meta({ id: 'Comparison' });
+const CohortSpecSchema = z
+  .strictObject({
+    cohorts: z.array(z.strictObject({ name: z.string().optional(), dimension: z.literal('firstSessionDate'), dateRange: DateRangeSchema })),
+    cohortsRange: z.strictObject({
+      granularity: gaEnum(['GRANULARITY_UNSPECIFIED', 'DAILY', 'WEEKLY', 'MONTHLY']),
+      startOffset: z.number().int().optional(),
+      endOffset: z.number().int().optional(),
+    }),
+    cohortReportSettings: z.strictObject({ accumulate: z.boolean().optional() }).optional(),
+  })
+  .meta({ id: 'CohortSpec' });
+
 export const RunReportRequestSchema = z
   .strictObject({
     property: z.string().optional().meta({ description: 'properties/{propertyId}; must match the path when given' }),
     dimensions: z.array(DimensionSchema).max(9).optional(),
     metrics: z.array(MetricSchema).max(10).optional(),
-    dateRanges: z.array(DateRangeSchema).min(1).max(4),
+    dateRanges: z.array(DateRangeSchema).max(4).optional().meta({ description: 'One to four; empty with a cohortSpec' }),
     dimensionFilter: FilterExpressionSchema.optional(),
     metricFilter: FilterExpressionSchema.optional(),
     offset: int64.optional(),
     limit: int64.optional(),
-    metricAggregations: z.array(gaEnum(['TOTAL', 'MAXIMUM', 'MINIMUM'])).optional(),
+    metricAggregations: z.array(gaEnum(['TOTAL', 'MAXIMUM', 'MINIMUM', 'COUNT'])).optional(),
     orderBys: z.array(OrderBySchema).optional(),
     currencyCode: z.string().optional(),
-    cohortSpec: z.null().optional().meta({ description: 'Not supported' }),
+    cohortSpec: CohortSpecSchema.optional(),
     keepEmptyRows: z.boolean().optional(),
     returnPropertyQuota: z.boolean().optional(),
-    comparisons: z.array(z.unknown()).max(0).optional().meta({ description: 'Not supported: empty or absent' }),
+    comparisons: z.array(ComparisonSchema).max(4).optional(),
   })
   .meta({ id: 'RunReportRequest' });
 
@@ -134,6 +153,7 @@ export const RunReportResponseSchema = z
       currencyCode: z.string(),
       timeZone: z.string(),
       tallyCompleteUpTo: z.string().optional().meta({ description: "Tally's own: every event acknowledged before this RFC 3339 instant is in the numbers" }),
+      tallyNotice: z.string().optional().meta({ description: "Tally's own: a billing notice (this month's included events used up, a failed payment)" }),
     }),
     propertyQuota: z
       .strictObject({
@@ -149,22 +169,23 @@ export const RunReportResponseSchema = z
   })
   .meta({ id: 'RunReportResponse' });
 
+/** The fields a dimension's and a metric's metadata share. */
+const definitionMetadata = {
+  apiName: z.string(),
+  uiName: z.string(),
+  description: z.string(),
+  deprecatedApiNames: z.array(z.string()),
+};
 const DimensionMetadataSchema = z
   .strictObject({
-    apiName: z.string(),
-    uiName: z.string(),
-    description: z.string(),
-    deprecatedApiNames: z.array(z.string()),
+    ...definitionMetadata,
     customDefinition: z.boolean(),
     category: z.string(),
   })
   .meta({ id: 'DimensionMetadata' });
 const MetricMetadataSchema = z
   .strictObject({
-    apiName: z.string(),
-    uiName: z.string(),
-    description: z.string(),
-    deprecatedApiNames: z.array(z.string()),
+    ...definitionMetadata,
     type: z.union([z.string(), z.number().int()]),
     expression: z.string(),
     customDefinition: z.boolean(),
@@ -208,7 +229,7 @@ const errors: Record<number, ResponseConfig> = {
 const path = z.object({ propertyId: z.string().regex(/^\d+$/) });
 const query = z.object({ $alt: z.string().optional().meta({ example: 'json;enum-encoding=int' }) });
 const common = { tags: ['reports'], security: [{ readKey: [] }] };
-const post = (method: string, body: z.ZodType, response: z.ZodType): RouteConfig => ({
+export const REPORT_ROUTE = (method: string, body: z.ZodType, response: z.ZodType): RouteConfig => ({
   ...common,
   method: 'post',
   path: `/v1beta/properties/{propertyId}:${method}`,
@@ -218,13 +239,13 @@ const post = (method: string, body: z.ZodType, response: z.ZodType): RouteConfig
 });
 
 export const REPORT_API: RouteConfig[] = [
-  post('runReport', RunReportRequestSchema, RunReportResponseSchema),
-  post(
+  REPORT_ROUTE('runReport', RunReportRequestSchema, RunReportResponseSchema),
+  REPORT_ROUTE(
     'batchRunReports',
     BatchRunReportsRequestSchema,
     z.strictObject({ reports: z.array(RunReportResponseSchema), kind: z.literal('analyticsData#batchRunReports') }).meta({ id: 'BatchRunReportsResponse' }),
   ),
-  post('checkCompatibility', CheckCompatibilityRequestSchema, CheckCompatibilityResponseSchema),
+  REPORT_ROUTE('checkCompatibility', CheckCompatibilityRequestSchema, CheckCompatibilityResponseSchema),
   {
     ...common,
     method: 'get',

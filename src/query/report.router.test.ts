@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listenOnLoopback } from '../../test/support/listen.js';
 import type { PropertySettings } from '../domain/property-settings.js';
 import { TallyError } from '../infra/errors.js';
 import { DuckDbWarehouse } from '../infra/warehouse/duckdb.warehouse.js';
@@ -15,7 +15,8 @@ import { createApiFallbackRouter } from './api-fallback.router.js';
 import { MemoryCounters } from '../infra/counters/memory.counters.js';
 import { DuckDbRe2Syntax } from '../infra/regex/re2-syntax.js';
 
-const settings: PropertySettings = {
+const settings: PropertySettings & { planId: string } = {
+  planId: 'growth',
   tenantId: 't1',
   propertyId: '123',
   timeZone: 'UTC',
@@ -55,10 +56,7 @@ beforeAll(async () => {
   app.post('/v1beta/properties/:rest', express.json({ type: () => true }), (req, res) => {
     res.status(418).json({ echoed: req.body });
   });
-  await new Promise<void>((resolve) => {
-    server = app.listen(0, '127.0.0.1', () => resolve());
-  });
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  ({ server, base } = await listenOnLoopback(app));
 });
 
 afterAll(async () => {
@@ -200,7 +198,7 @@ describe('POST /v1beta/properties/{id}:runReport', () => {
   });
 
   it('leaves other methods, and their unread bodies, to other routers', async () => {
-    const { status, json } = await post('/v1beta/properties/123:runRealtimeReport', { metrics: [{ name: 'activeUsers' }] });
+    const { status, json } = await post('/v1beta/properties/123:runAccessReport', { metrics: [{ name: 'activeUsers' }] });
     expect(status).toBe(418);
     expect(json).toEqual({ echoed: { metrics: [{ name: 'activeUsers' }] } });
   });
@@ -312,10 +310,7 @@ describe('limits and hardening (issue 9 §4, §5)', () => {
       }),
     );
     app.use(createApiFallbackRouter({ logError: (e) => logged2.push(e) }));
-    await new Promise<void>((resolve) => {
-      server2 = app.listen(0, '127.0.0.1', () => resolve());
-    });
-    base2 = `http://127.0.0.1:${(server2.address() as AddressInfo).port}`;
+    ({ server: server2, base: base2 } = await listenOnLoopback(app));
   });
 
   afterAll(async () => {
@@ -374,7 +369,7 @@ describe('limits and hardening (issue 9 §4, §5)', () => {
     expect(get.status).toBe(404);
     expect(get.headers.get('content-type')).toContain('application/json');
     expect(((await get.json()) as any).error.status).toBe('NOT_FOUND');
-    const pivot = await post2('/v1beta/properties/123:runPivotReport', {});
+    const pivot = await post2('/v1beta/properties/123:runAccessReport', {});
     expect(pivot.status).toBe(501);
     expect(pivot.json.error.status).toBe('UNIMPLEMENTED');
     expect(logged2.some((e) => e instanceof TallyError && e.code === 'unimplemented')).toBe(true);
@@ -388,9 +383,7 @@ describe('report deadline', () => {
     app.use(
       createReportRouter({ warehouse: wh, authorize, logError: (e) => errors.push(e), limits: { timeoutMs: 1 }, now: () => new Date('2024-03-08T12:00:00Z') }),
     );
-    const srv = await new Promise<Server>((resolve) => {
-      const s = app.listen(0, '127.0.0.1', () => resolve(s));
-    });
+    const { server: srv, base: srvBase } = await listenOnLoopback(app);
     try {
       const heavy = {
         ...week,
@@ -398,7 +391,7 @@ describe('report deadline', () => {
         metrics: [{ name: 'totalUsers' }, { name: 'newUsers' }, { name: 'sessions' }],
         metricAggregations: ['TOTAL'],
       };
-      const res = await fetch(`http://127.0.0.1:${(srv.address() as AddressInfo).port}/v1beta/properties/123:runReport`, {
+      const res = await fetch(`${srvBase}/v1beta/properties/123:runReport`, {
         method: 'POST',
         headers: { authorization: 'Bearer k-read' },
         body: JSON.stringify(heavy),

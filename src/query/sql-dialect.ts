@@ -25,6 +25,8 @@ export interface SqlDialect {
   nullOf(type: 'bigint' | 'double'): string;
   /** Sort key in Unicode code point order. */
   codePointOrder(textExpr: string): string;
+  /** Whole days from one date to another, as an integer. */
+  daysBetween(fromDate: string, toDate: string): string;
 }
 
 const DUCK_PARAM: Record<ParamType, string> = { text: 'VARCHAR', double: 'DOUBLE', bigint: 'BIGINT', date: 'DATE' };
@@ -42,6 +44,7 @@ export const duckdbDialect: SqlDialect = {
   toDouble: (x) => `CAST(${x} AS DOUBLE)`,
   nullOf: (t) => `CAST(NULL AS ${t === 'bigint' ? 'BIGINT' : 'DOUBLE'})`,
   codePointOrder: (x) => x,
+  daysBetween: (a, b) => `CAST(date_diff('day', ${a}, ${b}) AS INTEGER)`,
 };
 
 const PG_PARAM: Record<ParamType, string> = { text: 'text', double: 'double precision', bigint: 'bigint', date: 'date' };
@@ -58,6 +61,7 @@ export const postgresDialect: SqlDialect = {
   toDouble: (x) => `CAST(${x} AS double precision)`,
   nullOf: (t) => `CAST(NULL AS ${t === 'bigint' ? 'bigint' : 'double precision'})`,
   codePointOrder: (x) => `(${x} COLLATE "C")`,
+  daysBetween: (a, b) => `(${b} - ${a})`,
 };
 
 const RS_TEXT = 'varchar(65535)';

@@ -2,7 +2,8 @@ import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from '../infra/logger.js';
 import { metrics } from '../infra/metrics/metrics.js';
 
-const REPORT = /^\/v1beta\/properties\/[^/:]+(?::(runReport|batchRunReports|checkCompatibility)|\/(metadata))$/;
+// report latency by method; tenant SQL (`/v1/sql`) counts as the method `sql`
+const REPORT = /^\/v1beta\/properties\/[^/:]+(?::(runReport|batchRunReports|checkCompatibility)|\/(metadata))$|^\/v1\/(sql)$/;
 
 /** API requests: each logged at debug (path only: no query, no body), report latency by method. */
 export function observeApiRequests(log: Logger) {
@@ -12,7 +13,7 @@ export function observeApiRequests(log: Logger) {
     res.once('finish', () => {
       const seconds = (performance.now() - started) / 1000;
       const m = REPORT.exec(req.path);
-      if (m) metrics.report(m[1] ?? m[2], res.statusCode, seconds);
+      if (m) metrics.report(m[1] ?? m[2] ?? m[3], res.statusCode, seconds);
       if (debug) log.debug({ method: req.method, path: req.path, status: res.statusCode, ms: Math.round(seconds * 1000) }, 'api request');
     });
     next();

@@ -63,6 +63,7 @@ describe('health endpoints', () => {
       'tally_event_log_append_seconds',
       'tally_job_duration_seconds',
       'tally_report_duration_seconds',
+      'tally_report_answers_total',
       'tally_archiver_lag_records',
       'tally_complete_up_to_age_seconds',
     ]) {

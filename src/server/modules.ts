@@ -26,9 +26,9 @@ import { createCollector } from '../ingest/collector.http.js';
 import { PROTOCOL_ROUTES } from '../ingest/protocol-routes.js';
 import { geoipLite } from '../ingest/geo.js';
 import { SharedSaltStore, VisitorIds } from '../ingest/visitor-id.js';
-import { createReportRouter } from '../query/report.router.js';
 import { createApiFallbackRouter } from '../query/api-fallback.router.js';
-import { DuckDbRe2Syntax } from '../infra/regex/re2-syntax.js';
+import type { RealtimeTail } from '../query/realtime-tail.js';
+import type { SqlParser } from '../infra/sql/sql-parser.port.js';
 import type { RegexSyntax } from '../infra/regex/regex-syntax.port.js';
 import { Archiver } from '../../jobs/archiver.js';
 import { PipelineStateRepository } from '../../jobs/pipeline-state.repository.js';
@@ -41,9 +41,13 @@ import { observedJob } from '../infra/jobs/observed-job.js';
 import { metrics } from '../infra/metrics/metrics.js';
 import { openApiDocument } from './openapi.js';
 import { HttpMounts } from './http-mounts.js';
+import { BILLING_METER_MODULE, BILLING_MODULE, BILLING_REDRIVE_MODULE, BILLING_WEBHOOK_MODULE, type BillingPart } from './billing.module.js';
 import { createOpsEndpoints, readinessChecks, startHealthListener } from './health.js';
 import { observeApiRequests } from './api-observe.js';
-import { supportApiRoutes, supportJobHandlers, supportServices } from './support.module.js';
+import { RETENTION_JOB } from '../lifecycle/retention.js';
+import { LIFECYCLE_API_MODULE, lifecycleWorkerJobs, type LifecycleApiPart } from './lifecycle.wiring.js';
+import { SUPPORT_MODULE, supportJobHandlers } from './support.module.js';
+import { REPORTS_MODULE } from './reports.module.js';
 import { PartitionLocks } from '../../jobs/partition-locks.repository.js';
 import type { ApiRoute } from '../tenancy/accounts.routes.js';
 import { openCounters, openEventLog, openJobQueue, openMailer, openObjectStore, openTransformEngine, openWarehouse } from './infra.factory.js';
@@ -71,6 +75,10 @@ export interface Parts {
   credentialVersion: CredentialVersionWatcher;
   keyUse: { timer: NodeJS.Timeout; flush(): Promise<void> };
   usage: UsageMeter;
+  billing: BillingPart;
+  billingWebhook: true;
+  billingMeter: { timer: NodeJS.Timeout | null };
+  billingRedrive: { timer: NodeJS.Timeout };
   warehouse: Warehouse;
   engine: TransformEngine;
   archiver: Archiver;
@@ -82,10 +90,12 @@ export interface Parts {
   openapi: true;
   /** The loopback admin listener, in a process holding the data dir. */
   management: { port: number; close(): Promise<void> } | null;
+  /** The data lifecycle's API routes (deletion, export, import, retention), guarded by the accounts router. */
+  lifecycleApi: LifecycleApiPart;
   /** The support tools' routes (replay, dead letters, inspector), mounted by `accounts`. */
   support: { routes: ApiRoute[] };
   accounts: Awaited<ReturnType<typeof mountAccounts>> & { counters: Counters };
-  reports: { regexSyntax: RegexSyntax; counters: Counters };
+  reports: { regexSyntax: RegexSyntax; counters: Counters; sqlParser: SqlParser; realtime: RealtimeTail };
   metrics: { unsetSources(): void };
   health: { ops: ReturnType<typeof createOpsEndpoints>; listener: { port: number; close(): Promise<void> } | null };
   console: true;
@@ -183,6 +193,8 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
     },
     stop: (usage) => usage.stop(),
   },
+  billing: BILLING_MODULE,
+  billingMeter: BILLING_METER_MODULE,
   warehouse: {
     needs: ['store'],
     start: ({ config, get }) => openWarehouse(config, get('store')),
@@ -211,7 +223,7 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
     stop: (jobs) => jobs.stop(),
   },
   pipeline: {
-    needs: ['jobs', 'engine', 'warehouse', 'state', 'credentials', 'archiver', 'store', 'db', 'eventLog'],
+    needs: ['jobs', 'engine', 'warehouse', 'state', 'credentials', 'archiver', 'store', 'db', 'eventLog', 'usage'],
     async start({ config, get, logger }) {
       const state = get('state');
       const credentials = get('credentials');
@@ -229,25 +241,33 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
         compact,
         pipeline: observedJob('pipeline', pipelineJob({ transform, load, state, archiver }), logger),
       };
-      const wiring = { config, logger, db: get('db'), store: get('store'), log: get('eventLog'), state, credentials, warehouse: get('warehouse') };
-      for (const [name, h] of Object.entries(supportJobHandlers(wiring))) handlers[name] = observedJob(name, h, logger);
+      // the data lifecycle's jobs (deletion of a person, retention, purge, file import / export) and
+      // support's (replay, redrive, billing's quota re-drive after an upgrade)
+      const infra = { db: get('db'), store: get('store'), warehouse: get('warehouse'), eventLog: get('eventLog'), usage: get('usage'), credentials };
+      const more = {
+        ...lifecycleWorkerJobs({ ...infra, manifest: state, transform, load, archiver, logger }),
+        ...supportJobHandlers({ ...infra, config, logger, log: infra.eventLog, state, caughtUp: () => archiver.caughtUp() }),
+      };
+      for (const [name, h] of Object.entries(more)) handlers[name] = observedJob(name, h, logger);
       const jobs = get('jobs');
       for (const [name, h] of Object.entries(handlers)) jobs.register(name, h);
       await jobs.start();
       return { handlers, runJob: jobRunner(handlers, archiver) };
     },
   },
+  billingRedrive: BILLING_REDRIVE_MODULE,
   schedule: {
     needs: ['jobs'],
     async start({ config, get, maybe, logger }) {
       if (!maybe('pipeline') && !config.jobs.redisUrl) logger.warn('scheduler without REDIS_URL: its in-process schedule reaches no worker');
       await get('jobs').schedule('pipeline', config.jobs.transformIntervalMs);
       await get('jobs').schedule('compact', 3_600_000);
+      await get('jobs').schedule(RETENTION_JOB, 86_400_000);
       return true as const;
     },
   },
   collector: {
-    needs: ['eventLog', 'credentials', 'usage'],
+    needs: ['eventLog', 'credentials', 'usage', 'billing'],
     start({ config, get, logger, http }) {
       const counters = openCounters(config, logger);
       // every collector must hash cookieless visitors with the same day's salt
@@ -255,7 +275,14 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
       const visitorIds = new VisitorIds(saltRedis ? new SharedSaltStore(saltRedis) : undefined);
       const perIp = config.counters.anonymousIpRate;
       const anonymousPerIp = { ratePerSecond: perIp, burst: perIp * 10 };
-      const ingest = new IngestService({ log: get('eventLog'), counters, geo: geoipLite(), usage: get('usage'), anonymousPerIp });
+      const ingest = new IngestService({
+        log: get('eventLog'),
+        counters,
+        geo: geoipLite(),
+        usage: get('usage'),
+        quota: get('billing').notifier,
+        anonymousPerIp,
+      });
       const collector = createCollector({ ingest, credentials: get('credentials'), visitorIds, log: logger, proxy: proxyTrust(config.http.trustProxy) });
       http.handle(collector.handler, collector.drain);
       return { drain: collector.drain, counters, saltRedis };
@@ -292,30 +319,16 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
     },
     stop: (admin) => admin?.close(),
   },
-  support: {
-    needs: ['db', 'store', 'state', 'eventLog', 'credentials', 'jobs'],
-    start: ({ config, logger, get }) => ({
-      routes: supportApiRoutes(
-        supportServices({
-          config,
-          logger,
-          db: get('db'),
-          store: get('store'),
-          log: get('eventLog'),
-          state: get('state'),
-          credentials: get('credentials'),
-          jobs: get('jobs'),
-        }),
-      ),
-    }),
-  },
+  // before accounts, which serves its routes behind the same session, CSRF and role guard
+  lifecycleApi: LIFECYCLE_API_MODULE,
+  support: SUPPORT_MODULE,
   // accounts, organisations, keys and audit under /api; sessions also open the report routes
   accounts: {
-    needs: ['db', 'credentials'],
+    needs: ['db', 'credentials', 'billing'],
     async start({ config, get, maybe, logger, http }) {
       const counters = openCounters(config, logger);
       const a = await mountAccounts(http.app(), {
-        routes: maybe('support')?.routes,
+        routes: [...(maybe('support')?.routes ?? []), ...(maybe('lifecycleApi')?.routes ?? []), ...get('billing').routes],
         db: get('db'),
         counters,
         mailer: await openMailer(config, logger),
@@ -323,6 +336,8 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
         publicUrl: config.accounts.publicUrl,
         proxy: proxyTrust(config.http.trustProxy),
         log: logger,
+        onPropertiesDeleted: maybe('lifecycleApi')?.onPropertiesDeleted,
+        defaultPlanId: config.billing.defaultPlan,
       });
       return { ...a, counters };
     },
@@ -331,32 +346,8 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
       await a.counters.close();
     },
   },
-  reports: {
-    needs: ['warehouse', 'state', 'credentials', 'accounts'],
-    start({ config, get, logger, http }) {
-      const state = get('state');
-      // RE2 syntax for regex filters; report requests per key per minute counted like ingest's (Redis when set)
-      const regexSyntax = new DuckDbRe2Syntax();
-      const counters = openCounters(config, logger);
-      const logError = (err: unknown) => logger.error({ err }, 'report request failed');
-      http.app().use(
-        createReportRouter({
-          warehouse: get('warehouse'),
-          completeUpTo: (propertyId) => state.completeUpTo(propertyId),
-          authorize: get('accounts').authorizeReport,
-          logError,
-          regexSyntax,
-          counters,
-          limits: config.reports,
-        }),
-      );
-      return { regexSyntax, counters };
-    },
-    async stop(p) {
-      await p.counters.close();
-      await p.regexSyntax.close();
-    },
-  },
+  billingWebhook: BILLING_WEBHOOK_MODULE,
+  reports: REPORTS_MODULE,
   // the gauges read at scrape from what this process runs (archiver lag, reports' completeness)
   metrics: {
     needs: ['state'],
@@ -459,8 +450,11 @@ export const ROLES: Record<Role, { description: string; modules: ModuleName[] }>
   collector: { description: 'ingest endpoints (HTTP), edge enrichment, appends to the event log', modules: ['collector', 'http'] },
   api: {
     description: 'management API, the GA4-compatible report API and the web console (HTTP)',
-    modules: ['apiObserve', 'openapi', 'management', 'support', 'accounts', 'reports', 'console', 'http'],
+    modules: ['apiObserve', 'openapi', 'management', 'support', 'lifecycleApi', 'accounts', 'billingWebhook', 'reports', 'console', 'http'],
   },
-  worker: { description: 'archiver (event log -> raw zone) and job handlers (transform, load, compact)', modules: ['archiver', 'pipeline'] },
-  scheduler: { description: 'repeating schedules for transform + load', modules: ['schedule'] },
+  worker: {
+    description: 'archiver (event log -> raw zone) and job handlers (transform, load, compact; deletion, retention, purge, import, export; replay, redrive)',
+    modules: ['archiver', 'pipeline', 'billingMeter', 'billingRedrive'],
+  },
+  scheduler: { description: 'repeating schedules for transform + load, compaction, daily retention', modules: ['schedule'] },
 };

@@ -2,9 +2,14 @@ import { OpenAPIRegistry, OpenApiGeneratorV31, type RouteConfig } from '@asteaso
 import type { IngestRoute } from '../ingest/ingest-http.js';
 import { ingestApi } from '../ingest/ingest.api.js';
 import { REPORT_API } from '../query/report.api.js';
+import { REPORT_METHODS_API } from '../query/report-methods.api.js';
+import { SQL_API } from '../query/sql/sql.api.js';
 import { MANAGEMENT_API } from '../tenancy/management.api.js';
 import { OPERATIONS_API } from './health.api.js';
 import { accountsOpenApiPaths, SESSION_SECURITY_SCHEME } from '../tenancy/accounts.openapi.js';
+import { lifecycleRoutes } from '../lifecycle/lifecycle.routes.js';
+import { BILLING_API } from '../billing/billing.api.js';
+import { billingRoutes } from '../billing/billing.routes.js';
 import { supportApiRoutes } from './support.module.js';
 
 /**
@@ -12,7 +17,15 @@ import { supportApiRoutes } from './support.module.js';
  * routes are declared with (@asteasolutions/zod-to-openapi). A feature with routes exports a
  * `RouteConfig[]` beside its router and adds one line to API below.
  */
-const API = (ingestRoutes: IngestRoute[]): RouteConfig[][] => [ingestApi(ingestRoutes), REPORT_API, MANAGEMENT_API, OPERATIONS_API];
+const API = (ingestRoutes: IngestRoute[]): RouteConfig[][] => [
+  ingestApi(ingestRoutes),
+  REPORT_API,
+  REPORT_METHODS_API,
+  SQL_API,
+  MANAGEMENT_API,
+  OPERATIONS_API,
+  BILLING_API,
+];
 
 let cached: { routes: IngestRoute[]; doc: Record<string, unknown> } | null = null;
 
@@ -32,7 +45,7 @@ export function openApiDocument(ingestRoutes: IngestRoute[]): Record<string, unk
     info: { title: 'Tally', version: '0.1.0', description: 'Multi-tenant, GA4-compatible analytics: ingest, reports, operations.' },
   }) as unknown as { paths: Record<string, Record<string, { security?: unknown[] }>>; components: { securitySchemes: Record<string, unknown> } };
   // the accounts API documents its route table itself (its body schemas are zod too)
-  Object.assign(doc.paths, accountsOpenApiPaths(supportApiRoutes(null)));
+  Object.assign(doc.paths, accountsOpenApiPaths([...supportApiRoutes(null), ...billingRoutes(null), ...lifecycleRoutes(null)]));
   doc.components.securitySchemes.session = SESSION_SECURITY_SCHEME;
   // the report routes also take a member's session (plus X-CSRF-Token on POST)
   for (const [p, item] of Object.entries(doc.paths))

@@ -18,7 +18,10 @@ import { ReplayRepository } from '../support/replay.repository.js';
 import { ReplayRunner, ReplayService } from '../support/replay.service.js';
 import { deadLetterListJob, inspectJob, redriveJob, replayJob } from '../support/support.jobs.js';
 import { SUPPORT_ROUTES, type SupportServices } from '../support/support.routes.js';
-import type { AuditWriter, PropertyLookup } from '../support/support.ports.js';
+import type { AuditWriter, FeatureGate, PropertyLookup, RedriveUsage } from '../support/support.ports.js';
+import { addUsage } from '../billing/usage-meter.js';
+import { QUOTA_REDRIVE_JOB, quotaRedriveJob } from '../billing/quota-redrive.js';
+import type { Module } from './modules.js';
 import { openTransformEngine } from './infra.factory.js';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -33,6 +36,10 @@ export interface SupportWiring {
   state: PipelineStateRepository;
   credentials: CredentialCache;
   jobs?: JobQueue;
+  /** The plan's feature gate (billing's entitlements); absent: nothing gated (tests of the tools themselves). */
+  features?: FeatureGate;
+  /** Resolves once the archiver has written what the event log holds now (worker: billing's quota redrive waits for it). */
+  caughtUp?: () => Promise<void>;
 }
 
 function lookups(w: SupportWiring): { properties: PropertyLookup; audit: AuditWriter } {
@@ -50,8 +57,11 @@ function lookups(w: SupportWiring): { properties: PropertyLookup; audit: AuditWr
 
 function deadLetters(w: SupportWiring, l: ReturnType<typeof lookups>): DeadLetterService {
   const readmit = deadLetterReadmitter({ property: (id) => w.credentials.property(id), hosts: w.credentials, geo: geoipLite() });
-  return new DeadLetterService({ db: w.db, store: w.store, log: w.log, properties: l.properties, readmit, audit: l.audit });
+  return new DeadLetterService({ db: w.db, store: w.store, log: w.log, properties: l.properties, readmit, audit: l.audit, usage: redriveUsage });
 }
+
+/** A redriven event is an accepted event: counted in billing's usage (the hour of the redrive). */
+const redriveUsage: RedriveUsage = (db, e) => addUsage(db, [{ tenantId: e.tenantId, propertyId: e.propertyId, hour: e.at, events: e.events, deadLetters: 0 }]);
 
 /** The services behind the support routes (api role). */
 export function supportServices(w: SupportWiring): SupportServices {
@@ -59,7 +69,7 @@ export function supportServices(w: SupportWiring): SupportServices {
   const replays = new ReplayRepository(w.db);
   const dl = deadLetters(w, l);
   return {
-    replays: new ReplayService({ replays, properties: l.properties, jobs: w.jobs }),
+    replays: new ReplayService({ replays, properties: l.properties, jobs: w.jobs, features: w.features }),
     deadLetters: dl,
     inspector: new VisitorInspector({ store: w.store, pipeline: w.state, properties: l.properties, deadLetters: dl, tempDir: tempDir(w.config) }),
     organizationOfProperty: async (id) => (await l.properties(id))?.organizationId ?? null,
@@ -89,6 +99,8 @@ export function supportJobHandlers(w: SupportWiring & { warehouse: Warehouse }):
     redrive: redriveJob({ deadLetters: dl }),
     'dead-letters': deadLetterListJob({ deadLetters: dl }),
     inspect: inspectJob({ inspector }),
+    // billing's re-drive after an upgrade, through support's redrive (the port billing declares)
+    [QUOTA_REDRIVE_JOB]: quotaRedriveJob({ db: w.db, redrive: (input) => dl.redrive(input, { kind: 'operator', reason: input.note }), caughtUp: w.caughtUp }),
   };
 }
 
@@ -117,3 +129,26 @@ export function supportApiRoutes(services: SupportServices | null): ApiRoute[] {
     },
   }));
 }
+
+/** The support routes of the api role; a member's replay needs the plan's `replay` feature (staff are not gated). */
+export const SUPPORT_MODULE: Module<'support'> = {
+  needs: ['db', 'store', 'state', 'eventLog', 'credentials', 'jobs', 'billing'],
+  start: ({ config, logger, get }) => {
+    const entitlements = get('billing').entitlements;
+    return {
+      routes: supportApiRoutes(
+        supportServices({
+          config,
+          logger,
+          db: get('db'),
+          store: get('store'),
+          log: get('eventLog'),
+          state: get('state'),
+          credentials: get('credentials'),
+          jobs: get('jobs'),
+          features: (organizationId, feature) => entitlements.assertFeature(organizationId, feature),
+        }),
+      ),
+    };
+  },
+};

@@ -1,3 +1,4 @@
+import { HttpMounts } from './http-mounts.js';
 import type { Config } from '../infra/config/config.js';
 import { createLogger, type Logger } from '../infra/logger.js';
 import type { Db } from '../infra/metadata/db.js';
@@ -9,7 +10,7 @@ import type { CredentialCache } from '../tenancy/credential-cache.js';
 import type { Archiver } from '../../jobs/archiver.js';
 import { jobRunner } from '../../jobs/pipeline.job.js';
 import { describeEngines } from './startup-summary.js';
-import { BASE_MODULES, HttpMounts, MODULES, ROLES, type Module, type ModuleContext, type ModuleName, type Parts, type Role } from './modules.js';
+import { BASE_MODULES, MODULES, ROLES, type Module, type ModuleContext, type ModuleName, type Parts, type Role } from './modules.js';
 
 export { ROLES, holdsDataDir, type Role } from './modules.js';
 

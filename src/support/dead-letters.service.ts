@@ -9,7 +9,7 @@ import type { DeadLetter } from '../domain/raw-event.js';
 import { rawDayPrefix } from '../domain/transformed-schema.js';
 import { addDays, datesBetween } from '../domain/time-zone.js';
 import { checkRange } from './replay.service.js';
-import type { AuditWriter, PropertyLookup, Readmit, SupportActor } from './support.ports.js';
+import type { AuditWriter, PropertyLookup, Readmit, RedriveUsage, SupportActor } from './support.ports.js';
 
 /** Without `since`, a listing looks this many days back. */
 const DEFAULT_DAYS = 30;
@@ -84,6 +84,8 @@ export class DeadLetterService {
       properties: PropertyLookup;
       readmit: Readmit;
       audit: AuditWriter;
+      /** Counts the events a redrive appends in usage (absent: not counted). */
+      usage?: RedriveUsage;
     },
   ) {}
 
@@ -134,12 +136,16 @@ export class DeadLetterService {
         'raw-events',
         batch.map((b) => b.record),
       );
-      // only after the append is durable: a crash in between redrives these again (same event ids)
-      await this.deps
-        .db('redriven_letters')
-        .insert(batch.map((b) => ({ property_id: input.propertyId, letter_id: b.letterId, event_id: b.eventId })))
-        .onConflict(['property_id', 'letter_id'])
-        .ignore();
+      // only after the append is durable: a crash in between redrives these again (same event ids);
+      // usage counts the letters this redrive is the first to record, so a concurrent one never counts them twice
+      await this.deps.db.transaction(async (tx) => {
+        const recorded = await tx('redriven_letters')
+          .insert(batch.map((b) => ({ property_id: input.propertyId, letter_id: b.letterId, event_id: b.eventId })))
+          .onConflict(['property_id', 'letter_id'])
+          .ignore()
+          .returning('letter_id');
+        if (recorded.length && this.deps.usage) await this.deps.usage(tx, { tenantId, propertyId: input.propertyId, at: Date.now(), events: recorded.length });
+      });
       appended += batch.length;
       batch = [];
     };

@@ -25,13 +25,8 @@ export interface ReplayView {
   finishedAt: string | null;
 }
 
-export interface NewReplay {
-  organizationId: string;
-  propertyId: string;
-  from: string;
-  to: string;
-  dryRun: boolean;
-  reason: string;
+/** What a replay is asked with: the view's request fields, and who asks. */
+export interface NewReplay extends Pick<ReplayView, 'organizationId' | 'propertyId' | 'from' | 'to' | 'dryRun' | 'reason'> {
   actor: SupportActor;
 }
 

@@ -9,7 +9,7 @@ import { TRANSFORMED_TABLE_NAMES, transformedKey } from '../domain/transformed-s
 import { diffPartitions, type ReplayDiff, type SideKeys } from './replay-diff.js';
 import { ReplayRepository, type ReplayView } from './replay.repository.js';
 import { StagingObjectStore } from './staging.object-store.js';
-import type { AuditWriter, DateLocks, EngineFactory, PartitionRecord, PropertyLookup, ReplayPipeline, SupportActor } from './support.ports.js';
+import type { AuditWriter, DateLocks, EngineFactory, FeatureGate, PartitionRecord, PropertyLookup, ReplayPipeline, SupportActor } from './support.ports.js';
 
 /** The longest range one replay may cover. */
 export const MAX_REPLAY_DAYS = 400;
@@ -29,6 +29,8 @@ export interface ReplayServiceDeps {
   properties: PropertyLookup;
   /** Absent in a process that runs replays itself (the CLI's job run). */
   jobs?: JobQueue;
+  /** The plan's `replay` feature, asked for a customer's replay (a member); staff and operators are not gated. */
+  features?: FeatureGate;
 }
 
 /** Creates replays (validated, recorded as queued) and hands them to the worker's `replay` job. */
@@ -39,6 +41,7 @@ export class ReplayService {
     checkRange(input.from, input.to);
     const property = await this.deps.properties(input.propertyId);
     if (!property) throw new TallyError('not_found', `no property ${input.propertyId}`, { reason: 'property_not_found' });
+    if (actor.kind === 'user') await this.deps.features?.(property.organizationId, 'replay');
     return this.deps.replays.create({ ...input, organizationId: property.organizationId, actor: { ...actor, reason: input.reason } });
   }
 

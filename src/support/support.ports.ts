@@ -1,3 +1,4 @@
+import type { Db } from '../infra/metadata/db.js';
 import type { PropertySettings } from '../domain/property-settings.js';
 import type { TransformedTable } from '../domain/transformed-schema.js';
 import type { ObjectStore } from '../infra/object-store/object-store.port.js';
@@ -47,6 +48,18 @@ export interface SupportActor {
   ip?: string | null;
   reason?: string | null;
 }
+
+/**
+ * The plan's feature gate (billing's `assertFeature`, wired by src/server): throws 403
+ * `plan_feature_unavailable` when the organisation's plan lacks the feature.
+ */
+export type FeatureGate = (organizationId: string, feature: 'replay') => Promise<void>;
+
+/**
+ * Counts re-driven events in the usage billing reads (`usage_hourly`, billing's; wired by
+ * src/server), on the transaction that records the letters as redriven: once per letter.
+ */
+export type RedriveUsage = (db: Db, entry: { tenantId: string; propertyId: string; at: number; events: number }) => Promise<void>;
 
 export type AuditWriter = (
   actor: SupportActor,

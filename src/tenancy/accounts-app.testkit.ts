@@ -14,11 +14,19 @@ import { loadCredentials } from './tenant.repository.js';
 import { mountAccounts } from './accounts.module.js';
 import type { ApiRoute } from './accounts.routes.js';
 
+type TestRoutes = readonly ApiRoute[] | { routes: readonly ApiRoute[]; close(): Promise<void> };
+
 /**
  * The accounts API on a real express app, a real PGlite metadata DB in a temp dir and the outbox
  * mailer, listening on a random port; the report routes answer a fixed body once authorised.
  */
-export async function startAccountsApp(opts: { db?: Db; routes?: (deps: { db: Db; credentials: CredentialCache }) => ApiRoute[] } = {}) {
+export async function startAccountsApp(
+  opts: {
+    db?: Db;
+    /** Other features' route tables, served behind the same guard; with what to close when they hold infrastructure (the data lifecycle's). */
+    routes?: (deps: { db: Db; credentials: CredentialCache; dir: string }) => Promise<TestRoutes> | TestRoutes;
+  } = {},
+) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tally-accounts-'));
   const db = opts.db ?? (await openDb({ dataDir: dir }));
   const log = createLogger(process.env.TALLY_TEST_LOG ?? 'silent');
@@ -27,7 +35,10 @@ export async function startAccountsApp(opts: { db?: Db; routes?: (deps: { db: Db
   const outbox = path.join(dir, 'outbox');
   const app = express();
   const counters = new MemoryCounters();
+  const given = await opts.routes?.({ db, credentials, dir });
+  const extra = given === undefined || 'routes' in given ? given : { routes: given, close: async () => undefined };
   const accounts = await mountAccounts(app, {
+    routes: extra?.routes,
     db,
     counters,
     mailer: new OutboxMailer(outbox, 'Tally <t@t.test>'),
@@ -35,7 +46,6 @@ export async function startAccountsApp(opts: { db?: Db; routes?: (deps: { db: Db
     publicUrl: 'http://console.test',
     proxy: proxyTrust({ kind: 'none' }),
     log,
-    routes: opts.routes?.({ db, credentials }),
   });
   app.post('/v1beta/properties/:rest', async (req, res) => {
     const id = String(req.params.rest).split(':')[0];
@@ -71,6 +81,7 @@ export async function startAccountsApp(opts: { db?: Db; routes?: (deps: { db: Db
       server.closeAllConnections();
       credentials.stop();
       await accounts.close();
+      await extra?.close();
       if (!opts.db) await db.destroy();
       fs.rmSync(dir, { recursive: true, force: true });
     },

@@ -2,17 +2,26 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CookieClient } from '../../test/support/cookie-client.js';
 import { startAccountsApp } from './accounts-app.testkit.js';
 
-type App = Awaited<ReturnType<typeof startAccountsApp>>;
+type AccountsApp = Awaited<ReturnType<typeof startAccountsApp>>;
 
-describe('accounts API', () => {
-  let app: App;
+/** An accounts app of its own for the enclosing describe: started before its tests, closed after them. */
+function accountsAppPerSuite(): () => AccountsApp {
+  let app: AccountsApp | undefined;
   beforeAll(async () => {
     app = await startAccountsApp();
   }, 120_000);
   afterAll(async () => app?.close());
+  return () => {
+    if (!app) throw new Error('the accounts app runs only inside the suite');
+    return app;
+  };
+}
+
+describe('accounts API', () => {
+  const app = accountsAppPerSuite();
 
   it('signs up, verifies from the outbox, logs out and in again with a new session id', async () => {
-    const c = new CookieClient(app.baseUrl);
+    const c = new CookieClient(app().baseUrl);
     const s = await c.post('/api/auth/signup', { email: 'Ann@Acme.test', password: 'a long enough secret', name: 'Ann', organizationName: 'Acme' });
     expect(s.status).toBe(201);
     expect(s.body.user).toMatchObject({ email: 'ann@acme.test', emailVerified: false });
@@ -23,10 +32,10 @@ describe('accounts API', () => {
     expect(setCookie).not.toMatch(/Secure/);
     const first = c.cookieHeader();
 
-    expect((await c.post('/api/auth/verify', { token: app.tokenFor('ann@acme.test', 'verify') })).status).toBe(200);
+    expect((await c.post('/api/auth/verify', { token: app().tokenFor('ann@acme.test', 'verify') })).status).toBe(200);
     expect((await c.get('/api/me')).body.user.emailVerified).toBe(true);
     // a verification link works once
-    expect((await c.post('/api/auth/verify', { token: app.tokenFor('ann@acme.test', 'verify') })).body.error.reason).toBe('invalid_token');
+    expect((await c.post('/api/auth/verify', { token: app().tokenFor('ann@acme.test', 'verify') })).body.error.reason).toBe('invalid_token');
 
     expect((await c.post('/api/auth/logout')).status).toBe(403); // no CSRF token
     await c.csrf();
@@ -41,7 +50,7 @@ describe('accounts API', () => {
   });
 
   it('answers 409 for a taken e-mail, 422 with field messages for bad fields and weak passwords', async () => {
-    const c = new CookieClient(app.baseUrl);
+    const c = new CookieClient(app().baseUrl);
     const dup = await c.post('/api/auth/signup', { email: 'ann@acme.test', password: 'another long secret', name: 'A', organizationName: 'X' });
     expect(dup.status).toBe(409);
     const bad = await c.post('/api/auth/signup', { email: 'not-an-email', password: 5, name: '', organizationName: 'X' });
@@ -56,7 +65,7 @@ describe('accounts API', () => {
   });
 
   it('gives the same 401 for an unknown e-mail and a wrong password, then 429 with Retry-After after 10 failures', async () => {
-    const c = new CookieClient(app.baseUrl);
+    const c = new CookieClient(app().baseUrl);
     const unknown = await c.post('/api/auth/login', { email: 'nobody@acme.test', password: 'whatever it is here' });
     const wrong = await c.post('/api/auth/login', { email: 'ann@acme.test', password: 'not the password' });
     expect(unknown.status).toBe(401);
@@ -71,14 +80,10 @@ describe('accounts API', () => {
 });
 
 describe('organisations, members, properties, keys and audit', () => {
-  let app: App;
-  beforeAll(async () => {
-    app = await startAccountsApp();
-  }, 120_000);
-  afterAll(async () => app?.close());
+  const app = accountsAppPerSuite();
 
   async function signUp(email: string, org = 'Org') {
-    const c = new CookieClient(app.baseUrl);
+    const c = new CookieClient(app().baseUrl);
     const r = await c.post('/api/auth/signup', { email, password: 'first day password', name: email.split('@')[0], organizationName: org });
     expect(r.status).toBe(201);
     await c.csrf();
@@ -95,7 +100,7 @@ describe('organisations, members, properties, keys and audit', () => {
     expect(property.installSnippets.tallyJs).toContain(`data-mid="${property.measurementId}"`);
     expect((await c.post(`/api/orgs/${orgId}/properties`, { name: 'Two', domain: 'two.first.test' })).body.error.reason).toBe('email_not_verified');
     expect((await c.post(`/api/orgs/${orgId}/invitations`, { email: 'viewer@first.test', role: 'viewer' })).body.error.reason).toBe('email_not_verified');
-    await c.post('/api/auth/verify', { token: app.tokenFor('owner@first.test', 'verify') });
+    await c.post('/api/auth/verify', { token: app().tokenFor('owner@first.test', 'verify') });
 
     const created = await c.post(`/api/properties/${property.id}/keys`, { kind: 'read', name: 'dashboards' });
     expect(created.status).toBe(201);
@@ -107,7 +112,7 @@ describe('organisations, members, properties, keys and audit', () => {
     // reports: the session (with CSRF) and the read key both work
     expect((await c.post(`/v1beta/properties/${property.id}:runReport`, {})).status).toBe(200);
     expect((await c.post(`/v1beta/properties/${property.id}:runReport`, {}, { 'x-csrf-token': 'nope' })).status).toBe(403);
-    const byKey = await fetch(`${app.baseUrl}/v1beta/properties/${property.id}:runReport`, {
+    const byKey = await fetch(`${app().baseUrl}/v1beta/properties/${property.id}:runReport`, {
       method: 'POST',
       headers: { authorization: `Bearer ${created.body.secret}` },
     });
@@ -115,7 +120,7 @@ describe('organisations, members, properties, keys and audit', () => {
 
     // invite a viewer; they sign up with the invited address and accept
     expect((await c.post(`/api/orgs/${orgId}/invitations`, { email: 'viewer@first.test', role: 'viewer' })).status).toBe(201);
-    const inviteToken = app.tokenFor('viewer@first.test', 'invitations');
+    const inviteToken = app().tokenFor('viewer@first.test', 'invitations');
     const stranger = await signUp('stranger@first.test', 'Elsewhere');
     expect((await stranger.c.post(`/api/invitations/${inviteToken}/accept`)).status).toBe(404); // not their invitation
     const viewer = await signUp('viewer@first.test', 'Viewer Own');
@@ -132,7 +137,7 @@ describe('organisations, members, properties, keys and audit', () => {
     // revoke: this process's cache drops the key at once
     expect((await c.delete(`/api/keys/${created.body.key.id}`)).status).toBe(204);
     await new Promise((r) => setTimeout(r, 50));
-    const revoked = await fetch(`${app.baseUrl}/v1beta/properties/${property.id}:runReport`, {
+    const revoked = await fetch(`${app().baseUrl}/v1beta/properties/${property.id}:runReport`, {
       method: 'POST',
       headers: { authorization: `Bearer ${created.body.secret}` },
     });
@@ -153,7 +158,7 @@ describe('organisations, members, properties, keys and audit', () => {
     const next = await c.get(`/api/orgs/${orgId}/audit?cursor=${audit.body.nextCursor}`);
     expect(next.body.entries.map((e: any) => e.action)).toEqual(['key.create', 'property.create', 'organization.create']);
     expect(next.body.nextCursor).toBeNull();
-    await expect(app.db('audit_log').where({ organization_id: orgId }).del()).rejects.toThrow(/append-only/);
+    await expect(app().db('audit_log').where({ organization_id: orgId }).del()).rejects.toThrow(/append-only/);
   });
 
   it('rotates a key with a grace period: both work until it ends, then only the new one', async () => {
@@ -163,24 +168,24 @@ describe('organisations, members, properties, keys and audit', () => {
     const rotated = await c.post(`/api/keys/${k.key.id}/rotate`, { gracePeriodSeconds: 1 });
     expect(rotated.status).toBe(201);
     expect(rotated.body.previous.expiresAt).toBeTruthy();
-    await app.credentials.refresh();
-    expect(app.credentials.resolveKey(k.secret, 'read')?.propertyId).toBe(property.id);
-    expect(app.credentials.resolveKey(rotated.body.secret, 'read')?.propertyId).toBe(property.id);
+    await app().credentials.refresh();
+    expect(app().credentials.resolveKey(k.secret, 'read')?.propertyId).toBe(property.id);
+    expect(app().credentials.resolveKey(rotated.body.secret, 'read')?.propertyId).toBe(property.id);
     await new Promise((r) => setTimeout(r, 1100));
-    await app.credentials.refresh();
-    expect(app.credentials.resolveKey(k.secret, 'read')).toBeNull();
-    expect(app.credentials.resolveKey(rotated.body.secret, 'read')?.propertyId).toBe(property.id);
+    await app().credentials.refresh();
+    expect(app().credentials.resolveKey(k.secret, 'read')).toBeNull();
+    expect(app().credentials.resolveKey(rotated.body.secret, 'read')?.propertyId).toBe(property.id);
   });
 
   it('resets a password by e-mailed link (single use) and ends every session of the user', async () => {
     const { c } = await signUp('reset@first.test', 'Reset');
-    const other = new CookieClient(app.baseUrl);
+    const other = new CookieClient(app().baseUrl);
     await other.post('/api/auth/login', { email: 'reset@first.test', password: 'first day password' });
     expect((await other.get('/api/me')).status).toBe(200);
-    const anon = new CookieClient(app.baseUrl);
+    const anon = new CookieClient(app().baseUrl);
     expect((await anon.post('/api/auth/password-reset', { email: 'reset@first.test' })).status).toBe(202);
     expect((await anon.post('/api/auth/password-reset', { email: 'nobody@first.test' })).status).toBe(202);
-    const token = app.tokenFor('reset@first.test', 'password-reset');
+    const token = app().tokenFor('reset@first.test', 'password-reset');
     expect((await anon.post('/api/auth/password-reset/confirm', { token, password: 'a brand new password' })).status).toBe(200);
     expect((await anon.post('/api/auth/password-reset/confirm', { token, password: 'yet another password' })).status).toBe(400);
     expect((await c.get('/api/me')).status).toBe(401);

@@ -6,7 +6,7 @@ import type { Logger } from '../infra/logger.js';
 import type { Mailer } from '../infra/mailer/mailer.port.js';
 import type { CredentialCache } from './credential-cache.js';
 import { createAccountsRouter } from './accounts.router.js';
-import type { ApiRoute } from './accounts.routes.js';
+import type { ApiDeps, ApiRoute } from './accounts.routes.js';
 import { createReportAccess } from './report-access.js';
 import { createSessionLayer, sessionSecret } from './session-auth.js';
 import { TenancyService } from './tenancy.service.js';
@@ -26,8 +26,12 @@ export async function mountAccounts(
     publicUrl: string;
     proxy: ProxyTrust;
     log: Logger;
-    /** Other features' route tables (support), behind the same guard. */
-    routes?: ApiRoute[];
+    /** Other features' route tables (support, billing), behind the same guard. */
+    routes?: readonly ApiRoute[];
+    /** The plan new organisations start on (TALLY_DEFAULT_PLAN). */
+    defaultPlanId?: string;
+    /** Told when properties are deleted (the data lifecycle queues their data's deletion). */
+    onPropertiesDeleted?: ApiDeps['onPropertiesDeleted'];
   },
 ) {
   // req.ip and req.secure (login brake, audit IP, Secure cookies) answer from the one TALLY_TRUST_PROXY
@@ -37,16 +41,23 @@ export async function mountAccounts(
     Object.defineProperty(req, 'secure', { value: deps.proxy.isHttps(req), configurable: true });
     next();
   });
-  const service = new TenancyService(deps.db, { mailer: deps.mailer, publicUrl: deps.publicUrl });
+  const service = new TenancyService(deps.db, { mailer: deps.mailer, publicUrl: deps.publicUrl, defaultPlanId: deps.defaultPlanId });
   // Secure cookies over TLS or behind a trusted proxy that says the client used https
   const layer = createSessionLayer({ db: deps.db, service, secret: await sessionSecret(deps.db), counters: deps.counters, secureCookies: 'auto' });
-  const api = { service, layer, onCredentialsChanged: () => void deps.credentials.refresh().catch(() => undefined) };
+  const api = {
+    service,
+    layer,
+    onCredentialsChanged: () => void deps.credentials.refresh().catch(() => undefined),
+    onPropertiesDeleted: deps.onPropertiesDeleted,
+  };
   app.use(createAccountsRouter({ ...api, log: deps.log, routes: deps.routes }));
   const reports = createReportAccess({ credentials: deps.credentials, api });
   app.use('/v1beta', reports.session);
+  app.use('/v1/sql', reports.session);
   return {
     service,
     authorizeReport: reports.authorize,
+    authorizeSql: reports.authorizeSql,
     close: async () => {
       layer.store.close();
       await deps.mailer.close();

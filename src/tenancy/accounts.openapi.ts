@@ -19,7 +19,7 @@ const errorBody = {
 const err = (description: string) => ({ description, content: { 'application/json': { schema: errorBody } } });
 
 /** OpenAPI path items of the management API, generated from its route table (one source). */
-export function accountsOpenApiPaths(extra: ApiRoute[] = []): Record<string, Record<string, unknown>> {
+export function accountsOpenApiPaths(extra: readonly ApiRoute[] = []): Record<string, Record<string, unknown>> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const r of [...API_ROUTES, ...extra]) {
     const path = r.path.replace(/:(\w+)/g, '{$1}');
@@ -27,7 +27,7 @@ export function accountsOpenApiPaths(extra: ApiRoute[] = []): Record<string, Rec
     const status = String(r.status ?? 200);
     paths[path] ??= {};
     paths[path][r.method] = {
-      tags: [r.path.startsWith('/api/support/') || r.path.includes('/dead-letters') ? 'support' : 'management'],
+      tags: [r.path.startsWith('/api/support/') || r.path.includes('/dead-letters') ? 'support' : r.path.includes('/billing') ? 'billing' : 'management'],
       summary: r.summary,
       description: `Needs: ${r.access}${r.access === 'public' ? '' : ' (session cookie; X-CSRF-Token on state-changing requests)'}.`,
       security: r.access === 'public' ? [] : [{ session: [] }],
@@ -44,7 +44,7 @@ export function accountsOpenApiPaths(extra: ApiRoute[] = []): Record<string, Rec
         '401': err('Not signed in, or wrong e-mail/password'),
         '403': err('Role does not allow it, missing X-CSRF-Token, or unverified e-mail'),
         '404': err("Not found (also another organisation's objects)"),
-        '409': err('Conflict (taken e-mail, last owner)'),
+        '409': err('Conflict (taken e-mail, last owner, billing off)'),
         '413': err('Body over 64 KB'),
         '422': err('Invalid fields: error.fields has a message per field'),
         '429': err('Too many failed logins; see Retry-After'),

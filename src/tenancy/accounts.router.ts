@@ -101,7 +101,7 @@ function orgOfCustom(route: ApiRoute, params: Record<string, string>, body: unkn
  * The management JSON API (API_ROUTES, then `routes`: other features' tables, wired by
  * src/server) under /api, behind the session layer.
  */
-export function createAccountsRouter(deps: ApiDeps & { log?: Logger; routes?: ApiRoute[] }): express.Router {
+export function createAccountsRouter(deps: ApiDeps & { log?: Logger; routes?: readonly ApiRoute[] }): express.Router {
   const r = express.Router();
   r.use('/api', ...deps.layer.middleware);
   const json = express.json({ limit: '64kb', type: () => true, strict: false });
@@ -135,6 +135,8 @@ export function createAccountsRouter(deps: ApiDeps & { log?: Logger; routes?: Ap
       parse(route.query, req.query, 'query');
       if (route.scope !== 'custom') ctx.body = parse(route.body, req.body, 'body');
       const out = await route.handler(ctx);
+      // a streaming route (an export) has answered itself
+      if (res.headersSent) return void (res.writableEnded || res.end());
       if (out === undefined) res.status(route.status ?? 204).end();
       else res.status(route.status ?? 200).json(out);
     } catch (err) {

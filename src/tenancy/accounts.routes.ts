@@ -29,6 +29,8 @@ export interface ApiDeps {
   layer: SessionLayer;
   /** Called after a key or property changed, so this process's credential cache reloads now. */
   onCredentialsChanged?: () => void;
+  /** Called after a property (or an organisation's properties) was deleted: its data is erased everywhere (src/lifecycle). */
+  onPropertiesDeleted?: (organizationId: string, propertyIds: string[]) => Promise<void>;
 }
 
 /**
@@ -230,8 +232,10 @@ export const API_ROUTES: ApiRoute[] = [
     status: 204,
     summary: 'Delete an organisation with its properties and keys (owner only).',
     handler: async (ctx) => {
+      const properties = (await ctx.deps.service.db('properties').where({ organization_id: ctx.orgId! }).pluck('id')).map(String);
       await ctx.deps.service.deleteOrg(ctx.actor, ctx.orgId!);
       changed(ctx);
+      await ctx.deps.onPropertiesDeleted?.(ctx.orgId!, properties);
       return undefined;
     },
   },
@@ -341,10 +345,11 @@ export const API_ROUTES: ApiRoute[] = [
     access: 'properties.delete',
     scope: 'property',
     status: 204,
-    summary: 'Delete a property and its keys.',
+    summary: 'Delete a property and its keys; its data is erased from every zone (raw, transformed, warehouse, dead letters).',
     handler: async (ctx) => {
       await ctx.deps.service.deleteProperty(ctx.actor, ctx.params.propertyId);
       changed(ctx);
+      await ctx.deps.onPropertiesDeleted?.(ctx.orgId!, [ctx.params.propertyId]);
       return undefined;
     },
   },

@@ -43,8 +43,12 @@ export class CredentialVersionWatcher {
       const first = this.version === null;
       this.nextExpiry = rows[0].next_expiry ? new Date(rows[0].next_expiry).getTime() : null;
       if (first) {
+        // The cache was loaded before this first read: a change committed in between (a plan
+        // change or key revocation right after start) is already in `version`, so taking it as the
+        // baseline without a reload would miss it until the cache's periodic refresh. Reload once.
+        await this.reload();
         this.version = version;
-        return false;
+        return true;
       }
       if (version === this.version && !expired) return false;
       await this.reload();

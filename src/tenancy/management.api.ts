@@ -33,7 +33,13 @@ export const CreatedTenantSchema = z
   .meta({ id: 'CreatedTenant', description: 'Keys and secrets are shown once; only their hashes are stored' });
 
 export const RunJobSchema = z
-  .strictObject({ name: z.string().min(1), propertyId: z.string().regex(/^\d+$/).optional(), full: z.boolean().optional() })
+  .strictObject({
+    name: z.string().min(1),
+    propertyId: z.string().regex(/^\d+$/).optional(),
+    full: z.boolean().optional(),
+    /** A lifecycle job's options (delete-user, import-file, export-file): ids, reason, file, dates, format. */
+    options: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  })
   .meta({ id: 'RunJobRequest' });
 
 /** One line of the job run's NDJSON stream. */

@@ -10,6 +10,13 @@ import { supportApiRoutes, supportServices } from '../server/support.module.js';
 import { InProcessJobQueue } from '../infra/jobs/in-process.job-queue.js';
 import { PipelineStateRepository } from '../../jobs/pipeline-state.repository.js';
 import { ReplayRepository } from '../support/replay.repository.js';
+import { lifecycleRoutes } from '../lifecycle/lifecycle.routes.js';
+import { lifecycleTestRoutes } from '../lifecycle/lifecycle-app.testkit.js';
+import { LifecycleRepository } from '../lifecycle/lifecycle.repository.js';
+import { billingRoutes } from '../billing/billing.routes.js';
+import { BillingService, billingDisabled } from '../billing/billing.service.js';
+import { noBilling } from '../billing/billing-provider.js';
+import { EntitlementsReader } from '../billing/entitlements.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,7 +25,9 @@ import path from 'node:path';
 const supportDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tally-matrix-support-'));
 const supportConfig = loadConfig({ TALLY_DATA_DIR: supportDir });
 const SUPPORT_API_ROUTES = supportApiRoutes(null);
-const ALL_ROUTES = [...API_ROUTES, ...SUPPORT_API_ROUTES];
+/** Billing's routes too (provider none: owners reach them, checkout and portal answer 409 billing_disabled). */
+/** And the data lifecycle's (deletion, export, import, retention), on real embedded infrastructure. */
+const ALL_ROUTES: readonly ApiRoute[] = [...API_ROUTES, ...SUPPORT_API_ROUTES, ...billingRoutes(null), ...lifecycleRoutes(null)];
 
 type App = Awaited<ReturnType<typeof startAccountsApp>>;
 const PASSWORD = 'matrix test password 1';
@@ -35,8 +44,11 @@ function bodyFor(route: ApiRoute, target: { memberId: string; propertyId?: strin
     'patch /api/properties/:propertyId': { keyEvents: ['purchase', 'sign_up'] },
     'post /api/properties/:propertyId/keys': { kind: 'read', name: 'matrix' },
     'post /api/keys/:keyId/rotate': { gracePeriodSeconds: 0 },
+    'post /api/properties/:propertyId/deletions': { userId: 'someone', reason: 'matrix' },
+    'patch /api/properties/:propertyId/retention': { raw: 7 },
     'post /api/support/replays': { propertyId: target.propertyId ?? '0', from: '2026-11-01', to: '2026-11-02', dryRun: true, reason: 'matrix' },
     'post /api/properties/:propertyId/dead-letters/redrive': { reason: 'hostname_not_allowed' },
+    'post /api/orgs/:orgId/billing/checkout': { planId: 'growth' },
   };
   void target;
   return bodies[key] ?? (route.body ? {} : undefined);
@@ -60,8 +72,24 @@ describe('permission matrix: every route × every role × own and other organisa
       await store.close();
     };
     app = await startAccountsApp({
-      routes: ({ db, credentials }) =>
-        supportApiRoutes(supportServices({ config: supportConfig, logger, db, store, log, state: new PipelineStateRepository(db), credentials, jobs })),
+      routes: async ({ db, credentials, dir }) => {
+        const lifecycle = await lifecycleTestRoutes({ db, credentials, dir });
+        return {
+          close: lifecycle.close,
+          routes: [
+            ...lifecycle.routes,
+            ...supportApiRoutes(supportServices({ config: supportConfig, logger, db, store, log, state: new PipelineStateRepository(db), credentials, jobs })),
+            ...billingRoutes(
+              new BillingService({
+                db,
+                provider: noBilling(billingDisabled),
+                entitlements: new EntitlementsReader(db, { graceMs: 7 * 86_400_000 }),
+                publicUrl: 'http://console.test',
+              }),
+            ),
+          ],
+        };
+      },
     });
     for (const name of [...ROLES, 'staff', 'outsider']) {
       const u = await app.service.createUser({ email: `${name}@matrix.test`, password: PASSWORD, name, verified: true, isStaff: name === 'staff' });
@@ -83,13 +111,22 @@ describe('permission matrix: every route × every role × own and other organisa
   /** A fresh organisation with the four role holders (or only the outsider), a property, a key and an extra member. */
   async function fixture(members: 'roles' | 'outsider') {
     const owner = members === 'roles' ? users.owner : users.outsider;
-    const org = await app.service.createOrg(operator, { name: `org-${Math.random()}`, ownerId: owner });
+    // on Scale: five members are past Free's member limit, and the guard, not the plan, is what this judges
+    const org = await app.service.createOrg(operator, { name: `org-${Math.random()}`, ownerId: owner, planId: 'scale' });
     if (members === 'roles')
       for (const r of ['admin', 'editor', 'viewer'] as const) await app.db('memberships').insert({ organization_id: org.id, user_id: users[r], role: r });
     const extra = await app.service.createUser({ email: `extra-${Math.random()}@matrix.test`, password: PASSWORD, name: 'x' });
     await app.db('memberships').insert({ organization_id: org.id, user_id: extra.id, role: 'editor' });
     const property = await app.service.createProperty(operator, org.id, { name: 'p', domain: 'p.matrix.test' });
     const { key } = await app.service.createKey(operator, property.id, { kind: 'ingest', name: 'k' });
+    const deletion = await new LifecycleRepository(app.db).createReceipt({
+      id: `del_${Math.random().toString(36).slice(2)}`,
+      organizationId: org.id,
+      propertyId: property.id,
+      subject: { kind: 'user_id', sha256: '0'.repeat(64) },
+      reason: 'matrix',
+      requestedBy: null,
+    });
     const replay = await new ReplayRepository(app.db).create({
       organizationId: org.id,
       propertyId: property.id,
@@ -99,7 +136,7 @@ describe('permission matrix: every route × every role × own and other organisa
       reason: 'matrix',
       actor: operator,
     });
-    return { orgId: org.id, propertyId: property.id, keyId: key.id, userId: extra.id, replayId: replay.id, visitorId: '123.456' };
+    return { orgId: org.id, propertyId: property.id, keyId: key.id, userId: extra.id, replayId: replay.id, deletionId: deletion.id, visitorId: '123.456' };
   }
 
   function url(route: ApiRoute, ids: Record<string, string>): string {

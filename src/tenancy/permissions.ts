@@ -23,6 +23,11 @@ export const PERMISSIONS = [
   'keys.manage',
   'audit.read',
   'reports.read',
+  // the data lifecycle (src/lifecycle): a person's deletion, export, import (backfill), retention
+  'data.delete',
+  'data.export',
+  'data.import',
+  'retention.manage',
   /** Support tools: the visitor inspector, dead-letter listings, replay state and diffs. */
   'support.read',
   /** Support tools that change data: replays and dead-letter redrives (always audited). */
@@ -35,19 +40,10 @@ export type Access = Permission | 'public' | 'signed_in';
 
 const VIEWER: Permission[] = ['org.read', 'members.read', 'properties.read', 'reports.read'];
 const EDITOR: Permission[] = [...VIEWER, 'properties.update'];
-const ADMIN: Permission[] = [
-  ...EDITOR,
-  'org.update',
-  'members.manage',
-  'properties.create',
-  'properties.delete',
-  'keys.read',
-  'keys.manage',
-  'audit.read',
-  'support.read',
-  'support.run',
-];
-const OWNER: Permission[] = [...ADMIN, 'org.delete', 'billing.manage'];
+/** What only an owner may do; an admin may do everything else. */
+const OWNER_ONLY: Permission[] = ['org.delete', 'billing.manage'];
+const OWNER: Permission[] = [...PERMISSIONS];
+const ADMIN: Permission[] = OWNER.filter((p) => !OWNER_ONLY.includes(p));
 /**
  * Read-only, no secrets (key listings show no secret, but staff do not need even those), plus the
  * support tools: replays and redrives rebuild data from the raw zone and change no setting.

@@ -36,5 +36,13 @@ export function createReportAccess(deps: { credentials: CredentialCache; api: Ap
     await authorizeMember(deps.api, req, user, p?.tenantId ?? null, 'reports.read');
     return p!;
   };
-  return { session, authorize };
+  /** Tenant SQL: as reports, but a read key may leave the property out (its own is meant). */
+  const authorizeSql = async (token: string | null, propertyId: string | null, req: Request): Promise<TenantProperty> => {
+    if (propertyId) return authorize(token, propertyId, req);
+    if (!token) throw new TallyError('invalid_argument', 'propertyId is required when signed in with a session', { reason: 'property_required' });
+    const p = deps.credentials.resolveKey(token, 'read');
+    if (!p) throw new TallyError('unauthenticated', 'unknown or revoked read key');
+    return p;
+  };
+  return { session, authorize, authorizeSql };
 }

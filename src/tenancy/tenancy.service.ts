@@ -1,20 +1,19 @@
 import type { Db } from '../infra/metadata/db.js';
 import { TallyError } from '../infra/errors.js';
-import type { Mailer } from '../infra/mailer/mailer.port.js';
 import { DEFAULT_PROPERTY_SETTINGS } from '../domain/property-settings.js';
 import { appendAudit, type Actor } from './audit.repository.js';
 import { consumeToken, issueToken, peekToken } from './auth-token.repository.js';
 import { installSnippets } from './install-snippets.js';
 import { TtlCache } from './ttl-cache.js';
-import { hashPassword, passwordProblem } from './password.js';
+import { UserAccounts } from './user-accounts.js';
+import { planEntitlements } from '../domain/plans.js';
+import { assertMemberRoom } from './member-limit.js';
 import type { Role } from './permissions.js';
 import { displayPrefix, hashSecret, newId, newMeasurementId, newSecret, type KeyScope } from './secrets.js';
 import { iso, keyView, settingsOf, type KeyView, type OrgView } from './tenancy.views.js';
 
 const HOUR = 3_600_000;
 const INVITATION_TTL = 7 * 24 * HOUR;
-const VERIFY_TTL = 48 * HOUR;
-const RESET_TTL = HOUR;
 
 export interface PropertyInput {
   name?: string;
@@ -32,121 +31,7 @@ export interface PropertyInput {
  * The accounts and tenancy operations, each with its rules and its audit record. The JSON API and
  * the CLI (`tally user|org|key|tenant …`) both call these, so they behave the same.
  */
-export class TenancyService {
-  constructor(
-    readonly db: Db,
-    private readonly opts: { mailer?: Mailer; publicUrl?: string } = {},
-  ) {}
-
-  private get publicUrl(): string {
-    return this.opts.publicUrl ?? '';
-  }
-
-  private async mail(m: Parameters<Mailer['send']>[0]): Promise<void> {
-    if (!this.opts.mailer) throw new TallyError('unavailable', 'no mailer configured here');
-    await this.opts.mailer.send(m);
-  }
-
-  // ---- users -------------------------------------------------------------------------------
-
-  async userById(id: string): Promise<Record<string, any> | null> {
-    return (await this.db('users').where({ id }).first()) ?? null;
-  }
-
-  async userByEmail(email: string): Promise<Record<string, any> | null> {
-    return (await this.db('users').where({ email: email.toLowerCase() }).first()) ?? null;
-  }
-
-  private checkPassword(password: string): void {
-    const problem = passwordProblem(password);
-    if (problem) throw new TallyError('unprocessable', `password: ${problem}`, { reason: 'weak_password', fields: { password: problem } });
-  }
-
-  /** A new user with a password; `existing: 'claim'` sets the password of a user made without one (by `tenant create`). */
-  async createUser(input: { email: string; password: string; name?: string | null; isStaff?: boolean; verified?: boolean }): Promise<Record<string, any>> {
-    this.checkPassword(input.password);
-    const email = input.email.toLowerCase();
-    const passwordHash = await hashPassword(input.password);
-    const existing = await this.userByEmail(email);
-    if (existing?.password_hash) throw new TallyError('conflict', 'an account with this e-mail exists', { reason: 'email_taken' });
-    const row = {
-      name: input.name ?? null,
-      password_hash: passwordHash,
-      is_staff: input.isStaff ?? false,
-      email_verified_at: input.verified ? new Date() : null,
-      password_changed_at: new Date(),
-    };
-    if (existing) {
-      // made by `tenant create` for an owner who never signed up: signing up claims it, unverified
-      const [u] = await this.db('users').where({ id: existing.id }).whereNull('password_hash').update(row).returning('*');
-      if (!u) throw new TallyError('conflict', 'an account with this e-mail exists', { reason: 'email_taken' });
-      return u;
-    }
-    try {
-      const [u] = await this.db('users')
-        .insert({ id: newId(), email, ...row })
-        .returning('*');
-      return u;
-    } catch (err) {
-      if ((err as { code?: string }).code === '23505') throw new TallyError('conflict', 'an account with this e-mail exists', { reason: 'email_taken' });
-      throw err;
-    }
-  }
-
-  async sendVerification(user: Record<string, any>): Promise<void> {
-    const token = await issueToken(this.db, { kind: 'verify_email', email: user.email, userId: user.id, ttlMs: VERIFY_TTL });
-    const link = `${this.publicUrl}/verify?token=${token}`;
-    await this.mail({
-      to: user.email,
-      subject: 'Verify your e-mail for Tally',
-      text: `Open this link to verify your e-mail address:\n\n${link}\n\nIt works for 48 hours.`,
-      link,
-    });
-  }
-
-  async verifyEmail(token: string): Promise<Record<string, any>> {
-    const t = await consumeToken(this.db, 'verify_email', token);
-    if (!t?.user_id) throw new TallyError('invalid_argument', 'the link is invalid, used or expired', { reason: 'invalid_token' });
-    const [u] = await this.db('users').where({ id: t.user_id, email: t.email }).update({ email_verified_at: new Date() }).returning('*');
-    if (!u) throw new TallyError('invalid_argument', 'the link is invalid, used or expired', { reason: 'invalid_token' });
-    return u;
-  }
-
-  /** Always succeeds (says nothing about whether the e-mail has an account). */
-  async requestPasswordReset(email: string): Promise<void> {
-    const user = await this.userByEmail(email);
-    if (!user) return;
-    const token = await issueToken(this.db, { kind: 'password_reset', email: user.email, userId: user.id, ttlMs: RESET_TTL });
-    const link = `${this.publicUrl}/password-reset?token=${token}`;
-    await this.mail({
-      to: user.email,
-      subject: 'Reset your Tally password',
-      text: `Open this link to choose a new password:\n\n${link}\n\nIt works once, for one hour. If you did not ask for it, ignore this message.`,
-      link,
-    });
-  }
-
-  /** Sets the new password and ends every session of the user; returns the user id. */
-  async confirmPasswordReset(token: string, password: string, endSessions: (userId: string) => Promise<unknown>): Promise<string> {
-    this.checkPassword(password);
-    const t = await consumeToken(this.db, 'password_reset', token);
-    if (!t?.user_id) throw new TallyError('invalid_argument', 'the link is invalid, used or expired', { reason: 'invalid_token' });
-    // whoever can read the mailbox proved they own the address
-    await this.db('users')
-      .where({ id: t.user_id })
-      .update({
-        password_hash: await hashPassword(password),
-        password_changed_at: new Date(),
-        email_verified_at: this.db.raw('coalesce(email_verified_at, now())'),
-      });
-    await endSessions(t.user_id);
-    return t.user_id;
-  }
-
-  async setStaff(userId: string, isStaff: boolean): Promise<void> {
-    await this.db('users').where({ id: userId }).update({ is_staff: isStaff });
-  }
-
+export class TenancyService extends UserAccounts {
   // ---- organisations -----------------------------------------------------------------------
 
   async memberships(userId: string): Promise<{ organizationId: string; role: Role }[]> {
@@ -174,20 +59,18 @@ export class TenancyService {
   }
 
   async getOrg(organizationId: string): Promise<OrgView | null> {
-    const r = await this.db('organizations as o')
-      .join('plans as p', 'p.id', 'o.plan_id')
-      .where('o.id', organizationId)
-      .first('o.*', 'p.name as plan_name', 'p.monthly_event_quota', 'p.rate_limit_per_second', 'p.max_properties');
+    const r = await this.db('organizations').where({ id: organizationId }).first();
     if (!r) return null;
+    const plan = planEntitlements(r.plan_id);
     return {
       id: r.id,
       name: r.name,
       plan: {
-        id: r.plan_id,
-        name: r.plan_name,
-        monthlyEventQuota: Number(r.monthly_event_quota),
-        rateLimitPerSecond: Number(r.rate_limit_per_second),
-        maxProperties: Number(r.max_properties),
+        id: plan.planId,
+        name: plan.name,
+        monthlyEventQuota: plan.monthlyEvents,
+        rateLimitPerSecond: plan.ratePerSecond,
+        maxProperties: plan.maxProperties,
       },
       createdAt: iso(r.created_at)!,
     };
@@ -218,14 +101,14 @@ export class TenancyService {
   async createOrg(actor: Actor, input: { name: string; ownerId: string; planId?: string }, db: Db = this.db): Promise<OrgView> {
     const id = newId();
     await db.transaction(async (tx) => {
-      await tx('organizations').insert({ id, name: input.name, plan_id: input.planId ?? 'free' });
+      await tx('organizations').insert({ id, name: input.name, plan_id: input.planId ?? this.defaultPlanId });
       await tx('memberships').insert({ organization_id: id, user_id: input.ownerId, role: 'owner' });
       await appendAudit(tx, actor, {
         organizationId: id,
         action: 'organization.create',
         targetType: 'organization',
         targetId: id,
-        after: { name: input.name, planId: input.planId ?? 'free', owner: input.ownerId },
+        after: { name: input.name, planId: input.planId ?? this.defaultPlanId, owner: input.ownerId },
       });
     });
     return (await this.getOrg(id))!;
@@ -283,6 +166,7 @@ export class TenancyService {
     if (input.role === 'owner' && (await this.roleIn(actor.userId ?? '', organizationId)) !== 'owner' && actor.kind !== 'operator') {
       throw new TallyError('permission_denied', 'only an owner can invite an owner', { reason: 'owner_only' });
     }
+    await assertMemberRoom(this.db, organizationId);
     const email = input.email.toLowerCase();
     const token = await issueToken(this.db, {
       kind: 'invitation',
@@ -316,6 +200,8 @@ export class TenancyService {
     const peek = await peekToken(this.db, 'invitation', token);
     // another person's invitation answers as an unknown one: a forwarded link does not work
     if (!peek || peek.email !== user.email.toLowerCase() || !peek.organization_id) throw notFound('invitation');
+    const member = await this.db('memberships').where({ organization_id: peek.organization_id, user_id: user.id }).first('role');
+    if (!member) await assertMemberRoom(this.db, peek.organization_id);
     const t = await consumeToken(this.db, 'invitation', token);
     if (!t) throw notFound('invitation');
     const organizationId = t.organization_id!;
@@ -323,6 +209,7 @@ export class TenancyService {
     await this.db.transaction(async (tx) => {
       const existing = await tx('memberships').where({ organization_id: organizationId, user_id: user.id }).first();
       if (existing) return;
+      await assertMemberRoom(tx, organizationId, { lock: true });
       await tx('memberships').insert({ organization_id: organizationId, user_id: user.id, role });
       await appendAudit(tx, actor, { organizationId, action: 'member.join', targetType: 'member', targetId: user.id, after: { email: user.email, role } });
     });
@@ -413,18 +300,14 @@ export class TenancyService {
     const db = opts.db ?? this.db;
     const id = await db.transaction(async (tx) => {
       // lock the organisation so two concurrent creations cannot both pass the limits
-      const org = await tx('organizations as o')
-        .join('plans as p', 'p.id', 'o.plan_id')
-        .where('o.id', organizationId)
-        .forUpdate('o')
-        .first('o.id', 'p.max_properties');
+      const org = await tx('organizations').where({ id: organizationId }).forUpdate().first('id', 'plan_id');
       if (!org) throw notFound('organization');
       const [{ n }] = await tx('properties').where({ organization_id: organizationId }).count({ n: '*' });
       if (opts.unverified && Number(n) >= 1) {
         throw new TallyError('permission_denied', 'verify your e-mail address to create more than one property', { reason: 'email_not_verified' });
       }
-      if (Number(n) >= Number(org.max_properties))
-        throw new TallyError('permission_denied', `the plan allows ${org.max_properties} properties`, { reason: 'plan_limit' });
+      const { maxProperties } = planEntitlements(org.plan_id);
+      if (Number(n) >= maxProperties) throw new TallyError('permission_denied', `the plan allows ${maxProperties} properties`, { reason: 'plan_limit' });
       const [row] = await tx('properties')
         .insert({
           organization_id: organizationId,

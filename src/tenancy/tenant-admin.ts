@@ -1,5 +1,6 @@
 import type { Db } from '../infra/metadata/db.js';
 import { TallyError } from '../infra/errors.js';
+import { isPlanId, PLANS } from '../domain/plans.js';
 
 /** What the operator sees of a tenant (an organisation): never a secret, only key prefixes. */
 export interface TenantSummary {
@@ -60,9 +61,8 @@ export async function getTenant(db: Db, organizationId: string): Promise<TenantD
 }
 
 export async function setTenantPlan(db: Db, organizationId: string, planId: string): Promise<TenantSummary> {
-  const plan = await db('plans').where({ id: planId }).first();
-  if (!plan) {
-    const ids = await db('plans').orderBy('price_cents').pluck('id');
+  if (!isPlanId(planId)) {
+    const ids = PLANS.map((p) => p.planId);
     throw new TallyError('invalid_argument', `unknown plan ${JSON.stringify(planId)} (plans: ${ids.join(', ')})`, { reason: 'unknown_plan' });
   }
   const n = await db('organizations').where({ id: organizationId }).update({ plan_id: planId });

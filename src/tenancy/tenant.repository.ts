@@ -1,6 +1,7 @@
 import type { Db } from '../infra/metadata/db.js';
 import { DEFAULT_PROPERTY_SETTINGS } from '../domain/property-settings.js';
 import type { TenantProperty } from '../domain/tenant-property.js';
+import { hardCapOf, planEntitlements } from '../domain/plans.js';
 import { TallyError } from '../infra/errors.js';
 import { displayPrefix, hashSecret, newId, newSecret, type KeyScope } from './secrets.js';
 import { assertTimeZone, TenancyService } from './tenancy.service.js';
@@ -109,7 +110,6 @@ export async function loadCredentials(db: Db): Promise<{ keys: KeyRow[]; propert
     .select('hash', 'scope', 'organization_id', 'property_id');
   const props = await db('properties as p')
     .join('organizations as o', 'o.id', 'p.organization_id')
-    .join('plans as pl', 'pl.id', 'o.plan_id')
     .select(
       'p.id',
       'p.organization_id',
@@ -123,9 +123,6 @@ export async function loadCredentials(db: Db): Promise<{ keys: KeyRow[]; propert
       'p.engaged_session_seconds',
       'p.key_events',
       'o.plan_id',
-      'pl.monthly_event_quota',
-      'pl.rate_limit_per_second',
-      'pl.rate_burst',
     );
   return {
     keys: keys.map((k) => ({ ...k, property_id: String(k.property_id) })),
@@ -140,6 +137,7 @@ export async function getProperty(db: Db, propertyId: string): Promise<PropertyR
 }
 
 function toPropertyRow(r: Record<string, any>): PropertyRow {
+  const plan = planEntitlements(r.plan_id);
   return {
     tenantId: r.organization_id,
     propertyId: String(r.id),
@@ -153,8 +151,9 @@ function toPropertyRow(r: Record<string, any>): PropertyRow {
     engagedSessionSeconds: Number(r.engaged_session_seconds),
     keyEvents: typeof r.key_events === 'string' ? JSON.parse(r.key_events) : r.key_events,
     planId: r.plan_id,
-    monthlyEventQuota: Number(r.monthly_event_quota),
-    rateLimitPerSecond: Number(r.rate_limit_per_second),
-    rateBurst: Number(r.rate_burst),
+    monthlyEventQuota: plan.monthlyEvents,
+    quotaHardCap: hardCapOf(plan),
+    rateLimitPerSecond: plan.ratePerSecond,
+    rateBurst: plan.burst,
   };
 }

@@ -5,11 +5,11 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import axe from 'axe-core';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWithService } from '../support/services.js';
 import { eventually, startTally, type TallyProcess } from '../support/tally-process.js';
+import { visitPage, type A11yFinding } from '../support/console-visit.js';
 
 /**
  * The web console in Debian's Chromium, as a new customer uses it: sign up, verify from the
@@ -60,36 +60,12 @@ describeWithService('web console in headless Chromium', 'chromium', 'CHROMIUM_PA
   let snippet = '';
   const cspViolations: string[] = [];
   const pageErrors: string[] = [];
-  const a11y: { page: string; id: string; impact: string; help: string; nodes: number }[] = [];
+  const a11y: A11yFinding[] = [];
   const email = `ada+${Date.now()}@example.com`;
   const password = 'correct horse battery staple';
   let propertyId = '';
 
-  /** Axe in the page (evaluated through the devtools protocol, so the CSP is not loosened), then screenshots at both widths. */
-  async function visit(name: string, ready?: () => Promise<unknown>): Promise<void> {
-    await ready?.();
-    // widgets still reloading after a change are not what the page looks like
-    await expect.poll(() => page.locator('.is-reloading').count(), { timeout: 15_000 }).toBe(0);
-    await page.evaluate(axe.source);
-    const result = (await page.evaluate(`axe.run(document, { resultTypes: ['violations'] })`)) as axe.AxeResults;
-    for (const v of result.violations) {
-      if (v.impact === 'serious' || v.impact === 'critical') a11y.push({ page: name, id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.length });
-    }
-    await page.screenshot({ path: path.join(SHOTS, `${name}-1280.png`), fullPage: true });
-    await page.setViewportSize({ width: 375, height: 812 });
-    await page.waitForTimeout(150);
-    const narrow = (await page.evaluate(`axe.run(document, { resultTypes: ['violations'] })`)) as axe.AxeResults;
-    for (const v of narrow.violations) {
-      if (v.impact === 'serious' || v.impact === 'critical')
-        a11y.push({ page: `${name}@375`, id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.length });
-    }
-    // nothing may stick out sideways at 375 px
-    const overflow = await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth');
-    expect(overflow, `${name} scrolls sideways at 375 px`).toBeLessThanOrEqual(0);
-    await page.screenshot({ path: path.join(SHOTS, `${name}-375.png`), fullPage: true });
-    await page.setViewportSize({ width: 1280, height: 800 });
-    await page.waitForTimeout(100);
-  }
+  const visit = (name: string, ready?: () => Promise<unknown>) => visitPage(page, SHOTS, a11y, name, ready);
 
   const sitePage = (title: string, links: string) =>
     `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title>\n${snippet}\n</head><body><h1>${title}</h1><nav>${links}</nav></body></html>`;
@@ -101,7 +77,11 @@ describeWithService('web console in headless Chromium', 'chromium', 'CHROMIUM_PA
     fs.rmSync(SHOTS, { recursive: true, force: true });
     fs.mkdirSync(SHOTS, { recursive: true });
     const port = await freePort();
-    tally = await startTally({ env: { PORT: String(port), TALLY_PUBLIC_URL: `http://127.0.0.1:${port}`, TALLY_TRANSFORM_INTERVAL_MS: '2000' } });
+    // billing off (provider none), whatever the shell's services env says: the Billing page's self-hosted view
+    tally = await startTally({
+      env: { PORT: String(port), TALLY_PUBLIC_URL: `http://127.0.0.1:${port}`, TALLY_TRANSFORM_INTERVAL_MS: '2000' },
+      unset: ['STRIPE_SECRET_KEY', 'STRIPE_API_BASE', 'STRIPE_WEBHOOK_SECRET'],
+    });
     site = http.createServer((req, res) => {
       const p = (req.url ?? '/').split('?')[0];
       const links = '<a id="home" href="/">Home</a> <a id="pricing" href="/pricing">Pricing</a> <a id="about" href="/about">About</a>';
@@ -305,8 +285,11 @@ describeWithService('web console in headless Chromium', 'chromium', 'CHROMIUM_PA
     await visit('settings-audit', () => page.locator('table.audit tbody tr').first().waitFor());
     expect(await page.locator('table.audit').innerText()).toMatch(/key/i);
 
+    // without STRIPE_SECRET_KEY (provider none) the owner's Billing page shows the plan and usage only
     await page.getByRole('link', { name: 'Billing' }).click();
-    await visit('billing', () => page.getByRole('heading', { name: 'Billing' }).waitFor());
+    await visit('billing', () => page.getByText('Billing is not enabled on this installation (self-hosted).').waitFor());
+    expect(await page.getByTestId('billing-plan').innerText()).toBe('Free');
+    expect(await page.getByRole('button', { name: /Upgrade to/ }).count()).toBe(0);
     await page.getByRole('link', { name: 'Support' }).click();
     await visit('support', () => page.getByRole('heading', { name: 'Support' }).waitFor());
     await page.goto(`${tally.baseUrl}/invitations/not-a-real-token`);
@@ -359,7 +342,9 @@ describeWithService('web console dashboard on the demo data', 'chromium', 'CHROM
     for (let i = 0; i < 3; i++) {
       // a fresh document each time: the first paint and the widgets of a cold dashboard load
       await page.goto(`${tally.baseUrl}/p/${propertyId}?range=7d`);
-      await page.waitForSelector('html[data-widgets-filled="1"]', { timeout: 30_000 });
+      // generous: the demo's own ingest and transform share the CI machine's two cores with the
+      // other suites; the figures printed below are what this test is for, not a bound
+      await page.waitForSelector('html[data-widgets-filled="1"]', { timeout: 90_000 });
       times.push(
         (await page.evaluate(
           `({ fcp: performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN, filled: performance.getEntriesByName('tally:widgets-filled')[0]?.startTime ?? NaN })`,
@@ -377,5 +362,5 @@ describeWithService('web console dashboard on the demo data', 'chromium', 'CHROM
     await page.waitForTimeout(200);
     await page.screenshot({ path: path.join(SHOTS, 'dashboard-demo-375.png'), fullPage: true });
     await context.close();
-  }, 240_000);
+  }, 480_000);
 });

@@ -26,6 +26,14 @@ describe('npm start on an empty data dir', () => {
     expect(report.rows.length).toBeGreaterThanOrEqual(2);
     const sessions = report.rows.reduce((n: number, row: any) => n + Number(row.metricValues[1].value), 0);
     expect(sessions).toBeGreaterThan(100);
+    // the README's tenant SQL request works on the demo (its plan includes the `sql` feature)
+    const sql = await fetch(`${tally.baseUrl}/v1/sql`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${readKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ query: 'SELECT device_category, count(*) AS events FROM events GROUP BY 1 ORDER BY 2 DESC' }),
+    });
+    expect(sql.status, await sql.clone().text()).toBe(200);
+    expect(((await sql.json()) as any).rows.length).toBeGreaterThanOrEqual(2);
     // the demo owner's console login, printed beside the keys
     const [, email, password] = /log in as (\S+), password (\S+)\)/.exec(out)!;
     const login = await fetch(`${tally.baseUrl}/api/auth/login`, {

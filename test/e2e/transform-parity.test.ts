@@ -255,7 +255,7 @@ describeWithService('transform parity: DuckDB and Spark give identical rows', 's
     const links = await rows(`SELECT client_id, user_id, link_kind, event_id FROM ${b.tables.identities} WHERE client_id = 'anon'`);
     expect(links).toEqual([{ client_id: 'anon', user_id: 'u-7', link_kind: 'identify', event_id: 'id-link' }]);
     expect(a.result.rawRead).toBeGreaterThan(a.result.eventsWritten);
-  }, 600_000);
+  }, 900_000);
 
   it('on a generated dataset of more than 200 000 events', async () => {
     const settings = settingsFor('p-large');
@@ -275,5 +275,5 @@ describeWithService('transform parity: DuckDB and Spark give identical rows', 's
     const b = await run(spark, settings, 'spark_large');
     expect(a.result.eventsWritten).toBeGreaterThan(150_000);
     await expectIdentical(a, b);
-  }, 600_000);
+  }, 900_000);
 });

@@ -42,3 +42,13 @@ export function describeWithService(title: string, name: string, envVar: string,
   }
   describe(title, () => body(value));
 }
+
+/**
+ * stripe-mock (`scripts/services up stripe`): the Stripe settings of the env, or null (skipped
+ * locally, failing under CI=true through `describeWithService`'s rule).
+ */
+export function stripeMockEnv(): { apiBase: string; secretKey: string; webhookSecret: string } | null {
+  const apiBase = process.env.STRIPE_API_BASE;
+  if (!apiBase) return null;
+  return { apiBase, secretKey: process.env.STRIPE_SECRET_KEY || 'sk_test_tally', webhookSecret: process.env.STRIPE_WEBHOOK_SECRET || 'whsec_tally_test' };
+}

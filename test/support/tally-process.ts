@@ -22,6 +22,12 @@ export function tempDataDir(prefix = 'tally-e2e-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
+/** `env` without `names` (a test that needs a variable of the shell unset, e.g. billing off). */
+function withoutVars(env: NodeJS.ProcessEnv, names: string[]): NodeJS.ProcessEnv {
+  for (const n of names) delete env[n];
+  return env;
+}
+
 /** Starts `tally <role>` as a child process on a random port and waits until it listens. */
 /** Variables that point Tally at external services; the embedded profile runs without them. */
 const SERVICE_VARS = ['DATABASE_URL', 'REDIS_URL', 'KAFKA_BROKERS', 'TALLY_EVENT_LOG', 'S3_BUCKET', 'S3_ENDPOINT', 'S3_PREFIX', 'S3_FORCE_PATH_STYLE'];
@@ -32,14 +38,17 @@ export function embeddedEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-export async function startTally(opts: { dataDir?: string; role?: string; env?: Record<string, string> } = {}): Promise<TallyProcess> {
+export async function startTally(opts: { dataDir?: string; role?: string; env?: Record<string, string>; unset?: string[] } = {}): Promise<TallyProcess> {
   const dataDir = opts.dataDir ?? tempDataDir();
   const info = path.join(dataDir, 'server.json');
   fs.rmSync(info, { force: true });
   let out = '';
   const child = spawn(process.execPath, [BIN, opts.role ?? 'serve'], {
     cwd: ROOT,
-    env: { ...embeddedEnv(), TALLY_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', TALLY_DEMO: 'off', LOG_LEVEL: 'warn', ...opts.env },
+    env: withoutVars(
+      { ...embeddedEnv(), TALLY_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', TALLY_DEMO: 'off', LOG_LEVEL: 'warn', ...opts.env },
+      opts.unset ?? [],
+    ),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout!.on('data', (d) => (out += d));

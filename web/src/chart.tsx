@@ -96,7 +96,8 @@ export function Chart(props: ChartProps) {
           grid: { show: false },
           ticks: { show: false },
           font: '12px system-ui, sans-serif',
-          values: (_u, splits) => splits.map(dateFmt),
+          // a daily chart labels days only (uPlot may split at half days)
+          values: (_u, splits) => splits.map((ts) => (props.hourly || ts % 86_400 === 0 ? dateFmt(ts) : '')),
           space: small ? 70 : 90,
         },
         {

@@ -2,12 +2,14 @@ import { render, type ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { accounts } from './api';
 import { match, navigate, onLinkClick, useLocation } from './router';
-import { loadSession, SessionCtx, type Session } from './session';
+import { atLeast, loadSession, roleIn, SessionCtx, type Session } from './session';
 import { AcceptInvitation, Forgot, Login, Reset, Signup, Verify } from './pages/auth';
 import { Dashboard, goHome } from './pages/dashboard';
 import { Install, Welcome } from './pages/onboarding';
 import { ComingSoon, Settings } from './pages/settings';
 import { ErrorBox, Logo, Skeleton } from './ui';
+import { Billing } from './pages/billing';
+import { BillingBanner } from './billing-banner';
 import './styles.css';
 
 const PUBLIC: [string, () => preact.JSX.Element][] = [
@@ -86,7 +88,13 @@ function Routed({ path, search, session }: { path: string; search: string; sessi
   if ((m = match('/p/:id/install', path))) return <Install propertyId={m.id} key={m.id} />;
   if ((m = match('/p/:id/settings', path))) return <Settings propertyId={m.id} tab="property" key={m.id} />;
   if ((m = match('/p/:id/settings/:tab', path))) return <Settings propertyId={m.id} tab={m.tab} key={m.id} />;
-  if (path === '/billing') return <ComingSoon title="Billing" text="Plans, usage and invoices will live here." />;
+  if ((m = match('/orgs/:orgId/billing', path))) return <Billing orgId={m.orgId} search={search} />;
+  if (path === '/billing') {
+    // the organisation in view, else the first one this person may see billing of
+    const org = billingOrg(session, null) ?? session.orgs[0]?.id;
+    navigate(org ? `/orgs/${encodeURIComponent(org)}/billing` : '/', { replace: true });
+    return <Skeleton lines={6} />;
+  }
   if (path === '/support') return <ComingSoon title="Support" text="Contact the Tally team and follow your requests here." />;
   return (
     <div class="page">
@@ -96,6 +104,13 @@ function Routed({ path, search, session }: { path: string; search: string; sessi
       </p>
     </div>
   );
+}
+
+/** The organisation whose Billing page the nav links to: the one in view when this person is its owner or admin. */
+function billingOrg(session: Session, orgInView: string | null): string | null {
+  const may = (id: string) => atLeast(roleIn(session, id), 'admin');
+  if (orgInView) return may(orgInView) ? orgInView : null;
+  return session.orgs.find((o) => may(o.id))?.id ?? null;
 }
 
 function Splash() {
@@ -109,11 +124,14 @@ function Splash() {
 function Shell({ session, path, children }: { session: Session; path: string; children: ComponentChildren }) {
   const pm = match('/p/:id', path) ?? match('/p/:id/install', path) ?? match('/p/:id/settings', path) ?? match('/p/:id/settings/:tab', path);
   const current = session.properties.find((p) => p.id === pm?.id) ?? session.properties[0];
+  const billingPath = match('/orgs/:orgId/billing', path);
+  const orgInView = billingPath?.orgId ?? current?.organizationId ?? session.orgs[0]?.id ?? null;
+  const billingOf = billingOrg(session, orgInView);
   const section = path.includes('/settings')
     ? 'settings'
     : path.endsWith('/install')
       ? 'install'
-      : path === '/billing'
+      : billingPath
         ? 'billing'
         : path === '/support'
           ? 'support'
@@ -167,7 +185,7 @@ function Shell({ session, path, children }: { session: Session; path: string; ch
             {current && link('dashboard', `/p/${current.id}`, 'Dashboard')}
             {current && link('install', `/p/${current.id}/install`, 'Install')}
             {current && link('settings', `/p/${current.id}/settings`, 'Settings')}
-            {link('billing', '/billing', 'Billing')}
+            {billingOf && link('billing', `/orgs/${encodeURIComponent(billingOf)}/billing`, 'Billing')}
             {link('support', '/support', 'Support')}
           </nav>
           <div class="account">
@@ -199,6 +217,7 @@ function Shell({ session, path, children }: { session: Session; path: string; ch
         </div>
       </header>
       <main id="main" class="main" tabIndex={-1}>
+        {orgInView && !billingPath && <BillingBanner orgId={orgInView} canOpen={atLeast(roleIn(session, orgInView), 'admin')} />}
         {children}
       </main>
     </div>

@@ -66,7 +66,16 @@ describe('loadConfig', () => {
   });
 
   it('reads the report limits, 10 s deadline by default', () => {
-    expect(loadConfig({}).reports).toEqual({ timeoutMs: 10_000, concurrency: 3, perTenant: 1, queuePerTenant: 10, requestsPerKeyPerMinute: 600 });
+    expect(loadConfig({}).reports).toEqual({
+      timeoutMs: 10_000,
+      concurrency: 3,
+      perTenant: 1,
+      queuePerTenant: 10,
+      requestsPerKeyPerMinute: 600,
+      sqlMaxRows: 10_000,
+      sqlTimeoutMs: 10_000,
+    });
+    expect(loadConfig({ TALLY_SQL_MAX_ROWS: '50', TALLY_SQL_TIMEOUT_MS: '2000' }).reports).toMatchObject({ sqlMaxRows: 50, sqlTimeoutMs: 2000 });
     expect(loadConfig({ TALLY_REPORT_TIMEOUT_MS: '2500', TALLY_REPORT_RATE_PER_MINUTE: '60' }).reports).toMatchObject({
       timeoutMs: 2500,
       requestsPerKeyPerMinute: 60,

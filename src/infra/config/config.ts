@@ -2,6 +2,7 @@ import { totalmem } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { parseProxyTrust, type ProxyTrustSetting } from '../http/proxy-trust.js';
+import { FREE_PLAN_ID, isPlanId, PLANS } from '../../domain/plans.js';
 
 /**
  * Configuration is parsed and validated once, at start-up, from environment variables; each
@@ -109,12 +110,29 @@ const schema = {
     TALLY_REPORT_TENANT_CONCURRENCY: positiveInt.default(1),
     TALLY_REPORT_TENANT_QUEUE: z.coerce.number().int().min(0).default(10),
     TALLY_REPORT_RATE_PER_MINUTE: positiveInt.default(600),
+    TALLY_SQL_MAX_ROWS: positiveInt.default(10_000),
+    TALLY_SQL_TIMEOUT_MS: positiveInt.default(10_000),
   }),
   accounts: z.object({
     SMTP_URL: url.optional(),
     TALLY_MAIL_FROM: z.string().min(3).default('Tally <no-reply@tally.localhost>'),
     /** Where links in e-mails point (the console's origin); default http://localhost:PORT. */
     TALLY_PUBLIC_URL: url.optional(),
+  }),
+  billing: z.object({
+    /** Set: Stripe bills organisations (provider `stripe`); unset: provider `none`, everyone on TALLY_DEFAULT_PLAN. */
+    STRIPE_SECRET_KEY: z.string().min(1).optional(),
+    /** Another Stripe API host (stripe-mock in tests), e.g. http://127.0.0.1:12111. */
+    STRIPE_API_BASE: url.optional(),
+    STRIPE_WEBHOOK_SECRET: z.string().min(1).optional(),
+    /** The Billing Meter's event name the hourly usage is sent as. */
+    STRIPE_METER_EVENT_NAME: z.string().min(1).default('tally_events'),
+    TALLY_DEFAULT_PLAN: z
+      .string()
+      .refine(isPlanId, `one of ${PLANS.map((p) => p.planId).join(', ')}`)
+      .default(FREE_PLAN_ID),
+    /** Days reports and exports stay open after a failed payment. */
+    TALLY_BILLING_GRACE_DAYS: z.coerce.number().min(0).max(90).default(7),
   }),
   demo: z.object({
     TALLY_DEMO: z.enum(['on', 'off']).default('on'),
@@ -163,10 +181,20 @@ export interface Config {
     perTenant: number;
     queuePerTenant: number;
     requestsPerKeyPerMinute: number;
+    /** Tenant SQL (`POST /v1/sql`): rows returned at most, and each statement's time limit. */
+    sqlMaxRows: number;
+    sqlTimeoutMs: number;
   };
   /** E-mail (SMTP when set, else .eml files in <dataDir>/outbox) and the origin of e-mailed links. */
   accounts: { smtpUrl: string | undefined; mailFrom: string; publicUrl: string };
   demo: { enabled: boolean };
+  /** Billing (src/billing): `stripe` when STRIPE_SECRET_KEY is set, else `none`. */
+  billing: {
+    provider: 'stripe' | 'none';
+    stripe: { secretKey: string; apiBase: URL | null; webhookSecret: string; meterEventName: string } | null;
+    defaultPlan: string;
+    graceMs: number;
+  };
 }
 
 function parseSlice<S extends z.ZodObject>(s: S, env: Env, issues: string[]): z.infer<S> {
@@ -181,20 +209,32 @@ function parseSlice<S extends z.ZodObject>(s: S, env: Env, issues: string[]): z.
   return {} as z.infer<S>;
 }
 
+type Slices = { [K in keyof typeof schema]: z.infer<(typeof schema)[K]> };
+
+/** Every slice of the schema, in its order; the issues of all of them are collected, not the first only. */
+function parseSlices(env: Env, issues: string[]): Slices {
+  const slices: Partial<Record<keyof Slices, unknown>> = {};
+  for (const k of Object.keys(schema) as (keyof Slices)[]) slices[k] = parseSlice(schema[k], env, issues);
+  return slices as Slices;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const issues: string[] = [];
-  const core = parseSlice(schema.core, env, issues);
-  const http = parseSlice(schema.http, env, issues);
-  const db = parseSlice(schema.db, env, issues);
-  const log = parseSlice(schema.eventLog, env, issues);
-  const os = parseSlice(schema.objectStore, env, issues);
-  const counters = parseSlice(schema.counters, env, issues);
-  const archiver = parseSlice(schema.archiver, env, issues);
-  const jobs = parseSlice(schema.jobs, env, issues);
-  const wh = parseSlice(schema.warehouse, env, issues);
-  const accounts = parseSlice(schema.accounts, env, issues);
-  const demo = parseSlice(schema.demo, env, issues);
-  const reports = parseSlice(schema.reports, env, issues);
+  const {
+    core,
+    http,
+    db,
+    eventLog: log,
+    objectStore: os,
+    counters,
+    archiver,
+    jobs,
+    warehouse: wh,
+    accounts,
+    demo,
+    reports,
+    billing,
+  } = parseSlices(env, issues);
 
   const logKind = log.TALLY_EVENT_LOG ?? (log.KAFKA_BROKERS ? 'kafka' : 'local');
   if (logKind === 'kafka' && !log.KAFKA_BROKERS) issues.push('KAFKA_BROKERS: required when TALLY_EVENT_LOG=kafka');
@@ -217,6 +257,8 @@ export function loadConfig(env: Env = process.env): Config {
       `REDSHIFT_IAM_ROLE: set but TALLY_WAREHOUSE=${wh.TALLY_WAREHOUSE ?? 'duckdb'}, so it would be ignored; set TALLY_WAREHOUSE=redshift, or unset REDSHIFT_IAM_ROLE`,
     );
   }
+  if (billing.STRIPE_SECRET_KEY && !billing.STRIPE_WEBHOOK_SECRET)
+    issues.push('STRIPE_WEBHOOK_SECRET: required when STRIPE_SECRET_KEY is set (webhooks are how subscription changes arrive)');
   if (issues.length) throw new ConfigError(issues);
 
   const dataDir = path.resolve(core.TALLY_DATA_DIR);
@@ -274,12 +316,27 @@ export function loadConfig(env: Env = process.env): Config {
       publicUrl: (accounts.TALLY_PUBLIC_URL ?? `http://localhost:${http.PORT}`).replace(/\/+$/, ''),
     },
     demo: { enabled: demo.TALLY_DEMO === 'on' },
+    billing: {
+      provider: billing.STRIPE_SECRET_KEY ? 'stripe' : 'none',
+      stripe: billing.STRIPE_SECRET_KEY
+        ? {
+            secretKey: billing.STRIPE_SECRET_KEY,
+            apiBase: billing.STRIPE_API_BASE ? new URL(billing.STRIPE_API_BASE) : null,
+            webhookSecret: billing.STRIPE_WEBHOOK_SECRET!,
+            meterEventName: billing.STRIPE_METER_EVENT_NAME,
+          }
+        : null,
+      defaultPlan: billing.TALLY_DEFAULT_PLAN,
+      graceMs: billing.TALLY_BILLING_GRACE_DAYS * 86_400_000,
+    },
     reports: {
       timeoutMs: reports.TALLY_REPORT_TIMEOUT_MS,
       concurrency: reports.TALLY_REPORT_CONCURRENCY,
       perTenant: reports.TALLY_REPORT_TENANT_CONCURRENCY,
       queuePerTenant: reports.TALLY_REPORT_TENANT_QUEUE,
       requestsPerKeyPerMinute: reports.TALLY_REPORT_RATE_PER_MINUTE,
+      sqlMaxRows: reports.TALLY_SQL_MAX_ROWS,
+      sqlTimeoutMs: reports.TALLY_SQL_TIMEOUT_MS,
     },
   };
 }

@@ -1,4 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { perTestBackend } from '../contract.testkit.js';
 import type { Counters } from './counters.port.js';
 
 export interface CountersBackend {
@@ -40,27 +41,17 @@ async function inOneWindow(windowMs: number, body: (attempt: number) => Promise<
  */
 export function countersContract(name: string, factory: () => Promise<CountersBackend>): void {
   describe(`Counters contract: ${name}`, () => {
-    let backend: CountersBackend;
-    let opened: Counters[];
-    const open = () => {
-      const c = backend.open();
-      opened.push(c);
-      return c;
-    };
-    beforeEach(async () => {
-      backend = await factory();
-      opened = [];
-    });
-    afterEach(async () => {
-      await Promise.all(opened.map((c) => c.close()));
-      await backend.cleanup();
-    });
+    const { backend, open } = perTestBackend(
+      factory,
+      (b) => b.open(),
+      (c) => c.close(),
+    );
 
     it('allows up to the limit in a window, then refuses without taking', async () => {
       const c = open();
       await inOneWindow(1_000, async (i) => {
-        expect(await c.take(`k${i}`, 6, 10, 1_000)).toEqual({ allowed: true, retryAfterMs: 0 });
-        expect(await c.take(`k${i}`, 4, 10, 1_000)).toEqual({ allowed: true, retryAfterMs: 0 });
+        expect(await c.take(`k${i}`, 6, 10, 1_000)).toEqual({ allowed: true, retryAfterMs: 0, count: 6 });
+        expect(await c.take(`k${i}`, 4, 10, 1_000)).toEqual({ allowed: true, retryAfterMs: 0, count: 10 });
         expect((await c.take(`k${i}`, 1, 10, 1_000)).allowed).toBe(false);
         expect(await c.peek(`k${i}`, 1_000)).toBe(10);
       });
@@ -124,9 +115,32 @@ export function countersContract(name: string, factory: () => Promise<CountersBa
       }
     });
 
+    it('counts a given window (a calendar month) as one, across where a window of its length aligned to the epoch would roll', async () => {
+      const c = open();
+      const length = 1_000;
+      // an epoch-aligned boundary of windows of this length 300 ms from now; the given window spans it
+      const boundary = (Math.floor((Date.now() + 300) / length) + 1) * length;
+      const month = { start: boundary - 600, end: boundary + 400 };
+      const next = { start: month.end, end: month.end + 2_000 };
+      await sleep(Math.max(0, month.start - Date.now()));
+      expect(await c.take('month', 3, 5, month)).toEqual({ allowed: true, retryAfterMs: 0, count: 3 });
+      await sleep(Math.max(0, boundary - Date.now()) + 20);
+      expect(await c.peek('month', month)).toBe(3);
+      expect(await c.take('month', 2, 5, month)).toEqual({ allowed: true, retryAfterMs: 0, count: 5 });
+      const refused = await c.take('month', 1, 5, month);
+      expect(refused.allowed).toBe(false);
+      expect(refused.count).toBe(5);
+      expect(refused.retryAfterMs).toBeGreaterThan(0);
+      expect(refused.retryAfterMs).toBeLessThanOrEqual(month.end - boundary);
+      // the next given window starts from zero, and the first keeps its count while it is asked for
+      expect(await c.peek('month', next)).toBe(0);
+      expect(await c.take('month', 4, 5, next)).toEqual({ allowed: true, retryAfterMs: 0, count: 4 });
+      expect(await c.peek('month', month)).toBe(5);
+    });
+
     it('never goes past the limit under concurrent takes (from two instances when shared)', async () => {
       const a = open();
-      const b = backend.shared ? open() : a;
+      const b = backend().shared ? open() : a;
       await inOneWindow(2_000, async (i) => {
         const takes = Array.from({ length: 300 }, (_, j) => (j % 2 ? a : b).take(`busy${i}`, 1 + (j % 3), 100, 2_000));
         const results = await Promise.all(takes);
@@ -200,7 +214,7 @@ export function countersContract(name: string, factory: () => Promise<CountersBa
 
       it('never admits past the burst under concurrent takes (from two instances when shared)', async () => {
         const a = open();
-        const b = backend.shared ? open() : a;
+        const b = backend().shared ? open() : a;
         const k = id();
         const limit = { ratePerSecond: 1, burst: 100 };
         const results = await Promise.all(Array.from({ length: 300 }, (_, j) => (j % 2 ? a : b).takeTokens(k, 1 + (j % 3), limit)));

@@ -8,7 +8,7 @@ describe('MemoryCounters', () => {
     expect((await c.take('k', 6, 10, 1000)).allowed).toBe(true);
     expect((await c.take('k', 4, 10, 1000)).allowed).toBe(true);
     const refused = await c.take('k', 1, 10, 1000);
-    expect(refused).toEqual({ allowed: false, retryAfterMs: 500 });
+    expect(refused).toEqual({ allowed: false, retryAfterMs: 500, count: 10 });
     expect(await c.peek('k', 1000)).toBe(10);
     now = 11_000;
     expect((await c.take('k', 10, 10, 1000)).allowed).toBe(true);

@@ -1,32 +1,33 @@
-import type { BucketLimit, Counters, TakeResult } from './counters.port.js';
+import type { BucketLimit, CounterWindow, Counters, TakeResult } from './counters.port.js';
 import { bucketRetryAfterMs, refill } from './token-bucket.js';
+import { windowBounds } from './window.js';
 
 /** Counters and token buckets in this process: right for one collector; Redis shares them across many. */
 export class MemoryCounters implements Counters {
-  private windows = new Map<string, { start: number; count: number }>();
+  private windows = new Map<string, { start: number; end: number; count: number }>();
   private sweeps = 0;
   private buckets = new Map<string, { tokens: number; at: number; full: number }>();
   private bucketSweeps = 0;
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  async take(key: string, n: number, limit: number, windowMs: number): Promise<TakeResult> {
-    return this.takeSync(key, n, limit, windowMs);
+  async take(key: string, n: number, limit: number, window: CounterWindow): Promise<TakeResult> {
+    return this.takeSync(key, n, limit, window);
   }
 
-  takeSync(key: string, n: number, limit: number, windowMs: number): TakeResult {
+  takeSync(key: string, n: number, limit: number, window: CounterWindow): TakeResult {
     const now = this.now();
-    const start = now - (now % windowMs);
-    const id = `${key}|${windowMs}`;
+    const { start, end } = windowBounds(window, now);
+    const id = `${key}|${end - start}`;
     let w = this.windows.get(id);
     if (!w || w.start !== start) {
-      w = { start, count: 0 };
+      w = { start, end, count: 0 };
       this.windows.set(id, w);
       if (++this.sweeps % 10_000 === 0) this.sweep(now);
     }
-    if (w.count + n > limit) return { allowed: false, retryAfterMs: start + windowMs - now };
+    if (w.count + n > limit) return { allowed: false, retryAfterMs: end - now, count: w.count };
     w.count += n;
-    return { allowed: true, retryAfterMs: 0 };
+    return { allowed: true, retryAfterMs: 0, count: w.count };
   }
 
   async takeTokens(key: string, n: number, limit: BucketLimit): Promise<TakeResult> {
@@ -61,17 +62,14 @@ export class MemoryCounters implements Counters {
     for (const [key, b] of this.buckets) if (b.full <= now) this.buckets.delete(key);
   }
 
-  async peek(key: string, windowMs: number): Promise<number> {
-    const now = this.now();
-    const w = this.windows.get(`${key}|${windowMs}`);
-    return w && w.start === now - (now % windowMs) ? w.count : 0;
+  async peek(key: string, window: CounterWindow): Promise<number> {
+    const { start, end } = windowBounds(window, this.now());
+    const w = this.windows.get(`${key}|${end - start}`);
+    return w && w.start === start ? w.count : 0;
   }
 
   private sweep(now: number): void {
-    for (const [id, w] of this.windows) {
-      const windowMs = Number(id.slice(id.lastIndexOf('|') + 1));
-      if (w.start + windowMs < now) this.windows.delete(id);
-    }
+    for (const [id, w] of this.windows) if (w.end < now) this.windows.delete(id);
   }
 
   async close(): Promise<void> {

@@ -1,23 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import { Writable } from 'node:stream';
-import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { keysUnder, suiteRedis, wipePrefix } from '../../../test/support/redis.js';
 import { describeWithService } from '../../../test/support/services.js';
 import { countersContract } from './counters.contract.js';
 import { RedisCounters } from './redis.counters.js';
-
-async function keysUnder(redis: Redis, prefix: string): Promise<string[]> {
-  const out: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    out.push(...keys);
-  } while (cursor !== '0');
-  return out;
-}
 
 function capturingLogger() {
   const lines: any[] = [];
@@ -31,23 +20,14 @@ function capturingLogger() {
 }
 
 describeWithService('RedisCounters', 'redis', 'REDIS_URL', (url) => {
-  let admin: Redis;
-  beforeAll(() => {
-    admin = new Redis(url);
-  });
-  afterAll(async () => {
-    await admin.quit();
-  });
+  const admin = suiteRedis(url);
 
   countersContract('redis', async () => {
     const prefix = `tally-test-counters-${randomUUID()}`;
     return {
       open: () => new RedisCounters({ url, prefix }),
       shared: true,
-      cleanup: async () => {
-        const keys = await keysUnder(admin, prefix);
-        if (keys.length) await admin.del(...keys);
-      },
+      cleanup: () => wipePrefix(admin(), prefix),
     };
   });
 
@@ -56,15 +36,14 @@ describeWithService('RedisCounters', 'redis', 'REDIS_URL', (url) => {
     const c = new RedisCounters({ url, prefix, now: () => 1_000_250 });
     try {
       await c.take('rate:p1', 3, 10, 1_000);
-      expect(await keysUnder(admin, prefix)).toEqual([`${prefix}:rate:p1:1000:1000000`]);
-      const ttl = await admin.pttl(`${prefix}:rate:p1:1000:1000000`);
+      expect(await keysUnder(admin(), prefix)).toEqual([`${prefix}:rate:p1:1000:1000000`]);
+      const ttl = await admin().pttl(`${prefix}:rate:p1:1000:1000000`);
       // 750 ms left in the window plus the 5 s allowance for clock skew between collectors
       expect(ttl).toBeGreaterThan(5_000);
       expect(ttl).toBeLessThanOrEqual(5_750);
     } finally {
       await c.close();
-      const keys = await keysUnder(admin, prefix);
-      if (keys.length) await admin.del(...keys);
+      await wipePrefix(admin(), prefix);
     }
   });
 });

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
-import type { BucketLimit, Counters, TakeResult } from './counters.port.js';
+import type { BucketLimit, CounterWindow, Counters, TakeResult } from './counters.port.js';
 import { bucketRetryAfterMs } from './token-bucket.js';
+import { windowBounds } from './window.js';
 import type { Logger } from '../logger.js';
 import { TallyError } from '../errors.js';
 
@@ -102,14 +103,14 @@ export class RedisCounters implements Counters {
     );
   }
 
-  async take(key: string, n: number, limit: number, windowMs: number): Promise<TakeResult> {
+  async take(key: string, n: number, limit: number, window: CounterWindow): Promise<TakeResult> {
     const now = this.now();
-    const start = now - (now % windowMs);
-    const end = start + windowMs;
+    const { start, end } = windowBounds(window, now);
     try {
       await this.connected();
-      const [taken] = await this.redis.tallyTake(this.key(key, windowMs, start), n, limit, end - now + EXPIRY_SLACK_MS);
-      return taken === 1 ? { allowed: true, retryAfterMs: 0 } : { allowed: false, retryAfterMs: end - now };
+      const ttlMs = Math.max(end - now, 0) + EXPIRY_SLACK_MS;
+      const [taken, count] = await this.redis.tallyTake(this.key(key, end - start, start), n, limit, ttlMs);
+      return taken === 1 ? { allowed: true, retryAfterMs: 0, count: Number(count) } : { allowed: false, retryAfterMs: end - now, count: Number(count) };
     } catch (err) {
       this.failOpen(err);
       return { allowed: true, retryAfterMs: 0 };
@@ -143,11 +144,11 @@ export class RedisCounters implements Counters {
     return `${this.prefix}:bucket:${key}`;
   }
 
-  async peek(key: string, windowMs: number): Promise<number> {
-    const now = this.now();
+  async peek(key: string, window: CounterWindow): Promise<number> {
+    const { start, end } = windowBounds(window, this.now());
     await this.connected();
     try {
-      return Number((await this.redis.get(this.key(key, windowMs, now - (now % windowMs)))) ?? 0);
+      return Number((await this.redis.get(this.key(key, end - start, start))) ?? 0);
     } catch (err) {
       throw new TallyError('unavailable', 'counters: Redis unavailable', {}, { cause: err });
     }
@@ -158,8 +159,9 @@ export class RedisCounters implements Counters {
     else this.redis.disconnect();
   }
 
-  private key(key: string, windowMs: number, start: number): string {
-    return `${this.prefix}:${key}:${windowMs}:${start}`;
+  /** `prefix:key:length:start`: a given window and an aligned one of the same bounds share a key. */
+  private key(key: string, lengthMs: number, start: number): string {
+    return `${this.prefix}:${key}:${lengthMs}:${start}`;
   }
 
   /** Gives the first connection up to the timeout after start; after that a down connection fails at once. */

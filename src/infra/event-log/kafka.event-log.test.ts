@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError, logLevel } from 'kafkajs';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeWithService } from '../../../test/support/services.js';
@@ -39,6 +39,27 @@ describe('waitForTopics', () => {
     expect(isTallyError(leaderless) && leaderless.message).toMatch(/not all ready/);
   });
 
+  it('waits through a leader election, as kafkajs reports it once its own retries ran out', async () => {
+    const election = new KafkaJSProtocolError(
+      Object.assign(new Error('There is no leader for this topic-partition as we are in the middle of a leadership election'), {
+        type: 'LEADER_NOT_AVAILABLE',
+        code: 5,
+        retriable: true,
+      }),
+    );
+    const admin = scriptedAdmin([
+      () => {
+        throw new KafkaJSNumberOfRetriesExceeded(election, { retryCount: 5, retryTime: 3_000 });
+      },
+      () => {
+        throw election;
+      },
+      meta(2),
+    ]);
+    const got = await waitForTopics(admin, ['t'], { created: false, timeoutMs: 5_000 });
+    expect([admin.calls, got.topics[0].partitions[0].leader]).toEqual([3, 2]);
+  });
+
   it('passes any other error through', async () => {
     const boom = scriptedAdmin([
       () => {
@@ -74,6 +95,18 @@ describeWithService('KafkaEventLog', 'kafka', 'KAFKA_BROKERS', (brokersVar) => {
 
   function options(topics: Record<LogOutput, string>, extra: Partial<KafkaEventLogOptions> = {}): KafkaEventLogOptions {
     return { brokers, clientId: 'tally-test', topics, partitions: 4, ...extra };
+  }
+
+  /** Opens a log on new topics and runs `test` on it; the log is closed and its topics dropped whatever happens. */
+  async function withNewLog<T>(extra: Partial<KafkaEventLogOptions>, test: (log: KafkaEventLog, topics: Record<LogOutput, string>) => Promise<T>): Promise<T> {
+    const topics = uniqueTopics();
+    const log = await KafkaEventLog.open(options(topics, extra));
+    try {
+      return await test(log, topics);
+    } finally {
+      await log.close();
+      await dropTopics(topics);
+    }
   }
 
   eventLogContract('KafkaEventLog', async () => {
@@ -133,9 +166,7 @@ describeWithService('KafkaEventLog', 'kafka', 'KAFKA_BROKERS', (brokersVar) => {
     });
 
     it('coalesces concurrent appends into few produce requests', async () => {
-      const topics = uniqueTopics();
-      const log = await KafkaEventLog.open(options(topics));
-      try {
+      await withNewLog({}, async (log) => {
         const n = 3000;
         const before = { ...log.stats };
         await Promise.all(Array.from({ length: n }, (_, i) => log.append('raw-events', [{ key: `c${i % 50}`, value: Buffer.from(`v${i}`) }])));
@@ -145,36 +176,27 @@ describeWithService('KafkaEventLog', 'kafka', 'KAFKA_BROKERS', (brokersVar) => {
         // all of them are made in one event-loop turn: the first request carries them all
         expect(requests).toBeLessThanOrEqual(2);
         expect((await log.endOffsets('raw-events')).reduce((a, b) => a + b, 0)).toBe(n);
-      } finally {
-        await log.close();
-        await dropTopics(topics);
-      }
+      });
     });
 
     it('records the latency of every acknowledged produce request and logs it on close', async () => {
-      const topics = uniqueTopics();
       const lines: string[] = [];
       const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
-      const log = await KafkaEventLog.open(options(topics, { logger }));
-      try {
+      const closedLog = await withNewLog({ logger }, async (log) => {
         for (let i = 0; i < 5; i++) await log.append('raw-events', [{ key: `c${i}`, value: Buffer.from(`v${i}`) }]);
         const latency = log.produceLatency.summary();
         expect(latency.count).toBe(log.stats.produceRequests);
         expect(latency.count).toBeGreaterThanOrEqual(5);
         expect(latency.p50).toBeGreaterThan(0);
         expect(latency.max).toBeGreaterThanOrEqual(latency.p99);
-      } finally {
-        await log.close();
-        await dropTopics(topics);
-      }
+        return log;
+      });
       const closed = lines.map((l) => JSON.parse(l)).find((l) => l.msg === 'Kafka event log closed');
-      expect(closed).toMatchObject({ produceRequests: log.stats.produceRequests, produceMs: log.produceLatency.summary() });
+      expect(closed).toMatchObject({ produceRequests: closedLog.stats.produceRequests, produceMs: closedLog.produceLatency.summary() });
     });
 
     it('splits an append larger than one produce request and keeps its order', async () => {
-      const topics = uniqueTopics();
-      const log = await KafkaEventLog.open(options(topics, { maxRequestBytes: 4096 }));
-      try {
+      await withNewLog({ maxRequestBytes: 4096 }, async (log) => {
         const records = Array.from({ length: 200 }, (_, i) => ({ key: 'same-visitor', value: Buffer.from(`r${i}`.padEnd(100, '.')) }));
         const before = log.stats.produceRequests;
         await log.append('raw-events', records);
@@ -189,16 +211,11 @@ describeWithService('KafkaEventLog', 'kafka', 'KAFKA_BROKERS', (brokersVar) => {
         await all;
         await c.stop();
         expect(seen).toEqual(records.map((r) => r.value.toString()));
-      } finally {
-        await log.close();
-        await dropTopics(topics);
-      }
+      });
     });
 
     it('names the Kafka consumer group after the group and the topic', async () => {
-      const topics = uniqueTopics();
-      const log = await KafkaEventLog.open(options(topics));
-      try {
+      await withNewLog({}, async (log, topics) => {
         await log.append('dead-letter', [{ key: 'k', value: Buffer.from('x') }]);
         let done!: () => void;
         const handled = new Promise<void>((r) => (done = r));
@@ -208,10 +225,7 @@ describeWithService('KafkaEventLog', 'kafka', 'KAFKA_BROKERS', (brokersVar) => {
         const res = await admin.fetchOffsets({ groupId: kafkaGroupId('archiver', topics['dead-letter']), topics: [topics['dead-letter']] });
         expect(res[0].partitions.map((p) => Number(p.offset)).filter((o) => o > 0)).toEqual([1]);
         expect(await log.committedOffsets('raw-events', 'archiver')).toEqual([0, 0, 0, 0]);
-      } finally {
-        await log.close();
-        await dropTopics(topics);
-      }
+      });
     });
   });
 });

@@ -1,19 +1,13 @@
-import {
-  Kafka,
-  Partitioners,
-  logLevel as KafkaLogLevel,
-  type Admin,
-  type EachBatchPayload,
-  type LogEntry,
-  type Message,
-  type Producer,
-  type TopicMessages,
-} from 'kafkajs';
+import { Kafka, Partitioners, type Admin, type EachBatchPayload, type Message, type Producer, type TopicMessages } from 'kafkajs';
 import { TallyError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { ConsumeOptions, EventLog, LogBatch, LogConsumer, LogOutput, LogRecord, LogRecordIn } from './event-log.port.js';
 import { LatencySample } from './latency-sample.js';
 import { batchOptions, handleUntilDone, StopSignal } from './consume-loop.js';
+import { kafkaLevelOf, logEntry } from './kafka-log-adapter.js';
+import { kafkaGroupId, retryRetriable, unavailable, waitForTopics } from './kafka-topics.js';
+
+export { kafkaGroupId, waitForTopics } from './kafka-topics.js';
 
 const OUTPUTS: readonly LogOutput[] = ['raw-events', 'dead-letter'];
 /** Under the broker's default message.max.bytes (1 MiB), which bounds one partition's record batch. */
@@ -56,11 +50,6 @@ interface PendingAppend {
   bytes: number;
   resolve: () => void;
   reject: (err: unknown) => void;
-}
-
-/** Consumer group id of (group, topic): one Kafka group per logical group and output. */
-export function kafkaGroupId(group: string, topic: string): string {
-  return `${group}.${topic}`;
 }
 
 /**
@@ -418,91 +407,5 @@ export class KafkaEventLog implements EventLog {
       resolveOffset(String(last.offset));
       if (isRunning()) await heartbeat();
     }
-  }
-}
-
-/**
- * kafkajs does not retry some admin reads on retriable broker answers (a partition whose leader is
- * moving or still starting); these are retried briefly here.
- */
-async function retryRetriable<T>(fn: () => Promise<T>, attempts = 8): Promise<T> {
-  for (let i = 1; ; i++) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (i >= attempts || (err as { retriable?: boolean }).retriable !== true) throw err;
-      await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** i, 1_000)));
-    }
-  }
-}
-
-/**
- * The topics' metadata once every partition has a leader. Right after createTopics a KRaft broker
- * answers UNKNOWN_TOPIC_OR_PARTITION until the new topics' metadata reaches it, so topics we
- * `created` get a bounded wait; topics we did not create must exist now.
- */
-export async function waitForTopics(
-  admin: Admin,
-  topics: string[],
-  opts: { created: boolean; timeoutMs?: number },
-): Promise<Awaited<ReturnType<Admin['fetchTopicMetadata']>>> {
-  const deadline = Date.now() + (opts.timeoutMs ?? 15_000);
-  for (;;) {
-    let why: unknown;
-    try {
-      const meta = await admin.fetchTopicMetadata({ topics });
-      if (meta.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return meta;
-      why = new Error('a partition has no leader yet');
-    } catch (err) {
-      if ((err as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw err;
-      if (!opts.created) throw new TallyError('unavailable', `Kafka topics ${topics.join(', ')} do not all exist`, { topics }, { cause: err });
-      why = err;
-    }
-    if (Date.now() >= deadline) {
-      throw new TallyError(
-        'unavailable',
-        `Kafka topics ${topics.join(', ')} are not all ready (created, with a leader for every partition)`,
-        { topics },
-        { cause: why },
-      );
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-function unavailable(message: string, cause: unknown): TallyError {
-  if (cause instanceof TallyError) return cause;
-  const detail = cause instanceof Error ? cause.message : String(cause);
-  return new TallyError('unavailable', `${message}: ${detail}`, {}, { cause });
-}
-
-function kafkaLevelOf(logger: Logger | undefined): KafkaLogLevel {
-  if (!logger) return KafkaLogLevel.NOTHING;
-  if (logger.isLevelEnabled('debug')) return KafkaLogLevel.DEBUG;
-  if (logger.isLevelEnabled('info')) return KafkaLogLevel.INFO;
-  if (logger.isLevelEnabled('warn')) return KafkaLogLevel.WARN;
-  if (logger.isLevelEnabled('error')) return KafkaLogLevel.ERROR;
-  return KafkaLogLevel.NOTHING;
-}
-
-function logEntry(logger: Logger | undefined, { namespace, level, log }: LogEntry): void {
-  if (!logger) return;
-  const { message, timestamp: _ts, logger: _name, ...extra } = log as { message: string; timestamp?: string; logger?: string };
-  const fields = { namespace, ...extra };
-  // Bounded retries are deliberate here: a failed request replaces the producer (see the class comment).
-  if (message.startsWith('Limiting retries for the idempotent producer')) return logger.debug(fields, message);
-  // kafkajs logs any per-topic answer to CreateTopics as an error ("Topic creation errors"), also
-  // "already exists" when two processes start together; a real failure is thrown by createTopics
-  // and reported by open() with its cause
-  if (message.startsWith('Response CreateTopics')) return logger.debug(fields, message);
-  switch (level) {
-    case KafkaLogLevel.ERROR:
-      return logger.error(fields, message);
-    case KafkaLogLevel.WARN:
-      return logger.warn(fields, message);
-    case KafkaLogLevel.INFO:
-      return logger.info(fields, message);
-    default:
-      return logger.debug(fields, message);
   }
 }

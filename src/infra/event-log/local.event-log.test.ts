@@ -119,7 +119,11 @@ describe('LocalEventLog', () => {
       expect((await stat(segmentFile(dir))).size).toBe(10 * FRAME);
     }
 
-    async function expectRecovered(dir: string, complete: number): Promise<void> {
+    /** Ten records in one segment, `damage` done to its file, then the log must recover the first `complete` ones and append after them. */
+    async function expectRecoveredAfter(damage: (segment: string) => Promise<void>, complete: number): Promise<void> {
+      const dir = await tempDir();
+      await writeTen(dir);
+      await damage(segmentFile(dir));
       const log = await openLog({ dir, partitions: 1 });
       expect(await log.endOffsets('raw-events')).toEqual([complete]);
       expect((await stat(segmentFile(dir))).size).toBe(complete * FRAME);
@@ -137,35 +141,23 @@ describe('LocalEventLog', () => {
     it.each([
       ['inside a header', 7 * FRAME + 5],
       ['inside a payload', 7 * FRAME + 19],
-    ])('keeps every complete record when the file is cut %s', async (_where, cutAt) => {
-      const dir = await tempDir();
-      await writeTen(dir);
-      await truncate(segmentFile(dir), cutAt);
-      await expectRecovered(dir, 7);
-    });
+    ])('keeps every complete record when the file is cut %s', (_where, cutAt) => expectRecoveredAfter((segment) => truncate(segment, cutAt), 7));
 
     it.each([
       ['random bytes', randomBytes(300)],
       ['zeros', Buffer.alloc(4096)],
-    ])('cuts a garbage tail of %s', async (_what, garbage) => {
-      const dir = await tempDir();
-      await writeTen(dir);
-      await appendFile(segmentFile(dir), garbage);
-      await expectRecovered(dir, 10);
-    });
+    ])('cuts a garbage tail of %s', (_what, garbage) => expectRecoveredAfter((segment) => appendFile(segment, garbage), 10));
 
     it.each([
       ['the last record', 9],
       ['a middle record, and everything after it', 5],
-    ])('cuts at a crc mismatch in %s', async (_which, bad) => {
-      const dir = await tempDir();
-      await writeTen(dir);
-      const file = segmentFile(dir);
-      const bytes = await readFile(file);
-      bytes[bad * FRAME + FRAME - 1] ^= 0xff;
-      await writeFile(file, bytes);
-      await expectRecovered(dir, bad);
-    });
+    ])('cuts at a crc mismatch in %s', (_which, bad) =>
+      expectRecoveredAfter(async (segment) => {
+        const bytes = await readFile(segment);
+        bytes[bad * FRAME + FRAME - 1] ^= 0xff;
+        await writeFile(segment, bytes);
+      }, bad),
+    );
   });
 
   describe('segments', () => {

@@ -1,36 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { Queue, QueueEvents } from 'bullmq';
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { suiteRedis, wipePrefix } from '../../../test/support/redis.js';
 import { describeWithService } from '../../../test/support/services.js';
 import { BullMqJobQueue } from './bullmq.job-queue.js';
 import { jobQueueContract } from './job-queue.contract.js';
 
-/** Deletes every key under `prefix:` (SCAN, never KEYS). */
-async function wipePrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) await redis.del(...keys);
-  } while (cursor !== '0');
-}
-
 describeWithService('BullMqJobQueue', 'redis', 'REDIS_URL', (url) => {
-  let admin: Redis;
-  beforeAll(() => {
-    admin = new Redis(url);
-  });
-  afterAll(async () => {
-    await admin.quit();
-  });
+  const admin = suiteRedis(url);
 
   jobQueueContract('bullmq', async () => {
     const prefix = `tally-test-${randomUUID()}`;
     return {
       open: ({ backoffMs }) => new BullMqJobQueue({ url, prefix, backoffMs }),
       shared: true,
-      cleanup: () => wipePrefix(admin, prefix),
+      cleanup: () => wipePrefix(admin(), prefix),
     };
   });
 
@@ -55,7 +39,7 @@ describeWithService('BullMqJobQueue', 'redis', 'REDIS_URL', (url) => {
     afterEach(async () => {
       await Promise.all(open.map((q) => q.stop()));
       for (const c of closers) await c();
-      await wipePrefix(admin, prefix);
+      await wipePrefix(admin(), prefix);
     });
     beforeEach(() => {
       prefix = `tally-test-${randomUUID()}`;

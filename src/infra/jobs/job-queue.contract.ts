@@ -1,4 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { perTestBackend } from '../contract.testkit.js';
 import type { JobContext, JobQueue } from './job-queue.port.js';
 
 export interface JobQueueBackend {
@@ -49,22 +50,11 @@ function overlap() {
 export function jobQueueContract(name: string, factory: () => Promise<JobQueueBackend>): void {
   describe(`JobQueue contract: ${name}`, () => {
     const BACKOFF = 100;
-    let backend: JobQueueBackend;
-    let opened: JobQueue[];
-    const open = () => {
-      const q = backend.open({ backoffMs: BACKOFF });
-      opened.push(q);
-      return q;
-    };
-
-    beforeEach(async () => {
-      backend = await factory();
-      opened = [];
-    });
-    afterEach(async () => {
-      await Promise.all(opened.map((q) => q.stop()));
-      await backend.cleanup();
-    });
+    const { backend, open } = perTestBackend(
+      factory,
+      (b) => b.open({ backoffMs: BACKOFF }),
+      (q) => q.stop(),
+    );
 
     it('answers a ping while its store is reachable', async () => {
       await expect(open().ping()).resolves.toBeUndefined();
@@ -206,7 +196,7 @@ export function jobQueueContract(name: string, factory: () => Promise<JobQueueBa
     });
 
     it('a scheduler-only instance (never started) schedules and enqueues; a started one runs them', async (ctx) => {
-      if (!backend.shared) {
+      if (!backend().shared) {
         ctx.skip(`${name} instances share nothing by design: the scheduler and its worker are one process`);
         return;
       }

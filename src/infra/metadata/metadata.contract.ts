@@ -48,6 +48,8 @@ export function metadataContract(open: () => Promise<Db>): void {
       keyEvents: ['purchase'],
       planId: 'free',
       monthlyEventQuota: 1_000_000,
+      // the free plan's hard cap: twice its included events (src/domain/plans.ts)
+      quotaHardCap: 2_000_000,
       rateLimitPerSecond: 1_000,
       rateBurst: 10_000,
     });
@@ -208,6 +210,9 @@ export function metadataContract(open: () => Promise<Db>): void {
     expect((await state.pendingLoads('900')).map((p) => p.table)).toEqual(['sessions']);
     await state.markLoaded(loads[1], loads[1].transformedAt, 4);
     expect(await state.pendingLoads('900')).toEqual([]);
+    const loadedOnce = await state.loadVersion('900');
+    expect(loadedOnce).toEqual(expect.any(String));
+    expect(await state.loadVersion('901')).toBeNull();
     const row = await db('partitions').where({ property_id: '900', table_name: 'events' }).first();
     expect(Number(row.loaded_rows)).toBe(20);
 
@@ -217,6 +222,14 @@ export function metadataContract(open: () => Promise<Db>): void {
     expect(again.map((p) => p.date)).toEqual(['2026-01-01']);
     await state.markLoaded(again[0], loads[0].transformedAt, 1);
     expect(await state.pendingLoads('900')).toHaveLength(1);
+    // a reload (a replay, late data) moves the load version the report cache keys on
+    await state.markLoaded(again[0], again[0].transformedAt, 1);
+    const reloaded = await state.loadVersion('900');
+    expect(reloaded).not.toBe(loadedOnce);
+    // so does a loaded partition forgotten without a newer load (retention: the latest load stays)
+    const [, older] = await db('partitions').where({ property_id: '900' }).whereNotNull('loaded_at').orderBy('loaded_at', 'desc');
+    await db('partitions').where({ property_id: '900', table_name: older.table_name, dt: older.dt }).delete();
+    expect(await state.loadVersion('900')).not.toBe(reloaded);
   });
 
   it('"complete up to": the property creation, then the mark of the last run that left nothing pending', async () => {

@@ -128,6 +128,18 @@ const reportSeconds = new Histogram({
   buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
   registers: [registry],
 });
+const reportAnswers = new Counter({
+  name: 'tally_report_answers_total',
+  help: 'Reports answered, by the tables that answered their rows (rollup, detail, mixed) and whether the result cache did',
+  labelNames: ['path', 'cached'] as const,
+  registers: [registry],
+});
+const lifecycleRecords = new Counter({
+  name: 'tally_lifecycle_records_total',
+  help: 'Records the data lifecycle touched: by operation (delete, retention, purge, import, export) and zone or outcome (raw, dead_letters, transformed, warehouse, objects, accepted, refused, rows)',
+  labelNames: ['operation', 'zone'] as const,
+  registers: [registry],
+});
 const replayRuns = new Counter({
   name: 'tally_support_replays_total',
   help: 'Support replays finished, by mode (dry_run, real) and outcome (succeeded, failed)',
@@ -176,6 +188,25 @@ new Gauge({
   },
 });
 
+const billingWebhooks = new Counter({
+  name: 'tally_billing_webhook_events_total',
+  help: 'Stripe webhook events received, by type and outcome (applied, duplicate, stale, unknown_organization, ignored)',
+  labelNames: ['type', 'outcome'],
+  registers: [registry],
+});
+const billingMeter = new Counter({
+  name: 'tally_billing_meter_events_total',
+  help: 'Hourly usage meter events sent to Stripe, by outcome (sent, failed)',
+  labelNames: ['outcome'],
+  registers: [registry],
+});
+const billingNotices = new Counter({
+  name: 'tally_billing_quota_notices_total',
+  help: 'Quota e-mails sent to owners, by threshold (80, 100, cap)',
+  labelNames: ['threshold'],
+  registers: [registry],
+});
+
 const reportChild = cached((method, status) => reportSeconds.labels(method, status));
 const statusText: string[] = [];
 const status = (code: number) => statusText[code] ?? (statusText[code] = String(code));
@@ -201,6 +232,21 @@ export const metrics = {
   },
   report(method: string, httpStatus: number, seconds: number): void {
     reportChild(method, status(httpStatus)).observe(seconds);
+  },
+  reportAnswer(path: 'rollup' | 'detail' | 'mixed', cached: boolean): void {
+    reportAnswers.inc({ path, cached: cached ? 'true' : 'false' });
+  },
+  lifecycleRecords(operation: 'delete' | 'retention' | 'purge' | 'import' | 'export', zone: string, n: number): void {
+    if (n > 0) lifecycleRecords.inc({ operation, zone }, n);
+  },
+  billingWebhook(type: string, outcome: string): void {
+    billingWebhooks.inc({ type, outcome });
+  },
+  billingMeterEvent(outcome: 'sent' | 'failed'): void {
+    billingMeter.inc({ outcome });
+  },
+  billingQuotaNotice(threshold: string): void {
+    billingNotices.inc({ threshold });
   },
   replay(mode: 'dry_run' | 'real', outcome: 'succeeded' | 'failed', events: number): void {
     replayRuns.inc({ mode, outcome });

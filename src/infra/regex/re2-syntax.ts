@@ -1,4 +1,5 @@
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { ScratchDuckDb } from '../scratch-duckdb.js';
 import type { RegexSyntax } from './regex-syntax.port.js';
 
 /**
@@ -13,42 +14,31 @@ export type { RegexSyntax };
 const CACHE_SIZE = 1_000;
 
 export class DuckDbRe2Syntax implements RegexSyntax {
-  private conn: Promise<{ instance: DuckDBInstance; conn: DuckDBConnection }> | null = null;
+  private readonly duck = new ScratchDuckDb();
   private readonly cache = new Map<string, string | null>();
-  private tail: Promise<unknown> = Promise.resolve();
 
   async check(pattern: string): Promise<string | null> {
     const hit = this.cache.get(pattern);
     if (hit !== undefined) return hit;
-    const run = this.tail.then(() => this.compile(pattern));
-    this.tail = run.catch(() => undefined);
-    const verdict = await run;
+    const verdict = await this.duck.run((conn) => compile(conn, pattern));
     if (this.cache.size >= CACHE_SIZE) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(pattern, verdict);
     return verdict;
   }
 
-  async close(): Promise<void> {
-    const c = this.conn;
-    this.conn = null;
-    if (!c) return;
-    await this.tail;
-    const { instance, conn } = await c;
-    conn.closeSync();
-    instance.closeSync();
+  close(): Promise<void> {
+    return this.duck.close();
   }
+}
 
-  private async compile(pattern: string): Promise<string | null> {
-    this.conn ??= DuckDBInstance.create(':memory:', { threads: '1' }).then(async (instance) => ({ instance, conn: await instance.connect() }));
-    const { conn } = await this.conn;
-    try {
-      await conn.run("SELECT regexp_matches('', $1)", [pattern]);
-      return null;
-    } catch (err) {
-      const message = (err as Error).message;
-      // only RE2's verdict is a verdict; anything else is the checker failing
-      if (!/^Invalid Input Error/.test(message)) throw err;
-      return message.replace(/^Invalid Input Error:\s*/, '');
-    }
+async function compile(conn: DuckDBConnection, pattern: string): Promise<string | null> {
+  try {
+    await conn.run("SELECT regexp_matches('', $1)", [pattern]);
+    return null;
+  } catch (err) {
+    const message = (err as Error).message;
+    // only RE2's verdict is a verdict; anything else is the checker failing
+    if (!/^Invalid Input Error/.test(message)) throw err;
+    return message.replace(/^Invalid Input Error:\s*/, '');
   }
 }

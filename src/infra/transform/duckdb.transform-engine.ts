@@ -185,9 +185,9 @@ export class DuckDbTransformEngine implements IncrementalTransformEngine {
       }
       const body = await this.store.get(key);
       if (body === null) continue; // deleted since it was listed
-      // keep the extension: DuckDB picks the decompression by it; a name of its own per copy
-      const name = key.slice(key.lastIndexOf('/') + 1);
-      const copy = join(stage, `copy-${this.copies++}-${name.slice(name.indexOf('.'))}`);
+      // keep the extension: DuckDB picks the reader and the decompression by it
+      const dot = key.lastIndexOf('.ndjson');
+      const copy = join(stage, `obj-${this.copies++}${dot >= 0 ? key.slice(dot) : key.slice(key.lastIndexOf('.'))}`);
       paths.push(copy);
       await writeFile(copy, body);
     }

@@ -3,8 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateProperty, writeParquetPartitions } from '../../query/report-fixture.testkit.js';
-import { requireService } from '../../../test/support/services.js';
-import { S3ObjectStore } from '../object-store/s3.object-store.js';
+import { servicesS3Store } from '../object-store/s3-store.testkit.js';
 import { DuckDbWarehouse } from './duckdb.warehouse.js';
 
 /**
@@ -13,16 +12,9 @@ import { DuckDbWarehouse } from './duckdb.warehouse.js';
  */
 describe('DuckDbWarehouse with objects on S3 (services profile: moto)', () => {
   it('loads a partition from several S3 objects without any DuckDB extension, and refuses a missing one', async () => {
-    const bucket = requireService('s3', 'S3_BUCKET');
-    if (!bucket) return;
+    const store = servicesS3Store('duck-wh-test');
+    if (!store) return;
     const dir = mkdtempSync(join(tmpdir(), 'tally-duck-s3-'));
-    const store = new S3ObjectStore({
-      bucket,
-      prefix: `duck-wh-test-${Date.now()}/`,
-      region: process.env.S3_REGION ?? 'us-east-1',
-      endpoint: process.env.S3_ENDPOINT,
-      forcePathStyle: true,
-    });
     const wh = await DuckDbWarehouse.open({ path: ':memory:', store, tempDir: dir });
     try {
       const a = generateProperty('t9', 'p9', 11, 8);

@@ -1,12 +1,22 @@
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { DuckDBConnection, DuckDBDateValue, DuckDBDecimalValue, DuckDBInstance, DuckDBTimestampValue, type DuckDBValue } from '@duckdb/node-api';
+import {
+  DuckDBConnection,
+  DuckDBDateValue,
+  type DuckDBResultReader,
+  DuckDBDecimalValue,
+  DuckDBInstance,
+  DuckDBTimestampValue,
+  type DuckDBValue,
+} from '@duckdb/node-api';
 import { EVENT_COLUMNS, IDENTITY_COLUMNS, SESSION_COLUMNS, type Column } from '../../domain/transformed-schema.js';
 import { TallyError } from '../errors.js';
 import type { ObjectStore } from '../object-store/object-store.port.js';
 import { localObjectPaths } from './local-objects.js';
-import type { PartitionRef, QueryOptions, Warehouse, WarehouseTable } from './warehouse.port.js';
+import { rebuildRollups, rollupDdl, sessionSpanDays, type RollupRunner } from './rollups.sql.js';
+import type { PartitionRef, QueryOptions, SandboxLimits, SandboxResult, SandboxScope, Warehouse, WarehouseTable } from './warehouse.port.js';
+import { sandboxStatement, sandboxStatementError } from './sandbox-views.js';
 import { DUCKDB_TYPES } from '../column-types.js';
 
 const TABLES: Record<WarehouseTable, readonly Column[]> = { events: EVENT_COLUMNS, sessions: SESSION_COLUMNS, identities: IDENTITY_COLUMNS };
@@ -40,6 +50,7 @@ export type DuckDbWarehouseOptions = {
  */
 export class DuckDbWarehouse implements Warehouse {
   readonly dialect = 'duckdb' as const;
+  readonly rollups = true;
   private tail: Promise<unknown> = Promise.resolve();
   private closed = false;
   private readonly idle: DuckDBConnection[] = [];
@@ -70,6 +81,7 @@ export class DuckDbWarehouse implements Warehouse {
         const cols = columns.map((c) => `${c.name} ${DUCKDB_TYPES[c.type]}`).join(', ');
         await this.conn.run(`CREATE TABLE IF NOT EXISTS ${table} (${cols})`);
       }
+      for (const ddl of rollupDdl(DUCKDB_TYPES, false)) await this.conn.run(ddl);
     });
   }
 
@@ -92,8 +104,18 @@ export class DuckDbWarehouse implements Warehouse {
 
   private async replace(table: WarehouseTable, columns: readonly Column[], key: string[], files: string[]): Promise<{ rows: number }> {
     const paths = files.map(sqlString);
+    const rollups: RollupRunner = {
+      types: DUCKDB_TYPES,
+      run: async (sql, params) => void (await this.conn.run(sql, params.map(toDuckValue))),
+      scalar: async (sql, params) => {
+        const v = (await this.conn.runAndReadAll(sql, params.map(toDuckValue))).getRows()[0]?.[0];
+        return v === null || v === undefined ? null : Number(v);
+      },
+    };
+    const partition = { tenantId: key[0], propertyId: key[1], date: key[2] };
     await this.conn.run('BEGIN TRANSACTION');
     try {
+      const spanBefore = await sessionSpanDays(rollups, table, partition);
       await this.conn.run(`DELETE FROM ${table} WHERE tenant_id = $1 AND property_id = $2 AND local_date = CAST($3 AS DATE)`, key);
       let rows = 0;
       if (paths.length > 0) {
@@ -113,6 +135,7 @@ export class DuckDbWarehouse implements Warehouse {
           throw new TallyError('invalid_argument', `${strayRows} rows of ${table} files are outside partition ${key.join('/')}`);
         }
       }
+      await rebuildRollups(rollups, table, partition, spanBefore);
       await this.conn.run('COMMIT');
       return { rows };
     } catch (err) {
@@ -122,13 +145,43 @@ export class DuckDbWarehouse implements Warehouse {
   }
 
   async query<T = Record<string, unknown>>(sql: string, params: readonly unknown[], opts: QueryOptions = {}): Promise<T[]> {
+    const reader = await this.read(sql, params, opts.timeoutMs, `The report took longer than its ${opts.timeoutMs} ms statement timeout.`);
+    const names = reader.columnNames();
+    return reader.getRows().map((row) => {
+      const out: Record<string, unknown> = {};
+      row.forEach((v, i) => (out[names[i]] = fromDuckValue(v)));
+      return out as T;
+    });
+  }
+
+  async sandboxQuery(scope: SandboxScope, sql: string, limits: SandboxLimits): Promise<SandboxResult> {
+    let reader: DuckDBResultReader;
+    try {
+      reader = await this.read(
+        sandboxStatement('main', sql, limits),
+        [scope.tenantId, scope.propertyId],
+        limits.timeoutMs,
+        `The statement took longer than its ${limits.timeoutMs} ms limit.`,
+      );
+    } catch (err) {
+      throw sandboxStatementError(err);
+    }
+    const names = reader.columnNames();
+    const types = reader.columnTypes();
+    const rows = reader.getRows().map((row) => row.map(fromDuckValue));
+    const truncated = rows.length > limits.maxRows;
+    return { columns: names.map((name, i) => ({ name, type: String(types[i]) })), rows: truncated ? rows.slice(0, limits.maxRows) : rows, truncated };
+  }
+
+  /** Runs one statement on a reader connection, interrupted after `timeoutMs` (deadline_exceeded with `timeoutMessage`). */
+  private async read(sql: string, params: readonly unknown[], timeoutMs: number | undefined, timeoutMessage: string): Promise<DuckDBResultReader> {
     if (this.closed) throw new TallyError('unavailable', 'warehouse is closed');
     const values = params.map(toDuckValue);
     const conn = await this.acquire();
     let timedOut = false;
     let repeat: NodeJS.Timeout | undefined;
     const timer =
-      opts.timeoutMs === undefined
+      timeoutMs === undefined
         ? undefined
         : setTimeout(
             () => {
@@ -138,27 +191,14 @@ export class DuckDbWarehouse implements Warehouse {
               // when it starts executing: repeat it until the statement is over
               repeat = setInterval(() => conn.interrupt(), 50);
             },
-            Math.max(1, opts.timeoutMs),
+            Math.max(1, timeoutMs),
           );
     const run = conn.runAndReadAll(sql, values);
     this.inFlight.add(run);
     try {
-      const reader = await run;
-      const names = reader.columnNames();
-      return reader.getRows().map((row) => {
-        const out: Record<string, unknown> = {};
-        row.forEach((v, i) => (out[names[i]] = fromDuckValue(v)));
-        return out as T;
-      });
+      return await run;
     } catch (err) {
-      if (timedOut) {
-        throw new TallyError(
-          'deadline_exceeded',
-          `The report took longer than its ${opts.timeoutMs} ms statement timeout.`,
-          { reason: 'statement_timeout' },
-          { cause: err },
-        );
-      }
+      if (timedOut) throw new TallyError('deadline_exceeded', timeoutMessage, { reason: 'statement_timeout' }, { cause: err });
       throw err;
     } finally {
       clearTimeout(timer);

@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateProperty, writeParquetPartitions } from '../../query/report-fixture.testkit.js';
-import { describeWithService, requireService } from '../../../test/support/services.js';
+import { describeWithService } from '../../../test/support/services.js';
 import { createTestDatabase } from '../metadata/test-database.testkit.js';
+import { ROLLUP_TABLES } from '../../domain/rollups.js';
 import { FolderObjectStore } from '../object-store/folder.object-store.js';
-import { S3ObjectStore } from '../object-store/s3.object-store.js';
+import { servicesS3Store } from '../object-store/s3-store.testkit.js';
 import { PostgresWarehouse } from './postgres.warehouse.js';
 import { warehouseContract } from './warehouse.contract.js';
 
@@ -25,18 +26,16 @@ describeWithService('PostgresWarehouse', 'postgres', 'DATABASE_URL', (baseUrl) =
     warehouseContract(async (root) => new PostgresWarehouse({ url: await fresh(), store: new FolderObjectStore(root) }));
   });
 
-  it('indexes every table on (tenant_id, property_id, local_date) and maps the column types', async () => {
+  it('indexes every table and rollup on (tenant_id, property_id, local_date) and maps the column types', async () => {
     const wh = new PostgresWarehouse({ url: await fresh(), store: new FolderObjectStore('/nonexistent') });
     await Promise.all([wh.init(), wh.init()]);
     const idx = await wh.query<{ tablename: string; indexdef: string }>(
       `SELECT tablename, indexdef FROM pg_indexes WHERE indexname LIKE '%partition_idx' ORDER BY tablename`,
       [],
     );
-    expect(idx.map((i) => [i.tablename, /\(tenant_id, property_id, local_date\)/.test(i.indexdef)])).toEqual([
-      ['events', true],
-      ['identities', true],
-      ['sessions', true],
-    ]);
+    expect(idx.map((i) => [i.tablename, /\(tenant_id, property_id, local_date\)/.test(i.indexdef)])).toEqual(
+      ['events', 'identities', 'sessions', ...ROLLUP_TABLES.map((t) => t.name)].sort().map((t) => [t, true]),
+    );
     const types = await wh.query<{ column_name: string; data_type: string }>(
       `SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'events' AND column_name = ANY($1::text[])`,
       ['{event_ms,local_date,local_hour,is_bot,page_path}'],
@@ -87,16 +86,9 @@ describeWithService('PostgresWarehouse', 'postgres', 'DATABASE_URL', (baseUrl) =
   });
 
   it('loads objects from S3 (downloaded to a temp file first: no httpfs offline)', async () => {
-    const bucket = requireService('s3', 'S3_BUCKET');
-    if (!bucket) return;
+    const store = servicesS3Store('wh-test');
+    if (!store) return;
     const dir = mkdtempSync(join(tmpdir(), 'tally-wh-s3-'));
-    const store = new S3ObjectStore({
-      bucket,
-      prefix: `wh-test-${Date.now()}/`,
-      region: process.env.S3_REGION ?? 'us-east-1',
-      endpoint: process.env.S3_ENDPOINT,
-      forcePathStyle: true,
-    });
     const wh = new PostgresWarehouse({ url: await fresh(), store });
     try {
       const fx = generateProperty('t9', 'p9', 11, 8);

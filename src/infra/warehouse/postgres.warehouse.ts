@@ -10,7 +10,9 @@ import { EVENT_COLUMNS, IDENTITY_COLUMNS, SESSION_COLUMNS, type Column } from '.
 import { TallyError } from '../errors.js';
 import type { ObjectStore } from '../object-store/object-store.port.js';
 import { localObjectPaths } from './local-objects.js';
-import type { PartitionRef, QueryOptions, Warehouse, WarehouseTable } from './warehouse.port.js';
+import { rebuildRollups, rollupDdl, sessionSpanDays, type RollupRunner } from './rollups.sql.js';
+import type { PartitionRef, QueryOptions, SandboxLimits, SandboxResult, SandboxScope, Warehouse, WarehouseTable } from './warehouse.port.js';
+import { grantReader, runSandbox, setUpSandbox } from './postgres.sql-sandbox.js';
 import { DUCKDB_TYPES, POSTGRES_TYPES } from '../column-types.js';
 
 export const WAREHOUSE_TABLES: Record<WarehouseTable, readonly Column[]> = {
@@ -77,9 +79,11 @@ export interface PostgresWarehouseOptions {
  */
 export class PostgresWarehouse implements Warehouse {
   readonly dialect = 'postgres' as const;
+  readonly rollups = true;
   private readonly pool: pg.Pool;
   private duck: Promise<DuckDBInstance> | null = null;
   private closed = false;
+  private sandbox: Promise<void> | null = null;
 
   constructor(private readonly opts: PostgresWarehouseOptions) {
     this.pool = new pg.Pool({ connectionString: opts.url, max: opts.poolMax ?? 10, types: plainTypes });
@@ -102,6 +106,7 @@ export class PostgresWarehouse implements Warehouse {
       }
       await client.query('CREATE INDEX IF NOT EXISTS sessions_session_key_idx ON sessions (tenant_id, property_id, session_key)');
       await client.query('CREATE INDEX IF NOT EXISTS identities_client_idx ON identities (tenant_id, property_id, client_id)');
+      for (const ddl of rollupDdl(POSTGRES_TYPES, true)) await client.query(ddl);
       await client.query('COMMIT');
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
@@ -124,6 +129,15 @@ export class PostgresWarehouse implements Warehouse {
           // one load per partition at a time: two loads of an empty partition would both insert
           await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`${table}/${partition.tenantId}/${partition.propertyId}/${partition.date}`]);
           const names = columns.map((c) => c.name).join(', ');
+          const rollups: RollupRunner = {
+            types: POSTGRES_TYPES,
+            run: async (sql, params) => void (await client.query(sql, params)),
+            scalar: async (sql, params) => {
+              const v = (await client.query({ text: sql, values: params, rowMode: 'array' })).rows[0]?.[0];
+              return v === null || v === undefined ? null : Number(v);
+            },
+          };
+          const spanBefore = await sessionSpanDays(rollups, table, partition);
           let rows = 0;
           if (csv) {
             await client.query(`CREATE TEMP TABLE tally_stage (LIKE ${table}) ON COMMIT DROP`);
@@ -135,6 +149,7 @@ export class PostgresWarehouse implements Warehouse {
             partition.date,
           ]);
           if (csv) rows = (await client.query(`INSERT INTO ${table} (${names}) SELECT ${names} FROM tally_stage`)).rowCount ?? 0;
+          await rebuildRollups(rollups, table, partition, spanBefore);
           await client.query('COMMIT');
           return { rows };
         } catch (err) {
@@ -171,6 +186,52 @@ export class PostgresWarehouse implements Warehouse {
     } catch (err) {
       throw pgQueryError(err, opts.timeoutMs);
     }
+  }
+
+  async sandboxQuery(scope: SandboxScope, sql: string, limits: SandboxLimits): Promise<SandboxResult> {
+    await this.sandboxReady();
+    const client = await this.connect();
+    try {
+      return await runSandbox(client, scope, sql, limits);
+    } finally {
+      client.release();
+    }
+  }
+
+  /** A read-only LOGIN role for BI tools that sees only `scope`'s rows (`tally warehouse grant`). */
+  async grantReader(scope: SandboxScope): Promise<{ role: string; password: string; tables: string[] }> {
+    await this.sandboxReady();
+    const client = await this.connect();
+    try {
+      return await grantReader(client, scope);
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Row-level security and the `tally_sql` role, set up on first use: a warehouse nobody queries with SQL needs no CREATEROLE. */
+  private sandboxReady(): Promise<void> {
+    this.sandbox ??= (async () => {
+      const client = await this.connect();
+      try {
+        await client.query('BEGIN');
+        await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', ['tally.warehouse.init']);
+        await setUpSandbox(client);
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw new TallyError(
+          'unavailable',
+          `The SQL sandbox could not be set up on this warehouse: ${(err as Error).message}`,
+          { reason: 'sql_sandbox_setup' },
+          { cause: err },
+        );
+      } finally {
+        client.release();
+      }
+    })();
+    this.sandbox.catch(() => (this.sandbox = null));
+    return this.sandbox;
   }
 
   async close(): Promise<void> {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeWithService, requireService } from '../../../test/support/services.js';
+import { describeWithService } from '../../../test/support/services.js';
 import { EVENT_COLUMNS } from '../../domain/transformed-schema.js';
 import { generateProperty, writeParquetPartitions, type EventRow, type WrittenPartition } from '../../query/report-fixture.testkit.js';
 import { compileReport } from '../../query/report-compiler.js';
@@ -12,7 +12,7 @@ import { redshiftDialect } from '../../query/sql-dialect.js';
 import { TallyError } from '../errors.js';
 import { createTestDatabase } from '../metadata/test-database.testkit.js';
 import { FolderObjectStore } from '../object-store/folder.object-store.js';
-import { S3ObjectStore } from '../object-store/s3.object-store.js';
+import { servicesS3Store } from '../object-store/s3-store.testkit.js';
 import { PostgresWarehouse } from './postgres.warehouse.js';
 import { executeLoadPlan, redshiftCreateTable, redshiftLoadPlan, RedshiftWarehouse, type Statement } from './redshift.warehouse.js';
 
@@ -111,14 +111,17 @@ describe('Redshift SQL (exact text: Redshift itself cannot run here)', () => {
     );
     const { sql, params } = compileReport(req, { tenantId: 't1', propertyId: 'p1' }, redshiftDialect).rows;
     expect(sql).toContain(
-      "(COALESCE((regexp_instr(COALESCE(e.page_path, '(not set)'), '^(?:' || CAST($6 AS varchar(65535)) || ')$', 1, 1, 0, 'ip') > 0), FALSE) " +
-        "OR COALESCE((regexp_instr(COALESCE(e.page_path, '(not set)'), CAST($7 AS varchar(65535)), 1, 1, 0, 'cp') > 0), FALSE))",
+      "(COALESCE((regexp_instr(COALESCE(e.page_path, '(not set)'), '^(?:' || CAST($8 AS varchar(65535)) || ')$', 1, 1, 0, 'ip') > 0), FALSE) " +
+        "OR COALESCE((regexp_instr(COALESCE(e.page_path, '(not set)'), CAST($9 AS varchar(65535)), 1, 1, 0, 'cp') > 0), FALSE))",
     );
-    expect(sql).toContain('WITH dr AS (SELECT 0 AS idx, CAST($3 AS varchar(65535)) AS name, CAST($4 AS date) AS start_date, CAST($5 AS date) AS end_date)');
+    expect(sql).toContain(
+      'WITH dr AS (SELECT 0 AS idx, CAST($3 AS varchar(65535)) AS name, CAST($4 AS date) AS start_date, CAST($5 AS date) AS end_date, 0 AS cmp)',
+    );
     expect(sql).toContain("lpad(CAST(e.local_hour AS varchar(65535)), 2, '0')");
-    expect(sql).toContain('FROM f ORDER BY d0 ASC, d0 ASC, d1 ASC, dr_idx ASC LIMIT CAST($8 AS bigint) OFFSET CAST($9 AS bigint)');
+    expect(sql).toContain('FROM f ORDER BY d0 ASC, d0 ASC, d1 ASC, dr_idx ASC LIMIT CAST($10 AS bigint) OFFSET CAST($11 AS bigint)');
     expect(sql).not.toMatch(/COLLATE|AS text\)| ~\* |FILTER \(WHERE/);
-    expect(params).toEqual(['t1', 'p1', 'date_range_0', '2024-03-01', '2024-03-07', '/(docs|blog)/.*', 'API', 10000, 0]);
+    expect(sql).toContain('e.local_date BETWEEN CAST($6 AS date) AND CAST($7 AS date)');
+    expect(params).toEqual(['t1', 'p1', 'date_range_0', '2024-03-01', '2024-03-07', '2024-03-01', '2024-03-07', '/(docs|blog)/.*', 'API', 10000, 0]);
   });
 });
 
@@ -241,15 +244,8 @@ describeWithService('Redshift statements that PostgreSQL also accepts, run on Po
     ).rejects.toMatchObject({ code: 'not_found' });
     await rs.close();
 
-    const bucket = requireService('s3', 'S3_BUCKET');
-    if (!bucket) return;
-    const store = new S3ObjectStore({
-      bucket,
-      prefix: `rs-test-${Date.now()}/`,
-      region: process.env.S3_REGION ?? 'us-east-1',
-      endpoint: process.env.S3_ENDPOINT,
-      forcePathStyle: true,
-    });
+    const store = servicesS3Store('rs-test');
+    if (!store) return;
     const onS3 = new RedshiftWarehouse({ url, store, iamRole: ROLE });
     try {
       await store.put(p.key, readFileSync(join(dir, p.key)));

@@ -1,4 +1,4 @@
-import type { TransformedTable } from '../../domain/transformed-schema.js';
+import { TRANSFORMED_TABLE_NAMES, type TransformedTable } from '../../domain/transformed-schema.js';
 
 /**
  * The warehouse port: where reports are answered. Embedded: DuckDB. At scale: Redshift or
@@ -22,8 +22,33 @@ export interface QueryOptions {
   timeoutMs?: number;
 }
 
+/** Whose rows a tenant SQL statement may see: one property of one tenant. */
+export interface SandboxScope {
+  tenantId: string;
+  propertyId: string;
+}
+
+export interface SandboxLimits {
+  /** Rows returned at most; one more is read to tell that the result was cut. */
+  maxRows: number;
+  /** The statement is cancelled after this many ms: TallyError('deadline_exceeded'). */
+  timeoutMs: number;
+}
+
+export interface SandboxResult {
+  columns: { name: string; type: string }[];
+  rows: unknown[][];
+  /** More rows than `maxRows` matched: the rest were not read. */
+  truncated: boolean;
+}
+
 export interface Warehouse {
   readonly dialect: Dialect;
+  /**
+   * The warehouse keeps the per-day rollups of src/domain/rollups.ts, rebuilt inside every
+   * partition load, and reports may read them (DuckDB, PostgreSQL; not Redshift).
+   */
+  readonly rollups?: boolean;
   /** Creates the tables when missing. */
   init(): Promise<void>;
   /**
@@ -33,5 +58,15 @@ export interface Warehouse {
   loadPartition(table: WarehouseTable, partition: PartitionRef, objectKeys: string[]): Promise<{ rows: number }>;
   /** Runs a compiled, parameterised query ($1, $2, … placeholders). */
   query<T = Record<string, unknown>>(sql: string, params: readonly unknown[], opts?: QueryOptions): Promise<T[]>;
+  /**
+   * Runs a tenant's SELECT, already checked by the query module (`src/query/sql/`: one SELECT over
+   * the views named in `SANDBOX_VIEWS`, allowed functions only), where those names are views of
+   * `scope`'s rows alone. Errors of the statement itself are TallyError('invalid_argument',
+   * reason `sql_error`). Absent on warehouses without a sandbox (Redshift).
+   */
+  sandboxQuery?(scope: SandboxScope, sql: string, limits: SandboxLimits): Promise<SandboxResult>;
   close(): Promise<void>;
 }
+
+/** The names a tenant SQL statement reads: every warehouse table, as a view of one property's rows. */
+export const SANDBOX_VIEWS: readonly WarehouseTable[] = TRANSFORMED_TABLE_NAMES;

@@ -78,6 +78,14 @@ export function isObject(v: unknown): v is Json {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** An optional object field: undefined when absent or null, and also (with a finding at `path`) when it is not an object. */
+export function optionalObject(v: unknown, path: string, message: string, f: Findings): Json | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (isObject(v)) return v;
+  f.fail(path, message, 'VALUE_INVALID');
+  return undefined;
+}
+
 export function isScalar(v: unknown): v is string | number | boolean {
   return typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
 }

@@ -3,7 +3,7 @@ import type { ParamValue } from '../../domain/raw-event.js';
 import type { ParsedEvent } from '../parsed-event.js';
 import { GA4_MP_LIMITS as LIMITS, RESERVED_USER_PROPERTY_NAMES, RESERVED_USER_PROPERTY_PREFIXES } from './ga4-mp.limits.js';
 import { Findings, toParamValue, type Ga4MpValidationBehavior } from './ga4-mp.findings.js';
-import { checkName, codePointLength, isObject, isScalar, optionalMicros, optionalString, preview, type Json } from './ga4-mp.fields.js';
+import { checkName, codePointLength, isObject, isScalar, optionalMicros, optionalObject, optionalString, preview, type Json } from './ga4-mp.fields.js';
 import { setOwn } from './own-property.js';
 
 /** GA4 Measurement Protocol: the request-level fields, shared by every event of the request. */
@@ -138,13 +138,10 @@ function checkEvents(events: unknown, f: Findings): void {
   }
 }
 
-function parseUserProperties(raw: unknown, scope: RequestScope): void {
+function parseUserProperties(value: unknown, scope: RequestScope): void {
   const f = scope.findings;
-  if (raw === undefined || raw === null) return;
-  if (!isObject(raw)) {
-    f.fail('user_properties', 'user_properties must be an object of {"<name>": {"value": ...}}.', 'VALUE_INVALID');
-    return;
-  }
+  const raw = optionalObject(value, 'user_properties', 'user_properties must be an object of {"<name>": {"value": ...}}.', f);
+  if (raw === undefined) return;
   let overflow = 0;
   for (const name of Object.keys(raw)) {
     const path = `user_properties.${name}`;
@@ -194,13 +191,10 @@ function parseUserProperties(raw: unknown, scope: RequestScope): void {
   }
 }
 
-function parseConsent(raw: unknown, scope: RequestScope): void {
+function parseConsent(value: unknown, scope: RequestScope): void {
   const f = scope.findings;
-  if (raw === undefined || raw === null) return;
-  if (!isObject(raw)) {
-    f.fail('consent', 'consent must be an object, e.g. {"ad_user_data": "GRANTED"}.', 'VALUE_INVALID');
-    return;
-  }
+  const raw = optionalObject(value, 'consent', 'consent must be an object, e.g. {"ad_user_data": "GRANTED"}.', f);
+  if (raw === undefined) return;
   const consent: Record<string, string> = {};
   for (const key of Object.keys(raw)) {
     const v = raw[key];
@@ -212,13 +206,10 @@ function parseConsent(raw: unknown, scope: RequestScope): void {
   scope.consent = consent;
 }
 
-function parseLocation(raw: unknown, scope: RequestScope): void {
+function parseLocation(value: unknown, scope: RequestScope): void {
   const f = scope.findings;
-  if (raw === undefined || raw === null) return;
-  if (!isObject(raw)) {
-    f.fail('user_location', 'user_location must be an object.', 'VALUE_INVALID');
-    return;
-  }
+  const raw = optionalObject(value, 'user_location', 'user_location must be an object.', f);
+  if (raw === undefined) return;
   const fields: Record<string, string | null> = {};
   for (const key of LOCATION_FIELDS) fields[key] = optionalString(raw, key, 'user_location.', f);
   let country = fields.country_id;

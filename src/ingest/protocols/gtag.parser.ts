@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ParamValue, Protocol } from '../../domain/raw-event.js';
-import type { ParsedEvent, RefusedEvent } from '../parsed-event.js';
+import { blankEvent, type ParsedEvent, type RefusedEvent } from '../parsed-event.js';
 import { setOwn, setOwnIfAbsent } from './own-property.js';
 import { formEntries } from './urlencoded.js';
 
@@ -157,26 +157,7 @@ export function parseGtagHit(hit: HitParams, opts: HitOptions): ParsedEvent | Re
   if (name.length > GTAG_LIMITS.maxNameLength || !NAME.test(name))
     return refusal(hit, opts.index, 'invalid', `en: invalid event name (at most ${GTAG_LIMITS.maxNameLength} printable characters)`);
 
-  const event: ParsedEvent = {
-    event_id: null,
-    protocol: opts.protocol,
-    client_ts: null,
-    name,
-    client_id: null,
-    user_id: null,
-    session_id: null,
-    url: null,
-    referrer: null,
-    title: null,
-    ua: null,
-    ip: null,
-    geo: null,
-    language: null,
-    screen: null,
-    consent: null,
-    params: {},
-    user_props: {},
-  };
+  const event = blankEvent(opts.protocol, name);
   const items: [number, ParamValue][] = [];
   const consent: Record<string, string> = {};
   let item: RegExpExecArray | null;

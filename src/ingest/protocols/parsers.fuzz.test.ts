@@ -149,78 +149,51 @@ const query = fc
   )
   .map((pairs) => new URLSearchParams(pairs));
 
+/** Every value `arb` generates, handed to `parse`, gives an answer or a TallyError. */
+function answersOrRefuses<T>(arb: fc.Arbitrary<T>, parse: (value: T) => unknown): void {
+  fc.assert(
+    fc.property(arb, (value) => onlyTallyErrors(() => parse(value))),
+    { numRuns: RUNS },
+  );
+}
+
 describe('ingest parsers under fuzzing: a TallyError or an answer, never anything else', () => {
   it('GA4 Measurement Protocol', () => {
-    fc.assert(
-      fc.property(anyBody(MP), (b) => onlyTallyErrors(() => parseGa4Mp(b, ctx))),
-      { numRuns: RUNS },
-    );
-    fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 300 }), (b) => onlyTallyErrors(() => parseGa4Mp(parseGa4MpBody(Buffer.from(b)), ctx))),
-      { numRuns: RUNS },
-    );
+    answersOrRefuses(anyBody(MP), (b) => parseGa4Mp(b, ctx));
+    answersOrRefuses(fc.uint8Array({ maxLength: 300 }), (b) => parseGa4Mp(parseGa4MpBody(Buffer.from(b)), ctx));
   });
 
   it('gtag and the pixel (query strings and line-separated bodies)', () => {
-    fc.assert(
-      fc.property(query, fc.array(query, { maxLength: 3 }), fc.string(), (q, lines, tid) =>
-        onlyTallyErrors(() => {
-          const hits = gtagHits(q, lines.map((l) => l.toString()).join('\n'));
-          parseGtag(hits, tid);
-          parsePixel(q);
-        }),
-      ),
-      { numRuns: RUNS },
-    );
+    answersOrRefuses(fc.tuple(query, fc.array(query, { maxLength: 3 }), fc.string()), ([q, lines, tid]) => {
+      const hits = gtagHits(q, lines.map((l) => l.toString()).join('\n'));
+      parseGtag(hits, tid);
+      parsePixel(q);
+    });
   });
 
   it('native', () => {
-    fc.assert(
-      fc.property(anyBody(NATIVE), (b) => onlyTallyErrors(() => parseNative(b, ctx))),
-      { numRuns: RUNS },
-    );
+    answersOrRefuses(anyBody(NATIVE), (b) => parseNative(b, ctx));
   });
 
   it('Segment, every call', () => {
     const calls = [...new Set(Object.values(SEGMENT_PATHS))];
-    fc.assert(
-      fc.property(anyBody(SEGMENT), fc.constantFrom(...calls), (b, call) => onlyTallyErrors(() => parseSegment(b, call, ctx))),
-      { numRuns: RUNS },
-    );
+    answersOrRefuses(fc.tuple(anyBody(SEGMENT), fc.constantFrom(...calls)), ([b, call]) => parseSegment(b, call, ctx));
   });
 
   it('PostHog (decoded bodies and raw bytes)', () => {
-    fc.assert(
-      fc.property(anyBody(POSTHOG), fc.boolean(), fc.option(fc.integer()), (b, engage, sentAtMs) =>
-        onlyTallyErrors(() => parsePostHog(b, { ...ctx, engage, sentAtMs })),
-      ),
-      { numRuns: RUNS },
+    answersOrRefuses(fc.tuple(anyBody(POSTHOG), fc.boolean(), fc.option(fc.integer())), ([b, engage, sentAtMs]) =>
+      parsePostHog(b, { ...ctx, engage, sentAtMs }),
     );
-    fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 300 }), query, (b, q) => onlyTallyErrors(() => parsePostHog(decodePostHogBody(Buffer.from(b), q, 100_000), ctx))),
-      { numRuns: RUNS },
-    );
+    answersOrRefuses(fc.tuple(fc.uint8Array({ maxLength: 300 }), query), ([b, q]) => parsePostHog(decodePostHogBody(Buffer.from(b), q, 100_000), ctx));
   });
 
   it('Umami and Plausible', () => {
-    fc.assert(
-      fc.property(anyBody(UMAMI), (b) => onlyTallyErrors(() => parseUmami(b, ctx))),
-      { numRuns: RUNS },
-    );
-    fc.assert(
-      fc.property(anyBody(PLAUSIBLE), (b) => onlyTallyErrors(() => parsePlausible(b))),
-      { numRuns: RUNS },
-    );
+    answersOrRefuses(anyBody(UMAMI), (b) => parseUmami(b, ctx));
+    answersOrRefuses(anyBody(PLAUSIBLE), (b) => parsePlausible(b));
   });
 
   it('Snowplow (POST payloads and GET query strings)', () => {
-    fc.assert(
-      fc.property(anyBody(SNOWPLOW), (b) => onlyTallyErrors(() => parseSnowplowPost(b, ctx))),
-      { numRuns: RUNS },
-    );
-    fc.assert(
-      fc.property(query, (q) => onlyTallyErrors(() => parseSnowplowGet(q, ctx))),
-      { numRuns: RUNS },
-    );
+    answersOrRefuses(anyBody(SNOWPLOW), (b) => parseSnowplowPost(b, ctx));
+    answersOrRefuses(query, (q) => parseSnowplowGet(q, ctx));
   });
 });

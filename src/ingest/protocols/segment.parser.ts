@@ -3,7 +3,7 @@ import type { ParamValue } from '../../domain/raw-event.js';
 import { TallyError } from '../../infra/errors.js';
 import { jsonBytesOver } from './json-size.js';
 import { shallowCopy } from './shallow-copy.js';
-import { DROPPED_PARAM, type ParsedEvent, type RefusedEvent } from '../parsed-event.js';
+import { blankEvent, DROPPED_PARAM, type ParsedEvent, type RefusedEvent } from '../parsed-event.js';
 import { toParamValue, type ParamValueRules } from './param-value.js';
 
 /**
@@ -200,26 +200,12 @@ function parseMessage(raw: unknown, pathType: SegmentType | null, envelope: Enve
   const properties = (m.properties ?? {}) as Record<string, ParamValue>;
   const traits = (m.traits ?? {}) as Record<string, ParamValue>;
 
-  const event: ParsedEvent = {
-    event_id: null,
-    protocol: 'segment',
-    client_ts: null,
-    name,
-    client_id: ids.anonymousId ?? ids.userId,
-    user_id: ids.userId,
-    session_id: null,
-    url: null,
-    referrer: null,
-    title: null,
-    ua: str(context.userAgent),
-    ip: str(context.ip),
-    geo: null,
-    language: str(context.locale),
-    screen: null,
-    consent: null,
-    params: {},
-    user_props: {},
-  };
+  const event = blankEvent('segment', name);
+  event.client_id = ids.anonymousId ?? ids.userId;
+  event.user_id = ids.userId;
+  event.ua = str(context.userAgent);
+  event.ip = str(context.ip);
+  event.language = str(context.locale);
   const params = event.params;
   const dropped: Record<string, ParamValue> = {};
   if (link) {

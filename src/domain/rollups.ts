@@ -1,0 +1,128 @@
+import type { Column } from './transformed-schema.js';
+
+/**
+ * Per-day rollups the warehouse keeps beside `events` and `sessions` (issue 19), rebuilt for the
+ * affected days inside every partition load. Both the warehouses (which build them) and the report
+ * compiler (which reads them) take their shape from here, and the measures' SQL below is the one
+ * definition the catalog's detail atoms use too, so a rollup can only hold what a detail query
+ * would compute.
+ *
+ * Two tables per dimension set, each keyed by (tenant_id, property_id, local_date, the set's
+ * columns):
+ * - `rollup_<set>_users`: one row per (day, set columns, client_id, user_id) of non-bot events,
+ *   with the event measures summed and the user flags. User counts stay exact: the rows keep the
+ *   raw ids, and a report merges them at query time with the identity map (catalog USER_KEY),
+ *   so a client linked to a user later still counts once, and days add up without double counting.
+ * - `rollup_<set>_sessions`: one row per (day of session start, set columns) of non-bot sessions
+ *   with the session measures, for reports whose dimensions are all session-level.
+ * Columns keep the detail tables' names, so the catalog's row-level SQL reads them unchanged.
+ */
+export interface RollupSet {
+  name: string;
+  /** Columns of `events` kept in `rollup_<name>_users`; null: no users table for this set. */
+  eventColumns: readonly string[] | null;
+  /** Columns of `sessions` kept in `rollup_<name>_sessions`; null: no sessions table. */
+  sessionColumns: readonly string[] | null;
+}
+
+/** Smallest first: the compiler takes the first set that answers a request. */
+export const ROLLUP_SETS: readonly RollupSet[] = [
+  { name: 'date', eventColumns: [], sessionColumns: [] },
+  { name: 'event', eventColumns: ['event_name'], sessionColumns: null },
+  { name: 'tech', eventColumns: ['device_category', 'browser', 'os', 'language'], sessionColumns: ['device_category', 'browser', 'os', 'language'] },
+  { name: 'geo', eventColumns: ['country', 'region', 'city'], sessionColumns: ['country', 'region', 'city'] },
+  {
+    name: 'traffic',
+    eventColumns: ['session_source', 'session_medium', 'session_campaign', 'session_channel_group'],
+    sessionColumns: ['source', 'medium', 'campaign', 'channel_group'],
+  },
+  { name: 'landing', eventColumns: null, sessionColumns: ['landing_page', 'landing_page_query'] },
+  { name: 'page', eventColumns: ['page_path'], sessionColumns: null },
+];
+
+const count = (cond: string) => `SUM(CASE WHEN ${cond} THEN 1 ELSE 0 END)`;
+
+/** GA4 web's active user: an engaged session, a first_visit, or engagement time (over `e` and its session's `engaged`). */
+export const activeUserCondition = (engaged: string) => `${engaged} OR e.event_name = 'first_visit' OR e.engagement_time_ms > 0`;
+
+/** Event measures: aggregates over event rows `e`; summed again over a rollup's rows. */
+export const EVENT_MEASURES = {
+  ev_count: 'COUNT(*)',
+  ev_page_views: count('e.is_page_view'),
+  ev_key_events: count('e.is_key_event'),
+  ev_engagement_ms: 'COALESCE(SUM(e.engagement_time_ms), 0)',
+} as const;
+
+/** Per (day, dimensions, client, user): 1 when any of the user's events there meets the condition. */
+export const userFlags = (engaged: string) => ({
+  us_active: `MAX(CASE WHEN ${activeUserCondition(engaged)} THEN 1 ELSE 0 END)`,
+  us_key: 'MAX(CASE WHEN e.is_key_event THEN 1 ELSE 0 END)',
+});
+
+/** The columns of `events` the users tables' measures and flags read (besides the sets' own). */
+export const USERS_SOURCE_COLUMNS: readonly Column[] = [
+  { name: 'client_id', type: 'string' },
+  { name: 'user_id', type: 'string' },
+  { name: 'event_name', type: 'string' },
+  { name: 'is_page_view', type: 'boolean' },
+  { name: 'is_key_event', type: 'boolean' },
+  { name: 'engagement_time_ms', type: 'bigint' },
+];
+
+/** Session measures: aggregates over session rows `s`; summed again over a rollup's rows. */
+export const SESSION_MEASURES = {
+  se_sessions: 'COUNT(*)',
+  se_engaged: count('s.engaged'),
+  // whole milliseconds summed as integers: a double sum depends on the engine's summation order
+  se_duration_ms: 'COALESCE(SUM(CAST(ROUND(s.duration_s * 1000) AS BIGINT)), 0)',
+  se_key_sessions: count('s.key_events > 0'),
+} as const;
+
+export type RollupTable = { name: string; set: RollupSet; side: 'users' | 'sessions'; columns: readonly Column[] };
+
+const KEY: readonly Column[] = [
+  { name: 'tenant_id', type: 'string' },
+  { name: 'property_id', type: 'string' },
+  { name: 'local_date', type: 'date' },
+];
+const strings = (names: readonly string[]): Column[] => names.map((name) => ({ name, type: 'string' }));
+const bigints = (names: readonly string[]): Column[] => names.map((name) => ({ name, type: 'bigint' }));
+
+export function usersTable(set: RollupSet): string {
+  return `rollup_${set.name}_users`;
+}
+
+export function sessionsTable(set: RollupSet): string {
+  return `rollup_${set.name}_sessions`;
+}
+
+/** Every rollup table with its columns. */
+export const ROLLUP_TABLES: readonly RollupTable[] = ROLLUP_SETS.flatMap((set) => [
+  ...(set.eventColumns
+    ? [
+        {
+          name: usersTable(set),
+          set,
+          side: 'users' as const,
+          columns: [
+            ...KEY,
+            ...strings(set.eventColumns),
+            ...strings(['client_id', 'user_id']),
+            ...bigints(Object.keys(EVENT_MEASURES)),
+            { name: 'us_active', type: 'int' as const },
+            { name: 'us_key', type: 'int' as const },
+          ],
+        },
+      ]
+    : []),
+  ...(set.sessionColumns
+    ? [
+        {
+          name: sessionsTable(set),
+          set,
+          side: 'sessions' as const,
+          columns: [...KEY, ...strings(set.sessionColumns), ...bigints(Object.keys(SESSION_MEASURES))],
+        },
+      ]
+    : []),
+]);

@@ -1,6 +1,7 @@
 import { parseCustomName } from '../domain/custom-definition.js';
 import { NOT_SET } from './catalog-dimensions.js';
 import type { AtomDef, DimensionDef, MetricDef } from './catalog.types.js';
+import { jsonText } from './sql-dialect.js';
 
 /**
  * Custom definitions (issue 14): `customEvent:NAME` and `customUser:NAME` read the event's
@@ -21,7 +22,7 @@ export function customDimension(name: string): DimensionDef | undefined {
     description: `${c.scope === 'USER' ? 'User' : 'Event'}-scoped custom dimension over ${c.scope === 'USER' ? 'the user property' : 'the event parameter'} ${c.parameterName}.`,
     category: 'Custom',
     scope: c.scope === 'USER' ? 'user' : 'event',
-    onEvent: (d) => `COALESCE(${d.jsonText(column, c.parameterName)}, ${NOT_SET})`,
+    onEvent: (d) => `COALESCE(${jsonText(d, column, c.parameterName)}, ${NOT_SET})`,
   };
 }
 
@@ -53,6 +54,6 @@ export function customAtom(name: string): AtomDef | undefined {
     name,
     group: 'event',
     type: 'double',
-    sql: (d) => `COALESCE(SUM(${d.toNumber(d.jsonText('e.params', parameter))}), 0)`,
+    sql: (d) => `COALESCE(SUM(${d.toNumber(jsonText(d, 'e.params', parameter))}), 0)`,
   };
 }

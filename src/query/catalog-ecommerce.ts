@@ -2,7 +2,7 @@ import { count } from '../domain/rollups.js';
 import { NOT_SET } from './catalog-dimensions.js';
 import { metric, safeDiv } from './catalog-metrics.js';
 import type { AtomDef, DimensionDef, MetricDef } from './catalog.types.js';
-import type { SqlDialect } from './sql-dialect.js';
+import { jsonText, type SqlDialect } from './sql-dialect.js';
 
 /**
  * GA4 e-commerce (issue 14): item-scoped dimensions over the `items` table (`i`) and the revenue
@@ -23,8 +23,8 @@ export function converted(amount: string, currency: string): string {
   return `(CASE WHEN ${currency} IS NULL OR ${currency} = tgt.code THEN ${amount} ELSE ${amount} * fxt.per_eur / fxs.per_eur END)`;
 }
 
-const eventCurrency = (d: SqlDialect) => `UPPER(${d.jsonText('e.params', 'currency')})`;
-const eventValue = (d: SqlDialect) => d.toNumber(d.jsonText('e.params', 'value'));
+const eventCurrency = (d: SqlDialect) => `UPPER(${jsonText(d, 'e.params', 'currency')})`;
+const eventValue = (d: SqlDialect) => d.toNumber(jsonText(d, 'e.params', 'value'));
 const itemCurrency = () => 'i.currency';
 const itemAmount = 'i.price * i.quantity';
 

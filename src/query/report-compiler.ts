@@ -57,7 +57,7 @@ export interface TenantScope {
   currencyCode?: string;
 }
 
-interface ResolvedDim {
+export interface ResolvedDim {
   /** Row-level SQL over the event alias (grouped form). */
   event: string;
   session?: string;
@@ -183,16 +183,7 @@ function buildChain(req: ReportRequest, scope: TenantScope, d: SqlDialect, opts:
       ),
     )
     .join(' UNION ALL ');
-  // the ranges' hull as constants: lets DuckDB skip row groups by their min/max and PostgreSQL use
-  // its (tenant_id, property_id, local_date) indexes (a join with dr alone does neither)
-  const from = p.add(
-    req.dateRanges.map((r) => r.startDate).reduce((a, b) => (a < b ? a : b)),
-    'date',
-  );
-  const to = p.add(
-    req.dateRanges.map((r) => r.endDate).reduce((a, b) => (a > b ? a : b)),
-    'date',
-  );
+  const { from, to } = dateHull(req.dateRanges, p);
   const scoped = (alias: string) => `${alias}.tenant_id = ${tenant} AND ${alias}.property_id = ${property} AND ${alias}.local_date BETWEEN ${from} AND ${to}`;
   // rollups hold no bot rows (src/domain/rollups.ts)
   const pin = (alias: string) => `${scoped(alias)} AND ${alias}.is_bot IS NOT TRUE`;
@@ -390,6 +381,16 @@ function rollupFor(side: 'users' | 'sessions', dimensionSql: string[]): RollupSe
   });
 }
 
+/**
+ * The date ranges' hull as bound constants: lets DuckDB skip row groups by their min/max and
+ * PostgreSQL use its (tenant_id, property_id, local_date) indexes (a join with `dr` alone does neither).
+ */
+export function dateHull(ranges: readonly { startDate: string; endDate: string }[], p: Params): { from: string; to: string } {
+  const from = ranges.map((r) => r.startDate).reduce((a, b) => (a < b ? a : b));
+  const to = ranges.map((r) => r.endDate).reduce((a, b) => (a > b ? a : b));
+  return { from: p.add(from, 'date'), to: p.add(to, 'date') };
+}
+
 /** `idm`: each client's first linked user over everything loaded for the property (catalog USER_KEY reads it). */
 export function identityCte(tenant: string, property: string): string {
   return (
@@ -448,7 +449,7 @@ function metricColumnFor(metrics: MetricColumn[], name: string): string {
   return m.column;
 }
 
-function fromDef(def: DimensionDef, d: SqlDialect): ResolvedDim {
+export function fromDef(def: DimensionDef, d: SqlDialect): ResolvedDim {
   return {
     event: def.onEvent(d),
     session: def.onSession?.(d),
@@ -460,7 +461,7 @@ function fromDef(def: DimensionDef, d: SqlDialect): ResolvedDim {
   };
 }
 
-function rowLevel(x: ResolvedDim, form: 'event' | 'session'): string {
+export function rowLevel(x: ResolvedDim, form: 'event' | 'session'): string {
   const sql = form === 'event' ? x.event : x.session!;
   return x.present ? x.present(sql) : sql;
 }

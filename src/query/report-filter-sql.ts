@@ -1,10 +1,11 @@
-import type { FilterExpr, Filter } from './report-filter.js';
+import type { Filter, FilterExpr } from './report-filter.js';
 import type { Params } from './report-compiler.js';
 import type { SqlDialect } from './sql-dialect.js';
 
 /**
- * A report's dimension and metric filters (and comparisons' filters) as SQL conditions, every
- * value a bound parameter; the compiler gives each field's row-level SQL or metric column.
+ * A FilterExpr as a SQL predicate: report filters (row-level over dimensions, or over the metric
+ * columns after grouping) and the funnel's step filters compile through here. Every value is a
+ * bound parameter; `field` maps a field name to its SQL (from the catalog only).
  */
 export function filterFields(e: FilterExpr): string[] {
   if (e.kind === 'and' || e.kind === 'or') return e.expressions.flatMap(filterFields);
@@ -23,7 +24,7 @@ export function compileFilter(e: FilterExpr, field: (name: string) => string, on
 
 const OPS = { EQUAL: '=', LESS_THAN: '<', LESS_THAN_OR_EQUAL: '<=', GREATER_THAN: '>', GREATER_THAN_OR_EQUAL: '>=' } as const;
 
-function compileLeaf(f: Filter, x: string, isMetric: boolean, p: Params, d: SqlDialect): string {
+export function compileLeaf(f: Filter, x: string, isMetric: boolean, p: Params, d: SqlDialect): string {
   switch (f.kind) {
     case 'string': {
       const cs = f.caseSensitive;

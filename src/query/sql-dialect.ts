@@ -31,17 +31,8 @@ export interface SqlDialect {
   codePointOrder(textExpr: string): string;
   /** Whole days from one date to another, as an integer. */
   daysBetween(fromDate: string, toDate: string): string;
-  /**
-   * The top-level value `key` of a JSON object text as text (scalars unquoted, NULL when
-   * missing). `key` comes from the catalog or a validated custom-definition parameter name
-   * (`[A-Za-z][A-Za-z0-9_]*`), never from raw input.
-   */
-  jsonText(jsonExpr: string, key: string): string;
-}
-
-function checkedKey(key: string): string {
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw new TallyError('invalid_argument', `not a parameter name: ${key}`);
-  return key;
+  /** The text of a top-level key of a JSON text column (`keyExpr` is a bound parameter), or NULL. */
+  jsonField(jsonText: string, keyExpr: string): string;
 }
 
 const DUCK_PARAM: Record<ParamType, string> = { text: 'VARCHAR', double: 'DOUBLE', bigint: 'BIGINT', date: 'DATE' };
@@ -62,7 +53,7 @@ export const duckdbDialect: SqlDialect = {
   nullOf: (t) => `CAST(NULL AS ${t === 'bigint' ? 'BIGINT' : 'DOUBLE'})`,
   codePointOrder: (x) => x,
   daysBetween: (a, b) => `CAST(date_diff('day', ${a}, ${b}) AS INTEGER)`,
-  jsonText: (x, key) => `json_extract_string(${x}, '$.${checkedKey(key)}')`,
+  jsonField: (j, k) => `json_extract_string(${j}, '$.' || ${k})`,
 };
 
 const PG_PARAM: Record<ParamType, string> = { text: 'text', double: 'double precision', bigint: 'bigint', date: 'date' };
@@ -82,7 +73,7 @@ export const postgresDialect: SqlDialect = {
   nullOf: (t) => `CAST(NULL AS ${t === 'bigint' ? 'bigint' : 'double precision'})`,
   codePointOrder: (x) => `(${x} COLLATE "C")`,
   daysBetween: (a, b) => `(${b} - ${a})`,
-  jsonText: (x, key) => `(CAST(${x} AS jsonb) ->> '${checkedKey(key)}')`,
+  jsonField: (j, k) => `(CAST(${j} AS jsonb) ->> ${k})`,
 };
 
 const RS_TEXT = 'varchar(65535)';
@@ -103,8 +94,7 @@ export const redshiftDialect: SqlDialect = {
   toText: (x) => `CAST(${x} AS ${RS_TEXT})`,
   regexMatch: (x, p, full, cs) => `(regexp_instr(${x}, ${full ? `'^(?:' || ${p} || ')$'` : p}, 1, 1, 0, '${cs ? 'c' : 'i'}p') > 0)`,
   codePointOrder: (x) => x,
-  // true: NULL for text that is not valid JSON instead of an error
-  jsonText: (x, key) => `json_extract_path_text(${x}, '${checkedKey(key)}', true)`,
+  jsonField: (j, k) => `json_extract_path_text(${j}, ${k})`,
 };
 
 export function dialectFor(name: Dialect): SqlDialect {
@@ -115,6 +105,16 @@ export function dialectFor(name: Dialect): SqlDialect {
 }
 
 /** A constant from the catalog as a SQL literal. Never used for user input (that is bound). */
+/**
+ * The top-level value `key` of a JSON object text as text (scalars unquoted, NULL when missing),
+ * `key` written as a literal: it comes from the catalog or a validated custom-definition parameter
+ * name, never from raw input (a request's own values go through `jsonField` as parameters).
+ */
+export function jsonText(d: SqlDialect, json: string, key: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw new TallyError('invalid_argument', `not a parameter name: ${key}`);
+  return d.jsonField(json, sqlLiteral(key));
+}
+
 export function sqlLiteral(s: string): string {
   return `'${s.replace(/'/g, "''")}'`;
 }

@@ -3,7 +3,7 @@ import type { PropertySettings } from '../../domain/property-settings.js';
 import { parseRawKey, rawDayPrefix } from '../../domain/transformed-schema.js';
 import { TallyError } from '../errors.js';
 import type { ObjectStore } from '../object-store/object-store.port.js';
-import type { TransformParams } from './transform.sql.js';
+import type { PropertyParams, TransformParams } from './transform.sql.js';
 import { MAX_LATENESS_MS } from './transform-engine.port.js';
 
 const HOUR_MS = 3_600_000;
@@ -69,6 +69,11 @@ export function transformParams(
   /** The event times the zone's offsets are needed for; default the window. */
   span: readonly [number, number] = [w.startMs, w.endMs],
 ): TransformParams {
+  return { properties: [propertyParams(settings, w, span)], attributionParams };
+}
+
+/** One property's row of the statements' settings tables. */
+export function propertyParams(settings: PropertySettings, w: Pick<TransformWindow, 'startMs' | 'endMs'>, span: readonly [number, number]): PropertyParams {
   return {
     tenantId: settings.tenantId,
     propertyId: settings.propertyId,
@@ -77,7 +82,6 @@ export function transformParams(
     timeoutMs: settings.sessionTimeoutMinutes * 60_000,
     engagedSessionSeconds: settings.engagedSessionSeconds,
     keyEvents: settings.keyEvents,
-    attributionParams,
     offsetSegments: offsetSegments(settings.timeZone, span[0], span[1]),
   };
 }

@@ -25,6 +25,8 @@ export interface TransformDialect {
   truncToBigint(x: string): string;
   /** `value` of the row with the smallest `order` among rows where `value` is not null. */
   argMinNotNull(value: string, order: string): string;
+  /** A SELECT of literal rows (already spelled literals) with the given column names. */
+  inlineTable(columns: readonly string[], rows: readonly (readonly string[])[]): string;
   /**
    * Select-list items that turn each row into one row per element of the JSON array at `$.key`
    * of a JSON text: `item` (the element as JSON text) and `item_index` (0-based). A row whose
@@ -51,6 +53,7 @@ export const duckdbTransformDialect: TransformDialect = {
   epochDay: (days) => `(DATE '1970-01-01' + ${days})`,
   truncToBigint: (x) => `TRY_CAST(trunc(${x}) AS BIGINT)`,
   argMinNotNull: (value, order) => `arg_min(${value}, ${order}) FILTER (WHERE ${value} IS NOT NULL)`,
+  inlineTable: (columns, rows) => `SELECT * FROM (VALUES ${rows.map((r) => `(${r.join(', ')})`).join(', ')}) AS t(${columns.join(', ')})`,
   explodeJsonArray: (json, key) => {
     const list = `TRY_CAST(json_extract(${json}, '$.${key}') AS JSON[])`;
     return `CAST(unnest(${list}) AS STRING) AS item, CAST(generate_subscripts(${list}, 1) - 1 AS INTEGER) AS item_index`;
@@ -72,6 +75,7 @@ export const sparkTransformDialect: TransformDialect = {
   // Spark's cast from DOUBLE truncates
   truncToBigint: (x) => `try_cast(${x} AS BIGINT)`,
   argMinNotNull: (value, order) => `min(CASE WHEN ${value} IS NOT NULL THEN struct(${order}, ${value}) END).${value}`,
+  inlineTable: (columns, rows) => `SELECT * FROM VALUES ${rows.map((r) => `(${r.join(', ')})`).join(', ')} AS t(${columns.join(', ')})`,
   // from_json keeps an object element of an array<string> as its JSON text
   explodeJsonArray: (json, key) => `posexplode(from_json(get_json_object(${json}, '$.${key}'), 'array<string>')) AS (item_index, item)`,
 };

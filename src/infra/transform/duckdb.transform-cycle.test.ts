@@ -72,6 +72,12 @@ function dataset(propertyId = 'p1', seed = 5, visitorsPerDay = 120): RawEvent[] 
   // a session across midnight whose events arrive in different cycles, and a link between ids
   const night = day(d1, 23) + 50 * MIN;
   for (let i = 0; i < 4; i++) extra.push(mk({ event_id: `night-${i}`, client_id: 'night', client_ts: null, received_at: night + i * 7 * MIN }));
+  // ...one of them a purchase with e-commerce items: the items table follows its session through the cycles
+  const items = [
+    { item_id: 'sku-1', item_name: 'Tent', price: 120, quantity: 1 },
+    { item_id: 'sku-2', price: 9.5, quantity: 2 },
+  ];
+  Object.assign(extra[extra.length - 2], { name: 'purchase', params: { currency: 'EUR', value: 139, transaction_id: 'T-night', items } });
   extra.push(
     mk({
       event_id: 'link-1',

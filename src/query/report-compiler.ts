@@ -2,7 +2,8 @@ import { ROLLUP_SETS, sessionsTable, usersTable, type RollupSet } from '../domai
 import { atom, findDimension, findMetric, type AtomGroup, type DimensionDef, type MetricType } from './catalog.js';
 import { compileFilter, filterFields } from './report-filter-sql.js';
 import type { MetricExpression, ReportRequest, RequestedDimension } from './report-request.js';
-import type { ParamType, SqlDialect } from './sql-dialect.js';
+import type { SqlDialect } from './sql-dialect.js';
+import { Params } from './sql-params.js';
 
 /**
  * Compiles a validated report request into parameterised SQL over `events` / `sessions`.
@@ -70,14 +71,7 @@ interface MetricColumn {
   requested: boolean;
 }
 
-export class Params {
-  readonly values: unknown[] = [];
-  constructor(private readonly d: SqlDialect) {}
-  add(value: unknown, type: ParamType): string {
-    this.values.push(value);
-    return this.d.param(this.values.length, type);
-  }
-}
+export { Params };
 
 interface Chain {
   /** `WITH ... f AS (...)`: the filtered report rows. */

@@ -10,6 +10,7 @@ import { authenticateLocal, csrfToken, logIn, logOut, toSessionUser, type Sessio
 import { notFound, type TenancyService } from './tenancy.service.js';
 import { userView } from './tenancy.views.js';
 import { GracePeriodSeconds } from './operator.commands.js';
+import { PROPERTY_RULES_ROUTES } from './property-rules.routes.js';
 
 /** What a route handler gets. `orgId`/`role` are set for organisation-scoped routes. */
 export interface RouteContext {
@@ -414,6 +415,8 @@ export const API_ROUTES: ApiRoute[] = [
     handler: async ({ orgId, req, deps }) =>
       listAudit(deps.service.db, orgId!, req.query.cursor as string | undefined, req.query.limit ? Number(req.query.limit) : 50),
   },
+  // ---- retroactive rules (property-rules.routes.ts) -------------------------------------------
+  ...PROPERTY_RULES_ROUTES,
 ];
 
 /** The organisation a scoped route's object belongs to, or null when it does not exist. */

@@ -9,7 +9,7 @@ import type { ObjectStore } from '../object-store/object-store.port.js';
 import { compactPartition, runCycle } from './duckdb.transform-cycle.js';
 import type { PropertySettings } from '../../domain/property-settings.js';
 import type { CycleRequest, CycleResult, IncrementalTransformEngine, TransformRequest, TransformResult, WrittenPartition } from './transform-engine.port.js';
-import { ATTRIBUTION_PARAMS, createDimTable, enrichmentRows } from './enrichment-dims.js';
+import { ATTRIBUTION_PARAMS, createDimTable, enrichmentRows, enrichmentRules, type EnrichmentRules } from './enrichment-dims.js';
 
 export { offsetSegments };
 import * as sql from './transform.sql.js';
@@ -59,7 +59,7 @@ export class DuckDbTransformEngine implements IncrementalTransformEngine {
       const rawRead = await count(conn, 'SELECT count(*) FROM raw');
       step();
 
-      await runStatements(conn, transformParams(settings, window, ATTRIBUTION_PARAMS), step);
+      await runStatements(conn, transformParams(settings, window, ATTRIBUTION_PARAMS), enrichmentRules(settings), step);
 
       const partitions: WrittenPartition[] = [];
       const rowCounts = {
@@ -109,7 +109,7 @@ export class DuckDbTransformEngine implements IncrementalTransformEngine {
           lateAllowanceMs: this.opts.lateAllowanceMs ?? DEFAULT_LATE_ALLOWANCE_MS,
           readablePaths: (keys) => this.readablePaths(keys, stage),
           runStatements: (settings, startMs, endMs, [minMs, maxMs]) =>
-            runStatements(conn, transformParams(settings, { startMs, endMs }, ATTRIBUTION_PARAMS, [minMs, maxMs + 1])),
+            runStatements(conn, transformParams(settings, { startMs, endMs }, ATTRIBUTION_PARAMS, [minMs, maxMs + 1]), enrichmentRules(settings)),
         },
         request,
       );
@@ -198,12 +198,12 @@ export class DuckDbTransformEngine implements IncrementalTransformEngine {
   }
 }
 
-/** Runs the shared transform statements (transform.sql.ts) over the table `raw`. */
-async function runStatements(conn: DuckDBConnection, params: sql.TransformParams, step?: () => void): Promise<void> {
+/** Runs the shared transform statements (transform.sql.ts) over the table `raw`, enriching with the property's rules. */
+async function runStatements(conn: DuckDBConnection, params: sql.TransformParams, rules: EnrichmentRules, step?: () => void): Promise<void> {
   for (const s of sql.transformSteps(duckdbTransformDialect, params)) {
     if (s.kind === 'enrich') {
       await conn.run(createDimTable(s.dim));
-      await append(conn, `${s.dim}_dim`, enrichmentRows(s.dim, await strings(conn, s.keys)));
+      await append(conn, `${s.dim}_dim`, enrichmentRows(s.dim, await strings(conn, s.keys), rules));
     } else {
       await conn.run(`CREATE OR REPLACE TEMP ${s.materialize ? 'TABLE' : 'VIEW'} ${s.name} AS ${s.sql}`);
     }

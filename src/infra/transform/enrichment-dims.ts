@@ -3,7 +3,11 @@ import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import campaignParams from '../../domain/enrichment/data/campaign-params.json' with { type: 'json' };
 import { botVerdict } from '../../domain/enrichment/bot.js';
+import { compileChannelGroup, defaultChannelGroup, type ChannelGrouper } from '../../domain/enrichment/channel-group.js';
 import { attributeTraffic } from '../../domain/enrichment/traffic-source.js';
+import type { PropertySettings } from '../../domain/property-settings.js';
+import { customBotMatcher } from '../../domain/rules/bot-patterns.js';
+import { internalExclusion } from '../../domain/rules/internal-traffic.js';
 import { parsePageUrl } from '../../domain/enrichment/url.js';
 import { parseUserAgent } from '../../domain/enrichment/user-agent.js';
 import { sqlString } from './transform.sql.js';
@@ -21,15 +25,40 @@ export const ATTRIBUTION_PARAMS: readonly string[] = [
 
 type Cell = string | boolean | null;
 
+/**
+ * A property's retroactive rules, compiled once per run: its own bot patterns, channel group and
+ * internal-traffic exclusion. They reach both engines as data: the dims are computed here, in JS,
+ * for DuckDB and for Spark alike (no rule is spelled in SQL, so no regex dialect can differ).
+ */
+export interface EnrichmentRules {
+  customBot: ((ua: string) => boolean) | null;
+  channelGroup: ChannelGrouper;
+  /** Null: no internal-traffic exclusion (no rule, or the filter inactive); the transform then has no `traffic` step. */
+  internal: ((ipTrunc: string | null, stamped: string | null) => boolean) | null;
+}
+
+export function enrichmentRules(settings: Pick<PropertySettings, 'botPatterns' | 'channelRules' | 'internalTraffic'>): EnrichmentRules {
+  return {
+    customBot: customBotMatcher(settings.botPatterns),
+    channelGroup: settings.channelRules ? compileChannelGroup(settings.channelRules) : defaultChannelGroup,
+    internal: internalExclusion(settings.internalTraffic),
+  };
+}
+
+export const NO_RULES: EnrichmentRules = Object.freeze({ customBot: null, channelGroup: defaultChannelGroup, internal: null });
+
 interface Dim {
-  name: 'ua' | 'url' | 'attr';
+  name: 'ua' | 'url' | 'attr' | 'traffic';
+  /** The key columns, in the order of the enrich step's SELECT. */
+  keys: string;
   columns: readonly (readonly [string, 'VARCHAR' | 'BOOLEAN'])[];
-  rows: (key: (string | null)[]) => Cell[];
+  rows: (key: (string | null)[], rules: EnrichmentRules) => Cell[];
 }
 
 const DIMS: readonly Dim[] = [
   {
     name: 'ua',
+    keys: 'ua, ua_source',
     columns: [
       ['ua', 'VARCHAR'],
       ['ua_source', 'VARCHAR'],
@@ -41,14 +70,15 @@ const DIMS: readonly Dim[] = [
       ['is_bot', 'BOOLEAN'],
       ['bot_reason', 'VARCHAR'],
     ],
-    rows: ([ua, source]) => {
+    rows: ([ua, source], rules) => {
       const p = parseUserAgent(ua);
-      const bot = botVerdict(ua, (source ?? 'none') as 'payload' | 'request' | 'none');
+      const bot = botVerdict(ua, (source ?? 'none') as 'payload' | 'request' | 'none', rules.customBot);
       return [ua, source, p.browser, p.browserVersion, p.os, p.osVersion, p.deviceCategory, bot.isBot, bot.reason];
     },
   },
   {
     name: 'url',
+    keys: 'url',
     columns: [
       ['url', 'VARCHAR'],
       ['host_name', 'VARCHAR'],
@@ -78,6 +108,7 @@ const DIMS: readonly Dim[] = [
   },
   {
     name: 'attr',
+    keys: 'url, referrer, attr_params',
     columns: [
       ['url', 'VARCHAR'],
       ['referrer', 'VARCHAR'],
@@ -89,15 +120,26 @@ const DIMS: readonly Dim[] = [
       ['content', 'VARCHAR'],
       ['channel_group', 'VARCHAR'],
     ],
-    rows: ([url, referrer, attrParams]) => {
+    rows: ([url, referrer, attrParams], rules) => {
       const values = (attrParams === null ? [] : JSON.parse(attrParams)) as unknown[];
       const params: Record<string, unknown> = {};
       ATTRIBUTION_PARAMS.forEach((k, i) => {
         if (values[i] !== null && values[i] !== undefined) params[k] = values[i];
       });
-      const t = attributeTraffic({ pageUrl: url, referrer, params });
+      const t = attributeTraffic({ pageUrl: url, referrer, params }, rules.channelGroup);
       return [url, referrer, attrParams, t.source, t.medium, t.campaign, t.term, t.content, t.channelGroup];
     },
+  },
+  {
+    // internal traffic (only when the property excludes some: see transform.sql.ts)
+    name: 'traffic',
+    keys: 'ip_trunc, traffic_type',
+    columns: [
+      ['ip_trunc', 'VARCHAR'],
+      ['traffic_type', 'VARCHAR'],
+      ['excluded', 'BOOLEAN'],
+    ],
+    rows: ([ipTrunc, stamped], rules) => [ipTrunc, stamped, rules.internal?.(ipTrunc, stamped) ?? false],
   },
 ];
 
@@ -105,9 +147,9 @@ const DIMS: readonly Dim[] = [
  * The lookup rows of one dim for its distinct keys: the DuckDB engine appends them to its
  * `<name>_dim` tables; writeEnrichmentDims writes them as Parquet for Spark.
  */
-export function enrichmentRows(name: Dim['name'], keys: readonly (string | null)[][]): Cell[][] {
+export function enrichmentRows(name: Dim['name'], keys: readonly (string | null)[][], rules: EnrichmentRules): Cell[][] {
   const dim = DIMS.find((d) => d.name === name)!;
-  return keys.map((k) => dim.rows(k));
+  return keys.map((k) => dim.rows(k, rules));
 }
 
 export type DimName = Dim['name'];
@@ -119,10 +161,16 @@ export function createDimTable(name: DimName, tableName = `${name}_dim`): string
 }
 
 /**
- * Reads `keysDir/<name>/*.parquet` (ua, ua_source | url | url, referrer, attr_params) and writes
- * `dimsDir/<name>.parquet`. Returns the number of distinct keys.
+ * Reads `keysDir/<name>/*.parquet` (the dim's key columns) and writes `dimsDir/<name>.parquet`
+ * with the property's rules. Returns the number of distinct keys.
  */
-export async function writeEnrichmentDim(conn: DuckDBConnection, name: DimName, keysDir: string, dimsDir: string): Promise<number> {
+export async function writeEnrichmentDim(
+  conn: DuckDBConnection,
+  name: DimName,
+  keysDir: string,
+  dimsDir: string,
+  rules: EnrichmentRules,
+): Promise<number> {
   const dim = DIMS.find((d) => d.name === name)!;
   const table = `dim_${dim.name}`;
   await conn.run(createDimTable(name, table));
@@ -130,12 +178,11 @@ export async function writeEnrichmentDim(conn: DuckDBConnection, name: DimName, 
   const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.parquet')) : [];
   let n = 0;
   if (files.length > 0) {
-    const keyColumns = dim.name === 'ua' ? 'ua, ua_source' : dim.name === 'url' ? 'url' : 'url, referrer, attr_params';
-    const reader = await conn.runAndReadAll(`SELECT ${keyColumns} FROM read_parquet(${sqlString(join(dir, '*.parquet'))})`);
+    const reader = await conn.runAndReadAll(`SELECT ${dim.keys} FROM read_parquet(${sqlString(join(dir, '*.parquet'))})`);
     const appender = await conn.createAppender(table, 'main', 'temp');
     try {
       for (const key of reader.getRows()) {
-        for (const v of dim.rows(key.map((k) => (k === null ? null : String(k))))) {
+        for (const v of dim.rows(key.map((k) => (k === null ? null : String(k))), rules)) {
           if (v === null) appender.appendNull();
           else if (typeof v === 'boolean') appender.appendBoolean(v);
           else appender.appendVarchar(v);

@@ -1,5 +1,6 @@
 import { addDays, startOfLocalDate, tzOffsetMs } from '../../domain/time-zone.js';
 import type { PropertySettings } from '../../domain/property-settings.js';
+import { internalExclusion } from '../../domain/rules/internal-traffic.js';
 import { parseRawKey, rawDayPrefix } from '../../domain/transformed-schema.js';
 import { TallyError } from '../errors.js';
 import type { ObjectStore } from '../object-store/object-store.port.js';
@@ -77,6 +78,7 @@ export function transformParams(
     timeoutMs: settings.sessionTimeoutMinutes * 60_000,
     engagedSessionSeconds: settings.engagedSessionSeconds,
     keyEvents: settings.keyEvents,
+    excludeInternal: internalExclusion(settings.internalTraffic) !== null,
     attributionParams,
     offsetSegments: offsetSegments(settings.timeZone, span[0], span[1]),
   };

@@ -12,7 +12,7 @@ import { sqlString, type TransformDialect } from './transform-dialect.js';
  */
 
 /** A step: a table (or view) from one SELECT, or an enrichment lookup `<dim>_dim` from distinct keys. */
-export type TransformStep = { kind: 'table'; name: string; sql: string; materialize: boolean } | { kind: 'enrich'; dim: 'ua' | 'url' | 'attr'; keys: string };
+export type TransformStep = { kind: 'table'; name: string; sql: string; materialize: boolean } | { kind: 'enrich'; dim: 'ua' | 'url' | 'attr' | 'traffic'; keys: string };
 
 export interface TransformParams {
   tenantId: string;
@@ -23,6 +23,11 @@ export interface TransformParams {
   timeoutMs: number;
   engagedSessionSeconds: number;
   keyEvents: readonly string[];
+  /**
+   * The property excludes internal traffic (rules and an active filter): a `traffic` enrich step
+   * judges each distinct (ip_trunc, traffic_type) and `ev` drops the excluded events.
+   */
+  excludeInternal: boolean;
   attributionParams: readonly string[];
   /** The zone's UTC offsets as (from_ms, offset_ms), ascending; the first applies before the second. */
   offsetSegments: readonly (readonly [number, number])[];
@@ -61,6 +66,8 @@ export const RAW_FIELDS: ReadonlyArray<readonly [string, 'STRING' | 'BIGINT']> =
   ['consent', 'STRING'],
   ['params', 'STRING'],
   ['user_props', 'STRING'],
+  // set by the collector on events in an internal-traffic range (full IP), else absent
+  ['traffic_type', 'STRING'],
 ];
 const RAW_NAMES = RAW_FIELDS.map(([n]) => n);
 
@@ -84,11 +91,20 @@ export function transformSteps(d: TransformDialect, p: TransformParams): Transfo
   const isKeyEvent = p.keyEvents.length === 0 ? 'false' : `r.name IN (${p.keyEvents.map(d.str).join(', ')})`;
   const uaJoin = (alias: string, r: string) => `${eq(`${alias}.ua`, `${r}.ua`)} AND ${eq(`${alias}.ua_source`, `${r}.ua_source`)}`;
 
+  const internal = p.excludeInternal
+    ? `
+        AND NOT EXISTS (SELECT 1 FROM traffic_dim t
+          WHERE t.excluded AND ${eq('t.ip_trunc', 'r.ip_trunc')} AND ${eq('t.traffic_type', 'r.traffic_type')})`
+    : '';
+
   return [
+    // internal traffic: once per distinct (truncated IP, stamped traffic type), judged by the property's rules
+    ...(p.excludeInternal ? [enrich('traffic', `SELECT DISTINCT ip_trunc, traffic_type FROM raw WHERE ${own}`)] : []),
+
     /**
      * The events kept, as narrow rows pointing at `raw`: dedup by event_id (the earliest receipt,
      * ties broken by the smallest record text, computed only for ids seen more than once), then the
-     * event-time window. Identity links are kept for `identities_out` but are not events: they join
+     * event-time window, without the internal traffic the property excludes. Identity links are kept for `identities_out` but are not events: they join
      * no session and count in no metric.
      */
     table(
@@ -109,7 +125,7 @@ export function transformSteps(d: TransformDialect, p: TransformParams): Transfo
       FROM raw r
       WHERE ${ownR}
         AND NOT EXISTS (SELECT 1 FROM losers l WHERE l.rid = r.${id})
-        AND coalesce(r.client_ts, r.received_at) >= ${p.startMs} AND coalesce(r.client_ts, r.received_at) < ${p.endMs}`,
+        AND coalesce(r.client_ts, r.received_at) >= ${p.startMs} AND coalesce(r.client_ts, r.received_at) < ${p.endMs}${internal}`,
     ),
 
     enrich('ua', `SELECT DISTINCT ua, ua_source FROM raw WHERE ${own}`),
@@ -306,7 +322,7 @@ function view(name: string, sql: string): TransformStep {
   return { kind: 'table', name, sql, materialize: false };
 }
 
-function enrich(dim: 'ua' | 'url' | 'attr', keys: string): TransformStep {
+function enrich(dim: 'ua' | 'url' | 'attr' | 'traffic', keys: string): TransformStep {
   return { kind: 'enrich', dim, keys };
 }
 

@@ -23,7 +23,7 @@ export const PROPERTY_RULES_ROUTES: ApiRoute[] = [
     scope: 'property',
     body: PropertyRulesPatch,
     summary:
-      'Change retroactive rules (any of internalTraffic, botPatterns, channelRules; channelRules null = the default group). New events follow them within seconds; past events on a replay: the answer\'s replaySuggestion {from, to, dryRun: true} is the range to replay (POST /api/support/replays). 400 invalid_rule names the field path of an unusable CIDR, pattern or rule.',
+      "Change retroactive rules (any of internalTraffic, botPatterns, channelRules; channelRules null = the default group). New events follow them within seconds; past events on a replay: the answer's replaySuggestion {from, to, dryRun: true} is the range to replay (POST /api/support/replays). 400 invalid_rule names the field path of an unusable CIDR, pattern or rule.",
     handler: async (ctx) => {
       const result = await updateRules(ctx.deps.service.db, ctx.actor, ctx.params.propertyId, ctx.body);
       ctx.deps.onCredentialsChanged?.();

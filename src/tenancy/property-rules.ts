@@ -1,7 +1,14 @@
 import { z } from 'zod';
 import type { Db } from '../infra/metadata/db.js';
 import { TallyError } from '../infra/errors.js';
-import { CHANNEL_FALLBACK, CHANNEL_RULE_LIMITS, channelRulesProblem, DEFAULT_CHANNEL_RULES, type ChannelCondition, type ChannelRule } from '../domain/enrichment/channel-group.js';
+import {
+  CHANNEL_FALLBACK,
+  CHANNEL_RULE_LIMITS,
+  channelRulesProblem,
+  DEFAULT_CHANNEL_RULES,
+  type ChannelCondition,
+  type ChannelRule,
+} from '../domain/enrichment/channel-group.js';
 import { BOT_PATTERN_LIMITS, botPatternProblem, type BotPattern } from '../domain/rules/bot-patterns.js';
 import { INTERNAL_TRAFFIC_LIMITS, NO_INTERNAL_TRAFFIC, parseCidr, type InternalTrafficSettings } from '../domain/rules/internal-traffic.js';
 import { addDays, localDate } from '../domain/time-zone.js';
@@ -77,9 +84,9 @@ export const PropertyRulesPatch = z
   .partial();
 export type PropertyRulesPatch = z.infer<typeof PropertyRulesPatch>;
 
-/** A well-formed rule that cannot be used: 400 `invalid_rule` naming the field path and the problem. */
+/** A well-formed rule that cannot be used: 400 `invalid_rule`, `fields` naming the field path and the problem (as a 422 does). */
 function invalid(path: string, problem: string): TallyError {
-  return new TallyError('invalid_argument', `${path}: ${problem}`, { reason: 'invalid_rule', path, problem });
+  return new TallyError('invalid_argument', `${path}: ${problem}`, { reason: 'invalid_rule', fields: { [path]: problem } });
 }
 
 /** Throws 400 `invalid_rule` for the first unusable rule of a patch. */
@@ -91,7 +98,8 @@ export function assertUsableRules(patch: PropertyRulesPatch): void {
       if (names.has(r.name.toLowerCase())) throw invalid(`internalTraffic.rules[${i}].name`, 'rule names are unique');
       names.add(r.name.toLowerCase());
       r.cidrs.forEach((c, j) => {
-        if (parseCidr(c) === null) throw invalid(`internalTraffic.rules[${i}].cidrs[${j}]`, 'an IPv4 or IPv6 address or CIDR range (203.0.113.0/24, 2001:db8::/32)');
+        if (parseCidr(c) === null)
+          throw invalid(`internalTraffic.rules[${i}].cidrs[${j}]`, 'an IPv4 or IPv6 address or CIDR range (203.0.113.0/24, 2001:db8::/32)');
       });
     });
   }

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { botVerdict } from '../enrichment/bot.js';
-import { CHANNEL_FALLBACK, channelRulesProblem, compileChannelGroup, DEFAULT_CHANNEL_RULES, defaultChannelGroup, type ChannelRule } from '../enrichment/channel-group.js';
+import {
+  CHANNEL_FALLBACK,
+  channelRulesProblem,
+  compileChannelGroup,
+  DEFAULT_CHANNEL_RULES,
+  defaultChannelGroup,
+  type ChannelRule,
+} from '../enrichment/channel-group.js';
 import { attributeTraffic } from '../enrichment/traffic-source.js';
 import { botPatternProblem, customBotMatcher } from './bot-patterns.js';
 import { decidableOnTruncatedIp, edgeTrafficTyper, internalExclusion, parseCidr, type InternalTrafficSettings } from './internal-traffic.js';
@@ -102,13 +109,21 @@ describe('channel group rules as data', () => {
       { source: 'nowhere', medium: 'weird', campaign: '(not set)' },
     ])
       expect(again(t)).toBe(defaultChannelGroup(t));
-    expect(regexProblem("^(.*cp.*|ppc|retargeting|paid.*)$", 300)).toBeNull();
+    expect(regexProblem('^(.*cp.*|ppc|retargeting|paid.*)$', 300)).toBeNull();
   });
 
   it("a property's own ordered list: first match wins, the default's rules can follow, fallback otherwise", () => {
     const rules: ChannelRule[] = [
       { channel: 'Promo', when: { field: 'campaign', regex: '^spring' } },
-      { channel: 'Partners', when: { any: [{ field: 'source', in: ['partner-a.com', 'partner-b.com'] }, { field: 'source', endsWith: '.partner.test' }] } },
+      {
+        channel: 'Partners',
+        when: {
+          any: [
+            { field: 'source', in: ['partner-a.com', 'partner-b.com'] },
+            { field: 'source', endsWith: '.partner.test' },
+          ],
+        },
+      },
       ...DEFAULT_CHANNEL_RULES,
     ];
     const group = compileChannelGroup(rules);
@@ -120,7 +135,9 @@ describe('channel group rules as data', () => {
       CHANNEL_FALLBACK,
     );
     // attribution uses the property's group when given one
-    expect(attributeTraffic({ pageUrl: 'https://shop.test/?utm_source=news&utm_medium=email&utm_campaign=spring', referrer: null }, group).channelGroup).toBe('Promo');
+    expect(attributeTraffic({ pageUrl: 'https://shop.test/?utm_source=news&utm_medium=email&utm_campaign=spring', referrer: null }, group).channelGroup).toBe(
+      'Promo',
+    );
     expect(attributeTraffic({ pageUrl: 'https://shop.test/?utm_source=news&utm_medium=email&utm_campaign=spring', referrer: null }).channelGroup).toBe('Email');
   });
 
@@ -129,9 +146,19 @@ describe('channel group rules as data', () => {
       path: 'rules[0].when.regex',
       problem: expect.stringMatching(/catastrophic/),
     });
-    expect(channelRulesProblem([{ channel: 'X', when: { all: [{ field: 'medium', in: ['a'] }, { field: 'source', regex: '[' }] } }])?.path).toBe(
-      'rules[0].when.all[1].regex',
-    );
+    expect(
+      channelRulesProblem([
+        {
+          channel: 'X',
+          when: {
+            all: [
+              { field: 'medium', in: ['a'] },
+              { field: 'source', regex: '[' },
+            ],
+          },
+        },
+      ])?.path,
+    ).toBe('rules[0].when.all[1].regex');
     expect(channelRulesProblem([{ channel: ' ', when: { flag: 'isAutoTaggedGoogleAds' } }])?.path).toBe('rules[0].channel');
     expect(channelRulesProblem([{ channel: 'X', when: { any: [] } }])?.problem).toMatch(/at least one/);
     let deep: ChannelRule['when'] = { field: 'source', in: ['a'] };

@@ -164,13 +164,7 @@ export function createDimTable(name: DimName, tableName = `${name}_dim`): string
  * Reads `keysDir/<name>/*.parquet` (the dim's key columns) and writes `dimsDir/<name>.parquet`
  * with the property's rules. Returns the number of distinct keys.
  */
-export async function writeEnrichmentDim(
-  conn: DuckDBConnection,
-  name: DimName,
-  keysDir: string,
-  dimsDir: string,
-  rules: EnrichmentRules,
-): Promise<number> {
+export async function writeEnrichmentDim(conn: DuckDBConnection, name: DimName, keysDir: string, dimsDir: string, rules: EnrichmentRules): Promise<number> {
   const dim = DIMS.find((d) => d.name === name)!;
   const table = `dim_${dim.name}`;
   await conn.run(createDimTable(name, table));
@@ -182,7 +176,10 @@ export async function writeEnrichmentDim(
     const appender = await conn.createAppender(table, 'main', 'temp');
     try {
       for (const key of reader.getRows()) {
-        for (const v of dim.rows(key.map((k) => (k === null ? null : String(k))), rules)) {
+        for (const v of dim.rows(
+          key.map((k) => (k === null ? null : String(k))),
+          rules,
+        )) {
           if (v === null) appender.appendNull();
           else if (typeof v === 'boolean') appender.appendBoolean(v);
           else appender.appendVarchar(v);

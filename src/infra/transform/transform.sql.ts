@@ -12,7 +12,8 @@ import { sqlString, type TransformDialect } from './transform-dialect.js';
  */
 
 /** A step: a table (or view) from one SELECT, or an enrichment lookup `<dim>_dim` from distinct keys. */
-export type TransformStep = { kind: 'table'; name: string; sql: string; materialize: boolean } | { kind: 'enrich'; dim: 'ua' | 'url' | 'attr' | 'traffic'; keys: string };
+export type TransformStep =
+  { kind: 'table'; name: string; sql: string; materialize: boolean } | { kind: 'enrich'; dim: 'ua' | 'url' | 'attr' | 'traffic'; keys: string };
 
 export interface TransformParams {
   tenantId: string;

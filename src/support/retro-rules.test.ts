@@ -12,6 +12,7 @@ import { DEFAULT_CHANNEL_RULES } from '../domain/enrichment/channel-group.js';
 import { addDays, localDate, startOfLocalDate } from '../domain/time-zone.js';
 import { runReport, zoneAtMidday } from '../../test/support/golden.js';
 import type { ReplayView } from './replay.repository.js';
+import type { VisitorInspection } from './inspector.service.js';
 
 const CHROME = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36';
 const operator = { kind: 'operator' as const };
@@ -143,6 +144,13 @@ describe('retroactive rules: internal traffic, bot patterns and channel rules re
 
     expect((await replay(false)).state).toBe('succeeded');
     expect(await users()).toBe(11);
+    // the inspector says why: stamped at ingest, or in a range on the truncated IP; 192.0.2.5 counted
+    const inspect = async (i: number) =>
+      ((await tally.runJob('inspect', { propertyId: t.propertyId, clientId: `client-${i}`, from: day, to: day }, () => undefined)) as VisitorInspection)
+        .events[0];
+    expect(await inspect(0)).toMatchObject({ verdict: 'internal_traffic', why: expect.stringContaining('198.51.100.0') });
+    expect(await inspect(5)).toMatchObject({ verdict: 'internal_traffic', why: expect.stringContaining('stamped at ingest') });
+    expect((await inspect(7)).verdict).toBe('counted');
 
     await rules({ internalTraffic: { rules: (await getRules(tally.db, t.propertyId)).rules.internalTraffic.rules, filter: 'inactive' } });
     const off = await replay(true);
@@ -159,6 +167,8 @@ describe('retroactive rules: internal traffic, bot patterns and channel rules re
     expect(await users()).toBe(18);
     expect((await replay(false)).state).toBe('succeeded');
     expect(await users()).toBe(16);
+    const kiosk = (await tally.runJob('inspect', { propertyId: t.propertyId, clientId: 'client-8', from: day, to: day }, () => undefined)) as VisitorInspection;
+    expect(kiosk.events[0]).toMatchObject({ verdict: 'bot', why: expect.stringContaining("property's own bot patterns") });
   }, 300_000);
 
   it("channel rules: the property's own list regroups past sessions on a replay", async () => {

@@ -30,8 +30,8 @@ export function ReplayOffer({ suggestion, canRun }: { suggestion: ReplaySuggesti
   return (
     <section class="replay-offer" data-testid="replay-offer" aria-label="Replay">
       <Notice>
-        <strong>Replay a range with a dry run first.</strong> New events follow the changed rules now; past days keep their numbers until
-        they are replayed from the raw events. A dry run shows what would change and changes nothing.
+        <strong>Replay a range with a dry run first.</strong> New events follow the changed rules now; past days keep their numbers until they are replayed from
+        the raw events. A dry run shows what would change and changes nothing.
         {!canRun && ' Replays are run by an owner or admin.'}
       </Notice>
       <div class="grid-2">
@@ -91,10 +91,7 @@ function ReplayResult({ replay }: { replay: Replay }) {
         </tbody>
       </table>
       {movers.length > 0 && (
-        <p class="hint">
-          Sessions moving:{' '}
-          {movers.map((m) => `${m.kind.toLowerCase()} ${m.name} ${m.change > 0 ? '+' : ''}${m.change}`).join(', ')}
-        </p>
+        <p class="hint">Sessions moving: {movers.map((m) => `${m.kind.toLowerCase()} ${m.name} ${m.change > 0 ? '+' : ''}${m.change}`).join(', ')}</p>
       )}
     </div>
   );

@@ -11,6 +11,7 @@ import { notFound, type TenancyService } from './tenancy.service.js';
 import { userView } from './tenancy.views.js';
 import { GracePeriodSeconds } from './operator.commands.js';
 import { PROPERTY_RULES_ROUTES } from './property-rules.routes.js';
+import { replaySuggestion } from './property-rules.js';
 
 /** What a route handler gets. `orgId`/`role` are set for organisation-scoped routes. */
 export interface RouteContext {
@@ -333,11 +334,13 @@ export const API_ROUTES: ApiRoute[] = [
     access: 'properties.update',
     scope: 'property',
     body: PropertyPatch,
-    summary: 'Change property settings: name, domain, time zone, currency, session timeout, engaged-session seconds, key events, allowed hostnames.',
+    summary:
+      'Change property settings: name, domain, time zone, currency, session timeout, engaged-session seconds, key events, allowed hostnames. A change of what the transform reads (session timeout, engaged-session seconds, key events) answers with replaySuggestion, as the rules do.',
     handler: async (ctx) => {
       const property = await ctx.deps.service.updateProperty(ctx.actor, ctx.params.propertyId, ctx.body);
       changed(ctx);
-      return { property };
+      const retroactive = ['sessionTimeoutMinutes', 'engagedSessionSeconds', 'keyEvents'].some((k) => ctx.body[k] !== undefined);
+      return { property, ...(retroactive ? { replaySuggestion: replaySuggestion(property.id, property.timeZone) } : {}) };
     },
   },
   {

@@ -82,6 +82,14 @@ describe('property rules API', () => {
     expect(reset.body.replaySuggestion).not.toBeNull();
   });
 
+  it('the property PATCH offers the replay too when a setting the transform reads changes, not for a rename', async () => {
+    const timeout = await c.owner.patch(`/api/properties/${propertyId}`, { sessionTimeoutMinutes: 45 });
+    expect(timeout.status).toBe(200);
+    expect(timeout.body.replaySuggestion).toMatchObject({ propertyId, dryRun: true });
+    const rename = await c.owner.patch(`/api/properties/${propertyId}`, { name: 'Renamed' });
+    expect(rename.body.replaySuggestion).toBeUndefined();
+  });
+
   it('refuses unusable rules with 400 invalid_rule and the field path, malformed ones with 422, and changes nothing', async () => {
     const before = (await c.owner.get(`/api/properties/${propertyId}/rules`)).body.rules;
     const bad: [unknown, string][] = [

@@ -49,7 +49,7 @@ export function Settings({ propertyId, tab }: { propertyId: string; tab: string 
       {!property ? (
         <Skeleton lines={6} />
       ) : current === 'property' ? (
-        <PropertySettings property={property} onSaved={setProperty} canEdit={atLeast(role, 'editor')} />
+        <PropertySettings property={property} onSaved={setProperty} canEdit={atLeast(role, 'editor')} canReplay={atLeast(role, 'admin')} />
       ) : current === 'rules' ? (
         <RulesSettings property={property} canEdit={atLeast(role, 'editor')} canReplay={atLeast(role, 'admin')} />
       ) : current === 'keys' ? (

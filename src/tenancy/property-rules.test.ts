@@ -8,7 +8,7 @@ const PASSWORD = 'rules test password 1';
 const operator = { kind: 'operator' as const };
 
 /**
- * The retroactive rules' API (property-rules.routes.ts) on the embedded metadata DB: defaults,
+ * The retroactive rules' API (property-rules.ts, routes in accounts.routes.ts) on the embedded metadata DB: defaults,
  * a change with its replay suggestion and audit entry, what the credential cache (and so the
  * collector and the transform) sees, bad input as 400 invalid_rule / 422 invalid_body, and the
  * tenant wall. The role × organisation matrix is in permissions.test.ts.

@@ -5,12 +5,11 @@ import campaignParams from '../../domain/enrichment/data/campaign-params.json' w
 import { botVerdict } from '../../domain/enrichment/bot.js';
 import { compileChannelGroup, defaultChannelGroup, type ChannelGrouper } from '../../domain/enrichment/channel-group.js';
 import { attributeTraffic } from '../../domain/enrichment/traffic-source.js';
-import type { PropertySettings } from '../../domain/property-settings.js';
 import { customBotMatcher } from '../../domain/rules/bot-patterns.js';
 import { internalExclusion } from '../../domain/rules/internal-traffic.js';
 import { parsePageUrl } from '../../domain/enrichment/url.js';
 import { parseUserAgent } from '../../domain/enrichment/user-agent.js';
-import { sqlString } from './transform.sql.js';
+import { sqlString, type PropertyParams, type PropertyRuleSettings } from './transform.sql.js';
 
 /**
  * Enrichment shared as data: an engine that cannot run the JS enrichment (Spark) writes the
@@ -37,13 +36,21 @@ export interface EnrichmentRules {
   internal: ((ipTrunc: string | null, stamped: string | null) => boolean) | null;
 }
 
-export function enrichmentRules(settings: Pick<PropertySettings, 'botPatterns' | 'channelRules' | 'internalTraffic'>): EnrichmentRules {
+export function enrichmentRules(settings: PropertyRuleSettings): EnrichmentRules {
   return {
     customBot: customBotMatcher(settings.botPatterns),
     channelGroup: settings.channelRules ? compileChannelGroup(settings.channelRules) : defaultChannelGroup,
     internal: internalExclusion(settings.internalTraffic),
   };
 }
+
+/** Each rules id of a run's properties ('' the defaults) with its compiled rules. */
+export function rulesById(properties: readonly Pick<PropertyParams, 'rulesId' | 'rules'>[]): RulesById {
+  const out: RulesById = new Map([['', NO_RULES]]);
+  for (const p of properties) if (p.rulesId !== '' && !out.has(p.rulesId)) out.set(p.rulesId, enrichmentRules(p.rules));
+  return out;
+}
+export type RulesById = ReadonlyMap<string, EnrichmentRules>;
 
 export const NO_RULES: EnrichmentRules = Object.freeze({ customBot: null, channelGroup: defaultChannelGroup, internal: null });
 
@@ -52,14 +59,24 @@ interface Dim {
   /** The key columns, in the order of the enrich step's SELECT. */
   keys: string;
   columns: readonly (readonly [string, 'VARCHAR' | 'BOOLEAN'])[];
+  /** `key` starts with the rules id where the dim depends on the property's rules (`ua`, `attr`, `traffic`). */
   rows: (key: (string | null)[], rules: EnrichmentRules) => Cell[];
+}
+
+/** The rules a key is computed under: its first column names them, for the dims keyed by rules. */
+function rulesOf(dim: Dim, key: (string | null)[], rules: RulesById): EnrichmentRules {
+  if (!dim.keys.startsWith('rules_id')) return NO_RULES;
+  const r = rules.get(key[0] ?? '');
+  if (r === undefined) throw new Error(`enrichment: no rules ${key[0]} in this run`);
+  return r;
 }
 
 const DIMS: readonly Dim[] = [
   {
     name: 'ua',
-    keys: 'ua, ua_source',
+    keys: 'rules_id, ua, ua_source',
     columns: [
+      ['rules_id', 'VARCHAR'],
       ['ua', 'VARCHAR'],
       ['ua_source', 'VARCHAR'],
       ['browser', 'VARCHAR'],
@@ -70,10 +87,10 @@ const DIMS: readonly Dim[] = [
       ['is_bot', 'BOOLEAN'],
       ['bot_reason', 'VARCHAR'],
     ],
-    rows: ([ua, source], rules) => {
+    rows: ([rulesId, ua, source], rules) => {
       const p = parseUserAgent(ua);
       const bot = botVerdict(ua, (source ?? 'none') as 'payload' | 'request' | 'none', rules.customBot);
-      return [ua, source, p.browser, p.browserVersion, p.os, p.osVersion, p.deviceCategory, bot.isBot, bot.reason];
+      return [rulesId, ua, source, p.browser, p.browserVersion, p.os, p.osVersion, p.deviceCategory, bot.isBot, bot.reason];
     },
   },
   {
@@ -108,8 +125,9 @@ const DIMS: readonly Dim[] = [
   },
   {
     name: 'attr',
-    keys: 'url, referrer, attr_params',
+    keys: 'rules_id, url, referrer, attr_params',
     columns: [
+      ['rules_id', 'VARCHAR'],
       ['url', 'VARCHAR'],
       ['referrer', 'VARCHAR'],
       ['attr_params', 'VARCHAR'],
@@ -120,26 +138,27 @@ const DIMS: readonly Dim[] = [
       ['content', 'VARCHAR'],
       ['channel_group', 'VARCHAR'],
     ],
-    rows: ([url, referrer, attrParams], rules) => {
+    rows: ([rulesId, url, referrer, attrParams], rules) => {
       const values = (attrParams === null ? [] : JSON.parse(attrParams)) as unknown[];
       const params: Record<string, unknown> = {};
       ATTRIBUTION_PARAMS.forEach((k, i) => {
         if (values[i] !== null && values[i] !== undefined) params[k] = values[i];
       });
       const t = attributeTraffic({ pageUrl: url, referrer, params }, rules.channelGroup);
-      return [url, referrer, attrParams, t.source, t.medium, t.campaign, t.term, t.content, t.channelGroup];
+      return [rulesId, url, referrer, attrParams, t.source, t.medium, t.campaign, t.term, t.content, t.channelGroup];
     },
   },
   {
     // internal traffic (only when the property excludes some: see transform.sql.ts)
     name: 'traffic',
-    keys: 'ip_trunc, traffic_type',
+    keys: 'rules_id, ip_trunc, traffic_type',
     columns: [
+      ['rules_id', 'VARCHAR'],
       ['ip_trunc', 'VARCHAR'],
       ['traffic_type', 'VARCHAR'],
       ['excluded', 'BOOLEAN'],
     ],
-    rows: ([ipTrunc, stamped], rules) => [ipTrunc, stamped, rules.internal?.(ipTrunc, stamped) ?? false],
+    rows: ([rulesId, ipTrunc, stamped], rules) => [rulesId, ipTrunc, stamped, rules.internal?.(ipTrunc, stamped) ?? false],
   },
 ];
 
@@ -147,9 +166,9 @@ const DIMS: readonly Dim[] = [
  * The lookup rows of one dim for its distinct keys: the DuckDB engine appends them to its
  * `<name>_dim` tables; writeEnrichmentDims writes them as Parquet for Spark.
  */
-export function enrichmentRows(name: Dim['name'], keys: readonly (string | null)[][], rules: EnrichmentRules): Cell[][] {
+export function enrichmentRows(name: Dim['name'], keys: readonly (string | null)[][], rules: RulesById): Cell[][] {
   const dim = DIMS.find((d) => d.name === name)!;
-  return keys.map((k) => dim.rows(k, rules));
+  return keys.map((k) => dim.rows(k, rulesOf(dim, k, rules)));
 }
 
 export type DimName = Dim['name'];

@@ -9,7 +9,7 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { transformedKey, TRANSFORMED_TABLE_NAMES, TRANSFORMED_TABLES, type Column, type TransformedTable } from '../../domain/transformed-schema.js';
 import { TallyError } from '../errors.js';
 import type { ObjectStore } from '../object-store/object-store.port.js';
-import { ATTRIBUTION_PARAMS, enrichmentRules, writeEnrichmentDim, type DimName } from './enrichment-dims.js';
+import { ATTRIBUTION_PARAMS, rulesById, writeEnrichmentDim, type DimName } from './enrichment-dims.js';
 import { listRawKeys, transformParams, transformWindow } from './raw-window.js';
 import { sparkTransformDialect } from './transform-dialect.js';
 import type { TransformEngine, TransformRequest, TransformResult, WrittenPartition } from './transform-engine.port.js';
@@ -61,7 +61,8 @@ export class SparkTransformEngine implements TransformEngine {
     const { dates } = window;
 
     // the transform itself: the statements DuckDB runs, spelled for Spark (11 steps, 12 with internal traffic)
-    const steps = transformSteps(sparkTransformDialect, transformParams(settings, window, ATTRIBUTION_PARAMS));
+    const params = transformParams(settings, window, ATTRIBUTION_PARAMS);
+    const steps = transformSteps(sparkTransformDialect, params);
     const total = 2 + steps.length + TRANSFORMED_TABLE_NAMES.length * dates.length;
     let done = 0;
     const step = () => onProgress?.(++done, total);
@@ -71,7 +72,7 @@ export class SparkTransformEngine implements TransformEngine {
     const work = await mkdtemp(join(this.opts.tempDir ?? tmpdir(), 'tally-spark-'));
     const db = await DuckDBInstance.create(':memory:', { autoinstall_known_extensions: 'false', threads: '1' });
     const conn = await db.connect();
-    const rules = enrichmentRules(settings);
+    const rules = rulesById(params.properties);
     try {
       await mkdir(join(work, 'dims'));
       await writeFile(

@@ -99,7 +99,7 @@ describe('retroactive rules: internal traffic, bot patterns and channel rules re
       body: JSON.stringify({ events }),
     });
     expect(res.status, await res.clone().text()).toBeLessThan(300);
-    expect((await res.json()).accepted).toBe(visitors.length);
+    expect(((await res.json()) as { accepted: number }).accepted).toBe(visitors.length);
     await tally.runJob('pipeline', { propertyId: t.propertyId }, () => undefined);
   }, 300_000);
 

@@ -46,7 +46,7 @@ export function enrichmentRules(settings: PropertyRuleSettings): EnrichmentRules
 
 /** Each rules id of a run's properties ('' the defaults) with its compiled rules. */
 export function rulesById(properties: readonly Pick<PropertyParams, 'rulesId' | 'rules'>[]): RulesById {
-  const out: RulesById = new Map([['', NO_RULES]]);
+  const out = new Map<string, EnrichmentRules>([['', NO_RULES]]);
   for (const p of properties) if (p.rulesId !== '' && !out.has(p.rulesId)) out.set(p.rulesId, enrichmentRules(p.rules));
   return out;
 }
@@ -183,7 +183,7 @@ export function createDimTable(name: DimName, tableName = `${name}_dim`): string
  * Reads `keysDir/<name>/*.parquet` (the dim's key columns) and writes `dimsDir/<name>.parquet`
  * with the property's rules. Returns the number of distinct keys.
  */
-export async function writeEnrichmentDim(conn: DuckDBConnection, name: DimName, keysDir: string, dimsDir: string, rules: EnrichmentRules): Promise<number> {
+export async function writeEnrichmentDim(conn: DuckDBConnection, name: DimName, keysDir: string, dimsDir: string, rules: RulesById): Promise<number> {
   const dim = DIMS.find((d) => d.name === name)!;
   const table = `dim_${dim.name}`;
   await conn.run(createDimTable(name, table));
@@ -195,10 +195,8 @@ export async function writeEnrichmentDim(conn: DuckDBConnection, name: DimName, 
     const appender = await conn.createAppender(table, 'main', 'temp');
     try {
       for (const key of reader.getRows()) {
-        for (const v of dim.rows(
-          key.map((k) => (k === null ? null : String(k))),
-          rules,
-        )) {
+        const k = key.map((v) => (v === null ? null : String(v)));
+        for (const v of dim.rows(k, rulesOf(dim, k, rules))) {
           if (v === null) appender.appendNull();
           else if (typeof v === 'boolean') appender.appendBoolean(v);
           else appender.appendVarchar(v);

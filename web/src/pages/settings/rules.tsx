@@ -108,8 +108,8 @@ export function RulesSettings({ property, canEdit, canReplay }: { property: Prop
           value={filter}
           onChange={(v) => setFilter(v as 'active' | 'inactive')}
           options={[
-            { value: 'active', label: 'Active: internal traffic is left out of every report' },
-            { value: 'inactive', label: 'Inactive: internal traffic is counted' },
+            { value: 'active', label: 'Active (left out of reports)' },
+            { value: 'inactive', label: 'Inactive (counted)' },
           ]}
         />
         <TextArea

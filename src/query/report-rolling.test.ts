@@ -1,4 +1,5 @@
 import { expect, it } from 'vitest';
+import { buildMetadata } from './metadata.js';
 import { BASE, scriptedFixture, type ScriptedUser } from './funnel-fixture.testkit.js';
 import { onEveryWarehouse } from './report-http.testkit.js';
 
@@ -98,3 +99,8 @@ onEveryWarehouse(
   },
   { extra: scriptedFixture('t1', 'p1', USERS), redshiftOnPostgres: true },
 );
+
+it('lists the three ratios in metadata, as floats of the User category', () => {
+  const listed = buildMetadata('0', false).metrics.filter((m) => RATIOS.some((r) => r.name === m.apiName));
+  expect(listed.map((m) => [m.apiName, m.type, m.category])).toEqual(RATIOS.map((r) => [r.name, 'TYPE_FLOAT', 'User']));
+});

@@ -1,4 +1,5 @@
 import { expect, it } from 'vitest';
+import { checkCompatibility } from './compatibility.js';
 import { buildMetadata } from './metadata.js';
 import { BASE, scriptedFixture, type ScriptedUser } from './funnel-fixture.testkit.js';
 import { onEveryWarehouse } from './report-http.testkit.js';
@@ -103,4 +104,17 @@ onEveryWarehouse(
 it('lists the three ratios in metadata, as floats of the User category', () => {
   const listed = buildMetadata('0', false).metrics.filter((m) => RATIOS.some((r) => r.name === m.apiName));
   expect(listed.map((m) => [m.apiName, m.type, m.category])).toEqual(RATIOS.map((r) => [r.name, 'TYPE_FLOAT', 'User']));
+});
+
+it('checkCompatibility says what runReport answers: the ratios go with date, not with month or hour', () => {
+  const verdicts = checkCompatibility({ metrics: [{ name: 'dauPerMau' }] }, false) as { dimensionCompatibilities: any[] };
+  const of = (name: string) => verdicts.dimensionCompatibilities.find((x) => x.dimensionMetadata.apiName === name)?.compatibility;
+  expect([of('date'), of('deviceCategory'), of('month'), of('hour'), of('dateHour')]).toEqual([
+    'COMPATIBLE',
+    'COMPATIBLE',
+    'INCOMPATIBLE',
+    'INCOMPATIBLE',
+    'INCOMPATIBLE',
+  ]);
+  expect(() => checkCompatibility({ dimensions: [{ name: 'year' }], metrics: [{ name: 'wauPerMau' }] }, false)).toThrow(/Please remove wauPerMau/);
 });

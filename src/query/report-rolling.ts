@@ -34,12 +34,15 @@ export interface RollingInput {
 const ANCHORED = /\be\.local_date\b/g;
 const READS_DATE = /\be\.local_date\b/;
 
+/** A dimension (its event SQL in dialect `d`) that reads the event's time other than as `date`: no anchor for it. */
+export function readsOtherTime(eventSql: string, d: SqlDialect): boolean {
+  return /\be\.local_hour\b/.test(eventSql) || (READS_DATE.test(eventSql) && !eventSql.includes(findDimension('date')!.onEvent(d)));
+}
+
 export function rollingCtes(x: RollingInput): string[] {
   const dateSql = findDimension('date')!.onEvent(x.d);
-  for (const sql of x.dimsInUse) {
-    if (/\be\.local_hour\b/.test(sql) || (READS_DATE.test(sql) && !sql.includes(dateSql))) {
-      throw invalid('dauPerMau, dauPerWau and wauPerMau can be broken down by date, not by other time dimensions.', 'dimensions');
-    }
+  if (x.dimsInUse.some((sql) => readsOtherTime(sql, x.d))) {
+    throw invalid('dauPerMau, dauPerWau and wauPerMau can be broken down by date, not by other time dimensions.', 'dimensions');
   }
   const byDay = x.groupDims.some((sql) => sql.includes(dateSql));
   const anchored = (sql: string) => sql.replace(ANCHORED, 'dr.anchor');

@@ -1,10 +1,14 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { Kafka, logLevel } from 'kafkajs';
 import { kafkaGroupId } from '../src/infra/event-log/kafka.event-log.js';
-import { createTenantCli, startTally, type TallyProcess } from '../test/support/tally-process.js';
+import { createTenantCli, startTally, tempDataDir, type TallyProcess } from '../test/support/tally-process.js';
+import { tallyCli } from '../test/support/cli.js';
+import { startCollectorCluster } from '../test/support/collector-cluster.js';
+import { createTestDatabase } from '../src/infra/metadata/test-database.testkit.js';
 import { treeCpuMicros } from './process-cpu.js';
 
 /**
@@ -13,11 +17,15 @@ import { treeCpuMicros } from './process-cpu.js';
  * and the ratio to bare, measured in the same run; stable figure: CPU µs per request and per event
  * of the server process(es) alone, from /proc/<pid>/stat (the load generator runs here, in the
  * bench's process). BENCH_SECONDS per measured run (default 5; a warm-up of up to 3 s before each),
- * BENCH_CONNECTIONS (64).
+ * With KAFKA_BROKERS, DATABASE_URL and REDIS_URL: the same on Kafka through `tally collector --workers N`
+ * for 1 and BENCH_WORKERS processes (default: the cores). BENCH_CONNECTIONS (64), BENCH_ROUNDS (measured runs per case, the median CPU one reported; 1), BENCH_SIZES (events per request, default 1,25). BENCH_CPU_PROF=<dir> runs the local-log collector under `node --cpu-prof`
+ * (profile written at its exit into <dir>; `node bench/cpuprofile-summary.mjs <file>` sums it).
  */
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const WARMUP_SECONDS = Math.min(3, SECONDS);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
+const WORKERS = Number(process.env.BENCH_WORKERS ?? os.availableParallelism());
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1));
 
 function mpBody(events: number, salt: string): string {
   return JSON.stringify({
@@ -42,23 +50,37 @@ interface Measured {
   cpuPerEvent: number;
 }
 
-/** A warm-up, then a measured run; the CPU the server process tree used during the measured run only. */
+/** The middle value (the lower of the two middle ones for an even count). */
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[(s.length - 1) >> 1];
+}
+
+/**
+ * A warm-up, then BENCH_ROUNDS measured runs, each with the CPU the server process tree used
+ * during it; the round with the median CPU per request is reported (the machine is shared).
+ */
 async function measure(url: string, body: string, events: number, pid: number): Promise<Measured> {
   const opts = { url, method: 'POST' as const, body, connections: CONNECTIONS, headers: { 'content-type': 'application/json' } };
   await autocannon({ ...opts, duration: WARMUP_SECONDS });
-  const before = treeCpuMicros(pid);
-  const r = await autocannon({ ...opts, duration: SECONDS });
-  const cpu = treeCpuMicros(pid) - before;
-  const answered = Math.max(1, r.requests.total);
-  return {
-    rps: r.requests.average,
-    p50: r.latency.p50,
-    p99: r.latency.p99,
-    non2xx: r.non2xx,
-    errors: r.errors,
-    cpuPerRequest: Math.round(cpu / answered),
-    cpuPerEvent: Number((cpu / answered / events).toFixed(1)),
-  };
+  const runs: Measured[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    const before = treeCpuMicros(pid);
+    const r = await autocannon({ ...opts, duration: SECONDS });
+    const cpu = treeCpuMicros(pid) - before;
+    const answered = Math.max(1, r.requests.total);
+    runs.push({
+      rps: r.requests.average,
+      p50: r.latency.p50,
+      p99: r.latency.p99,
+      non2xx: r.non2xx,
+      errors: r.errors,
+      cpuPerRequest: Math.round(cpu / answered),
+      cpuPerEvent: Number((cpu / answered / events).toFixed(1)),
+    });
+  }
+  const mid = median(runs.map((r) => r.cpuPerRequest));
+  return runs.find((r) => r.cpuPerRequest === mid)!;
 }
 
 interface ProduceLatency {
@@ -87,7 +109,9 @@ async function startCollector(env: Record<string, string>): Promise<{ tally: Tal
   // the scale plan's rate limit is above what one box can send: we measure the collector, not the quota
   const tenant = await createTenantCli(setup.dataDir, 'Bench', ['--plan', 'scale']);
   await setup.stop();
-  const tally = await startTally({ dataDir: setup.dataDir, role: 'collector', env });
+  const prof = process.env.BENCH_CPU_PROF;
+  const nodeArgs = prof && !env.TALLY_EVENT_LOG ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(prof)}`] : [];
+  const tally = await startTally({ dataDir: setup.dataDir, role: 'collector', nodeArgs, env });
   return { tally, mp: `${tally.baseUrl}/mp/collect?measurement_id=${tenant.measurementId}&api_secret=${tenant.apiSecret}` };
 }
 
@@ -110,31 +134,62 @@ async function bareServer(): Promise<{ port: number; pid: number; stop: () => vo
   return { port, pid: child.pid!, stop: () => child.kill('SIGTERM') };
 }
 
-/** The same load with the event log on Kafka (fresh topics); the produce latency it logs at shutdown covers both sizes. */
-async function kafkaRows(brokers: string, bodies: Map<number, string>): Promise<{ rows: Record<string, unknown>[]; produce: ProduceLatency }> {
+/**
+ * The same load on the services profile (PostgreSQL, Redis, Kafka with fresh topics), through
+ * `tally collector --workers N` for each N in `workers`: CPU is the primary's and its workers'.
+ */
+async function kafkaRows(
+  svc: { brokers: string; databaseUrl: string; redisUrl: string },
+  bodies: Map<number, string>,
+  workers: number[],
+): Promise<{ rows: Record<string, unknown>[]; produce: ProduceLatency | null }> {
   const id = Date.now().toString(36);
   const topics = [`bench.collector.${id}.raw-events`, `bench.collector.${id}.dead-letter`];
-  const env = { LOG_LEVEL: 'info', TALLY_EVENT_LOG: 'kafka', KAFKA_BROKERS: brokers, KAFKA_TOPIC_RAW: topics[0], KAFKA_TOPIC_DEAD_LETTER: topics[1] };
-  const { tally, mp } = await startCollector(env);
+  const db = await createTestDatabase(svc.databaseUrl, 'bench');
+  const env = {
+    DATABASE_URL: db.url,
+    REDIS_URL: svc.redisUrl,
+    TALLY_COUNTERS_PREFIX: `bench.${id}:counters`,
+    TALLY_EVENT_LOG: 'kafka',
+    KAFKA_BROKERS: svc.brokers,
+    KAFKA_TOPIC_RAW: topics[0],
+    KAFKA_TOPIC_DEAD_LETTER: topics[1],
+  };
   const rows: Record<string, unknown>[] = [];
+  let produce: ProduceLatency | null = null;
   try {
-    for (const [events, body] of bodies) rows.push(row('collector, Kafka log', events, await measure(mp, body, events, tally.child.pid!)));
+    const tenant = JSON.parse(
+      await tallyCli(
+        tempDataDir('tally-bench-cli-'),
+        ['tenant', 'create', '--name', 'Bench', '--email', 'b@bench.example.com', '--domain', 'bench.example.com', '--plan', 'scale', '--json'],
+        env,
+      ),
+    ) as { measurementId: string; apiSecret: string };
+    for (const n of workers) {
+      const c = await startCollectorCluster(n, env);
+      const mp = `${c.baseUrl}/mp/collect?measurement_id=${tenant.measurementId}&api_secret=${tenant.apiSecret}`;
+      try {
+        for (const [events, body] of bodies)
+          rows.push(row(`collector, Kafka log, ${n} process${n > 1 ? 'es' : ''}`, events, await measure(mp, body, events, c.child.pid!)));
+      } finally {
+        await c.stop();
+      }
+      produce ??= produceLatencyOf(c.output());
+    }
   } finally {
-    await tally.stop();
-    fs.rmSync(tally.dataDir, { recursive: true, force: true });
-    const admin = new Kafka({ clientId: 'tally-bench', brokers: brokers.split(','), logLevel: logLevel.NOTHING }).admin();
+    const admin = new Kafka({ clientId: 'tally-bench', brokers: svc.brokers.split(','), logLevel: logLevel.NOTHING }).admin();
     await admin.connect();
     await admin.deleteTopics({ topics }).catch(() => undefined);
     await admin.deleteGroups(topics.map((t) => kafkaGroupId('archiver', t))).catch(() => undefined);
     await admin.disconnect();
+    await db.drop();
   }
-  const produce = produceLatencyOf(tally.output());
-  if (!produce) throw new Error(`tally did not log its Kafka produce latency at shutdown:\n${tally.output().slice(-2000)}`);
   return { rows, produce };
 }
 
 export async function run() {
-  const bodies = new Map([1, 25].map((n) => [n, mpBody(n, String(n))]));
+  const sizes = (process.env.BENCH_SIZES ?? '1,25').split(',').map(Number);
+  const bodies = new Map(sizes.map((n) => [n, mpBody(n, String(n))]));
   const rows: Record<string, unknown>[] = [];
   const bare = await bareServer();
   try {
@@ -154,23 +209,28 @@ export async function run() {
     r.ratio_rps = Number(((r.rps as number) / (base.rps as number)).toFixed(3));
     r.ratio_cpu = Number(((r.cpu_us_per_req as number) / (base.cpu_us_per_req as number)).toFixed(2));
   }
-  const brokers = process.env.KAFKA_BROKERS;
+  const { KAFKA_BROKERS: brokers, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl } = process.env;
   let kafka: Awaited<ReturnType<typeof kafkaRows>> | null = null;
-  if (brokers) kafka = await kafkaRows(brokers, bodies);
-  else process.stdout.write('KAFKA_BROKERS not set: the Kafka-log rows are skipped (eval "$(scripts/services env)")\n');
+  if (brokers && databaseUrl && redisUrl) kafka = await kafkaRows({ brokers, databaseUrl, redisUrl }, bodies, [...new Set([1, WORKERS])]);
+  else process.stdout.write('KAFKA_BROKERS, DATABASE_URL or REDIS_URL not set: the Kafka rows are skipped (eval "$(scripts/services env)")\n');
   console.table(rows);
   if (kafka) {
     console.table(kafka.rows);
-    process.stdout.write(`Kafka produce (acks=all) p50 ${kafka.produce.p50} ms, p99 ${kafka.produce.p99} ms over ${kafka.produce.count} requests\n`);
+    if (kafka.produce)
+      process.stdout.write(
+        `Kafka produce (acks=all), 1 process: p50 ${kafka.produce.p50} ms, p99 ${kafka.produce.p99} ms over ${kafka.produce.count} requests\n`,
+      );
   }
   return {
     seconds: SECONDS,
+    rounds: ROUNDS,
     warmup_seconds: WARMUP_SECONDS,
     connections: CONNECTIONS,
     cpu: 'user+system CPU of the server process and its children during the measured run (/proc/<pid>/stat), per answered request',
-    durability: 'local log: fsync per group commit; Kafka log: acks=all, idempotent producer, one request in flight, single local broker',
+    workers: WORKERS,
+    durability: 'local log: fsync per group commit; Kafka log: acks=all, idempotent producer, one request in flight per process, single local broker',
     rows,
     kafka_rows: kafka?.rows ?? [],
-    ...(kafka ? { kafka_produce_ms: kafka.produce } : { kafka_skipped: 'KAFKA_BROKERS not set' }),
+    ...(kafka ? { kafka_produce_ms: kafka.produce } : { kafka_skipped: 'KAFKA_BROKERS, DATABASE_URL or REDIS_URL not set' }),
   };
 }

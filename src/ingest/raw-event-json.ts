@@ -8,12 +8,12 @@ function json(v: unknown): string {
 /**
  * The log record of a raw event, written field by field in `RawEvent`'s order: the same text as
  * `JSON.stringify(event)`, without walking the fields a request's events share. The tenant part
- * (tenant, property, protocol, receipt time) and the visitor part (UA, truncated IP, geo) are
- * written once and reused while the next event has the same values, which every event of one
- * request has. One writer per caller; it holds the last two parts, nothing else.
+ * (tenant, property, protocol) and the visitor part (UA, truncated IP, geo) are written once and
+ * reused while the next event has the same values, which every event of one request has (and the
+ * tenant part every request of a property). One writer per caller; it holds the last two parts, nothing else.
  */
 export class RawEventJson {
-  private tenant: { t: string; p: string; pr: string; at: number; text: string } | null = null;
+  private tenant: { t: string; p: string; pr: string; text: string } | null = null;
   private visitor: {
     ua: string | null;
     uaSource: string;
@@ -28,9 +28,9 @@ export class RawEventJson {
   /** Throws what `JSON.stringify` throws (a RangeError on params nested too deeply). */
   write(e: RawEvent): string {
     let t = this.tenant;
-    if (!t || t.t !== e.tenant_id || t.p !== e.property_id || t.pr !== e.protocol || t.at !== e.received_at) {
-      const text = `,"tenant_id":${json(e.tenant_id)},"property_id":${json(e.property_id)},"protocol":${json(e.protocol)},"received_at":${json(e.received_at)}`;
-      t = this.tenant = { t: e.tenant_id, p: e.property_id, pr: e.protocol, at: e.received_at, text };
+    if (!t || t.t !== e.tenant_id || t.p !== e.property_id || t.pr !== e.protocol) {
+      const text = `,"tenant_id":${json(e.tenant_id)},"property_id":${json(e.property_id)},"protocol":${json(e.protocol)},"received_at":`;
+      t = this.tenant = { t: e.tenant_id, p: e.property_id, pr: e.protocol, text };
     }
     let v = this.visitor;
     if (
@@ -52,6 +52,7 @@ export class RawEventJson {
       '{"event_id":' +
       json(e.event_id) +
       t.text +
+      json(e.received_at) +
       ',"client_ts":' +
       json(e.client_ts) +
       ',"name":' +

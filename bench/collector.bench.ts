@@ -9,6 +9,7 @@ import { createTenantCli, startTally, tempDataDir, type TallyProcess } from '../
 import { tallyCli } from '../test/support/cli.js';
 import { startCollectorCluster } from '../test/support/collector-cluster.js';
 import { createTestDatabase } from '../src/infra/metadata/test-database.testkit.js';
+import { COLLECTOR_NODE_FLAGS } from '../src/server/collector-cluster.js';
 import { treeCpuMicros } from './process-cpu.js';
 
 /**
@@ -110,7 +111,8 @@ async function startCollector(env: Record<string, string>): Promise<{ tally: Tal
   const tenant = await createTenantCli(setup.dataDir, 'Bench', ['--plan', 'scale']);
   await setup.stop();
   const prof = process.env.BENCH_CPU_PROF;
-  const nodeArgs = prof && !env.TALLY_EVENT_LOG ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(prof)}`] : [];
+  const extra = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const nodeArgs = [...extra, ...(prof && !env.TALLY_EVENT_LOG ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(prof)}`] : [])];
   const tally = await startTally({ dataDir: setup.dataDir, role: 'collector', nodeArgs, env });
   return { tally, mp: `${tally.baseUrl}/mp/collect?measurement_id=${tenant.measurementId}&api_secret=${tenant.apiSecret}` };
 }
@@ -166,7 +168,8 @@ async function kafkaRows(
       ),
     ) as { measurementId: string; apiSecret: string };
     for (const n of workers) {
-      const c = await startCollectorCluster(n, env);
+      // one process runs in place, without the flags the primary gives its workers: the same flags here
+      const c = await startCollectorCluster(n, env, n === 1 ? COLLECTOR_NODE_FLAGS : []);
       const mp = `${c.baseUrl}/mp/collect?measurement_id=${tenant.measurementId}&api_secret=${tenant.apiSecret}`;
       try {
         for (const [events, body] of bodies)

@@ -4,6 +4,13 @@ import type { Config } from '../infra/config/config.js';
 import type { Logger } from '../infra/logger.js';
 import { holdsDataDir } from './modules.js';
 
+/**
+ * V8 flags each worker gets unless the operator set them: a larger young generation, so the
+ * short-lived objects of a request die there instead of being scavenged and promoted (bench
+ * collector, 25-event requests: 302 -> 240 µs CPU per request; 1-event unchanged).
+ */
+export const COLLECTOR_NODE_FLAGS = ['--max-semi-space-size=32'];
+
 /** A respawn loop (a worker that dies at start) waits this long between forks. */
 const RESPAWN_BACKOFF_MS = 1_000;
 
@@ -67,7 +74,10 @@ export function runCollectorPrimary(workers: number, logger: Logger): void {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
-  logger.info({ workers, pid: process.pid }, 'collector primary forking workers');
+  const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
+  const flags = COLLECTOR_NODE_FLAGS.filter((f) => !given.some((g) => g.startsWith(f.split('=')[0])));
+  cluster.setupPrimary({ execArgv: [...process.execArgv, ...flags] });
+  logger.info({ workers, pid: process.pid, flags }, 'collector primary forking workers');
   for (let i = 0; i < workers; i++) fork();
 }
 

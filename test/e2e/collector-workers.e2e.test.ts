@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWithService } from '../support/services.js';
@@ -7,6 +8,7 @@ import { tallyCli } from '../support/cli.js';
 import { startCollectorCluster, type CollectorCluster } from '../support/collector-cluster.js';
 import { createTestDatabase } from '../../src/infra/metadata/test-database.testkit.js';
 import { waitForTopics } from '../../src/infra/event-log/kafka.event-log.js';
+import { COLLECTOR_NODE_FLAGS } from '../../src/server/collector-cluster.js';
 
 /**
  * `tally collector --workers 2` on PostgreSQL, Kafka and Redis: both workers serve, a killed worker
@@ -100,6 +102,9 @@ describeWithService('tally collector --workers', 'redis', 'REDIS_URL', (redisUrl
         for (const l of c.lines()) if (l.msg === 'ingest request') servedBy.set(l.pid as number, (servedBy.get(l.pid as number) ?? 0) + 1);
         expect(servedBy.get(first)).toBeGreaterThan(0);
         expect(servedBy.get(second)).toBeGreaterThan(0);
+        // each worker runs with the primary's V8 flags (a larger young generation)
+        for (const pid of [first, second])
+          expect(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')).toEqual(expect.arrayContaining(COLLECTOR_NODE_FLAGS));
 
         // a worker killed under load: its in-flight requests get no answer; the others go on
         const during = await send(

@@ -8,6 +8,7 @@ import * as m1100 from './20261206110000_support_replay.js';
 import * as m1201 from './20261206120000_lifecycle.js';
 import * as m7100 from './20261207100000_plan_changes.js';
 import * as m8100 from './20261208100000_custom_definitions.js';
+import * as m120 from './20261208120000_retroactive_rules.js';
 
 /**
  * Migrations are listed here rather than discovered from the folder so they load the same way
@@ -23,6 +24,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261206120000_lifecycle': m1201,
   '20261207100000_plan_changes': m7100,
   '20261208100000_custom_definitions': m8100,
+  '20261208120000_retroactive_rules': m120,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -2,14 +2,16 @@ import { activeUserCondition, EVENT_MEASURES, SESSION_MEASURES } from '../domain
 import { customAtom, customDimension, customMetric } from './catalog-custom.js';
 import { DIMENSIONS as STANDARD_DIMENSIONS } from './catalog-dimensions.js';
 import { ECOMMERCE_ATOMS, ECOMMERCE_DIMENSIONS, ECOMMERCE_METRICS } from './catalog-ecommerce.js';
-import { METRICS as STANDARD_METRICS } from './catalog-metrics.js';
+import { METRICS as BASE_METRICS } from './catalog-metrics.js';
+import { ROLLING_ATOMS, ROLLING_METRICS } from './catalog-rolling.js';
+import { USER_KEY } from './catalog-user-key.js';
 import type { AtomDef, DimensionDef, MetricDef } from './catalog.types.js';
 
 export type { AtomDef, AtomGroup, DimensionDef, MetricDef, MetricType, RowSql, Scope } from './catalog.types.js';
 
 /** GA4's standard dimensions and metrics Tally answers: the general ones, then e-commerce (catalog-ecommerce.ts). */
 export const DIMENSIONS: readonly DimensionDef[] = [...STANDARD_DIMENSIONS, ...ECOMMERCE_DIMENSIONS];
-export const METRICS: readonly MetricDef[] = [...STANDARD_METRICS, ...ECOMMERCE_METRICS];
+export const METRICS: readonly MetricDef[] = [...BASE_METRICS, ...ROLLING_METRICS, ...ECOMMERCE_METRICS];
 
 /**
  * The one dimension and metric catalog every warehouse dialect compiles from, in files by part:
@@ -33,16 +35,10 @@ export const METRICS: readonly MetricDef[] = [...STANDARD_METRICS, ...ECOMMERCE_
  * detail tables.
  *
  * Metrics are expressions over "atoms": additive aggregates, each computed in one of four
- * groups (event rows, session rows, user = distinct USER_KEY over event rows, item rows).
+ * groups (event rows, session rows, user = distinct USER_KEY over event rows, item rows,
+ * rolling = distinct active users in windows ending on an anchor day: catalog-rolling.ts).
  */
-/**
- * Who an event's user is (GA4's reporting identity): the user id it carries, else the user its
- * client was first linked to (`idm`, from the identities table, so anonymous history counts as
- * the user's once they identify, whenever that was), else its client id. User ids and client ids
- * share one namespace, as in PostHog and Segment, whose identified events carry the user id as
- * their distinct or anonymous id.
- */
-export const USER_KEY = 'COALESCE(e.user_id, idm.user_id, e.client_id)';
+export { USER_KEY } from './catalog-user-key.js';
 
 const sum = (alias: 'e' | 's', atom: string) => () => `SUM(${alias}.${atom})`;
 
@@ -86,6 +82,7 @@ export const ATOMS: readonly AtomDef[] = [
   },
   // e-commerce: detail tables only (no rollup keeps revenue, items or currencies)
   ...ECOMMERCE_ATOMS,
+  ...ROLLING_ATOMS,
 ];
 
 const byName = <T extends { apiName: string; deprecatedApiNames?: readonly string[] }>(defs: readonly T[]) => {

@@ -35,7 +35,7 @@ export interface DimensionDef {
   present?: (grouped: string, d: SqlDialect) => string;
 }
 
-export type AtomGroup = 'event' | 'session' | 'user' | 'item';
+export type AtomGroup = 'event' | 'session' | 'user' | 'item' | 'rolling';
 
 export interface AtomDef {
   name: string;

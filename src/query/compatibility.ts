@@ -1,5 +1,5 @@
 import type { CustomDefinition } from '../domain/custom-definition.js';
-import { findDimension, findMetric, type DimensionDef, type MetricDef } from './catalog.js';
+import { atom, findDimension, findMetric, type DimensionDef, type MetricDef } from './catalog.js';
 import { activeCustomNames } from './custom-fields.js';
 import { COMPATIBILITY, encodeEnum, enumName } from './ga4-enums.js';
 import { buildMetadata } from './metadata.js';
@@ -7,11 +7,14 @@ import { invalid, list, object } from './proto-json.js';
 import { parseFilterExpr, type FilterExpr } from './report-filter.js';
 import { unknownDimensionError, unknownMetricError } from './report-request.limits.js';
 import { REALTIME_DIMENSIONS } from './realtime-report.js';
+import { readsOtherTime } from './report-rolling.js';
+import { duckdbDialect } from './sql-dialect.js';
 
 /**
  * checkCompatibility from rules, not "all compatible" (GA4-DEFINITIONS §C.12):
  * - fields that exist only elsewhere are refused with where they belong: realtime-only dimensions
  *   (runRealtimeReport), cohort fields (a cohortSpec), `comparison` (comparisons);
+ * - dauPerMau, dauPerWau and wauPerMau go with `date` but no other time dimension;
  * - item-scoped dimensions (itemName, itemCategory…) answer only item-scoped metrics (itemRevenue,
  *   itemsPurchased…), as GA4's e-commerce reports do; item-scoped metrics go with any
  *   dimension an item's event carries;
@@ -28,6 +31,8 @@ export function isItemScoped(def: { apiName: string; scope: string }): boolean {
 }
 
 export function compatible(d: DimensionDef, m: MetricDef): boolean {
+  // the rolling ratios have one anchor day per row: by date or by no time at all (report-rolling.ts)
+  if (m.atoms.some((a) => atom(a).group === 'rolling') && readsOtherTime(d.onEvent(duckdbDialect), duckdbDialect)) return false;
   return !isItemScoped(d) || isItemScoped(m);
 }
 

@@ -1,9 +1,12 @@
-import { ROLLUP_SETS, sessionsTable, usersTable, type RollupSet } from '../domain/rollups.js';
+import { sessionsTable, usersTable } from '../domain/rollups.js';
+import { rollupFor } from './rollup-choice.js';
 import { atom, findDimension, findMetric, type AtomGroup, type DimensionDef, type MetricType } from './catalog.js';
 import { TallyError } from '../infra/errors.js';
 import { compileFilter, filterFields } from './report-filter-sql.js';
+import { rollingCtes } from './report-rolling.js';
 import type { MetricExpression, ReportRequest, RequestedDimension } from './report-request.js';
-import type { ParamType, SqlDialect } from './sql-dialect.js';
+import type { SqlDialect } from './sql-dialect.js';
+import { Params } from './sql-params.js';
 
 /**
  * Compiles a validated report request into parameterised SQL over `events` / `sessions`.
@@ -78,14 +81,7 @@ interface MetricColumn {
   requested: boolean;
 }
 
-export class Params {
-  readonly values: unknown[] = [];
-  constructor(private readonly d: SqlDialect) {}
-  add(value: unknown, type: ParamType): string {
-    this.values.push(value);
-    return this.d.param(this.values.length, type);
-  }
-}
+export { Params };
 
 interface Chain {
   /** `WITH ... f AS (...)`: the filtered report rows. */
@@ -208,7 +204,7 @@ function buildChain(req: ReportRequest, scope: TenantScope, d: SqlDialect, opts:
       'Please remove item-scoped dimensions (itemId, itemName, …) or use only item-scoped metrics (itemsViewed, itemsAddedToCart, itemsPurchased, itemRevenue): this request is incompatible.',
     );
   }
-  const groups = (['event', 'session', 'user', 'item'] as AtomGroup[])
+  const groups = (['event', 'session', 'user', 'item', 'rolling'] as AtomGroup[])
     .map((g) => ({ group: g, atoms: [...atoms].filter((a) => atom(a).group === g) }))
     .filter((g) => g.atoms.length > 0);
   const allAtoms = groups.flatMap((g) => g.atoms);
@@ -235,7 +231,7 @@ function buildChain(req: ReportRequest, scope: TenantScope, d: SqlDialect, opts:
     );
   }
 
-  if (groups.some((g) => g.group === 'user')) {
+  if (groups.some((g) => g.group === 'user' || g.group === 'rolling')) {
     // Each client's first linked user over everything loaded for the property (catalog USER_KEY).
     ctes.push(identityCte(tenant, property));
   }
@@ -300,6 +296,29 @@ function buildChain(req: ReportRequest, scope: TenantScope, d: SqlDialect, opts:
 
   for (const g of groups) {
     const atomSelect = g.atoms.map((a) => `${atom(a).sql(d)} AS ${a}`);
+    if (g.group === 'rolling') {
+      sources.push({ table: 'events', rollup: false });
+      const groupSql = groupDims.map((x) => x.event);
+      const atomSql = g.atoms.map((a) => ({ name: a, sql: atom(a).sql(d) }));
+      const dimsInUse = allDimsInUse.map((x) => x.event);
+      ctes.push(
+        ...rollingCtes({
+          d,
+          tenant,
+          property,
+          from,
+          to,
+          groupDims: groupSql,
+          dimsInUse,
+          where: dimensionWhere('event'),
+          atoms: atomSql,
+          keyCols,
+          joinFs: dimsNeedFs,
+          joinFu: dimsNeedFu,
+        }),
+      );
+      continue;
+    }
     const fromRollup = rollupAtoms(g);
     const canRollup = fromRollup.every((x) => x !== undefined);
     const rollupSelect = fromRollup.map((x, i) => `${x} AS ${g.atoms[i]}`);
@@ -360,25 +379,6 @@ function buildChain(req: ReportRequest, scope: TenantScope, d: SqlDialect, opts:
   if (!opts.keepEmptyRows && requested.length > 0) keep.push(`NOT (${requested.map((m) => `${m.column} = 0`).join(' AND ')})`);
   ctes.push(`f AS (SELECT * FROM m${keep.length ? ` WHERE ${keep.join(' AND ')}` : ''})`);
   return { sql: `WITH ${ctes.join(',\n')}\n`, params: p, metrics, eventPath, sources };
-}
-
-// every alias a dimension may read (catalog.types.ts): one of another table than the rollup's is never kept
-const COLUMN_REF = /\b(e|s|fs|fu|idm|i|fxs|fxt|tgt)\.([a-z_]+)/g;
-const STRING_LITERAL = /'(?:[^']|'')*'/g;
-
-/**
- * The first (smallest) rollup set whose `side` table keeps every column the dimensions' SQL
- * reads (the catalog's row-level SQL, unchanged: rollup columns keep the detail tables' names).
- */
-function rollupFor(side: 'users' | 'sessions', dimensionSql: string[]): RollupSet | undefined {
-  const alias = side === 'users' ? 'e' : 's';
-  const refs = new Set(dimensionSql.flatMap((sql) => [...sql.replace(STRING_LITERAL, "''").matchAll(COLUMN_REF)].map((m) => `${m[1]}.${m[2]}`)));
-  return ROLLUP_SETS.find((set) => {
-    const columns = side === 'users' ? set.eventColumns : set.sessionColumns;
-    if (!columns) return false;
-    const kept = new Set(['local_date', ...columns].map((c) => `${alias}.${c}`));
-    return [...refs].every((r) => kept.has(r));
-  });
 }
 
 /**

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { PARAMETER_NAME } from '../domain/custom-definition.js';
-import type { ApiRoute } from './accounts.routes.js';
+import type { ApiRoute } from './api-route.types.js';
 import { archiveCustomDefinition, createCustomDefinition, listCustomDefinitions, updateCustomDefinition } from './custom-definitions.repository.js';
 
 /**

@@ -2,6 +2,7 @@ import { IDENTITY_LINK_EVENT } from '../../domain/identity-link.js';
 import type { Column, TransformedTable } from '../../domain/transformed-schema.js';
 import type { PropertySettings } from '../../domain/property-settings.js';
 import { DUCKDB_TYPES } from '../column-types.js';
+import { itemSteps } from './transform-items.sql.js';
 import { sqlString, type TransformDialect } from './transform-dialect.js';
 
 /**
@@ -383,61 +384,8 @@ export function transformSteps(d: TransformDialect, p: TransformParams): Transfo
       FROM ranked WHERE n = 1`,
     ),
 
-    ...itemSteps(d, id),
-  ];
-}
-
-// ---- e-commerce items (issue 14): its own block, after the steps above ----
-
-/** GA4 item parameters kept as columns, by column name (the rest stay in `item_params`). */
-const ITEM_TEXT_FIELDS = [
-  'item_id',
-  'item_name',
-  'item_brand',
-  'item_category',
-  'item_category2',
-  'item_category3',
-  'item_category4',
-  'item_category5',
-  'item_variant',
-  'item_list_id',
-  'item_list_name',
-  'promotion_id',
-  'promotion_name',
-  'coupon',
-] as const;
-
-/**
- * `items_out`: one row per element of a kept event's `params.items` (GA4 MP items, gtag `prN`),
- * beside the event's identity, date and session (from `facts`). Item text fields are read as
- * text (a number sent as item_id becomes its text); price and quantity as numbers when they are
- * numbers or numeric text; quantity defaults to 1 as in GA4.
- */
-function itemSteps(d: TransformDialect, id: string): TransformStep[] {
-  const field = (k: string) => d.jsonString('x.item', k);
-  return [
-    table(
-      'item_rows',
-      `
-      SELECT f.rid, ${d.explodeJsonArray('r.params', 'items')}
-      FROM facts f JOIN raw r ON r.${id} = f.rid
-      WHERE r.params LIKE '%"items"%'`,
-    ),
-    view(
-      'items_out',
-      `
-      SELECT e.tenant_id, e.property_id, e.event_id, e.name AS event_name, f.event_ms, f.local_date, f.session_key,
-        e.client_id, f.user_id, f.is_bot, x.item_index,
-        ${ITEM_TEXT_FIELDS.map((k) => `${field(k)} AS ${k}`).join(',\n        ')},
-        TRY_CAST(${field('price')} AS DOUBLE) AS price,
-        coalesce(${d.truncToBigint(`TRY_CAST(${field('quantity')} AS DOUBLE)`)}, CAST(1 AS BIGINT)) AS quantity,
-        upper(coalesce(${field('currency')}, ${d.jsonString('e.params', 'currency')})) AS currency,
-        x.item AS item_params
-      FROM item_rows x
-      JOIN facts f ON f.rid = x.rid
-      JOIN raw e ON e.${id} = x.rid
-      WHERE x.item IS NOT NULL`,
-    ),
+    // e-commerce items (issue 14), after the steps above
+    ...itemSteps(d, id).map((x): TransformStep => ({ kind: 'table', ...x })),
   ];
 }
 

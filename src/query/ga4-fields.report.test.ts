@@ -211,6 +211,13 @@ function suite(open: () => Promise<Warehouse>): void {
       '11|false': [4],
     });
     expect(table(await report({ dimensions: [{ name: 'region' }], metrics: [{ name: 'eventCount' }] }))).toEqual({ California: [1], '(not set)': [5] });
+    // the rolling ratios read the first-user lookup too (it was left out of their statement: an SQL error)
+    const rolling = table(await report({ dimensions: [{ name: 'firstUserSource' }], metrics: [{ name: 'dauPerMau' }] }));
+    expect(Object.keys(rolling).length).toBeGreaterThan(0);
+    for (const [ratio] of Object.values(rolling)) {
+      expect(ratio).toBeGreaterThan(0);
+      expect(ratio).toBeLessThanOrEqual(1);
+    }
   });
 
   it('sees no item of another property', async () => {

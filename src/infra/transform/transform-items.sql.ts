@@ -27,7 +27,9 @@ const ITEM_TEXT_FIELDS = [
  * `items_out`: one row per element of a kept event's `params.items` (GA4 MP items, gtag `prN`),
  * beside the event's identity, date and session (from `facts`). Item text fields are read as
  * text (a number sent as item_id becomes its text); price and quantity as numbers when they are
- * numbers or numeric text; quantity defaults to 1 as in GA4.
+ * numbers or numeric text; quantity defaults to 1 as in GA4. An element that is not an object
+ * keeps its row (every field null) without `item_params`: the engines spell a bare JSON string
+ * differently (DuckDB quoted, Spark not).
  */
 export function itemSteps(d: TransformDialect, id: string): { name: string; sql: string; materialize: boolean }[] {
   const field = (k: string) => d.jsonString('x.item', k);
@@ -50,7 +52,7 @@ export function itemSteps(d: TransformDialect, id: string): { name: string; sql:
         TRY_CAST(${field('price')} AS DOUBLE) AS price,
         coalesce(${d.truncToBigint(`TRY_CAST(${field('quantity')} AS DOUBLE)`)}, CAST(1 AS BIGINT)) AS quantity,
         upper(coalesce(${field('currency')}, ${d.jsonString('e.params', 'currency')})) AS currency,
-        x.item AS item_params
+        CASE WHEN x.item LIKE '{%' THEN x.item END AS item_params
       FROM item_rows x
       JOIN facts f ON f.rid = x.rid
       JOIN raw e ON e.${id} = x.rid

@@ -14,6 +14,7 @@ import type { SqlDialect } from './sql-dialect.js';
  * that have a reached event of step k-1 of the same user before them (`ord` smaller), within
  * `withinDurationFromPriorStep` (inclusive, on event time) and, for `isDirectlyFollowedBy`, right
  * before them (`ord` one less): so a user is counted at step k only if a whole chain exists.
+ * Window functions and equality joins only (no correlated subquery): each step is one sort.
  * Open funnel: every event of step k reaches it (users may enter at any step) and `c<k>`, built
  * the same way from `r<k-1>`, says who went on from step k-1 to step k.
  * `uu`: one row per (step, date range, user) with the event that first reached the step, its
@@ -61,12 +62,25 @@ export function compileFunnel(req: FunnelRequest, scope: TenantScope, d: SqlDial
       ` LEFT JOIN idm ON idm.client_id = e.client_id WHERE ${where.join(' AND ')})`,
   );
   const cols = 'e.dr_idx, e.uk, e.ord, e.ts';
+  // the events of step k reached from `prior` (step k-1's reached events): right after one of them
+  // (an equality join), or after any of them: the latest one before it is the nearest in time (event
+  // time grows with `ord`), so a duration limit holds for some chain iff it holds for that one
   const follows = (k: number, prior: string) => {
     const s = req.steps[k];
-    const conds = ['p.dr_idx = e.dr_idx', 'p.uk = e.uk', 'p.ord < e.ord'];
-    if (s.withinMs !== undefined) conds.push(`e.ts - p.ts <= ${p.add(s.withinMs, 'bigint')}`);
-    if (s.directlyFollowed) conds.push('p.ord = e.ord - 1');
-    return `SELECT ${cols} FROM ev e WHERE e.s${k} = 1 AND EXISTS (SELECT 1 FROM ${prior} p WHERE ${conds.join(' AND ')})`;
+    const within = s.withinMs === undefined ? null : p.add(s.withinMs, 'bigint');
+    if (s.directlyFollowed) {
+      return (
+        `SELECT ${cols} FROM ev e JOIN ${prior} p ON p.dr_idx = e.dr_idx AND p.uk = e.uk AND p.ord = e.ord - 1 ` +
+        `WHERE e.s${k} = 1${within ? ` AND e.ts - p.ts <= ${within}` : ''}`
+      );
+    }
+    const latest =
+      'MAX(CASE WHEN x.is_prior = 1 THEN x.ts END) OVER (PARTITION BY x.dr_idx, x.uk ORDER BY x.ord, x.is_prior ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)';
+    const both = `SELECT dr_idx, uk, ord, ts, 1 AS is_prior FROM ${prior} UNION ALL SELECT dr_idx, uk, ord, ts, 0 AS is_prior FROM ev WHERE s${k} = 1`;
+    return (
+      `SELECT y.dr_idx, y.uk, y.ord, y.ts FROM (SELECT x.dr_idx, x.uk, x.ord, x.ts, x.is_prior, ${latest} AS prior_ts FROM (${both}) x) y ` +
+      `WHERE y.is_prior = 0 AND y.prior_ts IS NOT NULL${within ? ` AND y.ts - y.prior_ts <= ${within}` : ''}`
+    );
   };
   req.steps.forEach((_, k) => {
     if (k === 0 || req.isOpenFunnel) ctes.push(`r${k} AS (SELECT ${cols} FROM ev e WHERE e.s${k} = 1)`);

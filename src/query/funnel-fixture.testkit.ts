@@ -10,10 +10,12 @@ export interface ScriptedUser {
   id: string;
   device: 'desktop' | 'mobile' | 'tablet';
   bot?: boolean;
+  /** No engagement: not an active user (no engaged session, no engagement time, no first_visit). */
+  inactive?: boolean;
   events: { name: string; at: number; params?: Record<string, unknown> }[];
 }
 
-const BASE = Date.UTC(2024, 2, 2, 10);
+export const BASE = Date.UTC(2024, 2, 2, 10);
 const isoDate = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 export const FUNNEL_USERS: readonly ScriptedUser[] = [
@@ -94,7 +96,7 @@ export function scriptedFixture(tenantId: string, propertyId: string, users: rea
           device_category: u.device,
           is_bot: u.bot ?? false,
           bot_reason: u.bot ? 'ua' : null,
-          engagement_time_ms: 1000,
+          engagement_time_ms: u.inactive ? 0 : 1000,
           is_page_view: false,
           is_key_event: false,
           params: JSON.stringify(e.params ?? {}),
@@ -133,8 +135,8 @@ export function scriptedFixture(tenantId: string, propertyId: string, users: rea
         page_views: 0,
         events: es.length,
         key_events: 0,
-        engagement_time_ms: 1000 * es.length,
-        engaged: true,
+        engagement_time_ms: u.inactive ? 0 : 1000 * es.length,
+        engaged: !u.inactive,
         is_bot: u.bot ?? false,
       });
     }

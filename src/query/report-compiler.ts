@@ -1,8 +1,10 @@
 import { ROLLUP_SETS, sessionsTable, usersTable, type RollupSet } from '../domain/rollups.js';
 import { atom, findDimension, findMetric, type AtomGroup, type DimensionDef, type MetricType } from './catalog.js';
 import { compileFilter, filterFields } from './report-filter-sql.js';
+import { rollingCtes } from './report-rolling.js';
 import type { MetricExpression, ReportRequest, RequestedDimension } from './report-request.js';
-import type { ParamType, SqlDialect } from './sql-dialect.js';
+import type { SqlDialect } from './sql-dialect.js';
+import { Params } from './sql-params.js';
 
 /**
  * Compiles a validated report request into parameterised SQL over `events` / `sessions`.
@@ -70,14 +72,7 @@ interface MetricColumn {
   requested: boolean;
 }
 
-export class Params {
-  readonly values: unknown[] = [];
-  constructor(private readonly d: SqlDialect) {}
-  add(value: unknown, type: ParamType): string {
-    this.values.push(value);
-    return this.d.param(this.values.length, type);
-  }
-}
+export { Params };
 
 interface Chain {
   /** `WITH ... f AS (...)`: the filtered report rows. */
@@ -193,7 +188,7 @@ function buildChain(req: ReportRequest, scope: TenantScope, d: SqlDialect, opts:
   const metrics = resolveMetrics(req, p, d);
   const atoms = new Set(metrics.flatMap((m) => atomsOf(m.sql)));
   if (atoms.size === 0) atoms.add('ev_count');
-  const groups = (['event', 'session', 'user'] as AtomGroup[])
+  const groups = (['event', 'session', 'user', 'rolling'] as AtomGroup[])
     .map((g) => ({ group: g, atoms: [...atoms].filter((a) => atom(a).group === g) }))
     .filter((g) => g.atoms.length > 0);
   const allAtoms = groups.flatMap((g) => g.atoms);
@@ -210,7 +205,7 @@ function buildChain(req: ReportRequest, scope: TenantScope, d: SqlDialect, opts:
     );
   }
 
-  if (groups.some((g) => g.group === 'user')) {
+  if (groups.some((g) => g.group === 'user' || g.group === 'rolling')) {
     // Each client's first linked user over everything loaded for the property (catalog USER_KEY).
     ctes.push(identityCte(tenant, property));
   }
@@ -252,6 +247,28 @@ function buildChain(req: ReportRequest, scope: TenantScope, d: SqlDialect, opts:
 
   for (const g of groups) {
     const atomSelect = g.atoms.map((a) => `${atom(a).sql(d)} AS ${a}`);
+    if (g.group === 'rolling') {
+      sources.push({ table: 'events', rollup: false });
+      const groupSql = groupDims.map((x) => x.event);
+      const atomSql = g.atoms.map((a) => ({ name: a, sql: atom(a).sql(d) }));
+      const dimsInUse = allDimsInUse.map((x) => x.event);
+      ctes.push(
+        ...rollingCtes({
+          d,
+          tenant,
+          property,
+          from,
+          to,
+          groupDims: groupSql,
+          dimsInUse,
+          where: dimensionWhere('event'),
+          atoms: atomSql,
+          keyCols,
+          joinFs: dimsNeedFs,
+        }),
+      );
+      continue;
+    }
     const fromRollup = rollupAtoms(g);
     const canRollup = fromRollup.every((x) => x !== undefined);
     const rollupSelect = fromRollup.map((x, i) => `${x} AS ${g.atoms[i]}`);

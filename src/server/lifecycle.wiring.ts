@@ -110,7 +110,7 @@ export const LIFECYCLE_API_MODULE: Module<'lifecycleApi'> = {
 export function importSink(deps: { log: EventLog; usage?: UsageRecorder }): ImportSink {
   // geo only when a row names an IP: the GeoLite data (~1 s to load) stays out of processes that never import one
   let geo: GeoLookup | null = null;
-  const lazyGeo: GeoLookup = { lookup: (ip) => (geo ??= geoipLite()).lookup(ip) };
+  const lazyGeo: GeoLookup = { lookup: (ip, prefix) => (geo ??= geoipLite()).lookup(ip, prefix) };
   const ingest = new IngestService({ log: deps.log, counters: new MemoryCounters(), geo: lazyGeo, usage: deps.usage });
   return {
     async append(property: TenantProperty, rows) {

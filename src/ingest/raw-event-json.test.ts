@@ -37,6 +37,9 @@ describe('RawEventJson', () => {
       base,
       { ...base, event_id: 'e2', name: 'scroll', params: {} },
       { ...base, event_id: 'e3', over_quota: true },
+      // internal traffic: stamped by the edge after the record is built, before over_quota
+      { ...base, event_id: 'e3b', traffic_type: 'internal' },
+      Object.assign({ ...base, event_id: 'e3c', traffic_type: 'agency "quoted"' }, { over_quota: true as const }),
       { ...base, tenant_id: 'tenant-b', property_id: '13', received_at: base.received_at + 1 },
       { ...base, protocol: 'gtag', ua: null, ua_source: 'none', ip_trunc: null, ip_source: 'none', country: null, region: null, city: null },
       { ...base, city: 'St Albans' },

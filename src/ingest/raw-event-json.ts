@@ -80,6 +80,8 @@ export class RawEventJson {
       json(e.params) +
       ',"user_props":' +
       json(e.user_props) +
+      // set by the edge after the record is built (internal traffic), then over_quota by admission
+      (e.traffic_type !== undefined ? ',"traffic_type":' + json(e.traffic_type) : '') +
       (e.over_quota ? ',"over_quota":true}' : '}')
     );
   }

@@ -11,10 +11,12 @@ const BENCHES: Record<string, string> = {
   freshness: './freshness.bench.ts',
   transform: './transform.bench.ts',
   'transform-cycle': './transform-cycle.bench.ts',
+  tenants: './tenants.bench.ts',
   archiver: './archiver.bench.ts',
   accounts: './accounts.bench.ts',
   replay: './replay.bench.ts',
   sql: './sql.bench.ts',
+  funnel: './funnel.bench.ts',
 };
 
 export async function main(args: string[]): Promise<void> {

@@ -131,7 +131,7 @@ export class IngestService {
     req: RequestContext,
     overQuota = 0,
   ): Promise<RawEvent[]> {
-    const tenant = { tenantId: property.tenantId, propertyId: property.propertyId };
+    const tenant = { tenantId: property.tenantId, propertyId: property.propertyId, internalTraffic: property.internalTraffic };
     const events: RawEvent[] = [];
     const records: LogRecordIn[] = [];
     const flagFrom = parsed.length - overQuota;
@@ -162,7 +162,7 @@ export class IngestService {
    */
   async acceptAt(protocol: Protocol, items: { parsed: ParsedEvent; receivedAt: number }[], property: TenantProperty): Promise<number> {
     if (!items.length) return 0;
-    const tenant = { tenantId: property.tenantId, propertyId: property.propertyId };
+    const tenant = { tenantId: property.tenantId, propertyId: property.propertyId, internalTraffic: property.internalTraffic };
     const records = items.map(({ parsed, receivedAt }) => {
       const e = toRawEvent(parsed, tenant, { receivedAt, userAgent: null, ip: null }, this.deps.geo);
       return { key: logKeyOf(e), value: Buffer.from(stringifyOrRefuse(this.json, e)) };

@@ -16,6 +16,7 @@ const BENCHES: Record<string, string> = {
   accounts: './accounts.bench.ts',
   replay: './replay.bench.ts',
   sql: './sql.bench.ts',
+  funnel: './funnel.bench.ts',
 };
 
 export async function main(args: string[]): Promise<void> {

@@ -3,7 +3,7 @@ import { TallyError } from '../infra/errors.js';
 import { sendGoogleError } from './google-error.js';
 
 /** GA4 Data API methods Tally does not answer (yet): 501 UNIMPLEMENTED, as Google answers an unimplemented RPC. */
-export const UNIMPLEMENTED_GA4_METHODS = ['runFunnelReport', 'runAccessReport', 'getMetadata'] as const;
+export const UNIMPLEMENTED_GA4_METHODS = ['runAccessReport', 'getMetadata'] as const;
 
 /**
  * Mounted last on the API app: whatever no router answered gets Google's JSON error shape, never

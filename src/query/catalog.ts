@@ -1,9 +1,12 @@
 import { activeUserCondition, EVENT_MEASURES, SESSION_MEASURES } from '../domain/rollups.js';
 import { DIMENSIONS } from './catalog-dimensions.js';
-import { METRICS } from './catalog-metrics.js';
+import { METRICS as BASE_METRICS } from './catalog-metrics.js';
+import { ROLLING_ATOMS, ROLLING_METRICS } from './catalog-rolling.js';
+import { USER_KEY } from './catalog-user-key.js';
 import type { AtomDef, DimensionDef, MetricDef } from './catalog.types.js';
 
-export { DIMENSIONS, METRICS };
+export { DIMENSIONS };
+export const METRICS: readonly MetricDef[] = [...BASE_METRICS, ...ROLLING_METRICS];
 export type { AtomDef, AtomGroup, DimensionDef, MetricDef, MetricType, RowSql, Scope } from './catalog.types.js';
 
 /**
@@ -17,17 +20,11 @@ export type { AtomDef, AtomGroup, DimensionDef, MetricDef, MetricType, RowSql, S
  * dimension without it is event-scoped and makes session metrics count over events (see
  * report-compiler.ts).
  *
- * Metrics are expressions over "atoms": additive aggregates, each computed in one of three
- * groups (event rows, session rows, user = distinct USER_KEY over event rows).
+ * Metrics are expressions over "atoms": additive aggregates, each computed in one of four
+ * groups (event rows, session rows, user = distinct USER_KEY over event rows, rolling = distinct
+ * active users in windows ending on an anchor day: catalog-rolling.ts).
  */
-/**
- * Who an event's user is (GA4's reporting identity): the user id it carries, else the user its
- * client was first linked to (`idm`, from the identities table, so anonymous history counts as
- * the user's once they identify, whenever that was), else its client id. User ids and client ids
- * share one namespace, as in PostHog and Segment, whose identified events carry the user id as
- * their distinct or anonymous id.
- */
-export const USER_KEY = 'COALESCE(e.user_id, idm.user_id, e.client_id)';
+export { USER_KEY } from './catalog-user-key.js';
 
 const sum = (alias: 'e' | 's', atom: string) => () => `SUM(${alias}.${atom})`;
 
@@ -69,6 +66,7 @@ export const ATOMS: readonly AtomDef[] = [
     sql: () => `COUNT(DISTINCT CASE WHEN e.is_key_event THEN ${USER_KEY} END)`,
     rollup: () => `COUNT(DISTINCT CASE WHEN e.us_key = 1 THEN ${USER_KEY} END)`,
   },
+  ...ROLLING_ATOMS,
 ];
 
 const byName = <T extends { apiName: string; deprecatedApiNames?: readonly string[] }>(defs: readonly T[]) => {

@@ -31,7 +31,7 @@ export interface DimensionDef {
   present?: (grouped: string, d: SqlDialect) => string;
 }
 
-export type AtomGroup = 'event' | 'session' | 'user';
+export type AtomGroup = 'event' | 'session' | 'user' | 'rolling';
 
 export interface AtomDef {
   name: string;

@@ -1,15 +1,18 @@
-import { DIMENSIONS, findDimension, findMetric, METRICS, type DimensionDef, type MetricDef } from './catalog.js';
+import { atom, DIMENSIONS, findDimension, findMetric, METRICS, type DimensionDef, type MetricDef } from './catalog.js';
 import { COMPATIBILITY, encodeEnum, enumName } from './ga4-enums.js';
 import { dimensionMetadata, metricMetadata } from './metadata.js';
 import { invalid, list, object } from './proto-json.js';
 import { parseFilterExpr, type FilterExpr } from './report-filter.js';
 import { unknownDimensionError, unknownMetricError } from './report-request.limits.js';
 import { REALTIME_DIMENSIONS } from './realtime-report.js';
+import { readsOtherTime } from './report-rolling.js';
+import { duckdbDialect } from './sql-dialect.js';
 
 /**
  * checkCompatibility from rules, not "all compatible" (GA4-DEFINITIONS §C.12):
  * - fields that exist only elsewhere are refused with where they belong: realtime-only dimensions
  *   (runRealtimeReport), cohort fields (a cohortSpec), `comparison` (comparisons);
+ * - dauPerMau, dauPerWau and wauPerMau go with `date` but no other time dimension;
  * - item-scoped dimensions (itemName, itemCategory…) answer only item-scoped metrics (itemRevenue,
  *   itemsPurchased…), as GA4's e-commerce reports do; item-scoped metrics go with any
  *   dimension an item's event carries;
@@ -24,6 +27,8 @@ export function isItemScoped(def: { apiName: string; scope: string }): boolean {
 }
 
 export function compatible(d: DimensionDef, m: MetricDef): boolean {
+  // the rolling ratios have one anchor day per row: by date or by no time at all (report-rolling.ts)
+  if (m.atoms.some((a) => atom(a).group === 'rolling') && readsOtherTime(d.onEvent(duckdbDialect), duckdbDialect)) return false;
   return !isItemScoped(d) || isItemScoped(m);
 }
 

@@ -1,8 +1,10 @@
 import { ROLLUP_SETS, sessionsTable, usersTable, type RollupSet } from '../domain/rollups.js';
 import { atom, findDimension, findMetric, type AtomGroup, type DimensionDef, type MetricType } from './catalog.js';
-import type { FilterExpr, Filter } from './report-filter.js';
+import { compileFilter, filterFields } from './report-filter-sql.js';
+import { rollingCtes } from './report-rolling.js';
 import type { MetricExpression, ReportRequest, RequestedDimension } from './report-request.js';
-import type { ParamType, SqlDialect } from './sql-dialect.js';
+import type { SqlDialect } from './sql-dialect.js';
+import { Params } from './sql-params.js';
 
 /**
  * Compiles a validated report request into parameterised SQL over `events` / `sessions`.
@@ -52,7 +54,7 @@ export interface TenantScope {
   propertyId: string;
 }
 
-interface ResolvedDim {
+export interface ResolvedDim {
   /** Row-level SQL over the event alias (grouped form). */
   event: string;
   session?: string;
@@ -70,14 +72,7 @@ interface MetricColumn {
   requested: boolean;
 }
 
-export class Params {
-  readonly values: unknown[] = [];
-  constructor(private readonly d: SqlDialect) {}
-  add(value: unknown, type: ParamType): string {
-    this.values.push(value);
-    return this.d.param(this.values.length, type);
-  }
-}
+export { Params };
 
 interface Chain {
   /** `WITH ... f AS (...)`: the filtered report rows. */
@@ -175,16 +170,7 @@ function buildChain(req: ReportRequest, scope: TenantScope, d: SqlDialect, opts:
       ),
     )
     .join(' UNION ALL ');
-  // the ranges' hull as constants: lets DuckDB skip row groups by their min/max and PostgreSQL use
-  // its (tenant_id, property_id, local_date) indexes (a join with dr alone does neither)
-  const from = p.add(
-    req.dateRanges.map((r) => r.startDate).reduce((a, b) => (a < b ? a : b)),
-    'date',
-  );
-  const to = p.add(
-    req.dateRanges.map((r) => r.endDate).reduce((a, b) => (a > b ? a : b)),
-    'date',
-  );
+  const { from, to } = dateHull(req.dateRanges, p);
   const scoped = (alias: string) => `${alias}.tenant_id = ${tenant} AND ${alias}.property_id = ${property} AND ${alias}.local_date BETWEEN ${from} AND ${to}`;
   // rollups hold no bot rows (src/domain/rollups.ts)
   const pin = (alias: string) => `${scoped(alias)} AND ${alias}.is_bot IS NOT TRUE`;
@@ -202,7 +188,7 @@ function buildChain(req: ReportRequest, scope: TenantScope, d: SqlDialect, opts:
   const metrics = resolveMetrics(req, p, d);
   const atoms = new Set(metrics.flatMap((m) => atomsOf(m.sql)));
   if (atoms.size === 0) atoms.add('ev_count');
-  const groups = (['event', 'session', 'user'] as AtomGroup[])
+  const groups = (['event', 'session', 'user', 'rolling'] as AtomGroup[])
     .map((g) => ({ group: g, atoms: [...atoms].filter((a) => atom(a).group === g) }))
     .filter((g) => g.atoms.length > 0);
   const allAtoms = groups.flatMap((g) => g.atoms);
@@ -219,7 +205,7 @@ function buildChain(req: ReportRequest, scope: TenantScope, d: SqlDialect, opts:
     );
   }
 
-  if (groups.some((g) => g.group === 'user')) {
+  if (groups.some((g) => g.group === 'user' || g.group === 'rolling')) {
     // Each client's first linked user over everything loaded for the property (catalog USER_KEY).
     ctes.push(identityCte(tenant, property));
   }
@@ -261,6 +247,28 @@ function buildChain(req: ReportRequest, scope: TenantScope, d: SqlDialect, opts:
 
   for (const g of groups) {
     const atomSelect = g.atoms.map((a) => `${atom(a).sql(d)} AS ${a}`);
+    if (g.group === 'rolling') {
+      sources.push({ table: 'events', rollup: false });
+      const groupSql = groupDims.map((x) => x.event);
+      const atomSql = g.atoms.map((a) => ({ name: a, sql: atom(a).sql(d) }));
+      const dimsInUse = allDimsInUse.map((x) => x.event);
+      ctes.push(
+        ...rollingCtes({
+          d,
+          tenant,
+          property,
+          from,
+          to,
+          groupDims: groupSql,
+          dimsInUse,
+          where: dimensionWhere('event'),
+          atoms: atomSql,
+          keyCols,
+          joinFs: dimsNeedFs,
+        }),
+      );
+      continue;
+    }
     const fromRollup = rollupAtoms(g);
     const canRollup = fromRollup.every((x) => x !== undefined);
     const rollupSelect = fromRollup.map((x, i) => `${x} AS ${g.atoms[i]}`);
@@ -340,6 +348,16 @@ function rollupFor(side: 'users' | 'sessions', dimensionSql: string[]): RollupSe
   });
 }
 
+/**
+ * The date ranges' hull as bound constants: lets DuckDB skip row groups by their min/max and
+ * PostgreSQL use its (tenant_id, property_id, local_date) indexes (a join with `dr` alone does neither).
+ */
+export function dateHull(ranges: readonly { startDate: string; endDate: string }[], p: Params): { from: string; to: string } {
+  const from = ranges.map((r) => r.startDate).reduce((a, b) => (a < b ? a : b));
+  const to = ranges.map((r) => r.endDate).reduce((a, b) => (a > b ? a : b));
+  return { from: p.add(from, 'date'), to: p.add(to, 'date') };
+}
+
 /** `idm`: each client's first linked user over everything loaded for the property (catalog USER_KEY reads it). */
 export function identityCte(tenant: string, property: string): string {
   return (
@@ -398,7 +416,7 @@ function metricColumnFor(metrics: MetricColumn[], name: string): string {
   return m.column;
 }
 
-function fromDef(def: DimensionDef, d: SqlDialect): ResolvedDim {
+export function fromDef(def: DimensionDef, d: SqlDialect): ResolvedDim {
   return {
     event: def.onEvent(d),
     session: def.onSession?.(d),
@@ -408,7 +426,7 @@ function fromDef(def: DimensionDef, d: SqlDialect): ResolvedDim {
   };
 }
 
-function rowLevel(x: ResolvedDim, form: 'event' | 'session'): string {
+export function rowLevel(x: ResolvedDim, form: 'event' | 'session'): string {
   const sql = form === 'event' ? x.event : x.session!;
   return x.present ? x.present(sql) : sql;
 }
@@ -432,60 +450,4 @@ function resolveRequested(rd: RequestedDimension, p: Params, d: SqlDialect): Res
     needsSession: bases.some((b) => b.needsSession),
     needsFirstSession: bases.some((b) => b.needsFirstSession),
   };
-}
-
-function filterFields(e: FilterExpr): string[] {
-  if (e.kind === 'and' || e.kind === 'or') return e.expressions.flatMap(filterFields);
-  if (e.kind === 'not') return filterFields(e.expression);
-  return [e.filter.fieldName];
-}
-
-function compileFilter(e: FilterExpr, field: (name: string) => string, onMetrics: boolean, p: Params, d: SqlDialect): string {
-  if (e.kind === 'and' || e.kind === 'or') {
-    return `(${e.expressions.map((x) => compileFilter(x, field, onMetrics, p, d)).join(e.kind === 'and' ? ' AND ' : ' OR ')})`;
-  }
-  if (e.kind === 'not') return `(NOT ${compileFilter(e.expression, field, onMetrics, p, d)})`;
-  // COALESCE: a comparison with NULL is "no match", and NOT (no match) must then match.
-  return `COALESCE(${compileLeaf(e.filter, field(e.filter.fieldName), onMetrics, p, d)}, FALSE)`;
-}
-
-const OPS = { EQUAL: '=', LESS_THAN: '<', LESS_THAN_OR_EQUAL: '<=', GREATER_THAN: '>', GREATER_THAN_OR_EQUAL: '>=' } as const;
-
-function compileLeaf(f: Filter, x: string, isMetric: boolean, p: Params, d: SqlDialect): string {
-  switch (f.kind) {
-    case 'string': {
-      const cs = f.caseSensitive;
-      const v = p.add(f.value, 'text');
-      const lx = cs ? x : `LOWER(${x})`;
-      const lv = cs ? v : `LOWER(${v})`;
-      switch (f.matchType) {
-        case 'EXACT':
-          return `(${lx} = ${lv})`;
-        case 'BEGINS_WITH':
-          return `(left(${lx}, length(${lv})) = ${lv})`;
-        case 'ENDS_WITH':
-          return `(right(${lx}, length(${lv})) = ${lv})`;
-        case 'CONTAINS':
-          return `(strpos(${lx}, ${lv}) > 0)`;
-        case 'FULL_REGEXP':
-          return d.regexMatch(x, v, true, cs);
-        default:
-          return d.regexMatch(x, v, false, cs);
-      }
-    }
-    case 'inList': {
-      const values = f.values.map((v) => p.add(v, 'text'));
-      return f.caseSensitive ? `(${x} IN (${values.join(', ')}))` : `(LOWER(${x}) IN (${values.map((v) => `LOWER(${v})`).join(', ')}))`;
-    }
-    case 'numeric': {
-      const n = isMetric ? x : d.toNumber(x);
-      return `(${n} ${OPS[f.operation]} ${p.add(f.value, 'double')})`;
-    }
-    case 'between': {
-      const n = isMetric ? x : d.toNumber(x);
-      return `(${n} BETWEEN ${p.add(f.from, 'double')} AND ${p.add(f.to, 'double')})`;
-    }
-    default:
-      return `(${x} = '' OR ${x} = '(not set)')`;
-  }
 }

@@ -58,7 +58,7 @@ export function parseFilterExpr(value: unknown, path: string, depth: number): Fi
 
 const FILTER_KINDS = ['stringFilter', 'inListFilter', 'numericFilter', 'betweenFilter', 'emptyFilter'] as const;
 
-function parseFilter(value: unknown, path: string): Filter {
+export function parseFilter(value: unknown, path: string): Filter {
   const f = object(value, path, ['fieldName', ...FILTER_KINDS]);
   const fieldName = requiredString(f.fieldName, `${path}.field_name`);
   const set = FILTER_KINDS.filter((k) => f[k] != null);

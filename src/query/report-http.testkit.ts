@@ -12,7 +12,8 @@ import { createTestDatabase } from '../infra/metadata/test-database.testkit.js';
 import { FolderObjectStore } from '../infra/object-store/folder.object-store.js';
 import { DuckDbWarehouse } from '../infra/warehouse/duckdb.warehouse.js';
 import { PostgresWarehouse } from '../infra/warehouse/postgres.warehouse.js';
-import type { Warehouse } from '../infra/warehouse/warehouse.port.js';
+import { redshiftOnPostgres } from '../infra/warehouse/redshift-on-postgres.testkit.js';
+import type { Dialect, Warehouse } from '../infra/warehouse/warehouse.port.js';
 import { createApiFallbackRouter } from './api-fallback.router.js';
 import { generateProperty, loadPartitions, mergeFixtures, writeParquetPartitions, type Fixture } from './report-fixture.testkit.js';
 import { createReportRouter } from './report.router.js';
@@ -24,14 +25,25 @@ import { createReportRouter } from './report.router.js';
  */
 export interface ReportHttp {
   fx: Fixture;
+  /** The dialect of the warehouse the suite runs on (set before the suite's tests run). */
+  dialect: Dialect;
   post(path: string, body: unknown, token?: string): Promise<{ status: number; json: any }>;
 }
 
 export const SETTINGS: PropertySettings = { ...DEFAULT_PROPERTY_SETTINGS, keyEvents: ['purchase'], tenantId: 't1', propertyId: 'p1' };
 export const WEEK = { dateRanges: [{ startDate: '2024-03-01', endDate: '2024-03-07' }] };
 
-export function onEveryWarehouse(title: string, suite: (h: ReportHttp) => void): void {
-  const state = { fx: mergeFixtures(generateProperty('t1', 'p1', 21, 40), generateProperty('t2', 'p1', 22, 25)) } as { fx: Fixture };
+export interface EveryWarehouseOptions {
+  /** Rows loaded beside the generated ones (scripted users of a method's own test). */
+  extra?: Fixture;
+  /** Also run the suite with the Redshift dialect's SQL on PostgreSQL (as report.service.testkit.ts does). */
+  redshiftOnPostgres?: boolean;
+}
+
+export function onEveryWarehouse(title: string, suite: (h: ReportHttp) => void, opts: EveryWarehouseOptions = {}): void {
+  const { extra } = opts;
+  const generated = mergeFixtures(generateProperty('t1', 'p1', 21, 40), generateProperty('t2', 'p1', 22, 25));
+  const state = { fx: extra ? mergeFixtures(generated, extra) : generated } as { fx: Fixture };
   let dir: string;
   let wh: Warehouse;
   let server: Server;
@@ -39,6 +51,9 @@ export function onEveryWarehouse(title: string, suite: (h: ReportHttp) => void):
   const h: ReportHttp = {
     get fx() {
       return state.fx;
+    },
+    get dialect() {
+      return wh.dialect;
     },
     async post(path, body, token = 'k-t1') {
       const res = await fetch(base + path, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
@@ -83,6 +98,17 @@ export function onEveryWarehouse(title: string, suite: (h: ReportHttp) => void):
       const db = await createTestDatabase(url, 'methods');
       drop = db.drop;
       return new PostgresWarehouse({ url: db.url, store: new FolderObjectStore(d) });
+    });
+  });
+  if (!opts.redshiftOnPostgres) return;
+  // Redshift cannot run here: its dialect's SQL runs on PostgreSQL, which accepts nearly all of it.
+  describeWithService(`${title}, Redshift dialect on PostgreSQL`, 'postgres', 'DATABASE_URL', (url) => {
+    let drop: (() => Promise<void>) | undefined;
+    afterAll(async () => drop?.());
+    on(async (d) => {
+      const db = await createTestDatabase(url, 'methods_rs', { byteOrderCollation: true });
+      drop = db.drop;
+      return redshiftOnPostgres(new PostgresWarehouse({ url: db.url, store: new FolderObjectStore(d) }));
     });
   });
 }

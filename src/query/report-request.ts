@@ -293,7 +293,7 @@ export function parseMetricExpression(text: string, path: string): MetricExpress
 
 const RESERVED_RANGE = /^(date_range_|RESERVED_)/;
 
-function parseDateRange(value: unknown, path: string, index: number, ctx: ParseContext): ResolvedDateRange {
+export function parseDateRange(value: unknown, path: string, index: number, ctx: ParseContext): ResolvedDateRange {
   const d = object(value, path, ['startDate', 'endDate', 'name']);
   const start = requiredString(d.startDate, `${path}.start_date`);
   const end = requiredString(d.endDate, `${path}.end_date`);

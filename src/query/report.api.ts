@@ -27,13 +27,13 @@ const DimensionSchema = z.strictObject({
     .optional(),
 });
 const MetricSchema = z.strictObject({ name: z.string(), expression: z.string().optional(), invisible: z.boolean().optional() });
-const DateRangeSchema = z.strictObject({
+export const DateRangeSchema = z.strictObject({
   startDate: z.string().meta({ description: 'YYYY-MM-DD, NdaysAgo, yesterday or today' }),
   endDate: z.string(),
   name: z.string().optional(),
 });
 const NumericValueSchema = z.strictObject({ int64Value: int64.optional(), doubleValue: z.union([z.number(), z.string()]).optional() });
-const FilterSchema = z
+export const FilterSchema = z
   .strictObject({
     fieldName: z.string(),
     stringFilter: z
@@ -229,11 +229,11 @@ const errors: Record<number, ResponseConfig> = {
 const path = z.object({ propertyId: z.string().regex(/^\d+$/) });
 const query = z.object({ $alt: z.string().optional().meta({ example: 'json;enum-encoding=int' }) });
 const common = { tags: ['reports'], security: [{ readKey: [] }] };
-export const REPORT_ROUTE = (method: string, body: z.ZodType, response: z.ZodType): RouteConfig => ({
+export const REPORT_ROUTE = (method: string, body: z.ZodType, response: z.ZodType, version: 'v1beta' | 'v1alpha' = 'v1beta'): RouteConfig => ({
   ...common,
   method: 'post',
-  path: `/v1beta/properties/{propertyId}:${method}`,
-  summary: `GA4 Data API v1beta ${method}, in GA4's JSON shape (https://developers.google.com/analytics/devguides/reporting/data/v1/rest)`,
+  path: `/${version}/properties/{propertyId}:${method}`,
+  summary: `GA4 Data API ${version} ${method}, in GA4's JSON shape (https://developers.google.com/analytics/devguides/reporting/data/v1/rest)`,
   request: { params: path, query, body: { required: true, content: { 'application/json': { schema: body } } } },
   responses: { 200: json(response, `${method} response`), ...errors },
 });

@@ -20,6 +20,9 @@ import { dialectFor } from './sql-dialect.js';
 import { invalid, list, object, readJsonBody } from './proto-json.js';
 import { checkRegexSyntax, type ReportFilters } from './report-filter.js';
 import { parseRunReportRequest, type ReportRequest } from './report-request.js';
+import { compileFunnel } from './funnel-compiler.js';
+import { asFilterExpr, parseFunnelRequest } from './funnel-request.js';
+import { shapeFunnelResponse, type RunFunnelReportResponse } from './funnel-report.js';
 import { parsePivotRequest, pivotQueries, shapePivotResponse, type RunPivotReportResponse } from './pivot-report.js';
 import { ReportScheduler, type ReportSchedulerLimits } from './report-scheduler.js';
 import type { PropertyQuota, RunReportResponse } from './report-response.js';
@@ -248,6 +251,18 @@ export function createReportRouter(deps: ReportRouterDeps): express.Router {
     return request.returnPropertyQuota ? withQuota(response, charged) : response;
   };
 
+  /** runFunnelReport (v1alpha): one statement, never cached (like cohorts); charged by the events of its date ranges. */
+  const funnel = async (c: Caller, raw: unknown, enumAsInt: boolean): Promise<RunFunnelReportResponse> => {
+    const request = parseFunnelRequest(raw, { timeZone: c.settings.timeZone, now: now() });
+    const stepFilters = request.steps.map((s) => ({ dimensionFilter: asFilterExpr(s.filter) }));
+    const { result, charged } = await execute(c, [{ dimensionFilter: request.dimensionFilter }, ...stepFilters], async (w) => {
+      const rows = await w.query(compileFunnel(request, c.settings, dialectFor(deps.warehouse.dialect)));
+      await w.scanned(request.dateRanges);
+      return shapeFunnelResponse(request, rows, { enumAsInt });
+    });
+    return request.returnPropertyQuota ? withQuota(result, charged) : result;
+  };
+
   const METHODS = ['runReport', 'batchRunReports', 'checkCompatibility', 'runRealtimeReport', 'runPivotReport', 'batchRunPivotReports'];
   // Express path params stop at '/', so ':rest' is "123:runReport"; the method follows the last ':'.
   const split = (req: Request) => {
@@ -255,21 +270,24 @@ export function createReportRouter(deps: ReportRouterDeps): express.Router {
     const colon = rest.lastIndexOf(':');
     return colon > 0 ? { propertyId: rest.slice(0, colon), method: rest.slice(colon + 1) } : { propertyId: rest, method: '' };
   };
+  /** The caller of a `properties/{id}:method` request: authorized, rate-admitted, its body read. */
+  const callerOf = async (req: Request, reports = (_json: unknown) => 1) => {
+    const { propertyId, method } = split(req);
+    const token = bearerToken(req);
+    const settings = await deps.authorize(token, propertyId, req);
+    const c: Caller = { settings, scope: { propertyId, caller: callerKey(req, token), budget: budgetsForPlan(settings.planId) } };
+    const json = readJsonBody(req.body);
+    await admit(token, reports(json));
+    checkPropertyField(json, propertyId);
+    return { c, json, method, propertyId, asInt: enumAsInt(req) };
+  };
   router.post(
     '/v1beta/properties/:rest',
     // other methods (runRealtimeReport, pivots) belong to other routers: leave their body unread
     (req: Request, _res: Response, next: NextFunction) => next(METHODS.includes(split(req).method) ? undefined : 'route'),
     body,
     handle(async (req) => {
-      const { propertyId, method } = split(req);
-      const token = bearerToken(req);
-      const settings = await deps.authorize(token, propertyId, req);
-      const c: Caller = { settings, scope: { propertyId, caller: callerOf(req, token), budget: budgetsForPlan(settings.planId) } };
-      const json = readJsonBody(req.body);
-      const reports = method.startsWith('batch') ? Math.max(1, batchSize(json)) : 1;
-      await admit(token, reports);
-      const asInt = enumAsInt(req);
-      checkPropertyField(json, propertyId);
+      const { c, json, method, propertyId, asInt } = await callerOf(req, (json) => (split(req).method.startsWith('batch') ? Math.max(1, batchSize(json)) : 1));
       if (method === 'runReport') return run(c, json, asInt);
       if (method === 'batchRunReports') return batch(json, propertyId, (r) => run(c, r, asInt));
       if (method === 'runRealtimeReport') return realtime(c, json, asInt);
@@ -279,6 +297,17 @@ export function createReportRouter(deps: ReportRouterDeps): express.Router {
         return { pivotReports, kind: 'analyticsData#batchRunPivotReports' };
       }
       return checkCompatibility(json, asInt);
+    }),
+  );
+
+  // v1alpha: runFunnelReport; the other v1alpha methods fall through to the 501 of api-fallback.router.ts
+  router.post(
+    '/v1alpha/properties/:rest',
+    (req: Request, _res: Response, next: NextFunction) => next(split(req).method === 'runFunnelReport' ? undefined : 'route'),
+    body,
+    handle(async (req) => {
+      const { c, json, asInt } = await callerOf(req);
+      return funnel(c, json, asInt);
     }),
   );
 
@@ -305,7 +334,7 @@ function batchSize(json: unknown): number {
 }
 
 /** GA4's "project": the read key (hashed), or the signed-in member, or the client address. */
-function callerOf(req: Request, token: string | null): string {
+function callerKey(req: Request, token: string | null): string {
   if (token) return `k:${createHash('sha256').update(token).digest('hex').slice(0, 32)}`;
   const user = req.user as { id?: string } | undefined;
   return user?.id ? `u:${user.id}` : `ip:${req.ip ?? ''}`;

@@ -8,6 +8,7 @@ import { createTestDatabase } from '../infra/metadata/test-database.testkit.js';
 import { FolderObjectStore } from '../infra/object-store/folder.object-store.js';
 import { DuckDbWarehouse } from '../infra/warehouse/duckdb.warehouse.js';
 import { PostgresWarehouse } from '../infra/warehouse/postgres.warehouse.js';
+import { redshiftOnPostgres } from '../infra/warehouse/redshift-on-postgres.testkit.js';
 import type { Warehouse } from '../infra/warehouse/warehouse.port.js';
 import { COUNTRY_NAMES } from './country-names.js';
 import {
@@ -82,14 +83,7 @@ export function onEveryWarehouse(suite: () => void): void {
     onWarehouse(suite, async () => {
       const db = await createTestDatabase(baseUrl, 'report_rs', { byteOrderCollation: true });
       drop = db.drop;
-      const pgw = new PostgresWarehouse({ url: db.url, store: new FolderObjectStore(dir) });
-      return {
-        dialect: 'redshift',
-        init: () => pgw.init(),
-        loadPartition: (t, p, k) => pgw.loadPartition(t, p, k),
-        query: (sql, params) => pgw.query(sql, params),
-        close: () => pgw.close(),
-      } satisfies Warehouse;
+      return redshiftOnPostgres(new PostgresWarehouse({ url: db.url, store: new FolderObjectStore(dir) }));
     });
   });
 }

@@ -27,6 +27,8 @@ export interface SqlDialect {
   codePointOrder(textExpr: string): string;
   /** Whole days from one date to another, as an integer. */
   daysBetween(fromDate: string, toDate: string): string;
+  /** The text of a top-level key of a JSON text column (`keyExpr` is a bound parameter), or NULL. */
+  jsonField(jsonText: string, keyExpr: string): string;
 }
 
 const DUCK_PARAM: Record<ParamType, string> = { text: 'VARCHAR', double: 'DOUBLE', bigint: 'BIGINT', date: 'DATE' };
@@ -45,6 +47,7 @@ export const duckdbDialect: SqlDialect = {
   nullOf: (t) => `CAST(NULL AS ${t === 'bigint' ? 'BIGINT' : 'DOUBLE'})`,
   codePointOrder: (x) => x,
   daysBetween: (a, b) => `CAST(date_diff('day', ${a}, ${b}) AS INTEGER)`,
+  jsonField: (j, k) => `json_extract_string(${j}, '$.' || ${k})`,
 };
 
 const PG_PARAM: Record<ParamType, string> = { text: 'text', double: 'double precision', bigint: 'bigint', date: 'date' };
@@ -62,6 +65,7 @@ export const postgresDialect: SqlDialect = {
   nullOf: (t) => `CAST(NULL AS ${t === 'bigint' ? 'bigint' : 'double precision'})`,
   codePointOrder: (x) => `(${x} COLLATE "C")`,
   daysBetween: (a, b) => `(${b} - ${a})`,
+  jsonField: (j, k) => `(CAST(${j} AS jsonb) ->> ${k})`,
 };
 
 const RS_TEXT = 'varchar(65535)';
@@ -82,6 +86,7 @@ export const redshiftDialect: SqlDialect = {
   toText: (x) => `CAST(${x} AS ${RS_TEXT})`,
   regexMatch: (x, p, full, cs) => `(regexp_instr(${x}, ${full ? `'^(?:' || ${p} || ')$'` : p}, 1, 1, 0, '${cs ? 'c' : 'i'}p') > 0)`,
   codePointOrder: (x) => x,
+  jsonField: (j, k) => `json_extract_path_text(${j}, ${k})`,
 };
 
 export function dialectFor(name: Dialect): SqlDialect {

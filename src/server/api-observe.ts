@@ -3,7 +3,7 @@ import type { Logger } from '../infra/logger.js';
 import { metrics } from '../infra/metrics/metrics.js';
 
 // report latency by method; tenant SQL (`/v1/sql`) counts as the method `sql`
-const REPORT = /^\/v1beta\/properties\/[^/:]+(?::(runReport|batchRunReports|checkCompatibility)|\/(metadata))$|^\/v1\/(sql)$/;
+const REPORT = /^\/v1(?:beta|alpha)\/properties\/[^/:]+(?::(runReport|batchRunReports|checkCompatibility|runFunnelReport)|\/(metadata))$|^\/v1\/(sql)$/;
 
 /** API requests: each logged at debug (path only: no query, no body), report latency by method. */
 export function observeApiRequests(log: Logger) {

@@ -70,7 +70,7 @@ describe('console static router', () => {
 
   it('leaves API paths and other methods alone', async () => {
     expect(await (await fetch(`${base}/api/known`)).json()).toEqual({ ok: true });
-    for (const p of ['/api/unknown', '/v1beta/properties/1/metadata', '/openapi.json']) {
+    for (const p of ['/api/unknown', '/v1beta/properties/1/metadata', '/v1alpha/properties/1/metadata', '/openapi.json']) {
       const r = await fetch(base + p);
       expect(r.status, p).toBe(404);
       expect(await r.text(), p).not.toContain('/assets/app.js');

@@ -10,7 +10,7 @@ export const CONSOLE_DIST = path.resolve(import.meta.dirname, '../../web/dist');
  * Paths that belong to an API, never to the console's history router: an unknown API path keeps
  * its JSON 404 instead of receiving the console's index.html.
  */
-const API_PREFIXES = ['/api/', '/v1beta/', '/v1/', '/internal/', '/mp/', '/debug/', '/t/', '/openapi.json', '/metrics', '/healthz', '/readyz'];
+const API_PREFIXES = ['/api/', '/v1beta/', '/v1alpha/', '/v1/', '/internal/', '/mp/', '/debug/', '/t/', '/openapi.json', '/metrics', '/healthz', '/readyz'];
 
 /**
  * The console's Content-Security-Policy: everything from this origin, no inline script or style

@@ -3,6 +3,7 @@ import type { IngestRoute } from '../ingest/ingest-http.js';
 import { ingestApi } from '../ingest/ingest.api.js';
 import { REPORT_API } from '../query/report.api.js';
 import { REPORT_METHODS_API } from '../query/report-methods.api.js';
+import { FUNNEL_API } from '../query/funnel.api.js';
 import { SQL_API } from '../query/sql/sql.api.js';
 import { MANAGEMENT_API } from '../tenancy/management.api.js';
 import { OPERATIONS_API } from './health.api.js';
@@ -21,6 +22,7 @@ const API = (ingestRoutes: IngestRoute[]): RouteConfig[][] => [
   ingestApi(ingestRoutes),
   REPORT_API,
   REPORT_METHODS_API,
+  FUNNEL_API,
   SQL_API,
   MANAGEMENT_API,
   OPERATIONS_API,
@@ -49,7 +51,7 @@ export function openApiDocument(ingestRoutes: IngestRoute[]): Record<string, unk
   doc.components.securitySchemes.session = SESSION_SECURITY_SCHEME;
   // the report routes also take a member's session (plus X-CSRF-Token on POST)
   for (const [p, item] of Object.entries(doc.paths))
-    if (p.startsWith('/v1beta/')) for (const op of Object.values(item)) op.security = [{ readKey: [] }, { session: [] }];
+    if (p.startsWith('/v1beta/') || p.startsWith('/v1alpha/')) for (const op of Object.values(item)) op.security = [{ readKey: [] }, { session: [] }];
   cached = { routes: ingestRoutes, doc: doc as unknown as Record<string, unknown> };
   return cached.doc;
 }

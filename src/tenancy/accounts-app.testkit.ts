@@ -47,7 +47,7 @@ export async function startAccountsApp(
     proxy: proxyTrust({ kind: 'none' }),
     log,
   });
-  app.post('/v1beta/properties/:rest', async (req, res) => {
+  app.post(['/v1beta/properties/:rest', '/v1alpha/properties/:rest'], async (req, res) => {
     const id = String(req.params.rest).split(':')[0];
     try {
       const p = await accounts.authorizeReport(req.headers.authorization?.replace(/^Bearer /, '') ?? null, id, req);

@@ -112,6 +112,9 @@ describe('organisations, members, properties, keys and audit', () => {
     // reports: the session (with CSRF) and the read key both work
     expect((await c.post(`/v1beta/properties/${property.id}:runReport`, {})).status).toBe(200);
     expect((await c.post(`/v1beta/properties/${property.id}:runReport`, {}, { 'x-csrf-token': 'nope' })).status).toBe(403);
+    // the v1alpha methods (runFunnelReport) take the member's session too
+    expect((await c.post(`/v1alpha/properties/${property.id}:runFunnelReport`, {})).status).toBe(200);
+    expect((await c.post(`/v1alpha/properties/${property.id}:runFunnelReport`, {}, { 'x-csrf-token': 'nope' })).status).toBe(403);
     const byKey = await fetch(`${app().baseUrl}/v1beta/properties/${property.id}:runReport`, {
       method: 'POST',
       headers: { authorization: `Bearer ${created.body.secret}` },
@@ -132,6 +135,7 @@ describe('organisations, members, properties, keys and audit', () => {
     // someone in another organisation never learns the property exists
     expect((await stranger.c.get(`/api/properties/${property.id}`)).status).toBe(404);
     expect((await stranger.c.post(`/v1beta/properties/${property.id}:runReport`, {})).status).toBe(404);
+    expect((await stranger.c.post(`/v1alpha/properties/${property.id}:runFunnelReport`, {})).status).toBe(404);
     expect((await stranger.c.request('DELETE', `/api/keys/${created.body.key.id}`)).status).toBe(404);
 
     // revoke: this process's cache drops the key at once

@@ -53,6 +53,7 @@ export async function mountAccounts(
   app.use(createAccountsRouter({ ...api, log: deps.log, routes: deps.routes }));
   const reports = createReportAccess({ credentials: deps.credentials, api });
   app.use('/v1beta', reports.session);
+  app.use('/v1alpha', reports.session);
   app.use('/v1/sql', reports.session);
   return {
     service,

@@ -10,7 +10,7 @@ import { compactPartition, type CycleContext, runCycles } from './duckdb.transfo
 import { propertyKey } from './cycle-state.js';
 import type { PropertySettings } from '../../domain/property-settings.js';
 import type { CycleRequest, CycleResult, IncrementalTransformEngine, TransformRequest, TransformResult, WrittenPartition } from './transform-engine.port.js';
-import { ATTRIBUTION_PARAMS, createDimTable, enrichmentRows } from './enrichment-dims.js';
+import { ATTRIBUTION_PARAMS, createDimTable, enrichmentRows, rulesById } from './enrichment-dims.js';
 
 export { offsetSegments };
 import * as sql from './transform.sql.js';
@@ -195,12 +195,14 @@ export class DuckDbTransformEngine implements IncrementalTransformEngine {
   }
 }
 
-/** Runs the shared transform statements (transform.sql.ts) over the table `raw`. */
+/** Runs the shared transform statements (transform.sql.ts) over the table `raw`, enriching with each property's rules. */
 async function runStatements(conn: DuckDBConnection, params: sql.TransformParams, step?: () => void): Promise<void> {
+  // the properties' own rules (bot patterns, channel group, internal traffic), compiled once per run
+  const rules = rulesById(params.properties);
   for (const s of sql.transformSteps(duckdbTransformDialect, params)) {
     if (s.kind === 'enrich') {
       await conn.run(createDimTable(s.dim));
-      await append(conn, `${s.dim}_dim`, enrichmentRows(s.dim, await strings(conn, s.keys)));
+      await append(conn, `${s.dim}_dim`, enrichmentRows(s.dim, await strings(conn, s.keys), rules));
     } else {
       await conn.run(`CREATE OR REPLACE TEMP ${s.materialize ? 'TABLE' : 'VIEW'} ${s.name} AS ${s.sql}`);
     }

@@ -1,5 +1,6 @@
 import { addDays, startOfLocalDate, tzOffsetMs } from '../../domain/time-zone.js';
 import type { PropertySettings } from '../../domain/property-settings.js';
+import { internalExclusion } from '../../domain/rules/internal-traffic.js';
 import { parseRawKey, rawDayPrefix } from '../../domain/transformed-schema.js';
 import { TallyError } from '../errors.js';
 import type { ObjectStore } from '../object-store/object-store.port.js';
@@ -82,6 +83,7 @@ export function propertyParams(settings: PropertySettings, w: Pick<TransformWind
     timeoutMs: settings.sessionTimeoutMinutes * 60_000,
     engagedSessionSeconds: settings.engagedSessionSeconds,
     keyEvents: settings.keyEvents,
+    ...ruleParams(settings),
     offsetSegments: offsetSegments(settings.timeZone, span[0], span[1]),
   };
 }
@@ -104,4 +106,15 @@ export function offsetSegments(timeZone: string, fromMs: number, toMs: number): 
     current = next;
   }
   return out;
+}
+
+/**
+ * A property's rules as the statements take them: '' (the defaults, shared by every property
+ * without rules of its own) or the property's own id for its `ua`, `attr` and `traffic` dim rows.
+ */
+function ruleParams(settings: PropertySettings): Pick<PropertyParams, 'rulesId' | 'rules' | 'excludeInternal'> {
+  const rules = { botPatterns: settings.botPatterns, channelRules: settings.channelRules, internalTraffic: settings.internalTraffic };
+  const excludeInternal = internalExclusion(settings.internalTraffic) !== null;
+  const own = excludeInternal || (settings.botPatterns?.length ?? 0) > 0 || (settings.channelRules ?? null) !== null;
+  return { rulesId: own ? `${settings.tenantId}/${settings.propertyId}` : '', rules, excludeInternal };
 }

@@ -1,5 +1,6 @@
 import { IDENTITY_LINK_EVENT } from '../../domain/identity-link.js';
 import type { Column, TransformedTable } from '../../domain/transformed-schema.js';
+import type { PropertySettings } from '../../domain/property-settings.js';
 import { DUCKDB_TYPES } from '../column-types.js';
 import { sqlString, type TransformDialect } from './transform-dialect.js';
 
@@ -12,7 +13,11 @@ import { sqlString, type TransformDialect } from './transform-dialect.js';
  */
 
 /** A step: a table (or view) from one SELECT, or an enrichment lookup `<dim>_dim` from distinct keys. */
-export type TransformStep = { kind: 'table'; name: string; sql: string; materialize: boolean } | { kind: 'enrich'; dim: 'ua' | 'url' | 'attr'; keys: string };
+export type TransformStep =
+  { kind: 'table'; name: string; sql: string; materialize: boolean } | { kind: 'enrich'; dim: 'ua' | 'url' | 'attr' | 'traffic'; keys: string };
+
+/** A property's retroactive rules (absent: none, the default channel group). */
+export type PropertyRuleSettings = Pick<PropertySettings, 'botPatterns' | 'channelRules' | 'internalTraffic'>;
 
 /** One property's settings, as a row of the `props` tables the statements join in. */
 export interface PropertyParams {
@@ -24,6 +29,16 @@ export interface PropertyParams {
   timeoutMs: number;
   engagedSessionSeconds: number;
   keyEvents: readonly string[];
+  /**
+   * Which enrichment rules apply: '' for the defaults, else an id of the property's own rules
+   * (bot patterns, channel group, internal traffic; `enrichment-dims.ts`). The `ua`, `attr` and
+   * `traffic` dims are keyed by it, so properties with their own rules share a run with the rest.
+   */
+  rulesId: string;
+  /** The rules themselves, as data: what the JS enrichment of the `ua`, `attr` and `traffic` dims applies under `rulesId`. */
+  rules: PropertyRuleSettings;
+  /** The property excludes internal traffic (rules and an active filter): `ev` drops what the `traffic` dim excludes. */
+  excludeInternal: boolean;
   /** The zone's UTC offsets as (from_ms, offset_ms), ascending; the first applies before the second. */
   offsetSegments: readonly (readonly [number, number])[];
 }
@@ -70,6 +85,8 @@ export const RAW_FIELDS: ReadonlyArray<readonly [string, 'STRING' | 'BIGINT']> =
   ['consent', 'STRING'],
   ['params', 'STRING'],
   ['user_props', 'STRING'],
+  // set by the collector on events in an internal-traffic range (full IP), else absent
+  ['traffic_type', 'STRING'],
 ];
 const RAW_NAMES = RAW_FIELDS.map(([n]) => n);
 
@@ -86,7 +103,10 @@ export function transformSteps(d: TransformDialect, p: TransformParams): Transfo
   const localHour = (lms: string) => `CAST(floor(((${lms} % ${DAY_MS}) + ${DAY_MS}) % ${DAY_MS} / ${HOUR_MS}) AS INTEGER)`;
   const offsetJoin = (alias: string, row: string, ms: string) =>
     `LEFT JOIN prop_offsets ${alias} ON ${same(alias, row)} AND ${ms} >= ${alias}.from_ms AND ${ms} < ${alias}.to_ms`;
-  const uaJoin = (alias: string, r: string) => `${eq(`${alias}.ua`, `${r}.ua`)} AND ${eq(`${alias}.ua_source`, `${r}.ua_source`)}`;
+  /** The `ua_dim` row of a raw row `r` under the rules `rules` (an expression giving the row's `rules_id`). */
+  const uaJoin = (alias: string, r: string, rules: string) =>
+    `${alias}.rules_id = ${rules} AND ${eq(`${alias}.ua`, `${r}.ua`)} AND ${eq(`${alias}.ua_source`, `${r}.ua_source`)}`;
+  const excluding = p.properties.filter((x) => x.excludeInternal).map((x) => d.str(x.rulesId));
   const ids = (x: PropertyParams) => [d.str(x.tenantId), d.str(x.propertyId)];
 
   return [
@@ -99,8 +119,8 @@ export function transformSteps(d: TransformDialect, p: TransformParams): Transfo
       'props',
       typed(
         d,
-        ['tenant_id STRING', 'property_id STRING', 'start_ms BIGINT', 'end_ms BIGINT', 'timeout_ms BIGINT', 'engaged_s DOUBLE'],
-        p.properties.map((x) => [...ids(x), num(x.startMs), num(x.endMs), num(x.timeoutMs), num(x.engagedSessionSeconds)]),
+        ['tenant_id STRING', 'property_id STRING', 'start_ms BIGINT', 'end_ms BIGINT', 'timeout_ms BIGINT', 'engaged_s DOUBLE', 'rules_id STRING'],
+        p.properties.map((x) => [...ids(x), num(x.startMs), num(x.endMs), num(x.timeoutMs), num(x.engagedSessionSeconds), d.str(x.rulesId)]),
       ),
     ),
     table(
@@ -122,10 +142,21 @@ export function transformSteps(d: TransformDialect, p: TransformParams): Transfo
       ),
     ),
 
+    // internal traffic: once per distinct (rules, truncated IP, stamped traffic type) of the properties that exclude it
+    ...(excluding.length
+      ? [
+          enrich(
+            'traffic',
+            `SELECT DISTINCT p.rules_id, r.ip_trunc, r.traffic_type FROM raw r JOIN props p ON ${same('p', 'r')} WHERE p.rules_id IN (${excluding.join(', ')})`,
+          ),
+        ]
+      : []),
+
     /**
      * The events kept, as narrow rows pointing at `raw`: dedup by event_id within the property
      * (the earliest receipt, ties broken by the smallest record text, computed only for ids seen
-     * more than once), then the property's event-time window. Identity links are kept for
+     * more than once), then the property's event-time window, without the internal traffic the
+     * property excludes. Identity links are kept for
      * `identities_out` but are not events: they join no session and count in no metric.
      */
     table(
@@ -145,13 +176,19 @@ export function transformSteps(d: TransformDialect, p: TransformParams): Transfo
         coalesce(r.client_id, r.user_id, r.event_id) AS client_key,
         r.name IN ('page_view', 'screen_view') AS is_page_view,
         r.name = ${d.str(IDENTITY_LINK_EVENT)} AS is_link,
-        p.timeout_ms
+        p.timeout_ms, p.rules_id
       FROM raw r JOIN props p ON ${same('p', 'r')}
       WHERE NOT EXISTS (SELECT 1 FROM losers l WHERE l.rid = r.${id})
-        AND coalesce(r.client_ts, r.received_at) >= p.start_ms AND coalesce(r.client_ts, r.received_at) < p.end_ms`,
+        AND coalesce(r.client_ts, r.received_at) >= p.start_ms AND coalesce(r.client_ts, r.received_at) < p.end_ms${
+          excluding.length
+            ? `
+        AND NOT EXISTS (SELECT 1 FROM traffic_dim t
+          WHERE t.excluded AND t.rules_id = p.rules_id AND ${eq('t.ip_trunc', 'r.ip_trunc')} AND ${eq('t.traffic_type', 'r.traffic_type')})`
+            : ''
+        }`,
     ),
 
-    enrich('ua', `SELECT DISTINCT r.ua, r.ua_source FROM raw r JOIN props p ON ${same('p', 'r')}`),
+    enrich('ua', `SELECT DISTINCT p.rules_id, r.ua, r.ua_source FROM raw r JOIN props p ON ${same('p', 'r')}`),
     enrich('url', `SELECT DISTINCT r.url FROM raw r JOIN props p ON ${same('p', 'r')} WHERE r.url IS NOT NULL`),
 
     /**
@@ -173,7 +210,7 @@ export function transformSteps(d: TransformDialect, p: TransformParams): Transfo
         WINDOW w AS (PARTITION BY tenant_id, property_id, client_key, session_id IS NULL ORDER BY event_ms, event_id)
       ),
       keyed AS (
-        SELECT rid, tenant_id, property_id, event_id, event_ms, is_page_view,
+        SELECT rid, tenant_id, property_id, rules_id, event_id, event_ms, is_page_view,
           CASE WHEN session_id IS NOT NULL THEN client_key || ':' || session_id
                ELSE client_key || ':' || CAST(max(new_session_ms) OVER (
                  PARTITION BY tenant_id, property_id, client_key, session_id IS NULL ORDER BY event_ms, event_id
@@ -181,7 +218,7 @@ export function transformSteps(d: TransformDialect, p: TransformParams): Transfo
           END AS session_key
         FROM starts
       )
-      SELECT rid, tenant_id, property_id, event_ms, is_page_view, session_key,
+      SELECT rid, tenant_id, property_id, rules_id, event_ms, is_page_view, session_key,
         CAST(row_number() OVER s AS INTEGER) AS seq_in_session,
         first_value(event_ms) OVER whole AS session_start_ms,
         first_value(rid) OVER whole AS first_rid,
@@ -200,12 +237,12 @@ export function transformSteps(d: TransformDialect, p: TransformParams): Transfo
     table(
       'sess_first',
       `
-      SELECT r.${id} AS first_rid, r.url, r.referrer, ${d.jsonValues('r.params', p.attributionParams)} AS attr_params
-      FROM raw r
-      WHERE r.${id} IN (SELECT rid FROM sess WHERE seq_in_session = 1)`,
+      SELECT r.${id} AS first_rid, s.rules_id, r.url, r.referrer, ${d.jsonValues('r.params', p.attributionParams)} AS attr_params
+      FROM sess s JOIN raw r ON r.${id} = s.rid
+      WHERE s.seq_in_session = 1`,
     ),
-    // once per distinct (url, referrer, campaign params) of the sessions' first events
-    enrich('attr', `SELECT DISTINCT url, referrer, attr_params FROM sess_first`),
+    // once per distinct (rules, url, referrer, campaign params) of the sessions' first events
+    enrich('attr', `SELECT DISTINCT rules_id, url, referrer, attr_params FROM sess_first`),
 
     /** Each session's traffic source, from its first event. */
     table(
@@ -213,7 +250,7 @@ export function transformSteps(d: TransformDialect, p: TransformParams): Transfo
       `
       SELECT f.first_rid, a.source, a.medium, a.campaign, a.term, a.content, a.channel_group
       FROM sess_first f JOIN attr_dim a
-        ON ${eq('a.url', 'f.url')} AND ${eq('a.referrer', 'f.referrer')} AND ${eq('a.attr_params', 'f.attr_params')}`,
+        ON a.rules_id = f.rules_id AND ${eq('a.url', 'f.url')} AND ${eq('a.referrer', 'f.referrer')} AND ${eq('a.attr_params', 'f.attr_params')}`,
     ),
 
     /**
@@ -231,9 +268,9 @@ export function transformSteps(d: TransformDialect, p: TransformParams): Transfo
         FROM sess s JOIN raw r ON r.${id} = s.rid
         ${offsetJoin('o', 's', 's.event_ms')}
         LEFT JOIN prop_key_events k ON ${same('k', 'r')} AND k.name = r.name
-        LEFT JOIN ua_dim u ON ${uaJoin('u', 'r')}
+        LEFT JOIN ua_dim u ON ${uaJoin('u', 'r', 's.rules_id')}
       )
-      SELECT rid, tenant_id, property_id, first_rid, entrance_rid, exit_rid, session_key, session_start_ms,
+      SELECT rid, tenant_id, property_id, rules_id, first_rid, entrance_rid, exit_rid, session_key, session_start_ms,
         seq_in_session, event_ms, user_id,
         ${localDate('local_ms')} AS local_date, ${localHour('local_ms')} AS local_hour,
         ${eq('rid', 'entrance_rid')} AS is_entrance,
@@ -265,7 +302,7 @@ export function transformSteps(d: TransformDialect, p: TransformParams): Transfo
         e.params, e.user_props
       FROM facts f
       JOIN raw e ON e.${id} = f.rid
-      LEFT JOIN ua_dim u ON ${uaJoin('u', 'e')}
+      LEFT JOIN ua_dim u ON ${uaJoin('u', 'e', 'f.rules_id')}
       LEFT JOIN url_dim p ON p.url = e.url
       LEFT JOIN sess_attr a ON a.first_rid = f.first_rid`,
     ),
@@ -304,7 +341,7 @@ export function transformSteps(d: TransformDialect, p: TransformParams): Transfo
       JOIN facts f ON f.rid = t.first_rid
       JOIN raw e ON e.${id} = t.first_rid
       JOIN props pr ON ${same('pr', 'e')}
-      LEFT JOIN ua_dim u ON ${uaJoin('u', 'e')}
+      LEFT JOIN ua_dim u ON ${uaJoin('u', 'e', 'pr.rules_id')}
       LEFT JOIN sess_attr a ON a.first_rid = t.first_rid
       LEFT JOIN raw en ON en.${id} = t.entrance_rid
       LEFT JOIN url_dim pe ON pe.url = en.url
@@ -366,7 +403,7 @@ function view(name: string, sql: string): TransformStep {
   return { kind: 'table', name, sql, materialize: false };
 }
 
-function enrich(dim: 'ua' | 'url' | 'attr', keys: string): TransformStep {
+function enrich(dim: 'ua' | 'url' | 'attr' | 'traffic', keys: string): TransformStep {
   return { kind: 'enrich', dim, keys };
 }
 

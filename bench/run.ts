@@ -11,6 +11,7 @@ const BENCHES: Record<string, string> = {
   freshness: './freshness.bench.ts',
   transform: './transform.bench.ts',
   'transform-cycle': './transform-cycle.bench.ts',
+  tenants: './tenants.bench.ts',
   archiver: './archiver.bench.ts',
   accounts: './accounts.bench.ts',
   replay: './replay.bench.ts',

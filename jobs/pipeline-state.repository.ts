@@ -155,11 +155,26 @@ export class PipelineStateRepository {
   }
 
   async markLoaded(p: PartitionEntry, transformedAt: Date, loadedRows: number): Promise<void> {
-    await this.db('partitions')
-      .where({ property_id: p.propertyId, table_name: p.table, dt: p.date })
-      // PostgreSQL keeps microseconds; the Date read back by pendingLoads has milliseconds
-      .andWhereRaw("date_trunc('milliseconds', transformed_at) = ?", [transformedAt])
-      .update({ loaded_at: this.db.fn.now(), loaded_rows: loadedRows });
+    await this.markLoadedMany([{ p, transformedAt, rows: loadedRows }]);
+  }
+
+  /**
+   * Records a batch of loads in one statement; a partition transformed again since it was read
+   * (another `transformed_at`) stays pending.
+   */
+  async markLoadedMany(loads: readonly { p: PartitionEntry; transformedAt: Date; rows: number }[]): Promise<void> {
+    for (let i = 0; i < loads.length; i += 1_000) {
+      const chunk = loads.slice(i, i + 1_000);
+      await this.db.raw(
+        `UPDATE partitions x SET loaded_at = now(), loaded_rows = v.n
+           FROM (VALUES ${chunk.map(() => '(CAST(? AS bigint), CAST(? AS text), CAST(? AS date), CAST(? AS timestamptz), CAST(? AS bigint))').join(', ')})
+             AS v(property_id, table_name, dt, transformed_at, n)
+          WHERE x.property_id = v.property_id AND x.table_name = v.table_name AND x.dt = v.dt
+            -- PostgreSQL keeps microseconds; the Date read back by pendingLoads has milliseconds
+            AND date_trunc('milliseconds', x.transformed_at) = v.transformed_at`,
+        chunk.flatMap((l) => [l.p.propertyId, l.p.table, l.p.date, l.transformedAt, l.rows]),
+      );
+    }
   }
 
   /** The highest raw object sequence number recorded so far (0 when none). */

@@ -1,9 +1,10 @@
-import { isIncremental, type TransformEngine } from '../src/infra/transform/transform-engine.port.js';
+import { type IncrementalTransformEngine, isIncremental, type TransformEngine, type TransformResult } from '../src/infra/transform/transform-engine.port.js';
 import type { JobContext } from '../src/infra/jobs/job-queue.port.js';
 import type { PropertySettings } from '../src/domain/property-settings.js';
 import { addDays, datesBetween, localDate } from '../src/domain/time-zone.js';
 import type { PipelineStateRepository } from './pipeline-state.repository.js';
-import { OPEN_END, type PartitionLocks } from './partition-locks.repository.js';
+import { randomUUID } from 'node:crypto';
+import { type DateRangeLock, OPEN_END, type PartitionLocks } from './partition-locks.repository.js';
 
 export interface TransformJobDeps {
   engine: TransformEngine;
@@ -22,8 +23,9 @@ export interface TransformJobData {
 
 /**
  * Finds properties with raw objects archived since their last transform (the per-property
- * watermark `transformed_seq`). An incremental engine (DuckDB) runs one cycle over just those
- * objects plus its carried open-session state; `full` rebuilds every date the property has raw
+ * watermark `transformed_seq`). An incremental engine (DuckDB) runs one cycle for all of them
+ * together over just those objects plus its carried open-session state (a property that must
+ * rebuild runs alone); `full` rebuilds, one property at a time, every date the property has raw
  * data for. Another engine (Spark) re-transforms the local dates those objects' events touch (and
  * the day after each, which a session crossing midnight may reach into), each partition whole.
  */
@@ -57,8 +59,58 @@ export function transformJob(deps: TransformJobDeps) {
     const skipped: string[] = [];
     let done = 0;
     if (total) ctx.progress(0, total, 'dates');
-    for (const { p, settings, dates } of work) {
+    const record = async (w: (typeof work)[number], r: TransformResult) => {
+      const { p } = w;
+      await deps.state.markTransformed(
+        p.tenantId,
+        p.propertyId,
+        p.uptoSeq,
+        r.partitions.map((x) => ({ tenantId: p.tenantId, propertyId: p.propertyId, table: x.table, date: x.date, keys: x.keys, rows: x.rows })),
+      );
+      results.push({ propertyId: p.propertyId, dates: w.dates, eventsWritten: r.eventsWritten });
+      done += w.dates.length;
+      ctx.progress(done, total, 'dates');
+    };
+    const engine = deps.engine;
+    if (isIncremental(engine) && !ctx.data.full) {
+      // every pending property in one cycle: the run's fixed cost is paid once, not per property
+      for (let i = 0; i < work.length && !ctx.signal.aborted; i += BATCH_PROPERTIES) {
+        // a property whose dates a replay holds is skipped this run (its watermark stays); a cycle may
+        // rebuild from the day before its earliest date to the last: lock all of that while it runs
+        const locks = new Map<string, DateRangeLock>();
+        const holder = `job:${randomUUID()}`;
+        const batch: typeof work = [];
+        for (const w of work.slice(i, i + BATCH_PROPERTIES)) {
+          const lock = deps.locks ? await deps.locks.tryAcquire(w.p.propertyId, addDays(w.dates[0], -1), OPEN_END, holder) : null;
+          if (deps.locks && !lock) skipped.push(w.p.propertyId);
+          else batch.push(w);
+          if (lock) locks.set(w.p.propertyId, lock);
+        }
+        try {
+          if (batch.length) await cycleBatch(engine, batch);
+        } finally {
+          for (const lock of locks.values()) await lock.release();
+        }
+      }
+      return skipped.length ? { properties: results, skippedLocked: skipped } : { properties: results };
+    }
+    async function cycleBatch(incremental: IncrementalTransformEngine, batch: typeof work): Promise<void> {
+      // unique per cycle, ordered by the watermark (seqs only grow)
+      const cycleId = `${String(Math.max(...batch.map((w) => w.p.uptoSeq))).padStart(12, '0')}-${Date.now().toString(36)}`;
+      const requests = await Promise.all(
+        batch.map(async ({ p, settings }) => ({
+          settings,
+          newKeys: await deps.state.rawObjectKeys(p.propertyId, { afterSeq: p.afterSeq, uptoSeq: p.uptoSeq }),
+          earlierKeys: (fromEventMs: number) => deps.state.rawObjectKeys(p.propertyId, { afterSeq: 0, uptoSeq: p.afterSeq, fromEventMs }),
+          cycleId,
+        })),
+      );
+      const r = await incremental.cycleMany(requests);
+      for (const [j, w] of batch.entries()) await record(w, r[j]);
+    }
+    for (const w of work) {
       if (ctx.signal.aborted) break;
+      const { p, settings, dates } = w;
       const run = () => transformOne(deps, ctx.data, p, settings, dates);
       // a cycle may rebuild from the day before its earliest date to the last: lock all of that
       const r = deps.locks ? await deps.locks.withLockIfFree(p.propertyId, addDays(dates[0], -1), OPEN_END, run) : await run();
@@ -70,6 +122,9 @@ export function transformJob(deps: TransformJobDeps) {
     return skipped.length ? { properties: results, skippedLocked: skipped } : { properties: results };
   };
 }
+
+/** Properties per cycle run: bounds one run's memory and statement size when thousands are pending. */
+const BATCH_PROPERTIES = 2_000;
 
 async function transformOne(
   deps: TransformJobDeps,

@@ -7,6 +7,7 @@ import * as m100 from './20261206100000_billing.js';
 import * as m1100 from './20261206110000_support_replay.js';
 import * as m1201 from './20261206120000_lifecycle.js';
 import * as m7100 from './20261207100000_plan_changes.js';
+import * as m120 from './20261208120000_retroactive_rules.js';
 
 /**
  * Migrations are listed here rather than discovered from the folder so they load the same way
@@ -21,6 +22,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261206110000_support_replay': m1100,
   '20261206120000_lifecycle': m1201,
   '20261207100000_plan_changes': m7100,
+  '20261208120000_retroactive_rules': m120,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

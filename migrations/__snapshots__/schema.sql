@@ -1,4 +1,4 @@
--- migrations: 20261126000000_initial, 20261126070000_complete_up_to, 20261205110000_property_public_ids, 20261205130000_accounts, 20261206100000_billing, 20261206110000_support_replay, 20261206120000_lifecycle, 20261207100000_plan_changes
+-- migrations: 20261126000000_initial, 20261126070000_complete_up_to, 20261205110000_property_public_ids, 20261205130000_accounts, 20261206100000_billing, 20261206110000_support_replay, 20261206120000_lifecycle, 20261207100000_plan_changes, 20261208120000_retroactive_rules
 column api_keys.id character varying(255) NOT NULL
 column api_keys.organization_id character varying(255) NOT NULL
 column api_keys.property_id bigint
@@ -147,6 +147,9 @@ column properties.key_events jsonb NOT NULL DEFAULT '["purchase"]'::jsonb
 column properties.created_at timestamp with time zone NOT NULL DEFAULT CURRENT_TIMESTAMP
 column properties.site_id character varying(64) NOT NULL DEFAULT (gen_random_uuid())::text
 column properties.allowed_hostnames jsonb NOT NULL DEFAULT '[]'::jsonb
+column properties.internal_traffic jsonb NOT NULL DEFAULT '{"rules": [], "filter": "active"}'::jsonb
+column properties.bot_patterns jsonb NOT NULL DEFAULT '[]'::jsonb
+column properties.channel_rules jsonb
 column property_retention.property_id bigint NOT NULL
 column property_retention.raw_days integer
 column property_retention.transformed_days integer

@@ -4,6 +4,7 @@ import { Command, Option } from 'commander';
 import { checkRoles, loadConfig, ConfigError, type Config } from '../infra/config/config.js';
 import { createLogger } from '../infra/logger.js';
 import { startTally, type Role } from '../server/tally-server.js';
+import { isCollectorWorker, parseWorkers, runCollectorPrimary, whyNotSeveral } from '../server/collector-cluster.js';
 import { seedDemo } from './demo.command.js';
 import { registerOperatorCommands, failed } from './operator.commands.js';
 import { registerLifecycleCommands } from './lifecycle.commands.js';
@@ -51,6 +52,32 @@ async function runRoles(roles: Role[], opts: { port?: string }) {
   process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
+/**
+ * `tally collector [--workers N]`: the role in this process, or, with several workers, this process
+ * as the cluster primary (it serves nothing itself) and each worker running the role. Without
+ * `--workers` a configuration that cannot run several processes runs one; asking for several there
+ * is a set-up error (exit 2).
+ */
+async function runCollector(opts: { port?: string; workers?: string }) {
+  if (isCollectorWorker()) return runRoles(['collector'], opts);
+  if (opts.port) process.env.PORT = opts.port;
+  const cfg = config(['collector']);
+  let workers: number;
+  try {
+    workers = parseWorkers(opts.workers);
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n`);
+    process.exit(2);
+  }
+  const why = workers > 1 ? whyNotSeveral(cfg) : null;
+  if (why && opts.workers !== undefined) {
+    process.stderr.write(`--workers ${workers}: not on this configuration: ${why}\n`);
+    process.exit(2);
+  }
+  if (why || workers === 1) return runRoles(['collector'], opts);
+  runCollectorPrimary(workers, createLogger(cfg.core.logLevel));
+}
+
 const program = new Command();
 program
   .name('tally')
@@ -67,14 +94,26 @@ program
   .option('-p, --port <port>', 'HTTP port (env PORT, default 8080)')
   .action((o) => runRoles(['collector', 'api', 'worker', 'scheduler'], o));
 
+program
+  .command('collector')
+  .description('run only the ingest endpoints, in N worker processes sharing the port (node:cluster)')
+  .addHelpText(
+    'after',
+    '\nSeveral workers need DATABASE_URL, KAFKA_BROKERS and REDIS_URL: each worker appends to Kafka with its own\n' +
+      'producer, and rate limits, quotas and cookieless visitor salts are shared through Redis. A worker that dies is\n' +
+      'replaced. On the embedded profile (local event log, PGlite) the collector is one process.',
+  )
+  .option('-p, --port <port>', 'HTTP port (env PORT, default 8080)')
+  .option('-w, --workers <n>', 'worker processes (default: every core, os.availableParallelism(); 1 on the embedded profile)')
+  .action((o: { port?: string; workers?: string }) => runCollector(o));
+
 for (const [role, text] of [
-  ['collector', 'run only the ingest endpoints'],
   ['api', 'run only the management and report API'],
   ['worker', 'run only the archiver and job handlers'],
   ['scheduler', 'run only the repeating schedules'],
 ] as const) {
   const c = program.command(role).description(text);
-  if (role === 'collector' || role === 'api') c.option('-p, --port <port>', 'HTTP port (env PORT, default 8080)');
+  if (role === 'api') c.option('-p, --port <port>', 'HTTP port (env PORT, default 8080)');
   c.action((o) => runRoles([role], o));
 }
 

@@ -130,6 +130,8 @@ function replayText(r: ReplayView): string {
           `${`${d.before.bounceRate.toFixed(3)}->${d.after.bounceRate.toFixed(3)}`.padEnd(17)}${d.before.keyEvents}->${d.after.keyEvents}`,
       );
     if (r.diff.sources.length) lines.push(`sources changing most: ${r.diff.sources.map((s) => `${s.name} ${s.change > 0 ? '+' : ''}${s.change}`).join(', ')}`);
+    if (r.diff.channels?.length)
+      lines.push(`channels changing most: ${r.diff.channels.map((s) => `${s.name} ${s.change > 0 ? '+' : ''}${s.change}`).join(', ')}`);
     if (r.diff.pages.length) lines.push(`pages changing most: ${r.diff.pages.map((s) => `${s.name} ${s.change > 0 ? '+' : ''}${s.change}`).join(', ')}`);
   }
   return lines.join('\n');

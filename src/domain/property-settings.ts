@@ -1,3 +1,7 @@
+import type { ChannelRule } from './enrichment/channel-group.js';
+import type { BotPattern } from './rules/bot-patterns.js';
+import type { InternalTrafficSettings } from './rules/internal-traffic.js';
+
 /** What the pipeline needs to know about a property; owned by tenancy, read everywhere. */
 export interface PropertySettings {
   tenantId: string;
@@ -11,6 +15,15 @@ export interface PropertySettings {
   engagedSessionSeconds: number;
   /** Event names counted as key events. */
   keyEvents: string[];
+  /**
+   * The retroactive rules (issue 13), read by the transform (and internal traffic also by the
+   * collector); absent: none / the default channel group.
+   */
+  internalTraffic?: InternalTrafficSettings;
+  /** Extra bot patterns on the visitor's user agent, after the built-in list. */
+  botPatterns?: BotPattern[];
+  /** The property's own channel group (ordered, first match wins); null or absent: GA4's default. */
+  channelRules?: ChannelRule[] | null;
 }
 
 export const DEFAULT_PROPERTY_SETTINGS = {

@@ -47,6 +47,12 @@ export interface RawEvent {
   user_props: Record<string, ParamValue>;
   /** Set on events accepted past the plan's monthly events (below its hard cap): kept and counted, billed as overage. */
   over_quota?: true;
+  /**
+   * Set by the collector when the full client IP was in one of the property's internal-traffic
+   * ranges (`rules/internal-traffic.ts`): that rule's traffic type (GA4's `traffic_type`, e.g.
+   * `internal`). Absent otherwise. The full IP itself is never stored.
+   */
+  traffic_type?: string;
 }
 
 /** A refused event, kept with its reason so it is countable and replayable, never dropped. */

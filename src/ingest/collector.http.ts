@@ -5,6 +5,7 @@ import type { RequestContext } from './edge.js';
 import { cors, header, preflightAllows, sendError, type CollectorDeps, type IngestRoute } from './ingest-http.js';
 import { PROTOCOL_ROUTES } from './protocol-routes.js';
 import { VisitorIds } from './visitor-id.js';
+import { RequestUrl } from './request-url.js';
 
 export type { CollectorDeps } from './ingest-http.js';
 
@@ -26,14 +27,28 @@ export function createCollector(input: Omit<CollectorDeps, 'visitorIds'> & { vis
     if (debug) deps.log.debug({ method: req.method, path, status: res.statusCode, ms: Date.now() - receivedAt }, 'ingest request');
   };
 
+  /** One ingest request after routing; a plain async function, so no closures per request. */
+  const serve = async (route: IngestRoute, protocol: string, req: IncomingMessage, res: ServerResponse, url: RequestUrl): Promise<void> => {
+    const ctx: RequestContext = { receivedAt: Date.now(), userAgent: header(req, 'user-agent'), ip: deps.proxy.clientIp(req) };
+    try {
+      await route.handle(deps, req, res, url, ctx);
+    } catch (err) {
+      if (!isTallyError(err)) deps.log.error({ err, path: url.pathname }, 'ingest request failed');
+      else if (err.details.reason === 'request_aborted') deps.log.debug({ path: url.pathname }, 'request ended mid-body');
+      sendError(res, isTallyError(err) ? err : new TallyError('internal', 'internal error'));
+    }
+    done(protocol, req, res, url.pathname, ctx.receivedAt);
+  };
+
   const handler = (req: IncomingMessage, res: ServerResponse): boolean => {
-    const q = req.url?.indexOf('?') ?? -1;
-    const path = q >= 0 ? req.url!.slice(0, q) : (req.url ?? '/');
+    // the path and query are split once; routes read them from this, never from a parsed URL
+    const url = RequestUrl.of(req.url);
+    const path = url.pathname;
     const route = byPath.get(path);
     if (!route) return false;
     cors(req, res);
     if (req.method === 'OPTIONS') {
-      const origin = preflightAllows(deps.credentials, req, new URL(req.url ?? '/', 'http://collector'));
+      const origin = preflightAllows(deps.credentials, req, url);
       if (origin) res.setHeader('access-control-allow-origin', origin).setHeader('access-control-allow-credentials', 'true');
       res.writeHead(204, { 'access-control-max-age': '86400' }).end();
       return true;
@@ -48,18 +63,7 @@ export function createCollector(input: Omit<CollectorDeps, 'visitorIds'> & { vis
       sendError(res, new TallyError('unavailable', 'the collector is shutting down', { reason: 'draining', retryAfterMs: 1000 }));
       return true;
     }
-    const url = new URL(req.url ?? '/', 'http://collector');
-    const ctx: RequestContext = { receivedAt: Date.now(), userAgent: header(req, 'user-agent'), ip: deps.proxy.clientIp(req) };
-    const protocol = route.protocol ?? path;
-    route.handle(deps, req, res, url, ctx).then(
-      () => done(protocol, req, res, path, ctx.receivedAt),
-      (err) => {
-        if (!isTallyError(err)) deps.log.error({ err, path }, 'ingest request failed');
-        else if (err.details.reason === 'request_aborted') deps.log.debug({ path }, 'request ended mid-body');
-        sendError(res, isTallyError(err) ? err : new TallyError('internal', 'internal error'));
-        done(protocol, req, res, path, ctx.receivedAt);
-      },
-    );
+    void serve(route, route.protocol ?? path, req, res, url);
     return true;
   };
 

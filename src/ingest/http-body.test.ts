@@ -35,6 +35,20 @@ describe('readBody', () => {
     expect(await post(gzipSync('unlabelled'))).toEqual({ body: 'unlabelled' });
   });
 
+  it('assembles a body of a declared length that arrives in several pieces', async () => {
+    const before = outcomes.length;
+    const socket = net.connect(port, '127.0.0.1');
+    await new Promise((r) => socket.once('connect', r));
+    socket.write('POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\nConnection: close\r\n\r\nhello');
+    await new Promise((r) => setTimeout(r, 50));
+    socket.write(' ');
+    await new Promise((r) => setTimeout(r, 50));
+    socket.end('world');
+    await expect.poll(() => outcomes.length).toBe(before + 1);
+    expect(await outcomes[before]).toEqual({ body: 'hello world' });
+    socket.destroy();
+  });
+
   it('refuses a body over the limit, declared or streamed without a length', async () => {
     expect(await post('x'.repeat(1_001))).toEqual({ error: 'body_too_large' });
     const streamed = new ReadableStream({

@@ -11,6 +11,7 @@ import type { IngestService } from './ingest.service.js';
 import type { ParsedEvent, RefusedEvent } from './parsed-event.js';
 import type { RequestContext } from './edge.js';
 import { urlHost } from '../domain/allowed-hostnames.js';
+import type { IngestUrl } from './request-url.js';
 
 /** What every ingest route gets: the pipeline, the key cache, the cookieless visitor ids, a logger. */
 export interface CollectorDeps {
@@ -28,7 +29,7 @@ export interface IngestRoute {
   /** The metrics label of its requests; protocol-routes.ts sets it from the list the route is in. */
   protocol?: string;
   methods: ('GET' | 'POST')[];
-  handle: (deps: CollectorDeps, req: IncomingMessage, res: ServerResponse, url: URL, ctx: RequestContext) => Promise<void>;
+  handle: (deps: CollectorDeps, req: IncomingMessage, res: ServerResponse, url: IngestUrl, ctx: RequestContext) => Promise<void>;
 }
 
 /**
@@ -187,7 +188,7 @@ export function cors(req: IncomingMessage, res: ServerResponse): void {
  * there is one (tally.js `mid`, gtag `tid`, MP `measurement_id`), else any property allowing the
  * origin's host lets it through (the request itself is then judged against its own property).
  */
-export function preflightAllows(credentials: PropertyResolver, req: IncomingMessage, url: URL): string | null {
+export function preflightAllows(credentials: PropertyResolver, req: IncomingMessage, url: IngestUrl): string | null {
   const origin = header(req, 'origin');
   const host = urlHost(origin);
   if (!origin || host === null) return null;

@@ -9,6 +9,7 @@ import type { ParsedEvent, RefusedEvent } from './parsed-event.js';
 import type { GeoLookup } from './geo.js';
 import { toRawEvent, type RequestContext } from './edge.js';
 import { truncateIp } from './ip.js';
+import { RawEventJson } from './raw-event-json.js';
 
 /** Anonymous (browser) traffic of one truncated client IP on one property, by default. */
 export const DEFAULT_ANONYMOUS_PER_IP: BucketLimit = { ratePerSecond: 100, burst: 1_000 };
@@ -23,6 +24,8 @@ const HARD_CAP_FACTOR = 10;
 export class IngestService {
   private month = { from: 0, to: 0, key: '' };
   private readonly perIp: BucketLimit;
+  /** The log records' writer (JSON.stringify's text, the parts a request's events share written once). */
+  private readonly json = new RawEventJson();
 
   /** Quota thresholds this process already reported, per organisation and month (billing keeps them once per month too). */
   private readonly reported = new Set<string>();
@@ -128,7 +131,7 @@ export class IngestService {
     req: RequestContext,
     overQuota = 0,
   ): Promise<RawEvent[]> {
-    const tenant = { tenantId: property.tenantId, propertyId: property.propertyId };
+    const tenant = { tenantId: property.tenantId, propertyId: property.propertyId, internalTraffic: property.internalTraffic };
     const events: RawEvent[] = [];
     const records: LogRecordIn[] = [];
     const flagFrom = parsed.length - overQuota;
@@ -136,7 +139,7 @@ export class IngestService {
       const e = toRawEvent(parsed[i], tenant, req, this.deps.geo);
       if (i >= flagFrom) e.over_quota = true;
       events.push(e);
-      records.push({ key: logKeyOf(e), value: Buffer.from(stringifyOrRefuse(e)) });
+      records.push({ key: logKeyOf(e), value: Buffer.from(stringifyOrRefuse(this.json, e)) });
     }
     const started = performance.now();
     const raw = records.length ? this.deps.log.append('raw-events', records) : null;
@@ -159,10 +162,10 @@ export class IngestService {
    */
   async acceptAt(protocol: Protocol, items: { parsed: ParsedEvent; receivedAt: number }[], property: TenantProperty): Promise<number> {
     if (!items.length) return 0;
-    const tenant = { tenantId: property.tenantId, propertyId: property.propertyId };
+    const tenant = { tenantId: property.tenantId, propertyId: property.propertyId, internalTraffic: property.internalTraffic };
     const records = items.map(({ parsed, receivedAt }) => {
       const e = toRawEvent(parsed, tenant, { receivedAt, userAgent: null, ip: null }, this.deps.geo);
-      return { key: logKeyOf(e), value: Buffer.from(stringifyOrRefuse(e)) };
+      return { key: logKeyOf(e), value: Buffer.from(stringifyOrRefuse(this.json, e)) };
     });
     const started = performance.now();
     await this.deps.log.append('raw-events', records);
@@ -223,9 +226,9 @@ export function logKeyOf(e: RawEvent): string {
  * JSON.parse accepts nesting that JSON.stringify overflows the stack on (a few hundred kB of
  * `[[[…]]]` inside a param): such a request is refused whole, before anything is appended.
  */
-function stringifyOrRefuse(e: RawEvent): string {
+function stringifyOrRefuse(json: RawEventJson, e: RawEvent): string {
   try {
-    return JSON.stringify(e);
+    return json.write(e);
   } catch (err) {
     if (!(err instanceof RangeError)) throw err;
     throw new TallyError('malformed_body', 'a value is nested too deeply to store', { reason: 'too_deeply_nested' });

@@ -32,7 +32,7 @@ export function deadLetterReadmitter(deps: { property: (id: string) => TenantPro
     }
     const event = toRawEvent(
       { ...p, event_id: p.event_id ?? eventId },
-      { tenantId: property.tenantId, propertyId: property.propertyId },
+      { tenantId: property.tenantId, propertyId: property.propertyId, internalTraffic: property.internalTraffic },
       { receivedAt: letter.received_at, userAgent: null, ip: null },
       deps.geo,
     );

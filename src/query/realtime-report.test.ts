@@ -24,6 +24,8 @@ function window(): RealtimeWindow {
   w.add(raw({ received_at: at(31), client_id: 'c5' }), NOW);
   w.add(raw({ received_at: at(1), client_id: 'c6', ua: BOT }), NOW);
   w.add(raw({ received_at: at(1), client_id: 'c7', tenant_id: 't2', property_id: 'p2' }), NOW);
+  // received now but dated by the client two hours back (a backfill): not realtime activity
+  w.add(raw({ received_at: at(0), client_ts: NOW - 2 * 3_600_000, client_id: 'c8' }), NOW);
   return w;
 }
 

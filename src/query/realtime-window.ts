@@ -47,6 +47,9 @@ export class RealtimeWindow {
   /** Adds one raw event (bots excluded, as the warehouse excludes them). */
   add(e: RawEvent, now = Date.now()): void {
     if (e.received_at < now - WINDOW_MS) return;
+    // a backfill (an event the client dates before the window, e.g. an MP timestamp_micros or an
+    // import) is not live activity, though it arrived just now
+    if (e.client_ts !== null && e.client_ts < now - WINDOW_MS) return;
     if (botVerdict(e.ua, e.ua_source).isBot) return;
     const key = tailKey(e.tenant_id, e.property_id);
     let tail = this.tails.get(key);

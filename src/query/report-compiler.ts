@@ -3,7 +3,8 @@ import { atom, findDimension, findMetric, type AtomGroup, type DimensionDef, typ
 import { compileFilter, filterFields } from './report-filter-sql.js';
 import { rollingCtes } from './report-rolling.js';
 import type { MetricExpression, ReportRequest, RequestedDimension } from './report-request.js';
-import type { ParamType, SqlDialect } from './sql-dialect.js';
+import type { SqlDialect } from './sql-dialect.js';
+import { Params } from './sql-params.js';
 
 /**
  * Compiles a validated report request into parameterised SQL over `events` / `sessions`.
@@ -71,14 +72,7 @@ interface MetricColumn {
   requested: boolean;
 }
 
-export class Params {
-  readonly values: unknown[] = [];
-  constructor(private readonly d: SqlDialect) {}
-  add(value: unknown, type: ParamType): string {
-    this.values.push(value);
-    return this.d.param(this.values.length, type);
-  }
-}
+export { Params };
 
 interface Chain {
   /** `WITH ... f AS (...)`: the filtered report rows. */

@@ -1,5 +1,5 @@
 import type { Filter, FilterExpr } from './report-filter.js';
-import type { Params } from './report-compiler.js';
+import type { Params } from './sql-params.js';
 import type { SqlDialect } from './sql-dialect.js';
 
 /**

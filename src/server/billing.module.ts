@@ -1,26 +1,15 @@
-import type { Module, Parts } from './modules.js';
+import type { Module, Parts } from './module.types.js';
 import { openMailer } from './infra.factory.js';
-import type { Mailer } from '../infra/mailer/mailer.port.js';
 import { noBilling, type BillingProvider } from '../billing/billing-provider.js';
 import { stripeProvider } from '../billing/stripe.provider.js';
 import { EntitlementsReader } from '../billing/entitlements.js';
 import { BillingService, billingDisabled } from '../billing/billing.service.js';
-import { billingRoutes, type BillingRoute } from '../billing/billing.routes.js';
+import { billingRoutes } from '../billing/billing.routes.js';
 import { QuotaNotifier } from '../billing/quota-notices.js';
 import { createStripeWebhookRouter } from '../billing/webhook.router.js';
 import type { Config } from '../infra/config/config.js';
 import { reportUsage } from '../billing/usage-report.js';
 import { dispatchPlanChanges } from '../billing/quota-redrive.js';
-
-export interface BillingPart {
-  provider: BillingProvider;
-  /** `entitlementsFor(orgId)`: what every gate reads (plan limits, features, billing state). */
-  entitlements: EntitlementsReader;
-  service: BillingService;
-  notifier: QuotaNotifier;
-  routes: BillingRoute[];
-  mailer: Mailer;
-}
 
 /** The billing provider of a configuration: Stripe when STRIPE_SECRET_KEY is set, else none. */
 export function billingProvider(config: Config): BillingProvider {

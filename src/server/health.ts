@@ -7,7 +7,7 @@ import type { Warehouse } from '../infra/warehouse/warehouse.port.js';
 import type { JobQueue } from '../infra/jobs/job-queue.port.js';
 import type { Logger } from '../infra/logger.js';
 import { scrape } from '../infra/metrics/metrics.js';
-import type { Role } from './modules.js';
+import type { Role } from './role.js';
 
 /** One dependency a role needs to do its work; `run` rejects when it cannot be reached. */
 export interface ReadinessCheck {

@@ -15,7 +15,7 @@ import type { Warehouse } from '../infra/warehouse/warehouse.port.js';
 import type { JobQueue } from '../infra/jobs/job-queue.port.js';
 import { lifecycleJobs } from '../lifecycle/lifecycle.jobs.js';
 import { lifecycleRoutes, type LifecycleApi } from '../lifecycle/lifecycle.routes.js';
-import type { Module } from './modules.js';
+import type { LifecycleApiPart, Module } from './module.types.js';
 import { LifecycleRepository } from '../lifecycle/lifecycle.repository.js';
 import { planRetention, type PlanRetention } from '../lifecycle/retention.js';
 import { PURGE_PROPERTY_JOB } from '../lifecycle/purge.js';
@@ -65,7 +65,7 @@ export function lifecycleApiPart(d: {
   credentials: Credentials;
   jobs: JobQueue;
   readAllowed?: LifecycleApi['readAllowed'];
-}) {
+}): LifecycleApiPart {
   const routes = lifecycleRoutes({
     repo: new LifecycleRepository(d.db),
     warehouse: d.warehouse,
@@ -82,7 +82,6 @@ export function lifecycleApiPart(d: {
   };
   return { routes, onPropertiesDeleted };
 }
-export type LifecycleApiPart = ReturnType<typeof lifecycleApiPart>;
 
 /** The api process's lifecycle routes; an export needs the plan's `export` feature and is closed by billing's read gate like the reports (payment overdue: 403). */
 export const LIFECYCLE_API_MODULE: Module<'lifecycleApi'> = {
@@ -111,7 +110,7 @@ export const LIFECYCLE_API_MODULE: Module<'lifecycleApi'> = {
 export function importSink(deps: { log: EventLog; usage?: UsageRecorder }): ImportSink {
   // geo only when a row names an IP: the GeoLite data (~1 s to load) stays out of processes that never import one
   let geo: GeoLookup | null = null;
-  const lazyGeo: GeoLookup = { lookup: (ip) => (geo ??= geoipLite()).lookup(ip) };
+  const lazyGeo: GeoLookup = { lookup: (ip, prefix) => (geo ??= geoipLite()).lookup(ip, prefix) };
   const ingest = new IngestService({ log: deps.log, counters: new MemoryCounters(), geo: lazyGeo, usage: deps.usage });
   return {
     async append(property: TenantProperty, rows) {

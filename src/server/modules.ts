@@ -3,14 +3,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import type { Config } from '../infra/config/config.js';
-import type { Logger } from '../infra/logger.js';
-import { openDb, type Db } from '../infra/metadata/db.js';
-import type { EventLog } from '../infra/event-log/event-log.port.js';
-import type { ObjectStore } from '../infra/object-store/object-store.port.js';
-import type { Warehouse } from '../infra/warehouse/warehouse.port.js';
-import type { TransformEngine } from '../infra/transform/transform-engine.port.js';
-import type { Counters } from '../infra/counters/counters.port.js';
-import type { JobHandler, JobQueue, JobRunner } from '../infra/jobs/job-queue.port.js';
+import { openDb } from '../infra/metadata/db.js';
+import type { JobHandler } from '../infra/jobs/job-queue.port.js';
 import { CredentialCache } from '../tenancy/credential-cache.js';
 import { loadCredentials, touchKeys } from '../tenancy/tenant.repository.js';
 import { ensureAdminToken, removeServerInfo, writeServerInfo } from '../tenancy/admin-token.js';
@@ -18,7 +12,7 @@ import { createManagementRouter } from '../tenancy/management.router.js';
 import { mountAccounts } from '../tenancy/accounts.module.js';
 import { createConsoleRouter } from './console.static.js';
 import { CredentialVersionWatcher } from '../tenancy/credential-version.js';
-import { acquireDirLock, type DirLock } from '../infra/dir-lock.js';
+import { acquireDirLock } from '../infra/dir-lock.js';
 import { startAdminListener } from './admin-listener.js';
 import { UsageMeter } from '../billing/usage-meter.js';
 import { IngestService } from '../ingest/ingest.service.js';
@@ -27,9 +21,6 @@ import { PROTOCOL_ROUTES } from '../ingest/protocol-routes.js';
 import { geoipLite } from '../ingest/geo.js';
 import { SharedSaltStore, VisitorIds } from '../ingest/visitor-id.js';
 import { createApiFallbackRouter } from '../query/api-fallback.router.js';
-import type { RealtimeTail } from '../query/realtime-tail.js';
-import type { SqlParser } from '../infra/sql/sql-parser.port.js';
-import type { RegexSyntax } from '../infra/regex/regex-syntax.port.js';
 import { Archiver } from '../../jobs/archiver.js';
 import { PipelineStateRepository } from '../../jobs/pipeline-state.repository.js';
 import { transformJob } from '../../jobs/transform.job.js';
@@ -41,77 +32,19 @@ import { observedJob } from '../infra/jobs/observed-job.js';
 import { metrics } from '../infra/metrics/metrics.js';
 import { openApiDocument } from './openapi.js';
 import { HttpMounts } from './http-mounts.js';
-import { BILLING_METER_MODULE, BILLING_MODULE, BILLING_REDRIVE_MODULE, BILLING_WEBHOOK_MODULE, type BillingPart } from './billing.module.js';
+import type { Module, ModuleContext, ModuleName, Parts, Role } from './module.types.js';
+import { BILLING_METER_MODULE, BILLING_MODULE, BILLING_REDRIVE_MODULE, BILLING_WEBHOOK_MODULE } from './billing.module.js';
 import { createOpsEndpoints, readinessChecks, startHealthListener } from './health.js';
 import { observeApiRequests } from './api-observe.js';
 import { RETENTION_JOB } from '../lifecycle/retention.js';
-import { LIFECYCLE_API_MODULE, lifecycleWorkerJobs, type LifecycleApiPart } from './lifecycle.wiring.js';
+import { LIFECYCLE_API_MODULE, lifecycleWorkerJobs } from './lifecycle.wiring.js';
 import { SUPPORT_MODULE, supportJobHandlers } from './support.module.js';
 import { REPORTS_MODULE } from './reports.module.js';
 import { PartitionLocks } from '../../jobs/partition-locks.repository.js';
-import type { ApiRoute } from '../tenancy/accounts.routes.js';
 import { openCounters, openEventLog, openJobQueue, openMailer, openObjectStore, openTransformEngine, openWarehouse } from './infra.factory.js';
 
-export interface ModuleContext {
-  config: Config;
-  logger: Logger;
-  roles: readonly Role[];
-  /** A started module's value; only modules named in `needs` (or started earlier) may be asked for. */
-  get<K extends ModuleName>(name: K): Parts[K];
-  /** A module's value when some role started it, else null (optional wiring). */
-  maybe<K extends ModuleName>(name: K): Parts[K] | null;
-  http: HttpMounts;
-}
-
-/** What each module hands to the ones after it (and to `TallyHandle`). */
-export interface Parts {
-  /** `lock` is held (and the data dir ours alone) when the configuration keeps single-process state there. */
-  dataDir: { adminToken: string; lock: DirLock | null };
-  eventLog: EventLog;
-  db: Db;
-  store: ObjectStore;
-  state: PipelineStateRepository;
-  credentials: CredentialCache;
-  credentialVersion: CredentialVersionWatcher;
-  keyUse: { timer: NodeJS.Timeout; flush(): Promise<void> };
-  usage: UsageMeter;
-  billing: BillingPart;
-  billingWebhook: true;
-  billingMeter: { timer: NodeJS.Timeout | null };
-  billingRedrive: { timer: NodeJS.Timeout };
-  warehouse: Warehouse;
-  engine: TransformEngine;
-  archiver: Archiver;
-  jobs: JobQueue;
-  pipeline: { handlers: Record<string, JobHandler<any, unknown>>; runJob: JobRunner };
-  schedule: true;
-  collector: { drain(): void; counters: Counters; saltRedis: Redis | null };
-  apiObserve: true;
-  openapi: true;
-  /** The loopback admin listener, in a process holding the data dir. */
-  management: { port: number; close(): Promise<void> } | null;
-  /** The data lifecycle's API routes (deletion, export, import, retention), guarded by the accounts router. */
-  lifecycleApi: LifecycleApiPart;
-  /** The support tools' routes (replay, dead letters, inspector), mounted by `accounts`. */
-  support: { routes: ApiRoute[] };
-  accounts: Awaited<ReturnType<typeof mountAccounts>> & { counters: Counters };
-  reports: { regexSyntax: RegexSyntax; counters: Counters; sqlParser: SqlParser; realtime: RealtimeTail };
-  metrics: { unsetSources(): void };
-  health: { ops: ReturnType<typeof createOpsEndpoints>; listener: { port: number; close(): Promise<void> } | null };
-  console: true;
-  http: { server: http.Server; port: number; listening: boolean };
-}
-
-export type ModuleName = keyof Parts;
+export type { Module, ModuleContext, ModuleName, Parts, Role };
 export { HttpMounts };
-
-export interface Module<K extends ModuleName> {
-  /** Modules started before this one (pulled in even when no role names them). */
-  needs?: ModuleName[];
-  start(ctx: ModuleContext): Parts[K] | Promise<Parts[K]>;
-  /** Called in reverse start order. */
-  stop?(part: Parts[K], ctx: ModuleContext): void | Promise<void>;
-}
 
 /**
  * The module table (as Loki's modules): what each needs, what it starts, how it stops. The key
@@ -427,8 +360,6 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
 export function holdsDataDir(config: Config): boolean {
   return !config.db.url || config.eventLog.kind === 'local';
 }
-
-export type Role = 'collector' | 'api' | 'worker' | 'scheduler';
 
 /** Started by every role: what `TallyHandle` exposes, and the health endpoints and metrics every process answers. */
 export const BASE_MODULES: ModuleName[] = [

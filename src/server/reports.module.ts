@@ -1,4 +1,4 @@
-import type { Module, Parts } from './modules.js';
+import type { Module, Parts } from './module.types.js';
 import { openCounters } from './infra.factory.js';
 import { createReportRouter } from '../query/report.router.js';
 import { createSqlRouter } from '../query/sql/sql.router.js';

@@ -21,7 +21,7 @@ import { SUPPORT_ROUTES, type SupportServices } from '../support/support.routes.
 import type { AuditWriter, FeatureGate, PropertyLookup, RedriveUsage } from '../support/support.ports.js';
 import { addUsage } from '../billing/usage-meter.js';
 import { QUOTA_REDRIVE_JOB, quotaRedriveJob } from '../billing/quota-redrive.js';
-import type { Module } from './modules.js';
+import type { Module } from './module.types.js';
 import { openTransformEngine } from './infra.factory.js';
 import fs from 'node:fs';
 import path from 'node:path';

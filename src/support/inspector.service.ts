@@ -8,6 +8,7 @@ import type { ObjectStore } from '../infra/object-store/object-store.port.js';
 import type { RawEvent } from '../domain/raw-event.js';
 import { rawDayPrefix } from '../domain/transformed-schema.js';
 import { addDays, datesBetween } from '../domain/time-zone.js';
+import { internalExclusion } from '../domain/rules/internal-traffic.js';
 import { checkRange } from './replay.service.js';
 import { list, localCopies } from './replay-diff.js';
 import type { DeadLetterService } from './dead-letters.service.js';
@@ -20,7 +21,7 @@ const MAX_EVENTS = 2_000;
 /** Receipt is at most 72 h after the event: raw objects of the days after the range may hold its events. */
 const LATE_DAYS = 3;
 
-export type Verdict = 'counted' | 'bot' | 'duplicate' | 'not_yet_transformed' | 'outside_range' | 'dead_letter';
+export type Verdict = 'counted' | 'bot' | 'duplicate' | 'internal_traffic' | 'not_yet_transformed' | 'outside_range' | 'dead_letter';
 
 export interface InspectedEvent {
   eventId: string | null;
@@ -93,6 +94,8 @@ export class VisitorInspector {
     const parts = await this.deps.pipeline.partitionsBetween(q.propertyId, addDays(from, -1), addDays(to, 1));
     const { events: transformed, sessions } = await this.transformed(parts, q.clientId ? 'client_id' : 'user_id', (q.clientId ?? q.userId)!);
     const byId = new Map(transformed.map((t) => [String(t.event_id), t]));
+    // the property's internal-traffic filter now (what the transform drops: retroactive rules)
+    const internal = internalExclusion(property.settings.internalTraffic);
 
     const firstCopy = new Map<string, RawEvent>();
     for (const e of raw) {
@@ -121,9 +124,25 @@ export class VisitorInspector {
       if (!t) {
         const local = new Date(eventMs).toISOString().slice(0, 10);
         if (local < from || local > to) return { ...base, verdict: 'outside_range', why: 'its event time is outside the range asked for' };
+        if (internal?.(e.ip_trunc, e.traffic_type ?? null))
+          return {
+            ...base,
+            verdict: 'internal_traffic',
+            why: e.traffic_type
+              ? `internal traffic (traffic_type ${e.traffic_type}, stamped at ingest): the property's internal-traffic filter is active, so it is left out`
+              : `internal traffic (its truncated IP ${e.ip_trunc} is in one of the property's ranges): left out once its dates are transformed or replayed`,
+          };
         return { ...base, verdict: 'not_yet_transformed', why: 'in the raw zone, not in a transformed partition yet (the next transform run adds it)' };
       }
-      if (t.is_bot) return { ...base, verdict: 'bot', why: `flagged as a bot (${t.bot_reason ?? 'user agent'}): kept, never counted in reports` };
+      if (t.is_bot)
+        return {
+          ...base,
+          verdict: 'bot',
+          why:
+            t.bot_reason === 'custom_pattern'
+              ? "flagged as a bot by one of the property's own bot patterns: kept, never counted in reports"
+              : `flagged as a bot (${t.bot_reason ?? 'user agent'}): kept, never counted in reports`,
+        };
       return { ...base, verdict: 'counted', why: t.is_key_event ? 'counted, as a key event' : 'counted' };
     });
 

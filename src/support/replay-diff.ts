@@ -31,9 +31,11 @@ export interface Mover {
 /** What a replay would change (dry run) or changed (real run). */
 export interface ReplayDiff {
   days: DayDiff[];
-  /** The ten page paths whose page views change most, and the ten session sources whose sessions do. */
+  /** The ten page paths whose page views change most, and the ten session sources (and channel groups) whose sessions do. */
   pages: Mover[];
   sources: Mover[];
+  /** Sessions by default channel group: what a change of the property's channel rules moves. */
+  channels: Mover[];
   totals: { before: DayFigures; after: DayFigures };
 }
 
@@ -48,6 +50,7 @@ interface Side {
   totals: DayFigures;
   pages: Map<string, number>;
   sources: Map<string, number>;
+  channels: Map<string, number>;
 }
 
 const EMPTY: DayFigures = { users: 0, sessions: 0, views: 0, bounceRate: 0, keyEvents: 0, events: 0 };
@@ -69,6 +72,7 @@ export async function diffPartitions(store: ObjectStore, dates: string[], before
       days: dates.map((date) => ({ date, before: b.days.get(date) ?? EMPTY, after: a.days.get(date) ?? EMPTY })),
       pages: movers(b.pages, a.pages),
       sources: movers(b.sources, a.sources),
+      channels: movers(b.channels, a.channels),
       totals: { before: b.totals, after: a.totals },
     };
   } finally {
@@ -90,6 +94,7 @@ async function side(conn: DuckDBConnection, store: ObjectStore, dir: string, tag
   const totals = { ...EMPTY };
   const pages = new Map<string, number>();
   const sources = new Map<string, number>();
+  const channels = new Map<string, number>();
   if (events.length) {
     const ev = `read_parquet(${list(events)})`;
     for (const [d, users, views, keyEvents, n] of await rows(
@@ -126,8 +131,10 @@ async function side(conn: DuckDBConnection, store: ObjectStore, dir: string, tag
     totals.bounceRate = bounce(all, engagedAll);
     for (const [source, n] of await rows(conn, `SELECT source, count(*) FROM ${se} WHERE NOT is_bot GROUP BY 1`))
       sources.set(String(source ?? '(not set)'), Number(n));
+    for (const [channel, n] of await rows(conn, `SELECT channel_group, count(*) FROM ${se} WHERE NOT is_bot GROUP BY 1`))
+      channels.set(String(channel ?? '(not set)'), Number(n));
   }
-  return { days, totals, pages, sources };
+  return { days, totals, pages, sources, channels };
 }
 
 const bounce = (sessions: number, engaged: number) => (sessions ? 1 - engaged / sessions : 0);

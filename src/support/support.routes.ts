@@ -70,7 +70,7 @@ export const SUPPORT_ROUTES: SupportRoute[] = [
     scope: 'custom',
     orgOf: async ({ params }, s) => (await s.replays.get(params.replayId))?.organizationId ?? null,
     summary:
-      'A replay: state (queued, running, succeeded, failed), progress (partitions done / total) and the diff: per day before/after, top pages and sources.',
+      'A replay: state (queued, running, succeeded, failed), progress (partitions done / total) and the diff: per day before/after, top pages, sources and channel groups.',
     handler: async ({ params }, s) => s.replays.get(params.replayId),
   },
   {

@@ -10,6 +10,7 @@ import { authenticateLocal, csrfToken, logIn, logOut, toSessionUser, type Sessio
 import { notFound, type TenancyService } from './tenancy.service.js';
 import { userView } from './tenancy.views.js';
 import { GracePeriodSeconds } from './operator.commands.js';
+import { getRules, PropertyRulesPatch, replaySuggestion, updateRules } from './property-rules.js';
 
 /** What a route handler gets. `orgId`/`role` are set for organisation-scoped routes. */
 export interface RouteContext {
@@ -332,11 +333,13 @@ export const API_ROUTES: ApiRoute[] = [
     access: 'properties.update',
     scope: 'property',
     body: PropertyPatch,
-    summary: 'Change property settings: name, domain, time zone, currency, session timeout, engaged-session seconds, key events, allowed hostnames.',
+    summary:
+      'Change property settings: name, domain, time zone, currency, session timeout, engaged-session seconds, key events, allowed hostnames. A change of what the transform reads (session timeout, engaged-session seconds, key events) answers with replaySuggestion, as the rules do.',
     handler: async (ctx) => {
       const property = await ctx.deps.service.updateProperty(ctx.actor, ctx.params.propertyId, ctx.body);
       changed(ctx);
-      return { property };
+      const retroactive = ['sessionTimeoutMinutes', 'engagedSessionSeconds', 'keyEvents'].some((k) => ctx.body[k] !== undefined);
+      return { property, ...(retroactive ? { replaySuggestion: replaySuggestion(property.id, property.timeZone) } : {}) };
     },
   },
   {
@@ -413,6 +416,30 @@ export const API_ROUTES: ApiRoute[] = [
     summary: 'Every change of members, roles, properties, keys and settings, newest first: actor, time, IP, before/after. Page with ?cursor=<nextCursor>.',
     handler: async ({ orgId, req, deps }) =>
       listAudit(deps.service.db, orgId!, req.query.cursor as string | undefined, req.query.limit ? Number(req.query.limit) : 50),
+  },
+  // ---- retroactive rules (property-rules.ts): read with properties.read, changed by editors and up
+  {
+    method: 'get',
+    path: '/api/properties/:propertyId/rules',
+    access: 'properties.read',
+    scope: 'property',
+    summary:
+      "The property's retroactive rules (internal-traffic rules and filter, extra bot patterns, own channel group or null for GA4's default) and the default channel group's rules as data.",
+    handler: async ({ params, deps }) => getRules(deps.service.db, params.propertyId),
+  },
+  {
+    method: 'patch',
+    path: '/api/properties/:propertyId/rules',
+    access: 'properties.update',
+    scope: 'property',
+    body: PropertyRulesPatch,
+    summary:
+      "Change retroactive rules (any of internalTraffic, botPatterns, channelRules; channelRules null = the default group). New events follow them within seconds; past events on a replay: the answer's replaySuggestion {from, to, dryRun: true} is the range to replay (POST /api/support/replays). 400 invalid_rule names the field path of an unusable CIDR, pattern or rule.",
+    handler: async (ctx) => {
+      const result = await updateRules(ctx.deps.service.db, ctx.actor, ctx.params.propertyId, ctx.body);
+      ctx.deps.onCredentialsChanged?.();
+      return result;
+    },
   },
 ];
 

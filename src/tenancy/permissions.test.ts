@@ -42,6 +42,7 @@ function bodyFor(route: ApiRoute, target: { memberId: string; propertyId?: strin
     'patch /api/orgs/:orgId/members/:userId': { role: 'viewer' },
     'post /api/orgs/:orgId/properties': { name: 'Second', domain: 'second.matrix.test' },
     'patch /api/properties/:propertyId': { keyEvents: ['purchase', 'sign_up'] },
+    'patch /api/properties/:propertyId/rules': { botPatterns: [{ match: 'contains', value: 'MatrixKiosk' }] },
     'post /api/properties/:propertyId/keys': { kind: 'read', name: 'matrix' },
     'post /api/keys/:keyId/rotate': { gracePeriodSeconds: 0 },
     'post /api/properties/:propertyId/deletions': { userId: 'someone', reason: 'matrix' },

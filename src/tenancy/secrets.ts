@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import crypto, { createHash, randomBytes } from 'node:crypto';
 import type { KeyScope } from '../domain/tenant-property.js';
 
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
@@ -21,8 +21,16 @@ export function newSecret(scope: KeyScope): string {
   return PREFIX[scope] + base62(32);
 }
 
+/** Node's one-shot hash (20.12+): half the cost of a Hash object, which the collector paid per request. */
+const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
+
+/**
+ * The stored form of a secret (sha256, hex). Not cached: a cache keyed by the secret would be a
+ * plaintext-keyed map whose lookup time depends on the key, and one keyed safely needs a keyed hash
+ * that costs what this does (~1 µs).
+ */
 export function hashSecret(secret: string): string {
-  return createHash('sha256').update(secret).digest('hex');
+  return oneShot ? oneShot('sha256', secret, 'hex') : createHash('sha256').update(secret).digest('hex');
 }
 
 /** What is shown in lists so an owner can tell keys apart without the key. */

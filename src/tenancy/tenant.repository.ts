@@ -5,6 +5,7 @@ import { hardCapOf, planEntitlements } from '../domain/plans.js';
 import { TallyError } from '../infra/errors.js';
 import { displayPrefix, hashSecret, newId, newSecret, type KeyScope } from './secrets.js';
 import { assertTimeZone, TenancyService } from './tenancy.service.js';
+import { rulesOfRow } from './property-rules.js';
 
 export { assertTimeZone };
 
@@ -122,6 +123,9 @@ export async function loadCredentials(db: Db): Promise<{ keys: KeyRow[]; propert
       'p.session_timeout_minutes',
       'p.engaged_session_seconds',
       'p.key_events',
+      'p.internal_traffic',
+      'p.bot_patterns',
+      'p.channel_rules',
       'o.plan_id',
     );
   return {
@@ -150,6 +154,7 @@ function toPropertyRow(r: Record<string, any>): PropertyRow {
     sessionTimeoutMinutes: Number(r.session_timeout_minutes),
     engagedSessionSeconds: Number(r.engaged_session_seconds),
     keyEvents: typeof r.key_events === 'string' ? JSON.parse(r.key_events) : r.key_events,
+    ...rulesOfRow(r),
     planId: r.plan_id,
     monthlyEventQuota: plan.monthlyEvents,
     quotaHardCap: hardCapOf(plan),

@@ -254,6 +254,28 @@ describeWithService('web console in headless Chromium', 'chromium', 'CHROMIUM_PA
     // ---- settings: property, keys (create, shown once, works, revoke), members, audit ----
     await page.getByRole('link', { name: 'Settings' }).click();
     await visit('settings-property', () => page.getByLabel('Time zone').waitFor());
+    // rules: saved through the API, then the replay offer (a dry run first); on Free the replay is the plan's refusal
+    await page.getByRole('link', { name: 'Rules' }).click();
+    await page.getByLabel('Extra bot patterns').waitFor();
+    await page.getByLabel('Internal traffic', { exact: true }).fill('office: 198.51.100.0/33');
+    await page.getByRole('button', { name: 'Save rules' }).click();
+    await page.getByText('internalTraffic.rules[0].cidrs[0]: an IPv4 or IPv6 address or CIDR range', { exact: false }).waitFor();
+    await page.getByLabel('Internal traffic', { exact: true }).fill('office: 198.51.100.0/24, 2001:db8::/48');
+    await page.getByLabel('Extra bot patterns').fill('AcmeKiosk\n/^internal-probe/');
+    await page.getByRole('button', { name: 'Save rules' }).click();
+    await page.getByTestId('replay-offer').getByText('Replay a range with a dry run first.').waitFor();
+    await visit('settings-rules');
+    const saved = (await page.evaluate(`fetch('/api/properties/${propertyId}/rules').then((r) => r.json())`)) as {
+      rules: { botPatterns: unknown; internalTraffic: { rules: unknown } };
+    };
+    expect(saved.rules.botPatterns).toEqual([
+      { match: 'contains', value: 'AcmeKiosk' },
+      { match: 'regex', value: '^internal-probe' },
+    ]);
+    expect(saved.rules.internalTraffic.rules).toEqual([{ name: 'office', trafficType: 'internal', cidrs: ['198.51.100.0/24', '2001:db8::/48'] }]);
+    await page.getByRole('button', { name: 'Dry run' }).click();
+    await page.getByTestId('replay-offer').locator('.alert-error').getByText('does not include replay').waitFor();
+    await visit('settings-rules-replay');
     await page.getByRole('link', { name: 'Keys' }).click();
     await page.getByRole('button', { name: 'Create key' }).first().click();
     await page.getByLabel('Name').fill('Reporting script');

@@ -13,6 +13,7 @@ import { RawZoneWriter, writeGeneratedTraffic } from '../../src/infra/transform/
 import { SparkTransformEngine } from '../../src/infra/transform/spark.transform-engine.js';
 import type { TransformEngine, TransformResult } from '../../src/infra/transform/transform-engine.port.js';
 import { describeWithService } from '../support/services.js';
+import { DEFAULT_CHANNEL_RULES } from '../../src/domain/enrichment/channel-group.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -255,6 +256,56 @@ describeWithService('transform parity: DuckDB and Spark give identical rows', 's
     const links = await rows(`SELECT client_id, user_id, link_kind, event_id FROM ${b.tables.identities} WHERE client_id = 'anon'`);
     expect(links).toEqual([{ client_id: 'anon', user_id: 'u-7', link_kind: 'identify', event_id: 'id-link' }]);
     expect(a.result.rawRead).toBeGreaterThan(a.result.eventsWritten);
+  }, 900_000);
+
+  it("with the property's retroactive rules: internal traffic, extra bot patterns, its own channel group", async () => {
+    const settings: PropertySettings = {
+      ...settingsFor('p-rules'),
+      internalTraffic: {
+        filter: 'active',
+        rules: [
+          { name: 'office host', trafficType: 'internal', cidrs: ['192.0.2.7/32'] },
+          { name: 'office', trafficType: 'internal', cidrs: ['198.51.100.0/24', '2001:db8:1::/48'] },
+        ],
+      },
+      botPatterns: [
+        { match: 'contains', value: 'AcmeKiosk' },
+        { match: 'regex', value: '^internal-probe/\\d+' },
+      ],
+      channelRules: [{ channel: 'Promo', when: { field: 'campaign', regex: '^spring' } }, ...DEFAULT_CHANNEL_RULES],
+    };
+    await writeGeneratedTraffic(
+      store,
+      { tenantId: 't1', propertyId: 'p-rules' },
+      { seed: 5, startDate: START, days: DAYS, timeZone: ZONE, visitorsPerDay: 40 },
+    );
+    const t0 = startOfLocalDate(addDays(START, 1), ZONE) + 11 * HOUR;
+    const w = new RawZoneWriter(store, 9);
+    const cases: [string, Partial<RawEvent>][] = [
+      ['stamped', { ip_trunc: '192.0.2.0', traffic_type: 'internal' }], // the /32 matched at the edge
+      ['unstamped-24', { ip_trunc: '198.51.100.0' }], // a range as wide as the truncation
+      ['unstamped-48', { ip_trunc: '2001:db8:1::' }],
+      ['neighbour', { ip_trunc: '192.0.2.0' }], // the /32's /24 without the stamp: counted
+      ['old-type', { ip_trunc: '10.1.2.0', traffic_type: 'contractor' }], // no rule has this type now: counted
+      ['kiosk', { ua: `${CHROME} AcmeKiosk/2.1` }],
+      ['probe', { ua: 'Internal-Probe/7 (ops)' }],
+      ['promo', { url: 'https://shop.example.com/?utm_source=news&utm_medium=email&utm_campaign=spring_sale' }],
+    ];
+    for (const [i, [client, over]] of cases.entries()) await w.add(raw('p-rules', t0 + i * MIN, { client_id: client, event_id: `rules-${client}`, ...over }));
+    await w.flush();
+
+    const a = await run(duck, settings, 'duck_rules');
+    const b = await run(spark, settings, 'spark_rules');
+    await expectIdentical(a, b);
+    const clients = cases.map(([c]) => `'${c}'`).join(', ');
+    const out = await rows(`SELECT client_id, is_bot, bot_reason, session_channel_group FROM ${b.tables.events} WHERE client_id IN (${clients}) ORDER BY 1`);
+    expect(out).toEqual([
+      { client_id: 'kiosk', is_bot: true, bot_reason: 'custom_pattern', session_channel_group: 'Direct' },
+      { client_id: 'neighbour', is_bot: false, bot_reason: null, session_channel_group: 'Direct' },
+      { client_id: 'old-type', is_bot: false, bot_reason: null, session_channel_group: 'Direct' },
+      { client_id: 'probe', is_bot: true, bot_reason: 'custom_pattern', session_channel_group: 'Direct' },
+      { client_id: 'promo', is_bot: false, bot_reason: null, session_channel_group: 'Promo' },
+    ]);
   }, 900_000);
 
   it('on a generated dataset of more than 200 000 events', async () => {

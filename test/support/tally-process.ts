@@ -38,12 +38,14 @@ export function embeddedEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-export async function startTally(opts: { dataDir?: string; role?: string; env?: Record<string, string>; unset?: string[] } = {}): Promise<TallyProcess> {
+export async function startTally(
+  opts: { dataDir?: string; role?: string; args?: string[]; nodeArgs?: string[]; env?: Record<string, string>; unset?: string[] } = {},
+): Promise<TallyProcess> {
   const dataDir = opts.dataDir ?? tempDataDir();
   const info = path.join(dataDir, 'server.json');
   fs.rmSync(info, { force: true });
   let out = '';
-  const child = spawn(process.execPath, [BIN, opts.role ?? 'serve'], {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), BIN, opts.role ?? 'serve', ...(opts.args ?? [])], {
     cwd: ROOT,
     env: withoutVars(
       { ...embeddedEnv(), TALLY_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', TALLY_DEMO: 'off', LOG_LEVEL: 'warn', ...opts.env },

@@ -316,6 +316,14 @@ export const accounts = {
   createProperty: async (orgId: string, b: Obj) => toProperty(unwrap(await api.post<Obj>(`/api/orgs/${orgId}/properties`, b), 'property')),
   property: async (id: string) => toProperty(unwrap(await api.get<Obj>(`/api/properties/${id}`), 'property')),
   updateProperty: async (id: string, b: Obj) => toProperty(unwrap(await api.patch<Obj>(`/api/properties/${id}`, b), 'property')),
+  /** The same PATCH, with the replay the API offers when a setting the transform reads changed. */
+  updatePropertyWithReplay: async (id: string, b: Obj) => {
+    const r = await api.patch<Obj>(`/api/properties/${id}`, b);
+    return {
+      property: toProperty(unwrap(r, 'property')),
+      replaySuggestion: (r?.replaySuggestion ?? null) as { propertyId: string; from: string; to: string; dryRun: true } | null,
+    };
+  },
 
   keys: async (propertyId: string) => list(await api.get(`/api/properties/${propertyId}/keys`), 'keys', toKey),
   createKey: async (propertyId: string, b: { kind: string; name: string }) => secretOf(await api.post<Obj>(`/api/properties/${propertyId}/keys`, b)),

@@ -9,7 +9,8 @@ import signatures from './data/bot-signatures.json' with { type: 'json' };
  * (snapshotted in data/isbot-patterns.json for the Spark job).
  */
 
-export type BotReason = 'ua_bot' | 'headless' | 'datacenter_signature' | 'empty_ua';
+/** `custom_pattern`: one of the property's own bot patterns (`rules/bot-patterns.ts`), checked after the built-in list. */
+export type BotReason = 'ua_bot' | 'headless' | 'datacenter_signature' | 'empty_ua' | 'custom_pattern';
 
 export interface BotVerdict {
   isBot: boolean;
@@ -26,7 +27,8 @@ const DATACENTER_REQUEST = compile(signatures.datacenter.requestOnly);
 const verdict = (reason: BotReason): BotVerdict => ({ isBot: true, reason });
 const matches = (res: RegExp[], ua: string): boolean => res.some((re) => re.test(ua));
 
-export function botVerdict(ua: string | null, uaSource: 'payload' | 'request' | 'none'): BotVerdict {
+/** `custom`: the property's own patterns (`customBotMatcher`), tried when the built-in checks find no bot. */
+export function botVerdict(ua: string | null, uaSource: 'payload' | 'request' | 'none', custom?: ((ua: string) => boolean) | null): BotVerdict {
   if (uaSource === 'none') return HUMAN;
   if (ua === null || ua === undefined || ua.trim() === '') {
     return uaSource === 'request' ? verdict('empty_ua') : HUMAN;
@@ -35,5 +37,6 @@ export function botVerdict(ua: string | null, uaSource: 'payload' | 'request' | 
   if (matches(DATACENTER_ANY, ua)) return verdict('datacenter_signature');
   if (uaSource === 'request' && matches(DATACENTER_REQUEST, ua)) return verdict('datacenter_signature');
   if (isbot(ua)) return verdict('ua_bot');
+  if (custom && custom(ua)) return verdict('custom_pattern');
   return HUMAN;
 }

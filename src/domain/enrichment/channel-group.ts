@@ -1,15 +1,20 @@
 import rulesData from './data/channel-rules.json' with { type: 'json' };
 import categoriesData from './data/source-categories.json' with { type: 'json' };
+import { regexProblem } from '../rules/safe-regex.js';
 
 /**
- * GA4 Default Channel Group (GA4-DEFINITIONS §B.2): an interpreter of data/channel-rules.json,
- * first matching rule wins. All comparisons are case-insensitive; `regex` conditions are
- * searched (they anchor themselves), `category` is exact membership in GA4's source lists.
+ * GA4 Default Channel Group (GA4-DEFINITIONS §B.2): an interpreter of an ordered rule list, first
+ * matching rule wins, else the fallback. The default group is the list in data/channel-rules.json
+ * (`DEFAULT_CHANNEL_RULES`); a property may replace it with its own list (property settings
+ * `channelRules`), interpreted the same way. All comparisons are case-insensitive; `regex`
+ * conditions are searched (they anchor themselves), `category` is exact membership in GA4's
+ * source lists.
  */
 
-type Field = 'source' | 'medium' | 'campaign';
+export type ChannelField = 'source' | 'medium' | 'campaign';
+type Field = ChannelField;
 
-type Condition =
+export type ChannelCondition =
   | { all: Condition[] }
   | { any: Condition[] }
   | { flag: 'isAutoTaggedGoogleAds' }
@@ -19,10 +24,17 @@ type Condition =
   | { field: Field; regex: string }
   | { field: Field; category: SourceCategory };
 
-interface Rule {
+type Condition = ChannelCondition;
+
+export interface ChannelRule {
   channel: string;
-  when: Condition;
+  when: ChannelCondition;
 }
+
+/** The default channel group's rules, in order (GA4's), and the channel when none matches. */
+export const DEFAULT_CHANNEL_RULES: readonly ChannelRule[] = rulesData.rules as ChannelRule[];
+export const CHANNEL_FALLBACK: string = rulesData.fallback;
+export const CHANNEL_RULE_LIMITS = { rules: 100, depth: 4, conditions: 200, regexLength: 300, channelLength: 64, values: 200 } as const;
 
 export type SourceCategory = 'search' | 'social' | 'shopping' | 'video';
 
@@ -79,25 +91,66 @@ function compile(c: Condition): Test {
   }
   if ('category' in c) {
     const set = CATEGORIES[c.category];
-    if (set === undefined) throw new Error(`channel-rules.json: unknown category ${c.category}`);
+    if (set === undefined) throw new Error(`channel rules: unknown category ${c.category}`);
     return (t) => set.has(t[f]);
   }
-  throw new Error(`channel-rules.json: unknown condition ${JSON.stringify(c)}`);
+  throw new Error(`channel rules: unknown condition ${JSON.stringify(c)}`);
 }
 
-const RULES: readonly { channel: string; test: Test }[] = (rulesData.rules as Rule[]).map((r) => ({
-  channel: r.channel,
-  test: compile(r.when),
-}));
-const FALLBACK: string = rulesData.fallback;
+export type ChannelGrouper = (t: ChannelInput) => string;
 
-export function defaultChannelGroup(t: ChannelInput): string {
-  const n: Normalised = {
-    source: (t.source ?? '').toLowerCase(),
-    medium: (t.medium ?? '').toLowerCase(),
-    campaign: (t.campaign ?? '').toLowerCase(),
-    isAutoTaggedGoogleAds: t.isAutoTaggedGoogleAds === true,
+/** Compiles an ordered rule list into a classifier (throws on a rule `channelRulesProblem` refuses). */
+export function compileChannelGroup(rules: readonly ChannelRule[], fallback: string = CHANNEL_FALLBACK): ChannelGrouper {
+  const compiled = rules.map((r) => ({ channel: r.channel, test: compile(r.when) }));
+  return (t) => {
+    const n: Normalised = {
+      source: (t.source ?? '').toLowerCase(),
+      medium: (t.medium ?? '').toLowerCase(),
+      campaign: (t.campaign ?? '').toLowerCase(),
+      isAutoTaggedGoogleAds: t.isAutoTaggedGoogleAds === true,
+    };
+    for (const r of compiled) if (r.test(n)) return r.channel;
+    return fallback;
   };
-  for (const r of RULES) if (r.test(n)) return r.channel;
-  return FALLBACK;
+}
+
+export const defaultChannelGroup: ChannelGrouper = compileChannelGroup(DEFAULT_CHANNEL_RULES);
+
+/**
+ * Why a property's rule list is refused, or null: bounded (rules, nesting depth, conditions,
+ * values), known fields and categories, and every regex safe (`regexProblem`). The path names the
+ * offending rule, e.g. `rules[3].when.all[1]`.
+ */
+export function channelRulesProblem(rules: readonly ChannelRule[]): { path: string; problem: string } | null {
+  const L = CHANNEL_RULE_LIMITS;
+  if (rules.length > L.rules) return { path: 'rules', problem: `at most ${L.rules} rules` };
+  let conditions = 0;
+  const check = (c: ChannelCondition, path: string, depth: number): { path: string; problem: string } | null => {
+    if (++conditions > L.conditions) return { path, problem: `at most ${L.conditions} conditions in all` };
+    if (depth > L.depth) return { path, problem: `nested at most ${L.depth} deep` };
+    if ('all' in c || 'any' in c) {
+      const parts = 'all' in c ? c.all : c.any;
+      const key = 'all' in c ? 'all' : 'any';
+      if (parts.length === 0) return { path, problem: `${key} needs at least one condition` };
+      for (let i = 0; i < parts.length; i++) {
+        const p = check(parts[i], `${path}.${key}[${i}]`, depth + 1);
+        if (p) return p;
+      }
+      return null;
+    }
+    if ('regex' in c) {
+      const p = regexProblem(c.regex, L.regexLength);
+      return p ? { path: `${path}.regex`, problem: p } : null;
+    }
+    if ('category' in c && !(c.category in CATEGORIES)) return { path: `${path}.category`, problem: 'search, social, shopping or video' };
+    if ('in' in c && c.in.length > L.values) return { path: `${path}.in`, problem: `at most ${L.values} values` };
+    return null;
+  };
+  for (let i = 0; i < rules.length; i++) {
+    const r = rules[i];
+    if (r.channel.trim() === '' || r.channel.length > L.channelLength) return { path: `rules[${i}].channel`, problem: `1 to ${L.channelLength} characters` };
+    const p = check(r.when, `rules[${i}].when`, 1);
+    if (p) return p;
+  }
+  return null;
 }

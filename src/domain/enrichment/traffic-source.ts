@@ -1,6 +1,6 @@
 import paramsData from './data/campaign-params.json' with { type: 'json' };
 import enginesData from './data/search-engines.json' with { type: 'json' };
-import { defaultChannelGroup } from './channel-group.js';
+import { defaultChannelGroup, type ChannelGrouper } from './channel-group.js';
 import { parsePageUrl, referrerHost } from './url.js';
 
 /**
@@ -47,7 +47,8 @@ const ENGINES: readonly { name: string; hosts: RegExp[] }[] = enginesData.engine
   hosts: e.hosts.map((h) => new RegExp(h, 'i')),
 }));
 
-export function attributeTraffic(input: TrafficInput): TrafficSource {
+/** `group`: the property's channel group (default: GA4's Default Channel Group). */
+export function attributeTraffic(input: TrafficInput, group: ChannelGrouper = defaultChannelGroup): TrafficSource {
   const page = parsePageUrl(input.pageUrl);
   const query = parseQuery(page.query);
   const params = input.params ?? {};
@@ -65,22 +66,23 @@ export function attributeTraffic(input: TrafficInput): TrafficSource {
         medium: P.googleAds.medium,
       },
       true,
+      group,
     );
   }
-  if (manual !== null) return finish(manual, false);
+  if (manual !== null) return finish(manual, false, group);
 
   const host = referrerHost(input.referrer);
   if (host !== null && !isOwnHost(host, page.host, input.ownHosts)) {
     const engine = ENGINES.find((e) => e.hosts.some((re) => re.test(host)));
     if (engine !== undefined) {
-      return finish({ source: engine.name, ...P.placeholders.organic }, false);
+      return finish({ source: engine.name, ...P.placeholders.organic }, false, group);
     }
-    return finish({ source: stripPrefix(host), ...P.placeholders.referral }, false);
+    return finish({ source: stripPrefix(host), ...P.placeholders.referral }, false, group);
   }
-  return finish({ ...P.placeholders.direct }, false);
+  return finish({ ...P.placeholders.direct }, false, group);
 }
 
-function finish(c: Campaign, isAutoTaggedGoogleAds: boolean): TrafficSource {
+function finish(c: Campaign, isAutoTaggedGoogleAds: boolean, group: ChannelGrouper): TrafficSource {
   const source = c.source ?? NOT_SET;
   const medium = c.medium ?? NOT_SET;
   const campaign = c.campaign ?? NOT_SET;
@@ -90,7 +92,7 @@ function finish(c: Campaign, isAutoTaggedGoogleAds: boolean): TrafficSource {
     campaign,
     term: c.term ?? NOT_SET,
     content: c.content ?? NOT_SET,
-    channelGroup: defaultChannelGroup({ source, medium, campaign, isAutoTaggedGoogleAds }),
+    channelGroup: group({ source, medium, campaign, isAutoTaggedGoogleAds }),
   };
 }
 

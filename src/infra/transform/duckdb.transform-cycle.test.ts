@@ -47,8 +47,8 @@ afterAll(async () => {
 });
 
 /** The golden traffic in receipt order, plus late events and copies that arrive in later slices. */
-function dataset(): RawEvent[] {
-  const events = [...generatedRawEvents({ tenantId: 't1', propertyId: 'p1' }, { seed: 5, startDate: START, days: DAYS, timeZone: ZONE, visitorsPerDay: 120 })];
+function dataset(propertyId = 'p1', seed = 5, visitorsPerDay = 120): RawEvent[] {
+  const events = [...generatedRawEvents({ tenantId: 't1', propertyId }, { seed, startDate: START, days: DAYS, timeZone: ZONE, visitorsPerDay })];
   const base = events[0];
   const day = (d: string, h: number) => startOfLocalDate(d, ZONE) + h * HOUR;
   const extra: RawEvent[] = [];
@@ -86,12 +86,12 @@ function dataset(): RawEvent[] {
   return [...events, ...extra].sort((a, b) => a.received_at - b.received_at);
 }
 
-async function writeSlice(store: FolderObjectStore, events: RawEvent[], partition: number): Promise<string[]> {
-  const before = new Set((await store.list('raw/')).map((o) => o.key));
+async function writeSlice(store: FolderObjectStore, events: RawEvent[], partition: number, prefix = 'raw/'): Promise<string[]> {
+  const before = new Set((await store.list(prefix)).map((o) => o.key));
   const w = new RawZoneWriter(store, partition);
   for (const e of events) await w.add(e);
   await w.flush();
-  return (await store.list('raw/')).map((o) => o.key).filter((k) => !before.has(k));
+  return (await store.list(prefix)).map((o) => o.key).filter((k) => !before.has(k));
 }
 
 async function loadTables(store: FolderObjectStore, name: string, partitions: Map<string, WrittenPartition>): Promise<Record<TransformedTable, string>> {
@@ -179,6 +179,61 @@ describe('incremental cycles', () => {
 
     await engine.close();
   }
+
+  it('give each property exactly its own rows when many properties share one cycle (settings as data, late ones alone)', async () => {
+    // p1 the golden dataset (late events: its cycles rebuild alone); p2 the same traffic (same client
+    // and event ids) under other settings; p3 other traffic in UTC
+    const props: PropertySettings[] = [
+      settings,
+      { ...settings, propertyId: 'p2', timeZone: 'America/New_York', sessionTimeoutMinutes: 10, engagedSessionSeconds: 30, keyEvents: ['page_view'] },
+      { ...settings, propertyId: 'p3', timeZone: 'UTC', keyEvents: [] },
+    ];
+    const data = new Map([
+      ['p1', dataset('p1')],
+      ['p2', dataset('p2').filter((e) => !e.event_id.startsWith('late-'))],
+      ['p3', dataset('p3', 9, 40).filter((e) => !e.event_id.startsWith('late-') && e.title !== 'a later copy')],
+    ]);
+    const store = new FolderObjectStore(join(dir, 'batch'));
+    const engine = new DuckDbTransformEngine(store, { tempDir: dir, threads: 2 });
+    const current = new Map<string, Map<string, WrittenPartition>>(props.map((s) => [s.propertyId, new Map()]));
+    const earlier = new Map<string, string[]>(props.map((s) => [s.propertyId, []]));
+    const results: CycleResult[][] = [];
+    for (let i = 0; i < SLICES; i++) {
+      const requests = [];
+      for (const s of props) {
+        const all = data.get(s.propertyId)!;
+        const size = Math.ceil(all.length / SLICES);
+        const newKeys = await writeSlice(store, all.slice(i * size, (i + 1) * size), i + 1, `raw/tenant=t1/property=${s.propertyId}/`);
+        const before = [...earlier.get(s.propertyId)!];
+        earlier.get(s.propertyId)!.push(...newKeys);
+        requests.push({ settings: s, newKeys, earlierKeys: async () => before, cycleId: String(i + 1).padStart(4, '0') });
+      }
+      const r = await engine.cycleMany(requests);
+      r.forEach((x, j) => x.partitions.forEach((p) => current.get(props[j].propertyId)!.set(`${p.table}/${p.date}`, p)));
+      results.push(r);
+    }
+    await engine.close();
+    // some cycles rebuilt a property (alone), others ran all three in one batch
+    expect(results.some((r) => r[0].rebuiltFrom !== null)).toBe(true);
+    expect(results.some((r) => r.every((x) => x.rebuiltFrom === null))).toBe(true);
+
+    for (const s of props) {
+      const all = data.get(s.propertyId)!;
+      const bigStore = new FolderObjectStore(join(dir, `batch-big-${s.propertyId}`));
+      await writeSlice(bigStore, all, 0);
+      const dates = datesBetween(localDate(all[0].received_at - 3 * HOUR, s.timeZone), localDate(all[all.length - 1].received_at, s.timeZone));
+      const big = new DuckDbTransformEngine(bigStore, { tempDir: dir, threads: 2 });
+      const whole = await big.transform({ settings: s, dates });
+      await big.close();
+      const a = await loadTables(bigStore, `big_${s.propertyId}`, new Map(whole.partitions.map((p) => [`${p.table}/${p.date}`, p])));
+      const b = await loadTables(store, `batch_${s.propertyId}`, current.get(s.propertyId)!);
+      for (const table of TRANSFORMED_TABLE_NAMES) {
+        expect(await rows(`SELECT * FROM (FROM ${a[table]} EXCEPT ALL FROM ${b[table]}) LIMIT 3`), `${s.propertyId} ${table} only in its own run`).toEqual([]);
+        expect(await rows(`SELECT * FROM (FROM ${b[table]} EXCEPT ALL FROM ${a[table]}) LIMIT 3`), `${s.propertyId} ${table} only in the batch`).toEqual([]);
+        expect(Number((await rows(`SELECT count(*) AS n FROM ${b[table]}`))[0].n)).toBeGreaterThan(0);
+      }
+    }
+  }, 300_000);
 
   it('append a file per cycle to a day partition without touching earlier ones; compaction merges them, idempotently', async () => {
     const store = new FolderObjectStore(join(dir, 'compact'));
@@ -276,5 +331,53 @@ describe('incremental cycles', () => {
     const t = await loadTables(store, 'twice', current);
     expect(await rows(`SELECT count(*) - count(DISTINCT event_id) AS extra FROM ${t.events}`)).toEqual([{ extra: '0' }]);
     expect(await rows(`SELECT count(*) - count(DISTINCT session_key) AS extra FROM ${t.sessions}`)).toEqual([{ extra: '0' }]);
+  }, 60_000);
+
+  it('moves a state written in the earlier per-property layout into the shared objects, carrying its open session on', async () => {
+    const t0 = startOfLocalDate('2024-07-01', ZONE) + 10 * HOUR;
+    const base = [
+      ...generatedRawEvents({ tenantId: 't1', propertyId: 'p1' }, { seed: 2, startDate: '2024-07-01', days: 1, timeZone: ZONE, visitorsPerDay: 3 }),
+    ][0];
+    const mk = (i: number, t: number): RawEvent =>
+      ({ ...base, event_id: `m-${i}`, client_id: 'mover', session_id: null, client_ts: null, received_at: t, params: {} }) as RawEvent;
+    const runs: Record<string, Record<TransformedTable, string>> = {};
+    for (const mode of ['shared', 'legacy']) {
+      const store = new FolderObjectStore(join(dir, `legacy-${mode}`));
+      const engine = new DuckDbTransformEngine(store, { tempDir: dir, threads: 2, lateAllowanceMs: 0 });
+      const first = await writeSlice(store, [mk(1, t0), mk(2, t0 + 5 * MIN)], 1);
+      const current = new Map<string, WrittenPartition>();
+      for (const p of (await engine.cycle({ settings, newKeys: first, earlierKeys: async () => [], cycleId: '0001' })).partitions)
+        current.set(`${p.table}/${p.date}`, p);
+      if (mode === 'legacy') {
+        // the state as the earlier version wrote it: per property, the carry as gzip NDJSON, key tables without ids
+        const shared = (k: string) => store.locate(`state/transform/shared/${k}`);
+        const legacy = (k: string) => store.locate(`state/transform/tenant=t1/property=p1/${k}`);
+        const state = JSON.parse((await store.get('state/transform/shared/state.json'))!.toString('utf8')).properties['t1/p1'];
+        expect(state.openDates.events).toEqual(['2024-07-01']);
+        await store.put('state/transform/tenant=t1/property=p1/state.json', Buffer.from(JSON.stringify(state)));
+        await conn.run(`COPY (FROM read_parquet('${shared('carry.parquet')}')) TO '${legacy('carry.ndjson.gz')}' (FORMAT json, COMPRESSION gzip)`);
+        expect(await rows(`SELECT count(*) AS n FROM read_json('${legacy('carry.ndjson.gz')}')`)).toEqual([{ n: '2' }]);
+        await conn.run(`COPY (SELECT session_key, end_ms FROM read_parquet('${shared('closed_sessions.parquet')}')) TO '${legacy('closed_sessions.parquet')}'`);
+        await conn.run(
+          `COPY (SELECT client_id, user_id, local_date FROM read_parquet('${shared('closed_identities.parquet')}')) TO '${legacy('closed_identities.parquet')}'`,
+        );
+        await store.delete(['state.json', 'carry.parquet', 'closed_sessions.parquet', 'closed_identities.parquet'].map((k) => `state/transform/shared/${k}`));
+      }
+      // the session goes on in the next cycle, and a later visit closes it
+      const second = await writeSlice(store, [mk(3, t0 + 12 * MIN), { ...mk(4, t0 + 3 * HOUR), client_id: 'later' }], 2);
+      const r = await engine.cycle({ settings, newKeys: second, earlierKeys: async () => first, cycleId: '0002' });
+      await engine.close();
+      expect(r.rebuiltFrom).toBeNull();
+      for (const p of r.partitions) current.set(`${p.table}/${p.date}`, p);
+      runs[mode] = await loadTables(store, `moved_${mode}`, current);
+      expect((await store.list('state/transform/tenant=')).map((o) => o.key)).toEqual([]);
+      expect(await rows(`SELECT events, session_key FROM ${runs[mode].sessions} WHERE client_id = 'mover'`)).toEqual([
+        { events: 3, session_key: `mover:${t0}` },
+      ]);
+    }
+    for (const table of TRANSFORMED_TABLE_NAMES) {
+      expect(await rows(`SELECT * FROM (FROM ${runs.shared[table]} EXCEPT ALL FROM ${runs.legacy[table]}) LIMIT 3`)).toEqual([]);
+      expect(await rows(`SELECT * FROM (FROM ${runs.legacy[table]} EXCEPT ALL FROM ${runs.shared[table]}) LIMIT 3`)).toEqual([]);
+    }
   }, 60_000);
 });

@@ -1,264 +1,293 @@
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { IDENTITY_LINK_EVENT } from '../../domain/identity-link.js';
 import type { PropertySettings } from '../../domain/property-settings.js';
 import { addDays, datesBetween, localDate, startOfLocalDate } from '../../domain/time-zone.js';
-import { TRANSFORMED_TABLE_NAMES, TRANSFORMED_TABLES, type TransformedTable } from '../../domain/transformed-schema.js';
-import type { ObjectStore } from '../object-store/object-store.port.js';
-import type { CycleRequest, CycleResult, WrittenPartition } from './transform-engine.port.js';
-import { RAW_FIELDS, copyRows, readRawJson, sqlString } from './transform.sql.js';
+import { TRANSFORMED_TABLES, type TransformedTable } from '../../domain/transformed-schema.js';
+import { writeOutputs } from './cycle-outputs.js';
+import { type CycleState, count, inParallel, list, loadStates, partitionPrefix, propertyKey, saveStates, type StoreAccess } from './cycle-state.js';
+import { ATTRIBUTION_PARAMS } from './enrichment-dims.js';
+import { propertyParams } from './raw-window.js';
+import type { CycleRequest, CycleResult } from './transform-engine.port.js';
+import { duckdbTransformDialect } from './transform-dialect.js';
+import { copyRows, num, RAW_FIELDS, readRawJson, sqlString, type TransformParams, typed } from './transform.sql.js';
+
+export { partitionPrefix, stateKey } from './cycle-state.js';
+export type { CycleState } from './cycle-state.js';
 
 /**
- * One incremental cycle on DuckDB (README: "Incremental cycles"). Input: the raw objects archived
- * since the last cycle plus the carried state (the raw records of the sessions still open, as one
- * object); output: rows of the sessions this cycle touched, closed ones appended as a new file
- * per day partition (`c-<cycle>.parquet`), open ones in `open.parquet` (replaced each cycle), and
- * the new state. A late event (before the last cut), a duplicate of an event already written or a
- * client session id of a closed session makes the cycle a rebuild: every date from the day before
- * the earliest such event is re-transformed whole, with the earlier raw objects as context.
+ * Incremental cycles on DuckDB (README: "Incremental cycles"), for a batch of properties in one
+ * run. Input: the raw objects archived since each property's last cycle plus the carried state
+ * (the raw records of the sessions still open); output: rows of the sessions this cycle touched,
+ * closed ones appended as a new file per day partition (`c-<cycle>.parquet`), open ones in
+ * `open.parquet` (replaced each cycle), and the new state. The statements run once over the
+ * whole batch, each property's settings joined in as data.
+ *
+ * A late event (before the last cut), an earlier copy of an event already written or a client
+ * session id of a closed session makes the property's cycle a rebuild: every date from the day
+ * before the earliest such event is re-transformed whole, with the earlier raw objects as context.
+ * A rebuild runs for one property alone: in a batch, such a property is left out and returned in
+ * `deferred`, for the caller to run by itself.
  */
 
 const MAX_MS = Number.MAX_SAFE_INTEGER;
 const DAY_MS = 86_400_000;
 /** Closed session keys are remembered this long after the cut, to catch a client session id reused late. */
 const CLOSED_KEY_KEEP_MS = 2 * DAY_MS;
+const EVENT_MS = 'coalesce(client_ts, received_at)';
 
-export interface CycleState {
-  /** Events before this instant are late: their sessions may be closed. */
-  cutMs: number | null;
-  /** Local dates holding an `open.parquet`, per table. */
-  openDates: Record<TransformedTable, string[]>;
-}
-
-export interface CycleContext {
-  store: ObjectStore;
-  conn: DuckDBConnection;
-  stage: string;
+export interface CycleContext extends StoreAccess {
   /** A record received at t may have an event time down to t - lateAllowanceMs without being late. */
   lateAllowanceMs: number;
-  readablePaths(keys: string[]): Promise<string[]>;
-  /** Runs the shared statements over `raw` (transform.sql.ts) for [startMs, endMs). */
-  runStatements(settings: PropertySettings, startMs: number, endMs: number, spanMs: [number, number]): Promise<void>;
+  /** Runs the shared statements over `raw` (transform.sql.ts). */
+  runStatements(params: TransformParams): Promise<void>;
 }
 
-export function stateKey(s: PropertySettings, name: string): string {
-  return `state/transform/tenant=${s.tenantId}/property=${s.propertyId}/${name}`;
-}
-
-export function partitionPrefix(table: TransformedTable, s: PropertySettings, date: string): string {
-  return `transformed/${table}/tenant=${s.tenantId}/property=${s.propertyId}/dt=${date}/`;
+export interface BatchResult {
+  results: Map<string, CycleResult>;
+  /** Properties whose cycle must rebuild: run each alone. */
+  deferred: CycleRequest[];
 }
 
 export async function runCycle(ctx: CycleContext, req: CycleRequest): Promise<CycleResult> {
-  const { conn, store, settings: s } = { ...ctx, settings: req.settings };
-  const state = await loadState(store, s);
-  const timeoutMs = s.sessionTimeoutMinutes * 60_000;
-  const own = `tenant_id = ${sqlString(s.tenantId)} AND property_id = ${sqlString(s.propertyId)}`;
-  const eventMs = 'coalesce(client_ts, received_at)';
+  const r = await runCycles(ctx, [req]);
+  return r.results.get(propertyKey(req.settings))!;
+}
 
-  // the new records and the carried ones, apart until the late check is done
+export async function runCycles(ctx: CycleContext, reqs: readonly CycleRequest[]): Promise<BatchResult> {
+  const { conn } = ctx;
+  const single = reqs.length === 1;
+  const props = reqs.map((r) => r.settings);
+  const loaded = await loadStates(ctx, props);
+  const { states } = loaded;
+  const stateOf = (s: PropertySettings) => states.get(propertyKey(s))!;
+
+  // the batch's properties as data: the previous cut and session timeout of each
   const fields = RAW_FIELDS.map(([n, t]) => `${n} ${t}`).join(', ');
+  await conn.run(`CREATE OR REPLACE TEMP TABLE cyc AS ${cycTable(props, states)}`);
+  // the new records and the carried ones, apart until the late check is done
   await conn.run(`CREATE OR REPLACE TEMP TABLE new_raw (${fields})`);
-  await insertJson(conn, 'new_raw', await ctx.readablePaths(req.newKeys));
+  await insertJson(conn, 'new_raw', await ctx.readablePaths(reqs.flatMap((r) => r.newKeys)), ownRow);
   await conn.run(`CREATE OR REPLACE TEMP TABLE carry_raw (${fields})`);
-  const carryKey = stateKey(s, 'carry.ndjson.gz');
-  await insertJson(conn, 'carry_raw', (await store.list(carryKey)).length ? await ctx.readablePaths([carryKey]) : []);
-  const rawRead = await scalar(conn, 'SELECT count(*) FROM new_raw');
-  await loadKeys(ctx, s);
+  await conn.run(`INSERT INTO carry_raw SELECT * FROM shared_carry WHERE ${ownRow}`);
+  const rawRead = await perProperty(conn, `SELECT tenant_id, property_id, count(*) FROM new_raw GROUP BY ALL`);
 
   // a later copy of an event already written is dropped (counted once); an earlier one, an event
   // before the last cut or a client session id of a closed session are late: they make a rebuild
-  let lateMs = req.rebuildFrom ? startOfLocalDate(req.rebuildFrom, s.timeZone) + DAY_MS : null;
-  let late = 0;
-  let duplicates = 0;
-  if (rawRead > 0 && state.cutMs !== null) {
-    const d = await dropWrittenCopies(ctx, s);
-    duplicates = d.dropped;
-    late = d.late;
-    if (d.lateMs !== null) lateMs = Math.min(lateMs ?? MAX_MS, d.lateMs);
+  const lateMs = new Map<string, number>();
+  const minLate = (k: string, ms: number) => lateMs.set(k, Math.min(lateMs.get(k) ?? MAX_MS, ms));
+  for (const r of reqs) if (r.rebuildFrom) minLate(propertyKey(r.settings), startOfLocalDate(r.rebuildFrom, r.settings.timeZone) + DAY_MS);
+  const copies = await dropWrittenCopies(
+    ctx,
+    props.filter((s) => stateOf(s).cutMs !== null && rawRead.has(propertyKey(s))),
+  );
+  const late = new Map<string, number>();
+  const addLate = (k: string, n: number) => late.set(k, (late.get(k) ?? 0) + n);
+  for (const [k, c] of copies) {
+    addLate(k, c.late);
+    if (c.lateMs !== null) minLate(k, c.lateMs);
+  }
+  const lateRows = await conn.runAndReadAll(`
+    SELECT n.tenant_id, n.property_id, count(*), min(${EVENT_MS}) FROM new_raw n JOIN cyc c USING (tenant_id, property_id)
+    WHERE c.prev_cut_ms IS NOT NULL AND (${EVENT_MS} < c.prev_cut_ms
+      OR (n.session_id IS NOT NULL AND EXISTS (SELECT 1 FROM closed_sessions k WHERE k.tenant_id = n.tenant_id AND k.property_id = n.property_id
+        AND k.session_key = coalesce(n.client_id, n.user_id, n.event_id) || ':' || n.session_id)))
+    GROUP BY ALL`);
+  for (const [t, p, n, ms] of lateRows.getRows()) {
+    addLate(`${t}/${p}`, Number(n));
+    minLate(`${t}/${p}`, Number(ms));
   }
 
-  if (state.cutMs !== null && rawRead > 0) {
-    const r = await row(
-      conn,
-      `
-      SELECT count(*), min(${eventMs}) FROM new_raw
-      WHERE ${own} AND (${eventMs} < ${state.cutMs}
-        OR (session_id IS NOT NULL AND coalesce(client_id, user_id, event_id) || ':' || session_id IN (SELECT session_key FROM closed_sessions)))`,
-    );
-    late += Number(r[0]);
-    if (r[1] !== null) lateMs = Math.min(lateMs ?? MAX_MS, Number(r[1]));
+  // a rebuild runs alone; in a batch the late properties are left for the caller
+  const deferred = single ? [] : reqs.filter((r) => lateMs.has(propertyKey(r.settings)));
+  const batch = reqs.filter((r) => !deferred.includes(r));
+  if (deferred.length) {
+    await conn.run(`DELETE FROM cyc WHERE tenant_id || '/' || property_id IN (${deferred.map((r) => sqlString(propertyKey(r.settings))).join(', ')})`);
+    for (const t of ['new_raw', 'carry_raw']) await conn.run(`DELETE FROM ${t} WHERE NOT ${ownRow}`);
   }
+
   // raw = [context | new | carry] by rowid; rows from `freshFrom` on are new or carried. A rebuild
-  // re-transforms every date from `from` on, reading the earlier objects from the day before as context.
-  const from = lateMs === null ? null : addDays(localDate(lateMs, s.timeZone), -1);
-  const startMs = from === null ? 0 : startOfLocalDate(addDays(from, -1), s.timeZone);
+  // (single property) re-transforms every date from `from` on, reading the earlier objects from the day before as context.
+  const rebuildMs = single ? (lateMs.get(propertyKey(props[0])) ?? null) : null;
+  const from = rebuildMs === null ? null : addDays(localDate(rebuildMs, props[0].timeZone), -1);
+  const startMs = from === null ? 0 : startOfLocalDate(addDays(from, -1), props[0].timeZone);
   await conn.run(`CREATE OR REPLACE TEMP TABLE raw (${fields})`);
   if (from !== null) {
     // the carried copy is the one kept among the copies read before
-    await insertJson(conn, 'raw', await ctx.readablePaths(await req.earlierKeys(startMs, MAX_MS)), 'event_id NOT IN (SELECT event_id FROM carry_raw)');
+    const context = await ctx.readablePaths(await reqs[0].earlierKeys(startMs, MAX_MS));
+    await insertJson(conn, 'raw', context, `${ownRow} AND event_id NOT IN (SELECT event_id FROM carry_raw)`);
   }
-  const freshFrom = await scalar(conn, 'SELECT count(*) FROM raw');
+  const freshFrom = await count(conn, 'SELECT count(*) FROM raw');
   await conn.run('INSERT INTO raw SELECT * FROM new_raw');
   await conn.run('INSERT INTO raw SELECT * FROM carry_raw');
 
-  const span = await row(conn, `SELECT min(${eventMs}), max(${eventMs}), max(received_at) FROM raw WHERE ${own}`);
-  if (span[0] === null) {
-    await saveState(ctx, s, state);
-    return { partitions: [], rawRead, eventsWritten: 0, rebuiltFrom: from, late, duplicates };
-  }
-  await ctx.runStatements(s, startMs, MAX_MS, [Number(span[0]), Number(span[1])]);
+  // each property's event-time span and new cut; properties without rows keep their state
+  const spans = await conn.runAndReadAll(`
+    SELECT tenant_id, property_id, min(${EVENT_MS}), max(${EVENT_MS}), max(received_at) FROM raw GROUP BY ALL`);
+  const spanOf = new Map(spans.getRows().map(([t, p, lo, hi, rec]) => [`${t}/${p}`, [Number(lo), Number(hi), Number(rec)] as const]));
+  const active = batch.map((r) => r.settings).filter((s) => spanOf.has(propertyKey(s)));
+  const results = new Map<string, CycleResult>();
+  const empty = (s: PropertySettings): CycleResult => ({
+    partitions: [],
+    rawRead: rawRead.get(propertyKey(s)) ?? 0,
+    eventsWritten: 0,
+    rebuiltFrom: single ? from : null,
+    late: late.get(propertyKey(s)) ?? 0,
+    duplicates: copies.get(propertyKey(s))?.dropped ?? 0,
+  });
+  for (const r of batch) results.set(propertyKey(r.settings), empty(r.settings));
+  if (!active.length) return { results, deferred };
 
-  const maxReceived = Number(span[2]);
-  const cutMs = Math.max(state.cutMs ?? -MAX_MS, maxReceived - ctx.lateAllowanceMs);
-  const fromDate = from === null ? '9999-12-31' : from;
+  const newStates = new Map<string, CycleState>();
+  for (const s of active) {
+    const prev = stateOf(s).cutMs;
+    const cutMs = Math.max(prev ?? -MAX_MS, spanOf.get(propertyKey(s))![2] - ctx.lateAllowanceMs);
+    newStates.set(propertyKey(s), { cutMs, openDates: stateOf(s).openDates });
+  }
+  await conn.run(`
+    CREATE OR REPLACE TEMP TABLE cyc AS SELECT c.*, n.cut_ms FROM cyc c JOIN (${typed(
+      duckdbTransformDialect,
+      ['tenant_id STRING', 'property_id STRING', 'cut_ms BIGINT'],
+      active.map((s) => [sqlString(s.tenantId), sqlString(s.propertyId), num(newStates.get(propertyKey(s))!.cutMs!)]),
+    )}) n USING (tenant_id, property_id)`);
+  await ctx.runStatements({
+    properties: active.map((s) => {
+      const [lo, hi] = spanOf.get(propertyKey(s))!;
+      return propertyParams(s, { startMs, endMs: MAX_MS }, [lo, hi + 1]);
+    }),
+    attributionParams: ATTRIBUTION_PARAMS,
+  });
+
+  const fromDate = sqlString(from ?? '9999-12-31');
   // sessions of this run: open (may still grow), written (fresh, or dated in the rebuilt range)
   await conn.run(`
     CREATE OR REPLACE TEMP TABLE run_sessions AS
-    SELECT session_key, max(event_ms) >= ${cutMs - timeoutMs} AS open, bool_or(rid >= ${freshFrom}) AS fresh,
-      max(event_ms) AS end_ms
-    FROM facts GROUP BY session_key`);
-  await conn.run(`
-    CREATE OR REPLACE TEMP VIEW out_events AS
-    SELECT o.*, s.open FROM events_out o JOIN run_sessions s USING (session_key)
-    WHERE s.fresh OR o.local_date >= DATE ${sqlString(fromDate)}`);
-  await conn.run(`
-    CREATE OR REPLACE TEMP VIEW out_sessions AS
-    SELECT o.*, s.open FROM sessions_out o JOIN run_sessions s USING (session_key)
-    WHERE s.fresh OR o.local_date >= DATE ${sqlString(fromDate)}`);
+    SELECT f.tenant_id, f.property_id, f.session_key, max(f.event_ms) >= any_value(c.cut_ms) - any_value(c.timeout_ms) AS open,
+      bool_or(f.rid >= ${freshFrom}) AS fresh, max(f.event_ms) AS end_ms
+    FROM facts f JOIN cyc c USING (tenant_id, property_id) GROUP BY f.tenant_id, f.property_id, f.session_key`);
+  for (const [view, table] of [
+    ['out_events', 'events_out'],
+    ['out_sessions', 'sessions_out'],
+  ]) {
+    await conn.run(`
+      CREATE OR REPLACE TEMP VIEW ${view} AS
+      SELECT o.*, s.open FROM ${table} o JOIN run_sessions s USING (tenant_id, property_id, session_key)
+      WHERE s.fresh OR o.local_date >= DATE ${fromDate}`);
+  }
   await conn.run(`
     CREATE OR REPLACE TEMP VIEW out_identities AS
-    SELECT o.*, o.linked_ms >= ${cutMs} AS open, e.rid AS rid FROM identities_out o JOIN ev e USING (event_id)
-    WHERE (e.rid >= ${freshFrom} OR o.local_date >= DATE ${sqlString(fromDate)})
-      AND NOT EXISTS (SELECT 1 FROM closed_identities c WHERE c.client_id = o.client_id AND c.user_id = o.user_id
-        AND c.local_date = o.local_date AND c.local_date < DATE ${sqlString(fromDate)})`);
+    SELECT o.*, o.linked_ms >= c.cut_ms AS open, e.rid AS rid
+    FROM identities_out o JOIN ev e USING (event_id) JOIN cyc c ON c.tenant_id = o.tenant_id AND c.property_id = o.property_id
+    WHERE e.tenant_id = o.tenant_id AND e.property_id = o.property_id
+      AND (e.rid >= ${freshFrom} OR o.local_date >= DATE ${fromDate})
+      AND NOT EXISTS (SELECT 1 FROM closed_identities k WHERE k.tenant_id = o.tenant_id AND k.property_id = o.property_id
+        AND k.client_id = o.client_id AND k.user_id = o.user_id AND k.local_date = o.local_date AND k.local_date < DATE ${fromDate})`);
 
-  const written = await writeOutputs(ctx, s, req.cycleId, state, from);
+  const written = await writeOutputs(ctx, active, batch[0].cycleId, states, from);
+  // closed keys of the properties that ran: the recent ones plus this run's (the others' are saved as they were)
   await conn.run(`
-    CREATE OR REPLACE TEMP TABLE closed_sessions AS
-    SELECT session_key, end_ms FROM closed_sessions WHERE end_ms >= ${cutMs - CLOSED_KEY_KEEP_MS}
-    UNION SELECT session_key, end_ms FROM run_sessions WHERE NOT open AND end_ms >= ${cutMs - CLOSED_KEY_KEEP_MS}`);
-  const keepDate = addDays(localDate(cutMs, s.timeZone), -1);
+    CREATE OR REPLACE TEMP TABLE new_closed_sessions AS
+    SELECT k.tenant_id, k.property_id, k.session_key, k.end_ms FROM closed_sessions k JOIN cyc c USING (tenant_id, property_id)
+    WHERE k.end_ms >= c.cut_ms - ${CLOSED_KEY_KEEP_MS}
+    UNION SELECT s.tenant_id, s.property_id, s.session_key, s.end_ms FROM run_sessions s JOIN cyc c USING (tenant_id, property_id)
+    WHERE NOT s.open AND s.end_ms >= c.cut_ms - ${CLOSED_KEY_KEEP_MS}`);
+  const keepDates = typed(
+    duckdbTransformDialect,
+    ['tenant_id STRING', 'property_id STRING', 'keep_date DATE'],
+    active.map((s) => [
+      sqlString(s.tenantId),
+      sqlString(s.propertyId),
+      `DATE ${sqlString(addDays(localDate(newStates.get(propertyKey(s))!.cutMs!, s.timeZone), -1))}`,
+    ]),
+  );
   await conn.run(`
-    CREATE OR REPLACE TEMP TABLE closed_identities AS
-    SELECT client_id, user_id, local_date FROM closed_identities
-    WHERE local_date >= DATE ${sqlString(keepDate)} AND local_date < DATE ${sqlString(fromDate)}
-    UNION SELECT client_id, user_id, local_date FROM out_identities WHERE NOT open AND local_date >= DATE ${sqlString(keepDate)}`);
+    CREATE OR REPLACE TEMP TABLE new_closed_identities AS
+    SELECT k.tenant_id, k.property_id, k.client_id, k.user_id, k.local_date FROM closed_identities k JOIN (${keepDates}) d USING (tenant_id, property_id)
+    WHERE k.local_date >= d.keep_date AND k.local_date < DATE ${fromDate}
+    UNION SELECT o.tenant_id, o.property_id, o.client_id, o.user_id, o.local_date FROM out_identities o JOIN (${keepDates}) d USING (tenant_id, property_id)
+    WHERE NOT o.open AND o.local_date >= d.keep_date`);
   // carried: every record of an open session, and the record behind each open identity row
   await conn.run(`
     CREATE OR REPLACE TEMP TABLE carry AS
     SELECT ${RAW_FIELDS.map(([n]) => `r.${n}`).join(', ')} FROM raw r
-    WHERE r.rowid IN (SELECT f.rid FROM facts f JOIN run_sessions s USING (session_key) WHERE s.open)
+    WHERE r.rowid IN (SELECT f.rid FROM facts f JOIN run_sessions s USING (tenant_id, property_id, session_key) WHERE s.open)
        OR r.rowid IN (SELECT rid FROM out_identities WHERE open)
     ORDER BY r.rowid`);
-  await saveState(ctx, s, { cutMs, openDates: written.openDates });
-  const eventsWritten = written.partitions.filter((p) => p.table === 'events').reduce((n, p) => n + p.rows, 0);
-  return { partitions: written.partitions, rawRead, eventsWritten, rebuiltFrom: from, late, duplicates };
+  for (const s of active) newStates.get(propertyKey(s))!.openDates = written.get(propertyKey(s))!.openDates;
+  await saveStates(ctx, loaded, newStates);
+  for (const s of active) {
+    const partitions = written.get(propertyKey(s))!.partitions;
+    const eventsWritten = partitions.filter((p) => p.table === 'events').reduce((n, p) => n + p.rows, 0);
+    results.set(propertyKey(s), { ...empty(s), partitions, eventsWritten });
+  }
+  return { results, deferred };
 }
 
+/** The batch's properties (ids, previous cut, session timeout), as a literal table. */
+function cycTable(props: readonly PropertySettings[], states: Map<string, CycleState>): string {
+  return typed(
+    duckdbTransformDialect,
+    ['tenant_id STRING', 'property_id STRING', 'prev_cut_ms BIGINT', 'timeout_ms BIGINT'],
+    props.map((s) => {
+      const cut = states.get(propertyKey(s))?.cutMs ?? null;
+      return [sqlString(s.tenantId), sqlString(s.propertyId), cut === null ? 'NULL' : num(cut), num(s.sessionTimeoutMinutes * 60_000)];
+    }),
+  );
+}
+
+/** A record of a property in `cyc` (raw objects may hold other properties' records). */
+const ownRow = `(tenant_id, property_id) IN (SELECT (tenant_id, property_id) FROM cyc)`;
+
 /**
- * New records with the id of an event already written in a closed file: a later copy loses (it
- * is dropped, so it counts once); an earlier or simultaneous one makes the cycle a rebuild.
+ * New records with the id of an event already written in a closed file of their property: a
+ * later copy loses (it is dropped, so it counts once); an earlier or simultaneous one makes the
+ * property's cycle a rebuild. Reads the `event_id` columns of the closed files of the new
+ * records' dates ±1 day.
  */
-async function dropWrittenCopies(ctx: CycleContext, s: PropertySettings): Promise<{ dropped: number; late: number; lateMs: number | null }> {
+async function dropWrittenCopies(
+  ctx: CycleContext,
+  props: readonly PropertySettings[],
+): Promise<Map<string, { dropped: number; late: number; lateMs: number | null }>> {
   const { conn, store } = ctx;
-  const span = await row(conn, `SELECT min(coalesce(client_ts, received_at)), max(coalesce(client_ts, received_at)) FROM new_raw`);
-  if (span[0] === null) return { dropped: 0, late: 0, lateMs: null };
-  const dates = datesBetween(addDays(localDate(Number(span[0]), s.timeZone), -1), addDays(localDate(Number(span[1]), s.timeZone), 1));
-  const closedFiles = async (table: TransformedTable) => {
-    const keys: string[] = [];
-    for (const d of dates) {
-      for (const o of await store.list(partitionPrefix(table, s, d))) if (o.key.endsWith('.parquet') && !o.key.endsWith('/open.parquet')) keys.push(o.key);
+  const out = new Map<string, { dropped: number; late: number; lateMs: number | null }>();
+  if (!props.length) return out;
+  const spans = await perPropertyRows(conn, `SELECT tenant_id, property_id, min(${EVENT_MS}), max(${EVENT_MS}) FROM new_raw GROUP BY ALL`);
+  const files = { events: [] as string[], identities: [] as string[] };
+  await inParallel(props, async (s) => {
+    const span = spans.get(propertyKey(s));
+    if (!span) return;
+    const dates = datesBetween(addDays(localDate(Number(span[0]), s.timeZone), -1), addDays(localDate(Number(span[1]), s.timeZone), 1));
+    for (const table of ['events', 'identities'] as const) {
+      const keys: string[] = [];
+      for (const d of dates) {
+        for (const o of await store.list(partitionPrefix(table, s, d))) if (o.key.endsWith('.parquet') && !o.key.endsWith('/open.parquet')) keys.push(o.key);
+      }
+      files[table].push(...(await ctx.readablePaths(keys)));
     }
-    return ctx.readablePaths(keys);
-  };
-  const events = await closedFiles('events');
-  const identities = await closedFiles('identities');
-  const list = (paths: string[]) => `[${paths.map(sqlString).join(', ')}]`;
+  });
+  const source = (paths: string[], cols: string, none: string) =>
+    paths.length ? `(SELECT ${cols} FROM read_parquet(${list(paths)}))` : `(SELECT ${none} WHERE false)`;
+  const ids = 'NULL::VARCHAR AS tenant_id, NULL::VARCHAR AS property_id, NULL::VARCHAR AS event_id';
   await conn.run(`
     CREATE OR REPLACE TEMP TABLE written_copies AS
-    SELECT r.rowid AS rid, r.received_at > w.received_at AS loses, least(coalesce(r.client_ts, r.received_at), w.event_ms) AS event_ms
-    FROM new_raw r JOIN ${events.length ? `(SELECT event_id, received_at, event_ms FROM read_parquet(${list(events)}))` : '(SELECT NULL::VARCHAR AS event_id, NULL::BIGINT AS received_at, NULL::BIGINT AS event_ms WHERE false)'} w
-      USING (event_id)
+    SELECT r.rowid AS rid, r.tenant_id, r.property_id, r.received_at > w.received_at AS loses,
+      least(coalesce(r.client_ts, r.received_at), w.event_ms) AS event_ms
+    FROM new_raw r JOIN ${source(files.events, 'tenant_id, property_id, event_id, received_at, event_ms', `${ids}, NULL::BIGINT AS received_at, NULL::BIGINT AS event_ms`)} w
+      USING (tenant_id, property_id, event_id)
     UNION ALL
-    SELECT r.rowid, false, least(coalesce(r.client_ts, r.received_at), w.linked_ms)
-    FROM new_raw r JOIN ${identities.length ? `(SELECT event_id, linked_ms FROM read_parquet(${list(identities)}))` : '(SELECT NULL::VARCHAR AS event_id, NULL::BIGINT AS linked_ms WHERE false)'} w
-      USING (event_id)
+    SELECT r.rowid, r.tenant_id, r.property_id, false, least(coalesce(r.client_ts, r.received_at), w.linked_ms)
+    FROM new_raw r JOIN ${source(files.identities, 'tenant_id, property_id, event_id, linked_ms', `${ids}, NULL::BIGINT AS linked_ms`)} w
+      USING (tenant_id, property_id, event_id)
     WHERE r.name = ${sqlString(IDENTITY_LINK_EVENT)}`);
-  const r = await row(
-    conn,
-    `SELECT count(*) FILTER (WHERE loses), count(*) FILTER (WHERE NOT loses), min(event_ms) FILTER (WHERE NOT loses) FROM written_copies`,
-  );
+  const rows = await conn.runAndReadAll(`
+    SELECT tenant_id, property_id, count(*) FILTER (WHERE loses), count(*) FILTER (WHERE NOT loses), min(event_ms) FILTER (WHERE NOT loses)
+    FROM written_copies GROUP BY ALL`);
+  for (const [t, p, dropped, late, ms] of rows.getRows()) {
+    out.set(`${t}/${p}`, { dropped: Number(dropped), late: Number(late), lateMs: ms === null ? null : Number(ms) });
+  }
   await conn.run(`DELETE FROM new_raw WHERE rowid IN (SELECT rid FROM written_copies WHERE loses)`);
-  return { dropped: Number(r[0]), late: Number(r[1]), lateMs: r[2] === null ? null : Number(r[2]) };
-}
-
-/**
- * Writes closed rows as `c-<cycle>.parquet` and open rows as `open.parquet` per (table, date);
- * on a rebuild, removes every other file of the rebuilt dates; removes `open.parquet` where no
- * row is open any more. Returns each changed partition with its complete file list.
- */
-async function writeOutputs(
-  ctx: CycleContext,
-  s: PropertySettings,
-  cycleId: string,
-  state: CycleState,
-  from: string | null,
-): Promise<{ partitions: WrittenPartition[]; openDates: Record<TransformedTable, string[]> }> {
-  const { conn, store, stage } = ctx;
-  const views = { events: 'out_events', sessions: 'out_sessions', identities: 'out_identities' } as const;
-  const changed = new Map<string, { table: TransformedTable; date: string }>();
-  const openDates = { events: [], sessions: [], identities: [] } as Record<TransformedTable, string[]>;
-  const cycleFile = `c-${cycleId.replace(/[^A-Za-z0-9_-]/g, '_')}.parquet`;
-  for (const table of TRANSFORMED_TABLE_NAMES) {
-    const { columns, orderBy } = TRANSFORMED_TABLES[table];
-    const counts = await conn.runAndReadAll(`SELECT CAST(local_date AS VARCHAR), open, count(*) FROM ${views[table]} GROUP BY ALL`);
-    for (const [d, open] of counts.getRows()) {
-      const date = String(d);
-      const name = open ? 'open.parquet' : cycleFile;
-      const path = join(stage, `${table}-${date}-${name}`);
-      await conn.run(
-        copyRows({
-          table: views[table],
-          columns,
-          where: `local_date = DATE ${sqlString(date)} AND ${open ? '' : 'NOT '}open`,
-          orderBy: orderBy.join(', '),
-          path,
-        }),
-      );
-      await store.put(partitionPrefix(table, s, date) + name, await readFile(path));
-      await rm(path);
-      if (open) openDates[table].push(date);
-      changed.set(`${table}/${date}`, { table, date });
-    }
-    const keep = (date: string, key: string) => key.endsWith(`/${cycleFile}`) || (key.endsWith('/open.parquet') && openDates[table].includes(date));
-    // open files no longer open
-    for (const date of state.openDates[table] ?? []) {
-      if (openDates[table].includes(date)) continue;
-      await store.delete([partitionPrefix(table, s, date) + 'open.parquet']);
-      changed.set(`${table}/${date}`, { table, date });
-    }
-    if (from !== null) {
-      // a rebuild replaces the dates from `from` on whole
-      const base = `transformed/${table}/tenant=${s.tenantId}/property=${s.propertyId}/dt=`;
-      const stale: string[] = [];
-      for (const o of await store.list(base)) {
-        const date = o.key.slice(base.length, base.length + 10);
-        if (date < from || keep(date, o.key)) continue;
-        stale.push(o.key);
-        changed.set(`${table}/${date}`, { table, date });
-      }
-      await store.delete(stale);
-    }
-  }
-  const partitions: WrittenPartition[] = [];
-  for (const { table, date } of [...changed.values()].sort((a, b) => (a.date + a.table).localeCompare(b.date + b.table))) {
-    const keys = (await store.list(partitionPrefix(table, s, date))).map((o) => o.key).filter((k) => k.endsWith('.parquet'));
-    const rows = keys.length ? await scalar(conn, `SELECT count(*) FROM read_parquet([${(await ctx.readablePaths(keys)).map(sqlString).join(', ')}])`) : 0;
-    partitions.push({ table, date, keys, rows });
-  }
-  return { partitions, openDates };
+  return out;
 }
 
 /** The file a closed day's partition is compacted into. */
@@ -292,52 +321,8 @@ export async function compactPartition(
     await rm(path);
   }
   const [merged] = await ctx.readablePaths([target]);
-  const rows = await scalar(ctx.conn, `SELECT count(*) FROM read_parquet(${sqlString(merged)})`);
+  const rows = await count(ctx.conn, `SELECT count(*) FROM read_parquet(${sqlString(merged)})`);
   return { keys: [target], obsolete, rows };
-}
-
-async function loadState(store: ObjectStore, s: PropertySettings): Promise<CycleState> {
-  const body = await store.get(stateKey(s, 'state.json'));
-  if (!body) return { cutMs: null, openDates: { events: [], sessions: [], identities: [] } };
-  return JSON.parse(body.toString('utf8')) as CycleState;
-}
-
-/** The closed-session and closed-identity keys of the state, as tables (empty when none). */
-async function loadKeys(ctx: CycleContext, s: PropertySettings): Promise<void> {
-  const tables = {
-    closed_sessions: 'session_key VARCHAR, end_ms BIGINT',
-    closed_identities: 'client_id VARCHAR, user_id VARCHAR, local_date DATE',
-  } as const;
-  for (const [name, cols] of Object.entries(tables)) {
-    const key = stateKey(s, `${name}.parquet`);
-    if ((await ctx.store.list(key)).length) {
-      const [path] = await ctx.readablePaths([key]);
-      await ctx.conn.run(`CREATE OR REPLACE TEMP TABLE ${name} AS SELECT * FROM read_parquet(${sqlString(path)})`);
-    } else {
-      await ctx.conn.run(`CREATE OR REPLACE TEMP TABLE ${name} (${cols})`);
-    }
-  }
-}
-
-/** Writes the carried records and the key tables, then state.json last. */
-async function saveState(ctx: CycleContext, s: PropertySettings, state: CycleState): Promise<void> {
-  const { conn, store, stage } = ctx;
-  const hasCarry = (await scalar(conn, `SELECT count(*) FROM duckdb_tables() WHERE table_name = 'carry' AND temporary`)) > 0;
-  const carryPath = join(stage, 'carry.ndjson.gz');
-  if (hasCarry && (await scalar(conn, 'SELECT count(*) FROM carry')) > 0) {
-    await conn.run(`COPY carry TO ${sqlString(carryPath)} (FORMAT json, COMPRESSION gzip)`);
-    await store.put(stateKey(s, 'carry.ndjson.gz'), await readFile(carryPath));
-  } else if (hasCarry) {
-    await store.delete([stateKey(s, 'carry.ndjson.gz')]);
-  }
-  for (const name of ['closed_sessions', 'closed_identities']) {
-    const path = join(stage, `${name}.parquet`);
-    await conn.run(`COPY ${name} TO ${sqlString(path)} (FORMAT parquet)`);
-    await store.put(stateKey(s, `${name}.parquet`), await readFile(path));
-  }
-  const json = join(stage, 'state.json');
-  await writeFile(json, JSON.stringify(state));
-  await store.put(stateKey(s, 'state.json'), await readFile(json));
 }
 
 async function insertJson(conn: DuckDBConnection, table: string, paths: string[], where = 'true'): Promise<void> {
@@ -345,10 +330,10 @@ async function insertJson(conn: DuckDBConnection, table: string, paths: string[]
   await conn.run(`INSERT INTO ${table} ${readRawJson(paths, where)}`);
 }
 
-async function row(conn: DuckDBConnection, query: string): Promise<unknown[]> {
-  return (await conn.runAndReadAll(query)).getRows()[0];
+async function perPropertyRows(conn: DuckDBConnection, query: string): Promise<Map<string, unknown[]>> {
+  return new Map((await conn.runAndReadAll(query)).getRows().map(([t, p, ...rest]) => [`${t}/${p}`, rest]));
 }
 
-async function scalar(conn: DuckDBConnection, query: string): Promise<number> {
-  return Number((await row(conn, query))[0]);
+async function perProperty(conn: DuckDBConnection, query: string): Promise<Map<string, number>> {
+  return new Map([...(await perPropertyRows(conn, query))].map(([k, [n]]) => [k, Number(n)]));
 }

@@ -6,10 +6,11 @@ import { checkTimeZone, listRawKeys, offsetSegments, transformParams, transformW
 import { duckdbTransformDialect } from './transform-dialect.js';
 import { transformedKey, TRANSFORMED_TABLE_NAMES, TRANSFORMED_TABLES, type TransformedTable } from '../../domain/transformed-schema.js';
 import type { ObjectStore } from '../object-store/object-store.port.js';
-import { compactPartition, runCycle } from './duckdb.transform-cycle.js';
+import { compactPartition, type CycleContext, runCycles } from './duckdb.transform-cycle.js';
+import { propertyKey } from './cycle-state.js';
 import type { PropertySettings } from '../../domain/property-settings.js';
 import type { CycleRequest, CycleResult, IncrementalTransformEngine, TransformRequest, TransformResult, WrittenPartition } from './transform-engine.port.js';
-import { ATTRIBUTION_PARAMS, createDimTable, enrichmentRows } from './enrichment-dims.js';
+import { ATTRIBUTION_PARAMS, createDimTable, enrichmentRows, rulesById } from './enrichment-dims.js';
 
 export { offsetSegments };
 import * as sql from './transform.sql.js';
@@ -32,7 +33,8 @@ type Cell = string | boolean | bigint | null;
 export class DuckDbTransformEngine implements IncrementalTransformEngine {
   private instance: Promise<DuckDBInstance> | null = null;
   private spillDir: string | null = null;
-  private running = new Map<string, Promise<unknown>>();
+  private running: Promise<unknown> = Promise.resolve();
+  private copies = 0;
 
   constructor(
     private readonly store: ObjectStore,
@@ -45,7 +47,9 @@ export class DuckDbTransformEngine implements IncrementalTransformEngine {
     if (!window) return { partitions: [], rawRead: 0, eventsWritten: 0 };
     const { dates } = window;
 
-    const total = 13 + TRANSFORMED_TABLE_NAMES.length * dates.length;
+    const params = transformParams(settings, window, ATTRIBUTION_PARAMS);
+    // listing, reading, each statement, each partition written
+    const total = 2 + sql.transformSteps(duckdbTransformDialect, params).length + TRANSFORMED_TABLE_NAMES.length * dates.length;
     let done = 0;
     const step = () => onProgress?.(++done, total);
 
@@ -59,7 +63,7 @@ export class DuckDbTransformEngine implements IncrementalTransformEngine {
       const rawRead = await count(conn, 'SELECT count(*) FROM raw');
       step();
 
-      await runStatements(conn, transformParams(settings, window, ATTRIBUTION_PARAMS), step);
+      await runStatements(conn, params, step);
 
       const partitions: WrittenPartition[] = [];
       const rowCounts = {
@@ -92,27 +96,42 @@ export class DuckDbTransformEngine implements IncrementalTransformEngine {
   }
 
   /** One incremental cycle: what arrived since the last one, plus the open sessions' state. */
-  cycle(request: CycleRequest): Promise<CycleResult> {
-    return this.serially(request.settings.propertyId, () => this.runCycle(request));
+  async cycle(request: CycleRequest): Promise<CycleResult> {
+    return (await this.cycleMany([request]))[0];
   }
 
-  private async runCycle(request: CycleRequest): Promise<CycleResult> {
-    checkTimeZone(request.settings.timeZone);
+  /**
+   * One cycle for many properties: one run of the statements over all of them (each property's
+   * settings joined in as data). A property whose cycle must rebuild (late events) then runs
+   * alone. Results in the requests' order.
+   */
+  cycleMany(requests: CycleRequest[]): Promise<CycleResult[]> {
+    for (const r of requests) checkTimeZone(r.settings.timeZone);
+    return this.serially(async () => {
+      const results = new Map<string, CycleResult>();
+      const next: CycleRequest[][] = requests.length ? [requests] : [];
+      while (next.length) {
+        const batch = next.shift()!;
+        const r = await this.withStage('tally-cycle-', (ctx) => runCycles(ctx, batch));
+        for (const [k, v] of r.results) results.set(k, v);
+        next.push(...r.deferred.map((d) => [d]));
+      }
+      return requests.map((r) => results.get(propertyKey(r.settings))!);
+    });
+  }
+
+  private async withStage<T>(prefix: string, fn: (ctx: CycleContext) => Promise<T>): Promise<T> {
     const conn = await (await this.db()).connect();
-    const stage = await mkdtemp(join(this.opts.tempDir ?? tmpdir(), 'tally-cycle-'));
+    const stage = await mkdtemp(join(this.opts.tempDir ?? tmpdir(), prefix));
     try {
-      return await runCycle(
-        {
-          store: this.store,
-          conn,
-          stage,
-          lateAllowanceMs: this.opts.lateAllowanceMs ?? DEFAULT_LATE_ALLOWANCE_MS,
-          readablePaths: (keys) => this.readablePaths(keys, stage),
-          runStatements: (settings, startMs, endMs, [minMs, maxMs]) =>
-            runStatements(conn, transformParams(settings, { startMs, endMs }, ATTRIBUTION_PARAMS, [minMs, maxMs + 1])),
-        },
-        request,
-      );
+      return await fn({
+        store: this.store,
+        conn,
+        stage,
+        lateAllowanceMs: this.opts.lateAllowanceMs ?? DEFAULT_LATE_ALLOWANCE_MS,
+        readablePaths: (keys) => this.readablePaths(keys, stage),
+        runStatements: (params) => runStatements(conn, params),
+      });
     } finally {
       conn.closeSync();
       await rm(stage, { recursive: true, force: true });
@@ -120,36 +139,17 @@ export class DuckDbTransformEngine implements IncrementalTransformEngine {
   }
 
   compact(settings: PropertySettings, table: TransformedTable, date: string): Promise<{ keys: string[]; obsolete: string[]; rows: number } | null> {
-    return this.serially(settings.propertyId, () => this.runCompact(settings, table, date));
+    return this.serially(() => this.withStage('tally-compact-', (ctx) => compactPartition(ctx, settings, table, date)));
   }
 
   /**
-   * One cycle or compaction of a property at a time in this process: a scheduled pipeline and a
-   * `jobs run` (or the transform and pipeline jobs) must not both read the same state.
+   * One cycle (of any batch of properties) or compaction at a time in this process: a scheduled
+   * pipeline and a `jobs run` (or the transform and pipeline jobs) must not both read the same state.
    */
-  private serially<T>(propertyId: string, fn: () => Promise<T>): Promise<T> {
-    const run = (this.running.get(propertyId) ?? Promise.resolve()).then(fn, fn);
-    const tail = run.catch(() => undefined);
-    this.running.set(propertyId, tail);
-    void tail.then(() => {
-      if (this.running.get(propertyId) === tail) this.running.delete(propertyId);
-    });
+  private serially<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.running.then(fn, fn);
+    this.running = run.catch(() => undefined);
     return run;
-  }
-
-  private async runCompact(
-    settings: PropertySettings,
-    table: TransformedTable,
-    date: string,
-  ): Promise<{ keys: string[]; obsolete: string[]; rows: number } | null> {
-    const conn = await (await this.db()).connect();
-    const stage = await mkdtemp(join(this.opts.tempDir ?? tmpdir(), 'tally-compact-'));
-    try {
-      return await compactPartition({ conn, store: this.store, stage, readablePaths: (keys) => this.readablePaths(keys, stage) }, settings, table, date);
-    } finally {
-      conn.closeSync();
-      await rm(stage, { recursive: true, force: true });
-    }
   }
 
   async close(): Promise<void> {
@@ -175,9 +175,6 @@ export class DuckDbTransformEngine implements IncrementalTransformEngine {
   }
 
   /** Local paths DuckDB can scan: the store's own when it is a folder, else downloaded copies. */
-  /** Names the copies fetched into a stage: unique across calls (one cycle reads several lists into one stage). */
-  private copies = 0;
-
   private async readablePaths(keys: string[], stage: string): Promise<string[]> {
     const paths: string[] = [];
     for (const key of keys) {
@@ -198,12 +195,14 @@ export class DuckDbTransformEngine implements IncrementalTransformEngine {
   }
 }
 
-/** Runs the shared transform statements (transform.sql.ts) over the table `raw`. */
+/** Runs the shared transform statements (transform.sql.ts) over the table `raw`, enriching with each property's rules. */
 async function runStatements(conn: DuckDBConnection, params: sql.TransformParams, step?: () => void): Promise<void> {
+  // the properties' own rules (bot patterns, channel group, internal traffic), compiled once per run
+  const rules = rulesById(params.properties);
   for (const s of sql.transformSteps(duckdbTransformDialect, params)) {
     if (s.kind === 'enrich') {
       await conn.run(createDimTable(s.dim));
-      await append(conn, `${s.dim}_dim`, enrichmentRows(s.dim, await strings(conn, s.keys)));
+      await append(conn, `${s.dim}_dim`, enrichmentRows(s.dim, await strings(conn, s.keys), rules));
     } else {
       await conn.run(`CREATE OR REPLACE TEMP ${s.materialize ? 'TABLE' : 'VIEW'} ${s.name} AS ${s.sql}`);
     }

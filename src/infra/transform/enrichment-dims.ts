@@ -3,10 +3,13 @@ import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import campaignParams from '../../domain/enrichment/data/campaign-params.json' with { type: 'json' };
 import { botVerdict } from '../../domain/enrichment/bot.js';
+import { compileChannelGroup, defaultChannelGroup, type ChannelGrouper } from '../../domain/enrichment/channel-group.js';
 import { attributeTraffic } from '../../domain/enrichment/traffic-source.js';
+import { customBotMatcher } from '../../domain/rules/bot-patterns.js';
+import { internalExclusion } from '../../domain/rules/internal-traffic.js';
 import { parsePageUrl } from '../../domain/enrichment/url.js';
 import { parseUserAgent } from '../../domain/enrichment/user-agent.js';
-import { sqlString } from './transform.sql.js';
+import { sqlString, type PropertyParams, type PropertyRuleSettings } from './transform.sql.js';
 
 /**
  * Enrichment shared as data: an engine that cannot run the JS enrichment (Spark) writes the
@@ -21,16 +24,59 @@ export const ATTRIBUTION_PARAMS: readonly string[] = [
 
 type Cell = string | boolean | null;
 
+/**
+ * A property's retroactive rules, compiled once per run: its own bot patterns, channel group and
+ * internal-traffic exclusion. They reach both engines as data: the dims are computed here, in JS,
+ * for DuckDB and for Spark alike (no rule is spelled in SQL, so no regex dialect can differ).
+ */
+export interface EnrichmentRules {
+  customBot: ((ua: string) => boolean) | null;
+  channelGroup: ChannelGrouper;
+  /** Null: no internal-traffic exclusion (no rule, or the filter inactive); the transform then has no `traffic` step. */
+  internal: ((ipTrunc: string | null, stamped: string | null) => boolean) | null;
+}
+
+export function enrichmentRules(settings: PropertyRuleSettings): EnrichmentRules {
+  return {
+    customBot: customBotMatcher(settings.botPatterns),
+    channelGroup: settings.channelRules ? compileChannelGroup(settings.channelRules) : defaultChannelGroup,
+    internal: internalExclusion(settings.internalTraffic),
+  };
+}
+
+/** Each rules id of a run's properties ('' the defaults) with its compiled rules. */
+export function rulesById(properties: readonly Pick<PropertyParams, 'rulesId' | 'rules'>[]): RulesById {
+  const out = new Map<string, EnrichmentRules>([['', NO_RULES]]);
+  for (const p of properties) if (p.rulesId !== '' && !out.has(p.rulesId)) out.set(p.rulesId, enrichmentRules(p.rules));
+  return out;
+}
+export type RulesById = ReadonlyMap<string, EnrichmentRules>;
+
+export const NO_RULES: EnrichmentRules = Object.freeze({ customBot: null, channelGroup: defaultChannelGroup, internal: null });
+
 interface Dim {
-  name: 'ua' | 'url' | 'attr';
+  name: 'ua' | 'url' | 'attr' | 'traffic';
+  /** The key columns, in the order of the enrich step's SELECT. */
+  keys: string;
   columns: readonly (readonly [string, 'VARCHAR' | 'BOOLEAN'])[];
-  rows: (key: (string | null)[]) => Cell[];
+  /** `key` starts with the rules id where the dim depends on the property's rules (`ua`, `attr`, `traffic`). */
+  rows: (key: (string | null)[], rules: EnrichmentRules) => Cell[];
+}
+
+/** The rules a key is computed under: its first column names them, for the dims keyed by rules. */
+function rulesOf(dim: Dim, key: (string | null)[], rules: RulesById): EnrichmentRules {
+  if (!dim.keys.startsWith('rules_id')) return NO_RULES;
+  const r = rules.get(key[0] ?? '');
+  if (r === undefined) throw new Error(`enrichment: no rules ${key[0]} in this run`);
+  return r;
 }
 
 const DIMS: readonly Dim[] = [
   {
     name: 'ua',
+    keys: 'rules_id, ua, ua_source',
     columns: [
+      ['rules_id', 'VARCHAR'],
       ['ua', 'VARCHAR'],
       ['ua_source', 'VARCHAR'],
       ['browser', 'VARCHAR'],
@@ -41,14 +87,15 @@ const DIMS: readonly Dim[] = [
       ['is_bot', 'BOOLEAN'],
       ['bot_reason', 'VARCHAR'],
     ],
-    rows: ([ua, source]) => {
+    rows: ([rulesId, ua, source], rules) => {
       const p = parseUserAgent(ua);
-      const bot = botVerdict(ua, (source ?? 'none') as 'payload' | 'request' | 'none');
-      return [ua, source, p.browser, p.browserVersion, p.os, p.osVersion, p.deviceCategory, bot.isBot, bot.reason];
+      const bot = botVerdict(ua, (source ?? 'none') as 'payload' | 'request' | 'none', rules.customBot);
+      return [rulesId, ua, source, p.browser, p.browserVersion, p.os, p.osVersion, p.deviceCategory, bot.isBot, bot.reason];
     },
   },
   {
     name: 'url',
+    keys: 'url',
     columns: [
       ['url', 'VARCHAR'],
       ['host_name', 'VARCHAR'],
@@ -78,7 +125,9 @@ const DIMS: readonly Dim[] = [
   },
   {
     name: 'attr',
+    keys: 'rules_id, url, referrer, attr_params',
     columns: [
+      ['rules_id', 'VARCHAR'],
       ['url', 'VARCHAR'],
       ['referrer', 'VARCHAR'],
       ['attr_params', 'VARCHAR'],
@@ -89,15 +138,27 @@ const DIMS: readonly Dim[] = [
       ['content', 'VARCHAR'],
       ['channel_group', 'VARCHAR'],
     ],
-    rows: ([url, referrer, attrParams]) => {
+    rows: ([rulesId, url, referrer, attrParams], rules) => {
       const values = (attrParams === null ? [] : JSON.parse(attrParams)) as unknown[];
       const params: Record<string, unknown> = {};
       ATTRIBUTION_PARAMS.forEach((k, i) => {
         if (values[i] !== null && values[i] !== undefined) params[k] = values[i];
       });
-      const t = attributeTraffic({ pageUrl: url, referrer, params });
-      return [url, referrer, attrParams, t.source, t.medium, t.campaign, t.term, t.content, t.channelGroup];
+      const t = attributeTraffic({ pageUrl: url, referrer, params }, rules.channelGroup);
+      return [rulesId, url, referrer, attrParams, t.source, t.medium, t.campaign, t.term, t.content, t.channelGroup];
     },
+  },
+  {
+    // internal traffic (only when the property excludes some: see transform.sql.ts)
+    name: 'traffic',
+    keys: 'rules_id, ip_trunc, traffic_type',
+    columns: [
+      ['rules_id', 'VARCHAR'],
+      ['ip_trunc', 'VARCHAR'],
+      ['traffic_type', 'VARCHAR'],
+      ['excluded', 'BOOLEAN'],
+    ],
+    rows: ([rulesId, ipTrunc, stamped], rules) => [rulesId, ipTrunc, stamped, rules.internal?.(ipTrunc, stamped) ?? false],
   },
 ];
 
@@ -105,9 +166,9 @@ const DIMS: readonly Dim[] = [
  * The lookup rows of one dim for its distinct keys: the DuckDB engine appends them to its
  * `<name>_dim` tables; writeEnrichmentDims writes them as Parquet for Spark.
  */
-export function enrichmentRows(name: Dim['name'], keys: readonly (string | null)[][]): Cell[][] {
+export function enrichmentRows(name: Dim['name'], keys: readonly (string | null)[][], rules: RulesById): Cell[][] {
   const dim = DIMS.find((d) => d.name === name)!;
-  return keys.map((k) => dim.rows(k));
+  return keys.map((k) => dim.rows(k, rulesOf(dim, k, rules)));
 }
 
 export type DimName = Dim['name'];
@@ -119,10 +180,10 @@ export function createDimTable(name: DimName, tableName = `${name}_dim`): string
 }
 
 /**
- * Reads `keysDir/<name>/*.parquet` (ua, ua_source | url | url, referrer, attr_params) and writes
- * `dimsDir/<name>.parquet`. Returns the number of distinct keys.
+ * Reads `keysDir/<name>/*.parquet` (the dim's key columns) and writes `dimsDir/<name>.parquet`
+ * with the property's rules. Returns the number of distinct keys.
  */
-export async function writeEnrichmentDim(conn: DuckDBConnection, name: DimName, keysDir: string, dimsDir: string): Promise<number> {
+export async function writeEnrichmentDim(conn: DuckDBConnection, name: DimName, keysDir: string, dimsDir: string, rules: RulesById): Promise<number> {
   const dim = DIMS.find((d) => d.name === name)!;
   const table = `dim_${dim.name}`;
   await conn.run(createDimTable(name, table));
@@ -130,12 +191,12 @@ export async function writeEnrichmentDim(conn: DuckDBConnection, name: DimName, 
   const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.parquet')) : [];
   let n = 0;
   if (files.length > 0) {
-    const keyColumns = dim.name === 'ua' ? 'ua, ua_source' : dim.name === 'url' ? 'url' : 'url, referrer, attr_params';
-    const reader = await conn.runAndReadAll(`SELECT ${keyColumns} FROM read_parquet(${sqlString(join(dir, '*.parquet'))})`);
+    const reader = await conn.runAndReadAll(`SELECT ${dim.keys} FROM read_parquet(${sqlString(join(dir, '*.parquet'))})`);
     const appender = await conn.createAppender(table, 'main', 'temp');
     try {
       for (const key of reader.getRows()) {
-        for (const v of dim.rows(key.map((k) => (k === null ? null : String(k))))) {
+        const k = key.map((v) => (v === null ? null : String(v)));
+        for (const v of dim.rows(k, rulesOf(dim, k, rules))) {
           if (v === null) appender.appendNull();
           else if (typeof v === 'boolean') appender.appendBoolean(v);
           else appender.appendVarchar(v);

@@ -1,9 +1,10 @@
 import { addDays, startOfLocalDate, tzOffsetMs } from '../../domain/time-zone.js';
 import type { PropertySettings } from '../../domain/property-settings.js';
+import { internalExclusion } from '../../domain/rules/internal-traffic.js';
 import { parseRawKey, rawDayPrefix } from '../../domain/transformed-schema.js';
 import { TallyError } from '../errors.js';
 import type { ObjectStore } from '../object-store/object-store.port.js';
-import type { TransformParams } from './transform.sql.js';
+import type { PropertyParams, TransformParams } from './transform.sql.js';
 import { MAX_LATENESS_MS } from './transform-engine.port.js';
 
 const HOUR_MS = 3_600_000;
@@ -69,6 +70,11 @@ export function transformParams(
   /** The event times the zone's offsets are needed for; default the window. */
   span: readonly [number, number] = [w.startMs, w.endMs],
 ): TransformParams {
+  return { properties: [propertyParams(settings, w, span)], attributionParams };
+}
+
+/** One property's row of the statements' settings tables. */
+export function propertyParams(settings: PropertySettings, w: Pick<TransformWindow, 'startMs' | 'endMs'>, span: readonly [number, number]): PropertyParams {
   return {
     tenantId: settings.tenantId,
     propertyId: settings.propertyId,
@@ -77,7 +83,7 @@ export function transformParams(
     timeoutMs: settings.sessionTimeoutMinutes * 60_000,
     engagedSessionSeconds: settings.engagedSessionSeconds,
     keyEvents: settings.keyEvents,
-    attributionParams,
+    ...ruleParams(settings),
     offsetSegments: offsetSegments(settings.timeZone, span[0], span[1]),
   };
 }
@@ -100,4 +106,15 @@ export function offsetSegments(timeZone: string, fromMs: number, toMs: number): 
     current = next;
   }
   return out;
+}
+
+/**
+ * A property's rules as the statements take them: '' (the defaults, shared by every property
+ * without rules of its own) or the property's own id for its `ua`, `attr` and `traffic` dim rows.
+ */
+function ruleParams(settings: PropertySettings): Pick<PropertyParams, 'rulesId' | 'rules' | 'excludeInternal'> {
+  const rules = { botPatterns: settings.botPatterns, channelRules: settings.channelRules, internalTraffic: settings.internalTraffic };
+  const excludeInternal = internalExclusion(settings.internalTraffic) !== null;
+  const own = excludeInternal || (settings.botPatterns?.length ?? 0) > 0 || (settings.channelRules ?? null) !== null;
+  return { rulesId: own ? `${settings.tenantId}/${settings.propertyId}` : '', rules, excludeInternal };
 }

@@ -9,7 +9,7 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { transformedKey, TRANSFORMED_TABLE_NAMES, TRANSFORMED_TABLES, type Column, type TransformedTable } from '../../domain/transformed-schema.js';
 import { TallyError } from '../errors.js';
 import type { ObjectStore } from '../object-store/object-store.port.js';
-import { ATTRIBUTION_PARAMS, writeEnrichmentDim, type DimName } from './enrichment-dims.js';
+import { ATTRIBUTION_PARAMS, rulesById, writeEnrichmentDim, type DimName } from './enrichment-dims.js';
 import { listRawKeys, transformParams, transformWindow } from './raw-window.js';
 import { sparkTransformDialect } from './transform-dialect.js';
 import type { TransformEngine, TransformRequest, TransformResult, WrittenPartition } from './transform-engine.port.js';
@@ -60,7 +60,10 @@ export class SparkTransformEngine implements TransformEngine {
     if (window === null) return { partitions: [], rawRead: 0, eventsWritten: 0 };
     const { dates } = window;
 
-    const total = 13 + TRANSFORMED_TABLE_NAMES.length * dates.length;
+    // the transform itself: the statements DuckDB runs, spelled for Spark (11 steps, 12 with internal traffic)
+    const params = transformParams(settings, window, ATTRIBUTION_PARAMS);
+    const steps = transformSteps(sparkTransformDialect, params);
+    const total = 2 + steps.length + TRANSFORMED_TABLE_NAMES.length * dates.length;
     let done = 0;
     const step = () => onProgress?.(++done, total);
 
@@ -69,6 +72,7 @@ export class SparkTransformEngine implements TransformEngine {
     const work = await mkdtemp(join(this.opts.tempDir ?? tmpdir(), 'tally-spark-'));
     const db = await DuckDBInstance.create(':memory:', { autoinstall_known_extensions: 'false', threads: '1' });
     const conn = await db.connect();
+    const rules = rulesById(params.properties);
     try {
       await mkdir(join(work, 'dims'));
       await writeFile(
@@ -79,15 +83,14 @@ export class SparkTransformEngine implements TransformEngine {
           dates,
           rawLocations: rawKeys.map((k) => this.sparkLocation(k)),
           rawFields: RAW_FIELDS.map(([name, type]) => [name, type.toLowerCase()]),
-          // the transform itself: the statements DuckDB runs, spelled for Spark
-          steps: transformSteps(sparkTransformDialect, transformParams(settings, window, ATTRIBUTION_PARAMS)),
+          steps,
           tables: TRANSFORMED_TABLE_NAMES.map((name) => ({ name, view: OUT_VIEWS[name], ...TRANSFORMED_TABLES[name] })),
         }),
       );
       const result = await this.runJob(work, async (kind, payload) => {
         if (kind === 'KEYS') {
           const dim = (payload as { dim: DimName }).dim;
-          await writeEnrichmentDim(conn, dim, join(work, 'keys'), join(work, 'dims'));
+          await writeEnrichmentDim(conn, dim, join(work, 'keys'), join(work, 'dims'), rules);
           await writeFile(join(work, 'dims', `${dim}.ready`), '');
         }
         step();

@@ -25,6 +25,8 @@ export interface TransformDialect {
   truncToBigint(x: string): string;
   /** `value` of the row with the smallest `order` among rows where `value` is not null. */
   argMinNotNull(value: string, order: string): string;
+  /** A SELECT of literal rows (already spelled literals) with the given column names. */
+  inlineTable(columns: readonly string[], rows: readonly (readonly string[])[]): string;
 }
 
 /** A DuckDB (and PostgreSQL) string literal. */
@@ -45,6 +47,7 @@ export const duckdbTransformDialect: TransformDialect = {
   epochDay: (days) => `(DATE '1970-01-01' + ${days})`,
   truncToBigint: (x) => `TRY_CAST(trunc(${x}) AS BIGINT)`,
   argMinNotNull: (value, order) => `arg_min(${value}, ${order}) FILTER (WHERE ${value} IS NOT NULL)`,
+  inlineTable: (columns, rows) => `SELECT * FROM (VALUES ${rows.map((r) => `(${r.join(', ')})`).join(', ')}) AS t(${columns.join(', ')})`,
 };
 
 export const sparkTransformDialect: TransformDialect = {
@@ -62,4 +65,5 @@ export const sparkTransformDialect: TransformDialect = {
   // Spark's cast from DOUBLE truncates
   truncToBigint: (x) => `try_cast(${x} AS BIGINT)`,
   argMinNotNull: (value, order) => `min(CASE WHEN ${value} IS NOT NULL THEN struct(${order}, ${value}) END).${value}`,
+  inlineTable: (columns, rows) => `SELECT * FROM VALUES ${rows.map((r) => `(${r.join(', ')})`).join(', ')} AS t(${columns.join(', ')})`,
 };

@@ -60,6 +60,11 @@ export interface CycleResult extends TransformResult {
 export interface IncrementalTransformEngine extends TransformEngine {
   cycle(request: CycleRequest): Promise<CycleResult>;
   /**
+   * One cycle for many properties at once (the run's fixed cost paid once), each property's
+   * settings joined in as data; results in the requests' order. The requests share one cycleId.
+   */
+  cycleMany(requests: CycleRequest[]): Promise<CycleResult[]>;
+  /**
    * Merges a closed day's files of one table into one sorted file (null: nothing to do). The
    * caller records `keys` as the partition's files, then deletes `obsolete`.
    */

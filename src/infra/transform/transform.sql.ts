@@ -1,5 +1,6 @@
 import { IDENTITY_LINK_EVENT } from '../../domain/identity-link.js';
 import type { Column, TransformedTable } from '../../domain/transformed-schema.js';
+import type { PropertySettings } from '../../domain/property-settings.js';
 import { DUCKDB_TYPES } from '../column-types.js';
 import { sqlString, type TransformDialect } from './transform-dialect.js';
 
@@ -12,9 +13,14 @@ import { sqlString, type TransformDialect } from './transform-dialect.js';
  */
 
 /** A step: a table (or view) from one SELECT, or an enrichment lookup `<dim>_dim` from distinct keys. */
-export type TransformStep = { kind: 'table'; name: string; sql: string; materialize: boolean } | { kind: 'enrich'; dim: 'ua' | 'url' | 'attr'; keys: string };
+export type TransformStep =
+  { kind: 'table'; name: string; sql: string; materialize: boolean } | { kind: 'enrich'; dim: 'ua' | 'url' | 'attr' | 'traffic'; keys: string };
 
-export interface TransformParams {
+/** A property's retroactive rules (absent: none, the default channel group). */
+export type PropertyRuleSettings = Pick<PropertySettings, 'botPatterns' | 'channelRules' | 'internalTraffic'>;
+
+/** One property's settings, as a row of the `props` tables the statements join in. */
+export interface PropertyParams {
   tenantId: string;
   propertyId: string;
   /** Event-time window [startMs, endMs). */
@@ -23,9 +29,27 @@ export interface TransformParams {
   timeoutMs: number;
   engagedSessionSeconds: number;
   keyEvents: readonly string[];
-  attributionParams: readonly string[];
+  /**
+   * Which enrichment rules apply: '' for the defaults, else an id of the property's own rules
+   * (bot patterns, channel group, internal traffic; `enrichment-dims.ts`). The `ua`, `attr` and
+   * `traffic` dims are keyed by it, so properties with their own rules share a run with the rest.
+   */
+  rulesId: string;
+  /** The rules themselves, as data: what the JS enrichment of the `ua`, `attr` and `traffic` dims applies under `rulesId`. */
+  rules: PropertyRuleSettings;
+  /** The property excludes internal traffic (rules and an active filter): `ev` drops what the `traffic` dim excludes. */
+  excludeInternal: boolean;
   /** The zone's UTC offsets as (from_ms, offset_ms), ascending; the first applies before the second. */
   offsetSegments: readonly (readonly [number, number])[];
+}
+
+/**
+ * The parameters of one run: every property of the batch (each with its own settings, joined in as
+ * data, so one run serves many properties) and the campaign params attribution reads.
+ */
+export interface TransformParams {
+  properties: readonly PropertyParams[];
+  attributionParams: readonly string[];
 }
 
 /** Output view of each transformed table. */
@@ -61,6 +85,8 @@ export const RAW_FIELDS: ReadonlyArray<readonly [string, 'STRING' | 'BIGINT']> =
   ['consent', 'STRING'],
   ['params', 'STRING'],
   ['user_props', 'STRING'],
+  // set by the collector on events in an internal-traffic range (full IP), else absent
+  ['traffic_type', 'STRING'],
 ];
 const RAW_NAMES = RAW_FIELDS.map(([n]) => n);
 
@@ -69,57 +95,107 @@ const HOUR_MS = 3_600_000;
 
 export function transformSteps(d: TransformDialect, p: TransformParams): TransformStep[] {
   const id = d.rowId;
-  const own = `tenant_id = ${d.str(p.tenantId)} AND property_id = ${d.str(p.propertyId)}`;
-  const ownR = `r.tenant_id = ${d.str(p.tenantId)} AND r.property_id = ${d.str(p.propertyId)}`;
   const eq = d.nullSafeEq;
-  /** Local time of an epoch-ms expression: the zone's offset segments as one CASE (exact switch instants). */
-  const localMs = (ms: string) => {
-    const later = [...p.offsetSegments].slice(1).reverse();
-    const base = String(p.offsetSegments[0][1]);
-    if (later.length === 0) return `(${ms} + ${base})`;
-    return `(${ms} + CASE ${later.map(([from, off]) => `WHEN ${ms} >= ${from} THEN ${off}`).join(' ')} ELSE ${base} END)`;
-  };
+  /** The row's property: every window, dedup and join is within one (tenant, property). */
+  const same = (a: string, b: string) => `${a}.tenant_id = ${b}.tenant_id AND ${a}.property_id = ${b}.property_id`;
+  /** Local time of an epoch-ms expression, with `o` the property's offset segment holding it. */
   const localDate = (lms: string) => d.epochDay(`CAST(floor(${lms} / ${DAY_MS}) AS INTEGER)`);
   const localHour = (lms: string) => `CAST(floor(((${lms} % ${DAY_MS}) + ${DAY_MS}) % ${DAY_MS} / ${HOUR_MS}) AS INTEGER)`;
-  const isKeyEvent = p.keyEvents.length === 0 ? 'false' : `r.name IN (${p.keyEvents.map(d.str).join(', ')})`;
-  const uaJoin = (alias: string, r: string) => `${eq(`${alias}.ua`, `${r}.ua`)} AND ${eq(`${alias}.ua_source`, `${r}.ua_source`)}`;
+  const offsetJoin = (alias: string, row: string, ms: string) =>
+    `LEFT JOIN prop_offsets ${alias} ON ${same(alias, row)} AND ${ms} >= ${alias}.from_ms AND ${ms} < ${alias}.to_ms`;
+  /** The `ua_dim` row of a raw row `r` under the rules `rules` (an expression giving the row's `rules_id`). */
+  const uaJoin = (alias: string, r: string, rules: string) =>
+    `${alias}.rules_id = ${rules} AND ${eq(`${alias}.ua`, `${r}.ua`)} AND ${eq(`${alias}.ua_source`, `${r}.ua_source`)}`;
+  const excluding = p.properties.filter((x) => x.excludeInternal).map((x) => d.str(x.rulesId));
+  const ids = (x: PropertyParams) => [d.str(x.tenantId), d.str(x.propertyId)];
 
   return [
     /**
-     * The events kept, as narrow rows pointing at `raw`: dedup by event_id (the earliest receipt,
-     * ties broken by the smallest record text, computed only for ids seen more than once), then the
-     * event-time window. Identity links are kept for `identities_out` but are not events: they join
-     * no session and count in no metric.
+     * The settings of the run's properties, as data: one row per property (window, session
+     * timeout, engaged-session seconds), its zone's offset segments [from_ms, to_ms) and its key
+     * events. Every later statement joins them by (tenant_id, property_id).
+     */
+    table(
+      'props',
+      typed(
+        d,
+        ['tenant_id STRING', 'property_id STRING', 'start_ms BIGINT', 'end_ms BIGINT', 'timeout_ms BIGINT', 'engaged_s DOUBLE', 'rules_id STRING'],
+        p.properties.map((x) => [...ids(x), num(x.startMs), num(x.endMs), num(x.timeoutMs), num(x.engagedSessionSeconds), d.str(x.rulesId)]),
+      ),
+    ),
+    table(
+      'prop_offsets',
+      typed(
+        d,
+        ['tenant_id STRING', 'property_id STRING', 'from_ms BIGINT', 'to_ms BIGINT', 'offset_ms BIGINT'],
+        p.properties.flatMap((x) =>
+          x.offsetSegments.map(([from, off], i) => [...ids(x), num(from), num(x.offsetSegments[i + 1]?.[0] ?? Number.MAX_SAFE_INTEGER), num(off)]),
+        ),
+      ),
+    ),
+    table(
+      'prop_key_events',
+      typed(
+        d,
+        ['tenant_id STRING', 'property_id STRING', 'name STRING'],
+        p.properties.flatMap((x) => [...new Set(x.keyEvents)].map((k) => [...ids(x), d.str(k)])),
+      ),
+    ),
+
+    // internal traffic: once per distinct (rules, truncated IP, stamped traffic type) of the properties that exclude it
+    ...(excluding.length
+      ? [
+          enrich(
+            'traffic',
+            `SELECT DISTINCT p.rules_id, r.ip_trunc, r.traffic_type FROM raw r JOIN props p ON ${same('p', 'r')} WHERE p.rules_id IN (${excluding.join(', ')})`,
+          ),
+        ]
+      : []),
+
+    /**
+     * The events kept, as narrow rows pointing at `raw`: dedup by event_id within the property
+     * (the earliest receipt, ties broken by the smallest record text, computed only for ids seen
+     * more than once), then the property's event-time window, without the internal traffic the
+     * property excludes. Identity links are kept for
+     * `identities_out` but are not events: they join no session and count in no metric.
      */
     table(
       'ev',
       `
       WITH repeated AS (
-        SELECT event_id FROM raw WHERE ${own} GROUP BY event_id HAVING count(*) > 1
+        SELECT r.tenant_id, r.property_id, r.event_id FROM raw r JOIN props p ON ${same('p', 'r')}
+        GROUP BY r.tenant_id, r.property_id, r.event_id HAVING count(*) > 1
       ),
       ranked AS (
-        SELECT r.${id} AS rid, row_number() OVER (PARTITION BY r.event_id ORDER BY r.received_at, ${d.recordText('r', RAW_NAMES)}) AS n
-        FROM raw r WHERE ${ownR} AND EXISTS (SELECT 1 FROM repeated x WHERE x.event_id = r.event_id)
+        SELECT r.${id} AS rid,
+          row_number() OVER (PARTITION BY r.tenant_id, r.property_id, r.event_id ORDER BY r.received_at, ${d.recordText('r', RAW_NAMES)}) AS n
+        FROM raw r JOIN repeated x ON ${same('x', 'r')} AND x.event_id = r.event_id
       ),
       losers AS (SELECT rid FROM ranked WHERE n > 1)
-      SELECT r.${id} AS rid, r.event_id, coalesce(r.client_ts, r.received_at) AS event_ms, r.session_id,
+      SELECT r.${id} AS rid, r.tenant_id, r.property_id, r.event_id, coalesce(r.client_ts, r.received_at) AS event_ms, r.session_id,
         coalesce(r.client_id, r.user_id, r.event_id) AS client_key,
         r.name IN ('page_view', 'screen_view') AS is_page_view,
-        r.name = ${d.str(IDENTITY_LINK_EVENT)} AS is_link
-      FROM raw r
-      WHERE ${ownR}
-        AND NOT EXISTS (SELECT 1 FROM losers l WHERE l.rid = r.${id})
-        AND coalesce(r.client_ts, r.received_at) >= ${p.startMs} AND coalesce(r.client_ts, r.received_at) < ${p.endMs}`,
+        r.name = ${d.str(IDENTITY_LINK_EVENT)} AS is_link,
+        p.timeout_ms, p.rules_id
+      FROM raw r JOIN props p ON ${same('p', 'r')}
+      WHERE NOT EXISTS (SELECT 1 FROM losers l WHERE l.rid = r.${id})
+        AND coalesce(r.client_ts, r.received_at) >= p.start_ms AND coalesce(r.client_ts, r.received_at) < p.end_ms${
+          excluding.length
+            ? `
+        AND NOT EXISTS (SELECT 1 FROM traffic_dim t
+          WHERE t.excluded AND t.rules_id = p.rules_id AND ${eq('t.ip_trunc', 'r.ip_trunc')} AND ${eq('t.traffic_type', 'r.traffic_type')})`
+            : ''
+        }`,
     ),
 
-    enrich('ua', `SELECT DISTINCT ua, ua_source FROM raw WHERE ${own}`),
-    enrich('url', `SELECT DISTINCT url FROM raw WHERE ${own} AND url IS NOT NULL`),
+    enrich('ua', `SELECT DISTINCT p.rules_id, r.ua, r.ua_source FROM raw r JOIN props p ON ${same('p', 'r')}`),
+    enrich('url', `SELECT DISTINCT r.url FROM raw r JOIN props p ON ${same('p', 'r')} WHERE r.url IS NOT NULL`),
 
     /**
      * The session of each kept event: the client's own session id when it sends one; otherwise a
-     * new session after more than `timeoutMs` without an event, counting only the client's events
-     * without a session id. Then, over the session: sequence, start, first event, first and last
-     * page view (one shared sort).
+     * new session after more than the property's timeout without an event, counting only the
+     * client's events without a session id. Then, over the session: sequence, start, first event,
+     * first and last page view (one shared sort).
      */
     table(
       'sess',
@@ -127,30 +203,30 @@ export function transformSteps(d: TransformDialect, p: TransformParams): Transfo
       WITH starts AS (
         SELECT ev.*,
           CASE WHEN session_id IS NULL
-                AND (lag(event_ms) OVER w IS NULL OR event_ms - lag(event_ms) OVER w > ${p.timeoutMs})
+                AND (lag(event_ms) OVER w IS NULL OR event_ms - lag(event_ms) OVER w > timeout_ms)
                THEN event_ms END AS new_session_ms
         FROM ev
         WHERE NOT is_link
-        WINDOW w AS (PARTITION BY client_key, session_id IS NULL ORDER BY event_ms, event_id)
+        WINDOW w AS (PARTITION BY tenant_id, property_id, client_key, session_id IS NULL ORDER BY event_ms, event_id)
       ),
       keyed AS (
-        SELECT rid, event_id, event_ms, is_page_view,
+        SELECT rid, tenant_id, property_id, rules_id, event_id, event_ms, is_page_view,
           CASE WHEN session_id IS NOT NULL THEN client_key || ':' || session_id
                ELSE client_key || ':' || CAST(max(new_session_ms) OVER (
-                 PARTITION BY client_key, session_id IS NULL ORDER BY event_ms, event_id
+                 PARTITION BY tenant_id, property_id, client_key, session_id IS NULL ORDER BY event_ms, event_id
                  ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS STRING)
           END AS session_key
         FROM starts
       )
-      SELECT rid, event_ms, is_page_view, session_key,
+      SELECT rid, tenant_id, property_id, rules_id, event_ms, is_page_view, session_key,
         CAST(row_number() OVER s AS INTEGER) AS seq_in_session,
         first_value(event_ms) OVER whole AS session_start_ms,
         first_value(rid) OVER whole AS first_rid,
         ${d.firstIgnoreNulls('CASE WHEN is_page_view THEN rid END')} OVER whole AS entrance_rid,
         ${d.lastIgnoreNulls('CASE WHEN is_page_view THEN rid END')} OVER whole AS exit_rid
       FROM keyed
-      WINDOW s AS (PARTITION BY session_key ORDER BY event_ms, event_id),
-        whole AS (PARTITION BY session_key ORDER BY event_ms, event_id
+      WINDOW s AS (PARTITION BY tenant_id, property_id, session_key ORDER BY event_ms, event_id),
+        whole AS (PARTITION BY tenant_id, property_id, session_key ORDER BY event_ms, event_id
           ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)`,
     ),
 
@@ -161,12 +237,12 @@ export function transformSteps(d: TransformDialect, p: TransformParams): Transfo
     table(
       'sess_first',
       `
-      SELECT r.${id} AS first_rid, r.url, r.referrer, ${d.jsonValues('r.params', p.attributionParams)} AS attr_params
-      FROM raw r
-      WHERE r.${id} IN (SELECT rid FROM sess WHERE seq_in_session = 1)`,
+      SELECT r.${id} AS first_rid, s.rules_id, r.url, r.referrer, ${d.jsonValues('r.params', p.attributionParams)} AS attr_params
+      FROM sess s JOIN raw r ON r.${id} = s.rid
+      WHERE s.seq_in_session = 1`,
     ),
-    // once per distinct (url, referrer, campaign params) of the sessions' first events
-    enrich('attr', `SELECT DISTINCT url, referrer, attr_params FROM sess_first`),
+    // once per distinct (rules, url, referrer, campaign params) of the sessions' first events
+    enrich('attr', `SELECT DISTINCT rules_id, url, referrer, attr_params FROM sess_first`),
 
     /** Each session's traffic source, from its first event. */
     table(
@@ -174,7 +250,7 @@ export function transformSteps(d: TransformDialect, p: TransformParams): Transfo
       `
       SELECT f.first_rid, a.source, a.medium, a.campaign, a.term, a.content, a.channel_group
       FROM sess_first f JOIN attr_dim a
-        ON ${eq('a.url', 'f.url')} AND ${eq('a.referrer', 'f.referrer')} AND ${eq('a.attr_params', 'f.attr_params')}`,
+        ON a.rules_id = f.rules_id AND ${eq('a.url', 'f.url')} AND ${eq('a.referrer', 'f.referrer')} AND ${eq('a.attr_params', 'f.attr_params')}`,
     ),
 
     /**
@@ -185,14 +261,16 @@ export function transformSteps(d: TransformDialect, p: TransformParams): Transfo
       'facts',
       `
       WITH joined AS (
-        SELECT s.*, ${localMs('s.event_ms')} AS local_ms, r.user_id, ${isKeyEvent} AS is_key_event,
+        SELECT s.*, s.event_ms + o.offset_ms AS local_ms, r.user_id, k.name IS NOT NULL AS is_key_event,
           ${d.jsonString('r.params', 'engagement_time_msec')} AS eng_time,
           ${d.jsonString('r.params', 'session_engaged')} AS eng_flag,
           coalesce(u.is_bot, false) AS is_bot
         FROM sess s JOIN raw r ON r.${id} = s.rid
-        LEFT JOIN ua_dim u ON ${uaJoin('u', 'r')}
+        ${offsetJoin('o', 's', 's.event_ms')}
+        LEFT JOIN prop_key_events k ON ${same('k', 'r')} AND k.name = r.name
+        LEFT JOIN ua_dim u ON ${uaJoin('u', 'r', 's.rules_id')}
       )
-      SELECT rid, first_rid, entrance_rid, exit_rid, session_key, session_start_ms,
+      SELECT rid, tenant_id, property_id, rules_id, first_rid, entrance_rid, exit_rid, session_key, session_start_ms,
         seq_in_session, event_ms, user_id,
         ${localDate('local_ms')} AS local_date, ${localHour('local_ms')} AS local_hour,
         ${eq('rid', 'entrance_rid')} AS is_entrance,
@@ -224,7 +302,7 @@ export function transformSteps(d: TransformDialect, p: TransformParams): Transfo
         e.params, e.user_props
       FROM facts f
       JOIN raw e ON e.${id} = f.rid
-      LEFT JOIN ua_dim u ON ${uaJoin('u', 'e')}
+      LEFT JOIN ua_dim u ON ${uaJoin('u', 'e', 'f.rules_id')}
       LEFT JOIN url_dim p ON p.url = e.url
       LEFT JOIN sess_attr a ON a.first_rid = f.first_rid`,
     ),
@@ -256,13 +334,14 @@ export function transformSteps(d: TransformDialect, p: TransformParams): Transfo
         a.source, a.medium, a.campaign, a.term, a.content, a.channel_group,
         e.referrer, e.country, e.region, e.city, e.language, u.device_category, u.browser, u.os,
         t.duration_s, t.page_views, t.events, t.key_events, t.engagement_time_ms,
-        t.any_session_engaged OR t.duration_s > ${Number(p.engagedSessionSeconds)} OR t.page_views >= 2 OR t.key_events >= 1
+        t.any_session_engaged OR t.duration_s > pr.engaged_s OR t.page_views >= 2 OR t.key_events >= 1
           AS engaged,
         t.is_bot
       FROM totals t
       JOIN facts f ON f.rid = t.first_rid
       JOIN raw e ON e.${id} = t.first_rid
-      LEFT JOIN ua_dim u ON ${uaJoin('u', 'e')}
+      JOIN props pr ON ${same('pr', 'e')}
+      LEFT JOIN ua_dim u ON ${uaJoin('u', 'e', 'pr.rules_id')}
       LEFT JOIN sess_attr a ON a.first_rid = t.first_rid
       LEFT JOIN raw en ON en.${id} = t.entrance_rid
       LEFT JOIN url_dim pe ON pe.url = en.url
@@ -284,18 +363,36 @@ export function transformSteps(d: TransformDialect, p: TransformParams): Transfo
           CASE WHEN ev.is_link THEN coalesce(${d.jsonString('r.params', 'link_kind')}, 'identify') ELSE 'event' END AS link_kind,
           CASE WHEN ev.is_link THEN coalesce(${d.jsonString('r.params', 'source_protocol')}, r.protocol) ELSE r.protocol END
             AS source_protocol,
-          ${localDate(localMs('ev.event_ms'))} AS local_date
+          ${localDate('(ev.event_ms + o.offset_ms)')} AS local_date
         FROM ev JOIN raw r ON r.${id} = ev.rid
+        ${offsetJoin('o', 'ev', 'ev.event_ms')}
         WHERE ev.is_link OR (r.client_id IS NOT NULL AND r.user_id IS NOT NULL)
       ),
       ranked AS (
-        SELECT links.*, row_number() OVER (PARTITION BY client_id, user_id, local_date ORDER BY event_ms, event_id) AS n
+        SELECT links.*,
+          row_number() OVER (PARTITION BY tenant_id, property_id, client_id, user_id, local_date ORDER BY event_ms, event_id) AS n
         FROM links WHERE client_id <> '' AND user_id <> ''
       )
       SELECT tenant_id, property_id, client_id, user_id, event_ms AS linked_ms, local_date, link_kind, source_protocol, event_id
       FROM ranked WHERE n = 1`,
     ),
   ];
+}
+
+/** A table of literal rows with typed columns (`name TYPE`); empty when there are no rows. */
+export function typed(d: TransformDialect, columns: readonly string[], rows: readonly string[][]): string {
+  const names = columns.map((c) => c.split(' ')[0]);
+  const casts = columns.map((c) => {
+    const [name, type] = c.split(' ');
+    return `CAST(${name} AS ${type}) AS ${name}`;
+  });
+  const body = rows.length ? d.inlineTable(names, rows) : `${d.inlineTable(names, [names.map(() => 'NULL')])}`;
+  return `SELECT ${casts.join(', ')} FROM (${body}) v${rows.length ? '' : ' WHERE false'}`;
+}
+
+export function num(n: number): string {
+  if (!Number.isFinite(n)) throw new Error(`not a finite number: ${n}`);
+  return String(n);
 }
 
 function table(name: string, sql: string): TransformStep {
@@ -306,7 +403,7 @@ function view(name: string, sql: string): TransformStep {
   return { kind: 'table', name, sql, materialize: false };
 }
 
-function enrich(dim: 'ua' | 'url' | 'attr', keys: string): TransformStep {
+function enrich(dim: 'ua' | 'url' | 'attr' | 'traffic', keys: string): TransformStep {
   return { kind: 'enrich', dim, keys };
 }
 

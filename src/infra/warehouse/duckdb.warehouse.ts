@@ -15,7 +15,7 @@ import { TallyError } from '../errors.js';
 import type { ObjectStore } from '../object-store/object-store.port.js';
 import { localObjectPaths } from './local-objects.js';
 import { rebuildRollups, rollupDdl, sessionSpanDays, type RollupRunner } from './rollups.sql.js';
-import type { PartitionRef, QueryOptions, SandboxLimits, SandboxResult, SandboxScope, Warehouse, WarehouseTable } from './warehouse.port.js';
+import type { PartitionLoad, PartitionRef, QueryOptions, SandboxLimits, SandboxResult, SandboxScope, Warehouse, WarehouseTable } from './warehouse.port.js';
 import { sandboxStatement, sandboxStatementError } from './sandbox-views.js';
 import { DUCKDB_TYPES } from '../column-types.js';
 
@@ -45,7 +45,7 @@ export type DuckDbWarehouseOptions = {
 /**
  * The embedded warehouse: DuckDB tables `events`, `sessions` and `identities` with exactly the
  * transformed-zone columns. Loads (and `init`) run one at a time on a writer connection, each
- * load one transaction; report queries run on up to `readers` other connections at once and
+ * load (or batch of loads) one transaction; report queries run on up to `readers` other connections at once and
  * see, by DuckDB's MVCC, a partition's old rows or its new ones, never a mix.
  */
 export class DuckDbWarehouse implements Warehouse {
@@ -86,62 +86,92 @@ export class DuckDbWarehouse implements Warehouse {
   }
 
   async loadPartition(table: WarehouseTable, partition: PartitionRef, objectKeys: string[]): Promise<{ rows: number }> {
-    const columns = TABLES[table];
-    if (!columns) throw new TallyError('invalid_argument', `unknown warehouse table ${String(table)}`);
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(partition.date)) {
-      throw new TallyError('invalid_argument', `partition date must be YYYY-MM-DD, got ${partition.date}`);
+    return this.loadPartitions([{ table, partition, objectKeys }]).then((r) => r[0]);
+  }
+
+  /**
+   * Every load of the batch in one transaction on the writer connection, set-based: per table
+   * one check that each file holds only its partition's rows, one DELETE of the partitions, one
+   * INSERT of their files, then the rollups of every affected day (one statement per rollup
+   * table). A partition loaded twice in the batch keeps its last load, as one by one.
+   */
+  async loadPartitions(loads: readonly PartitionLoad[]): Promise<{ rows: number }[]> {
+    for (const l of loads) {
+      if (!TABLES[l.table]) throw new TallyError('invalid_argument', `unknown warehouse table ${String(l.table)}`);
+      if (!/^\d{4}-\d{2}-\d{2}$/.test(l.partition.date)) {
+        throw new TallyError('invalid_argument', `partition date must be YYYY-MM-DD, got ${l.partition.date}`);
+      }
     }
-    const key = [partition.tenantId, partition.propertyId, partition.date];
     return this.serial(async () => {
-      const scratch = objectKeys.length > 0 ? await mkdtemp(join(this.tempDir, 'tally-duck-load-')) : null;
+      const keys = loads.flatMap((l) => l.objectKeys);
+      const scratch = keys.length > 0 ? await mkdtemp(join(this.tempDir, 'tally-duck-load-')) : null;
       try {
-        return await this.replace(table, columns, key, objectKeys.length > 0 ? await localObjectPaths(this.store, objectKeys, scratch!) : []);
+        const all = keys.length > 0 ? await localObjectPaths(this.store, keys, scratch!) : [];
+        let at = 0;
+        const files = loads.map((l) => all.slice(at, (at += l.objectKeys.length)));
+        await this.conn.run('BEGIN TRANSACTION');
+        try {
+          const rows = await this.replace(loads, files);
+          await this.conn.run('COMMIT');
+          return rows;
+        } catch (err) {
+          await this.conn.run('ROLLBACK');
+          throw err;
+        }
       } finally {
         if (scratch) await rm(scratch, { recursive: true, force: true });
       }
     });
   }
 
-  private async replace(table: WarehouseTable, columns: readonly Column[], key: string[], files: string[]): Promise<{ rows: number }> {
-    const paths = files.map(sqlString);
+  /** The batch's swaps and rollups, inside the caller's transaction; rows per load. */
+  private async replace(loads: readonly PartitionLoad[], files: string[][]): Promise<{ rows: number }[]> {
     const rollups: RollupRunner = {
       types: DUCKDB_TYPES,
       run: async (sql, params) => void (await this.conn.run(sql, params.map(toDuckValue))),
-      scalar: async (sql, params) => {
-        const v = (await this.conn.runAndReadAll(sql, params.map(toDuckValue))).getRows()[0]?.[0];
-        return v === null || v === undefined ? null : Number(v);
-      },
+      rows: async (sql, params) => (await this.conn.runAndReadAll(sql, params.map(toDuckValue))).getRows(),
     };
-    const partition = { tenantId: key[0], propertyId: key[1], date: key[2] };
-    await this.conn.run('BEGIN TRANSACTION');
-    try {
-      const spanBefore = await sessionSpanDays(rollups, table, partition);
-      await this.conn.run(`DELETE FROM ${table} WHERE tenant_id = $1 AND property_id = $2 AND local_date = CAST($3 AS DATE)`, key);
-      let rows = 0;
-      if (paths.length > 0) {
-        const source = `read_parquet([${paths.join(', ')}], union_by_name = true)`;
-        const select = columns.map((c) => `CAST(${quoteIdent(c.name)} AS ${DUCKDB_TYPES[c.type]})`).join(', ');
-        const inserted = await this.conn.run(`INSERT INTO ${table} (${columns.map((c) => c.name).join(', ')}) SELECT ${select} FROM ${source}`);
-        rows = Number(inserted.rowsChanged);
-        // A partition's files must hold only that partition: anything else would survive the
-        // next replacement and be counted twice.
-        const stray = await this.conn.runAndReadAll(
-          `SELECT count(*) FROM ${source} WHERE tenant_id IS DISTINCT FROM $1 OR property_id IS DISTINCT FROM $2
-             OR CAST(local_date AS DATE) IS DISTINCT FROM CAST($3 AS DATE)`,
-          key,
+    const spanBefore = await sessionSpanDays(rollups, loads);
+    // the last load of each partition wins, as if loaded one by one
+    const last = new Map<string, number>();
+    loads.forEach((l, i) => last.set([l.table, l.partition.tenantId, l.partition.propertyId, l.partition.date].join('\u0000'), i));
+    const rowsPerFile = new Map<string, number>();
+    for (const table of Object.keys(TABLES) as WarehouseTable[]) {
+      const mine = [...last.values()].filter((i) => loads[i].table === table);
+      if (mine.length === 0) continue;
+      const parts = mine.map((i) => loads[i].partition);
+      const partsSql = `(VALUES ${parts.map((p) => `(${sqlString(p.tenantId)}, ${sqlString(p.propertyId)}, CAST(${sqlString(p.date)} AS DATE))`).join(', ')}) AS k(tenant_id, property_id, local_date)`;
+      const owned = mine.flatMap((i) => files[i].map((f) => ({ f, p: loads[i].partition })));
+      // A partition's files must hold only that partition: anything else would survive the
+      // next replacement and be counted twice.
+      if (owned.length > 0) {
+        const source = `read_parquet([${owned.map((o) => sqlString(o.f)).join(', ')}], union_by_name = true, filename = true)`;
+        const owners = `(VALUES ${owned.map((o) => `(${sqlString(o.f)}, ${sqlString(o.p.tenantId)}, ${sqlString(o.p.propertyId)}, CAST(${sqlString(o.p.date)} AS DATE))`).join(', ')}) AS o(f, tenant_id, property_id, local_date)`;
+        const counts = await this.conn.runAndReadAll(
+          `SELECT o.f, count(r.filename), count(r.filename) FILTER (WHERE r.tenant_id IS DISTINCT FROM o.tenant_id OR r.property_id IS DISTINCT FROM o.property_id
+              OR CAST(r.local_date AS DATE) IS DISTINCT FROM o.local_date)
+             FROM ${owners} LEFT JOIN ${source} r ON r.filename = o.f GROUP BY o.f`,
         );
-        const strayRows = Number(stray.getRows()[0][0]);
-        if (strayRows > 0) {
-          throw new TallyError('invalid_argument', `${strayRows} rows of ${table} files are outside partition ${key.join('/')}`);
+        for (const [f, n, stray] of counts.getRows()) {
+          if (Number(stray) > 0) {
+            const p = owned.find((o) => o.f === f)!.p;
+            throw new TallyError('invalid_argument', `${Number(stray)} rows of ${table} files are outside partition ${p.tenantId}/${p.propertyId}/${p.date}`);
+          }
+          rowsPerFile.set(String(f), Number(n));
         }
       }
-      await rebuildRollups(rollups, table, partition, spanBefore);
-      await this.conn.run('COMMIT');
-      return { rows };
-    } catch (err) {
-      await this.conn.run('ROLLBACK');
-      throw err;
+      await this.conn.run(
+        `DELETE FROM ${table} WHERE EXISTS (SELECT 1 FROM ${partsSql} WHERE ${table}.tenant_id = k.tenant_id AND ${table}.property_id = k.property_id AND ${table}.local_date = k.local_date)`,
+      );
+      if (owned.length > 0) {
+        const columns = TABLES[table];
+        const select = columns.map((c) => `CAST(${quoteIdent(c.name)} AS ${DUCKDB_TYPES[c.type]})`).join(', ');
+        const source = `read_parquet([${owned.map((o) => sqlString(o.f)).join(', ')}], union_by_name = true)`;
+        await this.conn.run(`INSERT INTO ${table} (${columns.map((c) => c.name).join(', ')}) SELECT ${select} FROM ${source}`);
+      }
     }
+    await rebuildRollups(rollups, loads, spanBefore);
+    return files.map((fs) => ({ rows: fs.reduce((n, f) => n + (rowsPerFile.get(f) ?? 0), 0) }));
   }
 
   async query<T = Record<string, unknown>>(sql: string, params: readonly unknown[], opts: QueryOptions = {}): Promise<T[]> {

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -11,7 +11,7 @@ import { TallyError } from '../errors.js';
 import type { ObjectStore } from '../object-store/object-store.port.js';
 import { localObjectPaths } from './local-objects.js';
 import { rebuildRollups, rollupDdl, sessionSpanDays, type RollupRunner } from './rollups.sql.js';
-import type { PartitionRef, QueryOptions, SandboxLimits, SandboxResult, SandboxScope, Warehouse, WarehouseTable } from './warehouse.port.js';
+import type { PartitionLoad, PartitionRef, QueryOptions, SandboxLimits, SandboxResult, SandboxScope, Warehouse, WarehouseTable } from './warehouse.port.js';
 import { grantReader, runSandbox, setUpSandbox } from './postgres.sql-sandbox.js';
 import { DUCKDB_TYPES, POSTGRES_TYPES } from '../column-types.js';
 
@@ -117,41 +117,43 @@ export class PostgresWarehouse implements Warehouse {
   }
 
   async loadPartition(table: WarehouseTable, partition: PartitionRef, objectKeys: string[]): Promise<{ rows: number }> {
-    const columns = tableColumns(table);
-    assertPartition(partition);
+    return this.loadPartitions([{ table, partition, objectKeys }]).then((r) => r[0]);
+  }
+
+  /**
+   * Every load of the batch in one transaction: each partition's CSV is staged first (outside
+   * it); then every partition's advisory lock is taken, in one order (two batches sharing
+   * partitions cannot deadlock), the rows swapped partition by partition (the last load of a
+   * partition wins, as one by one) and the rollups of every affected day rebuilt; one commit.
+   */
+  async loadPartitions(loads: readonly PartitionLoad[]): Promise<{ rows: number }[]> {
+    for (const l of loads) assertPartition(l.partition);
     const scratch = await mkdtemp(join(this.opts.tempDir ?? tmpdir(), 'tally-pg-load-'));
     try {
-      const csv = objectKeys.length ? await this.parquetToCsv(table, columns, partition, objectKeys, scratch) : null;
+      const csvs: (string | null)[] = [];
+      for (const [i, l] of loads.entries()) {
+        const dir = join(scratch, String(i));
+        await mkdir(dir);
+        csvs.push(l.objectKeys.length ? await this.parquetToCsv(l.table, tableColumns(l.table), l.partition, [...l.objectKeys], dir) : null);
+      }
+      const lockKey = (l: PartitionLoad) => `${l.table}/${l.partition.tenantId}/${l.partition.propertyId}/${l.partition.date}`;
       const client = await this.connect();
       try {
         await client.query('BEGIN');
         try {
           // one load per partition at a time: two loads of an empty partition would both insert
-          await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`${table}/${partition.tenantId}/${partition.propertyId}/${partition.date}`]);
-          const names = columns.map((c) => c.name).join(', ');
+          for (const key of [...new Set(loads.map(lockKey))].sort()) await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [key]);
           const rollups: RollupRunner = {
             types: POSTGRES_TYPES,
             run: async (sql, params) => void (await client.query(sql, params)),
-            scalar: async (sql, params) => {
-              const v = (await client.query({ text: sql, values: params, rowMode: 'array' })).rows[0]?.[0];
-              return v === null || v === undefined ? null : Number(v);
-            },
+            rows: async (sql, params) => (await client.query({ text: sql, values: params, rowMode: 'array' })).rows as unknown[][],
           };
-          const spanBefore = await sessionSpanDays(rollups, table, partition);
-          let rows = 0;
-          if (csv) {
-            await client.query(`CREATE TEMP TABLE tally_stage (LIKE ${table}) ON COMMIT DROP`);
-            await pipeline(createReadStream(csv), client.query(copyFrom(`COPY tally_stage (${names}) FROM STDIN WITH (FORMAT csv)`)));
-          }
-          await client.query(`DELETE FROM ${table} WHERE tenant_id = $1 AND property_id = $2 AND local_date = CAST($3 AS date)`, [
-            partition.tenantId,
-            partition.propertyId,
-            partition.date,
-          ]);
-          if (csv) rows = (await client.query(`INSERT INTO ${table} (${names}) SELECT ${names} FROM tally_stage`)).rowCount ?? 0;
-          await rebuildRollups(rollups, table, partition, spanBefore);
+          const spanBefore = await sessionSpanDays(rollups, loads);
+          const out: { rows: number }[] = [];
+          for (const [i, l] of loads.entries()) out.push(await this.replace(client, l, csvs[i]));
+          await rebuildRollups(rollups, loads, spanBefore);
           await client.query('COMMIT');
-          return { rows };
+          return out;
         } catch (err) {
           await client.query('ROLLBACK').catch(() => undefined);
           throw err;
@@ -162,6 +164,27 @@ export class PostgresWarehouse implements Warehouse {
     } finally {
       await rm(scratch, { recursive: true, force: true });
     }
+  }
+
+  /** One partition's swap, inside the caller's transaction. */
+  private async replace(client: pg.PoolClient, { table, partition }: PartitionLoad, csv: string | null): Promise<{ rows: number }> {
+    const names = tableColumns(table)
+      .map((c) => c.name)
+      .join(', ');
+    let rows = 0;
+    const stage = `tally_stage_${table}`;
+    if (csv) {
+      await client.query(`CREATE TEMP TABLE IF NOT EXISTS ${stage} (LIKE ${table}) ON COMMIT DROP`);
+      await client.query(`TRUNCATE ${stage}`);
+      await pipeline(createReadStream(csv), client.query(copyFrom(`COPY ${stage} (${names}) FROM STDIN WITH (FORMAT csv)`)));
+    }
+    await client.query(`DELETE FROM ${table} WHERE tenant_id = $1 AND property_id = $2 AND local_date = CAST($3 AS date)`, [
+      partition.tenantId,
+      partition.propertyId,
+      partition.date,
+    ]);
+    if (csv) rows = (await client.query(`INSERT INTO ${table} (${names}) SELECT ${names} FROM ${stage}`)).rowCount ?? 0;
+    return { rows };
   }
 
   async query<T = Record<string, unknown>>(sql: string, params: readonly unknown[], opts: QueryOptions = {}): Promise<T[]> {

@@ -5,18 +5,28 @@ import type { PartitionRef, WarehouseTable } from './warehouse.port.js';
 
 /**
  * Building the per-day rollups of `src/domain/rollups.ts`, in SQL both DuckDB and PostgreSQL run.
- * Called inside a partition load's transaction, after its rows were swapped, so readers see the
- * partition and its rollups change together (one commit).
+ * Called inside a load's transaction, after its partitions' rows were swapped, so readers see the
+ * partitions and their rollups change together (one commit). A batch of loads rebuilds every
+ * affected day in one statement per rollup table, from the final rows: the days a load of each
+ * partition alone would rebuild, once.
  */
 export interface RollupRunner {
-  /** The engine's SQL type per column type (for the scratch table). */
+  /** The engine's SQL type per column type (for the scratch tables). */
   types: Record<ColumnType, string>;
   run(sql: string, params: unknown[]): Promise<void>;
-  /** The first column of the first row, as a number (null when NULL or no row). */
-  scalar(sql: string, params: unknown[]): Promise<number | null>;
+  /** The rows, each as an array of its columns. */
+  rows(sql: string, params: unknown[]): Promise<unknown[][]>;
+}
+
+/** A partition a load replaced. */
+export interface LoadedPartition {
+  table: WarehouseTable;
+  partition: PartitionRef;
 }
 
 const DAY_MS = 86_400_000;
+/** Keys per statement: 3 parameters each stay far below PostgreSQL's 65,535. */
+const CHUNK = 5_000;
 
 export function rollupDdl(types: Record<ColumnType, string>, withIndexes: boolean): string[] {
   return ROLLUP_TABLES.flatMap((t) => [
@@ -25,45 +35,94 @@ export function rollupDdl(types: Record<ColumnType, string>, withIndexes: boolea
   ]);
 }
 
+const keyOf = (p: PartitionRef) => `${p.tenantId}\u0000${p.propertyId}\u0000${p.date}`;
+
 /**
- * What a load of `table` for partition `p` changes, to be called before its DELETE: the days
- * of users rollups whose rows read the partition's old sessions (a session's events lie on its
- * start date up to its end's date).
+ * Per sessions partition of `loads`, how many days after its date its sessions' events may lie
+ * (a session's events lie on its start date up to its end's date): call before the swap (the old
+ * sessions) and after it (the new). Absent: no sessions.
  */
-export async function sessionSpanDays(r: RollupRunner, table: WarehouseTable, p: PartitionRef): Promise<number> {
-  if (table !== 'sessions') return 0;
-  const ms = await r.scalar(
-    'SELECT MAX(session_end_ms - session_start_ms) FROM sessions WHERE tenant_id = $1 AND property_id = $2 AND local_date = CAST($3 AS DATE)',
-    [p.tenantId, p.propertyId, p.date],
-  );
-  // +1: local dates of start and end can differ by one more day than the duration (midnight, DST)
-  return ms === null ? 0 : Math.floor(ms / DAY_MS) + 1;
+export async function sessionSpanDays(r: RollupRunner, loads: readonly LoadedPartition[]): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  const keys = loads.filter((l) => l.table === 'sessions').map((l) => l.partition);
+  for (let i = 0; i < keys.length; i += CHUNK) {
+    const chunk = keys.slice(i, i + CHUNK);
+    const rows = await r.rows(
+      `SELECT s.tenant_id, s.property_id, CAST(s.local_date AS VARCHAR), MAX(s.session_end_ms - s.session_start_ms)
+         FROM sessions s JOIN ${keysTable(chunk)} ON s.tenant_id = k.tenant_id AND s.property_id = k.property_id AND s.local_date = k.local_date
+        GROUP BY s.tenant_id, s.property_id, s.local_date`,
+      chunk.flatMap((k) => [k.tenantId, k.propertyId, k.date]),
+    );
+    for (const [tenantId, propertyId, date, ms] of rows) {
+      // +1: local dates of start and end can differ by one more day than the duration (midnight, DST)
+      if (ms !== null) out.set(keyOf({ tenantId: String(tenantId), propertyId: String(propertyId), date: String(date) }), Math.floor(Number(ms) / DAY_MS) + 1);
+    }
+  }
+  return out;
 }
 
 /**
- * Rebuilds the rollups a load of `table` for `p` touched: an events load its day's users tables;
- * a sessions load its day's sessions tables and the users tables of every day its old
- * (`spanBefore`, from sessionSpanDays before the swap) or new sessions' events lie on.
- * Identities are merged at query time: their loads change no rollup.
+ * Rebuilds the rollups the loads touched: an events load its day's users tables; a sessions load
+ * its day's sessions tables and the users tables of every day its old (`spanBefore`, from
+ * sessionSpanDays before the swap) or new sessions' events lie on. Identities are merged at query
+ * time: their loads change no rollup.
  */
-export async function rebuildRollups(r: RollupRunner, table: WarehouseTable, p: PartitionRef, spanBefore: number): Promise<void> {
-  const key = [p.tenantId, p.propertyId];
-  const userDays: string[] = [];
-  if (table === 'events') userDays.push(p.date);
-  if (table === 'sessions') {
-    for (const t of ROLLUP_TABLES) if (t.side === 'sessions') await rebuildDay(r, t, sessionsInsert(t), key, p.date);
-    const span = Math.max(spanBefore, await sessionSpanDays(r, table, p));
-    for (let i = 0; i <= span; i++) userDays.push(addDays(p.date, i));
+export async function rebuildRollups(r: RollupRunner, loads: readonly LoadedPartition[], spanBefore: Map<string, number>): Promise<void> {
+  const spanAfter = await sessionSpanDays(r, loads);
+  const sessionDays = new Map<string, PartitionRef>();
+  const userDays = new Map<string, PartitionRef>();
+  for (const { table, partition: p } of loads) {
+    if (table === 'events') userDays.set(keyOf(p), p);
+    if (table !== 'sessions') continue;
+    sessionDays.set(keyOf(p), p);
+    const span = Math.max(spanBefore.get(keyOf(p)) ?? 0, spanAfter.get(keyOf(p)) ?? 0);
+    for (let i = 0; i <= span; i++) {
+      const day = { ...p, date: addDays(p.date, i) };
+      userDays.set(keyOf(day), day);
+    }
   }
-  if (userDays.length === 0) return;
-  // each day's events joined to their sessions once, then grouped per set
+  const match = (t: string) => `${t}.tenant_id = k.tenant_id AND ${t}.property_id = k.property_id AND ${t}.local_date = k.local_date`;
+  if (sessionDays.size) {
+    await fillDays(r, [...sessionDays.values()]);
+    for (const t of ROLLUP_TABLES) {
+      if (t.side !== 'sessions') continue;
+      await r.run(`DELETE FROM ${t.name} WHERE EXISTS (SELECT 1 FROM ${DAYS} k WHERE ${match(t.name)})`, []);
+      await r.run(sessionsInsert(t, match('s')), []);
+    }
+    await r.run(`DROP TABLE ${DAYS}`, []);
+  }
+  if (userDays.size === 0) return;
+  await fillDays(r, [...userDays.values()]);
+  // each day's events joined to their sessions once, then grouped per set; an event's session
+  // started at most `days_back` days before the event's day (bounds the sessions scanned)
+  await r.run(
+    `CREATE TEMP TABLE ${BACK} AS SELECT k.tenant_id, k.property_id, k.local_date,
+       CAST(GREATEST(0, FLOOR(MAX(e.event_ms - e.session_start_ms) / ${DAY_MS}.0)) AS INTEGER) + 1 AS days_back
+       FROM ${DAYS} k JOIN events e ON ${match('e')} GROUP BY k.tenant_id, k.property_id, k.local_date`,
+    [],
+  );
   const cols = [...SCRATCH_EVENT_COLUMNS.map((c) => `${c.name} ${r.types[c.type]}`), `session_engaged ${r.types.boolean}`];
   await r.run(`CREATE TEMP TABLE ${SCRATCH} (${cols.join(', ')})`, []);
-  for (const date of userDays) await rebuildUsers(r, key, date);
-  await r.run(`DROP TABLE ${SCRATCH}`, []);
+  await r.run(
+    `INSERT INTO ${SCRATCH} SELECT ${SCRATCH_EVENT_COLUMNS.map((c) => `e.${c.name}`).join(', ')}, s.engaged ` +
+      `FROM events e JOIN ${BACK} k ON ${match('e')} ` +
+      `LEFT JOIN sessions s ON s.tenant_id = e.tenant_id AND s.property_id = e.property_id AND s.session_key = e.session_key ` +
+      `AND s.local_date BETWEEN k.local_date - k.days_back AND k.local_date ` +
+      `WHERE e.is_bot IS NOT TRUE`,
+    [],
+  );
+  for (const t of ROLLUP_TABLES) {
+    if (t.side !== 'users') continue;
+    // a day without events keeps no rows
+    await r.run(`DELETE FROM ${t.name} WHERE EXISTS (SELECT 1 FROM ${DAYS} k WHERE ${match(t.name)})`, []);
+    await r.run(usersInsert(t), []);
+  }
+  for (const t of [SCRATCH, BACK, DAYS]) await r.run(`DROP TABLE ${t}`, []);
 }
 
 const SCRATCH = 'tally_rollup_scratch';
+const DAYS = 'tally_rollup_days';
+const BACK = 'tally_rollup_days_back';
 const SCRATCH_EVENT_COLUMNS: readonly Column[] = [
   { name: 'tenant_id', type: 'string' as const },
   { name: 'property_id', type: 'string' as const },
@@ -72,48 +131,37 @@ const SCRATCH_EVENT_COLUMNS: readonly Column[] = [
   ...USERS_SOURCE_COLUMNS,
 ].filter((c, i, all) => all.findIndex((x) => x.name === c.name) === i);
 
-async function rebuildUsers(r: RollupRunner, key: string[], date: string): Promise<void> {
-  const users = ROLLUP_TABLES.filter((t) => t.side === 'users');
-  // the event's session started at most this many days before it (bounds the sessions scanned)
-  const ms = await r.scalar('SELECT MAX(event_ms - session_start_ms) FROM events WHERE tenant_id = $1 AND property_id = $2 AND local_date = CAST($3 AS DATE)', [
-    ...key,
-    date,
-  ]);
-  if (ms === null) {
-    for (const t of users) await rebuildDay(r, t, null, key, date);
-    return;
-  }
-  const daysBack = Math.max(0, Math.floor(ms / DAY_MS)) + 1;
-  await r.run(`DELETE FROM ${SCRATCH}`, []);
-  await r.run(
-    `INSERT INTO ${SCRATCH} SELECT ${SCRATCH_EVENT_COLUMNS.map((c) => `e.${c.name}`).join(', ')}, s.engaged ` +
-      `FROM events e LEFT JOIN sessions s ON s.tenant_id = e.tenant_id AND s.property_id = e.property_id AND s.session_key = e.session_key ` +
-      `AND s.local_date BETWEEN CAST($3 AS DATE) - ${daysBack} AND CAST($3 AS DATE) ` +
-      `WHERE e.tenant_id = $1 AND e.property_id = $2 AND e.local_date = CAST($3 AS DATE) AND e.is_bot IS NOT TRUE`,
-    [...key, date],
-  );
-  for (const t of users) await rebuildDay(r, t, usersInsert(t), key, date);
+/** `keys` as a derived table `k(tenant_id, property_id, local_date)` of parameters $1…. */
+function keysTable(keys: readonly PartitionRef[]): string {
+  return `(VALUES ${keys.map((_, i) => `($${3 * i + 1}, $${3 * i + 2}, CAST($${3 * i + 3} AS DATE))`).join(', ')}) AS k(tenant_id, property_id, local_date)`;
 }
 
-async function rebuildDay(r: RollupRunner, t: RollupTable, insert: string | null, key: string[], date: string): Promise<void> {
-  await r.run(`DELETE FROM ${t.name} WHERE tenant_id = $1 AND property_id = $2 AND local_date = CAST($3 AS DATE)`, [...key, date]);
-  if (insert) await r.run(insert, [...key, date]);
+/** The temp table DAYS holding `days`. */
+async function fillDays(r: RollupRunner, days: readonly PartitionRef[]): Promise<void> {
+  await r.run(`CREATE TEMP TABLE ${DAYS} (tenant_id ${r.types.string}, property_id ${r.types.string}, local_date ${r.types.date})`, []);
+  for (let i = 0; i < days.length; i += CHUNK) {
+    const chunk = days.slice(i, i + CHUNK);
+    await r.run(
+      `INSERT INTO ${DAYS} SELECT * FROM ${keysTable(chunk)}`,
+      chunk.flatMap((k) => [k.tenantId, k.propertyId, k.date]),
+    );
+  }
 }
 
 function usersInsert(t: RollupTable): string {
   const group = ['e.tenant_id', 'e.property_id', 'e.local_date', ...(t.set.eventColumns ?? []).map((c) => `e.${c}`), 'e.client_id', 'e.user_id'];
   const measures = [...Object.values(EVENT_MEASURES), ...Object.values(userFlags('e.session_engaged'))];
-  // the scratch table holds only this day of this property; the filter keeps rebuildDay's one signature
+  // the scratch table holds exactly the days being rebuilt
   return (
     `INSERT INTO ${t.name} (${t.columns.map((c) => c.name).join(', ')}) SELECT ${[...group, ...measures].join(', ')} ` +
-    `FROM ${SCRATCH} e WHERE e.tenant_id = $1 AND e.property_id = $2 AND e.local_date = CAST($3 AS DATE) GROUP BY ${group.join(', ')}`
+    `FROM ${SCRATCH} e GROUP BY ${group.join(', ')}`
   );
 }
 
-function sessionsInsert(t: RollupTable): string {
+function sessionsInsert(t: RollupTable, onDay: string): string {
   const group = ['s.tenant_id', 's.property_id', 's.local_date', ...(t.set.sessionColumns ?? []).map((c) => `s.${c}`)];
   return (
     `INSERT INTO ${t.name} (${t.columns.map((c) => c.name).join(', ')}) SELECT ${[...group, ...Object.values(SESSION_MEASURES)].join(', ')} ` +
-    `FROM sessions s WHERE s.tenant_id = $1 AND s.property_id = $2 AND s.local_date = CAST($3 AS DATE) AND s.is_bot IS NOT TRUE GROUP BY ${group.join(', ')}`
+    `FROM sessions s JOIN ${DAYS} k ON ${onDay} WHERE s.is_bot IS NOT TRUE GROUP BY ${group.join(', ')}`
   );
 }

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { ROLLUP_TABLES } from '../../domain/rollups.js';
 import { TRANSFORMED_TABLES } from '../../domain/transformed-schema.js';
 import { generateProperty, writeParquetPartitions, type Fixture, type WrittenPartition } from '../../query/report-fixture.testkit.js';
 import { TallyError } from '../errors.js';
@@ -107,6 +108,38 @@ export function warehouseContract(open: (objectRoot: string) => Promise<Warehous
     // the next cycle's file list replaces the partition whole
     expect((await wh.loadPartition('events', ref(a), [b.key])).rows).toBe(rowsOf(generateProperty('t1', 'p1', 8, 10), b));
     await wh.close();
+  });
+
+  it('loads a batch in one transaction: the rows and rollups of its loads one by one; a failing load leaves the whole batch as it was', async () => {
+    const single = await ready();
+    const batched = await ready();
+    expect(batched.loadPartitions).toBeDefined();
+    await loadAll(single, v1);
+    const rows = await batched.loadPartitions!(v1.map((p) => ({ table: p.table, partition: ref(p), objectKeys: [p.key] })));
+    expect(rows.map((r) => r.rows)).toEqual(v1.map((p) => rowsOf(fx, p)));
+    const everything = async (wh: Warehouse) => {
+      const out: Record<string, string[]> = {};
+      for (const t of [...Object.keys(TRANSFORMED_TABLES), ...ROLLUP_TABLES.map((r) => r.name)]) {
+        out[t] = (await wh.query(`SELECT * FROM ${t}`, [])).map((r) => JSON.stringify(r)).sort();
+      }
+      return out;
+    };
+    const expected = await everything(single);
+    expect(expected.rollup_date_users.length).toBeGreaterThan(0);
+    expect(await everything(batched)).toEqual(expected);
+
+    // the second load's file holds another date's rows: the first load's swap is undone with it
+    const events = v1.filter((p) => p.table === 'events');
+    const replacement = v2.find((p) => p.table === 'events' && p.date === events[0].date)!;
+    await expect(
+      batched.loadPartitions!([
+        { table: 'events', partition: ref(events[0]), objectKeys: [replacement.key] },
+        { table: 'events', partition: ref(events[1]), objectKeys: [events[2].key] },
+      ]),
+    ).rejects.toBeInstanceOf(TallyError);
+    expect(await everything(batched)).toEqual(expected);
+    await single.close();
+    await batched.close();
   });
 
   it('readers querying in a loop during reloads see the old partition or the new, never a mix', async () => {

@@ -22,6 +22,13 @@ export interface QueryOptions {
   timeoutMs?: number;
 }
 
+/** One partition of a batch load: `table`'s rows of `partition` become those of the Parquet objects at `objectKeys`. */
+export interface PartitionLoad {
+  table: WarehouseTable;
+  partition: PartitionRef;
+  objectKeys: readonly string[];
+}
+
 /** Whose rows a tenant SQL statement may see: one property of one tenant. */
 export interface SandboxScope {
   tenantId: string;
@@ -56,6 +63,12 @@ export interface Warehouse {
    * objects at `objectKeys`, atomically: queries see the old rows or the new, never a mix.
    */
   loadPartition(table: WarehouseTable, partition: PartitionRef, objectKeys: string[]): Promise<{ rows: number }>;
+  /**
+   * Replaces several partitions in one transaction (each as `loadPartition` would, rollups
+   * included): queries see all of them old or all new, and the batch pays one commit, not one per
+   * partition. Rows per load, in order. Absent where every load is its own transaction (Redshift).
+   */
+  loadPartitions?(loads: readonly PartitionLoad[]): Promise<{ rows: number }[]>;
   /** Runs a compiled, parameterised query ($1, $2, … placeholders). */
   query<T = Record<string, unknown>>(sql: string, params: readonly unknown[], opts?: QueryOptions): Promise<T[]>;
   /**

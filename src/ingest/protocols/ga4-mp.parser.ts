@@ -23,14 +23,18 @@ export interface Ga4MpParseResult {
   notices: ValidationMessage[];
 }
 
+/** One decoder for every request: a whole-buffer `decode` (not streaming) starts from a clean state each time. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 export function parseGa4MpBody(bytes: Buffer): unknown {
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    text = UTF8.decode(bytes);
   } catch (cause) {
     throw malformed('The body is not valid UTF-8.', 'invalid_utf8', cause);
   }
-  if (text.trim() === '') throw malformed('The body is empty; expected a JSON object.', 'empty');
+  // \S is what trim() keeps: finds the first non-blank character without copying the body
+  if (!/\S/.test(text)) throw malformed('The body is empty; expected a JSON object.', 'empty');
   let value: unknown;
   try {
     value = JSON.parse(text);

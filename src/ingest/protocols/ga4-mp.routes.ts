@@ -6,11 +6,12 @@ import { readBody } from '../http-body.js';
 import type { ValidationMessage } from './ga4-mp.findings.js';
 import { parseGa4Mp, parseGa4MpBody } from './ga4-mp.parser.js';
 import { GA4_MP_LIMITS } from './ga4-mp.limits.js';
+import type { IngestUrl } from '../request-url.js';
 
 type Credentials = { property: TenantProperty } | { error: TallyError };
 
 /** The property of `measurement_id` + `api_secret`, after at most one refresh of the credential cache on a miss. */
-async function resolveCredentials(deps: CollectorDeps, url: URL): Promise<Credentials> {
+async function resolveCredentials(deps: CollectorDeps, url: IngestUrl): Promise<Credentials> {
   const measurementId = url.searchParams.get('measurement_id') ?? url.searchParams.get('firebase_app_id');
   const apiSecret = url.searchParams.get('api_secret');
   if (!measurementId) return { error: new TallyError('invalid_argument', 'measurement_id is required', { reason: 'measurement_id_missing' }) };
@@ -50,7 +51,7 @@ export const ga4Routes: IngestRoute[] = [
   },
 ];
 
-async function debugMessages(deps: CollectorDeps, req: IncomingMessage, url: URL, receivedAt: number): Promise<ValidationMessage[]> {
+async function debugMessages(deps: CollectorDeps, req: IncomingMessage, url: IngestUrl, receivedAt: number): Promise<ValidationMessage[]> {
   const messages: ValidationMessage[] = [];
   const resolved = await resolveCredentials(deps, url);
   if ('error' in resolved) {

@@ -3,6 +3,7 @@ import { isTallyError, type TallyError } from '../../infra/errors.js';
 import { admitAndAccept, resolveFresh, send, sendError, type CollectorDeps, type IngestRoute } from '../ingest-http.js';
 import { readBody } from '../http-body.js';
 import type { RequestContext } from '../edge.js';
+import type { IngestUrl } from '../request-url.js';
 import type { IncomingMessage } from 'node:http';
 import { decodePostHogBody, parsePostHog, parseTime, POSTHOG_LIMITS } from './posthog.parser.js';
 
@@ -27,7 +28,7 @@ function route(path: string, maxBytes: number): IngestRoute {
   };
 }
 
-async function capture(deps: CollectorDeps, req: IncomingMessage, res: ServerResponse, url: URL, ctx: RequestContext, maxBytes: number) {
+async function capture(deps: CollectorDeps, req: IncomingMessage, res: ServerResponse, url: IngestUrl, ctx: RequestContext, maxBytes: number) {
   try {
     const body = req.method === 'GET' ? Buffer.alloc(0) : await readBody(req, maxBytes);
     if (!body.length && !url.searchParams.has('data')) return fail(res, 400, 'validation_error', 'empty_payload', 'the request has no events');

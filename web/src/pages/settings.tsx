@@ -7,9 +7,11 @@ import { Audit } from './settings/audit';
 import { Keys } from './settings/keys';
 import { Members } from './settings/members';
 import { PropertySettings } from './settings/property';
+import { RulesSettings } from './settings/rules';
 
 const TABS = [
   { id: 'property', label: 'Property' },
+  { id: 'rules', label: 'Rules' },
   { id: 'keys', label: 'Keys' },
   { id: 'members', label: 'Members' },
   { id: 'audit', label: 'Audit log' },
@@ -47,7 +49,9 @@ export function Settings({ propertyId, tab }: { propertyId: string; tab: string 
       {!property ? (
         <Skeleton lines={6} />
       ) : current === 'property' ? (
-        <PropertySettings property={property} onSaved={setProperty} canEdit={atLeast(role, 'editor')} />
+        <PropertySettings property={property} onSaved={setProperty} canEdit={atLeast(role, 'editor')} canReplay={atLeast(role, 'admin')} />
+      ) : current === 'rules' ? (
+        <RulesSettings property={property} canEdit={atLeast(role, 'editor')} canReplay={atLeast(role, 'admin')} />
       ) : current === 'keys' ? (
         <Keys property={property} canManage={atLeast(role, 'admin')} />
       ) : current === 'members' ? (

@@ -3,8 +3,20 @@ import { useState } from 'preact/hooks';
 import { accounts, ApiError, type Property } from '../../api';
 import { Button, Card, ErrorBox, Field, Notice, Select, useAction } from '../../ui';
 import { currencyOptions, zoneOptions } from '../onboarding';
+import type { ReplaySuggestion } from '../../rules-api';
+import { ReplayOffer } from './replay-offer';
 
-export function PropertySettings({ property, onSaved, canEdit }: { property: Property; onSaved: (p: Property) => void; canEdit: boolean }) {
+export function PropertySettings({
+  property,
+  onSaved,
+  canEdit,
+  canReplay,
+}: {
+  property: Property;
+  onSaved: (p: Property) => void;
+  canEdit: boolean;
+  canReplay: boolean;
+}) {
   const [name, setName] = useState(property.name);
   const [timeZone, setTimeZone] = useState(property.timeZone);
   const [currency, setCurrency] = useState(property.currency);
@@ -14,6 +26,7 @@ export function PropertySettings({ property, onSaved, canEdit }: { property: Pro
   const [keyEvents, setKeyEvents] = useState(property.keyEvents.join(', '));
   const { busy, error, run } = useAction();
   const [saved, setSaved] = useState(false);
+  const [suggestion, setSuggestion] = useState<{ n: number; s: ReplaySuggestion } | null>(null);
   const split = (s: string) =>
     s
       .split(/[\s,]+/)
@@ -23,7 +36,7 @@ export function PropertySettings({ property, onSaved, canEdit }: { property: Pro
     e.preventDefault();
     setSaved(false);
     void run(async () => {
-      const p = await accounts.updateProperty(property.id, {
+      const { property: p, replaySuggestion } = await accounts.updatePropertyWithReplay(property.id, {
         name,
         ...(domain.trim() ? { domain: domain.trim() } : {}),
         timeZone,
@@ -33,6 +46,9 @@ export function PropertySettings({ property, onSaved, canEdit }: { property: Pro
         keyEvents: split(keyEvents),
       });
       onSaved({ ...property, ...p, snippets: Object.keys(p.snippets).length ? p.snippets : property.snippets });
+      // only a changed session timeout or key event list moves past days: offer the replay then
+      const transformChanged = Number(timeout) !== (property.sessionTimeoutMinutes ?? 30) || split(keyEvents).join(',') !== property.keyEvents.join(',');
+      setSuggestion(replaySuggestion && transformChanged ? { n: (suggestion?.n ?? 0) + 1, s: replaySuggestion } : null);
       setSaved(true);
     });
   };
@@ -78,6 +94,7 @@ export function PropertySettings({ property, onSaved, canEdit }: { property: Pro
           Save changes
         </Button>
       </form>
+      {suggestion && <ReplayOffer key={suggestion.n} suggestion={suggestion.s} canRun={canReplay} />}
     </Card>
   );
 }

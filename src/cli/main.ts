@@ -104,7 +104,7 @@ program
       'replaced. On the embedded profile (local event log, PGlite) the collector is one process.',
   )
   .option('-p, --port <port>', 'HTTP port (env PORT, default 8080)')
-  .option('-w, --workers <n>', 'worker processes (default: every core, os.availableParallelism(); 1 on the embedded profile)')
+  .option('-w, --workers <n>', 'worker processes: a number, or auto for every core (default 1; /metrics then answers per worker)')
   .action((o: { port?: string; workers?: string }) => runCollector(o));
 
 for (const [role, text] of [

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RawEvent } from '../domain/raw-event.js';
-import { RawEventJson } from './raw-event-json.js';
+import { RawEventJson, WRITTEN_FIELDS } from './raw-event-json.js';
 
 const base: RawEvent = {
   event_id: '0190a7c4-1c2b-7d3e-8f00-123456789abc',
@@ -37,12 +37,20 @@ describe('RawEventJson', () => {
       base,
       { ...base, event_id: 'e2', name: 'scroll', params: {} },
       { ...base, event_id: 'e3', over_quota: true },
+      // internal traffic: stamped by the edge after the record is built, before over_quota
+      { ...base, event_id: 'e3b', traffic_type: 'internal' },
+      Object.assign({ ...base, event_id: 'e3c', traffic_type: 'agency "quoted"' }, { over_quota: true as const }),
       { ...base, tenant_id: 'tenant-b', property_id: '13', received_at: base.received_at + 1 },
       { ...base, protocol: 'gtag', ua: null, ua_source: 'none', ip_trunc: null, ip_source: 'none', country: null, region: null, city: null },
       { ...base, city: 'St Albans' },
       { ...base, client_ts: null, consent: null, screen: null, language: null, user_props: {} },
     ];
     for (const e of events) expect(w.write(e)).toBe(JSON.stringify(e));
+  });
+
+  it('writes every field RawEvent has, in the order JSON.stringify of an enriched event would', () => {
+    const full = { ...base, traffic_type: 'internal', over_quota: true as const };
+    expect(Object.keys(JSON.parse(new RawEventJson().write(full)))).toEqual(Object.keys(WRITTEN_FIELDS));
   });
 
   it('throws the RangeError JSON.stringify throws for params nested too deeply, so the request is refused whole', () => {

@@ -1,5 +1,40 @@
 import type { RawEvent } from '../domain/raw-event.js';
 
+/**
+ * Every field of `RawEvent`, as `write` writes them (the optional ones only when set, in the order
+ * `toRawEvent` and `accept` set them): a field added to `RawEvent` fails the type check here until
+ * `write` writes it.
+ */
+export const WRITTEN_FIELDS: Record<keyof Required<RawEvent>, true> = {
+  event_id: true,
+  tenant_id: true,
+  property_id: true,
+  protocol: true,
+  received_at: true,
+  client_ts: true,
+  name: true,
+  client_id: true,
+  user_id: true,
+  session_id: true,
+  url: true,
+  referrer: true,
+  title: true,
+  ua: true,
+  ua_source: true,
+  ip_trunc: true,
+  ip_source: true,
+  country: true,
+  region: true,
+  city: true,
+  language: true,
+  screen: true,
+  consent: true,
+  params: true,
+  user_props: true,
+  traffic_type: true,
+  over_quota: true,
+};
+
 /** A JSON value as `JSON.stringify` writes it inside an object (a field the event lacks is written as null). */
 function json(v: unknown): string {
   return v === null || v === undefined ? 'null' : JSON.stringify(v);
@@ -80,6 +115,8 @@ export class RawEventJson {
       json(e.params) +
       ',"user_props":' +
       json(e.user_props) +
+      // set by the edge after the record is built (internal traffic), then over_quota by admission
+      (e.traffic_type !== undefined ? ',"traffic_type":' + json(e.traffic_type) : '') +
       (e.over_quota ? ',"over_quota":true}' : '}')
     );
   }

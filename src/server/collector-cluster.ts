@@ -29,11 +29,17 @@ export function whyNotSeveral(config: Config): string | null {
   return null;
 }
 
-/** `--workers`: a positive integer, or the default, every core this process may use. */
+/**
+ * `--workers`: a positive integer, `auto` (every core this process may use), or the default, one.
+ * One by default because each worker answers `/metrics` with its own counters on the shared port:
+ * a Prometheus scrape would see whichever worker took the connection. Several are an opt-in for a
+ * host run without per-process scraping (compose and Helm scale containers instead).
+ */
 export function parseWorkers(value: string | undefined): number {
-  if (value === undefined) return os.availableParallelism();
+  if (value === undefined) return 1;
+  if (value === 'auto') return os.availableParallelism();
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 256) throw new Error(`--workers must be an integer from 1 to 256, not ${value}`);
+  if (!Number.isInteger(n) || n < 1 || n > 256) throw new Error(`--workers must be an integer from 1 to 256 or auto, not ${value}`);
   return n;
 }
 

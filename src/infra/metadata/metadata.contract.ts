@@ -52,6 +52,10 @@ export function metadataContract(open: () => Promise<Db>): void {
       quotaHardCap: 2_000_000,
       rateLimitPerSecond: 1_000,
       rateBurst: 10_000,
+      // the retroactive rules' defaults: no ranges (filter active), no extra bot patterns, GA4's channel rules
+      internalTraffic: { filter: 'active', rules: [] },
+      botPatterns: [],
+      channelRules: null,
     });
     expect(t.siteId).toMatch(/^[0-9a-f-]{36}$/);
     expect(other.siteId).not.toBe(t.siteId);

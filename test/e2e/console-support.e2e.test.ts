@@ -84,7 +84,7 @@ describeWithService('console support page (Chromium)', 'chromium', 'CHROMIUM_PAT
       body: JSON.stringify({ events }),
     });
     expect(sent.status, await sent.clone().text()).toBe(200);
-    expect((await sent.json()).accepted).toBe(events.length);
+    expect(((await sent.json()) as { accepted: number }).accepted).toBe(events.length);
     // one browser hit from a host the property does not list: a dead letter (hostname_not_allowed)
     const q = new URLSearchParams({ v: '2', tid: created.measurementId, cid: '777.888', en: 'page_view', dl: 'https://blog.elsewhere.test/post', _et: '100' });
     expect((await fetch(`${tally.baseUrl}/g/collect?${q}`, { headers: { 'user-agent': DESKTOP_UA } })).status).toBe(204);
@@ -150,6 +150,13 @@ describeWithService('console support page (Chromium)', 'chromium', 'CHROMIUM_PAT
     const said = await group.getByTestId('redrive-result').innerText();
     expect(said).toContain('Redrive of 1 letter: 0 sent again');
     expect(said).toContain('still refused: 1 hostname_not_allowed');
+    // once the host is allowed, the same redrive sends it; a third one adds nothing
+    const hosts = { allowedHostnames: ['shop.support.test', 'blog.elsewhere.test'] };
+    expect((await owner.patch(`/api/properties/${propertyId}`, hosts)).status).toBe(200);
+    await group.getByRole('button', { name: 'Redrive' }).click();
+    await group.getByText('Redrive of 1 letter: 1 sent again').waitFor();
+    await group.getByRole('button', { name: 'Redrive' }).click();
+    await group.getByText('Redrive of 1 letter: 0 sent again, 1 already redriven').waitFor();
     await visitPage(page, SHOTS, a11y, 'support-dead-letters');
   }, 120_000);
 

@@ -75,7 +75,7 @@ describe('the Support page helpers', () => {
       start: '2025-12-06 00:00:00',
       landing: '/pricing',
       source: 'google / organic · Organic Search',
-      counts: '3 views, 5 events, 1 key events, engaged',
+      counts: '3 views, 5 events, 1 key event, engaged',
     });
     expect(sessionSummary({ session_key: 'k', local_date: '2026-12-01', is_bot: true })).toMatchObject({
       start: '2026-12-01',

@@ -123,6 +123,8 @@ export function isoDaysAgo(days: number, now = new Date()): string {
   return new Date(now.getTime() - days * 86_400_000).toISOString().slice(0, 10);
 }
 
+const count = (v: unknown, word: string) => `${Number(v ?? 0)} ${word}${Number(v ?? 0) === 1 ? '' : 's'}`;
+
 /** A transformed session as the inspector shows it: when, where it landed, from where, and what it counted. */
 export function sessionSummary(s: Record<string, unknown>): { key: string; start: string; landing: string; source: string; counts: string } {
   const ms = Number(s.session_start_ms);
@@ -136,6 +138,6 @@ export function sessionSummary(s: Record<string, unknown>): { key: string; start
     start: Number.isFinite(ms) && ms > 0 ? new Date(ms).toISOString().replace('T', ' ').slice(0, 19) : str(s.local_date),
     landing: str(s.landing_page) || '(not set)',
     source: channel ? `${source} · ${channel}` : source,
-    counts: `${Number(s.page_views ?? 0)} views, ${Number(s.events ?? 0)} events, ${Number(s.key_events ?? 0)} key events${engaged}${bot}`,
+    counts: `${count(s.page_views, 'view')}, ${count(s.events, 'event')}, ${count(s.key_events, 'key event')}${engaged}${bot}`,
   };
 }

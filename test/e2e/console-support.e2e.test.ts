@@ -198,6 +198,9 @@ describeWithService('console support page (Chromium)', 'chromium', 'CHROMIUM_PAT
     await hint.waitFor();
     expect(await hint.getByRole('link', { name: 'Upgrade in Billing' }).getAttribute('href')).toBe(`/orgs/${free.orgId}/billing`);
     expect(await page.locator('.alert-error').count()).toBe(0);
+    // the refused replay was not recorded; the Free organisation's list holds nothing of the other one's
+    expect((await free.c.get(`/api/properties/${freeProperty}/replays`)).body).toEqual({ replays: [] });
+    await page.getByText('No replays yet').waitFor();
     await visitPage(page, SHOTS, a11y, 'support-free-upgrade');
 
     await join(owner, orgId, emails.viewer, 'viewer');

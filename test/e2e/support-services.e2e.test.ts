@@ -227,7 +227,7 @@ describeWithService('support on services', 'redis', 'REDIS_URL', (redisUrl) => {
           expect(patched.body.replaySuggestion).toMatchObject({ propertyId: a.propertyId, dryRun: true });
 
           // the backfill's last sessions closed when the redriven hits (received now) moved the
-          // transform's cut past them: until then a real replay of endDate is refused as open
+          // transform's cut past them: until then a real replay of endDate fails (replay_range_open)
           const dry = await ownerA.post('/api/support/replays', {
             propertyId: a.propertyId,
             from: startDate,

@@ -8,8 +8,10 @@ import type { SqlDialect } from './sql-dialect.js';
  * A funnel as one SQL statement, written once and compiled per dialect (DuckDB, PostgreSQL,
  * Redshift): the only dialect-specific pieces are the SqlDialect's.
  *
- * `ev`: the property's events in each date range (bots excluded, the dimension filter applied),
- * numbered per (date range, user) in time order (`ord`), with one 0/1 column per step condition.
+ * `ev`: the property's events in each date range (bots excluded, the dimension filter applied;
+ * only the events of some step unless a step is directly-followed or next actions are asked),
+ * numbered per (date range, user) in time order (`ord`), with one 0/1 column per step condition,
+ * the breakdown value, the day and the next event's next-action value.
  * `r<k>`: the events that reach step k. Closed funnel: step 1's events, then the events of step k
  * that have a reached event of step k-1 of the same user before them (`ord` smaller), within
  * `withinDurationFromPriorStep` (inclusive, on event time) and, for `isDirectlyFollowedBy`, right
@@ -17,9 +19,8 @@ import type { SqlDialect } from './sql-dialect.js';
  * Window functions and equality joins only (no correlated subquery): each step is one sort.
  * Open funnel: every event of step k reaches it (users may enter at any step) and `c<k>`, built
  * the same way from `r<k-1>`, says who went on from step k-1 to step k.
- * `uu`: one row per (step, date range, user) with the event that first reached the step, its
- * breakdown value and day, whether the user went on to the next step, and the next event's value
- * of the next-action dimension.
+ * `uu`: one row per (step, date range, user) with, from the event that first reached the step, its
+ * breakdown value, day and next action, and whether the user went on to the next step.
  * The statement answers grouped rows tagged by `part` (see FunnelPart); the shaping is in
  * funnel-report.ts.
  */
@@ -40,7 +41,8 @@ export function compileFunnel(req: FunnelRequest, scope: TenantScope, d: SqlDial
     needsSession ||= def.eventNeedsSession ?? false;
     return rowLevel(fromDef(def, d), 'event');
   };
-  const stepSql = req.steps.map((s) => `CASE WHEN ${stepCondition(s.filter, dimension, p, d)} THEN 1 ELSE 0 END AS s${req.steps.indexOf(s)}`);
+  const conditions = req.steps.map((st) => stepCondition(st.filter, dimension, p, d));
+  const stepSql = conditions.map((c, k) => `CASE WHEN ${c} THEN 1 ELSE 0 END AS s${k}`);
   const where = [
     `e.tenant_id = ${tenant}`,
     `e.property_id = ${property}`,
@@ -48,20 +50,23 @@ export function compileFunnel(req: FunnelRequest, scope: TenantScope, d: SqlDial
     'e.is_bot IS NOT TRUE',
     ...(req.dimensionFilter ? [compileFilter(req.dimensionFilter, dimension, false, p, d)] : []),
   ];
+  // only step events matter to the order unless a step must directly follow or next actions are asked
+  const everyEvent = req.nextAction !== undefined || req.steps.some((st, k) => k > 0 && st.directlyFollowed);
+  if (!everyEvent) where.push(`(${conditions.join(' OR ')})`);
   const nullText = d.toText('NULL');
   const breakdown = req.breakdown ? dimension(req.breakdown.dimension) : nullText;
   const next = req.nextAction ? dimension(req.nextAction.dimension) : nullText;
 
   const ctes = [`dr AS (${dr})`, identityCte(tenant, property)];
+  const order = `PARTITION BY dr.idx, ${USER_KEY} ORDER BY e.event_ms, e.session_key, e.seq_in_session, e.event_id`;
   ctes.push(
-    `ev AS (SELECT dr.idx AS dr_idx, ${USER_KEY} AS uk, e.event_ms AS ts, ` +
-      `ROW_NUMBER() OVER (PARTITION BY dr.idx, ${USER_KEY} ORDER BY e.event_ms, e.session_key, e.seq_in_session, e.event_id) AS ord, ` +
-      `${d.formatDate('e.local_date', 'YYYYMMDD')} AS day, ${breakdown} AS bd, ${next} AS na, ${stepSql.join(', ')} ` +
+    `ev AS (SELECT dr.idx AS dr_idx, ${USER_KEY} AS uk, e.event_ms AS ts, ROW_NUMBER() OVER (${order}) AS ord, ` +
+      `${d.formatDate('e.local_date', 'YYYYMMDD')} AS day, ${breakdown} AS bd, LEAD(${next}) OVER (${order}) AS next, ${stepSql.join(', ')} ` +
       `FROM events e JOIN dr ON e.local_date BETWEEN dr.start_date AND dr.end_date` +
       (needsSession ? ` LEFT JOIN sessions s ON s.tenant_id = ${tenant} AND s.property_id = ${property} AND s.session_key = e.session_key` : '') +
       ` LEFT JOIN idm ON idm.client_id = e.client_id WHERE ${where.join(' AND ')})`,
   );
-  const cols = 'e.dr_idx, e.uk, e.ord, e.ts';
+  const cols = 'e.dr_idx, e.uk, e.ord, e.ts, e.bd, e.day, e.next';
   // the events of step k reached from `prior` (step k-1's reached events): right after one of them
   // (an equality join), or after any of them: the latest one before it is the nearest in time (event
   // time grows with `ord`), so a duration limit holds for some chain iff it holds for that one
@@ -76,9 +81,10 @@ export function compileFunnel(req: FunnelRequest, scope: TenantScope, d: SqlDial
     }
     const latest =
       'MAX(CASE WHEN x.is_prior = 1 THEN x.ts END) OVER (PARTITION BY x.dr_idx, x.uk ORDER BY x.ord, x.is_prior ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)';
-    const both = `SELECT dr_idx, uk, ord, ts, 1 AS is_prior FROM ${prior} UNION ALL SELECT dr_idx, uk, ord, ts, 0 AS is_prior FROM ev WHERE s${k} = 1`;
+    const fields = 'dr_idx, uk, ord, ts, bd, day, next';
+    const both = `SELECT ${fields}, 1 AS is_prior FROM ${prior} UNION ALL SELECT ${fields}, 0 AS is_prior FROM ev WHERE s${k} = 1`;
     return (
-      `SELECT y.dr_idx, y.uk, y.ord, y.ts FROM (SELECT x.dr_idx, x.uk, x.ord, x.ts, x.is_prior, ${latest} AS prior_ts FROM (${both}) x) y ` +
+      `SELECT y.dr_idx, y.uk, y.ord, y.ts, y.bd, y.day, y.next FROM (SELECT x.*, ${latest} AS prior_ts FROM (${both}) x) y ` +
       `WHERE y.is_prior = 0 AND y.prior_ts IS NOT NULL${within ? ` AND y.ts - y.prior_ts <= ${within}` : ''}`
     );
   };
@@ -89,7 +95,10 @@ export function compileFunnel(req: FunnelRequest, scope: TenantScope, d: SqlDial
     if (k > 0) ctes.push(`c${k} AS (${req.isOpenFunnel ? follows(k, `r${k - 1}`) : `SELECT ${cols} FROM r${k} e`})`);
   });
   const n = req.steps.length;
-  ctes.push(`u AS (${req.steps.map((_, k) => `SELECT ${k} AS step, dr_idx, uk, MIN(ord) AS first_ord FROM r${k} GROUP BY dr_idx, uk`).join(' UNION ALL ')})`);
+  // per step, each user's first event that reached it: its breakdown value, day and next action
+  const first = (k: number) =>
+    `SELECT ${k} AS step, dr_idx, uk, bd, day, next FROM (SELECT r.*, ROW_NUMBER() OVER (PARTITION BY r.dr_idx, r.uk ORDER BY r.ord) AS rn FROM r${k} r) z WHERE rn = 1`;
+  ctes.push(`u AS (${req.steps.map((_, k) => first(k)).join(' UNION ALL ')})`);
   ctes.push(
     n > 1
       ? `went AS (${req.steps
@@ -99,10 +108,8 @@ export function compileFunnel(req: FunnelRequest, scope: TenantScope, d: SqlDial
       : `went AS (SELECT 0 AS step, dr_idx, uk FROM u WHERE 1 = 0)`,
   );
   ctes.push(
-    `uu AS (SELECT u.step, u.dr_idx, u.uk, q.bd, q.day, nx.na AS next, CASE WHEN w.uk IS NULL THEN 0 ELSE 1 END AS went_on FROM u ` +
-      `JOIN ev q ON q.dr_idx = u.dr_idx AND q.uk = u.uk AND q.ord = u.first_ord ` +
-      `LEFT JOIN went w ON w.step = u.step AND w.dr_idx = u.dr_idx AND w.uk = u.uk ` +
-      `LEFT JOIN ev nx ON nx.dr_idx = u.dr_idx AND nx.uk = u.uk AND nx.ord = u.first_ord + 1)`,
+    `uu AS (SELECT u.step, u.dr_idx, u.uk, u.bd, u.day, u.next, CASE WHEN w.uk IS NULL THEN 0 ELSE 1 END AS went_on FROM u ` +
+      `LEFT JOIN went w ON w.step = u.step AND w.dr_idx = u.dr_idx AND w.uk = u.uk)`,
   );
 
   const part = (tag: FunnelPart, a: string | null, b: string | null, filter = '') =>

@@ -139,8 +139,10 @@ onEveryWarehouse(
         ['2. Cart', '20240303', 1],
         ['3. Buy', '20240302', 3],
       ]);
-      // enum numbers as Google's REST clients send them
-      expect((await run(funnel({ funnelVisualizationType: 2 }))).funnelVisualization.rows).toEqual(json.funnelVisualization.rows);
+      // enum numbers as Google's REST clients send them, and read back under $alt=json;enum-encoding=int
+      const asInt = await h.post('/v1alpha/properties/p1:runFunnelReport?$alt=json;enum-encoding=int', funnel({ funnelVisualizationType: 2 }));
+      expect(asInt.json.funnelVisualization.rows).toEqual(json.funnelVisualization.rows);
+      expect(asInt.json.funnelTable.metricHeaders.map((m: any) => m.type)).toEqual([1, 1, 1, 1]);
     });
 
     it('step filters: event parameters, field filters and not/or groups; dimensionFilter keeps only matching events', async () => {

@@ -19,6 +19,8 @@ import type { PartitionLoad, PartitionRef, QueryOptions, SandboxLimits, SandboxR
 import { sandboxStatement, sandboxStatementError } from './sandbox-views.js';
 import { DUCKDB_TYPES } from '../column-types.js';
 
+/** The batch's rows of one table, read once from its files. */
+const STAGE = 'tally_load_stage';
 const TABLES: Record<WarehouseTable, readonly Column[]> = { events: EVENT_COLUMNS, sessions: SESSION_COLUMNS, identities: IDENTITY_COLUMNS };
 
 export type DuckDbWarehouseOptions = {
@@ -142,15 +144,22 @@ export class DuckDbWarehouse implements Warehouse {
       const parts = mine.map((i) => loads[i].partition);
       const partsSql = `(VALUES ${parts.map((p) => `(${sqlString(p.tenantId)}, ${sqlString(p.propertyId)}, CAST(${sqlString(p.date)} AS DATE))`).join(', ')}) AS k(tenant_id, property_id, local_date)`;
       const owned = mine.flatMap((i) => files[i].map((f) => ({ f, p: loads[i].partition })));
-      // A partition's files must hold only that partition: anything else would survive the
-      // next replacement and be counted twice.
+      const columns = TABLES[table];
+      const names = columns.map((c) => quoteIdent(c.name)).join(', ');
       if (owned.length > 0) {
-        const source = `read_parquet([${owned.map((o) => sqlString(o.f)).join(', ')}], union_by_name = true, filename = true)`;
+        // the files are read once, into a staging table that keeps each row's file
+        const select = columns.map((c) => `CAST(${quoteIdent(c.name)} AS ${DUCKDB_TYPES[c.type]}) AS ${quoteIdent(c.name)}`).join(', ');
+        await this.conn.run(
+          `CREATE OR REPLACE TEMP TABLE ${STAGE} AS SELECT ${select}, filename AS ${STAGE}_file
+             FROM read_parquet([${owned.map((o) => sqlString(o.f)).join(', ')}], union_by_name = true, filename = true)`,
+        );
         const owners = `(VALUES ${owned.map((o) => `(${sqlString(o.f)}, ${sqlString(o.p.tenantId)}, ${sqlString(o.p.propertyId)}, CAST(${sqlString(o.p.date)} AS DATE))`).join(', ')}) AS o(f, tenant_id, property_id, local_date)`;
+        // A partition's files must hold only that partition: anything else would survive the
+        // next replacement and be counted twice.
         const counts = await this.conn.runAndReadAll(
-          `SELECT o.f, count(r.filename), count(r.filename) FILTER (WHERE r.tenant_id IS DISTINCT FROM o.tenant_id OR r.property_id IS DISTINCT FROM o.property_id
-              OR CAST(r.local_date AS DATE) IS DISTINCT FROM o.local_date)
-             FROM ${owners} LEFT JOIN ${source} r ON r.filename = o.f GROUP BY o.f`,
+          `SELECT o.f, count(r.${STAGE}_file), count(r.${STAGE}_file) FILTER (WHERE r.tenant_id IS DISTINCT FROM o.tenant_id
+              OR r.property_id IS DISTINCT FROM o.property_id OR r.local_date IS DISTINCT FROM o.local_date)
+             FROM ${owners} LEFT JOIN ${STAGE} r ON r.${STAGE}_file = o.f GROUP BY o.f`,
         );
         for (const [f, n, stray] of counts.getRows()) {
           if (Number(stray) > 0) {
@@ -164,10 +173,8 @@ export class DuckDbWarehouse implements Warehouse {
         `DELETE FROM ${table} WHERE EXISTS (SELECT 1 FROM ${partsSql} WHERE ${table}.tenant_id = k.tenant_id AND ${table}.property_id = k.property_id AND ${table}.local_date = k.local_date)`,
       );
       if (owned.length > 0) {
-        const columns = TABLES[table];
-        const select = columns.map((c) => `CAST(${quoteIdent(c.name)} AS ${DUCKDB_TYPES[c.type]})`).join(', ');
-        const source = `read_parquet([${owned.map((o) => sqlString(o.f)).join(', ')}], union_by_name = true)`;
-        await this.conn.run(`INSERT INTO ${table} (${columns.map((c) => c.name).join(', ')}) SELECT ${select} FROM ${source}`);
+        await this.conn.run(`INSERT INTO ${table} (${names}) SELECT ${names} FROM ${STAGE}`);
+        await this.conn.run(`DROP TABLE ${STAGE}`);
       }
     }
     await rebuildRollups(rollups, loads, spanBefore);

@@ -56,6 +56,11 @@ export class ReplayService {
   get(id: string): Promise<ReplayView | null> {
     return this.deps.replays.get(id);
   }
+
+  /** The property's latest replays, newest first, without their diffs (a list stays small; one replay's view has it). */
+  async list(propertyId: string): Promise<(Omit<ReplayView, 'diff'> & { diff: null })[]> {
+    return (await this.deps.replays.listForProperty(propertyId)).map((r) => ({ ...r, diff: null }));
+  }
 }
 
 export function checkRange(from: string, to: string): void {

@@ -65,6 +65,15 @@ export const SUPPORT_ROUTES: SupportRoute[] = [
   },
   {
     method: 'get',
+    path: '/api/properties/:propertyId/replays',
+    access: 'support.read',
+    scope: 'property',
+    summary:
+      "The property's latest replays (up to 20, newest first): state, progress and range, without their diffs (GET /api/support/replays/{replayId} has it).",
+    handler: async ({ params }, s) => ({ replays: await s.replays.list(params.propertyId) }),
+  },
+  {
+    method: 'get',
     path: '/api/support/replays/:replayId',
     access: 'support.read',
     scope: 'custom',

@@ -10,7 +10,7 @@ import { eventually, startTally, tempDataDir, type TallyProcess } from '../suppo
 import { tallyCli } from '../support/cli.js';
 import { CookieClient } from '../support/cookie-client.js';
 import { visitPage, type A11yFinding } from '../support/console-visit.js';
-import { readOutbox } from '../../src/infra/mailer/outbox.mailer.js';
+import { consoleAccounts } from '../support/console-accounts.js';
 import { createTestDatabase } from '../../src/infra/metadata/test-database.testkit.js';
 
 /**
@@ -42,30 +42,8 @@ describeWithService('console billing page (Chromium, stripe-mock)', 'chromium', 
       const pageErrors: string[] = [];
       const EVENTS = 37;
 
-      function token(to: string, kind: 'verify' | 'invitations'): string {
-        const m = readOutbox(path.join(tally.dataDir, 'outbox'))
-          .filter((x) => x.to === to && x.body.includes(`/${kind}`))
-          .pop();
-        const t = m && new RegExp(`/${kind}(?:\\?token=|/)([\\w-]+)`).exec(m.body)?.[1];
-        if (!t) throw new Error(`no ${kind} e-mail to ${to}`);
-        return t;
-      }
-
-      async function signUp(email: string, org: string) {
-        const c = new CookieClient(tally.baseUrl);
-        const r = await c.post('/api/auth/signup', { email, password: PASSWORD, name: email.split('+')[0], organizationName: org });
-        expect(r.status, JSON.stringify(r.body)).toBe(201);
-        await c.csrf();
-        expect((await c.post('/api/auth/verify', { token: await eventually(() => token(email, 'verify'), 10_000, 'verify mail') })).status).toBe(200);
-        return { c, orgId: r.body.organization.id as string };
-      }
-
-      async function join(email: string, role: 'admin' | 'viewer') {
-        expect((await owner.post(`/api/orgs/${orgId}/invitations`, { email, role })).status).toBe(201);
-        const { c } = await signUp(email, `${role} own org`);
-        expect((await c.post(`/api/invitations/${await eventually(() => token(email, 'invitations'), 10_000, 'invitation')}/accept`)).status).toBe(200);
-        return c;
-      }
+      const { signUp, join: joinOrg } = consoleAccounts(() => tally, PASSWORD);
+      const join = (email: string, role: 'admin' | 'viewer') => joinOrg(owner, orgId, email, role);
 
       async function webhook(type: string, object: Record<string, unknown>) {
         const payload = JSON.stringify({

@@ -274,7 +274,7 @@ describeWithService('web console in headless Chromium', 'chromium', 'CHROMIUM_PA
     ]);
     expect(saved.rules.internalTraffic.rules).toEqual([{ name: 'office', trafficType: 'internal', cidrs: ['198.51.100.0/24', '2001:db8::/48'] }]);
     await page.getByRole('button', { name: 'Dry run' }).click();
-    await page.getByTestId('replay-offer').locator('.alert-error').getByText('does not include replay').waitFor();
+    await page.getByTestId('replay-offer').getByTestId('replay-upgrade').getByText('does not include replay').waitFor();
     await visit('settings-rules-replay');
     await page.getByRole('link', { name: 'Keys' }).click();
     await page.getByRole('button', { name: 'Create key' }).first().click();

@@ -1,103 +1,20 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import path from 'node:path';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
-import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWithService } from '../support/services.js';
+import { servicesProfile, type ServicesProfile } from '../support/services-profile.js';
 import { parsePrometheus, sampleSum } from '../support/prometheus.js';
-import { embeddedEnv, eventually, tempDataDir } from '../support/tally-process.js';
+import { eventually, startRole, tempDataDir, type RoleProcess } from '../support/tally-process.js';
 import { tallyCli } from '../support/cli.js';
 import { expectSame, GOLDEN_CASES, metricsBy, runReport, zoneAtMidday, type ReportTarget } from '../support/golden.js';
 import { generateTraffic, type TrafficOptions } from '../../src/demo/traffic-generator.js';
 import { expectedReport, groundTruth } from '../../src/demo/ground-truth.js';
 import { sendTraffic } from '../../src/demo/traffic-sender.js';
 import { addDays, localDate } from '../../src/domain/time-zone.js';
-import { S3ObjectStore } from '../../src/infra/object-store/s3.object-store.js';
-import { createTestDatabase } from '../../src/infra/metadata/test-database.testkit.js';
-import { waitForTopics } from '../../src/infra/event-log/kafka.event-log.js';
-
-const ROOT = path.resolve(import.meta.dirname, '../..');
-const BIN = path.join(ROOT, 'bin/tally.mjs');
-
-interface RoleProcess {
-  role: string;
-  child: ChildProcess;
-  /** HTTP port for collector and api; 0 for the others. */
-  port: number;
-  /** The TALLY_HEALTH_PORT listener's port, when the role was given one. */
-  healthPort: number;
-  output: () => string;
-  stop(): Promise<number | null>;
-}
-
-/** Starts `tally <role>` and waits for its "tally started" log line (every role logs it, listening or not). */
-async function startRole(role: string, env: Record<string, string>): Promise<RoleProcess> {
-  let out = '';
-  let port = 0;
-  let healthPort = 0;
-  let started = false;
-  const child = spawn(process.execPath, [BIN, role], {
-    cwd: ROOT,
-    env: { ...embeddedEnv(), TALLY_DATA_DIR: tempDataDir(`tally-${role}-`), PORT: '0', HOST: '127.0.0.1', TALLY_DEMO: 'off', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let partial = '';
-  child.stdout!.on('data', (d) => {
-    out += d;
-    partial += d;
-    let i;
-    while ((i = partial.indexOf('\n')) >= 0) {
-      const line = partial.slice(0, i);
-      partial = partial.slice(i + 1);
-      try {
-        const j = JSON.parse(line);
-        if (j.msg === 'tally listening') port = j.port;
-        if (j.msg === 'health listening') healthPort = j.port;
-        if (j.msg === 'tally started') started = true;
-      } catch {
-        /* not a log line */
-      }
-    }
-  });
-  child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const deadline = Date.now() + 120_000;
-  while (!started) {
-    if (child.exitCode !== null) throw new Error(`tally ${role} exited with ${child.exitCode}:\n${out}`);
-    if (Date.now() > deadline) throw new Error(`tally ${role} did not start within 120 s:\n${out}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    role,
-    child,
-    port,
-    healthPort,
-    output: () => out,
-    async stop() {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      return exited;
-    },
-  };
-}
 
 describeWithService('separate roles', 'redis', 'REDIS_URL', (redisUrl) => {
   describeWithService('on PostgreSQL', 'postgres', 'DATABASE_URL', (databaseUrl) => {
     describeWithService('on Kafka', 'kafka', 'KAFKA_BROKERS', (brokers) => {
       describeWithService('two collectors, a worker, a scheduler and an api on Kafka, S3, PostgreSQL and Redis', 's3', 'S3_ENDPOINT', (s3Endpoint) => {
-        const id = randomBytes(6).toString('hex');
-        const topics = { raw: `tally-test-${id}.raw-events`, dead: `tally-test-${id}.dead-letter` };
-        const queuePrefix = `tally-test-${id}`;
-        const s3Prefix = `test/roles/${id}`;
-        const s3 = {
-          bucket: process.env.S3_BUCKET ?? 'tally',
-          region: process.env.S3_REGION ?? 'us-east-1',
-          endpoint: s3Endpoint,
-          forcePathStyle: process.env.S3_FORCE_PATH_STYLE !== 'false',
-        };
-        const kafka = new Kafka({ clientId: `tally-test-${id}`, brokers: brokers.split(','), logLevel: logLevel.NOTHING });
-
         let env: Record<string, string>;
         const procs: RoleProcess[] = [];
         let collectors: RoleProcess[];
@@ -105,43 +22,15 @@ describeWithService('separate roles', 'redis', 'REDIS_URL', (redisUrl) => {
         let target: ReportTarget;
         let opts: TrafficOptions;
         let sentEvents = 0;
-        let metaDb: Awaited<ReturnType<typeof createTestDatabase>>;
-        let warehouseDb: Awaited<ReturnType<typeof createTestDatabase>>;
+        let profile: ServicesProfile;
+        let metaDb: ServicesProfile['metaDb'];
+        let queuePrefix: string;
 
         beforeAll(async () => {
-          metaDb = await createTestDatabase(databaseUrl, 'roles');
-          warehouseDb = await createTestDatabase(databaseUrl, 'roles_wh');
-          const ka = kafka.admin();
-          await ka.connect();
-          // kafkajs' waitForLeaders gives up on a fresh KRaft broker: wait as the event log does
-          await ka.createTopics({
-            waitForLeaders: false,
-            topics: [
-              { topic: topics.raw, numPartitions: 4 },
-              { topic: topics.dead, numPartitions: 4 },
-            ],
-          });
-          await waitForTopics(ka, [topics.raw, topics.dead], { created: true });
-          await ka.disconnect();
+          profile = await servicesProfile('roles', { redisUrl, databaseUrl, brokers, s3Endpoint }, { partitions: 4 });
+          ({ metaDb, queuePrefix } = profile);
           env = {
-            DATABASE_URL: metaDb.url,
-            TALLY_WAREHOUSE: 'postgres',
-            WAREHOUSE_URL: warehouseDb.url,
-            TALLY_EVENT_LOG: 'kafka',
-            KAFKA_BROKERS: brokers,
-            KAFKA_TOPIC_RAW: topics.raw,
-            KAFKA_TOPIC_DEAD_LETTER: topics.dead,
-            TALLY_LOG_PARTITIONS: '4',
-            S3_BUCKET: s3.bucket,
-            S3_ENDPOINT: s3.endpoint,
-            S3_REGION: s3.region,
-            S3_PREFIX: s3Prefix,
-            S3_FORCE_PATH_STYLE: String(s3.forcePathStyle),
-            AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'test',
-            AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'test',
-            REDIS_URL: redisUrl,
-            TALLY_QUEUE_PREFIX: queuePrefix,
-            TALLY_COUNTERS_PREFIX: `${queuePrefix}:counters`,
+            ...profile.env,
             TALLY_TRANSFORM_INTERVAL_MS: '2000',
             TALLY_ARCHIVE_MAX_WAIT_MS: '250',
           };
@@ -201,23 +90,7 @@ describeWithService('separate roles', 'redis', 'REDIS_URL', (redisUrl) => {
 
         afterAll(async () => {
           const codes = await Promise.all(procs.map((p) => p.stop()));
-          const redis = new Redis(redisUrl);
-          let cursor = '0';
-          do {
-            const [next, keys] = await redis.scan(cursor, 'MATCH', `${queuePrefix}:*`, 'COUNT', 1000);
-            cursor = next;
-            if (keys.length) await redis.del(...keys);
-          } while (cursor !== '0');
-          await redis.quit();
-          const ka = kafka.admin();
-          await ka.connect();
-          await ka.deleteTopics({ topics: [topics.raw, topics.dead] }).catch(() => undefined);
-          await ka.disconnect();
-          const store = new S3ObjectStore({ ...s3, prefix: s3Prefix });
-          await store.delete((await store.list('')).map((o) => o.key));
-          await store.close();
-          await metaDb?.drop();
-          await warehouseDb?.drop();
+          await profile?.tearDown();
           procs.forEach((p, i) => expect(codes[i], `${p.role}:\n${p.output()}`).toBe(0));
         }, 120_000);
 

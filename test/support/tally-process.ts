@@ -150,3 +150,64 @@ export async function eventually<T>(check: () => T | undefined | Promise<T | und
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+export interface RoleProcess {
+  role: string;
+  child: ChildProcess;
+  /** HTTP port for collector and api; 0 for the others. */
+  port: number;
+  /** The TALLY_HEALTH_PORT listener's port, when the role was given one. */
+  healthPort: number;
+  output: () => string;
+  stop(): Promise<number | null>;
+}
+
+/** Starts `tally <role>` and waits for its "tally started" log line (every role logs it, listening or not). */
+export async function startRole(role: string, env: Record<string, string>): Promise<RoleProcess> {
+  let out = '';
+  let port = 0;
+  let healthPort = 0;
+  let started = false;
+  const child = spawn(process.execPath, [BIN, role], {
+    cwd: ROOT,
+    env: { ...embeddedEnv(), TALLY_DATA_DIR: tempDataDir(`tally-${role}-`), PORT: '0', HOST: '127.0.0.1', TALLY_DEMO: 'off', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let partial = '';
+  child.stdout!.on('data', (d) => {
+    out += d;
+    partial += d;
+    let i;
+    while ((i = partial.indexOf('\n')) >= 0) {
+      const line = partial.slice(0, i);
+      partial = partial.slice(i + 1);
+      try {
+        const j = JSON.parse(line);
+        if (j.msg === 'tally listening') port = j.port;
+        if (j.msg === 'health listening') healthPort = j.port;
+        if (j.msg === 'tally started') started = true;
+      } catch {
+        /* not a log line */
+      }
+    }
+  });
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const deadline = Date.now() + 120_000;
+  while (!started) {
+    if (child.exitCode !== null) throw new Error(`tally ${role} exited with ${child.exitCode}:\n${out}`);
+    if (Date.now() > deadline) throw new Error(`tally ${role} did not start within 120 s:\n${out}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    role,
+    child,
+    port,
+    healthPort,
+    output: () => out,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}

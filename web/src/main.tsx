@@ -6,9 +6,10 @@ import { atLeast, loadSession, roleIn, SessionCtx, type Session } from './sessio
 import { AcceptInvitation, Forgot, Login, Reset, Signup, Verify } from './pages/auth';
 import { Dashboard, goHome } from './pages/dashboard';
 import { Install, Welcome } from './pages/onboarding';
-import { ComingSoon, Settings } from './pages/settings';
+import { Settings } from './pages/settings';
 import { ErrorBox, Logo, Skeleton } from './ui';
 import { Billing } from './pages/billing';
+import { Support } from './pages/support';
 import { BillingBanner } from './billing-banner';
 import './styles.css';
 
@@ -95,7 +96,14 @@ function Routed({ path, search, session }: { path: string; search: string; sessi
     navigate(org ? `/orgs/${encodeURIComponent(org)}/billing` : '/', { replace: true });
     return <Skeleton lines={6} />;
   }
-  if (path === '/support') return <ComingSoon title="Support" text="Contact the Tally team and follow your requests here." />;
+  if ((m = match('/p/:id/support', path))) return <Support propertyId={m.id} tab="replays" key={m.id} />;
+  if ((m = match('/p/:id/support/:tab', path))) return <Support propertyId={m.id} tab={m.tab} key={m.id} />;
+  if (path === '/support') {
+    // the property in view, else the first one
+    const p = session.properties[0];
+    navigate(p ? `/p/${p.id}/support` : '/', { replace: true });
+    return <Skeleton lines={6} />;
+  }
   return (
     <div class="page">
       <h1>Page not found</h1>
@@ -122,7 +130,13 @@ function Splash() {
 }
 
 function Shell({ session, path, children }: { session: Session; path: string; children: ComponentChildren }) {
-  const pm = match('/p/:id', path) ?? match('/p/:id/install', path) ?? match('/p/:id/settings', path) ?? match('/p/:id/settings/:tab', path);
+  const pm =
+    match('/p/:id', path) ??
+    match('/p/:id/install', path) ??
+    match('/p/:id/settings', path) ??
+    match('/p/:id/settings/:tab', path) ??
+    match('/p/:id/support', path) ??
+    match('/p/:id/support/:tab', path);
   const current = session.properties.find((p) => p.id === pm?.id) ?? session.properties[0];
   const billingPath = match('/orgs/:orgId/billing', path);
   const orgInView = billingPath?.orgId ?? current?.organizationId ?? session.orgs[0]?.id ?? null;
@@ -133,7 +147,7 @@ function Shell({ session, path, children }: { session: Session; path: string; ch
       ? 'install'
       : billingPath
         ? 'billing'
-        : path === '/support'
+        : path === '/support' || (pm?.id !== undefined && path.includes('/support'))
           ? 'support'
           : pm
             ? 'dashboard'
@@ -186,7 +200,7 @@ function Shell({ session, path, children }: { session: Session; path: string; ch
             {current && link('install', `/p/${current.id}/install`, 'Install')}
             {current && link('settings', `/p/${current.id}/settings`, 'Settings')}
             {billingOf && link('billing', `/orgs/${encodeURIComponent(billingOf)}/billing`, 'Billing')}
-            {link('support', '/support', 'Support')}
+            {current && link('support', `/p/${current.id}/support`, 'Support')}
           </nav>
           <div class="account">
             <button

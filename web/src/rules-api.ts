@@ -41,6 +41,8 @@ export interface Replay {
   dryRun: boolean;
   from: string;
   to: string;
+  reason: string;
+  createdAt: string;
   progress: { done: number; total: number };
   error?: string | null;
   diff: { days: { date: string; before: DayFigures; after: DayFigures }[]; pages: Mover[]; sources: Mover[]; channels?: Mover[] } | null;

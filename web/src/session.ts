@@ -1,5 +1,5 @@
 import { createContext } from 'preact';
-import { useContext } from 'preact/hooks';
+import { useContext, useEffect, useState } from 'preact/hooks';
 import { accounts, type Me, type Organization, type Property, type Role } from './api';
 
 /** Who is signed in, their organisations and the properties of each, loaded once per change. */
@@ -36,3 +36,15 @@ export function roleIn(session: Session | null, orgId: string): Role | null {
 
 const RANK: Record<Role, number> = { viewer: 0, editor: 1, admin: 2, owner: 3 };
 export const atLeast = (role: Role | null, needed: Role) => role !== null && RANK[role] >= RANK[needed];
+
+/** The property a page is about (loaded fresh), its organisation and the signed-in person's role there. */
+export function usePropertyPage(propertyId: string) {
+  const { session } = useSession();
+  const [property, setProperty] = useState<Property | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  useEffect(() => {
+    accounts.property(propertyId).then(setProperty, setError);
+  }, [propertyId]);
+  const orgId = property?.organizationId || session?.properties.find((p) => p.id === propertyId)?.organizationId || session?.orgs[0]?.id || '';
+  return { property, setProperty, error, orgId, role: roleIn(session, orgId) };
+}

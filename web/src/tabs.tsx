@@ -47,3 +47,16 @@ export function Tabs({
     </div>
   );
 }
+
+/** A page's sub-navigation: one link per tab under `base` (Settings, Support), the current one marked. */
+export function SubNav({ label, base, tabs, current }: { label: string; base: string; tabs: { id: string; label: string }[]; current: string }) {
+  return (
+    <nav class="subnav" aria-label={label}>
+      {tabs.map((t) => (
+        <a key={t.id} href={`${base}/${t.id}`} class={t.id === current ? 'active' : ''} aria-current={t.id === current ? 'page' : undefined}>
+          {t.label}
+        </a>
+      ))}
+    </nav>
+  );
+}

@@ -1,8 +1,6 @@
-import { useEffect, useState } from 'preact/hooks';
-import { accounts, type Property } from '../api';
-import { navigate } from '../router';
-import { atLeast, roleIn, useSession } from '../session';
-import { Button, Card, Empty, ErrorBox, Skeleton, useTitle } from '../ui';
+import { SubNav } from '../tabs';
+import { atLeast, usePropertyPage } from '../session';
+import { ErrorBox, Skeleton, useTitle } from '../ui';
 import { Audit } from './settings/audit';
 import { Keys } from './settings/keys';
 import { Members } from './settings/members';
@@ -19,33 +17,15 @@ const TABS = [
 
 export function Settings({ propertyId, tab }: { propertyId: string; tab: string }) {
   useTitle('Settings');
-  const { session } = useSession();
-  const [property, setProperty] = useState<Property | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  useEffect(() => {
-    accounts.property(propertyId).then(setProperty, setError);
-  }, [propertyId]);
+  const { property, setProperty, error, orgId, role } = usePropertyPage(propertyId);
   const current = TABS.some((t) => t.id === tab) ? tab : 'property';
   if (error) return <ErrorBox error={error} title="This property could not be loaded." />;
-  const orgId = property?.organizationId || session?.properties.find((p) => p.id === propertyId)?.organizationId || session?.orgs[0]?.id || '';
-  const role = roleIn(session, orgId);
   return (
     <div class="page">
       <header class="page-head">
         <h1>Settings</h1>
       </header>
-      <nav class="subnav" aria-label="Settings">
-        {TABS.map((t) => (
-          <a
-            key={t.id}
-            href={`/p/${propertyId}/settings/${t.id}`}
-            class={t.id === current ? 'active' : ''}
-            aria-current={t.id === current ? 'page' : undefined}
-          >
-            {t.label}
-          </a>
-        ))}
-      </nav>
+      <SubNav label="Settings" base={`/p/${propertyId}/settings`} tabs={TABS} current={current} />
       {!property ? (
         <Skeleton lines={6} />
       ) : current === 'property' ? (
@@ -59,22 +39,6 @@ export function Settings({ propertyId, tab }: { propertyId: string; tab: string 
       ) : (
         <Audit orgId={orgId} />
       )}
-    </div>
-  );
-}
-export function ComingSoon({ title, text }: { title: string; text: string }) {
-  useTitle(title);
-  return (
-    <div class="page">
-      <header class="page-head">
-        <h1>{title}</h1>
-      </header>
-      <Card>
-        <Empty title={`${title} is coming soon`}>
-          <p>{text}</p>
-          <Button onClick={() => navigate('/')}>Back to the dashboard</Button>
-        </Empty>
-      </Card>
     </div>
   );
 }

@@ -96,7 +96,7 @@ program
 
 program
   .command('collector')
-  .description('run only the ingest endpoints, in N worker processes sharing the port (node:cluster)')
+  .description('run only the ingest endpoints (with --workers N, in N processes sharing the port through node:cluster)')
   .addHelpText(
     'after',
     '\nSeveral workers need DATABASE_URL, KAFKA_BROKERS and REDIS_URL: each worker appends to Kafka with its own\n' +

@@ -1,9 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
-import { embeddedEnv, tempDataDir } from './tally-process.js';
-
-const ROOT = path.resolve(import.meta.dirname, '../..');
-const BIN = path.join(ROOT, 'bin/tally.mjs');
+import { BIN, ROOT, embeddedEnv, tempDataDir } from './tally-process.js';
 
 export interface CollectorCluster {
   port: number;

@@ -4,8 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
-const BIN = path.join(ROOT, 'bin/tally.mjs');
+/** The repository root and the `tally` launcher every test process runs. */
+export const ROOT = path.resolve(import.meta.dirname, '../..');
+export const BIN = path.join(ROOT, 'bin/tally.mjs');
 
 export interface TallyProcess {
   dataDir: string;

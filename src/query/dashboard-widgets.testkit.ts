@@ -21,9 +21,9 @@ export function dashboardWidgets(start: string, end: string, previousStart: stri
   const range = [{ startDate: start, endDate: end }];
   const widgets: Widget[] = [
     {
-      // newUsers needs each user's first session over all time: its user group reads the detail tables
+      // newUsers: each row's first session start (us_first) against its client's first session ever (rollup_first_sessions)
       name: 'KPIs vs previous',
-      path: 'mixed',
+      path: 'rollup',
       body: {
         dateRanges: [
           { startDate: start, endDate: end, name: 'current' },

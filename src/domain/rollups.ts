@@ -25,6 +25,14 @@ export interface RollupSet {
   eventColumns: readonly string[] | null;
   /** Columns of `sessions` kept in `rollup_<name>_sessions`; null: no sessions table. */
   sessionColumns: readonly string[] | null;
+  /**
+   * Columns of `events` kept in `rollup_<name>_session_keys`: one row per (day, columns,
+   * session_key) of non-bot events with the session's engaged, duration_s and key_events, for
+   * sessions counted under event-scoped dimensions (a session counts under each value it had an
+   * event with; a report takes DISTINCT session rows over its days as the detail form does).
+   * Absent: no such table.
+   */
+  sessionKeyColumns?: readonly string[];
 }
 
 /** Smallest first: the compiler takes the first set that answers a request. */
@@ -39,7 +47,12 @@ export const ROLLUP_SETS: readonly RollupSet[] = [
     sessionColumns: ['source', 'medium', 'campaign', 'channel_group'],
   },
   { name: 'landing', eventColumns: null, sessionColumns: ['landing_page', 'landing_page_query'] },
-  { name: 'page', eventColumns: ['page_path'], sessionColumns: null },
+  {
+    name: 'page',
+    eventColumns: ['page_path'],
+    sessionColumns: null,
+    sessionKeyColumns: ['page_path', 'session_source', 'session_medium', 'session_campaign', 'session_channel_group'],
+  },
 ];
 
 /** Rows meeting a condition, as an additive aggregate. */
@@ -98,7 +111,15 @@ export const SESSION_MEASURES = {
   se_key_sessions: count('s.key_events > 0'),
 } as const;
 
-export type RollupTable = { name: string; set: RollupSet; side: 'users' | 'sessions'; columns: readonly Column[] };
+export type RollupSide = 'users' | 'sessions' | 'session_keys';
+export type RollupTable = { name: string; set: RollupSet; side: RollupSide; columns: readonly Column[] };
+
+/** The session columns a session_keys row carries (what the session measures read). */
+export const SESSION_KEY_MEASURE_COLUMNS: readonly Column[] = [
+  { name: 'engaged', type: 'boolean' },
+  { name: 'duration_s', type: 'double' },
+  { name: 'key_events', type: 'int' },
+];
 
 export const FIRST_SESSIONS_COLUMNS: readonly Column[] = [
   { name: 'tenant_id', type: 'string' },
@@ -122,6 +143,10 @@ export function usersTable(set: RollupSet): string {
 
 export function sessionsTable(set: RollupSet): string {
   return `rollup_${set.name}_sessions`;
+}
+
+export function sessionKeysTable(set: RollupSet): string {
+  return `rollup_${set.name}_session_keys`;
 }
 
 /** Every rollup table with its columns. */
@@ -151,6 +176,16 @@ export const ROLLUP_TABLES: readonly RollupTable[] = ROLLUP_SETS.flatMap((set) =
           set,
           side: 'sessions' as const,
           columns: [...KEY, ...strings(set.sessionColumns), ...bigints(Object.keys(SESSION_MEASURES))],
+        },
+      ]
+    : []),
+  ...(set.sessionKeyColumns
+    ? [
+        {
+          name: sessionKeysTable(set),
+          set,
+          side: 'session_keys' as const,
+          columns: [...KEY, ...strings(set.sessionKeyColumns), ...strings(['session_key']), ...SESSION_KEY_MEASURE_COLUMNS],
         },
       ]
     : []),

@@ -1,4 +1,4 @@
-import { FIRST_SESSIONS_TABLE, sessionsTable, usersTable } from '../domain/rollups.js';
+import { FIRST_SESSIONS_TABLE, sessionKeysTable, sessionsTable, usersTable } from '../domain/rollups.js';
 import { rollupFor } from './rollup-choice.js';
 import { atom, findDimension, type AtomGroup, type MetricType } from './catalog.js';
 import { TallyError } from '../infra/errors.js';
@@ -218,6 +218,13 @@ function buildChain(req: ReportRequest, scope: TenantScope, d: SqlDialect, opts:
           allDimsInUse.map((x) => x.session!),
         )
       : undefined;
+  const sessionKeysRollup =
+    opts.rollups && eventPath && !dimsNeedFs
+      ? rollupFor(
+          'session_keys',
+          allDimsInUse.map((x) => x.event),
+        )
+      : undefined;
   const rollupAtoms = (g: { atoms: string[] }) => g.atoms.map((a) => atom(a).rollup?.(d));
   const usersFromRollup = (g: { group: AtomGroup; atoms: string[] }) =>
     (g.group === 'event' || g.group === 'user') && usersRollup !== undefined && rollupAtoms(g).every((x) => x !== undefined);
@@ -332,6 +339,14 @@ function buildChain(req: ReportRequest, scope: TenantScope, d: SqlDialect, opts:
           (dimsNeedFu ? ' LEFT JOIN fu ON fu.client_id = s.client_id' : '') +
           ` WHERE ${[pin('s'), ...dimensionWhere('session')].join(' AND ')}${groupBy})`,
       );
+    } else if (g.group === 'session' && sessionKeysRollup && canRollup) {
+      // sessions under event-scoped dimensions: the detail form's DISTINCT session rows, from the set's session keys
+      const table = sessionKeysTable(sessionKeysRollup);
+      sources.push({ table, rollup: true });
+      const inner =
+        `SELECT DISTINCT ${[...dimSelect('event'), 'e.session_key', 'e.engaged', 'e.duration_s', 'e.key_events'].join(', ')} FROM ${table} e ` +
+        `JOIN dr ON e.local_date BETWEEN dr.start_date AND dr.end_date WHERE ${[scoped('e'), ...dimensionWhere('event')].join(' AND ')}`;
+      ctes.push(`g_session AS (SELECT ${[...keyCols, ...atomSelect].join(', ')} FROM (${inner}) s${groupBy})`);
     } else if (g.group === 'session') {
       sources.push({ table: 'events', rollup: false });
       const inner =

@@ -150,6 +150,12 @@ function rollupSuite(open: () => Promise<Warehouse>) {
     await load(midnight.after.filter((p) => p.table === 'sessions'));
     expect(await users(false)).toEqual(['1', '1']);
     expect(await users(true)).toEqual(['1', '1']);
+    // and the page set's session keys of 2024-03-03 carry the session's new engaged flag
+    const pages = { ...body, dimensions: [{ name: 'pagePath' }], metrics: [{ name: 'sessions' }, { name: 'engagedSessions' }] };
+    const [detail, rolled] = [await run(wh, pages, false, p9), await run(wh, pages, true, p9)];
+    expect(rolled.stats.path).toBe('rollup');
+    expect(rolled.res).toEqual(detail.res);
+    expect(rolled.res.rows?.map((r) => r.metricValues.map((v) => v.value))).toEqual([['1', '1']]);
   });
 
   it("moves newUsers to a client's earlier session when late data brings one, and back when that day is emptied, from the rollups as from the detail tables", async () => {

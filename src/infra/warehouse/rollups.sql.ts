@@ -7,6 +7,7 @@ import {
   ROLLUP_SETS,
   ROLLUP_TABLES,
   SESSION_MEASURES,
+  SESSION_KEY_MEASURE_COLUMNS,
   sessionOrderKey,
   userFlags,
   USERS_SOURCE_COLUMNS,
@@ -121,12 +122,17 @@ export async function rebuildRollups(r: RollupRunner, loads: readonly LoadedPart
        FROM ${DAYS} k JOIN events e ON ${match('e')} GROUP BY k.tenant_id, k.property_id, k.local_date`,
     [],
   );
-  const cols = [...SCRATCH_EVENT_COLUMNS.map((c) => `${c.name} ${r.types[c.type]}`), `session_engaged ${r.types.boolean}`, `session_first ${r.types.string}`];
+  const cols = [
+    ...SCRATCH_EVENT_COLUMNS.map((c) => `${c.name} ${r.types[c.type]}`),
+    ...SESSION_KEY_MEASURE_COLUMNS.map((c) => `session_${c.name} ${r.types[c.type]}`),
+    `session_first ${r.types.string}`,
+  ];
   await r.run(`CREATE TEMP TABLE ${SCRATCH} (${cols.join(', ')})`, []);
   // session_first: the order key of the event's session when this is its first event (for us_first)
   const first = `CASE WHEN e.seq_in_session = 1 AND s.is_bot IS NOT TRUE THEN ${sessionOrderKey('s.session_start_ms', 's.session_key')} END`;
   await r.run(
-    `INSERT INTO ${SCRATCH} SELECT ${SCRATCH_EVENT_COLUMNS.map((c) => `e.${c.name}`).join(', ')}, s.engaged, ${first} ` +
+    `INSERT INTO ${SCRATCH} SELECT ${SCRATCH_EVENT_COLUMNS.map((c) => `e.${c.name}`).join(', ')}, ` +
+      `${SESSION_KEY_MEASURE_COLUMNS.map((c) => `s.${c.name}`).join(', ')}, ${first} ` +
       `FROM events e JOIN ${BACK} k ON ${match('e')} ` +
       `LEFT JOIN sessions s ON s.tenant_id = e.tenant_id AND s.property_id = e.property_id AND s.session_key = e.session_key ` +
       `AND s.local_date BETWEEN k.local_date - k.days_back AND k.local_date ` +
@@ -134,10 +140,10 @@ export async function rebuildRollups(r: RollupRunner, loads: readonly LoadedPart
     [],
   );
   for (const t of ROLLUP_TABLES) {
-    if (t.side !== 'users') continue;
+    if (t.side === 'sessions') continue;
     // a day without events keeps no rows
     await r.run(`DELETE FROM ${t.name} WHERE EXISTS (SELECT 1 FROM ${DAYS} k WHERE ${match(t.name)})`, []);
-    await r.run(usersInsert(t) + clusterBy(r), []);
+    await r.run((t.side === 'users' ? usersInsert(t) : sessionKeysInsert(t)) + clusterBy(r), []);
   }
   for (const t of [SCRATCH, BACK, DAYS]) await r.run(`DROP TABLE ${t}`, []);
 }
@@ -150,7 +156,8 @@ const SCRATCH_EVENT_COLUMNS: readonly Column[] = [
   { name: 'tenant_id', type: 'string' as const },
   { name: 'property_id', type: 'string' as const },
   { name: 'local_date', type: 'date' as const },
-  ...ROLLUP_SETS.flatMap((s) => s.eventColumns ?? []).map((name) => ({ name, type: 'string' as const })),
+  ...ROLLUP_SETS.flatMap((s) => [...(s.eventColumns ?? []), ...(s.sessionKeyColumns ?? [])]).map((name) => ({ name, type: 'string' as const })),
+  { name: 'session_key', type: 'string' as const },
   ...USERS_SOURCE_COLUMNS,
 ].filter((c, i, all) => all.findIndex((x) => x.name === c.name) === i);
 
@@ -208,6 +215,15 @@ function usersInsert(t: RollupTable): string {
   return (
     `INSERT INTO ${t.name} (${t.columns.map((c) => c.name).join(', ')}) SELECT ${[...group, ...measures].join(', ')} ` +
     `FROM ${SCRATCH} e GROUP BY ${group.join(', ')}`
+  );
+}
+
+/** One row per (day, columns, session) of the scratch's events, with the session's measure columns. */
+function sessionKeysInsert(t: RollupTable): string {
+  const cols = ['e.tenant_id', 'e.property_id', 'e.local_date', ...(t.set.sessionKeyColumns ?? []).map((c) => `e.${c}`), 'e.session_key'];
+  return (
+    `INSERT INTO ${t.name} (${t.columns.map((c) => c.name).join(', ')}) ` +
+    `SELECT DISTINCT ${[...cols, ...SESSION_KEY_MEASURE_COLUMNS.map((c) => `e.session_${c.name}`)].join(', ')} FROM ${SCRATCH} e`
   );
 }
 

@@ -39,7 +39,7 @@ import { BILLING_METER_MODULE, BILLING_MODULE, BILLING_REDRIVE_MODULE, BILLING_W
 import { createOpsEndpoints, readinessChecks, startHealthListener } from './health.js';
 import { observeApiRequests } from './api-observe.js';
 import { RETENTION_JOB } from '../lifecycle/retention.js';
-import { LIFECYCLE_API_MODULE, lifecycleWorkerJobs } from './lifecycle.wiring.js';
+import { LIFECYCLE_API_MODULE, lifecycleWorkerJobs, queuePurges } from './lifecycle.wiring.js';
 import { SUPPORT_MODULE, supportJobHandlers } from './support.module.js';
 import { REPORTS_MODULE } from './reports.module.js';
 import { PartitionLocks } from '../../jobs/partition-locks.repository.js';
@@ -249,13 +249,21 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
   // the CLI reaches the process holding the data dir (and its embedded database) on loopback only,
   // never on the public listener; a process on shared services needs no such door
   management: {
-    needs: ['db', 'dataDir', 'credentials'],
+    needs: ['db', 'dataDir', 'credentials', 'jobs'],
     async start({ get, maybe, logger }) {
       if (!get('dataDir').lock) return null;
       const credentials = get('credentials');
       const runJob = maybe('pipeline')?.runJob;
       return startAdminListener(
-        createManagementRouter({ db: get('db'), adminToken: get('dataDir').adminToken, log: logger, onTenantsChanged: () => credentials.refresh(), runJob }),
+        createManagementRouter({
+          db: get('db'),
+          adminToken: get('dataDir').adminToken,
+          log: logger,
+          onTenantsChanged: () => credentials.refresh(),
+          runJob,
+          // `tally tenant delete` erases the properties' data as DELETE /api/orgs/{id} does
+          onPropertiesDeleted: queuePurges(get('jobs')),
+        }),
       );
     },
     stop: (admin) => admin?.close(),

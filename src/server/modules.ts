@@ -167,7 +167,11 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
       // observed: each run logged and timed, whoever runs it (queue, "run now", the pipeline job)
       // a replay holds its dates: the scheduler's transform and compaction skip them meanwhile
       const locks = new PartitionLocks(get('db'));
-      const transform = observedJob('transform', transformJob({ engine: get('engine'), state, settings, locks }), logger);
+      const transform = observedJob(
+        'transform',
+        transformJob({ engine: get('engine'), state, settings, locks, lateAllowanceMs: config.jobs.transformLateAllowanceMs }),
+        logger,
+      );
       const load = observedJob('load', loadJob({ warehouse: get('warehouse'), state }), logger);
       const compact = observedJob('compact', compactJob({ engine: get('engine'), state, store: get('store'), settings, locks }), logger);
       const handlers: Record<string, JobHandler<any, unknown>> = {

@@ -86,12 +86,13 @@ export class PipelineStateRepository {
    * Properties whose transformed partitions hold open sessions (an `open.parquet` file), with
    * those dates and the latest event time of their raw objects.
    */
-  async propertiesWithOpenSessions(): Promise<{ tenantId: string; propertyId: string; dates: string[]; maxEventMs: number }[]> {
+  async propertiesWithOpenSessions() {
     const rows = await this.db('partitions').whereRaw("object_keys::text LIKE '%/open.parquet%'").select('tenant_id', 'property_id', 'dt').orderBy('dt');
-    const byProperty = new Map<string, { tenantId: string; propertyId: string; dates: string[]; maxEventMs: number }>();
+    type Open = { tenantId: string; propertyId: string; dates: string[]; maxEventMs: number };
+    const byProperty = new Map<string, Open>();
     for (const r of rows) {
       const pid = String(r.property_id);
-      const p = byProperty.get(pid) ?? { tenantId: r.tenant_id, propertyId: pid, dates: [], maxEventMs: 0 };
+      const p: Open = byProperty.get(pid) ?? { tenantId: String(r.tenant_id), propertyId: pid, dates: [], maxEventMs: 0 };
       const date = toIsoDate(r.dt);
       if (!p.dates.includes(date)) p.dates.push(date);
       byProperty.set(pid, p);

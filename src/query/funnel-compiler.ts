@@ -16,11 +16,15 @@ import type { SqlDialect } from './sql-dialect.js';
  * that have a reached event of step k-1 of the same user before them (`ord` smaller), within
  * `withinDurationFromPriorStep` (inclusive, on event time) and, for `isDirectlyFollowedBy`, right
  * before them (`ord` one less): so a user is counted at step k only if a whole chain exists.
- * Window functions and equality joins only (no correlated subquery): each step is one sort.
+ * Window functions and equality joins only (no correlated subquery). Only a step with a duration
+ * limit sorts (its candidates with the prior step's reached events); a step without one is an
+ * equality join on each user's first reached prior event (any reached event before it means the
+ * first one is), and a directly-followed step an equality join on `ord - 1`.
  * Open funnel: every event of step k reaches it (users may enter at any step) and `c<k>`, built
  * the same way from `r<k-1>`, says who went on from step k-1 to step k.
- * `uu`: one row per (step, date range, user) with, from the event that first reached the step, its
- * breakdown value, day and next action, and whether the user went on to the next step.
+ * `uu`: one row per (step, date range, user) with, from the event that first reached the step (its
+ * smallest `ord`, grouped and joined back), its breakdown value, day and next action, and whether
+ * the user went on to the next step.
  * The statement answers grouped rows tagged by `part` (see FunnelPart); the shaping is in
  * funnel-report.ts.
  */
@@ -73,6 +77,14 @@ export function compileFunnel(req: FunnelRequest, scope: TenantScope, d: SqlDial
   const follows = (k: number, prior: string) => {
     const s = req.steps[k];
     const within = s.withinMs === undefined ? null : p.add(s.withinMs, 'bigint');
+    // no duration and not directly: after any reached event is after the user's first one, so an
+    // equality join on one row per user (no sort of the prior and step events together)
+    if (!s.directlyFollowed && within === null) {
+      return (
+        `SELECT ${cols} FROM ev e JOIN (SELECT dr_idx, uk, MIN(ord) AS o FROM ${prior} GROUP BY dr_idx, uk) t ` +
+        `ON t.dr_idx = e.dr_idx AND t.uk = e.uk WHERE e.s${k} = 1 AND e.ord > t.o`
+      );
+    }
     if (s.directlyFollowed) {
       return (
         `SELECT ${cols} FROM ev e JOIN ${prior} p ON p.dr_idx = e.dr_idx AND p.uk = e.uk AND p.ord = e.ord - 1 ` +
@@ -96,8 +108,10 @@ export function compileFunnel(req: FunnelRequest, scope: TenantScope, d: SqlDial
   });
   const n = req.steps.length;
   // per step, each user's first event that reached it: its breakdown value, day and next action
+  // (the first `ord` per user, joined back: a grouping and an equality join, not a sort)
   const first = (k: number) =>
-    `SELECT ${k} AS step, dr_idx, uk, bd, day, next FROM (SELECT r.*, ROW_NUMBER() OVER (PARTITION BY r.dr_idx, r.uk ORDER BY r.ord) AS rn FROM r${k} r) z WHERE rn = 1`;
+    `SELECT ${k} AS step, r.dr_idx, r.uk, r.bd, r.day, r.next FROM r${k} r ` +
+    `JOIN (SELECT dr_idx, uk, MIN(ord) AS o FROM r${k} GROUP BY dr_idx, uk) f ON f.dr_idx = r.dr_idx AND f.uk = r.uk AND f.o = r.ord`;
   ctes.push(`u AS (${req.steps.map((_, k) => first(k)).join(' UNION ALL ')})`);
   ctes.push(
     n > 1

@@ -303,6 +303,24 @@ describe('result cache: funnels and currency rates', () => {
       expect((await funnel()).funnelTable).toEqual(first.funnelTable);
       expect(statements).toBeGreaterThan(afterFirst);
 
+      // cohorts too: the same statement under the same load version is read once
+      const cohort = () =>
+        post('v1beta/properties/123:runReport', {
+          dimensions: [{ name: 'cohort' }, { name: 'cohortNthDay' }],
+          metrics: [{ name: 'cohortActiveUsers' }],
+          cohortSpec: {
+            cohorts: [{ name: 'c0', dimension: 'firstSessionDate', dateRange: { startDate: '2024-03-01', endDate: '2024-03-02' } }],
+            cohortsRange: { granularity: 'DAILY', startOffset: 0, endOffset: 3 },
+          },
+        });
+      const c1 = await cohort();
+      expect(c1.rows?.length).toBeGreaterThan(0);
+      const afterCohort = statements;
+      const c2 = await cohort();
+      expect(statements).toBe(afterCohort);
+      expect(c2.rows).toEqual(c1.rows);
+      expect(c2.propertyQuota.tokensPerDay.consumed).toBe(1);
+
       const [r1, e1] = [await revenue(), await events()];
       const warmed = statements;
       await revenue();

@@ -205,6 +205,10 @@ export function createReportRouter(deps: ReportRouterDeps): express.Router {
     return { result, charged: await charge(c, work) };
   };
 
+  /** What a cached statement is keyed on; none without a "complete up to" mark (nothing is cached). */
+  const cacheVersion = (w: WarehouseJob) =>
+    w.completeUpTo ? { completeUpTo: w.completeUpTo, loadVersion: w.loadVersion, ratesVersion: w.ratesVersion } : null;
+
   /**
    * runReport's requests (one, or a pivot's cells and per-pivot headers) through the result cache,
    * keyed by each compiled statement: comparisons and pivots compile to their own statements, so
@@ -241,9 +245,12 @@ export function createReportRouter(deps: ReportRouterDeps): express.Router {
     if (hasCohortSpec(raw)) {
       const request = parseCohortRequest(raw, ctx);
       const { result, charged } = await execute(c, [], async (w) => {
-        const rows = await w.query(compileCohortReport(request, c.settings, dialectFor(deps.warehouse.dialect)));
+        const q = compileCohortReport(request, c.settings, dialectFor(deps.warehouse.dialect));
+        // through the cache like any statement: a load of any day (first-session dates can move) moves the load version
+        const { rows, hit } = await cache.through(c.settings, cacheVersion(w), q, () => w.query(q));
         // a cohort reads every event of the property (first-session dates)
-        await w.scanned([{ startDate: MIN_REPORT_DATE, endDate: MAX_REPORT_DATE }]);
+        if (hit) w.work.cached = true;
+        else await w.scanned([{ startDate: MIN_REPORT_DATE, endDate: MAX_REPORT_DATE }]);
         return shapeCohortResponse(request, rows, c.settings, { enumAsInt, completeUpTo: w.completeUpTo });
       });
       const response = await withNotice(c, result);
@@ -294,8 +301,7 @@ export function createReportRouter(deps: ReportRouterDeps): express.Router {
     }
     const { result, charged } = await execute(c, [{ dimensionFilter: request.dimensionFilter }, ...stepFilters], async (w) => {
       const q = compileFunnel(request, c.settings, dialectFor(deps.warehouse.dialect));
-      const version = w.completeUpTo ? { completeUpTo: w.completeUpTo, loadVersion: w.loadVersion, ratesVersion: w.ratesVersion } : null;
-      const { rows, hit } = await cache.through(c.settings, version, q, () => w.query(q));
+      const { rows, hit } = await cache.through(c.settings, cacheVersion(w), q, () => w.query(q));
       if (hit) w.work.cached = true;
       else await w.scanned(request.dateRanges);
       return shapeFunnelResponse(request, rows, { enumAsInt });

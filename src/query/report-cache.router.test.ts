@@ -279,7 +279,7 @@ describe('result cache: funnels and currency rates', () => {
       const x = app.listen(0, '127.0.0.1', () => resolve(x));
     });
     type Answer = { rows?: unknown[]; funnelTable?: { rows?: unknown[] }; propertyQuota: { tokensPerDay: { consumed: number } } };
-    const post = async (path: string, body: unknown) =>
+    const post = async (path: string, body: object) =>
       (await (
         await fetch(`http://127.0.0.1:${(s.address() as AddressInfo).port}/${path}`, {
           method: 'POST',

@@ -132,6 +132,7 @@ async function steadyLoad(tally: TallyProcess, t: TenantKeys) {
   const rows: Record<string, number>[] = [];
   let last = await jobFigures(tally);
   let lastAcked = 0;
+  let lastAt = Date.now();
   while (Date.now() < end) {
     await new Promise((res) => setTimeout(res, Math.min(REPORT_EVERY_S * 1000, Math.max(0, end - Date.now()))));
     const now = await jobFigures(tally);
@@ -140,7 +141,7 @@ async function steadyLoad(tally: TallyProcess, t: TenantKeys) {
     const cycles = now.cycles - last.cycles;
     const row = {
       at_s: Math.round((Date.now() - started) / 1000),
-      acked_per_s: Math.round((acked - lastAcked) / REPORT_EVERY_S),
+      acked_per_s: Math.round(((acked - lastAcked) * 1000) / Math.max(1, Date.now() - lastAt)),
       cycles,
       cycle_s: cycles ? Number(((now.seconds - last.seconds) / cycles).toFixed(2)) : 0,
       // rows written (tally_transform_events_total): an open session's rows count again each cycle it is rewritten
@@ -152,15 +153,15 @@ async function steadyLoad(tally: TallyProcess, t: TenantKeys) {
     process.stdout.write(`${JSON.stringify(row)}\n`);
     last = now;
     lastAcked = acked;
+    lastAt = Date.now();
   }
   await driver;
   while (inFlight > 0) await new Promise((res) => setTimeout(res, 50));
   console.table(rows);
-  const measured = rows.filter((r) => r.cycles > 0);
-  const half = Math.floor(measured.length / 2);
   const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
-  const firstHalf = measured.slice(0, half);
-  const secondHalf = measured.slice(half);
+  const halves = (xs: number[]) => [mean(xs.slice(0, Math.floor(xs.length / 2))), mean(xs.slice(Math.floor(xs.length / 2)))];
+  const cycleHalves = halves(rows.filter((r) => r.cycles > 0).map((r) => r.cycle_s));
+  const rssHalves = halves(rows.map((r) => r.rss_mb));
   const summary = {
     rate: RATE,
     seconds: SECONDS,
@@ -168,10 +169,10 @@ async function steadyLoad(tally: TallyProcess, t: TenantKeys) {
     acked,
     refused,
     worstCompleteAgeSeconds: Math.max(...rows.map((r) => r.complete_age_s)),
-    cycleSecondsFirstHalf: Number(mean(firstHalf.map((r) => r.cycle_s)).toFixed(2)),
-    cycleSecondsSecondHalf: Number(mean(secondHalf.map((r) => r.cycle_s)).toFixed(2)),
-    rssMbFirstHalf: Math.round(mean(firstHalf.map((r) => r.rss_mb))),
-    rssMbSecondHalf: Math.round(mean(secondHalf.map((r) => r.rss_mb))),
+    cycleSecondsFirstHalf: Number(cycleHalves[0].toFixed(2)),
+    cycleSecondsSecondHalf: Number(cycleHalves[1].toFixed(2)),
+    rssMbFirstHalf: Math.round(rssHalves[0]),
+    rssMbSecondHalf: Math.round(rssHalves[1]),
   };
   console.table([summary]);
   return { steady: rows, summary };

@@ -82,6 +82,28 @@ export class PipelineStateRepository {
     return [...byProperty.values()];
   }
 
+  /**
+   * Properties whose transformed partitions hold open sessions (an `open.parquet` file), with
+   * those dates and the latest event time of their raw objects.
+   */
+  async propertiesWithOpenSessions() {
+    const rows = await this.db('partitions').whereRaw("object_keys::text LIKE '%/open.parquet%'").select('tenant_id', 'property_id', 'dt').orderBy('dt');
+    type Open = { tenantId: string; propertyId: string; dates: string[]; maxEventMs: number };
+    const byProperty = new Map<string, Open>();
+    for (const r of rows) {
+      const pid = String(r.property_id);
+      const p: Open = byProperty.get(pid) ?? { tenantId: String(r.tenant_id), propertyId: pid, dates: [], maxEventMs: 0 };
+      const date = toIsoDate(r.dt);
+      if (!p.dates.includes(date)) p.dates.push(date);
+      byProperty.set(pid, p);
+    }
+    for (const p of byProperty.values()) {
+      const r = await this.db('raw_objects').where({ property_id: p.propertyId }).max({ m: 'max_event_ms' }).first();
+      p.maxEventMs = Number(r?.m ?? 0);
+    }
+    return [...byProperty.values()];
+  }
+
   /** Every property that has raw objects. */
   async propertiesWithRawData(): Promise<string[]> {
     const rows = await this.db('raw_objects').distinct('property_id').orderBy('property_id');

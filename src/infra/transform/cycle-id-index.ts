@@ -11,7 +11,7 @@ import { sqlString, typed } from './transform.sql.js';
  * kept in the engine's in-memory database between cycles (a table of the database, not of a
  * connection). The duplicate check joins the new records to it instead of reading the closed
  * files, so its cost follows the records that arrived (a hash join built on them), not the day's
- * files. MD5's 128 bits: two ids colliding is as likely as two UUIDs (v4) colliding.
+ * files. MD5's 128 bits: two ids colliding is about as likely as two random UUIDs colliding.
  *
  * It is a cache of what the store holds: each property's entry names the state it reflects
  * (`CycleState.token`, written by the cycle that last ran the property). A cycle whose state
@@ -23,8 +23,12 @@ import { sqlString, typed } from './transform.sql.js';
 
 const INDEX = 'cycle_id_index';
 const META = 'cycle_id_index_meta';
-/** Dates kept before the date of the cut: a new record's copy is looked for on its own date ±1. */
-const KEEP_DAYS = 3;
+/**
+ * Dates kept before the date of the cut. A new record's copy is looked for on its own date ±1, and
+ * a record that is not late lies at or after the cut: the day before the cut's date is the first
+ * one needed. Older dates are looked for in the files (a late record, which rebuilds anyway).
+ */
+const KEEP_DAYS = 1;
 
 export async function ensureIndexTables(conn: DuckDBConnection): Promise<void> {
   await conn.run(
@@ -84,8 +88,14 @@ export async function readyIndex(
       FROM read_parquet([${files.map(sqlString).join(', ')}], hive_partitioning = false) f JOIN index_stale x USING (tenant_id, property_id)
       WHERE f.local_date >= x.covered_from`);
   }
-  // dirty until the cycle's state is saved (markCurrent)
-  await conn.run(`INSERT INTO ${META} SELECT tenant_id, property_id, NULL, covered_from FROM index_stale`);
+  // the entry reflects the files of the state as loaded (a property then left for a run of its own keeps it)
+  const loaded = props_(
+    stale.map(({ s, token }) => [s, token === null ? 'NULL' : sqlString(token)]),
+    'token VARCHAR',
+  );
+  await conn.run(
+    `INSERT INTO ${META} SELECT x.tenant_id, x.property_id, t.token, x.covered_from FROM index_stale x JOIN (${loaded}) t USING (tenant_id, property_id)`,
+  );
   for (const { s, from } of stale) out.set(propertyKey(s), from);
   return out;
 }

@@ -21,6 +21,8 @@ export interface CycleState {
   cutMs: number | null;
   /** Local dates holding an `open.parquet`, per table. */
   openDates: Record<TransformedTable, string[]>;
+  /** Names the cycle that wrote this state: an event-id index built by that cycle is current (`cycle-id-index.ts`). */
+  token?: string;
 }
 
 export const EMPTY_STATE: CycleState = { cutMs: null, openDates: { events: [], sessions: [], identities: [], items: [] } };

@@ -1,6 +1,9 @@
 import type { Db } from '../src/infra/metadata/db.js';
 import type { TransformedTable } from '../src/domain/transformed-schema.js';
 
+/** Rows per INSERT of the raw-object manifest (6 parameters each, far under PostgreSQL's 65,535). */
+const MANIFEST_ROWS_PER_INSERT = 500;
+
 /** The pipeline's bookkeeping in the metadata DB: what was archived, transformed and loaded. */
 export interface RawObjectEntry {
   key: string;
@@ -41,13 +44,15 @@ export class PipelineStateRepository {
       // seq below it. Otherwise a transform could take a later batch's seq as its watermark while
       // an earlier one is uncommitted, and skip it for good (and "complete up to" would be wrong).
       await tx.raw('LOCK TABLE raw_objects IN EXCLUSIVE MODE');
-      for (const e of entries) {
+      // a few statements of many rows, not one round trip per object (a batch may write hundreds)
+      for (let i = 0; i < entries.length; i += MANIFEST_ROWS_PER_INSERT) {
+        const chunk = entries.slice(i, i + MANIFEST_ROWS_PER_INSERT);
         await tx.raw(
           `INSERT INTO raw_objects (key, tenant_id, property_id, records, min_event_ms, max_event_ms, seq)
-           VALUES (?, ?, ?, ?, ?, ?, nextval('raw_object_seq'))
+           VALUES ${chunk.map(() => "(?, ?, ?, ?, ?, ?, nextval('raw_object_seq'))").join(', ')}
            ON CONFLICT (key) DO UPDATE SET records = EXCLUDED.records, min_event_ms = EXCLUDED.min_event_ms,
              max_event_ms = EXCLUDED.max_event_ms, seq = EXCLUDED.seq, archived_at = now()`,
-          [e.key, e.tenantId, e.propertyId, e.records, e.minEventMs, e.maxEventMs],
+          chunk.flatMap((e) => [e.key, e.tenantId, e.propertyId, e.records, e.minEventMs, e.maxEventMs]),
         );
       }
     });
@@ -78,6 +83,28 @@ export class PipelineStateRepository {
       p.minEventMs = Math.min(p.minEventMs, Number(r.min_event_ms));
       p.maxEventMs = Math.max(p.maxEventMs, Number(r.max_event_ms));
       p.spans.push([Number(r.min_event_ms), Number(r.max_event_ms)]);
+    }
+    return [...byProperty.values()];
+  }
+
+  /**
+   * Properties whose transformed partitions hold open sessions (an `open.parquet` file), with
+   * those dates and the latest event time of their raw objects.
+   */
+  async propertiesWithOpenSessions() {
+    const rows = await this.db('partitions').whereRaw("object_keys::text LIKE '%/open.parquet%'").select('tenant_id', 'property_id', 'dt').orderBy('dt');
+    type Open = { tenantId: string; propertyId: string; dates: string[]; maxEventMs: number };
+    const byProperty = new Map<string, Open>();
+    for (const r of rows) {
+      const pid = String(r.property_id);
+      const p: Open = byProperty.get(pid) ?? { tenantId: String(r.tenant_id), propertyId: pid, dates: [], maxEventMs: 0 };
+      const date = toIsoDate(r.dt);
+      if (!p.dates.includes(date)) p.dates.push(date);
+      byProperty.set(pid, p);
+    }
+    for (const p of byProperty.values()) {
+      const r = await this.db('raw_objects').where({ property_id: p.propertyId }).max({ m: 'max_event_ms' }).first();
+      p.maxEventMs = Number(r?.m ?? 0);
     }
     return [...byProperty.values()];
   }

@@ -12,6 +12,14 @@ export interface TransformJobDeps {
   settings: (propertyId: string) => Promise<PropertySettings | null>;
   /** When set, a property whose dates a replay holds is skipped this run (its watermark stays). */
   locks?: PartitionLocks;
+  /**
+   * The incremental engine's late allowance (TALLY_TRANSFORM_LATE_ALLOWANCE_MS). When set, a
+   * property with open sessions and nothing new is cycled once the clock has passed its last
+   * event plus the session timeout plus this: its sessions close (a backfill's, a quiet site's).
+   */
+  lateAllowanceMs?: number;
+  /** The wall clock (tests); default Date.now. */
+  clock?: () => number;
 }
 
 export interface TransformJobData {
@@ -45,13 +53,18 @@ export function transformJob(deps: TransformJobDeps) {
         pending.push({ tenantId: s.tenantId, propertyId: s.propertyId, afterSeq: seq, uptoSeq: seq, minEventMs: 0, maxEventMs: 0, spans: [] });
       }
     }
+    const nowMs = (deps.clock ?? Date.now)();
+    // open sessions that no new record will extend: one cycle with nothing new closes them
+    const quiet =
+      isIncremental(deps.engine) && !ctx.data.full ? await quietOpenProperties(deps, nowMs, pending, ctx.data.propertyId) : new Map<string, QuietProperty>();
+    for (const q of quiet.values()) pending.push(q.pending);
     // the dates first, so progress counts them (a real unit) from the start
     const work: { p: (typeof pending)[number]; settings: PropertySettings; dates: string[] }[] = [];
     for (const p of pending) {
       const settings = await deps.settings(p.propertyId);
       if (!settings) continue;
       const spans = ctx.data.full ? await deps.state.allRawSpans(p.propertyId) : p.spans;
-      const dates = touchedDates(spans, settings.timeZone);
+      const dates = quiet.get(p.propertyId)?.dates ?? touchedDates(spans, settings.timeZone);
       if (dates.length) work.push({ p, settings, dates });
     }
     const total = work.reduce((n, w) => n + w.dates.length, 0);
@@ -103,6 +116,7 @@ export function transformJob(deps: TransformJobDeps) {
           newKeys: await deps.state.rawObjectKeys(p.propertyId, { afterSeq: p.afterSeq, uptoSeq: p.uptoSeq }),
           earlierKeys: (fromEventMs: number) => deps.state.rawObjectKeys(p.propertyId, { afterSeq: 0, uptoSeq: p.afterSeq, fromEventMs }),
           cycleId,
+          nowMs,
         })),
       );
       const r = await incremental.cycleMany(requests);
@@ -111,7 +125,7 @@ export function transformJob(deps: TransformJobDeps) {
     for (const w of work) {
       if (ctx.signal.aborted) break;
       const { p, settings, dates } = w;
-      const run = () => transformOne(deps, ctx.data, p, settings, dates);
+      const run = () => transformOne(deps, ctx.data, p, settings, dates, nowMs);
       // a cycle may rebuild from the day before its earliest date to the last: lock all of that
       const r = deps.locks ? await deps.locks.withLockIfFree(p.propertyId, addDays(dates[0], -1), OPEN_END, run) : await run();
       done += dates.length;
@@ -123,15 +137,45 @@ export function transformJob(deps: TransformJobDeps) {
   };
 }
 
+type Pending = Awaited<ReturnType<PipelineStateRepository['pendingTransforms']>>[number];
+interface QuietProperty {
+  pending: Pending;
+  /** Its dates holding open sessions. */
+  dates: string[];
+}
+
+/**
+ * Properties with open sessions and no new raw objects whose every session the clock has closed:
+ * their last event plus the session timeout plus the late allowance is past. (Earlier ones of
+ * their sessions close with the last one: until then nothing is cycled for nothing.)
+ */
+async function quietOpenProperties(deps: TransformJobDeps, nowMs: number, pending: Pending[], only?: string): Promise<Map<string, QuietProperty>> {
+  const out = new Map<string, QuietProperty>();
+  if (deps.lateAllowanceMs === undefined) return out;
+  for (const q of await deps.state.propertiesWithOpenSessions()) {
+    if ((only && q.propertyId !== only) || pending.some((p) => p.propertyId === q.propertyId)) continue;
+    const s = await deps.settings(q.propertyId);
+    if (!s || nowMs - deps.lateAllowanceMs <= q.maxEventMs + s.sessionTimeoutMinutes * 60_000) continue;
+    // nothing new: the watermark stays where it is
+    const seq = await deps.state.transformedSeq(q.propertyId);
+    out.set(q.propertyId, {
+      pending: { tenantId: q.tenantId, propertyId: q.propertyId, afterSeq: seq, uptoSeq: seq, minEventMs: 0, maxEventMs: 0, spans: [] },
+      dates: q.dates,
+    });
+  }
+  return out;
+}
+
 /** Properties per cycle run: bounds one run's memory and statement size when thousands are pending. */
 const BATCH_PROPERTIES = 2_000;
 
 async function transformOne(
   deps: TransformJobDeps,
   data: TransformJobData,
-  p: Awaited<ReturnType<PipelineStateRepository['pendingTransforms']>>[number],
+  p: Pending,
   settings: PropertySettings,
   dates: string[],
+  nowMs: number,
 ): Promise<{ eventsWritten: number }> {
   const engine = deps.engine;
   const r = isIncremental(engine)
@@ -142,6 +186,7 @@ async function transformOne(
         // unique per cycle, ordered by the watermark
         cycleId: `${String(p.uptoSeq).padStart(12, '0')}-${Date.now().toString(36)}`,
         rebuildFrom: data.full ? dates[0] : undefined,
+        nowMs,
       })
     : await engine.transform({ settings, dates });
   await deps.state.markTransformed(

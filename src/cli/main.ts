@@ -4,7 +4,7 @@ import { Command, Option } from 'commander';
 import { checkRoles, loadConfig, ConfigError, type Config } from '../infra/config/config.js';
 import { createLogger } from '../infra/logger.js';
 import { startTally, type Role } from '../server/tally-server.js';
-import { isCollectorWorker, parseWorkers, runCollectorPrimary, whyNotSeveral } from '../server/collector-cluster.js';
+import { isCollectorWorker, joinCollectorCluster, parseWorkers, runCollectorPrimary, whyNotSeveral } from '../server/collector-cluster.js';
 import { seedDemo } from './demo.command.js';
 import { registerOperatorCommands, failed } from './operator.commands.js';
 import { registerLifecycleCommands } from './lifecycle.commands.js';
@@ -55,16 +55,19 @@ async function runRoles(roles: Role[], opts: { port?: string }) {
 /**
  * `tally collector [--workers N]`: the role in this process, or, with several workers, this process
  * as the cluster primary (it serves nothing itself) and each worker running the role. Without
- * `--workers` a configuration that cannot run several processes runs one; asking for several there
- * is a set-up error (exit 2).
+ * `--workers` it runs one worker per core, or one process where the configuration cannot run
+ * several; asking for several there is a set-up error (exit 2).
  */
 async function runCollector(opts: { port?: string; workers?: string }) {
-  if (isCollectorWorker()) return runRoles(['collector'], opts);
+  if (isCollectorWorker()) {
+    joinCollectorCluster();
+    return runRoles(['collector'], opts);
+  }
   if (opts.port) process.env.PORT = opts.port;
   const cfg = config(['collector']);
   let workers: number;
   try {
-    workers = parseWorkers(opts.workers);
+    workers = parseWorkers(opts.workers, whyNotSeveral(cfg) === null);
   } catch (e) {
     process.stderr.write(`${(e as Error).message}\n`);
     process.exit(2);
@@ -101,10 +104,11 @@ program
     'after',
     '\nSeveral workers need DATABASE_URL, KAFKA_BROKERS and REDIS_URL: each worker appends to Kafka with its own\n' +
       'producer, and rate limits, quotas and cookieless visitor salts are shared through Redis. A worker that dies is\n' +
-      'replaced. On the embedded profile (local event log, PGlite) the collector is one process.',
+      'replaced, and /metrics answers the sum over every worker. On the embedded profile (local event log, PGlite) the\n' +
+      'collector is one process.',
   )
   .option('-p, --port <port>', 'HTTP port (env PORT, default 8080)')
-  .option('-w, --workers <n>', 'worker processes: a number, or auto for every core (default 1; /metrics then answers per worker)')
+  .option('-w, --workers <n>', 'worker processes: a number, or auto for every core (default: every core where the configuration allows several, else 1)')
   .action((o: { port?: string; workers?: string }) => runCollector(o));
 
 for (const [role, text] of [

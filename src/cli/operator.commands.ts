@@ -191,14 +191,17 @@ export function registerOperatorCommands(program: Command, config: () => Config)
   common(
     tenant
       .command('delete')
-      .description('delete a tenant: its organisation, properties, keys and pipeline bookkeeping (stored event files are not erased)')
+      .description(
+        "delete a tenant: its organisation, properties, keys and pipeline bookkeeping, and erase its properties' data from the raw zone, dead letters, transformed zone and warehouse (job purge-property per property: run now when no other process holds the data dir, else queued for its workers)",
+      )
       .argument('<organizationId>')
       .option('--yes', 'really delete (required)'),
   ).action(
     withOp(async (op, o, id) => {
       if (!o.yes) throw new CliError(`this deletes tenant ${id} with its properties and keys; pass --yes to do it`, 2);
       const r = await op.deleteTenant(id!);
-      print(o, r, () => `deleted ${r.organizationId} and its ${r.properties} propert${r.properties === 1 ? 'y' : 'ies'}`);
+      const erased = r.properties === 0 ? '' : r.purge === 'done' ? '; their data is erased' : '; the erasure of their data is queued (purge-property)';
+      print(o, r, () => `deleted ${r.organizationId} and its ${r.properties} propert${r.properties === 1 ? 'y' : 'ies'}${erased}`);
     }),
   );
 

@@ -10,6 +10,9 @@ import { readAdminToken, readServerInfo, type ServerInfo } from '../tenancy/admi
 import { createTenant, type CreatedTenant, type CreateTenantInput } from '../tenancy/tenant.repository.js';
 import { deleteTenant, getTenant, listTenants, setTenantPlan, type TenantDetail, type TenantSummary } from '../tenancy/tenant-admin.js';
 import { holdsDataDir, startTally } from '../server/tally-server.js';
+import { openJobQueue } from '../server/infra.factory.js';
+import { queuePurges } from '../server/lifecycle.wiring.js';
+import { PURGE_PROPERTY_JOB } from '../lifecycle/purge.js';
 
 /** An error the CLI reports as it is, with its exit code (2: the set-up is wrong). */
 export class CliError extends Error {
@@ -23,6 +26,14 @@ export class CliError extends Error {
 
 export type Progress = (done: number, total: number, unit?: string) => void;
 
+export interface DeletedTenant {
+  organizationId: string;
+  properties: number;
+  propertyIds: string[];
+  /** `queued`: workers erase the data; `done`: this process erased it before answering. */
+  purge: 'queued' | 'done';
+}
+
 /**
  * What the operator commands do, whoever does it: the running process that holds the data dir
  * (through its loopback admin endpoint), or this process on a data dir nobody holds (after taking
@@ -35,7 +46,11 @@ export interface Operator {
   listTenants(): Promise<TenantSummary[]>;
   getTenant(id: string): Promise<TenantDetail>;
   setPlan(id: string, planId: string): Promise<TenantSummary>;
-  deleteTenant(id: string): Promise<{ organizationId: string; properties: number }>;
+  /**
+   * Deletes the tenant and erases its properties' data (`purge-property` per property): queued for
+   * the workers (the running process's queue, or Redis), or run here when no other process runs jobs.
+   */
+  deleteTenant(id: string): Promise<DeletedTenant>;
   runJob(name: string, data: Record<string, unknown>, progress: Progress): Promise<unknown>;
   migrate(): Promise<string[]>;
   /** A user, organisation or key command (src/tenancy/operator.commands.ts), through TenancyService. */
@@ -112,7 +127,10 @@ function serverOperator(info: ServerInfo, token: string): Operator {
     listTenants: () => json('GET', '/internal/v1/tenants'),
     getTenant: (id) => json('GET', `/internal/v1/tenants/${encodeURIComponent(id)}`),
     setPlan: (id, planId) => json('PUT', `/internal/v1/tenants/${encodeURIComponent(id)}/plan`, { planId }),
-    deleteTenant: (id) => json('DELETE', `/internal/v1/tenants/${encodeURIComponent(id)}`),
+    deleteTenant: async (id) => ({
+      ...(await json<Omit<DeletedTenant, 'purge'>>('DELETE', `/internal/v1/tenants/${encodeURIComponent(id)}`)),
+      purge: 'queued',
+    }),
     async runJob(name, data, progress) {
       const res = await call('POST', '/internal/v1/jobs/run', { name, ...data });
       let last: { result?: unknown; error?: string } = {};
@@ -155,23 +173,41 @@ function localOperator(cfg: Config): Operator {
       await lock?.release();
     }
   };
+  // a worker in this process (it takes the data-dir lock itself)
+  const withWorker = async <T>(fn: (run: Operator['runJob']) => Promise<T>): Promise<T> => {
+    const tally = await startTally(cfg, ['worker'], { logger });
+    try {
+      await tally.archiver?.caughtUp(120_000);
+      return await fn((name, data, progress) => tally.runJob(name, data, progress));
+    } finally {
+      await tally.stop();
+    }
+  };
   return {
     via: { kind: 'local' },
     createTenant: (input) => withDb((db) => createTenant(db, input)),
     listTenants: () => withDb((db) => listTenants(db)),
     getTenant: (id) => withDb((db) => getTenant(db, id)),
     setPlan: (id, planId) => withDb((db) => setTenantPlan(db, id, planId)),
-    deleteTenant: (id) => withDb((db) => deleteTenant(db, id)),
-    async runJob(name, data, progress) {
-      // a worker in this process (it takes the data-dir lock itself)
-      const tally = await startTally(cfg, ['worker'], { logger });
-      try {
-        await tally.archiver?.caughtUp(120_000);
-        return await tally.runJob(name, data, progress);
-      } finally {
-        await tally.stop();
+    async deleteTenant(id) {
+      if (cfg.jobs.redisUrl) {
+        // shared services: the workers on the same Redis erase the data
+        const jobs = await openJobQueue(cfg, logger);
+        try {
+          return { ...(await withDb((db) => deleteTenant(db, id, queuePurges(jobs)))), purge: 'queued' };
+        } finally {
+          await jobs.stop();
+        }
       }
+      // nobody else runs this data dir's jobs: a worker in this process erases each property's data now
+      const r = await withDb((db) => deleteTenant(db, id));
+      if (r.propertyIds.length)
+        await withWorker(async (run) => {
+          for (const propertyId of r.propertyIds) await run(PURGE_PROPERTY_JOB, { tenantId: id, propertyId }, () => undefined);
+        });
+      return { ...r, purge: 'done' };
     },
+    runJob: (name, data, progress) => withWorker((run) => run(name, data, progress)),
     migrate: () => withDb((db) => migrate(db, { serialize: Boolean(cfg.db.url), logger }), false),
     ops: (command, input) => withDb((db) => runOperatorCommand(new TenancyService(db), command, input)),
   };

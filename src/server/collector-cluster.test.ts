@@ -3,8 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { parseWorkers } from './collector-cluster.js';
 
 describe('tally collector --workers', () => {
-  it('runs one process unless asked: several would answer /metrics per worker on the shared port', () => {
-    expect(parseWorkers(undefined)).toBe(1);
+  it('runs a worker per core by default where the configuration allows several, else one', () => {
+    expect(parseWorkers(undefined)).toBe(os.availableParallelism());
+    expect(parseWorkers(undefined, false)).toBe(1);
+    expect(parseWorkers('1')).toBe(1);
     expect(parseWorkers('3')).toBe(3);
     expect(parseWorkers('auto')).toBe(os.availableParallelism());
   });

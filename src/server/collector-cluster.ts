@@ -1,7 +1,9 @@
 import cluster, { type Worker } from 'node:cluster';
 import os from 'node:os';
+import { AggregatorRegistry } from 'prom-client';
 import type { Config } from '../infra/config/config.js';
 import type { Logger } from '../infra/logger.js';
+import { exposeFrom, registry, type Exposition } from '../infra/metrics/metrics.js';
 import { holdsDataDir } from './modules.js';
 
 /**
@@ -30,17 +32,57 @@ export function whyNotSeveral(config: Config): string | null {
 }
 
 /**
- * `--workers`: a positive integer, `auto` (every core this process may use), or the default, one.
- * One by default because each worker answers `/metrics` with its own counters on the shared port:
- * a Prometheus scrape would see whichever worker took the connection. Several are an opt-in for a
- * host run without per-process scraping (compose and Helm scale containers instead).
+ * `--workers`: a positive integer, `auto` (every core this process may use), or the default: every
+ * core where the configuration can run several processes (`whyNotSeveral`), else one. `/metrics`
+ * on the shared port answers the sum over all workers (`joinCollectorCluster`).
  */
-export function parseWorkers(value: string | undefined): number {
-  if (value === undefined) return 1;
+export function parseWorkers(value: string | undefined, several = true): number {
+  if (value === undefined) return several ? os.availableParallelism() : 1;
   if (value === 'auto') return os.availableParallelism();
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > 256) throw new Error(`--workers must be an integer from 1 to 256 or auto, not ${value}`);
   return n;
+}
+
+/** The IPC message a worker sends its primary for the cluster's metrics, and the answer's type. */
+const METRICS_MESSAGE = 'tally:cluster-metrics';
+/** A scrape fails (500, logged) rather than hang when the primary does not answer. */
+const METRICS_TIMEOUT_MS = 10_000;
+
+type MetricsMessage = { type: typeof METRICS_MESSAGE; id: number; body?: string; error?: string };
+const isMetricsMessage = (m: unknown): m is MetricsMessage => (m as MetricsMessage | null)?.type === METRICS_MESSAGE;
+
+/**
+ * In a collector worker: answers the primary's requests for this worker's metrics (prom-client's
+ * cluster protocol over `registry`), and makes GET /metrics ask the primary for the sum over every
+ * live worker. Counters of a worker that died leave the sum (a counter reset, which Prometheus'
+ * rate() handles).
+ */
+export function joinCollectorCluster(): void {
+  AggregatorRegistry.setRegistries([registry]);
+  new AggregatorRegistry(); // registers the worker's answer to the primary's metrics requests
+  const pending = new Map<number, (m: MetricsMessage) => void>();
+  let next = 0;
+  process.on('message', (m: unknown) => {
+    if (isMetricsMessage(m)) pending.get(m.id)?.(m);
+  });
+  exposeFrom(
+    () =>
+      new Promise<Exposition>((resolve, reject) => {
+        const id = next++;
+        const timer = setTimeout(() => {
+          pending.delete(id);
+          reject(new Error('the collector primary did not answer for the cluster metrics'));
+        }, METRICS_TIMEOUT_MS);
+        pending.set(id, (m) => {
+          clearTimeout(timer);
+          pending.delete(id);
+          if (m.error !== undefined) reject(new Error(`cluster metrics: ${m.error}`));
+          else resolve({ contentType: registry.contentType, body: m.body ?? '' });
+        });
+        process.send!({ type: METRICS_MESSAGE, id } satisfies MetricsMessage);
+      }),
+  );
 }
 
 /**
@@ -58,6 +100,14 @@ export function runCollectorPrimary(workers: number, logger: Logger): void {
     lastFork = Date.now();
     return cluster.fork({ TALLY_COLLECTOR_WORKER: '1' });
   };
+  const aggregator = new AggregatorRegistry();
+  cluster.on('message', (worker, m: unknown) => {
+    if (!isMetricsMessage(m)) return;
+    aggregator.clusterMetrics().then(
+      (body) => worker.isConnected() && worker.send({ type: METRICS_MESSAGE, id: m.id, body } satisfies MetricsMessage),
+      (err: Error) => worker.isConnected() && worker.send({ type: METRICS_MESSAGE, id: m.id, error: err.message } satisfies MetricsMessage),
+    );
+  });
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) {
       if (code !== 0) failed = true;

@@ -76,11 +76,17 @@ export function lifecycleApiPart(d: {
     audit: auditPort(d.db),
     readAllowed: d.readAllowed,
   });
-  // a worker erases the deleted properties' data from every zone (the daily retention job sweeps what remains)
-  const onPropertiesDeleted = async (organizationId: string, propertyIds: string[]) => {
-    for (const propertyId of propertyIds) await d.jobs.enqueue(PURGE_PROPERTY_JOB, { tenantId: organizationId, propertyId }, { jobId: `purge:${propertyId}` });
+  return { routes, onPropertiesDeleted: queuePurges(d.jobs) };
+}
+
+/**
+ * What a deletion of properties (API, `tally tenant delete`) queues: a worker erases each deleted
+ * property's data from every zone (`purge-property`); the daily retention job sweeps what remains.
+ */
+export function queuePurges(jobs: Pick<JobQueue, 'enqueue'>): (organizationId: string, propertyIds: string[]) => Promise<void> {
+  return async (organizationId, propertyIds) => {
+    for (const propertyId of propertyIds) await jobs.enqueue(PURGE_PROPERTY_JOB, { tenantId: organizationId, propertyId }, { jobId: `purge:${propertyId}` });
   };
-  return { routes, onPropertiesDeleted };
 }
 
 /** The api process's lifecycle routes; an export needs the plan's `export` feature and is closed by billing's read gate like the reports (payment overdue: 403). */

@@ -39,7 +39,7 @@ import { BILLING_METER_MODULE, BILLING_MODULE, BILLING_REDRIVE_MODULE, BILLING_W
 import { createOpsEndpoints, readinessChecks, startHealthListener } from './health.js';
 import { observeApiRequests } from './api-observe.js';
 import { RETENTION_JOB } from '../lifecycle/retention.js';
-import { LIFECYCLE_API_MODULE, lifecycleWorkerJobs } from './lifecycle.wiring.js';
+import { LIFECYCLE_API_MODULE, lifecycleWorkerJobs, queuePurges } from './lifecycle.wiring.js';
 import { SUPPORT_MODULE, supportJobHandlers } from './support.module.js';
 import { REPORTS_MODULE } from './reports.module.js';
 import { PartitionLocks } from '../../jobs/partition-locks.repository.js';
@@ -167,7 +167,11 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
       // observed: each run logged and timed, whoever runs it (queue, "run now", the pipeline job)
       // a replay holds its dates: the scheduler's transform and compaction skip them meanwhile
       const locks = new PartitionLocks(get('db'));
-      const transform = observedJob('transform', transformJob({ engine: get('engine'), state, settings, locks }), logger);
+      const transform = observedJob(
+        'transform',
+        transformJob({ engine: get('engine'), state, settings, locks, lateAllowanceMs: config.jobs.transformLateAllowanceMs }),
+        logger,
+      );
       const load = observedJob('load', loadJob({ warehouse: get('warehouse'), state }), logger);
       const compact = observedJob('compact', compactJob({ engine: get('engine'), state, store: get('store'), settings, locks }), logger);
       const handlers: Record<string, JobHandler<any, unknown>> = {
@@ -249,13 +253,21 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
   // the CLI reaches the process holding the data dir (and its embedded database) on loopback only,
   // never on the public listener; a process on shared services needs no such door
   management: {
-    needs: ['db', 'dataDir', 'credentials'],
+    needs: ['db', 'dataDir', 'credentials', 'jobs'],
     async start({ get, maybe, logger }) {
       if (!get('dataDir').lock) return null;
       const credentials = get('credentials');
       const runJob = maybe('pipeline')?.runJob;
       return startAdminListener(
-        createManagementRouter({ db: get('db'), adminToken: get('dataDir').adminToken, log: logger, onTenantsChanged: () => credentials.refresh(), runJob }),
+        createManagementRouter({
+          db: get('db'),
+          adminToken: get('dataDir').adminToken,
+          log: logger,
+          onTenantsChanged: () => credentials.refresh(),
+          runJob,
+          // `tally tenant delete` erases the properties' data as DELETE /api/orgs/{id} does
+          onPropertiesDeleted: queuePurges(get('jobs')),
+        }),
       );
     },
     stop: (admin) => admin?.close(),

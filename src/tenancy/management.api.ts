@@ -130,9 +130,13 @@ export const MANAGEMENT_API: RouteConfig[] = [
     ...common,
     method: 'delete',
     path: '/internal/v1/tenants/{id}',
-    summary: "Delete a tenant's organisation, properties, keys and pipeline bookkeeping",
+    summary: "Delete a tenant's organisation, properties, keys and pipeline bookkeeping, and queue the erasure of its properties' data (purge-property)",
     request: { params: organizationId },
-    responses: { 200: json('What was deleted'), 401: error('No or wrong admin token'), 404: error('No such tenant') },
+    responses: {
+      200: json('What was deleted: organizationId, properties (a count), propertyIds (whose purge is queued)'),
+      401: error('No or wrong admin token'),
+      404: error('No such tenant'),
+    },
   },
   {
     ...common,

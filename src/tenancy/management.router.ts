@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { CreateTenantSchema as CreateTenant, RunJobSchema as RunJob } from './management.api.js';
 import { runOperatorCommand } from './operator.commands.js';
 import { TenancyService } from './tenancy.service.js';
-import { deleteTenant, getTenant, listTenants, setTenantPlan } from './tenant-admin.js';
+import { deleteTenant, getTenant, listTenants, setTenantPlan, type PropertiesDeleted } from './tenant-admin.js';
 
 export type { JobRunner };
 
@@ -20,7 +20,15 @@ export type { JobRunner };
  */
 const SetPlan = z.strictObject({ planId: z.string().min(1) });
 
-export function createManagementRouter(deps: { db: Db; adminToken: string; log: Logger; onTenantsChanged?: () => Promise<void>; runJob?: JobRunner }) {
+export function createManagementRouter(deps: {
+  db: Db;
+  adminToken: string;
+  log: Logger;
+  onTenantsChanged?: () => Promise<void>;
+  runJob?: JobRunner;
+  /** Queues the purge of a deleted tenant's properties (src/lifecycle's `purge-property`, wired in src/server). */
+  onPropertiesDeleted?: PropertiesDeleted;
+}) {
   const r = express.Router();
   // the token is checked before a byte of the body is read: no unauthenticated parsing at all
   r.use(
@@ -84,7 +92,7 @@ export function createManagementRouter(deps: { db: Db; adminToken: string; log: 
   r.delete(
     '/internal/v1/tenants/:id',
     route(async (req) => {
-      const t = await deleteTenant(deps.db, String(req.params.id));
+      const t = await deleteTenant(deps.db, String(req.params.id), deps.onPropertiesDeleted);
       await deps.onTenantsChanged?.();
       return t;
     }),

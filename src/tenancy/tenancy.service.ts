@@ -133,7 +133,7 @@ export class TenancyService extends UserAccounts {
     return (await this.getOrg(organizationId))!;
   }
 
-  /** Deletes the organisation, its properties and keys (cascade); its warehouse data is not yet removed (no lifecycle code). */
+  /** Deletes the organisation, its properties and keys (cascade); the route then hands the property ids to `onPropertiesDeleted`, which queues the erasure of their data (`purge-property`). */
   async deleteOrg(actor: Actor, organizationId: string): Promise<void> {
     this.roles.clear();
     const before = await this.getOrg(organizationId);
@@ -356,7 +356,7 @@ export class TenancyService extends UserAccounts {
     return this.propertyView((await this.propertyRow(propertyId))!);
   }
 
-  /** Deletes the property and its keys; its warehouse data is not yet removed (no lifecycle code). */
+  /** Deletes the property and its keys; the route then hands its id to `onPropertiesDeleted`, which queues the erasure of its data (`purge-property`). */
   async deleteProperty(actor: Actor, propertyId: string): Promise<void> {
     await this.db.transaction(async (tx) => {
       const before = await tx('properties').where({ id: propertyId }).forUpdate().first();

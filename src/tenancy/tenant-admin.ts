@@ -71,17 +71,32 @@ export async function setTenantPlan(db: Db, organizationId: string, planId: stri
 }
 
 /**
- * Deletes the organisation with its properties, keys and memberships (foreign keys cascade) and
- * its pipeline bookkeeping, in one transaction. User accounts stay (they may belong elsewhere). Its event data already in the raw zone and the
- * warehouse is not erased here: it can no longer be read (no key) nor reloaded (no bookkeeping).
+ * What a tenant's deletion asks of the data lifecycle (a port tenancy declares, wired in
+ * src/server): erase the deleted properties' data everywhere (the `purge-property` job per
+ * property), as `DELETE /api/orgs/{id}` does.
  */
-export async function deleteTenant(db: Db, organizationId: string): Promise<{ organizationId: string; properties: number }> {
-  return db.transaction(async (tx) => {
+export type PropertiesDeleted = (organizationId: string, propertyIds: string[]) => Promise<void>;
+
+/**
+ * Deletes the organisation with its properties, keys and memberships (foreign keys cascade) and
+ * its pipeline bookkeeping, in one transaction; then hands its property ids to `onPropertiesDeleted`
+ * (the purge of their raw, transformed, dead-letter and warehouse data). User accounts stay (they
+ * may belong elsewhere). Without the port, nothing erases the stored data but the daily retention
+ * job's sweep, which finds such properties through the warehouse only.
+ */
+export async function deleteTenant(
+  db: Db,
+  organizationId: string,
+  onPropertiesDeleted?: PropertiesDeleted,
+): Promise<{ organizationId: string; properties: number; propertyIds: string[] }> {
+  const propertyIds = await db.transaction(async (tx) => {
     const org = await tx('organizations').where({ id: organizationId }).first();
     if (!org) throw new TallyError('not_found', `no tenant ${organizationId}`, { reason: 'unknown_tenant' });
-    const properties = (await tx('properties').where({ organization_id: organizationId }).pluck('id')).length;
+    const ids = (await tx('properties').where({ organization_id: organizationId }).orderBy('id').pluck('id')).map(String);
     for (const t of ['raw_objects', 'partitions', 'pipeline_state', 'usage_hourly', 'job_runs']) await tx(t).where({ tenant_id: organizationId }).delete();
     await tx('organizations').where({ id: organizationId }).delete();
-    return { organizationId, properties };
+    return ids;
   });
+  if (propertyIds.length) await onPropertiesDeleted?.(organizationId, propertyIds);
+  return { organizationId, properties: propertyIds.length, propertyIds };
 }

@@ -11,9 +11,17 @@ import { waitForTopics } from '../../src/infra/event-log/kafka.event-log.js';
 import { COLLECTOR_NODE_FLAGS } from '../../src/server/collector-cluster.js';
 
 /**
- * `tally collector --workers 2` on PostgreSQL, Kafka and Redis: both workers serve, a killed worker
- * is replaced, and every request answered 2xx (before, during and after the kill) is in the log.
+ * `tally collector --workers 2` on PostgreSQL, Kafka and Redis: both workers serve, /metrics sums
+ * them, a killed worker is replaced, and every request answered 2xx (before, during and after the
+ * kill) is in the log.
  */
+/** `tally_ingest_events_total{protocol="ga4_mp",outcome="accepted"}` as /metrics gives it. */
+async function acceptedMpEvents(baseUrl: string): Promise<number> {
+  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith('tally_ingest_events_total{') && l.includes('outcome="accepted"') && l.includes('ga4'));
+  return Number(line?.split(' ').pop() ?? 0);
+}
+
 describeWithService('tally collector --workers', 'redis', 'REDIS_URL', (redisUrl) => {
   describeWithService('on PostgreSQL', 'postgres', 'DATABASE_URL', (databaseUrl) => {
     describeWithService('two workers on Kafka share the port; nothing acknowledged is lost when one is killed', 'kafka', 'KAFKA_BROKERS', (brokers) => {
@@ -102,6 +110,8 @@ describeWithService('tally collector --workers', 'redis', 'REDIS_URL', (redisUrl
         for (const l of c.lines()) if (l.msg === 'ingest request') servedBy.set(l.pid as number, (servedBy.get(l.pid as number) ?? 0) + 1);
         expect(servedBy.get(first)).toBeGreaterThan(0);
         expect(servedBy.get(second)).toBeGreaterThan(0);
+        // whichever worker takes the scrape, /metrics counts both workers' requests
+        for (let i = 0; i < 6; i++) expect(await acceptedMpEvents(c.baseUrl)).toBe(200);
         // each worker runs with the primary's V8 flags (a larger young generation)
         for (const pid of [first, second])
           expect(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')).toEqual(expect.arrayContaining(COLLECTOR_NODE_FLAGS));

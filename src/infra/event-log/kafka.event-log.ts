@@ -14,6 +14,10 @@ const OUTPUTS: readonly LogOutput[] = ['raw-events', 'dead-letter'];
 const DEFAULT_MAX_REQUEST_BYTES = 512 * 1024;
 /** Per-record framing overhead in a Kafka record batch, roughly; only used to size requests. */
 const RECORD_OVERHEAD_BYTES = 64;
+/** A fetch's bytes per partition: about `records` records of ~1 KiB, from kafkajs' 1 MiB up to 16 MiB. */
+const fetchBytesPerPartition = (records: number): number => Math.min(Math.max(records * 1024, 1 << 20), 16 << 20);
+/** Bytes of one fetch over all partitions (kafkajs' default is 10 MiB). */
+const MAX_FETCH_BYTES = 64 << 20;
 /** Bounded retries: ~2.5 s of backoff before an append against a dead broker gives up. */
 const RETRY = { retries: 4, initialRetryTime: 100, maxRetryTime: 1_000 };
 
@@ -178,6 +182,10 @@ export class KafkaEventLog implements EventLog {
       // closest Kafka has to "wait this long for a fuller batch". An idle consumer polls at that pace.
       maxWaitTimeInMs: Math.min(Math.max(maxWaitMs, 20), 5_000),
       minBytes: maxWaitMs >= 100 ? Math.min(maxBatchRecords * RECORD_OVERHEAD_BYTES, 1 << 20) : 1,
+      // kafkajs' 1 MiB per partition cut a 20,000-record batch into ~1,400-record fetches, each
+      // handled (objects, manifest, commit) on its own: fetch about a whole batch at once instead
+      maxBytesPerPartition: fetchBytesPerPartition(maxBatchRecords),
+      maxBytes: Math.min(fetchBytesPerPartition(maxBatchRecords) * this.partitionCount, MAX_FETCH_BYTES),
       retry: { ...RETRY, restartOnFailure: async () => !ctl.stopped },
     });
     const placeholder: LogConsumer = { stop: async () => undefined };

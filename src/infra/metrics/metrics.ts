@@ -264,7 +264,20 @@ export const metrics = {
   },
 };
 
+export type Exposition = { contentType: string; body: string };
+
+let exposition = async (): Promise<Exposition> => ({ contentType: registry.contentType, body: await registry.metrics() });
+
+/**
+ * Replaces where GET /metrics reads from. A collector worker of `--workers N` answers with the sum
+ * over every worker, which its cluster primary collects (`src/server/collector-cluster.ts`):
+ * otherwise a scrape would see only the worker that took the connection.
+ */
+export function exposeFrom(source: () => Promise<Exposition>): void {
+  exposition = source;
+}
+
 /** The text exposition, for GET /metrics. */
-export async function scrape(): Promise<{ contentType: string; body: string }> {
-  return { contentType: registry.contentType, body: await registry.metrics() };
+export function scrape(): Promise<Exposition> {
+  return exposition();
 }

@@ -127,6 +127,7 @@ export async function runCycles(ctx: CycleContext, reqs: readonly CycleRequest[]
     SELECT tenant_id, property_id, min(${EVENT_MS}), max(${EVENT_MS}), max(received_at) FROM raw GROUP BY ALL`);
   const spanOf = new Map(spans.getRows().map(([t, p, lo, hi, rec]) => [`${t}/${p}`, [Number(lo), Number(hi), Number(rec)] as const]));
   const active = batch.map((r) => r.settings).filter((s) => spanOf.has(propertyKey(s)));
+  const nowOf = (s: PropertySettings) => batch.find((r) => r.settings === s)?.nowMs;
   const results = new Map<string, CycleResult>();
   const empty = (s: PropertySettings): CycleResult => ({
     partitions: [],
@@ -142,7 +143,8 @@ export async function runCycles(ctx: CycleContext, reqs: readonly CycleRequest[]
   const newStates = new Map<string, CycleState>();
   for (const s of active) {
     const prev = stateOf(s).cutMs;
-    const cutMs = Math.max(prev ?? -MAX_MS, spanOf.get(propertyKey(s))![2] - ctx.lateAllowanceMs);
+    const [, maxEventMs, maxReceivedMs] = spanOf.get(propertyKey(s))!;
+    const cutMs = Math.max(prev ?? -MAX_MS, newCut(ctx.lateAllowanceMs, s, maxEventMs, maxReceivedMs, nowOf(s)));
     newStates.set(propertyKey(s), { cutMs, openDates: stateOf(s).openDates });
   }
   await conn.run(`
@@ -224,6 +226,25 @@ export async function runCycles(ctx: CycleContext, reqs: readonly CycleRequest[]
     results.set(propertyKey(s), { ...empty(s), partitions, eventsWritten });
   }
   return { results, deferred };
+}
+
+/**
+ * A cycle's cut (before the previous one is taken into account: it never moves back): records
+ * received up to `maxReceivedMs` are in, so events before it minus the late allowance are
+ * complete. With the wall clock, also `now − allowance` (a record received from now on is late
+ * before it), but never past `maxEventMs + timeout + 1`, which already closes every session read:
+ * a later backfill's first events are then not late.
+ */
+export function newCut(
+  lateAllowanceMs: number,
+  s: Pick<PropertySettings, 'sessionTimeoutMinutes'>,
+  maxEventMs: number,
+  maxReceivedMs: number,
+  nowMs?: number,
+): number {
+  const byRecords = maxReceivedMs - lateAllowanceMs;
+  if (nowMs === undefined) return byRecords;
+  return Math.max(byRecords, Math.min(nowMs - lateAllowanceMs, maxEventMs + s.sessionTimeoutMinutes * 60_000 + 1));
 }
 
 /** The batch's properties (ids, previous cut, session timeout), as a literal table. */

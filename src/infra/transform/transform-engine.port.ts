@@ -45,6 +45,13 @@ export interface CycleRequest {
   cycleId: string;
   /** Re-transform every date from this local date on, whole (a `--full` run). */
   rebuildFrom?: string;
+  /**
+   * The wall clock of this cycle (epoch ms). A record received from now on is late when its event
+   * time is before `now − late allowance`, so the cut may move there even when no newer record
+   * arrived (a backfill's or a quiet property's last sessions close), never past the point that
+   * closes every session it has read. Absent: the cut follows received times only.
+   */
+  nowMs?: number;
 }
 
 export interface CycleResult extends TransformResult {

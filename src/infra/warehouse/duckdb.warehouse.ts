@@ -155,6 +155,7 @@ export class DuckDbWarehouse implements Warehouse {
       types: DUCKDB_TYPES,
       run: async (sql, params) => void (await this.conn.run(sql, params.map(toDuckValue))),
       rows: async (sql, params) => (await this.conn.runAndReadAll(sql, params.map(toDuckValue))).getRows(),
+      clustered: true,
     };
     const spanBefore = await sessionSpanDays(rollups, loads);
     // the last load of each partition wins, as if loaded one by one
@@ -196,7 +197,11 @@ export class DuckDbWarehouse implements Warehouse {
         `DELETE FROM ${table} WHERE EXISTS (SELECT 1 FROM ${partsSql} WHERE ${table}.tenant_id = k.tenant_id AND ${table}.property_id = k.property_id AND ${table}.local_date = k.local_date)`,
       );
       if (owned.length > 0) {
-        await this.conn.run(`INSERT INTO ${table} (${names}) SELECT ${names} FROM ${STAGE}`);
+        // clustered by partition (then the file's own order): row groups of one property and day,
+        // whose min/max statistics let a report's tenant/property/date filter skip the rest
+        await this.conn.run(
+          `INSERT INTO ${table} (${names}) SELECT ${names} FROM ${STAGE} ORDER BY tenant_id, property_id, local_date, ${TRANSFORMED_TABLES[table].orderBy.join(', ')}`,
+        );
         await this.conn.run(`DROP TABLE ${STAGE}`);
       }
     }

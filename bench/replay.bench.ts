@@ -109,6 +109,8 @@ export async function run() {
         cpu_s: Number(cpuSeconds.toFixed(1)),
         events_per_cpu_s: Math.round(rawEvents / cpuSeconds),
       });
+      // each run as it ends: a long Spark run's first figures survive a stopped bench
+      process.stdout.write(`${JSON.stringify(rows.at(-1))}\n`);
     }
     await warehouse.close();
     await db.destroy();

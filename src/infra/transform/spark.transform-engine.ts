@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -149,11 +149,23 @@ export class SparkTransformEngine implements TransformEngine {
   }
 
   private submitArgs(work: string): string[] {
+    const local = localCores(this.opts.master);
     const conf: Record<string, string> = {
       'spark.ui.enabled': 'false',
-      'spark.sql.shuffle.partitions': String(this.opts.shufflePartitions ?? 16),
+      'spark.ui.showConsoleProgress': 'false',
+      // also the partition count of `raw` (the job partitions it by row id for its joins)
+      'spark.sql.shuffle.partitions': String(this.opts.shufflePartitions ?? (local ? 2 * local : 16)),
       'spark.sql.session.timeZone': 'UTC',
-      ...(this.opts.master.startsWith('local') ? { 'spark.driver.host': '127.0.0.1', 'spark.driver.bindAddress': '127.0.0.1' } : {}),
+      'spark.sql.adaptive.enabled': 'true',
+      ...(local
+        ? {
+            'spark.driver.host': '127.0.0.1',
+            'spark.driver.bindAddress': '127.0.0.1',
+            // one machine: shuffle and spill files never cross a network, compressing them only costs CPU
+            'spark.shuffle.compress': 'false',
+            'spark.shuffle.spill.compress': 'false',
+          }
+        : {}),
     };
     const s3 = this.opts.s3;
     if (s3) {
@@ -238,6 +250,13 @@ export class SparkTransformEngine implements TransformEngine {
     await conn.run(`COPY (SELECT ${emptyColumns(columns)} WHERE false) TO ${sqlString(path)} (FORMAT parquet, COMPRESSION zstd)`);
     return path;
   }
+}
+
+/** The cores of a `local[N]` / `local[*]` / `local` master, else null (a cluster). */
+export function localCores(master: string): number | null {
+  const m = /^local(?:\[(\d+|\*)(?:,\d+)?\])?$/.exec(master);
+  if (!m) return null;
+  return m[1] === undefined ? 1 : m[1] === '*' ? availableParallelism() : Number(m[1]);
 }
 
 function emptyColumns(columns: readonly Column[]): string {

@@ -11,6 +11,7 @@ import { writeGeneratedTraffic } from '../src/infra/transform/raw-zone.testkit.j
 import { openDb } from '../src/infra/metadata/db.js';
 import { createLogger } from '../src/infra/logger.js';
 import { addDays } from '../src/domain/time-zone.js';
+import { selfAndReapedChildrenCpuMicros } from './process-cpu.js';
 import { DEFAULT_PROPERTY_SETTINGS, type PropertySettings } from '../src/domain/property-settings.js';
 import { PipelineStateRepository } from '../jobs/pipeline-state.repository.js';
 import { PartitionLocks } from '../jobs/partition-locks.repository.js';
@@ -58,7 +59,9 @@ export async function run() {
   else process.stdout.write('SPARK_SUBMIT not set: Spark skipped\n');
 
   const rows: Record<string, unknown>[] = [];
-  for (const [name, make] of engines) {
+  // BENCH_ENGINES=spark (or duckdb): only those engines
+  const only = process.env.BENCH_ENGINES?.split(',');
+  for (const [name, make] of engines.filter(([n]) => !only || only.includes(n))) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `tally-bench-replay-${name}-`));
     fs.cpSync(path.join(rawDir, 'raw'), path.join(dir, 'objects', 'raw'), { recursive: true });
     const store = new FolderObjectStore(path.join(dir, 'objects'));
@@ -90,8 +93,10 @@ export async function run() {
         actor: { kind: 'operator' },
       });
       const t0 = performance.now();
+      const cpu0 = selfAndReapedChildrenCpuMicros();
       const done = await runner.run(r.id);
       const seconds = (performance.now() - t0) / 1000;
+      const cpuSeconds = (selfAndReapedChildrenCpuMicros() - cpu0) / 1e6;
       rows.push({
         engine: name,
         mode: dryRun ? 'dry run' : 'real',
@@ -101,7 +106,11 @@ export async function run() {
         partitions: done.progress.total,
         seconds: Number(seconds.toFixed(1)),
         events_per_s: Math.round(rawEvents / seconds),
+        cpu_s: Number(cpuSeconds.toFixed(1)),
+        events_per_cpu_s: Math.round(rawEvents / cpuSeconds),
       });
+      // each run as it ends: a long Spark run's first figures survive a stopped bench
+      process.stdout.write(`${JSON.stringify(rows.at(-1))}\n`);
     }
     await warehouse.close();
     await db.destroy();

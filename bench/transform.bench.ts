@@ -7,6 +7,7 @@ import { SparkTransformEngine } from '../src/infra/transform/spark.transform-eng
 import type { TransformEngine } from '../src/infra/transform/transform-engine.port.js';
 import { writeGeneratedTraffic } from '../src/infra/transform/raw-zone.testkit.js';
 import { addDays, datesBetween } from '../src/domain/time-zone.js';
+import { selfAndReapedChildrenCpuMicros } from './process-cpu.js';
 import { DEFAULT_PROPERTY_SETTINGS, type PropertySettings } from '../src/domain/property-settings.js';
 
 /** `BENCH_TIMINGS=1`: each cycle's or run's phase timings on stderr (`cycle-timings.ts`). */
@@ -38,22 +39,25 @@ export async function run() {
           sparkSubmit: process.env.SPARK_SUBMIT!,
           master: 'local[2]',
           jars: process.env.SPARK_JARS,
-          shufflePartitions: 8,
           driverMemory: '4g',
           tempDir: tmp,
         }),
     ]);
   } else process.stdout.write('SPARK_SUBMIT not set (eval "$(scripts/services env)"): Spark skipped\n');
   const rows: Record<string, unknown>[] = [];
-  for (const [name, make] of engines) {
+  // BENCH_ENGINES=spark (or duckdb): only those engines
+  const only = process.env.BENCH_ENGINES?.split(',');
+  for (const [name, make] of engines.filter(([n]) => !only || only.includes(n))) {
     // each engine gets its own copy of the raw zone so neither reads the other's output
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `tally-bench-transform-${name}-`));
     fs.cpSync(path.join(rawDir, 'raw'), path.join(dir, 'raw'), { recursive: true });
     const store = new FolderObjectStore(dir);
     const engine = make(store, fs.mkdtempSync(path.join(os.tmpdir(), 'tally-bench-tmp-')));
     const t0 = performance.now();
+    const cpu0 = selfAndReapedChildrenCpuMicros();
     const r = await engine.transform({ settings, dates: datesBetween(START, addDays(START, DAYS - 1)) });
     const seconds = (performance.now() - t0) / 1000;
+    const cpuSeconds = (selfAndReapedChildrenCpuMicros() - cpu0) / 1e6;
     await engine.close();
     const bytes = (await store.list('transformed/')).reduce((n, o) => n + o.size, 0);
     rows.push({
@@ -62,6 +66,8 @@ export async function run() {
       events_written: r.eventsWritten,
       seconds: Number(seconds.toFixed(1)),
       events_per_s: Math.round(r.rawRead / seconds),
+      cpu_s: Number(cpuSeconds.toFixed(1)),
+      events_per_cpu_s: Math.round(r.rawRead / cpuSeconds),
       bytes_per_event: Number((bytes / r.eventsWritten).toFixed(1)),
     });
     fs.rmSync(dir, { recursive: true, force: true });

@@ -1,6 +1,9 @@
 import type { Db } from '../src/infra/metadata/db.js';
 import type { TransformedTable } from '../src/domain/transformed-schema.js';
 
+/** Rows per INSERT of the raw-object manifest (6 parameters each, far under PostgreSQL's 65,535). */
+const MANIFEST_ROWS_PER_INSERT = 500;
+
 /** The pipeline's bookkeeping in the metadata DB: what was archived, transformed and loaded. */
 export interface RawObjectEntry {
   key: string;
@@ -41,13 +44,15 @@ export class PipelineStateRepository {
       // seq below it. Otherwise a transform could take a later batch's seq as its watermark while
       // an earlier one is uncommitted, and skip it for good (and "complete up to" would be wrong).
       await tx.raw('LOCK TABLE raw_objects IN EXCLUSIVE MODE');
-      for (const e of entries) {
+      // a few statements of many rows, not one round trip per object (a batch may write hundreds)
+      for (let i = 0; i < entries.length; i += MANIFEST_ROWS_PER_INSERT) {
+        const chunk = entries.slice(i, i + MANIFEST_ROWS_PER_INSERT);
         await tx.raw(
           `INSERT INTO raw_objects (key, tenant_id, property_id, records, min_event_ms, max_event_ms, seq)
-           VALUES (?, ?, ?, ?, ?, ?, nextval('raw_object_seq'))
+           VALUES ${chunk.map(() => "(?, ?, ?, ?, ?, ?, nextval('raw_object_seq'))").join(', ')}
            ON CONFLICT (key) DO UPDATE SET records = EXCLUDED.records, min_event_ms = EXCLUDED.min_event_ms,
              max_event_ms = EXCLUDED.max_event_ms, seq = EXCLUDED.seq, archived_at = now()`,
-          [e.key, e.tenantId, e.propertyId, e.records, e.minEventMs, e.maxEventMs],
+          chunk.flatMap((e) => [e.key, e.tenantId, e.propertyId, e.records, e.minEventMs, e.maxEventMs]),
         );
       }
     });
@@ -255,6 +260,25 @@ export class PipelineStateRepository {
       .where({ property_id: propertyId })
       .first(this.db.raw('CAST(max(loaded_at) AS text) AS at'), this.db.raw('count(loaded_at) AS n'));
     return r?.at ? `${r.at}/${Number(r.n)}` : null;
+  }
+
+  /** The `fx-rates` job replaced the warehouse's currency rates (one row, overwritten). */
+  async ratesRefreshed(r: { rates: number; lastPublished: string | null }): Promise<void> {
+    await this.db.raw(
+      `INSERT INTO fx_rates_refresh (id, refreshed_at, last_published, rates) VALUES (1, clock_timestamp(), ?, ?)
+       ON CONFLICT (id) DO UPDATE SET refreshed_at = EXCLUDED.refreshed_at, last_published = EXCLUDED.last_published, rates = EXCLUDED.rates`,
+      [r.lastPublished, r.rates],
+    );
+  }
+
+  /**
+   * The rates version: when the warehouse's currency rates were last replaced (PostgreSQL's text,
+   * microseconds kept); null while it holds the bundled snapshot. The report result cache keys
+   * statements that convert money on it, in every api process.
+   */
+  async ratesVersion(): Promise<string | null> {
+    const r = await this.db('fx_rates_refresh').where({ id: 1 }).first(this.db.raw('CAST(refreshed_at AS text) AS at'));
+    return r?.at ?? null;
   }
 
   /** The oldest "complete up to" over every property (how stale the stalest reports can be); null without properties. */

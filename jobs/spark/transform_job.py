@@ -6,7 +6,7 @@ Run by SparkTransformEngine: `spark-submit transform_job.py <work-dir>`. The wor
 driver) holds request.json; the job talks to the engine through it:
 
   1. read the raw objects into the view `raw` (JSON text columns normalised to DuckDB's
-     re-serialization, a row id `rid` added);
+     re-serialization, a row id `rid` added), and the engine's prior_touch.parquet into `prior_touch`;
   2. run `steps` in order: a `table` step becomes a temp view (checkpointed when `materialize`);
      an `enrich` step writes its distinct keys to keys/<dim>, prints `TALLY_KEYS {"dim": ...}` and
      waits for dims/<dim>.ready: the engine computes dims/<dim>.parquet with the shared JS
@@ -34,12 +34,30 @@ SPARK_TYPES = {"string": "string", "int": "int", "bigint": "bigint", "double": "
 NEEDS_NORMALIZING = r"\\u00[01][0-9a-f]|[0-9]e\+"
 
 
+T0 = time.time()
+
+
+def cpu_seconds():
+    """CPU seconds used so far by the JVM (this driver's parent: spark-submit runs python from the JVM) and this process."""
+    total = sum(os.times()[:2])
+    try:
+        with open(f"/proc/{os.getppid()}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        pass
+    return round(total, 1)
+
+
 def say(kind, payload=None):
+    if kind == "PROGRESS":
+        # wall and CPU seconds since the job started: where a run's time goes, also on a loaded machine
+        payload = {**payload, "s": round(time.time() - T0, 1), "cpu": cpu_seconds()}
     line = f"TALLY_{kind}" if payload is None else f"TALLY_{kind} {json.dumps(payload)}"
     print(line, flush=True)
 
 
-def read_raw(spark, req):
+def read_raw(spark, req, partitions):
     fields = req["rawFields"]
     names = [n for n, _ in fields]
     schema = ", ".join(f"{n} {t}" for n, t in fields)
@@ -47,16 +65,27 @@ def read_raw(spark, req):
         return spark.createDataFrame([], schema + ", rid bigint")
     df = spark.read.schema(schema).option("mode", "FAILFAST").json(req["rawLocations"])
     own = df.where((F.col("tenant_id") == req["tenantId"]) & (F.col("property_id") == req["propertyId"]))
-    # Only the rare records with such text go through Python.
+    # Only the rare records with such text go through Python, and Python starts only when there are some.
     needs = F.lit(False)
     for c in JSON_TEXT_FIELDS:
         needs = needs | F.coalesce(F.col(c).rlike(NEEDS_NORMALIZING), F.lit(False))
     own = own.withColumn("_norm", needs).localCheckpoint()
-    normalize = F.udf(normalize_json_text, StringType())
-    odd = own.where("_norm").select(*[normalize(F.col(n)).alias(n) if n in JSON_TEXT_FIELDS else F.col(n) for n in names])
-    # rid: the row identity the statements join on (DuckDB's rowid); fixed by the checkpoint
-    return (own.where("NOT _norm").select(*names).unionByName(odd)
-            .withColumn("rid", F.monotonically_increasing_id()).localCheckpoint())
+    if own.where("_norm").limit(1).count():
+        normalize = F.udf(normalize_json_text, StringType())
+        odd = own.where("_norm").select(*[normalize(F.col(n)).alias(n) if n in JSON_TEXT_FIELDS else F.col(n) for n in names])
+        own = own.where("NOT _norm").select(*names).unionByName(odd)
+    else:
+        own = own.select(*names)
+    # rid: the row identity the statements join on (DuckDB's rowid), fixed by the checkpoint. The
+    # statements join `raw` back by rid many times: hash-partitioned and sorted by rid into the
+    # shuffle's partition count, those joins shuffle and sort only their other, narrow side.
+    return (own.withColumn("rid", F.monotonically_increasing_id())
+            .repartition(partitions, "rid").sortWithinPartitions("rid").localCheckpoint())
+
+
+def is_literal(df):
+    """The plan is rows written in the statement (the settings tables)."""
+    return df._jdf.queryExecution().optimizedPlan().getClass().getSimpleName() == "LocalRelation"
 
 
 def main():
@@ -69,12 +98,15 @@ def main():
     # Constraint inference is exponential in the aliases of the session windows (minutes of planning).
     spark.conf.set("spark.sql.constraintPropagation.enabled", "false")
 
-    raw = read_raw(spark, req)
+    say("PROGRESS", {"step": "start"})
+    raw = read_raw(spark, req, int(spark.conf.get("spark.sql.shuffle.partitions")))
     raw.createOrReplaceTempView("raw")
     raw_read = raw.count()
     say("PROGRESS", {"step": "read", "rawRead": raw_read})
 
     local = "file://" if "://" not in work else ""
+    # each user's latest non-direct session before the window (last non-direct click), as the engine read it
+    spark.read.parquet(local + req["priorTouch"]).createOrReplaceTempView("prior_touch")
     keys, dims = os.path.join(work, "keys"), os.path.join(work, "dims")
     deadline = time.time() + float(req.get("dimsTimeoutSeconds", 3600))
     for step in req["steps"]:
@@ -87,10 +119,12 @@ def main():
                     raise TimeoutError("the engine did not write the enrichment dims in time")
                 time.sleep(0.05)
             spark.read.parquet(local + os.path.join(dims, f"{dim}.parquet")).createOrReplaceTempView(f"{dim}_dim")
+            say("PROGRESS", {"step": f"{dim}_dim"})
         else:
             df = spark.sql(step["sql"])
             # Checkpoints cut the lineage: without them Catalyst spends minutes on the stacked plans.
-            if step["materialize"]:
+            # (not the settings' literal rows: nothing to cut, and a checkpoint is a job)
+            if step["materialize"] and not is_literal(df):
                 df = df.localCheckpoint()
             df.createOrReplaceTempView(step["name"])
             say("PROGRESS", {"step": step["name"]})

@@ -71,6 +71,8 @@ export const ATOMS: readonly AtomDef[] = [
     type: 'bigint',
     // The first event of the user's first session ever: where GA4 logs first_visit.
     sql: () => `COUNT(DISTINCT CASE WHEN fs.session_key IS NOT NULL AND e.seq_in_session = 1 THEN ${USER_KEY} END)`,
+    // the row holds the first event of its client's first session (src/domain/rollups.ts sessionOrderKey); fsn is joined by the compiler
+    rollup: () => `COUNT(DISTINCT CASE WHEN e.us_first = fsn.first_session THEN ${USER_KEY} END)`,
     needsFirstSession: true,
   },
   {

@@ -21,9 +21,9 @@ export function dashboardWidgets(start: string, end: string, previousStart: stri
   const range = [{ startDate: start, endDate: end }];
   const widgets: Widget[] = [
     {
-      // newUsers needs each user's first session over all time: its user group reads the detail tables
+      // newUsers: each row's first session start (us_first) against its client's first session ever (rollup_first_sessions)
       name: 'KPIs vs previous',
-      path: 'mixed',
+      path: 'rollup',
       body: {
         dateRanges: [
           { startDate: start, endDate: end, name: 'current' },
@@ -98,9 +98,9 @@ export function dashboardWidgets(start: string, end: string, previousStart: stri
       },
     },
     {
-      // a page filter on a channel table: no one rollup keeps both, so the detail tables answer
+      // a page filter on a channel table: sessions counted under an event-scoped filter, from the page set's session keys
       name: 'channels filtered by page',
-      path: 'detail',
+      path: 'rollup',
       body: {
         dateRanges: range,
         ...table('sessionDefaultChannelGroup', 'sessions'),
@@ -108,9 +108,9 @@ export function dashboardWidgets(start: string, end: string, previousStart: stri
       },
     },
     {
-      // sessions per page count a session under every page it viewed: the detail events answer them
+      // sessions per page count a session under every page it viewed: the page set's session keys answer them
       name: 'pages with sessions',
-      path: 'mixed',
+      path: 'rollup',
       body: { dateRanges: range, dimensions: [{ name: 'pagePath' }], metrics: [{ name: 'screenPageViews' }, { name: 'sessions' }], limit: 10 },
     },
   ];

@@ -1,10 +1,21 @@
-import { sessionsTable, usersTable } from '../domain/rollups.js';
+import { FIRST_SESSIONS_TABLE, sessionKeysTable, sessionsTable, usersTable } from '../domain/rollups.js';
 import { rollupFor } from './rollup-choice.js';
-import { atom, findDimension, findMetric, type AtomGroup, type DimensionDef, type MetricType } from './catalog.js';
+import { atom, findDimension, type AtomGroup, type MetricType } from './catalog.js';
 import { TallyError } from '../infra/errors.js';
 import { compileFilter, filterFields } from './report-filter-sql.js';
 import { rollingCtes } from './report-rolling.js';
-import type { MetricExpression, ReportRequest, RequestedDimension } from './report-request.js';
+import {
+  ATOM_REF,
+  atomsOf,
+  fromDef,
+  metricColumnFor,
+  resolveMetrics,
+  resolveRequested,
+  rowLevel,
+  type MetricColumn,
+  type ResolvedDim,
+} from './report-compiler-fields.js';
+import type { ReportRequest, RequestedDimension } from './report-request.js';
 import type { SqlDialect } from './sql-dialect.js';
 import { Params } from './sql-params.js';
 
@@ -60,28 +71,8 @@ export interface TenantScope {
   currencyCode?: string;
 }
 
-export interface ResolvedDim {
-  /** Row-level SQL over the event alias (grouped form). */
-  event: string;
-  session?: string;
-  needsSession: boolean;
-  needsFirstSession: boolean;
-  needsFirstUser: boolean;
-  /** Item-scoped: read from the items table (`i`). */
-  item: boolean;
-  present?: (grouped: string) => string;
-}
-
-interface MetricColumn {
-  column: string;
-  name: string;
-  type: MetricType;
-  sql: string;
-  visible: boolean;
-  requested: boolean;
-}
-
 export { Params };
+export { fromDef, rowLevel, type ResolvedDim };
 
 interface Chain {
   /** `WITH ... f AS (...)`: the filtered report rows. */
@@ -213,8 +204,34 @@ function buildChain(req: ReportRequest, scope: TenantScope, d: SqlDialect, opts:
   const dimsNeedFs = allDimsInUse.some((x) => x.needsFirstSession);
   const dimsNeedFu = allDimsInUse.some((x) => x.needsFirstUser);
 
+  // a rollup answers a group when every dimension in use reads only columns it keeps
+  const usersRollup = opts.rollups
+    ? rollupFor(
+        'users',
+        allDimsInUse.map((x) => x.event),
+      )
+    : undefined;
+  const sessionsRollup =
+    opts.rollups && !eventPath
+      ? rollupFor(
+          'sessions',
+          allDimsInUse.map((x) => x.session!),
+        )
+      : undefined;
+  const sessionKeysRollup =
+    opts.rollups && eventPath && !dimsNeedFs
+      ? rollupFor(
+          'session_keys',
+          allDimsInUse.map((x) => x.event),
+        )
+      : undefined;
+  const rollupAtoms = (g: { atoms: string[] }) => g.atoms.map((a) => atom(a).rollup?.(d));
+  const usersFromRollup = (g: { group: AtomGroup; atoms: string[] }) =>
+    (g.group === 'event' || g.group === 'user') && usersRollup !== undefined && rollupAtoms(g).every((x) => x !== undefined);
+
   const ctes: string[] = [`dr AS (${dr})`];
-  if (dimsNeedFs || allAtoms.some((a) => atom(a).needsFirstSession)) {
+  // the detail form of newUsers reads `fs`; its rollup form reads rollup_first_sessions instead
+  if (dimsNeedFs || groups.some((g) => !usersFromRollup(g) && g.atoms.some((a) => atom(a).needsFirstSession))) {
     // Each user's first session over everything loaded for the property, not only the range.
     ctes.push(
       `fs AS (SELECT session_key FROM (SELECT session_key, ROW_NUMBER() OVER (PARTITION BY client_id ORDER BY session_start_ms, session_key) AS rn ` +
@@ -223,9 +240,11 @@ function buildChain(req: ReportRequest, scope: TenantScope, d: SqlDialect, opts:
   }
 
   if (dimsNeedFu) {
-    // Each client's first session over everything loaded for the property: how it was first acquired.
+    // Each client's first session over everything loaded for the property: how it was first acquired,
+    // by the session's own source (`collected_*`; rows loaded before those columns hold it in `source` …).
+    const own = (c: string) => `CASE WHEN collected_source IS NULL THEN ${c} ELSE collected_${c} END AS ${c}`;
     ctes.push(
-      `fu AS (SELECT client_id, source, medium, campaign, channel_group FROM (SELECT client_id, source, medium, campaign, channel_group, ` +
+      `fu AS (SELECT client_id, source, medium, campaign, channel_group FROM (SELECT client_id, ${['source', 'medium', 'campaign', 'channel_group'].map(own).join(', ')}, ` +
         `ROW_NUMBER() OVER (PARTITION BY client_id ORDER BY session_start_ms, session_key) AS rn ` +
         `FROM sessions WHERE tenant_id = ${tenant} AND property_id = ${property} AND is_bot IS NOT TRUE AND client_id IS NOT NULL) first_user WHERE rn = 1)`,
     );
@@ -278,22 +297,6 @@ function buildChain(req: ReportRequest, scope: TenantScope, d: SqlDialect, opts:
     groupDims.map((x, i) => `${form === 'event' ? x.event : x.session} AS d${i}`).concat('dr.idx AS dr_idx', 'dr.name AS dr_name');
   const groupBy = ` GROUP BY ${keyCols.join(', ')}`;
 
-  // a rollup answers a group when every dimension in use reads only columns it keeps
-  const usersRollup = opts.rollups
-    ? rollupFor(
-        'users',
-        allDimsInUse.map((x) => x.event),
-      )
-    : undefined;
-  const sessionsRollup =
-    opts.rollups && !eventPath
-      ? rollupFor(
-          'sessions',
-          allDimsInUse.map((x) => x.session!),
-        )
-      : undefined;
-  const rollupAtoms = (g: { atoms: string[] }) => g.atoms.map((a) => atom(a).rollup?.(d));
-
   for (const g of groups) {
     const atomSelect = g.atoms.map((a) => `${atom(a).sql(d)} AS ${a}`);
     if (g.group === 'rolling') {
@@ -338,17 +341,28 @@ function buildChain(req: ReportRequest, scope: TenantScope, d: SqlDialect, opts:
           (dimsNeedFu ? ' LEFT JOIN fu ON fu.client_id = s.client_id' : '') +
           ` WHERE ${[pin('s'), ...dimensionWhere('session')].join(' AND ')}${groupBy})`,
       );
+    } else if (g.group === 'session' && sessionKeysRollup && canRollup) {
+      // sessions under event-scoped dimensions: the detail form's DISTINCT session rows, from the set's session keys
+      const table = sessionKeysTable(sessionKeysRollup);
+      sources.push({ table, rollup: true });
+      const inner =
+        `SELECT DISTINCT ${[...dimSelect('event'), 'e.session_key', 'e.engaged', 'e.duration_s', 'e.key_events'].join(', ')} FROM ${table} e ` +
+        `JOIN dr ON e.local_date BETWEEN dr.start_date AND dr.end_date WHERE ${[scoped('e'), ...dimensionWhere('event')].join(' AND ')}`;
+      ctes.push(`g_session AS (SELECT ${[...keyCols, ...atomSelect].join(', ')} FROM (${inner}) s${groupBy})`);
     } else if (g.group === 'session') {
       sources.push({ table: 'events', rollup: false });
       const inner =
         `SELECT DISTINCT ${[...dimSelect('event'), 'e.session_key', 's.engaged', 's.duration_s', 's.key_events'].join(', ')} ` + eventSource(true, dimsNeedFs);
       ctes.push(`g_session AS (SELECT ${[...keyCols, ...atomSelect].join(', ')} FROM (${inner}) s${groupBy})`);
-    } else if (usersRollup && canRollup) {
+    } else if (usersRollup && usersFromRollup(g)) {
       const table = usersTable(usersRollup);
       sources.push({ table, rollup: true });
       const source =
         `FROM ${table} e JOIN dr ON e.local_date BETWEEN dr.start_date AND dr.end_date` +
         (g.group === 'user' ? ' LEFT JOIN idm ON idm.client_id = e.client_id' : '') +
+        (g.atoms.some((a) => atom(a).needsFirstSession)
+          ? ` LEFT JOIN ${FIRST_SESSIONS_TABLE} fsn ON fsn.tenant_id = ${tenant} AND fsn.property_id = ${property} AND fsn.client_id = e.client_id`
+          : '') +
         ` WHERE ${[scoped('e'), ...dimensionWhere('event')].join(' AND ')}`;
       ctes.push(`g_${g.group} AS (SELECT ${[...dimSelect('event'), ...rollupSelect].join(', ')} ${source}${groupBy})`);
     } else {
@@ -397,94 +411,4 @@ export function identityCte(tenant: string, property: string): string {
     `idm AS (SELECT client_id, user_id FROM (SELECT client_id, user_id, ROW_NUMBER() OVER (PARTITION BY client_id ORDER BY linked_ms, user_id) AS rn ` +
     `FROM identities WHERE tenant_id = ${tenant} AND property_id = ${property}) first_links WHERE rn = 1)`
   );
-}
-
-// Metric SQL refers to atoms as {{atom}} until the merge stage decides how to read them.
-const ATOM_REF = /\{\{([A-Za-z0-9_]+)\}\}/g;
-
-function atomsOf(sql: string): string[] {
-  return [...sql.matchAll(ATOM_REF)].map((m) => m[1]);
-}
-
-function resolveMetrics(req: ReportRequest, p: Params, d: SqlDialect): MetricColumn[] {
-  const ref = (a: string) => `{{${a}}}`;
-  const out: MetricColumn[] = [];
-  const add = (name: string, type: MetricType, sql: string, visible: boolean, requested: boolean) =>
-    out.push({ column: `m${out.length}`, name, type, sql, visible, requested });
-
-  const requested = req.metrics;
-  for (const m of requested.filter((x) => !x.invisible).concat(requested.filter((x) => x.invisible))) {
-    if (m.expression) add(m.name, 'TYPE_FLOAT', compileExpression(m.expression, p, d), !m.invisible, true);
-    else add(m.name, m.def!.type, m.def!.sql(ref, d), !m.invisible, true);
-  }
-  const extra = [...(req.metricFilter ? filterFields(req.metricFilter) : []), ...req.orderBys.flatMap((o) => (o.kind === 'metric' ? [o.metricName] : []))];
-  for (const name of extra) {
-    if (out.some((m) => m.name === name)) continue;
-    const def = findMetric(name)!;
-    add(name, def.type, def.sql(ref, d), false, false);
-  }
-  return out;
-}
-
-function compileExpression(e: MetricExpression, p: Params, d: SqlDialect): string {
-  const ref = (a: string) => `{{${a}}}`;
-  switch (e.kind) {
-    case 'metric':
-      return `(${e.def.sql(ref, d)})`;
-    case 'number':
-      return p.add(e.value, 'double');
-    case 'neg':
-      return `(-${compileExpression(e.of, p, d)})`;
-    default: {
-      const l = compileExpression(e.left, p, d);
-      const r = compileExpression(e.right, p, d);
-      return e.op === '/' ? `(CASE WHEN ${r} = 0 THEN 0 ELSE ${d.toDouble(l)} / ${r} END)` : `(${d.toDouble(l)} ${e.op} ${r})`;
-    }
-  }
-}
-
-function metricColumnFor(metrics: MetricColumn[], name: string): string {
-  const m = metrics.find((x) => x.name === name);
-  if (!m) throw new Error(`compiler: metric ${name} was not resolved`);
-  return m.column;
-}
-
-export function fromDef(def: DimensionDef, d: SqlDialect): ResolvedDim {
-  return {
-    event: def.onEvent(d),
-    session: def.onSession?.(d),
-    needsSession: def.eventNeedsSession ?? false,
-    needsFirstSession: def.needsFirstSession ?? false,
-    needsFirstUser: def.needsFirstUser ?? false,
-    item: def.item ?? false,
-    present: def.present ? (g) => def.present!(g, d) : undefined,
-  };
-}
-
-export function rowLevel(x: ResolvedDim, form: 'event' | 'session'): string {
-  const sql = form === 'event' ? x.event : x.session!;
-  return x.present ? x.present(sql) : sql;
-}
-
-function resolveRequested(rd: RequestedDimension, p: Params, d: SqlDialect): ResolvedDim {
-  if (!rd.expression) return fromDef(rd.def!, d);
-  const e = rd.expression;
-  const names = e.kind === 'concatenate' ? e.dimensionNames : [e.dimensionName];
-  const bases = names.map((n) => fromDef(findDimension(n)!, d));
-  const delimiter = e.kind === 'concatenate' ? p.add(e.delimiter, 'text') : '';
-  const combine = (form: 'event' | 'session'): string | undefined => {
-    if (form === 'session' && bases.some((b) => b.session === undefined)) return undefined;
-    const parts = bases.map((b) => rowLevel(b, form));
-    if (e.kind === 'lowerCase') return `LOWER(${parts[0]})`;
-    if (e.kind === 'upperCase') return `UPPER(${parts[0]})`;
-    return parts.join(` || ${delimiter} || `);
-  };
-  return {
-    event: combine('event')!,
-    session: combine('session'),
-    needsSession: bases.some((b) => b.needsSession),
-    needsFirstSession: bases.some((b) => b.needsFirstSession),
-    needsFirstUser: bases.some((b) => b.needsFirstUser),
-    item: bases.some((b) => b.item),
-  };
 }

@@ -22,6 +22,7 @@ let dir: string;
 let parts: WrittenPartition[];
 let replay: WrittenPartition[];
 let midnight: { before: WrittenPartition[]; after: WrittenPartition[] };
+let late: { later: WrittenPartition[]; earlier: WrittenPartition[] };
 
 /** One non-engaged session from 23:55 on 2024-03-02 to 00:05 on 2024-03-03 (its user is active on neither day), and the same session engaged. */
 function midnightSession(engaged: boolean): Fixture {
@@ -51,6 +52,30 @@ function midnightSession(engaged: boolean): Fixture {
   return { events, sessions: [s], identities: [] };
 }
 
+/** One session of client `c-late` in property p8 starting at `start` on `date`, with `events` page views a minute apart. */
+function lateClientSession(key: string, date: string, start: number, events: number): Fixture {
+  const fx = generateProperty('t1', 'p8', 11, 1);
+  const s = { ...fx.sessions[0], session_key: key, session_start_ms: start, session_end_ms: start + 60_000 * (events - 1), local_date: date };
+  Object.assign(s, { local_hour: new Date(start).getUTCHours(), is_bot: false, client_id: 'c-late', user_id: null });
+  const base = fx.events[0];
+  const rows = Array.from({ length: events }, (_, i) => ({
+    ...base,
+    event_id: `${key}-${i}`,
+    event_name: 'page_view',
+    event_ms: start + 60_000 * i,
+    received_at: start + 60_000 * i,
+    local_date: date,
+    local_hour: new Date(start).getUTCHours(),
+    client_id: 'c-late',
+    user_id: null,
+    session_key: key,
+    session_start_ms: start,
+    seq_in_session: i + 1,
+    is_bot: false,
+  }));
+  return { events: rows, sessions: [s], identities: [] };
+}
+
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'tally-rollups-'));
   parts = await writeParquetPartitions(mergeFixtures(generateProperty('t1', 'p1', 1, 60), generateProperty('t2', 'p1', 2, 20)), join(dir, 'v1'));
@@ -65,6 +90,10 @@ beforeAll(async () => {
   midnight = {
     before: await writeParquetPartitions(midnightSession(false), join(dir, 'm1')),
     after: await writeParquetPartitions(midnightSession(true), join(dir, 'm2')),
+  };
+  late = {
+    later: await writeParquetPartitions(lateClientSession('late-2', '2024-03-04', Date.UTC(2024, 2, 4, 10), 2), join(dir, 'l1')),
+    earlier: await writeParquetPartitions(lateClientSession('late-1', '2024-03-02', Date.UTC(2024, 2, 2, 9), 1), join(dir, 'l2')),
   };
 });
 
@@ -121,6 +150,39 @@ function rollupSuite(open: () => Promise<Warehouse>) {
     await load(midnight.after.filter((p) => p.table === 'sessions'));
     expect(await users(false)).toEqual(['1', '1']);
     expect(await users(true)).toEqual(['1', '1']);
+    // and the page set's session keys of 2024-03-03 carry the session's new engaged flag
+    const pages = { ...body, dimensions: [{ name: 'pagePath' }], metrics: [{ name: 'sessions' }, { name: 'engagedSessions' }] };
+    const [detail, rolled] = [await run(wh, pages, false, p9), await run(wh, pages, true, p9)];
+    expect(rolled.stats.path).toBe('rollup');
+    expect(rolled.res).toEqual(detail.res);
+    expect(rolled.res.rows?.map((r) => r.metricValues.map((v) => v.value))).toEqual([['1', '1']]);
+  });
+
+  it("moves newUsers to a client's earlier session when late data brings one, and back when that day is emptied, from the rollups as from the detail tables", async () => {
+    const p8 = { ...settings, propertyId: 'p8' };
+    const body = {
+      dateRanges: [{ startDate: '2024-03-01', endDate: '2024-03-07' }],
+      dimensions: [{ name: 'date' }],
+      metrics: [{ name: 'newUsers' }, { name: 'totalUsers' }],
+      orderBys: [{ dimension: { dimensionName: 'date' } }],
+    };
+    const newUsers = async () => {
+      const [detail, rolled] = [await run(wh, body, false, p8), await run(wh, body, true, p8)];
+      expect(rolled.stats.path).toBe('rollup');
+      expect(rolled.res).toEqual(detail.res);
+      return (rolled.res.rows ?? []).map((r) => [r.dimensionValues[0].value, r.metricValues[0].value]);
+    };
+    await load(late.later);
+    expect(await newUsers()).toEqual([['20240304', '1']]);
+    // late data: an earlier session of the same client; only the 2024-03-02 partitions are loaded
+    await load(late.earlier);
+    expect(await newUsers()).toEqual([
+      ['20240302', '1'],
+      ['20240304', '0'],
+    ]);
+    // that day emptied again (a lifecycle deletion, a replay without it): the first session is the later one again
+    for (const table of ['events', 'sessions'] as const) await wh.loadPartition(table, { tenantId: 't1', propertyId: 'p8', date: '2024-03-02' }, []);
+    expect(await newUsers()).toEqual([['20240304', '1']]);
   });
 
   it('answers the fields of issue 14 from a rollup only where it keeps their columns, else from the detail tables, alike', async () => {
@@ -196,6 +258,8 @@ function partDir(p: WrittenPartition): string {
     ['v2', replay],
     ['m1', midnight.before],
     ['m2', midnight.after],
+    ['l1', late.later],
+    ['l2', late.earlier],
   ] as const) {
     if (set.includes(p)) return name;
   }

@@ -1,4 +1,4 @@
-import { ROLLUP_SETS, type RollupSet } from '../domain/rollups.js';
+import { ROLLUP_SETS, type RollupSet, type RollupSide } from '../domain/rollups.js';
 
 /**
  * Which rollup answers a report's dimensions (src/domain/rollups.ts), read from the catalog's
@@ -13,11 +13,11 @@ const STRING_LITERAL = /'(?:[^']|'')*'/g;
  * The first (smallest) rollup set whose `side` table keeps every column the dimensions' SQL
  * reads (the catalog's row-level SQL, unchanged: rollup columns keep the detail tables' names).
  */
-export function rollupFor(side: 'users' | 'sessions', dimensionSql: string[]): RollupSet | undefined {
-  const alias = side === 'users' ? 'e' : 's';
+export function rollupFor(side: RollupSide, dimensionSql: string[]): RollupSet | undefined {
+  const alias = side === 'sessions' ? 's' : 'e';
   const refs = new Set(dimensionSql.flatMap((sql) => [...sql.replace(STRING_LITERAL, "''").matchAll(COLUMN_REF)].map((m) => `${m[1]}.${m[2]}`)));
   return ROLLUP_SETS.find((set) => {
-    const columns = side === 'users' ? set.eventColumns : set.sessionColumns;
+    const columns = side === 'users' ? set.eventColumns : side === 'sessions' ? set.sessionColumns : set.sessionKeyColumns;
     if (!columns) return false;
     const kept = new Set(['local_date', ...columns].map((c) => `${alias}.${c}`));
     return [...refs].every((r) => kept.has(r));

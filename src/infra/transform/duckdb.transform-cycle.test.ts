@@ -89,6 +89,17 @@ function dataset(propertyId = 'p1', seed = 5, visitorsPerDay = 120): RawEvent[] 
       params: { user_id: 'u-1', client_id: 'night' },
     }),
   );
+  // last non-direct click (issue 14): an organic visit, then direct ones on the next days (their
+  // touch carried across cycles); and direct visits re-derived when an organic one arrives late
+  const google = 'https://www.google.com/';
+  const d2 = addDays(START, 2);
+  const home = `${new URL(base.url!).origin}/`;
+  extra.push(mk({ event_id: 'lnd-1', client_id: 'lnd-user', client_ts: null, received_at: day(START, 9), url: home, referrer: google }));
+  extra.push(mk({ event_id: 'lnd-2', client_id: 'lnd-user', client_ts: null, received_at: day(d1, 9), url: home, referrer: null }));
+  extra.push(mk({ event_id: 'lnd-3', client_id: 'lnd-user', client_ts: null, received_at: day(d2, 9), url: home, referrer: null }));
+  extra.push(mk({ event_id: 'lnd-late-2', client_id: 'lnd-late', client_ts: null, received_at: day(d1, 15), url: home, referrer: null }));
+  extra.push(mk({ event_id: 'lnd-late-3', client_id: 'lnd-late', client_ts: null, received_at: day(d2, 15), url: home, referrer: null }));
+  extra.push(mk({ event_id: 'lnd-late-1', client_id: 'lnd-late', client_ts: day(START, 15), received_at: day(d2, 16), url: home, referrer: google }));
   return [...events, ...extra].sort((a, b) => a.received_at - b.received_at);
 }
 
@@ -182,6 +193,21 @@ describe('incremental cycles', () => {
     expect(night).toEqual([{ n: '4', d: '2' }]);
     const copies = await rows(`SELECT count(*) AS n FROM ${incTables.events} WHERE page_title = 'a later copy'`);
     expect(copies).toEqual([{ n: '0' }]);
+    // last non-direct click: the direct visits took the organic source, a carried one and a late one
+    const lnd = await rows(
+      `SELECT client_id, source, channel_group, collected_source FROM ${incTables.sessions} WHERE client_id LIKE 'lnd-%' ORDER BY client_id, session_start_ms`,
+    );
+    const organic = (c: string, own: string) => ({ client_id: c, source: 'google', channel_group: 'Organic Search', collected_source: own });
+    expect(lnd).toEqual([
+      organic('lnd-late', 'google'),
+      organic('lnd-late', '(direct)'),
+      organic('lnd-late', '(direct)'),
+      organic('lnd-user', 'google'),
+      organic('lnd-user', '(direct)'),
+      organic('lnd-user', '(direct)'),
+    ]);
+    const inherited = await rows(`SELECT count(*) AS n FROM ${incTables.sessions} WHERE source <> collected_source AND client_id NOT LIKE 'lnd-%'`);
+    expect(Number(inherited[0].n)).toBeGreaterThan(0); // 26 of the generator's returning visits
 
     await engine.close();
   }

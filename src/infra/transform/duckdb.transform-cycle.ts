@@ -12,6 +12,8 @@ import { phaseTimer } from './cycle-timings.js';
 import { type CycleState, count, inParallel, list, loadStates, partitionPrefix, propertyKey, saveStates, type StoreAccess } from './cycle-state.js';
 import { ATTRIBUTION_PARAMS } from './enrichment-dims.js';
 import { propertyParams } from './raw-window.js';
+import { loadPriorTouches, lookbackSessionKeys } from './prior-touch.js';
+import { LOOKBACK_MS, TOUCH_FIELDS } from './transform-attribution.sql.js';
 import type { CycleRequest, CycleResult } from './transform-engine.port.js';
 import { duckdbTransformDialect } from './transform-dialect.js';
 import { copyRows, num, RAW_FIELDS, readRawJson, sqlString, type TransformParams, typed } from './transform.sql.js';
@@ -165,6 +167,10 @@ export async function runCycles(ctx: CycleContext, reqs: readonly CycleRequest[]
       ['tenant_id STRING', 'property_id STRING', 'cut_ms BIGINT'],
       active.map((s) => [sqlString(s.tenantId), sqlString(s.propertyId), num(newStates.get(propertyKey(s))!.cutMs!)]),
     )}) n USING (tenant_id, property_id)`);
+  // last non-direct click: each user's latest non-direct closed session before the run, from the
+  // carried state; a rebuild reads them from the sessions files of the days before its context
+  if (from === null) await conn.run(`CREATE OR REPLACE TEMP TABLE prior_touch AS SELECT t.* FROM shared_touches t JOIN cyc c USING (tenant_id, property_id)`);
+  else await loadPriorTouches(conn, props[0], await ctx.readablePaths(await lookbackSessionKeys(ctx.store, props[0], startMs)), startMs);
   await ctx.runStatements({
     properties: active.map((s) => {
       const [lo, hi] = spanOf.get(propertyKey(s))!;
@@ -181,6 +187,18 @@ export async function runCycles(ctx: CycleContext, reqs: readonly CycleRequest[]
     SELECT f.tenant_id, f.property_id, f.session_key, max(f.event_ms) >= any_value(c.cut_ms) - any_value(c.timeout_ms) AS open,
       bool_or(f.rid >= ${freshFrom}) AS fresh, max(f.event_ms) AS end_ms
     FROM facts f JOIN cyc c USING (tenant_id, property_id) GROUP BY f.tenant_id, f.property_id, f.session_key`);
+  // the touches carried on: per user the latest of the prior one and this run's closed non-direct sessions
+  await conn.run(`
+    CREATE OR REPLACE TEMP TABLE new_touches AS
+    SELECT ${TOUCH_FIELDS.map(([n]) => `y.${n}`).join(', ')} FROM (
+      SELECT x.*, row_number() OVER (PARTITION BY tenant_id, property_id, user_key ORDER BY touch_ms DESC, tie DESC) AS n FROM (
+        SELECT *, '' AS tie FROM prior_touch
+        UNION ALL
+        SELECT t.tenant_id, t.property_id, t.user_key, t.session_start_ms, t.source, t.medium, t.campaign, t.term, t.content, t.channel_group, t.session_key
+        FROM sess_touch t JOIN run_sessions s USING (tenant_id, property_id, session_key)
+        WHERE NOT t.is_direct AND NOT s.open AND t.user_key IS NOT NULL) x
+    ) y JOIN cyc c USING (tenant_id, property_id)
+    WHERE y.n = 1 AND y.touch_ms >= c.cut_ms - ${LOOKBACK_MS + CLOSED_KEY_KEEP_MS}`);
   for (const [view, table] of [
     ['out_events', 'events_out'],
     ['out_sessions', 'sessions_out'],

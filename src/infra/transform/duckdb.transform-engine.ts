@@ -13,6 +13,7 @@ import { propertyKey } from './cycle-state.js';
 import type { PropertySettings } from '../../domain/property-settings.js';
 import type { CycleRequest, CycleResult, IncrementalTransformEngine, TransformRequest, TransformResult, WrittenPartition } from './transform-engine.port.js';
 import { ATTRIBUTION_PARAMS, createDimTable, enrichmentRows, rulesById } from './enrichment-dims.js';
+import { loadPriorTouches, lookbackSessionKeys } from './prior-touch.js';
 
 export { offsetSegments };
 import * as sql from './transform.sql.js';
@@ -67,6 +68,9 @@ export class DuckDbTransformEngine implements IncrementalTransformEngine {
     try {
       await conn.run(sql.createRaw(await this.readablePaths(keys, stage)));
       const rawRead = await count(conn, 'SELECT count(*) FROM raw');
+      // last non-direct click: each user's latest non-direct session in the lookback before the window
+      const earlier = await lookbackSessionKeys(this.store, settings, window.startMs);
+      await loadPriorTouches(conn, settings, await this.readablePaths(earlier, stage), window.startMs);
       step();
       lap.mark('read_json');
 

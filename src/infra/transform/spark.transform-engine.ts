@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,7 @@ import { TallyError } from '../errors.js';
 import type { ObjectStore } from '../object-store/object-store.port.js';
 import { ATTRIBUTION_PARAMS, rulesById, writeEnrichmentDim, type DimName } from './enrichment-dims.js';
 import { listRawKeys, transformParams, transformWindow } from './raw-window.js';
+import { loadPriorTouches, lookbackSessionKeys } from './prior-touch.js';
 import { sparkTransformDialect } from './transform-dialect.js';
 import type { TransformEngine, TransformRequest, TransformResult, WrittenPartition } from './transform-engine.port.js';
 import { OUT_VIEWS, RAW_FIELDS, sqlString, transformSteps } from './transform.sql.js';
@@ -75,6 +76,10 @@ export class SparkTransformEngine implements TransformEngine {
     const rules = rulesById(params.properties);
     try {
       await mkdir(join(work, 'dims'));
+      // last non-direct click: the users' touches before the window, read here as the DuckDB engine reads them
+      const priorTouch = join(work, 'prior_touch.parquet');
+      await this.priorTouches(conn, settings, window.startMs, work);
+      await conn.run(`COPY prior_touch TO ${sqlString(priorTouch)} (FORMAT parquet)`);
       await writeFile(
         join(work, 'request.json'),
         JSON.stringify({
@@ -83,6 +88,7 @@ export class SparkTransformEngine implements TransformEngine {
           dates,
           rawLocations: rawKeys.map((k) => this.sparkLocation(k)),
           rawFields: RAW_FIELDS.map(([name, type]) => [name, type.toLowerCase()]),
+          priorTouch,
           steps,
           tables: TRANSFORMED_TABLE_NAMES.map((name) => ({ name, view: OUT_VIEWS[name], ...TRANSFORMED_TABLES[name] })),
         }),
@@ -118,6 +124,22 @@ export class SparkTransformEngine implements TransformEngine {
 
   async close(): Promise<void> {}
 
+  /** `prior_touch` in `conn` from the property's sessions files of the lookback (S3 objects copied into the work dir). */
+  private async priorTouches(conn: DuckDBConnection, settings: TransformRequest['settings'], startMs: number, work: string): Promise<void> {
+    const paths: string[] = [];
+    for (const key of await lookbackSessionKeys(this.store, settings, startMs)) {
+      const at = this.store.locate(key);
+      if (isAbsolute(at)) paths.push(at);
+      else {
+        const body = await this.store.get(key);
+        if (body === null) continue; // deleted since it was listed
+        paths.push(join(work, `prior-${paths.length}.parquet`));
+        await writeFile(paths[paths.length - 1], body);
+      }
+    }
+    await loadPriorTouches(conn, settings, paths, startMs);
+  }
+
   /** Where Spark reads a raw object: the folder store's file, or the S3 object through s3a. */
   private sparkLocation(key: string): string {
     const at = this.store.locate(key);
@@ -127,11 +149,23 @@ export class SparkTransformEngine implements TransformEngine {
   }
 
   private submitArgs(work: string): string[] {
+    const local = localCores(this.opts.master);
     const conf: Record<string, string> = {
       'spark.ui.enabled': 'false',
-      'spark.sql.shuffle.partitions': String(this.opts.shufflePartitions ?? 16),
+      'spark.ui.showConsoleProgress': 'false',
+      // also the partition count of `raw` (the job partitions it by row id for its joins)
+      'spark.sql.shuffle.partitions': String(this.opts.shufflePartitions ?? (local ? 2 * local : 16)),
       'spark.sql.session.timeZone': 'UTC',
-      ...(this.opts.master.startsWith('local') ? { 'spark.driver.host': '127.0.0.1', 'spark.driver.bindAddress': '127.0.0.1' } : {}),
+      'spark.sql.adaptive.enabled': 'true',
+      ...(local
+        ? {
+            'spark.driver.host': '127.0.0.1',
+            'spark.driver.bindAddress': '127.0.0.1',
+            // one machine: shuffle and spill files never cross a network, compressing them only costs CPU
+            'spark.shuffle.compress': 'false',
+            'spark.shuffle.spill.compress': 'false',
+          }
+        : {}),
     };
     const s3 = this.opts.s3;
     if (s3) {
@@ -216,6 +250,13 @@ export class SparkTransformEngine implements TransformEngine {
     await conn.run(`COPY (SELECT ${emptyColumns(columns)} WHERE false) TO ${sqlString(path)} (FORMAT parquet, COMPRESSION zstd)`);
     return path;
   }
+}
+
+/** The cores of a `local[N]` / `local[*]` / `local` master, else null (a cluster). */
+export function localCores(master: string): number | null {
+  const m = /^local(?:\[(\d+|\*)(?:,\d+)?\])?$/.exec(master);
+  if (!m) return null;
+  return m[1] === undefined ? 1 : m[1] === '*' ? availableParallelism() : Number(m[1]);
 }
 
 function emptyColumns(columns: readonly Column[]): string {

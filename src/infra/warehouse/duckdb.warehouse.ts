@@ -10,7 +10,7 @@ import {
   DuckDBTimestampValue,
   type DuckDBValue,
 } from '@duckdb/node-api';
-import { TRANSFORMED_TABLES, type Column } from '../../domain/transformed-schema.js';
+import { missingColumns, TRANSFORMED_TABLES, type Column } from '../../domain/transformed-schema.js';
 import { TallyError } from '../errors.js';
 import type { ObjectStore } from '../object-store/object-store.port.js';
 import { localObjectPaths } from './local-objects.js';
@@ -84,6 +84,16 @@ export class DuckDbWarehouse implements Warehouse {
       for (const [table, columns] of Object.entries(TABLES)) {
         const cols = columns.map((c) => `${c.name} ${DUCKDB_TYPES[c.type]}`).join(', ');
         await this.conn.run(`CREATE TABLE IF NOT EXISTS ${table} (${cols})`);
+        // a contract column added since the table was created (e.g. sessions' collected_*), appended as in the contract
+        const have = await this.conn.runAndReadAll(
+          `SELECT column_name FROM information_schema.columns WHERE table_schema = 'main' AND table_name = '${table}'`,
+        );
+        for (const c of missingColumns(
+          columns,
+          have.getRows().map((r) => String(r[0])),
+        )) {
+          await this.conn.run(`ALTER TABLE ${table} ADD COLUMN ${c.name} ${DUCKDB_TYPES[c.type]}`);
+        }
       }
       for (const ddl of rollupDdl(DUCKDB_TYPES, false)) await this.conn.run(ddl);
       await this.conn.run(fxCreateTable({ date: 'DATE', text: 'VARCHAR', double: 'DOUBLE' }));
@@ -155,6 +165,7 @@ export class DuckDbWarehouse implements Warehouse {
       types: DUCKDB_TYPES,
       run: async (sql, params) => void (await this.conn.run(sql, params.map(toDuckValue))),
       rows: async (sql, params) => (await this.conn.runAndReadAll(sql, params.map(toDuckValue))).getRows(),
+      clustered: true,
     };
     const spanBefore = await sessionSpanDays(rollups, loads);
     // the last load of each partition wins, as if loaded one by one
@@ -196,7 +207,11 @@ export class DuckDbWarehouse implements Warehouse {
         `DELETE FROM ${table} WHERE EXISTS (SELECT 1 FROM ${partsSql} WHERE ${table}.tenant_id = k.tenant_id AND ${table}.property_id = k.property_id AND ${table}.local_date = k.local_date)`,
       );
       if (owned.length > 0) {
-        await this.conn.run(`INSERT INTO ${table} (${names}) SELECT ${names} FROM ${STAGE}`);
+        // clustered by partition (then the file's own order): row groups of one property and day,
+        // whose min/max statistics let a report's tenant/property/date filter skip the rest
+        await this.conn.run(
+          `INSERT INTO ${table} (${names}) SELECT ${names} FROM ${STAGE} ORDER BY tenant_id, property_id, local_date, ${TRANSFORMED_TABLES[table].orderBy.join(', ')}`,
+        );
         await this.conn.run(`DROP TABLE ${STAGE}`);
       }
     }

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ROLLUP_TABLES } from '../../domain/rollups.js';
+import { FIRST_SESSIONS_TABLE, ROLLUP_TABLES } from '../../domain/rollups.js';
 import { TRANSFORMED_TABLES } from '../../domain/transformed-schema.js';
 import { generateProperty, writeParquetPartitions, type Fixture, type WrittenPartition } from '../../query/report-fixture.testkit.js';
 import { TallyError } from '../errors.js';
@@ -120,13 +120,14 @@ export function warehouseContract(open: (objectRoot: string) => Promise<Warehous
     expect(rows.map((r) => r.rows)).toEqual(v1.map((p) => rowsOf(fx, p)));
     const everything = async (wh: Warehouse) => {
       const out: Record<string, string[]> = {};
-      for (const t of [...Object.keys(TRANSFORMED_TABLES), ...ROLLUP_TABLES.map((r) => r.name)]) {
+      for (const t of [...Object.keys(TRANSFORMED_TABLES), ...ROLLUP_TABLES.map((r) => r.name), FIRST_SESSIONS_TABLE]) {
         out[t] = (await wh.query(`SELECT * FROM ${t}`, [])).map((r) => JSON.stringify(r)).sort();
       }
       return out;
     };
     const expected = await everything(single);
     expect(expected.rollup_date_users.length).toBeGreaterThan(0);
+    expect(expected[FIRST_SESSIONS_TABLE].length).toBeGreaterThan(0);
     expect(await everything(batched)).toEqual(expected);
 
     // the second load's file holds another date's rows: the first load's swap is undone with it

@@ -7,12 +7,16 @@ import { generatedRawEvents, RawZoneWriter } from '../src/infra/transform/raw-zo
 import type { RawEvent } from '../src/domain/raw-event.js';
 import { DEFAULT_PROPERTY_SETTINGS, type PropertySettings } from '../src/domain/property-settings.js';
 
+/** `BENCH_TIMINGS=1`: each cycle's or run's phase timings on stderr (`cycle-timings.ts`). */
+const timings = process.env.BENCH_TIMINGS === '1' ? (line: string) => void process.stderr.write(`timings ${line}\n`) : undefined;
 const DAY_EVENTS = Number(process.env.BENCH_EVENTS ?? 300_000);
 const CYCLE_SECONDS = Number(process.env.BENCH_CYCLE_SECONDS ?? 30);
 const CYCLES = Number(process.env.BENCH_CYCLES ?? 5);
 const START = '2026-02-01';
 /** Traffic before the measured cycles in the empty-day mode: enough for the open sessions a steady load carries (timeout + late allowance). */
 const WARM_MINUTES = Number(process.env.BENCH_WARM_MINUTES ?? 45);
+/** Share of sessions sent 1–60 h late (the generator's default 0.03): each late one makes its cycle a rebuild; 0 measures incremental cycles alone. */
+const LATE_SHARE = process.env.BENCH_LATE_SHARE === undefined ? undefined : Number(process.env.BENCH_LATE_SHARE);
 const settings: PropertySettings = { ...DEFAULT_PROPERTY_SETTINGS, keyEvents: ['purchase'], tenantId: 'bench', propertyId: '400000997' };
 
 /**
@@ -24,13 +28,13 @@ const settings: PropertySettings = { ...DEFAULT_PROPERTY_SETTINGS, keyEvents: ['
  */
 export async function run() {
   const visitorsPerDay = Math.max(1, Math.round(DAY_EVENTS / 7.7));
-  const all: RawEvent[] = [...generatedRawEvents(settings, { seed: 4, startDate: START, days: 1, timeZone: 'UTC', visitorsPerDay })];
+  const all: RawEvent[] = [...generatedRawEvents(settings, { seed: 4, startDate: START, days: 1, timeZone: 'UTC', visitorsPerDay, lateShare: LATE_SHARE })];
   all.sort((a, b) => a.received_at - b.received_at);
   const rows: Record<string, unknown>[] = [];
   for (const mode of ['empty day', 'full day']) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tally-bench-cycle-'));
     const store = new FolderObjectStore(dir);
-    const engine = new DuckDbTransformEngine(store, { tempDir: dir });
+    const engine = new DuckDbTransformEngine(store, { tempDir: dir, timings });
     const earlier: string[] = [];
     let partition = 0;
     const cycle = async (events: RawEvent[]) => {
@@ -61,6 +65,7 @@ export async function run() {
         new_events: r.rawRead,
         seconds: Number(seconds.toFixed(2)),
         rebuilt: r.rebuiltFrom ?? '',
+        duplicates: r.duplicates,
         files: r.partitions.reduce((n, p) => n + p.keys.length, 0),
       });
     }

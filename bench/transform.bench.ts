@@ -10,6 +10,8 @@ import { addDays, datesBetween } from '../src/domain/time-zone.js';
 import { selfAndReapedChildrenCpuMicros } from './process-cpu.js';
 import { DEFAULT_PROPERTY_SETTINGS, type PropertySettings } from '../src/domain/property-settings.js';
 
+/** `BENCH_TIMINGS=1`: each cycle's or run's phase timings on stderr (`cycle-timings.ts`). */
+const timings = process.env.BENCH_TIMINGS === '1' ? (line: string) => void process.stderr.write(`timings ${line}\n`) : undefined;
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const DAYS = 7;
 const START = '2026-02-01';
@@ -27,7 +29,7 @@ export async function run() {
     fs.writeFileSync(marker, JSON.stringify({ events: n }));
   }
   const engines: [string, (store: FolderObjectStore, tmp: string) => TransformEngine][] = [
-    ['duckdb', (store, tmp) => new DuckDbTransformEngine(store, { tempDir: tmp })],
+    ['duckdb', (store, tmp) => new DuckDbTransformEngine(store, { tempDir: tmp, timings })],
   ];
   if (process.env.SPARK_SUBMIT) {
     engines.push([

@@ -78,9 +78,13 @@ describe('fx-rates job', () => {
       await wh.init();
       const before = await wh.query<{ n: number }>(`SELECT count(*) AS n FROM fx_rates WHERE rate_date = DATE '2024-03-11' AND currency = 'USD'`, []);
       expect(Number(before[0].n)).toBe(1);
-      const job = fxRatesJob({ warehouse: wh, download: (signal) => downloadEcbRates(`${url}/rates.zip`, signal) });
+      const refreshes: { rates: number; lastPublished: string | null }[] = [];
+      const refreshed = async (r: (typeof refreshes)[number]) => void refreshes.push(r);
+      const job = fxRatesJob({ warehouse: wh, download: (signal) => downloadEcbRates(`${url}/rates.zip`, signal), refreshed });
       const out = await job({ data: {}, signal: new AbortController().signal } as never);
       expect(out).toMatchObject({ published: 6, lastPublished: '2026-11-06' });
+      // recorded after the replacement: the report cache's rates version moves
+      expect(refreshes).toEqual([{ rates: (out as { rows: number }).rows, lastPublished: '2026-11-06' }]);
       const rows = await wh.query<{ d: string; r: number }>(
         `SELECT CAST(rate_date AS VARCHAR) AS d, per_eur AS r FROM fx_rates WHERE currency = 'USD' AND rate_date <= DATE '2026-11-07' ORDER BY 1`,
         [],
@@ -92,12 +96,13 @@ describe('fx-rates job', () => {
         ['2026-11-07', 1.15],
       ]);
       await expect(
-        fxRatesJob({ warehouse: wh, download: (signal) => downloadEcbRates(`${url}/missing`, signal) })({
+        fxRatesJob({ warehouse: wh, download: (signal) => downloadEcbRates(`${url}/missing`, signal), refreshed })({
           data: {},
           signal: new AbortController().signal,
         } as never),
       ).rejects.toThrow(/404/);
-      // a failed refresh leaves the rates as they were
+      // a failed refresh leaves the rates as they were, and records nothing
+      expect(refreshes).toHaveLength(1);
       expect(
         Number((await wh.query<{ n: number }>(`SELECT count(*) AS n FROM fx_rates WHERE currency = 'USD' AND rate_date = DATE '2026-11-05'`, []))[0].n),
       ).toBe(1);

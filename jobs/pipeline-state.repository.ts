@@ -262,6 +262,25 @@ export class PipelineStateRepository {
     return r?.at ? `${r.at}/${Number(r.n)}` : null;
   }
 
+  /** The `fx-rates` job replaced the warehouse's currency rates (one row, overwritten). */
+  async ratesRefreshed(r: { rates: number; lastPublished: string | null }): Promise<void> {
+    await this.db.raw(
+      `INSERT INTO fx_rates_refresh (id, refreshed_at, last_published, rates) VALUES (1, clock_timestamp(), ?, ?)
+       ON CONFLICT (id) DO UPDATE SET refreshed_at = EXCLUDED.refreshed_at, last_published = EXCLUDED.last_published, rates = EXCLUDED.rates`,
+      [r.lastPublished, r.rates],
+    );
+  }
+
+  /**
+   * The rates version: when the warehouse's currency rates were last replaced (PostgreSQL's text,
+   * microseconds kept); null while it holds the bundled snapshot. The report result cache keys
+   * statements that convert money on it, in every api process.
+   */
+  async ratesVersion(): Promise<string | null> {
+    const r = await this.db('fx_rates_refresh').where({ id: 1 }).first(this.db.raw('CAST(refreshed_at AS text) AS at'));
+    return r?.at ?? null;
+  }
+
   /** The oldest "complete up to" over every property (how stale the stalest reports can be); null without properties. */
   async oldestCompleteUpTo(): Promise<Date | null> {
     const r = await this.db('properties as p')

@@ -9,6 +9,7 @@ import * as m1201 from './20261206120000_lifecycle.js';
 import * as m7100 from './20261207100000_plan_changes.js';
 import * as m8100 from './20261208100000_custom_definitions.js';
 import * as m120 from './20261208120000_retroactive_rules.js';
+import * as m9130 from './20261209130000_fx_rates_refresh.js';
 
 /**
  * Migrations are listed here rather than discovered from the folder so they load the same way
@@ -25,6 +26,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261207100000_plan_changes': m7100,
   '20261208100000_custom_definitions': m8100,
   '20261208120000_retroactive_rules': m120,
+  '20261209130000_fx_rates_refresh': m9130,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

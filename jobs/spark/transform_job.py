@@ -6,7 +6,7 @@ Run by SparkTransformEngine: `spark-submit transform_job.py <work-dir>`. The wor
 driver) holds request.json; the job talks to the engine through it:
 
   1. read the raw objects into the view `raw` (JSON text columns normalised to DuckDB's
-     re-serialization, a row id `rid` added);
+     re-serialization, a row id `rid` added), and the engine's prior_touch.parquet into `prior_touch`;
   2. run `steps` in order: a `table` step becomes a temp view (checkpointed when `materialize`);
      an `enrich` step writes its distinct keys to keys/<dim>, prints `TALLY_KEYS {"dim": ...}` and
      waits for dims/<dim>.ready: the engine computes dims/<dim>.parquet with the shared JS
@@ -105,6 +105,8 @@ def main():
     say("PROGRESS", {"step": "read", "rawRead": raw_read})
 
     local = "file://" if "://" not in work else ""
+    # each user's latest non-direct session before the window (last non-direct click), as the engine read it
+    spark.read.parquet(local + req["priorTouch"]).createOrReplaceTempView("prior_touch")
     keys, dims = os.path.join(work, "keys"), os.path.join(work, "dims")
     deadline = time.time() + float(req.get("dimsTimeoutSeconds", 3600))
     for step in req["steps"]:

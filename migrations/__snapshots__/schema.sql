@@ -1,4 +1,4 @@
--- migrations: 20261126000000_initial, 20261126070000_complete_up_to, 20261205110000_property_public_ids, 20261205130000_accounts, 20261206100000_billing, 20261206110000_support_replay, 20261206120000_lifecycle, 20261207100000_plan_changes, 20261208100000_custom_definitions, 20261208120000_retroactive_rules
+-- migrations: 20261126000000_initial, 20261126070000_complete_up_to, 20261205110000_property_public_ids, 20261205130000_accounts, 20261206100000_billing, 20261206110000_support_replay, 20261206120000_lifecycle, 20261207100000_plan_changes, 20261208100000_custom_definitions, 20261208120000_retroactive_rules, 20261209130000_fx_rates_refresh
 column api_keys.id character varying(255) NOT NULL
 column api_keys.organization_id character varying(255) NOT NULL
 column api_keys.property_id bigint
@@ -84,6 +84,10 @@ column deletion_receipts.counts jsonb NOT NULL DEFAULT '{}'::jsonb
 column deletion_receipts.error text
 column deletion_receipts.created_at timestamp with time zone NOT NULL DEFAULT CURRENT_TIMESTAMP
 column deletion_receipts.completed_at timestamp with time zone
+column fx_rates_refresh.id smallint NOT NULL
+column fx_rates_refresh.refreshed_at timestamp with time zone NOT NULL
+column fx_rates_refresh.last_published date
+column fx_rates_refresh.rates integer NOT NULL
 column job_runs.id character varying(255) NOT NULL
 column job_runs.name character varying(255) NOT NULL
 column job_runs.tenant_id character varying(255)
@@ -240,6 +244,8 @@ constraint custom_definitions.custom_definitions_pkey PRIMARY KEY (id)
 constraint custom_definitions.custom_definitions_property_id_foreign FOREIGN KEY (property_id) REFERENCES properties(id) ON DELETE CASCADE
 constraint deletion_receipts.deletion_receipts_pkey PRIMARY KEY (id)
 constraint deletion_receipts.deletion_receipts_property_id_foreign FOREIGN KEY (property_id) REFERENCES properties(id) ON DELETE CASCADE
+constraint fx_rates_refresh.fx_rates_refresh_one_row CHECK ((id = 1))
+constraint fx_rates_refresh.fx_rates_refresh_pkey PRIMARY KEY (id)
 constraint job_runs.job_runs_pkey PRIMARY KEY (id)
 constraint job_runs.job_runs_status_check CHECK ((status = ANY (ARRAY['running'::text, 'succeeded'::text, 'failed'::text])))
 constraint knex_migrations.knex_migrations_pkey PRIMARY KEY (id)
@@ -290,6 +296,7 @@ index custom_definitions_active_uq: CREATE UNIQUE INDEX custom_definitions_activ
 index custom_definitions_pkey: CREATE UNIQUE INDEX custom_definitions_pkey ON public.custom_definitions USING btree (id)
 index deletion_receipts_pkey: CREATE UNIQUE INDEX deletion_receipts_pkey ON public.deletion_receipts USING btree (id)
 index deletion_receipts_property_id_created_at_index: CREATE INDEX deletion_receipts_property_id_created_at_index ON public.deletion_receipts USING btree (property_id, created_at)
+index fx_rates_refresh_pkey: CREATE UNIQUE INDEX fx_rates_refresh_pkey ON public.fx_rates_refresh USING btree (id)
 index job_runs_name_started_at_index: CREATE INDEX job_runs_name_started_at_index ON public.job_runs USING btree (name, started_at)
 index job_runs_pkey: CREATE UNIQUE INDEX job_runs_pkey ON public.job_runs USING btree (id)
 index knex_migrations_lock_pkey: CREATE UNIQUE INDEX knex_migrations_lock_pkey ON public.knex_migrations_lock USING btree (index)

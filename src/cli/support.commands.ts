@@ -91,7 +91,9 @@ export function registerSupportCommands(program: Command, config: () => Config):
   common(
     program
       .command('inspect')
-      .description("one visitor's raw events and dead letters beside their transformed events and sessions, with why each was or was not counted")
+      .description(
+        "one visitor's raw events (the raw zone, and the event log's tail not yet archived: source log) and dead letters beside their transformed events and sessions, with why each was or was not counted",
+      )
       .requiredOption('--property <id>', 'the property')
       .option('--client-id <id>', 'the client id (cookie / app instance id)')
       .option('--user-id <id>', 'the user id')
@@ -110,7 +112,7 @@ export function registerSupportCommands(program: Command, config: () => Config):
       print(o, r, () =>
         [
           `${r.clientId ? `client ${r.clientId}` : `user ${r.userId}`}, property ${r.propertyId}, ${r.from}..${r.to}: ${r.events.length} event(s), ${r.sessions.length} session(s)`,
-          ...r.events.map((e) => `  ${e.eventTime}  ${e.name.padEnd(20)} ${e.verdict.padEnd(20)} ${e.why}`),
+          ...r.events.map((e) => `  ${e.eventTime}  ${e.name.padEnd(20)} ${e.source.padEnd(10)} ${e.verdict.padEnd(20)} ${e.why}`),
           ...r.notes.map((n) => `note: ${n}`),
         ].join('\n'),
       );

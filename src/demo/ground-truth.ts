@@ -43,10 +43,13 @@ export interface TruthSession {
   /** The visitor's first session ever (it starts with first_visit). */
   firstSession: boolean;
   engaged: boolean;
+  /** GA4's session-scoped traffic: last non-direct click (`lastNonDirectClick`). */
   source: string;
   medium: string;
   campaign: string;
   channelGroup: string;
+  /** The session's own traffic source (what the visit itself came with). */
+  collected: { source: string; medium: string; campaign: string; channelGroup: string };
   landingPage: string;
   country: string;
   deviceCategory: DeviceCategory;
@@ -236,6 +239,7 @@ export function groundTruth(opts: TrafficOptions): GroundTruth {
         medium: s.source.medium,
         campaign: s.source.campaign,
         channelGroup: s.source.channelGroup,
+        collected: { source: s.source.source, medium: s.source.medium, campaign: s.source.campaign, channelGroup: s.source.channelGroup },
         landingPage: landing ? landing.path : '(not set)',
         country: s.visitor.country,
         deviceCategory: s.visitor.deviceCategory,
@@ -252,7 +256,28 @@ export function groundTruth(opts: TrafficOptions): GroundTruth {
   }
   stats.humanVisitors = firstDay.size;
   stats.returningVisitors = returning.size;
-  return { options: ctx.opts, sessions, stats };
+  return { options: ctx.opts, sessions: lastNonDirectClick(sessions), stats };
+}
+
+const LOOKBACK_MS = 90 * 86_400_000;
+
+/**
+ * GA4's last non-direct click, as the transform applies it (src/infra/transform/README.md): a
+ * direct session takes the traffic source of its client's latest non-direct session that started
+ * within 90 days before it; every other session keeps its own.
+ */
+export function lastNonDirectClick(sessions: readonly TruthSession[]): TruthSession[] {
+  const last = new Map<string, TruthSession['collected'] & { at: number }>();
+  const out = new Map<TruthSession, TruthSession>();
+  for (const s of [...sessions].sort((a, b) => a.startMs - b.startMs)) {
+    const own = s.collected;
+    const direct = own.source === '(direct)' && (own.medium === '(none)' || own.medium === '(not set)');
+    const touch = last.get(s.clientId);
+    const src = direct && touch && touch.at >= s.startMs - LOOKBACK_MS ? touch : own;
+    out.set(s, { ...s, source: src.source, medium: src.medium, campaign: src.campaign, channelGroup: src.channelGroup });
+    if (!direct) last.set(s.clientId, { ...own, at: s.startMs });
+  }
+  return sessions.map((s) => out.get(s)!);
 }
 
 /**
@@ -283,7 +308,8 @@ export function withSessionTimeout(gt: GroundTruth, minutes: number): GroundTrut
     if (cur) sessions.push(cur);
   }
   sessions.sort((a, b) => a.startMs - b.startMs);
-  return { ...gt, sessions };
+  // a merged session keeps its first session's own source: the attribution is re-derived
+  return { ...gt, sessions: lastNonDirectClick(sessions) };
 }
 
 function mergeSessions(a: TruthSession, b: TruthSession): TruthSession {

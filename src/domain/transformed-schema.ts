@@ -65,6 +65,12 @@ export const EVENT_COLUMNS: readonly Column[] = [
   { name: 'user_props', type: 'string' }, // JSON
 ];
 
+/** The contract's columns a table created earlier lacks (by name), in contract order: a warehouse appends them. */
+export function missingColumns(columns: readonly Column[], existing: readonly string[]): Column[] {
+  const have = new Set(existing.map((n) => n.toLowerCase()));
+  return columns.filter((c) => !have.has(c.name.toLowerCase()));
+}
+
 export const SESSION_COLUMNS: readonly Column[] = [
   { name: 'tenant_id', type: 'string' },
   { name: 'property_id', type: 'string' },
@@ -99,6 +105,15 @@ export const SESSION_COLUMNS: readonly Column[] = [
   { name: 'engagement_time_ms', type: 'bigint' },
   { name: 'engaged', type: 'boolean' },
   { name: 'is_bot', type: 'boolean' },
+  // The session's own traffic source, from its first event ("collected", as GA4's export names it).
+  // source … channel_group above are GA4's session-scoped values: last non-direct click, i.e. a
+  // direct session takes its user's latest non-direct source within 90 days (transform README).
+  { name: 'collected_source', type: 'string' },
+  { name: 'collected_medium', type: 'string' },
+  { name: 'collected_campaign', type: 'string' },
+  { name: 'collected_term', type: 'string' },
+  { name: 'collected_content', type: 'string' },
+  { name: 'collected_channel_group', type: 'string' },
 ];
 
 /**

@@ -10,6 +10,12 @@ import { jsonText, type SqlDialect } from './sql-dialect.js';
  * else the property's) at the rate of the event's local date (`fx_rates`, src/query/README.md):
  * amount × rate(target) / rate(source), both per euro. An amount in the target currency, or
  * without a currency, is taken as it is; one in a currency without a rate that day counts nothing.
+ *
+ * Money is summed exactly: each event's converted amount is rounded to integer **micros** (GA4
+ * keeps currency in micros) and the atoms are integer sums of micros (BIGINT, DuckDB's HUGEINT,
+ * PostgreSQL's and Redshift's NUMERIC sums), so 0.1 + 0.2 is 0.3 on every warehouse. Only the
+ * metric divides by 1,000,000, once, which gives the double nearest the exact decimal (written
+ * shortest: "2625.79", not "2625.7899999999995").
  */
 
 /** Events whose `value` is purchase revenue (GA4: purchases in the app or on the site). */
@@ -22,6 +28,15 @@ const inList = (col: string, names: readonly string[]) => `${col} IN (${names.ma
 export function converted(amount: string, currency: string): string {
   return `(CASE WHEN ${currency} IS NULL OR ${currency} = tgt.code THEN ${amount} ELSE ${amount} * fxt.per_eur / fxs.per_eur END)`;
 }
+
+export const MICROS = 1_000_000;
+/**
+ * An amount as whole micros of the currency, per event or item row, rounded half up with FLOOR
+ * (PostgreSQL's ROUND of a double breaks ties to even, DuckDB's away from zero: FLOOR is the same on all).
+ */
+const micros = (amount: string) => `CAST(FLOOR((${amount}) * ${MICROS} + 0.5) AS BIGINT)`;
+/** A sum of micros back in currency units, as a double (exact for sums below 2^53 micros). */
+export const fromMicros = (d: SqlDialect, sumOfMicros: string) => `(${d.toDouble(sumOfMicros)} / ${MICROS})`;
 
 const eventCurrency = (d: SqlDialect) => `UPPER(${jsonText(d, 'e.params', 'currency')})`;
 const eventValue = (d: SqlDialect) => d.toNumber(jsonText(d, 'e.params', 'value'));
@@ -56,17 +71,17 @@ export const ECOMMERCE_ATOMS: readonly AtomDef[] = [
   {
     name: 'ev_purchase_revenue',
     group: 'event',
-    type: 'double',
+    type: 'bigint',
     sql: (d) =>
-      `COALESCE(SUM(CASE WHEN ${inList('e.event_name', PURCHASE_EVENTS)} THEN ${converted(eventValue(d), eventCurrency(d))} ` +
-      `WHEN e.event_name = 'refund' THEN -${converted(eventValue(d), eventCurrency(d))} END), 0)`,
+      `COALESCE(SUM(CASE WHEN ${inList('e.event_name', PURCHASE_EVENTS)} THEN ${micros(converted(eventValue(d), eventCurrency(d)))} ` +
+      `WHEN e.event_name = 'refund' THEN -${micros(converted(eventValue(d), eventCurrency(d)))} END), 0)`,
     needsFx: { currency: eventCurrency },
   },
   {
     name: 'ev_ad_revenue',
     group: 'event',
-    type: 'double',
-    sql: (d) => sumWhen(`e.event_name = 'ad_impression'`, converted(eventValue(d), eventCurrency(d))),
+    type: 'bigint',
+    sql: (d) => sumWhen(`e.event_name = 'ad_impression'`, micros(converted(eventValue(d), eventCurrency(d)))),
     needsFx: { currency: eventCurrency },
   },
   {
@@ -82,10 +97,10 @@ export const ECOMMERCE_ATOMS: readonly AtomDef[] = [
   {
     name: 'it_revenue',
     group: 'item',
-    type: 'double',
+    type: 'bigint',
     sql: () =>
-      `COALESCE(SUM(CASE WHEN i.event_name = 'purchase' THEN ${converted(itemAmount, itemCurrency())} ` +
-      `WHEN i.event_name = 'refund' THEN -${converted(itemAmount, itemCurrency())} END), 0)`,
+      `COALESCE(SUM(CASE WHEN i.event_name = 'purchase' THEN ${micros(converted(itemAmount, itemCurrency()))} ` +
+      `WHEN i.event_name = 'refund' THEN -${micros(converted(itemAmount, itemCurrency()))} END), 0)`,
     needsFx: { currency: itemCurrency },
   },
 ];
@@ -98,7 +113,7 @@ export const ECOMMERCE_METRICS: readonly MetricDef[] = [
     'TYPE_CURRENCY',
     'event',
     ['ev_purchase_revenue'],
-    (a) => a('ev_purchase_revenue'),
+    (a, d) => fromMicros(d, a('ev_purchase_revenue')),
     'The sum of revenue from purchases minus refunded transaction revenue made in your app or site.',
   ),
   metric(
@@ -108,7 +123,7 @@ export const ECOMMERCE_METRICS: readonly MetricDef[] = [
     'TYPE_CURRENCY',
     'event',
     ['ev_purchase_revenue', 'ev_ad_revenue'],
-    (a) => `(${a('ev_purchase_revenue')} + ${a('ev_ad_revenue')})`,
+    (a, d) => fromMicros(d, `(${a('ev_purchase_revenue')} + ${a('ev_ad_revenue')})`),
     'The sum of revenue from purchases and advertising (ad_impression values), minus refunded transaction revenue.',
   ),
   metric(
@@ -128,7 +143,7 @@ export const ECOMMERCE_METRICS: readonly MetricDef[] = [
     'TYPE_CURRENCY',
     'event',
     ['ev_purchase_revenue', 'ev_transactions'],
-    (a, d) => safeDiv(d, a('ev_purchase_revenue'), a('ev_transactions')),
+    (a, d) => `(${safeDiv(d, a('ev_purchase_revenue'), a('ev_transactions'))} / ${MICROS})`,
     'The average purchase revenue in the transaction group of events.',
     { expression: 'purchaseRevenue/transactions' },
   ),
@@ -179,7 +194,7 @@ export const ECOMMERCE_METRICS: readonly MetricDef[] = [
     'TYPE_CURRENCY',
     'item',
     ['it_revenue'],
-    (a) => a('it_revenue'),
+    (a, d) => fromMicros(d, a('it_revenue')),
     'The total revenue from purchases minus refunded transaction revenue from items only (price × quantity).',
   ),
 ];

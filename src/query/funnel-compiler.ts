@@ -16,11 +16,15 @@ import type { SqlDialect } from './sql-dialect.js';
  * that have a reached event of step k-1 of the same user before them (`ord` smaller), within
  * `withinDurationFromPriorStep` (inclusive, on event time) and, for `isDirectlyFollowedBy`, right
  * before them (`ord` one less): so a user is counted at step k only if a whole chain exists.
- * Window functions and equality joins only (no correlated subquery): each step is one sort.
+ * Window functions and equality joins only (no correlated subquery). Only a step with a duration
+ * limit sorts (its candidates with the prior step's reached events); a step without one is an
+ * equality join on each user's first reached prior event (any reached event before it means the
+ * first one is), and a directly-followed step an equality join on `ord - 1`.
  * Open funnel: every event of step k reaches it (users may enter at any step) and `c<k>`, built
  * the same way from `r<k-1>`, says who went on from step k-1 to step k.
- * `uu`: one row per (step, date range, user) with, from the event that first reached the step, its
- * breakdown value, day and next action, and whether the user went on to the next step.
+ * `uu`: one row per (step, date range, user) with, from the event that first reached the step (its
+ * smallest `ord`, grouped and joined back), its breakdown value, day and next action, and whether
+ * the user went on to the next step.
  * The statement answers grouped rows tagged by `part` (see FunnelPart); the shaping is in
  * funnel-report.ts.
  */
@@ -59,9 +63,25 @@ export function compileFunnel(req: FunnelRequest, scope: TenantScope, d: SqlDial
 
   const ctes = [`dr AS (${dr})`, identityCte(tenant, property)];
   const order = `PARTITION BY dr.idx, ${USER_KEY} ORDER BY e.event_ms, e.session_key, e.seq_in_session, e.event_id`;
+  // Which steps' reached events are "every event of the step after a per-user threshold": step 1
+  // and every step of an open funnel (no threshold), and a closed funnel's step without a duration
+  // or direct follow (after the user's first reached event of the step before).
+  const thresholded = req.steps.map((st, k) => k === 0 || req.isOpenFunnel || (!st.directlyFollowed && st.withinMs === undefined));
+  // A duration step after such a step reads, per event, how many events of the step before came
+  // earlier and the time of the latest one, from the same window (one sort) as `ord`.
+  const byCount = req.steps.map((st, k) => k > 0 && !st.directlyFollowed && st.withinMs !== undefined && thresholded[k - 1]);
+  const before = 'ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING';
+  const priorCols = byCount.flatMap((yes, k) =>
+    yes
+      ? [
+          `COALESCE(SUM(CASE WHEN ${conditions[k - 1]} THEN 1 ELSE 0 END) OVER (${order} ${before}), 0) AS n${k - 1}`,
+          `MAX(CASE WHEN ${conditions[k - 1]} THEN e.event_ms END) OVER (${order} ${before}) AS lt${k - 1}`,
+        ]
+      : [],
+  );
   ctes.push(
     `ev AS (SELECT dr.idx AS dr_idx, ${USER_KEY} AS uk, e.event_ms AS ts, ROW_NUMBER() OVER (${order}) AS ord, ` +
-      `${d.formatDate('e.local_date', 'YYYYMMDD')} AS day, ${breakdown} AS bd, LEAD(${next}) OVER (${order}) AS next, ${stepSql.join(', ')} ` +
+      `${d.formatDate('e.local_date', 'YYYYMMDD')} AS day, ${breakdown} AS bd, LEAD(${next}) OVER (${order}) AS next, ${[...stepSql, ...priorCols].join(', ')} ` +
       `FROM events e JOIN dr ON e.local_date BETWEEN dr.start_date AND dr.end_date` +
       (needsSession ? ` LEFT JOIN sessions s ON s.tenant_id = ${tenant} AND s.property_id = ${property} AND s.session_key = e.session_key` : '') +
       ` LEFT JOIN idm ON idm.client_id = e.client_id WHERE ${where.join(' AND ')})`,
@@ -73,6 +93,29 @@ export function compileFunnel(req: FunnelRequest, scope: TenantScope, d: SqlDial
   const follows = (k: number, prior: string) => {
     const s = req.steps[k];
     const within = s.withinMs === undefined ? null : p.add(s.withinMs, 'bigint');
+    // no duration and not directly: after any reached event is after the user's first one, so an
+    // equality join on one row per user (no sort of the prior and step events together)
+    if (!s.directlyFollowed && within === null) {
+      return (
+        `SELECT ${cols} FROM ev e JOIN (SELECT dr_idx, uk, MIN(ord) AS o FROM ${prior} GROUP BY dr_idx, uk) t ` +
+        `ON t.dr_idx = e.dr_idx AND t.uk = e.uk WHERE e.s${k} = 1 AND e.ord > t.o`
+      );
+    }
+    if (byCount[k]) {
+      // a step-(k-1) event after the threshold came before this one (more of them than up to the
+      // threshold's event), and the latest of them is within the duration
+      const j = k - 1;
+      const after =
+        j === 0 || req.isOpenFunnel
+          ? { join: '', cond: `e.n${j} > 0` }
+          : {
+              join:
+                ` JOIN (SELECT t.dr_idx, t.uk, x.n${j} + x.s${j} AS upto FROM (SELECT dr_idx, uk, MIN(ord) AS o FROM r${j - 1} GROUP BY dr_idx, uk) t ` +
+                `JOIN ev x ON x.dr_idx = t.dr_idx AND x.uk = t.uk AND x.ord = t.o) t ON t.dr_idx = e.dr_idx AND t.uk = e.uk`,
+              cond: `e.n${j} > t.upto`,
+            };
+      return `SELECT ${cols} FROM ev e${after.join} WHERE e.s${k} = 1 AND ${after.cond} AND e.ts - e.lt${j} <= ${within}`;
+    }
     if (s.directlyFollowed) {
       return (
         `SELECT ${cols} FROM ev e JOIN ${prior} p ON p.dr_idx = e.dr_idx AND p.uk = e.uk AND p.ord = e.ord - 1 ` +
@@ -96,8 +139,10 @@ export function compileFunnel(req: FunnelRequest, scope: TenantScope, d: SqlDial
   });
   const n = req.steps.length;
   // per step, each user's first event that reached it: its breakdown value, day and next action
+  // (the first `ord` per user, joined back: a grouping and an equality join, not a sort)
   const first = (k: number) =>
-    `SELECT ${k} AS step, dr_idx, uk, bd, day, next FROM (SELECT r.*, ROW_NUMBER() OVER (PARTITION BY r.dr_idx, r.uk ORDER BY r.ord) AS rn FROM r${k} r) z WHERE rn = 1`;
+    `SELECT ${k} AS step, r.dr_idx, r.uk, r.bd, r.day, r.next FROM r${k} r ` +
+    `JOIN (SELECT dr_idx, uk, MIN(ord) AS o FROM r${k} GROUP BY dr_idx, uk) f ON f.dr_idx = r.dr_idx AND f.uk = r.uk AND f.o = r.ord`;
   ctes.push(`u AS (${req.steps.map((_, k) => first(k)).join(' UNION ALL ')})`);
   ctes.push(
     n > 1

@@ -157,9 +157,9 @@ onEveryWarehouse(
           },
         },
       };
-      // A (100), D ("80"), F (100); G and E bought for less. Redshift's JSON_EXTRACT_PATH_TEXT takes
-      // text, PostgreSQL's json: that one spelling cannot run here
-      if (h.dialect !== 'redshift') expect(table(await run(funnel({}, [STEPS[0], bigBuy]))).map((r) => r[1])).toEqual([7, 3]);
+      // A (100), D ("80"), F (100); G and E bought for less (on the Redshift dialect too: the test
+      // kit gives PostgreSQL Redshift's JSON_EXTRACT_PATH_TEXT over text)
+      expect(table(await run(funnel({}, [STEPS[0], bigBuy]))).map((r) => r[1])).toEqual([7, 3]);
       const viewOrCart = {
         name: 'Any',
         filterExpression: {

@@ -11,6 +11,7 @@ import { DuckDbTransformEngine } from '../infra/transform/duckdb.transform-engin
 import { RawZoneWriter } from '../infra/transform/raw-zone.testkit.js';
 import { DuckDbWarehouse } from '../infra/warehouse/duckdb.warehouse.js';
 import { PostgresWarehouse } from '../infra/warehouse/postgres.warehouse.js';
+import { redshiftOnPostgres } from '../infra/warehouse/redshift-on-postgres.testkit.js';
 import type { Warehouse } from '../infra/warehouse/warehouse.port.js';
 import { toRawEvent } from '../ingest/edge.js';
 import { parseGa4Mp } from '../ingest/protocols/ga4-mp.parser.js';
@@ -34,6 +35,8 @@ const settings: PropertySettings = {
 };
 const DAY1 = '2024-03-11';
 const DAY2 = '2024-03-12';
+/** A day of its own for cents that floating point cannot sum exactly (0.1 + 0.2). */
+const DAY3 = '2024-03-13';
 const rate = (date: string, currency: string) => {
   const r = bundledRates().find((x) => x.date === date && x.currency === currency);
   if (!r) throw new Error(`no ECB rate for ${currency} on ${date}`);
@@ -85,6 +88,13 @@ const SENT: [string, string, string, Record<string, unknown>][] = [
   ],
   [`${DAY2}T16:00:00Z`, 'c1', 'refund', { transaction_id: 'T1', currency: 'EUR', value: 50, items: [{ ...STOVE, price: 50, quantity: 1 }] }],
   [`${DAY2}T17:00:00Z`, 'c3', 'view_item', { items: [{ ...STOVE, price: 50 }] }],
+  [`${DAY3}T10:00:00Z`, 'c4', 'purchase', { transaction_id: 'T3', currency: 'EUR', value: 0.1, items: [{ item_id: 'SKU-P', item_name: 'Peg', price: 0.1 }] }],
+  [
+    `${DAY3}T10:01:00Z`,
+    'c4',
+    'purchase',
+    { transaction_id: 'T4', currency: 'EUR', value: 0.2, items: [{ item_id: 'SKU-P', item_name: 'Peg', price: 0.1, quantity: 2 }] },
+  ],
 ];
 
 let dir: string;
@@ -113,7 +123,7 @@ beforeAll(async () => {
   }
   await writer.flush();
   const engine = new DuckDbTransformEngine(store);
-  const result = await engine.transform({ settings, dates: [DAY1, DAY2] });
+  const result = await engine.transform({ settings, dates: [DAY1, DAY2, DAY3] });
   parts = result.partitions;
 });
 let parts: { table: 'events' | 'sessions' | 'identities' | 'items'; date: string; keys: string[] }[] = [];
@@ -168,6 +178,19 @@ function suite(open: () => Promise<Warehouse>): void {
     expect(inUsd['20240312'][0]).toBeCloseTo(110 - 50 * rate(DAY2, 'USD'), 6);
   });
 
+  it('sums money exactly, in micros, and writes it as GA4 does (0.1 + 0.2 is 0.3)', async () => {
+    const day3 = (body: Record<string, unknown>) =>
+      runReport(wh, settings, parseRunReportRequest({ dateRanges: [{ startDate: DAY3, endDate: DAY3 }], ...body }, { timeZone: 'UTC' }));
+    const r = await day3({ metrics: ['purchaseRevenue', 'totalRevenue', 'averagePurchaseRevenue'].map((name) => ({ name })), metricAggregations: ['TOTAL'] });
+    expect(r.rows?.[0].metricValues.map((v) => v.value)).toEqual(['0.3', '0.3', '0.15']);
+    expect(r.totals?.[0].metricValues.map((v) => v.value)).toEqual(['0.3', '0.3', '0.15']);
+    const items = await day3({ dimensions: [{ name: 'itemName' }], metrics: [{ name: 'itemRevenue' }] });
+    expect(items.rows?.map((row) => row.metricValues[0].value)).toEqual(['0.3']);
+    const inUsd = await day3({ metrics: [{ name: 'purchaseRevenue' }], currencyCode: 'USD' });
+    const micros = (eur: number) => Math.round(eur * rate(DAY3, 'USD') * 1e6);
+    expect(inUsd.rows?.[0].metricValues[0].value).toBe(String((micros(0.1) + micros(0.2)) / 1e6));
+  });
+
   it('groups item metrics by event-scoped dimensions, and refuses item dimensions with event metrics', async () => {
     const byEvent = table(await report({ dimensions: [{ name: 'eventName' }], metrics: [{ name: 'itemsPurchased' }] }));
     expect(byEvent.purchase).toEqual([5]);
@@ -201,8 +224,9 @@ function suite(open: () => Promise<Warehouse>): void {
         metrics: [{ name: 'eventCount' }],
       }),
     );
-    // c1 came from the newsletter on day 1 and came back directly on day 2: still first acquired by it
-    expect(byFirst).toEqual({ 'news|email|spring|news': [3], 'news|email|spring|(direct)': [1], '(direct)|(none)|(direct)|(direct)': [2] });
+    // c1 came from the newsletter on day 1 and came back directly on day 2: still first acquired by
+    // it, and the direct session's sessionSource is the newsletter too (GA4's last non-direct click)
+    expect(byFirst).toEqual({ 'news|email|spring|news': [4], '(direct)|(none)|(direct)|(direct)': [2] });
     const channels = table(await report({ dimensions: [{ name: 'firstUserDefaultChannelGroup' }], metrics: [{ name: 'sessions' }] }));
     expect(channels).toEqual({ Email: [2], Direct: [2] });
     // 2024-01-01 is a Monday: week 01 runs to Saturday the 6th; 11 and 12 March fall in week 11
@@ -245,5 +269,15 @@ describeWithService('e-commerce reports on PostgreSQL', 'postgres', 'DATABASE_UR
     const db = await createTestDatabase(baseUrl, 'ecom');
     drop = db.drop;
     return new PostgresWarehouse({ url: db.url, store: new FolderObjectStore(dir) });
+  });
+});
+
+describeWithService('e-commerce reports in the Redshift dialect on PostgreSQL', 'postgres', 'DATABASE_URL', (baseUrl) => {
+  let drop: (() => Promise<void>) | undefined;
+  afterAll(async () => drop?.());
+  suite(async () => {
+    const db = await createTestDatabase(baseUrl, 'ecom_rs', { byteOrderCollation: true });
+    drop = db.drop;
+    return redshiftOnPostgres(new PostgresWarehouse({ url: db.url, store: new FolderObjectStore(dir) }));
   });
 });

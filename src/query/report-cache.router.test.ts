@@ -260,6 +260,86 @@ describe('result cache and custom definitions', () => {
   });
 });
 
+describe('result cache: funnels and currency rates', () => {
+  it('answers a repeated funnel from the cache until a reload, and a rates refresh makes revenue answers (only those) miss', async () => {
+    let statements = 0;
+    let loadVersion = '2024-03-08 00:00:00.000001+00';
+    let rates: string | null = null;
+    const app = express();
+    app.use(
+      createReportRouter({
+        warehouse: countingWarehouse(() => statements++),
+        authorize,
+        completeUpTo: async () => new Date('2024-03-08T00:00:00Z'),
+        loadVersion: async () => loadVersion,
+        ratesVersion: async () => rates,
+      }),
+    );
+    const s = await new Promise<Server>((resolve) => {
+      const x = app.listen(0, '127.0.0.1', () => resolve(x));
+    });
+    type Answer = { rows?: unknown[]; funnelTable?: { rows?: unknown[] }; propertyQuota: { tokensPerDay: { consumed: number } } };
+    const post = async (path: string, body: object) =>
+      (await (
+        await fetch(`http://127.0.0.1:${(s.address() as AddressInfo).port}/${path}`, {
+          method: 'POST',
+          headers: { authorization: 'Bearer k-read' },
+          body: JSON.stringify({ ...body, returnPropertyQuota: true }),
+        })
+      ).json()) as Answer;
+    const step = (eventName: string) => ({ name: eventName, filterExpression: { funnelEventFilter: { eventName } } });
+    const funnel = () => post('v1alpha/properties/123:runFunnelReport', { ...week, funnel: { steps: [step('page_view'), step('purchase')] } });
+    const revenue = () => post('v1beta/properties/123:runReport', { ...week, dimensions: [{ name: 'date' }], metrics: [{ name: 'purchaseRevenue' }] });
+    const events = () => post('v1beta/properties/123:runReport', { ...week, dimensions: [{ name: 'date' }], metrics: [{ name: 'eventCount' }] });
+    try {
+      const first = await funnel();
+      expect(first.funnelTable?.rows?.length).toBeGreaterThan(0);
+      const afterFirst = statements;
+      const second = await funnel();
+      expect(statements).toBe(afterFirst);
+      expect(second.funnelTable).toEqual(first.funnelTable);
+      expect(second.propertyQuota.tokensPerDay.consumed).toBe(1);
+      loadVersion = '2024-03-08 00:05:00.000001+00';
+      expect((await funnel()).funnelTable).toEqual(first.funnelTable);
+      expect(statements).toBeGreaterThan(afterFirst);
+
+      // cohorts too: the same statement under the same load version is read once
+      const cohort = () =>
+        post('v1beta/properties/123:runReport', {
+          dimensions: [{ name: 'cohort' }, { name: 'cohortNthDay' }],
+          metrics: [{ name: 'cohortActiveUsers' }],
+          cohortSpec: {
+            cohorts: [{ name: 'c0', dimension: 'firstSessionDate', dateRange: { startDate: '2024-03-01', endDate: '2024-03-02' } }],
+            cohortsRange: { granularity: 'DAILY', startOffset: 0, endOffset: 3 },
+          },
+        });
+      const c1 = await cohort();
+      expect(c1.rows?.length).toBeGreaterThan(0);
+      const afterCohort = statements;
+      const c2 = await cohort();
+      expect(statements).toBe(afterCohort);
+      expect(c2.rows).toEqual(c1.rows);
+      expect(c2.propertyQuota.tokensPerDay.consumed).toBe(1);
+
+      const [r1, e1] = [await revenue(), await events()];
+      const warmed = statements;
+      await revenue();
+      await events();
+      expect(statements).toBe(warmed);
+      // the fx-rates job replaced the rates: revenue is read again, event counts stay cached
+      rates = '2024-03-08 06:00:00.000001+00';
+      const r2 = await revenue();
+      const afterRevenue = statements;
+      expect(afterRevenue).toBeGreaterThan(warmed);
+      expect(r2.rows).toEqual(r1.rows);
+      expect((await events()).rows).toEqual(e1.rows);
+      expect(statements).toBe(afterRevenue);
+    } finally {
+      await new Promise((r) => s.close(r));
+    }
+  });
+});
+
 /** The test warehouse, counting the statements that reach it (a cached answer sends none). */
 function countingWarehouse(onQuery: () => void): Warehouse {
   return {

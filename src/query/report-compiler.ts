@@ -240,9 +240,11 @@ function buildChain(req: ReportRequest, scope: TenantScope, d: SqlDialect, opts:
   }
 
   if (dimsNeedFu) {
-    // Each client's first session over everything loaded for the property: how it was first acquired.
+    // Each client's first session over everything loaded for the property: how it was first acquired,
+    // by the session's own source (`collected_*`; rows loaded before those columns hold it in `source` …).
+    const own = (c: string) => `CASE WHEN collected_source IS NULL THEN ${c} ELSE collected_${c} END AS ${c}`;
     ctes.push(
-      `fu AS (SELECT client_id, source, medium, campaign, channel_group FROM (SELECT client_id, source, medium, campaign, channel_group, ` +
+      `fu AS (SELECT client_id, source, medium, campaign, channel_group FROM (SELECT client_id, ${['source', 'medium', 'campaign', 'channel_group'].map(own).join(', ')}, ` +
         `ROW_NUMBER() OVER (PARTITION BY client_id ORDER BY session_start_ms, session_key) AS rn ` +
         `FROM sessions WHERE tenant_id = ${tenant} AND property_id = ${property} AND is_bot IS NOT TRUE AND client_id IS NOT NULL) first_user WHERE rn = 1)`,
     );

@@ -44,6 +44,8 @@ export interface ReportRouterDeps {
   completeUpTo?: (propertyId: string) => Promise<Date | null>;
   /** The property's last partition load (any process, any cause); part of the result cache's key. */
   loadVersion?: (propertyId: string) => Promise<string | null>;
+  /** The last refresh of the warehouse's currency rates; part of the key of statements that convert money. */
+  ratesVersion?: () => Promise<string | null>;
   /** RE2 syntax check of FULL_REGEXP / PARTIAL_REGEXP patterns before any query runs. */
   regexSyntax?: RegexSyntax;
   /** Where report requests per key per minute are counted (Redis: shared by every api process). */
@@ -75,6 +77,7 @@ export interface RealtimeSource {
 interface WarehouseJob {
   completeUpTo: Date | null;
   loadVersion: string | null;
+  ratesVersion: string | null;
   deadline: number;
   query(q: CompiledQuery): Promise<Record<string, unknown>[]>;
   /** Counts the property's events in these ranges as scanned (the quota's unit). */
@@ -173,7 +176,11 @@ export function createReportRouter(deps: ReportRouterDeps): express.Router {
       settings.tenantId,
       async () => {
         // read before the report's queries: a load finishing in between only adds to the numbers
-        const [completeUpTo, loadVersion] = await Promise.all([deps.completeUpTo?.(settings.propertyId), deps.loadVersion?.(settings.propertyId)]);
+        const [completeUpTo, loadVersion, ratesVersion] = await Promise.all([
+          deps.completeUpTo?.(settings.propertyId),
+          deps.loadVersion?.(settings.propertyId),
+          deps.ratesVersion?.(),
+        ]);
         const query = async (q: CompiledQuery) => {
           const timeoutMs = deadline - Date.now();
           if (timeoutMs <= 0) throw new TallyError('deadline_exceeded', 'The report ran past its deadline.', { reason: 'statement_timeout' });
@@ -183,12 +190,24 @@ export function createReportRouter(deps: ReportRouterDeps): express.Router {
           const [row] = await query(compileScanCount(ranges, settings, dialectFor(deps.warehouse.dialect)));
           work.rowsScanned += Number(row?.scanned ?? 0);
         };
-        return job({ completeUpTo: completeUpTo ?? null, loadVersion: loadVersion ?? null, deadline, query, scanned, work });
+        return job({
+          completeUpTo: completeUpTo ?? null,
+          loadVersion: loadVersion ?? null,
+          ratesVersion: ratesVersion ?? null,
+          deadline,
+          query,
+          scanned,
+          work,
+        });
       },
       deadline,
     );
     return { result, charged: await charge(c, work) };
   };
+
+  /** What a cached statement is keyed on; none without a "complete up to" mark (nothing is cached). */
+  const cacheVersion = (w: WarehouseJob) =>
+    w.completeUpTo ? { completeUpTo: w.completeUpTo, loadVersion: w.loadVersion, ratesVersion: w.ratesVersion } : null;
 
   /**
    * runReport's requests (one, or a pivot's cells and per-pivot headers) through the result cache,
@@ -204,7 +223,7 @@ export function createReportRouter(deps: ReportRouterDeps): express.Router {
       let allCached = true;
       for (const request of requests) {
         const stats: ReportStats = { cached: false, path: 'detail', tables: [] };
-        const opts = { enumAsInt, completeUpTo: w.completeUpTo, loadVersion: w.loadVersion, deadline: w.deadline, cache, stats };
+        const opts = { enumAsInt, completeUpTo: w.completeUpTo, loadVersion: w.loadVersion, ratesVersion: w.ratesVersion, deadline: w.deadline, cache, stats };
         out.push(await runReport(deps.warehouse, c.settings, request, opts));
         metrics.reportAnswer(stats.path, stats.cached);
         if (!stats.cached) await w.scanned(request.dateRanges);
@@ -226,9 +245,12 @@ export function createReportRouter(deps: ReportRouterDeps): express.Router {
     if (hasCohortSpec(raw)) {
       const request = parseCohortRequest(raw, ctx);
       const { result, charged } = await execute(c, [], async (w) => {
-        const rows = await w.query(compileCohortReport(request, c.settings, dialectFor(deps.warehouse.dialect)));
+        const q = compileCohortReport(request, c.settings, dialectFor(deps.warehouse.dialect));
+        // through the cache like any statement: a load of any day (first-session dates can move) moves the load version
+        const { rows, hit } = await cache.through(c.settings, cacheVersion(w), q, () => w.query(q));
         // a cohort reads every event of the property (first-session dates)
-        await w.scanned([{ startDate: MIN_REPORT_DATE, endDate: MAX_REPORT_DATE }]);
+        if (hit) w.work.cached = true;
+        else await w.scanned([{ startDate: MIN_REPORT_DATE, endDate: MAX_REPORT_DATE }]);
         return shapeCohortResponse(request, rows, c.settings, { enumAsInt, completeUpTo: w.completeUpTo });
       });
       const response = await withNotice(c, result);
@@ -263,7 +285,11 @@ export function createReportRouter(deps: ReportRouterDeps): express.Router {
     return request.returnPropertyQuota ? withQuota(response, charged) : response;
   };
 
-  /** runFunnelReport (v1alpha): one statement, never cached (like cohorts); charged by the events of its date ranges. */
+  /**
+   * runFunnelReport (v1alpha): one statement, through the result cache as runReport's are (keyed by
+   * its SQL and parameters, the mark and the load version); charged by the events of its date
+   * ranges, or the minimum when answered from the cache.
+   */
   const funnel = async (c: Caller, raw: unknown, enumAsInt: boolean): Promise<RunFunnelReportResponse> => {
     const request = parseFunnelRequest(raw, { timeZone: c.settings.timeZone, now: now() });
     const stepFilters = request.steps.map((s) => ({ dimensionFilter: asFilterExpr(s.filter) }));
@@ -274,8 +300,10 @@ export function createReportRouter(deps: ReportRouterDeps): express.Router {
       if (name && !active.dimension(name)) throw unknownDimensionError(name);
     }
     const { result, charged } = await execute(c, [{ dimensionFilter: request.dimensionFilter }, ...stepFilters], async (w) => {
-      const rows = await w.query(compileFunnel(request, c.settings, dialectFor(deps.warehouse.dialect)));
-      await w.scanned(request.dateRanges);
+      const q = compileFunnel(request, c.settings, dialectFor(deps.warehouse.dialect));
+      const { rows, hit } = await cache.through(c.settings, cacheVersion(w), q, () => w.query(q));
+      if (hit) w.work.cached = true;
+      else await w.scanned(request.dateRanges);
       return shapeFunnelResponse(request, rows, { enumAsInt });
     });
     return request.returnPropertyQuota ? withQuota(result, charged) : result;

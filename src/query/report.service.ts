@@ -1,7 +1,7 @@
 import type { PropertySettings } from '../domain/property-settings.js';
 import { TallyError } from '../infra/errors.js';
 import type { Warehouse } from '../infra/warehouse/warehouse.port.js';
-import { ReportCache } from './report-cache.js';
+import type { ReportCache } from './report-cache.js';
 import { compileReport } from './report-compiler.js';
 import type { ReportRequest } from './report-request.js';
 import { compact, formatMetric, metricTypeOut, RESERVED, type ReportRow, type RunReportResponse } from './report-response.js';
@@ -29,6 +29,8 @@ export interface RunReportOptions {
   cache?: ReportCache;
   /** The property's last partition load (part of the cache key: a reload makes every later report miss). */
   loadVersion?: string | null;
+  /** The warehouse's currency rates refresh (part of the key of statements that convert money). */
+  ratesVersion?: string | null;
   /** Filled in with how the report was answered. */
   stats?: ReportStats;
 }
@@ -46,15 +48,9 @@ export async function runReport(warehouse: Warehouse, settings: PropertySettings
     return warehouse.query<Row>(q.sql, q.params, { timeoutMs });
   };
   const { cache, completeUpTo } = opts;
-  const query = async (q: { sql: string; params: unknown[] }): Promise<Row[]> => {
-    if (!cache || !completeUpTo) return run(q);
-    const key = ReportCache.key(settings, { completeUpTo, loadVersion: opts.loadVersion }, q);
-    const hit = cache.get(key);
-    if (hit) return hit;
-    const rows = await run(q);
-    cache.set(key, rows);
-    return rows;
-  };
+  const version = completeUpTo ? { completeUpTo, loadVersion: opts.loadVersion, ratesVersion: opts.ratesVersion } : null;
+  const query = async (q: { sql: string; params: unknown[] }): Promise<Row[]> =>
+    cache ? (await cache.through(settings, version, q, () => run(q))).rows : run(q);
   const multiRange = req.dateRanges.length > 1;
   const { dimensionColumns: dcols, metricColumns: mcols } = compiled;
 

@@ -180,7 +180,12 @@ export const MODULES: { [K in ModuleName]: Module<K> } = {
         compact,
         'fx-rates': observedJob(
           'fx-rates',
-          fxRatesJob({ warehouse: get('warehouse'), download: (signal) => downloadEcbRates(config.jobs.fxRatesUrl, signal) }),
+          fxRatesJob({
+            warehouse: get('warehouse'),
+            download: (signal) => downloadEcbRates(config.jobs.fxRatesUrl, signal),
+            // cached revenue answers key on it: every api process misses after a refresh
+            refreshed: (r) => state.ratesRefreshed(r),
+          }),
           logger,
         ),
         pipeline: observedJob('pipeline', pipelineJob({ transform, load, state, archiver }), logger),

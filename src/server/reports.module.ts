@@ -30,6 +30,8 @@ export const REPORTS_MODULE: Module<'reports'> = {
         completeUpTo: (propertyId) => state.completeUpTo(propertyId),
         // a partition (re)load by any process makes the result cache miss
         loadVersion: (propertyId) => state.loadVersion(propertyId),
+        // a currency rates refresh makes cached revenue answers miss
+        ratesVersion: () => state.ratesVersion(),
         // after a failed payment's grace period: 403 naming billing (ingest continues)
         authorize: async (token, propertyId, req) => {
           const p = await get('accounts').authorizeReport(token, propertyId, req);

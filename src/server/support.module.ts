@@ -13,7 +13,7 @@ import { deadLetterReadmitter } from '../ingest/redrive.js';
 import type { PipelineStateRepository } from '../../jobs/pipeline-state.repository.js';
 import { PartitionLocks } from '../../jobs/partition-locks.repository.js';
 import { DeadLetterService } from '../support/dead-letters.service.js';
-import { VisitorInspector } from '../support/inspector.service.js';
+import { VisitorInspector, type LogTailSource } from '../support/inspector.service.js';
 import { ReplayRepository } from '../support/replay.repository.js';
 import { ReplayRunner, ReplayService } from '../support/replay.service.js';
 import { deadLetterListJob, inspectJob, redriveJob, replayJob } from '../support/support.jobs.js';
@@ -71,7 +71,7 @@ export function supportServices(w: SupportWiring): SupportServices {
   return {
     replays: new ReplayService({ replays, properties: l.properties, jobs: w.jobs, features: w.features }),
     deadLetters: dl,
-    inspector: new VisitorInspector({ store: w.store, pipeline: w.state, properties: l.properties, deadLetters: dl, tempDir: tempDir(w.config) }),
+    inspector: visitorInspector(w, l, dl),
     organizationOfProperty: async (id) => (await l.properties(id))?.organizationId ?? null,
   };
 }
@@ -93,7 +93,7 @@ export function supportJobHandlers(w: SupportWiring & { warehouse: Warehouse }):
     tempDir: tempDir(w.config),
   });
   const dl = deadLetters(w, l);
-  const inspector = new VisitorInspector({ store: w.store, pipeline: w.state, properties: l.properties, deadLetters: dl, tempDir: tempDir(w.config) });
+  const inspector = visitorInspector(w, l, dl);
   return {
     replay: replayJob({ service: new ReplayService({ replays, properties: l.properties }), runner }),
     redrive: redriveJob({ deadLetters: dl }),
@@ -102,6 +102,12 @@ export function supportJobHandlers(w: SupportWiring & { warehouse: Warehouse }):
     // billing's re-drive after an upgrade, through support's redrive (the port billing declares)
     [QUOTA_REDRIVE_JOB]: quotaRedriveJob({ db: w.db, redrive: (input) => dl.redrive(input, { kind: 'operator', reason: input.note }), caughtUp: w.caughtUp }),
   };
+}
+
+/** The inspector also reads what the archiver (consumer group `archiver`, jobs/archiver.ts) has not filed yet. */
+function visitorInspector(w: SupportWiring, l: ReturnType<typeof lookups>, dl: DeadLetterService): VisitorInspector {
+  const tail: LogTailSource = { log: w.log, group: 'archiver' };
+  return new VisitorInspector({ store: w.store, pipeline: w.state, properties: l.properties, deadLetters: dl, tempDir: tempDir(w.config), tail });
 }
 
 /** Where the diff and the inspector copy Parquet files (created here: an api process may have no engine to make it). */

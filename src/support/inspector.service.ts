@@ -5,7 +5,8 @@ import { gunzipSync } from 'node:zlib';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { TallyError } from '../infra/errors.js';
 import type { ObjectStore } from '../infra/object-store/object-store.port.js';
-import type { RawEvent } from '../domain/raw-event.js';
+import { readTail, type EventLog, type LogOutput } from '../infra/event-log/event-log.port.js';
+import type { DeadLetter, RawEvent } from '../domain/raw-event.js';
 import { rawDayPrefix } from '../domain/transformed-schema.js';
 import { addDays, datesBetween } from '../domain/time-zone.js';
 import { internalExclusion } from '../domain/rules/internal-traffic.js';
@@ -20,6 +21,9 @@ const DEFAULT_DAYS = 7;
 const MAX_EVENTS = 2_000;
 /** Receipt is at most 72 h after the event: raw objects of the days after the range may hold its events. */
 const LATE_DAYS = 3;
+/** The event log's tail is read up to this many records (all properties') per output, or for this long. */
+const TAIL_MAX_RECORDS = 50_000;
+const TAIL_TIMEOUT_MS = 5_000;
 
 export type Verdict = 'counted' | 'bot' | 'duplicate' | 'internal_traffic' | 'not_yet_transformed' | 'outside_range' | 'dead_letter';
 
@@ -31,6 +35,8 @@ export interface InspectedEvent {
   protocol: string;
   url: string | null;
   verdict: Verdict;
+  /** Where it was found: the event log's tail (not yet archived), the raw zone, the dead-letter zone. */
+  source: 'log' | 'raw' | 'deadletter';
   /** Why, in words: the bot reason, the copy it duplicates, the dead letter's reason and detail. */
   why: string;
   /** The transformed row's session and local date, when it was transformed. */
@@ -46,8 +52,17 @@ export interface VisitorInspection {
   to: string;
   events: InspectedEvent[];
   sessions: Record<string, unknown>[];
-  /** Events still in the event log, not yet in the raw zone, are not shown (see README). */
+  /** The event log's tail (records the archiver has not filed yet): records read, and whether all of it was. */
+  logTail: { read: number; complete: boolean; maxRecords: number; timeoutMs: number } | null;
   notes: string[];
+}
+
+/** Where the inspector reads the event log's tail: records `group` (the archiver) has not committed. */
+export interface LogTailSource {
+  log: EventLog;
+  group: string;
+  maxRecords?: number;
+  timeoutMs?: number;
 }
 
 /**
@@ -63,6 +78,8 @@ export class VisitorInspector {
       properties: PropertyLookup;
       deadLetters: DeadLetterService;
       tempDir?: string;
+      /** Absent: the log's tail is not read (a note says so). */
+      tail?: LogTailSource;
     },
   ) {}
 
@@ -89,6 +106,18 @@ export class VisitorInspector {
         }
       }
     }
+    // the event log's tail: this property's records of the visitor not archived yet (never another property's)
+    const ours = (e: { tenant_id?: unknown; property_id?: unknown }) => e.tenant_id === tenantId && e.property_id === q.propertyId;
+    const tail = this.deps.tail ? await this.readTail('raw-events', q.clientId ?? q.userId!) : null;
+    const inZone = new Set(raw.map((e) => `${e.event_id}@${e.received_at}`));
+    const fromLog = new Set<RawEvent>();
+    for (const v of tail?.values ?? []) {
+      const e = v as RawEvent;
+      // an archived batch not yet committed (at least once) is in both: shown once, from the zone
+      if (!ours(e) || !mine(e) || inZone.has(`${e.event_id}@${e.received_at}`)) continue;
+      fromLog.add(e);
+      raw.push(e);
+    }
     raw.sort((a, b) => (a.client_ts ?? a.received_at) - (b.client_ts ?? b.received_at) || a.received_at - b.received_at);
 
     const parts = await this.deps.pipeline.partitionsBetween(q.propertyId, addDays(from, -1), addDays(to, 1));
@@ -114,6 +143,7 @@ export class VisitorInspector {
         url: e.url,
         sessionKey: t ? String(t.session_key) : null,
         localDate: t ? String(t.local_date) : null,
+        source: fromLog.has(e) ? ('log' as const) : ('raw' as const),
       };
       if (firstCopy.get(e.event_id) !== e)
         return {
@@ -132,7 +162,13 @@ export class VisitorInspector {
               ? `internal traffic (traffic_type ${e.traffic_type}, stamped at ingest): the property's internal-traffic filter is active, so it is left out`
               : `internal traffic (its truncated IP ${e.ip_trunc} is in one of the property's ranges): left out once its dates are transformed or replayed`,
           };
-        return { ...base, verdict: 'not_yet_transformed', why: 'in the raw zone, not in a transformed partition yet (the next transform run adds it)' };
+        return {
+          ...base,
+          verdict: 'not_yet_transformed',
+          why: fromLog.has(e)
+            ? 'in the event log, not yet archived to the raw zone (the archiver files it within seconds, then the next transform run adds it)'
+            : 'in the raw zone, not in a transformed partition yet (the next transform run adds it)',
+        };
       }
       if (t.is_bot)
         return {
@@ -146,7 +182,15 @@ export class VisitorInspector {
       return { ...base, verdict: 'counted', why: t.is_key_event ? 'counted, as a key event' : 'counted' };
     });
 
-    const letters = await this.deps.deadLetters.forVisitor(q.propertyId, from, addDays(to, LATE_DAYS), mine);
+    const letters: (DeadLetter & { source: 'log' | 'deadletter' })[] = (
+      await this.deps.deadLetters.forVisitor(q.propertyId, from, addDays(to, LATE_DAYS), mine)
+    ).map((l) => ({ ...l, source: 'deadletter' as const }));
+    // refusals still in the log (the dead-letter output's tail)
+    const letterTail = this.deps.tail ? await this.readTail('dead-letter', q.clientId ?? q.userId!) : null;
+    for (const v of letterTail?.values ?? []) {
+      const l = v as DeadLetter;
+      if (ours(l) && mine((l.payload ?? {}) as Partial<RawEvent>)) letters.push({ ...l, source: 'log' });
+    }
     for (const l of letters.slice(-MAX_EVENTS)) {
       const p = (l.payload ?? {}) as Partial<RawEvent>;
       events.push({
@@ -157,7 +201,8 @@ export class VisitorInspector {
         protocol: l.protocol,
         url: typeof p.url === 'string' ? p.url : null,
         verdict: 'dead_letter',
-        why: `refused at ingest: ${l.reason} (${l.detail})`,
+        source: l.source,
+        why: `refused at ingest: ${l.reason} (${l.detail})${l.source === 'log' ? '; still in the event log, not yet archived to the dead-letter zone' : ''}`,
         sessionKey: null,
         localDate: null,
       });
@@ -170,8 +215,29 @@ export class VisitorInspector {
       to,
       events: events.slice(-MAX_EVENTS),
       sessions,
-      notes: ['Events still in the event log (not yet archived to the raw zone, normally under a minute old) are not shown.'],
+      logTail: tail && letterTail ? { read: tail.read + letterTail.read, complete: tail.complete && letterTail.complete, ...this.tailBounds() } : null,
+      notes: tailNotes(tail, letterTail, this.tailBounds()),
     };
+  }
+
+  private tailBounds() {
+    return { maxRecords: this.deps.tail?.maxRecords ?? TAIL_MAX_RECORDS, timeoutMs: this.deps.tail?.timeoutMs ?? TAIL_TIMEOUT_MS };
+  }
+
+  /** The records of one output's tail that mention the visitor's id, parsed (the caller checks property and visitor). */
+  private async readTail(output: LogOutput, id: string): Promise<{ values: unknown[]; read: number; complete: boolean }> {
+    const t = this.deps.tail!;
+    const { records, complete } = await readTail(t.log, output, t.group, this.tailBounds());
+    const values: unknown[] = [];
+    for (const r of records) {
+      if (!r.value.includes(id)) continue;
+      try {
+        values.push(JSON.parse(r.value.toString('utf8')));
+      } catch {
+        // not ours to judge: the archiver dead-letters what it cannot parse
+      }
+    }
+    return { values, read: records.length, complete };
   }
 
   private async transformed(parts: Awaited<ReturnType<ReplayPipeline['partitionsBetween']>>, column: 'client_id' | 'user_id', id: string) {
@@ -200,4 +266,16 @@ export class VisitorInspector {
       await rm(dir, { recursive: true, force: true });
     }
   }
+}
+
+function tailNotes(
+  tail: { read: number; complete: boolean } | null,
+  letters: { read: number; complete: boolean } | null,
+  bounds: { maxRecords: number; timeoutMs: number },
+): string[] {
+  if (!tail || !letters) return ['The event log was not read here: events not yet archived to the raw zone (normally under a minute old) are not shown.'];
+  if (tail.complete && letters.complete) return [];
+  return [
+    `The event log's tail was read only in part (${tail.read + letters.read} records, bounded by ${bounds.maxRecords} records per output or ${bounds.timeoutMs} ms): events of this visitor not yet archived may be missing.`,
+  ];
 }

@@ -113,6 +113,7 @@ export const SUPPORT_ROUTES: SupportRoute[] = [
     query: VisitorQuery,
     summary:
       "One visitor's raw events and dead letters beside their transformed events and sessions, each with why it was or was not counted. " +
+      "Each event's `source`: `raw` (raw zone), `deadletter` (dead-letter zone) or `log` (the event log's tail, not yet archived: read up to a bound, `logTail.complete` false and a note when cut short). " +
       '{visitorId} is a client id (or a user id with ?by=user); ?from, ?to: local dates (default 7 days).',
     handler: ({ params, query }, s) => {
       if (!params.visitorId) throw new TallyError('invalid_argument', 'a visitor id', { reason: 'visitor_required' });

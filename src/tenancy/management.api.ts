@@ -39,6 +39,16 @@ export const RunJobSchema = z
     full: z.boolean().optional(),
     /** A lifecycle job's options (delete-user, import-file, export-file): ids, reason, file, dates, format. */
     options: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+    // the support jobs' fields (replay, dead-letters, redrive, inspect: `tally replay|dead-letters|inspect`)
+    clientId: z.string().min(1).optional(),
+    userId: z.string().min(1).optional(),
+    from: z.string().optional(),
+    to: z.string().optional(),
+    since: z.string().optional(),
+    until: z.string().optional(),
+    reason: z.string().optional(),
+    note: z.string().optional(),
+    dryRun: z.boolean().optional(),
   })
   .meta({ id: 'RunJobRequest' });
 

@@ -29,7 +29,8 @@ beforeAll(async () => {
       db,
       adminToken: TOKEN,
       log: logger,
-      runJob: async (name) => {
+      runJob: async (name, data) => {
+        if (name === 'echo') return data;
         if (name === 'leaky') throw new Error('connect ECONNREFUSED postgres://tally:s3cret@10.0.0.7/tally');
         throw new TallyError('not_found', `no job ${name} here`);
       },
@@ -64,6 +65,15 @@ describe('management router errors', () => {
   it("streams a refused job's message and reason", async () => {
     const last = await lastLine(await post('/internal/v1/jobs/run', JSON.stringify({ name: 'nope' })));
     expect(last).toEqual({ error: { code: 'not_found', reason: 'not_found', message: 'no job nope here' } });
+  });
+
+  it("takes the support commands' fields (tally inspect, replay, dead-letters through a running process); an unknown key is still refused", async () => {
+    const inspect = { propertyId: '400000001', clientId: '555.777', from: '2026-12-01', to: '2026-12-06' };
+    expect(await lastLine(await post('/internal/v1/jobs/run', JSON.stringify({ name: 'echo', ...inspect })))).toEqual({ result: inspect });
+    const replay = { propertyId: '400000001', from: '2026-12-01', to: '2026-12-02', reason: 'ticket 13', dryRun: true };
+    expect(await lastLine(await post('/internal/v1/jobs/run', JSON.stringify({ name: 'echo', ...replay })))).toEqual({ result: replay });
+    const res = await post('/internal/v1/jobs/run', JSON.stringify({ name: 'echo', clientld: 'typo' }));
+    expect(res.status).toBe(400);
   });
 
   it('answers a body that is not JSON with 400 malformed_body, not a masked internal error', async () => {

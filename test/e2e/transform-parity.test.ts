@@ -106,6 +106,10 @@ function edgeCases(propertyId: string): RawEvent[][] {
   first.push(e(day(d1, '15:00'), { client_id: 'mix', session_id: 's1', params: { gclid: 'abc', session_engaged: '1' } }));
   first.push(e(day(d1, '15:05'), { client_id: 'mix', name: 'click', params: { engagement_time_msec: 12.7 } }));
   first.push(e(day(d1, '15:06'), { client_id: 'mix', session_id: 's1', name: 'sign_up', params: { session_engaged: 1 } }));
+  // last non-direct click: organic, then direct the next day (Organic Search), and a direct visit by a user id alone
+  first.push(e(day(d1, '10:30'), { client_id: 'lnd', referrer: 'https://www.google.com/' }));
+  first.push(e(day(addDays(d1, 1), '10:30'), { client_id: 'lnd' }));
+  first.push(e(day(addDays(d1, 1), '16:00'), { client_id: null, user_id: 'u-9' }));
   // no client id: user id, then event id as the client key; no url; campaign params in params
   first.push(e(day(d1, '16:00'), { client_id: null, user_id: 'u-9', url: null, params: { campaign_source: 'partner', campaign_medium: 'cpc', source: 7 } }));
   first.push(e(day(d1, '16:00'), { client_id: null, user_id: null, referrer: 'https://news.example.org/x' }));
@@ -319,6 +323,52 @@ describeWithService('transform parity: DuckDB and Spark give identical rows', 's
       },
     ]);
     expect(a.result.rawRead).toBeGreaterThan(a.result.eventsWritten);
+    // last non-direct click: the direct visits carry the earlier source, the visit's own beside it
+    const lnd = await rows(
+      `SELECT client_id, user_id, source, medium, channel_group, collected_source FROM ${b.tables.sessions} WHERE client_id = 'lnd' OR (client_id IS NULL AND user_id = 'u-9') ORDER BY session_start_ms`,
+    );
+    expect(lnd).toEqual([
+      { client_id: 'lnd', user_id: null, source: 'google', medium: 'organic', channel_group: 'Organic Search', collected_source: 'google' },
+      { client_id: null, user_id: 'u-9', source: 'partner', medium: 'cpc', channel_group: 'Paid Other', collected_source: 'partner' },
+      { client_id: 'lnd', user_id: null, source: 'google', medium: 'organic', channel_group: 'Organic Search', collected_source: '(direct)' },
+      { client_id: null, user_id: 'u-9', source: 'partner', medium: 'cpc', channel_group: 'Paid Other', collected_source: '(direct)' },
+    ]);
+    const inherited = await rows(`SELECT count(*) AS n FROM ${b.tables.sessions} WHERE source <> collected_source`);
+    expect(Number(inherited[0].n)).toBeGreaterThan(2);
+  }, 900_000);
+
+  it('last non-direct click from the sessions of earlier runs (prior touches read from the files)', async () => {
+    const settings = settingsFor('p-lnd');
+    const day = (d: string, h: number) => startOfLocalDate(d, ZONE) + h * HOUR;
+    const w = new RawZoneWriter(store, 9);
+    for (const e of [
+      raw('p-lnd', day(START, 10), { client_id: 'c-a', referrer: 'https://www.google.com/' }),
+      raw('p-lnd', day(START, 11), { client_id: 'c-b', url: 'https://shop.example.com/?utm_source=news&utm_medium=email&utm_campaign=x' }),
+      raw('p-lnd', day(addDays(START, 5), 10), { client_id: 'c-a' }),
+      raw('p-lnd', day(addDays(START, 5), 11), { client_id: 'c-b' }),
+      raw('p-lnd', day(addDays(START, 5), 12), { client_id: 'c-c' }),
+    ])
+      await w.add(e);
+    await w.flush();
+    // the first day's sessions files, then the later day alone on each engine: its touches come from those files
+    await duck.transform({ settings, dates: [START] });
+    const later = [addDays(START, 5)];
+    const one = async (engine: TransformEngine, name: string): Promise<Output> => {
+      const result = await engine.transform({ settings, dates: later });
+      const files = result.partitions.filter((p) => p.table === 'sessions').map((p) => store.locate(p.keys[0]));
+      await conn.run(`CREATE OR REPLACE TABLE ${name} AS SELECT * FROM read_parquet('${files[0]}', hive_partitioning = false)`);
+      return { result, tables: { events: name, sessions: name, identities: name, items: name } };
+    };
+    const a = await one(duck, 'duck_lnd');
+    const b = await one(spark, 'spark_lnd');
+    expect(b.result).toEqual(a.result);
+    expect(await rows(`SELECT * FROM (FROM duck_lnd EXCEPT ALL FROM spark_lnd) LIMIT 5`)).toEqual([]);
+    expect(await rows(`SELECT * FROM (FROM spark_lnd EXCEPT ALL FROM duck_lnd) LIMIT 5`)).toEqual([]);
+    expect(await rows(`SELECT client_id, source, channel_group FROM spark_lnd ORDER BY client_id`)).toEqual([
+      { client_id: 'c-a', source: 'google', channel_group: 'Organic Search' },
+      { client_id: 'c-b', source: 'news', channel_group: 'Email' },
+      { client_id: 'c-c', source: '(direct)', channel_group: 'Direct' },
+    ]);
   }, 900_000);
 
   it("with the property's retroactive rules: internal traffic, extra bot patterns, its own channel group", async () => {

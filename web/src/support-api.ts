@@ -38,6 +38,8 @@ export interface InspectedEvent {
   protocol: string;
   url: string | null;
   verdict: Verdict;
+  /** The event log's tail (not yet archived), the raw zone or the dead-letter zone. */
+  source: 'log' | 'raw' | 'deadletter';
   why: string;
   sessionKey: string | null;
   localDate: string | null;
@@ -50,6 +52,8 @@ export interface VisitorInspection {
   to: string;
   events: InspectedEvent[];
   sessions: Record<string, unknown>[];
+  /** The event log's tail as read: records, and whether all of it (else a note says what bounded it). */
+  logTail: { read: number; complete: boolean; maxRecords: number; timeoutMs: number } | null;
   notes: string[];
 }
 

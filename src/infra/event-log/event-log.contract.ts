@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isTallyError } from '../errors.js';
-import type { EventLog, LogBatch, LogConsumer, LogOutput, LogRecord, LogRecordIn } from './event-log.port.js';
+import { readTail, type EventLog, type LogBatch, type LogConsumer, type LogOutput, type LogRecord, type LogRecordIn } from './event-log.port.js';
 
 export interface EventLogUnderTest {
   /** An empty log with at least two partitions. */
@@ -170,6 +170,37 @@ export function eventLogContract(name: string, factory: () => Promise<EventLogUn
       expect(perPartition).toEqual(ends);
       expect(await log.committedOffsets(OUT, 'agree')).toEqual(ends);
       expect(await log.endOffsets('dead-letter')).toEqual(new Array(log.partitionCount).fill(0));
+    });
+
+    it("reads a group's tail (committed to end) without consuming it; bounded by a record count, saying so", { timeout: SLOW }, async () => {
+      const first = Array.from({ length: 40 }, (_, i) => ({ key: `t${i % 7}`, value: Buffer.from(`old-${i}`) }));
+      await log.append(OUT, first);
+      await consumeAll(log, OUT, 'tail');
+      const committed = await log.committedOffsets(OUT, 'tail');
+      const tail = Array.from({ length: 30 }, (_, i) => ({ key: `t${i % 7}`, value: Buffer.from(`new-${i}`) }));
+      await log.append(OUT, tail);
+
+      const all = await readTail(log, OUT, 'tail', { maxRecords: 1_000, timeoutMs: 30_000 });
+      expect(all.complete).toBe(true);
+      expect(all.from).toEqual(committed);
+      expect(all.records.map((r) => r.value.toString()).sort()).toEqual(tail.map((r) => r.value.toString()).sort());
+      for (const r of all.records) expect(r.offset).toBeGreaterThanOrEqual(committed[r.partition]);
+      // per partition in offset order, each record's key kept
+      for (const key of ['t0', 't3']) {
+        const mine = all.records.filter((r) => r.key === key).map((r) => r.value.toString());
+        expect(mine).toEqual(tail.filter((r) => r.key === key).map((r) => r.value.toString()));
+      }
+      // nothing moved: the group still has the tail to consume
+      expect(await log.committedOffsets(OUT, 'tail')).toEqual(committed);
+
+      const cut = await readTail(log, OUT, 'tail', { maxRecords: 10, timeoutMs: 30_000 });
+      expect(cut.complete).toBe(false);
+      expect(cut.records).toHaveLength(10);
+      // a group that consumed everything has no tail; reading a range from 0 reads everything
+      await consumeAll(log, OUT, 'tail');
+      expect(await readTail(log, OUT, 'tail', { maxRecords: 1_000, timeoutMs: 30_000 })).toMatchObject({ records: [], complete: true });
+      const everything = await log.readRange(OUT, new Array(log.partitionCount).fill(0), { maxRecords: 1_000, timeoutMs: 30_000 });
+      expect(everything.records).toHaveLength(70);
     });
 
     it('stop() waits for the in-flight batch to be handled and committed', { timeout: SLOW }, async () => {

@@ -57,7 +57,34 @@ export interface EventLog {
   endOffsets(output: LogOutput): Promise<number[]>;
   /** Per partition: the committed offset of a group (0 when it has none). */
   committedOffsets(output: LogOutput, group: string): Promise<number[]>;
+  /**
+   * Reads without consuming (no group offset moves; for inspection): per partition, the records
+   * from `from[partition]` (clamped to the earliest retained) up to its end offset at the call.
+   * Stops early once `maxRecords` are read in all or `timeoutMs` has passed; `complete` says
+   * whether every partition was read to its end.
+   */
+  readRange(output: LogOutput, from: number[], bounds: ReadBounds): Promise<{ records: LogRecord[]; complete: boolean }>;
   close(): Promise<void>;
+}
+
+export interface ReadBounds {
+  maxRecords: number;
+  timeoutMs: number;
+}
+
+/**
+ * The log's tail: what `group` (e.g. the archiver) has not committed yet, read without moving its
+ * offsets, bounded by `bounds` (every record read counts: the bound is on the work, not the matches).
+ */
+export async function readTail(
+  log: EventLog,
+  output: LogOutput,
+  group: string,
+  bounds: ReadBounds,
+): Promise<{ records: LogRecord[]; complete: boolean; from: number[]; end: number[] }> {
+  const [from, end] = await Promise.all([log.committedOffsets(output, group), log.endOffsets(output)]);
+  const { records, complete } = await log.readRange(output, from, bounds);
+  return { records, complete, from, end };
 }
 
 /** Stable partition for a key (murmur2 in Kafka; FNV-1a here, used only by the local log). */

@@ -1,7 +1,8 @@
 import { Kafka, Partitioners, type Admin, type EachBatchPayload, type Message, type Producer, type TopicMessages } from 'kafkajs';
 import { TallyError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { ConsumeOptions, EventLog, LogBatch, LogConsumer, LogOutput, LogRecord, LogRecordIn } from './event-log.port.js';
+import { randomUUID } from 'node:crypto';
+import type { ConsumeOptions, EventLog, LogBatch, LogConsumer, LogOutput, LogRecord, LogRecordIn, ReadBounds } from './event-log.port.js';
 import { LatencySample } from './latency-sample.js';
 import { batchOptions, handleUntilDone, StopSignal } from './consume-loop.js';
 import { kafkaLevelOf, logEntry } from './kafka-log-adapter.js';
@@ -242,6 +243,59 @@ export class KafkaEventLog implements EventLog {
     } catch (err) {
       throw unavailable(`could not read the committed offsets of ${group} on ${topic}`, err);
     }
+  }
+
+  /**
+   * kafkajs has no consumer without a group: a throwaway group (`tally-read.<uuid>`) that commits
+   * nothing, seeks each partition to its start (the others to their end) and is deleted after.
+   */
+  async readRange(output: LogOutput, from: number[], bounds: ReadBounds): Promise<{ records: LogRecord[]; complete: boolean }> {
+    const topic = this.topicOf(output);
+    const end = await this.endOffsets(output);
+    const next = new Map<number, number>();
+    end.forEach((e, p) => {
+      if ((from[p] ?? 0) < e) next.set(p, from[p] ?? 0);
+    });
+    if (next.size === 0) return { records: [], complete: true };
+    const records: LogRecord[] = [];
+    let complete = false;
+    let finish!: () => void;
+    const finished = new Promise<void>((resolve) => (finish = resolve));
+    const timer = setTimeout(() => finish(), bounds.timeoutMs);
+    const groupId = `tally-read.${randomUUID()}`;
+    const consumer = this.kafka.consumer({ groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: 100, retry: RETRY });
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        eachBatch: async ({ batch }) => {
+          const { partition } = batch;
+          for (const m of batch.messages) {
+            const offset = Number(m.offset);
+            const want = next.get(partition);
+            if (want === undefined || offset < want || offset >= end[partition]) continue;
+            if (records.length >= bounds.maxRecords) return finish();
+            records.push({ partition, offset, key: m.key ? m.key.toString('utf8') : '', value: m.value ?? Buffer.alloc(0), timestamp: Number(m.timestamp) });
+            if (offset + 1 >= end[partition]) next.delete(partition);
+            else next.set(partition, offset + 1);
+          }
+          if (next.size === 0) {
+            complete = true;
+            finish();
+          }
+        },
+      });
+      end.forEach((e, partition) => consumer.seek({ topic, partition, offset: String(next.get(partition) ?? e) }));
+      await finished;
+    } catch (err) {
+      throw unavailable(`could not read ${topic}`, err);
+    } finally {
+      clearTimeout(timer);
+      await consumer.disconnect().catch(() => undefined);
+      await this.admin.deleteGroups([groupId]).catch(() => undefined);
+    }
+    return { records, complete };
   }
 
   close(): Promise<void> {

@@ -12,6 +12,7 @@ import {
   type LogOutput,
   type LogRecord,
   type LogRecordIn,
+  type ReadBounds,
 } from './event-log.port.js';
 import { BACKOFF_MIN_MS, batchOptions, handleUntilDone, nextBackoff, StopSignal } from './consume-loop.js';
 import { fsyncDir } from '../durable-fs.js';
@@ -206,6 +207,30 @@ export class LocalEventLog implements EventLog {
     assertGroupName(group);
     const g = this.groups.get(groupKey(output, group));
     return g ? g.offsets.slice() : new Array<number>(this.partitionCount).fill(0);
+  }
+
+  async readRange(output: LogOutput, from: number[], bounds: ReadBounds): Promise<{ records: LogRecord[]; complete: boolean }> {
+    const list = this.partitionsOf(output);
+    const deadline = Date.now() + bounds.timeoutMs;
+    const records: LogRecord[] = [];
+    for (const p of list) {
+      // the end at the call: what is appended meanwhile is not read
+      const end = p.nextOffset;
+      let offset = Math.max(from[p.partition] ?? 0, p.segments[0].baseOffset);
+      const cursor: Cursor = { seg: null, fh: null, pos: 0, offset: -1 };
+      try {
+        while (offset < end) {
+          if (records.length >= bounds.maxRecords || Date.now() >= deadline) return { records, complete: false };
+          const got = await readRecords(p, cursor, offset, Math.min(1_000, bounds.maxRecords - records.length, end - offset));
+          if (got.length === 0) break;
+          records.push(...got);
+          offset = got[got.length - 1].offset + 1;
+        }
+      } finally {
+        await resetCursor(cursor);
+      }
+    }
+    return { records, complete: true };
   }
 
   /** Deletes whole segments consumed by every known group and older than retentionMs; returns how many. */

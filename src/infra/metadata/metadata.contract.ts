@@ -236,6 +236,17 @@ export function metadataContract(open: () => Promise<Db>): void {
     expect(await state.loadVersion('900')).not.toBe(reloaded);
   });
 
+  it('the currency rates version: none before a refresh, then moved by each one', async () => {
+    const state = new PipelineStateRepository(db);
+    expect(await state.ratesVersion()).toBeNull();
+    await state.ratesRefreshed({ rates: 1000, lastPublished: '2026-11-06' });
+    const first = await state.ratesVersion();
+    expect(first).toEqual(expect.any(String));
+    await state.ratesRefreshed({ rates: 1001, lastPublished: '2026-11-07' });
+    expect(await state.ratesVersion()).not.toBe(first);
+    expect(Number((await db('fx_rates_refresh').count({ n: '*' }).first())?.n)).toBe(1);
+  });
+
   it('"complete up to": the property creation, then the mark of the last run that left nothing pending', async () => {
     const state = new PipelineStateRepository(db);
     const t = await createTenant(db, { name: 'Complete', email: 'owner@complete.test', domain: 'complete.test' });

@@ -3,12 +3,27 @@ import { join } from 'node:path';
 import type { PropertySettings } from '../../domain/property-settings.js';
 import { TRANSFORMED_TABLE_NAMES, TRANSFORMED_TABLES, type TransformedTable } from '../../domain/transformed-schema.js';
 import { DUCKDB_TYPES } from '../column-types.js';
+import type { PhaseTimer } from './cycle-timings.js';
 import { type CycleState, count, inParallel, list, partitionPrefix, propertyKey, type StoreAccess } from './cycle-state.js';
+import type { ObjectStore } from '../object-store/object-store.port.js';
 import type { WrittenPartition } from './transform-engine.port.js';
 import { sqlString } from './transform.sql.js';
 
 /** Partitions one cycle may write: two files per property and date, of up to 2,000 properties (the job's batch) over a few dates. */
 const MAX_OPEN_FILES = 1_000_000;
+
+/** Row counts of the transformed files a process has seen, by store and (key, size, modification time). */
+const countsByStore = new WeakMap<ObjectStore, Map<string, number>>();
+/** Files remembered per store before the counts start over (about 100 bytes each). */
+const MAX_COUNTED = 500_000;
+/** A cycle's closed file and a compacted file are written once under their name. */
+const IMMUTABLE = /\/(c-[^/]*|compacted)\.parquet$/;
+
+function rowCounts(store: ObjectStore): Map<string, number> {
+  let m = countsByStore.get(store);
+  if (!m) countsByStore.set(store, (m = new Map()));
+  return m;
+}
 
 const VIEWS = { events: 'out_events', sessions: 'out_sessions', identities: 'out_identities', items: 'out_items' } as const;
 
@@ -26,6 +41,7 @@ export async function writeOutputs(
   cycleId: string,
   states: Map<string, CycleState>,
   from: string | null,
+  lap?: PhaseTimer,
 ): Promise<Map<string, { partitions: WrittenPartition[]; openDates: Record<TransformedTable, string[]> }>> {
   const { conn, store, stage } = ctx;
   const cycleFile = `c-${cycleId.replace(/[^A-Za-z0-9_-]/g, '_')}.parquet`;
@@ -71,6 +87,7 @@ export async function writeOutputs(
         changed.get(propertyKey(f.s))!.set(`${table}/${f.date}`, { table, date: f.date });
       }
       await rm(dir, { recursive: true, force: true });
+      lap?.mark(`write_${table}`);
     }
     for (const s of props) {
       const open = openDates.get(propertyKey(s))![table];
@@ -95,24 +112,37 @@ export async function writeOutputs(
     }
   }
 
-  // every changed partition's complete file list, and its rows from the files' metadata, in one statement
+  lap?.mark('remove_stale');
+  // every changed partition's complete file list, and its rows from the files' metadata (read once per file version: a
+  // partition holds a file per cycle, and on S3 reading a footer means fetching the file)
+  const counts = rowCounts(store);
   const parts = (
     await inParallel(props, async (s) =>
       inParallel([...changed.get(propertyKey(s))!.values()], async ({ table, date }) => {
-        const keys = (await store.list(partitionPrefix(table, s, date))).map((o) => o.key).filter((k) => k.endsWith('.parquet'));
-        return { s, table, date, keys, paths: await ctx.readablePaths(keys) };
+        const objects = (await store.list(partitionPrefix(table, s, date))).filter((o) => o.key.endsWith('.parquet'));
+        return { s, table, date, keys: objects.map((o) => o.key), versions: objects.map((o) => `${o.key}|${o.size}|${o.lastModified}`) };
       }),
     )
   ).flat();
-  const rowsByPath = new Map<string, number>();
-  const paths = parts.flatMap((p) => p.paths);
-  if (paths.length) {
-    const r = await conn.runAndReadAll(`SELECT file_name, sum(num_rows) FROM parquet_file_metadata(${list(paths)}) GROUP BY ALL`);
-    for (const [f, n] of r.getRows()) rowsByPath.set(String(f), Number(n));
+  const unknown = [...new Set(parts.flatMap((p) => p.versions.filter((v) => !counts.has(v))))];
+  const found = new Map<string, number>();
+  if (unknown.length) {
+    const paths = await inParallel(unknown, async (v) => (await ctx.readablePaths([v.slice(0, v.indexOf('|'))]))[0]);
+    const present = paths.filter((p): p is string => p !== undefined); // a file removed since it was listed counts 0
+    const r = present.length ? await conn.runAndReadAll(`SELECT file_name, sum(num_rows) FROM parquet_file_metadata(${list(present)}) GROUP BY ALL`) : null;
+    const byPath = new Map((r?.getRows() ?? []).map(([f, n]) => [String(f), Number(n)]));
+    if (counts.size + unknown.length > MAX_COUNTED) counts.clear();
+    unknown.forEach((v, i) => {
+      const n = paths[i] === undefined ? 0 : (byPath.get(paths[i]) ?? 0);
+      found.set(v, n);
+      // only files never rewritten under their name are remembered (an open file is replaced each cycle)
+      if (IMMUTABLE.test(v.slice(0, v.indexOf('|')))) counts.set(v, n);
+    });
   }
+  lap?.mark('list_and_count');
   const out = new Map(props.map((s) => [propertyKey(s), { partitions: [] as WrittenPartition[], openDates: openDates.get(propertyKey(s))! }]));
   for (const p of parts.sort((a, b) => (a.date + a.table).localeCompare(b.date + b.table))) {
-    const rows = p.paths.reduce((n, path) => n + (rowsByPath.get(path) ?? 0), 0);
+    const rows = p.versions.reduce((n, v) => n + (counts.get(v) ?? found.get(v) ?? 0), 0);
     out.get(propertyKey(p.s))!.partitions.push({ table: p.table, date: p.date, keys: p.keys, rows });
   }
   return out;

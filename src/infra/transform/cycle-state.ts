@@ -5,13 +5,16 @@ import type { PropertySettings } from '../../domain/property-settings.js';
 import type { TransformedTable } from '../../domain/transformed-schema.js';
 import type { ObjectStore } from '../object-store/object-store.port.js';
 import { RAW_FIELDS, readRawJson, sqlString } from './transform.sql.js';
+import { TOUCH_FIELDS } from './transform-attribution.sql.js';
 
 /**
  * The state incremental cycles carry (README: "Incremental cycles"), for every property in one
  * set of objects under `state/transform/shared/`, so a cycle over thousands of small properties
  * reads and writes four objects, not four per property: `state.json` (per property: the cut and
  * the dates holding an open file), `carry.parquet` (raw records of the open sessions),
- * `closed_sessions.parquet` and `closed_identities.parquet` (with `tenant_id`, `property_id`).
+ * `closed_sessions.parquet` and `closed_identities.parquet` (with `tenant_id`, `property_id`), and
+ * `touches.parquet` (per user of a property, the latest non-direct session among the closed ones
+ * of the last 92 days: what a later direct session takes, GA4's last non-direct click).
  * A property's state written by an earlier version under `state/transform/tenant=T/property=P/`
  * is read once, the first time the property is cycled, and moved into the shared objects.
  */
@@ -21,6 +24,8 @@ export interface CycleState {
   cutMs: number | null;
   /** Local dates holding an `open.parquet`, per table. */
   openDates: Record<TransformedTable, string[]>;
+  /** Names the cycle that wrote this state: an event-id index built by that cycle is current (`cycle-id-index.ts`). */
+  token?: string;
 }
 
 export const EMPTY_STATE: CycleState = { cutMs: null, openDates: { events: [], sessions: [], identities: [], items: [] } };
@@ -61,9 +66,12 @@ export const propertyKey = (s: Pick<PropertySettings, 'tenantId' | 'propertyId'>
 
 const FIELDS = RAW_FIELDS.map(([n, t]) => `${n} ${t}`).join(', ');
 
+const TOUCHES = TOUCH_FIELDS.map(([n, t]) => `${n} ${t}`).join(', ');
+
 /**
  * Reads the shared state into tables `shared_carry` (every property's carried records),
- * `closed_sessions` and `closed_identities` (every property's, with its ids), and the batch's
+ * `closed_sessions` and `closed_identities` (every property's, with its ids), `shared_touches`
+ * (every property's last non-direct touches; absent in a state saved before them: none), and the batch's
  * properties' entries of state.json; a property missing there is looked up in the earlier layout.
  */
 export async function loadStates(ctx: StoreAccess, props: readonly PropertySettings[]): Promise<LoadedStates> {
@@ -79,6 +87,9 @@ export async function loadStates(ctx: StoreAccess, props: readonly PropertySetti
     const path = await parquet(`${table}.parquet`);
     if (path) await conn.run(`INSERT INTO ${table} SELECT * FROM read_parquet(${sqlString(path)}, hive_partitioning = false)`);
   }
+  await conn.run(`CREATE OR REPLACE TEMP TABLE shared_touches (${TOUCHES})`);
+  const touches = await parquet('touches.parquet');
+  if (touches) await conn.run(`INSERT INTO shared_touches SELECT * FROM read_parquet(${sqlString(touches)}, hive_partitioning = false)`);
   const missing = props.filter((s) => !all[propertyKey(s)]);
   const legacy = (await inParallel(missing, (s) => loadLegacy(ctx, s))).filter((s): s is { s: PropertySettings; state: CycleState } => s !== null);
   for (const l of legacy) all[propertyKey(l.s)] = l.state;
@@ -103,7 +114,7 @@ async function loadLegacy(ctx: StoreAccess, s: PropertySettings): Promise<{ s: P
 
 /**
  * Writes the shared state: for the properties in `cyc` (the ones that ran) the tables `carry`,
- * `new_closed_sessions`, `new_closed_identities` and their new entries; every other property's
+ * `new_closed_sessions`, `new_closed_identities`, `new_touches` and their new entries; every other property's
  * rows and entries as they were. state.json last. Then removes the earlier layout's objects of
  * the properties moved.
  */
@@ -114,6 +125,7 @@ export async function saveStates(ctx: StoreAccess, loaded: LoadedStates, states:
     ['carry.parquet', `${others('shared_carry')} UNION ALL SELECT * FROM carry`],
     ['closed_sessions.parquet', `${others('closed_sessions')} UNION ALL SELECT * FROM new_closed_sessions`],
     ['closed_identities.parquet', `${others('closed_identities')} UNION ALL SELECT * FROM new_closed_identities`],
+    ['touches.parquet', `${others('shared_touches')} UNION ALL SELECT * FROM new_touches`],
   ];
   for (const [name, query] of tables) {
     const path = join(stage, `state-${name}`);

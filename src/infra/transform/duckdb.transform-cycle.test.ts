@@ -89,6 +89,17 @@ function dataset(propertyId = 'p1', seed = 5, visitorsPerDay = 120): RawEvent[] 
       params: { user_id: 'u-1', client_id: 'night' },
     }),
   );
+  // last non-direct click (issue 14): an organic visit, then direct ones on the next days (their
+  // touch carried across cycles); and direct visits re-derived when an organic one arrives late
+  const google = 'https://www.google.com/';
+  const d2 = addDays(START, 2);
+  const home = `${new URL(base.url!).origin}/`;
+  extra.push(mk({ event_id: 'lnd-1', client_id: 'lnd-user', client_ts: null, received_at: day(START, 9), url: home, referrer: google }));
+  extra.push(mk({ event_id: 'lnd-2', client_id: 'lnd-user', client_ts: null, received_at: day(d1, 9), url: home, referrer: null }));
+  extra.push(mk({ event_id: 'lnd-3', client_id: 'lnd-user', client_ts: null, received_at: day(d2, 9), url: home, referrer: null }));
+  extra.push(mk({ event_id: 'lnd-late-2', client_id: 'lnd-late', client_ts: null, received_at: day(d1, 15), url: home, referrer: null }));
+  extra.push(mk({ event_id: 'lnd-late-3', client_id: 'lnd-late', client_ts: null, received_at: day(d2, 15), url: home, referrer: null }));
+  extra.push(mk({ event_id: 'lnd-late-1', client_id: 'lnd-late', client_ts: day(START, 15), received_at: day(d2, 16), url: home, referrer: google }));
   return [...events, ...extra].sort((a, b) => a.received_at - b.received_at);
 }
 
@@ -182,6 +193,21 @@ describe('incremental cycles', () => {
     expect(night).toEqual([{ n: '4', d: '2' }]);
     const copies = await rows(`SELECT count(*) AS n FROM ${incTables.events} WHERE page_title = 'a later copy'`);
     expect(copies).toEqual([{ n: '0' }]);
+    // last non-direct click: the direct visits took the organic source, a carried one and a late one
+    const lnd = await rows(
+      `SELECT client_id, source, channel_group, collected_source FROM ${incTables.sessions} WHERE client_id LIKE 'lnd-%' ORDER BY client_id, session_start_ms`,
+    );
+    const organic = (c: string, own: string) => ({ client_id: c, source: 'google', channel_group: 'Organic Search', collected_source: own });
+    expect(lnd).toEqual([
+      organic('lnd-late', 'google'),
+      organic('lnd-late', '(direct)'),
+      organic('lnd-late', '(direct)'),
+      organic('lnd-user', 'google'),
+      organic('lnd-user', '(direct)'),
+      organic('lnd-user', '(direct)'),
+    ]);
+    const inherited = await rows(`SELECT count(*) AS n FROM ${incTables.sessions} WHERE source <> collected_source AND client_id NOT LIKE 'lnd-%'`);
+    expect(Number(inherited[0].n)).toBeGreaterThan(0); // 26 of the generator's returning visits
 
     await engine.close();
   }
@@ -320,6 +346,45 @@ describe('incremental cycles', () => {
       const [a, b] = [bigTables[table], t[table]];
       expect(await rows(`SELECT * FROM (FROM ${a} EXCEPT ALL FROM ${b}) UNION ALL SELECT * FROM (FROM ${b} EXCEPT ALL FROM ${a}) LIMIT 3`), table).toEqual([]);
     }
+  }, 120_000);
+
+  // the duplicate check read the event_id column of every closed file of the new records' dates ±1
+  // day each cycle, so a cycle's cost grew with the day; it now joins them to the event-id index
+  it('find written copies through the event-id index without reading closed files, and after another process cycled', async () => {
+    const store = new FolderObjectStore(join(dir, 'index'));
+    const s = { ...settings, timeZone: 'UTC' };
+    const [a, b] = [0, 1].map(() => new DuckDbTransformEngine(store, { tempDir: dir, threads: 2, lateAllowanceMs: 0 }));
+    const base = [
+      ...generatedRawEvents({ tenantId: 't1', propertyId: 'p1' }, { seed: 3, startDate: '2024-05-01', days: 1, timeZone: 'UTC', visitorsPerDay: 5 }),
+    ][0];
+    const at = (d: string, h: number) => Date.parse(`${d}T00:00:00Z`) + h * HOUR;
+    const mk = (id: string, client: string, t: number, received = t): RawEvent =>
+      ({ ...base, event_id: id, client_id: client, session_id: null, client_ts: t, received_at: received, params: {} }) as RawEvent;
+    const earlier: string[] = [];
+    let n = 0;
+    const cycle = async (engine: DuckDbTransformEngine, events: RawEvent[]) => {
+      const newKeys = await writeSlice(store, events, ++n);
+      const r = await engine.cycle({ settings: s, newKeys, earlierKeys: async () => [...earlier], cycleId: String(n).padStart(4, '0') });
+      earlier.push(...newKeys);
+      expect(r.rebuiltFrom).toBeNull();
+      return r;
+    };
+    await cycle(a, [mk('a-1', 'a', at('2024-05-01', 10)), mk('a-2', 'a', at('2024-05-01', 10) + MIN)]);
+    await cycle(a, [mk('c-1', 'c', at('2024-05-02', 9))]); // closes a's session: written to 05-01's closed file
+    const [day1] = (await store.list('transformed/events/tenant=t1/property=p1/dt=2024-05-01/')).map((o) => o.key);
+    const body = (await store.get(day1))!;
+    // a closed file of a date in the check range that cannot be read: the check must not need it
+    await store.put(day1, Buffer.from('not parquet'));
+    expect((await cycle(a, [mk('d-1', 'd', at('2024-05-02', 10))])).duplicates).toBe(0);
+    await store.put(day1, body);
+    // another process (b, its index cold) drops a later copy of a's event, and writes d's session
+    expect((await cycle(b, [mk('e-1', 'e', at('2024-05-02', 11)), mk('a-1', 'a', at('2024-05-01', 10), at('2024-05-02', 11))])).duplicates).toBe(1);
+    // a's index missed what b wrote: its state names b's cycle, so a rebuilds the index and drops the copy
+    expect((await cycle(a, [mk('f-1', 'f', at('2024-05-02', 12)), mk('d-1', 'd', at('2024-05-02', 10), at('2024-05-02', 12))])).duplicates).toBe(1);
+    await a.close();
+    await b.close();
+    const files = (await store.list('transformed/events/')).map((o) => `'${store.locate(o.key)}'`);
+    expect(await rows(`SELECT event_id, count(*) AS n FROM read_parquet([${files.join(', ')}]) GROUP BY ALL HAVING count(*) > 1`)).toEqual([]);
   }, 120_000);
 
   it('runs one cycle of a property at a time: two runs over the same objects leave every event once', async () => {

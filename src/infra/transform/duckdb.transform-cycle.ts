@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
@@ -5,10 +6,14 @@ import { IDENTITY_LINK_EVENT } from '../../domain/identity-link.js';
 import type { PropertySettings } from '../../domain/property-settings.js';
 import { addDays, datesBetween, localDate, startOfLocalDate } from '../../domain/time-zone.js';
 import { TRANSFORMED_TABLES, type TransformedTable } from '../../domain/transformed-schema.js';
+import { addWritten, indexedCopies, markCurrent, readyIndex } from './cycle-id-index.js';
 import { writeOutputs } from './cycle-outputs.js';
+import { phaseTimer } from './cycle-timings.js';
 import { type CycleState, count, inParallel, list, loadStates, partitionPrefix, propertyKey, saveStates, type StoreAccess } from './cycle-state.js';
 import { ATTRIBUTION_PARAMS } from './enrichment-dims.js';
 import { propertyParams } from './raw-window.js';
+import { loadPriorTouches, lookbackSessionKeys } from './prior-touch.js';
+import { LOOKBACK_MS, TOUCH_FIELDS } from './transform-attribution.sql.js';
 import type { CycleRequest, CycleResult } from './transform-engine.port.js';
 import { duckdbTransformDialect } from './transform-dialect.js';
 import { copyRows, num, RAW_FIELDS, readRawJson, sqlString, type TransformParams, typed } from './transform.sql.js';
@@ -42,6 +47,8 @@ export interface CycleContext extends StoreAccess {
   lateAllowanceMs: number;
   /** Runs the shared statements over `raw` (transform.sql.ts). */
   runStatements(params: TransformParams): Promise<void>;
+  /** Where each cycle's phase timings go (profiling); none by default. */
+  timings?: (line: string) => void;
 }
 
 export interface BatchResult {
@@ -57,10 +64,12 @@ export async function runCycle(ctx: CycleContext, req: CycleRequest): Promise<Cy
 
 export async function runCycles(ctx: CycleContext, reqs: readonly CycleRequest[]): Promise<BatchResult> {
   const { conn } = ctx;
+  const lap = phaseTimer(ctx.timings);
   const single = reqs.length === 1;
   const props = reqs.map((r) => r.settings);
   const loaded = await loadStates(ctx, props);
   const { states } = loaded;
+  lap.mark('load_state');
   const stateOf = (s: PropertySettings) => states.get(propertyKey(s))!;
 
   // the batch's properties as data: the previous cut and session timeout of each
@@ -72,6 +81,7 @@ export async function runCycles(ctx: CycleContext, reqs: readonly CycleRequest[]
   await conn.run(`CREATE OR REPLACE TEMP TABLE carry_raw (${fields})`);
   await conn.run(`INSERT INTO carry_raw SELECT * FROM shared_carry WHERE ${ownRow}`);
   const rawRead = await perProperty(conn, `SELECT tenant_id, property_id, count(*) FROM new_raw GROUP BY ALL`);
+  lap.mark('read_new');
 
   // a later copy of an event already written is dropped (counted once); an earlier one, an event
   // before the last cut or a client session id of a closed session are late: they make a rebuild
@@ -81,7 +91,9 @@ export async function runCycles(ctx: CycleContext, reqs: readonly CycleRequest[]
   const copies = await dropWrittenCopies(
     ctx,
     props.filter((s) => stateOf(s).cutMs !== null && rawRead.has(propertyKey(s))),
+    new Map(props.map((s) => [propertyKey(s), stateOf(s).token ?? null])),
   );
+  lap.mark('dup_check');
   const late = new Map<string, number>();
   const addLate = (k: string, n: number) => late.set(k, (late.get(k) ?? 0) + n);
   for (const [k, c] of copies) {
@@ -99,6 +111,7 @@ export async function runCycles(ctx: CycleContext, reqs: readonly CycleRequest[]
     minLate(`${t}/${p}`, Number(ms));
   }
 
+  lap.mark('late_check');
   // a rebuild runs alone; in a batch the late properties are left for the caller
   const deferred = single ? [] : reqs.filter((r) => lateMs.has(propertyKey(r.settings)));
   const batch = reqs.filter((r) => !deferred.includes(r));
@@ -121,6 +134,7 @@ export async function runCycles(ctx: CycleContext, reqs: readonly CycleRequest[]
   const freshFrom = await count(conn, 'SELECT count(*) FROM raw');
   await conn.run('INSERT INTO raw SELECT * FROM new_raw');
   await conn.run('INSERT INTO raw SELECT * FROM carry_raw');
+  lap.mark('assemble_raw');
 
   // each property's event-time span and new cut; properties without rows keep their state
   const spans = await conn.runAndReadAll(`
@@ -145,7 +159,7 @@ export async function runCycles(ctx: CycleContext, reqs: readonly CycleRequest[]
     const prev = stateOf(s).cutMs;
     const [, maxEventMs, maxReceivedMs] = spanOf.get(propertyKey(s))!;
     const cutMs = Math.max(prev ?? -MAX_MS, newCut(ctx.lateAllowanceMs, s, maxEventMs, maxReceivedMs, nowOf(s)));
-    newStates.set(propertyKey(s), { cutMs, openDates: stateOf(s).openDates });
+    newStates.set(propertyKey(s), { ...stateOf(s), cutMs, token: `${reqs[0].cycleId}.${randomUUID().slice(0, 8)}` });
   }
   await conn.run(`
     CREATE OR REPLACE TEMP TABLE cyc AS SELECT c.*, n.cut_ms FROM cyc c JOIN (${typed(
@@ -153,6 +167,10 @@ export async function runCycles(ctx: CycleContext, reqs: readonly CycleRequest[]
       ['tenant_id STRING', 'property_id STRING', 'cut_ms BIGINT'],
       active.map((s) => [sqlString(s.tenantId), sqlString(s.propertyId), num(newStates.get(propertyKey(s))!.cutMs!)]),
     )}) n USING (tenant_id, property_id)`);
+  // last non-direct click: each user's latest non-direct closed session before the run, from the
+  // carried state; a rebuild reads them from the sessions files of the days before its context
+  if (from === null) await conn.run(`CREATE OR REPLACE TEMP TABLE prior_touch AS SELECT t.* FROM shared_touches t JOIN cyc c USING (tenant_id, property_id)`);
+  else await loadPriorTouches(conn, props[0], await ctx.readablePaths(await lookbackSessionKeys(ctx.store, props[0], startMs)), startMs);
   await ctx.runStatements({
     properties: active.map((s) => {
       const [lo, hi] = spanOf.get(propertyKey(s))!;
@@ -160,6 +178,7 @@ export async function runCycles(ctx: CycleContext, reqs: readonly CycleRequest[]
     }),
     attributionParams: ATTRIBUTION_PARAMS,
   });
+  lap.mark('statements');
 
   const fromDate = sqlString(from ?? '9999-12-31');
   // sessions of this run: open (may still grow), written (fresh, or dated in the rebuilt range)
@@ -168,6 +187,18 @@ export async function runCycles(ctx: CycleContext, reqs: readonly CycleRequest[]
     SELECT f.tenant_id, f.property_id, f.session_key, max(f.event_ms) >= any_value(c.cut_ms) - any_value(c.timeout_ms) AS open,
       bool_or(f.rid >= ${freshFrom}) AS fresh, max(f.event_ms) AS end_ms
     FROM facts f JOIN cyc c USING (tenant_id, property_id) GROUP BY f.tenant_id, f.property_id, f.session_key`);
+  // the touches carried on: per user the latest of the prior one and this run's closed non-direct sessions
+  await conn.run(`
+    CREATE OR REPLACE TEMP TABLE new_touches AS
+    SELECT ${TOUCH_FIELDS.map(([n]) => `y.${n}`).join(', ')} FROM (
+      SELECT x.*, row_number() OVER (PARTITION BY tenant_id, property_id, user_key ORDER BY touch_ms DESC, tie DESC) AS n FROM (
+        SELECT *, '' AS tie FROM prior_touch
+        UNION ALL
+        SELECT t.tenant_id, t.property_id, t.user_key, t.session_start_ms, t.source, t.medium, t.campaign, t.term, t.content, t.channel_group, t.session_key
+        FROM sess_touch t JOIN run_sessions s USING (tenant_id, property_id, session_key)
+        WHERE NOT t.is_direct AND NOT s.open AND t.user_key IS NOT NULL) x
+    ) y JOIN cyc c USING (tenant_id, property_id)
+    WHERE y.n = 1 AND y.touch_ms >= c.cut_ms - ${LOOKBACK_MS + CLOSED_KEY_KEEP_MS}`);
   for (const [view, table] of [
     ['out_events', 'events_out'],
     ['out_sessions', 'sessions_out'],
@@ -188,7 +219,9 @@ export async function runCycles(ctx: CycleContext, reqs: readonly CycleRequest[]
       AND NOT EXISTS (SELECT 1 FROM closed_identities k WHERE k.tenant_id = o.tenant_id AND k.property_id = o.property_id
         AND k.client_id = o.client_id AND k.user_id = o.user_id AND k.local_date = o.local_date AND k.local_date < DATE ${fromDate})`);
 
-  const written = await writeOutputs(ctx, active, batch[0].cycleId, states, from);
+  lap.mark('run_sessions');
+  await addWritten(conn, active, from);
+  const written = await writeOutputs(ctx, active, batch[0].cycleId, states, from, lap);
   // closed keys of the properties that ran: the recent ones plus this run's (the others' are saved as they were)
   await conn.run(`
     CREATE OR REPLACE TEMP TABLE new_closed_sessions AS
@@ -218,8 +251,20 @@ export async function runCycles(ctx: CycleContext, reqs: readonly CycleRequest[]
     WHERE r.rowid IN (SELECT f.rid FROM facts f JOIN run_sessions s USING (tenant_id, property_id, session_key) WHERE s.open)
        OR r.rowid IN (SELECT rid FROM out_identities WHERE open)
     ORDER BY r.rowid`);
+  lap.mark('closed_keys_carry');
   for (const s of active) newStates.get(propertyKey(s))!.openDates = written.get(propertyKey(s))!.openDates;
   await saveStates(ctx, loaded, newStates);
+  await markCurrent(
+    conn,
+    active.map((s) => {
+      const st = newStates.get(propertyKey(s))!;
+      return { s, token: st.token!, cutDate: localDate(st.cutMs!, s.timeZone) };
+    }),
+  );
+  lap.mark('save_state');
+  lap.done(
+    `cycle of ${active.length} properties, ${[...rawRead.values()].reduce((a, b) => a + b, 0)} new records, ${from === null ? 'incremental' : `rebuild from ${from}`}`,
+  );
   for (const s of active) {
     const partitions = written.get(propertyKey(s))!.partitions;
     const eventsWritten = partitions.filter((p) => p.table === 'events').reduce((n, p) => n + p.rows, 0);
@@ -265,43 +310,78 @@ const ownRow = `(tenant_id, property_id) IN (SELECT (tenant_id, property_id) FRO
 /**
  * New records with the id of an event already written in a closed file of their property: a
  * later copy loses (it is dropped, so it counts once); an earlier or simultaneous one makes the
- * property's cycle a rebuild. Reads the `event_id` columns of the closed files of the new
- * records' dates ±1 day.
+ * property's cycle a rebuild. Looks for each property's copies on the new records' dates ±1 day
+ * in the event-id index (`cycle-id-index.ts`); only dates before what the index covers, and the
+ * identities files when identity links arrived, are read from the closed files.
  */
 async function dropWrittenCopies(
   ctx: CycleContext,
   props: readonly PropertySettings[],
+  tokens: Map<string, string | null>,
 ): Promise<Map<string, { dropped: number; late: number; lateMs: number | null }>> {
   const { conn, store } = ctx;
   const out = new Map<string, { dropped: number; late: number; lateMs: number | null }>();
   if (!props.length) return out;
   const spans = await perPropertyRows(conn, `SELECT tenant_id, property_id, min(${EVENT_MS}), max(${EVENT_MS}) FROM new_raw GROUP BY ALL`);
+  const ranges = props
+    .filter((s) => spans.has(propertyKey(s)))
+    .map((s) => {
+      const [lo, hi] = spans.get(propertyKey(s))!;
+      return { s, lo: addDays(localDate(Number(lo), s.timeZone), -1), hi: addDays(localDate(Number(hi), s.timeZone), 1) };
+    });
+  if (!ranges.length) return out;
+  const covered = await readyIndex(
+    ctx,
+    ranges.map(({ s, lo }) => ({ s, token: tokens.get(propertyKey(s)) ?? null, from: lo })),
+  );
+  await conn.run(
+    `CREATE OR REPLACE TEMP TABLE check_range AS ${typed(
+      duckdbTransformDialect,
+      ['tenant_id STRING', 'property_id STRING', 'lo DATE', 'hi DATE', 'covered_from DATE'],
+      ranges.map(({ s, lo, hi }) => [
+        sqlString(s.tenantId),
+        sqlString(s.propertyId),
+        `DATE ${sqlString(lo)}`,
+        `DATE ${sqlString(hi)}`,
+        `DATE ${sqlString(covered.get(propertyKey(s)) ?? lo)}`,
+      ]),
+    )}`,
+  );
+  const links = await perProperty(conn, `SELECT tenant_id, property_id, count(*) FROM new_raw WHERE name = ${sqlString(IDENTITY_LINK_EVENT)} GROUP BY ALL`);
   const files = { events: [] as string[], identities: [] as string[] };
-  await inParallel(props, async (s) => {
-    const span = spans.get(propertyKey(s));
-    if (!span) return;
-    const dates = datesBetween(addDays(localDate(Number(span[0]), s.timeZone), -1), addDays(localDate(Number(span[1]), s.timeZone), 1));
+  await inParallel(ranges, async ({ s, lo, hi }) => {
+    const dates = datesBetween(lo, hi);
+    const from = covered.get(propertyKey(s)) ?? lo;
+    const byTable = {
+      // the index holds the events of the dates from `from` on; earlier ones are read from the files
+      events: dates.filter((d) => d < from),
+      // identity links are few: their copies are looked for in the files, only when some arrived
+      identities: links.has(propertyKey(s)) ? dates : [],
+    };
     for (const table of ['events', 'identities'] as const) {
       const keys: string[] = [];
-      for (const d of dates) {
+      for (const d of byTable[table]) {
         for (const o of await store.list(partitionPrefix(table, s, d))) if (o.key.endsWith('.parquet') && !o.key.endsWith('/open.parquet')) keys.push(o.key);
       }
       files[table].push(...(await ctx.readablePaths(keys)));
     }
   });
-  const source = (paths: string[], cols: string, none: string) =>
-    paths.length ? `(SELECT ${cols} FROM read_parquet(${list(paths)}))` : `(SELECT ${none} WHERE false)`;
-  const ids = 'NULL::VARCHAR AS tenant_id, NULL::VARCHAR AS property_id, NULL::VARCHAR AS event_id';
+  // only the rows of the new records' ids are read past the event_id column
+  const newIds = 'event_id IN (SELECT event_id FROM new_raw)';
+  const written = files.events.length
+    ? `(${indexedCopies()} UNION ALL (SELECT tenant_id, property_id, event_id, received_at, event_ms FROM read_parquet(${list(files.events)}) WHERE ${newIds}))`
+    : indexedCopies();
+  const identities = files.identities.length
+    ? `(SELECT tenant_id, property_id, event_id, linked_ms FROM read_parquet(${list(files.identities)}) WHERE ${newIds})`
+    : '(SELECT tenant_id, property_id, event_id, received_at AS linked_ms FROM new_raw WHERE false)';
   await conn.run(`
     CREATE OR REPLACE TEMP TABLE written_copies AS
     SELECT r.rowid AS rid, r.tenant_id, r.property_id, r.received_at > w.received_at AS loses,
       least(coalesce(r.client_ts, r.received_at), w.event_ms) AS event_ms
-    FROM new_raw r JOIN ${source(files.events, 'tenant_id, property_id, event_id, received_at, event_ms', `${ids}, NULL::BIGINT AS received_at, NULL::BIGINT AS event_ms`)} w
-      USING (tenant_id, property_id, event_id)
+    FROM new_raw r JOIN ${written} w USING (tenant_id, property_id, event_id)
     UNION ALL
     SELECT r.rowid, r.tenant_id, r.property_id, false, least(coalesce(r.client_ts, r.received_at), w.linked_ms)
-    FROM new_raw r JOIN ${source(files.identities, 'tenant_id, property_id, event_id, linked_ms', `${ids}, NULL::BIGINT AS linked_ms`)} w
-      USING (tenant_id, property_id, event_id)
+    FROM new_raw r JOIN ${identities} w USING (tenant_id, property_id, event_id)
     WHERE r.name = ${sqlString(IDENTITY_LINK_EVENT)}`);
   const rows = await conn.runAndReadAll(`
     SELECT tenant_id, property_id, count(*) FILTER (WHERE loses), count(*) FILTER (WHERE NOT loses), min(event_ms) FILTER (WHERE NOT loses)

@@ -7,10 +7,13 @@ import { duckdbTransformDialect } from './transform-dialect.js';
 import { transformedKey, TRANSFORMED_TABLE_NAMES, TRANSFORMED_TABLES, type TransformedTable } from '../../domain/transformed-schema.js';
 import type { ObjectStore } from '../object-store/object-store.port.js';
 import { compactPartition, type CycleContext, runCycles } from './duckdb.transform-cycle.js';
+import { forgetIndex } from './cycle-id-index.js';
+import { type PhaseTimer, phaseTimer } from './cycle-timings.js';
 import { propertyKey } from './cycle-state.js';
 import type { PropertySettings } from '../../domain/property-settings.js';
 import type { CycleRequest, CycleResult, IncrementalTransformEngine, TransformRequest, TransformResult, WrittenPartition } from './transform-engine.port.js';
 import { ATTRIBUTION_PARAMS, createDimTable, enrichmentRows, rulesById } from './enrichment-dims.js';
+import { loadPriorTouches, lookbackSessionKeys } from './prior-touch.js';
 
 export { offsetSegments };
 import * as sql from './transform.sql.js';
@@ -23,6 +26,8 @@ export interface DuckDbTransformEngineOptions {
   memoryLimit?: string;
   /** How far before its receipt an event may lie without being late for a cycle; default 10 min. */
   lateAllowanceMs?: number;
+  /** Profiling: receives one line per cycle or transform with each phase's milliseconds (`cycle-timings.ts`). */
+  timings?: (line: string) => void;
 }
 
 export const DEFAULT_LATE_ALLOWANCE_MS = 10 * 60_000;
@@ -53,17 +58,23 @@ export class DuckDbTransformEngine implements IncrementalTransformEngine {
     let done = 0;
     const step = () => onProgress?.(++done, total);
 
+    const lap = phaseTimer(this.opts.timings);
     const keys = await listRawKeys(this.store, settings, window);
     step();
+    lap.mark('list');
 
     const conn = await (await this.db()).connect();
     const stage = await mkdtemp(join(this.opts.tempDir ?? tmpdir(), 'tally-transform-'));
     try {
       await conn.run(sql.createRaw(await this.readablePaths(keys, stage)));
       const rawRead = await count(conn, 'SELECT count(*) FROM raw');
+      // last non-direct click: each user's latest non-direct session in the lookback before the window
+      const earlier = await lookbackSessionKeys(this.store, settings, window.startMs);
+      await loadPriorTouches(conn, settings, await this.readablePaths(earlier, stage), window.startMs);
       step();
+      lap.mark('read_json');
 
-      await runStatements(conn, params, step);
+      await runStatements(conn, params, step, lap);
 
       const partitions: WrittenPartition[] = [];
       const rowCounts = {
@@ -72,6 +83,8 @@ export class DuckDbTransformEngine implements IncrementalTransformEngine {
         identities: await partitionCounts(conn, 'identities_out'),
         items: await partitionCounts(conn, 'items_out'),
       };
+      // the dates' files change outside a cycle: the event-id index of the property is rebuilt at its next one
+      await forgetIndex(conn, settings);
       for (const date of dates) {
         for (const table of TRANSFORMED_TABLE_NAMES) {
           const key = transformedKey(table, { ...settings, date });
@@ -83,12 +96,14 @@ export class DuckDbTransformEngine implements IncrementalTransformEngine {
           // replaced whole: no file of an incremental cycle stays beside it
           const others = (await this.store.list(key.slice(0, key.lastIndexOf('/') + 1))).map((o) => o.key).filter((k) => k !== key);
           await this.store.delete(others);
+          lap.mark(`write_${table}`);
           const rows = rowCounts[table].get(date) ?? 0;
           partitions.push({ table, date, keys: [key], rows });
           step();
         }
       }
       const eventsWritten = partitions.filter((p) => p.table === 'events').reduce((n, p) => n + p.rows, 0);
+      lap.done(`transform of ${rawRead} records, ${dates.length} dates`);
       return { partitions, rawRead, eventsWritten };
     } finally {
       conn.closeSync();
@@ -132,6 +147,7 @@ export class DuckDbTransformEngine implements IncrementalTransformEngine {
         lateAllowanceMs: this.opts.lateAllowanceMs ?? DEFAULT_LATE_ALLOWANCE_MS,
         readablePaths: (keys) => this.readablePaths(keys, stage),
         runStatements: (params) => runStatements(conn, params),
+        timings: this.opts.timings,
       });
     } finally {
       conn.closeSync();
@@ -197,7 +213,7 @@ export class DuckDbTransformEngine implements IncrementalTransformEngine {
 }
 
 /** Runs the shared transform statements (transform.sql.ts) over the table `raw`, enriching with each property's rules. */
-async function runStatements(conn: DuckDBConnection, params: sql.TransformParams, step?: () => void): Promise<void> {
+async function runStatements(conn: DuckDBConnection, params: sql.TransformParams, step?: () => void, lap?: PhaseTimer): Promise<void> {
   // the properties' own rules (bot patterns, channel group, internal traffic), compiled once per run
   const rules = rulesById(params.properties);
   for (const s of sql.transformSteps(duckdbTransformDialect, params)) {
@@ -208,6 +224,7 @@ async function runStatements(conn: DuckDBConnection, params: sql.TransformParams
       await conn.run(`CREATE OR REPLACE TEMP ${s.materialize ? 'TABLE' : 'VIEW'} ${s.name} AS ${s.sql}`);
     }
     step?.();
+    lap?.mark(s.kind === 'enrich' ? `${s.dim}_dim` : s.name);
   }
 }
 

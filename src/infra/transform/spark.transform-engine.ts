@@ -11,6 +11,7 @@ import { TallyError } from '../errors.js';
 import type { ObjectStore } from '../object-store/object-store.port.js';
 import { ATTRIBUTION_PARAMS, rulesById, writeEnrichmentDim, type DimName } from './enrichment-dims.js';
 import { listRawKeys, transformParams, transformWindow } from './raw-window.js';
+import { loadPriorTouches, lookbackSessionKeys } from './prior-touch.js';
 import { sparkTransformDialect } from './transform-dialect.js';
 import type { TransformEngine, TransformRequest, TransformResult, WrittenPartition } from './transform-engine.port.js';
 import { OUT_VIEWS, RAW_FIELDS, sqlString, transformSteps } from './transform.sql.js';
@@ -75,6 +76,10 @@ export class SparkTransformEngine implements TransformEngine {
     const rules = rulesById(params.properties);
     try {
       await mkdir(join(work, 'dims'));
+      // last non-direct click: the users' touches before the window, read here as the DuckDB engine reads them
+      const priorTouch = join(work, 'prior_touch.parquet');
+      await this.priorTouches(conn, settings, window.startMs, work);
+      await conn.run(`COPY prior_touch TO ${sqlString(priorTouch)} (FORMAT parquet)`);
       await writeFile(
         join(work, 'request.json'),
         JSON.stringify({
@@ -83,6 +88,7 @@ export class SparkTransformEngine implements TransformEngine {
           dates,
           rawLocations: rawKeys.map((k) => this.sparkLocation(k)),
           rawFields: RAW_FIELDS.map(([name, type]) => [name, type.toLowerCase()]),
+          priorTouch,
           steps,
           tables: TRANSFORMED_TABLE_NAMES.map((name) => ({ name, view: OUT_VIEWS[name], ...TRANSFORMED_TABLES[name] })),
         }),
@@ -117,6 +123,22 @@ export class SparkTransformEngine implements TransformEngine {
   }
 
   async close(): Promise<void> {}
+
+  /** `prior_touch` in `conn` from the property's sessions files of the lookback (S3 objects copied into the work dir). */
+  private async priorTouches(conn: DuckDBConnection, settings: TransformRequest['settings'], startMs: number, work: string): Promise<void> {
+    const paths: string[] = [];
+    for (const key of await lookbackSessionKeys(this.store, settings, startMs)) {
+      const at = this.store.locate(key);
+      if (isAbsolute(at)) paths.push(at);
+      else {
+        const body = await this.store.get(key);
+        if (body === null) continue; // deleted since it was listed
+        paths.push(join(work, `prior-${paths.length}.parquet`));
+        await writeFile(paths[paths.length - 1], body);
+      }
+    }
+    await loadPriorTouches(conn, settings, paths, startMs);
+  }
 
   /** Where Spark reads a raw object: the folder store's file, or the S3 object through s3a. */
   private sparkLocation(key: string): string {

@@ -3,12 +3,14 @@ import type { Column, TransformedTable } from '../../domain/transformed-schema.j
 import type { PropertySettings } from '../../domain/property-settings.js';
 import { DUCKDB_TYPES } from '../column-types.js';
 import { itemSteps } from './transform-items.sql.js';
+import { lastNonDirectSteps } from './transform-attribution.sql.js';
 import { sqlString, type TransformDialect } from './transform-dialect.js';
 
 /**
  * The transform, written once: the statements both engines run, in order, spelled for either by a
  * `TransformDialect`. Input: a table `raw` with the `RAW_FIELDS` of the records read (the engine
- * reads and normalises; rows are identified by `dialect.rowId`). Output: the views `events_out`,
+ * reads and normalises; rows are identified by `dialect.rowId`) and a table `prior_touch` (each
+ * user's latest non-direct session before the run, `TOUCH_FIELDS`; possibly empty). Output: the views `events_out`,
  * `sessions_out`, `identities_out` and `items_out` with a `local_date` each, which the engine
  * writes per date.
  * Every value interpolated is a number or goes through `dialect.str`.
@@ -260,6 +262,9 @@ export function transformSteps(d: TransformDialect, p: TransformParams): Transfo
         ON a.rules_id = f.rules_id AND ${eq('a.url', 'f.url')} AND ${eq('a.referrer', 'f.referrer')} AND ${eq('a.attr_params', 'f.attr_params')}`,
     ),
 
+    // GA4's last non-direct click: `sess_lnd`, each session's attributed source (issue 14)
+    ...lastNonDirectSteps(d, id, same).map((x): TransformStep => ({ kind: 'table', ...x })),
+
     /**
      * The computed, narrow part of each event: session, local time, flags, engagement. Wide raw
      * columns are joined back by row id only when a partition is written.
@@ -311,10 +316,13 @@ export function transformSteps(d: TransformDialect, p: TransformParams): Transfo
       JOIN raw e ON e.${id} = f.rid
       LEFT JOIN ua_dim u ON ${uaJoin('u', 'e', 'f.rules_id')}
       LEFT JOIN url_dim p ON p.url = e.url
-      LEFT JOIN sess_attr a ON a.first_rid = f.first_rid`,
+      LEFT JOIN sess_lnd a ON a.first_rid = f.first_rid`,
     ),
 
-    /** One row per session: totals over its events, the rest from its first event, entrance and exit. */
+    /**
+     * One row per session: totals over its events, the rest from its first event, entrance and
+     * exit; traffic as GA4's session scope gives it (`sess_lnd`), its own beside it (`collected_*`).
+     */
     table(
       'sessions_out',
       `
@@ -343,13 +351,16 @@ export function transformSteps(d: TransformDialect, p: TransformParams): Transfo
         t.duration_s, t.page_views, t.events, t.key_events, t.engagement_time_ms,
         t.any_session_engaged OR t.duration_s > pr.engaged_s OR t.page_views >= 2 OR t.key_events >= 1
           AS engaged,
-        t.is_bot
+        t.is_bot,
+        c.source AS collected_source, c.medium AS collected_medium, c.campaign AS collected_campaign, c.term AS collected_term,
+        c.content AS collected_content, c.channel_group AS collected_channel_group
       FROM totals t
       JOIN facts f ON f.rid = t.first_rid
       JOIN raw e ON e.${id} = t.first_rid
       JOIN props pr ON ${same('pr', 'e')}
       LEFT JOIN ua_dim u ON ${uaJoin('u', 'e', 'pr.rules_id')}
-      LEFT JOIN sess_attr a ON a.first_rid = t.first_rid
+      LEFT JOIN sess_lnd a ON a.first_rid = t.first_rid
+      LEFT JOIN sess_attr c ON c.first_rid = t.first_rid
       LEFT JOIN raw en ON en.${id} = t.entrance_rid
       LEFT JOIN url_dim pe ON pe.url = en.url
       LEFT JOIN raw ex ON ex.${id} = t.exit_rid

@@ -49,6 +49,25 @@ describe('DuckDbWarehouse', () => {
     await wh.close();
   });
 
+  // the sessions contract gained collected_* (last non-direct click): a warehouse created before
+  // them refused every new sessions file ("table sessions has 33 columns but 39 values")
+  it('adds the contract columns a table created earlier lacks, at the end, and then loads new files', async () => {
+    const path = join(dir, 'older.duckdb');
+    const added = TRANSFORMED_TABLES.sessions.columns.filter((c) => c.name.startsWith('collected_'));
+    const old = await open(path);
+    for (const c of added) await old.query(`ALTER TABLE sessions DROP COLUMN ${c.name}`, []);
+    await old.close();
+    const wh = await open(path);
+    const got = await wh.query<{ column_name: string }>(
+      `SELECT column_name FROM information_schema.columns WHERE table_name = 'sessions' ORDER BY ordinal_position`,
+      [],
+    );
+    expect(got.map((c) => c.column_name)).toEqual(TRANSFORMED_TABLES.sessions.columns.map((c) => c.name));
+    const p = parts.find((x) => x.table === 'sessions')!;
+    expect(await wh.loadPartition('sessions', ref(p), [p.key])).toEqual({ rows: fx.sessions.filter((s) => s.local_date === p.date).length });
+    await wh.close();
+  });
+
   it('loads partitions; loading the same partition twice leaves the same rows', async () => {
     const wh = await open();
     for (const p of parts) await wh.loadPartition(p.table, ref(p), [p.key]);

@@ -10,7 +10,7 @@ import {
   DuckDBTimestampValue,
   type DuckDBValue,
 } from '@duckdb/node-api';
-import { TRANSFORMED_TABLES, type Column } from '../../domain/transformed-schema.js';
+import { missingColumns, TRANSFORMED_TABLES, type Column } from '../../domain/transformed-schema.js';
 import { TallyError } from '../errors.js';
 import type { ObjectStore } from '../object-store/object-store.port.js';
 import { localObjectPaths } from './local-objects.js';
@@ -84,6 +84,16 @@ export class DuckDbWarehouse implements Warehouse {
       for (const [table, columns] of Object.entries(TABLES)) {
         const cols = columns.map((c) => `${c.name} ${DUCKDB_TYPES[c.type]}`).join(', ');
         await this.conn.run(`CREATE TABLE IF NOT EXISTS ${table} (${cols})`);
+        // a contract column added since the table was created (e.g. sessions' collected_*), appended as in the contract
+        const have = await this.conn.runAndReadAll(
+          `SELECT column_name FROM information_schema.columns WHERE table_schema = 'main' AND table_name = '${table}'`,
+        );
+        for (const c of missingColumns(
+          columns,
+          have.getRows().map((r) => String(r[0])),
+        )) {
+          await this.conn.run(`ALTER TABLE ${table} ADD COLUMN ${c.name} ${DUCKDB_TYPES[c.type]}`);
+        }
       }
       for (const ddl of rollupDdl(DUCKDB_TYPES, false)) await this.conn.run(ddl);
       await this.conn.run(fxCreateTable({ date: 'DATE', text: 'VARCHAR', double: 'DOUBLE' }));

@@ -6,6 +6,7 @@ import { generateProperty, writeParquetPartitions } from '../../query/report-fix
 import { describeWithService } from '../../../test/support/services.js';
 import { createTestDatabase } from '../metadata/test-database.testkit.js';
 import { ROLLUP_TABLES } from '../../domain/rollups.js';
+import { SESSION_COLUMNS } from '../../domain/transformed-schema.js';
 import { FolderObjectStore } from '../object-store/folder.object-store.js';
 import { servicesS3Store } from '../object-store/s3-store.testkit.js';
 import { PostgresWarehouse } from './postgres.warehouse.js';
@@ -47,6 +48,23 @@ describeWithService('PostgresWarehouse', 'postgres', 'DATABASE_URL', (baseUrl) =
       is_bot: 'boolean',
       page_path: 'text',
     });
+    await wh.close();
+  });
+
+  // the sessions contract gained collected_* (last non-direct click): an older table gets them on init
+  it('adds the contract columns a table created earlier lacks, in contract order', async () => {
+    const url = await fresh();
+    const old = new PostgresWarehouse({ url, store: new FolderObjectStore('/nonexistent') });
+    await old.init();
+    for (const c of SESSION_COLUMNS.filter((x) => x.name.startsWith('collected_'))) await old.query(`ALTER TABLE sessions DROP COLUMN ${c.name}`, []);
+    await old.close();
+    const wh = new PostgresWarehouse({ url, store: new FolderObjectStore('/nonexistent') });
+    await wh.init();
+    const cols = await wh.query<{ column_name: string }>(
+      `SELECT column_name FROM information_schema.columns WHERE table_name = 'sessions' ORDER BY ordinal_position`,
+      [],
+    );
+    expect(cols.map((c) => c.column_name)).toEqual(SESSION_COLUMNS.map((c) => c.name));
     await wh.close();
   });
 

@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { DuckDBInstance } from '@duckdb/node-api';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { EVENT_COLUMNS, IDENTITY_COLUMNS, ITEM_COLUMNS, SESSION_COLUMNS, type Column } from '../../domain/transformed-schema.js';
+import { EVENT_COLUMNS, IDENTITY_COLUMNS, ITEM_COLUMNS, missingColumns, SESSION_COLUMNS, type Column } from '../../domain/transformed-schema.js';
 import { TallyError } from '../errors.js';
 import type { ObjectStore } from '../object-store/object-store.port.js';
 import { localObjectPaths } from './local-objects.js';
@@ -105,6 +105,17 @@ export class PostgresWarehouse implements Warehouse {
           .map((c) => `${c.name} ${POSTGRES_TYPES[c.type]}`)
           .join(', ');
         await client.query(`CREATE TABLE IF NOT EXISTS ${table} (${cols})`);
+        // a contract column added since the table was created (e.g. sessions' collected_*), appended as in the contract
+        const have = await client.query<{ column_name: string }>(
+          'SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1',
+          [table],
+        );
+        for (const c of missingColumns(
+          tableColumns(table),
+          have.rows.map((r) => r.column_name),
+        )) {
+          await client.query(`ALTER TABLE ${table} ADD COLUMN ${c.name} ${POSTGRES_TYPES[c.type]}`);
+        }
         await client.query(`CREATE INDEX IF NOT EXISTS ${table}_partition_idx ON ${table} (tenant_id, property_id, local_date)`);
       }
       await client.query('CREATE INDEX IF NOT EXISTS sessions_session_key_idx ON sessions (tenant_id, property_id, session_key)');

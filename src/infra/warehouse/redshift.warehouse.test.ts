@@ -30,7 +30,9 @@ describe('Redshift SQL (exact text: Redshift itself cannot run here)', () => {
         'channel_group VARCHAR(65535), referrer VARCHAR(65535), country VARCHAR(65535), region VARCHAR(65535), city VARCHAR(65535), ' +
         'language VARCHAR(65535), device_category VARCHAR(65535), browser VARCHAR(65535), os VARCHAR(65535), ' +
         'duration_s DOUBLE PRECISION, page_views INTEGER, events INTEGER, key_events INTEGER, engagement_time_ms BIGINT, ' +
-        'engaged BOOLEAN, is_bot BOOLEAN) DISTSTYLE KEY DISTKEY (session_key) COMPOUND SORTKEY (tenant_id, property_id, local_date)',
+        'engaged BOOLEAN, is_bot BOOLEAN, collected_source VARCHAR(65535), collected_medium VARCHAR(65535), ' +
+        'collected_campaign VARCHAR(65535), collected_term VARCHAR(65535), collected_content VARCHAR(65535), ' +
+        'collected_channel_group VARCHAR(65535)) DISTSTYLE KEY DISTKEY (session_key) COMPOUND SORTKEY (tenant_id, property_id, local_date)',
     );
     const events = redshiftCreateTable('events');
     expect(events).toMatch(/^CREATE TABLE IF NOT EXISTS events \(event_id VARCHAR\(65535\), tenant_id VARCHAR\(65535\), /);

@@ -7,6 +7,7 @@ import { FX_TABLE, fxCreateTable, replaceRatesOn } from './fx-rates.sql.js';
 import { assertPartition, plainTypes, tableColumns, toPgParam, WAREHOUSE_TABLES } from './postgres.warehouse.js';
 import type { PartitionRef, Warehouse, WarehouseTable } from './warehouse.port.js';
 import { REDSHIFT_TYPES } from '../column-types.js';
+import { missingColumns } from '../../domain/transformed-schema.js';
 
 export interface Statement {
   text: string;
@@ -123,7 +124,20 @@ export class RedshiftWarehouse implements Warehouse {
   }
 
   async init(): Promise<void> {
-    for (const table of Object.keys(WAREHOUSE_TABLES) as WarehouseTable[]) await this.query(redshiftCreateTable(table), []);
+    for (const table of Object.keys(WAREHOUSE_TABLES) as WarehouseTable[]) {
+      await this.query(redshiftCreateTable(table), []);
+      // a contract column added since the table was created (e.g. sessions' collected_*); not run against Redshift here
+      const have = await this.query<{ column_name: string }>(
+        'SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1',
+        [table],
+      );
+      for (const c of missingColumns(
+        tableColumns(table),
+        have.map((r) => r.column_name),
+      )) {
+        await this.query(`ALTER TABLE ${table} ADD COLUMN ${c.name} ${REDSHIFT_TYPES[c.type]}`, []);
+      }
+    }
     await this.query(`${fxCreateTable({ date: 'DATE', text: 'VARCHAR(3)', double: 'DOUBLE PRECISION' })} DISTSTYLE ALL SORTKEY (rate_date)`, []);
     const [{ n }] = await this.query<{ n: number }>(`SELECT count(*) AS n FROM ${FX_TABLE}`, []);
     if (Number(n) === 0) await this.replaceRates(bundledRates());

@@ -2,6 +2,7 @@ import { SubNav } from '../tabs';
 import { atLeast, usePropertyPage } from '../session';
 import { ErrorBox, Skeleton, useTitle } from '../ui';
 import { Audit } from './settings/audit';
+import { CustomDefinitions } from './settings/custom-definitions';
 import { Keys } from './settings/keys';
 import { Members } from './settings/members';
 import { PropertySettings } from './settings/property';
@@ -10,6 +11,7 @@ import { RulesSettings } from './settings/rules';
 const TABS = [
   { id: 'property', label: 'Property' },
   { id: 'rules', label: 'Rules' },
+  { id: 'custom-definitions', label: 'Custom definitions' },
   { id: 'keys', label: 'Keys' },
   { id: 'members', label: 'Members' },
   { id: 'audit', label: 'Audit log' },
@@ -32,6 +34,8 @@ export function Settings({ propertyId, tab }: { propertyId: string; tab: string 
         <PropertySettings property={property} onSaved={setProperty} canEdit={atLeast(role, 'editor')} canReplay={atLeast(role, 'admin')} />
       ) : current === 'rules' ? (
         <RulesSettings property={property} canEdit={atLeast(role, 'editor')} canReplay={atLeast(role, 'admin')} />
+      ) : current === 'custom-definitions' ? (
+        <CustomDefinitions property={property} canEdit={atLeast(role, 'editor')} />
       ) : current === 'keys' ? (
         <Keys property={property} canManage={atLeast(role, 'admin')} />
       ) : current === 'members' ? (

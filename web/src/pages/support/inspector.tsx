@@ -53,8 +53,13 @@ function Inspection({ v }: { v: VisitorInspection }) {
       <Card>
         <Empty title={`No events of ${who}`}>
           <p>
-            Nothing from this visitor between {v.from} and {v.to}. Events of the last minute may not be archived yet.
+            Nothing from this visitor between {v.from} and {v.to}, in the raw zone or in the event log's tail.
           </p>
+          {v.notes.map((n) => (
+            <p class="hint" key={n}>
+              {n}
+            </p>
+          ))}
         </Empty>
       </Card>
     );
@@ -62,7 +67,8 @@ function Inspection({ v }: { v: VisitorInspection }) {
     <div class="inspect-grid" data-testid="visitor-inspection">
       <Card title={`Raw events of ${who}`} id="visitor-raw">
         <p class="hint">
-          {v.from} to {v.to}: {v.events.length} received, {v.events.filter((e) => e.verdict === 'counted').length} counted.
+          {v.from} to {v.to}: {v.events.length} received, {v.events.filter((e) => e.verdict === 'counted').length} counted
+          {v.events.some((e) => e.source === 'log') ? `, ${v.events.filter((e) => e.source === 'log').length} still in the event log` : ''}.
         </p>
         <TableWrap label="Raw events">
           <table class="table inspect-events">
@@ -84,6 +90,11 @@ function Inspection({ v }: { v: VisitorInspection }) {
                   </td>
                   <td>
                     <span class={`badge verdict-${e.verdict}`}>{verdictLabel(e.verdict)}</span>
+                    {e.source === 'log' && (
+                      <span class="badge source-log" title="Still in the event log: not yet archived to the raw zone">
+                        event log
+                      </span>
+                    )}
                     {verdictWhy(e) && <span class="inspect-why">{verdictWhy(e)}</span>}
                   </td>
                   <td class="mono">{e.sessionKey ?? '—'}</td>

@@ -167,6 +167,13 @@ export function generateProperty(tenantId: string, propertyId: string, seed: num
         term: null,
         content: null,
         channel_group: src.channel,
+        // the fixture attributes no session to an earlier one: its own source is the reported one
+        collected_source: src.source,
+        collected_medium: src.medium,
+        collected_campaign: src.campaign,
+        collected_term: null,
+        collected_content: null,
+        collected_channel_group: src.channel,
         referrer: null,
         country,
         region: null,

@@ -15,6 +15,28 @@ export const COLLECTOR_NODE_FLAGS = ['--max-semi-space-size=32'];
 
 /** A respawn loop (a worker that dies at start) waits this long between forks. */
 const RESPAWN_BACKOFF_MS = 1_000;
+/** Workers that die before listening, in a row, after which the primary gives up (exit 1). */
+export const MAX_FAILED_STARTS = 5;
+
+/**
+ * Counts workers that exit without ever listening, reset by any worker that listens. A worker that
+ * cannot start (its database gone, a bad configuration) fails the same way every time: respawning
+ * it forever burns CPU and hides the failure, so after `limit` in a row the primary stops and its
+ * supervisor (systemd, Kubernetes) sees the exit.
+ */
+export class StartFailures {
+  private inRow = 0;
+  constructor(private readonly limit = MAX_FAILED_STARTS) {}
+  /** A worker listened: the configuration works. */
+  listened(): void {
+    this.inRow = 0;
+  }
+  /** A worker exited; true when it never listened and that makes `limit` in a row. */
+  exited(everListened: boolean): boolean {
+    if (everListened) return false;
+    return ++this.inRow >= this.limit;
+  }
+}
 
 /**
  * Why this configuration cannot run several collector processes, or null when it can: each
@@ -89,7 +111,8 @@ export function joinCollectorCluster(): void {
  * The cluster primary of `tally collector --workers N`: forks N workers (node:cluster), which share
  * the listening port (the primary hands connections round-robin) and each run the collector role
  * with their own Kafka producer. A worker that dies is replaced (its in-flight requests were never
- * acknowledged: a 2xx is sent only after the append is durable). SIGTERM / SIGINT is passed on; the
+ * acknowledged: a 2xx is sent only after the append is durable), unless workers keep dying before
+ * they listen (`StartFailures`): then the primary stops, exit 1. SIGTERM / SIGINT is passed on; the
  * primary exits when every worker has drained and exited (1 when one failed to stop cleanly).
  */
 export function runCollectorPrimary(workers: number, logger: Logger): void {
@@ -108,10 +131,22 @@ export function runCollectorPrimary(workers: number, logger: Logger): void {
       (err: Error) => worker.isConnected() && worker.send({ type: METRICS_MESSAGE, id: m.id, error: err.message } satisfies MetricsMessage),
     );
   });
+  const starts = new StartFailures();
+  const listening = new WeakSet<Worker>();
+  cluster.on('listening', (worker) => {
+    listening.add(worker);
+    starts.listened();
+  });
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) {
       if (code !== 0) failed = true;
       if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(failed ? 1 : 0);
+      return;
+    }
+    if (starts.exited(listening.has(worker))) {
+      logger.error({ pid: worker.process.pid, code, signal, failedStarts: MAX_FAILED_STARTS }, 'collector workers keep failing at start; stopping');
+      failed = true;
+      shutdown('SIGTERM');
       return;
     }
     logger.error({ pid: worker.process.pid, code, signal }, 'collector worker exited; starting another');
@@ -125,7 +160,7 @@ export function runCollectorPrimary(workers: number, logger: Logger): void {
     stopping = true;
     logger.info({ signal, workers: Object.keys(cluster.workers ?? {}).length }, 'draining collector workers');
     const alive = Object.values(cluster.workers ?? {});
-    if (alive.length === 0) process.exit(0);
+    if (alive.length === 0) process.exit(failed ? 1 : 0);
     for (const w of alive) w?.process.kill(signal);
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));

@@ -1,14 +1,15 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWithService } from '../support/services.js';
-import { tempDataDir } from '../support/tally-process.js';
+import { BIN, ROOT, embeddedEnv, tempDataDir } from '../support/tally-process.js';
 import { tallyCli } from '../support/cli.js';
 import { startCollectorCluster, type CollectorCluster } from '../support/collector-cluster.js';
 import { createTestDatabase } from '../../src/infra/metadata/test-database.testkit.js';
 import { waitForTopics } from '../../src/infra/event-log/kafka.event-log.js';
-import { COLLECTOR_NODE_FLAGS } from '../../src/server/collector-cluster.js';
+import { COLLECTOR_NODE_FLAGS, MAX_FAILED_STARTS } from '../../src/server/collector-cluster.js';
 
 /**
  * `tally collector --workers 2` on PostgreSQL, Kafka and Redis: both workers serve, /metrics sums
@@ -144,6 +145,58 @@ describeWithService('tally collector --workers', 'redis', 'REDIS_URL', (redisUrl
           await consumer.disconnect();
         }
       }, 300_000);
+    });
+  });
+});
+
+/**
+ * Workers that cannot start (here: their metadata database does not exist) are not respawned
+ * forever: the primary stops with exit 1 after MAX_FAILED_STARTS in a row, so a supervisor sees it.
+ * (An orphaned primary once respawned such workers every second for an hour on this machine.)
+ */
+describeWithService('tally collector --workers when workers cannot start', 'redis', 'REDIS_URL', (redisUrl) => {
+  describeWithService('on PostgreSQL', 'postgres', 'DATABASE_URL', (databaseUrl) => {
+    describeWithService('and Kafka', 'kafka', 'KAFKA_BROKERS', (brokers) => {
+      it('gives up with exit 1 instead of respawning them forever', async () => {
+        const missing = new URL(databaseUrl);
+        missing.pathname = `/tally_missing_${randomBytes(4).toString('hex')}`;
+        const child = spawn(process.execPath, [BIN, 'collector', '--workers', '2'], {
+          cwd: ROOT,
+          env: {
+            ...embeddedEnv(),
+            TALLY_DATA_DIR: tempDataDir('tally-cluster-'),
+            PORT: '0',
+            HOST: '127.0.0.1',
+            TALLY_DEMO: 'off',
+            LOG_LEVEL: 'info',
+            DATABASE_URL: missing.toString(),
+            TALLY_EVENT_LOG: 'kafka',
+            KAFKA_BROKERS: brokers,
+            REDIS_URL: redisUrl,
+          },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let out = '';
+        child.stdout!.on('data', (d) => (out += d));
+        child.stderr!.on('data', (d) => (out += d));
+        const code = await new Promise<number | null>((resolve) => {
+          const timer = setTimeout(() => {
+            child.kill('SIGKILL');
+            resolve(null);
+          }, 150_000);
+          child.once('exit', (c) => {
+            clearTimeout(timer);
+            resolve(c);
+          });
+        });
+        expect(code, out.slice(-2_000)).toBe(1);
+        const gaveUp = out
+          .split('\n')
+          .filter((l) => l.startsWith('{'))
+          .map((l) => JSON.parse(l) as { msg?: string; failedStarts?: number })
+          .find((j) => j.msg === 'collector workers keep failing at start; stopping');
+        expect(gaveUp?.failedStarts).toBe(MAX_FAILED_STARTS);
+      }, 180_000);
     });
   });
 });

@@ -72,6 +72,13 @@ export interface SessionRow {
   term: string | null;
   content: string | null;
   channel_group: string;
+  /** The session's own traffic source (the fields above are the attributed one); absent: NULL, as in rows loaded before these columns. */
+  collected_source?: string | null;
+  collected_medium?: string | null;
+  collected_campaign?: string | null;
+  collected_term?: string | null;
+  collected_content?: string | null;
+  collected_channel_group?: string | null;
   referrer: string | null;
   country: string | null;
   region: string | null;

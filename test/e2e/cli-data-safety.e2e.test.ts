@@ -95,7 +95,13 @@ describe('the data dir is never corrupted by a second process', () => {
     const bad = await tally(['tenant', 'set-plan', t.organizationId, 'platinum'], env);
     expect([bad.status, bad.stderr]).toEqual([1, expect.stringContaining('unknown plan "platinum"')]);
     expect((await tally(['tenant', 'delete', t.organizationId], env)).status).toBe(2);
-    expect(json(await tally(['tenant', 'delete', t.organizationId, '--yes', '--json'], env))).toEqual({ organizationId: t.organizationId, properties: 1 });
+    // through the running server the erasure of the property's data is queued on its worker
+    expect(json(await tally(['tenant', 'delete', t.organizationId, '--yes', '--json'], env))).toEqual({
+      organizationId: t.organizationId,
+      properties: 1,
+      propertyIds: [t.propertyId],
+      purge: 'queued',
+    });
     const gone = await tally(['tenant', 'show', t.organizationId], env);
     expect([gone.status, gone.stderr]).toEqual([1, expect.stringContaining(`no tenant ${t.organizationId}`)]);
   }, 180_000);
